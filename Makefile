@@ -1,0 +1,43 @@
+# shuzhi — two commands on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgresql+psycopg://postgres@localhost/test
+
+.PHONY: demo test test-sqlite test-postgres lint bench setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/shuzhi demo --host 127.0.0.1 --port 8000
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test-sqlite: setup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# PostgreSQL: runs when reachable; skipped with a notice on a laptop without it, a failure in CI
+# (SHUZHI_REQUIRE_SERVICES=1).
+test-postgres: setup
+	@if $(BIN)/python scripts/pg_available.py "$(PG_TEST_URL)"; then \
+		SHUZHI_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -q; \
+	elif [ "$$SHUZHI_REQUIRE_SERVICES" = "1" ]; then \
+		echo "PostgreSQL is required (SHUZHI_REQUIRE_SERVICES=1) but not reachable at $(PG_TEST_URL)"; exit 1; \
+	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL run skipped"; fi
+
+test: lint test-sqlite test-postgres
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

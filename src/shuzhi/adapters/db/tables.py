@@ -1,0 +1,284 @@
+"""SQLAlchemy tables: the persistent shape of the governance model.
+
+Portable between SQLite (the demo) and PostgreSQL (production): JSON columns for boundaries and
+limits, times stored as UTC, area subtrees as a materialised path (``/500000/500111/500111001/``)
+so that "everything in this town" is one indexed prefix match on both engines.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so that Alembic migrations are the same on every engine.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite has no 64-bit autoincrement for BIGINT primary keys; INTEGER is its rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC; SQLite (which has no time zones) gets them back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; times are stored in UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Area(Timestamps, Base):
+    __tablename__ = "areas"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(15), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    #: ``/city/district/town/…/self/`` codes; a subtree is ``path LIKE '<path>%'``.
+    path: Mapped[str] = mapped_column(String(100), index=True)
+    boundary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    centroid_lon: Mapped[float | None] = mapped_column(Float)
+    centroid_lat: Mapped[float | None] = mapped_column(Float)
+
+
+class Unit(Timestamps, Base):
+    """A centre, department, village committee or grid team: anything a task can be given to."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(12), index=True)  # centre|department|village|grid
+    level: Mapped[str] = mapped_column(String(10))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    area: Mapped[Area] = relationship(lazy="joined")
+
+
+class UnitDuty(Base):
+    """A unit is responsible for an event class (from its mandate list, 三定/履职清单)."""
+
+    __tablename__ = "unit_duties"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    event_class_id: Mapped[int] = mapped_column(
+        ForeignKey("event_classes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class UnitCoverage(Base):
+    """The areas a unit serves (their whole subtrees)."""
+
+    __tablename__ = "unit_coverage"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Person(Timestamps, Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class EventClass(Timestamps, Base):
+    """A minor class of GB/T 30428.2 (component 部件 or event 事件) with its major class."""
+
+    __tablename__ = "event_classes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))  # component|event
+    major_code: Mapped[str] = mapped_column(String(20), index=True)
+    major_name: Mapped[str] = mapped_column(String(100))
+    default_mode: Mapped[str] = mapped_column(String(10))
+    default_urgency: Mapped[str] = mapped_column(String(10))
+    #: ``{"normal": {"accept": "4wh", "handle": "5wd"}, "urgent": {...}, "critical": {...}}``
+    time_limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_state_received", "state", "received_at"),
+        Index("ix_events_area_path", "area_path"),
+        Index("ix_events_received_id", "received_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    source: Mapped[str] = mapped_column(String(20), index=True)
+    request_type: Mapped[str | None] = mapped_column(String(10))
+    event_class_id: Mapped[int | None] = mapped_column(ForeignKey("event_classes.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(300))
+    #: The lowest area the event was located in (a grid when the point fell in one).
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    area_path: Mapped[str | None] = mapped_column(String(100))
+    reporter_name: Mapped[str | None] = mapped_column(String(50))
+    reporter_phone: Mapped[str | None] = mapped_column(String(30))
+    reporter_id_number: Mapped[str | None] = mapped_column(String(30))
+    urgency: Mapped[str] = mapped_column(String(10))
+    mode: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    #: A client-chosen key: a retried intake with the same key returns the first event.
+    intake_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    #: The centre that owns the case (首接负责) and answers for it until it is closed.
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    master_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    self_handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    event_class: Mapped[EventClass | None] = relationship(lazy="joined")
+    area: Mapped[Area | None] = relationship(lazy="joined")
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="event", order_by="Task.id", lazy="selectin", foreign_keys="Task.event_id"
+    )
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_unit_state", "unit_id", "state"),
+        Index("ix_tasks_state_handle_due", "state", "handle_due_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))
+    dispatched_by_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    dispatched_by: Mapped[str | None] = mapped_column(String(40))
+    instruction: Mapped[str | None] = mapped_column(Text)
+    dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handle_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_requested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    event: Mapped[Event] = relationship(back_populates="tasks", foreign_keys=[event_id])
+    unit: Mapped[Unit] = relationship(lazy="joined", foreign_keys=[unit_id])
+
+
+class TimelineEntry(Base):
+    """One immutable line of an event's history: who did what, when, from which state to which, why."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (Index("ix_timeline_event_at", "event_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventSequence(Base):
+    """Per area and day counter behind human-readable event numbers (``500111-20240613-000123``)."""
+
+    __tablename__ = "event_sequences"
+    __table_args__ = (UniqueConstraint("prefix"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(30))
+    last: Mapped[int] = mapped_column(Integer, default=0)

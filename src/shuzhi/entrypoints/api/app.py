@@ -1,0 +1,35 @@
+"""The FastAPI application: routers, error translation, database binding."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi import __version__
+from shuzhi.config import Settings, get_settings
+from shuzhi.entrypoints.api import errors
+
+DESCRIPTION = """
+数治 shuzhi — the API of a digital city operation and governance centre.
+
+Every state change of an event is checked against the transition table and written to the event's
+timeline. Until sign-in arrives, the acting person is named by the `X-Actor` header (a staff code).
+Changes accept `expected_version`: a stale version gets 409 instead of overwriting someone's work.
+"""
+
+
+def create_app(session_factory: sessionmaker[Session] | None = None, settings: Settings | None = None) -> FastAPI:
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.entrypoints.api.routers import ROUTERS
+
+    settings = settings or get_settings()
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.resolved_database_url()))
+    app = FastAPI(title="shuzhi 数治", version=__version__, description=DESCRIPTION)
+    app.state.session_factory = session_factory
+    app.state.settings = settings
+    app.state.ready = True
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

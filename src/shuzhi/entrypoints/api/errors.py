@@ -1,0 +1,38 @@
+"""Translate service errors into HTTP answers with a field-level message; never a 500 for bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from shuzhi.services.errors import ServiceError
+
+
+def _body(message: str, field: str | None = None, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": message}
+    if field:
+        body["field"] = field
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse(_body(exc.message, exc.field, exc.details), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        return JSONResponse(
+            {"detail": f"{first['field']}: {first['message']}", "field": first["field"], "errors": errors},
+            status_code=422,
+        )

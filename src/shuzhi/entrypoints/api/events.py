@@ -1,0 +1,244 @@
+"""Events and their tasks: intake, the closed loop, lists, timeline and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
+from pydantic import BaseModel
+
+from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, TimelineOut
+from shuzhi.services import attachments, handling, intake, queries
+from shuzhi.services import commands as c
+from shuzhi.services.errors import Invalid
+from shuzhi.services.unit_of_work import UnitOfWork
+
+router = APIRouter(prefix="/api/events", tags=["events"])
+Ref = Annotated[str, "event number (500111-20240613-000123) or id"]
+
+
+@router.post("", status_code=201, response_model=Created)
+def submit_event(
+    body: c.SubmitEvent,
+    uow: UowDep,
+    actor: ActorDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> Created:
+    """Register an event from any source (受理); a retry with the same Idempotency-Key returns the first."""
+    event_id, created = intake.submit_event(uow, body, actor, intake_key=idempotency_key)
+    if not created:
+        response.status_code = 200
+    event = _event_out(uow, str(event_id))
+    return Created(id=event.id, number=event.number, created=created)
+
+
+def _event_out(uow: UnitOfWork, ref: str) -> EventOut:
+    with uow:
+        return EventOut.of(handling.load_event(uow.session, ref))
+
+
+@router.get("", response_model=EventPage)
+def list_events(
+    uow: UowDep,
+    state: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default, never mutates it
+    event_class: Annotated[list[str], Query()] = [],  # noqa: B006
+    major_class: str | None = None,
+    source: Annotated[list[str], Query()] = [],  # noqa: B006
+    area_code: str | None = None,
+    unit_code: str | None = None,
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    sort: str = "-received_at",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    with_total: bool = False,
+) -> EventPage:
+    """List events with filters (state, class, source, area subtree, unit, time), sorted, by cursor."""
+    for name, value in (("received_from", received_from), ("received_to", received_to)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
+    f = queries.EventFilter(state=state, event_class=event_class, major_class=major_class, source=source,
+                            area_code=area_code, unit_code=unit_code, received_from=received_from,
+                            received_to=received_to, q=q)
+    items, next_cursor = queries.list_events(uow, f, sort=sort, cursor=cursor, limit=limit)
+    total = queries.count_events(uow, f) if with_total else None
+    return EventPage(items=[EventOut.of(e) for e in items], next_cursor=next_cursor, total=total)
+
+
+@router.get("/{ref}", response_model=EventOut)
+def get_event(ref: Ref, uow: UowDep) -> EventOut:
+    """One event with its tasks, their clocks and the actions allowed now."""
+    return _event_out(uow, ref)
+
+
+@router.get("/{ref}/timeline", response_model=list[TimelineOut])
+def get_timeline(ref: Ref, uow: UowDep) -> list[TimelineOut]:
+    """Every change of the event, oldest first (immutable)."""
+    event = _event_out(uow, ref)
+    return [TimelineOut.of(t) for t in queries.timeline(uow, event.id)]
+
+
+@router.post("/{ref}/dispatch", response_model=EventOut)
+def dispatch(ref: Ref, body: c.Dispatch, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Dispatch to lead and assisting units (分拨/交办)."""
+    return EventOut.of(handling.dispatch(uow, ref, body, actor))
+
+
+@router.post("/{ref}/notify", response_model=EventOut)
+def notify(ref: Ref, body: c.Notify, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Triage as notify-only (抄送知悉)."""
+    return EventOut.of(handling.notify(uow, ref, body, actor))
+
+
+@router.post("/{ref}/withdraw", response_model=EventOut)
+def withdraw(ref: Ref, body: c.WithReason, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Withdraw every open task to re-dispatch (撤回)."""
+    return EventOut.of(handling.withdraw(uow, ref, body, actor))
+
+
+@router.post("/{ref}/self-handle", response_model=EventOut)
+def self_handle(ref: Ref, body: c.SelfHandle, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Record that the reporting grid worker handled it on the spot (自行处置)."""
+    return EventOut.of(handling.self_handle(uow, ref, body, actor))
+
+
+@router.post("/{ref}/verify", response_model=EventOut)
+def verify(ref: Ref, body: c.Verify, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Verify the reported work: passed, or rework with a reason (核查/返工)."""
+    return EventOut.of(handling.verify(uow, ref, body, actor))
+
+
+@router.post("/{ref}/close", response_model=EventOut)
+def close(ref: Ref, body: c.OptionalReason, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Close a verified event (结案)."""
+    return EventOut.of(handling.close(uow, ref, body, actor))
+
+
+@router.post("/{ref}/callback", response_model=EventOut)
+def callback(ref: Ref, body: c.Callback, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Record the call-back: satisfied, or dissatisfied and reopened (回访)."""
+    return EventOut.of(handling.callback(uow, ref, body, actor))
+
+
+@router.post("/{ref}/merge", response_model=EventOut)
+def merge(ref: Ref, body: c.Merge, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Merge this duplicate into a master event (合并)."""
+    return EventOut.of(handling.merge(uow, ref, body, actor))
+
+
+@router.post("/{ref}/cancel", response_model=EventOut)
+def cancel(ref: Ref, body: c.WithReason, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Cancel as invalid, with a reason (作废)."""
+    return EventOut.of(handling.cancel(uow, ref, body, actor))
+
+
+@router.post("/{ref}/reclassify", response_model=EventOut)
+def reclassify(ref: Ref, body: c.Reclassify, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Change class/urgency; re-dispatches when the responsible unit changes (重新分类)."""
+    return EventOut.of(handling.reclassify(uow, ref, body, actor))
+
+
+@router.post("/{ref}/tasks/{task_id}/read", response_model=EventOut)
+def read_task(ref: Ref, task_id: int, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Mark a notify-only task read (已阅)."""
+    return EventOut.of(handling.read_task(uow, ref, task_id, actor))
+
+
+@router.post("/{ref}/tasks/{task_id}/accept", response_model=EventOut)
+def accept_task(ref: Ref, task_id: int, body: c.OptionalReason, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Sign for a task (签收)."""
+    return EventOut.of(handling.accept_task(uow, ref, task_id, body, actor))
+
+
+@router.post("/{ref}/tasks/{task_id}/return", response_model=EventOut)
+def return_task(ref: Ref, task_id: int, body: c.WithReason, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Return a misrouted task with a reason (退单)."""
+    return EventOut.of(handling.return_task(uow, ref, task_id, body, actor))
+
+
+@router.post("/{ref}/tasks/{task_id}/extension", response_model=EventOut)
+def request_extension(ref: Ref, task_id: int, body: c.RequestExtension, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Ask for an extension before the deadline (延期申请)."""
+    return EventOut.of(handling.request_extension(uow, ref, task_id, body, actor))
+
+
+@router.post("/{ref}/tasks/{task_id}/extension/decision", response_model=EventOut)
+def decide_extension(ref: Ref, task_id: int, body: c.DecideExtension, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Approve or deny an extension request (延期审批)."""
+    return EventOut.of(handling.decide_extension(uow, ref, task_id, body, actor))
+
+
+@router.post("/{ref}/tasks/{task_id}/suspend", response_model=EventOut)
+def suspend_task(ref: Ref, task_id: int, body: c.WithReason, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Suspend a task; its clock stops (挂起)."""
+    return EventOut.of(handling.suspend_task(uow, ref, task_id, body, actor))
+
+
+@router.post("/{ref}/tasks/{task_id}/resume", response_model=EventOut)
+def resume_task(ref: Ref, task_id: int, body: c.OptionalReason, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Resume a suspended task; the deadline moves by the suspended working time (恢复)."""
+    return EventOut.of(handling.resume_task(uow, ref, task_id, body, actor))
+
+
+@router.post("/{ref}/tasks/{task_id}/report-back", response_model=EventOut)
+def report_back(ref: Ref, task_id: int, body: c.ReportBack, uow: UowDep, actor: ActorDep) -> EventOut:
+    """Report what was done (处置反馈)."""
+    return EventOut.of(handling.report_back(uow, ref, task_id, body, actor))
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    task_id: int | None
+    uploaded_by: str
+    created_at: datetime
+    url: str
+
+
+def _attachment_out(a: attachments.Attachment) -> AttachmentOut:
+    return AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size, sha256=a.sha256,
+                         task_id=a.task_id, uploaded_by=a.uploaded_by, created_at=a.created_at,
+                         url=f"/api/attachments/{a.id}")
+
+
+@router.post("/{ref}/attachments", status_code=201, response_model=AttachmentOut)
+async def upload_attachment(ref: Ref, file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
+                            task_id: int | None = None) -> AttachmentOut:
+    """Attach a photo or PDF (JPEG, PNG, WebP, PDF) to the event or one of its tasks."""
+    limit = request.app.state.settings.max_attachment_bytes
+    data = await file.read(limit + 1)
+    att = attachments.add_attachment(uow, ref, file.filename or "file", file.content_type or "", data, actor,
+                                     max_bytes=limit, task_id=task_id)
+    return _attachment_out(att)
+
+
+@router.get("/{ref}/attachments", response_model=list[AttachmentOut])
+def list_attachments(ref: Ref, uow: UowDep) -> list[AttachmentOut]:
+    """The files attached to an event."""
+    return [_attachment_out(a) for a in attachments.list_attachments(uow, ref)]
+
+
+files_router = APIRouter(prefix="/api/attachments", tags=["events"])
+
+
+@files_router.get("/{attachment_id}")
+def download_attachment(attachment_id: int, uow: UowDep) -> Response:
+    """The file itself, served with its checked content type and never sniffed as HTML."""
+    att = attachments.get_attachment(uow, attachment_id)
+    return Response(att.data, media_type=att.content_type, headers={
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f"inline; filename*=UTF-8''{_quote(att.filename)}",
+    })
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

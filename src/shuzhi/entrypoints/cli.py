@@ -1,0 +1,186 @@
+"""The ``shuzhi`` command: set up a database, import data, serve, run the demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shuzhi.config import get_settings
+
+app = typer.Typer(help="数治 shuzhi — digital city operation and governance centre.", no_args_is_help=True)
+import_app = typer.Typer(help="Import reference data (areas, units, people, event classes).", no_args_is_help=True)
+export_app = typer.Typer(help="Export reference data as CSV or XLSX.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[str | None, typer.Option("--database-url", envvar="SHUZHI_DATABASE_URL",
+                                               help="default: SQLite in the data directory")]
+
+
+def _url(database_url: str | None) -> str:
+    return database_url or get_settings().resolved_database_url()
+
+
+def _uow(database_url: str | None):  # type: ignore[no-untyped-def]
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    return UnitOfWork(make_session_factory(make_engine(_url(database_url))))
+
+
+@app.command()
+def init(database_url: DbOption = None) -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from shuzhi.adapters.db.migrate import upgrade
+
+    url = _url(database_url)
+    upgrade(url)
+    console.print(f"[green]database ready[/green] {url.split('@')[-1]}")
+
+
+def _report(report, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Print an import report; exit 1 naming every bad row and column when it was rejected."""
+    if report.errors:
+        table = Table(title=f"{what}: rejected, nothing was changed", show_lines=False)
+        for col in ("row", "column", "value", "problem"):
+            table.add_column(col)
+        for e in report.errors:
+            table.add_row(str(e.row), e.column or "", (e.value or "")[:40], e.message)
+        err.print(table)
+        raise typer.Exit(1)
+    console.print(f"[green]{what}[/green]: {report.created} created, {report.updated} updated, "
+                  f"{report.unchanged} unchanged")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    from shuzhi.adapters.tabular import TabularError, read_table
+
+    try:
+        return read_table(path.read_bytes(), path.name)
+    except TabularError as exc:
+        err.print(f"[red]{path}[/red]: {exc}")
+        raise typer.Exit(2) from None
+
+
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+@import_app.command("areas")
+def import_areas(path: FileArg, database_url: DbOption = None,
+                 tolerance_m: Annotated[float, typer.Option(help="child-within-parent tolerance")] = 20.0) -> None:
+    """Import the area tree from GeoJSON (code, name, level, parent_code per feature)."""
+    from shuzhi.services.areas import import_areas as run
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err.print(f"[red]{path}[/red]: not GeoJSON: {exc}")
+        raise typer.Exit(2) from None
+    _report(run(_uow(database_url), data, tolerance_m=tolerance_m), "areas")
+
+
+@import_app.command("units")
+def import_units(path: FileArg, database_url: DbOption = None) -> None:
+    """Import centres, departments, village and grid units (CSV or XLSX)."""
+    from shuzhi.services.organisation import import_units as run
+
+    _report(run(_uow(database_url), _rows(path)), "units")
+
+
+@import_app.command("people")
+def import_people(path: FileArg, database_url: DbOption = None) -> None:
+    """Import people (CSV or XLSX)."""
+    from shuzhi.services.organisation import import_people as run
+
+    _report(run(_uow(database_url), _rows(path)), "people")
+
+
+@import_app.command("event-classes")
+def import_event_classes(path: FileArg, database_url: DbOption = None) -> None:
+    """Import the event class catalogue with its time limits (CSV or XLSX)."""
+    from shuzhi.services.catalogue import import_event_classes as run
+
+    _report(run(_uow(database_url), _rows(path)), "event classes")
+
+
+@export_app.command("units")
+def export_units(path: Path, database_url: DbOption = None) -> None:
+    """Export units to PATH (.csv or .xlsx)."""
+    from shuzhi.services.organisation import export_units as run
+
+    _write(path, run(_uow(database_url)))
+
+
+@export_app.command("people")
+def export_people(path: Path, database_url: DbOption = None) -> None:
+    """Export people to PATH (.csv or .xlsx)."""
+    from shuzhi.services.organisation import export_people as run
+
+    _write(path, run(_uow(database_url)))
+
+
+@export_app.command("event-classes")
+def export_event_classes(path: Path, database_url: DbOption = None) -> None:
+    """Export the event class catalogue to PATH (.csv or .xlsx)."""
+    from shuzhi.services.catalogue import export_event_classes as run
+
+    _write(path, run(_uow(database_url)))
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> None:
+    from shuzhi.adapters.tabular import write_csv, write_xlsx
+
+    if path.suffix.lower() == ".xlsx":
+        path.write_bytes(write_xlsx(rows))
+    elif path.suffix.lower() == ".csv":
+        path.write_bytes(write_csv(rows))
+    else:
+        err.print(f"[red]{path}[/red]: give a .csv or .xlsx file name")
+        raise typer.Exit(2)
+    console.print(f"[green]{len(rows)} rows[/green] → {path}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="API processes (PostgreSQL for more than one)")] = 1,
+    database_url: DbOption = None,
+) -> None:
+    """Serve the API and web pages."""
+    import os
+
+    import uvicorn
+
+    if database_url:
+        os.environ["SHUZHI_DATABASE_URL"] = database_url
+    uvicorn.run("shuzhi.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def demo(
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="where the demo's SQLite file lives")] = Path("var/demo"),
+    seed: int = 1,
+    days: Annotated[int, typer.Option(help="days of history to generate")] = 21,
+    live: Annotated[bool, typer.Option(help="keep generating new events while serving")] = True,
+    fresh: Annotated[bool, typer.Option(help="rebuild the demo data even if it exists")] = False,
+) -> None:
+    """Build a realistic demo district (27 towns, ~300 villages, 2,000+ grids), fill it with weeks of
+    history, and serve it. Deterministic for a given seed."""
+    from shuzhi.demo.runner import run_demo
+
+    run_demo(host=host, port=port, data_dir=data_dir, seed=seed, days=days, live=live, fresh=fresh,
+             console=console)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,47 @@
+"""The in-memory grid index behind point → grid → chain resolution.
+
+Built once per process from the stored grid boundaries and rebuilt when the area tree changes
+(the import bumps ``areas`` rows; we compare count and newest ``updated_at``, one cheap query).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from shapely.geometry import shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Area
+from shuzhi.adapters.geo import GridIndex
+
+
+@dataclass
+class _Cached:
+    key: tuple[str, int, datetime | None]
+    index: GridIndex
+
+
+_lock = threading.Lock()
+_cache: dict[str, _Cached] = {}
+
+
+def grid_index(session: Session) -> GridIndex:
+    url = str(session.get_bind().engine.url)
+    count, newest = session.execute(select(func.count(Area.id), func.max(Area.updated_at))).one()
+    key = (url, int(count), newest)
+    cached = _cache.get(url)
+    if cached is not None and cached.key == key:
+        return cached.index
+    with _lock:
+        cached = _cache.get(url)
+        if cached is not None and cached.key == key:
+            return cached.index
+        rows = session.execute(
+            select(Area.code, Area.boundary).where(Area.level == "grid", Area.boundary.is_not(None))
+        ).all()
+        index = GridIndex([(code, shape(boundary)) for code, boundary in rows])
+        _cache[url] = _Cached(key, index)
+        return index

@@ -1,0 +1,488 @@
+"""The closed loop after intake: triage, dispatch, handle, report back, verify, close, call back.
+
+One function per use case; each opens a unit of work, checks the optimistic version, applies the
+transition tables through :mod:`shuzhi.services.transitions` (which writes the timeline) and commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, Unit, UnitCoverage, UnitDuty
+from shuzhi.domain.dispatch import Candidate, responsible_units
+from shuzhi.domain.events import (
+    ACTIVE_TASK_STATES,
+    EventAction,
+    EventMode,
+    EventState,
+    TaskAction,
+    TaskRole,
+    TaskState,
+)
+from shuzhi.domain.time_limits import Stage
+from shuzhi.services import commands as c
+from shuzhi.services.actors import Actor
+from shuzhi.services.areas_lookup import unit_by_code
+from shuzhi.services.deadlines import default_calendar, due_at
+from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.transitions import move_event, move_task, note, sync_event
+from shuzhi.services.unit_of_work import UnitOfWork
+
+R = TypeVar("R")
+
+
+def load_event(session: Session, ref: str | int) -> Event:
+    """An event by number (``500111-20240613-000123``) or numeric id."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        event = session.get(Event, int(ref))
+    else:
+        event = session.scalar(select(Event).where(Event.number == ref))
+    if event is None:
+        raise NotFound(f"event {ref} not found")
+    return event
+
+
+def _load_task(session: Session, event: Event, task_id: int) -> Task:
+    for task in event.tasks:
+        if task.id == task_id:
+            return task
+    raise NotFound(f"task {task_id} of event {event.number} not found")
+
+
+def _check_version(obj: Event | Task, expected: int | None) -> None:
+    if expected is not None and obj.version != expected:
+        raise Conflict(
+            f"it was changed by someone else (version {obj.version}, you had {expected}); reload and retry",
+            field="expected_version",
+        )
+
+
+def _run(uow: UnitOfWork, work: Callable[[Session], R]) -> R:
+    """Run ``work`` in a transaction; a concurrent write to the same row becomes a 409, not a lost update."""
+    with uow:
+        try:
+            result = work(uow.session)
+            uow.commit()
+        except StaleDataError:
+            raise Conflict("the event was changed by someone else at the same time; reload and retry") from None
+        return result
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _new_task(session: Session, event: Event, unit: Unit, role: TaskRole, actor: Actor, at: datetime,
+              instruction: str | None = None) -> Task:
+    state = TaskState.NOTIFIED if role is TaskRole.NOTIFY else TaskState.DISPATCHED
+    task = Task(event_id=event.id, unit_id=unit.id, unit=unit, role=role.value, state=state.value,
+                dispatched_by_unit_id=actor.unit_id or event.owner_unit_id, dispatched_by=actor.label,
+                instruction=instruction, dispatched_at=at)
+    if role is not TaskRole.NOTIFY:
+        task.accept_due_at = due_at(event.event_class, event.urgency, Stage.ACCEPT, at)
+        task.handle_due_at = due_at(event.event_class, event.urgency, Stage.HANDLE, at)
+    event.tasks.append(task)
+    session.flush()
+    note(session, event, actor, "task.create", at, task=task, to_state=task.state, payload={
+        "unit": unit.code, "unit_name": unit.name, "role": role.value,
+        "accept_due_at": task.accept_due_at.isoformat() if task.accept_due_at else None,
+        "handle_due_at": task.handle_due_at.isoformat() if task.handle_due_at else None,
+    })
+    return task
+
+
+def _live_tasks(event: Event) -> list[Task]:
+    return [t for t in event.tasks if TaskState(t.state) in ACTIVE_TASK_STATES]
+
+
+def _cancel_live_tasks(session: Session, event: Event, actor: Actor, at: datetime, reason: str) -> None:
+    for task in _live_tasks(event):
+        move_task(session, event, task, TaskAction.CANCEL, actor, at, reason=reason)
+        task.ended_at = at
+        task.end_reason = reason
+
+
+# --- triage and dispatch -------------------------------------------------------------------------
+
+
+def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: datetime | None = None) -> Event:
+    """Send the event to one or more units (lead 主办 / assisting 协办)."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        if event.mode == EventMode.NOTIFY.value and event.state == EventState.REGISTERED.value:
+            event.mode = EventMode.HANDLE.value  # the duty officer overrides the class's notify default
+        live_units = {t.unit_id for t in _live_tasks(event)}
+        has_live_lead = any(t.role == TaskRole.LEAD.value for t in _live_tasks(event))
+        units = [(unit_by_code(s, a.unit_code, f"units[{i}].unit_code"), a) for i, a in enumerate(cmd.units)]
+        if not has_live_lead and all(a.role is not TaskRole.LEAD for _, a in units):
+            raise Invalid("the event has no lead unit yet: name one with role 'lead'", field="units")
+        for i, (unit, _) in enumerate(units):
+            if unit.id in live_units:
+                raise Invalid(f"unit '{unit.code}' already has an open task for this event",
+                              field=f"units[{i}].unit_code")
+        move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason,
+                   payload={"units": [{"unit": u.code, "role": a.role.value} for u, a in units]})
+        event.dispatched_at = event.dispatched_at or at
+        for unit, a in units:
+            _new_task(s, event, unit, a.role, actor, at, a.instruction)
+        return event
+
+    return _run(uow, work)
+
+
+def notify(uow: UnitOfWork, ref: str, cmd: c.Notify, actor: Actor, *, now: datetime | None = None) -> Event:
+    """Triage as notify-only (抄送知悉): the units read it and the event closes when all have."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        units = [unit_by_code(s, code, f"unit_codes[{i}]") for i, code in enumerate(cmd.unit_codes)]
+        if len({u.id for u in units}) != len(units):
+            raise Invalid("a unit is named twice", field="unit_codes")
+        move_event(s, event, EventAction.NOTIFY, actor, at, reason=cmd.reason,
+                   payload={"units": [u.code for u in units]})
+        event.mode = EventMode.NOTIFY.value
+        event.dispatched_at = at
+        for unit in units:
+            _new_task(s, event, unit, TaskRole.NOTIFY, actor, at)
+        return event
+
+    return _run(uow, work)
+
+
+def withdraw(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now: datetime | None = None) -> Event:
+    """The centre takes every open task back (to re-dispatch it elsewhere)."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        move_event(s, event, EventAction.WITHDRAW, actor, at, reason=cmd.reason)
+        _cancel_live_tasks(s, event, actor, at, cmd.reason)
+        return event
+
+    return _run(uow, work)
+
+
+# --- a unit's task -------------------------------------------------------------------------------
+
+
+def _task_action(uow: UnitOfWork, ref: str, task_id: int, action: TaskAction, actor: Actor, at: datetime,
+                 expected_version: int | None, reason: str | None = None,
+                 before: Callable[[Session, Event, Task], None] | None = None,
+                 after: Callable[[Session, Event, Task], None] | None = None) -> Event:
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        task = _load_task(s, event, task_id)
+        _check_version(task, expected_version)
+        if before is not None:
+            before(s, event, task)
+        move_task(s, event, task, action, actor, at, reason=reason)
+        if after is not None:
+            after(s, event, task)
+        sync_event(s, event, actor, at)
+        return event
+
+    return _run(uow, work)
+
+
+def read_task(uow: UnitOfWork, ref: str, task_id: int, actor: Actor, *, now: datetime | None = None) -> Event:
+    at = _now(now)
+
+    def stamp(_s: Session, _e: Event, t: Task) -> None:
+        t.read_at = at
+        t.ended_at = at
+
+    return _task_action(uow, ref, task_id, TaskAction.READ, actor, at, None, after=stamp)
+
+
+def accept_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.OptionalReason, actor: Actor, *,
+                now: datetime | None = None) -> Event:
+    """Sign for a task (签收); the handling clock keeps running from dispatch."""
+    at = _now(now)
+
+    def stamp(_s: Session, _e: Event, t: Task) -> None:
+        t.accepted_at = at
+
+    return _task_action(uow, ref, task_id, TaskAction.ACCEPT, actor, at, cmd.expected_version, cmd.reason,
+                        after=stamp)
+
+
+def return_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.WithReason, actor: Actor, *,
+                now: datetime | None = None) -> Event:
+    """Return a misrouted task (退单) with a reason; it goes back to the centre that dispatched it."""
+    at = _now(now)
+
+    def stamp(_s: Session, _e: Event, t: Task) -> None:
+        t.ended_at = at
+        t.end_reason = cmd.reason
+
+    return _task_action(uow, ref, task_id, TaskAction.RETURN, actor, at, cmd.expected_version, cmd.reason,
+                        after=stamp)
+
+
+def request_extension(uow: UnitOfWork, ref: str, task_id: int, cmd: c.RequestExtension, actor: Actor, *,
+                      now: datetime | None = None) -> Event:
+    """Ask for more time (延期申请) — only before the deadline, and only for a later one."""
+    at = _now(now)
+
+    def check(_s: Session, _e: Event, t: Task) -> None:
+        if t.handle_due_at is not None and at >= t.handle_due_at:
+            raise Invalid("an extension must be asked before the deadline; this task is already overdue",
+                          field="until")
+        if t.handle_due_at is not None and cmd.until <= t.handle_due_at:
+            raise Invalid("the new deadline must be later than the current one", field="until")
+        if cmd.until <= at:
+            raise Invalid("the new deadline must be in the future", field="until")
+        t.extension_requested_until = cmd.until.astimezone(UTC)
+
+    return _task_action(uow, ref, task_id, TaskAction.REQUEST_EXTENSION, actor, at, cmd.expected_version,
+                        cmd.reason, before=check)
+
+
+def decide_extension(uow: UnitOfWork, ref: str, task_id: int, cmd: c.DecideExtension, actor: Actor, *,
+                     now: datetime | None = None) -> Event:
+    """The centre approves (the deadline moves) or denies an extension request."""
+    at = _now(now)
+    action = TaskAction.APPROVE_EXTENSION if cmd.approve else TaskAction.DENY_EXTENSION
+
+    def apply(s: Session, e: Event, t: Task) -> None:
+        if cmd.approve and t.extension_requested_until is not None:
+            note(s, e, actor, "task.deadline_moved", at, task=t, payload={
+                "from": t.handle_due_at.isoformat() if t.handle_due_at else None,
+                "to": t.extension_requested_until.isoformat()})
+            t.handle_due_at = t.extension_requested_until
+        t.extension_requested_until = None
+
+    return _task_action(uow, ref, task_id, action, actor, at, cmd.expected_version, cmd.reason, after=apply)
+
+
+def suspend_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.WithReason, actor: Actor, *,
+                 now: datetime | None = None) -> Event:
+    """Stop the clock (挂起), e.g. waiting for weather or a court ruling."""
+    at = _now(now)
+
+    def stamp(_s: Session, _e: Event, t: Task) -> None:
+        t.suspended_at = at
+
+    return _task_action(uow, ref, task_id, TaskAction.SUSPEND, actor, at, cmd.expected_version, cmd.reason,
+                        after=stamp)
+
+
+def resume_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.OptionalReason, actor: Actor, *,
+                now: datetime | None = None) -> Event:
+    """Restart the clock: the deadline moves by the working time the task was suspended."""
+    at = _now(now)
+
+    def apply(s: Session, e: Event, t: Task) -> None:
+        if t.suspended_at is not None and t.handle_due_at is not None:
+            new_due = default_calendar().resume_deadline(t.handle_due_at, t.suspended_at, at)
+            note(s, e, actor, "task.deadline_moved", at, task=t, payload={
+                "from": t.handle_due_at.isoformat(), "to": new_due.isoformat(), "why": "suspension"})
+            t.handle_due_at = new_due
+        t.suspended_at = None
+
+    return _task_action(uow, ref, task_id, TaskAction.RESUME, actor, at, cmd.expected_version, cmd.reason,
+                        after=apply)
+
+
+def report_back(uow: UnitOfWork, ref: str, task_id: int, cmd: c.ReportBack, actor: Actor, *,
+                now: datetime | None = None) -> Event:
+    """The unit reports what it did (处置反馈)."""
+    at = _now(now)
+
+    def stamp(_s: Session, _e: Event, t: Task) -> None:
+        t.reported_at = at
+        t.result = cmd.result
+
+    return _task_action(uow, ref, task_id, TaskAction.REPORT_BACK, actor, at, cmd.expected_version, None,
+                        after=stamp)
+
+
+# --- the centre closes the loop ------------------------------------------------------------------
+
+
+def self_handle(uow: UnitOfWork, ref: str, cmd: c.SelfHandle, actor: Actor, *, now: datetime | None = None) -> Event:
+    """A grid worker fixed it on the spot (自行处置): a lead task for their unit, already reported back."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        if actor.unit_id is None:
+            raise Invalid("self-handling needs a person of a unit as the actor", field="X-Actor")
+        unit = s.get(Unit, actor.unit_id)
+        assert unit is not None
+        move_event(s, event, EventAction.SELF_HANDLE, actor, at, reason=cmd.result)
+        task = _new_task(s, event, unit, TaskRole.LEAD, actor, at)
+        task.state = TaskState.REPORTED_BACK.value
+        task.accepted_at = task.reported_at = at
+        task.result = cmd.result
+        event.self_handled = True
+        event.dispatched_at = event.reported_at = at
+        return event
+
+    return _run(uow, work)
+
+
+def verify(uow: UnitOfWork, ref: str, cmd: c.Verify, actor: Actor, *, now: datetime | None = None) -> Event:
+    """Check the reported work (核查): pass → verified; fail → rework (返工) of the reported tasks."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        reported = [t for t in event.tasks if t.state == TaskState.REPORTED_BACK.value]
+        if cmd.passed:
+            move_event(s, event, EventAction.VERIFY, actor, at, reason=cmd.reason)
+            for t in reported:
+                move_task(s, event, t, TaskAction.VERIFY, actor, at, reason=cmd.reason)
+                t.verified_at = t.ended_at = at
+        else:
+            move_event(s, event, EventAction.REWORK, actor, at, reason=cmd.reason)
+            event.rework_count += 1
+            for t in reported:
+                move_task(s, event, t, TaskAction.REWORK, actor, at, reason=cmd.reason)
+                t.rework_count += 1
+                t.reported_at = None
+        return event
+
+    return _run(uow, work)
+
+
+def close(uow: UnitOfWork, ref: str, cmd: c.OptionalReason, actor: Actor, *, now: datetime | None = None) -> Event:
+    """Close the case (结案) once verified."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        move_event(s, event, EventAction.CLOSE, actor, at, reason=cmd.reason)
+        event.closed_at = at
+        return event
+
+    return _run(uow, work)
+
+
+def callback(uow: UnitOfWork, ref: str, cmd: c.Callback, actor: Actor, *, now: datetime | None = None) -> Event:
+    """Call the reporter back (回访): satisfied ends the loop, dissatisfied reopens it for redo."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        if event.mode == EventMode.NOTIFY.value:
+            raise Conflict("a notify-only event has no call-back", field="satisfied")
+        event.satisfied = cmd.satisfied
+        event.called_back_at = at
+        if cmd.satisfied:
+            move_event(s, event, EventAction.CALLBACK_SATISFIED, actor, at, reason=cmd.comment)
+            return event
+        move_event(s, event, EventAction.CALLBACK_DISSATISFIED, actor, at, reason=cmd.comment)
+        event.rework_count += 1
+        event.closed_at = None
+        leads = {t.unit_id: t.unit for t in event.tasks
+                 if t.role == TaskRole.LEAD.value and t.state == TaskState.VERIFIED.value}
+        for unit in leads.values():
+            _new_task(s, event, unit, TaskRole.LEAD, actor, at, instruction=f"回访不满意，重新办理：{cmd.comment or ''}")
+        if not leads:
+            raise Conflict("no verified lead unit to send the redo to; dispatch it anew", field="satisfied")
+        return event
+
+    return _run(uow, work)
+
+
+def merge(uow: UnitOfWork, ref: str, cmd: c.Merge, actor: Actor, *, now: datetime | None = None) -> Event:
+    """Merge a repeated report into its master case (重复件合并)."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        master = load_event(s, cmd.master_number)
+        if master.id == event.id:
+            raise Invalid("an event cannot be merged into itself", field="master_number")
+        if EventState(master.state) in (EventState.MERGED, EventState.CANCELLED):
+            raise Invalid(f"the master event {master.number} is {master.state}", field="master_number")
+        move_event(s, event, EventAction.MERGE, actor, at, reason=cmd.reason, payload={"master": master.number})
+        event.master_event_id = master.id
+        _cancel_live_tasks(s, event, actor, at, f"merged into {master.number}")
+        note(s, master, actor, "event.merged_in", at, reason=cmd.reason, payload={"duplicate": event.number})
+        return event
+
+    return _run(uow, work)
+
+
+def cancel(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now: datetime | None = None) -> Event:
+    """Cancel an invalid case (无效案卷作废) with a reason."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        move_event(s, event, EventAction.CANCEL, actor, at, reason=cmd.reason)
+        _cancel_live_tasks(s, event, actor, at, cmd.reason)
+        return event
+
+    return _run(uow, work)
+
+
+def _candidates(s: Session, event_class_id: int) -> list[Candidate]:
+    rows = s.execute(
+        select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path)
+        .join(UnitDuty, UnitDuty.unit_id == Unit.id)
+        .join(UnitCoverage, UnitCoverage.unit_id == Unit.id)
+        .join(Area, Area.id == UnitCoverage.area_id)
+        .where(UnitDuty.event_class_id == event_class_id, Unit.active.is_(True))
+    ).all()
+    return [Candidate(unit_id=r[0], code=r[1], kind=r[2], level=r[3], coverage_path=r[4]) for r in rows]
+
+
+def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, now: datetime | None = None) -> Event:
+    """Change the class (and urgency); when the lead unit is not responsible for the new class, the
+    open tasks are withdrawn and the event goes to the unit that is, or back to the centre if none is."""
+    at = _now(now)
+
+    def work(s: Session) -> Event:
+        event = load_event(s, ref)
+        _check_version(event, cmd.expected_version)
+        new_class = s.scalar(select(EventClass).where(EventClass.code == cmd.event_class_code))
+        if new_class is None:
+            raise Invalid(f"unknown event class '{cmd.event_class_code}'", field="event_class_code")
+        old = event.event_class.code if event.event_class else None
+        move_event(s, event, EventAction.RECLASSIFY, actor, at, reason=cmd.reason, payload={
+            "from_class": old, "to_class": new_class.code, "from_urgency": event.urgency,
+            "to_urgency": (cmd.urgency or event.urgency)})
+        event.event_class_id = new_class.id
+        event.event_class = new_class
+        if cmd.urgency is not None:
+            event.urgency = cmd.urgency.value
+        leads = [t for t in _live_tasks(event) if t.role == TaskRole.LEAD.value]
+        if not leads:
+            return event
+        candidates = _candidates(s, new_class.id)
+        responsible = {c.unit_id for c in candidates if event.area_path and event.area_path.startswith(c.coverage_path)}
+        if all(t.unit_id in responsible for t in leads):
+            return event
+        move_event(s, event, EventAction.WITHDRAW, actor, at, reason=f"改派：{cmd.reason}")
+        _cancel_live_tasks(s, event, actor, at, f"reclassified to {new_class.code}")
+        chosen = responsible_units(candidates, event.area_path)
+        if chosen is not None:
+            unit = s.get(Unit, chosen.unit_id)
+            assert unit is not None
+            move_event(s, event, EventAction.DISPATCH, actor, at, reason="重新分类后自动改派",
+                       payload={"units": [{"unit": unit.code, "role": "lead"}]})
+            _new_task(s, event, unit, TaskRole.LEAD, actor, at)
+        return event
+
+    return _run(uow, work)
