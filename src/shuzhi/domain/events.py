@@ -95,7 +95,7 @@ class IllegalTransition(Exception):
         self.subject = subject
         self.state = state
         self.action = action
-        super().__init__(f"cannot {action} a {subject} that is {state}")
+        super().__init__(f"cannot {action}: the {subject} is {state}")
 
 
 _OPEN_FOR_CHANGES = (

@@ -1,0 +1,187 @@
+"""Intake of events over HTTP on PostgreSQL with 2,000+ grids and 1,000,000 stored events.
+
+Figure (issue: Core): ≥ 500 events/s on this 2-core machine, reported as a ratio to plain
+single-row INSERTs (one transaction each, like an intake) of the same rows in the same run.
+
+Setup: a dedicated database ``shuzhi_bench`` on the local PostgreSQL (created if missing), the demo
+district imported through the real importers, 1,000,000 events filled by one INSERT … SELECT, then
+``shuzhi serve --workers 2`` under uvicorn and a keep-alive asyncio client with 32 connections.
+Run: ``.venv/bin/python benchmarks/bench_intake.py [--events 1000000] [--requests 6000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import record  # noqa: E402
+
+ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
+DB = "shuzhi_bench"
+URL = f"postgresql+psycopg://postgres@localhost/{DB}"
+
+
+def prepare(stored_events: int) -> list[tuple[float, float, str]]:
+    """Fresh schema, the demo district, ``stored_events`` rows; returns grid points with class codes."""
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.adapters.db.tables import Base
+    from shuzhi.demo.district import build_district
+    from shuzhi.demo.runner import load_reference_data
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB}")
+    engine = make_engine(URL)
+    Base.metadata.create_all(engine)
+    district = build_district(1)
+    factory = make_session_factory(engine)
+    load_reference_data(lambda: UnitOfWork(factory), district)
+    engine.dispose()
+    t0 = time.perf_counter()
+    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
+        grids = conn.execute("SELECT id, path, centroid_lon, centroid_lat FROM areas WHERE level='grid'").fetchall()
+        owner = conn.execute("SELECT id FROM units WHERE kind='centre' AND level='district'").fetchone()[0]
+        classes = [r[0] for r in conn.execute("SELECT code FROM event_classes WHERE default_mode='handle'")]
+        # One set-based statement: history as a real district would have it, spread over two years.
+        conn.execute(
+            """
+            WITH g_ AS (SELECT id, path, centroid_lon, centroid_lat,
+                               row_number() OVER (ORDER BY id) - 1 AS rn
+                        FROM areas WHERE level = 'grid')
+            INSERT INTO events (number, source, title, description, lon, lat, area_id, area_path, urgency, mode,
+                                state, owner_unit_id, self_handled, rework_count, return_count, received_at,
+                                updated_at, version)
+            SELECT '500111-H-' || lpad(g::text, 8, '0'), 'hotline', '历史事件 ' || g, '', a.centroid_lon,
+                   a.centroid_lat, a.id, a.path, 'normal', 'handle',
+                   (ARRAY['called_back','closed','handling','registered'])[1 + g %% 4], %s, false, 0, 0,
+                   now() - (g || ' minutes')::interval, now(), 1
+            FROM generate_series(1, %s) AS g JOIN g_ a ON a.rn = g %% %s
+            """,
+            (owner, stored_events, len(grids)),
+        )
+        conn.execute("ANALYZE")
+    print(f"filled {stored_events} events in {time.perf_counter() - t0:.0f} s")
+    rng = random.Random(7)
+    return [(g[2], g[3], rng.choice(classes)) for g in grids]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _client(port: int, bodies: list[bytes], latencies: list[float], statuses: dict[int, int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for body in bodies:
+        head = (f"POST /api/events HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                f"X-Actor: duty.district\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        t0 = time.perf_counter()
+        writer.write(head + body)
+        status_line = await reader.readline()
+        length = 0
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        latencies.append(time.perf_counter() - t0)
+        code = int(status_line.split()[1])
+        statuses[code] = statuses.get(code, 0) + 1
+    writer.close()
+
+
+async def _load(port: int, bodies: list[bytes], connections: int) -> tuple[float, list[float], dict[int, int]]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    share = [bodies[i::connections] for i in range(connections)]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(_client(port, s, latencies, statuses) for s in share))
+    return time.perf_counter() - t0, latencies, statuses
+
+
+def _bodies(points: list[tuple[float, float, str]], n: int, tag: str) -> list[bytes]:
+    rng = random.Random(11)
+    out = []
+    for i in range(n):
+        lon, lat, cls = rng.choice(points)
+        out.append(json.dumps({"source": "hotline", "request_type": "complain", "event_class_code": cls,
+                               "title": f"压测事件 {tag} {i}", "description": "路灯不亮，影响夜间出行",
+                               "lon": lon, "lat": lat, "reporter_phone": "13800138000"},
+                              ensure_ascii=False).encode())
+    return out
+
+
+def plain_inserts(rows: int) -> float:
+    """Rows per second for single-row INSERTs of the same columns, one transaction each."""
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        area_id, path = conn.execute("SELECT id, path FROM areas WHERE level='grid' LIMIT 1").fetchone()
+        t0 = time.perf_counter()
+        for i in range(rows):
+            conn.execute(
+                "INSERT INTO events (number, source, title, description, lon, lat, area_id, area_path, urgency,"
+                " mode, state, self_handled, rework_count, return_count, received_at, updated_at, version)"
+                " VALUES (%s,'hotline',%s,'',105.7,29.7,%s,%s,'normal','handle','registered',false,0,0,now(),"
+                " now(),1)", (f"500111-P-{i:08d}", f"plain {i}", area_id, path))
+            conn.commit()
+        return rows / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=6000)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    points = prepare(args.events)
+    port = _free_port()
+    env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "shuzhi.entrypoints.api.app:create_app", "--factory", "--port", str(port),
+         "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"], env=env)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        asyncio.run(_load(port, _bodies(points, 400, "warm"), args.connections))  # warm caches and pools
+        elapsed, lat, statuses = asyncio.run(_load(port, _bodies(points, args.requests, "run"),
+                                                   args.connections))
+    finally:
+        server.terminate()
+        server.wait(10)
+    rate = args.requests / elapsed
+    ok = statuses.get(201, 0)
+    if ok != args.requests:
+        raise SystemExit(f"not every intake succeeded: {statuses}")
+    lat.sort()
+    p50, p99 = statistics.median(lat) * 1000, lat[int(len(lat) * 0.99)] * 1000
+    plain = plain_inserts(3000)
+    print(f"HTTP intake {rate:.0f}/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms); plain INSERT {plain:.0f}/s")
+    record("intake_http_events_per_s", round(rate, 1), "events/s", 500, "higher", stored_events=args.events,
+           grids=len(points), workers=args.workers, connections=args.connections, p50_ms=round(p50, 1),
+           p99_ms=round(p99, 1))
+    record("intake_http_vs_plain_insert_ratio", round(rate / plain, 3), "ratio", None, "higher",
+           plain_insert_rows_per_s=round(plain, 1))
+
+
+if __name__ == "__main__":
+    main()

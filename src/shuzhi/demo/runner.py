@@ -1,0 +1,159 @@
+"""``shuzhi demo``: build the demo district, fill it with history, serve it, keep it alive.
+
+The server starts at once and ``/healthz`` answers 503 until the data is ready, then 200; a second
+start on the same data directory reuses what is there (``--fresh`` rebuilds).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.adapters.db.engine import make_engine, make_session_factory
+from shuzhi.adapters.db.migrate import upgrade
+from shuzhi.adapters.db.tables import Event
+from shuzhi.adapters.tabular import read_table
+from shuzhi.config import Settings
+from shuzhi.demo.district import DemoDistrict, build_district
+from shuzhi.demo.history import Step, build_history, next_live_event
+from shuzhi.demo.replay import Replayer
+from shuzhi.services.areas import import_areas
+from shuzhi.services.catalogue import import_event_classes
+from shuzhi.services.importing import ImportReport
+from shuzhi.services.organisation import import_people, import_units
+from shuzhi.services.unit_of_work import UnitOfWork
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+DEMO_ACCOUNTS = [
+    ("admin", "administrator 系统管理员"),
+    ("duty.district", "district duty officer 区中心值班员"),
+    ("duty.longgang", "龙岗街道 duty officer"),
+    ("duty.tangxiang", "棠香街道 duty officer"),
+    ("leader.district", "district leader 区领导"),
+    ("handler.cgj", "城市管理局 handler"),
+    ("handler.slj", "水利局 handler"),
+    ("grid.longgang01", "龙岗街道 grid worker 网格员"),
+    ("auditor", "auditor 审计员"),
+    ("integrator", "integrator 系统对接"),
+]
+
+
+def _check(report: ImportReport, what: str) -> None:
+    if report.errors:
+        first = "; ".join(f"row {e.row} {e.column}: {e.message}" for e in report.errors[:5])
+        raise RuntimeError(f"demo {what} did not import ({len(report.errors)} errors): {first}")
+
+
+def load_reference_data(uow: Callable[[], UnitOfWork], district: DemoDistrict) -> None:
+    """Import the district through the same importers an administrator uses."""
+    _check(import_areas(uow(), district.areas_geojson, tolerance_m=20.0), "areas")
+    _check(import_event_classes(uow(), read_table(district.event_classes_csv.encode(), "classes.csv")), "classes")
+    _check(import_units(uow(), read_table(district.units_csv.encode(), "units.csv")), "units")
+    _check(import_people(uow(), read_table(district.people_csv.encode(), "people.csv")), "people")
+
+
+def history_start(days: int, now: datetime) -> datetime:
+    """Local midnight ``days`` ago: the same seed gives the same history on the same day."""
+    local_midnight = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (local_midnight - timedelta(days=days)).astimezone(UTC)
+
+
+def seed(factory: sessionmaker[Session], seed_value: int, days: int, console: Console | None = None,
+         now: datetime | None = None) -> tuple[Replayer, list[tuple[str, Step]], DemoDistrict]:
+    """Build, import and replay; returns the replayer and the steps still in the future."""
+    now = now or datetime.now(UTC)
+    district = build_district(seed_value)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(factory)
+
+    load_reference_data(uow, district)
+    scripts = build_history(district, history_start(days, now), days, seed_value)
+    replayer = Replayer(uow)
+    if console is None:
+        pending = replayer.play(scripts, until=now)
+    else:
+        with Progress(console=console, transient=True) as bar:
+            job = bar.add_task("历史事件 history", total=len(scripts))
+            pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n))
+    return replayer, pending, district
+
+
+def _live_loop(factory: sessionmaker[Session], replayer: Replayer, pending: list[tuple[str, Step]],
+               district: DemoDistrict, seed_value: int, stop: threading.Event, interval: float = 12.0) -> None:
+    """Keep the district alive: new reports arrive and scripted steps happen when their time comes."""
+    rng = random.Random(seed_value * 7919)
+    while not stop.wait(rng.uniform(interval / 2, interval * 1.5)):
+        now = datetime.now(UTC)
+        due = [p for p in pending if p[1].at <= now]
+        for item in due:
+            pending.remove(item)
+            replayer.apply(*item)
+        script = next_live_event(district, now, rng)
+        number = replayer.submit(script)
+        replayer.numbers.append(number)
+        pending.extend((number, s) for s in script.steps)
+
+
+def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live: bool, fresh: bool,
+             console: Console) -> None:
+    import uvicorn
+
+    from shuzhi.entrypoints.api.app import create_app
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = data_dir / f"demo-seed{seed}.db"
+    if fresh and db.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db.resolve()}"
+    upgrade(url)
+    factory = make_session_factory(make_engine(url))
+    settings = Settings(data_dir=data_dir, database_url=url)
+    app: FastAPI = create_app(factory, settings)
+    app.state.ready = False
+    stop = threading.Event()
+
+    def prepare() -> None:
+        with factory() as s:
+            existing = s.scalar(select(func.count(Event.id))) or 0
+        if existing:
+            district = build_district(seed)
+            replayer, pending = Replayer(lambda: UnitOfWork(factory)), []
+            console.print(f"[green]reusing[/green] {existing} events in {db}")
+        else:
+            started = time.monotonic()
+            replayer, pending, district = seed(factory, seed, days, console)
+            console.print(f"[green]demo data ready[/green] in {time.monotonic() - started:.0f} s "
+                          f"({len(replayer.numbers)} events)")
+        app.state.ready = True
+        _banner(console, host, port)
+        if live:
+            _live_loop(factory, replayer, pending, district, seed, stop)
+
+    threading.Thread(target=prepare, name="demo-seed", daemon=True).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+
+
+def _banner(console: Console, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    console.print(f"\n[bold]数治 shuzhi demo[/bold] — {base}\n  API docs: {base}/docs\n  health:   {base}/healthz")
+    console.print("  demo accounts (send as the X-Actor header):")
+    for code, what in DEMO_ACCOUNTS:
+        console.print(f"    {code:<18} {what}")
+

@@ -1,0 +1,174 @@
+"""The area tree: import from GeoJSON, browse, and resolve a point to its grid and full chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shapely.geometry import mapping, shape
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Area, Event
+from shuzhi.adapters.geo import AreaFeature, parse_area_collection, to_wgs84
+from shuzhi.domain.areas import AreaLevel
+from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.geo_index import grid_index
+from shuzhi.services.importing import ImportReport, RowError
+from shuzhi.services.unit_of_work import UnitOfWork
+
+
+def _existing(s: Session) -> dict[str, tuple[AreaLevel, Any]]:
+    rows = s.execute(select(Area.code, Area.level, Area.boundary)).all()
+    return {code: (AreaLevel(level), shape(b) if b else None) for code, level, b in rows}
+
+
+def json_safe(value: Any) -> Any:
+    """Tuples → lists so that the stored JSON compares equal to what is read back."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def import_areas(uow: UnitOfWork, data: Any, *, tolerance_m: float = 20.0, dry_run: bool = False) -> ImportReport:
+    """Validate every feature, then insert or update by code — all or nothing.
+
+    A rejected file changes nothing and lists every bad feature (row = feature number, from 1).
+    Moving an existing area under another parent rewrites the paths of its subtree and its events.
+    """
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        return ImportReport(errors=[RowError(0, "type", str(data.get("type") if isinstance(data, dict) else ""),
+                                             "not a GeoJSON FeatureCollection")])
+    with uow:
+        s = uow.session
+        existing = _existing(s)
+        features, problems = parse_area_collection(data, existing, tolerance_m=tolerance_m)
+        if problems:
+            return ImportReport(errors=[RowError(p.index + 1, "geometry", p.code, p.reason) for p in problems])
+        report = ImportReport()
+        by_code = {a.code: a for a in s.scalars(select(Area))}
+        for feature in features:
+            _upsert(s, by_code, feature, report)
+        if not dry_run:
+            uow.commit()
+        return report
+
+
+def _upsert(s: Session, by_code: dict[str, Area], f: AreaFeature, report: ImportReport) -> None:
+    parent = by_code.get(f.parent_code) if f.parent_code else None
+    path = f"{parent.path if parent else '/'}{f.code}/"
+    boundary = json_safe(mapping(f.geometry))
+    centroid = f.geometry.representative_point()
+    area = by_code.get(f.code)
+    if area is None:
+        area = Area(code=f.code, name=f.name, level=f.level.value, parent_id=parent.id if parent else None,
+                    path=path, boundary=boundary, centroid_lon=round(centroid.x, 6),
+                    centroid_lat=round(centroid.y, 6))
+        s.add(area)
+        s.flush()
+        by_code[f.code] = area
+        report.created += 1
+        return
+    if area.level != f.level.value:
+        raise Invalid(f"area {f.code} is a {area.level}; an import cannot make it a {f.level.value}", field="level")
+    changed = (area.name, area.parent_id, area.boundary) != (f.name, parent.id if parent else None, boundary)
+    if not changed:
+        report.unchanged += 1
+        return
+    old_path = area.path
+    area.name, area.parent_id, area.boundary = f.name, (parent.id if parent else None), boundary
+    area.centroid_lon, area.centroid_lat = round(centroid.x, 6), round(centroid.y, 6)
+    if old_path != path:
+        _move_subtree(s, old_path, path)
+        area.path = path
+    report.updated += 1
+
+
+def _move_subtree(s: Session, old: str, new: str) -> None:
+    tail = func.substr(Area.path, len(old) + 1)
+    s.execute(update(Area).where(Area.path.startswith(old)).values(path=new + tail))
+    etail = func.substr(Event.area_path, len(old) + 1)
+    s.execute(update(Event).where(Event.area_path.startswith(old)).values(area_path=new + etail))
+
+
+# --- browsing ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class AreaView:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    path: list[str]
+    centroid: tuple[float, float] | None
+    children: int
+    boundary: dict[str, Any] | None = None
+
+
+def _view(s: Session, a: Area, with_boundary: bool, children: int | None = None) -> AreaView:
+    codes = [c for c in a.path.split("/") if c]
+    if children is None:
+        children = int(s.scalar(select(func.count(Area.id)).where(Area.parent_id == a.id)) or 0)
+    return AreaView(code=a.code, name=a.name, level=a.level, parent_code=codes[-2] if len(codes) > 1 else None,
+                    path=codes, centroid=(a.centroid_lon, a.centroid_lat) if a.centroid_lon is not None else None,
+                    children=children, boundary=a.boundary if with_boundary else None)
+
+
+def get_area(uow: UnitOfWork, code: str, *, with_boundary: bool = True) -> tuple[AreaView, list[AreaView]]:
+    """An area and its chain from the city down."""
+    with uow:
+        s = uow.session
+        area = s.scalar(select(Area).where(Area.code == code))
+        if area is None:
+            raise NotFound(f"area {code} not found")
+        chain_codes = [c for c in area.path.split("/") if c]
+        chain = {a.code: a for a in s.scalars(select(Area).where(Area.code.in_(chain_codes)))}
+        return _view(s, area, with_boundary), [_view(s, chain[c], False, 0) for c in chain_codes if c in chain]
+
+
+def list_areas(uow: UnitOfWork, *, level: str | None = None, parent_code: str | None = None,
+               with_boundary: bool = False, limit: int = 5000) -> list[AreaView]:
+    if level is not None and level not in {lv.value for lv in AreaLevel}:
+        raise Invalid(f"level must be one of {', '.join(lv.value for lv in AreaLevel)}", field="level")
+    with uow:
+        s = uow.session
+        stmt = select(Area)
+        if level:
+            stmt = stmt.where(Area.level == level)
+        if parent_code:
+            parent = s.scalar(select(Area).where(Area.code == parent_code))
+            if parent is None:
+                raise Invalid(f"unknown area '{parent_code}'", field="parent_code")
+            stmt = stmt.where(Area.parent_id == parent.id)
+        areas = list(s.scalars(stmt.order_by(Area.code).limit(limit)))
+        counts = dict(s.execute(
+            select(Area.parent_id, func.count(Area.id))
+            .where(Area.parent_id.in_([a.id for a in areas])).group_by(Area.parent_id)).all())
+        return [_view(s, a, with_boundary, int(counts.get(a.id, 0))) for a in areas]
+
+
+@dataclass
+class Location:
+    found: bool
+    lon: float
+    lat: float
+    grid: AreaView | None
+    chain: list[AreaView]
+    reason: str | None = None
+
+
+def locate(uow: UnitOfWork, lon: float, lat: float, crs: str = "wgs84") -> Location:
+    """Point → grid → city…grid chain. A point outside every grid is an answer, not an error."""
+    try:
+        wlon, wlat = to_wgs84(lon, lat, crs)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="lon") from None
+    with uow:
+        code = grid_index(uow.session).locate(wlon, wlat)
+    if code is None:
+        return Location(False, wlon, wlat, None, [], reason="the point is outside every grid")
+    grid, chain = get_area(uow, code, with_boundary=False)
+    return Location(True, wlon, wlat, grid, chain)

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.config import Settings
+from shuzhi.entrypoints.api.app import create_app
+from tests.factories import World, build_world
+
+
+@pytest.fixture
+def world(session_factory: sessionmaker[Session]) -> World:
+    with session_factory() as s:
+        return build_world(s)
+
+
+@pytest.fixture
+def client(session_factory: sessionmaker[Session], tmp_path: Any) -> Iterator[TestClient]:
+    app = create_app(session_factory, Settings(data_dir=tmp_path, database_url="sqlite://"))
+    with TestClient(app) as c:
+        yield c
+
+
+class Api:
+    """Calls as a named person; every call asserts the status it expects and returns the JSON."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def post(self, path: str, who: str, body: dict[str, Any] | None = None, status: int = 200,
+             **kw: Any) -> Any:
+        r = self.client.post(path, json=body if body is not None else {}, headers={"X-Actor": who}, **kw)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def get(self, path: str, status: int = 200, **kw: Any) -> Any:
+        r = self.client.get(path, **kw)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def submit(self, who: str = "alice", **fields: Any) -> dict[str, Any]:
+        body = {"source": "hotline", "request_type": "complain", "event_class_code": "0101",
+                "title": "井盖破损", "lon": World.A1[0], "lat": World.A1[1]}
+        body.update(fields)
+        created = self.post("/api/events", who, body, status=201)
+        return self.get(f"/api/events/{created['number']}")
+
+    def task(self, event: dict[str, Any], unit_code: str, live: bool = True) -> dict[str, Any]:
+        ended = {"returned", "cancelled", "verified", "read"}
+        found = [t for t in event["tasks"] if t["unit_code"] == unit_code and (not live or t["state"] not in ended)]
+        assert found, f"no task for {unit_code} in {event['tasks']}"
+        return found[-1]
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    return Api(client)

@@ -1,0 +1,128 @@
+"""Bad input gets a 4xx naming the field, and changes nothing that was stored."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.adapters.db.tables import Event, TimelineEntry
+from shuzhi.adapters.geo import wgs84_to_gcj02
+from tests.factories import World
+from tests.integration.conftest import Api
+
+
+def _counts(session_factory: sessionmaker[Session]) -> tuple[int, int]:
+    with session_factory() as s:
+        return (s.scalar(select(func.count(Event.id))) or 0, s.scalar(select(func.count(TimelineEntry.id))) or 0)
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"source": "fax"}, "source"),
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"lon": 200}, "lon"),
+        ({"lat": None}, ""),  # lon without lat: the model-level rule
+        ({"event_class_code": "9999"}, "event_class_code"),
+        ({"reporter_phone": "call me"}, "reporter_phone"),
+        ({"urgency": "asap"}, "urgency"),
+        ({"received_at": "2024-06-13T08:00:00"}, "received_at"),
+        ({"centre_code": "NOPE"}, "centre_code"),
+        ({"centre_code": "D500111-CGJ"}, "centre_code"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_bad_intake_names_the_field_and_stores_nothing(api: Api, world: World, session_factory, patch: dict,
+                                                       field: str) -> None:
+    before = _counts(session_factory)
+    body = {"source": "hotline", "event_class_code": "0101", "title": "井盖", "lon": World.A1[0], "lat": World.A1[1]}
+    body.update(patch)
+    r = api.client.post("/api/events", json=body, headers={"X-Actor": "alice"})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
+    assert _counts(session_factory) == before
+
+
+def test_unknown_actor_is_refused(api: Api, world: World) -> None:
+    r = api.client.post("/api/events", json={"source": "hotline", "title": "x"}, headers={"X-Actor": "mallory"})
+    assert r.status_code == 422 and r.json()["field"] == "X-Actor"
+
+
+def test_malformed_json_is_422_not_500(api: Api, world: World) -> None:
+    r = api.client.post("/api/events", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_idempotency_key_returns_the_first_event(api: Api, world: World, session_factory) -> None:
+    body = {"source": "online_app", "title": "路灯不亮", "lon": World.A2[0], "lat": World.A2[1]}
+    r1 = api.client.post("/api/events", json=body, headers={"Idempotency-Key": "app-42"})
+    r2 = api.client.post("/api/events", json=body, headers={"Idempotency-Key": "app-42"})
+    assert (r1.status_code, r2.status_code) == (201, 200)
+    assert r1.json()["number"] == r2.json()["number"] and r2.json()["created"] is False
+    assert _counts(session_factory)[0] == 1
+
+
+def test_gcj02_point_lands_in_the_same_grid(api: Api, world: World) -> None:
+    glon, glat = wgs84_to_gcj02(*World.A2)
+    ev = api.submit(lon=glon, lat=glat, coord_system="gcj02")
+    assert ev["area_code"] == "500111001001002"
+    assert abs(ev["lon"] - World.A2[0]) < 1e-6 and abs(ev["lat"] - World.A2[1]) < 1e-6
+
+
+def test_point_outside_every_grid_is_kept_unlocated(api: Api, world: World) -> None:
+    ev = api.submit(lon=World.OUTSIDE[0], lat=World.OUTSIDE[1])
+    assert ev["area_code"] is None and ev["state"] == "registered"
+    assert ev["number"].startswith("500111-")  # the district's only centre took it
+    loc = api.get("/api/areas/locate", params={"lon": World.OUTSIDE[0], "lat": World.OUTSIDE[1]})
+    assert loc["found"] is False and loc["reason"]
+
+
+def test_dispatch_errors_leave_the_event_untouched(api: Api, world: World) -> None:
+    ev = api.submit()
+    r = api.client.post(f"/api/events/{ev['number']}/dispatch", headers={"X-Actor": "alice"},
+                        json={"units": [{"unit_code": "D500111-CGJ", "role": "assist"}]})
+    assert r.status_code == 422 and r.json()["field"] == "units"
+    r = api.client.post(f"/api/events/{ev['number']}/dispatch", headers={"X-Actor": "alice"},
+                        json={"units": [{"unit_code": "D500111-CGJ"}, {"unit_code": "NOPE"}]})
+    assert r.status_code == 422 and r.json()["field"] == "units[1].unit_code"
+    after = api.get(f"/api/events/{ev['number']}")
+    assert after["state"] == "registered" and after["tasks"] == [] and after["version"] == ev["version"]
+    assert api.get("/api/events/500111-20990101-000001", status=404)["detail"]
+
+
+def test_stale_version_is_409(api: Api, world: World) -> None:
+    ev = api.submit()
+    api.post(f"/api/events/{ev['number']}/dispatch", "alice",
+             {"units": [{"unit_code": "D500111-CGJ"}], "expected_version": ev["version"]})
+    r = api.client.post(f"/api/events/{ev['number']}/cancel", headers={"X-Actor": "alice"},
+                        json={"reason": "无效", "expected_version": ev["version"]})
+    assert r.status_code == 409 and r.json()["field"] == "expected_version"
+    assert api.get(f"/api/events/{ev['number']}")["state"] == "dispatched"
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"\x00\xff\x00\x00"
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_attachments_check_type_and_content(api: Api, world: World) -> None:
+    ev = api.submit()
+    url = f"/api/events/{ev['number']}/attachments"
+    ok = api.client.post(url, files={"file": ("现场.png", _png(), "image/png")}, headers={"X-Actor": "alice"})
+    assert ok.status_code == 201, ok.text
+    got = api.client.get(ok.json()["url"])
+    assert got.content == _png() and got.headers["content-type"] == "image/png"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    html = api.client.post(url, files={"file": ("x.html", b"<script>alert(1)</script>", "text/html")})
+    assert html.status_code == 422 and html.json()["field"] == "file"
+    fake = api.client.post(url, files={"file": ("x.png", b"MZ\x90\x00not a png", "image/png")})
+    assert fake.status_code == 422 and "content" in fake.json()["detail"]
+    assert len(api.get(url)) == 1
