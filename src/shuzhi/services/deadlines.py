@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from shuzhi.adapters.db.tables import EventClass
 from shuzhi.domain.calendar import DayTable, OfficeHours, WorkingCalendar
-from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
+from shuzhi.domain.time_limits import LimitUnit, Stage, TimeLimit, TimeLimits, Urgency
 
 
 @lru_cache(maxsize=1)
@@ -16,11 +16,22 @@ def default_calendar() -> WorkingCalendar:
     return WorkingCalendar(OfficeHours.parse("09:00-12:00,14:00-18:00"), DayTable())
 
 
-def due_at(event_class: EventClass | None, urgency: str, stage: Stage, start: datetime) -> datetime | None:
-    """When ``stage`` of a task started at ``start`` falls due, or None if the class sets no limit."""
+def limit_for(event_class: EventClass | None, urgency: str, stage: Stage) -> TimeLimit | None:
     if event_class is None or not event_class.time_limits:
         return None
-    limit = TimeLimits.from_mapping(event_class.time_limits).get(Urgency(urgency), stage)
-    if limit is None:
-        return None
-    return default_calendar().deadline(start, limit)
+    return TimeLimits.from_mapping(event_class.time_limits).get(Urgency(urgency), stage)
+
+
+def due_at(event_class: EventClass | None, urgency: str, stage: Stage, start: datetime) -> datetime | None:
+    """When ``stage`` of a task started at ``start`` falls due, or None if the class sets no limit."""
+    limit = limit_for(event_class, urgency, stage)
+    return None if limit is None else default_calendar().deadline(start, limit)
+
+
+def resumed_due_at(event_class: EventClass | None, urgency: str, due: datetime, suspended_at: datetime,
+                   resumed_at: datetime) -> datetime:
+    """The handling deadline after a suspension: the time that was left, counted from the resumption
+    in the unit of the class's limit (working time stops over nights and holidays, calendar hours don't)."""
+    limit = limit_for(event_class, urgency, Stage.HANDLE)
+    unit = limit.unit if limit is not None else LimitUnit.WORKING_HOURS
+    return default_calendar().resume_deadline(due, suspended_at, resumed_at, unit)

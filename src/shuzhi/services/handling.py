@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, Unit, UnitCoverage, UnitDuty
-from shuzhi.domain.dispatch import Candidate, responsible_units
+from shuzhi.domain.dispatch import Candidate
 from shuzhi.domain.events import (
     ACTIVE_TASK_STATES,
     EventAction,
@@ -29,7 +29,7 @@ from shuzhi.domain.time_limits import Stage
 from shuzhi.services import commands as c
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import unit_by_code
-from shuzhi.services.deadlines import default_calendar, due_at
+from shuzhi.services.deadlines import due_at, resumed_due_at
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -111,8 +111,13 @@ def _cancel_live_tasks(session: Session, event: Event, actor: Actor, at: datetim
 # --- triage and dispatch -------------------------------------------------------------------------
 
 
-def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: datetime | None = None) -> Event:
-    """Send the event to one or more units (lead 主办 / assisting 协办)."""
+def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: datetime | None = None,
+             record: dict[str, Any] | None = None) -> Event:
+    """Send the event to one or more units (lead 主办 / assisting 协办).
+
+    ``record`` is how the units were chosen (rule, why, override, reason — see
+    :mod:`shuzhi.services.dispatching`), written on the dispatch's timeline entry.
+    """
     at = _now(now)
 
     def work(s: Session) -> Event:
@@ -130,7 +135,8 @@ def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: d
                 raise Invalid(f"unit '{unit.code}' already has an open task for this event",
                               field=f"units[{i}].unit_code")
         move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason,
-                   payload={"units": [{"unit": u.code, "role": a.role.value} for u, a in units]})
+                   payload={"units": [{"unit": u.code, "role": a.role.value} for u, a in units],
+                            **(record or {})})
         event.dispatched_at = event.dispatched_at or at
         for unit, a in units:
             _new_task(s, event, unit, a.role, actor, at, a.instruction)
@@ -286,7 +292,7 @@ def resume_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.OptionalReason, 
 
     def apply(s: Session, e: Event, t: Task) -> None:
         if t.suspended_at is not None and t.handle_due_at is not None:
-            new_due = default_calendar().resume_deadline(t.handle_due_at, t.suspended_at, at)
+            new_due = resumed_due_at(e.event_class, e.urgency, t.handle_due_at, t.suspended_at, at)
             note(s, e, actor, "task.deadline_moved", at, task=t, payload={
                 "from": t.handle_due_at.isoformat(), "to": new_due.isoformat(), "why": "suspension"})
             t.handle_due_at = new_due
@@ -472,17 +478,26 @@ def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, no
             return event
         candidates = _candidates(s, new_class.id)
         responsible = {c.unit_id for c in candidates if event.area_path and event.area_path.startswith(c.coverage_path)}
-        if all(t.unit_id in responsible for t in leads):
+        # The dispatch rules decide where it goes now (grid principle when none applies);
+        # imported here because dispatching imports this module.
+        from shuzhi.services.dispatching import decide_for_event
+
+        decision = decide_for_event(s, event)
+        if all(t.unit_id in responsible for t in leads) or (
+            decision.lead is not None and decision.lead.unit_id in {t.unit_id for t in leads}
+        ):
             return event
         move_event(s, event, EventAction.WITHDRAW, actor, at, reason=f"改派：{cmd.reason}")
         _cancel_live_tasks(s, event, actor, at, f"reclassified to {new_class.code}")
-        chosen = responsible_units(candidates, event.area_path)
-        if chosen is not None:
-            unit = s.get(Unit, chosen.unit_id)
-            assert unit is not None
-            move_event(s, event, EventAction.DISPATCH, actor, at, reason="重新分类后自动改派",
-                       payload={"units": [{"unit": unit.code, "role": "lead"}]})
-            _new_task(s, event, unit, TaskRole.LEAD, actor, at)
+        if decision.lead is not None:
+            chosen = [(decision.lead, TaskRole.LEAD)] + [(a, TaskRole.ASSIST) for a in decision.assist]
+            units = [(s.get(Unit, cand.unit_id), role) for cand, role in chosen]
+            move_event(s, event, EventAction.DISPATCH, actor, at, reason="重新分类后自动改派", payload={
+                "units": [{"unit": u.code, "role": r.value} for u, r in units if u is not None],
+                **decision.payload(), "override": False})
+            for unit, role in units:
+                assert unit is not None
+                _new_task(s, event, unit, role, actor, at)
         return event
 
     return _run(uow, work)

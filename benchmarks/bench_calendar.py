@@ -1,0 +1,61 @@
+"""Deadline computation on the working calendar (pure Python, no database).
+
+Figures: microseconds per ``deadline()`` call for a typical 5-working-day limit started at random
+moments of 2024–2026 (target ≤ 100 µs: a batch of 10,000 new tasks then costs under a second), and
+for a 250-working-day limit (about a year of days walked; target ≤ 5 ms) — the walk is per day, so
+the cost grows with the days spanned, not with minutes.
+Run: ``.venv/bin/python benchmarks/bench_calendar.py [--calls 20000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import record
+from shuzhi.domain.calendar import WorkingCalendar
+from shuzhi.domain.time_limits import TimeLimit
+
+
+def per_call_us(calendar: WorkingCalendar, limit: TimeLimit, starts: list[datetime]) -> float:
+    t0 = time.perf_counter()
+    for start in starts:
+        calendar.deadline(start, limit)
+    return (time.perf_counter() - t0) / len(starts) * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20_000)
+    args = parser.parse_args()
+    rng = random.Random(1361)
+    origin, span = datetime(2024, 1, 1, tzinfo=UTC), 3 * 365 * 24 * 3600
+    starts = [origin + timedelta(seconds=rng.randrange(span)) for _ in range(args.calls)]
+    calendar = WorkingCalendar()
+    per_call_us(calendar, TimeLimit.parse("5wd"), starts[:200])  # warm-up
+    record(
+        "calendar_deadline_5wd",
+        per_call_us(calendar, TimeLimit.parse("5wd"), starts),
+        "µs/call",
+        100,
+        "lower",
+        calls=args.calls,
+    )
+    few = starts[: max(1, args.calls // 100)]
+    record(
+        "calendar_deadline_250wd",
+        per_call_us(calendar, TimeLimit.parse("250wd"), few) / 1000,
+        "ms/call",
+        5,
+        "lower",
+        calls=len(few),
+    )
+
+
+if __name__ == "__main__":
+    main()
