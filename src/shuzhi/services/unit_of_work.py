@@ -31,11 +31,10 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._session is not None
-        try:
-            self._session.rollback()
-        finally:
-            self._session.close()
-            self._session = None
+        # close() rolls back whatever was not committed; unlike rollback() it leaves the objects
+        # that were read loaded (detached), so a service can hand them to the entrypoint.
+        self._session.close()
+        self._session = None
 
     def commit(self) -> None:
         self.session.commit()

@@ -20,6 +20,18 @@ def _body(message: str, field: str | None = None, details: Any = None) -> dict[s
     return body
 
 
+_WHERE = {"body", "query", "path", "header", "cookie"}
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "units", 1, "unit_code")`` → ``units[1].unit_code``; ``("query", "limit")`` → ``limit``."""
+    parts = list(loc[1:] if loc and loc[0] in _WHERE else loc)
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -27,10 +39,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors()
-        ]
+        errors = [{"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
         return JSONResponse(
             {"detail": f"{first['field']}: {first['message']}", "field": first["field"], "errors": errors},
