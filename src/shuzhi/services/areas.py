@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry import mapping, shape
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Event
+from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.geo import AreaFeature, parse_area_collection, to_wgs84
 from shuzhi.domain.areas import AreaLevel
 from shuzhi.services.errors import Invalid, NotFound
@@ -36,7 +36,7 @@ def import_areas(uow: UnitOfWork, data: Any, *, tolerance_m: float = 20.0, dry_r
     """Validate every feature, then insert or update by code — all or nothing.
 
     A rejected file changes nothing and lists every bad feature (row = feature number, from 1).
-    Moving an existing area under another parent rewrites the paths of its subtree and its events.
+    An area never moves: its code extends its parent's (GB/T 2260), so the path is fixed by the code.
     """
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         return ImportReport(errors=[RowError(0, "type", str(data.get("type") if isinstance(data, dict) else ""),
@@ -77,20 +77,9 @@ def _upsert(s: Session, by_code: dict[str, Area], f: AreaFeature, report: Import
     if not changed:
         report.unchanged += 1
         return
-    old_path = area.path
     area.name, area.parent_id, area.boundary = f.name, (parent.id if parent else None), boundary
     area.centroid_lon, area.centroid_lat = round(centroid.x, 6), round(centroid.y, 6)
-    if old_path != path:
-        _move_subtree(s, old_path, path)
-        area.path = path
     report.updated += 1
-
-
-def _move_subtree(s: Session, old: str, new: str) -> None:
-    tail = func.substr(Area.path, len(old) + 1)
-    s.execute(update(Area).where(Area.path.startswith(old)).values(path=new + tail))
-    etail = func.substr(Event.area_path, len(old) + 1)
-    s.execute(update(Event).where(Event.area_path.startswith(old)).values(area_path=new + etail))
 
 
 # --- browsing ---------------------------------------------------------------------------------------
