@@ -97,8 +97,6 @@ async def import_areas(file: UploadFile, request: Request, uow: UowDep, dry_run:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Invalid(f"not GeoJSON: {exc}", field="file") from None
     report = areas.import_areas(uow, data, tolerance_m=tolerance_m, dry_run=dry_run)
-    if report.errors:
-        raise Invalid(f"{len(report.errors)} bad feature(s); nothing was imported", field="file",
-                      details=[e.__dict__ for e in report.errors])
+    report.raise_if_rejected("areas")
     return ImportResult(created=report.created, updated=report.updated, unchanged=report.unchanged,
                         dry_run=dry_run)

@@ -1,0 +1,115 @@
+"""CSV and XLSX in and out — the formats government offices keep their lists in.
+
+Rows come back as ``dict[str, str]`` with the row number a person sees in Excel (header = row 1), so
+every error can name the row and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.utils.exceptions import InvalidFileException
+
+ROW = "__row__"
+
+
+class TabularError(ValueError):
+    """A file that cannot be read as a table at all."""
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        # Excel stores phone numbers and codes typed as numbers as floats: 13800138000.0
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _decode(data: bytes) -> str:
+    # Excel on Chinese Windows saves "CSV" in GBK (GB18030 is its superset); UTF-8 may carry a BOM.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise TabularError("the CSV file is neither UTF-8 nor GBK/GB18030 text")
+
+
+def _rows(header: list[str], body: list[tuple[int, list[str]]]) -> list[dict[str, str]]:
+    names = [h.strip() for h in header]
+    if not any(names):
+        raise TabularError("the first row must hold the column names")
+    out = []
+    for number, values in body:
+        if not any(v.strip() for v in values):
+            continue
+        row = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(names) if name}
+        row[ROW] = str(number)
+        out.append(row)
+    return out
+
+
+def read_table(data: bytes, filename: str, sheet: str | None = None) -> list[dict[str, str]]:
+    """Rows of a ``.csv`` or ``.xlsx`` file keyed by header, each with its row number under ``ROW``."""
+    name = filename.lower()
+    if name.endswith(".csv") or name.endswith(".txt"):
+        text = _decode(data)
+        try:
+            records = list(csv.reader(io.StringIO(text)))
+        except csv.Error as exc:
+            raise TabularError(f"unreadable CSV: {exc}") from None
+        if not records:
+            raise TabularError("the file is empty")
+        return _rows(records[0], [(i + 2, r) for i, r in enumerate(records[1:])])
+    if name.endswith(".xlsx"):
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+            raise TabularError(f"not a readable .xlsx workbook: {exc}") from None
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise TabularError(f"the workbook has no sheet '{sheet}' (it has {', '.join(wb.sheetnames)})")
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        values = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        wb.close()
+        if not values:
+            raise TabularError("the sheet is empty")
+        return _rows(values[0], [(i + 2, r) for i, r in enumerate(values[1:])])
+    raise TabularError(f"'{filename}': use a .csv or .xlsx file")
+
+
+def write_csv(rows: list[dict[str, str]], columns: list[str] | None = None) -> bytes:
+    """UTF-8 with a BOM, so that Excel opens Chinese text correctly."""
+    columns = columns or (list(rows[0]) if rows else [])
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def write_xlsx(rows: list[dict[str, str]], columns: list[str] | None = None, title: str = "data") -> bytes:
+    columns = columns or (list(rows[0]) if rows else [])
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title[:31]
+    ws.append(columns)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([row.get(c, "") for c in columns])
+    for i, col in enumerate(columns, start=1):
+        width = max([len(col)] + [len(str(r.get(col, ""))) for r in rows[:200]])
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = min(60, max(8, width * 1.6))
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
