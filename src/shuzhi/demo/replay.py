@@ -39,7 +39,8 @@ class Replayer:
         return self._actors[code]
 
     def submit(self, script: ScriptedEvent, index: int | None = None) -> str:
-        cmd = c.SubmitEvent.model_validate({**script.intake, "received_at": script.at})
+        fields = {k: v for k, v in script.intake.items() if k != "actor"}
+        cmd = c.SubmitEvent.model_validate({**fields, "received_at": script.at})
         actor = self.actor(str(script.intake.get("actor", "system")))
         key = f"demo-{index}" if index is not None else None
         event_id, _ = submit_event(self._uow(), cmd, actor, now=script.at, intake_key=key)
@@ -53,6 +54,8 @@ class Replayer:
         """Submit every script and apply its steps up to ``until``; returns the steps still to come."""
         pending: list[tuple[str, Step]] = []
         for i, script in enumerate(scripts):
+            if until is not None and script.at > until:
+                break  # later reports have not arrived yet; the live loop brings new ones
             number = self.submit(script, i)
             self.numbers.append(number)
             for step in script.steps:

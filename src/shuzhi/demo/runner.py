@@ -65,9 +65,12 @@ def load_reference_data(uow: Callable[[], UnitOfWork], district: DemoDistrict) -
 
 
 def history_start(days: int, now: datetime) -> datetime:
-    """Local midnight ``days`` ago: the same seed gives the same history on the same day."""
+    """Local midnight ``days - 1`` days ago, so the history's last day is today (up to now).
+
+    The same seed gives the same scripts on the same day; how far today's have got depends on the hour.
+    """
     local_midnight = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (local_midnight - timedelta(days=days)).astimezone(UTC)
+    return (local_midnight - timedelta(days=days - 1)).astimezone(UTC)
 
 
 def seed(factory: sessionmaker[Session], seed_value: int, days: int, console: Console | None = None,
