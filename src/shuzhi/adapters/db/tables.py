@@ -282,3 +282,48 @@ class EventSequence(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     prefix: Mapped[str] = mapped_column(String(30))
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- dispatch rules ---
+
+
+class DispatchRule(Timestamps, Base):
+    """A dispatch rule (分拨规则): a condition over the event → lead and assisting units.
+
+    ``condition`` and ``targets`` are the JSON of :mod:`shuzhi.domain.rules`, validated before they
+    are stored; ``version`` counts the changes (each one is kept in ``dispatch_rule_versions``) and
+    guards against lost updates (``UPDATE … WHERE version = :seen``).
+    """
+
+    __tablename__ = "dispatch_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Smaller is tried first.
+    priority: Mapped[int] = mapped_column(Integer)
+    condition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    targets: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The level selectors look at when they name none (``town`` …); null = any.
+    level: Mapped[str | None] = mapped_column(String(10))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(60))
+
+
+class DispatchRuleVersion(Base):
+    """Every saved state of a rule, append-only; kept by code so that a deleted rule's history stays."""
+
+    __tablename__ = "dispatch_rule_versions"
+    __table_args__ = (UniqueConstraint("rule_code", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dispatch_rules.id", ondelete="SET NULL"), index=True
+    )
+    rule_code: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(10))  # create|update|delete
+    #: The rule document as saved (code, name, priority, condition, targets, level, enabled).
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(60))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shuzhi.entrypoints.api import events, health
+from shuzhi.entrypoints.api import areas, catalogue, dispatch_rules, events, health, organisation
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    areas.router,
+    organisation.router,
+    catalogue.router,
     events.router,
     events.files_router,
+    dispatch_rules.router,
 ]
