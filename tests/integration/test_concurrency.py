@@ -47,7 +47,7 @@ def test_two_officers_acting_at_once_never_lose_a_write(world: World,
             source="hotline", title="并发处置", event_class_code="0101", lon=World.A1[0], lat=World.A1[1]), alice)
         barrier = threading.Barrier(2)
 
-        def act(who, action):  # type: ignore[no-untyped-def]
+        def act(who, action, barrier=barrier):  # type: ignore[no-untyped-def]
             barrier.wait()
             try:
                 action(who)
@@ -55,12 +55,15 @@ def test_two_officers_acting_at_once_never_lose_a_write(world: World,
             except Conflict:
                 outcomes.append("conflict")
 
-        cancel = lambda who: handling.cancel(  # noqa: E731
-            UnitOfWork(session_factory), str(event_id), c.WithReason(reason="无效", expected_version=1), who)
-        dispatch = lambda who: handling.dispatch(  # noqa: E731
-            UnitOfWork(session_factory), str(event_id),
-            c.Dispatch(units=[c.UnitAssignment(unit_code="D500111-CGJ")], expected_version=1), who)
-        threads = [threading.Thread(target=act, args=(alice, cancel)), threading.Thread(target=act, args=(bob, dispatch))]
+        def cancel(who, ref=str(event_id)):  # type: ignore[no-untyped-def]
+            handling.cancel(UnitOfWork(session_factory), ref, c.WithReason(reason="无效", expected_version=1), who)
+
+        def dispatch(who, ref=str(event_id)):  # type: ignore[no-untyped-def]
+            handling.dispatch(UnitOfWork(session_factory), ref,
+                              c.Dispatch(units=[c.UnitAssignment(unit_code="D500111-CGJ")], expected_version=1), who)
+
+        threads = [threading.Thread(target=act, args=(alice, cancel)),
+                   threading.Thread(target=act, args=(bob, dispatch))]
         for t in threads:
             t.start()
         for t in threads:

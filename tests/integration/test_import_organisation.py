@@ -19,8 +19,10 @@ D500111-SLJ,大足区水利局,department,district,500111,C500111,0301;0101,5001
 V500111001001,北山社区居委会,village,village,500111001001,C500111001,0201,,
 """
 
-CLASSES_CSV = """编码,名称,类型,大类编码,大类名称,默认方式,默认紧急程度,accept_normal,handle_normal,accept_urgent,handle_urgent,accept_critical,handle_critical
-0401,路灯不亮,component,04,公用设施,handle,normal,4wh,5wd,2wh,1wd,0.5h,4h
+CLASSES_CSV = (
+    "编码,名称,类型,大类编码,大类名称,默认方式,默认紧急程度,"
+    "accept_normal,handle_normal,accept_urgent,handle_urgent,accept_critical,handle_critical\n"
+) + """0401,路灯不亮,component,04,公用设施,handle,normal,4wh,5wd,2wh,1wd,0.5h,4h
 0402,停电通知,event,04,公用设施,notify,normal,,,,,,
 """
 

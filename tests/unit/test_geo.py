@@ -67,7 +67,7 @@ BASE = [
 
 
 def _errors(*extra: dict[str, Any]) -> dict[int, str]:
-    good, errors = parse_area_collection(_fc(*BASE, *extra))
+    _, errors = parse_area_collection(_fc(*BASE, *extra))
     return {e.index: e.reason for e in errors}
 
 

@@ -42,8 +42,7 @@ TOWNS: list[tuple[str, str, bool]] = [
     ("邮亭镇", "youting", False), ("铁山镇", "tieshan", False), ("高升镇", "gaosheng", False),
     ("季家镇", "jijia", False), ("古龙镇", "gulong", False), ("高坪镇", "gaoping", False),
 ]
-_VILLAGE_HEADS = "北山 南山 东关 西门 宝顶 石刻 香山 龙岗 双桥 五星 红岩 金桥 玉屏 青龙 白鹤 观音 新华 光明 胜利 团结 " \
-                 "长河 清溪 桂花 荷花 柏林 松林 枣园 梨园 石门 石桥 田坝 河坝 高坡 凤凰 狮子 天堂 富民 和平 兴隆 永安".split()
+_VILLAGE_HEADS = ["北山", "南山", "东关", "西门", "宝顶", "石刻", "香山", "龙岗", "双桥", "五星", "红岩", "金桥", "玉屏", "青龙", "白鹤", "观音", "新华", "光明", "胜利", "团结", "长河", "清溪", "桂花", "荷花", "柏林", "松林", "枣园", "梨园", "石门", "石桥", "田坝", "河坝", "高坡", "凤凰", "狮子", "天堂", "富民", "和平", "兴隆", "永安"]
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文斌波辉鹏飞云霞宇浩然欣怡子涵梓轩佳琪"
 
@@ -156,7 +155,7 @@ def mobile_number(rng: random.Random) -> str:
     return "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
-def build_district(seed: int = 1) -> DemoDistrict:  # noqa: C901 - one pass per level, read top to bottom
+def build_district(seed: int = 1) -> DemoDistrict:
     rng = random.Random(seed)
     district = _snap(_district_shape(rng))
     city = _snap(district.buffer(0.05).envelope)
@@ -171,15 +170,15 @@ def build_district(seed: int = 1) -> DemoDistrict:  # noqa: C901 - one pass per 
     town_pts = _points_in(district, 21, rng)
     town_cells = _tessellate(district, street_pts + town_pts)
     used_names: set[str] = set()
-    for t, ((name, key, street), cell) in enumerate(zip(TOWNS, town_cells, strict=True), start=1):
-        tcode = f"{DISTRICT_CODE}{t:03d}"
+    for ti, ((name, key, street), cell) in enumerate(zip(TOWNS, town_cells, strict=True), start=1):
+        tcode = f"{DISTRICT_CODE}{ti:03d}"
         tgeom = cell
         features.append(_feature(tcode, name, "town", DISTRICT_CODE, tgeom))
         towns.append({"code": tcode, "name": name, "key": key, "street": street})
         n_villages = rng.randint(13, 16) if street else rng.randint(9, 11)
         vcells = _tessellate(tgeom, _points_in(tgeom, n_villages, rng))
-        for v, vcell in enumerate(vcells, start=1):
-            vcode = f"{tcode}{v:03d}"
+        for vi, vcell in enumerate(vcells, start=1):
+            vcode = f"{tcode}{vi:03d}"
             head = rng.choice(_VILLAGE_HEADS)
             while f"{name}{head}" in used_names:
                 head = rng.choice(_VILLAGE_HEADS) + rng.choice("上下东西南北新")
@@ -190,13 +189,13 @@ def build_district(seed: int = 1) -> DemoDistrict:  # noqa: C901 - one pass per 
             villages.append({"code": vcode, "name": vname, "town": tcode, "street": street})
             n_grids = rng.randint(8, 10) if street else rng.randint(5, 8)
             gcells = _tessellate(vgeom, _points_in(vgeom, n_grids, rng))
-            for g, gcell in enumerate(gcells, start=1):
-                gcode = f"{vcode}{g:03d}"
+            for gi, gcell in enumerate(gcells, start=1):
+                gcode = f"{vcode}{gi:03d}"
                 ggeom = gcell
-                features.append(_feature(gcode, f"{name}{vname}第{g}网格", "grid", vcode, ggeom))
+                features.append(_feature(gcode, f"{name}{vname}第{gi}网格", "grid", vcode, ggeom))
                 c = ggeom.representative_point()
                 grids.append({"code": gcode, "village": vcode, "town": tcode, "street": street,
-                              "name": f"{vname}第{g}网格", "point": (c.x, c.y), "geom": ggeom})
+                              "name": f"{vname}第{gi}网格", "point": (c.x, c.y), "geom": ggeom})
 
     classes = []
     class_rows = []

@@ -90,7 +90,7 @@ class Replayer:
         except ServiceError as exc:
             self.failures.append(f"{number} {step.action}: {exc.message}")
 
-    def _apply(self, number: str, step: Step) -> None:  # noqa: C901 - one branch per action, read as a table
+    def _apply(self, number: str, step: Step) -> None:
         actor = self.actor(step.actor)
         p: dict[str, Any] = dict(step.params)
         at = step.at

@@ -73,7 +73,7 @@ def history_start(days: int, now: datetime) -> datetime:
     return (local_midnight - timedelta(days=days - 1)).astimezone(UTC)
 
 
-def seed(factory: sessionmaker[Session], seed_value: int, days: int, console: Console | None = None,
+def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, console: Console | None = None,
          now: datetime | None = None) -> tuple[Replayer, list[tuple[str, Step]], DemoDistrict]:
     """Build, import and replay; returns the replayer and the steps still in the future."""
     now = now or datetime.now(UTC)
@@ -134,11 +134,12 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
             existing = s.scalar(select(func.count(Event.id))) or 0
         if existing:
             district = build_district(seed)
-            replayer, pending = Replayer(lambda: UnitOfWork(factory)), []
+            replayer = Replayer(lambda: UnitOfWork(factory))
+            pending: list[tuple[str, Step]] = []
             console.print(f"[green]reusing[/green] {existing} events in {db}")
         else:
             started = time.monotonic()
-            replayer, pending, district = seed(factory, seed, days, console)
+            replayer, pending, district = seed_demo(factory, seed, days, console)
             console.print(f"[green]demo data ready[/green] in {time.monotonic() - started:.0f} s "
                           f"({len(replayer.numbers)} events)")
         app.state.ready = True

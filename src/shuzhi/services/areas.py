@@ -102,7 +102,8 @@ def _view(s: Session, a: Area, with_boundary: bool, children: int | None = None)
     if children is None:
         children = int(s.scalar(select(func.count(Area.id)).where(Area.parent_id == a.id)) or 0)
     return AreaView(code=a.code, name=a.name, level=a.level, parent_code=codes[-2] if len(codes) > 1 else None,
-                    path=codes, centroid=(a.centroid_lon, a.centroid_lat) if a.centroid_lon is not None else None,
+                    path=codes, centroid=(a.centroid_lon, a.centroid_lat)
+                    if a.centroid_lon is not None and a.centroid_lat is not None else None,
                     children=children, boundary=a.boundary if with_boundary else None)
 
 

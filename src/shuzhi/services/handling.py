@@ -399,10 +399,11 @@ def callback(uow: UnitOfWork, ref: str, cmd: c.Callback, actor: Actor, *, now: d
         event.closed_at = None
         leads = {t.unit_id: t.unit for t in event.tasks
                  if t.role == TaskRole.LEAD.value and t.state == TaskState.VERIFIED.value}
-        for unit in leads.values():
-            _new_task(s, event, unit, TaskRole.LEAD, actor, at, instruction=f"回访不满意，重新办理：{cmd.comment or ''}")
         if not leads:
             raise Conflict("no verified lead unit to send the redo to; dispatch it anew", field="satisfied")
+        redo = f"回访不满意，重新办理：{cmd.comment or ''}"
+        for unit in leads.values():
+            _new_task(s, event, unit, TaskRole.LEAD, actor, at, instruction=redo)
         return event
 
     return _run(uow, work)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 
+from shuzhi.adapters.db.tables import Attachment
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, TimelineOut
 from shuzhi.services import attachments, handling, intake, queries
@@ -202,7 +203,7 @@ class AttachmentOut(BaseModel):
     url: str
 
 
-def _attachment_out(a: attachments.Attachment) -> AttachmentOut:
+def _attachment_out(a: Attachment) -> AttachmentOut:
     return AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size, sha256=a.sha256,
                          task_id=a.task_id, uploaded_by=a.uploaded_by, created_at=a.created_at,
                          url=f"/api/attachments/{a.id}")
