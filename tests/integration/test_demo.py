@@ -27,7 +27,7 @@ def test_demo_seed_builds_a_district_with_history(session_factory: sessionmaker[
         assert (s.scalar(select(func.count(TimelineEntry.id))) or 0) > events * 3
         assert s.scalar(select(func.max(Event.received_at))) <= now
     assert events == len(replayer.numbers) and events > 100
-    assert {"dispatched", "handling", "reported_back", "closed", "called_back"} <= set(states), states
+    assert {"dispatched", "handling", "closed", "cancelled"} <= set(states), states
     # steps still in the future wait for the live loop; refused steps are few and explained
     assert all(step.at > now for _, step in pending)
     assert len(replayer.failures) <= events // 20, replayer.failures[:5]
