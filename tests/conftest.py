@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.engine import make_engine, make_session_factory
 from shuzhi.adapters.db.tables import Base
+from shuzhi.services import geo_index
+from shuzhi.services.ttl_cache import clear_all
 from shuzhi.services.unit_of_work import UnitOfWork
 
 PG_URL = os.environ.get("SHUZHI_TEST_DATABASE_URL", "")
@@ -49,6 +51,8 @@ def _pg_engine() -> Iterator[Engine | None]:
 
 @pytest.fixture
 def engine(_pg_engine: Engine | None, tmp_path: Path) -> Iterator[Engine]:
+    clear_all()
+    geo_index.forget()
     if _pg_engine is not None:
         tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
         with _pg_engine.begin() as conn:

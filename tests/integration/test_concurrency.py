@@ -22,7 +22,7 @@ def test_event_numbers_are_unique_under_concurrency(world: World, session_factor
     cmd = c.SubmitEvent(source="hotline", title="并发", lon=World.A1[0], lat=World.A1[1])
 
     def one(_: int) -> int:
-        return submit_event(UnitOfWork(session_factory), cmd, alice)[0]
+        return submit_event(UnitOfWork(session_factory), cmd, alice).id
 
     with ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(one, range(40)))
@@ -43,8 +43,8 @@ def test_two_officers_acting_at_once_never_lose_a_write(world: World,
         bob = resolve_actor(uow.session, "bob")
     outcomes: list[str] = []
     for _ in range(5):
-        event_id, _ = submit_event(UnitOfWork(session_factory), c.SubmitEvent(
-            source="hotline", title="并发处置", event_class_code="0101", lon=World.A1[0], lat=World.A1[1]), alice)
+        event_id = submit_event(UnitOfWork(session_factory), c.SubmitEvent(
+            source="hotline", title="并发处置", event_class_code="0101", lon=World.A1[0], lat=World.A1[1]), alice).id
         barrier = threading.Barrier(2)
 
         def act(who, action, barrier=barrier):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from shuzhi.entrypoints.api.app import create_app
 
 def test_demo_seed_builds_a_district_with_history(session_factory: sessionmaker[Session], tmp_path) -> None:  # type: ignore[no-untyped-def]
     now = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)  # a Wednesday noon in Chongqing
-    replayer, pending, district = seed_demo(session_factory, 1, 2, now=now)
+    replayer, pending, _ = seed_demo(session_factory, 1, 2, now=now)
     with session_factory() as s:
         grids = s.scalar(select(func.count(Area.id)).where(Area.level == "grid"))
         assert grids is not None and grids >= 2000

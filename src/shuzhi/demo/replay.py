@@ -10,9 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from shuzhi.adapters.db.tables import Event
 from shuzhi.demo.history import ScriptedEvent, Step
 from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.services import commands as c
@@ -43,11 +40,7 @@ class Replayer:
         cmd = c.SubmitEvent.model_validate({**fields, "received_at": script.at})
         actor = self.actor(str(script.intake.get("actor", "system")))
         key = f"demo-{index}" if index is not None else None
-        event_id, _ = submit_event(self._uow(), cmd, actor, now=script.at, intake_key=key)
-        with self._uow() as uow:
-            number = uow.session.scalar(select(Event.number).where(Event.id == event_id))
-        assert number is not None
-        return number
+        return submit_event(self._uow(), cmd, actor, now=script.at, intake_key=key).number
 
     def play(self, scripts: list[ScriptedEvent], until: datetime | None = None,
              progress: Callable[[int], None] | None = None) -> list[tuple[str, Step]]:

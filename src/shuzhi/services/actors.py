@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Person
 from shuzhi.services.errors import Invalid
+from shuzhi.services.ttl_cache import TTLCache
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,21 @@ class Actor:
 
 
 SYSTEM = Actor(code="system", name="系统")
+# A deactivated person is refused within this many seconds on every process.
+_actors: TTLCache[Actor | None] = TTLCache(ttl=30)
 
 
 def resolve_actor(session: Session, code: str | None) -> Actor:
     """The person acting, by staff code; until sign-in exists the API takes it from ``X-Actor``."""
     if not code or code == SYSTEM.code:
         return SYSTEM
-    person = session.scalar(select(Person).where(Person.code == code, Person.active.is_(True)))
-    if person is None:
+
+    def load() -> Actor | None:
+        row = session.execute(select(Person.code, Person.name, Person.id, Person.unit_id, Person.role)
+                              .where(Person.code == code, Person.active.is_(True))).first()
+        return Actor(code=row[0], name=row[1], person_id=row[2], unit_id=row[3], role=row[4]) if row else None
+
+    actor = _actors.get((str(session.get_bind().engine.url), code), load)
+    if actor is None:
         raise Invalid(f"unknown or inactive person '{code}'", field="X-Actor")
-    return Actor(code=person.code, name=person.name, person_id=person.id, unit_id=person.unit_id, role=person.role)
+    return actor

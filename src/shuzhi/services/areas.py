@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.geo import AreaFeature, parse_area_collection, to_wgs84
 from shuzhi.domain.areas import AreaLevel
+from shuzhi.services import geo_index
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.geo_index import grid_index
 from shuzhi.services.importing import ImportReport, RowError
@@ -53,6 +54,7 @@ def import_areas(uow: UnitOfWork, data: Any, *, tolerance_m: float = 20.0, dry_r
             _upsert(s, by_code, feature, report)
         if not dry_run:
             uow.commit()
+            geo_index.forget()  # this process sees the new grids at once; others within seconds
         return report
 
 

@@ -7,6 +7,7 @@ Built once per process from the stored grid boundaries and rebuilt when the area
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,26 +23,37 @@ from shuzhi.adapters.geo import GridIndex
 class _Cached:
     key: tuple[str, int, datetime | None]
     index: GridIndex
+    checked: float
 
 
 _lock = threading.Lock()
 _cache: dict[str, _Cached] = {}
+#: How long an index is trusted before the area table is asked again whether it changed.
+RECHECK_SECONDS = 2.0
 
 
 def grid_index(session: Session) -> GridIndex:
     url = str(session.get_bind().engine.url)
+    cached = _cache.get(url)
+    if cached is not None and time.monotonic() - cached.checked < RECHECK_SECONDS:
+        return cached.index
     count, newest = session.execute(select(func.count(Area.id), func.max(Area.updated_at))).one()
     key = (url, int(count), newest)
-    cached = _cache.get(url)
     if cached is not None and cached.key == key:
+        cached.checked = time.monotonic()
         return cached.index
     with _lock:
         cached = _cache.get(url)
         if cached is not None and cached.key == key:
+            cached.checked = time.monotonic()
             return cached.index
         rows = session.execute(
             select(Area.code, Area.boundary).where(Area.level == "grid", Area.boundary.is_not(None))
         ).all()
         index = GridIndex([(code, shape(boundary)) for code, boundary in rows])
-        _cache[url] = _Cached(key, index)
+        _cache[url] = _Cached(key, index, time.monotonic())
         return index
+
+
+def forget() -> None:
+    _cache.clear()

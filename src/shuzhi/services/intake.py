@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,11 +16,12 @@ from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain.events import EventState
 from shuzhi.domain.time_limits import Urgency
 from shuzhi.services.actors import Actor
-from shuzhi.services.areas_lookup import area_by_code, centre_for, single_district_centre, unit_by_code
+from shuzhi.services.areas_lookup import centre_for, single_district_centre, unit_by_code
 from shuzhi.services.commands import CoordSystem, SubmitEvent
 from shuzhi.services.errors import Invalid
 from shuzhi.services.geo_index import grid_index
 from shuzhi.services.transitions import note
+from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,34 +38,117 @@ def event_number(session: Session, district_code: str, at: datetime) -> str:
     return f"{prefix}-{next_value(session, prefix):06d}"
 
 
-def _locate(session: Session, cmd: SubmitEvent) -> tuple[float | None, float | None, Area | None]:
+@dataclass(frozen=True)
+class _Place:
+    area_id: int
+    code: str
+    path: str
+
+
+@dataclass(frozen=True)
+class _Owner:
+    unit_id: int
+    code: str
+    area_path: str
+
+
+@dataclass(frozen=True)
+class _Class:
+    id: int
+    default_urgency: str
+    default_mode: str
+
+
+# Reference data read on every intake; see services/ttl_cache.py for why a short TTL is safe.
+_places: TTLCache[_Place] = TTLCache(ttl=60)
+_owners: TTLCache[_Owner] = TTLCache(ttl=60)
+_classes: TTLCache[_Class] = TTLCache(ttl=60)
+
+
+def _url(session: Session) -> str:
+    return str(session.get_bind().engine.url)
+
+
+def _place(session: Session, code: str, field: str) -> _Place:
+    def load() -> _Place | None:
+        row = session.execute(select(Area.id, Area.code, Area.path).where(Area.code == code)).first()
+        return _Place(row[0], row[1], row[2]) if row else None
+
+    place = _places.get((_url(session), code), load)
+    if place is None:
+        raise Invalid(f"unknown area '{code}'", field=field)
+    return place
+
+
+def _event_class(session: Session, code: str) -> _Class:
+    def load() -> _Class | None:
+        row = session.execute(select(EventClass.id, EventClass.default_urgency, EventClass.default_mode)
+                              .where(EventClass.code == code, EventClass.active.is_(True))).first()
+        return _Class(row[0], row[1], row[2]) if row else None
+
+    cls = _classes.get((_url(session), code), load)
+    if cls is None:
+        raise Invalid(f"unknown event class '{code}'", field="event_class_code")
+    return cls
+
+
+def _owner_for(session: Session, place: _Place | None, source: str, centre_code: str | None) -> _Owner:
+    """首接负责: the centre named by the source, else the town centre for grid patrol reports
+    (execution end) and the district centre (the hub) for everything else, else the only district centre."""
+    if centre_code:
+        unit = unit_by_code(session, centre_code, "centre_code")
+        if unit.kind != "centre":
+            raise Invalid(f"'{centre_code}' is not a centre", field="centre_code")
+        return _Owner(unit.id, unit.code, unit.area.path)
+    level = "town" if source == "grid_patrol" else "district"
+
+    def load() -> _Owner | None:
+        unit = None
+        if place is not None:
+            unit = centre_for(session, place.path, level) or centre_for(session, place.path)
+        unit = unit or single_district_centre(session)
+        return _Owner(unit.id, unit.code, unit.area.path) if unit is not None else None
+
+    owner = _owners.get((_url(session), place.path if place else None, level), load)
+    if owner is None:
+        raise Invalid("give a location inside the area tree, an area_code or a centre_code", field="lon")
+    return owner
+
+
+def _locate(session: Session, cmd: SubmitEvent) -> tuple[float | None, float | None, _Place | None]:
     lon, lat = cmd.lon, cmd.lat
     if lon is not None and lat is not None and cmd.coord_system is CoordSystem.GCJ02:
         lon, lat = gcj02_to_wgs84(lon, lat)
     if lon is not None and lat is not None:
         grid_code = grid_index(session).locate(lon, lat)
         if grid_code is not None:
-            return lon, lat, area_by_code(session, grid_code)
+            return lon, lat, _place(session, grid_code, "lon")
     if cmd.area_code:
-        return lon, lat, area_by_code(session, cmd.area_code)
+        return lon, lat, _place(session, cmd.area_code, "area_code")
     # A point outside every grid is kept as reported (it may be just over the border); the duty
     # officer places it by hand.
     return lon, lat, None
 
 
-def _district_code(area: Area | None, centre_area_path: str | None) -> str:
-    path = area.path if area is not None else centre_area_path
-    codes = [c for c in (path or "").split("/") if c]
+def _district_code(path: str) -> str:
+    codes = [c for c in path.split("/") if c]
     # The number carries the district (6-digit GB/T 2260) code: second element of the path.
     if len(codes) >= 2:
         return codes[1]
     return codes[0] if codes else "000000"
 
 
+@dataclass(frozen=True)
+class Submitted:
+    id: int
+    number: str
+    created: bool
+
+
 def submit_event(
     uow: UnitOfWork, cmd: SubmitEvent, actor: Actor, *, now: datetime | None = None, intake_key: str | None = None
-) -> tuple[int, bool]:
-    """Register a new event; returns ``(event id, created)``.
+) -> Submitted:
+    """Register a new event.
 
     A retried request carrying the same ``intake_key`` (the ``Idempotency-Key`` header) returns the
     event the first attempt created, so a client that timed out can always safely resend.
@@ -72,32 +157,16 @@ def submit_event(
     with uow:
         s = uow.session
         if intake_key:
-            existing = s.scalar(select(Event.id).where(Event.intake_key == intake_key))
+            existing = s.execute(select(Event.id, Event.number).where(Event.intake_key == intake_key)).first()
             if existing is not None:
-                return existing, False
-        event_class = None
-        if cmd.event_class_code:
-            event_class = s.scalar(select(EventClass).where(EventClass.code == cmd.event_class_code))
-            if event_class is None or not event_class.active:
-                raise Invalid(f"unknown event class '{cmd.event_class_code}'", field="event_class_code")
-        lon, lat, area = _locate(s, cmd)
-        owner = unit_by_code(s, cmd.centre_code, "centre_code") if cmd.centre_code else None
-        if owner is not None and owner.kind != "centre":
-            raise Invalid(f"'{cmd.centre_code}' is not a centre", field="centre_code")
-        if owner is None and area is not None:
-            # Grid patrol reports start at the town centre (execution end); everything else at the
-            # district centre (the hub), following the three-level division of labour.
-            level = "town" if cmd.source == "grid_patrol" else "district"
-            owner = centre_for(s, area.path, level) or centre_for(s, area.path)
-        if owner is None:
-            owner = single_district_centre(s)
-        if owner is None:
-            raise Invalid("give a location inside the area tree, an area_code or a centre_code", field="lon")
+                return Submitted(existing[0], existing[1], False)
+        event_class = _event_class(s, cmd.event_class_code) if cmd.event_class_code else None
+        lon, lat, place = _locate(s, cmd)
+        owner = _owner_for(s, place, cmd.source.value, cmd.centre_code)
         urgency = cmd.urgency or Urgency(event_class.default_urgency if event_class else "normal")
-        mode = event_class.default_mode if event_class else "handle"
         received_at = cmd.received_at.astimezone(UTC) if cmd.received_at else now
         event = Event(
-            number=event_number(s, _district_code(area, owner.area.path), received_at),
+            number=event_number(s, _district_code(place.path if place else owner.area_path), received_at),
             source=cmd.source.value,
             request_type=cmd.request_type.value if cmd.request_type else None,
             event_class_id=event_class.id if event_class else None,
@@ -106,17 +175,17 @@ def submit_event(
             lon=lon,
             lat=lat,
             address=cmd.address,
-            area_id=area.id if area else None,
-            area_path=area.path if area else None,
+            area_id=place.area_id if place else None,
+            area_path=place.path if place else None,
             reporter_name=cmd.reporter_name,
             reporter_phone=cmd.reporter_phone,
             reporter_id_number=cmd.reporter_id_number,
             urgency=urgency.value,
-            mode=mode,
+            mode=event_class.default_mode if event_class else "handle",
             state=EventState.REGISTERED.value,
             external_ref=cmd.external_ref,
             intake_key=intake_key,
-            owner_unit_id=owner.id,
+            owner_unit_id=owner.unit_id,
             received_at=received_at,
             updated_at=now,
         )
@@ -127,13 +196,13 @@ def submit_event(
             # Two retries raced with the same key: the other one won, answer with its event.
             s.rollback()
             if intake_key:
-                existing = s.scalar(select(Event.id).where(Event.intake_key == intake_key))
+                existing = s.execute(select(Event.id, Event.number).where(Event.intake_key == intake_key)).first()
                 if existing is not None:
-                    return existing, False
+                    return Submitted(existing[0], existing[1], False)
             raise
         note(s, event, actor, "event.register", now, to_state=event.state, payload={
-            "source": event.source, "owner": owner.code, "grid": area.code if area else None,
-            "located": area is not None,
+            "source": event.source, "owner": owner.code, "grid": place.code if place else None,
+            "located": place is not None,
         })
         uow.commit()
-        return event.id, True
+        return Submitted(event.id, event.number, True)

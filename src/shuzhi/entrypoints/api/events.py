@@ -29,11 +29,10 @@ def submit_event(
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Created:
     """Register an event from any source (受理); a retry with the same Idempotency-Key returns the first."""
-    event_id, created = intake.submit_event(uow, body, actor, intake_key=idempotency_key)
-    if not created:
+    done = intake.submit_event(uow, body, actor, intake_key=idempotency_key)
+    if not done.created:
         response.status_code = 200
-    event = _event_out(uow, str(event_id))
-    return Created(id=event.id, number=event.number, created=created)
+    return Created(id=done.id, number=done.number, created=done.created)
 
 
 def _event_out(uow: UnitOfWork, ref: str) -> EventOut:
