@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +29,7 @@ def record(
         data = json.loads(RESULTS.read_text(encoding="utf-8"))
     entry: dict[str, object] = {"value": value, "unit": unit, "target": target, "better": better}
     entry.update(extra)
-    entry["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    entry["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     entry["machine"] = f"{platform.machine()} {platform.node()} python{platform.python_version()}"
     data[name] = entry
     RESULTS.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")

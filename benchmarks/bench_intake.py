@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record  # noqa: E402
+from _results import record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 DB = "shuzhi_bench"
@@ -76,6 +76,17 @@ def prepare(stored_events: int) -> list[tuple[float, float, str]]:
     print(f"filled {stored_events} events in {time.perf_counter() - t0:.0f} s")
     rng = random.Random(7)
     return [(g[2], g[3], rng.choice(classes)) for g in grids]
+
+
+def reuse() -> list[tuple[float, float, str]]:
+    """The grid points and classes of an already prepared benchmark database."""
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        grids = conn.execute("SELECT centroid_lon, centroid_lat FROM areas WHERE level='grid'").fetchall()
+        classes = [r[0] for r in conn.execute("SELECT code FROM event_classes WHERE default_mode='handle'")]
+        stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    print(f"reusing {stored} stored events")
+    rng = random.Random(7)
+    return [(g[0], g[1], rng.choice(classes)) for g in grids]
 
 
 def _free_port() -> int:
@@ -131,6 +142,8 @@ def plain_inserts(rows: int) -> float:
     """Rows per second for single-row INSERTs of the same columns, one transaction each."""
     with psycopg.connect(URL.replace("+psycopg", "")) as conn:
         area_id, path = conn.execute("SELECT id, path FROM areas WHERE level='grid' LIMIT 1").fetchone()
+        conn.execute("DELETE FROM events WHERE number LIKE '500111-P-%'")  # rows of an earlier --reuse run
+        conn.commit()
         t0 = time.perf_counter()
         for i in range(rows):
             conn.execute(
@@ -148,8 +161,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=6000)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--reuse", action="store_true", help="keep the database of the previous run")
     args = ap.parse_args()
-    points = prepare(args.events)
+    points = reuse() if args.reuse else prepare(args.events)
     port = _free_port()
     env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
     server = subprocess.Popen(

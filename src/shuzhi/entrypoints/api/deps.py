@@ -10,20 +10,23 @@ from shuzhi.services.actors import Actor, resolve_actor
 from shuzhi.services.unit_of_work import UnitOfWork
 
 
-def get_uow(request: Request) -> UnitOfWork:
+async def get_uow(request: Request) -> UnitOfWork:
+    # async on purpose: FastAPI runs sync dependencies in its threadpool, a hop per dependency per request
     return UnitOfWork(request.app.state.session_factory)
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
-def get_actor(
+async def get_actor(
     request: Request,
     x_actor: Annotated[
         str | None,
         Header(description="staff code of the person acting (until sign-in replaces it)", max_length=40),
     ] = None,
 ) -> Actor:
+    # People are cached for seconds (services/actors.py), so this rarely touches the database; when it
+    # does, it is one indexed lookup, cheaper than the threadpool hop a sync dependency would cost.
     with UnitOfWork(request.app.state.session_factory) as uow:
         return resolve_actor(uow.session, x_actor)
 
