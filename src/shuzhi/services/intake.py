@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.sequences import next_value
-from shuzhi.adapters.db.tables import Area, Event, EventClass
+from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry
 from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain.events import EventState
 from shuzhi.domain.time_limits import Urgency
@@ -20,7 +20,6 @@ from shuzhi.services.areas_lookup import centre_for, single_district_centre, uni
 from shuzhi.services.commands import CoordSystem, SubmitEvent
 from shuzhi.services.errors import Invalid
 from shuzhi.services.geo_index import grid_index
-from shuzhi.services.transitions import note
 from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -165,33 +164,24 @@ def submit_event(
         owner = _owner_for(s, place, cmd.source.value, cmd.centre_code)
         urgency = cmd.urgency or Urgency(event_class.default_urgency if event_class else "normal")
         received_at = cmd.received_at.astimezone(UTC) if cmd.received_at else now
-        event = Event(
-            number=event_number(s, _district_code(place.path if place else owner.area_path), received_at),
-            source=cmd.source.value,
-            request_type=cmd.request_type.value if cmd.request_type else None,
-            event_class_id=event_class.id if event_class else None,
-            title=cmd.title,
-            description=cmd.description,
-            lon=lon,
-            lat=lat,
-            address=cmd.address,
-            area_id=place.area_id if place else None,
-            area_path=place.path if place else None,
-            reporter_name=cmd.reporter_name,
-            reporter_phone=cmd.reporter_phone,
-            reporter_id_number=cmd.reporter_id_number,
-            urgency=urgency.value,
-            mode=event_class.default_mode if event_class else "handle",
-            state=EventState.REGISTERED.value,
-            external_ref=cmd.external_ref,
-            intake_key=intake_key,
-            owner_unit_id=owner.unit_id,
-            received_at=received_at,
-            updated_at=now,
-        )
-        s.add(event)
+        number = event_number(s, _district_code(place.path if place else owner.area_path), received_at)
+        row = {
+            "number": number, "source": cmd.source.value,
+            "request_type": cmd.request_type.value if cmd.request_type else None,
+            "event_class_id": event_class.id if event_class else None, "title": cmd.title,
+            "description": cmd.description, "lon": lon, "lat": lat, "address": cmd.address,
+            "area_id": place.area_id if place else None, "area_path": place.path if place else None,
+            "reporter_name": cmd.reporter_name, "reporter_phone": cmd.reporter_phone,
+            "reporter_id_number": cmd.reporter_id_number, "urgency": urgency.value,
+            "mode": event_class.default_mode if event_class else "handle", "state": EventState.REGISTERED.value,
+            "external_ref": cmd.external_ref, "intake_key": intake_key, "owner_unit_id": owner.unit_id,
+            "self_handled": False, "rework_count": 0, "return_count": 0, "received_at": received_at,
+            "updated_at": now, "version": 1,
+        }
         try:
-            s.flush()
+            # Plain INSERT … RETURNING rather than an ORM flush: intake is the hottest write path, and
+            # a new event needs none of the unit-of-work bookkeeping.
+            event_id = s.execute(insert(Event).values(row).returning(Event.id)).scalar_one()
         except IntegrityError:
             # Two retries raced with the same key: the other one won, answer with its event.
             s.rollback()
@@ -200,9 +190,10 @@ def submit_event(
                 if existing is not None:
                     return Submitted(existing[0], existing[1], False)
             raise
-        note(s, event, actor, "event.register", now, to_state=event.state, payload={
-            "source": event.source, "owner": owner.code, "grid": place.code if place else None,
-            "located": place is not None,
-        })
+        s.execute(insert(TimelineEntry).values(
+            event_id=event_id, task_id=None, at=now, actor_id=actor.person_id, actor=actor.label,
+            action="event.register", from_state=None, to_state=EventState.REGISTERED.value, reason=None,
+            payload={"source": cmd.source.value, "owner": owner.code, "grid": place.code if place else None,
+                     "located": place is not None}))
         uow.commit()
-        return Submitted(event.id, event.number, True)
+        return Submitted(event_id, number, True)
