@@ -40,3 +40,26 @@ def test_healthz_waits_for_the_data(session_factory: sessionmaker[Session], tmp_
         assert client.get("/healthz").status_code == 503
         app.state.ready = True
         assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_live_loop_brings_new_events_and_dispatches_them(session_factory: sessionmaker[Session]) -> None:
+    import threading
+
+    from shuzhi.demo.runner import _live_loop
+
+    replayer, pending, district = seed_demo(session_factory, 1, 1, now=datetime(2025, 6, 11, 4, 0, tzinfo=UTC))
+    before = len(replayer.numbers)
+    stop = threading.Event()
+    worker = threading.Thread(target=_live_loop, args=(session_factory, replayer, pending, district, 1, stop, 0.05))
+    worker.start()
+    threading.Event().wait(2.0)
+    stop.set()
+    worker.join(10)
+    new = replayer.numbers[before:]
+    assert len(new) >= 5
+    with session_factory() as s:
+        states = s.scalars(select(Event.state).where(Event.number.in_(new))).all()
+        dispatch_lines = s.scalar(select(func.count(TimelineEntry.id)).join(Event, Event.id == TimelineEntry.event_id)
+                                  .where(Event.number.in_(new), TimelineEntry.action == "event.dispatch"))
+    assert dispatch_lines and dispatch_lines >= 1
+    assert set(states) <= {"registered", "dispatched", "notifying", "cancelled", "merged"}

@@ -30,6 +30,8 @@ from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.replay import Replayer
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
+from shuzhi.services.dispatching import auto_dispatch
+from shuzhi.services.errors import ServiceError
 from shuzhi.services.importing import ImportReport
 from shuzhi.services.organisation import import_people, import_units
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -107,7 +109,19 @@ def _live_loop(factory: sessionmaker[Session], replayer: Replayer, pending: list
         script = next_live_event(district, now, rng)
         number = replayer.submit(script)
         replayer.numbers.append(number)
-        pending.extend((number, s) for s in script.steps)
+        if script.steps:
+            pending.extend((number, s) for s in script.steps)
+        else:
+            _auto_dispatch(factory, replayer, number)
+
+
+def _auto_dispatch(factory: sessionmaker[Session], replayer: Replayer, number: str) -> None:
+    """New handle-mode reports go where the dispatch rules (or the grid principle) send them, as the
+    centre's automatic dispatch would; one nobody's duties cover stays for the duty officer."""
+    try:
+        auto_dispatch(UnitOfWork(factory), number, replayer.actor("duty.district"))
+    except ServiceError as exc:
+        replayer.failures.append(f"{number} auto-dispatch: {exc.message}")
 
 
 def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live: bool, fresh: bool,

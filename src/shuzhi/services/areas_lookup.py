@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Unit
-from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.errors import Invalid
 
 
 def area_by_code(session: Session, code: str, field: str = "area_code") -> Area:
@@ -51,9 +51,3 @@ def single_district_centre(session: Session) -> Unit | None:
     units = session.scalars(select(Unit).where(Unit.kind == "centre", Unit.level == "district").limit(2)).all()
     return units[0] if len(units) == 1 else None
 
-
-def get_or_404(session: Session, model: type, ident: object, what: str) -> object:
-    obj = session.get(model, ident)
-    if obj is None:
-        raise NotFound(f"{what} {ident} not found")
-    return obj

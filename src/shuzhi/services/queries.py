@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
@@ -123,8 +123,6 @@ def list_events(
 
 
 def count_events(uow: UnitOfWork, f: EventFilter) -> int:
-    from sqlalchemy import func
-
     with uow:
         stmt = _apply_filter(uow.session, select(func.count()).select_from(Event), f)
         return int(uow.session.scalar(stmt) or 0)
