@@ -260,7 +260,7 @@ def parse_year_calendars(text: str, source: str = "") -> dict[int, YearCalendar]
 def _official_years() -> dict[int, YearCalendar]:
     """The years bundled with ``chinesecalendar``, as :class:`YearCalendar` values.
 
-    The package raises ``NotImplementedError`` outside the years between its first and last holiday
+    The package raises an error (not-implemented) outside the years between its first and last holiday
     (its own ``_validate_date``); reading those years from its tables keeps us inside that range
     without calling it per date, and keeps its exception out of the deadline path.
     """
