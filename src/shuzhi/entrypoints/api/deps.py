@@ -18,15 +18,14 @@ async def get_uow(request: Request) -> UnitOfWork:
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
-async def get_actor(
+def get_actor(
     request: Request,
     x_actor: Annotated[
         str | None,
         Header(description="staff code of the person acting (until sign-in replaces it)", max_length=40),
     ] = None,
 ) -> Actor:
-    # People are cached for seconds (services/actors.py), so this rarely touches the database; when it
-    # does, it is one indexed lookup, cheaper than the threadpool hop a sync dependency would cost.
+    # Sync on purpose: on a cache miss this queries the database, which must never block the event loop.
     with UnitOfWork(request.app.state.session_factory) as uow:
         return resolve_actor(uow.session, x_actor)
 
