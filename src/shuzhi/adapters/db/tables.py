@@ -327,3 +327,18 @@ class DispatchRuleVersion(Base):
     changed_by: Mapped[str] = mapped_column(String(60))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+# Each part of the product keeps its tables in its own module on the same metadata; importing them
+# here means anything that sees ``Base.metadata`` (Alembic, the test schema) sees every table.
+from shuzhi.adapters.db import (  # noqa: E402
+    tables_evaluation,
+    tables_integration,
+    tables_plans,
+    tables_security,
+    tables_sensing,
+    tables_supervision,
+)
+
+__all__ = ["tables_evaluation", "tables_integration", "tables_plans", "tables_security", "tables_sensing",
+           "tables_supervision"]

@@ -1,0 +1,81 @@
+"""Roles and permissions as data: which role may do what.
+
+Permissions are checked once, in the service layer (``shuzhi.services.authz.require``), never in routes.
+A city may change this table (it is data); the names are stable because services and tests name them.
+What a role may *see* is a separate question, answered by its data scope (``shuzhi.services.authz``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "administrator"
+    DUTY_OFFICER = "duty_officer"
+    DISPATCHER = "dispatcher"
+    HANDLER = "handler"
+    GRID_WORKER = "grid_worker"
+    LEADER = "leader"
+    AUDITOR = "auditor"
+    INTEGRATOR = "integrator"
+
+
+# Permission names: "<object>.<verb>". Reading is governed by scope, so "read" permissions only
+# gate whole areas of the product (e.g. the audit log), not individual rows.
+EVENT_READ = "event.read"
+EVENT_SUBMIT = "event.submit"
+EVENT_DISPATCH = "event.dispatch"  # dispatch, notify, withdraw, merge, cancel, reclassify, self-handle
+EVENT_VERIFY = "event.verify"  # verify, close, call back
+TASK_HANDLE = "task.handle"  # accept, return, extension request, report back
+TASK_DECIDE = "task.decide"  # approve/deny extensions, suspend/resume
+EVENT_URGE = "event.urge"  # a leader's urge (督办)
+PERSONAL_DATA_REVEAL = "personal_data.reveal"
+RULE_READ = "rule.read"
+RULE_WRITE = "rule.write"
+REFERENCE_WRITE = "reference.write"  # areas, organisation, catalogue, calendar imports
+INDICATOR_READ = "indicator.read"
+INDICATOR_WRITE = "indicator.write"  # indicator tree, thresholds, silences
+READING_SUBMIT = "reading.submit"
+WARNING_ACK = "warning.ack"
+PLAN_READ = "plan.read"
+PLAN_WRITE = "plan.write"
+PLAN_ACTIVATE = "plan.activate"
+EVALUATION_READ = "evaluation.read"
+EVALUATION_WRITE = "evaluation.write"  # scoring schemes, colour bands
+REPORT_READ = "report.read"
+EXPORT = "data.export"
+USER_ADMIN = "user.admin"
+AUDIT_READ = "audit.read"
+WEBHOOK_ADMIN = "webhook.admin"
+
+_DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
+         INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
+         PERSONAL_DATA_REVEAL, READING_SUBMIT}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
+                                           EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, EVENT_URGE}),
+    Role.DUTY_OFFICER: frozenset(_DESK),
+    Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),
+    Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
+                             REPORT_READ}),
+    Role.GRID_WORKER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, EVENT_VERIFY, INDICATOR_READ,
+                                 PLAN_READ}),
+    Role.LEADER: frozenset({EVENT_READ, EVENT_URGE, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
+                            EVALUATION_READ, REPORT_READ, EXPORT}),
+    Role.AUDITOR: frozenset({EVENT_READ, AUDIT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
+                             REPORT_READ}),
+    Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),
+}
+
+#: Roles whose scope is the whole installation whatever their unit (they watch, they do not act on cases).
+GLOBAL_ROLES = frozenset({Role.ADMINISTRATOR, Role.AUDITOR})
+
+
+def permissions_of(role: str | None) -> frozenset[str]:
+    """The permissions of a role by name; an unknown or missing role has none."""
+    try:
+        return ROLE_PERMISSIONS[Role(role)] if role else frozenset()
+    except ValueError:
+        return frozenset()

@@ -1,0 +1,24 @@
+"""plans: templates, runs, reviews
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-23 12:00:00.000000
+
+Reserved for the plans work; empty until its tables land (each area of the product owns one revision
+so that parallel work never forks the chain).
+"""
+
+from __future__ import annotations
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,61 @@
+"""Permission and data-scope checks, in one place, called by services (never by routes).
+
+- ``require(actor, PERMISSION)`` refuses an action the actor's role does not allow (403).
+- ``area_clause(actor, path_column, unit_column)`` is the WHERE clause that limits any query —
+  list, count, aggregate, export, map layer — to the actor's scope: rows in its area subtrees, or
+  rows of its own unit. Global actors get ``true()``.
+- ``ensure_visible(actor, path, unit_ids)`` is the same rule for one object already loaded; an
+  object outside the scope is reported as *not found* (404), so that its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, true
+
+from shuzhi.services.actors import Actor
+from shuzhi.services.errors import NotFound, ServiceError
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+def require(actor: Actor, permission: str) -> None:
+    """Refuse with 403 unless the actor's role grants ``permission``."""
+    if permission not in actor.permissions:
+        raise Forbidden(f"{actor.label} may not do this (needs permission '{permission}')")
+
+
+def can(actor: Actor, permission: str) -> bool:
+    return permission in actor.permissions
+
+
+def path_visible(actor: Actor, path: str | None) -> bool:
+    """Whether an object at area ``path`` lies in the actor's area subtrees."""
+    if actor.area_paths is None:
+        return True
+    return path is not None and any(path.startswith(p) for p in actor.area_paths)
+
+
+def area_clause(actor: Actor, path_column: Any, unit_column: Any = None) -> ColumnElement[bool]:
+    """WHERE clause: rows whose area path lies in the actor's subtrees, or whose ``unit_column``
+    (e.g. ``Task.unit_id``, ``Event.owner_unit_id``) is the actor's own unit."""
+    if actor.area_paths is None:
+        return true()
+    terms: list[ColumnElement[bool]] = [path_column.startswith(p, autoescape=True) for p in actor.area_paths]
+    if unit_column is not None and actor.unit_id is not None:
+        terms.append(unit_column == actor.unit_id)
+    return or_(*terms) if terms else false()
+
+
+def ensure_visible(actor: Actor, path: str | None, unit_ids: Iterable[int | None] = (),
+                   what: str = "object") -> None:
+    """404 unless the object at ``path`` (or one of its ``unit_ids``) is in the actor's scope."""
+    if path_visible(actor, path):
+        return
+    if actor.unit_id is not None and actor.unit_id in set(unit_ids):
+        return
+    raise NotFound(f"{what} not found")
