@@ -332,13 +332,15 @@ class DispatchRuleVersion(Base):
 # Each part of the product keeps its tables in its own module on the same metadata; importing them
 # here means anything that sees ``Base.metadata`` (Alembic, the test schema) sees every table.
 from shuzhi.adapters.db import (  # noqa: E402
+    tables_calendar,
     tables_evaluation,
     tables_integration,
     tables_plans,
     tables_security,
     tables_sensing,
     tables_supervision,
+    tables_warnings,
 )
 
-__all__ = ["tables_evaluation", "tables_integration", "tables_plans", "tables_security", "tables_sensing",
-           "tables_supervision"]
+__all__ = ["tables_calendar", "tables_evaluation", "tables_integration", "tables_plans", "tables_security",
+           "tables_sensing", "tables_supervision", "tables_warnings"]
