@@ -1,0 +1,44 @@
+"""The seams between parts of the loop: sensing → warnings → events and plans.
+
+Each list holds callables that run inside the caller's unit of work (same transaction), in order.
+The part that produces the change calls them; the parts that react register themselves when their
+module is imported (``shuzhi.services.wiring`` imports them all once at start-up). Keeping the seam
+this thin lets ingest know nothing of thresholds, and warnings nothing of plans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shuzhi.domain.readings import StoredReading
+
+
+@dataclass(frozen=True)
+class WarningChange:
+    """A warning fired, changed level or resolved (``level`` is None when resolved)."""
+
+    warning_id: int
+    #: Unique per (indicator, series) episode: a plan started by it is started once.
+    episode_key: str
+    indicator_code: str
+    #: Codes from the sector down to the indicator itself, so a trigger can name any node of the tree.
+    indicator_lineage: tuple[str, ...]
+    series_key: str
+    area_code: str
+    area_path: str
+    level: str | None  # blue|yellow|orange|red, None = resolved
+    previous_level: str | None
+    at: datetime
+    event_id: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+#: Called with the readings a batch stored (after duplicates are dropped), in time order per series.
+READING_HOOKS: list[Callable[[Session, Sequence[StoredReading]], None]] = []
+#: Called for every warning that fired, rose, fell or resolved.
+WARNING_HOOKS: list[Callable[[Session, WarningChange], None]] = []
