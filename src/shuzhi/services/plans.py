@@ -554,6 +554,7 @@ def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], unit
     them to their steps and write one timeline line per task."""
     if not steps:
         return
+    s.flush()  # the dispatch line goes on the timeline before its tasks' lines
     due = _Deadlines(at)
     by_unit = event.owner_unit_id if actor.unit_id is None else actor.unit_id
     rows: list[dict[str, Any]] = [{
@@ -578,7 +579,8 @@ def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], unit
                         "accept_due_at": row["accept_due_at"].isoformat() if row["accept_due_at"] else None,
                         "handle_due_at": row["handle_due_at"].isoformat() if row["handle_due_at"] else None}})
     s.execute(insert(TimelineEntry), entries)
-    s.expire(event, ["tasks"])
+    # Reloaded (not just expired): callers hand the event to the API after the session closes.
+    s.refresh(event, ["tasks"])
 
 
 def _unit_names(s: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
