@@ -15,8 +15,11 @@ from sqlalchemy import func, select
 
 from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.adapters.db.tables_plans import PlanRun
-from shuzhi.services import hooks, plans
-from shuzhi.services import wiring  # noqa: F401 - registers the plan hooks, as the app does
+from shuzhi.services import (
+    hooks,
+    plans,
+    wiring,  # noqa: F401 - registers the plan hooks, as the app does
+)
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
@@ -234,3 +237,14 @@ def test_deadlines_follow_the_template(uow: UnitOfWork, world: World, session_fa
     assert tasks["C500111001"].handle_due_at == start + timedelta(hours=2)  # calendar hours run on Saturday
     assert tasks["C500111001"].accept_due_at == start + timedelta(minutes=30)
     assert run.tasks == 2 and run.waiting == 1
+
+
+def test_a_stood_down_run_has_a_review(api: Api, storm: None) -> None:
+    run = api.post("/api/plans/storm/activate", "alice", {"area_codes": ["500111001"]}, status=201)
+    api.get(f"/api/plan-runs/{run['run_id']}/review", status=409)
+    api.post(f"/api/plan-runs/{run['run_id']}/stand-down", "alice", {"reason": "演练结束"})
+    r = api.get(f"/api/plan-runs/{run['run_id']}/review")
+    assert r["kind"] == "run" and r["plan_code"] == "storm" and r["tasks"] == 2
+    assert {s["unit_code"] for s in r["task_stages"]} == {"C500111001", "D500111-CGJ"}
+    assert any(line["action"] == "plan.stand_down" for line in r["timeline"])
+    assert api.get(f"/api/plan-runs/{run['run_id']}/review?format=docx").content[:2] == b"PK"
