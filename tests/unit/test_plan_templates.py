@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -120,7 +121,7 @@ def test_find_cycle_returns_a_real_cycle_or_none_when_a_topological_order_exists
     cycle = find_cycle(edges)
     if cycle is not None:
         assert cycle[0] == cycle[-1] and len(cycle) >= 2
-        for a, b in zip(cycle, cycle[1:], strict=False):
+        for a, b in itertools.pairwise(cycle):
             assert b in edges[a]
         return
     # no cycle: Kahn's algorithm must order every node that has edges listed
