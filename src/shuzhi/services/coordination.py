@@ -261,15 +261,3 @@ def chain(uow: UnitOfWork, ref: str, actor: Actor) -> list[Link]:
                             role=t.role, state=t.state, dispatched_at=t.dispatched_at))
         return out
 
-
-def escalations(uow: UnitOfWork, ref: str, actor: Actor) -> list[dict[str, Any]]:
-    """The escalations of an event (from → to, when, why), from its timeline."""
-    from shuzhi.services.queries import timeline
-
-    with uow:
-        event = handling.load_event(uow.session, ref)
-        authz.ensure_visible(actor, event.area_path, [event.owner_unit_id], what=f"event {ref}")
-        event_id = event.id
-    return [{"at": e.at, "from_unit": e.payload.get("from_unit"), "to_unit": e.payload.get("to_unit"),
-             "reason": e.reason} for e in timeline(uow, event_id) if e.action == "event.escalate"]
-
