@@ -27,6 +27,7 @@ from shuzhi.adapters.tabular import read_table
 from shuzhi.config import Settings
 from shuzhi.demo.district import DemoDistrict, build_district
 from shuzhi.demo.history import Step, build_history, next_live_event
+from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
@@ -93,6 +94,8 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
         with Progress(console=console, transient=True) as bar:
             job = bar.add_task("历史事件 history", total=len(scripts))
             pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n))
+    # After the history, so the scripted past stays as it was; live reports and warnings trigger them.
+    load_demo_plans(uow())
     return replayer, pending, district
 
 

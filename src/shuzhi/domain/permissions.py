@@ -41,6 +41,7 @@ WARNING_ACK = "warning.ack"
 PLAN_READ = "plan.read"
 PLAN_WRITE = "plan.write"
 PLAN_ACTIVATE = "plan.activate"
+REVIEW_WRITE = "review.write"  # lessons learned of a review (复盘)
 EVALUATION_READ = "evaluation.read"
 EVALUATION_WRITE = "evaluation.write"  # scoring schemes, colour bands
 REPORT_READ = "report.read"
@@ -51,7 +52,7 @@ WEBHOOK_ADMIN = "webhook.admin"
 
 _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
          INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
-         PERSONAL_DATA_REVEAL, READING_SUBMIT}
+         PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
@@ -63,7 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.GRID_WORKER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, EVENT_VERIFY, INDICATOR_READ,
                                  PLAN_READ}),
     Role.LEADER: frozenset({EVENT_READ, EVENT_URGE, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
-                            EVALUATION_READ, REPORT_READ, EXPORT}),
+                            EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE}),
     Role.AUDITOR: frozenset({EVENT_READ, AUDIT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
                              REPORT_READ}),
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),

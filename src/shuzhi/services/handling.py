@@ -27,6 +27,7 @@ from shuzhi.domain.events import (
 )
 from shuzhi.domain.time_limits import Stage
 from shuzhi.services import commands as c
+from shuzhi.services import hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import unit_by_code
 from shuzhi.services.calendars import calendar_for
@@ -479,6 +480,10 @@ def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, no
             "to_urgency": (cmd.urgency or event.urgency)})
         event.event_class_id = new_class.id
         event.event_class = new_class
+        changes.append(hooks.EventChange(
+            event_id=event.id, event_class_code=new_class.code, urgency=(cmd.urgency or event.urgency),
+            previous_class_code=old, previous_urgency=event.urgency, area_path=event.area_path, at=at,
+            change="reclassified"))
         if cmd.urgency is not None:
             event.urgency = cmd.urgency.value
         leads = [t for t in _live_tasks(event) if t.role == TaskRole.LEAD.value]
@@ -508,4 +513,13 @@ def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, no
                 _new_task(s, event, unit, role, actor, at)
         return event
 
-    return _run(uow, work)
+    changes: list[hooks.EventChange] = []
+
+    def work_and_hooks(s: Session) -> Event:
+        event = work(s)
+        for change in changes:
+            for hook in hooks.EVENT_HOOKS:
+                hook(s, change)
+        return event
+
+    return _run(uow, work_and_hooks)

@@ -38,7 +38,26 @@ class WarningChange:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class EventChange:
+    """An event was registered, or its class or urgency changed (reclassified)."""
+
+    event_id: int
+    event_class_code: str | None
+    urgency: str
+    previous_class_code: str | None
+    previous_urgency: str | None
+    area_path: str | None
+    at: datetime
+    change: str  # registered | reclassified
+
+
 #: Called with the readings a batch stored (after duplicates are dropped), in time order per series.
 READING_HOOKS: list[Callable[[Session, Sequence[StoredReading]], None]] = []
 #: Called for every warning that fired, rose, fell or resolved.
 WARNING_HOOKS: list[Callable[[Session, WarningChange], None]] = []
+#: Called after an event was registered or reclassified (event-class plan triggers).
+EVENT_HOOKS: list[Callable[[Session, EventChange], None]] = []
+#: Called after every task transition, with the task and the action (``report_back`` …), before the
+#: event is synced to its tasks: a plan releases the tasks that waited for this one.
+TASK_HOOKS: list[Callable[[Session, Any, Any, str], None]] = []

@@ -15,6 +15,7 @@ from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry, Un
 from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain.events import EventState
 from shuzhi.domain.time_limits import Urgency
+from shuzhi.services import hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, unit_by_code
 from shuzhi.services.commands import CoordSystem, SubmitEvent
@@ -223,5 +224,10 @@ def submit_event(
             "action": "event.register", "from_state": None, "to_state": EventState.REGISTERED.value,
             "reason": None, "payload": {"source": cmd.source.value, "owner": owner.code,
                                         "grid": place.code if place else None, "located": place is not None}})
+        change = hooks.EventChange(event_id=event_id, event_class_code=cmd.event_class_code, urgency=urgency.value,
+                                   previous_class_code=None, previous_urgency=None,
+                                   area_path=place.path if place else None, at=now, change="registered")
+        for hook in hooks.EVENT_HOOKS:
+            hook(s, change)
         uow.commit()
         return Submitted(event_id, number, True)

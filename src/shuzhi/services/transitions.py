@@ -24,6 +24,7 @@ from shuzhi.domain.events import (
     next_event_state,
     next_task_state,
 )
+from shuzhi.services import hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict
 
@@ -101,6 +102,8 @@ def move_task(
     body.update(payload or {})
     note(session, event, actor, f"task.{action.value}", at, task=task, from_state=before.value,
          to_state=after.value, reason=reason, payload=body)
+    for hook in hooks.TASK_HOOKS:
+        hook(session, event, task, action.value)
 
 
 def sync_event(session: Session, event: Event, actor: Actor, at: datetime, reason: str | None = None) -> None:

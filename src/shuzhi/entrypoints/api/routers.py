@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shuzhi.entrypoints.api import areas, calendar, catalogue, dispatch_rules, events, health, organisation
+from shuzhi.entrypoints.api import (
+    areas,
+    calendar,
+    catalogue,
+    coordination,
+    dispatch_rules,
+    events,
+    health,
+    organisation,
+    plans,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,4 +25,6 @@ ROUTERS: list[APIRouter] = [
     events.files_router,
     dispatch_rules.router,
     calendar.router,
+    plans.router,
+    coordination.router,
 ]

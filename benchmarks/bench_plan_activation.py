@@ -1,0 +1,111 @@
+"""Activating a contingency plan that creates 500 tasks across 27 towns and 40 departments.
+
+Figure (issue 6: Plans): ≤ 2 s on PostgreSQL for one activation — resolving every role, registering
+the run's event, and dispatching every task with its deadlines and timeline lines in one transaction.
+
+Setup: a dedicated database ``bench_plans`` on the local PostgreSQL (created if missing), the demo
+district imported through the real importers (27 towns, 40 departments), and one template: one task
+for each of the 40 departments (``unit:<code>``), 17 tasks for the town centre of every affected
+town (17 × 27 = 459) and one for the district centre — 500 tasks for the affected area 大足区.
+Each repetition activates it afresh (manually, so each run registers its own event); the median
+and the worst of the repetitions are reported.
+Run: ``.venv/bin/python benchmarks/bench_plan_activation.py [--quick] [--repeat 5] [--reuse]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import record
+
+ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
+DB = "bench_plans"
+URL = f"postgresql+psycopg://postgres@localhost/{DB}"
+
+
+def prepare(reuse: bool) -> Any:
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.adapters.db.tables import Base, Unit
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone()
+        if exists and not reuse:
+            conn.execute(f"DROP DATABASE {DB} WITH (FORCE)")
+        if not exists or not reuse:
+            conn.execute(f"CREATE DATABASE {DB}")
+    engine = make_engine(URL)
+    factory = make_session_factory(engine)
+    with factory() as s:
+        Base.metadata.create_all(engine)
+        seeded = s.query(Unit.id).limit(1).first() is not None
+    if not seeded:
+        from shuzhi.demo.district import build_district
+        from shuzhi.demo.runner import load_reference_data
+        from shuzhi.services.unit_of_work import UnitOfWork
+
+        started = time.perf_counter()
+        load_reference_data(lambda: UnitOfWork(factory), build_district(1))
+        print(f"demo district imported in {time.perf_counter() - started:.0f} s")
+    return factory
+
+
+def template(town_tasks: int, departments: list[str]) -> dict[str, Any]:
+    tasks: list[dict[str, Any]] = [
+        {"key": f"dept-{i:02d}", "title": f"部门任务{i}", "role": f"unit:{code}", "instruction": "按预案职责落实",
+         "deadline": "4h"} for i, code in enumerate(departments)]
+    tasks += [{"key": f"town-{i:02d}", "title": f"镇街任务{i}", "role": "town_centre", "instruction": "落实属地责任",
+               "deadline": "1wd" if i % 2 else "2h", "checklist": ["到岗", "回报"]} for i in range(town_tasks)]
+    tasks.append({"key": "district", "title": "区中心统筹", "role": "district_centre", "instruction": "统筹调度",
+                  "deadline": "1h"})
+    return {"code": f"bench-{town_tasks}", "name": "基准测试预案", "trigger": {"kind": "manual"},
+            "confirmation": "auto", "event": {"urgency": "critical"}, "accept_within": "0.5h", "tasks": tasks}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="3 tasks per town instead of 17 (smoke run)")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--reuse", action="store_true", help="keep the seeded database of the previous run")
+    args = ap.parse_args()
+    from sqlalchemy import select
+
+    from shuzhi.adapters.db.tables import Unit
+    from shuzhi.services import plans
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    factory = prepare(args.reuse)
+    with factory() as s:
+        departments = sorted(s.scalars(select(Unit.code).where(Unit.kind == "department")))
+        towns = s.query(Unit.id).filter(Unit.kind == "centre", Unit.level == "town").count()
+    town_tasks = 3 if args.quick else 17
+    doc = template(town_tasks, departments)
+    plans.save_template(UnitOfWork(factory), doc, SYSTEM)
+    expected = len(departments) + town_tasks * towns + 1
+    times = []
+    for _ in range(args.repeat + 1):  # the first warms caches and the connection pool
+        started = time.perf_counter()
+        done = plans.activate_manual(UnitOfWork(factory), doc["code"], plans.Activate(area_codes=["500111"]), SYSTEM)
+        times.append(time.perf_counter() - started)
+        if done.tasks != expected:
+            raise SystemExit(f"expected {expected} tasks, got {done.tasks}")
+    runs = times[1:]
+    median, worst = statistics.median(runs), max(runs)
+    print(f"{expected} tasks ({towns} towns, {len(departments)} departments): median {median:.3f} s, "
+          f"worst {worst:.3f} s, first {times[0]:.3f} s")
+    name = "plan_activation_quick_s" if args.quick else "plan_activation_500_tasks_s"
+    record(name, round(median, 3), "s", 2.0, "lower", tasks=expected, towns=towns, departments=len(departments),
+           worst_s=round(worst, 3), repeat=args.repeat, engine="postgresql")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Plans started by hand, by one click from an event, by a warning and by an event class; tasks
+that wait for their predecessors; one run per trigger episode; the board; stand-down.
+
+alice is the district duty officer, bob town A's (龙岗街道) and frank town B's (棠香街道); carol
+handles city management (城管), erin the water company.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from shuzhi.adapters.db.tables import Event, Task
+from shuzhi.adapters.db.tables_plans import PlanRun
+from shuzhi.services import (
+    hooks,
+    plans,
+    wiring,  # noqa: F401 - registers the plan hooks, as the app does
+)
+from shuzhi.services.actors import resolve_actor
+from shuzhi.services.unit_of_work import UnitOfWork
+from tests.factories import World
+from tests.integration.conftest import Api
+
+
+def template(**over: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "code": "storm", "name": "暴雨应急预案", "confirmation": "auto",
+        "trigger": {"kind": "warning", "indicators": ["RW.water"], "at_least": "orange"},
+        "event": {"urgency": "critical"}, "accept_within": "0.5h",
+        "tasks": [
+            {"key": "brief", "title": "镇街部署", "role": "town_centre", "instruction": "启动镇街应急响应",
+             "deadline": "2h", "checklist": ["通知村社", "值班到岗"]},
+            {"key": "dept", "title": "城管排水", "role": "unit:D500111-CGJ", "instruction": "清掏雨水口",
+             "deadline": "4h"},
+            {"key": "grid", "title": "网格巡查", "role": "grid_units", "instruction": "巡查低洼地带",
+             "deadline": "1wd", "after": ["brief"]},
+        ],
+    }
+    doc.update(over)
+    return doc
+
+
+
+
+
+@pytest.fixture
+def storm(uow: UnitOfWork, world: World) -> None:
+    plans.save_template(uow, template(), _system())
+
+
+def _system() -> Any:
+    from shuzhi.services.actors import SYSTEM
+
+    return SYSTEM
+
+
+def board(api: Api, run_id: int, who: str = "alice") -> dict[str, Any]:
+    return api.get(f"/api/plan-runs/{run_id}", who=who)
+
+
+def by_unit(b: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["unit_code"]: t for t in b["tasks"]}
+
+
+def test_manual_start_dispatches_at_once_and_releases_dependents_per_branch(api: Api, storm: None) -> None:
+    run = api.post("/api/plans/storm/activate", "alice", {"area_codes": ["500111"]}, status=201)
+    assert run["created"] and run["tasks"] == 3 and run["waiting"] == 1
+    b = board(api, run["run_id"])
+    tasks = by_unit(b)
+    assert set(tasks) == {"C500111001", "C500111002", "D500111-CGJ", "G500111001001001"}
+    assert tasks["G500111001001001"]["state"] == "waiting" and tasks["G500111001001001"]["task_id"] is None
+    assert tasks["C500111001"]["state"] == "dispatched" and tasks["C500111001"]["checklist"] == ["通知村社", "值班到岗"]
+    assert b["affected_areas"] == [{"code": "500111", "name": "大足区"}]
+    assert 0 < tasks["C500111001"]["seconds_left"] <= 2 * 3600
+    ev = api.get(f"/api/events/{b['event_number']}")
+    assert ev["state"] == "dispatched" and ev["urgency"] == "critical" and ev["area_code"] == "500111"
+    town_a = api.task(ev, "C500111001")
+    assert "□ 通知村社" in town_a["instruction"] and town_a["accept_due_at"] < town_a["handle_due_at"]
+
+    # town B reporting back releases nothing: the grid is on town A's branch
+    town_b = api.task(ev, "C500111002")
+    api.post(f"/api/events/{ev['number']}/tasks/{town_b['id']}/accept", "frank")
+    api.post(f"/api/events/{ev['number']}/tasks/{town_b['id']}/report-back", "frank", {"result": "已部署"})
+    assert by_unit(board(api, run["run_id"]))["G500111001001001"]["state"] == "waiting"
+    api.post(f"/api/events/{ev['number']}/tasks/{town_a['id']}/accept", "bob")
+    ev = api.post(f"/api/events/{ev['number']}/tasks/{town_a['id']}/report-back", "bob", {"result": "已部署"})
+    grid = by_unit(board(api, run["run_id"]))["G500111001001001"]
+    assert grid["state"] == "dispatched" and grid["task_id"] is not None
+    assert ev["state"] == "handling"  # the grid's new task keeps the event open
+    timeline = api.get(f"/api/events/{ev['number']}/timeline")
+    actions = [t["action"] for t in timeline]
+    assert actions[:2] == ["event.register", "event.dispatch"]
+    assert actions.count("task.create") == 4 and "plan.release" in actions
+    release = next(t for t in timeline if t["action"] == "plan.release")
+    assert release["payload"]["released"] == ["grid"]
+
+
+def test_one_click_from_an_event_twice_gives_one_run(api: Api, storm: None, session_factory: Any) -> None:
+    ev = api.submit(event_class_code="0201", title="路面积水")
+    first = api.post(f"/api/events/{ev['number']}/plans/storm/activate", "alice", status=201)
+    again = api.post(f"/api/events/{ev['number']}/plans/storm/activate", "alice", status=200)
+    assert again["run_id"] == first["run_id"] and again["created"] is False
+    # the event's own area is a grid in town A: its town centre, the department and (later) its grid
+    b = board(api, first["run_id"])
+    assert {t["unit_code"] for t in b["tasks"]} == {"C500111001", "D500111-CGJ", "G500111001001001"}
+    assert [r["id"] for r in api.get(f"/api/events/{ev['number']}/plans")] == [first["run_id"]]
+    with session_factory() as s:
+        assert s.scalar(select(func.count(PlanRun.id))) == 1
+
+
+def _fire(uow: UnitOfWork, level: str | None, *, episode: str = "ep-1", lineage: tuple[str, ...] = (
+        "SEC.infra", "RW.water", "IND.level.1"), event_id: int | None = None, previous: str | None = None) -> None:
+    change = hooks.WarningChange(warning_id=7, episode_key=episode, indicator_code=lineage[-1],
+                                 indicator_lineage=lineage, series_key="gauge-1", area_code="500111001",
+                                 area_path="/500000/500111/500111001/", level=level, previous_level=previous,
+                                 at=datetime.now(UTC), event_id=event_id)
+    with uow:
+        for hook in hooks.WARNING_HOOKS:
+            hook(uow.session, change)
+        uow.commit()
+
+
+def test_a_warning_starts_the_plan_once_per_episode(api: Api, storm: None, uow: UnitOfWork,
+                                                     session_factory: Any) -> None:
+    _fire(uow, "yellow")  # below orange: nothing
+    _fire(uow, "orange", lineage=("SEC.air", "IND.pm25"))  # another indicator: nothing
+    assert api.get("/api/plan-runs") == []
+    _fire(uow, "orange", previous="yellow")
+    _fire(uow, "red", previous="orange")  # same episode, rising: no second run
+    runs = api.get("/api/plan-runs")
+    assert len(runs) == 1 and runs[0]["state"] == "active" and runs[0]["warning_id"] == 7
+    b = board(api, runs[0]["id"])
+    assert b["warning_level"] == "orange" and b["trigger_kind"] == "warning"
+    assert {t["unit_code"] for t in b["tasks"]} == {"C500111001", "D500111-CGJ", "G500111001001001"}
+    ev = api.get(f"/api/events/{b['event_number']}")
+    assert ev["source"] == "sensor_warning" and ev["state"] == "dispatched"
+    assert [r["id"] for r in api.get("/api/plan-runs?warning_id=7")] == [runs[0]["id"]]
+    _fire(uow, None, previous="red")  # resolved: the board says so; standing down is a person's call
+    assert any(t["action"] == "plan.warning_resolved" for t in api.get(f"/api/events/{ev['number']}/timeline"))
+    _fire(uow, "orange", episode="ep-2")  # a new episode is a new run
+    assert len(api.get("/api/plan-runs")) == 2
+    with session_factory() as s:
+        assert s.scalar(select(func.count(Event.id))) == 2
+
+
+def test_a_propose_template_waits_for_the_duty_officer(api: Api, world: World, uow: UnitOfWork) -> None:
+    from shuzhi.services.actors import SYSTEM
+
+    plans.save_template(uow, template(confirmation="propose"), SYSTEM)
+    _fire(uow, "red")
+    run = api.get("/api/plan-runs")[0]
+    assert run["state"] == "proposed" and run["event_number"] is None
+    assert board(api, run["id"])["tasks"] == []
+    started = api.post(f"/api/plan-runs/{run['id']}/confirm", "alice", {"reason": "确认启动"})
+    assert started["state"] == "active" and started["tasks"] == 2 and started["event_number"]
+    api.post(f"/api/plan-runs/{run['id']}/confirm", "alice", {}, status=409)
+    _fire(uow, "red")  # the same episode again: still one run
+    assert len(api.get("/api/plan-runs")) == 1
+
+
+def test_an_event_class_trigger_starts_on_intake(api: Api, world: World, uow: UnitOfWork) -> None:
+    from shuzhi.services.actors import SYSTEM
+
+    plans.save_template(uow, template(code="burst", trigger={"kind": "event_class", "classes": ["0301"],
+                                                             "at_least": "urgent"}), SYSTEM)
+    calm = api.submit(event_class_code="0301", title="小渗漏", urgency="normal")
+    assert api.get(f"/api/events/{calm['number']}/plans") == []
+    ev = api.submit(event_class_code="0301", title="供水主管爆裂")  # the class defaults to urgent
+    runs = api.get(f"/api/events/{ev['number']}/plans")
+    assert len(runs) == 1 and runs[0]["trigger_kind"] == "event_class" and runs[0]["state"] == "active"
+    ev = api.get(f"/api/events/{ev['number']}")
+    assert {t["unit_code"] for t in ev["tasks"]} == {"C500111001", "D500111-CGJ"}
+    # the same episode: a click on the event answers with the triggered run
+    again = api.post(f"/api/events/{ev['number']}/plans/burst/activate", "alice", status=200)
+    assert again["run_id"] == runs[0]["id"]
+    # reclassifying the calm one to urgent is a new episode for it
+    api.post(f"/api/events/{calm['number']}/reclassify", "alice",
+             {"event_class_code": "0301", "urgency": "urgent", "reason": "实为主管爆裂"})
+    assert len(api.get(f"/api/events/{calm['number']}/plans")) == 1
+
+
+def test_stand_down_closes_open_tasks_with_the_reason(api: Api, storm: None) -> None:
+    run = api.post("/api/plans/storm/activate", "alice", {"area_codes": ["500111001"]}, status=201)
+    b = board(api, run["run_id"])
+    ev = api.get(f"/api/events/{b['event_number']}")
+    dept = api.task(ev, "D500111-CGJ")
+    api.post(f"/api/events/{ev['number']}/tasks/{dept['id']}/accept", "carol")
+    api.post(f"/api/events/{ev['number']}/tasks/{dept['id']}/report-back", "carol", {"result": "已清掏"})
+    api.post(f"/api/plan-runs/{run['run_id']}/stand-down", "alice", {}, status=422)
+    done = api.post(f"/api/plan-runs/{run['run_id']}/stand-down", "alice", {"reason": "雨停，解除响应"})
+    assert done["state"] == "stood_down" and done["end_reason"] == "雨停，解除响应"
+    states = {t["unit_code"]: t["state"] for t in done["tasks"]}
+    assert states == {"C500111001": "cancelled", "D500111-CGJ": "reported_back", "G500111001001001": "cancelled"}
+    ev = api.get(f"/api/events/{ev['number']}")
+    assert ev["state"] == "reported_back"  # the reported work is still verified and closed
+    town = api.task(ev, "C500111001", live=False)
+    assert town["end_reason"] == "雨停，解除响应"
+    api.post(f"/api/plan-runs/{run['run_id']}/stand-down", "alice", {"reason": "again"}, status=409)
+
+
+def test_bad_requests_change_nothing(api: Api, storm: None, session_factory: Any) -> None:
+    r = api.post("/api/plans/storm/activate", "alice", {"area_codes": ["999999"]}, status=422)
+    assert r["field"] == "area_codes[0]"
+    api.post("/api/plans/nope/activate", "alice", {"area_codes": ["500111"]}, status=404)
+    api.post("/api/plans/storm/activate", "alice", {"area_codes": []}, status=422)
+    # bob (town A) cannot start a plan for town B: it reads as unknown
+    r = api.post("/api/plans/storm/activate", "bob", {"area_codes": ["500111002"]}, status=422)
+    assert r["field"] == "area_codes[0]"
+    # carol (a handler) may not start plans at all
+    api.post("/api/plans/storm/activate", "carol", {"area_codes": ["500111001"]}, status=403)
+    with session_factory() as s:
+        assert s.scalar(select(func.count(PlanRun.id))) == 0
+        assert s.scalar(select(func.count(Task.id))) == 0
+
+
+def test_a_run_is_seen_only_in_scope(api: Api, storm: None) -> None:
+    run = api.post("/api/plans/storm/activate", "bob", {"area_codes": ["500111001"]}, status=201)
+    api.get(f"/api/plan-runs/{run['run_id']}", who="frank", status=404)
+    assert api.get("/api/plan-runs", who="frank") == []
+    assert [r["id"] for r in api.get("/api/plan-runs", who="bob")] == [run["run_id"]]
+
+
+def test_deadlines_follow_the_template(uow: UnitOfWork, world: World, session_factory: Any) -> None:
+    from shuzhi.services.actors import SYSTEM
+
+    plans.save_template(uow, template(), SYSTEM)
+    with session_factory() as s:
+        alice = resolve_actor(s, "alice")
+    start = datetime(2024, 6, 15, 2, 0, tzinfo=UTC)  # Saturday 10:00 in Shanghai
+    run = plans.activate_manual(uow, "storm", plans.Activate(area_codes=["500111001"]), alice, now=start)
+    with session_factory() as s:
+        tasks = {t.unit.code: t for t in s.scalars(select(Task))}
+    assert tasks["C500111001"].handle_due_at == start + timedelta(hours=2)  # calendar hours run on Saturday
+    assert tasks["C500111001"].accept_due_at == start + timedelta(minutes=30)
+    assert run.tasks == 2 and run.waiting == 1
+
+
+def test_a_stood_down_run_has_a_review(api: Api, storm: None) -> None:
+    run = api.post("/api/plans/storm/activate", "alice", {"area_codes": ["500111001"]}, status=201)
+    api.get(f"/api/plan-runs/{run['run_id']}/review", status=409)
+    api.post(f"/api/plan-runs/{run['run_id']}/stand-down", "alice", {"reason": "演练结束"})
+    r = api.get(f"/api/plan-runs/{run['run_id']}/review")
+    assert r["kind"] == "run" and r["plan_code"] == "storm" and r["tasks"] == 2
+    assert {s["unit_code"] for s in r["task_stages"]} == {"C500111001", "D500111-CGJ"}
+    assert any(line["action"] == "plan.stand_down" for line in r["timeline"])
+    assert api.get(f"/api/plan-runs/{run['run_id']}/review?format=docx").content[:2] == b"PK"
