@@ -170,7 +170,10 @@ def test_a_failing_hook_rolls_the_whole_batch_back(sensing: World, uow: UnitOfWo
     assert ingest(uow, SYSTEM, [reading("RIVER_LEVEL", T0, 1.0, area="500111001")], now=NOW).accepted == 1
 
 
-def _expected_rollups(session_factory: sessionmaker[Session]) -> dict[tuple[int, str, datetime], tuple[int, float, float, float]]:
+Rollups = dict[tuple[int, str, datetime], tuple[int, float, float, float]]
+
+
+def _expected_rollups(session_factory: sessionmaker[Session]) -> Rollups:
     out: dict[tuple[int, str, datetime], list[float]] = {}
     with session_factory() as s:
         for r in s.scalars(select(Reading)):
@@ -231,8 +234,8 @@ def test_api_takes_json_and_csv_batches(sensing: World, api: Api) -> None:
     body.append(reading("RIVER_LEVEL", (now - timedelta(minutes=1)).isoformat(), float("nan"), area="nowhere"))
     done = api.post("/api/readings", "system", {"readings": body[:50]})
     assert (done["accepted"], done["rejected"]) == (50, 0)
-    csv_rows = [{"indicator": "RIVER_LEVEL", "area": "500111001", "device": "", "at": (now - timedelta(minutes=m)).isoformat(),
-                 "value": str(m)} for m in range(5)]
+    csv_rows = [{"indicator": "RIVER_LEVEL", "area": "500111001", "device": "",
+                 "at": (now - timedelta(minutes=m)).isoformat(), "value": str(m)} for m in range(5)]
     csv_rows.append({"indicator": "RIVER_LEVEL", "area": "500111001", "device": "",
                      "at": now.isoformat(), "value": "nan"})
     r = api.client.post("/api/readings", content=write_csv(csv_rows), headers={**api.headers("system"),
