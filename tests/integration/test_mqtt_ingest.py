@@ -133,3 +133,22 @@ def test_readings_published_while_the_subscriber_is_away_arrive_when_it_returns(
     with Running(uow, prefix, client_id) as back:
         _wait(lambda: back.total("accepted") >= 300)
     assert count_readings(uow) == 300
+
+
+def test_a_batch_that_cannot_be_stored_is_kept_unacknowledged_and_retried(prefix: str, uow: UnitOfWork) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    with Running(uow, prefix, f"shuzhi-test-{uuid.uuid4().hex[:8]}") as run:
+        failures = {"left": 2}
+        real = run.handle
+
+        def flaky(items: list[Any]) -> None:
+            if failures["left"]:
+                failures["left"] -= 1
+                raise RuntimeError("database unavailable")
+            real(items)
+
+        run.sub.handle = flaky
+        _publish(_messages(prefix, 100, start))
+        _wait(lambda: run.total("accepted") >= 100)
+    assert failures["left"] == 0 and run.sub.failed_batches == 2
+    assert count_readings(uow) == 100
