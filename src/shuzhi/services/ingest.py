@@ -253,6 +253,8 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
             if checked is _REFRESH:
                 cat = _catalogue(s, refresh=True)
                 checked = _check(item, cat, actor, latest_allowed, now, default_retention_days)
+                if checked is _REFRESH:  # another thread reloaded it a moment ago: the name is unknown
+                    checked = ("unknown indicator, device or area", None)
             if len(checked) == 2:
                 result.reject(index, checked[0], checked[1])
                 continue
