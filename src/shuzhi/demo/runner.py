@@ -29,6 +29,7 @@ from shuzhi.demo.district import DemoDistrict, build_district
 from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
+from shuzhi.demo.sensing import seed_sensing, start_live
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
 from shuzhi.services.dispatching import auto_dispatch
@@ -94,8 +95,10 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
         with Progress(console=console, transient=True) as bar:
             job = bar.add_task("历史事件 history", total=len(scripts))
             pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n))
-    # After the history, so the scripted past stays as it was; live reports and warnings trigger them.
+    # After the scripted history, so its past stays as it was; the simulated readings (and their
+    # storm) come after the plans, so a storm's warnings start the flood plan as they would live.
     load_demo_plans(uow())
+    seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     return replayer, pending, district
 
 
@@ -162,6 +165,7 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
         app.state.ready = True
         _banner(console, host, port)
         if live:
+            start_live(factory, district, seed, stop)
             _live_loop(factory, replayer, pending, district, seed, stop)
 
     threading.Thread(target=prepare, name="demo-seed", daemon=True).start()

@@ -14,6 +14,7 @@ from shuzhi.entrypoints.api import (
     health,
     organisation,
     plans,
+    sensing,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -27,4 +28,5 @@ ROUTERS: list[APIRouter] = [
     calendar.router,
     plans.router,
     coordination.router,
+    sensing.router,
 ]
