@@ -1,6 +1,120 @@
-"""Tables of the sensing part of shuzhi.
+"""Tables of the sensing part of shuzhi: the indicator tree, devices, readings and their summaries.
 
 They share ``Base`` from :mod:`shuzhi.adapters.db.tables`, so migrations and the test schema see them.
+
+Readings are keyed by ``(indicator_id, series_key, at)`` — the primary key, so a duplicate is refused
+by the database itself and no surrogate id costs a second index. A series is one indicator measured at
+one place: the device's code when the reading came from a device, else the area's code (the same rule
+as :class:`shuzhi.domain.readings.StoredReading`). Beside the raw rows, ``reading_latest`` holds the
+newest value of every series and ``reading_rollups`` one row per series and hour (count, sum, min, max),
+both kept up to date by the ingest statement, so dashboards never scan raw history.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shuzhi.adapters.db.tables import Base, Timestamps, UTCDateTime
+
+
+class IndicatorNode(Timestamps, Base):
+    """A sector (板块), runway (跑道) or sub-runway (子跑道) of the knowledge tree."""
+
+    __tablename__ = "indicator_nodes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(12))  # sector|runway|sub_runway
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("indicator_nodes.id"), index=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Indicator(Timestamps, Base):
+    """A vital-sign indicator (体征指标): a leaf of the tree, measured per area (or device) over time."""
+
+    __tablename__ = "indicators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    sub_runway_id: Mapped[int] = mapped_column(ForeignKey("indicator_nodes.id"), index=True)
+    #: Unit of measure as shown (``m``, ``MPa``, ``μg/m³``, ``次``); empty for counts without one.
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    value_type: Mapped[str] = mapped_column(String(10))  # number|integer|boolean
+    #: Expected reporting interval in seconds (the import takes ``30s``, ``5m``, ``1h``, ``1d``).
+    frequency_s: Mapped[int] = mapped_column(Integer)
+    source_system: Mapped[str] = mapped_column(String(100), default="")
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    #: The area level it is measured at (district, town, village, grid).
+    level: Mapped[str] = mapped_column(String(10))
+    realtime: Mapped[bool] = mapped_column(Boolean, default=True)
+    warning: Mapped[bool] = mapped_column(Boolean, default=True)
+    traceable: Mapped[bool] = mapped_column(Boolean, default=True)
+    evaluable: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Raw readings older than this many days are purged; null = the installation's default.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class IndicatorArea(Base):
+    """The areas an indicator is measured in (readings for other areas are refused)."""
+
+    __tablename__ = "indicator_areas"
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Device(Timestamps, Base):
+    """A sensor that reports one indicator at one area (a manhole cover, a gauge, a camera counter)."""
+
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Reading(Base):
+    """One value of one series at one instant; the primary key makes a repeated reading a no-op."""
+
+    __tablename__ = "readings"
+    __table_args__ = (Index("ix_readings_at", "at"),)
+    indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    area_id: Mapped[int] = mapped_column(Integer)
+
+
+class LatestReading(Base):
+    """The newest reading of each series (an out-of-order reading never replaces a newer one)."""
+
+    __tablename__ = "reading_latest"
+    __table_args__ = (Index("ix_reading_latest_area", "area_id"),)
+    indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    area_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class ReadingRollup(Base):
+    """Hourly summary of a series: exact because only newly stored readings are added to it."""
+
+    __tablename__ = "reading_rollups"
+    __table_args__ = (Index("ix_reading_rollups_hour", "hour"),)
+    indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    area_id: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    sum: Mapped[float] = mapped_column(Float)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
