@@ -515,6 +515,10 @@ class RuleBook:
     def indicators(self) -> Iterable[str]:
         return self._by_indicator.keys()
 
+    def all_rules(self) -> Iterable[ThresholdRule]:
+        for lst in self._by_indicator.values():
+            yield from lst
+
     def rule_for(self, indicator: str, area_path: str) -> ThresholdRule | None:
         key = (indicator, area_path)
         try:

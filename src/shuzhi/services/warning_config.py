@@ -554,8 +554,9 @@ def put_inhibition(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | N
             unknown = sorted(m.indicators - set(_known_codes(s, m.indicators)))
             if unknown:
                 raise Invalid(f"unknown indicator or tree node '{unknown[0]}'", field=f"{key}.indicators")
-        stored: dict[str, Any] = {"code": inh.code, "name": str(doc.get("name", ""))[:200], "source": inh.source.document(),
-                  "target": inh.target.document(), "min_level": LEVELS[inh.min_level], "scope": inh.scope}
+        stored: dict[str, Any] = {
+            "code": inh.code, "name": str(doc.get("name", ""))[:200], "source": inh.source.document(),
+            "target": inh.target.document(), "min_level": LEVELS[inh.min_level], "scope": inh.scope}
         enabled = doc.get("enabled", True) is not False
         row = s.scalar(select(WarningInhibition).where(WarningInhibition.code == inh.code))
         if row is None:

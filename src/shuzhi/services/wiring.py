@@ -1,0 +1,8 @@
+"""Import every module that registers hooks (:mod:`shuzhi.services.hooks`), once, at start-up.
+
+The API app factory and the CLI/worker import this module; each part adds one import line here.
+"""
+
+from __future__ import annotations
+
+from shuzhi.services import warnings  # noqa: F401  (threshold evaluation on readings)
