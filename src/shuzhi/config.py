@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     max_import_bytes: int = 50 * 1024 * 1024
     #: Page size cap for list endpoints.
     max_page_size: int = 500
+    #: Readings: how far ahead of the server clock a reading's time may be (device clock skew), raw
+    #: retention when an indicator sets none, hourly-rollup retention, largest HTTP batch body.
+    reading_max_future_s: int = 300
+    reading_retention_days: int = 400
+    rollup_retention_days: int = 1830
+    max_reading_batch_bytes: int = 64 * 1024 * 1024
+    #: MQTT ingest (``shuzhi ingest-mqtt``): broker, fixed client id (persistent session), topic root.
+    mqtt_host: str = "localhost"
+    mqtt_port: int = 1883
+    mqtt_client_id: str = "shuzhi-ingest"
+    mqtt_prefix: str = "shuzhi/readings"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

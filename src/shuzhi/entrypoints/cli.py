@@ -182,5 +182,9 @@ def demo(
              console=console)
 
 
+from shuzhi.entrypoints.cli_sensing import register as _register_sensing  # noqa: E402
+
+_register_sensing(app, import_app, export_app)
+
 if __name__ == "__main__":
     app()

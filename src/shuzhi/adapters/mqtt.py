@@ -1,0 +1,199 @@
+"""MQTT in: the topic and payload scheme of readings, and a subscriber that batches them into ingest.
+
+Topics (see docs/sensing.md):
+
+- ``shuzhi/readings/{indicator_code}/{series}`` — one series; ``series`` is a device code, or else an
+  area code. Payload: ``{"value": 3.2, "at": "2024-06-13T10:00:00+08:00"}``, an array of such objects,
+  or a bare number. ``at`` may be left out (or be Unix seconds); a reading without one is timed when
+  the subscriber receives it.
+- ``shuzhi/readings`` — a gateway's batch, the HTTP body: ``[{"indicator", "device"|"area", "at", "value"}, …]``.
+
+Delivery is at least once and nothing is lost on a crash: the subscriber uses QoS 1, a fixed client
+id and ``clean_session=False`` (the broker keeps the subscription and queues messages while it is
+away), and acknowledges a message (manual PUBACK) only after the batch holding it is committed. A
+message delivered twice is harmless: readings are idempotent by (indicator, series, time).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger("shuzhi.mqtt")
+
+PREFIX = "shuzhi/readings"
+
+
+def readings_of(topic: str, payload: bytes, received_at: datetime, prefix: str = PREFIX) -> list[Any]:
+    """The readings one message carries, as ingest items; a part that cannot be read becomes a string
+    (the reason), so that ingest counts it as rejected instead of it vanishing. ``prefix`` lets a
+    site (or a test) put the scheme under its own root, e.g. ``site-a/shuzhi/readings``."""
+    if topic == prefix or topic.startswith(prefix + "/"):
+        rest = topic[len(prefix):]
+    else:
+        return [f"topic {topic} is not under {prefix}"]
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        return [f"payload on {topic} is not JSON: {exc}"]
+    if not rest:
+        if isinstance(data, dict) and isinstance(data.get("readings"), list):
+            data = data["readings"]
+        return data if isinstance(data, list) else [f"a batch on {prefix} is a JSON array of readings"]
+    parts = rest.split("/")
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        return [f"topic {topic} is not {prefix}/{{indicator_code}}/{{series}}"]
+    indicator, series = parts[1], parts[2]
+    items = data if isinstance(data, list) else [data]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, int | float) and not isinstance(item, bool):
+            item = {"value": item}
+        if not isinstance(item, dict):
+            out.append(f"payload item on {topic} is not an object or a number")
+            continue
+        out.append({"indicator": indicator, "series": series, "value": item.get("value"),
+                    "at": item["at"] if item.get("at") is not None else received_at.isoformat()})
+    return out
+
+
+@dataclass
+class _Message:
+    generation: int
+    mid: int
+    qos: int
+    items: list[Any]
+
+
+BatchHandler = Callable[[list[Any]], Any]
+
+
+class Subscriber:
+    """Receives readings from the broker and hands them to ``handle`` in batches.
+
+    ``handle(items)`` stores one batch (it is :func:`shuzhi.services.ingest.ingest` bound to a unit of
+    work and an actor); when it raises (the database is away) the batch is kept and retried with
+    backoff, unacknowledged, so the broker still holds it if the process dies meanwhile.
+    """
+
+    def __init__(self, handle: BatchHandler, *, host: str = "localhost", port: int = 1883,
+                 client_id: str = "shuzhi-ingest", prefix: str = PREFIX, batch_size: int = 5000,
+                 batch_wait: float = 0.2, receive_maximum: int = 5000) -> None:
+        self.handle = handle
+        self.host, self.port, self.prefix, self.topic = host, port, prefix, prefix + "/#"
+        self.batch_size, self.batch_wait = batch_size, batch_wait
+        self.generation = 0
+        self.connected = threading.Event()
+        self.messages: queue.Queue[_Message] = queue.Queue()
+        self.received = self.stored_batches = self.failed_batches = 0
+        # MQTT 5: the session survives disconnects (Session Expiry) like clean_session=False in 3.1.1,
+        # and Receive Maximum lets the broker keep more than a handful of unacknowledged messages in
+        # flight, which manual acknowledgement needs to batch.
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                                  manual_ack=True)
+        self._connect_props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        self._connect_props.SessionExpiryInterval = 7 * 86400
+        self._connect_props.ReceiveMaximum = receive_maximum
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    # --- paho callbacks (network thread) ---
+
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            log.warning("MQTT connect refused: %s", reason)
+            return
+        self.generation += 1
+        client.subscribe(self.topic, qos=1)
+        self.connected.set()
+        log.info("MQTT connected to %s:%s, subscribed to %s", self.host, self.port, self.topic)
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        self.connected.clear()
+        log.warning("MQTT disconnected (%s); reconnecting with backoff", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        items = readings_of(msg.topic, bytes(msg.payload), datetime.now(UTC), self.prefix)
+        self.messages.put(_Message(self.generation, msg.mid, msg.qos, items))
+
+    # --- the batching loop (caller's thread) ---
+
+    def start(self) -> None:
+        self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False,
+                                  properties=self._connect_props)
+        self.client.loop_start()
+
+    def run(self, stop: threading.Event) -> None:
+        """Batch and store until ``stop`` is set; then store what was received, acknowledge, disconnect."""
+        self.start()
+        try:
+            pending: list[_Message] = []
+            backoff = 0.5
+            while True:
+                stopping = stop.is_set()
+                if not pending:
+                    pending = self._collect(stop)
+                if pending:
+                    try:
+                        self._store(pending)
+                        pending = []
+                        backoff = 0.5
+                    except Exception:  # the database is away: keep the batch, unacknowledged, and retry
+                        self.failed_batches += 1
+                        log.exception("storing a batch of %d messages failed; retrying in %.1f s",
+                                      len(pending), backoff)
+                        if stop.wait(backoff):
+                            break
+                        backoff = min(backoff * 2, 30.0)
+                        continue
+                if stopping and self.messages.empty():
+                    break
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+
+    def _collect(self, stop: threading.Event) -> list[_Message]:
+        out: list[_Message] = []
+        readings = 0
+        deadline = time.monotonic() + self.batch_wait
+        while readings < self.batch_size:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                break
+            try:
+                msg = self.messages.get(timeout=min(timeout, 0.05))
+            except queue.Empty:
+                if stop.is_set():
+                    break
+                continue
+            out.append(msg)
+            readings += len(msg.items)
+        return out
+
+    def _store(self, batch: list[_Message]) -> None:
+        items: list[Any] = []
+        for m in batch:
+            items.extend(m.items)
+        self.handle(items)
+        self.received += len(batch)
+        self.stored_batches += 1
+        generation = self.generation
+        for m in batch:
+            # A message from an earlier connection is redelivered by the broker on this one; its old
+            # packet id may now name another message, so it must not be acknowledged here.
+            if m.qos > 0 and m.generation == generation:
+                self.client.ack(m.mid, m.qos)

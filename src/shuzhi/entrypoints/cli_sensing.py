@@ -1,0 +1,200 @@
+"""Sensing commands: ``shuzhi import|export indicators|devices``, ``shuzhi ingest FILE``,
+``shuzhi ingest-mqtt`` and ``shuzhi purge-readings``. Registered on the main app by :mod:`shuzhi.entrypoints.cli`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DbOption = Annotated[str | None, typer.Option("--database-url", envvar="SHUZHI_DATABASE_URL",
+                                               help="default: SQLite in the data directory")]
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+def _table(path: Path) -> list[dict[str, str]]:
+    from shuzhi.adapters.json_table import read_any_table
+    from shuzhi.adapters.tabular import TabularError
+    from shuzhi.entrypoints.cli import err
+
+    try:
+        return read_any_table(path.read_bytes(), path.name)
+    except TabularError as exc:
+        err.print(f"[red]{path}[/red]: {exc}")
+        raise typer.Exit(2) from None
+
+
+def import_indicators(path: FileArg, database_url: DbOption = None) -> None:
+    """Import the indicator tree (sector → runway → sub-runway → indicator) from XLSX, CSV or JSON."""
+    from shuzhi.entrypoints.cli import _report, _uow
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.indicators import import_indicators as run
+
+    _report(run(_uow(database_url), _table(path), SYSTEM), "indicators")
+
+
+def import_devices(path: FileArg, database_url: DbOption = None) -> None:
+    """Import devices (code, name, indicator_code, area_code, lon, lat) from XLSX, CSV or JSON."""
+    from shuzhi.entrypoints.cli import _report, _uow
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.indicators import import_devices as run
+
+    _report(run(_uow(database_url), _table(path), SYSTEM), "devices")
+
+
+def _export(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
+    from shuzhi.adapters.json_table import write_json_table
+    from shuzhi.adapters.tabular import write_csv, write_xlsx
+    from shuzhi.entrypoints.cli import console, err
+
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        path.write_bytes(write_json_table(rows))
+    elif suffix == ".xlsx":
+        path.write_bytes(write_xlsx(rows, columns))
+    elif suffix == ".csv":
+        path.write_bytes(write_csv(rows, columns))
+    else:
+        err.print(f"[red]{path}[/red]: give a .csv, .xlsx or .json file name")
+        raise typer.Exit(2)
+    console.print(f"[green]{len(rows)} rows[/green] → {path}")
+
+
+def export_indicators(path: Path, database_url: DbOption = None) -> None:
+    """Export the indicator tree to PATH (.xlsx, .csv or .json), in the import format."""
+    from shuzhi.entrypoints.cli import _uow
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.indicators import INDICATOR_COLUMNS
+    from shuzhi.services.indicators import export_indicators as run
+
+    _export(path, run(_uow(database_url), SYSTEM), INDICATOR_COLUMNS)
+
+
+def export_devices(path: Path, database_url: DbOption = None) -> None:
+    """Export devices to PATH (.xlsx, .csv or .json)."""
+    from shuzhi.entrypoints.cli import _uow
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.indicators import DEVICE_COLUMNS
+    from shuzhi.services.indicators import export_devices as run
+
+    _export(path, run(_uow(database_url), SYSTEM), DEVICE_COLUMNS)
+
+
+def ingest(path: FileArg, database_url: DbOption = None,
+           batch: Annotated[int, typer.Option(help="readings per transaction")] = 20_000) -> None:
+    """Ingest readings from a file: JSON (an array of readings), CSV or XLSX (columns indicator,
+    device and/or area, at, value). Bad readings are listed and counted; the rest are stored."""
+    from datetime import timedelta
+
+    from shuzhi.adapters.tabular import ROW
+    from shuzhi.config import get_settings
+    from shuzhi.entrypoints.cli import _uow, console, err
+    from shuzhi.services import ingest as svc
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.errors import ServiceError
+
+    data = path.read_bytes()
+    try:
+        if path.suffix.lower() == ".json":
+            items = svc.parse_json_batch(data)
+            where = [f"item {i}" for i in range(len(items))]
+        elif path.suffix.lower() == ".csv":
+            items = svc.parse_csv_batch(data)
+            where = [f"item {i}" for i in range(len(items))]
+        else:
+            rows = _table(path)
+            items = [{k: v for k, v in r.items() if k in svc.CSV_COLUMNS} for r in rows]
+            where = [f"row {r[ROW]}" for r in rows]
+    except ServiceError as exc:
+        err.print(f"[red]{path}[/red]: {exc.message}")
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    totals = svc.IngestResult()
+    for start in range(0, len(items), batch):
+        part = svc.ingest(_uow(database_url), SYSTEM, items[start:start + batch],
+                          max_future=timedelta(seconds=settings.reading_max_future_s),
+                          default_retention_days=settings.reading_retention_days)
+        totals.received += part.received
+        totals.accepted += part.accepted
+        totals.duplicate += part.duplicate
+        for r in part.rejections:
+            totals.reject(start + r.index, r.reason, r.field)
+        totals.rejected += part.rejected - len(part.rejections)
+    for r in totals.rejections:
+        err.print(f"  {where[r.index] if r.index < len(where) else r.index}: {r.field or ''} {r.reason}")
+    console.print(f"[green]readings[/green]: {totals.received} received, {totals.accepted} stored, "
+                  f"{totals.duplicate} duplicate, {totals.rejected} rejected")
+    if totals.rejected:
+        raise typer.Exit(1)
+
+
+def ingest_mqtt(
+    database_url: DbOption = None,
+    host: Annotated[str | None, typer.Option(help="broker host (SHUZHI_MQTT_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="broker port (SHUZHI_MQTT_PORT)")] = None,
+    client_id: Annotated[str | None, typer.Option(help="fixed client id: the broker keeps its session")] = None,
+    prefix: Annotated[str | None, typer.Option(help="topic root (SHUZHI_MQTT_PREFIX)")] = None,
+    batch_size: Annotated[int, typer.Option(help="readings per transaction at most")] = 5000,
+    batch_wait: Annotated[float, typer.Option(help="seconds to gather a batch at most")] = 0.2,
+) -> None:
+    """Subscribe to readings on MQTT (QoS 1, persistent session) and store them in batches until
+    SIGTERM or Ctrl-C; a message is acknowledged only once its batch is committed."""
+    import logging
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from shuzhi.adapters.mqtt import Subscriber
+    from shuzhi.config import get_settings
+    from shuzhi.entrypoints.cli import _uow, console
+    from shuzhi.services import ingest as svc
+    from shuzhi.services.actors import SYSTEM
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    s = get_settings()
+    uow = _uow(database_url)
+    totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+
+    def handle(items: list[object]) -> None:
+        result = svc.ingest(uow, SYSTEM, items, max_future=timedelta(seconds=s.reading_max_future_s),
+                            default_retention_days=s.reading_retention_days)
+        for k in totals:
+            totals[k] += getattr(result, k)
+        for r in result.rejections[:10]:
+            logging.getLogger("shuzhi.mqtt").warning("rejected reading: %s (%s)", r.reason, r.field)
+
+    sub = Subscriber(handle, host=host or s.mqtt_host, port=port or s.mqtt_port,
+                     client_id=client_id or s.mqtt_client_id, prefix=prefix or s.mqtt_prefix,
+                     batch_size=batch_size, batch_wait=batch_wait)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"[green]ingest-mqtt[/green] {sub.host}:{sub.port} {sub.topic} as {client_id or s.mqtt_client_id}")
+    sub.run(stop)
+    console.print(f"stopped: {totals['accepted']} stored, {totals['duplicate']} duplicate, "
+                  f"{totals['rejected']} rejected")
+
+
+def purge_readings(database_url: DbOption = None) -> None:
+    """Delete raw readings and hourly rollups older than their retention."""
+    from datetime import UTC, datetime
+
+    from shuzhi.config import get_settings
+    from shuzhi.entrypoints.cli import _uow, console
+    from shuzhi.services.readings import purge_expired
+
+    s = get_settings()
+    done = purge_expired(_uow(database_url), datetime.now(UTC), default_days=s.reading_retention_days,
+                         rollup_days=s.rollup_retention_days)
+    console.print(f"purged {done.readings} readings and {done.rollups} hourly rollups")
+
+
+def register(app: typer.Typer, import_app: typer.Typer, export_app: typer.Typer) -> None:
+    import_app.command("indicators")(import_indicators)
+    import_app.command("devices")(import_devices)
+    export_app.command("indicators")(export_indicators)
+    export_app.command("devices")(export_devices)
+    app.command("ingest")(ingest)
+    app.command("ingest-mqtt")(ingest_mqtt)
+    app.command("purge-readings")(purge_readings)

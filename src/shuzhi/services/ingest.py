@@ -1,0 +1,357 @@
+"""Readings in: one batch from any path (HTTP JSON/CSV, a file, MQTT), checked reading by reading.
+
+A reading names its indicator, its place (a device, or an area) and its time, and carries a value.
+Each one is either stored, a duplicate of one already stored (same indicator, series and time —
+idempotent, so a retried batch is harmless), or rejected with its index and the reason. A rejected
+reading never spoils the rest of the batch, and every reading is counted in exactly one of the three.
+
+After the batch is stored, the readings that were new (in time order per series) go to every hook in
+:data:`shuzhi.services.hooks.READING_HOOKS` in the same transaction, so a warning is never lost to a
+crash between the reading and its evaluation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.readings_store import NewReading, store
+from shuzhi.adapters.db.tables import Area
+from shuzhi.adapters.db.tables_sensing import Device, Indicator, IndicatorArea
+from shuzhi.domain import permissions as p
+from shuzhi.domain.readings import StoredReading
+from shuzhi.domain.sensing import ValueType, coerce_value
+from shuzhi.services import authz
+from shuzhi.services.actors import Actor
+from shuzhi.services.errors import Invalid
+from shuzhi.services.hooks import READING_HOOKS
+from shuzhi.services.unit_of_work import UnitOfWork
+
+#: Default for how far ahead of the server's clock a reading's time may be (clock skew of devices).
+MAX_FUTURE = timedelta(minutes=5)
+#: Default raw-reading retention when an indicator sets none.
+DEFAULT_RETENTION_DAYS = 400
+#: Rejections listed in a result (all are counted).
+MAX_LISTED = 100
+#: Largest batch one call takes.
+MAX_BATCH = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    reason: str
+    field: str | None = None
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    #: The stored readings as handed to the hooks (for callers that need them, e.g. the MQTT worker's log).
+    stored: list[StoredReading] = field(default_factory=list, repr=False)
+
+    def reject(self, index: int, reason: str, column: str | None = None) -> None:
+        self.rejected += 1
+        if len(self.rejections) < MAX_LISTED:
+            self.rejections.append(Rejection(index, reason, column))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"received": self.received, "accepted": self.accepted, "duplicate": self.duplicate,
+                "rejected": self.rejected,
+                "rejections": [{"index": r.index, "field": r.field, "reason": r.reason} for r in self.rejections]}
+
+
+# --- what readings may name: a snapshot of indicators, areas and devices ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ind:
+    id: int
+    code: str
+    value_type: ValueType
+    level: str
+    roots: tuple[str, ...]
+    retention_days: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Area:
+    id: int
+    code: str
+    path: str
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Dev:
+    code: str
+    indicator_id: int
+    area: _Area
+
+
+@dataclass
+class Catalogue:
+    indicators: dict[str, _Ind]
+    areas: dict[str, _Area]
+    devices: dict[str, _Dev]
+    loaded_at: float
+
+
+_catalogues: dict[str, Catalogue] = {}
+_lock = threading.Lock()
+#: A snapshot is reused this long; a name it does not know triggers a reload (at most once a second),
+#: so an indicator imported a moment ago is accepted at once.
+CATALOGUE_TTL = 30.0
+
+
+def forget_catalogues() -> None:
+    with _lock:
+        _catalogues.clear()
+
+
+def _load_catalogue(s: Session) -> Catalogue:
+    areas = {code: _Area(id_, code, path, level)
+             for id_, code, path, level in s.execute(select(Area.id, Area.code, Area.path, Area.level))}
+    by_id = {a.id: a for a in areas.values()}
+    roots: dict[int, list[str]] = {}
+    for ind_id, area_id in s.execute(select(IndicatorArea.indicator_id, IndicatorArea.area_id)):
+        roots.setdefault(ind_id, []).append(by_id[area_id].path)
+    indicators = {
+        code: _Ind(id_, code, ValueType(vt), level, tuple(roots.get(id_, ())), retention)
+        for id_, code, vt, level, retention in s.execute(
+            select(Indicator.id, Indicator.code, Indicator.value_type, Indicator.level, Indicator.retention_days)
+            .where(Indicator.active.is_(True)))
+    }
+    devices = {code: _Dev(code, ind_id, by_id[area_id])
+               for code, ind_id, area_id in s.execute(select(Device.code, Device.indicator_id, Device.area_id)
+                                                     .where(Device.active.is_(True)))}
+    return Catalogue(indicators, areas, devices, time.monotonic())
+
+
+def _catalogue(s: Session, *, refresh: bool = False) -> Catalogue:
+    key = str(s.get_bind().engine.url)
+    now = time.monotonic()
+    cat = _catalogues.get(key)
+    if cat is None or now - cat.loaded_at > CATALOGUE_TTL or (refresh and now - cat.loaded_at > 1.0):
+        cat = _load_catalogue(s)
+        with _lock:
+            _catalogues[key] = cat
+    return cat
+
+
+# --- parsing ------------------------------------------------------------------------------------------
+
+
+def parse_time(raw: object) -> datetime:
+    """ISO 8601 with an offset (``2024-06-13T10:00:00+08:00``, ``…Z``) or Unix seconds (a number)."""
+    if isinstance(raw, str):
+        try:
+            at = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise ValueError(f"'{raw[:40]}' is not an ISO 8601 time") from None
+        if at.tzinfo is None:
+            raise ValueError("time has no offset (write 2024-06-13T10:00:00+08:00 or …Z)")
+        return at.astimezone(UTC)
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        try:
+            return datetime.fromtimestamp(float(raw), UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{raw} is not a Unix time in seconds") from None
+    if raw is None:
+        raise ValueError("time is missing")
+    raise ValueError(f"a {type(raw).__name__} is not a time")
+
+
+def parse_json_batch(body: bytes) -> list[Any]:
+    """A JSON batch: ``[{…}, …]`` or ``{"readings": [{…}, …]}``. A body that is not that is refused
+    whole (422); a bad *reading* inside it is rejected on its own by :func:`ingest`."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"the body is not JSON: {exc}", field="body") from None
+    if isinstance(data, dict) and isinstance(data.get("readings"), list):
+        data = data["readings"]
+    if not isinstance(data, list):
+        raise Invalid('give a JSON array of readings or {"readings": [...]}', field="body")
+    return data
+
+
+CSV_COLUMNS = ("indicator", "area", "device", "at", "value")
+
+
+def parse_csv_batch(body: bytes) -> list[Any]:
+    """CSV with a header naming ``indicator``, ``at``, ``value`` and ``area`` and/or ``device``
+    (UTF-8, a BOM allowed). Each data line is one reading; index 0 is the line after the header."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid("the CSV body is not UTF-8", field="body") from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise Invalid("the CSV body is empty", field="body") from None
+    except csv.Error as exc:
+        raise Invalid(f"unreadable CSV: {exc}", field="body") from None
+    missing = [c for c in ("indicator", "at", "value") if c not in header]
+    if missing or not ({"area", "device"} & set(header)):
+        raise Invalid(f"the CSV header must name indicator, at, value and area or device "
+                      f"(missing: {', '.join(missing) or 'area/device'})", field="body")
+    out: list[Any] = []
+    width = len(header)
+    try:
+        for values in reader:
+            if not values or not any(v.strip() for v in values):
+                continue
+            if len(values) != width:
+                out.append(f"line has {len(values)} fields, the header {width}")
+                continue
+            out.append(dict(zip(header, values, strict=True)))
+    except csv.Error as exc:
+        out.append(f"unreadable CSV line: {exc}")
+    return out
+
+
+# --- the use case -------------------------------------------------------------------------------------
+
+
+def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime | None = None,
+           max_future: timedelta = MAX_FUTURE, default_retention_days: int = DEFAULT_RETENTION_DAYS) -> IngestResult:
+    """Check, store and hand on a batch of readings (see the module docstring for the rules).
+
+    Each item is a mapping ``{"indicator", "at", "value", and "device" or "area" or "series"}``
+    (``series`` is a device code or else an area code, as in MQTT topics); anything else — or a string,
+    which parsers use to carry a line they could not read — is rejected with its index.
+    """
+    authz.require(actor, p.READING_SUBMIT)
+    if len(items) > MAX_BATCH:
+        raise Invalid(f"at most {MAX_BATCH} readings per batch (got {len(items)})", field="body")
+    now = now or datetime.now(UTC)
+    latest_allowed = now + max_future
+    result = IngestResult(received=len(items))
+    with uow:
+        s = uow.session
+        cat = _catalogue(s)
+        rows: list[NewReading] = []
+        meta: list[tuple[_Ind, _Area, str | None]] = []
+        seen: set[tuple[int, str, datetime]] = set()
+        for index, item in enumerate(items):
+            checked = _check(item, cat, actor, latest_allowed, now, default_retention_days)
+            if isinstance(checked, tuple) and len(checked) == 2:
+                result.reject(index, checked[0], checked[1])
+                continue
+            if checked == "refresh":
+                cat = _catalogue(s, refresh=True)
+                checked = _check(item, cat, actor, latest_allowed, now, default_retention_days)
+                if isinstance(checked, tuple) and len(checked) == 2:
+                    result.reject(index, checked[0], checked[1])
+                    continue
+            assert isinstance(checked, tuple) and len(checked) == 5
+            ind, area, device, at, value = checked
+            series = device or area.code
+            key = (ind.id, series, at)
+            if key in seen:
+                result.duplicate += 1
+                continue
+            seen.add(key)
+            rows.append(NewReading(ind.id, series, at, value, area.id))
+            meta.append((ind, area, device))
+        new = store(s, rows)
+        result.accepted = len(new)
+        result.duplicate += len(rows) - len(new)
+        stored = [StoredReading(indicator_id=rows[i].indicator_id, indicator_code=meta[i][0].code,
+                                series_key=rows[i].series_key, area_code=meta[i][1].code, area_path=meta[i][1].path,
+                                device_code=meta[i][2], at=rows[i].at, value=rows[i].value) for i in new]
+        stored.sort(key=lambda r: (r.indicator_id, r.series_key, r.at))
+        for hook in READING_HOOKS:
+            hook(s, stored)
+        uow.commit()
+        result.stored = stored
+    return result
+
+
+def _text(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _check(item: Any, cat: Catalogue, actor: Actor, latest_allowed: datetime, now: datetime,
+           default_retention_days: int) -> Any:
+    """``(indicator, area, device code, at, value)``, ``(reason, field)`` or ``"refresh"`` when a name is
+    unknown to this snapshot of the catalogue (the caller reloads it once and checks again)."""
+    if isinstance(item, str):
+        return (item, None)
+    if not isinstance(item, Mapping):
+        return ("a reading is an object with indicator, at, value and device or area", None)
+    code = _text(item, "indicator")
+    if code is None:
+        return ("indicator is missing", "indicator")
+    ind = cat.indicators.get(code)
+    if ind is None:
+        return "refresh" if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown indicator '{code}'", "indicator")
+    device_code, area_code = _text(item, "device"), _text(item, "area")
+    series = _text(item, "series")
+    if series is not None and device_code is None and area_code is None:
+        if series in cat.devices:
+            device_code = series
+        else:
+            area_code = series
+    device = None
+    if device_code is not None:
+        device = cat.devices.get(device_code)
+        if device is None:
+            return "refresh" if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown device '{device_code}'",
+                                                                               "device")
+        if device.indicator_id != ind.id:
+            return (f"device '{device_code}' does not report indicator '{code}'", "device")
+        if area_code is not None and area_code != device.area.code:
+            return (f"device '{device_code}' is in area {device.area.code}, not {area_code}", "area")
+        area = device.area
+    elif area_code is not None:
+        found = cat.areas.get(area_code)
+        if found is None:
+            return "refresh" if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown area '{area_code}'", "area")
+        area = found
+        if area.level != ind.level or (ind.roots and not any(area.path.startswith(r) for r in ind.roots)):
+            return (f"indicator '{code}' is not measured in area {area_code} (it is measured per {ind.level}"
+                    f"{' in its listed areas' if ind.roots else ''})", "area")
+    else:
+        return ("give the device or the area", "area")
+    if actor.area_paths is not None and not any(area.path.startswith(pth) for pth in actor.area_paths):
+        return (f"area {area.code} is outside your scope", "area")
+    try:
+        at = parse_time(item.get("at"))
+    except ValueError as exc:
+        return (str(exc), "at")
+    if at > latest_allowed:
+        return (f"time {at.isoformat()} is in the future (more than {int((latest_allowed - now).total_seconds())} s "
+                f"ahead of the server)", "at")
+    if at < now - timedelta(days=ind.retention_days or default_retention_days):
+        return ("time is older than the indicator's retention", "at")
+    try:
+        value = coerce_value(item.get("value"), ind.value_type)
+    except ValueError as exc:
+        return (str(exc), "value")
+    return (ind, area, device.code if device else None, at, value)
+
+
+def ingest_rows(uow: UnitOfWork, actor: Actor, rows: Iterable[Mapping[str, str]], **kw: Any) -> IngestResult:
+    """Readings from a CSV/XLSX file read by :func:`shuzhi.adapters.tabular.read_table`."""
+    items = [{k: v for k, v in r.items() if k in CSV_COLUMNS} for r in rows]
+    return ingest(uow, actor, items, **kw)
