@@ -424,6 +424,11 @@ def _event_on_rise(s: Session, ser: _Series, rule: ThresholdRule, where: _Where,
             note(s, ev, SYSTEM, "warning.raised", t.at, reason=f"预警升为{LABELS[LEVELS[t.level]]}",
                  payload={"warning_id": ser.warning_id, "level": level_name(t.level),
                           "previous_level": level_name(t.previous_level), "value": value})
+        if action.mode == "handle" and ev.mode == "notify" and ev.state == EventState.REGISTERED.value:
+            # a level that needs handling turns a notify-only event not yet triaged into a case to handle
+            ev.mode = "handle"
+            if action.dispatch:
+                _dispatch(s, ev, t.at)
         return
     if action.mode == "none":
         return
@@ -548,6 +553,12 @@ def check_no_data(uow: UnitOfWork, now: datetime | None = None) -> CheckReport:
         released = _release(s, config, cache, now)
         uow.commit()
         return CheckReport(series=len(targets), changes=changes, released=released)
+
+
+def check_now(uow: UnitOfWork, actor: Actor) -> CheckReport:
+    """:func:`check_no_data` on a person's request (those who configure warnings may)."""
+    authz.require(actor, p.INDICATOR_WRITE)
+    return check_no_data(uow)
 
 
 def _release(s: Session, config: Config, cache: dict[tuple[int, str], _Series], now: datetime) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shuzhi.entrypoints.api import areas, catalogue, dispatch_rules, events, health, organisation, sensing
+from shuzhi.entrypoints.api import warnings as warnings_api
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,4 +16,5 @@ ROUTERS: list[APIRouter] = [
     events.files_router,
     dispatch_rules.router,
     sensing.router,
+    warnings_api.router,
 ]
