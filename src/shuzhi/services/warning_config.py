@@ -49,6 +49,7 @@ from shuzhi.services.unit_of_work import UnitOfWork
 
 MAX_IMPORT_BYTES = 5_000_000
 MAX_IMPORT_RULES = 10_000
+MAX_SILENCES = 5_000
 TABLE_COLUMNS = ("code", "name", "indicator", "area", "for", "keep_firing_for", "enabled", "conditions", "actions")
 
 
@@ -106,9 +107,10 @@ def load_config(s: Session) -> Config:
     if cached is not None and cached.generation == gen:
         return cached
     rules = [r for r in (_rule_of(row) for row in s.scalars(select(ThresholdRuleRow))) if r is not None]
-    horizon = datetime.now(UTC) - timedelta(days=1)
     silences = []
-    for row in s.scalars(select(WarningSilence).where(WarningSilence.ends_at > horizon)):
+    # Evaluation may run on readings from the past (a backlog, a replay), so ended silences are kept
+    # too; the newest ones are enough — each is checked against the warning's own time.
+    for row in s.scalars(select(WarningSilence).order_by(WarningSilence.ends_at.desc()).limit(MAX_SILENCES)):
         m, _ = parse_matcher(row.matcher)
         if m is not None:
             silences.append(Silence(row.id, row.starts_at, row.ends_at, replace(m, area_path=row.area_path)))
