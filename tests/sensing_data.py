@@ -52,7 +52,8 @@ def load_sensing(uow: UnitOfWork) -> None:
     assert not report.errors, report.errors
 
 
-def reading(indicator: str, at: str, value: Any, *, area: str | None = None, device: str | None = None) -> dict[str, Any]:
+def reading(indicator: str, at: str, value: Any, *, area: str | None = None,
+            device: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"indicator": indicator, "at": at, "value": value}
     if area is not None:
         out["area"] = area

@@ -35,8 +35,8 @@ def _count(session_factory: sessionmaker[Session], model: object) -> int:
         return s.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[arg-type]
 
 
-def test_import_builds_the_tree_and_lookups_give_lineage_owner_and_unit(world: World, uow: UnitOfWork,
-                                                                         session_factory: sessionmaker[Session]) -> None:
+def test_import_builds_the_tree_and_lookups_give_lineage_owner_and_unit(
+        world: World, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
     report = import_indicators(uow, rows(*INDICATORS), SYSTEM)
     assert (report.created, report.updated, report.unchanged, report.errors) == (3, 0, 0, [])
     with session_factory() as s:

@@ -90,7 +90,8 @@ class Subscriber:
 
     def __init__(self, handle: BatchHandler, *, host: str = "localhost", port: int = 1883,
                  client_id: str = "shuzhi-ingest", prefix: str = PREFIX, batch_size: int = 5000,
-                 batch_wait: float = 0.2, receive_maximum: int = 5000) -> None:
+                 batch_wait: float = 0.2, receive_maximum: int = 5000,
+                 session_expiry_s: int = 7 * 86400) -> None:
         self.handle = handle
         self.host, self.port, self.prefix, self.topic = host, port, prefix, prefix + "/#"
         self.batch_size, self.batch_wait = batch_size, batch_wait
@@ -104,7 +105,7 @@ class Subscriber:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
                                   manual_ack=True)
         self._connect_props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        self._connect_props.SessionExpiryInterval = 7 * 86400
+        self._connect_props.SessionExpiryInterval = session_expiry_s
         self._connect_props.ReceiveMaximum = receive_maximum
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
