@@ -304,3 +304,26 @@ def test_bad_inhibitions_name_their_paths() -> None:
     _, problems = parse_inhibition({"code": "X", "source": {"indicators": "POWER"}, "target": {}, "scope": "city"})
     paths = {p.path for p in problems}
     assert {"$.source.indicators", "$.target", "$.scope"} <= paths
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.tuples(gaps, st.floats(0, 5)), min_size=1, max_size=40),
+       band=st.booleans(), for_m=st.integers(0, 10), keep_m=st.integers(0, 10))
+def test_the_quiet_fast_path_agrees_with_the_full_evaluation(values: list[tuple[int, float]], band: bool,
+                                                             for_m: int, keep_m: int) -> None:
+    from shuzhi.domain.thresholds import observe_quiet
+
+    conditions = ([{"kind": "value", "op": "outside", "levels": {"blue": [1.0, 3.0], "red": [0.5, 4.0]}}] if band
+                  else WATER["conditions"])
+    r = rule(conditions=conditions, **{"for": f"{for_m}m", "keep_firing_for": f"{keep_m}m"})
+    fast, full = SeriesState(), SeriesState()
+    at = T0
+    for gap, v in values:
+        at += timedelta(minutes=gap)
+        if not observe_quiet(fast, r, at, v):
+            fast_changes = [(t.change, t.level) for t in observe_reading(fast, r, at, v)]
+        else:
+            fast_changes = []
+        assert fast_changes == [(t.change, t.level) for t in observe_reading(full, r, at, v)]
+        assert (fast.status, fast.level, fast.streak_start, fast.reading_rank) == (
+            full.status, full.level, full.streak_start, full.reading_rank)

@@ -207,14 +207,35 @@ class ThresholdRule:
     value_conditions: tuple[Condition, ...] = field(init=False)
     rate_conditions: tuple[Condition, ...] = field(init=False)
     no_data_conditions: tuple[Condition, ...] = field(init=False)
+    #: The quiet range: a value strictly inside it reaches no level of any value condition
+    #: (``low < value < high``); rules with rate conditions have an empty one.
+    quiet_low: float = field(init=False)
+    quiet_high: float = field(init=False)
 
     def __post_init__(self) -> None:
         rates = tuple(c for c in self.conditions if c.kind == "rate")
-        object.__setattr__(self, "value_conditions", tuple(c for c in self.conditions if c.kind == "value"))
+        values = tuple(c for c in self.conditions if c.kind == "value")
+        object.__setattr__(self, "value_conditions", values)
         object.__setattr__(self, "rate_conditions", rates)
         object.__setattr__(self, "no_data_conditions", tuple(c for c in self.conditions if c.kind == "no_data"))
         object.__setattr__(self, "max_window", max((c.window or timedelta(0) for c in rates),
                                                    default=timedelta(0)))
+        low, high = -math.inf, math.inf
+        for c in values:
+            for b in c.bounds:
+                if b is None:
+                    continue
+                if c.op == "above":
+                    high = min(high, b)
+                elif c.op == "below":
+                    low = max(low, b)
+                else:  # outside [lo, hi] fires below lo or above hi: quiet inside, bounds included
+                    low = max(low, math.nextafter(b[0], -math.inf))
+                    high = min(high, math.nextafter(b[1], math.inf))
+        if rates:
+            low, high = math.inf, -math.inf
+        object.__setattr__(self, "quiet_low", low)
+        object.__setattr__(self, "quiet_high", high)
 
     def action(self, rank: int) -> Action:
         return self.actions[rank] if rank >= 0 else NO_ACTION
@@ -645,6 +666,23 @@ def observe_reading(state: SeriesState, rule: ThresholdRule, at: datetime, value
     state.last_reading_at = at
     state.last_value = value
     return step(state, rule, at, rank)
+
+
+def observe_quiet(state: SeriesState, rule: ThresholdRule, at: datetime, value: float) -> bool:
+    """The fast path of :func:`observe_reading` for the common case — a series with no warning and a
+    value in the rule's quiet range: remember the reading and say True (nothing can change).  False
+    means the caller must take the full path.  The result is the same as :func:`observe_reading`'s
+    (a property test checks it)."""
+    if (state.status is not Status.INACTIVE or not (rule.quiet_low < value < rule.quiet_high)
+            or (state.last_at is not None and at <= state.last_at)):
+        return False
+    state.last_at = at
+    state.reading_rank = NONE
+    state.last_reading_at = at
+    state.last_value = value
+    if state.streak_start[0] is not None:
+        state.streak_start = [None] * len(LEVELS)
+    return True
 
 
 def observe_tick(state: SeriesState, rule: ThresholdRule, now: datetime) -> list[Transition]:

@@ -55,6 +55,7 @@ from shuzhi.domain.thresholds import (
     Transition,
     WarningFacts,
     level_name,
+    observe_quiet,
     observe_reading,
     observe_tick,
     suppression,
@@ -205,53 +206,61 @@ def _info(s: Session, indicator_id: int) -> IndicatorInfo | None:
 
 
 def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
-    """The reading hook: grade each series' new readings and store what changed."""
+    """The reading hook: grade each series' new readings and store what changed.
+
+    A reading of a quiet series (no open warning, a
+    value no level reaches) costs a few attribute writes — no query, no allocation.
+    """
     if not readings:
         return
     config = load_config(s)
     if not len(config.rules):
         return
     cache = _series.of(_url(s))
-    groups: dict[tuple[int, str], list[StoredReading]] = {}
-    rules: dict[tuple[int, str], ThresholdRule] = {}
     rule_for = config.rules.rule_for
+    missing: dict[tuple[int, str], StoredReading] = {}
     for r in readings:
-        key = (r.indicator_id, r.series_key)
-        group = groups.get(key)
-        if group is None:
+        k = (r.indicator_id, r.series_key)
+        if k not in cache and k not in missing and rule_for(r.indicator_code, r.area_path) is not None:
+            missing[k] = r
+    if missing:
+        _load(s, cache, list(missing))
+    touched: set[tuple[int, str]] = set()
+    key: tuple[int, str] | None = None
+    ser: _Series | None = None
+    rule: ThresholdRule | None = None
+    # The seam hands each series' readings in time order (series may interleave: only the order within
+    # a series matters, and a reading older than the series' last one changes nothing).
+    for r in readings:
+        k = (r.indicator_id, r.series_key)
+        if k != key:
+            key = k
             rule = rule_for(r.indicator_code, r.area_path)
             if rule is None:
+                ser = None
                 continue
-            rules[key] = rule
-            groups[key] = group = []
-        group.append(r)
-    if not groups:
-        return
-    missing = [k for k in groups if k not in cache]
-    if missing:
-        _load(s, cache, missing)
-    _touch(s, groups)
-    for key, group in groups.items():
-        if len(group) > 1:
-            group.sort(key=lambda r: r.at)
-        rule = rules[key]
-        ser = cache[key]
-        if rule.max_window and key in missing:
-            _preload_history(s, ser, rule, key, group[0].at)
-        for r in group:
+            ser = cache[k]
+            touched.add(k)
+            if rule.max_window and k in missing:
+                _preload_history(s, ser, rule, k, r.at)
+        if ser is None or rule is None:
+            continue
+        if observe_quiet(ser.state, rule, r.at, r.value):
+            continue
+        transitions = observe_reading(ser.state, rule, r.at, r.value)
+        if not transitions:
+            continue
+        where = _Where(r.indicator_id, r.indicator_code, r.series_key, r.area_code, r.area_path, r.device_code)
+        try:
+            _apply(s, ser, rule, where, transitions, r.value, config)
+        except _Stale:
+            # Another process moved this warning: start again from the stored state.
+            _load(s, cache, [k])
+            ser = cache[k]
             transitions = observe_reading(ser.state, rule, r.at, r.value)
-            if not transitions:
-                continue
-            where = _Where(r.indicator_id, r.indicator_code, r.series_key, r.area_code, r.area_path, r.device_code)
-            try:
+            if transitions:
                 _apply(s, ser, rule, where, transitions, r.value, config)
-            except _Stale:
-                # Another process moved this warning: start again from the stored state.
-                _load(s, cache, [key])
-                ser = cache[key]
-                transitions = observe_reading(ser.state, rule, r.at, r.value)
-                if transitions:
-                    _apply(s, ser, rule, where, transitions, r.value, config)
+    _touch(s, touched)
 
 
 def _insert(s: Session, values: dict[str, Any]) -> int | None:
