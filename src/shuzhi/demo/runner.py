@@ -28,6 +28,7 @@ from shuzhi.config import Settings
 from shuzhi.demo.district import DemoDistrict, build_district
 from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.replay import Replayer
+from shuzhi.demo.sensing import seed_sensing, start_live
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
 from shuzhi.services.dispatching import auto_dispatch
@@ -93,6 +94,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
         with Progress(console=console, transient=True) as bar:
             job = bar.add_task("历史事件 history", total=len(scripts))
             pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n))
+    seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     return replayer, pending, district
 
 
@@ -159,6 +161,7 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
         app.state.ready = True
         _banner(console, host, port)
         if live:
+            start_live(factory, district, seed, stop)
             _live_loop(factory, replayer, pending, district, seed, stop)
 
     threading.Thread(target=prepare, name="demo-seed", daemon=True).start()

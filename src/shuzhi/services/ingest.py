@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -254,7 +255,7 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
             if isinstance(checked, tuple) and len(checked) == 2:
                 result.reject(index, checked[0], checked[1])
                 continue
-            if checked == "refresh":
+            if checked is _REFRESH:
                 cat = _catalogue(s, refresh=True)
                 checked = _check(item, cat, actor, latest_allowed, now, default_retention_days)
                 if isinstance(checked, tuple) and len(checked) == 2:
@@ -291,33 +292,43 @@ def _text(item: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+_REFRESH = "refresh"
+
+
 def _check(item: Any, cat: Catalogue, actor: Actor, latest_allowed: datetime, now: datetime,
            default_retention_days: int) -> Any:
     """``(indicator, area, device code, at, value)``, ``(reason, field)`` or ``"refresh"`` when a name is
-    unknown to this snapshot of the catalogue (the caller reloads it once and checks again)."""
-    if isinstance(item, str):
-        return (item, None)
-    if not isinstance(item, Mapping):
-        return ("a reading is an object with indicator, at, value and device or area", None)
-    code = _text(item, "indicator")
-    if code is None:
-        return ("indicator is missing", "indicator")
+    unknown to this snapshot of the catalogue (the caller reloads it once and checks again).
+
+    This runs for every reading (tens of thousands a second), hence the plain, branchy style.
+    """
+    if type(item) is not dict:
+        if isinstance(item, str):
+            return (item, None)
+        if not isinstance(item, Mapping):
+            return ("a reading is an object with indicator, at, value and device or area", None)
+    code = item.get("indicator")
+    if type(code) is not str:
+        code = _text(item, "indicator")
+        if code is None:
+            return ("indicator is missing", "indicator")
     ind = cat.indicators.get(code)
     if ind is None:
-        return "refresh" if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown indicator '{code}'", "indicator")
+        return _REFRESH if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown indicator '{code}'", "indicator")
     device_code, area_code = _text(item, "device"), _text(item, "area")
-    series = _text(item, "series")
-    if series is not None and device_code is None and area_code is None:
-        if series in cat.devices:
-            device_code = series
-        else:
-            area_code = series
+    if device_code is None and area_code is None:
+        series = _text(item, "series")
+        if series is not None:
+            if series in cat.devices:
+                device_code = series
+            else:
+                area_code = series
     device = None
     if device_code is not None:
         device = cat.devices.get(device_code)
         if device is None:
-            return "refresh" if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown device '{device_code}'",
-                                                                               "device")
+            return _REFRESH if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown device '{device_code}'",
+                                                                              "device")
         if device.indicator_id != ind.id:
             return (f"device '{device_code}' does not report indicator '{code}'", "device")
         if area_code is not None and area_code != device.area.code:
@@ -326,28 +337,42 @@ def _check(item: Any, cat: Catalogue, actor: Actor, latest_allowed: datetime, no
     elif area_code is not None:
         found = cat.areas.get(area_code)
         if found is None:
-            return "refresh" if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown area '{area_code}'", "area")
+            return _REFRESH if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown area '{area_code}'", "area")
         area = found
         if area.level != ind.level or (ind.roots and not any(area.path.startswith(r) for r in ind.roots)):
             return (f"indicator '{code}' is not measured in area {area_code} (it is measured per {ind.level}"
                     f"{' in its listed areas' if ind.roots else ''})", "area")
     else:
         return ("give the device or the area", "area")
-    if actor.area_paths is not None and not any(area.path.startswith(pth) for pth in actor.area_paths):
+    paths = actor.area_paths
+    if paths is not None and not any(area.path.startswith(pth) for pth in paths):
         return (f"area {area.code} is outside your scope", "area")
+    raw_at = item.get("at")
     try:
-        at = parse_time(item.get("at"))
+        if type(raw_at) is str:
+            at = datetime.fromisoformat(raw_at)
+            if at.tzinfo is None:
+                raise ValueError("time has no offset (write 2024-06-13T10:00:00+08:00 or …Z)")
+            at = at.astimezone(UTC)
+        else:
+            at = parse_time(raw_at)
     except ValueError as exc:
+        if type(raw_at) is str and "offset" not in str(exc):
+            return (f"'{raw_at[:40]}' is not an ISO 8601 time", "at")
         return (str(exc), "at")
     if at > latest_allowed:
         return (f"time {at.isoformat()} is in the future (more than {int((latest_allowed - now).total_seconds())} s "
                 f"ahead of the server)", "at")
     if at < now - timedelta(days=ind.retention_days or default_retention_days):
         return ("time is older than the indicator's retention", "at")
-    try:
-        value = coerce_value(item.get("value"), ind.value_type)
-    except ValueError as exc:
-        return (str(exc), "value")
+    raw_value = item.get("value")
+    if type(raw_value) is float and ind.value_type is ValueType.NUMBER and math.isfinite(raw_value):
+        value = raw_value
+    else:
+        try:
+            value = coerce_value(raw_value, ind.value_type)
+        except ValueError as exc:
+            return (str(exc), "value")
     return (ind, area, device.code if device else None, at, value)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area
@@ -153,16 +153,12 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
         s = uow.session
         per_indicator: dict[int, int] = {i: d for i, d in s.execute(
             select(Indicator.id, Indicator.retention_days).where(Indicator.retention_days.isnot(None))) if d}
-        conds = [and_(Reading.indicator_id == i, Reading.at < now - timedelta(days=d))
-                 for i, d in per_indicator.items()]
-        default_cut = now - timedelta(days=default_days)
-        if per_indicator:
-            conds.append(and_(Reading.indicator_id.notin_(list(per_indicator)), Reading.at < default_cut))
-        else:
-            conds.append(Reading.at < default_cut)
         readings = 0
-        for cond in conds:
-            readings += s.execute(delete(Reading).where(cond)).rowcount or 0  # type: ignore[attr-defined]
+        # One ranged DELETE per series: the primary key (indicator, series, time) serves each one.
+        for indicator_id, series in s.execute(select(LatestReading.indicator_id, LatestReading.series_key)).all():
+            cut = now - timedelta(days=per_indicator.get(indicator_id, default_days))
+            readings += s.execute(delete(Reading).where(  # type: ignore[attr-defined]
+                Reading.indicator_id == indicator_id, Reading.series_key == series, Reading.at < cut)).rowcount or 0
         rollups = s.execute(delete(ReadingRollup).where(  # type: ignore[attr-defined]
             ReadingRollup.hour < now - timedelta(days=rollup_days))).rowcount or 0
         uow.commit()

@@ -14,15 +14,13 @@ rows with ``executemany``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
 
-@dataclass(frozen=True, slots=True)
-class NewReading:
+class NewReading(NamedTuple):
     indicator_id: int
     series_key: str
     at: datetime  # aware
@@ -31,7 +29,8 @@ class NewReading:
 
 
 _PG_TEMP = """CREATE TEMP TABLE IF NOT EXISTS _readings_in (
-    indicator_id integer, series_key varchar(60), at timestamptz, value double precision, area_id integer
+    n integer, indicator_id integer, series_key varchar(60), at timestamptz, value double precision,
+    area_id integer
 ) ON COMMIT DELETE ROWS"""
 
 _PG_STORE = """
@@ -57,8 +56,10 @@ WITH ins AS (
         area_id = excluded.area_id, at = excluded.at, value = excluded.value
     WHERE excluded.at > reading_latest.at
 )
-SELECT indicator_id, series_key, at FROM ins
+SELECT t.n FROM ins JOIN _readings_in t USING (indicator_id, series_key, at)
 """
+# COPY's text format: a backslash, tab or line break inside a value must be escaped.
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def store(session: Session, rows: Sequence[NewReading]) -> list[int]:
@@ -72,17 +73,20 @@ def store(session: Session, rows: Sequence[NewReading]) -> list[int]:
 
 
 def _store_pg(raw: Any, rows: Sequence[NewReading]) -> list[int]:
+    # Text lines built here are several times faster than write_row() per reading; values are ints,
+    # ISO times, repr() floats (exact) and escaped series keys.
+    text = "".join([f"{n}\t{r.indicator_id}\t{r.series_key.translate(_COPY_ESCAPE)}\t{r.at.isoformat()}\t"
+                    f"{r.value!r}\t{r.area_id}\n" for n, r in enumerate(rows)])
     with raw.cursor() as cur:
         cur.execute(_PG_TEMP)
-        with cur.copy("COPY _readings_in (indicator_id, series_key, at, value, area_id) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row((r.indicator_id, r.series_key, r.at, r.value, r.area_id))
+        with cur.copy("COPY _readings_in (n, indicator_id, series_key, at, value, area_id) FROM STDIN") as copy:
+            copy.write(text.encode())
         cur.execute(_PG_STORE)
-        stored = {(i, s, at) for i, s, at in cur.fetchall()}
+        new = sorted(n for (n,) in cur.fetchall())
         # The temp table empties at commit; a caller that goes on in the same transaction must not see
         # this batch again.
-        cur.execute("TRUNCATE _readings_in")
-    return [n for n, r in enumerate(rows) if (r.indicator_id, r.series_key, r.at) in stored]
+        cur.execute("DELETE FROM _readings_in")
+    return new
 
 
 _SQLITE_FMT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DATETIME stores a naive UTC time

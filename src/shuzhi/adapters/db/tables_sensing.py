@@ -82,10 +82,13 @@ class Device(Timestamps, Base):
 
 
 class Reading(Base):
-    """One value of one series at one instant; the primary key makes a repeated reading a no-op."""
+    """One value of one series at one instant; the primary key makes a repeated reading a no-op.
+
+    No other index: every query (history, purge) names the series and a time range, which the
+    primary key serves, and each extra index would cost every insert.
+    """
 
     __tablename__ = "readings"
-    __table_args__ = (Index("ix_readings_at", "at"),)
     indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)

@@ -67,9 +67,6 @@ def upgrade() -> None:
     sa.Column('area_id', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('indicator_id', 'series_key', 'at', name=op.f('pk_readings'))
     )
-    with op.batch_alter_table('readings', schema=None) as batch_op:
-        batch_op.create_index('ix_readings_at', ['at'], unique=False)
-
     op.create_table('indicators',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -145,9 +142,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_indicators_owner_unit_id'))
 
     op.drop_table('indicators')
-    with op.batch_alter_table('readings', schema=None) as batch_op:
-        batch_op.drop_index('ix_readings_at')
-
     op.drop_table('readings')
     with op.batch_alter_table('reading_rollups', schema=None) as batch_op:
         batch_op.drop_index('ix_reading_rollups_hour')

@@ -1,0 +1,209 @@
+"""HTTP batch ingest of readings on PostgreSQL, and the same rows by a raw COPY in the same run.
+
+Figure (issue 4): ≥ 50,000 readings/s with threshold evaluation on this 2-core machine, reported also
+as a ratio to a raw ``COPY`` of the same rows into a table with the same key.
+
+Setup: a dedicated database ``bench_sensing`` (dropped and created), a district with 50 towns, 20
+indicators with 100 devices each (2,000 series), imported through the real importers; then ``uvicorn``
+(``--workers 2``) and keep-alive clients POSTing JSON batches of 10,000 readings (``/api/readings``).
+Every registered reading hook runs in the server (threshold evaluation once the warnings part
+registers its hook; the figure names how many there were).
+Run: ``.venv/bin/python benchmarks/bench_ingest.py [--quick] [--readings 1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import record
+
+ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
+DB = "bench_sensing"
+URL = f"postgresql+psycopg://postgres@localhost/{DB}"
+INDICATORS, DEVICES_EACH, TOWNS, BATCH = 20, 100, 50, 10_000
+
+
+def registered_hooks() -> list[str]:
+    """The reading hooks a server process has (the same wiring module is imported there)."""
+    try:
+        import shuzhi.services.wiring  # noqa: F401  (registers the parts' hooks when it exists)
+    except ImportError:
+        pass
+    from shuzhi.services.hooks import READING_HOOKS
+
+    return [f"{h.__module__}.{h.__qualname__}" for h in READING_HOOKS]
+
+
+def prepare() -> list[str]:
+    """Fresh database with the sensing world; returns the device codes."""
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.adapters.db.migrate import upgrade
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.indicators import import_devices, import_indicators
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB}")
+    upgrade(URL)
+    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("INSERT INTO areas (code, name, level, path, created_at, updated_at) VALUES "
+                     "('500111', '大足区', 'district', '/500111/', now(), now())")
+        for t in range(1, TOWNS + 1):
+            conn.execute("INSERT INTO areas (code, name, level, parent_id, path, created_at, updated_at) "
+                         "VALUES (%s, %s, 'town', 1, %s, now(), now())",
+                         (f"500111{t:03d}", f"镇{t}", f"/500111/500111{t:03d}/"))
+        conn.execute("INSERT INTO units (code, name, kind, level, area_id, active, created_at, updated_at) "
+                     "VALUES ('D500111-SWJ', '水务', 'department', 'district', 1, true, now(), now())")
+    factory = make_session_factory(make_engine(URL))
+    tree = {"sector_code": "S2", "sector_name": "设施运行", "runway_code": "S2.R1", "runway_name": "水务",
+            "sub_runway_code": "S2.R1.1", "sub_runway_name": "管网"}
+    rows = [{**tree, "code": f"BENCH_{i:02d}", "name": f"压测指标{i}", "unit": "m", "value_type": "number",
+             "frequency": "1m", "owner_unit_code": "D500111-SWJ", "level": "town", "areas": "500111",
+             "__row__": str(i + 2)} for i in range(INDICATORS)]
+    report = import_indicators(UnitOfWork(factory), rows, SYSTEM)
+    assert not report.errors, report.errors
+    devices = [{"code": f"DEV-{i:02d}-{d:03d}", "indicator_code": f"BENCH_{i:02d}",
+                "area_code": f"500111{d % TOWNS + 1:03d}", "__row__": str(i * DEVICES_EACH + d + 2)}
+               for i in range(INDICATORS) for d in range(DEVICES_EACH)]
+    report = import_devices(UnitOfWork(factory), devices, SYSTEM)
+    assert not report.errors, report.errors
+    return [d["code"] for d in devices]
+
+
+def batches(devices: list[str], total: int, start: datetime) -> list[list[dict[str, object]]]:
+    """``total`` readings, every device once per second of time, in batches of ``BATCH``."""
+    out: list[list[dict[str, object]]] = []
+    current: list[dict[str, object]] = []
+    n = 0
+    tick = 0
+    while n < total:
+        at = (start + timedelta(seconds=tick)).isoformat()
+        for code in devices:
+            current.append({"indicator": f"BENCH_{code[4:6]}", "device": code, "at": at,
+                            "value": round(1.0 + (n % 997) / 100.0, 2)})
+            n += 1
+            if len(current) == BATCH:
+                out.append(current)
+                current = []
+            if n >= total:
+                break
+        tick += 1
+    if current:
+        out.append(current)
+    return out
+
+
+async def _client(port: int, bodies: list[bytes], counts: dict[str, int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for body in bodies:
+        head = (f"POST /api/readings HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                f"X-Actor: system\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        writer.write(head + body)
+        status = int((await reader.readline()).split()[1])
+        length = 0
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        reply = await reader.readexactly(length)
+        if status != 200:
+            raise SystemExit(f"ingest answered {status}: {reply[:300]!r}")
+        result = orjson.loads(reply)
+        for k in ("accepted", "duplicate", "rejected"):
+            counts[k] += result[k]
+    writer.close()
+
+
+async def _load(port: int, bodies: list[bytes], connections: int) -> tuple[float, dict[str, int]]:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    share = [bodies[i::connections] for i in range(connections)]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(_client(port, s, counts) for s in share))
+    return time.perf_counter() - t0, counts
+
+
+def raw_copy(items: list[list[dict[str, object]]]) -> float:
+    """Rows per second for a raw COPY of the same rows into a table with the readings' key."""
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        ids = dict(conn.execute("SELECT code, id FROM indicators").fetchall())
+        areas = dict(conn.execute("SELECT d.code, d.area_id FROM devices d").fetchall())
+        conn.execute("DROP TABLE IF EXISTS copy_baseline")
+        conn.execute("CREATE TABLE copy_baseline (LIKE readings INCLUDING ALL)")
+        conn.commit()
+        rows = [(ids[r["indicator"]], r["device"], datetime.fromisoformat(str(r["at"])), r["value"],
+                 areas[r["device"]]) for batch in items for r in batch]
+        t0 = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(
+                "COPY copy_baseline (indicator_id, series_key, at, value, area_id) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        return len(rows) / (time.perf_counter() - t0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--readings", type=int, default=1_000_000)
+    ap.add_argument("--quick", action="store_true", help="100,000 readings (a smoke run)")
+    ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    total = 100_000 if args.quick else args.readings
+    devices = prepare()
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    warm = batches(devices, 2 * BATCH, start - timedelta(hours=1))
+    items = batches(devices, total, start)
+    bodies = [orjson.dumps(b) for b in items]
+    port = _free_port()
+    env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "shuzhi.entrypoints.api.app:create_app", "--factory", "--port", str(port),
+         "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"], env=env)
+    try:
+        for _ in range(150):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        asyncio.run(_load(port, [orjson.dumps(b) for b in warm], args.connections))
+        elapsed, counts = asyncio.run(_load(port, bodies, args.connections))
+    finally:
+        server.terminate()
+        server.wait(10)
+    if counts["accepted"] != total:
+        raise SystemExit(f"not every reading was stored: {counts}")
+    rate = total / elapsed
+    copy_rate = raw_copy(items)
+    hooks = registered_hooks()
+    print(f"HTTP ingest {rate:.0f} readings/s with {len(hooks)} reading hook(s) {hooks}; raw COPY {copy_rate:.0f}/s")
+    record("ingest_http_readings_per_s", round(rate, 1), "readings/s", 50_000, "higher", readings=total,
+           batch=BATCH, series=len(devices), workers=args.workers, connections=args.connections,
+           reading_hooks=hooks)
+    record("ingest_http_vs_raw_copy_ratio", round(rate / copy_rate, 3), "ratio", None, "higher",
+           raw_copy_rows_per_s=round(copy_rate, 1), readings=total)
+
+
+if __name__ == "__main__":
+    main()
