@@ -29,6 +29,7 @@ from shuzhi.demo.district import DemoDistrict, build_district
 from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.replay import Replayer
 from shuzhi.demo.sensing import seed_sensing, start_live
+from shuzhi.demo.warnings import seed_warnings
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
 from shuzhi.services.dispatching import auto_dispatch
@@ -94,6 +95,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
         with Progress(console=console, transient=True) as bar:
             job = bar.add_task("历史事件 history", total=len(scripts))
             pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n))
+    seed_warnings(uow, factory, district)
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     return replayer, pending, district
 
