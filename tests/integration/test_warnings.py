@@ -261,3 +261,16 @@ def test_warnings_are_scoped_to_the_viewer_and_acknowledged_once(sensed: World, 
         w.acknowledge(uow, bob, warning.id)
     feed(uow, [(5, 3.7)])  # the acknowledgement does not get in the evaluator's way
     assert warnings_of(session_factory)[0].level == "red"
+
+
+def test_deleting_a_rule_ends_its_open_warnings_at_the_next_check(sensed: World, uow: UnitOfWork,
+                                                                  session_factory: sessionmaker[Session]) -> None:
+    wc.create_rule(uow, SYSTEM, RIVER)
+    feed(uow, [(0, 3.1)])
+    wc.delete_rule(uow, SYSTEM, "RIVER")
+    feed(uow, [(5, 3.9)])  # no rule: nothing is evaluated
+    w.check_no_data(uow, T0 + timedelta(minutes=10))
+    [warning] = warnings_of(session_factory)
+    assert (warning.state, warning.open_key) == ("resolved", None)
+    assert history(session_factory, warning.id)[-1] == ("resolved", None)
+    assert timeline(session_factory, warning.event_id or 0)[-1][0] == "warning.resolved"

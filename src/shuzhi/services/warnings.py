@@ -542,9 +542,11 @@ def check_no_data(uow: UnitOfWork, now: datetime | None = None) -> CheckReport:
         changes = 0
         for series, (where, last_at, last_value) in targets.items():
             rule = config.rules.rule_for(where.indicator_code, where.area_path)
-            if rule is None:
-                continue
             ser = cache[series]
+            if rule is None:
+                if ser.warning_id is not None:
+                    changes += _end_orphan(s, ser, where, now)
+                continue
             if ser.state.last_reading_at is None and last_at is not None:
                 ser.state.last_reading_at = last_at
                 ser.state.last_value = last_value
@@ -562,6 +564,27 @@ def check_no_data(uow: UnitOfWork, now: datetime | None = None) -> CheckReport:
         released = _release(s, config, cache, now)
         uow.commit()
         return CheckReport(series=len(targets), changes=changes, released=released)
+
+
+def _end_orphan(s: Session, ser: _Series, where: _Where, now: datetime) -> int:
+    """An open warning whose rule was deleted or disabled can never recover by the rule: it ends here,
+    saying why (announced like any recovery, so an event's timeline is told)."""
+    try:
+        _update(s, ser, {"state": Status.RESOLVED.value if ser.state.status is Status.FIRING else
+                         Status.CLEARED.value, "resolved_at": now, "open_key": None, "updated_at": now})
+    except _Stale:
+        return 0
+    change = Change.RESOLVED if ser.state.status is Status.FIRING else Change.CLEARED
+    s.execute(insert(WarningLevelChange).values(
+        warning_id=ser.warning_id, at=now, change=change.value, from_level=level_name(ser.state.level),
+        to_level=None, value=None, actor=SYSTEM.label, payload={"reason": "rule removed"}))
+    if change is Change.RESOLVED and ser.notified and ser.suppressed is None:
+        orphan = ThresholdRule(code="(removed)", indicator=where.indicator_code, conditions=())
+        _announce(s, ser, orphan, where, Transition(Change.RESOLVED, now, NONE, ser.state.level), None)
+    ser.state = SeriesState()
+    ser.warning_id, ser.version, ser.episode_key = None, 0, None
+    ser.event_id, ser.notified, ser.suppressed = None, False, None
+    return 1
 
 
 def check_now(uow: UnitOfWork, actor: Actor) -> CheckReport:
