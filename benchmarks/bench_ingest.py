@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -37,10 +38,8 @@ INDICATORS, DEVICES_EACH, TOWNS, BATCH = 20, 100, 50, 10_000
 
 def registered_hooks() -> list[str]:
     """The reading hooks a server process has (the same wiring module is imported there)."""
-    try:
+    with contextlib.suppress(ImportError):
         import shuzhi.services.wiring  # noqa: F401  (registers the parts' hooks when it exists)
-    except ImportError:
-        pass
     from shuzhi.services.hooks import READING_HOOKS
 
     return [f"{h.__module__}.{h.__qualname__}" for h in READING_HOOKS]

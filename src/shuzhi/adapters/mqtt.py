@@ -125,7 +125,10 @@ class Subscriber:
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         self.connected.clear()
-        log.warning("MQTT disconnected (%s); reconnecting with backoff", reason)
+        if reason.is_failure:
+            log.warning("MQTT connection lost (%s); reconnecting with backoff", reason)
+        else:
+            log.info("MQTT disconnected")
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         items = readings_of(msg.topic, bytes(msg.payload), datetime.now(UTC), self.prefix)

@@ -62,8 +62,6 @@ class IngestResult:
     duplicate: int = 0
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)
-    #: The stored readings as handed to the hooks (for callers that need them, e.g. the MQTT worker's log).
-    stored: list[StoredReading] = field(default_factory=list, repr=False)
 
     def reject(self, index: int, reason: str, column: str | None = None) -> None:
         self.rejected += 1
@@ -252,16 +250,12 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
         seen: set[tuple[int, str, datetime]] = set()
         for index, item in enumerate(items):
             checked = _check(item, cat, actor, latest_allowed, now, default_retention_days)
-            if isinstance(checked, tuple) and len(checked) == 2:
-                result.reject(index, checked[0], checked[1])
-                continue
             if checked is _REFRESH:
                 cat = _catalogue(s, refresh=True)
                 checked = _check(item, cat, actor, latest_allowed, now, default_retention_days)
-                if isinstance(checked, tuple) and len(checked) == 2:
-                    result.reject(index, checked[0], checked[1])
-                    continue
-            assert isinstance(checked, tuple) and len(checked) == 5
+            if len(checked) == 2:
+                result.reject(index, checked[0], checked[1])
+                continue
             ind, area, device, at, value = checked
             series = device or area.code
             key = (ind.id, series, at)
@@ -274,14 +268,15 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
         new = store(s, rows)
         result.accepted = len(new)
         result.duplicate += len(rows) - len(new)
-        stored = [StoredReading(indicator_id=rows[i].indicator_id, indicator_code=meta[i][0].code,
-                                series_key=rows[i].series_key, area_code=meta[i][1].code, area_path=meta[i][1].path,
-                                device_code=meta[i][2], at=rows[i].at, value=rows[i].value) for i in new]
-        stored.sort(key=lambda r: (r.indicator_id, r.series_key, r.at))
-        for hook in READING_HOOKS:
-            hook(s, stored)
+        if READING_HOOKS:
+            # NewReading tuples sort by (indicator, series, time) natively: time order per series.
+            new.sort(key=rows.__getitem__)
+            stored = [StoredReading(indicator_id=r.indicator_id, indicator_code=m[0].code, series_key=r.series_key,
+                                    area_code=m[1].code, area_path=m[1].path, device_code=m[2], at=r.at,
+                                    value=r.value) for r, m in ((rows[i], meta[i]) for i in new)]
+            for hook in READING_HOOKS:
+                hook(s, stored)
         uow.commit()
-        result.stored = stored
     return result
 
 
@@ -315,7 +310,11 @@ def _check(item: Any, cat: Catalogue, actor: Actor, latest_allowed: datetime, no
     ind = cat.indicators.get(code)
     if ind is None:
         return _REFRESH if time.monotonic() - cat.loaded_at > 1.0 else (f"unknown indicator '{code}'", "indicator")
-    device_code, area_code = _text(item, "device"), _text(item, "area")
+    device_code, area_code = item.get("device"), item.get("area")
+    if (device_code is not None and type(device_code) is not str) or device_code == "":
+        device_code = _text(item, "device")
+    if (area_code is not None and type(area_code) is not str) or area_code == "":
+        area_code = _text(item, "area")
     if device_code is None and area_code is None:
         series = _text(item, "series")
         if series is not None:

@@ -1,0 +1,114 @@
+"""The MQTT path on PostgreSQL: readings published to the local Mosquitto at a steady rate, stored by
+the real ``shuzhi ingest-mqtt`` process; every published reading must be stored.
+
+Figure (issue 4): ≥ 5,000 readings/s sustained with none lost (count published = count stored).
+
+Setup: the ``bench_sensing`` database of ``bench_ingest.py`` (20 indicators × 100 devices, rebuilt
+here); ``shuzhi ingest-mqtt`` as a subprocess with its own client id and topic root; a publisher
+sending, for each device, messages of 20 one-second readings on ``…/{indicator}/{device}`` (QoS 1) at
+the target rate for ``--seconds``; then SIGTERM, which must stop the subscriber cleanly.
+Run: ``.venv/bin/python benchmarks/bench_mqtt.py [--quick] [--rate 6000] [--seconds 60]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import record
+from bench_ingest import URL, prepare
+
+PER_MESSAGE = 20
+
+
+def stored_since(start: datetime) -> int:
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        return int(conn.execute("SELECT count(*) FROM readings WHERE at >= %s", (start,)).fetchone()[0])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rate", type=int, default=6000, help="readings per second offered")
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--quick", action="store_true", help="10 seconds")
+    args = ap.parse_args()
+    seconds = 10 if args.quick else args.seconds
+    devices = prepare()
+    prefix = f"bench-{uuid.uuid4().hex[:8]}/shuzhi/readings"
+    client_id = f"shuzhi-bench-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
+    sub = subprocess.Popen([str(Path(sys.executable).with_name("shuzhi")), "ingest-mqtt", "--client-id", client_id,
+                            "--prefix", prefix, "--batch-size", "10000", "--batch-wait", "0.5"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(6)  # start-up and subscription
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
+    pub.max_inflight_messages_set(1000)
+    pub.connect("localhost", 1883)
+    pub.loop_start()
+    per_second = args.rate // PER_MESSAGE
+    published = 0
+    infos = []
+    t0 = time.perf_counter()
+    for sec in range(seconds):
+        # second `sec` of the run carries readings for a 20-second window of every device in turn
+        for m in range(per_second):
+            k = sec * per_second + m
+            device = devices[k % len(devices)]
+            window = k // len(devices)
+            base = start + timedelta(seconds=window * PER_MESSAGE)
+            payload = orjson.dumps([{"value": 1.0 + (j % 7), "at": (base + timedelta(seconds=j)).isoformat()}
+                                    for j in range(PER_MESSAGE)])
+            infos.append(pub.publish(f"{prefix}/BENCH_{device[4:6]}/{device}", payload, qos=1))
+            published += PER_MESSAGE
+        lag = t0 + sec + 1 - time.perf_counter()
+        if lag > 0:
+            time.sleep(lag)
+    for info in infos:
+        info.wait_for_publish(60)
+    publish_s = time.perf_counter() - t0
+    deadline = time.perf_counter() + 120
+    stored = 0
+    while time.perf_counter() < deadline:
+        stored = stored_since(start)
+        if stored >= published:
+            break
+        time.sleep(0.5)
+    done_s = time.perf_counter() - t0
+    pub.disconnect()
+    pub.loop_stop()
+    sub.send_signal(signal.SIGTERM)
+    try:
+        out, _ = sub.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        sub.kill()
+        out, _ = sub.communicate()
+    clean = sub.returncode == 0 and "stopped:" in out
+    lost = published - stored
+    rate = stored / done_s
+    print(out[-600:])
+    print(f"published {published} in {publish_s:.1f} s, stored {stored} ({lost} lost) in {done_s:.1f} s → "
+          f"{rate:.0f} readings/s; clean stop on SIGTERM: {clean}")
+    record("mqtt_readings_per_s", round(rate, 1), "readings/s", 5000, "higher", published=published, stored=stored,
+           lost=lost, offered_rate=args.rate, seconds=seconds, readings_per_message=PER_MESSAGE,
+           clean_sigterm_stop=clean)
+    record("mqtt_readings_lost", lost, "readings", 0, "lower", published=published)
+    if lost or not clean:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
