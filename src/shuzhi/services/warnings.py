@@ -208,8 +208,10 @@ def _info(s: Session, indicator_id: int) -> IndicatorInfo | None:
 def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
     """The reading hook: grade each series' new readings and store what changed.
 
-    A reading of a quiet series (no open warning, a
-    value no level reaches) costs a few attribute writes — no query, no allocation.
+    A reading of a quiet series (no open warning, a value no level reaches) costs a few attribute
+    writes — no query, no allocation.  The batch's series are taken out of the process-wide memory
+    while it runs and put back when it is done, so two threads never work on one series' state at
+    once: the second one loads it from the database and, if it is behind, the version check tells it.
     """
     if not readings:
         return
@@ -218,14 +220,20 @@ def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
         return
     cache = _series.of(_url(s))
     rule_for = config.rules.rule_for
-    missing: dict[tuple[int, str], StoredReading] = {}
+    owned: dict[tuple[int, str], _Series] = {}
+    missing: list[tuple[int, str]] = []
     for r in readings:
         k = (r.indicator_id, r.series_key)
-        if k not in cache and k not in missing and rule_for(r.indicator_code, r.area_path) is not None:
-            missing[k] = r
+        if k in owned or rule_for(r.indicator_code, r.area_path) is None:
+            continue
+        found = cache.pop(k, None)
+        if found is None:
+            missing.append(k)
+        else:
+            owned[k] = found
     if missing:
-        _load(s, cache, list(missing))
-    touched: set[tuple[int, str]] = set()
+        _load(s, owned, missing)
+    fresh = set(missing)
     key: tuple[int, str] | None = None
     ser: _Series | None = None
     rule: ThresholdRule | None = None
@@ -239,9 +247,9 @@ def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
             if rule is None:
                 ser = None
                 continue
-            ser = cache[k]
-            touched.add(k)
-            if rule.max_window and k in missing:
+            ser = owned[k]
+            if rule.max_window and k in fresh:
+                fresh.discard(k)
                 _preload_history(s, ser, rule, k, r.at)
         if ser is None or rule is None:
             continue
@@ -255,12 +263,13 @@ def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
             _apply(s, ser, rule, where, transitions, r.value, config)
         except _Stale:
             # Another process moved this warning: start again from the stored state.
-            _load(s, cache, [k])
-            ser = cache[k]
+            _load(s, owned, [k])
+            ser = owned[k]
             transitions = observe_reading(ser.state, rule, r.at, r.value)
             if transitions:
                 _apply(s, ser, rule, where, transitions, r.value, config)
-    _touch(s, touched)
+    _touch(s, owned)
+    cache.update(owned)
 
 
 def _insert(s: Session, values: dict[str, Any]) -> int | None:
@@ -535,14 +544,15 @@ def check_no_data(uow: UnitOfWork, now: datetime | None = None) -> CheckReport:
                 .join(Area, Area.id == LatestReading.area_id).where(Indicator.code.in_(silent_kinds))).all():
                 where = _Where(ind_id, code, key, area_code, path, None if key == area_code else key)
                 targets.setdefault((ind_id, key), (where, at, value))
-        missing = [k for k in targets if k not in cache]
+        owned = {k: found for k in targets if (found := cache.pop(k, None)) is not None}
+        missing = [k for k in targets if k not in owned]
         if missing:
-            _load(s, cache, missing)
+            _load(s, owned, missing)
         _touch(s, targets)
         changes = 0
         for series, (where, last_at, last_value) in targets.items():
             rule = config.rules.rule_for(where.indicator_code, where.area_path)
-            ser = cache[series]
+            ser = owned[series]
             if rule is None:
                 if ser.warning_id is not None:
                     changes += _end_orphan(s, ser, where, now)
@@ -558,9 +568,10 @@ def check_no_data(uow: UnitOfWork, now: datetime | None = None) -> CheckReport:
             try:
                 _apply(s, ser, rule, where, transitions, None, config)
             except _Stale:
-                _load(s, cache, [series])
+                _load(s, owned, [series])
                 continue
             changes += len(transitions)
+        cache.update(owned)
         released = _release(s, config, cache, now)
         uow.commit()
         return CheckReport(series=len(targets), changes=changes, released=released)
