@@ -30,6 +30,7 @@ from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
 from shuzhi.demo.sensing import seed_sensing, start_live
+from shuzhi.demo.warnings import seed_warnings
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
 from shuzhi.services.dispatching import auto_dispatch
@@ -96,8 +97,10 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
             job = bar.add_task("历史事件 history", total=len(scripts))
             pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n))
     # After the scripted history, so its past stays as it was; the simulated readings (and their
-    # storm) come after the plans, so a storm's warnings start the flood plan as they would live.
+    # storm) come after the plans and threshold rules, so the storm's warnings open events and start
+    # the flood plan as they would live.
     load_demo_plans(uow())
+    seed_warnings(uow, factory, district)
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     return replayer, pending, district
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shuzhi.config import get_settings
+from shuzhi.services import wiring  # noqa: F401  (parts register their hooks on import)
 
 app = typer.Typer(help="数治 shuzhi — digital city operation and governance centre.", no_args_is_help=True)
 import_app = typer.Typer(help="Import reference data (areas, units, people, event classes).", no_args_is_help=True)

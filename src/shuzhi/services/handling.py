@@ -118,6 +118,32 @@ def _cancel_live_tasks(session: Session, event: Event, actor: Actor, at: datetim
 # --- triage and dispatch -------------------------------------------------------------------------
 
 
+def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: datetime, *,
+                record: dict[str, Any] | None = None) -> Event:
+    """:func:`dispatch` inside the caller's transaction (e.g. a sensor warning's event, dispatched in
+    the transaction that opened it)."""
+    event = load_event(s, ref)
+    _check_version(event, cmd.expected_version)
+    if event.mode == EventMode.NOTIFY.value and event.state == EventState.REGISTERED.value:
+        event.mode = EventMode.HANDLE.value  # the duty officer overrides the class's notify default
+    live_units = {t.unit_id for t in _live_tasks(event)}
+    has_live_lead = any(t.role == TaskRole.LEAD.value for t in _live_tasks(event))
+    units = [(unit_by_code(s, a.unit_code, f"units[{i}].unit_code"), a) for i, a in enumerate(cmd.units)]
+    if not has_live_lead and all(a.role is not TaskRole.LEAD for _, a in units):
+        raise Invalid("the event has no lead unit yet: name one with role 'lead'", field="units")
+    for i, (unit, _) in enumerate(units):
+        if unit.id in live_units:
+            raise Invalid(f"unit '{unit.code}' already has an open task for this event",
+                          field=f"units[{i}].unit_code")
+    move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason,
+               payload={"units": [{"unit": u.code, "role": a.role.value} for u, a in units],
+                        **(record or {})})
+    event.dispatched_at = event.dispatched_at or at
+    for unit, a in units:
+        _new_task(s, event, unit, a.role, actor, at, a.instruction)
+    return event
+
+
 def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: datetime | None = None,
              record: dict[str, Any] | None = None) -> Event:
     """Send the event to one or more units (lead 主办 / assisting 协办).
@@ -126,30 +152,7 @@ def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: d
     :mod:`shuzhi.services.dispatching`), written on the dispatch's timeline entry.
     """
     at = _now(now)
-
-    def work(s: Session) -> Event:
-        event = load_event(s, ref)
-        _check_version(event, cmd.expected_version)
-        if event.mode == EventMode.NOTIFY.value and event.state == EventState.REGISTERED.value:
-            event.mode = EventMode.HANDLE.value  # the duty officer overrides the class's notify default
-        live_units = {t.unit_id for t in _live_tasks(event)}
-        has_live_lead = any(t.role == TaskRole.LEAD.value for t in _live_tasks(event))
-        units = [(unit_by_code(s, a.unit_code, f"units[{i}].unit_code"), a) for i, a in enumerate(cmd.units)]
-        if not has_live_lead and all(a.role is not TaskRole.LEAD for _, a in units):
-            raise Invalid("the event has no lead unit yet: name one with role 'lead'", field="units")
-        for i, (unit, _) in enumerate(units):
-            if unit.id in live_units:
-                raise Invalid(f"unit '{unit.code}' already has an open task for this event",
-                              field=f"units[{i}].unit_code")
-        move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason,
-                   payload={"units": [{"unit": u.code, "role": a.role.value} for u, a in units],
-                            **(record or {})})
-        event.dispatched_at = event.dispatched_at or at
-        for unit, a in units:
-            _new_task(s, event, unit, a.role, actor, at, a.instruction)
-        return event
-
-    return _run(uow, work)
+    return _run(uow, lambda s: dispatch_in(s, ref, cmd, actor, at, record=record))
 
 
 def notify(uow: UnitOfWork, ref: str, cmd: c.Notify, actor: Actor, *, now: datetime | None = None) -> Event:

@@ -175,6 +175,44 @@ class Submitted:
     created: bool
 
 
+def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
+                   intake_key: str | None = None) -> Submitted:
+    """Register a new event inside the caller's transaction (numbering, location, owner centre and the
+    first timeline line), without committing: for services that open an event as part of their own
+    change, such as a sensor warning (:mod:`shuzhi.services.warnings`)."""
+    event_class = _event_class(s, cmd.event_class_code) if cmd.event_class_code else None
+    lon, lat, place = _locate(s, cmd)
+    owner = _owner_for(s, place, cmd.source.value, cmd.centre_code)
+    urgency = cmd.urgency or Urgency(event_class.default_urgency if event_class else "normal")
+    received_at = cmd.received_at.astimezone(UTC) if cmd.received_at else now
+    number = event_number(s, _district_code(place.path if place else owner.area_path), received_at)
+    row = {
+        "number": number, "source": cmd.source.value,
+        "request_type": cmd.request_type.value if cmd.request_type else None,
+        "event_class_id": event_class.id if event_class else None, "title": cmd.title,
+        "description": cmd.description, "lon": lon, "lat": lat, "address": cmd.address,
+        "area_id": place.area_id if place else None, "area_path": place.path if place else None,
+        "reporter_name": cmd.reporter_name, "reporter_phone": cmd.reporter_phone,
+        "reporter_id_number": cmd.reporter_id_number, "urgency": urgency.value,
+        "mode": event_class.default_mode if event_class else "handle", "state": EventState.REGISTERED.value,
+        "external_ref": cmd.external_ref, "intake_key": intake_key, "owner_unit_id": owner.unit_id,
+        "self_handled": False, "rework_count": 0, "return_count": 0, "received_at": received_at,
+        "updated_at": now, "version": 1,
+    }
+    event_id = s.execute(_INSERT_EVENT, row).scalar_one()
+    s.execute(_INSERT_TIMELINE, {
+        "event_id": event_id, "task_id": None, "at": now, "actor_id": actor.person_id, "actor": actor.label,
+        "action": "event.register", "from_state": None, "to_state": EventState.REGISTERED.value,
+        "reason": None, "payload": {"source": cmd.source.value, "owner": owner.code,
+                                    "grid": place.code if place else None, "located": place is not None}})
+    change = hooks.EventChange(event_id=event_id, event_class_code=cmd.event_class_code, urgency=urgency.value,
+                               previous_class_code=None, previous_urgency=None,
+                               area_path=place.path if place else None, at=now, change="registered")
+    for hook in hooks.EVENT_HOOKS:
+        hook(s, change)
+    return Submitted(event_id, number, True)
+
+
 def submit_event(
     uow: UnitOfWork, cmd: SubmitEvent, actor: Actor, *, now: datetime | None = None, intake_key: str | None = None
 ) -> Submitted:
@@ -190,27 +228,8 @@ def submit_event(
             existing = s.execute(select(Event.id, Event.number).where(Event.intake_key == intake_key)).first()
             if existing is not None:
                 return Submitted(existing[0], existing[1], False)
-        event_class = _event_class(s, cmd.event_class_code) if cmd.event_class_code else None
-        lon, lat, place = _locate(s, cmd)
-        owner = _owner_for(s, place, cmd.source.value, cmd.centre_code)
-        urgency = cmd.urgency or Urgency(event_class.default_urgency if event_class else "normal")
-        received_at = cmd.received_at.astimezone(UTC) if cmd.received_at else now
-        number = event_number(s, _district_code(place.path if place else owner.area_path), received_at)
-        row = {
-            "number": number, "source": cmd.source.value,
-            "request_type": cmd.request_type.value if cmd.request_type else None,
-            "event_class_id": event_class.id if event_class else None, "title": cmd.title,
-            "description": cmd.description, "lon": lon, "lat": lat, "address": cmd.address,
-            "area_id": place.area_id if place else None, "area_path": place.path if place else None,
-            "reporter_name": cmd.reporter_name, "reporter_phone": cmd.reporter_phone,
-            "reporter_id_number": cmd.reporter_id_number, "urgency": urgency.value,
-            "mode": event_class.default_mode if event_class else "handle", "state": EventState.REGISTERED.value,
-            "external_ref": cmd.external_ref, "intake_key": intake_key, "owner_unit_id": owner.unit_id,
-            "self_handled": False, "rework_count": 0, "return_count": 0, "received_at": received_at,
-            "updated_at": now, "version": 1,
-        }
         try:
-            event_id = s.execute(_INSERT_EVENT, row).scalar_one()
+            submitted = register_event(s, cmd, actor, now, intake_key=intake_key)
         except IntegrityError:
             # Two retries raced with the same key: the other one won, answer with its event.
             s.rollback()
@@ -219,15 +238,5 @@ def submit_event(
                 if existing is not None:
                     return Submitted(existing[0], existing[1], False)
             raise
-        s.execute(_INSERT_TIMELINE, {
-            "event_id": event_id, "task_id": None, "at": now, "actor_id": actor.person_id, "actor": actor.label,
-            "action": "event.register", "from_state": None, "to_state": EventState.REGISTERED.value,
-            "reason": None, "payload": {"source": cmd.source.value, "owner": owner.code,
-                                        "grid": place.code if place else None, "located": place is not None}})
-        change = hooks.EventChange(event_id=event_id, event_class_code=cmd.event_class_code, urgency=urgency.value,
-                                   previous_class_code=None, previous_urgency=None,
-                                   area_path=place.path if place else None, at=now, change="registered")
-        for hook in hooks.EVENT_HOOKS:
-            hook(s, change)
         uow.commit()
-        return Submitted(event_id, number, True)
+        return submitted

@@ -1,5 +1,11 @@
-"""Import once at start-up: every module that registers a hook (see :mod:`shuzhi.services.hooks`)."""
+"""Import every module that registers hooks (:mod:`shuzhi.services.hooks`), once, at start-up.
+
+The API app factory and the CLI/worker import this module; each part adds one import line here.
+"""
 
 from __future__ import annotations
 
-from shuzhi.services import plans  # noqa: F401 - registers the warning, event and task hooks of plans
+from shuzhi.services import (
+    plans,  # noqa: F401  (warning, event and task hooks that start plans)
+    warnings,  # noqa: F401  (threshold evaluation on readings)
+)

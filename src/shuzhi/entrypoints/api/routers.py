@@ -16,6 +16,7 @@ from shuzhi.entrypoints.api import (
     plans,
     sensing,
 )
+from shuzhi.entrypoints.api import warnings as warnings_api
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -29,4 +30,5 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     coordination.router,
     sensing.router,
+    warnings_api.router,
 ]

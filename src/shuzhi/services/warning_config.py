@@ -1,0 +1,590 @@
+"""Warning configuration: threshold rules (with import/export), silences and inhibitions.
+
+Every document is checked by :mod:`shuzhi.domain.thresholds` and against the database (the indicator,
+the area and the event classes it names exist) before it is stored; a bad one is refused with the
+JSON path of every problem.  Every change bumps one counter row (``warning_config``) so that each
+process evaluating readings sees it at its next batch (:func:`load_config`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Area, EventClass
+from shuzhi.adapters.db.tables_sensing import Indicator
+from shuzhi.adapters.db.tables_warnings import (
+    ThresholdRuleRow,
+    WarningConfigGeneration,
+    WarningInhibition,
+    WarningSilence,
+)
+from shuzhi.adapters.tabular import ROW, TabularError, read_table, write_xlsx
+from shuzhi.domain import permissions as p
+from shuzhi.domain.rules import RuleProblem
+from shuzhi.domain.thresholds import (
+    LEVELS,
+    Inhibition,
+    Matcher,
+    RuleBook,
+    Silence,
+    ThresholdRule,
+    parse_inhibition,
+    parse_matcher,
+    parse_rule,
+)
+from shuzhi.services import authz, ttl_cache
+from shuzhi.services.actors import Actor
+from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.unit_of_work import UnitOfWork
+
+MAX_IMPORT_BYTES = 5_000_000
+MAX_IMPORT_RULES = 10_000
+MAX_SILENCES = 5_000
+TABLE_COLUMNS = ("code", "name", "indicator", "area", "for", "keep_firing_for", "enabled", "conditions", "actions")
+
+
+# --- the configuration as evaluation sees it -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    generation: int
+    rules: RuleBook
+    silences: tuple[Silence, ...]
+    inhibitions: tuple[Inhibition, ...]
+
+
+class _ConfigCache:
+    def __init__(self) -> None:
+        self.data: dict[str, Config] = {}
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+
+
+_configs = _ConfigCache()
+ttl_cache._ALL.append(_configs)  # type: ignore[arg-type]  # cleared with the other caches (tests)
+
+
+def _generation(s: Session) -> int:
+    return s.scalar(select(WarningConfigGeneration.generation).where(WarningConfigGeneration.id == 1)) or 0
+
+
+def bump(s: Session) -> None:
+    """Mark the configuration changed (inside the changing transaction)."""
+    changed = cast(CursorResult[Any], s.execute(
+        update(WarningConfigGeneration).where(WarningConfigGeneration.id == 1)
+        .values(generation=WarningConfigGeneration.generation + 1))).rowcount
+    if not changed:
+        s.execute(insert(WarningConfigGeneration).values(id=1, generation=1))
+
+
+def _rule_of(row: ThresholdRuleRow) -> ThresholdRule | None:
+    rule, _ = parse_rule(row.document)
+    if rule is None:  # stored documents were checked when saved; a bad one is skipped, never guessed
+        return None
+    return replace(rule, area_path=row.area_path, id=row.id, version=row.version, enabled=row.enabled)
+
+
+def load_config(s: Session) -> Config:
+    """Rules, silences and inhibitions, compiled; reloaded only when the generation moved (one
+    primary-key read per call)."""
+    url = str(s.get_bind().engine.url)
+    gen = _generation(s)
+    cached = _configs.data.get(url)
+    if cached is not None and cached.generation == gen:
+        return cached
+    rules = [r for r in (_rule_of(row) for row in s.scalars(select(ThresholdRuleRow))) if r is not None]
+    silences = []
+    # Evaluation may run on readings from the past (a backlog, a replay), so ended silences are kept
+    # too; the newest ones are enough — each is checked against the warning's own time.
+    for row in s.scalars(select(WarningSilence).order_by(WarningSilence.ends_at.desc()).limit(MAX_SILENCES)):
+        m, _ = parse_matcher(row.matcher)
+        if m is not None:
+            silences.append(Silence(row.id, row.starts_at, row.ends_at, replace(m, area_path=row.area_path)))
+    inhibitions = []
+    for irow in s.scalars(select(WarningInhibition).where(WarningInhibition.enabled.is_(True))):
+        inh, _ = parse_inhibition(irow.document)
+        if inh is not None:
+            inhibitions.append(inh)
+    config = Config(gen, RuleBook(rules), tuple(silences), tuple(inhibitions))
+    with _configs.lock:
+        _configs.data[url] = config
+    return config
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _invalid(problems: Sequence[RuleProblem | dict[str, Any]], what: str) -> Invalid:
+    details = [x.as_dict() if isinstance(x, RuleProblem) else x for x in problems]
+    first = details[0]
+    more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+    return Invalid(f"{what} is not valid: {first['path']}: {first['message']}{more}", field=first["path"],
+                   details=details)
+
+
+def _commit(uow: UnitOfWork) -> None:
+    try:
+        uow.commit()
+    except IntegrityError:
+        raise Conflict("it was changed by someone else at the same time; reload and retry") from None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    rule: ThresholdRule
+    indicator_id: int
+    area_id: int | None
+    area_path: str | None
+
+
+def check_rule(s: Session, doc: Any, path: str = "$") -> tuple[_Checked | None, list[RuleProblem]]:
+    """Shape and values (domain), then the indicator, area and event classes it names."""
+    rule, problems = parse_rule(doc, path)
+    if rule is None:
+        return None, problems
+    out: list[RuleProblem] = []
+    ind = s.execute(select(Indicator.id, Indicator.active).where(Indicator.code == rule.indicator)).first()
+    if ind is None:
+        out.append(RuleProblem(f"{path}.indicator", f"unknown indicator '{rule.indicator}'", "unknown_value"))
+    area = None
+    if rule.area is not None:
+        area = s.execute(select(Area.id, Area.path).where(Area.code == rule.area)).first()
+        if area is None:
+            out.append(RuleProblem(f"{path}.area", f"unknown area '{rule.area}'", "unknown_value"))
+    classes = {a.event_class for a in rule.actions if a.event_class}
+    known = set(s.scalars(select(EventClass.code).where(EventClass.code.in_(classes), EventClass.active.is_(True))))
+    for i, a in enumerate(rule.actions):
+        if a.event_class and a.event_class not in known:
+            out.append(RuleProblem(f"{path}.actions.{LEVELS[i]}.event_class",
+                                   f"unknown event class '{a.event_class}'", "unknown_value"))
+    if out:
+        return None, out
+    assert ind is not None
+    return _Checked(rule, ind[0], area[0] if area else None, area[1] if area else None), []
+
+
+def _record(row: ThresholdRuleRow) -> dict[str, Any]:
+    return {**row.document, "enabled": row.enabled, "id": row.id, "version": row.version,
+            "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at}
+
+
+def _rule_row(s: Session, code: str) -> ThresholdRuleRow:
+    row = s.scalar(select(ThresholdRuleRow).where(ThresholdRuleRow.code == code))
+    if row is None:
+        raise NotFound(f"threshold rule '{code}' not found")
+    return row
+
+
+def _clash(s: Session, checked: _Checked, own_id: int | None, path: str) -> RuleProblem | None:
+    """One rule per indicator and area (the default has no area)."""
+    other = s.scalar(select(ThresholdRuleRow.code).where(
+        ThresholdRuleRow.indicator_id == checked.indicator_id, ThresholdRuleRow.area_key == (checked.rule.area or ""),
+        ThresholdRuleRow.id != (own_id or -1)))
+    if other is None:
+        return None
+    where = f"area {checked.rule.area}" if checked.rule.area else "the whole indicator"
+    return RuleProblem(f"{path}.area", f"rule '{other}' already covers {where}; change that one", "duplicate")
+
+
+def _store(s: Session, checked: _Checked, row: ThresholdRuleRow | None, actor: Actor, at: datetime) -> ThresholdRuleRow:
+    r = checked.rule
+    doc = r.document()
+    if row is None:
+        row = ThresholdRuleRow(code=r.code, name=r.name, indicator_id=checked.indicator_id, area_key=r.area or "",
+                               area_id=checked.area_id, area_path=checked.area_path, document=doc,
+                               enabled=r.enabled, version=1, created_by=actor.label, created_at=at, updated_at=at)
+        s.add(row)
+    else:
+        row.name, row.indicator_id, row.area_key = r.name, checked.indicator_id, r.area or ""
+        row.area_id, row.area_path, row.document, row.enabled = checked.area_id, checked.area_path, doc, r.enabled
+        row.version += 1
+        row.updated_at = at
+    bump(s)
+    s.flush()
+    return row
+
+
+# --- threshold rules -------------------------------------------------------------------------------
+
+
+def list_rules(uow: UnitOfWork, actor: Actor, indicator: str | None = None) -> list[dict[str, Any]]:
+    authz.require(actor, p.INDICATOR_READ)
+    with uow:
+        q = select(ThresholdRuleRow).order_by(ThresholdRuleRow.code)
+        if indicator:
+            q = q.join(Indicator, Indicator.id == ThresholdRuleRow.indicator_id).where(Indicator.code == indicator)
+        return [_record(r) for r in uow.session.scalars(q)]
+
+
+def get_rule(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
+    authz.require(actor, p.INDICATOR_READ)
+    with uow:
+        return _record(_rule_row(uow.session, code))
+
+
+def create_rule(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """Store a new rule; every problem is listed with its JSON path (422), a taken code is 409."""
+    authz.require(actor, p.INDICATOR_WRITE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        checked, problems = check_rule(s, doc)
+        if checked is None:
+            raise _invalid(problems, "the rule")
+        if s.scalar(select(ThresholdRuleRow.id).where(ThresholdRuleRow.code == checked.rule.code)) is not None:
+            raise Conflict(f"a threshold rule '{checked.rule.code}' already exists", field="code")
+        clash = _clash(s, checked, None, "$")
+        if clash:
+            raise _invalid([clash], "the rule")
+        row = _store(s, checked, None, actor, at)
+        result = _record(row)
+        _commit(uow)
+        return result
+
+
+def update_rule(uow: UnitOfWork, actor: Actor, code: str, doc: Any, *, expected_version: int | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    authz.require(actor, p.INDICATOR_WRITE)
+    at = now or datetime.now(UTC)
+    if isinstance(doc, dict):
+        doc = {**doc, "code": doc.get("code", code)}
+    with uow:
+        s = uow.session
+        row = _rule_row(s, code)
+        if expected_version is not None and expected_version != row.version:
+            raise Conflict(f"the rule is at version {row.version}, you had {expected_version}; reload and retry",
+                           field="expected_version")
+        checked, problems = check_rule(s, doc)
+        if checked is None:
+            raise _invalid(problems, "the rule")
+        if checked.rule.code != code:
+            raise Invalid("a rule's code cannot be changed", field="code")
+        clash = _clash(s, checked, row.id, "$")
+        if clash:
+            raise _invalid([clash], "the rule")
+        _store(s, checked, row, actor, at)
+        result = _record(row)
+        _commit(uow)
+        return result
+
+
+def delete_rule(uow: UnitOfWork, actor: Actor, code: str) -> None:
+    """Delete a rule; its warnings stay (they name the rule by code)."""
+    authz.require(actor, p.INDICATOR_WRITE)
+    with uow:
+        s = uow.session
+        row = _rule_row(s, code)
+        s.delete(row)
+        bump(s)
+        _commit(uow)
+
+
+def export_rules(uow: UnitOfWork, actor: Actor, fmt: str = "json") -> bytes:
+    """All rules as JSON (``{"rules": [...]}``) or XLSX (one row each, conditions and actions as JSON)."""
+    authz.require(actor, p.INDICATOR_READ)
+    with uow:
+        docs = [r.document for r in uow.session.scalars(select(ThresholdRuleRow).order_by(ThresholdRuleRow.code))]
+    if fmt == "json":
+        return json.dumps({"rules": docs}, ensure_ascii=False, indent=2).encode()
+    if fmt == "xlsx":
+        rows = [{"code": d["code"], "name": d.get("name", ""), "indicator": d["indicator"], "area": d.get("area") or "",
+                 "for": d.get("for", "0s"), "keep_firing_for": d.get("keep_firing_for", "0s"),
+                 "enabled": "yes" if d.get("enabled", True) else "no",
+                 "conditions": json.dumps(d["conditions"], ensure_ascii=False),
+                 "actions": json.dumps(d.get("actions", {}), ensure_ascii=False)} for d in docs]
+        return write_xlsx(rows, list(TABLE_COLUMNS), title="threshold_rules")
+    raise Invalid(f"unknown format '{fmt}'; use json or xlsx", field="format")
+
+
+def _sheet_docs(data: bytes, filename: str, problems: list[dict[str, Any]]) -> tuple[list[Any], list[int]]:
+    try:
+        rows = read_table(data, filename)
+    except TabularError as exc:
+        raise Invalid(str(exc), field="file") from None
+    missing = [c for c in ("code", "indicator", "conditions") if rows and c not in rows[0]]
+    if missing:
+        raise Invalid(f"the first row must name the columns {', '.join(TABLE_COLUMNS)}; missing: "
+                      f"{', '.join(missing)}", field="file")
+    if len(rows) > MAX_IMPORT_RULES:
+        raise Invalid(f"at most {MAX_IMPORT_RULES} rules per import", field="file")
+    docs: list[Any] = []
+    numbers: list[int] = []
+    for i, cell in enumerate(rows):
+        n = int(cell[ROW])
+        doc: dict[str, Any] = {"code": cell["code"], "indicator": cell["indicator"]}
+        for column in ("name", "area", "for", "keep_firing_for"):
+            if cell.get(column):
+                doc[column] = cell[column]
+        if cell.get("enabled"):
+            doc["enabled"] = cell["enabled"].lower() in ("yes", "true", "1", "y", "是")
+        for column in ("conditions", "actions"):
+            text = cell.get(column, "")
+            if not text:
+                continue
+            try:
+                doc[column] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                problems.append({"path": f"$[{i}].{column}", "row": n, "column": column, "code": "wrong_type",
+                                 "message": f"not JSON: {exc.msg} at character {exc.pos}"})
+        docs.append(doc)
+        numbers.append(n)
+    return docs, numbers
+
+
+def import_rules(uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *,
+                 now: datetime | None = None) -> dict[str, list[str]]:
+    """Create or update rules by code from JSON, XLSX or CSV, all or nothing; every problem is listed
+    with its path (``$[i].conditions[0].levels.red``) and, for a sheet, its row."""
+    authz.require(actor, p.INDICATOR_WRITE)
+    at = now or datetime.now(UTC)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB", field="file")
+    problems: list[dict[str, Any]] = []
+    numbers: list[int] | None = None
+    if filename.lower().endswith((".xlsx", ".csv")):
+        docs, numbers = _sheet_docs(data, filename, problems)
+    else:
+        try:
+            parsed = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Invalid(f"not a JSON file: {exc}", field="file") from None
+        found = parsed.get("rules") if isinstance(parsed, dict) else parsed
+        if not isinstance(found, list):
+            raise Invalid('expected a list of rules or {"rules": [...]}', field="file")
+        if len(found) > MAX_IMPORT_RULES:
+            raise Invalid(f"at most {MAX_IMPORT_RULES} rules per import", field="file")
+        docs = found
+    report: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
+    with uow:
+        s = uow.session
+        valid: list[_Checked] = []
+        seen: dict[str, int] = {}
+        scopes: dict[tuple[int, str], int] = {}
+        for i, doc in enumerate(docs):
+            row_no = {"row": numbers[i]} if numbers is not None else {}
+            checked, found_problems = check_rule(s, doc, f"$[{i}]")
+            problems += [{**x.as_dict(), **row_no} for x in found_problems]
+            if checked is None:
+                continue
+            code = checked.rule.code
+            if code in seen:
+                problems.append({"path": f"$[{i}].code", "code": "duplicate", **row_no,
+                                 "message": f"code '{code}' also at $[{seen[code]}]"})
+                continue
+            scope = (checked.indicator_id, checked.rule.area or "")
+            if scope in scopes:
+                problems.append({"path": f"$[{i}].area", "code": "duplicate", **row_no,
+                                 "message": f"$[{scopes[scope]}] already covers this indicator and area"})
+                continue
+            seen[code], scopes[scope] = i, i
+            valid.append(checked)
+        existing = {r.code: r for r in s.scalars(select(ThresholdRuleRow).where(ThresholdRuleRow.code.in_(seen)))}
+        for checked in valid:
+            # a stored rule outside the file that already covers this scope (rules in the file may move)
+            other = s.scalar(select(ThresholdRuleRow.code).where(
+                ThresholdRuleRow.indicator_id == checked.indicator_id,
+                ThresholdRuleRow.area_key == (checked.rule.area or ""), ThresholdRuleRow.code.not_in(seen)))
+            if other is not None:
+                i = seen[checked.rule.code]
+                problems.append({"path": f"$[{i}].area", "code": "duplicate",
+                                 **({"row": numbers[i]} if numbers is not None else {}),
+                                 "message": f"rule '{other}' already covers this indicator and area"})
+        if problems:
+            raise _invalid(problems, "the import")
+        # Scopes move between rules within one file: free them first so the unique index never sees
+        # two rules on one scope halfway through.
+        for checked in valid:
+            own = existing.get(checked.rule.code)
+            if own is not None and own.document != checked.rule.document():
+                own.area_key = f"~{own.id}"
+        s.flush()
+        for checked in valid:
+            own = existing.get(checked.rule.code)
+            if own is None:
+                _store(s, checked, None, actor, at)
+                report["created"].append(checked.rule.code)
+            elif own.document == checked.rule.document():
+                report["unchanged"].append(checked.rule.code)
+            else:
+                _store(s, checked, own, actor, at)
+                report["updated"].append(checked.rule.code)
+        _commit(uow)
+        return report
+
+
+# --- silences --------------------------------------------------------------------------------------
+
+
+class NewSilence(BaseModel):
+    """A silence (静默): warnings that match do not notify, open events or start plans in the window."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    starts_at: datetime | None = Field(default=None, description="default: now")
+    ends_at: datetime
+    matcher: dict[str, Any] = Field(description='e.g. {"indicators": ["SS-WATER-LEVEL"], "area": "500111001"}')
+    comment: str = Field(min_length=1, max_length=2000, description="why, e.g. planned works")
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("give a time zone (e.g. 2026-06-13T22:30:00+08:00)")
+        return v
+
+
+def _silence_record(row: WarningSilence, now: datetime) -> dict[str, Any]:
+    return {"id": row.id, "starts_at": row.starts_at, "ends_at": row.ends_at, "matcher": row.matcher,
+            "comment": row.comment, "created_by": row.created_by, "created_at": row.created_at,
+            "expired_by": row.expired_by, "active": row.starts_at <= now < row.ends_at}
+
+
+def create_silence(uow: UnitOfWork, actor: Actor, cmd: NewSilence, *, now: datetime | None = None) -> dict[str, Any]:
+    authz.require(actor, p.INDICATOR_WRITE)
+    at = now or datetime.now(UTC)
+    starts = cmd.starts_at or at
+    if cmd.ends_at <= starts:
+        raise Invalid("the silence must end after it starts", field="ends_at")
+    if cmd.ends_at - starts > timedelta(days=366):
+        raise Invalid("a silence lasts at most a year", field="ends_at")
+    m, problems = parse_matcher(cmd.matcher, "matcher")
+    if m is None:
+        raise _invalid(problems, "the matcher")
+    if not (m.indicators or m.series or m.area):
+        raise Invalid("name the indicators, series or area to silence (a silence of everything is refused)",
+                      field="matcher")
+    with uow:
+        s = uow.session
+        path = None
+        if m.area:
+            path = s.scalar(select(Area.path).where(Area.code == m.area))
+            if path is None:
+                raise Invalid(f"unknown area '{m.area}'", field="matcher.area")
+        if m.indicators:
+            known = set(_known_codes(s, m.indicators))
+            unknown = sorted(m.indicators - known)
+            if unknown:
+                raise Invalid(f"unknown indicator or tree node '{unknown[0]}'", field="matcher.indicators")
+        row = WarningSilence(starts_at=starts, ends_at=cmd.ends_at, matcher=m.document(), area_path=path,
+                             comment=cmd.comment, created_by=actor.label, created_at=at)
+        s.add(row)
+        bump(s)
+        s.flush()
+        result = _silence_record(row, at)
+        _commit(uow)
+        return result
+
+
+def _known_codes(s: Session, codes: frozenset[str]) -> list[str]:
+    from shuzhi.adapters.db.tables_sensing import IndicatorNode
+
+    found = list(s.scalars(select(Indicator.code).where(Indicator.code.in_(codes))))
+    return found + list(s.scalars(select(IndicatorNode.code).where(IndicatorNode.code.in_(codes))))
+
+
+def list_silences(uow: UnitOfWork, actor: Actor, *, current: bool = True,
+                  now: datetime | None = None) -> list[dict[str, Any]]:
+    """Silences not yet ended (``current``), or all of them, newest first."""
+    authz.require(actor, p.INDICATOR_READ)
+    at = now or datetime.now(UTC)
+    with uow:
+        q = select(WarningSilence).order_by(WarningSilence.id.desc())
+        if current:
+            q = q.where(WarningSilence.ends_at > at)
+        return [_silence_record(r, at) for r in uow.session.scalars(q)]
+
+
+def expire_silence(uow: UnitOfWork, actor: Actor, silence_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """End a silence now (kept for the record); warnings it held back are released at the next check."""
+    authz.require(actor, p.INDICATOR_WRITE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        row = s.get(WarningSilence, silence_id)
+        if row is None:
+            raise NotFound(f"silence {silence_id} not found")
+        if row.ends_at > at:
+            row.ends_at = max(at, row.starts_at)
+            row.expired_by = actor.label
+            bump(s)
+        s.flush()
+        result = _silence_record(row, at)
+        _commit(uow)
+        return result
+
+
+# --- inhibitions -----------------------------------------------------------------------------------
+
+
+def _inhibition_record(row: WarningInhibition) -> dict[str, Any]:
+    return {**row.document, "enabled": row.enabled, "id": row.id, "created_by": row.created_by,
+            "updated_at": row.updated_at}
+
+
+def list_inhibitions(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
+    authz.require(actor, p.INDICATOR_READ)
+    with uow:
+        return [_inhibition_record(r) for r in
+                uow.session.scalars(select(WarningInhibition).order_by(WarningInhibition.code))]
+
+
+def put_inhibition(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """Create or replace an inhibition by its code."""
+    authz.require(actor, p.INDICATOR_WRITE)
+    at = now or datetime.now(UTC)
+    inh, problems = parse_inhibition(doc)
+    if inh is None:
+        raise _invalid(problems, "the inhibition")
+    assert isinstance(doc, dict)
+    with uow:
+        s = uow.session
+        for key, m in (("source", inh.source), ("target", inh.target)):
+            unknown = sorted(m.indicators - set(_known_codes(s, m.indicators)))
+            if unknown:
+                raise Invalid(f"unknown indicator or tree node '{unknown[0]}'", field=f"{key}.indicators")
+        stored: dict[str, Any] = {
+            "code": inh.code, "name": str(doc.get("name", ""))[:200], "source": inh.source.document(),
+            "target": inh.target.document(), "min_level": LEVELS[inh.min_level], "scope": inh.scope}
+        enabled = doc.get("enabled", True) is not False
+        row = s.scalar(select(WarningInhibition).where(WarningInhibition.code == inh.code))
+        if row is None:
+            row = WarningInhibition(code=inh.code, name=stored["name"], document=stored, enabled=enabled,
+                                    created_by=actor.label, created_at=at, updated_at=at)
+            s.add(row)
+        else:
+            row.name, row.document, row.enabled, row.updated_at = stored["name"], stored, enabled, at
+        bump(s)
+        s.flush()
+        result = _inhibition_record(row)
+        _commit(uow)
+        return result
+
+
+def delete_inhibition(uow: UnitOfWork, actor: Actor, code: str) -> None:
+    authz.require(actor, p.INDICATOR_WRITE)
+    with uow:
+        s = uow.session
+        gone = cast(CursorResult[Any], s.execute(delete(WarningInhibition).where(WarningInhibition.code == code)))
+        if not gone.rowcount:
+            raise NotFound(f"inhibition '{code}' not found")
+        bump(s)
+        _commit(uow)
+
+
+__all__ = ["Config", "Matcher", "NewSilence", "bump", "check_rule", "create_rule", "create_silence",
+           "delete_inhibition", "delete_rule", "expire_silence", "export_rules", "get_rule", "import_rules",
+           "list_inhibitions", "list_rules", "list_silences", "load_config", "put_inhibition", "update_rule"]

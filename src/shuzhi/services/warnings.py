@@ -1,0 +1,747 @@
+"""Threshold evaluation on readings, warnings and their events (感知预警 → 事件).
+
+**Evaluation** (:func:`evaluate_readings`, registered in ``READING_HOOKS``) runs inside the ingest
+transaction.  It groups a batch by series and keeps each series' state in memory
+(:class:`shuzhi.domain.thresholds.SeriesState`), so a reading that changes nothing costs no query;
+the database is touched only when a warning changes (pending, fired, raised, lowered, resolved,
+cleared).  The stored warning is the source of truth: a series seen for the first time by a process
+is loaded from its open warning (the unique ``open_key`` keeps one per series across processes);
+every change is a conditional ``UPDATE … WHERE version = :seen``, and a process that finds itself
+behind reloads the series and evaluates the reading again.  If the ingest transaction rolls back,
+the series it touched are forgotten and reloaded next time.
+
+**Announcing** a change (fired, level changed, resolved) — unless a silence or an inhibition holds
+it back — calls ``WARNING_HOOKS`` (plans) and applies the rule's warning → event policy for the new
+level: ``notify`` or ``handle`` opens one event per episode through intake (source
+``sensor_warning``, so numbering and the timeline apply; ``dispatch: true`` dispatches it at once by
+the dispatch rules); a rising level raises the event's urgency with a timeline entry; a falling level
+and recovery are written on the timeline, and recovery never closes the event — a handled event still
+needs verification.
+
+:func:`check_no_data` is the periodic check (the worker runs it every minute): no-data conditions,
+``for``/``keep_firing_for`` timers that ran out between readings, and warnings whose silence or
+inhibition has ended.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, SessionTransaction
+
+from shuzhi.adapters.db.tables import Area, Event, TimelineEntry
+from shuzhi.adapters.db.tables_sensing import LatestReading, Reading
+from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
+from shuzhi.domain import permissions as p
+from shuzhi.domain.events import EventState, TaskRole
+from shuzhi.domain.readings import StoredReading
+from shuzhi.domain.thresholds import (
+    GRADES,
+    LABELS,
+    LEVEL_RANK,
+    LEVELS,
+    NONE,
+    Change,
+    SeriesState,
+    Status,
+    Suppression,
+    ThresholdRule,
+    Transition,
+    WarningFacts,
+    level_name,
+    observe_quiet,
+    observe_reading,
+    observe_tick,
+    suppression,
+)
+from shuzhi.domain.time_limits import Urgency
+from shuzhi.services import authz, ttl_cache
+from shuzhi.services import commands as c
+from shuzhi.services.actors import SYSTEM, Actor
+from shuzhi.services.errors import Conflict, NotFound, ServiceError
+from shuzhi.services.hooks import READING_HOOKS, WARNING_HOOKS, WarningChange
+from shuzhi.services.indicators import IndicatorInfo, indicators_by_id
+from shuzhi.services.transitions import note
+from shuzhi.services.unit_of_work import UnitOfWork
+from shuzhi.services.warning_config import Config, load_config
+
+OPEN_STATES = (Status.PENDING.value, Status.FIRING.value)
+_TOUCHED = "shuzhi.warnings.touched"
+
+
+# --- per-series memory ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Series:
+    state: SeriesState
+    warning_id: int | None = None
+    version: int = 0
+    episode_key: str | None = None
+    event_id: int | None = None
+    notified: bool = False
+    suppressed: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a series is: what a new warning row needs."""
+
+    indicator_id: int
+    indicator_code: str
+    series_key: str
+    area_code: str
+    area_path: str
+    device_code: str | None
+
+
+class _SeriesCache:
+    def __init__(self) -> None:
+        self.data: dict[str, dict[tuple[int, str], _Series]] = {}
+        self.lock = threading.Lock()
+
+    def of(self, url: str) -> dict[tuple[int, str], _Series]:
+        found = self.data.get(url)
+        if found is None:
+            with self.lock:
+                found = self.data.setdefault(url, {})
+        return found
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+
+
+_series = _SeriesCache()
+ttl_cache._ALL.append(_series)  # type: ignore[arg-type]  # cleared with the other caches (tests)
+_indicators: ttl_cache.TTLCache[IndicatorInfo] = ttl_cache.TTLCache(ttl=60)
+
+
+class _Stale(Exception):
+    """Another process changed the warning since this one loaded it."""
+
+
+def _url(s: Session) -> str:
+    return str(s.get_bind().engine.url)
+
+
+def _touch(s: Session, keys: Iterable[tuple[int, str]]) -> None:
+    s.info.setdefault(_TOUCHED, {}).setdefault(_url(s), set()).update(keys)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    # Still marked after the outermost transaction ended: it was rolled back (or closed without a
+    # commit), so the memory of those series may be ahead of the database — forget it.
+    if transaction.parent is None and _TOUCHED in session.info:
+        for url, keys in session.info.pop(_TOUCHED).items():
+            cache = _series.data.get(url)
+            for k in keys if cache is not None else ():
+                cache.pop(k, None)  # type: ignore[union-attr]
+
+
+def _open_key(indicator_id: int, series_key: str) -> str:
+    return f"{indicator_id}|{series_key}"
+
+
+def _restore(row: IndicatorWarning | None) -> _Series:
+    """A series' memory rebuilt from its open warning: the level is taken to have held since the
+    episode started, up to the last reading the warning saw."""
+    state = SeriesState()
+    if row is None:
+        return _Series(state)
+    rank = LEVEL_RANK[row.level] if row.level else NONE
+    state.status = Status(row.state)
+    state.level = rank
+    state.started_at = row.started_at
+    held_until = row.last_reading_at or row.fired_at or row.started_at
+    state.last_at = held_until
+    state.last_reading_at = row.last_reading_at
+    state.last_value = row.last_value
+    state.reading_rank = rank
+    for r in range(rank + 1):
+        state.streak_start[r] = row.started_at
+        state.last_held[r] = held_until
+        state.reached[r] = state.status is Status.FIRING
+    return _Series(state, row.id, row.version, row.episode_key, row.event_id, row.notified, row.suppressed)
+
+
+def _load(s: Session, cache: dict[tuple[int, str], _Series], keys: Sequence[tuple[int, str]]) -> None:
+    by_open = {_open_key(*k): k for k in keys}
+    found: dict[tuple[int, str], IndicatorWarning] = {}
+    wanted = list(by_open)
+    for i in range(0, len(wanted), 900):
+        for row in s.scalars(select(IndicatorWarning).where(IndicatorWarning.open_key.in_(wanted[i:i + 900]))):
+            found[by_open[cast(str, row.open_key)]] = row
+    for k in keys:
+        cache[k] = _restore(found.get(k))
+
+
+def _preload_history(s: Session, ser: _Series, rule: ThresholdRule, key: tuple[int, str], before: datetime) -> None:
+    """Rate conditions need the readings of the window before the first one this process sees."""
+    if not rule.max_window or ser.state.history:
+        return
+    rows = s.execute(select(Reading.at, Reading.value).where(
+        Reading.indicator_id == key[0], Reading.series_key == key[1], Reading.at >= before - rule.max_window,
+        Reading.at < before).order_by(Reading.at)).all()
+    ser.state.history.extend((r[0], r[1]) for r in rows)
+
+
+def _info(s: Session, indicator_id: int) -> IndicatorInfo | None:
+    return _indicators.get((_url(s), indicator_id), lambda: indicators_by_id(s, [indicator_id]).get(indicator_id))
+
+
+# --- evaluation -------------------------------------------------------------------------------------
+
+
+def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
+    """The reading hook: grade each series' new readings and store what changed.
+
+    A reading of a quiet series (no open warning, a value no level reaches) costs a few attribute
+    writes — no query, no allocation.  The batch's series are taken out of the process-wide memory
+    while it runs and put back when it is done, so two threads never work on one series' state at
+    once: the second one loads it from the database and, if it is behind, the version check tells it.
+    """
+    if not readings:
+        return
+    config = load_config(s)
+    if not len(config.rules):
+        return
+    cache = _series.of(_url(s))
+    rule_for = config.rules.rule_for
+    owned: dict[tuple[int, str], _Series] = {}
+    missing: list[tuple[int, str]] = []
+    for r in readings:
+        k = (r.indicator_id, r.series_key)
+        if k in owned or rule_for(r.indicator_code, r.area_path) is None:
+            continue
+        found = cache.pop(k, None)
+        if found is None:
+            missing.append(k)
+        else:
+            owned[k] = found
+    if missing:
+        _load(s, owned, missing)
+    fresh = set(missing)
+    key: tuple[int, str] | None = None
+    ser: _Series | None = None
+    rule: ThresholdRule | None = None
+    # The seam hands each series' readings in time order (series may interleave: only the order within
+    # a series matters, and a reading older than the series' last one changes nothing).
+    for r in readings:
+        k = (r.indicator_id, r.series_key)
+        if k != key:
+            key = k
+            rule = rule_for(r.indicator_code, r.area_path)
+            if rule is None:
+                ser = None
+                continue
+            ser = owned[k]
+            if rule.max_window and k in fresh:
+                fresh.discard(k)
+                _preload_history(s, ser, rule, k, r.at)
+        if ser is None or rule is None:
+            continue
+        if observe_quiet(ser.state, rule, r.at, r.value):
+            continue
+        transitions = observe_reading(ser.state, rule, r.at, r.value)
+        if not transitions:
+            continue
+        where = _Where(r.indicator_id, r.indicator_code, r.series_key, r.area_code, r.area_path, r.device_code)
+        try:
+            _apply(s, ser, rule, where, transitions, r.value, config)
+        except _Stale:
+            # Another process moved this warning: start again from the stored state.
+            _load(s, owned, [k])
+            ser = owned[k]
+            transitions = observe_reading(ser.state, rule, r.at, r.value)
+            if transitions:
+                _apply(s, ser, rule, where, transitions, r.value, config)
+    _touch(s, owned)
+    cache.update(owned)
+
+
+def _insert(s: Session, values: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: None when the series already has an open warning."""
+    ins = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = ins(IndicatorWarning).values(values).on_conflict_do_nothing().returning(IndicatorWarning.id)
+    return s.execute(stmt).scalar_one_or_none()
+
+
+def _update(s: Session, ser: _Series, values: dict[str, Any]) -> None:
+    changed = cast(CursorResult[Any], s.execute(
+        update(IndicatorWarning).where(IndicatorWarning.id == ser.warning_id, IndicatorWarning.version == ser.version)
+        .values(**values, version=ser.version + 1).execution_options(synchronize_session=False))).rowcount
+    if changed != 1:
+        raise _Stale()
+    ser.version += 1
+
+
+def _facts(s: Session, where: _Where, rank: int) -> WarningFacts:
+    info = _info(s, where.indicator_id)
+    lineage = info.lineage if info is not None else (where.indicator_code,)
+    return WarningFacts(where.indicator_code, lineage, where.series_key, where.area_path, rank)
+
+
+def _firing_sources(s: Session, exclude: int | None) -> list[tuple[int, WarningFacts]]:
+    rows = s.execute(select(IndicatorWarning.id, IndicatorWarning.indicator_id, IndicatorWarning.indicator_code,
+                            IndicatorWarning.series_key, IndicatorWarning.area_path, IndicatorWarning.level)
+                     .where(IndicatorWarning.state == Status.FIRING.value)).all()
+    out = []
+    for wid, ind_id, code, key, path, level in rows:
+        if wid == exclude or level is None:
+            continue
+        info = _info(s, ind_id)
+        out.append((wid, WarningFacts(code, info.lineage if info else (code,), key, path, LEVEL_RANK[level])))
+    return out
+
+
+def _suppression(s: Session, config: Config, where: _Where, rank: int, at: datetime,
+                 warning_id: int | None) -> Suppression | None:
+    if not config.silences and not config.inhibitions:
+        return None
+    facts = _facts(s, where, rank)
+    firing = _firing_sources(s, warning_id) if config.inhibitions else []
+    return suppression(facts, at, config.silences, config.inhibitions, firing)
+
+
+def _apply(s: Session, ser: _Series, rule: ThresholdRule, where: _Where, transitions: Sequence[Transition],
+           value: float | None, config: Config) -> None:
+    for t in transitions:
+        at = t.at
+        level = level_name(t.level)
+        values: dict[str, Any] = {"updated_at": at}
+        if value is not None:
+            values.update(last_value=value, last_reading_at=ser.state.last_reading_at)
+        announce = False
+        if t.change in (Change.PENDING, Change.FIRED):
+            values.update(state=Status.PENDING.value if t.change is Change.PENDING else Status.FIRING.value,
+                          level=level, rule_code=rule.code)
+            if t.change is Change.FIRED:
+                values.update(fired_at=at, peak_level=level)
+        elif t.change in (Change.RAISED, Change.LOWERED):
+            values.update(level=level)
+            if t.change is Change.RAISED:
+                values["peak_level"] = level
+        else:  # resolved or cleared: the episode ends and frees the series for the next one
+            values.update(state=Status.RESOLVED.value if t.change is Change.RESOLVED else Status.CLEARED.value,
+                          resolved_at=at, open_key=None)
+        payload: dict[str, Any] = {"rule": rule.code}
+        if t.change in (Change.FIRED, Change.RAISED):
+            sup = _suppression(s, config, where, t.level, at, ser.warning_id)
+            values["suppressed"] = sup.document() if sup else None
+            announce = sup is None
+            if sup is not None:
+                payload["suppressed"] = sup.document()
+        elif t.change in (Change.LOWERED, Change.RESOLVED):
+            announce = ser.notified and ser.suppressed is None
+        if announce:
+            values["notified"] = True
+        if ser.warning_id is None:
+            if t.change not in (Change.PENDING, Change.FIRED):
+                continue  # nothing stored to end (cannot happen after a fresh start; kept safe)
+            episode = f"{where.indicator_id}|{where.series_key}|{at.isoformat()}"
+            row = {"episode_key": episode, "open_key": _open_key(where.indicator_id, where.series_key),
+                   "indicator_id": where.indicator_id, "indicator_code": where.indicator_code,
+                   "series_key": where.series_key, "area_code": where.area_code, "area_path": where.area_path,
+                   "device_code": where.device_code, "started_at": ser.state.started_at or at,
+                   "fired_at": None, "resolved_at": None, "peak_level": None, "last_value": value,
+                   "last_reading_at": ser.state.last_reading_at, "suppressed": None, "notified": False,
+                   "event_id": None, "version": 1, **values}
+            new_id = _insert(s, row)
+            if new_id is None:
+                raise _Stale()
+            ser.warning_id, ser.version, ser.episode_key = new_id, 1, episode
+            ser.event_id, ser.notified, ser.suppressed = None, False, None
+        else:
+            _update(s, ser, values)
+        ser.suppressed = values.get("suppressed", ser.suppressed)
+        s.execute(insert(WarningLevelChange).values(
+            warning_id=ser.warning_id, at=at, change=t.change.value, from_level=level_name(t.previous_level),
+            to_level=level, value=value, actor=SYSTEM.label, payload=payload))
+        if announce:
+            ser.notified = True
+            _announce(s, ser, rule, where, t, value)
+        if t.change in (Change.RESOLVED, Change.CLEARED):
+            ser.warning_id, ser.version, ser.episode_key = None, 0, None
+            ser.event_id, ser.notified, ser.suppressed = None, False, None
+
+
+# --- announcing: events and hooks -----------------------------------------------------------------
+
+
+def _title(rule: ThresholdRule, where: _Where, info: IndicatorInfo | None, rank: int) -> str:
+    level = LEVELS[rank]
+    name = info.name if info else where.indicator_code
+    return f"[{LABELS[level]}预警·{GRADES[level]}级] {name} {where.series_key}"[:200]
+
+
+def _describe(where: _Where, info: IndicatorInfo | None, rank: int, value: float | None, at: datetime) -> str:
+    unit = info.unit if info else ""
+    shown = f"{value:g}{unit}" if value is not None else "无数据"
+    return (f"指标 {where.indicator_code}（{info.name if info else ''}）在 {where.area_code} 的序列 "
+            f"{where.series_key} 于 {at.isoformat()} 达到{LABELS[LEVELS[rank]]}预警，读数 {shown}。")
+
+
+def _announce(s: Session, ser: _Series, rule: ThresholdRule, where: _Where, t: Transition,
+              value: float | None) -> None:
+    assert ser.warning_id is not None and ser.episode_key is not None
+    info = _info(s, where.indicator_id)
+    if t.change in (Change.FIRED, Change.RAISED):
+        _event_on_rise(s, ser, rule, where, info, t, value)
+    elif ser.event_id is not None:
+        ev = s.get(Event, ser.event_id)
+        if ev is not None:
+            if t.change is Change.LOWERED:
+                note(s, ev, SYSTEM, "warning.lowered", t.at, reason=f"预警降为{LABELS[LEVELS[t.level]]}",
+                     payload={"warning_id": ser.warning_id, "from": level_name(t.previous_level),
+                              "to": level_name(t.level), "value": value})
+            else:
+                # Recovery is noted, never acted on: a handled event is closed only after verification.
+                note(s, ev, SYSTEM, "warning.resolved", t.at, reason="读数已恢复正常，事件仍需核查后结案",
+                     payload={"warning_id": ser.warning_id, "from": level_name(t.previous_level), "value": value})
+    change = WarningChange(
+        warning_id=ser.warning_id, episode_key=ser.episode_key, indicator_code=where.indicator_code,
+        indicator_lineage=info.lineage if info else (where.indicator_code,), series_key=where.series_key,
+        area_code=where.area_code, area_path=where.area_path, level=level_name(t.level),
+        previous_level=level_name(t.previous_level), at=t.at, event_id=ser.event_id,
+        payload={"change": t.change.value, "value": value, "rule": rule.code})
+    for hook in list(WARNING_HOOKS):
+        hook(s, change)
+
+
+def _event_on_rise(s: Session, ser: _Series, rule: ThresholdRule, where: _Where, info: IndicatorInfo | None,
+                   t: Transition, value: float | None) -> None:
+    action = rule.action(t.level)
+    if ser.event_id is not None:
+        ev = s.get(Event, ser.event_id)
+        if ev is None:
+            return
+        wanted = Urgency(action.urgency) if action.urgency else None
+        if wanted is not None and ev.state not in (EventState.CALLED_BACK.value, EventState.CANCELLED.value,
+                                                   EventState.MERGED.value) and wanted > Urgency(ev.urgency):
+            before = ev.urgency
+            ev.urgency = wanted.value
+            ev.updated_at = t.at
+            note(s, ev, SYSTEM, "event.urgency_raise", t.at, reason=f"预警升为{LABELS[LEVELS[t.level]]}",
+                 payload={"warning_id": ser.warning_id, "from": before, "to": wanted.value,
+                          "level": level_name(t.level), "previous_level": level_name(t.previous_level),
+                          "value": value})
+        else:
+            note(s, ev, SYSTEM, "warning.raised", t.at, reason=f"预警升为{LABELS[LEVELS[t.level]]}",
+                 payload={"warning_id": ser.warning_id, "level": level_name(t.level),
+                          "previous_level": level_name(t.previous_level), "value": value})
+        if action.mode == "handle" and ev.mode == "notify" and ev.state == EventState.REGISTERED.value:
+            # a level that needs handling turns a notify-only event not yet triaged into a case to handle
+            ev.mode = "handle"
+            if action.dispatch:
+                _dispatch(s, ev, t.at)
+        return
+    if action.mode == "none":
+        return
+    key = f"warning:{ser.episode_key}"[:100]
+    existing = s.scalar(select(Event.id).where(Event.intake_key == key))
+    if existing is None:
+        from shuzhi.services.intake import register_event
+
+        cmd = c.SubmitEvent(
+            source=c.Source.SENSOR_WARNING, request_type=c.RequestType.REPORT, event_class_code=action.event_class,
+            title=_title(rule, where, info, t.level), description=_describe(where, info, t.level, value, t.at),
+            area_code=where.area_code, urgency=Urgency(action.urgency) if action.urgency else None,
+            received_at=t.at, external_ref=f"warning:{ser.warning_id}")
+        try:
+            existing = register_event(s, cmd, SYSTEM, t.at, intake_key=key).id
+        except ServiceError as exc:
+            # An event class or area that vanished since the rule was saved: the warning stands and says why.
+            s.execute(insert(WarningLevelChange).values(
+                warning_id=ser.warning_id, at=t.at, change="event_failed", from_level=None,
+                to_level=level_name(t.level), value=value, actor=SYSTEM.label, payload={"reason": exc.message}))
+            return
+        ev = s.get(Event, existing)
+        assert ev is not None
+        note(s, ev, SYSTEM, "warning.fired", t.at, reason=f"{LABELS[LEVELS[t.level]]}预警",
+             payload={"warning_id": ser.warning_id, "level": level_name(t.level), "rule": rule.code,
+                      "value": value, "series": where.series_key, "mode": action.mode})
+        if action.mode == "notify":
+            ev.mode = "notify"
+        elif action.dispatch:
+            _dispatch(s, ev, t.at)
+    ser.event_id = existing
+    s.execute(update(IndicatorWarning).where(IndicatorWarning.id == ser.warning_id).values(event_id=existing)
+              .execution_options(synchronize_session=False))
+
+
+def _dispatch(s: Session, ev: Event, at: datetime) -> None:
+    """Dispatch the new event by the dispatch rules (or the grid principle), as the centre's automatic
+    dispatch would; one nobody's duties cover stays registered for the duty officer."""
+    from shuzhi.services import dispatching, handling
+
+    s.flush()
+    decision = dispatching.decide_for_event(s, ev)
+    if decision.lead is None:
+        note(s, ev, SYSTEM, "event.auto_dispatch_failed", at, reason=decision.message[:2000],
+             payload=decision.payload())
+        return
+    units = [c.UnitAssignment(unit_code=decision.lead.code, role=TaskRole.LEAD)]
+    units += [c.UnitAssignment(unit_code=a.code, role=TaskRole.ASSIST) for a in decision.assist]
+    try:
+        handling.dispatch_in(s, ev.id, c.Dispatch(units=units, reason=decision.message[:2000]), SYSTEM, at,
+                             record={**decision.payload(), "override": False, "reason": None})
+    except ServiceError as exc:
+        note(s, ev, SYSTEM, "event.auto_dispatch_failed", at, reason=exc.message[:2000])
+
+
+# --- the periodic check --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    series: int
+    changes: int
+    released: int
+
+
+def check_no_data(uow: UnitOfWork, now: datetime | None = None) -> CheckReport:
+    """The periodic check (run by the worker, e.g. every minute).
+
+    * series of indicators with a ``no_data`` condition are graded by how long they have been silent
+      (from ``reading_latest``);
+    * open warnings are re-evaluated at ``now``, so ``for`` and ``keep_firing_for`` run out even when
+      no reading comes;
+    * firing warnings held back by a silence or an inhibition that has since ended are announced.
+    """
+    now = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        config = load_config(s)
+        cache = _series.of(_url(s))
+        targets: dict[tuple[int, str], tuple[_Where, datetime | None, float | None]] = {}
+        for row in s.execute(select(IndicatorWarning.indicator_id, IndicatorWarning.indicator_code,
+                                    IndicatorWarning.series_key, IndicatorWarning.area_code,
+                                    IndicatorWarning.area_path, IndicatorWarning.device_code,
+                                    IndicatorWarning.last_reading_at, IndicatorWarning.last_value)
+                             .where(IndicatorWarning.state.in_(OPEN_STATES))).all():
+            targets[(row[0], row[2])] = (_Where(*row[:6]), row[6], row[7])
+        silent_kinds = {r.indicator for r in config.rules.all_rules() if r.no_data_conditions}
+        if silent_kinds:
+            from shuzhi.adapters.db.tables_sensing import Indicator
+
+            for ind_id, code, key, area_code, path, at, value in s.execute(
+                select(LatestReading.indicator_id, Indicator.code, LatestReading.series_key, Area.code, Area.path,
+                       LatestReading.at, LatestReading.value)
+                .join(Indicator, Indicator.id == LatestReading.indicator_id)
+                .join(Area, Area.id == LatestReading.area_id).where(Indicator.code.in_(silent_kinds))).all():
+                where = _Where(ind_id, code, key, area_code, path, None if key == area_code else key)
+                targets.setdefault((ind_id, key), (where, at, value))
+        owned = {k: found for k in targets if (found := cache.pop(k, None)) is not None}
+        missing = [k for k in targets if k not in owned]
+        if missing:
+            _load(s, owned, missing)
+        _touch(s, targets)
+        changes = 0
+        for series, (where, last_at, last_value) in targets.items():
+            rule = config.rules.rule_for(where.indicator_code, where.area_path)
+            ser = owned[series]
+            if rule is None:
+                if ser.warning_id is not None:
+                    changes += _end_orphan(s, ser, where, now)
+                continue
+            if ser.state.last_reading_at is None and last_at is not None:
+                ser.state.last_reading_at = last_at
+                ser.state.last_value = last_value
+                if ser.state.last_at is None:
+                    ser.state.last_at = last_at
+            transitions = observe_tick(ser.state, rule, now)
+            if not transitions:
+                continue
+            try:
+                _apply(s, ser, rule, where, transitions, None, config)
+            except _Stale:
+                _load(s, owned, [series])
+                continue
+            changes += len(transitions)
+        cache.update(owned)
+        released = _release(s, config, cache, now)
+        uow.commit()
+        return CheckReport(series=len(targets), changes=changes, released=released)
+
+
+def _end_orphan(s: Session, ser: _Series, where: _Where, now: datetime) -> int:
+    """An open warning whose rule was deleted or disabled can never recover by the rule: it ends here,
+    saying why (announced like any recovery, so an event's timeline is told)."""
+    try:
+        _update(s, ser, {"state": Status.RESOLVED.value if ser.state.status is Status.FIRING else
+                         Status.CLEARED.value, "resolved_at": now, "open_key": None, "updated_at": now})
+    except _Stale:
+        return 0
+    change = Change.RESOLVED if ser.state.status is Status.FIRING else Change.CLEARED
+    s.execute(insert(WarningLevelChange).values(
+        warning_id=ser.warning_id, at=now, change=change.value, from_level=level_name(ser.state.level),
+        to_level=None, value=None, actor=SYSTEM.label, payload={"reason": "rule removed"}))
+    if change is Change.RESOLVED and ser.notified and ser.suppressed is None:
+        orphan = ThresholdRule(code="(removed)", indicator=where.indicator_code, conditions=())
+        _announce(s, ser, orphan, where, Transition(Change.RESOLVED, now, NONE, ser.state.level), None)
+    ser.state = SeriesState()
+    ser.warning_id, ser.version, ser.episode_key = None, 0, None
+    ser.event_id, ser.notified, ser.suppressed = None, False, None
+    return 1
+
+
+def check_now(uow: UnitOfWork, actor: Actor) -> CheckReport:
+    """:func:`check_no_data` on a person's request (those who configure warnings may)."""
+    authz.require(actor, p.INDICATOR_WRITE)
+    return check_no_data(uow)
+
+
+def _release(s: Session, config: Config, cache: dict[tuple[int, str], _Series], now: datetime) -> int:
+    """Announce firing warnings whose silence or inhibition no longer applies."""
+    rows = s.scalars(select(IndicatorWarning).where(IndicatorWarning.state == Status.FIRING.value,
+                                                    IndicatorWarning.suppressed.is_not(None))).all()
+    released = 0
+    for row in rows:
+        if row.suppressed is None or row.level is None:
+            continue
+        where = _Where(row.indicator_id, row.indicator_code, row.series_key, row.area_code, row.area_path,
+                       row.device_code)
+        rank = LEVEL_RANK[row.level]
+        if _suppression(s, config, where, rank, now, row.id) is not None:
+            continue
+        rule = config.rules.rule_for(row.indicator_code, row.area_path)
+        if rule is None:
+            continue
+        series = (row.indicator_id, row.series_key)
+        ser = cache.get(series)
+        if ser is None or ser.warning_id != row.id:
+            _load(s, cache, [series])
+            ser = cache[series]
+        try:
+            _update(s, ser, {"suppressed": None, "notified": True, "updated_at": now})
+        except _Stale:
+            cache.pop(series, None)
+            continue
+        ser.suppressed, ser.notified = None, True
+        s.execute(insert(WarningLevelChange).values(
+            warning_id=row.id, at=now, change="released", from_level=row.level, to_level=row.level,
+            value=row.last_value, actor=SYSTEM.label, payload={"was": row.suppressed}))
+        _announce(s, ser, rule, where, Transition(Change.FIRED, now, rank, NONE), row.last_value)
+        released += 1
+    return released
+
+
+# --- reading warnings ---------------------------------------------------------------------------------
+
+
+def _record(w: IndicatorWarning, event_number: str | None = None) -> dict[str, Any]:
+    return {
+        "id": w.id, "episode_key": w.episode_key, "indicator_code": w.indicator_code, "series_key": w.series_key,
+        "area_code": w.area_code, "area_path": w.area_path, "device_code": w.device_code, "rule_code": w.rule_code,
+        "state": w.state, "level": w.level, "grade": GRADES.get(w.level or ""), "peak_level": w.peak_level,
+        "started_at": w.started_at, "fired_at": w.fired_at, "resolved_at": w.resolved_at,
+        "last_value": w.last_value, "last_reading_at": w.last_reading_at, "suppressed": w.suppressed,
+        "acknowledged_at": w.acknowledged_at, "acknowledged_by": w.acknowledged_by, "ack_note": w.ack_note,
+        "event_id": w.event_id, "event_number": event_number, "version": w.version,
+    }
+
+
+def list_warnings(uow: UnitOfWork, actor: Actor, *, state: str | None = "open", level: str | None = None,
+                  indicator: str | None = None, area: str | None = None, limit: int = 100,
+                  offset: int = 0) -> dict[str, Any]:
+    """Warnings in the actor's scope, newest first.  ``state``: open (pending or firing), pending,
+    firing, resolved, cleared or all; ``area``: an area code whose subtree to show."""
+    authz.require(actor, p.INDICATOR_READ)
+    from sqlalchemy import func
+
+    with uow:
+        s = uow.session
+        q = select(IndicatorWarning).where(authz.area_clause(actor, IndicatorWarning.area_path))
+        if state == "open":
+            q = q.where(IndicatorWarning.state.in_(OPEN_STATES))
+        elif state and state != "all":
+            q = q.where(IndicatorWarning.state == state)
+        if level:
+            q = q.where(IndicatorWarning.level == level)
+        if indicator:
+            q = q.where(IndicatorWarning.indicator_code == indicator)
+        if area:
+            path = s.scalar(select(Area.path).where(Area.code == area))
+            if path is None:
+                raise NotFound(f"area {area} not found")
+            q = q.where(IndicatorWarning.area_path.startswith(path, autoescape=True))
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = s.scalars(q.order_by(IndicatorWarning.started_at.desc(), IndicatorWarning.id.desc())
+                         .limit(limit).offset(offset)).all()
+        numbers = dict(s.execute(select(Event.id, Event.number).where(
+            Event.id.in_([w.event_id for w in rows if w.event_id]))).all()) if rows else {}
+        return {"total": total, "items": [_record(w, numbers.get(w.event_id) if w.event_id else None) for w in rows]}
+
+
+def _load_visible(s: Session, actor: Actor, warning_id: int) -> IndicatorWarning:
+    w = s.get(IndicatorWarning, warning_id)
+    if w is None:
+        raise NotFound(f"warning {warning_id} not found")
+    authz.ensure_visible(actor, w.area_path, what="warning")
+    return w
+
+
+def get_warning(uow: UnitOfWork, actor: Actor, warning_id: int) -> dict[str, Any]:
+    """One warning with its whole history (every change of state and level)."""
+    authz.require(actor, p.INDICATOR_READ)
+    with uow:
+        s = uow.session
+        w = _load_visible(s, actor, warning_id)
+        number = s.scalar(select(Event.number).where(Event.id == w.event_id)) if w.event_id else None
+        changes = s.scalars(select(WarningLevelChange).where(WarningLevelChange.warning_id == w.id)
+                            .order_by(WarningLevelChange.id)).all()
+        return {**_record(w, number), "changes": [
+            {"at": ch.at, "change": ch.change, "from_level": ch.from_level, "to_level": ch.to_level,
+             "value": ch.value, "actor": ch.actor, "payload": ch.payload} for ch in changes]}
+
+
+def acknowledge(uow: UnitOfWork, actor: Actor, warning_id: int, comment: str | None = None, *,
+                now: datetime | None = None) -> dict[str, Any]:
+    """A person has seen the warning (确认).  Acknowledging twice is refused (409) so nobody believes
+    they were first; acknowledging does not silence it or change its level."""
+    authz.require(actor, p.WARNING_ACK)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        w = _load_visible(s, actor, warning_id)
+        if w.acknowledged_at is not None:
+            raise Conflict(f"already acknowledged by {w.acknowledged_by}", field="warning_id")
+        if w.state == Status.CLEARED.value:
+            raise Conflict("a cleared warning never fired; there is nothing to acknowledge")
+        # Not a versioned change: the evaluator owns state and level, a person owns the acknowledgement.
+        s.execute(update(IndicatorWarning).where(IndicatorWarning.id == w.id)
+                  .values(acknowledged_at=at, acknowledged_by=actor.label, ack_note=comment)
+                  .execution_options(synchronize_session=False))
+        s.add(WarningLevelChange(warning_id=w.id, at=at, change="acknowledged", from_level=w.level,
+                                 to_level=w.level, value=None, actor=actor.label,
+                                 payload={"comment": comment} if comment else {}))
+        if w.event_id:
+            ev = s.get(Event, w.event_id)
+            if ev is not None:
+                note(s, ev, actor, "warning.acknowledged", at, reason=comment, payload={"warning_id": w.id})
+        uow.commit()
+    return get_warning(uow, actor, warning_id)
+
+
+def timeline_of_warning_event(s: Session, event_id: int) -> list[TimelineEntry]:
+    """The warning lines of an event's timeline (for tests and the cockpit)."""
+    return list(s.scalars(select(TimelineEntry).where(TimelineEntry.event_id == event_id,
+                                                      TimelineEntry.action.like("warning.%"))
+                          .order_by(TimelineEntry.id)))
+
+
+if evaluate_readings not in READING_HOOKS:
+    READING_HOOKS.append(evaluate_readings)
