@@ -41,7 +41,7 @@ TIMELINE_ACTIONS: dict[str, str] = {
     "supervision.yellow_card": "黄牌警告",
     "supervision.red_card": "红牌通报",
     "supervision.escalate": "超时未签收上报",
-    "event.urge": "领导督办",
+    "supervision.leader_urge": "领导督办",
     "task.escalate": "超出能力上报",
     "event.escalate": "上报上级中心",
 }

@@ -336,7 +336,7 @@ def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: date
             before = t.handle_due_at
             t.handle_due_at = cmd.due_at
             t.updated_at = at
-            note(s, event, actor, "event.urge", at, task=t, reason=cmd.instruction, payload={
+            note(s, event, actor, "supervision.leader_urge", at, task=t, reason=cmd.instruction, payload={
                 "unit": t.unit.code, "from": before.isoformat() if before else None, "to": cmd.due_at.isoformat()})
             inbox.append({"person_id": None, "unit_id": t.unit_id, "event_id": event.id, "task_id": t.id,
                           "kind": "supervision.leader_urge", "title": f"领导督办：{event.number}（{event.title[:60]}）",
