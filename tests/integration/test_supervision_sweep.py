@@ -97,7 +97,7 @@ def test_every_step_happens_once_on_time_and_is_recorded_everywhere(session_fact
 
 def test_accept_timeout_escalates_to_the_town_centre(session_factory: sessionmaker[Session], world: World) -> None:
     sf = session_factory
-    number, task_id = _dispatched(sf, "G500111001001001", cls="0201")
+    _dispatched(sf, "G500111001001001", cls="0201")
     assert sweep(_uow(sf), T0 + timedelta(hours=3)).steps == 0  # lunch break: 2 working hours end at 14:05
     r = sweep(_uow(sf), T0 + timedelta(hours=4, minutes=10))
     assert r.by_step == {"accept_timeout": 1}
@@ -134,7 +134,7 @@ def test_reporting_back_and_suspension_stop_the_clock(session_factory: sessionma
 def test_a_stale_plan_cannot_repeat_a_step(session_factory: sessionmaker[Session], world: World) -> None:
     """What a retry after a crash or a racing worker would do: the unique key turns it into nothing."""
     sf = session_factory
-    number, task_id = _dispatched(sf, "D500111-CGJ")
+    _, task_id = _dispatched(sf, "D500111-CGJ")
     with sf() as s:
         full_plan = s.scalar(select(SupervisionClock.plan).where(SupervisionClock.task_id == task_id))
     late = datetime(2026, 12, 1, 11, tzinfo=SHANGHAI)

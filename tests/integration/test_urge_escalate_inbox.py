@@ -79,7 +79,7 @@ def test_grid_declares_a_task_beyond_its_capacity_and_it_rises_to_the_town_centr
 
 
 def test_inbox_is_scoped_to_the_person_and_their_unit(api: Api, world: World) -> None:
-    ev, task = _dispatch(api, "D500111-CGJ")
+    ev, _ = _dispatch(api, "D500111-CGJ")
     api.post(f"/api/events/{ev['number']}/urge", "grace", {"instruction": "第一次督办", "due_at": _future(3)})
     api.post(f"/api/events/{ev['number']}/urge", "grace", {"instruction": "第二次督办", "due_at": _future(2)})
     assert api.get("/api/inbox/unread-count", who="carol")["unread"] == 2

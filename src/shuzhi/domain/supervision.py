@@ -112,6 +112,9 @@ class PlannedStep:
     #: The deadline the step is about; with the task and the step it is the step's unique key.
     deadline: datetime
 
+    def __post_init__(self) -> None:
+        self.kind  # noqa: B018 - refuse an unknown step name (ValueError) when the step is built
+
     @property
     def kind(self) -> StepKind:
         return StepKind(self.step.split("_")[0]) if self.step.startswith("remind_") else StepKind(self.step)

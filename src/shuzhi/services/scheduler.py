@@ -21,6 +21,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,10 +62,8 @@ def _ensure_rows(uow_factory: UowFactory, now: datetime) -> None:
             return
         for job in missing:
             uow.session.add(ScheduledJob(name=job.name, next_due_at=now, failures=0))
-        try:
+        with suppress(IntegrityError):  # another worker registered it at the same moment
             uow.commit()
-        except IntegrityError:
-            pass  # another worker registered it at the same moment
 
 
 def run_due_jobs(uow_factory: UowFactory, now: datetime | None = None) -> list[str]:
@@ -87,7 +86,7 @@ def run_due_jobs(uow_factory: UowFactory, now: datetime | None = None) -> list[s
             continue  # another worker took it
         try:
             job.run(uow_factory, at)
-        except Exception as exc:  # noqa: BLE001 - a failing job is retried later, never in a tight loop
+        except Exception as exc:
             log.exception("periodic job %s failed", job.name)
             backoff = min(job.every * (2 ** min(failures + 1, 10)), timedelta(hours=1))
             with uow_factory() as uow:
@@ -140,7 +139,7 @@ class Worker:
                     log.info("swept %d clocks: %s", result.claimed, result.by_step)
                 if not self.stop.is_set():
                     run_due_jobs(self.uow, started)
-            except Exception:  # noqa: BLE001 - the database may be restarting; try again next tick
+            except Exception:
                 log.exception("worker tick failed")
             self.ticks += 1
             self.stop.wait(self.interval)

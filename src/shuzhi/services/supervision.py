@@ -16,31 +16,50 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db import bulk
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import (
     Escalation,
     Notification,
+    OutboxMessage,
     SupervisionClock,
     SupervisionRules,
     SupervisionStep,
     Urge,
 )
 from shuzhi.domain import permissions as P
+from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.events import TaskAction, TaskRole, TaskState
 from shuzhi.domain.supervision import (
     RUNNING,
-    PlannedStep,
     StepKind,
     UnitRef,
     due_now,
     escalation_target,
     plan_from_json,
-    plan_to_json,
 )
 from shuzhi.domain.supervision import SupervisionRules as Rules
 from shuzhi.services import authz, outbox
@@ -108,15 +127,17 @@ def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
     return claimed
 
 
+def _among(col: Any, ids: Sequence[int], conn: Connection) -> Any:
+    """``col IN ids`` — on PostgreSQL as ``= ANY(:array)``, one parameter however many ids."""
+    if conn.dialect.name == "postgresql":
+        return col == any_(bindparam("ids_" + col.key, list(ids), type_=postgresql.ARRAY(BigInteger)))
+    return col.in_(list(ids))
+
+
 def _context(conn: Connection, task_ids: Sequence[int]) -> dict[int, Any]:
     rows = conn.execute(
-        select(Task.id, Task.event_id, Task.unit_id, Task.state, Task.role, Task.dispatched_by_unit_id,
-               Event.number, Event.title, Event.area_path, Event.owner_unit_id, EventClass.code.label("class_code"),
-               Unit.code.label("unit_code"), Unit.name.label("unit_name"), Unit.kind.label("unit_kind"),
-               Area.path.label("unit_path"))
-        .select_from(Task).join(Event, Event.id == Task.event_id).join(Unit, Unit.id == Task.unit_id)
-        .join(Area, Area.id == Unit.area_id).outerjoin(EventClass, EventClass.id == Event.event_class_id)
-        .where(Task.id.in_(task_ids))
+        select(Task.id, Task.event_id, Task.unit_id, Task.state, Task.dispatched_by_unit_id, Event.area_path)
+        .select_from(Task).join(Event, Event.id == Task.event_id).where(_among(Task.id, task_ids, conn))
     ).all()
     return {r.id: r for r in rows}
 
@@ -130,7 +151,6 @@ def _centres(conn: Connection) -> list[UnitRef]:
 def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: SweepResult) -> None:
     ctx = _context(conn, [r.task_id for r in claimed])
     wanted: list[dict[str, Any]] = []
-    planned: dict[tuple[int, str, datetime], PlannedStep] = {}
     keep: list[dict[str, Any]] = []
     drop: list[int] = []
     for r in claimed:
@@ -139,88 +159,137 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
             drop.append(r.task_id)  # the hook keeps clocks in step; this is only a safety net
             continue
         due, rest = due_now(plan_from_json(r.plan), now)
-        for s in due:
-            planned[(r.task_id, s.step, s.deadline)] = s
-            wanted.append({"task_id": r.task_id, "event_id": t.event_id, "unit_id": t.unit_id, "step": s.step,
-                           "deadline": s.deadline, "due_at": s.due_at, "done_at": now, "area_path": t.area_path})
+        for st in due:
+            wanted.append({"task_id": r.task_id, "event_id": t.event_id, "unit_id": t.unit_id, "step": st.step,
+                           "deadline": st.deadline, "due_at": st.due_at, "done_at": now, "area_path": t.area_path})
         if rest:
-            keep.append({"k_task_id": r.task_id, "k_next": rest[0].due_at, "k_plan": plan_to_json(rest)})
+            # the plan is in due order, so what is left is its tail, stored as it came
+            keep.append({"task_id": r.task_id, "next_due_at": rest[0].due_at, "plan": list(r.plan)[len(due):]})
         else:
             drop.append(r.task_id)
-    done: list[tuple[int, str, datetime]] = []
-    if wanted:
-        ins = _insert_for(conn)(SupervisionStep).on_conflict_do_nothing(
-            index_elements=["task_id", "step", "deadline"])
-        # one statement per chunk; RETURNING tells which steps are new (the rest were done already)
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            stmt = ins.values(chunk).returning(SupervisionStep.task_id, SupervisionStep.step,
-                                               SupervisionStep.deadline)
-            done += [(a, b, _aware(d)) for a, b, d in conn.execute(stmt).all()]
+    done = bulk.insert_rows(conn, SupervisionStep.__table__, wanted, returning=("id", "task_id", "step", "deadline"),
+                            skip_conflicts_on=("task_id", "step", "deadline"))
     if done:
-        _record(conn, done, planned, ctx, now, result)
+        for row in done:
+            result.steps += 1
+            result.by_step[row[2]] = result.by_step.get(row[2], 0) + 1
+        _record(conn, [row[0] for row in done if row[2] != StepKind.ACCEPT_TIMEOUT.value], now)
+        timeouts = [row[0] for row in done if row[2] == StepKind.ACCEPT_TIMEOUT.value]
+        if timeouts:
+            _escalate_timeouts(conn, timeouts, now)
     if keep:
-        conn.execute(update(SupervisionClock).where(SupervisionClock.task_id == bindparam("k_task_id")).values(
-            next_due_at=bindparam("k_next"), plan=bindparam("k_plan"), failures=0, last_error=None,
-            updated_at=now), keep)
+        bulk.update_rows(conn, SupervisionClock.__table__, "task_id", keep,
+                         constant={"failures": 0, "last_error": None, "updated_at": now})
     if drop:
-        conn.execute(delete(SupervisionClock).where(SupervisionClock.task_id.in_(drop)))
+        conn.execute(delete(SupervisionClock).where(_among(SupervisionClock.task_id, drop, conn)))
 
 
 def _aware(d: datetime) -> datetime:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d
 
 
-def _record(conn: Connection, done: Sequence[tuple[int, str, datetime]],
-            planned: dict[tuple[int, str, datetime], PlannedStep], ctx: dict[int, Any], now: datetime,
-            result: SweepResult) -> None:
+def _json_object(conn: Connection, **pairs: Any) -> Any:
+    fn = func.json_build_object if conn.dialect.name == "postgresql" else func.json_object
+    args: list[Any] = []
+    for key, value in pairs.items():
+        args += [literal(key, String), value]
+    return fn(*args)
+
+
+def _record(conn: Connection, step_ids: Sequence[int], now: datetime) -> None:
+    """Timeline, inboxes and outbox for the new steps, set-based: three INSERT … SELECT statements
+    whatever the number of steps (the titles and payloads are built by the database)."""
+    if not step_ids:
+        return
+    S, E, T, U, C = SupervisionStep, Event, Task, Unit, EventClass
+    title_text = func.substr(E.title, 1, 60)
+
+    def titled(head: str, tail: str) -> Any:
+        return literal(head, String) + E.number + literal("（", String) + title_text + literal(tail, String)
+
+    title = case(
+        (S.step.like("remind%"),
+         titled("临期提醒：", "）已用去") + func.substr(S.step, 8) + literal("%的办理时限", String)),
+        (S.step == "overdue", titled("超期：", "）已超过办理时限")),
+        (S.step == "urge", titled("催办：", "）已超期，请立即办理并反馈")),
+        (S.step == "yellow_card", titled("黄牌警告：", "）超期1个工作日以上")),
+        else_=titled("红牌通报：", "）严重超期，已列入通报名单")).label("title")
+    topic = case((S.step.like("remind%"), literal("supervision.remind", String)),
+                 else_=literal("supervision.", String) + S.step).label("topic")
+    fields = dict(step=S.step, due_at=S.due_at, deadline=S.deadline, unit=U.code, unit_name=U.name)
+    payload = _json_object(conn, **fields)
+    payload_more = _json_object(conn, **fields, event_number=E.number, task_id=S.task_id)
+    at = literal(now, UTCDateTime)
+    joined = (S.__table__.join(E, E.id == S.event_id).join(T, T.id == S.task_id).join(U, U.id == S.unit_id)
+              .outerjoin(C, C.id == E.event_class_id))
+    mine = _among(S.id, step_ids, conn)
+    conn.execute(insert(TimelineEntry).from_select(
+        ["event_id", "task_id", "at", "actor_id", "actor", "action", "from_state", "to_state", "reason", "payload"],
+        select(S.event_id, S.task_id, at, null(), literal(SYSTEM.label, String), topic, null(), null(), title,
+               payload).select_from(joined).where(mine)))
+    # typed NULLs: in a UNION PostgreSQL would otherwise take them for text
+    no_person, never, nobody = cast(null(), Integer), cast(null(), DateTime(timezone=True)), cast(null(), String)
+    to_unit = select(no_person, S.unit_id, S.event_id, S.task_id, topic, title, title, payload_more, at, never,
+                     nobody).select_from(joined).where(mine)
+    # overdue and the cards also go to the centre that dispatched the task
+    to_centre = select(no_person, T.dispatched_by_unit_id, S.event_id, S.task_id, topic, title, title, payload_more,
+                       at, never, nobody).select_from(joined).where(
+        mine, S.step.in_(["overdue", "yellow_card", "red_card"]), T.dispatched_by_unit_id.is_not(None),
+        T.dispatched_by_unit_id != S.unit_id)
+    conn.execute(insert(Notification).from_select(
+        ["person_id", "unit_id", "event_id", "task_id", "kind", "title", "body", "payload", "created_at", "read_at",
+         "read_by"], union_all(to_unit, to_centre)))
+    conn.execute(insert(OutboxMessage).from_select(
+        ["topic", "event_id", "area_path", "class_code", "payload", "created_at", "fanned_out"],
+        select(topic, S.event_id, E.area_path, C.code, _json_object(conn, topic=topic, at=at, **fields,
+                                                                    event_number=E.number, task_id=S.task_id),
+               at, false()).select_from(joined).where(mine)))
+
+
+def _escalate_timeouts(conn: Connection, step_ids: Sequence[int], now: datetime) -> None:
+    """A task not signed for in time rises to the centre one level up: escalation record, timeline,
+    inboxes (the unit, the dispatching centre, the centre above) and outbox."""
+    rows = conn.execute(
+        select(SupervisionStep.task_id, SupervisionStep.deadline, SupervisionStep.due_at, Task.event_id,
+               Task.unit_id, Task.dispatched_by_unit_id, Event.number, Event.title, Event.area_path,
+               EventClass.code.label("class_code"), Unit.code.label("unit_code"), Unit.name.label("unit_name"),
+               Unit.kind.label("unit_kind"), Area.path.label("unit_path"))
+        .select_from(SupervisionStep).join(Task, Task.id == SupervisionStep.task_id)
+        .join(Event, Event.id == Task.event_id).join(Unit, Unit.id == Task.unit_id)
+        .join(Area, Area.id == Unit.area_id).outerjoin(EventClass, EventClass.id == Event.event_class_id)
+        .where(_among(SupervisionStep.id, step_ids, conn))).all()
+    centres = _centres(conn)
     timeline: list[dict[str, Any]] = []
     inbox: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
     escalations: list[dict[str, Any]] = []
-    centres: list[UnitRef] | None = None
-    for task_id, step, deadline in done:
-        s = planned.get((task_id, step, deadline))
-        if s is None:  # the database may hand back a time with another tzinfo object; match by value
-            s = next(p for k, p in planned.items() if k[0] == task_id and k[1] == step and k[2] == deadline)
-        t = ctx[task_id]
-        kind = s.kind
-        result.steps += 1
-        result.by_step[step] = result.by_step.get(step, 0) + 1
-        pct = step.split("_")[1] if kind is StepKind.REMIND else "100"
-        title = _TITLES[kind].format(number=t.number, title=t.title[:60], pct=pct)
-        payload: dict[str, Any] = {"step": step, "due_at": s.due_at.isoformat(), "deadline": deadline.isoformat(),
-                                   "unit": t.unit_code, "unit_name": t.unit_name}
-        recipients = {t.unit_id}
-        if kind in (StepKind.OVERDUE, StepKind.YELLOW_CARD, StepKind.RED_CARD, StepKind.ACCEPT_TIMEOUT) \
-                and t.dispatched_by_unit_id:
-            recipients.add(t.dispatched_by_unit_id)
-        topic = f"supervision.{kind.value}"
-        action = "supervision.escalate" if kind is StepKind.ACCEPT_TIMEOUT else topic
-        reason = title
-        if kind is StepKind.ACCEPT_TIMEOUT:
-            centres = centres if centres is not None else _centres(conn)
-            target = escalation_target(UnitRef(t.unit_id, t.unit_kind, t.unit_path), centres)
-            reason = f"超过签收时限（{deadline.isoformat()}）未签收，上报上级中心"
-            payload["to_unit_id"] = target.id if target else None
-            escalations.append({"event_id": t.event_id, "task_id": task_id, "kind": "accept_timeout",
-                                "from_unit_id": t.unit_id, "to_unit_id": target.id if target else None,
-                                "reason": reason, "by": SYSTEM.label, "at": now})
-            if target is not None:
-                recipients.add(target.id)
-        timeline.append({"event_id": t.event_id, "task_id": task_id, "at": now, "actor_id": None,
-                         "actor": SYSTEM.label, "action": action, "from_state": None, "to_state": None,
-                         "reason": reason, "payload": payload})
-        inbox += [{"person_id": None, "unit_id": u, "event_id": t.event_id, "task_id": task_id, "kind": topic,
-                   "title": title, "body": reason, "payload": {**payload, "event_number": t.number},
-                   "created_at": now, "read_at": None, "read_by": None} for u in sorted(recipients)]
-        messages.append(outbox.message(topic, now, {**payload, "event_number": t.number, "task_id": task_id},
+    for t in rows:
+        deadline = _aware(t.deadline)
+        target = escalation_target(UnitRef(t.unit_id, t.unit_kind, t.unit_path), centres)
+        reason = f"超过签收时限（{deadline.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）未签收，上报上级中心"
+        title = _TITLES[StepKind.ACCEPT_TIMEOUT].format(number=t.number, title=t.title[:60], pct="")
+        payload: dict[str, Any] = {"step": StepKind.ACCEPT_TIMEOUT.value, "due_at": _aware(t.due_at).isoformat(),
+                                   "deadline": deadline.isoformat(), "unit": t.unit_code, "unit_name": t.unit_name,
+                                   "to_unit_id": target.id if target else None}
+        recipients = {t.unit_id} | ({t.dispatched_by_unit_id} if t.dispatched_by_unit_id else set()) | (
+            {target.id} if target else set())
+        escalations.append({"event_id": t.event_id, "task_id": t.task_id, "kind": "accept_timeout",
+                            "from_unit_id": t.unit_id, "to_unit_id": target.id if target else None,
+                            "reason": reason, "by": SYSTEM.label, "at": now})
+        timeline.append({"event_id": t.event_id, "task_id": t.task_id, "at": now, "actor_id": None,
+                         "actor": SYSTEM.label, "action": "supervision.escalate", "from_state": None,
+                         "to_state": None, "reason": reason, "payload": payload})
+        inbox += [{"person_id": None, "unit_id": u, "event_id": t.event_id, "task_id": t.task_id,
+                   "kind": "supervision.accept_timeout", "title": title, "body": reason,
+                   "payload": {**payload, "event_number": t.number}, "created_at": now, "read_at": None,
+                   "read_by": None} for u in sorted(recipients)]
+        messages.append(outbox.message("supervision.accept_timeout", now,
+                                       {**payload, "event_number": t.number, "task_id": t.task_id},
                                        event_id=t.event_id, area_path=t.area_path, class_code=t.class_code))
-    conn.execute(insert(TimelineEntry), timeline)
-    conn.execute(insert(Notification), inbox)
-    if escalations:
-        conn.execute(insert(Escalation), escalations)
-    outbox.emit_many(conn, messages)
+    bulk.insert_rows(conn, TimelineEntry.__table__, timeline)
+    bulk.insert_rows(conn, Notification.__table__, inbox)
+    bulk.insert_rows(conn, Escalation.__table__, escalations)
+    bulk.insert_rows(conn, OutboxMessage.__table__, [{**m, "fanned_out": False} for m in messages])
 
 
 def _fail(uow_factory: Any, task_id: int, failures: int, now: datetime, error: str) -> None:
@@ -256,7 +325,7 @@ def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_b
                 _process(conn, claimed, at, part)
                 uow.commit()
                 result.add(part)
-            except Exception:  # noqa: BLE001 - one bad row must not stop the whole centre's supervision
+            except Exception:
                 log.exception("supervision batch failed; retrying row by row")
                 bad = list(claimed)
         for r in bad:
@@ -269,7 +338,7 @@ def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_b
                         _process(conn, mine, at, part)
                     uow.commit()
                     result.add(part)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 result.failed += 1
                 _fail(uow_factory, r.task_id, r.failures, at, f"{type(exc).__name__}: {exc}")
         if len(claimed) < batch:

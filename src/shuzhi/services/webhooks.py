@@ -249,7 +249,8 @@ def list_deliveries(uow: UnitOfWork, actor: Actor, *, state: str | None = None,
     authz.require(actor, P.WEBHOOK_ADMIN)
     with uow:
         s = uow.session
-        q = (select(WebhookDelivery, OutboxMessage.topic).join(OutboxMessage, OutboxMessage.id == WebhookDelivery.outbox_id)
+        q = (select(WebhookDelivery, OutboxMessage.topic)
+             .join(OutboxMessage, OutboxMessage.id == WebhookDelivery.outbox_id)
              .order_by(WebhookDelivery.id.desc()).limit(limit))
         if state:
             q = q.where(WebhookDelivery.state == state)
