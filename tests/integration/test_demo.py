@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
@@ -52,14 +53,22 @@ def test_live_loop_brings_new_events_and_dispatches_them(session_factory: sessio
     stop = threading.Event()
     worker = threading.Thread(target=_live_loop, args=(session_factory, replayer, pending, district, 1, stop, 0.05))
     worker.start()
-    threading.Event().wait(2.0)
+    # the loop makes an event every 0.05 s; wait (bounded, so a slow machine is not a failure) for five
+    # new ones and for one of them to be dispatched automatically (most new reports follow a script)
+    def dispatched(numbers: list[str]) -> int:
+        with session_factory() as s:
+            return s.scalar(select(func.count(TimelineEntry.id)).join(Event, Event.id == TimelineEntry.event_id)
+                            .where(Event.number.in_(numbers), TimelineEntry.action == "event.dispatch")) or 0
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and (len(replayer.numbers) - before < 5
+                                           or not dispatched(replayer.numbers[before:])):
+        time.sleep(0.2)
     stop.set()
     worker.join(10)
     new = replayer.numbers[before:]
     assert len(new) >= 5
+    assert dispatched(new) >= 1, replayer.failures[-5:]
     with session_factory() as s:
         states = s.scalars(select(Event.state).where(Event.number.in_(new))).all()
-        dispatch_lines = s.scalar(select(func.count(TimelineEntry.id)).join(Event, Event.id == TimelineEntry.event_id)
-                                  .where(Event.number.in_(new), TimelineEntry.action == "event.dispatch"))
-    assert dispatch_lines and dispatch_lines >= 1
     assert set(states) <= {"registered", "dispatched", "notifying", "cancelled", "merged"}

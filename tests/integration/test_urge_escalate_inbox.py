@@ -30,7 +30,7 @@ def test_leader_urges_with_an_instruction_and_a_new_deadline(api: Api, world: Wo
     assert datetime.fromisoformat(urged["handle_due_at"]) == datetime.fromisoformat(due)
     timeline = api.get(f"/api/events/{ev['number']}/timeline")
     entry = [t for t in timeline if t["action"] == "supervision.leader_urge"]
-    assert len(entry) == 1 and entry[0]["reason"] == "请于两日内办结并反馈" and entry[0]["actor"].startswith("周敏")
+    assert len(entry) == 1 and entry[0]["reason"] == "请于两日内办结并反馈" and entry[0]["actor"].startswith("吴昊")
     assert datetime.fromisoformat(entry[0]["payload"]["from"]) == datetime.fromisoformat(task["handle_due_at"])
     inbox = api.get("/api/inbox", who="carol")
     assert [n["kind"] for n in inbox] == ["supervision.leader_urge"]
@@ -105,12 +105,12 @@ def test_inbox_is_scoped_to_the_person_and_their_unit(api: Api, world: World) ->
 def test_supervision_rules_are_data_checked_when_saved(api: Api, world: World) -> None:
     assert api.get("/api/supervision/rules", who="alice")["remind_at"] == [0.7, 0.9]
     api.request("PUT", "/api/supervision/rules", "alice", 403, json={"remind_at": [0.5]})
-    bad = api.request("PUT", "/api/supervision/rules", "henry", 422, json={"remind_at": [0.9, 0.5]})
+    bad = api.request("PUT", "/api/supervision/rules", "admin", 422, json={"remind_at": [0.9, 0.5]})
     assert bad["field"] == "remind_at"
-    bad = api.request("PUT", "/api/supervision/rules", "henry", 422, json={"redcard": 3})
+    bad = api.request("PUT", "/api/supervision/rules", "admin", 422, json={"redcard": 3})
     assert bad["field"] == "redcard"
     assert api.get("/api/supervision/rules", who="alice")["remind_at"] == [0.7, 0.9]
-    saved = api.request("PUT", "/api/supervision/rules", "henry", 200,
+    saved = api.request("PUT", "/api/supervision/rules", "admin", 200,
                         json={"remind_at": [0.5, 0.8], "red_after_wd": 3})
     assert saved["remind_at"] == [0.5, 0.8] and saved["red_after_wd"] == 3
     assert api.get("/api/supervision/rules", who="alice")["red_after_wd"] == 3

@@ -1,5 +1,5 @@
 """Outbound webhooks against a real HTTP server on 127.0.0.1: signed, filtered, retried, dead-lettered,
-replayed, logged. henry is the administrator; alice a duty officer who may not manage webhooks."""
+replayed, logged. admin is the administrator; alice a duty officer who may not manage webhooks."""
 
 from __future__ import annotations
 
@@ -64,16 +64,16 @@ def _urge(api: Api, cls: str = "0101", point: tuple[float, float] = World.A1) ->
 def test_signed_delivery_with_area_and_class_filters(api: Api, world: World, receiver: Receiver,
                                                       session_factory: sessionmaker[Session]) -> None:
     api.post("/api/webhooks", "alice", {"name": "x", "url": receiver.url, "topics": ["*"]}, status=403)
-    bad = api.post("/api/webhooks", "henry", {"name": "x", "url": receiver.url, "topics": ["nope"]}, status=422)
+    bad = api.post("/api/webhooks", "admin", {"name": "x", "url": receiver.url, "topics": ["nope"]}, status=422)
     assert bad["field"] == "topics[0]"
-    bad = api.post("/api/webhooks", "henry", {"name": "x", "url": receiver.url, "topics": ["*"],
+    bad = api.post("/api/webhooks", "admin", {"name": "x", "url": receiver.url, "topics": ["*"],
                                               "area_code": "999"}, status=422)
     assert bad["field"] == "area_code"
-    town_a = api.post("/api/webhooks", "henry", {"name": "龙岗督办", "url": receiver.url,
+    town_a = api.post("/api/webhooks", "admin", {"name": "龙岗督办", "url": receiver.url,
                                                  "topics": ["supervision.leader_urge"], "area_code": "500111001",
                                                  "class_codes": ["0101"]}, status=201)
     assert len(town_a["secret"]) >= 32
-    assert all(s["secret"] is None for s in api.get("/api/webhooks", who="henry"))
+    assert all(s["secret"] is None for s in api.get("/api/webhooks", who="admin"))
     api.get("/api/webhooks", who="alice", status=403)
 
     urged = _urge(api)  # town A, class 0101: matches
@@ -94,7 +94,7 @@ def test_signed_delivery_with_area_and_class_filters(api: Api, world: World, rec
     body = json.loads(req["body"])
     assert body["topic"] == "supervision.leader_urge" and body["data"]["event_number"] == urged["number"]
     assert headers["x-shuzhi-delivery"] == str(body["delivery_id"])
-    log = api.get("/api/webhooks/deliveries", who="henry")
+    log = api.get("/api/webhooks/deliveries", who="admin")
     assert [(d["state"], d["attempts"], [a["status_code"] for a in d["log"]]) for d in log] == [
         ("delivered", 1, [200])]
     api.get("/api/webhooks/deliveries", who="alice", status=403)
@@ -103,7 +103,7 @@ def test_signed_delivery_with_area_and_class_filters(api: Api, world: World, rec
 def test_failures_back_off_then_dead_letter_then_replay(api: Api, world: World, receiver: Receiver,
                                                          session_factory: sessionmaker[Session]) -> None:
     sf = session_factory
-    api.post("/api/webhooks", "henry", {"name": "all", "url": receiver.url, "topics": ["*"], "max_attempts": 3},
+    api.post("/api/webhooks", "admin", {"name": "all", "url": receiver.url, "topics": ["*"], "max_attempts": 3},
              status=201)
     _urge(api)
     receiver.status = 503
@@ -117,16 +117,16 @@ def test_failures_back_off_then_dead_letter_then_replay(api: Api, world: World, 
     assert webhooks.backoff(2) == 2 * webhooks.backoff(1)
     assert webhooks.deliver_due(_uow(sf), t2 + webhooks.backoff(2) - timedelta(seconds=1)) == 0
     assert webhooks.deliver_due(_uow(sf), t2 + webhooks.backoff(2)) == 1
-    (dead,) = api.get("/api/webhooks/deliveries", who="henry", params={"state": "dead"})
+    (dead,) = api.get("/api/webhooks/deliveries", who="admin", params={"state": "dead"})
     assert dead["attempts"] == 3 and [a["status_code"] for a in dead["log"]] == [503, 503, 503]
     assert webhooks.deliver_due(_uow(sf), t + timedelta(days=1)) == 0  # dead letters are not retried
     assert len(receiver.requests) == 3
 
     receiver.status = 204
     api.post(f"/api/webhooks/deliveries/{dead['id']}/replay", "alice", status=403)
-    api.post(f"/api/webhooks/deliveries/{dead['id']}/replay", "henry")
+    api.post(f"/api/webhooks/deliveries/{dead['id']}/replay", "admin")
     assert webhooks.deliver_due(_uow(sf), datetime.now(UTC)) == 1
-    (done,) = api.get("/api/webhooks/deliveries", who="henry")
+    (done,) = api.get("/api/webhooks/deliveries", who="admin")
     assert done["state"] == "delivered" and [a["status_code"] for a in done["log"]] == [503, 503, 503, 204]
     # the same message is delivered with the same delivery id, so the receiver can deduplicate
     ids = {r["headers"].get("X-Shuzhi-Delivery") for r in receiver.requests}
@@ -136,10 +136,10 @@ def test_failures_back_off_then_dead_letter_then_replay(api: Api, world: World, 
 def test_an_unreachable_url_is_logged_not_raised(api: Api, world: World, session_factory: sessionmaker[Session]
                                                  ) -> None:
     sf = session_factory
-    api.post("/api/webhooks", "henry", {"name": "down", "url": "http://127.0.0.1:9/none", "topics": ["*"]},
+    api.post("/api/webhooks", "admin", {"name": "down", "url": "http://127.0.0.1:9/none", "topics": ["*"]},
              status=201)
     _urge(api)
     webhooks.fan_out(_uow(sf), datetime.now(UTC))
     assert webhooks.deliver_due(_uow(sf), datetime.now(UTC)) == 1
-    (d,) = api.get("/api/webhooks/deliveries", who="henry")
+    (d,) = api.get("/api/webhooks/deliveries", who="admin")
     assert d["state"] == "pending" and d["last_status"] is None and d["log"][0]["error"]

@@ -110,6 +110,28 @@ def import_event_classes(path: FileArg, database_url: DbOption = None) -> None:
     _report(run(_uow(database_url), _rows(path)), "event classes")
 
 
+@import_app.command("calendar")
+def import_calendar(path: FileArg, database_url: DbOption = None,
+                    notice: Annotated[str, typer.Option(help="the notice, e.g. 国办发明电〔2026〕7号")] = "") -> None:
+    """Enter holiday years from a ``date,kind`` file (2027-10-01,holiday / 2027-09-26,班)."""
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.calendars import import_years
+    from shuzhi.services.errors import ServiceError
+
+    try:
+        change = import_years(_uow(database_url), SYSTEM, path.read_text(encoding="utf-8-sig"), notice)
+    except ServiceError as exc:
+        err.print(f"[red]{path}[/red]: {exc.message}")
+        for line in exc.details if isinstance(exc.details, list) else []:
+            err.print(f"  {line}")
+        raise typer.Exit(2) from None
+    except UnicodeDecodeError:
+        err.print(f"[red]{path}[/red]: not UTF-8 text")
+        raise typer.Exit(2) from None
+    years = "、".join(str(y) for y in change.years)
+    console.print(f"calendar: {years} entered; {change.recomputed_tasks} open deadline(s) recomputed")
+
+
 @export_app.command("units")
 def export_units(path: Path, database_url: DbOption = None) -> None:
     """Export units to PATH (.csv or .xlsx)."""

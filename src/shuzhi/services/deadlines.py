@@ -22,16 +22,21 @@ def limit_for(event_class: EventClass | None, urgency: str, stage: Stage) -> Tim
     return TimeLimits.from_mapping(event_class.time_limits).get(Urgency(urgency), stage)
 
 
-def due_at(event_class: EventClass | None, urgency: str, stage: Stage, start: datetime) -> datetime | None:
-    """When ``stage`` of a task started at ``start`` falls due, or None if the class sets no limit."""
+def due_at(event_class: EventClass | None, urgency: str, stage: Stage, start: datetime,
+           calendar: WorkingCalendar | None = None) -> datetime | None:
+    """When ``stage`` of a task started at ``start`` falls due, or None if the class sets no limit.
+
+    ``calendar`` is the unit's (its centre's office hours and the entered years, see
+    :func:`shuzhi.services.calendars.calendar_for`); the bundled default without one.
+    """
     limit = limit_for(event_class, urgency, stage)
-    return None if limit is None else default_calendar().deadline(start, limit)
+    return None if limit is None else (calendar or default_calendar()).deadline(start, limit)
 
 
 def resumed_due_at(event_class: EventClass | None, urgency: str, due: datetime, suspended_at: datetime,
-                   resumed_at: datetime) -> datetime:
+                   resumed_at: datetime, calendar: WorkingCalendar | None = None) -> datetime:
     """The handling deadline after a suspension: the time that was left, counted from the resumption
     in the unit of the class's limit (working time stops over nights and holidays, calendar hours don't)."""
     limit = limit_for(event_class, urgency, Stage.HANDLE)
     unit = limit.unit if limit is not None else LimitUnit.WORKING_HOURS
-    return default_calendar().resume_deadline(due, suspended_at, resumed_at, unit)
+    return (calendar or default_calendar()).resume_deadline(due, suspended_at, resumed_at, unit)

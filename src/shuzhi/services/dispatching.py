@@ -64,7 +64,7 @@ from shuzhi.services import commands as c
 from shuzhi.services import handling
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, area_by_code
-from shuzhi.services.deadlines import default_calendar
+from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -754,21 +754,22 @@ class SqlDirectory:
         return self._covering[area_path]
 
 
-def _working(at: datetime) -> bool | None:
+def _working(s: Session, at: datetime, centre_id: int | None) -> bool | None:
+    """Whether ``at`` is in the receiving centre's office hours on a working day (entered years included)."""
     try:
-        return default_calendar().is_working_time(at)
+        return calendar_for(s, centre_id).is_working_time(at)
     except Exception:  # a calendar problem must never stop dispatch: the leaf is just false
         return None
 
 
-def facts_of(event: Event) -> EventFacts:
+def facts_of(s: Session, event: Event) -> EventFacts:
     """What the rules see of a stored event."""
     cl = event.event_class
     return EventFacts(
         event_class=cl.code if cl else None, major_class=cl.major_code if cl else None, source=event.source,
         request_type=event.request_type, urgency=event.urgency, area_path=event.area_path,
         area_level=event.area.level if event.area else None, title=event.title, description=event.description,
-        received_at=event.received_at, is_working_time=_working(event.received_at),
+        received_at=event.received_at, is_working_time=_working(s, event.received_at, event.owner_unit_id),
     )
 
 
@@ -786,13 +787,13 @@ def _facts_from_input(s: Session, f: FactsIn) -> EventFacts:
         source=f.source.value if f.source else None,
         request_type=f.request_type.value if f.request_type else None,
         urgency=urgency, area_path=area.path if area else None, area_level=area.level if area else None,
-        title=f.title, description=f.description, received_at=at, is_working_time=_working(at),
+        title=f.title, description=f.description, received_at=at, is_working_time=_working(s, at, None),
     )
 
 
 def decide_for_event(s: Session, event: Event) -> Decision:
     """The decision for a stored event, inside the caller's transaction (used by reclassify too)."""
-    return decide(rule_set(s), facts_of(event), SqlDirectory(s))
+    return decide(rule_set(s), facts_of(s, event), SqlDirectory(s))
 
 
 def _facts_dict(f: EventFacts) -> dict[str, Any]:
@@ -825,7 +826,7 @@ def dry_run(uow: UnitOfWork, cmd: DryRun) -> DecisionView:
         if cmd.facts is not None:
             facts = _facts_from_input(s, cmd.facts)
         else:
-            facts = facts_of(handling.load_event(s, cmd.number or ""))
+            facts = facts_of(s, handling.load_event(s, cmd.number or ""))
         return _view(s, decide(rule_set(s), facts, SqlDirectory(s)), facts)
 
 

@@ -29,6 +29,7 @@ from shuzhi.domain.time_limits import Stage
 from shuzhi.services import commands as c
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import unit_by_code
+from shuzhi.services.calendars import calendar_for
 from shuzhi.services.deadlines import due_at, resumed_due_at
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
@@ -81,18 +82,23 @@ def _now(now: datetime | None) -> datetime:
 def _new_task(session: Session, event: Event, unit: Unit, role: TaskRole, actor: Actor, at: datetime,
               instruction: str | None = None) -> Task:
     state = TaskState.NOTIFIED if role is TaskRole.NOTIFY else TaskState.DISPATCHED
+    cal = None
     task = Task(event_id=event.id, unit_id=unit.id, unit=unit, role=role.value, state=state.value,
                 dispatched_by_unit_id=actor.unit_id or event.owner_unit_id, dispatched_by=actor.label,
                 instruction=instruction, dispatched_at=at)
     if role is not TaskRole.NOTIFY:
-        task.accept_due_at = due_at(event.event_class, event.urgency, Stage.ACCEPT, at)
-        task.handle_due_at = due_at(event.event_class, event.urgency, Stage.HANDLE, at)
+        cal = calendar_for(session, unit.id)
+        task.accept_due_at = due_at(event.event_class, event.urgency, Stage.ACCEPT, at, cal)
+        task.handle_due_at = due_at(event.event_class, event.urgency, Stage.HANDLE, at, cal)
     event.tasks.append(task)
     session.flush()
     note(session, event, actor, "task.create", at, task=task, to_state=task.state, payload={
         "unit": unit.code, "unit_name": unit.name, "role": role.value,
         "accept_due_at": task.accept_due_at.isoformat() if task.accept_due_at else None,
         "handle_due_at": task.handle_due_at.isoformat() if task.handle_due_at else None,
+        # years the clock runs through whose holidays nobody has published yet (weekends-only for now)
+        "provisional_years": list(cal.provisional_years(at, task.handle_due_at))
+        if cal is not None and task.handle_due_at else [],
     })
     return task
 
@@ -292,7 +298,8 @@ def resume_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.OptionalReason, 
 
     def apply(s: Session, e: Event, t: Task) -> None:
         if t.suspended_at is not None and t.handle_due_at is not None:
-            new_due = resumed_due_at(e.event_class, e.urgency, t.handle_due_at, t.suspended_at, at)
+            new_due = resumed_due_at(e.event_class, e.urgency, t.handle_due_at, t.suspended_at, at,
+                                     calendar_for(s, t.unit_id))
             note(s, e, actor, "task.deadline_moved", at, task=t, payload={
                 "from": t.handle_due_at.isoformat(), "to": new_due.isoformat(), "why": "suspension"})
             t.handle_due_at = new_due

@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.sequences import next_value
-from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry
+from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry, Unit
 from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain.events import EventState
 from shuzhi.domain.time_limits import Urgency
 from shuzhi.services.actors import Actor
-from shuzhi.services.areas_lookup import centre_for, single_district_centre, unit_by_code
+from shuzhi.services.areas_lookup import ancestors, unit_by_code
 from shuzhi.services.commands import CoordSystem, SubmitEvent
 from shuzhi.services.errors import Invalid
 from shuzhi.services.geo_index import grid_index
@@ -60,7 +60,6 @@ class _Class:
 
 # Reference data read on every intake; see services/ttl_cache.py for why a short TTL is safe.
 _places: TTLCache[_Place] = TTLCache(ttl=60)
-_owners: TTLCache[_Owner] = TTLCache(ttl=60)
 _classes: TTLCache[_Class] = TTLCache(ttl=60)
 
 
@@ -91,27 +90,50 @@ def _event_class(session: Session, code: str) -> _Class:
     return cls
 
 
+@dataclass(frozen=True)
+class _Centre:
+    unit_id: int
+    code: str
+    level: str
+    area_path: str
+
+
+_all_centres: TTLCache[dict[str, list[_Centre]]] = TTLCache(ttl=60)
+
+
+def _centres(session: Session) -> dict[str, list[_Centre]]:
+    """Every active centre by the code of its area; read once per TTL, not once per grid."""
+    def load() -> dict[str, list[_Centre]]:
+        out: dict[str, list[_Centre]] = {}
+        rows = session.execute(select(Unit.id, Unit.code, Unit.level, Area.code, Area.path)
+                               .join(Area, Unit.area_id == Area.id)
+                               .where(Unit.kind == "centre", Unit.active.is_(True)).order_by(Unit.code))
+        for unit_id, code, level, area_code, path in rows:
+            out.setdefault(area_code, []).append(_Centre(unit_id, code, level, path))
+        return out
+
+    return _all_centres.get(_url(session), load) or {}
+
+
 def _owner_for(session: Session, place: _Place | None, source: str, centre_code: str | None) -> _Owner:
     """首接负责: the centre named by the source, else the town centre for grid patrol reports
-    (execution end) and the district centre (the hub) for everything else, else the only district centre."""
+    (execution end) and the district centre (the hub) for everything else, else the lowest centre
+    above the place, else the only district centre."""
     if centre_code:
         unit = unit_by_code(session, centre_code, "centre_code")
         if unit.kind != "centre":
             raise Invalid(f"'{centre_code}' is not a centre", field="centre_code")
         return _Owner(unit.id, unit.code, unit.area.path)
     level = "town" if source == "grid_patrol" else "district"
-
-    def load() -> _Owner | None:
-        unit = None
-        if place is not None:
-            unit = centre_for(session, place.path, level) or centre_for(session, place.path)
-        unit = unit or single_district_centre(session)
-        return _Owner(unit.id, unit.code, unit.area.path) if unit is not None else None
-
-    owner = _owners.get((_url(session), place.path if place else None, level), load)
-    if owner is None:
+    centres = _centres(session)
+    above = [c for code in reversed(ancestors(place.path)) for c in centres.get(code, ())] if place else []
+    found = next((c for c in above if c.level == level), None) or (above[0] if above else None)
+    if found is None:
+        districts = [c for cs in centres.values() for c in cs if c.level == "district"]
+        found = districts[0] if len(districts) == 1 else None
+    if found is None:
         raise Invalid("give a location inside the area tree, an area_code or a centre_code", field="lon")
-    return owner
+    return _Owner(found.unit_id, found.code, found.area_path)
 
 
 def _locate(session: Session, cmd: SubmitEvent) -> tuple[float | None, float | None, _Place | None]:
@@ -135,6 +157,14 @@ def _district_code(path: str) -> str:
     if len(codes) >= 2:
         return codes[1]
     return codes[0] if codes else "000000"
+
+
+# Core statements on the tables, built once: intake is the hottest write path, and a new event needs
+# neither the ORM's unit-of-work bookkeeping nor a statement rebuilt (and re-coerced) per request.
+_EVENTS: Table = Event.__table__  # type: ignore[assignment]
+_TIMELINE: Table = TimelineEntry.__table__  # type: ignore[assignment]
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_INSERT_TIMELINE = insert(_TIMELINE)
 
 
 @dataclass(frozen=True)
@@ -179,9 +209,7 @@ def submit_event(
             "updated_at": now, "version": 1,
         }
         try:
-            # Plain INSERT … RETURNING rather than an ORM flush: intake is the hottest write path, and
-            # a new event needs none of the unit-of-work bookkeeping.
-            event_id = s.execute(insert(Event).values(row).returning(Event.id)).scalar_one()
+            event_id = s.execute(_INSERT_EVENT, row).scalar_one()
         except IntegrityError:
             # Two retries raced with the same key: the other one won, answer with its event.
             s.rollback()
@@ -190,10 +218,10 @@ def submit_event(
                 if existing is not None:
                     return Submitted(existing[0], existing[1], False)
             raise
-        s.execute(insert(TimelineEntry).values(
-            event_id=event_id, task_id=None, at=now, actor_id=actor.person_id, actor=actor.label,
-            action="event.register", from_state=None, to_state=EventState.REGISTERED.value, reason=None,
-            payload={"source": cmd.source.value, "owner": owner.code, "grid": place.code if place else None,
-                     "located": place is not None}))
+        s.execute(_INSERT_TIMELINE, {
+            "event_id": event_id, "task_id": None, "at": now, "actor_id": actor.person_id, "actor": actor.label,
+            "action": "event.register", "from_state": None, "to_state": EventState.REGISTERED.value,
+            "reason": None, "payload": {"source": cmd.source.value, "owner": owner.code,
+                                        "grid": place.code if place else None, "located": place is not None}})
         uow.commit()
         return Submitted(event_id, number, True)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Executable, Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -14,10 +14,19 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import EventSequence
 
 
-def next_value(session: Session, prefix: str) -> int:
+def _upsert(dialect: str) -> Executable:
     table: Table = EventSequence.__table__  # type: ignore[assignment]
-    dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(prefix=prefix, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.prefix], set_={"last": table.c.last + 1})
-    return int(session.execute(stmt.returning(table.c.last)).scalar_one())
+    stmt = insert(table).values(prefix=bindparam("prefix"), last=1)
+    return stmt.on_conflict_do_update(index_elements=[table.c.prefix],
+                                      set_={"last": table.c.last + 1}).returning(table.c.last)
+
+
+# Built once per dialect: intake draws a number per event, and building the statement each time cost
+# more than executing it.
+_UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
+
+
+def next_value(session: Session, prefix: str) -> int:
+    stmt = _UPSERTS[session.get_bind().dialect.name]
+    return int(session.execute(stmt, {"prefix": prefix}).scalar_one())

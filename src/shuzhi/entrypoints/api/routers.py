@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shuzhi.entrypoints.api import areas, catalogue, dispatch_rules, events, health, organisation, supervision
+from shuzhi.entrypoints.api import areas, calendar, catalogue, dispatch_rules, events, health, organisation, supervision
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -14,5 +14,6 @@ ROUTERS: list[APIRouter] = [
     events.router,
     events.files_router,
     dispatch_rules.router,
+    calendar.router,
     supervision.router,
 ]
