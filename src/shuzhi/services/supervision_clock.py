@@ -22,7 +22,7 @@ from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules as Rules
 from shuzhi.domain.supervision import TaskClock, plan, plan_to_json
 from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
-from shuzhi.services.deadlines import default_calendar
+from shuzhi.services.calendars import calendar_for
 from shuzhi.services.ttl_cache import TTLCache
 
 _rules: TTLCache[Rules] = TTLCache(ttl=30)
@@ -60,8 +60,11 @@ def _handle_unit(conn: Connection, event_id: int) -> Any:
     return None if limit is None else limit.unit
 
 
-def sync(conn: Connection, task: Task, since: datetime) -> None:
-    """Recompute the task's plan and store it (or drop the clock when nothing is left to supervise)."""
+def sync(session: Session, task: Task, since: datetime) -> None:
+    """Recompute the task's plan and store it (or drop the clock when nothing is left to supervise).
+
+    The plan runs on the unit's working calendar (its centre's office hours, the entered years)."""
+    conn = session.connection()
     done = frozenset(
         (str(s), d) for s, d in conn.execute(
             select(SupervisionStep.step, SupervisionStep.deadline).where(SupervisionStep.task_id == task.id))
@@ -72,7 +75,11 @@ def sync(conn: Connection, task: Task, since: datetime) -> None:
         handle_unit=_handle_unit(conn, task.event_id) if task.handle_due_at is not None else None,
         since=since, done=done,
     )
-    steps = plan(clock, load_rules(conn), default_calendar()) if clock.state.value in _RUNNING else []
+    steps: list[Any] = []
+    if clock.state.value in _RUNNING:
+        with session.no_autoflush:
+            cal = calendar_for(session, task.unit_id)
+        steps = plan(clock, load_rules(conn), cal)
     conn.execute(delete(SupervisionClock).where(SupervisionClock.task_id == task.id))
     if steps:
         conn.execute(insert(SupervisionClock).values(
@@ -94,11 +101,10 @@ def _after_flush(session: Session, _context: Any) -> None:
     dirty = [o for o in session.dirty if isinstance(o, Task) and _changed(o)]
     if not new and not dirty:
         return
-    conn = session.connection()
     for task in new:
         if task.role != TaskRole.NOTIFY.value:
-            sync(conn, task, task.dispatched_at)
+            sync(session, task, task.dispatched_at)
     for task in dirty:
         # move_task stamps updated_at with the action's time: reminders already past then are skipped
         since = task.updated_at or task.dispatched_at
-        sync(conn, task, since)
+        sync(session, task, since)
