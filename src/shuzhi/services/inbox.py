@@ -66,6 +66,7 @@ def mark_read(uow: UnitOfWork, actor: Actor, ids: Sequence[int] | None, *, now: 
     if ids is not None:
         stmt = stmt.where(Notification.id.in_(list(ids)))
     with uow:
-        changed = uow.session.execute(stmt.values(read_at=at, read_by=actor.label)).rowcount
+        result: Any = uow.session.execute(stmt.values(read_at=at, read_by=actor.label))
+        changed = result.rowcount
         uow.commit()
         return int(changed or 0)

@@ -78,9 +78,10 @@ def run_due_jobs(uow_factory: UowFactory, now: datetime | None = None) -> list[s
             if row is None or row[0] > at:
                 continue
             seen, failures = row
-            claimed = uow.session.execute(update(ScheduledJob).where(
+            won: Any = uow.session.execute(update(ScheduledJob).where(
                 ScheduledJob.name == job.name, ScheduledJob.next_due_at == seen
-            ).values(next_due_at=at + job.every, last_started_at=at)).rowcount
+            ).values(next_due_at=at + job.every, last_started_at=at))
+            claimed = won.rowcount
             uow.commit()
         if claimed != 1:
             continue  # another worker took it

@@ -119,7 +119,7 @@ def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
     lease = now + timedelta(minutes=10)
     claimed = []
     for r in rows:
-        res = conn.execute(update(SupervisionClock).where(
+        res: Any = conn.execute(update(SupervisionClock).where(
             SupervisionClock.task_id == r.task_id, SupervisionClock.next_due_at == r.next_due_at
         ).values(next_due_at=lease))
         if res.rowcount == 1:

@@ -53,7 +53,8 @@ UowFactory = Callable[[], UnitOfWork]
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: 10 s, 20 s, 40 s … at most an hour."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    wait: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+    return min(wait, BACKOFF_CAP)
 
 
 def topics(actor: Actor) -> dict[str, str]:
@@ -181,10 +182,10 @@ def _claim_deliveries(uow_factory: UowFactory, now: datetime, batch: int) -> lis
         mine = []
         for d in conn.execute(q).all():
             # the lease: nobody else takes it until it runs out (a crash mid-POST retries after it)
-            got = conn.execute(update(WebhookDelivery).where(
+            got: Any = conn.execute(update(WebhookDelivery).where(
                 WebhookDelivery.id == d.id, WebhookDelivery.next_attempt_at == d.next_attempt_at
-            ).values(next_attempt_at=now + LEASE)).rowcount
-            if got == 1:
+            ).values(next_attempt_at=now + LEASE))
+            if got.rowcount == 1:
                 mine.append(d.id)
         if not mine:
             return []

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, Table, bindparam, insert, update
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, bindparam, insert, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
@@ -38,7 +38,7 @@ def _pg_type(col_type: Any) -> tuple[str, bool]:
     return "text", False
 
 
-def _pg_arrays(table: Table, cols: Sequence[str], rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[Any]]:
+def _pg_arrays(table: Any, cols: Sequence[str], rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[Any]]:
     parts, arrays = [], []
     for i, c in enumerate(cols):
         _elem, is_json = _pg_type(table.c[c].type)
@@ -55,7 +55,7 @@ def _raw(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *,
+def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], *,
                 returning: Sequence[str] = (), skip_conflicts_on: Sequence[str] = ()) -> list[Any]:
     """INSERT ``rows`` (dicts with the same keys); ``skip_conflicts_on`` names a unique key to skip
     duplicates on (ON CONFLICT DO NOTHING); returns the ``returning`` columns of the inserted rows."""
@@ -90,7 +90,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], 
     return []
 
 
-def update_rows(conn: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]],
+def update_rows(conn: Connection, table: Any, key: str, rows: Sequence[dict[str, Any]],
                 constant: dict[str, Any] | None = None) -> None:
     """UPDATE each row (matched on ``key``) with its own values, plus ``constant`` values for all."""
     if not rows:
