@@ -22,7 +22,6 @@ from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules as Rules
 from shuzhi.domain.supervision import TaskClock, plan, plan_to_json
 from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
-from shuzhi.services.calendars import calendar_for
 from shuzhi.services.ttl_cache import TTLCache
 
 _rules: TTLCache[Rules] = TTLCache(ttl=30)
@@ -77,6 +76,9 @@ def sync(session: Session, task: Task, since: datetime) -> None:
     )
     steps: list[Any] = []
     if clock.state.value in _RUNNING:
+        # imported here: calendars → unit_of_work → this module (the hook is installed by unit_of_work)
+        from shuzhi.services.calendars import calendar_for
+
         with session.no_autoflush:
             cal = calendar_for(session, task.unit_id)
         steps = plan(clock, load_rules(conn), cal)
