@@ -407,6 +407,9 @@ def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: date
             t.updated_at = at
             note(s, event, actor, "supervision.leader_urge", at, task=t, reason=cmd.instruction, payload={
                 "unit": t.unit.code, "from": before.isoformat() if before else None, "to": cmd.due_at.isoformat()})
+            # the same line an approved extension writes, so that a calendar recompute keeps the date
+            note(s, event, actor, "task.deadline_moved", at, task=t, payload={
+                "from": before.isoformat() if before else None, "to": cmd.due_at.isoformat(), "why": "urge"})
             inbox.append({"person_id": None, "unit_id": t.unit_id, "event_id": event.id, "task_id": t.id,
                           "kind": "supervision.leader_urge", "title": f"领导督办：{event.number}（{event.title[:60]}）",
                           "body": cmd.instruction, "created_at": at, "read_at": None, "read_by": None,
