@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Area, Event, Person, TimelineEntry, Unit
+from shuzhi.adapters.db.tables_supervision import SupervisionStep
 from shuzhi.config import Settings
 from shuzhi.demo.runner import seed_demo
 from shuzhi.entrypoints.api.app import create_app
@@ -29,6 +30,10 @@ def test_demo_seed_builds_a_district_with_history(session_factory: sessionmaker[
         states = dict(s.execute(select(Event.state, func.count(Event.id)).group_by(Event.state)).all())
         assert (s.scalar(select(func.count(TimelineEntry.id))) or 0) > events * 3
         assert s.scalar(select(func.max(Event.received_at))) <= now
+        # the supervision sweep is the history's clock: reminders, overdue and escalations happened in it
+        steps = dict(s.execute(select(SupervisionStep.step, func.count()).group_by(SupervisionStep.step)).all())
+        assert {"remind_70", "overdue", "accept_timeout"} <= set(steps), steps
+        assert all(at <= now for at in s.scalars(select(SupervisionStep.done_at)))
     assert events == len(replayer.numbers) and events > 100
     assert {"dispatched", "handling", "closed", "cancelled"} <= set(states), states
     # steps still in the future wait for the live loop; refused steps are few and explained

@@ -186,7 +186,14 @@ def _handle(d: DemoDistrict, s: _Script, cls: dict[str, Any], grid: dict[str, An
         s.step(_hours(rng, 0.1, 1), "close", duty)
         return
     target = _target(cls, grid)
-    if rng.random() < 0.06:
+    if target.startswith("G") and cls["dept"] and rng.random() < 0.08:
+        # the grid finds it beyond its means (上报): it rises to the town centre, which sends it on
+        town_duty = f"duty.{next(t for t in d.towns if t['code'] == grid['town'])['key']}"
+        s.step(_hours(rng, 0.1, 1), "dispatch", duty, units=[{"unit_code": target, "role": "lead"}])
+        s.step(_hours(rng, 0.2, 2), "escalate", _handler(d, target, grid), unit_code=target,
+               reason="需专业队伍和机械处置，超出网格处置能力")
+        duty, target = town_duty, str(cls["dept"])
+    elif rng.random() < 0.06:
         # a first dispatch to the wrong unit, returned with a reason, then re-dispatched
         wrong = rng.choice([c["dept"] for c in classes if c["dept"] != cls["dept"] and c["who"] == ""])
         s.step(_hours(rng, 0.1, 1), "dispatch", duty, units=[{"unit_code": wrong, "role": "lead"}])
@@ -200,6 +207,18 @@ def _handle(d: DemoDistrict, s: _Script, cls: dict[str, Any], grid: dict[str, An
         return
     handler = _handler(d, target, grid)
     s.step(_hours(rng, 0.2, 3), "accept", handler, unit_code=target)
+    if full and rng.random() < 0.03:
+        # a unit that lets it slide: reminders, overdue, the urging notice and the cards follow, and a
+        # leader urges (督办) it a few days in; it is reported back late, or not at all yet
+        wait = _hours(rng, 60, 120)
+        s.step(wait, "urge", "leader.district", due_at=s.t + wait + _hours(rng, 24, 72),
+               instruction="该件已超期，请主要负责同志亲自督办，限期办结")
+        if rng.random() < 0.5:
+            return
+        s.step(_hours(rng, 100, 200), "report_back", handler, unit_code=target, result="已整改完毕（超期办结）")
+        s.step(_hours(rng, 1, 10), "verify", duty)
+        s.step(_hours(rng, 0.1, 2), "close", duty)
+        return
     if rng.random() < 0.03:
         s.step(_hours(rng, 1, 4), "request_extension", handler, unit_code=target,
                until=s.t + timedelta(days=25), reason="需协调多部门，申请延期")

@@ -13,7 +13,7 @@ from typing import Any
 from shuzhi.demo.history import ScriptedEvent, Step
 from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.services import commands as c
-from shuzhi.services import handling
+from shuzhi.services import handling, supervision
 from shuzhi.services.actors import Actor, resolve_actor
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.intake import submit_event
@@ -43,8 +43,17 @@ class Replayer:
         return submit_event(self._uow(), cmd, actor, now=script.at, intake_key=key).number
 
     def play(self, scripts: list[ScriptedEvent], until: datetime | None = None,
-             progress: Callable[[int], None] | None = None) -> list[tuple[str, Step]]:
-        """Submit every script and apply its steps up to ``until``; returns the steps still to come."""
+             progress: Callable[[int], None] | None = None,
+             on_time: Callable[[datetime], None] | None = None) -> list[tuple[str, Step]]:
+        """Submit every script and apply its steps up to ``until``; returns the steps still to come.
+
+        With ``on_time`` (the supervision sweep, for instance) everything happens in the order of time
+        across all scripts, and ``on_time(at)`` is called before each action, so that what the clock
+        does between people's actions — reminders, overdue notices, escalations — happens in the
+        history too, at its time.
+        """
+        if on_time is not None:
+            return self._play_in_time_order(scripts, until, progress, on_time)
         pending: list[tuple[str, Step]] = []
         for i, script in enumerate(scripts):
             if until is not None and script.at > until:
@@ -58,6 +67,35 @@ class Replayer:
                     self.apply(number, step)
             if progress is not None:
                 progress(i + 1)
+        return pending
+
+    def _play_in_time_order(self, scripts: list[ScriptedEvent], until: datetime | None,
+                            progress: Callable[[int], None] | None,
+                            on_time: Callable[[datetime], None]) -> list[tuple[str, Step]]:
+        timeline: list[tuple[datetime, int, int, Step | None]] = []
+        for i, script in enumerate(scripts):
+            if until is not None and script.at > until:
+                break
+            timeline.append((script.at, i, -1, None))
+            timeline += [(step.at, i, j, step) for j, step in enumerate(script.steps)]
+        timeline.sort(key=lambda item: (item[0], item[1], item[2]))
+        pending: list[tuple[str, Step]] = []
+        numbers: dict[int, str] = {}
+        submitted = 0
+        for at, i, _, step in timeline:
+            if step is None:
+                on_time(at)
+                numbers[i] = self.submit(scripts[i], i)
+                self.numbers.append(numbers[i])
+                submitted += 1
+                if progress is not None:
+                    progress(submitted)
+            elif until is not None and at > until:
+                pending.append((numbers[i], step))
+            else:
+                on_time(at)
+                self.apply(numbers[i], step)
+        pending.sort(key=lambda p: p[1].at)
         return pending
 
     def _task_id(self, number: str, step: Step, actor: Actor, states: set[TaskState]) -> int:
@@ -143,6 +181,13 @@ class Replayer:
             handling.merge(uow, number, c.Merge(master_number=master, reason=p.get("reason")), actor, now=at)
         elif a == "cancel":
             handling.cancel(uow, number, c.WithReason(reason=str(p.get("reason", "重复或无效信息"))), actor, now=at)
+        elif a == "urge":
+            supervision.urge(uow, number, supervision.UrgeCommand(
+                instruction=str(p.get("instruction", "请加快办理，按期办结并反馈")), due_at=p["due_at"]), actor, now=at)
+        elif a == "escalate":
+            tid = self._task_id(number, step, actor, {TaskState.DISPATCHED, TaskState.ACCEPTED})
+            supervision.escalate_task(uow, number, tid, c.WithReason(reason=str(p.get("reason", "超出本单位处置能力"))),
+                                      actor, now=at)
         elif a == "reclassify":
             handling.reclassify(uow, number, c.Reclassify(event_class_code=str(p["event_class_code"]),
                                                           reason=str(p.get("reason", "分类有误，重新分类"))),

@@ -37,6 +37,8 @@ from shuzhi.services.dispatching import auto_dispatch
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.importing import ImportReport
 from shuzhi.services.organisation import import_people, import_units
+from shuzhi.services.scheduler import start_in_thread
+from shuzhi.services.supervision import sweep
 from shuzhi.services.unit_of_work import UnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -90,19 +92,37 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     load_reference_data(uow, district)
     scripts = build_history(district, history_start(days, now), days, seed_value)
     replayer = Replayer(uow)
+    clock = supervision_clock_for_replay(uow)
     if console is None:
-        pending = replayer.play(scripts, until=now)
+        pending = replayer.play(scripts, until=now, on_time=clock)
     else:
         with Progress(console=console, transient=True) as bar:
             job = bar.add_task("历史事件 history", total=len(scripts))
-            pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n))
+            pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n),
+                                    on_time=clock)
     # After the scripted history, so its past stays as it was; the simulated readings (and their
     # storm) come after the plans and threshold rules, so the storm's warnings open events and start
-    # the flood plan as they would live.
+    # the flood plan as they would live. Supervision then catches up to now over all of it.
     load_demo_plans(uow())
     seed_warnings(uow, factory, district)
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
+    clock(now)
     return replayer, pending, district
+
+
+def supervision_clock_for_replay(uow: Callable[[], UnitOfWork], every: timedelta = timedelta(minutes=15)
+                                 ) -> Callable[[datetime], None]:
+    """The supervision sweep as the history's clock: run at most every ``every`` of history time, so
+    that reminders, overdue notices, cards and escalations land in the history when they fell due."""
+    last: list[datetime] = []
+
+    def tick(at: datetime) -> None:
+        if last and at - last[0] < every:
+            return
+        last[:] = [at]
+        sweep(uow, at)
+
+    return tick
 
 
 def _live_loop(factory: sessionmaker[Session], replayer: Replayer, pending: list[tuple[str, Step]],
@@ -165,6 +185,7 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
             replayer, pending, district = seed_demo(factory, seed, days, console)
             console.print(f"[green]demo data ready[/green] in {time.monotonic() - started:.0f} s "
                           f"({len(replayer.numbers)} events)")
+        start_in_thread(factory)  # the durable scheduler, once the history is in (it catches up from there)
         app.state.ready = True
         _banner(console, host, port)
         if live:

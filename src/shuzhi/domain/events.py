@@ -47,6 +47,8 @@ class EventAction(StrEnum):
     RECLASSIFY = "reclassify"
     MERGE = "merge"
     CANCEL = "cancel"
+    #: the lead unit declared it beyond its capacity: back to the centre one level up (上报)
+    ESCALATE = "escalate"
 
 
 class TaskState(StrEnum):
@@ -60,6 +62,7 @@ class TaskState(StrEnum):
     VERIFIED = "verified"  # 核查通过
     RETURNED = "returned"  # 已退单
     CANCELLED = "cancelled"  # 已撤销
+    ESCALATED = "escalated"  # 已上报（超出本单位能力）
 
 
 class TaskAction(StrEnum):
@@ -75,6 +78,7 @@ class TaskAction(StrEnum):
     VERIFY = "verify"
     REWORK = "rework"
     CANCEL = "cancel"
+    ESCALATE = "escalate"
 
 
 class TaskRole(StrEnum):
@@ -125,6 +129,9 @@ EVENT_TRANSITIONS: dict[tuple[EventState, EventAction], EventState] = {
     (E.HANDLING, EA.RETURN): E.REGISTERED,
     (E.DISPATCHED, EA.WITHDRAW): E.REGISTERED,
     (E.HANDLING, EA.WITHDRAW): E.REGISTERED,
+    # the lead unit declared it beyond its capacity: registered again, now at the centre one level up
+    (E.DISPATCHED, EA.ESCALATE): E.REGISTERED,
+    (E.HANDLING, EA.ESCALATE): E.REGISTERED,
     (E.HANDLING, EA.REPORT_BACK): E.REPORTED_BACK,
     (E.REPORTED_BACK, EA.VERIFY): E.VERIFIED,
     # failed verification sends the work back (返工)
@@ -166,6 +173,9 @@ TASK_TRANSITIONS: dict[tuple[TaskState, TaskAction], TaskState] = {
     (T.ACCEPTED, TA.REPORT_BACK): T.REPORTED_BACK,
     (T.REPORTED_BACK, TA.VERIFY): T.VERIFIED,
     (T.REPORTED_BACK, TA.REWORK): T.ACCEPTED,
+    # beyond the unit's capacity (超出本单位能力): the unit hands it up with a reason, before or after signing
+    (T.DISPATCHED, TA.ESCALATE): T.ESCALATED,
+    (T.ACCEPTED, TA.ESCALATE): T.ESCALATED,
     **{(s, TA.CANCEL): T.CANCELLED for s in _ACTIVE_TASK_STATES},
 }
 
@@ -208,15 +218,16 @@ def event_action_after_task_change(
     Rules (首接负责: the event stays with the centre until a lead unit owns it):
 
     * the first lead task accepted moves a dispatched event to *handling*;
-    * when no lead task is active any more and none has got further than being returned or
-      cancelled, the event goes back to the centre (*return*) for re-dispatch;
+    * when no lead task is active any more and none has got further than being returned, cancelled or
+      escalated, the event goes back to the centre (*return*) for re-dispatch — or *escalate* when the
+      last lead task was escalated as beyond its unit's capacity;
     * a handling event is *reported back* when every live handle task (lead and assisting) has
       reported back and at least one lead task has;
     * a notifying event is *all read* when every notify task is read.
     """
     task_list = list(tasks)
     handle = [(r, s) for r, s in task_list if r is not TaskRole.NOTIFY]
-    live = [(r, s) for r, s in handle if s not in (T.RETURNED, T.CANCELLED)]
+    live = [(r, s) for r, s in handle if s not in (T.RETURNED, T.CANCELLED, T.ESCALATED)]
     live_leads = [s for r, s in live if r is TaskRole.LEAD]
     if event_state is E.NOTIFYING:
         notes = [s for r, s in task_list if r is TaskRole.NOTIFY]
@@ -224,7 +235,8 @@ def event_action_after_task_change(
             return EA.ALL_READ
         return None
     if event_state in (E.DISPATCHED, E.HANDLING) and not live_leads:
-        return EA.RETURN
+        leads = [s for r, s in handle if r is TaskRole.LEAD]
+        return EA.ESCALATE if leads and leads[-1] is T.ESCALATED else EA.RETURN
     if event_state is E.DISPATCHED and any(s is not T.DISPATCHED for s in live_leads):
         return EA.ACCEPT
     if event_state is E.HANDLING and all(s in (T.REPORTED_BACK, T.VERIFIED) for _, s in live):

@@ -184,7 +184,24 @@ def serve(
 
     if database_url:
         os.environ["SHUZHI_DATABASE_URL"] = database_url
+    from shuzhi.entrypoints.worker import start_background_worker
+
+    start_background_worker(_url(database_url))
     uvicorn.run("shuzhi.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def worker(
+    database_url: DbOption = None,
+    interval: Annotated[float, typer.Option(help="seconds between sweeps")] = 1.0,
+    batch: Annotated[int, typer.Option(help="clocks claimed per transaction")] = 500,
+    once: Annotated[bool, typer.Option(help="one sweep and the due periodic jobs, then exit")] = False,
+) -> None:
+    """Run the durable scheduler: supervision steps, webhook deliveries, periodic jobs (SIGTERM stops
+    it after the batch in hand)."""
+    from shuzhi.entrypoints.worker import run_worker
+
+    raise typer.Exit(run_worker(_url(database_url), interval=interval, batch=batch, once=once))
 
 
 @app.command()

@@ -41,3 +41,7 @@ class UnitOfWork:
 
     def flush(self) -> None:
         self.session.flush()
+
+
+# Every transaction keeps the tasks' supervision clocks in step (an after_flush hook on all sessions).
+from shuzhi.services import supervision_clock as _supervision_clock  # noqa: E402,F401

@@ -15,6 +15,7 @@ from shuzhi.entrypoints.api import (
     organisation,
     plans,
     sensing,
+    supervision,
 )
 from shuzhi.entrypoints.api import warnings as warnings_api
 
@@ -31,4 +32,5 @@ ROUTERS: list[APIRouter] = [
     coordination.router,
     sensing.router,
     warnings_api.router,
+    supervision.router,
 ]

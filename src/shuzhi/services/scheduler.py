@@ -1,0 +1,162 @@
+"""The durable scheduler: supervision sweeps and periodic jobs, safe with many worker processes.
+
+Everything it knows is in the database — the tasks' clocks (``supervision_clocks``, indexed by their
+next due time) and the periodic jobs (``scheduled_jobs``) — so a worker that crashes or is restarted
+loses nothing: whatever fell due meanwhile is simply due at the next tick (a missed sweep catches up).
+
+A periodic job is claimed with a conditional UPDATE (``… WHERE name = :name AND next_due_at = :seen``):
+of several workers that saw it due, exactly one changes the row and runs the job. A job that fails
+has its next run pushed out with a backoff instead of running again at once.
+
+Other parts of shuzhi add their periodic jobs with one line::
+
+    PERIODIC_JOBS.append(PeriodicJob("reports.daily", timedelta(minutes=5), make_daily_reports))
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.adapters.db.tables_supervision import ScheduledJob
+from shuzhi.services import supervision, webhooks
+from shuzhi.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger("shuzhi.scheduler")
+UowFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """``run(uow_factory, now)`` every ``every``; it must be idempotent (it may run again after a crash)."""
+
+    name: str
+    every: timedelta
+    run: Callable[[UowFactory, datetime], Any]
+
+
+#: THE list of periodic jobs. Append yours here (one line) from your own module.
+PERIODIC_JOBS: list[PeriodicJob] = [
+    PeriodicJob("webhooks.fan_out", timedelta(seconds=2), webhooks.fan_out),
+    PeriodicJob("webhooks.deliver", timedelta(seconds=2), webhooks.deliver_due),
+]
+
+
+def _ensure_rows(uow_factory: UowFactory, now: datetime) -> None:
+    with uow_factory() as uow:
+        known = set(uow.session.scalars(select(ScheduledJob.name)))
+        missing = [j for j in PERIODIC_JOBS if j.name not in known]
+        if not missing:
+            return
+        for job in missing:
+            uow.session.add(ScheduledJob(name=job.name, next_due_at=now, failures=0))
+        with suppress(IntegrityError):  # another worker registered it at the same moment
+            uow.commit()
+
+
+def run_due_jobs(uow_factory: UowFactory, now: datetime | None = None) -> list[str]:
+    """Run every periodic job that is due and that this worker wins; returns the names it ran."""
+    at = now or datetime.now(UTC)
+    _ensure_rows(uow_factory, at)
+    ran: list[str] = []
+    for job in list(PERIODIC_JOBS):
+        with uow_factory() as uow:
+            row = uow.session.execute(select(ScheduledJob.next_due_at, ScheduledJob.failures)
+                                      .where(ScheduledJob.name == job.name)).first()
+            if row is None or row[0] > at:
+                continue
+            seen, failures = row
+            won: Any = uow.session.execute(update(ScheduledJob).where(
+                ScheduledJob.name == job.name, ScheduledJob.next_due_at == seen
+            ).values(next_due_at=at + job.every, last_started_at=at))
+            claimed = won.rowcount
+            uow.commit()
+        if claimed != 1:
+            continue  # another worker took it
+        try:
+            job.run(uow_factory, at)
+        except Exception as exc:
+            log.exception("periodic job %s failed", job.name)
+            backoff = min(job.every * (2 ** min(failures + 1, 10)), timedelta(hours=1))
+            with uow_factory() as uow:
+                uow.session.execute(update(ScheduledJob).where(ScheduledJob.name == job.name).values(
+                    next_due_at=at + backoff, failures=failures + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]))
+                uow.commit()
+            continue
+        with uow_factory() as uow:
+            uow.session.execute(update(ScheduledJob).where(ScheduledJob.name == job.name).values(
+                last_finished_at=datetime.now(UTC), failures=0, last_error=None))
+            uow.commit()
+        ran.append(job.name)
+    return ran
+
+
+def tick(uow_factory: UowFactory, now: datetime | None = None, batch: int = 500) -> supervision.SweepResult:
+    """One pass of the worker: every due supervision step, then every due periodic job."""
+    at = now or datetime.now(UTC)
+    result = supervision.sweep(uow_factory, at, batch=batch)
+    run_due_jobs(uow_factory, at)
+    return result
+
+
+class Worker:
+    """The loop of ``shuzhi worker`` (and of the in-process thread of ``serve``/``demo``).
+
+    ``stop`` is checked between batches only: on SIGTERM the batch in hand is finished and committed,
+    then the loop ends.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], *, interval: float = 1.0, batch: int = 500,
+                 name: str | None = None) -> None:
+        self.session_factory = session_factory
+        self.interval = interval
+        self.batch = batch
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.stop = threading.Event()
+        self.ticks = 0
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def run(self) -> None:
+        log.info("worker %s started", self.name)
+        while not self.stop.is_set():
+            started = datetime.now(UTC)
+            try:
+                result = supervision.sweep(self.uow, started, batch=self.batch)
+                if result.steps:
+                    log.info("swept %d clocks: %s", result.claimed, result.by_step)
+                if not self.stop.is_set():
+                    run_due_jobs(self.uow, started)
+            except Exception:
+                log.exception("worker tick failed")
+            self.ticks += 1
+            self.stop.wait(self.interval)
+        log.info("worker %s stopped", self.name)
+
+    def install_signal_handlers(self) -> None:
+        def _stop(signum: int, _frame: Any) -> None:
+            log.info("signal %s: finishing the job in hand, then exiting", signum)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+
+
+def start_in_thread(session_factory: sessionmaker[Session], interval: float = 2.0) -> Worker:
+    """Run the scheduler in a daemon thread of this process (``serve`` and ``demo`` on SQLite)."""
+    worker = Worker(session_factory, interval=interval, name=f"in-process:{os.getpid()}")
+    threading.Thread(target=worker.run, name="shuzhi-scheduler", daemon=True).start()
+    return worker

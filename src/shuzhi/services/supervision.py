@@ -1,0 +1,545 @@
+"""Supervision (督查督办): the sweep that carries out due steps, a leader's urge, escalation, the rules.
+
+The sweep takes the due rows of ``supervision_clocks`` in batches — ``SELECT … FOR UPDATE SKIP LOCKED``
+on PostgreSQL, a conditional ``UPDATE … WHERE task_id = :id AND next_due_at = :seen`` claim on SQLite
+— and, in the same transaction, records each step once (unique key per task, step and deadline),
+writes the timeline, the inboxes and the outbox, and moves the clock on. A crash anywhere rolls the
+whole batch back and another worker takes it; a retry meets the unique key and does nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db import bulk
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UTCDateTime
+from shuzhi.adapters.db.tables_supervision import (
+    Escalation,
+    Notification,
+    OutboxMessage,
+    SupervisionClock,
+    SupervisionRules,
+    SupervisionStep,
+    Urge,
+)
+from shuzhi.domain import permissions as P
+from shuzhi.domain.calendar import SHANGHAI
+from shuzhi.domain.events import TaskAction, TaskRole, TaskState
+from shuzhi.domain.supervision import (
+    RUNNING,
+    StepKind,
+    UnitRef,
+    due_now,
+    escalation_target,
+    plan_from_json,
+)
+from shuzhi.domain.supervision import SupervisionRules as Rules
+from shuzhi.services import authz, outbox
+from shuzhi.services import commands as c
+from shuzhi.services.actors import SYSTEM, Actor
+from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.handling import load_event
+from shuzhi.services.supervision_clock import forget_rules, load_rules
+from shuzhi.services.transitions import move_task, note, sync_event
+from shuzhi.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger("shuzhi.supervision")
+
+_TITLES: dict[StepKind, str] = {
+    StepKind.REMIND: "临期提醒：{number}（{title}）已用去{pct}%的办理时限",
+    StepKind.OVERDUE: "超期：{number}（{title}）已超过办理时限",
+    StepKind.URGE: "催办：{number}（{title}）已超期，请立即办理并反馈",
+    StepKind.YELLOW_CARD: "黄牌警告：{number}（{title}）超期1个工作日以上",
+    StepKind.RED_CARD: "红牌通报：{number}（{title}）严重超期，已列入通报名单",
+    StepKind.ACCEPT_TIMEOUT: "超时未签收上报：{number}（{title}）",
+}
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    claimed: int = 0
+    steps: int = 0
+    failed: int = 0
+    by_step: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: SweepResult) -> None:
+        self.steps += other.steps
+        for k, v in other.by_step.items():
+            self.by_step[k] = self.by_step.get(k, 0) + v
+
+
+def _insert_for(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    q = (select(SupervisionClock.task_id, SupervisionClock.next_due_at, SupervisionClock.plan,
+                SupervisionClock.failures)
+         .where(SupervisionClock.next_due_at <= now).order_by(SupervisionClock.next_due_at).limit(limit))
+    if conn.dialect.name == "postgresql":
+        # several workers take disjoint batches; a row a handler is changing right now is skipped
+        return list(conn.execute(q.with_for_update(skip_locked=True)).all())
+    rows = list(conn.execute(q).all())
+    if not rows:
+        return rows
+    # SQLite: claim each row by a conditional UPDATE on the due time we saw; only rows that still
+    # carry it are ours (under BEGIN IMMEDIATE nobody else can have changed them, but the claim keeps
+    # the rule the same whatever the engine).
+    lease = now + timedelta(minutes=10)
+    claimed = []
+    for r in rows:
+        res: Any = conn.execute(update(SupervisionClock).where(
+            SupervisionClock.task_id == r.task_id, SupervisionClock.next_due_at == r.next_due_at
+        ).values(next_due_at=lease))
+        if res.rowcount == 1:
+            claimed.append(r)
+    return claimed
+
+
+def _among(col: Any, ids: Sequence[int], conn: Connection) -> Any:
+    """``col IN ids`` — on PostgreSQL as ``= ANY(:array)``, one parameter however many ids."""
+    if conn.dialect.name == "postgresql":
+        return col == any_(bindparam("ids_" + col.key, list(ids), type_=postgresql.ARRAY(BigInteger)))
+    return col.in_(list(ids))
+
+
+def _context(conn: Connection, task_ids: Sequence[int]) -> dict[int, Any]:
+    rows = conn.execute(
+        select(Task.id, Task.event_id, Task.unit_id, Task.state, Task.dispatched_by_unit_id, Event.area_path)
+        .select_from(Task).join(Event, Event.id == Task.event_id).where(_among(Task.id, task_ids, conn))
+    ).all()
+    return {r.id: r for r in rows}
+
+
+def _centres(conn: Connection) -> list[UnitRef]:
+    return [UnitRef(r[0], r[1], r[2]) for r in conn.execute(
+        select(Unit.id, Unit.kind, Area.path).join(Area, Area.id == Unit.area_id)
+        .where(Unit.kind == "centre", Unit.active.is_(True)))]
+
+
+def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: SweepResult) -> None:
+    ctx = _context(conn, [r.task_id for r in claimed])
+    wanted: list[dict[str, Any]] = []
+    keep: list[dict[str, Any]] = []
+    drop: list[int] = []
+    for r in claimed:
+        t = ctx.get(r.task_id)
+        if t is None or TaskState(t.state) not in RUNNING:
+            drop.append(r.task_id)  # the hook keeps clocks in step; this is only a safety net
+            continue
+        due, rest = due_now(plan_from_json(r.plan), now)
+        for st in due:
+            wanted.append({"task_id": r.task_id, "event_id": t.event_id, "unit_id": t.unit_id, "step": st.step,
+                           "deadline": st.deadline, "due_at": st.due_at, "done_at": now, "area_path": t.area_path})
+        if rest:
+            # the plan is in due order, so what is left is its tail, stored as it came
+            keep.append({"task_id": r.task_id, "next_due_at": rest[0].due_at, "plan": list(r.plan)[len(due):]})
+        else:
+            drop.append(r.task_id)
+    done = bulk.insert_rows(conn, SupervisionStep.__table__, wanted, returning=("id", "task_id", "step", "deadline"),
+                            skip_conflicts_on=("task_id", "step", "deadline"))
+    if done:
+        for row in done:
+            result.steps += 1
+            result.by_step[row[2]] = result.by_step.get(row[2], 0) + 1
+        _record(conn, [row[0] for row in done if row[2] != StepKind.ACCEPT_TIMEOUT.value], now)
+        timeouts = [row[0] for row in done if row[2] == StepKind.ACCEPT_TIMEOUT.value]
+        if timeouts:
+            _escalate_timeouts(conn, timeouts, now)
+    if keep:
+        bulk.update_rows(conn, SupervisionClock.__table__, "task_id", keep,
+                         constant={"failures": 0, "last_error": None, "updated_at": now})
+    if drop:
+        conn.execute(delete(SupervisionClock).where(_among(SupervisionClock.task_id, drop, conn)))
+
+
+def _aware(d: datetime) -> datetime:
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d
+
+
+def _json_object(conn: Connection, **pairs: Any) -> Any:
+    fn = func.json_build_object if conn.dialect.name == "postgresql" else func.json_object
+    args: list[Any] = []
+    for key, value in pairs.items():
+        args += [literal(key, String), value]
+    return fn(*args)
+
+
+def _record(conn: Connection, step_ids: Sequence[int], now: datetime) -> None:
+    """Timeline, inboxes and outbox for the new steps, set-based: three INSERT … SELECT statements
+    whatever the number of steps (the titles and payloads are built by the database)."""
+    if not step_ids:
+        return
+    S, E, T, U, C = SupervisionStep, Event, Task, Unit, EventClass
+    title_text = func.substr(E.title, 1, 60)
+
+    def titled(head: str, tail: str) -> Any:
+        return literal(head, String) + E.number + literal("（", String) + title_text + literal(tail, String)
+
+    title = case(
+        (S.step.like("remind%"),
+         titled("临期提醒：", "）已用去") + func.substr(S.step, 8) + literal("%的办理时限", String)),
+        (S.step == "overdue", titled("超期：", "）已超过办理时限")),
+        (S.step == "urge", titled("催办：", "）已超期，请立即办理并反馈")),
+        (S.step == "yellow_card", titled("黄牌警告：", "）超期1个工作日以上")),
+        else_=titled("红牌通报：", "）严重超期，已列入通报名单")).label("title")
+    topic = case((S.step.like("remind%"), literal("supervision.remind", String)),
+                 else_=literal("supervision.", String) + S.step).label("topic")
+    fields = dict(step=S.step, due_at=S.due_at, deadline=S.deadline, unit=U.code, unit_name=U.name)
+    payload = _json_object(conn, **fields)
+    payload_more = _json_object(conn, **fields, event_number=E.number, task_id=S.task_id)
+    at = literal(now, UTCDateTime)
+    joined = (S.__table__.join(E, E.id == S.event_id).join(T, T.id == S.task_id).join(U, U.id == S.unit_id)
+              .outerjoin(C, C.id == E.event_class_id))
+    mine = _among(S.id, step_ids, conn)
+    conn.execute(insert(TimelineEntry).from_select(
+        ["event_id", "task_id", "at", "actor_id", "actor", "action", "from_state", "to_state", "reason", "payload"],
+        select(S.event_id, S.task_id, at, null(), literal(SYSTEM.label, String), topic, null(), null(), title,
+               payload).select_from(joined).where(mine)))
+    # typed NULLs: in a UNION PostgreSQL would otherwise take them for text
+    no_person, never, nobody = cast(null(), Integer), cast(null(), DateTime(timezone=True)), cast(null(), String)
+    to_unit = select(no_person, S.unit_id, S.event_id, S.task_id, topic, title, title, payload_more, at, never,
+                     nobody).select_from(joined).where(mine)
+    # overdue and the cards also go to the centre that dispatched the task
+    to_centre = select(no_person, T.dispatched_by_unit_id, S.event_id, S.task_id, topic, title, title, payload_more,
+                       at, never, nobody).select_from(joined).where(
+        mine, S.step.in_(["overdue", "yellow_card", "red_card"]), T.dispatched_by_unit_id.is_not(None),
+        T.dispatched_by_unit_id != S.unit_id)
+    conn.execute(insert(Notification).from_select(
+        ["person_id", "unit_id", "event_id", "task_id", "kind", "title", "body", "payload", "created_at", "read_at",
+         "read_by"], union_all(to_unit, to_centre)))
+    conn.execute(insert(OutboxMessage).from_select(
+        ["topic", "event_id", "area_path", "class_code", "payload", "created_at", "fanned_out"],
+        select(topic, S.event_id, E.area_path, C.code, _json_object(conn, topic=topic, at=at, **fields,
+                                                                    event_number=E.number, task_id=S.task_id),
+               at, false()).select_from(joined).where(mine)))
+
+
+def _escalate_timeouts(conn: Connection, step_ids: Sequence[int], now: datetime) -> None:
+    """A task not signed for in time rises to the centre one level up: escalation record, timeline,
+    inboxes (the unit, the dispatching centre, the centre above) and outbox."""
+    rows = conn.execute(
+        select(SupervisionStep.task_id, SupervisionStep.deadline, SupervisionStep.due_at, Task.event_id,
+               Task.unit_id, Task.dispatched_by_unit_id, Event.number, Event.title, Event.area_path,
+               EventClass.code.label("class_code"), Unit.code.label("unit_code"), Unit.name.label("unit_name"),
+               Unit.kind.label("unit_kind"), Area.path.label("unit_path"))
+        .select_from(SupervisionStep).join(Task, Task.id == SupervisionStep.task_id)
+        .join(Event, Event.id == Task.event_id).join(Unit, Unit.id == Task.unit_id)
+        .join(Area, Area.id == Unit.area_id).outerjoin(EventClass, EventClass.id == Event.event_class_id)
+        .where(_among(SupervisionStep.id, step_ids, conn))).all()
+    centres = _centres(conn)
+    timeline: list[dict[str, Any]] = []
+    inbox: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    escalations: list[dict[str, Any]] = []
+    for t in rows:
+        deadline = _aware(t.deadline)
+        target = escalation_target(UnitRef(t.unit_id, t.unit_kind, t.unit_path), centres)
+        reason = f"超过签收时限（{deadline.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）未签收，上报上级中心"
+        title = _TITLES[StepKind.ACCEPT_TIMEOUT].format(number=t.number, title=t.title[:60], pct="")
+        payload: dict[str, Any] = {"step": StepKind.ACCEPT_TIMEOUT.value, "due_at": _aware(t.due_at).isoformat(),
+                                   "deadline": deadline.isoformat(), "unit": t.unit_code, "unit_name": t.unit_name,
+                                   "to_unit_id": target.id if target else None}
+        recipients = {t.unit_id} | ({t.dispatched_by_unit_id} if t.dispatched_by_unit_id else set()) | (
+            {target.id} if target else set())
+        escalations.append({"event_id": t.event_id, "task_id": t.task_id, "kind": "accept_timeout",
+                            "from_unit_id": t.unit_id, "to_unit_id": target.id if target else None,
+                            "reason": reason, "by": SYSTEM.label, "at": now})
+        timeline.append({"event_id": t.event_id, "task_id": t.task_id, "at": now, "actor_id": None,
+                         "actor": SYSTEM.label, "action": "supervision.escalate", "from_state": None,
+                         "to_state": None, "reason": reason, "payload": payload})
+        inbox += [{"person_id": None, "unit_id": u, "event_id": t.event_id, "task_id": t.task_id,
+                   "kind": "supervision.accept_timeout", "title": title, "body": reason,
+                   "payload": {**payload, "event_number": t.number}, "created_at": now, "read_at": None,
+                   "read_by": None} for u in sorted(recipients)]
+        messages.append(outbox.message("supervision.accept_timeout", now,
+                                       {**payload, "event_number": t.number, "task_id": t.task_id},
+                                       event_id=t.event_id, area_path=t.area_path, class_code=t.class_code))
+    bulk.insert_rows(conn, TimelineEntry.__table__, timeline)
+    bulk.insert_rows(conn, Notification.__table__, inbox)
+    bulk.insert_rows(conn, Escalation.__table__, escalations)
+    bulk.insert_rows(conn, OutboxMessage.__table__, [{**m, "fanned_out": False} for m in messages])
+
+
+def _fail(uow_factory: Any, task_id: int, failures: int, now: datetime, error: str) -> None:
+    # push the due time forward (1, 2, 4 … minutes, at most a day) instead of crash-looping on it
+    backoff = timedelta(minutes=min(2 ** failures, 24 * 60))
+    with uow_factory() as uow:
+        uow.session.connection().execute(update(SupervisionClock).where(SupervisionClock.task_id == task_id).values(
+            next_due_at=now + backoff, failures=failures + 1, last_error=error[:2000]))
+        uow.commit()
+
+
+def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_batches: int | None = None
+          ) -> SweepResult:
+    """Carry out every supervision step due at ``now`` (however late), batch by batch.
+
+    A batch that fails is retried row by row; a row that fails alone has its due time pushed forward
+    and its error kept, and the sweep goes on with the others.
+    """
+    at = now or datetime.now(UTC)
+    result = SweepResult()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        bad: list[Any] = []
+        with uow_factory() as uow:
+            conn = uow.session.connection()
+            claimed = _claim(conn, at, batch)
+            if not claimed:
+                break
+            result.claimed += len(claimed)
+            try:
+                part = SweepResult()
+                _process(conn, claimed, at, part)
+                uow.commit()
+                result.add(part)
+            except Exception:
+                log.exception("supervision batch failed; retrying row by row")
+                bad = list(claimed)
+        for r in bad:
+            try:
+                with uow_factory() as uow:
+                    conn = uow.session.connection()
+                    mine = _claim_one(conn, r.task_id)
+                    part = SweepResult()
+                    if mine:
+                        _process(conn, mine, at, part)
+                    uow.commit()
+                    result.add(part)
+            except Exception as exc:
+                result.failed += 1
+                _fail(uow_factory, r.task_id, r.failures, at, f"{type(exc).__name__}: {exc}")
+        if len(claimed) < batch:
+            break
+    return result
+
+
+def _claim_one(conn: Connection, task_id: int) -> list[Any]:
+    q = select(SupervisionClock.task_id, SupervisionClock.next_due_at, SupervisionClock.plan,
+               SupervisionClock.failures).where(SupervisionClock.task_id == task_id)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(conn.execute(q).all())
+
+
+# --- a leader's urge (督办) -------------------------------------------------------------------------
+
+
+class UrgeCommand(BaseModel):
+    instruction: str = Field(min_length=2, max_length=2000, description="the leader's instruction (督办意见)")
+    due_at: datetime = Field(description="the new deadline for the urged tasks")
+    task_ids: list[int] | None = Field(default=None, description="default: every open handling task")
+
+    @field_validator("due_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("give a time zone (e.g. 2024-06-13T18:00:00+08:00)")
+        return v.astimezone(UTC)
+
+
+def _visible_event(s: Session, actor: Actor, ref: str) -> Event:
+    event = load_event(s, ref)
+    authz.ensure_visible(actor, event.area_path, [event.owner_unit_id, *(t.unit_id for t in event.tasks)],
+                         what=f"event {ref}")
+    return event
+
+
+def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: datetime | None = None) -> Event:
+    """A leader's one-click urge (督办): an instruction and a new deadline for the open tasks, on the
+    timeline, in the units' inboxes and in the outbox."""
+    authz.require(actor, P.EVENT_URGE)
+    at = now or datetime.now(UTC)
+    if cmd.due_at <= at:
+        raise Invalid("the new deadline must be in the future", field="due_at")
+    with uow:
+        s = uow.session
+        event = _visible_event(s, actor, ref)
+        open_tasks = [t for t in event.tasks if TaskState(t.state) in RUNNING and t.role != TaskRole.NOTIFY.value]
+        if cmd.task_ids is not None:
+            by_id = {t.id: t for t in event.tasks}
+            for i, tid in enumerate(cmd.task_ids):
+                if tid not in by_id:
+                    raise Invalid(f"task {tid} is not a task of event {event.number}", field=f"task_ids[{i}]")
+                if by_id[tid] not in open_tasks:
+                    raise Invalid(f"task {tid} is {by_id[tid].state}, not open", field=f"task_ids[{i}]")
+            open_tasks = [by_id[tid] for tid in dict.fromkeys(cmd.task_ids)]
+        if not open_tasks:
+            raise Conflict(f"event {event.number} has no open task to urge", field="task_ids")
+        s.add(Urge(event_id=event.id, by_person_id=actor.person_id, by=actor.label, instruction=cmd.instruction,
+                   new_deadline=cmd.due_at, task_ids=[t.id for t in open_tasks], at=at))
+        inbox: list[dict[str, Any]] = []
+        for t in open_tasks:
+            before = t.handle_due_at
+            t.handle_due_at = cmd.due_at
+            t.updated_at = at
+            note(s, event, actor, "supervision.leader_urge", at, task=t, reason=cmd.instruction, payload={
+                "unit": t.unit.code, "from": before.isoformat() if before else None, "to": cmd.due_at.isoformat()})
+            # the same line an approved extension writes, so that a calendar recompute keeps the date
+            note(s, event, actor, "task.deadline_moved", at, task=t, payload={
+                "from": before.isoformat() if before else None, "to": cmd.due_at.isoformat(), "why": "urge"})
+            inbox.append({"person_id": None, "unit_id": t.unit_id, "event_id": event.id, "task_id": t.id,
+                          "kind": "supervision.leader_urge", "title": f"领导督办：{event.number}（{event.title[:60]}）",
+                          "body": cmd.instruction, "created_at": at, "read_at": None, "read_by": None,
+                          "payload": {"by": actor.label, "due_at": cmd.due_at.isoformat(),
+                                      "event_number": event.number}})
+        event.updated_at = at
+        s.flush()
+        conn = s.connection()
+        conn.execute(insert(Notification), inbox)
+        outbox.emit_many(conn, [outbox.message("supervision.leader_urge", at, {
+            "event_number": event.number, "by": actor.label, "instruction": cmd.instruction,
+            "due_at": cmd.due_at.isoformat(), "units": [t.unit.code for t in open_tasks]},
+            event_id=event.id, area_path=event.area_path,
+            class_code=event.event_class.code if event.event_class else None)])
+        uow.commit()
+        return event
+
+
+# --- escalation beyond capacity (超出能力上报) -------------------------------------------------------
+
+
+def escalate_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.WithReason, actor: Actor, *,
+                  now: datetime | None = None) -> Event:
+    """The unit declares a task beyond its capacity: the task ends as *escalated* and the case rises,
+    with the reason, to the centre one level up the area tree, which now owns it for re-dispatch."""
+    authz.require(actor, P.TASK_HANDLE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        event = _visible_event(s, actor, ref)
+        task = next((t for t in event.tasks if t.id == task_id), None)
+        if task is None:
+            raise NotFound(f"task {task_id} of event {event.number} not found")
+        if not actor.is_global and actor.unit_id != task.unit_id:
+            raise authz.Forbidden("only the unit the task was given to can declare it beyond its capacity")
+        if cmd.expected_version is not None and task.version != cmd.expected_version:
+            raise Conflict(f"the task was changed by someone else (version {task.version}); reload and retry",
+                           field="expected_version")
+        unit_path = s.scalar(select(Area.path).where(Area.id == task.unit.area_id)) or ""
+        target = escalation_target(UnitRef(task.unit_id, task.unit.kind, unit_path), _centres(s.connection()))
+        if target is None:
+            raise Conflict("there is no centre above this unit to escalate to", field="task_id")
+        target_unit = s.get(Unit, target.id)
+        assert target_unit is not None
+        move_task(s, event, task, TaskAction.ESCALATE, actor, at, reason=cmd.reason,
+                  payload={"to_unit": target_unit.code, "to_unit_name": target_unit.name})
+        task.ended_at = at
+        task.end_reason = cmd.reason
+        previous_owner = event.owner_unit_id
+        if task.role == TaskRole.LEAD.value:
+            event.owner_unit_id = target.id
+        s.add(Escalation(event_id=event.id, task_id=task.id, kind="beyond_capacity", from_unit_id=task.unit_id,
+                         to_unit_id=target.id, reason=cmd.reason, by=actor.label, at=at))
+        sync_event(s, event, actor, at, reason=f"上报{target_unit.name}：{cmd.reason}")
+        s.flush()
+        recipients = {target.id} | ({previous_owner} if previous_owner else set())
+        title = f"上报：{event.number}（{event.title[:60]}）超出{task.unit.name}处置能力"
+        conn = s.connection()
+        conn.execute(insert(Notification), [
+            {"person_id": None, "unit_id": u, "event_id": event.id, "task_id": task.id,
+             "kind": "supervision.escalate", "title": title, "body": cmd.reason, "created_at": at,
+             "read_at": None, "read_by": None, "payload": {"from_unit": task.unit.code, "to_unit": target_unit.code,
+                                                           "event_number": event.number}}
+            for u in sorted(recipients)])
+        outbox.emit_many(conn, [outbox.message("supervision.escalate", at, {
+            "event_number": event.number, "task_id": task.id, "from_unit": task.unit.code,
+            "to_unit": target_unit.code, "reason": cmd.reason}, event_id=event.id, area_path=event.area_path,
+            class_code=event.event_class.code if event.event_class else None)])
+        uow.commit()
+        return event
+
+
+# --- reading what supervision did ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepRow:
+    event_number: str
+    event_title: str
+    task_id: int
+    unit_code: str
+    unit_name: str
+    step: str
+    deadline: datetime
+    done_at: datetime
+
+
+def list_steps(uow: UnitOfWork, actor: Actor, *, steps: Sequence[str] = (), event_ref: str | None = None,
+               since: datetime | None = None, limit: int = 100) -> list[StepRow]:
+    """Supervision steps in the actor's scope, newest first; ``steps=["red_card"]`` is the public list."""
+    authz.require(actor, P.EVENT_READ)
+    with uow:
+        s = uow.session
+        q = (select(Event.number, Event.title, SupervisionStep.task_id, Unit.code, Unit.name, SupervisionStep.step,
+                    SupervisionStep.deadline, SupervisionStep.done_at)
+             .join(Event, Event.id == SupervisionStep.event_id).join(Unit, Unit.id == SupervisionStep.unit_id)
+             .where(authz.area_clause(actor, SupervisionStep.area_path, SupervisionStep.unit_id))
+             .order_by(SupervisionStep.id.desc()).limit(limit))
+        if steps:
+            q = q.where(SupervisionStep.step.in_(list(steps)))
+        if event_ref is not None:
+            q = q.where(SupervisionStep.event_id == _visible_event(s, actor, event_ref).id)
+        if since is not None:
+            q = q.where(SupervisionStep.done_at >= since)
+        return [StepRow(*r) for r in s.execute(q).all()]
+
+
+def get_rules(uow: UnitOfWork, actor: Actor) -> Rules:
+    authz.require(actor, P.EVENT_READ)
+    with uow:
+        return load_rules(uow.session.connection())
+
+
+def put_rules(uow: UnitOfWork, data: dict[str, Any], actor: Actor) -> Rules:
+    """Save new thresholds (administrators); open tasks pick them up when they next change."""
+    authz.require(actor, P.RULE_WRITE)
+    try:
+        rules = Rules.from_mapping(data)
+    except (ValueError, TypeError) as exc:
+        text = str(exc)
+        raise Invalid(text, field=text.split(":", 1)[0] if ":" in text else None) from None
+    with uow:
+        s = uow.session
+        row = s.get(SupervisionRules, 1)
+        if row is None:
+            s.add(SupervisionRules(id=1, rules=rules.to_mapping(), updated_by=actor.label))
+        else:
+            row.rules = rules.to_mapping()
+            row.updated_by = actor.label
+            row.updated_at = datetime.now(UTC)
+        uow.commit()
+    forget_rules()
+    return rules

@@ -1,0 +1,112 @@
+"""Keeping every task's supervision clock in step with the task, in the same transaction.
+
+Whatever changes a task — dispatch, accept, extension, suspension, rework, a leader's urge, a plan
+creating tasks — the task's row in ``supervision_clocks`` is recomputed when the session flushes
+(an ``after_flush`` hook on every session), so the durable scheduler can never act on a stale
+deadline and no caller has to remember to tell it. The hook only reads what the flush has just
+written and writes the clock with plain SQL on the same connection.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, event, insert, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Event, EventClass, Task
+from shuzhi.adapters.db.tables_supervision import SupervisionClock, SupervisionRules, SupervisionStep
+from shuzhi.domain.events import TaskRole, TaskState
+from shuzhi.domain.supervision import SupervisionRules as Rules
+from shuzhi.domain.supervision import TaskClock, plan, plan_to_json
+from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
+from shuzhi.services.ttl_cache import TTLCache
+
+_rules: TTLCache[Rules] = TTLCache(ttl=30)
+_WATCHED = ("state", "accept_due_at", "handle_due_at", "dispatched_at")
+
+
+def load_rules(conn: Connection) -> Rules:
+    """The thresholds in force (the defaults until an administrator saves others); cached 30 s."""
+
+    def load() -> Rules:
+        row = conn.execute(select(SupervisionRules.rules).where(SupervisionRules.id == 1)).scalar()
+        return Rules.from_mapping(row) if row else Rules()
+
+    rules = _rules.get(str(conn.engine.url), load)
+    assert rules is not None
+    return rules
+
+
+def forget_rules() -> None:
+    _rules.clear()
+
+
+def _handle_unit(conn: Connection, event_id: int) -> Any:
+    row = conn.execute(
+        select(Event.urgency, EventClass.time_limits)
+        .select_from(Event).outerjoin(EventClass, EventClass.id == Event.event_class_id)
+        .where(Event.id == event_id)
+    ).first()
+    if row is None or not row[1]:
+        return None
+    try:
+        limit = TimeLimits.from_mapping(row[1]).get(Urgency(row[0]), Stage.HANDLE)
+    except ValueError:
+        return None
+    return None if limit is None else limit.unit
+
+
+def sync(session: Session, task: Task, since: datetime) -> None:
+    """Recompute the task's plan and store it (or drop the clock when nothing is left to supervise).
+
+    The plan runs on the unit's working calendar (its centre's office hours, the entered years)."""
+    conn = session.connection()
+    done = frozenset(
+        (str(s), d) for s, d in conn.execute(
+            select(SupervisionStep.step, SupervisionStep.deadline).where(SupervisionStep.task_id == task.id))
+    )
+    clock = TaskClock(
+        state=TaskState(task.state), role=TaskRole(task.role), dispatched_at=task.dispatched_at,
+        accept_due_at=task.accept_due_at, handle_due_at=task.handle_due_at,
+        handle_unit=_handle_unit(conn, task.event_id) if task.handle_due_at is not None else None,
+        since=since, done=done,
+    )
+    steps: list[Any] = []
+    if clock.state.value in _RUNNING:
+        # imported here: calendars → unit_of_work → this module (the hook is installed by unit_of_work)
+        from shuzhi.services.calendars import calendar_for
+
+        with session.no_autoflush:
+            cal = calendar_for(session, task.unit_id)
+        steps = plan(clock, load_rules(conn), cal)
+    conn.execute(delete(SupervisionClock).where(SupervisionClock.task_id == task.id))
+    if steps:
+        conn.execute(insert(SupervisionClock).values(
+            task_id=task.id, event_id=task.event_id, next_due_at=steps[0].due_at, plan=plan_to_json(steps),
+            failures=0, updated_at=since))
+
+
+_RUNNING = {TaskState.DISPATCHED.value, TaskState.ACCEPTED.value, TaskState.EXTENSION_REQUESTED.value}
+
+
+def _changed(task: Task) -> bool:
+    attrs = inspect(task).attrs
+    return any(attrs[name].history.has_changes() for name in _WATCHED)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    new = [o for o in session.new if isinstance(o, Task)]
+    dirty = [o for o in session.dirty if isinstance(o, Task) and _changed(o)]
+    if not new and not dirty:
+        return
+    for task in new:
+        if task.role != TaskRole.NOTIFY.value:
+            sync(session, task, task.dispatched_at)
+    for task in dirty:
+        # move_task stamps updated_at with the action's time: reminders already past then are skipped
+        since = task.updated_at or task.dispatched_at
+        sync(session, task, since)

@@ -1,0 +1,196 @@
+"""The durable sweep on both engines: steps on time, once each, in the timeline, inboxes and outbox.
+
+alice (district duty officer) dispatches; carol handles city management (城管); dave is grid A-1's
+worker; bob is the town-A duty officer. Times are explicit (a Monday in Asia/Shanghai), never "now".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.adapters.db.tables import TimelineEntry
+from shuzhi.adapters.db.tables_supervision import (
+    Escalation,
+    Notification,
+    OutboxMessage,
+    ScheduledJob,
+    SupervisionClock,
+    SupervisionStep,
+)
+from shuzhi.domain.calendar import SHANGHAI
+from shuzhi.services import commands as c
+from shuzhi.services import handling, scheduler
+from shuzhi.services.actors import resolve_actor
+from shuzhi.services.intake import submit_event
+from shuzhi.services.supervision import sweep
+from shuzhi.services.unit_of_work import UnitOfWork
+from tests.factories import World
+
+T0 = datetime(2026, 11, 23, 10, tzinfo=SHANGHAI).astimezone(UTC)  # Monday 10:00
+
+
+def _uow(sf: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    return lambda: UnitOfWork(sf)
+
+
+def _actor(sf: sessionmaker[Session], code: str):  # type: ignore[no-untyped-def]
+    with sf() as s:
+        return resolve_actor(s, code)
+
+
+def _dispatched(sf: sessionmaker[Session], unit: str, cls: str = "0101", at: datetime = T0,
+                point: tuple[float, float] = World.A1) -> tuple[str, int]:
+    alice = _actor(sf, "alice")
+    number = submit_event(UnitOfWork(sf), c.SubmitEvent(source="hotline", request_type="complain",
+                                                        event_class_code=cls, title="井盖破损", lon=point[0],
+                                                        lat=point[1], received_at=at), alice, now=at).number
+    ev = handling.dispatch(UnitOfWork(sf), number, c.Dispatch(units=[c.UnitAssignment(unit_code=unit)]), alice,
+                           now=at + timedelta(minutes=5))
+    return number, ev.tasks[-1].id
+
+
+def _steps(sf: sessionmaker[Session], task_id: int) -> list[str]:
+    with sf() as s:
+        return list(s.scalars(select(SupervisionStep.step).where(SupervisionStep.task_id == task_id)
+                              .order_by(SupervisionStep.id)))
+
+
+def _count(sf: sessionmaker[Session], model: type, *where: object) -> int:
+    with sf() as s:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def test_every_step_happens_once_on_time_and_is_recorded_everywhere(session_factory: sessionmaker[Session],
+                                                                      world: World) -> None:
+    sf = session_factory
+    number, task_id = _dispatched(sf, "D500111-CGJ")
+    carol = _actor(sf, "carol")
+    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), carol, now=T0 + timedelta(hours=1))
+
+    assert sweep(_uow(sf), T0 + timedelta(hours=2)).steps == 0
+    # Thursday 15:30 is 70 % of 5 working days from Monday 10:05 … the step is due a few minutes later
+    assert sweep(_uow(sf), datetime(2026, 11, 26, 15, 30, tzinfo=SHANGHAI)).steps == 0
+    r = sweep(_uow(sf), datetime(2026, 11, 26, 15, 40, tzinfo=SHANGHAI))
+    assert r.by_step == {"remind_70": 1}
+    # a long outage: the sweep two weeks later catches up every step that fell due, once
+    r = sweep(_uow(sf), datetime(2026, 12, 10, 12, tzinfo=SHANGHAI))
+    assert r.by_step == {"remind_90": 1, "overdue": 1, "urge": 1, "yellow_card": 1, "red_card": 1}
+    assert sweep(_uow(sf), datetime(2026, 12, 31, tzinfo=SHANGHAI)).steps == 0
+    assert _steps(sf, task_id) == ["remind_70", "remind_90", "overdue", "urge", "yellow_card", "red_card"]
+    assert _count(sf, SupervisionClock, SupervisionClock.task_id == task_id) == 0
+
+    with sf() as s:
+        actions = list(s.scalars(select(TimelineEntry.action).where(TimelineEntry.task_id == task_id,
+                                                                    TimelineEntry.action.like("supervision.%"))
+                                 .order_by(TimelineEntry.id)))
+    assert actions == ["supervision.remind", "supervision.remind", "supervision.overdue", "supervision.urge",
+                       "supervision.yellow_card", "supervision.red_card"]
+    # the unit gets every step; the dispatching centre also overdue and both cards
+    cgj, district = world.units["D500111-CGJ"].id, world.units["C500111"].id
+    assert _count(sf, Notification, Notification.unit_id == cgj, Notification.task_id == task_id) == 6
+    assert _count(sf, Notification, Notification.unit_id == district, Notification.task_id == task_id) == 3
+    assert _count(sf, OutboxMessage, OutboxMessage.topic.like("supervision.%")) == 6
+
+
+def test_accept_timeout_escalates_to_the_town_centre(session_factory: sessionmaker[Session], world: World) -> None:
+    sf = session_factory
+    _dispatched(sf, "G500111001001001", cls="0201")
+    assert sweep(_uow(sf), T0 + timedelta(hours=3)).steps == 0  # lunch break: 2 working hours end at 14:05
+    r = sweep(_uow(sf), T0 + timedelta(hours=4, minutes=10))
+    assert r.by_step == {"accept_timeout": 1}
+    with sf() as s:
+        esc = s.scalars(select(Escalation)).one()
+        assert (esc.kind, esc.from_unit_id, esc.to_unit_id) == (
+            "accept_timeout", world.units["G500111001001001"].id, world.units["C500111001"].id)
+        entry = s.scalars(select(TimelineEntry).where(TimelineEntry.action == "supervision.escalate")).one()
+        assert entry.payload["to_unit_id"] == world.units["C500111001"].id and "未签收" in (entry.reason or "")
+    town_inbox = _count(sf, Notification, Notification.unit_id == world.units["C500111001"].id)
+    assert town_inbox == 1
+    # still not accepted: no second escalation for the same deadline
+    assert sweep(_uow(sf), T0 + timedelta(hours=5)).by_step.get("accept_timeout") is None
+
+
+def test_reporting_back_and_suspension_stop_the_clock(session_factory: sessionmaker[Session], world: World) -> None:
+    sf = session_factory
+    carol, alice = _actor(sf, "carol"), _actor(sf, "alice")
+    n1, t1 = _dispatched(sf, "D500111-CGJ")
+    n2, t2 = _dispatched(sf, "D500111-CGJ")
+    for n, t in ((n1, t1), (n2, t2)):
+        handling.accept_task(UnitOfWork(sf), n, t, c.OptionalReason(), carol, now=T0 + timedelta(hours=1))
+    handling.report_back(UnitOfWork(sf), n1, t1, c.ReportBack(result="已更换"), carol, now=T0 + timedelta(hours=2))
+    handling.suspend_task(UnitOfWork(sf), n2, t2, c.WithReason(reason="等待天气好转"), alice,
+                          now=T0 + timedelta(hours=2))
+    assert _count(sf, SupervisionClock) == 0
+    assert sweep(_uow(sf), T0 + timedelta(days=30)).steps == 0
+    # resuming restarts the clock with a deadline moved by the suspended time
+    handling.resume_task(UnitOfWork(sf), n2, t2, c.OptionalReason(), alice, now=T0 + timedelta(days=2))
+    assert _count(sf, SupervisionClock, SupervisionClock.task_id == t2) == 1
+    assert _count(sf, SupervisionClock, SupervisionClock.task_id == t1) == 0
+
+
+def test_a_stale_plan_cannot_repeat_a_step(session_factory: sessionmaker[Session], world: World) -> None:
+    """What a retry after a crash or a racing worker would do: the unique key turns it into nothing."""
+    sf = session_factory
+    _, task_id = _dispatched(sf, "D500111-CGJ")
+    with sf() as s:
+        full_plan = s.scalar(select(SupervisionClock.plan).where(SupervisionClock.task_id == task_id))
+    late = datetime(2026, 12, 1, 11, tzinfo=SHANGHAI)
+    first = sweep(_uow(sf), late)
+    assert first.steps == 6  # accept timeout, two reminders, overdue, urge, yellow card
+    with sf() as s:  # put the whole original plan back, due now
+        s.execute(update(SupervisionClock).where(SupervisionClock.task_id == task_id).values(
+            plan=full_plan, next_due_at=T0))
+        s.commit()
+    again = sweep(_uow(sf), late)
+    assert again.steps == 0
+    assert len(_steps(sf, task_id)) == len(set(_steps(sf, task_id))) == 6
+    assert _count(sf, TimelineEntry, TimelineEntry.action.like("supervision.%")) == 6
+
+
+def test_a_failing_clock_is_pushed_forward_and_the_others_go_on(session_factory: sessionmaker[Session],
+                                                                  world: World) -> None:
+    sf = session_factory
+    _, bad = _dispatched(sf, "D500111-CGJ")
+    _, good = _dispatched(sf, "D500111-CGJ")
+    with sf() as s:
+        s.execute(update(SupervisionClock).where(SupervisionClock.task_id == bad).values(
+            plan=[["no_such_step", T0.isoformat(), T0.isoformat()]], next_due_at=T0))
+        s.commit()
+    at = T0 + timedelta(hours=4, minutes=10)
+    r = sweep(_uow(sf), at)
+    assert r.failed == 1 and r.by_step == {"accept_timeout": 1}
+    assert _steps(sf, good) == ["accept_timeout"] and _steps(sf, bad) == []
+    with sf() as s:
+        row = s.get(SupervisionClock, bad)
+        assert row is not None and row.failures == 1 and "no_such_step" in (row.last_error or "")
+        assert row.next_due_at > at  # not retried in a tight loop
+    assert sweep(_uow(sf), at + timedelta(seconds=30)).failed == 0  # not due again yet
+
+
+def test_periodic_jobs_run_once_per_due_time_and_back_off_on_failure(session_factory: sessionmaker[Session]) -> None:
+    sf = session_factory
+    runs: list[datetime] = []
+
+    def flaky(_uow: object, now: datetime) -> None:
+        runs.append(now)
+        if len(runs) == 2:
+            raise RuntimeError("report service down")
+
+    job = scheduler.PeriodicJob("test.flaky", timedelta(minutes=5), flaky)
+    saved = list(scheduler.PERIODIC_JOBS)
+    scheduler.PERIODIC_JOBS[:] = [job]
+    try:
+        assert scheduler.run_due_jobs(_uow(sf), T0) == ["test.flaky"]
+        assert scheduler.run_due_jobs(_uow(sf), T0 + timedelta(minutes=1)) == []  # not due: claimed already
+        assert scheduler.run_due_jobs(_uow(sf), T0 + timedelta(minutes=5)) == []  # ran and failed
+        with sf() as s:
+            row = s.get(ScheduledJob, "test.flaky")
+            assert row is not None and row.failures == 1 and "report service down" in (row.last_error or "")
+            assert row.next_due_at > T0 + timedelta(minutes=10)  # backed off beyond its period
+        assert scheduler.run_due_jobs(_uow(sf), T0 + timedelta(hours=2)) == ["test.flaky"]
+        assert len(runs) == 3
+    finally:
+        scheduler.PERIODIC_JOBS[:] = saved
