@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_supervision import ScheduledJob
-from shuzhi.services import supervision, webhooks
+from shuzhi.services import readings, supervision, warnings, webhooks
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.scheduler")
@@ -47,10 +47,19 @@ class PeriodicJob:
     run: Callable[[UowFactory, datetime], Any]
 
 
+def _uow_job(run: Callable[[UnitOfWork, datetime], Any]) -> Callable[[UowFactory, datetime], Any]:
+    """Adapt a service use case ``run(uow, now)`` to a periodic job."""
+    return lambda uow_factory, now: run(uow_factory(), now)
+
+
 #: THE list of periodic jobs. Append yours here (one line) from your own module.
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("webhooks.fan_out", timedelta(seconds=2), webhooks.fan_out),
     PeriodicJob("webhooks.deliver", timedelta(seconds=2), webhooks.deliver_due),
+    # a silent sensor is itself a warning (no-data rules), checked every minute
+    PeriodicJob("warnings.check_no_data", timedelta(minutes=1), _uow_job(warnings.check_no_data)),
+    # raw readings and hourly roll-ups past their retention
+    PeriodicJob("readings.purge_expired", timedelta(hours=1), _uow_job(readings.purge_expired)),
 ]
 
 
