@@ -123,7 +123,7 @@ FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
                                     "application/geo+json"),
     ("POST", "/api/dispatch-rules/import"): ("r.json", b'{"rules": []}', "application/json"),
 }
-DEFAULT_FILE = ("x.csv", "code,name\n".encode(), "text/csv")
+DEFAULT_FILE = ("x.csv", b"code,name\n", "text/csv")
 #: Required query parameters.
 QUERY = {"since": "2000-01-01T00:00:00+08:00", "until": "2100-01-01T00:00:00+08:00", "lon": "105.705",
          "lat": "29.705"}
