@@ -27,6 +27,8 @@ def main() -> None:
     args = ap.parse_args()
     calls = 2_000 if args.quick else args.calls
 
+    from tests.factories import World, build_world
+
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.adapters.db.tables import Base
     from shuzhi.config import Settings
@@ -37,7 +39,6 @@ def main() -> None:
     from shuzhi.services.commands import SubmitEvent
     from shuzhi.services.intake import scoped_intake_key, submit_event
     from shuzhi.services.unit_of_work import UnitOfWork
-    from tests.factories import World, build_world
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
