@@ -1,6 +1,7 @@
-"""A small, valid world in one call: alice is the district duty officer, bob a town-A duty officer,
+"""A small, valid world in one call: alice is a district dispatcher (the duty desk, who may also
+change dispatch rules), bob a town-A duty officer,
 carol handles city management (城管), dave is the grid worker of grid A-1, erin handles water affairs,
-frank is a town-B duty officer, admin the administrator and grace the district leader.
+frank is a town-B duty officer, admin the administrator, audrey the auditor and grace the district leader.
 
 Town A (500111001) has one village with two grids side by side; town B (500111002) one village and
 one grid. Boundaries are 0.01° squares near Dazu (105.7 E, 29.7 N).
@@ -97,7 +98,7 @@ def build_world(s: Session) -> World:
 
     people: dict[str, Person] = {}
     for code, name, unit_code, role in [
-        ("alice", "王丽", "C500111", "duty_officer"),
+        ("alice", "王丽", "C500111", "dispatcher"),
         ("bob", "李波", "C500111001", "duty_officer"),
         ("carol", "陈静", "D500111-CGJ", "handler"),
         ("dave", "赵伟", "G500111001001001", "grid_worker"),
@@ -105,6 +106,7 @@ def build_world(s: Session) -> World:
         ("frank", "孙强", "C500111002", "duty_officer"),
         ("admin", "周敏", "C500111", "administrator"),
         ("grace", "吴昊", "C500111", "leader"),
+        ("audrey", "吴芳", "C500111", "auditor"),
     ]:
         p = Person(code=code, name=name, phone="13800138000", unit_id=units[unit_code].id, role=role)
         s.add(p)

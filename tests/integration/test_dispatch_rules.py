@@ -1,5 +1,5 @@
-"""Dispatch rules over the HTTP API, as the people of the small world: alice is the district duty
-officer, carol handles city management (城管, D500111-CGJ), erin water (D500111-SWJ), frank is town B's
+"""Dispatch rules over the HTTP API, as the people of the small world: alice is the district
+dispatcher, carol handles city management (城管, D500111-CGJ), erin water (D500111-SWJ), frank is town B's
 duty officer.  Events are reported at grid A-1 of town A unless said otherwise."""
 
 from __future__ import annotations
@@ -52,14 +52,14 @@ def change(**kw: Any) -> dict[str, Any]:
 
 
 def put(api: Api, code: str, body: dict[str, Any], status: int = 200) -> Any:
-    r = api.client.put(f"/api/dispatch-rules/{code}", json=body, headers={"X-Actor": "alice"})
+    r = api.client.put(f"/api/dispatch-rules/{code}", json=body, headers=api.headers("alice"))
     assert r.status_code == status, r.text
     return r.json()
 
 
 def upload(api: Api, name: str, data: bytes, content_type: str, status: int = 200) -> Any:
     r = api.client.post("/api/dispatch-rules/import", files={"file": (name, data, content_type)},
-                        headers={"X-Actor": "alice"})
+                        headers=api.headers("alice"))
     assert r.status_code == status, r.text
     return r.json()
 
@@ -93,7 +93,7 @@ def test_create_read_update_delete_with_every_version_kept(api: Api, world: Worl
     assert same["version"] == 2  # nothing changed, no new version
 
     r = api.client.delete("/api/dispatch-rules/R-CGJ", params={"expected_version": 2, "reason": "停用"},
-                          headers={"X-Actor": "alice"})
+                          headers=api.headers("alice"))
     assert r.status_code == 204, r.text
     api.get("/api/dispatch-rules/R-CGJ", status=404)
     versions = api.get("/api/dispatch-rules/R-CGJ/versions")
@@ -174,9 +174,10 @@ def test_json_import_is_all_or_nothing_and_lists_every_problem(
 
 def test_xlsx_export_and_import_round_trip_and_bad_rows_are_named(api: Api, world: World) -> None:
     create(api)
-    exported = api.client.get("/api/dispatch-rules/export", params={"format": "json"}).json()
+    exported = api.client.get("/api/dispatch-rules/export", params={"format": "json"},
+                              headers=api.headers("alice")).json()
     assert [r["code"] for r in exported["rules"]] == ["R-CGJ"]
-    r = api.client.get("/api/dispatch-rules/export", params={"format": "xlsx"})
+    r = api.client.get("/api/dispatch-rules/export", params={"format": "xlsx"}, headers=api.headers("alice"))
     assert r.status_code == 200 and r.headers["content-type"] == XLSX
     ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
     header = [c.value for c in ws[1]]

@@ -125,7 +125,7 @@ def test_importing_needs_indicator_write(world: World, uow: UnitOfWork, session_
 
 def test_api_import_export_tree_and_one_indicator(world: World, api: Api) -> None:
     csv_bytes = write_csv([{k: v for k, v in r.items()} for r in INDICATORS], INDICATOR_COLUMNS)
-    done = api.request("POST", "/api/indicators/import", "system", 200,
+    done = api.request("POST", "/api/indicators/import", "admin", 200,
                        files={"file": ("indicators.csv", io.BytesIO(csv_bytes), "text/csv")})
     assert done == {"created": 3, "updated": 0, "unchanged": 0, "dry_run": False}
     tree = api.get("/api/indicators/tree", who="alice")
@@ -140,7 +140,7 @@ def test_api_import_export_tree_and_one_indicator(world: World, api: Api) -> Non
     xlsx = api.get("/api/indicators/export?format=xlsx", who="alice").content
     assert [r["code"] for r in read_table(xlsx, "x.xlsx")] == ["MANHOLE_OPEN", "OUTAGES", "RIVER_LEVEL"]
     bad = write_csv([indicator_row("X", "x", level="planet")], INDICATOR_COLUMNS)
-    problem = api.request("POST", "/api/indicators/import", "system", 422,
+    problem = api.request("POST", "/api/indicators/import", "admin", 422,
                           files={"file": ("bad.csv", io.BytesIO(bad), "text/csv")})
     assert [(d["row"], d["column"]) for d in problem["details"]] == [(2, "level")]
     # a duty officer may not import

@@ -232,18 +232,18 @@ def test_api_takes_json_and_csv_batches(sensing: World, api: Api) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     body = [reading("RIVER_LEVEL", (now - timedelta(minutes=m)).isoformat(), 2.5, device="WL-A") for m in range(50)]
     body.append(reading("RIVER_LEVEL", (now - timedelta(minutes=1)).isoformat(), float("nan"), area="nowhere"))
-    done = api.post("/api/readings", "system", {"readings": body[:50]})
+    done = api.post("/api/readings", "admin", {"readings": body[:50]})
     assert (done["accepted"], done["rejected"]) == (50, 0)
     csv_rows = [{"indicator": "RIVER_LEVEL", "area": "500111001", "device": "",
                  "at": (now - timedelta(minutes=m)).isoformat(), "value": str(m)} for m in range(5)]
     csv_rows.append({"indicator": "RIVER_LEVEL", "area": "500111001", "device": "",
                      "at": now.isoformat(), "value": "nan"})
-    r = api.client.post("/api/readings", content=write_csv(csv_rows), headers={**api.headers("system"),
+    r = api.client.post("/api/readings", content=write_csv(csv_rows), headers={**api.headers("admin"),
                                                                              "Content-Type": "text/csv"})
     assert r.status_code == 200, r.text
     assert (r.json()["accepted"], r.json()["rejected"]) == (5, 1)
     assert r.json()["rejections"] == [{"index": 5, "field": "value", "reason": "value is not finite (NaN or infinity)"}]
-    broken = api.client.post("/api/readings", content=b"[{", headers={**api.headers("system"),
+    broken = api.client.post("/api/readings", content=b"[{", headers={**api.headers("admin"),
                                                                       "Content-Type": "application/json"})
     assert broken.status_code == 422 and broken.json()["field"] == "body"
     api.post("/api/readings", "carol", body[:1], status=403)

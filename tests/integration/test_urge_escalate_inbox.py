@@ -58,7 +58,7 @@ def test_grid_declares_a_task_beyond_its_capacity_and_it_rises_to_the_town_centr
     ev, task = _dispatch(api, "G500111001001001", cls="0201")
     path = f"/api/events/{ev['number']}/tasks/{task['id']}/escalate"
     api.post(path, "frank", {"reason": "超出能力"}, status=404)  # town B does not even see it
-    api.post(path, "erin", {"reason": "超出能力"}, status=403)  # sees it, but it is not water affairs' task
+    api.post(path, "erin", {"reason": "超出能力"}, status=404)  # a department sees only its own tasks' events
     api.post(path, "bob", {"reason": "超出能力"}, status=403)  # the town centre is not the task's unit
     api.post(path, "dave", {}, status=422)  # a reason is required
     out = api.post(path, "dave", {"reason": "需大型机械清运，超出网格处置能力"})
@@ -104,7 +104,7 @@ def test_inbox_is_scoped_to_the_person_and_their_unit(api: Api, world: World) ->
 
 def test_supervision_rules_are_data_checked_when_saved(api: Api, world: World) -> None:
     assert api.get("/api/supervision/rules", who="alice")["remind_at"] == [0.7, 0.9]
-    api.request("PUT", "/api/supervision/rules", "alice", 403, json={"remind_at": [0.5]})
+    api.request("PUT", "/api/supervision/rules", "bob", 403, json={"remind_at": [0.5]})  # a duty officer
     bad = api.request("PUT", "/api/supervision/rules", "admin", 422, json={"remind_at": [0.9, 0.5]})
     assert bad["field"] == "remind_at"
     bad = api.request("PUT", "/api/supervision/rules", "admin", 422, json={"redcard": 3})

@@ -109,7 +109,7 @@ def direction(from_level: str | None, from_kind: str | None, to_level: str, to_k
 
 def _acting_unit(s: Session, actor: Actor) -> Unit:
     if actor.unit_id is None:
-        raise Invalid("this action needs a person of a centre as the actor", field="X-Actor")
+        raise Invalid("this action needs a person of a centre as the actor", field="actor")
     unit = s.get(Unit, actor.unit_id)
     assert unit is not None
     return unit
@@ -174,7 +174,7 @@ def escalate(uow: UnitOfWork, ref: str, cmd: Escalate, actor: Actor, *, now: dat
                            field="expected_version")
         me = _acting_unit(s, actor)
         if me.kind != "centre":
-            raise Invalid("only a centre escalates; a unit returns a task it cannot handle (退单)", field="X-Actor")
+            raise Invalid("only a centre escalates; a unit returns a task it cannot handle (退单)", field="actor")
         mine = [t for t in event.tasks if t.unit_id == me.id and TaskState(t.state) in ACTIVE_TASK_STATES]
         if event.owner_unit_id != me.id and not mine:
             raise Conflict(f"{me.name} neither owns this event nor holds an open task on it")

@@ -23,7 +23,7 @@ from shuzhi.services.unit_of_work import UnitOfWork
 
 def _mine(actor: Actor) -> ColumnElement[bool]:
     if actor.person_id is None:
-        raise Invalid("an inbox belongs to a person: name one", field="X-Actor")
+        raise Invalid("an inbox belongs to a person: name one", field="actor")
     terms: list[Any] = [Notification.person_id == actor.person_id]
     if actor.unit_id is not None:
         terms.append(Notification.unit_id == actor.unit_id)

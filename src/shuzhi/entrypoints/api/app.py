@@ -8,12 +8,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from shuzhi import __version__
 from shuzhi.config import Settings, get_settings
 from shuzhi.entrypoints.api import errors
+from shuzhi.entrypoints.api.limits import BodyLimit
 
 DESCRIPTION = """
 数治 shuzhi — the API of a digital city operation and governance centre.
 
 Every state change of an event is checked against the transition table and written to the event's
-timeline. Until sign-in arrives, the acting person is named by the `X-Actor` header (a staff code).
+timeline. Every route but sign-in and health needs a credential: the `shuzhi_session` cookie from
+`POST /api/auth/login` (changes also send `X-CSRF-Token`), `Authorization: Bearer <token>` from
+`POST /api/auth/tokens`, or a connected system's `X-API-Key`. What a person may do comes from their
+role; what they may see is their area (town, village, grid) plus the tasks of their unit.
 Changes accept `expected_version`: a stale version gets 409 instead of overwriting someone's work.
 """
 
@@ -31,6 +35,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
     app.state.settings = settings
     app.state.ready = True
     errors.install(app)
+    app.add_middleware(BodyLimit, settings=settings)
     for router in ROUTERS:
         app.include_router(router)
     return app

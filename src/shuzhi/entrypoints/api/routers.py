@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from shuzhi.entrypoints.api import (
     areas,
+    auth,
     calendar,
     catalogue,
     coordination,
@@ -33,4 +34,6 @@ ROUTERS: list[APIRouter] = [
     sensing.router,
     warnings_api.router,
     supervision.router,
+    auth.router,
+    auth.admin_router,
 ]
