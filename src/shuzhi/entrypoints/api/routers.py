@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shuzhi.entrypoints.api import areas, catalogue, dispatch_rules, events, health, organisation
+from shuzhi.entrypoints.api import evaluation as evaluation_api
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -14,4 +15,5 @@ ROUTERS: list[APIRouter] = [
     events.router,
     events.files_router,
     dispatch_rules.router,
+    evaluation_api.router,
 ]
