@@ -182,5 +182,10 @@ def demo(
              console=console)
 
 
+from shuzhi.entrypoints.cli_evaluation import evaluation_app, report_app  # noqa: E402
+
+app.add_typer(report_app, name="report")
+app.add_typer(evaluation_app, name="evaluation")
+
 if __name__ == "__main__":
     app()

@@ -54,7 +54,7 @@ def period_of(text: str | None, field: str = "period") -> Period:
         raise Invalid(str(exc), field=field) from None
 
 
-def _area(s: Session, actor: Actor, code: str | None) -> Area | None:
+def resolve_area(s: Session, actor: Actor, code: str | None) -> Area | None:
     if code is None or not code.strip():
         if actor.area_paths is None:
             return s.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
@@ -84,7 +84,7 @@ def build_query(s: Session, actor: Actor, *, area: str | None, period: str | Non
         c = s.scalar(select(EventClass).where(EventClass.code == event_class))
         if c is None:
             raise NotFound(f"unknown event class '{event_class}'", field="event_class")
-    return Query(_area(s, actor, area), p, group_by, u, c, source or None, unit_kind)
+    return Query(resolve_area(s, actor, area), p, group_by, u, c, source or None, unit_kind)
 
 
 def _scope_paths(actor: Actor, area: Area | None) -> list[str] | None:

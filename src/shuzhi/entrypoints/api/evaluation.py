@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.domain import permissions as P
 from shuzhi.services import authz
 from shuzhi.services import evaluation as ev
+from shuzhi.services import reports
 from shuzhi.services.rollups import refresh_rollups
 
 router = APIRouter(tags=["evaluation"])
@@ -72,3 +74,29 @@ def refresh(uow: UowDep, actor: ActorDep, full: bool = False) -> dict[str, Any]:
     authz.require(actor, P.EVALUATION_WRITE)
     r = refresh_rollups(uow, full=full)
     return {"full": r.full, "events": r.events, "watermark": r.watermark, "judged_at": r.judged_at.isoformat()}
+
+
+class ReportIn(BaseModel):
+    kind: str = Field(description="daily | weekly | monthly")
+    date: dt.date | None = Field(default=None, description="a day inside the period; default: the last complete one")
+    area: str | None = Field(default=None, max_length=15, description="area code; default: your own")
+
+
+@router.get("/api/reports")
+def list_reports(uow: UowDep, actor: ActorDep, kind: str | None = None) -> list[dict[str, Any]]:
+    """Reports made so far (newest first), in your scope."""
+    return reports.list_reports(uow, actor, kind)
+
+
+@router.post("/api/reports", status_code=201)
+def create_report(body: ReportIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Generate a daily / weekly dispatch / monthly review report now (HTML, .xlsx, .docx)."""
+    return reports.generate_report(uow, actor, body.kind, day=body.date, area=body.area)
+
+
+@router.get("/api/reports/{report_id}/report.{fmt}")
+def download_report(report_id: int, fmt: str, uow: UowDep, actor: ActorDep) -> Response:
+    """Download a stored report as html, xlsx or docx."""
+    data, media, name = reports.report_file(uow, actor, report_id, fmt)
+    disposition = "inline" if fmt == "html" else f"attachment; filename=\"{name}\""
+    return Response(data, media_type=media, headers={"Content-Disposition": disposition})
