@@ -26,6 +26,7 @@ from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.tabular import read_table
 from shuzhi.config import Settings
 from shuzhi.demo.district import DemoDistrict, build_district
+from shuzhi.demo.evaluation import seed_evaluation
 from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.replay import Replayer
 from shuzhi.services.areas import import_areas
@@ -93,6 +94,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
         with Progress(console=console, transient=True) as bar:
             job = bar.add_task("历史事件 history", total=len(scripts))
             pending = replayer.play(scripts, until=now, progress=lambda n: bar.update(job, completed=n))
+    seed_evaluation(uow(), now)
     return replayer, pending, district
 
 
