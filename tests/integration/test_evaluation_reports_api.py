@@ -97,7 +97,8 @@ def test_evaluation_api(session_factory: sessionmaker[Session], world: World, ap
     api.get("/api/evaluation/figures?area=500111&period=2024-06&group_by=colour", status=422)
     bad = {"name": "x", "document": {"items": [{"rate": "closure_rate", "weight": 50, "full_mark_at": 0.9,
                                                 "zero_at": 0.95}],
-                                     "bands": [{"colour": "green", "min_score": 60}, {"colour": "red", "min_score": 80}]}}
+                                     "bands": [{"colour": "green", "min_score": 60},
+                                               {"colour": "red", "min_score": 80}]}}
     r = api.request("PUT", "/api/evaluation/schemes/x", "system", 422, json=bad)
     errors = r["details"]["errors"]
     assert "items" in errors and "items[0].full_mark_at" in errors and "bands[1].min_score" in errors

@@ -42,7 +42,8 @@ def _reset(factory: sessionmaker[Session]) -> None:
         build_world(s)
 
 
-@settings(max_examples=12, deadline=None, phases=[Phase.generate, Phase.target], suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, phases=[Phase.generate, Phase.target],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=STEPS)
 def test_incremental_rollups_equal_recount(session_factory: sessionmaker[Session], steps: list) -> None:
     _reset(session_factory)

@@ -62,8 +62,8 @@ def chart_png(chart: Chart) -> bytes:
     import matplotlib.pyplot as plt
 
     font = _cjk_font()
-    rc = {"font.family": [font, "sans-serif"] if font else ["sans-serif"], "axes.unicode_minus": False}
-    with plt.rc_context(rc):
+    rc: dict[str, Any] = {"font.family": [font, "sans-serif"] if font else ["sans-serif"], "axes.unicode_minus": False}
+    with plt.rc_context(rc):  # type: ignore[arg-type]
         fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
         try:
             x = list(range(len(chart.labels)))

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, TimelineEntry, Unit
-from shuzhi.adapters.db.tables_evaluation import EvaluationRollup, EvaluationScheme
+from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import MEASURES, Figures, WorkingClock, contributions, utc
 from shuzhi.domain.periods import Period, PeriodError, parse_period
@@ -26,7 +26,7 @@ from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.deadlines import default_calendar
 from shuzhi.services.errors import Invalid, NotFound
-from shuzhi.services.rollups import TOWN_CODE_LENGTH, choose_grain, iter_events
+from shuzhi.services.rollups import ROLLUPS, TOWN_CODE_LENGTH, choose_grain, iter_events
 from shuzhi.services.unit_of_work import UnitOfWork
 
 GROUPS = ("area", "unit", "class", "source", "day")
@@ -126,7 +126,7 @@ def figure_rows(s: Session, actor: Actor, q: Query) -> tuple[dict[Any, dict[str,
 
 
 def _from_rollups(s: Session, q: Query, paths: list[str] | None) -> dict[Any, dict[str, int]]:
-    t = EvaluationRollup.__table__
+    t = ROLLUPS
     dims = {"unit"} if q.unit is not None or q.group_by == "unit" or q.unit_kind else set()
     if q.event_class is not None or q.group_by == "class":
         dims.add("class")
@@ -202,7 +202,8 @@ def _names(s: Session, q: Query, keys: Iterable[Any]) -> dict[Any, dict[str, Any
         return {u.id: {"code": u.code, "name": u.name, "kind": u.kind}
                 for u in s.scalars(select(Unit).where(Unit.id.in_(keys)))}
     if q.group_by == "class":
-        return {c.id: {"code": c.code, "name": c.name} for c in s.scalars(select(EventClass).where(EventClass.id.in_(keys)))}
+        found = s.scalars(select(EventClass).where(EventClass.id.in_(keys)))
+        return {c.id: {"code": c.code, "name": c.name} for c in found}
     return {k: {"code": str(k), "name": str(k)} for k in keys}
 
 
@@ -370,14 +371,17 @@ def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", **params: Any) 
         return ranking_of(s, actor, q)
 
 
+def _key(entry: dict[str, Any]) -> str:
+    return str(entry["key"])
+
+
 def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
     code, scheme, entries = scored(s, actor, q)
     prev_q = Query(q.area, q.period.previous(), q.group_by, q.unit, q.event_class, q.source, q.unit_kind)
     _, _, prev_entries = scored(s, actor, prev_q)
-    key = lambda e: str(e["key"])  # noqa: E731
-    now_scores = {key(e): e["score"] for e in entries if e["score"] is not None}
-    prev_scores = {key(e): e["score"] for e in prev_entries if e["score"] is not None}
-    by_key = {key(e): e for e in entries}
+    now_scores = {_key(e): e["score"] for e in entries if e["score"] is not None}
+    prev_scores = {_key(e): e["score"] for e in prev_entries if e["score"] is not None}
+    by_key = {_key(e): e for e in entries}
     ranked = []
     for r in rank(now_scores, prev_scores):
         e = by_key[r.key]
@@ -417,15 +421,16 @@ def people(uow: UnitOfWork, actor: Actor, *, area: str | None, period: str | Non
             stmt = stmt.where(TimelineEntry.actor_id.in_(select(Person.id).where(Person.unit_id == q.unit.id)))
         counts: dict[int, dict[str, int]] = defaultdict(dict)
         for person_id, action, n in s.execute(stmt).all():
-            counts[person_id][action] = int(n)
+            if person_id is not None:
+                counts[int(person_id)][str(action)] = int(n)
         found = {p.id: p for p in s.scalars(select(Person).where(Person.id.in_(list(counts))))}
-        rows = []
+        rows: list[dict[str, Any]] = []
         for pid, actions in counts.items():
             p = found.get(pid)
             rows.append({"code": p.code if p else str(pid), "name": p.name if p else "",
                          "unit": p.unit.code if p else None, "role": p.role if p else None,
                          "total": sum(actions.values()), "actions": dict(sorted(actions.items()))})
-        rows.sort(key=lambda r: (-r["total"], r["code"]))
+        rows.sort(key=lambda r: (-int(r["total"]), str(r["code"])))
         out = describe(q)
         out["people"] = rows
         return out

@@ -84,7 +84,8 @@ def build(s: Session, actor: Actor, kind: str, period: Period, area: Area) -> rf
     if kind in ("weekly", "monthly"):
         units = ev.scored(s, actor, ev.Query(area, period, "unit"))[2]
         units = [u for u in units if u["score"] is not None]
-        doc.tables.append(rf.Table("各单位派遣与处置", ["单位", "按时签收", "超时签收", "按时处置", "超期处置", "退单", "返工",
+        doc.tables.append(rf.Table("各单位派遣与处置", ["单位", "按时签收", "超时签收", "按时处置", "超期处置",
+                                                                "退单", "返工",
                                                  "平均处置（工作小时）"],
                                    [[u["name"], u["accepted_on_time"], u["accepted_late"], u["handled_on_time"],
                                      u["handled_overdue"], u["returned"], u["reworked"],
@@ -111,7 +112,8 @@ def build(s: Session, actor: Actor, kind: str, period: Period, area: Area) -> rf
                                    [[c["name"], c["counts"]["received"], c["counts"]["closed"],
                                      c["counts"]["handled_overdue"]] for c in classes[:10]]))
         sources = ev.grouped(s, actor, ev.Query(area, period, "source"))[0]
-        doc.tables.append(rf.Table("事件来源", ["来源", "受理"], [[x["name"], x["counts"]["received"]] for x in sources]))
+        doc.tables.append(rf.Table("事件来源", ["来源", "受理"],
+                                   [[x["name"], x["counts"]["received"]] for x in sources]))
         doc.charts.append(rf.Chart("事件来源构成", "pie", [x["name"] for x in sources],
                                    {"受理": [x["counts"]["received"] for x in sources]}))
     doc.summary.append(f"评分办法：{code}；颜色分档：" + "、".join(f"{b.label}≥{b.min_score:g}" for b in scheme.bands))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -53,6 +53,8 @@ BATCH = 2000
 _STATE_ID = 1
 
 RollupKey = tuple[int, date, int, int, int, str]
+ROLLUPS: Table = EvaluationRollup.__table__  # type: ignore[assignment]
+FACTS: Table = EvaluationEventFacts.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def _apply(session: Session, deltas: dict[RollupKey, dict[str, int]], paths: dic
         rows.append(row)
     if not rows:
         return
-    table = EvaluationRollup.__table__
+    table = ROLLUPS
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
@@ -209,10 +211,7 @@ def refresh_rollups(uow: UnitOfWork, now: datetime | None = None, *, full: bool 
             full = True
         areas = _AreaIndex(s)
         top = s.scalar(select(func.max(TimelineEntry.id))) or 0
-        if full:
-            count = _rebuild(s, now, clock, areas)
-        else:
-            count = _incremental(s, state, top, now, clock, areas)
+        count = _rebuild(s, now, clock, areas) if full else _incremental(s, state, top, now, clock, areas)
         state.watermark = top
         state.judged_at = now
         state.refreshed_at = datetime.now(UTC)
@@ -229,7 +228,7 @@ def _rebuild(s: Session, now: datetime, clock: WorkingClock, areas: _AreaIndex) 
     count = 0
     for batch in iter_events(s):
         facts = [facts_of(item, now, clock, areas) for item in batch]
-        s.execute(EvaluationEventFacts.__table__.insert(), facts)
+        s.execute(FACTS.insert(), facts)
         for f in facts:
             _add_facts(deltas, paths, f, 1)
         count += len(batch)
@@ -281,7 +280,7 @@ def apply_events(s: Session, ids: Sequence[int], now: datetime, clock: WorkingCl
         s.delete(gone)
     s.flush()
     if new_rows:
-        s.execute(EvaluationEventFacts.__table__.insert(), new_rows)
+        s.execute(FACTS.insert(), new_rows)
     _apply(s, deltas, paths)
 
 
@@ -300,7 +299,7 @@ def recount(session: Session, now: datetime) -> dict[RollupKey, dict[str, int]]:
 def stored(session: Session) -> dict[RollupKey, dict[str, int]]:
     """The roll-ups as stored, in the shape of :func:`recount`."""
     out: dict[RollupKey, dict[str, int]] = {}
-    for row in session.execute(select(EvaluationRollup.__table__)).mappings():
+    for row in session.execute(select(ROLLUPS)).mappings():
         cell = {m: int(row[m]) for m in MEASURES if row[m]}
         if cell:
             out[(row["grain"], row["day"], row["area_id"], row["unit_id"], row["class_id"], row["source"])] = cell

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from shuzhi.adapters.db.tables import Base, BigId, Task, Timestamps, TimelineEntry, UTCDateTime, utcnow
+from shuzhi.adapters.db.tables import Base, BigId, Task, TimelineEntry, Timestamps, UTCDateTime, utcnow
 from shuzhi.domain.evaluation import MEASURES
 
 Count = BigInteger().with_variant(Integer(), "sqlite")

@@ -8,11 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.domain import permissions as P
-from shuzhi.services import authz
+from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.services import authz, reports
 from shuzhi.services import evaluation as ev
-from shuzhi.services import reports
 from shuzhi.services.rollups import refresh_rollups
 
 router = APIRouter(tags=["evaluation"])
