@@ -130,7 +130,8 @@ def time_queries() -> dict[str, float]:
     engine = make_engine(URL)
     factory = make_session_factory(engine)
     with psycopg.connect(URL.replace("+psycopg", "")) as conn:
-        cls = conn.execute("SELECT code FROM event_classes WHERE default_mode='handle' ORDER BY id LIMIT 1").fetchone()[0]
+        cls = conn.execute(
+            "SELECT code FROM event_classes WHERE default_mode='handle' ORDER BY id LIMIT 1").fetchone()[0]
     queries = {
         "colour_map_towns": lambda: ev.colour_map(UnitOfWork(factory), SYSTEM, area="500111", period=MONTH),
         "ranking_units": lambda: ev.rankings(UnitOfWork(factory), SYSTEM, area="500111", period=MONTH, by="unit"),
@@ -164,8 +165,8 @@ def time_report() -> float:
 
     engine = make_engine(URL)
     t0 = time.perf_counter()
-    generate_report(UnitOfWork(make_session_factory(engine)), SYSTEM, "monthly", day=date(2025, 3, 1), area="500111",
-                    refresh=False)
+    generate_report(UnitOfWork(make_session_factory(engine)), SYSTEM, "monthly", day=date(2025, 3, 1),
+                    area="500111", refresh=False)
     engine.dispose()
     return time.perf_counter() - t0
 

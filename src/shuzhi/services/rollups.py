@@ -28,6 +28,7 @@ directly from the events (:func:`recount`).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -223,6 +224,8 @@ def refresh_rollups(uow: UnitOfWork, now: datetime | None = None, *, full: bool 
 def _rebuild(s: Session, now: datetime, clock: WorkingClock, areas: _AreaIndex) -> int:
     s.execute(delete(EvaluationRollup))
     s.execute(delete(EvaluationEventFacts))
+    if s.get_bind().dialect.name == "postgresql":
+        return _rebuild_postgresql(s, now, clock, areas)
     deltas: dict[RollupKey, dict[str, int]] = {}
     paths: dict[int, str] = {}
     count = 0
@@ -236,6 +239,46 @@ def _rebuild(s: Session, now: datetime, clock: WorkingClock, areas: _AreaIndex) 
             _apply(s, deltas, paths)
             deltas.clear()
     _apply(s, deltas, paths)
+    return count
+
+
+# GROUPING() of (unit, class, source) → grain: a 1 bit is a dimension folded away.
+_GRAIN_OF_GROUPING = {0b000: 0, 0b011: 1, 0b111: 2, 0b101: 3, 0b110: 4}
+
+
+def _rebuild_postgresql(s: Session, now: datetime, clock: WorkingClock, areas: _AreaIndex) -> int:
+    """The same rebuild with COPY for the facts and one GROUPING SETS pass for every grain.
+
+    The facts are computed in Python exactly as in the portable path; only storing and summing them
+    move into PostgreSQL, which makes rebuilding ten million events practical.
+    """
+    raw = s.connection().connection.driver_connection
+    count = 0
+    with raw.cursor() as cur:  # type: ignore[union-attr]
+        with cur.copy("COPY evaluation_event_facts (event_id, area_id, area_path, class_id, source, cells) "
+                      "FROM STDIN") as copy:
+            for batch in iter_events(s, batch=10_000):
+                for item in batch:
+                    f = facts_of(item, now, clock, areas)
+                    copy.write_row((f["event_id"], f["area_id"], f["area_path"], f["class_id"], f["source"],
+                                    json.dumps(f["cells"], separators=(",", ":"))))
+                count += len(batch)
+        sums = ", ".join(f"sum(coalesce((c.value->2->>'{m}')::bigint, 0))" for m in MEASURES)
+        cases = " ".join(f"WHEN {g} THEN {grain}" for g, grain in _GRAIN_OF_GROUPING.items())
+        cur.execute(f"""
+            INSERT INTO evaluation_rollups (grain, day, area_id, unit_id, class_id, source, area_path,
+                                            {", ".join(MEASURES)})
+            SELECT CASE GROUPING(k.u, f.class_id, f.source) {cases} END, k.d, f.area_id,
+                   CASE WHEN GROUPING(k.u) = 1 THEN 0 ELSE k.u END,
+                   CASE WHEN GROUPING(f.class_id) = 1 THEN 0 ELSE f.class_id END,
+                   CASE WHEN GROUPING(f.source) = 1 THEN '' ELSE f.source END, max(f.area_path), {sums}
+            FROM evaluation_event_facts f
+            CROSS JOIN LATERAL json_array_elements(f.cells) AS c(value)
+            CROSS JOIN LATERAL (SELECT date '0001-01-01' + ((c.value->>0)::int - 1) AS d,
+                                       (c.value->>1)::int AS u) k
+            GROUP BY GROUPING SETS ((k.d, f.area_id, k.u, f.class_id, f.source), (k.d, f.area_id, k.u),
+                                    (k.d, f.area_id), (k.d, f.area_id, f.class_id), (k.d, f.area_id, f.source))
+        """)
     return count
 
 
