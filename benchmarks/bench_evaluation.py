@@ -5,8 +5,9 @@ flat between 1M and 10M events (two years of history); the district's monthly re
 
 Setup: a dedicated database ``bench_evaluation`` (dropped and created), the demo district imported through
 the real importers, events and one lead task each filled by set-based INSERT … SELECT over
-``generate_series`` (outcomes spread: closed, called back, reworked, returned, self-handled, open), then
-the roll-ups built by the real ``refresh_rollups(full=True)``.  Timed per size: the colour map of the
+``generate_series`` at 13,700 events a day back from 30 June 2025, so that a larger size adds older
+history (outcomes spread: closed, called back, reworked, returned, self-handled, open), then the roll-ups
+built by the real ``refresh_rollups(full=True)``.  Timed per size: the colour map of the
 towns (grain 2), the unit ranking (grain 1), per class (3), per source (4) and a class+source filter
 (grain 0), each the median of 5 runs through the service layer; the slowest is the figure.
 Run: ``.venv/bin/python benchmarks/bench_evaluation.py [--quick] [--sizes 1000000 10000000]``.
@@ -31,7 +32,10 @@ ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@loca
 DB = "bench_evaluation"
 URL = f"postgresql+psycopg://postgres@localhost/{DB}"
 END = datetime(2025, 6, 30, 16, 0, tzinfo=UTC)  # history ends 1 July 2025 00:00 in Shanghai
-MONTH = "2025-03"
+MONTH = "2025-06"
+#: Events arrive at the rate of a large district, 10M in two years; event g is g steps before END, so a
+#: larger size adds *older* history and the month queried (the last) is the same at every size.
+FULL_HISTORY = 10_000_000
 
 
 def prepare() -> None:
@@ -52,7 +56,7 @@ def prepare() -> None:
 
 
 def fill(total: int) -> float:
-    """Grow the history to ``total`` events (two years before END), with one lead task each."""
+    """Grow the history back in time to ``total`` events (13,700 a day), with one lead task each."""
     t0 = time.perf_counter()
     with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
         have = conn.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -84,10 +88,9 @@ def fill(total: int) -> float:
             FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g
             JOIN g_ a ON a.rn = (g * 7919) %% (SELECT count(*) FROM g_)
             JOIN c_ c ON c.rn = (g * 31) %% (SELECT count(*) FROM c_)
-            CROSS JOIN LATERAL (SELECT %(end)s::timestamptz - (((%(hi)s::bigint - g)::float8 / %(hi)s::bigint) * interval '730 days')
-                                AS r) t
+            CROSS JOIN LATERAL (SELECT %(end)s::timestamptz - g * (interval '730 days' / %(full)s) AS r) t
             """,
-            {"owner": owner, "lo": have + 1, "hi": total, "end": END},
+            {"owner": owner, "lo": have + 1, "hi": total, "end": END, "full": FULL_HISTORY},
         )
         conn.execute(
             """
@@ -165,7 +168,7 @@ def time_report() -> float:
 
     engine = make_engine(URL)
     t0 = time.perf_counter()
-    generate_report(UnitOfWork(make_session_factory(engine)), SYSTEM, "monthly", day=date(2025, 3, 1),
+    generate_report(UnitOfWork(make_session_factory(engine)), SYSTEM, "monthly", day=date(2025, 6, 1),
                     area="500111", refresh=False)
     engine.dispose()
     return time.perf_counter() - t0

@@ -255,14 +255,18 @@ def _rebuild_postgresql(s: Session, now: datetime, clock: WorkingClock, areas: _
     raw = s.connection().connection.driver_connection
     count = 0
     with raw.cursor() as cur:  # type: ignore[union-attr]
-        with cur.copy("COPY evaluation_event_facts (event_id, area_id, area_path, class_id, source, cells) "
-                      "FROM STDIN") as copy:
-            for batch in iter_events(s, batch=10_000):
-                for item in batch:
-                    f = facts_of(item, now, clock, areas)
-                    copy.write_row((f["event_id"], f["area_id"], f["area_path"], f["class_id"], f["source"],
-                                    json.dumps(f["cells"], separators=(",", ":"))))
-                count += len(batch)
+        # One COPY per batch: the connection cannot read the next batch while a COPY is open on it.
+        for batch in iter_events(s, batch=10_000):
+            rows = []
+            for item in batch:
+                f = facts_of(item, now, clock, areas)
+                rows.append((f["event_id"], f["area_id"], f["area_path"], f["class_id"], f["source"],
+                             json.dumps(f["cells"], separators=(",", ":"))))
+            with cur.copy("COPY evaluation_event_facts (event_id, area_id, area_path, class_id, source, cells) "
+                          "FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            count += len(batch)
         sums = ", ".join(f"sum(coalesce((c.value->2->>'{m}')::bigint, 0))" for m in MEASURES)
         cases = " ".join(f"WHEN {g} THEN {grain}" for g, grain in _GRAIN_OF_GROUPING.items())
         cur.execute(f"""
