@@ -27,6 +27,7 @@ from shuzhi.adapters.tabular import read_table
 from shuzhi.config import Settings
 from shuzhi.demo.accounts import DEMO_PASSWORD, give_demo_passwords
 from shuzhi.demo.district import DemoDistrict, build_district
+from shuzhi.demo.evaluation import seed_evaluation
 from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
@@ -114,6 +115,8 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     seed_warnings(uow, factory, district)
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     clock(now)
+    # the evaluation roll-ups and a default scoring scheme over everything above
+    seed_evaluation(uow(), now)
     return replayer, pending, district
 
 

@@ -222,9 +222,12 @@ def demo(
              console=console)
 
 
+from shuzhi.entrypoints.cli_evaluation import evaluation_app, report_app  # noqa: E402
 from shuzhi.entrypoints.cli_sensing import register as _register_sensing  # noqa: E402
 
 _register_sensing(app, import_app, export_app)
+app.add_typer(report_app, name="report")
+app.add_typer(evaluation_app, name="evaluation")
 
 if __name__ == "__main__":
     app()

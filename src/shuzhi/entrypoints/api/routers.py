@@ -18,6 +18,7 @@ from shuzhi.entrypoints.api import (
     sensing,
     supervision,
 )
+from shuzhi.entrypoints.api import evaluation as evaluation_api
 from shuzhi.entrypoints.api import warnings as warnings_api
 
 ROUTERS: list[APIRouter] = [
@@ -36,4 +37,5 @@ ROUTERS: list[APIRouter] = [
     supervision.router,
     auth.router,
     auth.admin_router,
+    evaluation_api.router,
 ]

@@ -1,0 +1,352 @@
+"""Evaluation figures (监督评价): what each event and task adds to the counts, and the rates.
+
+Pure formulas over plain snapshots of an event and its tasks — no database, no clock.  The services
+store what :func:`contributions` returns per event and sum it over days (roll-ups); the same function
+recounts from scratch, so the roll-ups can be checked against it.
+
+**The rule of anchoring.**  Every figure counts on the local day (Asia/Shanghai) of the moment that
+defines it, and is credited to one unit:
+
+===========================  ========================================  =====================================
+figure                       counted when                              credited to
+===========================  ========================================  =====================================
+received                     every event, on ``received_at``           the owner centre (首接负责)
+registered                   received and not cancelled nor merged     the owner centre
+dispatched                   handle-mode, sent by the centre to a      the owner centre
+                             unit (not self-handled), on
+                             ``dispatched_at``
+dispatched_accurately        dispatched and never returned             the owner centre
+returned                     dispatched and returned at least once     the owner centre
+self_handled                 fixed on the spot (自行处置), on            the responsible unit
+                             ``dispatched_at``
+accepted_on_time / _late     lead/assist task, on its acceptance       the task's unit
+                             deadline (signed for by it / after it,
+                             or still unsigned once it has passed)
+accepted, accept_seconds     task signed for, on ``accepted_at``       the task's unit
+handled_on_time / _overdue   lead/assist task, on its handling         the task's unit
+                             deadline (reported back by it / after
+                             it, or still unreported and running
+                             once it has passed)
+task_reports, handle_s…      task reported back, on ``reported_at``    the task's unit
+handled, reworked            handle-mode event reported back (by its   the responsible unit
+                             units or self-handled), on the event's
+                             ``reported_at``; reworked if sent back
+                             at least once (核查不通过或回访不满意)
+due, deferred, due_closed,   handle-mode event with a deadline, on     the responsible unit
+due_closed_on_time           the deadline's day (应结案)
+closed                       handle-mode event closed, ``closed_at``   the responsible unit
+called_back, satisfied       call-back made (回访), ``called_back_at``   the responsible unit
+===========================  ========================================  =====================================
+
+*Responsible unit* and *deadline* of an event: its deciding lead task is the most recently dispatched
+lead task that was neither returned nor cancelled; its unit is responsible and its ``handle_due_at``
+(which already includes approved extensions) is the event's deadline.  An event with no such task is
+the owner centre's and has no deadline.  *Deferred* (缓办) is a due event not closed whose deciding
+task is suspended (挂起, the clock stopped): it is taken out of the denominator as in the Jinhua rules.
+
+Figures that depend on a deadline having passed are judged at ``now`` (the time of the refresh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+
+from shuzhi.domain.calendar import SHANGHAI, WorkingCalendar
+
+# The counted figures, in the order of the roll-up columns.
+MEASURES: Final[tuple[str, ...]] = (
+    "received", "registered", "dispatched", "dispatched_accurately", "returned", "self_handled",
+    "accepted_on_time", "accepted_late", "accepted", "accept_seconds", "accept_work_seconds",
+    "handled_on_time", "handled_overdue", "task_reports", "handle_seconds", "handle_work_seconds",
+    "handled", "reworked", "due", "deferred", "due_closed", "due_closed_on_time", "closed",
+    "called_back", "satisfied",
+)
+
+#: Chinese labels for reports and the interface.
+LABELS: Final[dict[str, str]] = {
+    "received": "受理数", "registered": "立案数", "dispatched": "派遣数", "dispatched_accurately": "准确派遣数",
+    "returned": "退单数", "self_handled": "自行处置数", "accepted_on_time": "按时签收数", "accepted_late": "超时签收数",
+    "accepted": "签收数", "handled_on_time": "按时处置数", "handled_overdue": "超期处置数", "task_reports": "反馈数",
+    "handled": "处置数", "reworked": "返工数", "due": "应结案数", "deferred": "缓办数",
+    "due_closed": "结案数（应结案中）",
+    "due_closed_on_time": "按期结案数", "closed": "结案数", "called_back": "回访数", "satisfied": "满意数",
+    "closure_rate": "结案率", "on_time_closure_rate": "按期结案率", "accurate_dispatch_rate": "准确派遣率",
+    "rework_rate": "返工率", "satisfaction_rate": "满意率", "accept_on_time_rate": "按时签收率",
+    "on_time_handling_rate": "按时处置率", "avg_accept_hours": "平均签收时长（小时）",
+    "avg_accept_work_hours": "平均签收时长（工作小时）", "avg_handle_hours": "平均处置时长（小时）",
+    "avg_handle_work_hours": "平均处置时长（工作小时）",
+}
+
+RATES: Final[tuple[str, ...]] = (
+    "closure_rate", "on_time_closure_rate", "accurate_dispatch_rate", "rework_rate", "satisfaction_rate",
+    "accept_on_time_rate", "on_time_handling_rate",
+)
+AVERAGES: Final[tuple[str, ...]] = (
+    "avg_accept_hours", "avg_accept_work_hours", "avg_handle_hours", "avg_handle_work_hours",
+)
+
+_HANDLE_ROLES = frozenset({"lead", "assist"})
+_GONE_TASK = frozenset({"returned", "cancelled"})
+_RUNNING_TASK = frozenset({"dispatched", "accepted", "extension_requested"})
+_NOT_REGISTERED = frozenset({"cancelled", "merged"})
+
+
+@dataclass(frozen=True)
+class TaskSnapshot:
+    id: int
+    unit_id: int
+    role: str
+    state: str
+    dispatched_at: datetime
+    accept_due_at: datetime | None = None
+    handle_due_at: datetime | None = None
+    accepted_at: datetime | None = None
+    reported_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventSnapshot:
+    id: int
+    state: str
+    mode: str
+    received_at: datetime
+    owner_unit_id: int | None = None
+    dispatched_at: datetime | None = None
+    reported_at: datetime | None = None
+    closed_at: datetime | None = None
+    called_back_at: datetime | None = None
+    self_handled: bool = False
+    satisfied: bool | None = None
+    rework_count: int = 0
+    return_count: int = 0
+    tasks: tuple[TaskSnapshot, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one event adds to one (local day, unit) cell; the event's area, class and source are implied."""
+
+    day: date
+    unit_id: int
+    measures: Mapping[str, int]
+
+
+def local_day(at: datetime) -> date:
+    """The Asia/Shanghai calendar day of an instant (periods and roll-ups are local days)."""
+    return at.astimezone(SHANGHAI).date()
+
+
+class WorkingClock:
+    """Working seconds between instants in O(1) after a one-off table per day.
+
+    ``between(a, b)`` equals :meth:`WorkingCalendar.working_seconds_between` (tested), computed as
+    ``W(b) − W(a)`` where ``W`` is the working time since an epoch: the cumulative working seconds
+    before each local day plus the part of that day's intervals before the instant.
+    """
+
+    def __init__(self, calendar: WorkingCalendar, epoch: date = date(2000, 1, 1)) -> None:
+        self.calendar = calendar
+        self.epoch = epoch
+        self._cum: list[float] = [0.0]  # working seconds before epoch + i days
+        self._spans: list[tuple[tuple[float, float], ...]] = []
+
+    def _extend(self, index: int) -> None:
+        while len(self._spans) <= index:
+            day = self.epoch + timedelta(days=len(self._spans))
+            spans = tuple((s.timestamp(), e.timestamp()) for s, e in self.calendar.working_intervals(day))
+            self._spans.append(spans)
+            self._cum.append(self._cum[-1] + sum(e - s for s, e in spans))
+
+    def _w(self, at: datetime) -> float | None:
+        index = (local_day(at) - self.epoch).days
+        if index < 0 or index > 36_600:
+            return None
+        self._extend(index)
+        ts = at.timestamp()
+        within = sum(min(e, ts) - s for s, e in self._spans[index] if ts > s)
+        return self._cum[index] + within
+
+    def between(self, a: datetime, b: datetime) -> float:
+        wa, wb = self._w(a), self._w(b)
+        if wa is None or wb is None:
+            return self.calendar.working_seconds_between(a, b)
+        return wb - wa
+
+
+def deciding_lead(event: EventSnapshot) -> TaskSnapshot | None:
+    """The most recently dispatched lead task neither returned nor cancelled (None if there is none)."""
+    best: TaskSnapshot | None = None
+    for t in event.tasks:
+        if t.role != "lead" or t.state in _GONE_TASK:
+            continue
+        if best is None or (t.dispatched_at, t.id) > (best.dispatched_at, best.id):
+            best = t
+    return best
+
+
+def contributions(event: EventSnapshot, now: datetime, clock: WorkingClock) -> list[Contribution]:
+    """The figures one event adds, per (local day, unit), judged at ``now`` (module docstring)."""
+    cells: dict[tuple[date, int], dict[str, int]] = {}
+
+    def add(at: datetime, unit_id: int | None, **measures: int) -> None:
+        cell = cells.setdefault((local_day(at), unit_id or 0), {})
+        for name, value in measures.items():
+            if value:
+                cell[name] = cell.get(name, 0) + value
+
+    owner = event.owner_unit_id
+    lead = deciding_lead(event)
+    responsible = lead.unit_id if lead is not None else owner
+    registered = event.state not in _NOT_REGISTERED
+    add(event.received_at, owner, received=1, registered=int(registered))
+    handle = event.mode == "handle"
+
+    if handle and event.dispatched_at is not None:
+        if event.self_handled:
+            add(event.dispatched_at, responsible, self_handled=1)
+        else:
+            accurate = event.return_count == 0
+            add(event.dispatched_at, owner, dispatched=1, dispatched_accurately=int(accurate),
+                returned=int(not accurate))
+
+    for t in event.tasks:
+        if t.role not in _HANDLE_ROLES:
+            continue
+        if t.accepted_at is not None:
+            add(t.accepted_at, t.unit_id, accepted=1,
+                accept_seconds=round((t.accepted_at - t.dispatched_at).total_seconds()),
+                accept_work_seconds=round(clock.between(t.dispatched_at, t.accepted_at)))
+        if t.accept_due_at is not None:
+            due = t.accept_due_at
+            if t.accepted_at is not None:
+                on_time = t.accepted_at <= due
+                add(due, t.unit_id, accepted_on_time=int(on_time), accepted_late=int(not on_time))
+            elif now > due and (t.state in _RUNNING_TASK or (t.ended_at is not None and t.ended_at > due)):
+                add(due, t.unit_id, accepted_late=1)
+        if t.reported_at is not None:
+            add(t.reported_at, t.unit_id, task_reports=1,
+                handle_seconds=round((t.reported_at - t.dispatched_at).total_seconds()),
+                handle_work_seconds=round(clock.between(t.dispatched_at, t.reported_at)))
+        if t.handle_due_at is not None and t.state not in _GONE_TASK:
+            due = t.handle_due_at
+            if t.reported_at is not None:
+                on_time = t.reported_at <= due
+                add(due, t.unit_id, handled_on_time=int(on_time), handled_overdue=int(not on_time))
+            elif t.state in _RUNNING_TASK and now > due:
+                add(due, t.unit_id, handled_overdue=1)
+
+    if not handle or not registered:
+        return _cells(cells)
+    if event.reported_at is not None:
+        add(event.reported_at, responsible, handled=1, reworked=int(event.rework_count > 0))
+    deadline = lead.handle_due_at if lead is not None else None
+    if deadline is not None:
+        closed = event.closed_at is not None
+        add(deadline, responsible, due=1,
+            deferred=int(not closed and lead is not None and lead.state == "suspended"),
+            due_closed=int(closed),
+            due_closed_on_time=int(event.closed_at is not None and event.closed_at <= deadline))
+    if event.closed_at is not None:
+        add(event.closed_at, responsible, closed=1)
+    if event.called_back_at is not None and event.satisfied is not None:
+        add(event.called_back_at, responsible, called_back=1, satisfied=int(event.satisfied))
+    return _cells(cells)
+
+
+def _cells(cells: dict[tuple[date, int], dict[str, int]]) -> list[Contribution]:
+    return [Contribution(day, unit, m) for (day, unit), m in sorted(cells.items()) if m]
+
+
+def deadlines(event: EventSnapshot) -> list[datetime]:
+    """The moments after which this event's figures change without anything happening to it."""
+    out: list[datetime] = []
+    for t in event.tasks:
+        out.extend(d for d in (t.accept_due_at, t.handle_due_at) if d is not None)
+    return out
+
+
+# -- sums and rates ------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """Summed counts of a group of cells, with the rates and averages derived from them."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEASURES, 0))
+
+    def add(self, measures: Mapping[str, int]) -> None:
+        for name, value in measures.items():
+            self.counts[name] = self.counts.get(name, 0) + int(value)
+
+    @classmethod
+    def of(cls, rows: Iterable[Mapping[str, int]]) -> Figures:
+        f = cls()
+        for row in rows:
+            f.add(row)
+        return f
+
+    def rates(self) -> dict[str, float | None]:
+        """The published rates (Jinhua rules, domain brief §5); None when the denominator is zero.
+
+        * 结案率 closure = due_closed / (due − deferred)
+        * 按期结案率 on-time closure = due_closed_on_time / (due − deferred)
+        * 准确派遣率 accurate dispatch = dispatched_accurately / dispatched
+        * 返工率 rework = reworked / handled
+        * 满意率 satisfaction = satisfied / called_back
+        * 按时签收率 = accepted_on_time / (accepted_on_time + accepted_late)
+        * 按时处置率 = handled_on_time / (handled_on_time + handled_overdue)
+        """
+        c = self.counts
+        base = c["due"] - c["deferred"]
+        return {
+            "closure_rate": ratio(c["due_closed"], base),
+            "on_time_closure_rate": ratio(c["due_closed_on_time"], base),
+            "accurate_dispatch_rate": ratio(c["dispatched_accurately"], c["dispatched"]),
+            "rework_rate": ratio(c["reworked"], c["handled"]),
+            "satisfaction_rate": ratio(c["satisfied"], c["called_back"]),
+            "accept_on_time_rate": ratio(c["accepted_on_time"], c["accepted_on_time"] + c["accepted_late"]),
+            "on_time_handling_rate": ratio(c["handled_on_time"], c["handled_on_time"] + c["handled_overdue"]),
+        }
+
+    def averages(self) -> dict[str, float | None]:
+        """Mean acceptance time (dispatch → signed for) and handling time (dispatch → reported back),
+        in calendar hours and in working hours of the official calendar."""
+        c = self.counts
+        return {
+            "avg_accept_hours": _hours(c["accept_seconds"], c["accepted"]),
+            "avg_accept_work_hours": _hours(c["accept_work_seconds"], c["accepted"]),
+            "avg_handle_hours": _hours(c["handle_seconds"], c["task_reports"]),
+            "avg_handle_work_hours": _hours(c["handle_work_seconds"], c["task_reports"]),
+        }
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        out: dict[str, float | int | None] = {k: v for k, v in self.counts.items()
+                                               if not k.endswith("_seconds")}
+        out.update(self.rates())
+        out.update(self.averages())
+        return out
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return None if denominator <= 0 else numerator / denominator
+
+
+def _hours(seconds: int, n: int) -> float | None:
+    return None if n <= 0 else seconds / n / 3600
+
+
+def sum_measures(rows: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    out = dict.fromkeys(MEASURES, 0)
+    for row in rows:
+        for k, v in row.items():
+            out[k] += v
+    return out
+
+
+def utc(d: date) -> datetime:
+    """Local midnight of ``d`` as a UTC instant."""
+    return datetime(d.year, d.month, d.day, tzinfo=SHANGHAI).astimezone(UTC)

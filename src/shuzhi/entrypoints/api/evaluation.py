@@ -1,0 +1,101 @@
+"""Evaluation API: figures, the five-colour map, rankings, people, scoring schemes, roll-up refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from shuzhi.domain import permissions as P
+from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.services import authz, reports
+from shuzhi.services import evaluation as ev
+from shuzhi.services.rollups import refresh_rollups
+
+router = APIRouter(tags=["evaluation"])
+
+
+@router.get("/api/evaluation/figures")
+def get_figures(uow: UowDep, actor: ActorDep, period: str, area: str | None = None, group_by: str | None = None,
+                unit: str | None = None, event_class: str | None = None, source: str | None = None,
+                unit_kind: str | None = None) -> dict[str, Any]:
+    """Counts, rates and average times for an area and period, optionally grouped."""
+    return ev.figures(uow, actor, area=area, period=period, group_by=group_by, unit=unit, event_class=event_class,
+                      source=source, unit_kind=unit_kind)
+
+
+@router.get("/api/evaluation/colour-map")
+def get_colour_map(uow: UowDep, actor: ActorDep, period: str, area: str | None = None, by: str = "area",
+                   unit_kind: str | None = None, event_class: str | None = None,
+                   source: str | None = None) -> dict[str, Any]:
+    """The five-colour map (五色图): score and colour band per child area or per unit."""
+    return ev.colour_map(uow, actor, by=by, area=area, period=period, unit_kind=unit_kind,
+                         event_class=event_class, source=source)
+
+
+@router.get("/api/evaluation/rankings")
+def get_rankings(uow: UowDep, actor: ActorDep, period: str, area: str | None = None, by: str = "unit",
+                 unit_kind: str | None = None) -> dict[str, Any]:
+    """Rankings (赛马) with movement against the previous period, red and black lists (红黑榜)."""
+    return ev.rankings(uow, actor, by=by, area=area, period=period, unit_kind=unit_kind)
+
+
+@router.get("/api/evaluation/people")
+def get_people(uow: UowDep, actor: ActorDep, period: str, area: str | None = None,
+               unit: str | None = None) -> dict[str, Any]:
+    """What each person did in the period (timeline actions by kind)."""
+    return ev.people(uow, actor, area=area, period=period, unit=unit)
+
+
+class SchemeIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    document: dict[str, Any]
+    activate: bool = True
+
+
+@router.get("/api/evaluation/schemes")
+def list_schemes(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Scoring schemes; the active one is used for scores, colours and lists."""
+    return ev.list_schemes(uow, actor)
+
+
+@router.put("/api/evaluation/schemes/{code}")
+def put_scheme(code: str, body: SchemeIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Create or replace a scoring scheme (validated: weights add up, thresholds in order)."""
+    return ev.save_scheme(uow, actor, code, body.name, body.document, body.activate)
+
+
+@router.post("/api/evaluation/refresh")
+def refresh(uow: UowDep, actor: ActorDep, full: bool = False) -> dict[str, Any]:
+    """Bring the daily roll-ups up to date now (the worker also does it periodically)."""
+    authz.require(actor, P.EVALUATION_WRITE)
+    r = refresh_rollups(uow, full=full)
+    return {"full": r.full, "events": r.events, "watermark": r.watermark, "judged_at": r.judged_at.isoformat()}
+
+
+class ReportIn(BaseModel):
+    kind: str = Field(description="daily | weekly | monthly")
+    date: dt.date | None = Field(default=None, description="a day inside the period; default: the last complete one")
+    area: str | None = Field(default=None, max_length=15, description="area code; default: your own")
+
+
+@router.get("/api/reports")
+def list_reports(uow: UowDep, actor: ActorDep, kind: str | None = None) -> list[dict[str, Any]]:
+    """Reports made so far (newest first), in your scope."""
+    return reports.list_reports(uow, actor, kind)
+
+
+@router.post("/api/reports", status_code=201)
+def create_report(body: ReportIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Generate a daily / weekly dispatch / monthly review report now (HTML, .xlsx, .docx)."""
+    return reports.generate_report(uow, actor, body.kind, day=body.date, area=body.area)
+
+
+@router.get("/api/reports/{report_id}/report.{fmt}")
+def download_report(report_id: int, fmt: str, uow: UowDep, actor: ActorDep) -> Response:
+    """Download a stored report as html, xlsx or docx."""
+    data, media, name = reports.report_file(uow, actor, report_id, fmt)
+    disposition = "inline" if fmt == "html" else f"attachment; filename=\"{name}\""
+    return Response(data, media_type=media, headers={"Content-Disposition": disposition})

@@ -1,0 +1,436 @@
+"""Evaluation use cases: figures, scores, the five-colour map, rankings, red/black lists, schemes.
+
+Every query is limited to the actor's scope (a town user's figures never include another town):
+roll-up rows carry the path of their town, so the scope is a prefix on it; below town level, or for
+an actor whose scope is below town level, figures are counted directly from the events in scope.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, TimelineEntry, Unit
+from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
+from shuzhi.domain import permissions as P
+from shuzhi.domain.evaluation import MEASURES, Figures, WorkingClock, contributions, utc
+from shuzhi.domain.periods import Period, PeriodError, parse_period
+from shuzhi.domain.scoring import DEFAULT_SCHEME, Scheme, SchemeError, parse_scheme, rank
+from shuzhi.services import authz
+from shuzhi.services.actors import Actor
+from shuzhi.services.deadlines import default_calendar
+from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.rollups import ROLLUPS, TOWN_CODE_LENGTH, choose_grain, iter_events
+from shuzhi.services.unit_of_work import UnitOfWork
+
+GROUPS = ("area", "unit", "class", "source", "day")
+_ROLLUP_LEVELS = {"city", "district", "town"}
+
+
+@dataclass(frozen=True)
+class Query:
+    area: Area | None
+    period: Period
+    group_by: str | None = None
+    unit: Unit | None = None
+    event_class: EventClass | None = None
+    source: str | None = None
+    unit_kind: str | None = None
+
+
+def period_of(text: str | None, field: str = "period") -> Period:
+    if text is None or not text.strip():
+        raise Invalid("the period is empty: give e.g. 2024-06, 2024-W24, 2024-Q2, 2024 or 2024-06-01..2024-06-20",
+                      field=field)
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        raise Invalid(str(exc), field=field) from None
+
+
+def resolve_area(s: Session, actor: Actor, code: str | None) -> Area | None:
+    if code is None or not code.strip():
+        if actor.area_paths is None:
+            return s.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
+        code = actor.area_paths[0].rstrip("/").rsplit("/", 1)[-1]
+    area = s.scalar(select(Area).where(Area.code == code.strip()))
+    if area is None:
+        raise NotFound(f"unknown area '{code}'", field="area")
+    if actor.area_paths is not None and not any(
+            area.path.startswith(p) or p.startswith(area.path) for p in actor.area_paths):
+        raise NotFound(f"unknown area '{code}'", field="area")
+    return area
+
+
+def build_query(s: Session, actor: Actor, *, area: str | None, period: str | None, group_by: str | None = None,
+                unit: str | None = None, event_class: str | None = None, source: str | None = None,
+                unit_kind: str | None = None) -> Query:
+    if group_by is not None and group_by not in GROUPS:
+        raise Invalid(f"cannot group by '{group_by}'; one of {', '.join(GROUPS)}", field="group_by")
+    p = period_of(period)
+    u = None
+    if unit:
+        u = s.scalar(select(Unit).where(Unit.code == unit))
+        if u is None:
+            raise NotFound(f"unknown unit '{unit}'", field="unit")
+    c = None
+    if event_class:
+        c = s.scalar(select(EventClass).where(EventClass.code == event_class))
+        if c is None:
+            raise NotFound(f"unknown event class '{event_class}'", field="event_class")
+    return Query(resolve_area(s, actor, area), p, group_by, u, c, source or None, unit_kind)
+
+
+def _scope_paths(actor: Actor, area: Area | None) -> list[str] | None:
+    """The area prefixes to count: the asked area, narrowed to the actor's subtrees inside it."""
+    if actor.area_paths is None:
+        return None if area is None else [area.path]
+    if area is None:
+        return list(actor.area_paths)
+    inside = [p for p in actor.area_paths if p.startswith(area.path)]
+    return inside if inside else [area.path]
+
+
+def _is_town_or_above(path: str) -> bool:
+    return all(len(part) <= TOWN_CODE_LENGTH for part in path.strip("/").split("/"))
+
+
+def _use_rollups(q: Query, paths: list[str] | None) -> bool:
+    if q.area is not None and q.area.level not in _ROLLUP_LEVELS:
+        return False
+    if q.group_by == "area" and q.area is not None and q.area.level == "town":
+        return False
+    return paths is None or all(_is_town_or_above(p) for p in paths)
+
+
+def _child_path(path: str, parent: Area | None) -> str:
+    """The path of the child of ``parent`` that contains ``path`` (the area itself when it is the parent)."""
+    parts = [p for p in path.split("/") if p]
+    depth = 0 if parent is None else len([p for p in parent.path.split("/") if p])
+    keep = parts[:depth + 1] if len(parts) > depth else parts
+    return "/" + "/".join(keep) + "/" if keep else ""
+
+
+def figure_rows(s: Session, actor: Actor, q: Query) -> tuple[dict[Any, dict[str, int]], str]:
+    """Summed counts per group key (``None`` when not grouped) and where they came from (rollup|direct)."""
+    paths = _scope_paths(actor, q.area)
+    if _use_rollups(q, paths):
+        return _from_rollups(s, q, paths), "rollup"
+    return _direct(s, q, paths), "direct"
+
+
+def _from_rollups(s: Session, q: Query, paths: list[str] | None) -> dict[Any, dict[str, int]]:
+    t = ROLLUPS
+    dims = {"unit"} if q.unit is not None or q.group_by == "unit" or q.unit_kind else set()
+    if q.event_class is not None or q.group_by == "class":
+        dims.add("class")
+    if q.source is not None or q.group_by == "source":
+        dims.add("source")
+    grain = choose_grain(dims)
+    group_col = {"area": t.c.area_path, "unit": t.c.unit_id, "class": t.c.class_id, "source": t.c.source,
+                 "day": t.c.day}.get(q.group_by or "")
+    cols = [func.sum(t.c[m]).label(m) for m in MEASURES]
+    stmt = select(*(([group_col] if group_col is not None else []) + cols)).where(
+        t.c.grain == grain, t.c.day >= q.period.start, t.c.day <= q.period.end)
+    if paths is not None:
+        stmt = stmt.where(or_(*[t.c.area_path.startswith(p, autoescape=True) for p in paths]))
+    if q.unit is not None:
+        stmt = stmt.where(t.c.unit_id == q.unit.id)
+    if q.unit_kind:
+        stmt = stmt.where(t.c.unit_id.in_(select(Unit.id).where(Unit.kind == q.unit_kind)))
+    if q.event_class is not None:
+        stmt = stmt.where(t.c.class_id == q.event_class.id)
+    if q.source is not None:
+        stmt = stmt.where(t.c.source == q.source)
+    if group_col is not None:
+        stmt = stmt.group_by(group_col)
+    out: dict[Any, dict[str, int]] = {}
+    for row in s.execute(stmt).all():
+        key = row[0] if group_col is not None else None
+        values = row[1:] if group_col is not None else row
+        if q.group_by == "area":
+            key = _child_path(key, q.area) if key else ""
+        cell = out.setdefault(key, dict.fromkeys(MEASURES, 0))
+        for m, v in zip(MEASURES, values, strict=True):
+            cell[m] += int(v or 0)
+    return out
+
+
+def _direct(s: Session, q: Query, paths: list[str] | None) -> dict[Any, dict[str, int]]:
+    now = datetime.now(UTC)
+    clock = WorkingClock(default_calendar())
+    where = []
+    if paths is not None:
+        where.append(or_(*[Event.area_path.startswith(p, autoescape=True) for p in paths]))
+    if q.event_class is not None:
+        where.append(Event.event_class_id == q.event_class.id)
+    if q.source is not None:
+        where.append(Event.source == q.source)
+    kinds: set[int] | None = None
+    if q.unit_kind:
+        kinds = set(s.scalars(select(Unit.id).where(Unit.kind == q.unit_kind)))
+    out: dict[Any, dict[str, int]] = {}
+    for batch in iter_events(s, and_(*where) if where else None):
+        for item in batch:
+            for c in contributions(item.snapshot, now, clock):
+                if not q.period.start <= c.day <= q.period.end:
+                    continue
+                if q.unit is not None and c.unit_id != q.unit.id:
+                    continue
+                if kinds is not None and c.unit_id not in kinds:
+                    continue
+                key = {None: None, "area": _child_path(item.area_path or "", q.area), "unit": c.unit_id,
+                       "class": item.class_id, "source": item.source, "day": c.day}[q.group_by]
+                cell = out.setdefault(key, dict.fromkeys(MEASURES, 0))
+                for m, v in c.measures.items():
+                    cell[m] += v
+    return out
+
+
+def _names(s: Session, q: Query, keys: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+    keys = [k for k in keys if k not in (None, "", 0)]
+    if q.group_by == "area":
+        return {a.path: {"code": a.code, "name": a.name, "level": a.level}
+                for a in s.scalars(select(Area).where(Area.path.in_(keys)))}
+    if q.group_by == "unit":
+        return {u.id: {"code": u.code, "name": u.name, "kind": u.kind}
+                for u in s.scalars(select(Unit).where(Unit.id.in_(keys)))}
+    if q.group_by == "class":
+        found = s.scalars(select(EventClass).where(EventClass.id.in_(keys)))
+        return {c.id: {"code": c.code, "name": c.name} for c in found}
+    return {k: {"code": str(k), "name": str(k)} for k in keys}
+
+
+def _children(s: Session, q: Query, actor: Actor) -> list[Area]:
+    """Child areas of the asked area that the actor may see (so that a town with no cases still shows)."""
+    if q.area is None:
+        return []
+    kids = s.scalars(select(Area).where(Area.parent_id == q.area.id).order_by(Area.code)).all()
+    return [a for a in kids if authz.path_visible(actor, a.path) or (
+        actor.area_paths is not None and any(p.startswith(a.path) for p in actor.area_paths))]
+
+
+def describe(q: Query) -> dict[str, Any]:
+    return {"area": None if q.area is None else {"code": q.area.code, "name": q.area.name, "level": q.area.level},
+            "period": {"kind": q.period.kind.value, "label": q.period.label, "title": q.period.title,
+                       "start": q.period.start.isoformat(), "end": q.period.end.isoformat()},
+            "group_by": q.group_by,
+            "filters": {"unit": q.unit.code if q.unit else None,
+                        "event_class": q.event_class.code if q.event_class else None, "source": q.source,
+                        "unit_kind": q.unit_kind}}
+
+
+def grouped(s: Session, actor: Actor, q: Query) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+    """Groups (each with key, code, name and counts) and the total over them."""
+    rows, origin = figure_rows(s, actor, q)
+    if q.group_by == "area":
+        for child in _children(s, q, actor):
+            rows.setdefault(child.path, dict.fromkeys(MEASURES, 0))
+    names = _names(s, q, rows.keys())
+    total = Figures()
+    groups = []
+    for key, counts in rows.items():
+        total.add(counts)
+        if q.group_by is None:
+            continue
+        label = names.get(key, {"code": "" if key in (None, "", 0) else str(key), "name": "（未定位/未归属）"})
+        groups.append({"key": key.isoformat() if hasattr(key, "isoformat") else key, **label, "counts": counts})
+    groups.sort(key=lambda g: str(g["key"]))
+    return groups, total.counts, origin
+
+
+def figures(uow: UnitOfWork, actor: Actor, **params: Any) -> dict[str, Any]:
+    """Counts, rates and averages for an area and period, optionally grouped (area/unit/class/source/day)."""
+    authz.require(actor, P.EVALUATION_READ)
+    with uow:
+        s = uow.session
+        q = build_query(s, actor, **params)
+        groups, total, origin = grouped(s, actor, q)
+        out = describe(q)
+        out["computed_from"] = origin
+        out["total"] = Figures(dict(total)).as_dict()
+        out["groups"] = [{k: v for k, v in g.items() if k != "counts"} | Figures(dict(g["counts"])).as_dict()
+                         for g in groups]
+        return out
+
+
+# --- schemes ------------------------------------------------------------------------------------
+
+
+def active_scheme(s: Session) -> tuple[str, Scheme]:
+    row = s.scalar(select(EvaluationScheme).where(EvaluationScheme.active.is_(True)).order_by(EvaluationScheme.id))
+    if row is None:
+        return "default", parse_scheme(DEFAULT_SCHEME)
+    return row.code, parse_scheme(row.document)
+
+
+def _scheme_json(row: EvaluationScheme) -> dict[str, Any]:
+    return {"code": row.code, "name": row.name, "active": row.active, "version": row.version,
+            "document": row.document, "created_by": row.created_by,
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None}
+
+
+def list_schemes(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
+    authz.require(actor, P.EVALUATION_READ)
+    with uow:
+        rows = uow.session.scalars(select(EvaluationScheme).order_by(EvaluationScheme.code)).all()
+        out = [_scheme_json(r) for r in rows]
+        if not any(r.active for r in rows):
+            out.append({"code": "default", "name": "默认评分办法（内置）", "active": True, "version": 0,
+                        "document": DEFAULT_SCHEME, "created_by": "system", "updated_at": None})
+        return out
+
+
+def validate_scheme(document: Any) -> Scheme:
+    try:
+        return parse_scheme(document)
+    except SchemeError as exc:
+        first = next(iter(exc.errors))
+        raise Invalid(f"the scoring scheme is not valid: {exc}", field=f"document.{first}".rstrip("."),
+                      details={"errors": exc.errors}) from None
+
+
+def save_scheme(uow: UnitOfWork, actor: Actor, code: str, name: str, document: dict[str, Any],
+                activate: bool = True) -> dict[str, Any]:
+    """Create or replace a scheme (validated first; nothing is stored when it is rejected)."""
+    authz.require(actor, P.EVALUATION_WRITE)
+    validate_scheme(document)
+    with uow:
+        s = uow.session
+        row = s.scalar(select(EvaluationScheme).where(EvaluationScheme.code == code))
+        if row is None:
+            row = EvaluationScheme(code=code, name=name, document=document, active=False, version=1,
+                                   created_by=actor.label)
+            s.add(row)
+        else:
+            row.name, row.document, row.version = name, document, row.version + 1
+        if activate:
+            for other in s.scalars(select(EvaluationScheme).where(EvaluationScheme.active.is_(True))):
+                other.active = False
+            row.active = True
+        s.flush()
+        out = _scheme_json(row)
+        uow.commit()
+        return out
+
+
+# --- scores, colour map, rankings ---------------------------------------------------------------
+
+
+def _has_activity(counts: dict[str, int]) -> bool:
+    return any(counts[m] for m in ("received", "dispatched", "due", "handled", "accepted", "task_reports", "closed"))
+
+
+def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
+    code, scheme = active_scheme(s)
+    groups, _, _ = grouped(s, actor, q)
+    out = []
+    for g in groups:
+        f = Figures(dict(g["counts"]))
+        entry = {k: v for k, v in g.items() if k != "counts"} | f.as_dict()
+        if _has_activity(g["counts"]):
+            card = scheme.score(f.counts, f.rates())
+            entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
+                         score_items=card.items, deduction=card.deduction, bonus=card.bonus)
+        else:
+            entry.update(score=None, colour="grey", band="无数据", score_items={}, deduction=0.0, bonus=0.0)
+        out.append(entry)
+    return code, scheme, out
+
+
+def colour_map(uow: UnitOfWork, actor: Actor, *, by: str = "area", **params: Any) -> dict[str, Any]:
+    """The five-colour map (五色图): a score and its band for each child area (or unit) of the area."""
+    authz.require(actor, P.EVALUATION_READ)
+    if by not in ("area", "unit"):
+        raise Invalid("the colour map is by 'area' or 'unit'", field="by")
+    with uow:
+        s = uow.session
+        q = build_query(s, actor, group_by=by, **params)
+        code, scheme, entries = scored(s, actor, q)
+        out = describe(q)
+        out["scheme"] = code
+        out["bands"] = [{"colour": b.colour, "label": b.label, "min_score": b.min_score} for b in scheme.bands]
+        out["items"] = entries
+        return out
+
+
+def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", **params: Any) -> dict[str, Any]:
+    """Rankings (赛马比拼) with the movement against the previous period, and the red and black lists."""
+    authz.require(actor, P.EVALUATION_READ)
+    if by not in ("area", "unit"):
+        raise Invalid("rankings are by 'area' or 'unit'", field="by")
+    with uow:
+        s = uow.session
+        q = build_query(s, actor, group_by=by, **params)
+        return ranking_of(s, actor, q)
+
+
+def _key(entry: dict[str, Any]) -> str:
+    return str(entry["key"])
+
+
+def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
+    code, scheme, entries = scored(s, actor, q)
+    prev_q = Query(q.area, q.period.previous(), q.group_by, q.unit, q.event_class, q.source, q.unit_kind)
+    _, _, prev_entries = scored(s, actor, prev_q)
+    now_scores = {_key(e): e["score"] for e in entries if e["score"] is not None}
+    prev_scores = {_key(e): e["score"] for e in prev_entries if e["score"] is not None}
+    by_key = {_key(e): e for e in entries}
+    ranked = []
+    for r in rank(now_scores, prev_scores):
+        e = by_key[r.key]
+        ranked.append({"rank": r.rank, "previous_rank": r.previous_rank, "movement": r.movement,
+                       "key": e["key"], "code": e.get("code"), "name": e.get("name"), "score": r.score,
+                       "previous_score": prev_scores.get(r.key), "colour": e["colour"], "band": e["band"],
+                       "closure_rate": e["closure_rate"], "on_time_closure_rate": e["on_time_closure_rate"],
+                       "due": e["due"], "handled_overdue": e["handled_overdue"], "reworked": e["reworked"]})
+    red = [r for r in ranked if r["score"] >= scheme.red_min][:scheme.red_size]
+    black = [r for r in reversed(ranked) if r["score"] <= scheme.black_max][:scheme.black_size]
+    out = describe(q)
+    out.update(scheme=code, previous_period=prev_q.period.label, ranking=ranked, red_list=red, black_list=black,
+               unranked=[{"key": e["key"], "code": e.get("code"), "name": e.get("name")}
+                         for e in entries if e["score"] is None])
+    return out
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+def people(uow: UnitOfWork, actor: Actor, *, area: str | None, period: str | None,
+           unit: str | None = None) -> dict[str, Any]:
+    """What each person did in the period, from the timeline (每人工作量): actions by kind."""
+    authz.require(actor, P.EVALUATION_READ)
+    with uow:
+        s = uow.session
+        q = build_query(s, actor, area=area, period=period, unit=unit)
+        paths = _scope_paths(actor, q.area)
+        stmt = (select(TimelineEntry.actor_id, TimelineEntry.action, func.count())
+                .join(Event, Event.id == TimelineEntry.event_id)
+                .where(TimelineEntry.actor_id.is_not(None), TimelineEntry.at >= utc(q.period.start),
+                       TimelineEntry.at < utc(q.period.end + timedelta(days=1)))
+                .group_by(TimelineEntry.actor_id, TimelineEntry.action))
+        if paths is not None:
+            stmt = stmt.where(or_(*[Event.area_path.startswith(p, autoescape=True) for p in paths]))
+        if q.unit is not None:
+            stmt = stmt.where(TimelineEntry.actor_id.in_(select(Person.id).where(Person.unit_id == q.unit.id)))
+        counts: dict[int, dict[str, int]] = defaultdict(dict)
+        for person_id, action, n in s.execute(stmt).all():
+            if person_id is not None:
+                counts[int(person_id)][str(action)] = int(n)
+        found = {p.id: p for p in s.scalars(select(Person).where(Person.id.in_(list(counts))))}
+        rows: list[dict[str, Any]] = []
+        for pid, actions in counts.items():
+            p = found.get(pid)
+            rows.append({"code": p.code if p else str(pid), "name": p.name if p else "",
+                         "unit": p.unit.code if p else None, "role": p.role if p else None,
+                         "total": sum(actions.values()), "actions": dict(sorted(actions.items()))})
+        rows.sort(key=lambda r: (-int(r["total"]), str(r["code"])))
+        out = describe(q)
+        out["people"] = rows
+        return out

@@ -1,0 +1,27 @@
+"""The demo district's evaluation page has a real five-colour map of its 27 towns and rankings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.demo.runner import seed_demo
+from shuzhi.services import evaluation as ev
+from shuzhi.services.actors import SYSTEM
+from shuzhi.services.rollups import recount, stored
+from shuzhi.services.unit_of_work import UnitOfWork
+
+
+def test_demo_colour_map_of_27_towns(session_factory: sessionmaker[Session]) -> None:
+    now = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)
+    seed_demo(session_factory, 1, 3, now=now)
+    cmap = ev.colour_map(UnitOfWork(session_factory), SYSTEM, area="500111", period="2025-06")
+    assert cmap["scheme"] == "default" and len(cmap["items"]) == 27
+    coloured = [i for i in cmap["items"] if i["colour"] != "grey"]
+    assert len(coloured) >= 20
+    assert {i["colour"] for i in coloured} <= {"green", "blue", "yellow", "orange", "red"}
+    ranks = ev.rankings(UnitOfWork(session_factory), SYSTEM, area="500111", period="2025-06", by="area")
+    assert len(ranks["ranking"]) == len(coloured)
+    with session_factory() as s:
+        assert stored(s) == recount(s, now)
