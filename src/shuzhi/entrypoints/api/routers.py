@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+<<<<<<< HEAD
 from shuzhi.entrypoints.api import areas, calendar, catalogue, dispatch_rules, events, health, organisation
+=======
+from shuzhi.entrypoints.api import areas, auth, catalogue, dispatch_rules, events, health, organisation
+>>>>>>> security
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -14,5 +18,10 @@ ROUTERS: list[APIRouter] = [
     events.router,
     events.files_router,
     dispatch_rules.router,
+<<<<<<< HEAD
     calendar.router,
+=======
+    auth.router,
+    auth.admin_router,
+>>>>>>> security
 ]
