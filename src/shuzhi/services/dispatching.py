@@ -850,11 +850,7 @@ def dry_run(uow: UnitOfWork, cmd: DryRun, actor: Actor) -> DecisionView:
         if cmd.facts is not None:
             facts = _facts_from_input(s, cmd.facts)
         else:
-<<<<<<< HEAD
-            facts = facts_of(s, handling.load_event(s, cmd.number or ""))
-=======
-            facts = facts_of(handling.load_visible_event(s, cmd.number or "", actor))
->>>>>>> security
+            facts = facts_of(s, handling.load_visible_event(s, cmd.number or "", actor))
         return _view(s, decide(rule_set(s), facts, SqlDirectory(s)), facts)
 
 

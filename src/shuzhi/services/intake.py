@@ -162,14 +162,14 @@ def _district_code(path: str) -> str:
     return codes[0] if codes else "000000"
 
 
-<<<<<<< HEAD
 # Core statements on the tables, built once: intake is the hottest write path, and a new event needs
 # neither the ORM's unit-of-work bookkeeping nor a statement rebuilt (and re-coerced) per request.
 _EVENTS: Table = Event.__table__  # type: ignore[assignment]
 _TIMELINE: Table = TimelineEntry.__table__  # type: ignore[assignment]
 _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
 _INSERT_TIMELINE = insert(_TIMELINE)
-=======
+
+
 def scoped_intake_key(actor: Actor, key: str | None) -> str | None:
     """The stored form of an ``Idempotency-Key``: the submitter's code and the key (hashed when long)."""
     if not key:
@@ -178,7 +178,6 @@ def scoped_intake_key(actor: Actor, key: str | None) -> str | None:
     if len(scoped) <= 100:
         return scoped
     return "sha256:" + hashlib.sha256(scoped.encode()).hexdigest()
->>>>>>> security
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-<<<<<<< HEAD
-from shuzhi.entrypoints.api import areas, calendar, catalogue, dispatch_rules, events, health, organisation
-=======
-from shuzhi.entrypoints.api import areas, auth, catalogue, dispatch_rules, events, health, organisation
->>>>>>> security
+from shuzhi.entrypoints.api import areas, auth, calendar, catalogue, dispatch_rules, events, health, organisation
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -18,10 +14,7 @@ ROUTERS: list[APIRouter] = [
     events.router,
     events.files_router,
     dispatch_rules.router,
-<<<<<<< HEAD
     calendar.router,
-=======
     auth.router,
     auth.admin_router,
->>>>>>> security
 ]
