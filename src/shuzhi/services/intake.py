@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -188,7 +189,8 @@ class Submitted:
 
 
 def submit_event(
-    uow: UnitOfWork, cmd: SubmitEvent, actor: Actor, *, now: datetime | None = None, intake_key: str | None = None
+    uow: UnitOfWork, cmd: SubmitEvent, actor: Actor, *, now: datetime | None = None, intake_key: str | None = None,
+    after_insert: Callable[[Session, int], None] | None = None,
 ) -> Submitted:
     """Register a new event.
 
@@ -245,5 +247,8 @@ def submit_event(
             "action": "event.register", "from_state": None, "to_state": EventState.REGISTERED.value,
             "reason": None, "payload": {"source": cmd.source.value, "owner": owner.code,
                                         "grid": place.code if place else None, "located": place is not None}})
+        if after_insert is not None:
+            # What a channel (Open311 …) keeps beside the event, in the same transaction as the event.
+            after_insert(s, event_id)
         uow.commit()
         return Submitted(event_id, number, True)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shuzhi.entrypoints.api import areas, auth, calendar, catalogue, dispatch_rules, events, health, organisation
+from shuzhi.entrypoints.api import (
+    areas,
+    auth,
+    calendar,
+    catalogue,
+    dispatch_rules,
+    events,
+    health,
+    open311,
+    organisation,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -17,4 +27,6 @@ ROUTERS: list[APIRouter] = [
     calendar.router,
     auth.router,
     auth.admin_router,
+    open311.router,
+    open311.admin_router,
 ]
