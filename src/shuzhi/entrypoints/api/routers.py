@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from shuzhi.entrypoints.api import (
     areas,
     auth,
+    bulk,
     calendar,
     catalogue,
     dispatch_rules,
@@ -27,6 +28,7 @@ ROUTERS: list[APIRouter] = [
     calendar.router,
     auth.router,
     auth.admin_router,
+    bulk.router,
     open311.router,
     open311.admin_router,
 ]
