@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,10 +25,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import JSON, Table, and_, insert, or_, select
+from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.sequences import reserve
 from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry, Unit
+from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.adapters.tabular import ROW
 from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_IMPORT, EVENT_SUBMIT, EXPORT, PERSONAL_DATA_REVEAL
@@ -35,8 +38,9 @@ from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
 from shuzhi.domain.time_limits import Urgency
 from shuzhi.services import audit, authz, intake
 from shuzhi.services.actors import Actor
-from shuzhi.services.commands import SubmitEvent
+from shuzhi.services.commands import CoordSystem, SubmitEvent
 from shuzhi.services.errors import Invalid, ServiceError
+from shuzhi.services.geo_index import grid_index
 from shuzhi.services.importing import RowError
 from shuzhi.services.queries import EventFilter, _apply_filter
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -122,8 +126,48 @@ def _command(row: dict[str, str], report: BulkReport, number: int) -> SubmitEven
 
 _EVENTS: Table = Event.__table__  # type: ignore[assignment]
 _TIMELINE: Table = TimelineEntry.__table__  # type: ignore[assignment]
-_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
-_INSERT_TIMELINE = insert(_TIMELINE)
+
+
+def _insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Many rows in one go: ``COPY … FROM STDIN`` on PostgreSQL (an order of magnitude faster than
+    multi-row INSERTs, and inside the session's transaction), executemany on SQLite."""
+    if not rows:
+        return
+    if s.get_bind().dialect.name != "postgresql":
+        s.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    raw = s.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in json_columns and row[c] is not None
+                            else row[c] for c in columns])
+
+
+def _place_map(s: Session) -> dict[str, intake._Place]:
+    """Every area by code, read once per import instead of once per new grid."""
+    return {code: intake._Place(area_id, code, path)
+            for area_id, code, path in s.execute(select(Area.id, Area.code, Area.path))}
+
+
+def _locate(s: Session, cmd: SubmitEvent, places: dict[str, intake._Place]
+            ) -> tuple[float | None, float | None, intake._Place | None]:
+    """Intake's rule (:func:`shuzhi.services.intake._locate`): the grid under the point, else the area
+    named, else unplaced — with the places from one map."""
+    lon, lat = cmd.lon, cmd.lat
+    if lon is not None and lat is not None and cmd.coord_system is CoordSystem.GCJ02:
+        lon, lat = gcj02_to_wgs84(lon, lat)
+    if lon is not None and lat is not None:
+        code = grid_index(s).locate(lon, lat)
+        if code is not None and code in places:
+            return lon, lat, places[code]
+    if cmd.area_code:
+        if cmd.area_code not in places:
+            raise Invalid(f"unknown area '{cmd.area_code}'", field="area_code")
+        return lon, lat, places[cmd.area_code]
+    return lon, lat, None
 
 
 def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, SubmitEvent]], report: BulkReport,
@@ -132,6 +176,7 @@ def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, Subm
         s = uow.session
         keys = [k for _, k, _ in batch]
         seen = set(s.scalars(select(Event.intake_key).where(Event.intake_key.in_(keys))))
+        places = _place_map(s)
         prepared: list[tuple[int, str, SubmitEvent, dict[str, Any], dict[str, Any]]] = []
         for number, key, cmd in batch:
             if key in seen:
@@ -140,7 +185,7 @@ def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, Subm
             try:
                 authz.require_source(actor, cmd.source.value)
                 cls = intake._event_class(s, cmd.event_class_code) if cmd.event_class_code else None
-                lon, lat, place = intake._locate(s, cmd)
+                lon, lat, place = _locate(s, cmd, places)
                 if actor.credential == "api_key" and not authz.path_visible(actor, place.path if place else None):
                     raise authz.Forbidden("this key may only report events located inside its areas", field="lon")
                 owner = intake._owner_for(s, place, cmd.source.value, cmd.centre_code)
@@ -177,11 +222,13 @@ def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, Subm
             for i, row in enumerate(rows):
                 row["number"] = f"{prefix}-{first + i:06d}"
         if prepared:
-            ids = s.execute(_INSERT_EVENTS, [p[3] for p in prepared]).scalars().all()
-            s.execute(_INSERT_TIMELINE, [
-                {"event_id": event_id, "task_id": None, "at": now, "actor_id": actor.person_id, "actor": actor.label,
-                 "action": "event.register", "from_state": None, "to_state": EventState.REGISTERED.value,
-                 "reason": None, "payload": p[4]} for event_id, p in zip(ids, prepared, strict=True)])
+            _insert_rows(s, _EVENTS, [p[3] for p in prepared])
+            ids = {r[0]: r[1] for r in s.execute(select(Event.intake_key, Event.id)
+                                                 .where(Event.intake_key.in_([p[1] for p in prepared])))}
+            _insert_rows(s, _TIMELINE, [
+                {"event_id": ids[p[1]], "task_id": None, "at": now, "actor_id": actor.person_id,
+                 "actor": actor.label, "action": "event.register", "from_state": None,
+                 "to_state": EventState.REGISTERED.value, "reason": None, "payload": p[4]} for p in prepared])
         uow.commit()
         report.created += len(prepared)
 
