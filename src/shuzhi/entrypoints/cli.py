@@ -203,15 +203,21 @@ def serve(
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="API processes (PostgreSQL for more than one)")] = 1,
     database_url: DbOption = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    worker_start_timeout: Annotated[int, typer.Option(help="seconds a worker may take to start (busy hosts)")] = 60,
 ) -> None:
-    """Serve the API and web pages."""
+    """Serve the API and web pages: N worker processes, JSON log lines, Prometheus metrics at /metrics."""
     import os
 
     import uvicorn
 
+    from shuzhi.entrypoints.serving import prepare_workers
+
     if database_url:
         os.environ["SHUZHI_DATABASE_URL"] = database_url
-    uvicorn.run("shuzhi.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    log_config = prepare_workers(get_settings(), workers, log_level)
+    uvicorn.run("shuzhi.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=log_config, access_log=False, timeout_worker_healthcheck=worker_start_timeout)
 
 
 @app.command()

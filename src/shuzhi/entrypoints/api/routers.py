@@ -13,12 +13,14 @@ from shuzhi.entrypoints.api import (
     dispatch_rules,
     events,
     health,
+    observability,
     open311,
     organisation,
 )
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    observability.router,
     areas.router,
     organisation.router,
     catalogue.router,
