@@ -56,7 +56,8 @@ def make_csv(rows: int, points: list[tuple[float, float, str]]) -> bytes:
     rng = random.Random(5)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["外部编号", "来源", "类别编码", "标题", "描述", "经度", "纬度", "地址", "报告人", "联系电话", "受理时间"])
+    w.writerow(["外部编号", "来源", "类别编码", "标题", "描述", "经度", "纬度", "地址", "报告人", "联系电话",
+                "受理时间"])
     for i in range(rows):
         lon, lat, cls = rng.choice(points)
         day = 1 + i % 28
@@ -85,10 +86,11 @@ def main() -> None:
     print(f"{rows} rows, {len(data) / 1e6:.1f} MB CSV, {len(points)} grids")
     uow = UnitOfWork(make_session_factory(make_engine(URL)))
 
-    t0 = time.perf_counter()
+    load = os.getloadavg()[0]
+    t0, cpu0 = time.perf_counter(), time.process_time()
     table = read_table(data, "events.csv")
     report = bulk_events.import_events(uow, SYSTEM, table, label="bench")
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     assert report.created == rows and not report.errors, (report.created, report.errors[:3])
 
     t1 = time.perf_counter()
@@ -105,11 +107,13 @@ def main() -> None:
             "SELECT count(*), count(DISTINCT number), (SELECT count(*) FROM timeline_entries), "
             "count(area_id) FROM events").fetchone()
     assert stored == numbers == lines == rows, (stored, numbers, lines)
-    print(f"import {took:.1f} s ({rows / took:,.0f} rows/s), {located} located; re-import {reimport:.1f} s; "
+    print(f"import {took:.1f} s ({rows / took:,.0f} rows/s; this process's CPU {cpu:.1f} s; load average "
+          f"{load:.1f} on {os.cpu_count()} cores), {located} located; re-import {reimport:.1f} s; "
           f"export {export:.1f} s ({size / 1e6:.1f} MB)")
     if not args.quick:
         record("bulk_import_events_s", round(took, 1), "s", 60, "lower", rows=rows, rows_per_s=round(rows / took),
-               reimport_s=round(reimport, 1), export_s=round(export, 1), engine="postgresql")
+               reimport_s=round(reimport, 1), export_s=round(export, 1), client_cpu_s=round(cpu, 1),
+               load_average=round(load, 1), engine="postgresql")
 
 
 if __name__ == "__main__":

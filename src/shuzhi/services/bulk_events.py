@@ -25,7 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import JSON, Table, and_, insert, or_, select
+from sqlalchemy import JSON, String, Table, and_, any_, insert, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.sequences import reserve
@@ -46,7 +47,7 @@ from shuzhi.services.queries import EventFilter, _apply_filter
 from shuzhi.services.unit_of_work import UnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-BATCH = 2000
+BATCH = 5000
 
 #: Canonical column → the headers accepted for it (English or Chinese).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -85,9 +86,20 @@ class BulkReport:
         return len({e.row for e in self.errors})
 
 
+_LOOKUP = {name.lower(): canonical for canonical, names in ALIASES.items() for name in (canonical, *names)}
+_headers: dict[tuple[str, ...], dict[str, str]] = {}
+
+
 def _canonical(raw: Mapping[str, str]) -> dict[str, str]:
-    lookup = {name.lower(): canonical for canonical, names in ALIASES.items() for name in (canonical, *names)}
-    return {lookup.get(k.strip().lower(), k.strip()): v for k, v in raw.items()}
+    # Every row of a file has the same headers: map them once per header set, not once per row.
+    keys = tuple(raw)
+    mapping = _headers.get(keys)
+    if mapping is None:
+        mapping = {k: _LOOKUP.get(k.strip().lower(), k.strip()) for k in keys}
+        if len(_headers) > 100:
+            _headers.clear()
+        _headers[keys] = mapping
+    return {mapping[k]: v for k, v in raw.items()}
 
 
 def _received_at(value: str) -> datetime:
@@ -152,43 +164,93 @@ def _place_map(s: Session) -> dict[str, intake._Place]:
             for area_id, code, path in s.execute(select(Area.id, Area.code, Area.path))}
 
 
-def _locate(s: Session, cmd: SubmitEvent, places: dict[str, intake._Place]
-            ) -> tuple[float | None, float | None, intake._Place | None]:
-    """Intake's rule (:func:`shuzhi.services.intake._locate`): the grid under the point, else the area
-    named, else unplaced — with the places from one map."""
-    lon, lat = cmd.lon, cmd.lat
-    if lon is not None and lat is not None and cmd.coord_system is CoordSystem.GCJ02:
-        lon, lat = gcj02_to_wgs84(lon, lat)
-    if lon is not None and lat is not None:
-        code = grid_index(s).locate(lon, lat)
+@dataclass
+class _Lookups:
+    """Reference data read once per import: areas and classes by code, owners by place and source."""
+
+    places: dict[str, intake._Place] = field(default_factory=dict)
+    classes: dict[str, intake._Class | None] = field(default_factory=dict)
+    owners: dict[tuple[str | None, str, str | None], intake._Owner] = field(default_factory=dict)
+
+    def load(self, s: Session) -> None:
+        if not self.places:
+            self.places = _place_map(s)
+
+    def event_class(self, s: Session, code: str) -> intake._Class:
+        if code not in self.classes:
+            try:
+                self.classes[code] = intake._event_class(s, code)
+            except Invalid:
+                self.classes[code] = None
+        found = self.classes[code]
+        if found is None:
+            raise Invalid(f"unknown event class '{code}'", field="event_class_code")
+        return found
+
+    def owner(self, s: Session, place: intake._Place | None, source: str, centre: str | None) -> intake._Owner:
+        key = (place.code if place else None, source, centre)
+        if key not in self.owners:
+            self.owners[key] = intake._owner_for(s, place, source, centre)
+        return self.owners[key]
+
+
+def _locate_all(s: Session, cmds: list[SubmitEvent], places: dict[str, intake._Place]
+                ) -> list[tuple[float | None, float | None, intake._Place | None, str | None]]:
+    """Intake's rule (:func:`shuzhi.services.intake._locate`) for a whole batch, the points looked up in
+    the grid index at once: the grid under the point, else the area named, else unplaced. The last
+    item is a problem with the named area, if any."""
+    coords: list[tuple[float | None, float | None]] = []
+    for cmd in cmds:
+        lon, lat = cmd.lon, cmd.lat
+        if lon is not None and lat is not None and cmd.coord_system is CoordSystem.GCJ02:
+            lon, lat = gcj02_to_wgs84(lon, lat)
+        coords.append((lon, lat))
+    with_point = [i for i, (lon, lat) in enumerate(coords) if lon is not None and lat is not None]
+    grids = grid_index(s).locate_many([coords[i][0] for i in with_point], [coords[i][1] for i in with_point]) \
+        if with_point else []
+    grid_of = dict(zip(with_point, grids, strict=True))
+    out: list[tuple[float | None, float | None, intake._Place | None, str | None]] = []
+    for i, cmd in enumerate(cmds):
+        lon, lat = coords[i]
+        code = grid_of.get(i)
         if code is not None and code in places:
-            return lon, lat, places[code]
-    if cmd.area_code:
-        if cmd.area_code not in places:
-            raise Invalid(f"unknown area '{cmd.area_code}'", field="area_code")
-        return lon, lat, places[cmd.area_code]
-    return lon, lat, None
+            out.append((lon, lat, places[code], None))
+        elif cmd.area_code:
+            place = places.get(cmd.area_code)
+            out.append((lon, lat, place, None if place else f"unknown area '{cmd.area_code}'"))
+        else:
+            out.append((lon, lat, None, None))
+    return out
+
+
+def _keys_in(s: Session, keys: list[str]) -> Any:
+    """``intake_key IN (…)``; on PostgreSQL one array parameter (``= ANY(:keys)``) instead of thousands."""
+    if s.get_bind().dialect.name == "postgresql":
+        return Event.intake_key == any_(literal(keys, ARRAY(String)))
+    return Event.intake_key.in_(keys)
 
 
 def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, SubmitEvent]], report: BulkReport,
-                 now: datetime, label: str) -> None:
+                 now: datetime, label: str, lookups: _Lookups) -> None:
     with uow:
         s = uow.session
-        keys = [k for _, k, _ in batch]
-        seen = set(s.scalars(select(Event.intake_key).where(Event.intake_key.in_(keys))))
-        places = _place_map(s)
+        # Checked again inside the transaction: another import of the same file may have run meanwhile.
+        seen = set(s.scalars(select(Event.intake_key).where(_keys_in(s, [k for _, k, _ in batch]))))
+        lookups.load(s)
+        located = _locate_all(s, [cmd for _, _, cmd in batch], lookups.places)
         prepared: list[tuple[int, str, SubmitEvent, dict[str, Any], dict[str, Any]]] = []
-        for number, key, cmd in batch:
+        for (number, key, cmd), (lon, lat, place, area_problem) in zip(batch, located, strict=True):
             if key in seen:
                 report.skipped += 1
                 continue
             try:
                 authz.require_source(actor, cmd.source.value)
-                cls = intake._event_class(s, cmd.event_class_code) if cmd.event_class_code else None
-                lon, lat, place = _locate(s, cmd, places)
+                cls = lookups.event_class(s, cmd.event_class_code) if cmd.event_class_code else None
+                if area_problem:
+                    raise Invalid(area_problem, field="area_code")
                 if actor.credential == "api_key" and not authz.path_visible(actor, place.path if place else None):
                     raise authz.Forbidden("this key may only report events located inside its areas", field="lon")
-                owner = intake._owner_for(s, place, cmd.source.value, cmd.centre_code)
+                owner = lookups.owner(s, place, cmd.source.value, cmd.centre_code)
             except ServiceError as exc:
                 report.errors.append(RowError(number, exc.field, None, exc.message))
                 continue
@@ -224,7 +286,7 @@ def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, Subm
         if prepared:
             _insert_rows(s, _EVENTS, [p[3] for p in prepared])
             ids = {r[0]: r[1] for r in s.execute(select(Event.intake_key, Event.id)
-                                                 .where(Event.intake_key.in_([p[1] for p in prepared])))}
+                                                 .where(_keys_in(s, [p[1] for p in prepared])))}
             _insert_rows(s, _TIMELINE, [
                 {"event_id": ids[p[1]], "task_id": None, "at": now, "actor_id": actor.person_id,
                  "actor": actor.label, "action": "event.register", "from_state": None,
@@ -235,7 +297,7 @@ def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, Subm
 
 def _already_imported(uow: UnitOfWork, keys: list[str]) -> set[str]:
     with uow:
-        return set(uow.session.scalars(select(Event.intake_key).where(Event.intake_key.in_(keys))))
+        return set(uow.session.scalars(select(Event.intake_key).where(_keys_in(uow.session, keys))))
 
 
 def import_events(uow: UnitOfWork, actor: Actor, rows: Iterable[Mapping[str, str]], *, label: str = "import",
@@ -253,6 +315,7 @@ def import_events(uow: UnitOfWork, actor: Actor, rows: Iterable[Mapping[str, str
     first_row: dict[str, int] = {}
     done = 0
     pending: list[tuple[int, str, dict[str, str]]] = []
+    lookups = _Lookups()
 
     def flush() -> None:
         nonlocal done
@@ -268,7 +331,7 @@ def import_events(uow: UnitOfWork, actor: Actor, rows: Iterable[Mapping[str, str
             if cmd is not None:
                 batch.append((number, key, cmd))
         if batch:
-            _store_batch(uow, actor, batch, report, now, label)
+            _store_batch(uow, actor, batch, report, now, label, lookups)
         done += len(pending)
         pending.clear()
         if progress:
