@@ -161,7 +161,7 @@ def exposition(session_factory: sessionmaker[Session], gauges: DatabaseGauges | 
     database gauges."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         body = generate_latest(registry)
     else:
         from prometheus_client import REGISTRY

@@ -6,6 +6,7 @@ The command line acts as the system (the operator on the server): global scope, 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -95,7 +96,7 @@ def run_export(uow: UnitOfWork, path: Path, state: list[str], classes: list[str]
             task = bar.add_task("exporting events", total=None, rate="")
             counted = 0
 
-            def counting():  # type: ignore[no-untyped-def]
+            def counting() -> Iterator[dict[str, str]]:
                 nonlocal counted
                 for row in rows:
                     counted += 1

@@ -205,10 +205,9 @@ def _locate_all(s: Session, cmds: list[SubmitEvent], places: dict[str, intake._P
         if lon is not None and lat is not None and cmd.coord_system is CoordSystem.GCJ02:
             lon, lat = gcj02_to_wgs84(lon, lat)
         coords.append((lon, lat))
-    with_point = [i for i, (lon, lat) in enumerate(coords) if lon is not None and lat is not None]
-    grids = grid_index(s).locate_many([coords[i][0] for i in with_point], [coords[i][1] for i in with_point]) \
-        if with_point else []
-    grid_of = dict(zip(with_point, grids, strict=True))
+    points = [(i, lon, lat) for i, (lon, lat) in enumerate(coords) if lon is not None and lat is not None]
+    grids = grid_index(s).locate_many([p[1] for p in points], [p[2] for p in points]) if points else []
+    grid_of = {p[0]: code for p, code in zip(points, grids, strict=True)}
     out: list[tuple[float | None, float | None, intake._Place | None, str | None]] = []
     for i, cmd in enumerate(cmds):
         lon, lat = coords[i]
@@ -256,7 +255,7 @@ def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, Subm
                 continue
             received = cmd.received_at.astimezone(UTC) if cmd.received_at else now
             urgency = cmd.urgency or Urgency(cls.default_urgency if cls else "normal")
-            row = {
+            row: dict[str, Any] = {
                 "number": None, "source": cmd.source.value,
                 "request_type": cmd.request_type.value if cmd.request_type else None,
                 "event_class_id": cls.id if cls else None, "title": cmd.title, "description": cmd.description,

@@ -25,7 +25,7 @@ from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_READ, EVENT_SUBMIT, REFERENCE_WRITE
 from shuzhi.services import authz, intake, transitions
 from shuzhi.services.actors import Actor
-from shuzhi.services.commands import Source, SubmitEvent
+from shuzhi.services.commands import RequestType, Source, SubmitEvent
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.handling import load_visible_event
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -205,7 +205,8 @@ def submit_request(uow: UnitOfWork, actor: Actor, req: NewRequest, *, source: st
         service = _service(uow.session, req.service_code)
     title_answer = (req.attributes.get("title") or [""])[0].strip()
     title = title_answer or (description[:30] if description else service.service_name)
-    request_type = (req.attributes.get("request_type") or [None])[0]
+    answered = req.attributes.get("request_type")
+    request_type = RequestType(answered[0]) if answered else None
     # Chinese names are family name first.
     name = "".join(p.strip() for p in (req.last_name or "", req.first_name or "")) or None
     try:
@@ -412,7 +413,7 @@ def list_updates(uow: UnitOfWork, actor: Actor, start: datetime | None, end: dat
                                   # a state change reads as its public note: the centre's internal reason
                                   # (who it was sent to, why) is not for the connected system
                                   updated_datetime=entry.at,
-                                  description=entry.reason if entry.action == UPDATE_ACTION else label,
+                                  description=(entry.reason or label) if entry.action == UPDATE_ACTION else label,
                                   media_url=entry.payload.get("media_url")))
         return out
 

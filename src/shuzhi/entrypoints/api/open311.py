@@ -75,7 +75,7 @@ async def get_caller(request: Request) -> Caller:
             for key, value in parsed.multi_items():
                 if isinstance(value, str):
                     form.setdefault(key, []).append(value)
-    raw = (form.get("api_key") or [None])[0] or request.query_params.get("api_key") \
+    raw = (form.get("api_key") or [""])[0] or request.query_params.get("api_key") \
         or request.headers.get("x-api-key")
     if not raw:
         return Caller(None, None, form)
