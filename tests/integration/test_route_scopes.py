@@ -97,6 +97,12 @@ UNSCOPED: dict[tuple[str, str], Unscoped] = {
     ("POST", "/api/api-keys/{key_id}/rotate"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
     ("DELETE", "/api/api-keys/{key_id}"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
     ("PUT", "/api/open311/services/{event_class_code}"): Unscoped(CONFIG, perms.REFERENCE_WRITE),
+    # the working calendar (main's calendar part, added beside this test when the branches met)
+    ("GET", "/api/calendar/years/{year}"): Unscoped(REFERENCE),
+    ("PUT", "/api/calendar/years/{year}"): Unscoped(CONFIG, perms.REFERENCE_WRITE),
+    ("DELETE", "/api/calendar/years/{year}"): Unscoped(CONFIG, perms.REFERENCE_WRITE),
+    ("GET", "/api/calendar/office-hours/{centre_code}"): Unscoped(REFERENCE),
+    ("PUT", "/api/calendar/office-hours/{centre_code}"): Unscoped(REFERENCE, perms.REFERENCE_WRITE),
     ("POST", "/api/bulk/events/import"): Unscoped("creates events, like POST /api/events: reports belong "
                                                   "anywhere; keys only as their sources and areas",
                                                   perms.EVENT_IMPORT),
@@ -205,7 +211,8 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     att = api.request("POST", f"/api/events/{ev['number']}/attachments", "frank", 201, files=files)
     frank_token = api.get("/api/auth/tokens", who="frank")[0]["id"]
     return Town(params={"ref": ev["number"], "task_id": str(ev["tasks"][0]["id"]),
-                        "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank"},
+                        "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank",
+                        "year": "2027", "centre_code": "C500111002"},
                 event_id=ev["id"])
 
 
