@@ -166,3 +166,9 @@ def test_serve_with_two_workers_shares_metrics_and_logs_json(tmp_path: Path) -> 
     access = [x for x in lines if x.get("logger") == "shuzhi.access"]
     assert len(access) >= 21 and all("duration_ms" in x for x in access)
     assert len({x.get("request_id") for x in access}) == len(access)
+
+
+def test_event_refs_that_are_not_ids_are_404_not_500(api: Api, world: World) -> None:
+    """Found by the fuzzer: '²' passes str.isdigit() but not int(); a 25-digit id overflows BIGINT."""
+    for ref in ("²", "9" * 25):
+        api.get(f"/api/events/{ref}", status=404)
