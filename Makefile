@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@localhost/test
 
-.PHONY: demo test test-sqlite test-postgres lint bench setup clean
+.PHONY: demo test test-sqlite test-postgres lint bench soak fuzz setup clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,15 @@ test: lint test-sqlite test-postgres
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
+
+# 200 events/s for 10 minutes on PostgreSQL with a worker killed, PostgreSQL and Mosquitto restarted.
+soak: setup
+	$(BIN)/python benchmarks/soak.py --rate 200 --duration 600 --fault kill-worker@120 \
+		--fault restart-postgres@240 --fault restart-mosquitto@360
+
+# schemathesis over the whole OpenAPI document: no 5xx for any generated request.
+fuzz: setup
+	SHUZHI_FUZZ=1 SHUZHI_FUZZ_EXAMPLES=$${SHUZHI_FUZZ_EXAMPLES:-25} $(BIN)/python -m pytest -q tests/e2e/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     intake_rate_per_s: float = 50.0
     intake_burst: int = 200
     password_min_length: int = 10
+    #: Open311 GeoReport v2: the jurisdiction this server answers for, the source its reports get,
+    #: and what the discovery document tells client developers.
+    open311_jurisdiction: str = "shuzhi"
+    open311_source: str = "online_app"
+    open311_contact: str = "数字化城市运行和治理中心 值班室"
+    open311_key_service: str = "向中心系统管理员申请 API 密钥（POST /api/api-keys）"
+    #: Readiness also checks the MQTT broker when one is configured (``host:port``).
+    mqtt_url: str | None = None
+    #: One JSON line per request on the ``shuzhi.access`` logger.
+    access_log: bool = True
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -47,9 +47,17 @@ class Unscoped:
     needs: str | None = None
 
 
+OPEN311 = "Open311 GeoReport v2: the spec's own credential (api_key → an API key, answered 403 in the spec's " \
+          "error format); discovery and services are public; key scope is tested in test_open311"
 PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "liveness/readiness for the load balancer; says nothing about data",
     ("POST", "/api/auth/login"): "signing in is how one gets a credential",
+    ("GET", "/readyz"): "readiness for the load balancer; says nothing about data",
+    **{(m, f"/open311/v2/{p}"): OPEN311 for m, p in (
+        ("GET", "discovery.{format_}"), ("GET", "services.{format_}"), ("GET", "services/{service_code}.{format_}"),
+        ("POST", "requests.{format_}"), ("GET", "requests.{format_}"),
+        ("GET", "requests/{service_request_id}.{format_}"), ("GET", "tokens/{token}.{format_}"),
+        ("GET", "servicerequestupdates.{format_}"), ("POST", "servicerequestupdates.{format_}"))},
 }
 
 REFERENCE = "reference data (areas, units, event classes): every signed-in person needs the whole tree to " \
@@ -88,6 +96,16 @@ UNSCOPED: dict[tuple[str, str], Unscoped] = {
     ("POST", "/api/api-keys"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
     ("POST", "/api/api-keys/{key_id}/rotate"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
     ("DELETE", "/api/api-keys/{key_id}"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
+    ("PUT", "/api/open311/services/{event_class_code}"): Unscoped(CONFIG, perms.REFERENCE_WRITE),
+    # the working calendar (main's calendar part, added beside this test when the branches met)
+    ("GET", "/api/calendar/years/{year}"): Unscoped(REFERENCE),
+    ("PUT", "/api/calendar/years/{year}"): Unscoped(CONFIG, perms.REFERENCE_WRITE),
+    ("DELETE", "/api/calendar/years/{year}"): Unscoped(CONFIG, perms.REFERENCE_WRITE),
+    ("GET", "/api/calendar/office-hours/{centre_code}"): Unscoped(REFERENCE),
+    ("PUT", "/api/calendar/office-hours/{centre_code}"): Unscoped(REFERENCE, perms.REFERENCE_WRITE),
+    ("POST", "/api/bulk/events/import"): Unscoped("creates events, like POST /api/events: reports belong "
+                                                  "anywhere; keys only as their sources and areas",
+                                                  perms.EVENT_IMPORT),
     ("GET", "/api/audit"): Unscoped("the auditor reads the whole installation's log", perms.AUDIT_READ),
     ("GET", "/api/audit/verify"): Unscoped("the auditor checks the whole chain", perms.AUDIT_READ),
     ("POST", "/api/auth/logout"): Unscoped(OWN),
@@ -193,7 +211,8 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     att = api.request("POST", f"/api/events/{ev['number']}/attachments", "frank", 201, files=files)
     frank_token = api.get("/api/auth/tokens", who="frank")[0]["id"]
     return Town(params={"ref": ev["number"], "task_id": str(ev["tasks"][0]["id"]),
-                        "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank"},
+                        "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank",
+                        "year": "2027", "centre_code": "C500111002"},
                 event_id=ev["id"])
 
 

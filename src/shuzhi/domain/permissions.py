@@ -46,6 +46,7 @@ EVALUATION_READ = "evaluation.read"
 EVALUATION_WRITE = "evaluation.write"  # scoring schemes, colour bands
 REPORT_READ = "report.read"
 EXPORT = "data.export"
+EVENT_IMPORT = "event.import"  # bulk import of events from a file (a legacy system's backlog)
 USER_ADMIN = "user.admin"
 AUDIT_READ = "audit.read"
 WEBHOOK_ADMIN = "webhook.admin"
@@ -58,7 +59,7 @@ _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TA
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
                                            EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN,
-                                           EVENT_URGE}),
+                                           EVENT_URGE, EVENT_IMPORT}),
     Role.DUTY_OFFICER: frozenset(_DESK),
     Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,

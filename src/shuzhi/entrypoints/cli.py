@@ -170,24 +170,58 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
     console.print(f"[green]{len(rows)} rows[/green] → {path}")
 
 
+@import_app.command("events")
+def import_events(path: FileArg, database_url: DbOption = None,
+                  batch: Annotated[int, typer.Option(help="rows per transaction")] = 2000) -> None:
+    """Import events (CSV or XLSX): valid rows registered, bad rows listed; re-import skips what is there."""
+    from shuzhi.entrypoints.bulk_cli import run_import
+
+    run_import(_uow(database_url), path, batch, console, err)
+
+
+@export_app.command("events")
+def export_events(
+    path: Path,
+    database_url: DbOption = None,
+    state: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
+    event_class: Annotated[list[str] | None, typer.Option("--class", help="event class code; repeat")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
+    area: Annotated[str | None, typer.Option(help="area code: its whole subtree")] = None,
+    received_from: Annotated[str | None, typer.Option("--from", help="2024-06-01 or ISO with offset")] = None,
+    received_to: Annotated[str | None, typer.Option("--to", help="exclusive")] = None,
+    reveal: Annotated[bool, typer.Option(help="reporters' personal data unmasked (audited)")] = False,
+) -> None:
+    """Export events to PATH (.csv or .xlsx) with filters; reporters' data masked by default."""
+    from shuzhi.entrypoints.bulk_cli import run_export
+
+    run_export(_uow(database_url), path, state or [], event_class or [], source or [], area, received_from,
+               received_to, reveal, console, err)
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="API processes (PostgreSQL for more than one)")] = 1,
     database_url: DbOption = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    worker_start_timeout: Annotated[int, typer.Option(help="seconds a worker may take to start (busy hosts)")] = 60,
 ) -> None:
-    """Serve the API and web pages."""
+    """Serve the API and web pages: N worker processes, JSON log lines, Prometheus metrics at /metrics."""
     import os
 
     import uvicorn
+
+    from shuzhi.entrypoints.serving import prepare_workers
 
     if database_url:
         os.environ["SHUZHI_DATABASE_URL"] = database_url
     from shuzhi.entrypoints.worker import start_background_worker
 
     start_background_worker(_url(database_url))
-    uvicorn.run("shuzhi.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    log_config = prepare_workers(get_settings(), workers, log_level)
+    uvicorn.run("shuzhi.entrypoints.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=log_config, access_log=False, timeout_worker_healthcheck=worker_start_timeout)
 
 
 @app.command()

@@ -42,8 +42,9 @@ R = TypeVar("R")
 
 def load_event(session: Session, ref: str | int) -> Event:
     """An event by number (``500111-20240613-000123``) or numeric id."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        event = session.get(Event, int(ref))
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isascii() and ref.isdigit()):
+        # '²'.isdigit() is true but int() refuses it; ids beyond BIGINT would make the database refuse
+        event = session.get(Event, int(ref)) if int(ref) < 2**63 else None
     else:
         event = session.scalar(select(Event).where(Event.number == ref))
     if event is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -228,7 +229,8 @@ def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
 
 
 def submit_event(
-    uow: UnitOfWork, cmd: SubmitEvent, actor: Actor, *, now: datetime | None = None, intake_key: str | None = None
+    uow: UnitOfWork, cmd: SubmitEvent, actor: Actor, *, now: datetime | None = None, intake_key: str | None = None,
+    after_insert: Callable[[Session, int], None] | None = None,
 ) -> Submitted:
     """Register a new event.
 
@@ -259,5 +261,8 @@ def submit_event(
                 if existing is not None:
                     return Submitted(existing[0], existing[1], False)
             raise
+        if after_insert is not None:
+            # What a channel (Open311 …) keeps beside the event, in the same transaction as the event.
+            after_insert(s, submitted.id)
         uow.commit()
         return submitted

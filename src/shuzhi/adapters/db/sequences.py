@@ -30,3 +30,21 @@ _UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
 def next_value(session: Session, prefix: str) -> int:
     stmt = _UPSERTS[session.get_bind().dialect.name]
     return int(session.execute(stmt, {"prefix": prefix}).scalar_one())
+
+
+def _reserve(dialect: str) -> Executable:
+    table: Table = EventSequence.__table__  # type: ignore[assignment]
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table).values(prefix=bindparam("prefix"), last=bindparam("n"))
+    return stmt.on_conflict_do_update(index_elements=[table.c.prefix],
+                                      set_={"last": table.c.last + stmt.excluded.last}).returning(table.c.last)
+
+
+_RESERVES = {name: _reserve(name) for name in ("postgresql", "sqlite")}
+
+
+def reserve(session: Session, prefix: str, n: int) -> int:
+    """Draw ``n`` consecutive values in one statement (bulk intake); returns the first of them."""
+    stmt = _RESERVES[session.get_bind().dialect.name]
+    last = int(session.execute(stmt, {"prefix": prefix, "n": n}).scalar_one())
+    return last - n + 1

@@ -38,4 +38,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
     app.add_middleware(BodyLimit, settings=settings)
     for router in ROUTERS:
         app.include_router(router)
+    from shuzhi.entrypoints.api.observability import Observer
+
+    app.add_middleware(Observer, log=settings.access_log)
     return app

@@ -7,12 +7,15 @@ from fastapi import APIRouter
 from shuzhi.entrypoints.api import (
     areas,
     auth,
+    bulk,
     calendar,
     catalogue,
     coordination,
     dispatch_rules,
     events,
     health,
+    observability,
+    open311,
     organisation,
     plans,
     sensing,
@@ -23,6 +26,7 @@ from shuzhi.entrypoints.api import warnings as warnings_api
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    observability.router,
     areas.router,
     organisation.router,
     catalogue.router,
@@ -38,4 +42,7 @@ ROUTERS: list[APIRouter] = [
     auth.router,
     auth.admin_router,
     evaluation_api.router,
+    bulk.router,
+    open311.router,
+    open311.admin_router,
 ]
