@@ -32,4 +32,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    from shuzhi.entrypoints.web import pages
+
+    pages.install(app)
     return app

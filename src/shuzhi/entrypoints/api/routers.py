@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shuzhi.entrypoints.api import areas, catalogue, dispatch_rules, events, health, organisation
+from shuzhi.entrypoints.api import areas, catalogue, cockpit, dispatch_rules, events, health, organisation
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -14,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     events.router,
     events.files_router,
     dispatch_rules.router,
+    cockpit.router,
 ]
