@@ -20,8 +20,23 @@ SHOTS = [
     ("cockpit-1366x768.png", "/", "duty.district", (1366, 768)),
     ("events.png", "/events?state=registered", "duty.district", (1920, 1080)),
     ("tasks.png", "/tasks", "handler.cgj", (1600, 1000)),
-    ("verify-phone.png", "/verify", "grid.longgang01", (375, 812)),
+    ("verify-phone.png", "/verify", None, (375, 812)),
 ]
+
+
+def grid_worker_with_work(base: str) -> str:
+    """A grid worker with an event waiting for verification in their grid (the demo has many)."""
+    import httpx
+
+    with httpx.Client(base_url=base, headers={"X-Actor": "admin"}, timeout=30) as http:
+        events = http.get("/api/events", params={"state": "reported_back", "limit": 100}).json()["items"]
+        for e in events:
+            if not e["area_code"]:
+                continue
+            people = http.get("/api/people", params={"unit_code": f"G{e['area_code']}", "role": "grid_worker"}).json()
+            if people:
+                return str(people[0]["code"])
+    return "grid.longgang01"
 
 
 def main() -> None:
@@ -35,6 +50,7 @@ def main() -> None:
         for name, path, who, (w, h) in SHOTS:
             if args.only and args.only not in name:
                 continue
+            who = who or grid_worker_with_work(args.base)
             page = browser.new_page(viewport={"width": w, "height": h}, device_scale_factor=1)
             sep = "&" if "?" in path else "?"
             page.goto(f"{args.base}{path}{sep}as={who}")

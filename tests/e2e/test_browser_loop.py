@@ -77,7 +77,7 @@ def test_duty_officer_overrides_with_a_reason(live: Live, browser: Any) -> None:
     sign_in(page, live.base, "alice")
     page.goto(f"{live.base}/events/{event['number']}")
     page.wait_for_selector("body[data-ready='1']")
-    page.get_by_text("手动派遣（改派）").click()
+    page.locator("summary", has_text="手动派遣（改派）").click()
     page.get_by_label("承办单位编码").fill("D500111-SWJ")
     page.get_by_label("改派理由").fill("实为供水管道问题，由水务公司处置")
     page.get_by_role("button", name="手动派遣（改派）").click()

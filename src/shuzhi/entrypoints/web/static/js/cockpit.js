@@ -10,6 +10,9 @@ const TEXT = "#d6e9ff";
 const GRIDLINE = "rgba(90,140,200,0.15)";
 const PALETTE = ["#2ee6d6", "#3aa0ff", "#ffc53d", "#ff7a45", "#f5222d", "#9254de", "#73d13d", "#13c2c2"];
 
+// chart text follows the page's font size, which grows with the screen (a wall shows bigger text)
+const fs = () => Math.round(parseFloat(getComputedStyle(document.body).fontSize) * 0.8);
+
 const state = { level: "town", within: null, load: [], names: {}, charts: {}, feedIds: new Set() };
 
 function eventsUrl(params) {
@@ -98,7 +101,7 @@ async function loadMap() {
     },
     geo: {
       map: mapName, roam: true, nameProperty: "code", layoutCenter: ["50%", "52%"], layoutSize: "95%",
-      label: { show: state.level === "town", color: "#e6f4ff", fontSize: 11,
+      label: { show: state.level === "town", color: "#e6f4ff", fontSize: fs(),
         formatter: (p) => state.names[p.name] || "" },
       itemStyle: { areaColor: "#0b3a5e", borderColor: "#4fc3ff", borderWidth: state.level === "town" ? 1 : 0.4 },
       emphasis: { label: { show: true, color: "#fff" }, itemStyle: { areaColor: "#2f9bff" } },
@@ -147,7 +150,8 @@ function renderRank() {
 }
 
 // --- panels --------------------------------------------------------------------------------------
-const axisStyle = { axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: AXIS }, splitLine: { lineStyle: { color: GRIDLINE } } };
+const axisStyle = () => ({ axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: AXIS, fontSize: fs() },
+  splitLine: { lineStyle: { color: GRIDLINE } } });
 
 function renderBreakdowns(b) {
   const dayStarts = b.days.map((_, i) => {
@@ -156,10 +160,10 @@ function renderBreakdowns(b) {
   });
   chart("chart-trend").setOption({
     color: ["#2ee6d6", "#ffc53d"], tooltip: { trigger: "axis" },
-    legend: { textStyle: { color: TEXT }, top: 0, right: 8, data: [t("cockpit.trend_received"), t("cockpit.trend_closed")] },
+    legend: { textStyle: { color: TEXT, fontSize: fs() }, top: 0, right: 8, data: [t("cockpit.trend_received"), t("cockpit.trend_closed")] },
     grid: { left: 40, right: 12, top: 28, bottom: 22 },
-    xAxis: { type: "category", data: b.days, ...axisStyle },
-    yAxis: { type: "value", ...axisStyle },
+    xAxis: { type: "category", data: b.days, ...axisStyle() },
+    yAxis: { type: "value", ...axisStyle() },
     series: [
       { name: t("cockpit.trend_received"), type: "line", smooth: true, data: b.received_by_day, areaStyle: { opacity: 0.15 }, dayStarts },
       { name: t("cockpit.trend_closed"), type: "line", smooth: true, data: b.closed_by_day },
@@ -202,9 +206,9 @@ function setPieOrEmpty(id, data, link) {
   const c = chart(id);
   c.setOption({
     color: PALETTE, tooltip: { trigger: "item" },
-    legend: { orient: "vertical", right: 4, top: "middle", textStyle: { color: TEXT, fontSize: 11 }, itemWidth: 10, itemHeight: 10 },
+    legend: { orient: "vertical", right: 4, top: "middle", textStyle: { color: TEXT, fontSize: fs() }, itemWidth: 10, itemHeight: 10 },
     series: [{ type: "pie", radius: ["45%", "72%"], center: ["36%", "52%"], data,
-      label: { color: TEXT, formatter: "{c}" }, itemStyle: { borderColor: "#071a33", borderWidth: 2 } }],
+      label: { color: TEXT, formatter: "{c}", fontSize: fs() }, itemStyle: { borderColor: "#071a33", borderWidth: 2 } }],
   }, true);
   c.off("click");
   c.on("click", (p) => { location.href = link(p); });
@@ -217,9 +221,9 @@ function setBarOrEmpty(id, names, data, link) {
   c.setOption({
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
     grid: { left: 8, right: 36, top: 6, bottom: 6, containLabel: true },
-    xAxis: { type: "value", ...axisStyle, axisLabel: { show: false } },
-    yAxis: { type: "category", inverse: true, data: names, ...axisStyle, axisLabel: { color: TEXT, fontSize: 11 } },
-    series: [{ type: "bar", data, barMaxWidth: 14, label: { show: true, position: "right", color: TEXT },
+    xAxis: { type: "value", ...axisStyle(), axisLabel: { show: false } },
+    yAxis: { type: "category", inverse: true, data: names, ...axisStyle(), axisLabel: { color: TEXT, fontSize: fs() } },
+    series: [{ type: "bar", data, barMaxWidth: 14, label: { show: true, position: "right", color: TEXT, fontSize: fs() },
       itemStyle: { borderRadius: [0, 3, 3, 0], color: new echarts.graphic.LinearGradient(0, 0, 1, 0,
         [{ offset: 0, color: "#1766c2" }, { offset: 1, color: "#2ee6d6" }]) } }],
   }, true);

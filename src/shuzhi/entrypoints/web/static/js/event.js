@@ -89,7 +89,6 @@ async function dispatchPanel(e) {
       el("span", { class: "badge state-dispatched" }, t("event.lead")), ` ${decision.lead.name}`,
       ...decision.assist.map((u) => [" ", el("span", { class: "badge" }, t("event.assist")), ` ${u.name}`])),
     el("p", { class: "muted small" }, decision.rule ? t("event.suggestion_rule", { rule: decision.rule_name || decision.rule }) : t("event.suggestion_fallback")),
-    decision.message ? el("p", { class: "muted small" }, decision.message) : null,
     el("button", { type: "button", class: "btn primary", id: "dispatch-suggested", onclick: async (ev) => {
       ev.target.disabled = true;
       try {
@@ -99,7 +98,7 @@ async function dispatchPanel(e) {
       } catch (err) { toast(errorText(err), "error"); ev.target.disabled = false; }
     } }, t("event.dispatch_suggested")));
   } else if (decision) {
-    box.append(el("p", { class: "muted" }, decision.message || t("event.suggestion_none")));
+    box.append(el("p", { class: "muted" }, t("event.suggestion_none")));
   }
   const units = await get("/api/units").catch(() => []);
   const listId = "unit-codes";

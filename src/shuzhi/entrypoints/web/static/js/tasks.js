@@ -1,5 +1,5 @@
 // The handler's workbench: open tasks of my unit, nearest deadline first, with their actions.
-import { badge, clear, clockOf, el, empty, errorText, get, shell, t, toast } from "./core.js";
+import { badge, clear, clockOf, el, empty, errorText, fmtTime, get, shell, t, toast } from "./core.js";
 import { taskActions } from "./forms.js";
 
 async function load() {
@@ -15,7 +15,7 @@ async function load() {
         badge(t(`task_state.${k.task_state}`), `task-${k.task_state}`), badge(t(`urgency.${k.urgency}`), `urgency-${k.urgency}`)),
       el("p", { class: "muted small" }, [k.number, k.class_name, k.address].filter(Boolean).join(" · ")),
       k.instruction ? el("p", {}, `${t("event.instruction")}：`, k.instruction) : null,
-      el("p", {}, `${t("tasks.due")}：`, clockOf(k.handle_due_at)),
+      el("p", {}, `${t("tasks.due")}：`, k.task_state === "reported_back" ? fmtTime(k.handle_due_at) : clockOf(k.handle_due_at)),
       taskActions(k.number, task, null, () => { toast(t("common.done")); load(); })));
   }
   document.body.dataset.ready = "1";
