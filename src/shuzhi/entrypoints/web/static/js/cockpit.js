@@ -1,6 +1,6 @@
 // The cockpit (一屏掌控): map of the district coloured by live load, counters, live feed, key panels.
 // Every figure links to the event list behind it.
-import { actionLabel, clear, el, empty, fmtShortTime, get, localDayIso, shell, stateLabel, t, todayYmd } from "./core.js";
+import { actionLabel, clear, echartsReady, el, empty, fmtShortTime, get, localDayIso, shell, stateLabel, t, todayYmd } from "./core.js";
 import { openStream } from "./live.js";
 
 /* global echarts */
@@ -62,14 +62,19 @@ function renderCounters(s) {
 }
 
 // --- map -----------------------------------------------------------------------------------------
-async function loadMap() {
+function fetchMap() {
   const q = state.within ? `&within=${encodeURIComponent(state.within)}` : "";
   const loadQ = state.within ? `&parent_code=${encodeURIComponent(state.within)}` : "";
-  const [layer, load, markers] = await Promise.all([
+  return Promise.all([
     get(`/api/cockpit/map-layer?level=${state.level}${q}`),
     get(`/api/cockpit/area-load?level=${state.level}${loadQ}`),
     get("/api/cockpit/markers?limit=300"),
   ]);
+}
+
+async function loadMap(fetched) {
+  const [layer, load, markers] = await (fetched || fetchMap());
+  await echartsReady();
   state.load = load;
   state.names = Object.fromEntries(load.map((a) => [a.code, a.name]));
   const mapName = `shuzhi-${state.level}-${state.within || "all"}`;
@@ -81,7 +86,7 @@ async function loadMap() {
   const urgent = points.filter((p) => p.urgency !== "normal");
   const normal = points.filter((p) => p.urgency === "normal");
   chart("map").setOption({
-    backgroundColor: "transparent",
+    backgroundColor: "transparent", animation: false,
     tooltip: {
       trigger: "item", confine: true, backgroundColor: "rgba(6,20,40,0.92)", borderColor: "#1f6fb2",
       textStyle: { color: TEXT },
@@ -269,19 +274,23 @@ async function refreshFigures() {
 }
 
 async function main() {
-  await shell();
+  // everything the first screen needs is asked for at once, while ECharts is still loading
+  const mapData = fetchMap();
   const summaryP = get("/api/cockpit/summary").then(renderCounters);
-  const mapP = loadMap();
   const feedP = get("/api/live/feed?limit=40").then((items) => { addFeed(items, false); return items; });
-  await Promise.all([summaryP, mapP]);
+  const breakdownsP = get("/api/cockpit/breakdowns?days=14");
+  shell();
+  echartsReady();
+  await Promise.all([summaryP, loadMap(mapData)]);
   // what a wall display needs first is drawn; the benchmark and the browser tests wait for this
   document.body.dataset.ready = "1";
   window.__cockpitReadyAt = performance.now();
-  get("/api/cockpit/breakdowns?days=14").then(renderBreakdowns);
+  breakdownsP.then(async (b) => { await echartsReady(); renderBreakdowns(b); });
   const items = await feedP;
   const status = document.getElementById("feed-status");
   openStream(items.length ? items[items.length - 1].id : null, (item) => { addFeed([item], true); scheduleRefresh(); },
     (up) => { status.textContent = up ? t("cockpit.feed_live") : t("cockpit.feed_offline"); status.className = `badge ${up ? "live" : "off"}`; });
+  await echartsReady();
   chart("map").on("click", onMapClick);
   for (const b of document.querySelectorAll("[data-level]")) {
     b.addEventListener("click", () => { state.level = b.dataset.level; state.within = null; loadMap(); });

@@ -79,6 +79,8 @@ export function me() {
 }
 
 async function loadMe() {
+  // a person chosen on the sign-in page of a server without sign-in: no need to ask /api/auth/me
+  if (session.actor()) return normaliseMe(await get("/api/web/me"));
   try {
     const m = await get("/api/auth/me");
     if (m && m.csrf_token) sessionStorage.setItem(CSRF_KEY, m.csrf_token);
@@ -190,6 +192,23 @@ export const stateLabel = (s) => t(`state.${s}`);
 export const actionLabel = (a) => t(`action.${String(a).replace(/^(event|task)\./, "")}`);
 
 export function badge(text, cls) { return el("span", { class: `badge ${cls || ""}` }, text); }
+
+// ECharts (1 MB to parse) is loaded on first use, so a page can send its API requests before the
+// browser spends its time on it; charts wait for it, data fetching does not.
+let echartsPromise = null;
+export function echartsReady() {
+  if (window.echarts) return Promise.resolve(window.echarts);
+  if (!echartsPromise) {
+    echartsPromise = new Promise((ok, fail) => {
+      const tag = document.createElement("script");
+      tag.src = "/static/vendor/echarts.min.js";
+      tag.addEventListener("load", () => ok(window.echarts));
+      tag.addEventListener("error", fail);
+      document.head.append(tag);
+    });
+  }
+  return echartsPromise;
+}
 
 // --- the header ----------------------------------------------------------------------------------
 export async function shell() {
