@@ -59,7 +59,8 @@ def build_db(url: str, grids: int, events: int, seed: int = 8) -> None:
     prng = random.Random(seed)
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        def area(code: str, name: str, level: str, parent: tuple[int, str] | None, geom: shapely.Geometry) -> tuple[int, str]:
+        def area(code: str, name: str, level: str, parent: tuple[int, str] | None,
+                 geom: shapely.Geometry) -> tuple[int, str]:
             path = f"{parent[1] if parent else '/'}{code}/"
             c = geom.centroid
             r = conn.execute(Area.__table__.insert().values(
@@ -163,7 +164,8 @@ def main() -> None:
         build_db(url, grids, events)
         print(f"database built in {time.perf_counter() - t0:.0f} s")
         port = _free_port()
-        code = ("import uvicorn; from shuzhi.config import Settings; from shuzhi.entrypoints.api.app import create_app; "
+        code = ("import uvicorn; from shuzhi.config import Settings; "
+                "from shuzhi.entrypoints.api.app import create_app; "
                 f"uvicorn.run(create_app(settings=Settings(database_url={url!r}, data_dir={tmp!r})), "
                 f"host='127.0.0.1', port={port}, log_level='warning')")
         server = subprocess.Popen([sys.executable, "-c", code])

@@ -126,8 +126,8 @@ def test_grid_worker_verifies_on_a_phone(live: Live, browser: Any) -> None:
     live.call("POST", f"/api/events/{number}/tasks/{task_id}/accept", "carol", {})
     live.call("POST", f"/api/events/{number}/tasks/{task_id}/report-back", "carol", {"result": "已清理"})
 
-    context = browser.new_context(bypass_csp=True, viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2)
+    context = browser.new_context(bypass_csp=True, viewport={"width": 375, "height": 812}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
     page = context.new_page()
     sign_in(page, live.base, "dave")
     page.goto(f"{live.base}/verify")

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
@@ -127,7 +128,7 @@ def area_load(uow: UnitOfWork, actor: Actor, level: str = "town", parent_code: s
             prefix = s.scalar(select(Area.path).where(Area.code == parent_code)) or ""
             if not prefix:
                 raise Invalid(f"unknown area '{parent_code}'", field="parent_code")
-        stmt: Select[Any] = (select(Event.area_id, func.count()).where(Event.state.in_(OPEN_STATES), _scoped(actor))
+        stmt: Any = (select(Event.area_id, func.count()).where(Event.state.in_(OPEN_STATES), _scoped(actor))
                              .group_by(Event.area_id))
         if prefix:
             stmt = stmt.where(Event.area_path.startswith(prefix, autoescape=True))
@@ -172,6 +173,7 @@ class Marker:
 def markers(uow: UnitOfWork, actor: Actor, limit: int = 300) -> list[Marker]:
     """The most recent open events that have a point, for the map."""
     authz.require(actor, p.EVENT_READ)
+    rows: Any
     with uow:
         rows = uow.session.execute(
             select(Event.number, Event.title, Event.state, Event.urgency, Event.lon, Event.lat, Event.received_at)
@@ -202,9 +204,9 @@ def breakdowns(uow: UnitOfWork, actor: Actor, days: int = 14, now: datetime | No
     with uow:
         s = uow.session
         cols = []
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in pairwise(bounds):
             cols.append(func.sum(case((and_(Event.received_at >= a, Event.received_at < b), 1), else_=0)))
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in pairwise(bounds):
             cols.append(func.sum(case((and_(Event.closed_at >= a, Event.closed_at < b), 1), else_=0)))
         row = s.execute(select(*cols).where(
             _scoped(actor), (Event.received_at >= starts[0]) | (Event.closed_at >= starts[0]))).one()
@@ -252,6 +254,7 @@ def feed(uow: UnitOfWork, actor: Actor, after_id: int | None = None, limit: int 
                    Event.urgency)
             .join(Event, Event.id == TimelineEntry.event_id).outerjoin(Area, Area.id == Event.area_id)
             .where(_scoped(actor)))
+    rows: Any
     with uow:
         if after_id is None:
             rows = uow.session.execute(stmt.order_by(TimelineEntry.id.desc()).limit(limit)).all()
@@ -290,6 +293,7 @@ def my_tasks(uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[MyTask]:
     if actor.unit_id is None:
         return []
     states = sorted(s.value for s in ACTIVE_TASK_STATES)
+    rows: Any
     with uow:
         rows = uow.session.execute(
             select(Task.id, Task.state, Task.role, Unit.name, Task.instruction, Task.dispatched_at,
@@ -299,7 +303,12 @@ def my_tasks(uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[MyTask]:
             .outerjoin(EventClass, EventClass.id == Event.event_class_id)
             .where(Task.unit_id == actor.unit_id, Task.state.in_(states))
             .order_by(Task.handle_due_at.is_(None), Task.handle_due_at, Task.id).limit(limit)).all()
-    return [MyTask(*r, allowed_actions=[a.value for a in allowed_task_actions(TaskState(r[1]))]) for r in rows]
+    out = []
+    for r in rows:
+        task = MyTask(*r)
+        task.allowed_actions = [a.value for a in allowed_task_actions(TaskState(task.task_state))]
+        out.append(task)
+    return out
 
 
 @dataclass
@@ -317,6 +326,7 @@ class ToVerify:
 def to_verify(uow: UnitOfWork, actor: Actor, limit: int = 100) -> list[ToVerify]:
     """Events reported back in the actor's scope, waiting for verification on the spot (核查)."""
     authz.require(actor, p.EVENT_VERIFY)
+    rows: Any
     with uow:
         rows = uow.session.execute(
             select(Event.number, Event.title, Event.address, Area.name, Event.reported_at, Event.lon, Event.lat,

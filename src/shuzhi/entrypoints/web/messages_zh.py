@@ -58,7 +58,8 @@ MESSAGES: dict[str, str] = {
     "login.password": "密码",
     "login.submit": "登录",
     "login.failed": "工号或密码不正确",
-    "login.hint": "演示账号：duty.district（区中心值班员）、leader.district（区领导）、handler.cgj（城管局处置人员）、grid.longgang01（网格员）、admin（管理员）",
+    "login.hint": ("演示账号：duty.district（区中心值班员）、leader.district（区领导）、"
+                   "handler.cgj（城管局处置人员）、grid.longgang01（网格员）、admin（管理员）"),
     "login.must_change": "首次登录请修改密码",
     "login.no_password_yet": "统一身份认证尚未启用：输入工号即以该身份进入（仅限演示与测试环境）。",
     # --- cockpit ---
