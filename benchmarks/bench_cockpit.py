@@ -38,6 +38,7 @@ DISTRICT = (105.55, 29.55, 106.05, 29.95)
 TOWNS = 27
 OPEN = ["registered", "dispatched", "handling", "reported_back"]
 DONE = ["closed", "called_back"]
+PASSWORD = "bench-password-123"
 
 
 def _cells(rng: np.random.Generator, n: int, within: shapely.Geometry) -> list[shapely.Geometry]:
@@ -126,6 +127,12 @@ def build_db(url: str, grids: int, events: int, seed: int = 8) -> None:
         if task_rows:
             conn.execute(Task.__table__.insert(), task_rows)
         print(f"events: {len(ev_rows)} ({sum(1 for e in ev_rows if e['state'] in OPEN)} open), tasks: {len(task_rows)}")
+    from shuzhi.adapters.db.engine import make_session_factory
+    from shuzhi.services.auth import set_password
+
+    with make_session_factory(engine)() as session:
+        set_password(session, "bench.leader", PASSWORD, must_change=False)
+        session.commit()
     engine.dispose()
 
 
@@ -143,8 +150,11 @@ def measure(base: str, runs: int) -> list[float]:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
         for _ in range(runs):
             context = browser.new_context(viewport={"width": 1920, "height": 1080})
+            signed_in = context.request.post(f"{base}/api/auth/login",
+                                             data={"code": "bench.leader", "password": PASSWORD})
+            assert signed_in.ok, signed_in.text()
             page = context.new_page()
-            page.goto(f"{base}/?as=bench.leader")
+            page.goto(f"{base}/")
             page.wait_for_selector("body[data-ready='1']", timeout=60_000)
             times.append(float(page.evaluate("window.__cockpitReadyAt")))
             context.close()

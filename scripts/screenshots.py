@@ -1,7 +1,7 @@
 """Screenshots of the web pages for the docs, taken in Debian's Chromium against a running demo.
 
     shuzhi demo --port 8123 --data-dir /tmp/demo-cockpit &
-    .venv/bin/python scripts/screenshots.py --base http://127.0.0.1:8123
+    .venv/bin/python scripts/screenshots.py --base http://127.0.0.1:8123 --password <the demo accounts' password>
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ SHOTS = [
 ]
 
 
-def grid_worker_with_work(base: str) -> str:
+def grid_worker_with_work(base: str, password: str) -> str:
     """A grid worker with an event waiting for verification in their grid (the demo has many)."""
     import httpx
 
-    with httpx.Client(base_url=base, headers={"X-Actor": "admin"}, timeout=30) as http:
+    with httpx.Client(base_url=base, timeout=30) as http:
+        signed_in = http.post("/api/auth/login", json={"code": "admin", "password": password})
+        signed_in.raise_for_status()
         events = http.get("/api/events", params={"state": "reported_back", "limit": 100}).json()["items"]
         for e in events:
             if not e["area_code"]:
@@ -42,6 +44,7 @@ def grid_worker_with_work(base: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", default="http://127.0.0.1:8123")
+    parser.add_argument("--password", required=True, help="the demo accounts' password")
     parser.add_argument("--only", default=None, help="take only the shot whose file name contains this")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -50,17 +53,20 @@ def main() -> None:
         for name, path, who, (w, h) in SHOTS:
             if args.only and args.only not in name:
                 continue
-            who = who or grid_worker_with_work(args.base)
-            page = browser.new_page(viewport={"width": w, "height": h}, device_scale_factor=1)
-            sep = "&" if "?" in path else "?"
-            page.goto(f"{args.base}{path}{sep}as={who}")
+            who = who or grid_worker_with_work(args.base, args.password)
+            context = browser.new_context(viewport={"width": w, "height": h}, device_scale_factor=1)
+            context.request.post(f"{args.base}/api/auth/login", data={"code": who, "password": args.password})
+            page = context.new_page()
+            page.goto(f"{args.base}{path}")
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             page.wait_for_timeout(2500)  # charts animate in
             page.screenshot(path=str(OUT / name), full_page=name.startswith("verify"))
-            page.close()
+            context.close()
         # the event page of an event waiting for dispatch: the rules' suggestion and the timeline
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(f"{args.base}/events?state=registered&as=duty.district")
+        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        context.request.post(f"{args.base}/api/auth/login", data={"code": "duty.district", "password": args.password})
+        page = context.new_page()
+        page.goto(f"{args.base}/events?state=registered")
         page.wait_for_selector("body[data-ready='1']")
         link = page.locator("#events-body a").first
         if link.count() and (not args.only or "event-detail" in "event-detail.png"):

@@ -1,5 +1,6 @@
 """A small, valid world in one call: alice is the district duty officer, bob a town-A duty officer,
-carol handles city management (城管), dave is the grid worker of grid A-1, erin handles water affairs.
+carol handles city management (城管), dave is the grid worker of grid A-1, erin handles water affairs,
+frank is a town-B duty officer, admin the administrator and audrey the auditor.
 
 Town A (500111001) has one village with two grids side by side; town B (500111002) one village and
 one grid. Boundaries are 0.01° squares near Dazu (105.7 E, 29.7 N).
@@ -102,6 +103,8 @@ def build_world(s: Session) -> World:
         ("dave", "赵伟", "G500111001001001", "grid_worker"),
         ("erin", "刘洋", "D500111-SWJ", "handler"),
         ("frank", "孙强", "C500111002", "duty_officer"),
+        ("admin", "周敏", "C500111", "administrator"),
+        ("audrey", "吴芳", "C500111", "auditor"),
     ]:
         p = Person(code=code, name=name, phone="13800138000", unit_id=units[unit_code].id, role=role)
         s.add(p)

@@ -24,6 +24,29 @@ class Settings(BaseSettings):
     max_import_bytes: int = 50 * 1024 * 1024
     #: Page size cap for list endpoints.
     max_page_size: int = 500
+    #: Largest request body that is not a file upload (JSON); uploads are capped by the limits above.
+    max_json_bytes: int = 1024 * 1024
+
+    # --- security (docs/operations.md, "Accounts and keys") ---
+    #: The demo: initial passwords need not be changed and cookies may go over plain http.
+    demo_mode: bool = False
+    #: ``auto``: Secure cookies unless the request is plain http to localhost (or in demo mode).
+    cookie_secure: str = "auto"
+    #: A browser session ends this long after sign-in, or after this long without a request.
+    session_hours: float = 12.0
+    session_idle_minutes: float = 120.0
+    #: Bearer tokens live at most this long (the client asks for less).
+    token_max_days: int = 365
+    #: Failed sign-ins in a row before an account is locked, and for how long.
+    login_max_failures: int = 5
+    login_lockout_minutes: float = 15.0
+    #: Sign-in attempts per client address (token bucket: per minute, burst).
+    login_rate_per_minute: float = 20.0
+    login_burst: int = 10
+    #: Intake per credential (person, token or API key): events per second, burst.
+    intake_rate_per_s: float = 50.0
+    intake_burst: int = 200
+    password_min_length: int = 10
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -33,14 +33,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PASSWORD = "browser-test-password-1"
+
+
 @dataclass
 class Live:
     base: str
     http: httpx.Client
+    factory: sessionmaker[Session]
+    tokens: dict[str, str]
 
     def call(self, method: str, path: str, who: str, body: dict[str, Any] | None = None,
              status: int = 200) -> Any:
-        r = self.http.request(method, path, headers={"X-Actor": who}, json=body)
+        """An API call as ``who`` (a bearer token minted for the test), asserting the status."""
+        if who not in self.tokens:
+            from shuzhi.services.auth import mint_token_for
+            from shuzhi.services.unit_of_work import UnitOfWork
+
+            self.tokens[who] = mint_token_for(UnitOfWork(self.factory), who)
+        r = self.http.request(method, path, headers={"Authorization": f"Bearer {self.tokens[who]}"}, json=body)
         assert r.status_code == status, r.text
         return r.json() if r.content else None
 
@@ -56,8 +67,14 @@ class Live:
 def live(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Live]:
     import uvicorn
 
+    from shuzhi.services.auth import hash_password, set_password
+
     with session_factory() as s:
-        build_world(s)
+        world = build_world(s)
+        hashed = hash_password(PASSWORD)
+        for code in world.people:
+            set_password(s, code, PASSWORD, must_change=False, password_hash=hashed)
+        s.commit()
     app = create_app(session_factory, Settings(data_dir=tmp_path, database_url="sqlite://"))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
@@ -70,7 +87,7 @@ def live(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Liv
         time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
     with httpx.Client(base_url=base, timeout=30) as http:
-        yield Live(base, http)
+        yield Live(base, http, session_factory, {})
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -88,10 +105,11 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def sign_in(page: Any, base: str, who: str) -> None:
-    """Sign in through the sign-in page (before the security merge the server takes the staff code)."""
+def sign_in(page: Any, base: str, who: str, password: str = PASSWORD) -> None:
+    """Sign in through the sign-in page, as a person does."""
     page.goto(f"{base}/login")
     page.get_by_label("工号").fill(who)
+    page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{base}/")
 

@@ -188,3 +188,29 @@ def test_event_list_filters_saved_views_and_keyboard(live: Live, browser: Any) -
     page.get_by_role("link", name="巡查上报").click()
     page.wait_for_function("document.querySelectorAll('#events-body tr').length === 1")
     assert "乙事件" in page.locator("#events-body").inner_text()
+
+
+def test_signed_out_visitor_is_sent_to_sign_in_and_initial_password_is_changed(live: Live, browser: Any) -> None:
+    from shuzhi.services.auth import set_password
+
+    with live.factory() as s:
+        set_password(s, "frank", "initial-password-1", must_change=True)
+        s.commit()
+    page = browser.new_page(bypass_csp=True, viewport={"width": 1366, "height": 768})
+    page.goto(f"{live.base}/tasks")
+    page.wait_for_url(re.compile(r"/login\?next=%2Ftasks"))
+    page.get_by_label("工号").fill("frank")
+    page.get_by_label("密码", exact=True).fill("wrong-password-1")
+    page.get_by_role("button", name="登录").click()
+    assert page.get_by_role("alert").first.inner_text() == "工号或密码不正确"
+    sign_in_password = "initial-password-1"
+    page.get_by_label("密码", exact=True).fill(sign_in_password)
+    with page.expect_response("**/api/auth/login") as signed_in:
+        page.get_by_role("button", name="登录").click()
+    assert signed_in.value.status == 200
+    page.get_by_label("新密码", exact=True).fill("a-new-password-22")
+    page.get_by_label("再次输入新密码").fill("a-new-password-22")
+    page.get_by_role("button", name="修改密码并进入").click()
+    page.wait_for_url(f"{live.base}/tasks")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator("#who-name").inner_text().startswith("孙强")

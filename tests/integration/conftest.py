@@ -28,15 +28,24 @@ def client(session_factory: sessionmaker[Session], tmp_path: Any) -> Iterator[Te
 class Api:
     """Calls as a named person; every call asserts the status it expects and returns the JSON.
 
-    How a person is named to the API lives only in :meth:`headers` (today the ``X-Actor`` header;
-    sign-in replaces it), so tests always go through this class or ``api.headers(who)``.
+    How a person is named to the API lives only in :meth:`headers`: a real bearer token, minted by the
+    sign-in service for that staff code and kept for the test (no password hashing per call).
     """
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
+        self._tokens: dict[str, str] = {}
+
+    def token(self, who: str) -> str:
+        if who not in self._tokens:
+            from shuzhi.services.auth import mint_token_for
+            from shuzhi.services.unit_of_work import UnitOfWork
+
+            self._tokens[who] = mint_token_for(UnitOfWork(self.client.app.state.session_factory), who)
+        return self._tokens[who]
 
     def headers(self, who: str) -> dict[str, str]:
-        return {"X-Actor": who}
+        return {"Authorization": f"Bearer {self.token(who)}"}
 
     def request(self, method: str, path: str, who: str, status: int = 200, **kw: Any) -> Any:
         headers = {**self.headers(who), **kw.pop("headers", {})}

@@ -149,13 +149,6 @@ def test_my_tasks_and_verifications(api: Api, world: World) -> None:
     api.get("/api/my/verifications", who="carol", status=403)
 
 
-def test_whoami_names_unit_and_scope(api: Api, world: World) -> None:
-    bob = api.get("/api/web/me", who="bob")
-    assert (bob["name"], bob["role"], bob["scope"]) == ("李波", "duty_officer", ["龙岗街道"])
-    assert bob["unit_name"] == "龙岗街道城市运行和治理中心"
-    assert "event.dispatch" in bob["permissions"]
-
-
 def test_pages_render_in_chinese_from_the_catalogue(api: Api, world: World) -> None:
     from shuzhi.entrypoints.web.messages_zh import MESSAGES
 

@@ -52,14 +52,14 @@ def change(**kw: Any) -> dict[str, Any]:
 
 
 def put(api: Api, code: str, body: dict[str, Any], status: int = 200) -> Any:
-    r = api.client.put(f"/api/dispatch-rules/{code}", json=body, headers={"X-Actor": "alice"})
+    r = api.client.put(f"/api/dispatch-rules/{code}", json=body, headers=api.headers("alice"))
     assert r.status_code == status, r.text
     return r.json()
 
 
 def upload(api: Api, name: str, data: bytes, content_type: str, status: int = 200) -> Any:
     r = api.client.post("/api/dispatch-rules/import", files={"file": (name, data, content_type)},
-                        headers={"X-Actor": "alice"})
+                        headers=api.headers("alice"))
     assert r.status_code == status, r.text
     return r.json()
 
@@ -93,7 +93,7 @@ def test_create_read_update_delete_with_every_version_kept(api: Api, world: Worl
     assert same["version"] == 2  # nothing changed, no new version
 
     r = api.client.delete("/api/dispatch-rules/R-CGJ", params={"expected_version": 2, "reason": "停用"},
-                          headers={"X-Actor": "alice"})
+                          headers=api.headers("alice"))
     assert r.status_code == 204, r.text
     api.get("/api/dispatch-rules/R-CGJ", status=404)
     versions = api.get("/api/dispatch-rules/R-CGJ/versions")

@@ -42,26 +42,33 @@ def test_bad_intake_names_the_field_and_stores_nothing(api: Api, world: World, s
     before = _counts(session_factory)
     body = {"source": "hotline", "event_class_code": "0101", "title": "井盖", "lon": World.A1[0], "lat": World.A1[1]}
     body.update(patch)
-    r = api.client.post("/api/events", json=body, headers={"X-Actor": "alice"})
+    r = api.client.post("/api/events", json=body, headers=api.headers("alice"))
     assert r.status_code == 422, r.text
     assert r.json()["field"] == field
     assert _counts(session_factory) == before
 
 
-def test_unknown_actor_is_refused(api: Api, world: World) -> None:
-    r = api.client.post("/api/events", json={"source": "hotline", "title": "x"}, headers={"X-Actor": "mallory"})
-    assert r.status_code == 422 and r.json()["field"] == "X-Actor"
+def test_a_staff_code_header_is_no_credential(api: Api, world: World, session_factory) -> None:
+    """X-Actor (before sign-in existed) no longer names anyone: without a credential it is 401."""
+    before = _counts(session_factory)
+    body = {"source": "hotline", "title": "x", "lon": World.A1[0], "lat": World.A1[1]}
+    for headers in ({"X-Actor": "alice"}, {"Authorization": "Bearer szt_made-up"}, {"X-API-Key": "szk_no_key"}):
+        r = api.client.post("/api/events", json=body, headers=headers)
+        assert r.status_code == 401, (headers, r.text)
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert _counts(session_factory) == before
 
 
 def test_malformed_json_is_422_not_500(api: Api, world: World) -> None:
-    r = api.client.post("/api/events", content=b"{not json", headers={"Content-Type": "application/json"})
+    r = api.client.post("/api/events", content=b"{not json",
+                        headers={**api.headers("alice"), "Content-Type": "application/json"})
     assert r.status_code == 422
 
 
 def test_idempotency_key_returns_the_first_event(api: Api, world: World, session_factory) -> None:
     body = {"source": "online_app", "title": "路灯不亮", "lon": World.A2[0], "lat": World.A2[1]}
-    r1 = api.client.post("/api/events", json=body, headers={"Idempotency-Key": "app-42"})
-    r2 = api.client.post("/api/events", json=body, headers={"Idempotency-Key": "app-42"})
+    r1 = api.client.post("/api/events", json=body, headers={**api.headers("alice"), "Idempotency-Key": "app-42"})
+    r2 = api.client.post("/api/events", json=body, headers={**api.headers("alice"), "Idempotency-Key": "app-42"})
     assert (r1.status_code, r2.status_code) == (201, 200)
     assert r1.json()["number"] == r2.json()["number"] and r2.json()["created"] is False
     assert _counts(session_factory)[0] == 1
@@ -84,10 +91,10 @@ def test_point_outside_every_grid_is_kept_unlocated(api: Api, world: World) -> N
 
 def test_dispatch_errors_leave_the_event_untouched(api: Api, world: World) -> None:
     ev = api.submit()
-    r = api.client.post(f"/api/events/{ev['number']}/dispatch", headers={"X-Actor": "alice"},
+    r = api.client.post(f"/api/events/{ev['number']}/dispatch", headers=api.headers("alice"),
                         json={"units": [{"unit_code": "D500111-CGJ", "role": "assist"}]})
     assert r.status_code == 422 and r.json()["field"] == "units"
-    r = api.client.post(f"/api/events/{ev['number']}/dispatch", headers={"X-Actor": "alice"},
+    r = api.client.post(f"/api/events/{ev['number']}/dispatch", headers=api.headers("alice"),
                         json={"units": [{"unit_code": "D500111-CGJ"}, {"unit_code": "NOPE"}]})
     assert r.status_code == 422 and r.json()["field"] == "units[1].unit_code"
     after = api.get(f"/api/events/{ev['number']}")
@@ -99,7 +106,7 @@ def test_stale_version_is_409(api: Api, world: World) -> None:
     ev = api.submit()
     api.post(f"/api/events/{ev['number']}/dispatch", "alice",
              {"units": [{"unit_code": "D500111-CGJ"}], "expected_version": ev["version"]})
-    r = api.client.post(f"/api/events/{ev['number']}/cancel", headers={"X-Actor": "alice"},
+    r = api.client.post(f"/api/events/{ev['number']}/cancel", headers=api.headers("alice"),
                         json={"reason": "无效", "expected_version": ev["version"]})
     assert r.status_code == 409 and r.json()["field"] == "expected_version"
     assert api.get(f"/api/events/{ev['number']}")["state"] == "dispatched"
@@ -116,7 +123,7 @@ def _png() -> bytes:
 def test_attachments_check_type_and_content(api: Api, world: World) -> None:
     ev = api.submit()
     url = f"/api/events/{ev['number']}/attachments"
-    ok = api.client.post(url, files={"file": ("现场.png", _png(), "image/png")}, headers={"X-Actor": "alice"})
+    ok = api.client.post(url, files={"file": ("现场.png", _png(), "image/png")}, headers=api.headers("alice"))
     assert ok.status_code == 201, ok.text
     got = api.client.get(ok.json()["url"])
     assert got.content == _png() and got.headers["content-type"] == "image/png"

@@ -48,6 +48,7 @@ EXPORT = "data.export"
 USER_ADMIN = "user.admin"
 AUDIT_READ = "audit.read"
 WEBHOOK_ADMIN = "webhook.admin"
+API_KEY_ADMIN = "api_key.admin"  # connected systems' keys: create, rotate, revoke
 
 _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
          INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
@@ -55,7 +56,8 @@ _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TA
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
-                                           EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, EVENT_URGE}),
+                                           EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN,
+                                           EVENT_URGE}),
     Role.DUTY_OFFICER: frozenset(_DESK),
     Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,

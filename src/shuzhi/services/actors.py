@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Person, Unit, UnitCoverage
+from shuzhi.adapters.db.tables import Area, Person, Unit
 from shuzhi.domain.permissions import GLOBAL_ROLES, ROLE_PERMISSIONS, Role, permissions_of
 from shuzhi.services.errors import Invalid
 from shuzhi.services.ttl_cache import TTLCache
@@ -31,6 +31,15 @@ class Actor:
     permissions: frozenset[str] = field(default=frozenset(), compare=False)
     #: Materialised area paths the actor sees (subtrees); ``None`` = everything.
     area_paths: tuple[str, ...] | None = field(default=None, compare=False)
+    #: How the actor proved who it is: ``system`` (worker, demo, CLI), ``session`` (browser cookie),
+    #: ``bearer`` (API token) or ``api_key`` (a connected system).
+    credential: str = field(default="system", compare=False)
+    #: The sources a connected system may submit events as; ``None`` = any (people and the system).
+    sources: frozenset[str] | None = field(default=None, compare=False)
+    #: An initial or demo password not yet changed (outside demo mode only the auth routes answer).
+    must_change_password: bool = field(default=False, compare=False)
+    #: The session or bearer token (``auth_tokens.id``) or API key (``api_keys.id``) in use.
+    credential_id: int | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -49,8 +58,10 @@ _actors: TTLCache[Actor | None] = TTLCache(ttl=30)
 def scope_paths(session: Session, unit_id: int, role: str | None) -> tuple[str, ...] | None:
     """The area subtrees a person of this unit in this role sees (``None`` = all).
 
-    Centres, villages and grids see their own area's subtree; a department sees the areas it covers
-    (its own area when it covers none). Administrators and auditors see everything.
+    Centres, villages and grids see their own area's subtree. A department sees no area as such —
+    only the events its unit owns or has a task in (issue #5: "a department its own tasks"); a
+    district bureau covering the whole district must not read every town's cases. Administrators and
+    auditors see everything.
     """
     if role in {r.value for r in GLOBAL_ROLES}:
         return None
@@ -58,17 +69,18 @@ def scope_paths(session: Session, unit_id: int, role: str | None) -> tuple[str, 
         select(Unit.kind, Area.path).join(Area, Area.id == Unit.area_id).where(Unit.id == unit_id)
     ).one()
     if unit_kind == "department":
-        covered = session.scalars(
-            select(Area.path).join(UnitCoverage, UnitCoverage.area_id == Area.id)
-            .where(UnitCoverage.unit_id == unit_id).order_by(Area.path)
-        ).all()
-        if covered:
-            return tuple(covered)
+        return ()
     return (own_path,)
 
 
+def forget_people() -> None:
+    """Drop cached actors (after people, roles or units changed), so the change holds at once here."""
+    _actors.clear()
+
+
 def resolve_actor(session: Session, code: str | None) -> Actor:
-    """The person acting, by staff code; until sign-in exists the API takes it from ``X-Actor``."""
+    """The person acting, by staff code, for trusted callers (the demo, the CLI, tests, the sign-in
+    service once a credential was checked). The API never takes a staff code from a client."""
     if not code or code == SYSTEM.code:
         return SYSTEM
 
@@ -82,8 +94,8 @@ def resolve_actor(session: Session, code: str | None) -> Actor:
 
     actor = _actors.get((str(session.get_bind().engine.url), code), load)
     if actor is None:
-        raise Invalid(f"unknown or inactive person '{code}'", field="X-Actor")
+        raise Invalid(f"unknown or inactive person '{code}'", field="code")
     return actor
 
 
-__all__ = ["SYSTEM", "Actor", "Role", "resolve_actor", "scope_paths"]
+__all__ = ["SYSTEM", "Actor", "Role", "forget_people", "resolve_actor", "scope_paths"]

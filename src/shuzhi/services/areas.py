@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.geo import AreaFeature, parse_area_collection, to_wgs84
 from shuzhi.domain.areas import AreaLevel
-from shuzhi.services import geo_index
+from shuzhi.domain.permissions import REFERENCE_WRITE
+from shuzhi.services import audit, authz, geo_index
+from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.geo_index import grid_index
 from shuzhi.services.importing import ImportReport, RowError
@@ -33,12 +35,15 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def import_areas(uow: UnitOfWork, data: Any, *, tolerance_m: float = 20.0, dry_run: bool = False) -> ImportReport:
+def import_areas(uow: UnitOfWork, data: Any, *, actor: Actor = SYSTEM, tolerance_m: float = 20.0,
+                 dry_run: bool = False) -> ImportReport:
     """Validate every feature, then insert or update by code — all or nothing.
 
     A rejected file changes nothing and lists every bad feature (row = feature number, from 1).
     An area never moves: its code extends its parent's (GB/T 2260), so the path is fixed by the code.
+    Needs ``reference.write``; a stored import is written to the audit log.
     """
+    authz.require(actor, REFERENCE_WRITE)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         return ImportReport(errors=[RowError(0, "type", str(data.get("type") if isinstance(data, dict) else ""),
                                              "not a GeoJSON FeatureCollection")])
@@ -53,6 +58,8 @@ def import_areas(uow: UnitOfWork, data: Any, *, tolerance_m: float = 20.0, dry_r
         for feature in features:
             _upsert(s, by_code, feature, report)
         if not dry_run:
+            audit.record(s, actor, "reference.import", "areas",
+                         {"created": report.created, "updated": report.updated, "unchanged": report.unchanged})
             uow.commit()
             geo_index.forget()  # this process sees the new grids at once; others within seconds
         return report

@@ -6,6 +6,12 @@
   rows of its own unit. Global actors get ``true()``.
 - ``ensure_visible(actor, path, unit_ids)`` is the same rule for one object already loaded; an
   object outside the scope is reported as *not found* (404), so that its existence does not leak.
+- ``event_clause(actor)`` / ``ensure_event_visible(actor, event)``: an event is in scope when it lies
+  in the actor's area subtrees, its unit owns it (首接负责), or its unit has a task in it.
+
+Reference data (the area tree, units, the event-class catalogue) is readable by every signed-in
+actor: dispatching to another town's unit or drawing the district map needs it, and it holds no
+case data. Case data (events, tasks, timelines, attachments) and aggregates over it are scoped.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
+from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import NotFound, ServiceError
 
@@ -23,10 +30,30 @@ class Forbidden(ServiceError):
     status = 403
 
 
+class Unauthenticated(ServiceError):
+    """No credential, or one that is bad, expired or revoked (401)."""
+
+    status = 401
+
+
 def require(actor: Actor, permission: str) -> None:
     """Refuse with 403 unless the actor's role grants ``permission``."""
     if permission not in actor.permissions:
         raise Forbidden(f"{actor.label} may not do this (needs permission '{permission}')")
+
+
+def require_any(actor: Actor, *permissions: str) -> None:
+    """Refuse with 403 unless the actor's role grants at least one of ``permissions``."""
+    if not any(p in actor.permissions for p in permissions):
+        raise Forbidden(f"{actor.label} may not do this (needs one of {', '.join(map(repr, permissions))})")
+
+
+def require_source(actor: Actor, source: str) -> None:
+    """A connected system may only submit events as the sources its API key names."""
+    if actor.sources is not None and source not in actor.sources:
+        allowed = ", ".join(sorted(actor.sources)) or "none"
+        raise Forbidden(f"this key may not submit events as source '{source}' (allowed: {allowed})",
+                        field="source")
 
 
 def can(actor: Actor, permission: str) -> bool:
@@ -59,3 +86,18 @@ def ensure_visible(actor: Actor, path: str | None, unit_ids: Iterable[int | None
     if actor.unit_id is not None and actor.unit_id in set(unit_ids):
         return
     raise NotFound(f"{what} not found")
+
+
+def event_clause(actor: Actor) -> ColumnElement[bool]:
+    """WHERE clause on ``Event``: in the actor's subtrees, owned by its unit, or with a task for its unit."""
+    if actor.area_paths is None:
+        return true()
+    base = area_clause(actor, Event.area_path, Event.owner_unit_id)
+    if actor.unit_id is None:
+        return base
+    return or_(base, exists().where(and_(Task.event_id == Event.id, Task.unit_id == actor.unit_id)))
+
+
+def ensure_event_visible(actor: Actor, event: Event) -> None:
+    """404 unless the loaded event is in the actor's scope (see :func:`event_clause`)."""
+    ensure_visible(actor, event.area_path, [event.owner_unit_id, *(t.unit_id for t in event.tasks)], what="event")

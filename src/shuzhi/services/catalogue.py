@@ -10,7 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from shuzhi.adapters.db.tables import EventClass
+from shuzhi.domain.permissions import REFERENCE_WRITE
 from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
+from shuzhi.services import audit, authz
+from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.importing import ImportReport, canonical_rows
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -44,10 +47,12 @@ def _limit_column(message: str) -> str:
     return f"{m.group(2)}_{m.group(1)}" if m else LIMIT_COLUMNS[0]
 
 
-def import_event_classes(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *,
+def import_event_classes(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, actor: Actor = SYSTEM,
                          dry_run: bool = False) -> ImportReport:
     """Create or update classes by code; limits are checked (``5wd``, ``4wh``, ``2h``) before anything is
-    written, and a more urgent level may never be given more time than a less urgent one."""
+    written, and a more urgent level may never be given more time than a less urgent one.
+    Needs ``reference.write``; a stored import is written to the audit log."""
+    authz.require(actor, REFERENCE_WRITE)
     with uow:
         s = uow.session
         checked = canonical_rows(rows, CLASS_ALIASES, ["code", "name", "kind", "major_code", "major_name"])
@@ -90,6 +95,8 @@ def import_event_classes(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *,
                     setattr(cls, k, v)
                 report.updated += 1
         if not dry_run:
+            audit.record(s, actor, "reference.import", "event_classes",
+                         {"created": report.created, "updated": report.updated, "unchanged": report.unchanged})
             uow.commit()
         return report
 

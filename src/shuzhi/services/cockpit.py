@@ -55,7 +55,8 @@ def local_day_start(now: datetime) -> datetime:
 
 
 def _scoped(actor: Actor) -> Any:
-    return authz.area_clause(actor, Event.area_path, Event.owner_unit_id)
+    # the same rule as the event list, so that every figure matches the list it links to
+    return authz.event_clause(actor)
 
 
 @dataclass
@@ -335,35 +336,6 @@ def to_verify(uow: UnitOfWork, actor: Actor, limit: int = 100) -> list[ToVerify]
             .where(Event.state == EventState.REPORTED_BACK.value, _scoped(actor))
             .order_by(Event.reported_at, Event.id).limit(limit)).all()
     return [ToVerify(*r) for r in rows]
-
-
-@dataclass
-class Me:
-    code: str
-    name: str
-    role: str | None
-    unit_code: str | None
-    unit_name: str | None
-    scope: list[str] | None
-    permissions: list[str]
-
-
-def whoami(uow: UnitOfWork, actor: Actor) -> Me:
-    """The acting person, their unit and the names of the areas they see (``None`` = everything)."""
-    unit_code = unit_name = None
-    scope: list[str] | None = None
-    with uow:
-        s = uow.session
-        if actor.unit_id is not None:
-            unit = s.get(Unit, actor.unit_id)
-            if unit is not None:
-                unit_code, unit_name = unit.code, unit.name
-        if actor.area_paths is not None:
-            codes = [path.strip("/").split("/")[-1] for path in actor.area_paths]
-            names = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())
-            scope = [names.get(c, c) for c in codes]
-    return Me(code=actor.code, name=actor.name, role=actor.role, unit_code=unit_code, unit_name=unit_name,
-              scope=scope, permissions=sorted(actor.permissions))
 
 
 # Boundaries change only on an area import; the simplified layer is kept a minute per engine.

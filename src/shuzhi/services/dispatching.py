@@ -44,6 +44,7 @@ from shuzhi.adapters.db.tables import (
 from shuzhi.adapters.tabular import ROW, TabularError, read_table, write_xlsx
 from shuzhi.domain.dispatch import Candidate
 from shuzhi.domain.events import ACTIVE_TASK_STATES, EventState, TaskRole, TaskState
+from shuzhi.domain.permissions import EVENT_DISPATCH, RULE_READ, RULE_WRITE
 from shuzhi.domain.rules import (
     GRASSROOTS,
     Decision,
@@ -60,8 +61,8 @@ from shuzhi.domain.rules import (
     validate_targets,
 )
 from shuzhi.domain.time_limits import Urgency
+from shuzhi.services import audit, authz, handling
 from shuzhi.services import commands as c
-from shuzhi.services import handling
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, area_by_code
 from shuzhi.services.deadlines import default_calendar
@@ -418,14 +419,19 @@ def _commit(uow: UnitOfWork) -> None:
 # --- CRUD ----------------------------------------------------------------------------------------
 
 
-def list_rules(uow: UnitOfWork) -> list[RuleRecord]:
-    """All rules in the order they are tried (priority, then code)."""
+def list_rules(uow: UnitOfWork, actor: Actor) -> list[RuleRecord]:
+    """All rules in the order they are tried (priority, then code).
+
+    Rules are the district's configuration, not case data: whoever holds ``rule.read`` reads all.
+    """
+    authz.require(actor, RULE_READ)
     with uow:
         rows = uow.session.scalars(select(DispatchRule).order_by(DispatchRule.priority, DispatchRule.code))
         return [_record(r) for r in rows]
 
 
-def get_rule(uow: UnitOfWork, code: str) -> RuleRecord:
+def get_rule(uow: UnitOfWork, code: str, actor: Actor) -> RuleRecord:
+    authz.require(actor, RULE_READ)
     with uow:
         return _record(_rule_by_code(uow.session, code))
 
@@ -443,6 +449,7 @@ def _create(s: Session, cmd: NewRule, actor: Actor, at: datetime, reason: str | 
 
 def create_rule(uow: UnitOfWork, cmd: NewRule, actor: Actor, *, now: datetime | None = None) -> RuleRecord:
     """Store a new rule after checking it; a rule with problems is refused with all of them (422)."""
+    authz.require(actor, RULE_WRITE)
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
@@ -452,6 +459,8 @@ def create_rule(uow: UnitOfWork, cmd: NewRule, actor: Actor, *, now: datetime | 
         if problems:
             raise _invalid(problems)
         rule = _create(s, cmd, actor, at, cmd.reason)
+        audit.record(s, actor, "rule.create", f"dispatch_rule:{cmd.code}", {"version": rule.version,
+                                                                           "reason": cmd.reason}, at=at)
         _commit(uow)
         return _record(rule)
 
@@ -478,6 +487,7 @@ def _update(s: Session, rule: DispatchRule, body: RuleBody, seen: int, actor: Ac
 def update_rule(uow: UnitOfWork, code: str, cmd: ChangeRule, actor: Actor, *,
                 now: datetime | None = None) -> RuleRecord:
     """Change a rule; a stale ``expected_version`` is refused (409); an identical body is a no-op."""
+    authz.require(actor, RULE_WRITE)
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
@@ -488,14 +498,17 @@ def update_rule(uow: UnitOfWork, code: str, cmd: ChangeRule, actor: Actor, *,
         problems = check_rule(s, cmd)
         if problems:
             raise _invalid(problems)
-        _update(s, rule, cmd, rule.version, actor, at, cmd.reason)
+        if _update(s, rule, cmd, rule.version, actor, at, cmd.reason):
+            audit.record(s, actor, "rule.update", f"dispatch_rule:{code}", {"version": rule.version + 1,
+                                                                           "reason": cmd.reason}, at=at)
         _commit(uow)
-    return get_rule(uow, code)
+    return get_rule(uow, code, actor)
 
 
 def delete_rule(uow: UnitOfWork, code: str, actor: Actor, *, expected_version: int | None = None,
                 reason: str | None = None, now: datetime | None = None) -> None:
     """Delete a rule; its history stays (a last version records the deletion)."""
+    authz.require(actor, RULE_WRITE)
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
@@ -513,11 +526,14 @@ def delete_rule(uow: UnitOfWork, code: str, actor: Actor, *, expected_version: i
         if gone != 1:
             raise Conflict("the rule was changed by someone else; reload and retry", field="expected_version")
         _write_version(s, None, doc, seen + 1, "delete", actor, at, reason)
+        audit.record(s, actor, "rule.delete", f"dispatch_rule:{code}", {"version": seen + 1, "reason": reason},
+                     at=at)
         _commit(uow)
 
 
-def rule_versions(uow: UnitOfWork, code: str) -> list[VersionRecord]:
+def rule_versions(uow: UnitOfWork, code: str, actor: Actor) -> list[VersionRecord]:
     """Every saved state of a rule, oldest first (also after it was deleted)."""
+    authz.require(actor, RULE_READ)
     with uow:
         rows = uow.session.scalars(select(DispatchRuleVersion).where(DispatchRuleVersion.rule_code == code)
                                    .order_by(DispatchRuleVersion.version)).all()
@@ -531,9 +547,12 @@ def rule_versions(uow: UnitOfWork, code: str) -> list[VersionRecord]:
 # --- import and export ---------------------------------------------------------------------------
 
 
-def export_rules(uow: UnitOfWork, fmt: str = "json") -> bytes:
+def export_rules(uow: UnitOfWork, actor: Actor, fmt: str = "json") -> bytes:
     """All rules as JSON (``{"rules": [...]}``) or XLSX (one row per rule, condition and targets as JSON)."""
-    docs = [r.document() for r in list_rules(uow)]
+    docs = [r.document() for r in list_rules(uow, actor)]
+    with uow:
+        audit.record(uow.session, actor, "export", "dispatch_rules", {"format": fmt, "rows": len(docs)})
+        uow.commit()
     if fmt == "json":
         return json.dumps({"rules": docs}, ensure_ascii=False, indent=2).encode()
     if fmt == "xlsx":
@@ -611,6 +630,7 @@ def import_rules(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, *,
     every problem is listed (``details``: path ``$[i]…`` by rule, and ``row`` for a sheet).  Rules
     not in the file are left alone.
     """
+    authz.require(actor, RULE_WRITE)
     at = now or datetime.now(UTC)
     if len(data) > MAX_IMPORT_BYTES:
         raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB", field="file")
@@ -669,6 +689,8 @@ def import_rules(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, *,
                 report.updated.append(cmd.code)
             else:
                 report.unchanged.append(cmd.code)
+        audit.record(s, actor, "rule.import", f"file:{filename[:150]}",
+                     {"created": report.created, "updated": report.updated}, at=at)
         _commit(uow)
         return report
 
@@ -818,14 +840,16 @@ def _view(s: Session, d: Decision, facts: EventFacts) -> DecisionView:
                         facts=_facts_dict(facts))
 
 
-def dry_run(uow: UnitOfWork, cmd: DryRun) -> DecisionView:
-    """Where an event (stored, or described by its facts) would go, and why.  Creates nothing."""
+def dry_run(uow: UnitOfWork, cmd: DryRun, actor: Actor) -> DecisionView:
+    """Where an event (stored and in the actor's scope, or described by its facts) would go, and why.
+    Creates nothing."""
+    authz.require(actor, RULE_READ)
     with uow:
         s = uow.session
         if cmd.facts is not None:
             facts = _facts_from_input(s, cmd.facts)
         else:
-            facts = facts_of(handling.load_event(s, cmd.number or ""))
+            facts = facts_of(handling.load_visible_event(s, cmd.number or "", actor))
         return _view(s, decide(rule_set(s), facts, SqlDirectory(s)), facts)
 
 
@@ -841,9 +865,10 @@ def auto_dispatch(uow: UnitOfWork, ref: str, actor: Actor, cmd: AutoDispatch | N
     event: a returned task goes back to the centre for re-dispatch or arbitration by a person, not
     round the same loop again.
     """
+    authz.require(actor, EVENT_DISPATCH)
     with uow:
         s = uow.session
-        event = handling.load_event(s, ref)
+        event = handling.load_visible_event(s, ref, actor)
         if event.state != EventState.REGISTERED.value:
             raise Conflict(f"automatic dispatch is for registered events; this one is {event.state}",
                            details={"state": event.state})
@@ -887,9 +912,10 @@ def override(uow: UnitOfWork, ref: str, cmd: Override, actor: Actor, *, now: dat
     ``units[i].unit_code``).  The timeline records ``override: true``, the reason, and what the rules
     would have chosen, so overrides can be reviewed against the rules.
     """
+    authz.require(actor, EVENT_DISPATCH)
     with uow:
         s = uow.session
-        event = handling.load_event(s, ref)
+        event = handling.load_visible_event(s, ref, actor)
         if cmd.expected_version is not None and cmd.expected_version != event.version:
             raise Conflict(f"the event is at version {event.version}, you had {cmd.expected_version}; reload "
                            "and retry", field="expected_version")
@@ -921,23 +947,26 @@ def override(uow: UnitOfWork, ref: str, cmd: Override, actor: Actor, *, now: dat
 # --- accuracy ------------------------------------------------------------------------------------
 
 
-def dispatch_accuracy(uow: UnitOfWork, since: datetime, until: datetime) -> list[AccuracyRow]:
+def dispatch_accuracy(uow: UnitOfWork, since: datetime, until: datetime, actor: Actor) -> list[AccuracyRow]:
     """Tasks dispatched in ``[since, until)`` and how many were returned (退单), by the rule that sent them.
 
     A dispatch is matched to its tasks by event and time (the timeline entry and the tasks of one
     dispatch carry the same instant).  Buckets without a rule: ``(grid principle)`` for automatic
     fallbacks, ``(override)`` for the duty officer's choices, ``(manual)`` for plain dispatches.
     """
+    authz.require(actor, RULE_READ)
     if since.tzinfo is None or until.tzinfo is None:
         raise Invalid("give a time zone (e.g. 2024-06-01T00:00:00+08:00)", field="since")
+    # Counted over the events in the actor's scope only: a town sees its own accuracy.
+    scoped = select(Event.id).where(authz.event_clause(actor))
     with uow:
         s = uow.session
         entries = s.execute(select(TimelineEntry.event_id, TimelineEntry.at, TimelineEntry.payload)
                             .where(TimelineEntry.action == "event.dispatch", TimelineEntry.at >= since,
-                                   TimelineEntry.at < until)).all()
+                                   TimelineEntry.at < until, TimelineEntry.event_id.in_(scoped))).all()
         tasks = s.execute(select(Task.event_id, Task.dispatched_at, Task.state)
                           .where(Task.role != TaskRole.NOTIFY.value, Task.dispatched_at >= since,
-                                 Task.dispatched_at < until)).all()
+                                 Task.dispatched_at < until, Task.event_id.in_(scoped))).all()
     by_dispatch: dict[tuple[int, datetime], list[str]] = {}
     for event_id, at, state in tasks:
         by_dispatch.setdefault((event_id, at), []).append(state)

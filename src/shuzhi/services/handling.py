@@ -25,7 +25,9 @@ from shuzhi.domain.events import (
     TaskRole,
     TaskState,
 )
+from shuzhi.domain.permissions import EVENT_DISPATCH, EVENT_VERIFY, TASK_DECIDE, TASK_HANDLE
 from shuzhi.domain.time_limits import Stage
+from shuzhi.services import authz
 from shuzhi.services import commands as c
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import unit_by_code
@@ -45,6 +47,17 @@ def load_event(session: Session, ref: str | int) -> Event:
         event = session.scalar(select(Event).where(Event.number == ref))
     if event is None:
         raise NotFound(f"event {ref} not found")
+    return event
+
+
+def load_visible_event(session: Session, ref: str | int, actor: Actor) -> Event:
+    """An event the actor may see; one outside its scope is *not found*, worded exactly like a
+    missing one, so that its existence does not leak."""
+    event = load_event(session, ref)
+    try:
+        authz.ensure_event_visible(actor, event)
+    except NotFound:
+        raise NotFound(f"event {ref} not found") from None
     return event
 
 
@@ -118,10 +131,11 @@ def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: d
     ``record`` is how the units were chosen (rule, why, override, reason — see
     :mod:`shuzhi.services.dispatching`), written on the dispatch's timeline entry.
     """
+    authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         if event.mode == EventMode.NOTIFY.value and event.state == EventState.REGISTERED.value:
             event.mode = EventMode.HANDLE.value  # the duty officer overrides the class's notify default
@@ -147,10 +161,11 @@ def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: d
 
 def notify(uow: UnitOfWork, ref: str, cmd: c.Notify, actor: Actor, *, now: datetime | None = None) -> Event:
     """Triage as notify-only (抄送知悉): the units read it and the event closes when all have."""
+    authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         units = [unit_by_code(s, code, f"unit_codes[{i}]") for i, code in enumerate(cmd.unit_codes)]
         if len({u.id for u in units}) != len(units):
@@ -168,10 +183,11 @@ def notify(uow: UnitOfWork, ref: str, cmd: c.Notify, actor: Actor, *, now: datet
 
 def withdraw(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now: datetime | None = None) -> Event:
     """The centre takes every open task back (to re-dispatch it elsewhere)."""
+    authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         move_event(s, event, EventAction.WITHDRAW, actor, at, reason=cmd.reason)
         _cancel_live_tasks(s, event, actor, at, cmd.reason)
@@ -183,13 +199,35 @@ def withdraw(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now:
 # --- a unit's task -------------------------------------------------------------------------------
 
 
+#: Who may act on a task: the unit's own people for its work, the centre for its decisions.
+_TASK_PERMISSION = {
+    TaskAction.READ: TASK_HANDLE, TaskAction.ACCEPT: TASK_HANDLE, TaskAction.RETURN: TASK_HANDLE,
+    TaskAction.REQUEST_EXTENSION: TASK_HANDLE, TaskAction.REPORT_BACK: TASK_HANDLE,
+    TaskAction.APPROVE_EXTENSION: TASK_DECIDE, TaskAction.DENY_EXTENSION: TASK_DECIDE,
+    TaskAction.SUSPEND: TASK_DECIDE, TaskAction.RESUME: TASK_DECIDE,
+}
+
+
+def _may_work_on(actor: Actor, task: Task) -> None:
+    """A unit's work on a task (accept, return, report back …) is done by that unit's people, or
+    recorded for it by the centre (a handler who phoned it in); never by another unit."""
+    if task.unit_id == actor.unit_id or actor.unit_id is None or authz.can(actor, EVENT_DISPATCH):
+        return
+    raise authz.Forbidden(f"task {task.id} belongs to another unit; only its own people (or the centre) act on it")
+
+
 def _task_action(uow: UnitOfWork, ref: str, task_id: int, action: TaskAction, actor: Actor, at: datetime,
                  expected_version: int | None, reason: str | None = None,
                  before: Callable[[Session, Event, Task], None] | None = None,
                  after: Callable[[Session, Event, Task], None] | None = None) -> Event:
+    permission = _TASK_PERMISSION[action]
+    authz.require(actor, permission)
+
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         task = _load_task(s, event, task_id)
+        if permission == TASK_HANDLE:
+            _may_work_on(actor, task)
         _check_version(task, expected_version)
         if before is not None:
             before(s, event, task)
@@ -320,10 +358,11 @@ def report_back(uow: UnitOfWork, ref: str, task_id: int, cmd: c.ReportBack, acto
 
 def self_handle(uow: UnitOfWork, ref: str, cmd: c.SelfHandle, actor: Actor, *, now: datetime | None = None) -> Event:
     """A grid worker fixed it on the spot (自行处置): a lead task for their unit, already reported back."""
+    authz.require(actor, TASK_HANDLE)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         if actor.unit_id is None:
             raise Invalid("self-handling needs a person of a unit as the actor", field="X-Actor")
@@ -343,10 +382,11 @@ def self_handle(uow: UnitOfWork, ref: str, cmd: c.SelfHandle, actor: Actor, *, n
 
 def verify(uow: UnitOfWork, ref: str, cmd: c.Verify, actor: Actor, *, now: datetime | None = None) -> Event:
     """Check the reported work (核查): pass → verified; fail → rework (返工) of the reported tasks."""
+    authz.require(actor, EVENT_VERIFY)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         reported = [t for t in event.tasks if t.state == TaskState.REPORTED_BACK.value]
         if cmd.passed:
@@ -368,10 +408,11 @@ def verify(uow: UnitOfWork, ref: str, cmd: c.Verify, actor: Actor, *, now: datet
 
 def close(uow: UnitOfWork, ref: str, cmd: c.OptionalReason, actor: Actor, *, now: datetime | None = None) -> Event:
     """Close the case (结案) once verified."""
+    authz.require(actor, EVENT_VERIFY)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         move_event(s, event, EventAction.CLOSE, actor, at, reason=cmd.reason)
         event.closed_at = at
@@ -382,10 +423,11 @@ def close(uow: UnitOfWork, ref: str, cmd: c.OptionalReason, actor: Actor, *, now
 
 def callback(uow: UnitOfWork, ref: str, cmd: c.Callback, actor: Actor, *, now: datetime | None = None) -> Event:
     """Call the reporter back (回访): satisfied ends the loop, dissatisfied reopens it for redo."""
+    authz.require(actor, EVENT_VERIFY)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         if event.mode == EventMode.NOTIFY.value:
             raise Conflict("a notify-only event has no call-back", field="satisfied")
@@ -411,12 +453,13 @@ def callback(uow: UnitOfWork, ref: str, cmd: c.Callback, actor: Actor, *, now: d
 
 def merge(uow: UnitOfWork, ref: str, cmd: c.Merge, actor: Actor, *, now: datetime | None = None) -> Event:
     """Merge a repeated report into its master case (重复件合并)."""
+    authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
-        master = load_event(s, cmd.master_number)
+        master = load_visible_event(s, cmd.master_number, actor)
         if master.id == event.id:
             raise Invalid("an event cannot be merged into itself", field="master_number")
         if EventState(master.state) in (EventState.MERGED, EventState.CANCELLED):
@@ -432,10 +475,11 @@ def merge(uow: UnitOfWork, ref: str, cmd: c.Merge, actor: Actor, *, now: datetim
 
 def cancel(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now: datetime | None = None) -> Event:
     """Cancel an invalid case (无效案卷作废) with a reason."""
+    authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         move_event(s, event, EventAction.CANCEL, actor, at, reason=cmd.reason)
         _cancel_live_tasks(s, event, actor, at, cmd.reason)
@@ -458,10 +502,11 @@ def _candidates(s: Session, event_class_id: int) -> list[Candidate]:
 def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, now: datetime | None = None) -> Event:
     """Change the class (and urgency); when the lead unit is not responsible for the new class, the
     open tasks are withdrawn and the event goes to the unit that is, or back to the centre if none is."""
+    authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_event(s, ref)
+        event = load_visible_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         new_class = s.scalar(select(EventClass).where(EventClass.code == cmd.event_class_code))
         if new_class is None:

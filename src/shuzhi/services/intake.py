@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -14,7 +15,9 @@ from shuzhi.adapters.db.sequences import next_value
 from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry
 from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain.events import EventState
+from shuzhi.domain.permissions import EVENT_SUBMIT
 from shuzhi.domain.time_limits import Urgency
+from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import centre_for, single_district_centre, unit_by_code
 from shuzhi.services.commands import CoordSystem, SubmitEvent
@@ -137,6 +140,16 @@ def _district_code(path: str) -> str:
     return codes[0] if codes else "000000"
 
 
+def scoped_intake_key(actor: Actor, key: str | None) -> str | None:
+    """The stored form of an ``Idempotency-Key``: the submitter's code and the key (hashed when long)."""
+    if not key:
+        return None
+    scoped = f"{actor.code}:{key}"
+    if len(scoped) <= 100:
+        return scoped
+    return "sha256:" + hashlib.sha256(scoped.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Submitted:
     id: int
@@ -150,8 +163,15 @@ def submit_event(
     """Register a new event.
 
     A retried request carrying the same ``intake_key`` (the ``Idempotency-Key`` header) returns the
-    event the first attempt created, so a client that timed out can always safely resend.
+    event the first attempt created, so a client that timed out can always safely resend. Keys are
+    per submitter: another client's key never finds (or reveals) someone else's event.
+
+    Needs ``event.submit``; a connected system (API key) only as its sources and inside its areas.
+    People may report anywhere — the first centre reached owns the case (首接负责).
     """
+    authz.require(actor, EVENT_SUBMIT)
+    authz.require_source(actor, cmd.source.value)
+    intake_key = scoped_intake_key(actor, intake_key)
     now = now or datetime.now(UTC)
     with uow:
         s = uow.session
@@ -161,6 +181,8 @@ def submit_event(
                 return Submitted(existing[0], existing[1], False)
         event_class = _event_class(s, cmd.event_class_code) if cmd.event_class_code else None
         lon, lat, place = _locate(s, cmd)
+        if actor.credential == "api_key" and not authz.path_visible(actor, place.path if place else None):
+            raise authz.Forbidden("this key may only report events located inside its areas", field="lon")
         owner = _owner_for(s, place, cmd.source.value, cmd.centre_code)
         urgency = cmd.urgency or Urgency(event_class.default_urgency if event_class else "normal")
         received_at = cmd.received_at.astimezone(UTC) if cmd.received_at else now

@@ -14,6 +14,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, EventClass, Person, Unit, UnitCoverage, UnitDuty
+from shuzhi.domain.permissions import REFERENCE_WRITE, USER_ADMIN
+from shuzhi.services import audit, authz
+from shuzhi.services.actors import SYSTEM, Actor, forget_people
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.importing import ImportReport, Rows, canonical_rows, split_list
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -87,8 +90,13 @@ def _check_units(s: Session, rows: Rows) -> tuple[dict[str, Area], dict[str, Eve
     return areas, classes
 
 
-def import_units(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, dry_run: bool = False) -> ImportReport:
-    """Create or update units by code, with their duties and coverage (replaced by the file's)."""
+def import_units(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, actor: Actor = SYSTEM,
+                 dry_run: bool = False) -> ImportReport:
+    """Create or update units by code, with their duties and coverage (replaced by the file's).
+
+    Needs ``reference.write``; a stored import is written to the audit log.
+    """
+    authz.require(actor, REFERENCE_WRITE)
     with uow:
         s = uow.session
         checked = canonical_rows(rows, UNIT_ALIASES, ["code", "name", "kind", "level", "area_code"])
@@ -140,6 +148,8 @@ def import_units(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, dry_run:
                 s.execute(delete(UnitCoverage).where(UnitCoverage.unit_id == unit.id))
                 s.add_all(UnitCoverage(unit_id=unit.id, area_id=a) for a in new_cover)
         if not dry_run:
+            audit.record(s, actor, "reference.import", "units",
+                         {"created": report.created, "updated": report.updated, "unchanged": report.unchanged})
             uow.commit()
         return report
 
@@ -152,8 +162,15 @@ def _current_links(s: Session, model: Any, column: Any, unit_ids: list[int]) -> 
     return out
 
 
-def import_people(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, dry_run: bool = False) -> ImportReport:
-    """Create or update people by code."""
+def import_people(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, actor: Actor = SYSTEM,
+                  dry_run: bool = False) -> ImportReport:
+    """Create or update people by code.
+
+    A role decides a person's permissions, so this needs ``user.admin``, and every role given or
+    changed is written to the audit log.
+    """
+    authz.require(actor, USER_ADMIN)
+    role_changes: list[dict[str, str | None]] = []
     with uow:
         s = uow.session
         checked = canonical_rows(rows, PEOPLE_ALIASES, ["code", "name", "unit_code", "role"])
@@ -181,14 +198,24 @@ def import_people(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, dry_run
             if person is None:
                 s.add(Person(code=r["code"], **fields))
                 report.created += 1
+                role_changes.append({"person": r["code"], "from": None, "to": r["role"]})
             elif all(getattr(person, k) == v for k, v in fields.items()):
                 report.unchanged += 1
             else:
+                if person.role != r["role"] or person.unit_id != fields["unit_id"]:
+                    role_changes.append({"person": r["code"], "from": person.role, "to": r["role"]})
                 for k, v in fields.items():
                     setattr(person, k, v)
                 report.updated += 1
         if not dry_run:
+            audit.record(s, actor, "reference.import", "people",
+                         {"created": report.created, "updated": report.updated, "unchanged": report.unchanged})
+            # Large imports (the demo's 2,500 people) keep the first thousand role lines.
+            for change in role_changes[:1000]:
+                audit.record(s, actor, "user.role_change", f"person:{change['person']}",
+                             {"from": change["from"], "to": change["to"]})
             uow.commit()
+            forget_people()
         return report
 
 
@@ -210,12 +237,23 @@ def export_units(uow: UnitOfWork) -> list[dict[str, str]]:
         } for u in units]
 
 
-def export_people(uow: UnitOfWork) -> list[dict[str, str]]:
+def _people_rows(uow: UnitOfWork, actor: Actor) -> list[dict[str, str]]:
     with uow:
-        rows = uow.session.execute(select(Person, Unit.code).join(Unit, Person.unit_id == Unit.id)
-                                   .order_by(Person.code)).all()
+        stmt = (select(Person, Unit.code).join(Unit, Person.unit_id == Unit.id).join(Area, Area.id == Unit.area_id)
+                .where(authz.area_clause(actor, Area.path, Unit.id)).order_by(Person.code))
         return [{"code": p.code, "name": p.name, "phone": p.phone or "", "unit_code": uc, "role": p.role}
-                for p, uc in rows]
+                for p, uc in uow.session.execute(stmt).all()]
+
+
+def export_people(uow: UnitOfWork, actor: Actor = SYSTEM) -> list[dict[str, str]]:
+    """Every person with phone and role, in the import format: staff personal data, so it needs
+    ``user.admin`` and is written to the audit log."""
+    authz.require(actor, USER_ADMIN)
+    rows = _people_rows(uow, actor)
+    with uow:
+        audit.record(uow.session, actor, "export", "people", {"rows": len(rows)})
+        uow.commit()
+    return rows
 
 
 def list_units(uow: UnitOfWork, *, kind: str | None = None, level: str | None = None,
@@ -236,8 +274,10 @@ def get_unit(uow: UnitOfWork, code: str) -> dict[str, str]:
     raise NotFound(f"unit {code} not found")
 
 
-def list_people(uow: UnitOfWork, *, unit_code: str | None = None, role: str | None = None) -> list[dict[str, str]]:
+def list_people(uow: UnitOfWork, *, actor: Actor, unit_code: str | None = None,
+                role: str | None = None) -> list[dict[str, str]]:
+    """The people of the units in the actor's scope (administrators and auditors: everyone)."""
     if role is not None and role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
-    return [r for r in export_people(uow) if (unit_code is None or r["unit_code"] == unit_code)
+    return [r for r in _people_rows(uow, actor) if (unit_code is None or r["unit_code"] == unit_code)
             and (role is None or r["role"] == role)]

@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.domain.events import RUNNING_TASK_STATES
+from shuzhi.domain.permissions import EVENT_READ
+from shuzhi.services import authz
+from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
+from shuzhi.services.handling import load_visible_event
 from shuzhi.services.unit_of_work import UnitOfWork
 
 SORTS = {
@@ -110,19 +114,21 @@ def _apply_filter(s: Session, stmt: Select[Any], f: EventFilter) -> Select[Any]:
 
 
 def list_events(
-    uow: UnitOfWork, f: EventFilter, *, sort: str = "-received_at", cursor: str | None = None, limit: int = 50
+    uow: UnitOfWork, f: EventFilter, *, actor: Actor, sort: str = "-received_at", cursor: str | None = None,
+    limit: int = 50,
 ) -> tuple[list[Event], str | None]:
-    """A page of events and the cursor of the next page (None on the last one).
+    """A page of the events in the actor's scope and the cursor of the next page (None on the last one).
 
     Keyset pagination on (sort key, id) keeps every page as cheap as the first, however deep.
     """
+    authz.require(actor, EVENT_READ)
     if sort not in SORTS:
         raise Invalid(f"sort must be one of {', '.join(SORTS)}", field="sort")
     column, desc = SORTS[sort]
     is_time = column is not Event.number
     with uow:
         s = uow.session
-        stmt = _apply_filter(s, select(Event), f)
+        stmt = _apply_filter(s, select(Event), f).where(authz.event_clause(actor))
         if cursor:
             value, ident = _decode_cursor(cursor, is_time)
             if desc:
@@ -139,13 +145,25 @@ def list_events(
         return rows, next_cursor
 
 
-def count_events(uow: UnitOfWork, f: EventFilter) -> int:
+def count_events(uow: UnitOfWork, f: EventFilter, *, actor: Actor) -> int:
+    """How many events in the actor's scope match (counts never include what the actor cannot list)."""
+    authz.require(actor, EVENT_READ)
     with uow:
-        stmt = _apply_filter(uow.session, select(func.count()).select_from(Event), f)
+        stmt = _apply_filter(uow.session, select(func.count()).select_from(Event), f).where(authz.event_clause(actor))
         return int(uow.session.scalar(stmt) or 0)
 
 
-def timeline(uow: UnitOfWork, event_id: int) -> list[TimelineEntry]:
+def get_event(uow: UnitOfWork, ref: str, actor: Actor) -> Event:
+    """One event in the actor's scope (404 otherwise)."""
+    authz.require(actor, EVENT_READ)
     with uow:
+        return load_visible_event(uow.session, ref, actor)
+
+
+def timeline(uow: UnitOfWork, ref: str, actor: Actor) -> list[TimelineEntry]:
+    """Every change of an event in the actor's scope, oldest first."""
+    authz.require(actor, EVENT_READ)
+    with uow:
+        event = load_visible_event(uow.session, ref, actor)
         return list(uow.session.scalars(
-            select(TimelineEntry).where(TimelineEntry.event_id == event_id).order_by(TimelineEntry.id)))
+            select(TimelineEntry).where(TimelineEntry.event_id == event.id).order_by(TimelineEntry.id)))

@@ -48,6 +48,10 @@ class TTLCache(Generic[V]):
             self._data[key] = (now, value)
         return value
 
+    def clear_key(self, key: Hashable) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

@@ -13,7 +13,10 @@ DESCRIPTION = """
 数治 shuzhi — the API of a digital city operation and governance centre.
 
 Every state change of an event is checked against the transition table and written to the event's
-timeline. Until sign-in arrives, the acting person is named by the `X-Actor` header (a staff code).
+timeline. Every route but sign-in and health needs a credential: the `shuzhi_session` cookie from
+`POST /api/auth/login` (changes also send `X-CSRF-Token`), `Authorization: Bearer <token>` from
+`POST /api/auth/tokens`, or a connected system's `X-API-Key`. What a person may do comes from their
+role; what they may see is their area (town, village, grid) plus the tasks of their unit.
 Changes accept `expected_version`: a stale version gets 409 instead of overwriting someone's work.
 """
 

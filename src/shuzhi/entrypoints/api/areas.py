@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, UploadFile
 from pydantic import BaseModel
 
-from shuzhi.entrypoints.api.deps import UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services import areas
 from shuzhi.services.errors import Invalid
 
@@ -51,7 +51,7 @@ def _out(v: areas.AreaView) -> AreaOut:
 
 
 @router.get("", response_model=list[AreaOut])
-def list_areas(uow: UowDep, level: str | None = None, parent_code: str | None = None,
+def list_areas(uow: UowDep, _actor: ActorDep, level: str | None = None, parent_code: str | None = None,
                with_boundary: bool = False) -> list[AreaOut]:
     """Areas by level and/or parent (boundaries on request)."""
     return [_out(v) for v in areas.list_areas(uow, level=level, parent_code=parent_code,
@@ -59,7 +59,8 @@ def list_areas(uow: UowDep, level: str | None = None, parent_code: str | None = 
 
 
 @router.get("/geojson")
-def areas_geojson(uow: UowDep, level: str = "town", parent_code: str | None = None) -> dict[str, Any]:
+def areas_geojson(uow: UowDep, _actor: ActorDep, level: str = "town",
+                  parent_code: str | None = None) -> dict[str, Any]:
     """A FeatureCollection of one level's boundaries, for drawing maps offline."""
     views = areas.list_areas(uow, level=level, parent_code=parent_code, with_boundary=True, limit=100_000)
     return {"type": "FeatureCollection", "features": [
@@ -69,7 +70,8 @@ def areas_geojson(uow: UowDep, level: str = "town", parent_code: str | None = No
 
 
 @router.get("/locate", response_model=LocationOut)
-def locate(uow: UowDep, lon: Annotated[float, Query(ge=-180, le=180)], lat: Annotated[float, Query(ge=-90, le=90)],
+def locate(uow: UowDep, _actor: ActorDep, lon: Annotated[float, Query(ge=-180, le=180)],
+           lat: Annotated[float, Query(ge=-90, le=90)],
            crs: Annotated[str, Query(pattern="^(wgs84|gcj02)$")] = "wgs84") -> LocationOut:
     """Resolve a point (WGS-84 or GCJ-02) to its grid and the chain city → grid."""
     loc = areas.locate(uow, lon, lat, crs)
@@ -78,14 +80,14 @@ def locate(uow: UowDep, lon: Annotated[float, Query(ge=-180, le=180)], lat: Anno
 
 
 @router.get("/{code}", response_model=AreaDetail)
-def get_area(code: str, uow: UowDep, with_boundary: bool = True) -> AreaDetail:
+def get_area(code: str, uow: UowDep, _actor: ActorDep, with_boundary: bool = True) -> AreaDetail:
     """One area with its boundary and chain."""
     view, chain = areas.get_area(uow, code, with_boundary=with_boundary)
     return AreaDetail(**view.__dict__, chain=[_out(c) for c in chain])
 
 
 @router.post("/import", response_model=ImportResult)
-async def import_areas(file: UploadFile, request: Request, uow: UowDep, dry_run: bool = False,
+async def import_areas(file: UploadFile, request: Request, uow: UowDep, actor: ActorDep, dry_run: bool = False,
                        tolerance_m: Annotated[float, Query(ge=0, le=1000)] = 20.0) -> ImportResult:
     """Import a GeoJSON FeatureCollection; all or nothing, every bad feature reported (422)."""
     limit = request.app.state.settings.max_import_bytes
@@ -96,7 +98,7 @@ async def import_areas(file: UploadFile, request: Request, uow: UowDep, dry_run:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Invalid(f"not GeoJSON: {exc}", field="file") from None
-    report = areas.import_areas(uow, data, tolerance_m=tolerance_m, dry_run=dry_run)
+    report = areas.import_areas(uow, data, actor=actor, tolerance_m=tolerance_m, dry_run=dry_run)
     report.raise_if_rejected("areas")
     return ImportResult(created=report.created, updated=report.updated, unchanged=report.unchanged,
                         dry_run=dry_run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, UploadFile
 
-from shuzhi.entrypoints.api.deps import UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_upload, table_response
 from shuzhi.services import catalogue
 
@@ -12,26 +12,28 @@ router = APIRouter(prefix="/api/event-classes", tags=["catalogue"])
 
 
 @router.get("")
-def list_event_classes(uow: UowDep, kind: str | None = None, major_code: str | None = None,
+def list_event_classes(uow: UowDep, _actor: ActorDep, kind: str | None = None, major_code: str | None = None,
                        mode: str | None = None) -> list[dict[str, str]]:
     """Event classes with their default mode, urgency and time limits."""
     return catalogue.list_event_classes(uow, kind=kind, major_code=major_code, mode=mode)
 
 
 @router.get("/export")
-def export_event_classes(uow: UowDep, format: str = "xlsx") -> Response:
+def export_event_classes(uow: UowDep, _actor: ActorDep, format: str = "xlsx") -> Response:
     """The catalogue as CSV or XLSX, in the import format."""
     return table_response(catalogue.export_event_classes(uow), catalogue.CLASS_COLUMNS, format, "event_classes")
 
 
 @router.post("/import", response_model=ImportResult)
-async def import_event_classes(file: UploadFile, request: Request, uow: UowDep, dry_run: bool = False) -> ImportResult:
+async def import_event_classes(file: UploadFile,
+                       request: Request, uow: UowDep, actor: ActorDep, dry_run: bool = False) -> ImportResult:
     """Import the catalogue from CSV/XLSX; all or nothing, limits checked."""
     rows = await read_upload(file, request)
-    return import_result(catalogue.import_event_classes(uow, rows, dry_run=dry_run), "event classes", dry_run)
+    report = catalogue.import_event_classes(uow, rows, actor=actor, dry_run=dry_run)
+    return import_result(report, "event classes", dry_run)
 
 
 @router.get("/{code}")
-def get_event_class(code: str, uow: UowDep) -> dict[str, str]:
+def get_event_class(code: str, uow: UowDep, _actor: ActorDep) -> dict[str, str]:
     """One event class."""
     return catalogue.get_event_class(uow, code)

@@ -125,12 +125,6 @@ def get_to_verify(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     return [asdict(v) for v in cockpit.to_verify(uow, actor)]
 
 
-@router.get("/web/me")
-def get_me(uow: UowDep, actor: ActorDep) -> dict[str, Any]:
-    """Who is acting (until sign-in: the X-Actor person): name, unit, role, scope, permissions."""
-    return asdict(cockpit.whoami(uow, actor))
-
-
 @router.get("/cockpit/map-layer")
 def get_map_layer(uow: UowDep, actor: ActorDep, level: str = "town",
                   within: Annotated[str | None, Query(max_length=15)] = None) -> dict[str, Any]:

@@ -1,13 +1,30 @@
-"""Typed dependencies shared by the routers."""
+"""Typed dependencies shared by the routers: the unit of work and the signed-in actor.
+
+``ActorDep`` accepts, in this order: ``Authorization: Bearer <token>`` (API clients), ``X-API-Key``
+(connected systems), the ``shuzhi_session`` cookie (the web UI). A request with none of them, or
+with a bad, expired or revoked one, is answered 401 before the route runs. Cookie-authenticated
+requests that change anything must echo the session's CSRF token in ``X-CSRF-Token`` (403 otherwise);
+bearer tokens and API keys are not sent by browsers on their own, so they need none.
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from shuzhi.services.actors import Actor, resolve_actor
+from shuzhi.services import auth
+from shuzhi.services.actors import Actor
+from shuzhi.services.authz import Forbidden, Unauthenticated
 from shuzhi.services.unit_of_work import UnitOfWork
+
+SESSION_COOKIE = "shuzhi_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Routes a person with an unchanged initial password may still use (to change it, or leave).
+PASSWORD_CHANGE_ROUTES = ("/api/auth/",)
 
 
 async def get_uow(request: Request) -> UnitOfWork:
@@ -17,17 +34,51 @@ async def get_uow(request: Request) -> UnitOfWork:
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
+_bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/tokens")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="a connected system's key")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="the web UI's session")
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None,
+                 cookie: str | None) -> auth.Authenticated:
+    settings = request.app.state.settings
+    uow = UnitOfWork(request.app.state.session_factory)
+    if request.headers.get("authorization") and bearer is None:
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    if bearer is not None:
+        return auth.authenticate_token(uow, settings, bearer.credentials, expected="bearer")
+    if api_key:
+        return auth.authenticate_api_key(uow, api_key)
+    if cookie:
+        found = auth.authenticate_token(uow, settings, cookie, expected="session")
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not found.csrf_token or not hmac.compare_digest(sent, found.csrf_token):
+                raise Forbidden(f"missing or wrong {CSRF_HEADER} header: send the csrf_token from sign-in "
+                                "(or GET /api/auth/me) with every change", field=CSRF_HEADER)
+        return found
+    raise Unauthenticated("sign in first: the session cookie, 'Authorization: Bearer <token>' or 'X-API-Key'")
+
 
 def get_actor(
     request: Request,
-    x_actor: Annotated[
-        str | None,
-        Header(description="staff code of the person acting (until sign-in replaces it)", max_length=40),
-    ] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+    cookie: Annotated[str | None, Security(_cookie)],
 ) -> Actor:
     # Sync on purpose: on a cache miss this queries the database, which must never block the event loop.
-    with UnitOfWork(request.app.state.session_factory) as uow:
-        return resolve_actor(uow.session, x_actor)
+    found = authenticate(request, bearer, api_key, cookie)
+    actor = found.actor
+    if actor.must_change_password and not request.url.path.startswith(PASSWORD_CHANGE_ROUTES):
+        raise Forbidden("change your initial password first (POST /api/auth/password)",
+                        field="must_change_password")
+    request.state.actor = actor
+    request.state.csrf_token = found.csrf_token
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -80,9 +80,9 @@ class AccuracyOut(BaseModel):
 
 
 @router.get("/dispatch-rules", response_model=list[RuleOut])
-def list_rules(uow: UowDep) -> list[RuleOut]:
+def list_rules(uow: UowDep, actor: ActorDep) -> list[RuleOut]:
     """All dispatch rules in the order they are tried (priority, then code)."""
-    return [RuleOut.of(r) for r in d.list_rules(uow)]
+    return [RuleOut.of(r) for r in d.list_rules(uow, actor)]
 
 
 @router.post("/dispatch-rules", status_code=201, response_model=RuleOut)
@@ -92,10 +92,10 @@ def create_rule(body: d.NewRule, uow: UowDep, actor: ActorDep) -> RuleOut:
 
 
 @router.get("/dispatch-rules/export")
-def export_rules(uow: UowDep, fmt: Annotated[Literal["json", "xlsx"], Query(alias="format")] = "json"
-                 ) -> Response:
+def export_rules(uow: UowDep, actor: ActorDep,
+                 fmt: Annotated[Literal["json", "xlsx"], Query(alias="format")] = "json") -> Response:
     """Every rule as JSON or as an XLSX sheet (one row per rule, condition and targets as JSON)."""
-    data = d.export_rules(uow, fmt)
+    data = d.export_rules(uow, actor, fmt)
     media = ("application/json" if fmt == "json"
              else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return Response(data, media_type=media,
@@ -111,9 +111,9 @@ async def import_rules(file: UploadFile, uow: UowDep, actor: ActorDep) -> Import
 
 
 @router.get("/dispatch-rules/{code}", response_model=RuleOut)
-def get_rule(code: str, uow: UowDep) -> RuleOut:
+def get_rule(code: str, uow: UowDep, actor: ActorDep) -> RuleOut:
     """One rule."""
-    return RuleOut.of(d.get_rule(uow, code))
+    return RuleOut.of(d.get_rule(uow, code, actor))
 
 
 @router.put("/dispatch-rules/{code}", response_model=RuleOut)
@@ -131,22 +131,22 @@ def delete_rule(code: str, uow: UowDep, actor: ActorDep, expected_version: int |
 
 
 @router.get("/dispatch-rules/{code}/versions", response_model=list[VersionOut])
-def rule_versions(code: str, uow: UowDep) -> list[VersionOut]:
+def rule_versions(code: str, uow: UowDep, actor: ActorDep) -> list[VersionOut]:
     """Every saved state of a rule, oldest first."""
-    return [VersionOut(**asdict(v)) for v in d.rule_versions(uow, code)]
+    return [VersionOut(**asdict(v)) for v in d.rule_versions(uow, code, actor)]
 
 
 @router.post("/dispatch/dry-run", response_model=DecisionOut)
-def dry_run(body: d.DryRun, uow: UowDep) -> DecisionOut:
+def dry_run(body: d.DryRun, uow: UowDep, actor: ActorDep) -> DecisionOut:
     """Where would this event go, and why — for a stored event's number or given facts; creates nothing."""
-    return DecisionOut.model_validate(asdict(d.dry_run(uow, body)))
+    return DecisionOut.model_validate(asdict(d.dry_run(uow, body, actor)))
 
 
 @router.get("/dispatch/accuracy", response_model=list[AccuracyOut])
-def dispatch_accuracy(uow: UowDep, since: datetime, until: datetime) -> list[AccuracyOut]:
+def dispatch_accuracy(uow: UowDep, actor: ActorDep, since: datetime, until: datetime) -> list[AccuracyOut]:
     """Dispatched and returned tasks by rule in [since, until): the accurate-dispatch rate (准确派遣率)."""
     return [AccuracyOut(rule=r.rule, dispatched=r.dispatched, returned=r.returned, accurate=r.accurate,
-                        rate=r.rate) for r in d.dispatch_accuracy(uow, since, until)]
+                        rate=r.rate) for r in d.dispatch_accuracy(uow, since, until, actor)]
 
 
 @router.post("/events/{ref}/auto-dispatch", response_model=EventOut)

@@ -35,7 +35,12 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse(_body(exc.message, exc.field, exc.details), status_code=exc.status)
+        # Retry-After for lockouts and rate limits, WWW-Authenticate for 401s.
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status == 401:
+            headers.setdefault("WWW-Authenticate", 'Bearer realm="shuzhi"')
+        return JSONResponse(_body(exc.message, exc.field, exc.details), status_code=exc.status,
+                            headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

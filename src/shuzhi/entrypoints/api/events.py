@@ -9,40 +9,48 @@ from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 
 from shuzhi.adapters.db.tables import Attachment
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
+from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, TimelineOut
-from shuzhi.services import attachments, handling, intake, queries
+from shuzhi.services import attachments, handling, intake, personal_data, queries
 from shuzhi.services import commands as c
 from shuzhi.services.errors import Invalid
-from shuzhi.services.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 Ref = Annotated[str, "event number (500111-20240613-000123) or id"]
 
 
+def _intake_buckets(request: Request) -> TokenBuckets:
+    state = request.app.state
+    if not hasattr(state, "intake_buckets"):
+        settings = state.settings
+        state.intake_buckets = TokenBuckets(settings.intake_rate_per_s, settings.intake_burst)
+    buckets: TokenBuckets = state.intake_buckets
+    return buckets
+
+
 @router.post("", status_code=201, response_model=Created)
 def submit_event(
     body: c.SubmitEvent,
+    request: Request,
     uow: UowDep,
     actor: ActorDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Created:
     """Register an event from any source (受理); a retry with the same Idempotency-Key returns the first."""
+    _intake_buckets(request).check(f"{actor.credential}:{actor.credential_id or actor.code}",
+                                   "too many events from this client")
     done = intake.submit_event(uow, body, actor, intake_key=idempotency_key)
     if not done.created:
         response.status_code = 200
     return Created(id=done.id, number=done.number, created=done.created)
 
 
-def _event_out(uow: UnitOfWork, ref: str) -> EventOut:
-    with uow:
-        return EventOut.of(handling.load_event(uow.session, ref))
-
-
 @router.get("", response_model=EventPage)
 def list_events(
     uow: UowDep,
+    actor: ActorDep,
     state: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default, never mutates it
     event_class: Annotated[list[str], Query()] = [],  # noqa: B006
     major_class: str | None = None,
@@ -70,22 +78,37 @@ def list_events(
                             area_code=area_code, unit_code=unit_code, received_from=received_from,
                             received_to=received_to, q=q, dispatched_from=dispatched_from, closed_from=closed_from,
                             closed_to=closed_to, overdue_at=datetime.now(UTC) if overdue else None)
-    items, next_cursor = queries.list_events(uow, f, sort=sort, cursor=cursor, limit=limit)
-    total = queries.count_events(uow, f) if with_total else None
+    items, next_cursor = queries.list_events(uow, f, actor=actor, sort=sort, cursor=cursor, limit=limit)
+    total = queries.count_events(uow, f, actor=actor) if with_total else None
     return EventPage(items=[EventOut.of(e) for e in items], next_cursor=next_cursor, total=total)
 
 
 @router.get("/{ref}", response_model=EventOut)
-def get_event(ref: Ref, uow: UowDep) -> EventOut:
-    """One event with its tasks, their clocks and the actions allowed now."""
-    return _event_out(uow, ref)
+def get_event(ref: Ref, uow: UowDep, actor: ActorDep) -> EventOut:
+    """One event with its tasks, their clocks and the actions allowed now (reporter data masked)."""
+    return EventOut.of(queries.get_event(uow, ref, actor))
 
 
 @router.get("/{ref}/timeline", response_model=list[TimelineOut])
-def get_timeline(ref: Ref, uow: UowDep) -> list[TimelineOut]:
+def get_timeline(ref: Ref, uow: UowDep, actor: ActorDep) -> list[TimelineOut]:
     """Every change of the event, oldest first (immutable)."""
-    event = _event_out(uow, ref)
-    return [TimelineOut.of(t) for t in queries.timeline(uow, event.id)]
+    return [TimelineOut.of(t) for t in queries.timeline(uow, ref, actor)]
+
+
+class RevealedOut(BaseModel):
+    number: str
+    reporter_name: str | None
+    reporter_phone: str | None
+    reporter_id_number: str | None
+
+
+@router.post("/{ref}/reveal", response_model=RevealedOut)
+def reveal_personal_data(ref: Ref, body: personal_data.Reveal, request: Request, uow: UowDep,
+                         actor: ActorDep) -> RevealedOut:
+    """The reporter's name, phone and ID number unmasked, with a reason; written to the audit log."""
+    r = personal_data.reveal(uow, ref, body, actor, ip=client_ip(request))
+    return RevealedOut(number=r.number, reporter_name=r.reporter_name, reporter_phone=r.reporter_phone,
+                       reporter_id_number=r.reporter_id_number)
 
 
 @router.post("/{ref}/dispatch", response_model=EventOut)
@@ -226,18 +249,18 @@ async def upload_attachment(ref: Ref, file: UploadFile, request: Request, uow: U
 
 
 @router.get("/{ref}/attachments", response_model=list[AttachmentOut])
-def list_attachments(ref: Ref, uow: UowDep) -> list[AttachmentOut]:
+def list_attachments(ref: Ref, uow: UowDep, actor: ActorDep) -> list[AttachmentOut]:
     """The files attached to an event."""
-    return [_attachment_out(a) for a in attachments.list_attachments(uow, ref)]
+    return [_attachment_out(a) for a in attachments.list_attachments(uow, ref, actor)]
 
 
 files_router = APIRouter(prefix="/api/attachments", tags=["events"])
 
 
 @files_router.get("/{attachment_id}")
-def download_attachment(attachment_id: int, uow: UowDep) -> Response:
+def download_attachment(attachment_id: int, uow: UowDep, actor: ActorDep) -> Response:
     """The file itself, served with its checked content type and never sniffed as HTML."""
-    att = attachments.get_attachment(uow, attachment_id)
+    att = attachments.get_attachment(uow, attachment_id, actor)
     return Response(att.data, media_type=att.content_type, headers={
         "X-Content-Type-Options": "nosniff",
         "Content-Disposition": f"inline; filename*=UTF-8''{_quote(att.filename)}",

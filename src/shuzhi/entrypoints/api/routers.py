@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shuzhi.entrypoints.api import areas, catalogue, cockpit, dispatch_rules, events, health, organisation
+from shuzhi.entrypoints.api import areas, auth, catalogue, cockpit, dispatch_rules, events, health, organisation
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,4 +15,6 @@ ROUTERS: list[APIRouter] = [
     events.files_router,
     dispatch_rules.router,
     cockpit.router,
+    auth.router,
+    auth.admin_router,
 ]

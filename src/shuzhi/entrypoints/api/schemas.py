@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.domain.events import EventState, TaskState, allowed_event_actions, allowed_task_actions
+from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
 
 
 class TaskOut(BaseModel):
@@ -68,8 +69,10 @@ class EventOut(BaseModel):
     area_name: str | None
     area_chain: list[str]
     urgency: str
+    #: Masked (``张*``, ``138****5678``, ``5001**********1234``); POST /api/events/{ref}/reveal shows them.
     reporter_name: str | None
     reporter_phone: str | None
+    reporter_id_number: str | None = None
     external_ref: str | None
     owner_unit_id: int | None
     master_event_id: int | None
@@ -97,7 +100,8 @@ class EventOut(BaseModel):
             lon=e.lon, lat=e.lat, address=e.address, area_code=e.area.code if e.area else None,
             area_name=e.area.name if e.area else None,
             area_chain=[c for c in (e.area_path or "").split("/") if c],
-            urgency=e.urgency, reporter_name=e.reporter_name, reporter_phone=e.reporter_phone,
+            urgency=e.urgency, reporter_name=mask_name(e.reporter_name), reporter_phone=mask_phone(e.reporter_phone),
+            reporter_id_number=mask_id_number(e.reporter_id_number),
             external_ref=e.external_ref, owner_unit_id=e.owner_unit_id, master_event_id=e.master_event_id,
             self_handled=e.self_handled, satisfied=e.satisfied, rework_count=e.rework_count,
             return_count=e.return_count, received_at=e.received_at, dispatched_at=e.dispatched_at,

@@ -58,10 +58,12 @@ MESSAGES: dict[str, str] = {
     "login.password": "密码",
     "login.submit": "登录",
     "login.failed": "工号或密码不正确",
-    "login.hint": ("演示账号：duty.district（区中心值班员）、leader.district（区领导）、"
-                   "handler.cgj（城管局处置人员）、grid.longgang01（网格员）、admin（管理员）"),
-    "login.must_change": "首次登录请修改密码",
-    "login.no_password_yet": "统一身份认证尚未启用：输入工号即以该身份进入（仅限演示与测试环境）。",
+    "login.must_change": "首次登录请修改初始密码",
+    "login.new_password": "新密码",
+    "login.new_password_again": "再次输入新密码",
+    "login.change_password": "修改密码并进入",
+    "login.password_mismatch": "两次输入的新密码不一致",
+    "login.locked": "登录尝试过多，请稍后再试",
     # --- cockpit ---
     "cockpit.title": "驾驶舱",
     "cockpit.map": "区域态势",

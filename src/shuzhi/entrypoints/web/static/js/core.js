@@ -12,32 +12,20 @@ export function t(key, vars) {
 }
 
 // --- who is acting ----------------------------------------------------------------------------
-// Before sign-in exists on the server, the API reads the acting person from the X-Actor header and
-// the page keeps that staff code in localStorage. Once /api/auth/login answers, the session cookie
-// carries the person and mutating requests send the CSRF token instead. authHeaders() is the one
-// place that knows which.
-const ACTOR_KEY = "shuzhi.actor";
+// Sign-in sets the HttpOnly session cookie (the browser sends it; scripts never see it) and gives
+// a CSRF token, which every request that changes something echoes in X-CSRF-Token. authHeaders()
+// is the one place that knows how a request names its person.
 const CSRF_KEY = "shuzhi.csrf";
 
 export const session = {
-  actor: () => localStorage.getItem(ACTOR_KEY),
-  setActor(code) { localStorage.setItem(ACTOR_KEY, code); sessionStorage.removeItem(CSRF_KEY); },
-  setCsrf(token) { sessionStorage.setItem(CSRF_KEY, token); localStorage.removeItem(ACTOR_KEY); },
-  clear() { localStorage.removeItem(ACTOR_KEY); sessionStorage.removeItem(CSRF_KEY); },
+  csrf: () => sessionStorage.getItem(CSRF_KEY),
+  setCsrf(token) { if (token) sessionStorage.setItem(CSRF_KEY, token); },
+  clear() { sessionStorage.removeItem(CSRF_KEY); },
 };
 
 export function authHeaders(method) {
-  const actor = session.actor();
-  if (actor) return { "X-Actor": actor };
-  const csrf = sessionStorage.getItem(CSRF_KEY);
-  if (csrf && method !== "GET") return { "X-CSRF-Token": csrf };
-  return {};
-}
-
-// ?as=<staff code> opens any page as that person (only meaningful before sign-in is installed).
-{
-  const as = new URLSearchParams(location.search).get("as");
-  if (as) session.setActor(as);
+  const csrf = session.csrf();
+  return csrf && method !== "GET" ? { "X-CSRF-Token": csrf } : {};
 }
 
 export class ApiError extends Error {
@@ -79,27 +67,20 @@ export function me() {
 }
 
 async function loadMe() {
-  // a person chosen on the sign-in page of a server without sign-in: no need to ask /api/auth/me
-  if (session.actor()) return normaliseMe(await get("/api/web/me"));
-  try {
-    const m = await get("/api/auth/me");
-    if (m && m.csrf_token) sessionStorage.setItem(CSRF_KEY, m.csrf_token);
-    return normaliseMe(m);
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 404) throw e;
-  }
-  // no sign-in on this server yet: a person must have been chosen on the sign-in page
-  if (!session.actor()) { goLogin(); return new Promise(() => {}); }
-  return normaliseMe(await get("/api/web/me"));
+  const m = await get("/api/auth/me");
+  // a new tab has no token in its sessionStorage yet: the session's own token comes with /me
+  session.setCsrf(m.csrf_token);
+  if (m.must_change_password) { goLogin(); return new Promise(() => {}); }
+  return normaliseMe(m);
 }
 
 function normaliseMe(m) {
-  const person = m.person || m;
-  const unit = m.unit || {};
+  const person = m.person || {};
+  const scope = m.scope || { all_areas: true, areas: [] };
   return {
-    code: person.code ?? m.code, name: person.name ?? m.name, role: m.role ?? person.role,
-    unitName: unit.name ?? m.unit_name ?? "", unitCode: unit.code ?? m.unit_code ?? "",
-    scope: Array.isArray(m.scope) ? m.scope.map((s) => (typeof s === "string" ? s : s.name || s.code)) : null,
+    code: m.code, name: m.name, role: m.role, unitName: m.unit_name || person.unit_name || "",
+    unitCode: m.unit_code || person.unit_code || "",
+    scope: scope.all_areas ? null : scope.areas.map((a) => a.name || a.code),
     permissions: new Set(m.permissions || []),
   };
 }

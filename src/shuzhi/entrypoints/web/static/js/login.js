@@ -1,44 +1,48 @@
-import { ApiError, api, session, t } from "./core.js";
+// Sign-in: staff code and password → the session cookie (HttpOnly) and the CSRF token; a person
+// with an initial password changes it here before going on.
+import { ApiError, api, errorText, session, t } from "./core.js";
 
 const form = document.getElementById("login-form");
+const pwForm = document.getElementById("password-form");
 const error = document.getElementById("login-error");
 const next = new URLSearchParams(location.search).get("next");
 // only a path on this site, never an absolute URL someone slipped into the link
-const target = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+const target = next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
+let currentPassword = "";
 
-document.getElementById("clock").textContent = "";
 document.getElementById("signout").hidden = true;
 
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   error.textContent = "";
   const code = form.code.value.trim();
-  if (!code) { error.textContent = t("login.failed"); form.code.focus(); return; }
+  if (!code || !form.password.value) { error.textContent = t("login.failed"); (code ? form.password : form.code).focus(); return; }
   try {
     session.clear();
     const r = await api("POST", "/api/auth/login", { code, password: form.password.value });
     session.setCsrf(r.csrf_token);
-    if (r.must_change_password) alert(t("login.must_change"));
-    location.href = target;
-  } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
-      // this server has no sign-in yet: act as the person named (demo and tests only)
-      session.setActor(code);
-      try {
-        await api("GET", "/api/web/me");
-        location.href = target;
-      } catch (e2) {
-        session.clear();
-        error.textContent = t("login.failed");
-      }
+    if (r.must_change_password) {
+      currentPassword = form.password.value;
+      form.hidden = true;
+      pwForm.hidden = false;
+      pwForm.new_password.focus();
       return;
     }
-    error.textContent = t("login.failed");
+    location.href = target;
+  } catch (e) {
+    error.textContent = e instanceof ApiError && e.status === 429 ? t("login.locked") : t("login.failed");
   }
 });
 
-(async () => {
-  try { await api("GET", "/api/auth/me"); } catch (e) {
-    if (e instanceof ApiError && e.status === 404) document.getElementById("login-mode").textContent = t("login.no_password_yet");
+pwForm.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const out = document.getElementById("password-error");
+  out.textContent = "";
+  if (pwForm.new_password.value !== pwForm.again.value) { out.textContent = t("login.password_mismatch"); return; }
+  try {
+    await api("POST", "/api/auth/password", { current_password: currentPassword, new_password: pwForm.new_password.value });
+    location.href = target;
+  } catch (e) {
+    out.textContent = errorText(e);
   }
-})();
+});
