@@ -3,10 +3,16 @@
 Figure (issue: Core): ≥ 500 events/s on this 2-core machine, reported as a ratio to plain
 single-row INSERTs (one transaction each, like an intake) of the same rows in the same run.
 
+Figure (issue: Security): sign-in, permission and scope checks add ≤ 10 % to intake. The same run
+serves the API twice, alternately: as it is (a bearer token per request, ``event.submit`` and
+source checks, per-submitter idempotency keys, the intake rate limiter) and as it was before
+sign-in (``benchmarks/_intake_unchecked_app.py``: the staff code in ``X-Actor``, no checks).
+
 Setup: a dedicated database ``shuzhi_bench`` on the local PostgreSQL (created if missing), the demo
 district imported through the real importers, 1,000,000 events filled by one INSERT … SELECT, then
 ``shuzhi serve --workers 2`` under uvicorn and a keep-alive asyncio client with 32 connections.
-Run: ``.venv/bin/python benchmarks/bench_intake.py [--events 1000000] [--requests 6000]``.
+Run: ``.venv/bin/python benchmarks/bench_intake.py [--events 1000000] [--requests 6000]`` (``--quick`` for
+a smoke run: 20,000 events, 600 requests).
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
-DB = "shuzhi_bench"
+DB = os.environ.get("SHUZHI_BENCH_DB", "shuzhi_bench")
 URL = f"postgresql+psycopg://postgres@localhost/{DB}"
+HERE = Path(__file__).resolve().parent
 
 
 def prepare(stored_events: int) -> list[tuple[float, float, str]]:
@@ -95,11 +102,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _client(port: int, bodies: list[bytes], latencies: list[float], statuses: dict[int, int]) -> None:
+async def _client(port: int, bodies: list[bytes], latencies: list[float], statuses: dict[int, int],
+                  credential: str) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     for body in bodies:
         head = (f"POST /api/events HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                f"X-Actor: duty.district\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                f"{credential}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         t0 = time.perf_counter()
         writer.write(head + body)
         status_line = await reader.readline()
@@ -117,12 +125,13 @@ async def _client(port: int, bodies: list[bytes], latencies: list[float], status
     writer.close()
 
 
-async def _load(port: int, bodies: list[bytes], connections: int) -> tuple[float, list[float], dict[int, int]]:
+async def _load(port: int, bodies: list[bytes], connections: int, credential: str
+                ) -> tuple[float, list[float], dict[int, int]]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     share = [bodies[i::connections] for i in range(connections)]
     t0 = time.perf_counter()
-    await asyncio.gather(*(_client(port, s, latencies, statuses) for s in share))
+    await asyncio.gather(*(_client(port, s, latencies, statuses, credential) for s in share))
     return time.perf_counter() - t0, latencies, statuses
 
 
@@ -156,46 +165,110 @@ def plain_inserts(rows: int) -> float:
         return rows / (time.perf_counter() - t0)
 
 
+def _bearer_token() -> str:
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.services.auth import mint_token_for
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    engine = make_engine(URL)
+    try:
+        return mint_token_for(UnitOfWork(make_session_factory(engine)), "duty.district", name="bench")
+    finally:
+        engine.dispose()
+
+
+#: (label, uvicorn app factory, the credential header line)
+VARIANTS = {
+    "checked": ("shuzhi.entrypoints.api.app:create_app", "Authorization: Bearer {token}"),
+    "unchecked": ("_intake_unchecked_app:create_app", "X-Actor: duty.district"),
+}
+
+
+def _wait_for(port: int, server: subprocess.Popen[bytes], seconds: float = 180.0) -> None:
+    """Until the server accepts connections (slow to start on a loaded machine)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the API server exited with {server.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            time.sleep(1.0)  # let every worker finish starting
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"the API server did not start within {seconds:.0f} s")
+
+
+def _measure(variant: str, token: str, points: list[tuple[float, float, str]], args: argparse.Namespace,
+             tag: str) -> tuple[float, float, float]:
+    """One server of the variant, warmed up, then ``args.requests`` intakes; (events/s, p50, p99 ms)."""
+    app_spec, credential = VARIANTS[variant]
+    credential = credential.format(token=token)
+    port = _free_port()
+    env = {**os.environ, "SHUZHI_DATABASE_URL": URL, "SHUZHI_INTAKE_RATE_PER_S": "1000000",
+           "SHUZHI_INTAKE_BURST": "1000000", "PYTHONPATH": f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app_spec, "--factory", "--port", str(port), "--workers", str(args.workers),
+         "--log-level", "warning", "--no-access-log"], env=env)
+    try:
+        _wait_for(port, server)
+        asyncio.run(_load(port, _bodies(points, 400, f"warm-{tag}"), args.connections, credential))
+        elapsed, lat, statuses = asyncio.run(_load(port, _bodies(points, args.requests, tag), args.connections,
+                                                   credential))
+    finally:
+        server.terminate()
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    if statuses.get(201, 0) != args.requests:
+        raise SystemExit(f"not every intake succeeded ({variant}): {statuses}")
+    lat.sort()
+    rate = args.requests / elapsed
+    p50, p99 = statistics.median(lat) * 1000, lat[int(len(lat) * 0.99)] * 1000
+    print(f"  {variant:<9} {rate:6.0f} events/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms)")
+    return rate, p50, p99
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=6000)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2, help="alternating checked/unchecked runs of each")
     ap.add_argument("--reuse", action="store_true", help="keep the database of the previous run")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 20,000 events, 600 requests, 1 round")
     args = ap.parse_args()
+    if args.quick:
+        args.events, args.requests, args.rounds = 20_000, 600, 1
     points = reuse() if args.reuse else prepare(args.events)
-    port = _free_port()
-    env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "shuzhi.entrypoints.api.app:create_app", "--factory", "--port", str(port),
-         "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"], env=env)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        asyncio.run(_load(port, _bodies(points, 400, "warm"), args.connections))  # warm caches and pools
-        elapsed, lat, statuses = asyncio.run(_load(port, _bodies(points, args.requests, "run"),
-                                                   args.connections))
-    finally:
-        server.terminate()
-        server.wait(10)
-    rate = args.requests / elapsed
-    ok = statuses.get(201, 0)
-    if ok != args.requests:
-        raise SystemExit(f"not every intake succeeded: {statuses}")
-    lat.sort()
-    p50, p99 = statistics.median(lat) * 1000, lat[int(len(lat) * 0.99)] * 1000
+    token = _bearer_token()
+    runs: dict[str, list[tuple[float, float, float]]] = {"checked": [], "unchecked": []}
+    stamp = f"{int(time.time()) % 10**6:06d}"
+    for r in range(args.rounds):
+        # alternate the order so that drift on a shared machine does not favour one variant
+        order = ("unchecked", "checked") if r % 2 == 0 else ("checked", "unchecked")
+        for variant in order:
+            runs[variant].append(_measure(variant, token, points, args, f"{variant}-{stamp}-{r}"))
+    rate = statistics.median(x[0] for x in runs["checked"])
+    base = statistics.median(x[0] for x in runs["unchecked"])
+    p50 = statistics.median(x[1] for x in runs["checked"])
+    p99 = statistics.median(x[2] for x in runs["checked"])
     plain = plain_inserts(3000)
-    print(f"HTTP intake {rate:.0f}/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms); plain INSERT {plain:.0f}/s")
+    overhead = (base - rate) / base * 100
+    print(f"HTTP intake {rate:.0f}/s with checks, {base:.0f}/s without ({overhead:+.1f} % overhead); "
+          f"plain INSERT {plain:.0f}/s")
     record("intake_http_events_per_s", round(rate, 1), "events/s", 500, "higher", stored_events=args.events,
            grids=len(points), workers=args.workers, connections=args.connections, p50_ms=round(p50, 1),
-           p99_ms=round(p99, 1))
+           p99_ms=round(p99, 1), credential="bearer token")
     record("intake_http_vs_plain_insert_ratio", round(rate / plain, 3), "ratio", None, "higher",
            plain_insert_rows_per_s=round(plain, 1))
+    record("intake_security_overhead_pct", round(overhead, 1), "%", 10, "lower",
+           with_checks_events_per_s=round(rate, 1), without_checks_events_per_s=round(base, 1),
+           rounds=args.rounds, requests_per_run=args.requests, stored_events=args.events,
+           runs={k: [round(x[0], 1) for x in v] for k, v in runs.items()})
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A small, valid world in one call: alice is the district duty officer, bob a town-A duty officer,
+"""A small, valid world in one call: alice is a district dispatcher (the duty desk, who may also
+change dispatch rules), bob a town-A duty officer,
 carol handles city management (城管), dave is the grid worker of grid A-1, erin handles water affairs,
 frank is a town-B duty officer, admin the administrator and audrey the auditor.
 
@@ -97,7 +98,7 @@ def build_world(s: Session) -> World:
 
     people: dict[str, Person] = {}
     for code, name, unit_code, role in [
-        ("alice", "王丽", "C500111", "duty_officer"),
+        ("alice", "王丽", "C500111", "dispatcher"),
         ("bob", "李波", "C500111001", "duty_officer"),
         ("carol", "陈静", "D500111-CGJ", "handler"),
         ("dave", "赵伟", "G500111001001001", "grid_worker"),

@@ -28,6 +28,8 @@ PASSWORD = "Longgang-2024!"
 
 def _app_client(session_factory: sessionmaker[Session], tmp_path: Any, base_url: str = "http://localhost",
                 **settings: Any) -> TestClient:
+    # sign-in's per-address rate limit has its own test (test_abuse); here it must not interfere
+    settings.setdefault("login_burst", 1000)
     app = create_app(session_factory, Settings(data_dir=tmp_path, database_url="sqlite://", **settings))
     return TestClient(app, base_url=base_url)
 

@@ -1,5 +1,5 @@
-"""Dispatch rules over the HTTP API, as the people of the small world: alice is the district duty
-officer, carol handles city management (城管, D500111-CGJ), erin water (D500111-SWJ), frank is town B's
+"""Dispatch rules over the HTTP API, as the people of the small world: alice is the district
+dispatcher, carol handles city management (城管, D500111-CGJ), erin water (D500111-SWJ), frank is town B's
 duty officer.  Events are reported at grid A-1 of town A unless said otherwise."""
 
 from __future__ import annotations
@@ -174,9 +174,10 @@ def test_json_import_is_all_or_nothing_and_lists_every_problem(
 
 def test_xlsx_export_and_import_round_trip_and_bad_rows_are_named(api: Api, world: World) -> None:
     create(api)
-    exported = api.client.get("/api/dispatch-rules/export", params={"format": "json"}).json()
+    exported = api.client.get("/api/dispatch-rules/export", params={"format": "json"},
+                              headers=api.headers("alice")).json()
     assert [r["code"] for r in exported["rules"]] == ["R-CGJ"]
-    r = api.client.get("/api/dispatch-rules/export", params={"format": "xlsx"})
+    r = api.client.get("/api/dispatch-rules/export", params={"format": "xlsx"}, headers=api.headers("alice"))
     assert r.status_code == 200 and r.headers["content-type"] == XLSX
     ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
     header = [c.value for c in ws[1]]

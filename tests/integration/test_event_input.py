@@ -125,11 +125,13 @@ def test_attachments_check_type_and_content(api: Api, world: World) -> None:
     url = f"/api/events/{ev['number']}/attachments"
     ok = api.client.post(url, files={"file": ("现场.png", _png(), "image/png")}, headers=api.headers("alice"))
     assert ok.status_code == 201, ok.text
-    got = api.client.get(ok.json()["url"])
+    got = api.client.get(ok.json()["url"], headers=api.headers("alice"))
     assert got.content == _png() and got.headers["content-type"] == "image/png"
     assert got.headers["x-content-type-options"] == "nosniff"
-    html = api.client.post(url, files={"file": ("x.html", b"<script>alert(1)</script>", "text/html")})
+    html = api.client.post(url, files={"file": ("x.html", b"<script>alert(1)</script>", "text/html")},
+                           headers=api.headers("alice"))
     assert html.status_code == 422 and html.json()["field"] == "file"
-    fake = api.client.post(url, files={"file": ("x.png", b"MZ\x90\x00not a png", "image/png")})
+    fake = api.client.post(url, files={"file": ("x.png", b"MZ\x90\x00not a png", "image/png")},
+                           headers=api.headers("alice"))
     assert fake.status_code == 422 and "content" in fake.json()["detail"]
     assert len(api.get(url)) == 1

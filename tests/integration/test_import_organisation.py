@@ -28,7 +28,8 @@ CLASSES_CSV = (
 
 
 def _post(api: Api, path: str, name: str, data: bytes, **params: Any) -> Any:
-    return api.client.post(path, params=params, files={"file": (name, data, "application/octet-stream")})
+    return api.client.post(path, params=params, files={"file": (name, data, "application/octet-stream")},
+                           headers=api.headers("admin"))
 
 
 def _count(sf: sessionmaker[Session], model: Any) -> int:
@@ -114,7 +115,7 @@ def test_catalogue_import_checks_limits_and_round_trips(api: Api, world: World,
     r = _post(api, "/api/event-classes/import", "classes.csv", longer.replace("4wh,5wd,2wh,1wd", "4wh,5wd,2wh,6wd")
               .encode())
     assert r.status_code == 422  # urgent may not get more time than normal
-    exported = api.client.get("/api/event-classes/export", params={"format": "xlsx"})
+    exported = api.client.get("/api/event-classes/export", params={"format": "xlsx"}, headers=api.headers("admin"))
     assert exported.status_code == 200
     rows = read_table(exported.content, "x.xlsx")
     wb = load_workbook(io.BytesIO(exported.content))
@@ -126,8 +127,9 @@ def test_catalogue_import_checks_limits_and_round_trips(api: Api, world: World,
 
 
 def test_units_export_round_trip(api: Api, world: World) -> None:
-    csv_bytes = api.client.get("/api/units/export", params={"format": "csv"}).content
+    csv_bytes = api.client.get("/api/units/export", params={"format": "csv"}, headers=api.headers("admin")).content
     assert csv_bytes.startswith(b"\xef\xbb\xbf")  # BOM for Excel
     r = _post(api, "/api/units/import", "units.csv", csv_bytes)
     assert r.status_code == 200 and r.json()["created"] == 0 and r.json()["updated"] == 0
-    assert api.client.get("/api/units/export", params={"format": "pdf"}).status_code == 422
+    pdf = api.client.get("/api/units/export", params={"format": "pdf"}, headers=api.headers("admin"))
+    assert pdf.status_code == 422

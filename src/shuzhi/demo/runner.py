@@ -25,6 +25,7 @@ from shuzhi.adapters.db.migrate import upgrade
 from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.tabular import read_table
 from shuzhi.config import Settings
+from shuzhi.demo.accounts import DEMO_PASSWORD, give_demo_passwords
 from shuzhi.demo.district import DemoDistrict, build_district
 from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.replay import Replayer
@@ -41,12 +42,17 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_ACCOUNTS = [
     ("admin", "administrator 系统管理员"),
     ("duty.district", "district duty officer 区中心值班员"),
-    ("duty.longgang", "龙岗街道 duty officer"),
-    ("duty.tangxiang", "棠香街道 duty officer"),
+    ("dispatcher.district1", "district dispatcher 区中心调度员"),
     ("leader.district", "district leader 区领导"),
+    ("duty.longgang", "龙岗街道 duty officer"),
+    ("dispatcher.longgang", "龙岗街道 dispatcher"),
+    ("leader.longgang", "龙岗街道 leader"),
+    ("grid.longgang01", "龙岗街道 grid worker 网格员"),
+    ("duty.tangxiang", "棠香街道 duty officer"),
+    ("dispatcher.tangxiang", "棠香街道 dispatcher"),
+    ("grid.tangxiang01", "棠香街道 grid worker"),
     ("handler.cgj", "城市管理局 handler"),
     ("handler.slj", "水利局 handler"),
-    ("grid.longgang01", "龙岗街道 grid worker 网格员"),
     ("auditor", "auditor 审计员"),
     ("integrator", "integrator 系统对接"),
 ]
@@ -85,6 +91,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
         return UnitOfWork(factory)
 
     load_reference_data(uow, district)
+    give_demo_passwords(factory)
     scripts = build_history(district, history_start(days, now), days, seed_value)
     replayer = Replayer(uow)
     if console is None:
@@ -138,7 +145,7 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
     url = f"sqlite:///{db.resolve()}"
     upgrade(url)
     factory = make_session_factory(make_engine(url))
-    settings = Settings(data_dir=data_dir, database_url=url)
+    settings = Settings(data_dir=data_dir, database_url=url, demo_mode=True)
     app: FastAPI = create_app(factory, settings)
     app.state.ready = False
     stop = threading.Event()
@@ -151,6 +158,7 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
             replayer = Replayer(lambda: UnitOfWork(factory))
             pending: list[tuple[str, Step]] = []
             console.print(f"[green]reusing[/green] {existing} events in {db}")
+            give_demo_passwords(factory)  # a demo database from before sign-in existed
         else:
             started = time.monotonic()
             replayer, pending, district = seed_demo(factory, seed, days, console)
@@ -171,7 +179,7 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
 def _banner(console: Console, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     console.print(f"\n[bold]数治 shuzhi demo[/bold] — {base}\n  API docs: {base}/docs\n  health:   {base}/healthz")
-    console.print("  demo accounts (send as the X-Actor header):")
+    console.print(f"  demo accounts (sign in at POST /api/auth/login, password '{DEMO_PASSWORD}'):")
     for code, what in DEMO_ACCOUNTS:
         console.print(f"    {code:<18} {what}")
 

@@ -184,3 +184,9 @@ def demo(
 
 if __name__ == "__main__":
     app()
+
+
+from shuzhi.entrypoints.cli_security import audit_app, user_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")

@@ -439,13 +439,13 @@ def admin_set_password(uow: UnitOfWork, settings: Settings, actor: Actor, person
     """An administrator sets a person's initial password (to be changed at first sign-in); the
     person's sessions and tokens are revoked."""
     authz.require(actor, USER_ADMIN)
-    _check_new_password(settings, person_code, password)
     with uow:
         s = uow.session
         person = s.scalar(select(Person).where(Person.code == person_code))
         if person is None:
             raise NotFound(f"person {person_code} not found")
         authz.ensure_visible(actor, person.unit.area.path, [person.unit_id], what=f"person {person_code}")
+        _check_new_password(settings, person_code, password)
         set_password(s, person_code, password, must_change=True)
         s.execute(update(AuthToken).where(AuthToken.person_id == person.id, AuthToken.revoked_at.is_(None))
                   .values(revoked_at=datetime.now(UTC)))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shuzhi import __version__
 from shuzhi.config import Settings, get_settings
 from shuzhi.entrypoints.api import errors
+from shuzhi.entrypoints.api.limits import BodyLimit
 
 DESCRIPTION = """
 数治 shuzhi — the API of a digital city operation and governance centre.
@@ -33,6 +34,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
     app.state.settings = settings
     app.state.ready = True
     errors.install(app)
+    app.add_middleware(BodyLimit, settings=settings)
     for router in ROUTERS:
         app.include_router(router)
     from shuzhi.entrypoints.web import pages

@@ -1,0 +1,33 @@
+"""The API as it was before sign-in, for the side-by-side intake benchmark only.
+
+The acting person is named by the old ``X-Actor`` header (resolved and cached exactly as before),
+and the permission checks (``authz.require``, ``authz.require_source``) do nothing. Never served
+outside ``benchmarks/bench_intake.py``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+
+from shuzhi.entrypoints.api import deps
+from shuzhi.entrypoints.api.app import create_app as real_create_app
+from shuzhi.services import authz
+from shuzhi.services.actors import Actor, resolve_actor
+from shuzhi.services.unit_of_work import UnitOfWork
+
+
+def _no_check(*_args: object, **_kw: object) -> None:
+    return None
+
+
+def _x_actor(request: Request) -> Actor:
+    with UnitOfWork(request.app.state.session_factory) as uow:
+        return resolve_actor(uow.session, request.headers.get("x-actor"))
+
+
+def create_app() -> FastAPI:
+    authz.require = _no_check  # type: ignore[assignment]
+    authz.require_source = _no_check  # type: ignore[assignment]
+    app = real_create_app()
+    app.dependency_overrides[deps.get_actor] = _x_actor
+    return app

@@ -1,0 +1,72 @@
+"""``shuzhi audit …`` and ``shuzhi user …``: check the audit chain, give a person a password."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from shuzhi.config import get_settings
+
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts: passwords for sign-in.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[str | None, typer.Option("--database-url", envvar="SHUZHI_DATABASE_URL",
+                                               help="default: SQLite in the data directory")]
+
+
+def _factory(database_url: str | None):  # type: ignore[no-untyped-def]
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(database_url or get_settings().resolved_database_url()))
+
+
+@audit_app.command("verify")
+def verify(database_url: DbOption = None) -> None:
+    """Recompute the hash chain; exit 1 naming the first entry that does not fit."""
+    from shuzhi.adapters.db.tables_security import AuditEntry
+    from shuzhi.services.audit import verify_chain
+
+    with _factory(database_url)() as s:
+        report = verify_chain(s)
+        if report.ok:
+            console.print(f"[green]audit chain intact[/green]: {report.entries} entries; head {report.head}")
+            console.print("keep the head hash somewhere else: it also proves that no newest entry was removed")
+            return
+        entry = s.get(AuditEntry, report.broken_id)
+        what = f"{entry.at.isoformat()} {entry.action} {entry.object} by {entry.actor}" if entry else ""
+    err.print(f"[red]audit chain broken[/red] at entry #{report.broken_id} ({what}): {report.problem}; "
+              f"the {report.entries} entries before it are intact")
+    raise typer.Exit(1)
+
+
+@user_app.command("set-password")
+def set_password(
+    code: Annotated[str, typer.Argument(help="staff code")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    must_change: Annotated[bool, typer.Option(help="the person must change it at first sign-in")] = True,
+    database_url: DbOption = None,
+) -> None:
+    """Give a person a password (the first administrator is created this way); unlocks the account."""
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.audit import record
+    from shuzhi.services.auth import set_password as give
+    from shuzhi.services.errors import ServiceError
+
+    settings = get_settings()
+    if len(password) < settings.password_min_length:
+        err.print(f"[red]password[/red]: at least {settings.password_min_length} characters")
+        raise typer.Exit(2)
+    with _factory(database_url)() as s:
+        try:
+            give(s, code, password, must_change=must_change)
+        except ServiceError as exc:
+            err.print(f"[red]{code}[/red]: {exc.message}")
+            raise typer.Exit(2) from None
+        record(s, SYSTEM, "auth.password_set", f"person:{code}", {"must_change": must_change, "via": "cli"})
+        s.commit()
+    console.print(f"[green]{code}[/green] can sign in" + (" (and must change the password first)" if must_change
+                                                         else ""))

@@ -1,0 +1,334 @@
+"""Every route of the OpenAPI document, checked for sign-in and data scope.
+
+bob is town A's duty officer, frank town B's. For this test a duty officer's role is given *every*
+permission, so that a 403 for a missing permission can never hide a missing scope check: what stops
+bob is his scope alone. For each route:
+
+1. Without a credential the answer is 401 (except the few public routes below).
+2. Routes that take an object (a path parameter in ``SCOPED_PARAMS``) are called by bob with town B's
+   object: the answer must be 404, worded exactly like the answer for an object that does not exist
+   (no existence leak), and must not contain B's data. GETs are called by frank too and must succeed
+   (so the 404 comes from the scope, not from a broken call).
+3. Collections (no path parameter) are called by bob and must not contain any of B's data.
+4. Routes that are deliberately not area-scoped are listed in ``UNSCOPED`` with the reason; those that
+   need a permission are called by someone without it and must answer 403.
+5. Afterwards town B's event is unchanged.
+
+A new route therefore fails here until it is scoped (or listed with a reason). A route with a new
+kind of path parameter fails with a message asking for a town-B object in ``SCOPED_PARAMS``, or a
+request body in ``BODIES`` when the generated one does not pass validation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.adapters.db.tables import Attachment, Event, TimelineEntry
+from shuzhi.domain import permissions as perms
+from shuzhi.services.actors import ALL_PERMISSIONS, forget_people
+from tests.factories import World
+from tests.integration.conftest import Api
+
+
+@dataclass(frozen=True)
+class Unscoped:
+    reason: str
+    #: The permission the route needs; someone without it must get 403.
+    needs: str | None = None
+
+
+PUBLIC: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): "liveness/readiness for the load balancer; says nothing about data",
+    ("POST", "/api/auth/login"): "signing in is how one gets a credential",
+}
+
+REFERENCE = "reference data (areas, units, event classes): every signed-in person needs the whole tree to " \
+            "draw maps and choose units; it holds no case data"
+OWN = "acts on the caller's own account only (their sessions, tokens, password)"
+CONFIG = "installation-wide configuration, not area data; gated by its permission"
+
+UNSCOPED: dict[tuple[str, str], Unscoped] = {
+    ("GET", "/api/areas"): Unscoped(REFERENCE),
+    ("GET", "/api/areas/geojson"): Unscoped(REFERENCE),
+    ("GET", "/api/areas/locate"): Unscoped(REFERENCE),
+    ("GET", "/api/areas/{code}"): Unscoped(REFERENCE),
+    ("POST", "/api/areas/import"): Unscoped(REFERENCE, perms.REFERENCE_WRITE),
+    ("GET", "/api/units"): Unscoped(REFERENCE),
+    ("GET", "/api/units/export"): Unscoped(REFERENCE),
+    ("GET", "/api/units/{code}"): Unscoped(REFERENCE),
+    ("POST", "/api/units/import"): Unscoped(REFERENCE, perms.REFERENCE_WRITE),
+    ("GET", "/api/event-classes"): Unscoped(REFERENCE),
+    ("GET", "/api/event-classes/export"): Unscoped(REFERENCE),
+    ("GET", "/api/event-classes/{code}"): Unscoped(REFERENCE),
+    ("POST", "/api/event-classes/import"): Unscoped(REFERENCE, perms.REFERENCE_WRITE),
+    ("GET", "/api/people/export"): Unscoped("staff list for administrators (audited)", perms.USER_ADMIN),
+    ("POST", "/api/people/import"): Unscoped("roles are permissions: administrators only (audited)",
+                                             perms.USER_ADMIN),
+    ("POST", "/api/events"): Unscoped("creates a new event: people report anywhere (首接负责); API keys only "
+                                      "as their sources and in their areas (test_auth)", perms.EVENT_SUBMIT),
+    ("GET", "/api/dispatch-rules"): Unscoped(CONFIG, perms.RULE_READ),
+    ("POST", "/api/dispatch-rules"): Unscoped(CONFIG, perms.RULE_WRITE),
+    ("GET", "/api/dispatch-rules/export"): Unscoped(CONFIG, perms.RULE_READ),
+    ("POST", "/api/dispatch-rules/import"): Unscoped(CONFIG, perms.RULE_WRITE),
+    ("GET", "/api/dispatch-rules/{code}"): Unscoped(CONFIG, perms.RULE_READ),
+    ("PUT", "/api/dispatch-rules/{code}"): Unscoped(CONFIG, perms.RULE_WRITE),
+    ("DELETE", "/api/dispatch-rules/{code}"): Unscoped(CONFIG, perms.RULE_WRITE),
+    ("GET", "/api/dispatch-rules/{code}/versions"): Unscoped(CONFIG, perms.RULE_READ),
+    ("GET", "/api/api-keys"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
+    ("POST", "/api/api-keys"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
+    ("POST", "/api/api-keys/{key_id}/rotate"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
+    ("DELETE", "/api/api-keys/{key_id}"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
+    ("GET", "/api/audit"): Unscoped("the auditor reads the whole installation's log", perms.AUDIT_READ),
+    ("GET", "/api/audit/verify"): Unscoped("the auditor checks the whole chain", perms.AUDIT_READ),
+    ("POST", "/api/auth/logout"): Unscoped(OWN),
+    ("GET", "/api/auth/me"): Unscoped(OWN),
+    ("POST", "/api/auth/password"): Unscoped(OWN),
+    ("GET", "/api/auth/tokens"): Unscoped(OWN),
+    ("POST", "/api/auth/tokens"): Unscoped(OWN),
+}
+
+#: Path parameters that name a scoped object → how to find town B's one (filled in by the fixture).
+SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code"}
+#: A value of the same kind that does not exist, to compare the 404s with.
+MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
+           "token_id": "999999", "person_code": "nobody"}
+
+PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+       + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
+
+#: Bodies for routes whose generated body would not pass validation (placeholders: {ref}).
+BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/api/dispatch/dry-run"): {"number": "{ref}"},
+    ("POST", "/api/events/{ref}/merge"): {"master_number": "{ref}", "reason": "重复"},
+    ("POST", "/api/events/{ref}/tasks/{task_id}/extension"): {"until": "2099-01-01T00:00:00+08:00",
+                                                               "reason": "需要协调"},
+    ("POST", "/api/dispatch-rules"): {"code": "R-X", "name": "x", "priority": 1,
+                                      "condition": {"field": "source", "op": "eq", "value": "hotline"},
+                                      "targets": {"lead": "C500111001"}},
+    ("POST", "/api/events"): {"source": "hotline", "title": "x", "lon": World.A1[0], "lat": World.A1[1]},
+}
+FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
+    ("POST", "/api/events/{ref}/attachments"): ("x.png", PNG, "image/png"),
+    ("POST", "/api/areas/import"): ("a.geojson", b'{"type": "FeatureCollection", "features": []}',
+                                    "application/geo+json"),
+    ("POST", "/api/dispatch-rules/import"): ("r.json", b'{"rules": []}', "application/json"),
+}
+DEFAULT_FILE = ("x.csv", b"code,name\n", "text/csv")
+#: Required query parameters.
+QUERY = {"since": "2000-01-01T00:00:00+08:00", "until": "2100-01-01T00:00:00+08:00", "lon": "105.705",
+         "lat": "29.705"}
+
+SECRET_TITLE = "TOWN-B-SECRET 棠香街道五星社区"
+SECRET_PHONE = "13987654321"
+
+
+def _resolve(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = doc["components"]["schemas"][name]
+    return schema
+
+
+def _example(schema: dict[str, Any], doc: dict[str, Any]) -> Any:
+    """The smallest value the schema accepts, as far as a schema can tell."""
+    schema = _resolve(schema, doc)
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"]
+            return _example(options[0], doc) if options else None
+    if "allOf" in schema:
+        return _example(schema["allOf"][0], doc)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {k: _example(props[k], doc) for k in schema.get("required", [])}
+    if kind == "array":
+        return [_example(schema.get("items", {}), doc) for _ in range(schema.get("minItems", 0))]
+    if kind == "string":
+        if schema.get("format") == "date-time":
+            return "2099-01-01T00:00:00+08:00"
+        return "理由" * max(1, (schema.get("minLength", 1) + 1) // 2)
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return float(max(1, schema.get("minimum", 1)))
+    if kind == "boolean":
+        return True
+    return {}
+
+
+@dataclass
+class Town:
+    """Town B's objects, as the parameters of the routes name them."""
+
+    params: dict[str, str]
+    event_id: int
+
+
+@pytest.fixture
+def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
+    monkeypatch.setitem(perms.ROLE_PERMISSIONS, perms.Role.DUTY_OFFICER, ALL_PERMISSIONS)
+    forget_people()
+    created = api.post("/api/events", "frank", {
+        "source": "hotline", "request_type": "complain", "event_class_code": "0201", "title": SECRET_TITLE,
+        "description": "只有棠香街道能看", "lon": World.B1[0], "lat": World.B1[1], "reporter_name": "秘密",
+        "reporter_phone": SECRET_PHONE}, status=201)
+    ev = api.post(f"/api/events/{created['number']}/dispatch", "frank",
+                  {"units": [{"unit_code": "C500111002", "role": "lead"}]})
+    files = {"file": ("现场.png", PNG, "image/png")}
+    att = api.request("POST", f"/api/events/{ev['number']}/attachments", "frank", 201, files=files)
+    frank_token = api.get("/api/auth/tokens", who="frank")[0]["id"]
+    return Town(params={"ref": ev["number"], "task_id": str(ev["tasks"][0]["id"]),
+                        "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank"},
+                event_id=ev["id"])
+
+
+def _fill(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "1"), path)
+
+
+def _call(client: TestClient, doc: dict[str, Any], method: str, path: str, values: dict[str, str],
+          headers: dict[str, str]) -> Any:
+    op = doc["paths"][path][method.lower()]
+    params = {p["name"]: QUERY[p["name"]] for p in op.get("parameters", [])
+              if p["in"] == "query" and p.get("required") and p["name"] in QUERY}
+    kw: dict[str, Any] = {}
+    content = op.get("requestBody", {}).get("content", {})
+    if "multipart/form-data" in content:
+        kw["files"] = {"file": FILES.get((method, path), DEFAULT_FILE)}
+    elif "application/json" in content:
+        body = BODIES.get((method, path))
+        if body is None:
+            body = _example(content["application/json"]["schema"], doc)
+        kw["content"] = _fill(json.dumps(body, ensure_ascii=False), values).encode()
+        headers = {**headers, "Content-Type": "application/json"}
+    return client.request(method, _fill(path, values), params=params, headers=headers, **kw)
+
+
+def _routes(client: TestClient) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    doc = client.app.openapi()
+    return doc, [(m.upper(), p) for p, ops in doc["paths"].items() for m in ops]
+
+
+def _state(factory: sessionmaker[Session], event_id: int) -> tuple[Any, ...]:
+    with factory() as s:
+        return (s.scalar(select(Event.version).where(Event.id == event_id)),
+                s.scalar(select(func.count(TimelineEntry.id)).where(TimelineEntry.event_id == event_id)),
+                s.scalar(select(func.count(Attachment.id)).where(Attachment.event_id == event_id)))
+
+
+def test_every_route_needs_a_credential(api: Api, town_b: Town) -> None:
+    doc, routes = _routes(api.client)
+    problems = []
+    for method, path in routes:
+        if (method, path) in PUBLIC:
+            continue
+        r = _call(api.client, doc, method, path, town_b.params, {})
+        if r.status_code != 401:
+            problems.append(f"{method} {path}: answered {r.status_code} without a credential (expected 401): "
+                            f"{r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_town_a_person_cannot_read_or_change_town_b_objects(api: Api, town_b: Town,
+                                                              session_factory: sessionmaker[Session]) -> None:
+    doc, routes = _routes(api.client)
+    before = _state(session_factory, town_b.event_id)
+    leaks = [SECRET_TITLE, SECRET_PHONE, "只有棠香街道能看"]
+    problems: list[str] = []
+    bob, frank = api.headers("bob"), api.headers("frank")
+    known = set(PUBLIC) | set(UNSCOPED)
+    for method, path in routes:
+        if (method, path) in known:
+            continue
+        names = re.findall(r"\{(\w+)\}", path)
+        unknown = [n for n in names if n not in SCOPED_PARAMS]
+        if unknown:
+            problems.append(f"{method} {path}: path parameter(s) {unknown} have no town-B object in this test; "
+                            "add one to SCOPED_PARAMS and the town_b fixture, or list the route in UNSCOPED "
+                            "with the reason it needs no scope")
+            continue
+        r = _call(api.client, doc, method, path, town_b.params, bob)
+        leaked = [s for s in leaks if s in r.text]
+        if leaked:
+            problems.append(f"{method} {path}: town A's bob received town B's data {leaked} "
+                            f"(status {r.status_code})")
+        if not names:
+            if r.status_code >= 500:
+                problems.append(f"{method} {path}: {r.status_code} for bob")
+            continue
+        if r.status_code != 404:
+            hint = " (the body did not validate: add one to BODIES)" if r.status_code == 422 else ""
+            problems.append(f"{method} {path}: bob got {r.status_code} for town B's object, expected 404{hint}: "
+                            f"{r.text[:200]}")
+            continue
+        missing = {**town_b.params, **{n: MISSING[n] for n in names}}
+        m = _call(api.client, doc, method, path, missing, bob)
+        seen = r.text
+        for n in names:
+            seen = seen.replace(town_b.params[n], "<id>")
+        unseen = m.text
+        for n in names:
+            unseen = unseen.replace(missing[n], "<id>")
+        if (m.status_code, unseen) != (r.status_code, seen):
+            problems.append(f"{method} {path}: the answer for town B's object ({r.status_code} {r.text[:120]}) "
+                            f"differs from the one for a missing object ({m.status_code} {m.text[:120]}): "
+                            "it tells that the object exists")
+        if method == "GET":
+            ok = _call(api.client, doc, method, path, town_b.params, frank)
+            if ok.status_code != 200:
+                problems.append(f"{method} {path}: frank (town B) got {ok.status_code} for his own object, so "
+                                f"the 404 for bob proves nothing: {ok.text[:200]}")
+    assert _state(session_factory, town_b.event_id) == before, "town B's event was changed by bob's calls"
+    assert not problems, "\n".join(problems)
+
+
+def test_unscoped_routes_are_listed_with_reasons_and_need_their_permission(api: Api, town_b: Town) -> None:
+    doc, routes = _routes(api.client)
+    existing = set(routes)
+    stale = [k for k in (set(PUBLIC) | set(UNSCOPED)) if k not in existing]
+    assert not stale, f"listed routes that no longer exist (remove them): {stale}"
+    people = {"alice": "dispatcher", "carol": "handler", "dave": "grid_worker", "audrey": "auditor",
+              "admin": "administrator"}
+    problems = []
+    for (method, path), entry in UNSCOPED.items():
+        assert entry.reason, f"{method} {path} is listed without a reason"
+        if entry.needs is None:
+            continue
+        lacking = [p for p, role in people.items() if entry.needs not in perms.ROLE_PERMISSIONS[perms.Role(role)]]
+        assert lacking, f"{method} {path}: every test person has {entry.needs}; cannot check the 403"
+        r = _call(api.client, doc, method, path, town_b.params, api.headers(lacking[0]))
+        if r.status_code != 403:
+            problems.append(f"{method} {path}: {lacking[0]} lacks {entry.needs} but got {r.status_code}: "
+                            f"{r.text[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_lists_counts_and_aggregates_leave_out_other_towns(api: Api, town_b: Town) -> None:
+    """The numbers a town sees are its own: list, total and dispatch accuracy."""
+    api.submit(who="bob")  # one event in town A
+    mine = api.get("/api/events", who="bob", params={"with_total": "true"})
+    theirs = api.get("/api/events", who="frank", params={"with_total": "true"})
+    assert mine["total"] == len(mine["items"]) == 1 and mine["items"][0]["area_chain"][2] == "500111001"
+    assert theirs["total"] == 1 and theirs["items"][0]["title"] == SECRET_TITLE
+    assert api.get("/api/events", who="alice", params={"with_total": "true"})["total"] == 2  # the district
+    q = {"since": QUERY["since"], "until": QUERY["until"]}
+    assert sum(r["dispatched"] for r in api.get("/api/dispatch/accuracy", who="bob", params=q)) == 0
+    assert sum(r["dispatched"] for r in api.get("/api/dispatch/accuracy", who="frank", params=q)) == 1
+    # people: each town sees its own staff
+    assert "frank" not in {p["code"] for p in api.get("/api/people", who="bob")}
+    assert "frank" in {p["code"] for p in api.get("/api/people", who="frank")}
