@@ -7,7 +7,18 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@localhost/test
 
 .PHONY: demo test test-sqlite test-postgres lint bench soak fuzz setup clean
 
-setup: $(STAMP)
+VENDOR := src/shuzhi/entrypoints/web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+
+setup: $(STAMP) $(VENDOR_STAMP)
+
+# Front-end libraries from npm at the versions pinned in package-lock.json, copied next to the pages
+# so that they load with no internet and no CDN.
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	touch $(VENDOR_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

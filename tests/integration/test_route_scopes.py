@@ -146,6 +146,11 @@ DEFAULT_FILE = ("x.csv", b"code,name\n", "text/csv")
 QUERY = {"since": "2000-01-01T00:00:00+08:00", "until": "2100-01-01T00:00:00+08:00", "lon": "105.705",
          "lat": "29.705"}
 
+#: Optional query parameters some routes need here: the live stream would otherwise stay open for minutes.
+EXTRA_QUERY: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/api/live/stream"): {"after_id": "0", "timeout": "1", "poll": "0.2"},
+}
+
 SECRET_TITLE = "TOWN-B-SECRET 棠香街道五星社区"
 SECRET_PHONE = "13987654321"
 
@@ -225,6 +230,7 @@ def _call(client: TestClient, doc: dict[str, Any], method: str, path: str, value
     op = doc["paths"][path][method.lower()]
     params = {p["name"]: QUERY[p["name"]] for p in op.get("parameters", [])
               if p["in"] == "query" and p.get("required") and p["name"] in QUERY}
+    params.update(EXTRA_QUERY.get((method, path), {}))
     kw: dict[str, Any] = {}
     content = op.get("requestBody", {}).get("content", {})
     if "multipart/form-data" in content:

@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.domain.events import RUNNING_TASK_STATES
 from shuzhi.domain.permissions import EVENT_READ
 from shuzhi.services import authz
 from shuzhi.services.actors import Actor
@@ -41,6 +42,11 @@ class EventFilter:
     received_from: datetime | None = None
     received_to: datetime | None = None
     q: str | None = None
+    # the lists behind the cockpit's figures (dispatched / closed since, overdue now)
+    dispatched_from: datetime | None = None
+    closed_from: datetime | None = None
+    closed_to: datetime | None = None
+    overdue_at: datetime | None = None
 
 
 def _encode_cursor(value: Any, ident: int) -> str:
@@ -90,6 +96,17 @@ def _apply_filter(s: Session, stmt: Select[Any], f: EventFilter) -> Select[Any]:
         stmt = stmt.where(Event.received_at < f.received_to)
     if f.received_from and f.received_to and f.received_to <= f.received_from:
         raise Invalid("received_to must be after received_from", field="received_to")
+    if f.dispatched_from:
+        stmt = stmt.where(Event.dispatched_at >= f.dispatched_from)
+    if f.closed_from:
+        stmt = stmt.where(Event.closed_at >= f.closed_from)
+    if f.closed_to:
+        stmt = stmt.where(Event.closed_at < f.closed_to)
+    if f.overdue_at:
+        # an event with a task still owing work past its handling deadline (the cockpit's 超期 figure)
+        stmt = stmt.where(exists().where(and_(
+            Task.event_id == Event.id, Task.state.in_(sorted(st.value for st in RUNNING_TASK_STATES)),
+            Task.handle_due_at < f.overdue_at)))
     if f.q:
         like = f"%{f.q}%"
         stmt = stmt.where(or_(Event.title.like(like), Event.number.like(like), Event.address.like(like)))

@@ -39,6 +39,8 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
     for router in ROUTERS:
         app.include_router(router)
     from shuzhi.entrypoints.api.observability import Observer
+    from shuzhi.entrypoints.web import pages
 
+    pages.install(app)
     app.add_middleware(Observer, log=settings.access_log)
     return app

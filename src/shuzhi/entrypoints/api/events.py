@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
@@ -59,6 +59,10 @@ def list_events(
     unit_code: str | None = None,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
+    dispatched_from: datetime | None = None,
+    closed_from: datetime | None = None,
+    closed_to: datetime | None = None,
+    overdue: bool = False,
     q: Annotated[str | None, Query(max_length=100)] = None,
     sort: str = "-received_at",
     cursor: str | None = None,
@@ -66,12 +70,14 @@ def list_events(
     with_total: bool = False,
 ) -> EventPage:
     """List events with filters (state, class, source, area subtree, unit, time), sorted, by cursor."""
-    for name, value in (("received_from", received_from), ("received_to", received_to)):
+    for name, value in (("received_from", received_from), ("received_to", received_to),
+                        ("dispatched_from", dispatched_from), ("closed_from", closed_from), ("closed_to", closed_to)):
         if value is not None and value.tzinfo is None:
             raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
     f = queries.EventFilter(state=state, event_class=event_class, major_class=major_class, source=source,
                             area_code=area_code, unit_code=unit_code, received_from=received_from,
-                            received_to=received_to, q=q)
+                            received_to=received_to, q=q, dispatched_from=dispatched_from, closed_from=closed_from,
+                            closed_to=closed_to, overdue_at=datetime.now(UTC) if overdue else None)
     items, next_cursor = queries.list_events(uow, f, actor=actor, sort=sort, cursor=cursor, limit=limit)
     total = queries.count_events(uow, f, actor=actor) if with_total else None
     return EventPage(items=[EventOut.of(e) for e in items], next_cursor=next_cursor, total=total)

@@ -1,0 +1,211 @@
+"""The cockpit is interactive in ≤ 2 s with 2,000 grids and 100,000 events, measured in Chromium.
+
+Figure (issue 8): time from navigation start to the map and the counters drawn (the page sets
+``window.__cockpitReadyAt`` then), in a fresh browser context each run (no cached scripts), median of
+the runs after one warm-up; the first, cold run is reported too. The server is ``uvicorn`` in a
+subprocess over a SQLite file filled here: 27 towns, 2,000 grids (jittered Voronoi cells, irregular),
+100,000 events over 180 days (≈ 8 % still open), a timeline line per event and tasks for open ones.
+
+Run: ``.venv/bin/python benchmarks/bench_cockpit.py`` (``--quick``: 200 grids, 5,000 events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import shapely
+from shapely.geometry import MultiPoint, box, mapping
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import record
+from shuzhi.adapters.db.engine import make_engine
+from shuzhi.adapters.db.migrate import upgrade
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Task, TimelineEntry, Unit
+from shuzhi.services.areas import json_safe
+
+DISTRICT = (105.55, 29.55, 106.05, 29.95)
+TOWNS = 27
+OPEN = ["registered", "dispatched", "handling", "reported_back"]
+DONE = ["closed", "called_back"]
+PASSWORD = "bench-password-123"
+
+
+def _cells(rng: np.random.Generator, n: int, within: shapely.Geometry) -> list[shapely.Geometry]:
+    minx, miny, maxx, maxy = within.bounds
+    pts: list[tuple[float, float]] = []
+    while len(pts) < n:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if within.contains(shapely.Point(x, y)):
+            pts.append((x, y))
+    cells = shapely.voronoi_polygons(MultiPoint(pts), extend_to=within)
+    out = [c.intersection(within) for c in cells.geoms]
+    return [c for c in out if not c.is_empty and c.geom_type == "Polygon"]
+
+
+def build_db(url: str, grids: int, events: int, seed: int = 8) -> None:
+    upgrade(url)
+    engine = make_engine(url)
+    rng = np.random.default_rng(seed)
+    prng = random.Random(seed)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        def area(code: str, name: str, level: str, parent: tuple[int, str] | None,
+                 geom: shapely.Geometry) -> tuple[int, str]:
+            path = f"{parent[1] if parent else '/'}{code}/"
+            c = geom.centroid
+            r = conn.execute(Area.__table__.insert().values(
+                code=code, name=name, level=level, parent_id=parent[0] if parent else None, path=path,
+                boundary=json_safe(mapping(geom)), centroid_lon=c.x, centroid_lat=c.y,
+                created_at=now, updated_at=now))
+            return int(r.inserted_primary_key[0]), path
+
+        district_geom = box(*DISTRICT)
+        city = area("500000", "重庆市", "city", None, box(105.0, 29.0, 107.0, 31.0))
+        district = area("500111", "大足区", "district", city, district_geom)
+        r = conn.execute(Unit.__table__.insert().values(code="C500111", name="大足区城市运行和治理中心", kind="centre",
+                                                        level="district", area_id=district[0], active=True,
+                                                        created_at=now, updated_at=now))
+        centre_id = int(r.inserted_primary_key[0])
+        conn.execute(Person.__table__.insert().values(code="bench.leader", name="测试领导", unit_id=centre_id,
+                                                      role="leader", active=True, created_at=now, updated_at=now))
+        r = conn.execute(EventClass.__table__.insert().values(
+            code="0101", name="井盖破损", kind="component", major_code="01", major_name="公用设施",
+            default_mode="handle", default_urgency="normal", time_limits={}, active=True,
+            created_at=now, updated_at=now))
+        class_id = int(r.inserted_primary_key[0])
+        grid_rows: list[tuple[int, str, float, float]] = []
+        towns = _cells(rng, TOWNS, district_geom)
+        per_town = max(1, grids // len(towns))
+        for ti, tgeom in enumerate(towns):
+            tcode = f"500111{ti + 1:03d}"
+            town = area(tcode, f"第{ti + 1}镇", "town", district, tgeom)
+            village = area(f"{tcode}001", f"第{ti + 1}镇第1村", "village", town, tgeom)
+            want = per_town if ti < len(towns) - 1 else grids - per_town * (len(towns) - 1)
+            for gi, g in enumerate(_cells(rng, want, tgeom)):
+                gid, gpath = area(f"{tcode}001{gi + 1:03d}", f"第{gi + 1}网格", "grid", village, g)
+                c = g.representative_point()
+                grid_rows.append((gid, gpath, c.x, c.y))
+        print(f"areas: {len(towns)} towns, {len(grid_rows)} grids")
+
+        ev_rows, tl_rows, open_ids = [], [], []
+        for i in range(events):
+            gid, gpath, x, y = grid_rows[prng.randrange(len(grid_rows))]
+            received = now - timedelta(seconds=prng.uniform(0, 180 * 86400))
+            is_open = prng.random() < 0.08
+            state = prng.choice(OPEN) if is_open else prng.choice(DONE)
+            ev_rows.append({
+                "id": i + 1, "number": f"500111-B-{i + 1:07d}", "source": prng.choice(["hotline", "grid_patrol",
+                                                                                         "citizen_platform"]),
+                "event_class_id": class_id, "title": f"测试事件{i + 1}", "description": "", "lon": x, "lat": y,
+                "area_id": gid, "area_path": gpath, "urgency": "normal", "mode": "handle", "state": state,
+                "owner_unit_id": centre_id, "self_handled": False, "rework_count": 0, "return_count": 0,
+                "received_at": received, "dispatched_at": None if state == "registered" else received,
+                "closed_at": received + timedelta(hours=20) if not is_open else None,
+                "updated_at": received, "version": 1})
+            tl_rows.append({"event_id": i + 1, "at": received, "actor": "bench", "action": "event.register",
+                            "to_state": "registered", "payload": {}})
+            if is_open and state != "registered":
+                open_ids.append((i + 1, received))
+        for start in range(0, len(ev_rows), 5000):
+            conn.execute(Event.__table__.insert(), ev_rows[start:start + 5000])
+        for start in range(0, len(tl_rows), 5000):
+            conn.execute(TimelineEntry.__table__.insert(), tl_rows[start:start + 5000])
+        task_rows = [{"event_id": eid, "unit_id": centre_id, "role": "lead", "state": "accepted",
+                      "dispatched_at": at, "handle_due_at": at + timedelta(days=5), "rework_count": 0,
+                      "updated_at": at, "version": 1} for eid, at in open_ids]
+        if task_rows:
+            conn.execute(Task.__table__.insert(), task_rows)
+        print(f"events: {len(ev_rows)} ({sum(1 for e in ev_rows if e['state'] in OPEN)} open), tasks: {len(task_rows)}")
+    from shuzhi.adapters.db.engine import make_session_factory
+    from shuzhi.services.auth import set_password
+
+    with make_session_factory(engine)() as session:
+        set_password(session, "bench.leader", PASSWORD, must_change=False)
+        session.commit()
+    engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def measure(base: str, runs: int) -> tuple[list[float], list[float]]:
+    """Per run: ms to the first screen drawn, and the slowest first-screen API answer (server + wire)."""
+    from playwright.sync_api import sync_playwright
+
+    times, api = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
+        for _ in range(runs):
+            context = browser.new_context(viewport={"width": 1920, "height": 1080})
+            signed_in = context.request.post(f"{base}/api/auth/login",
+                                             data={"code": "bench.leader", "password": PASSWORD})
+            assert signed_in.ok, signed_in.text()
+            page = context.new_page()
+            page.goto(f"{base}/")
+            page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+            times.append(float(page.evaluate("window.__cockpitReadyAt")))
+            api.append(float(page.evaluate(
+                "Math.max(...performance.getEntriesByType('resource').filter(e => e.name.includes('/api/cockpit/'))"
+                ".map(e => e.responseEnd - e.requestStart))")))
+            context.close()
+        browser.close()
+    return times, api
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="200 grids and 5,000 events (smoke run)")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    grids, events = (200, 5_000) if args.quick else (2_000, 100_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        t0 = time.perf_counter()
+        build_db(url, grids, events)
+        print(f"database built in {time.perf_counter() - t0:.0f} s")
+        port = _free_port()
+        code = ("import uvicorn; from shuzhi.config import Settings; "
+                "from shuzhi.entrypoints.api.app import create_app; "
+                f"uvicorn.run(create_app(settings=Settings(database_url={url!r}, data_dir={tmp!r})), "
+                f"host='127.0.0.1', port={port}, log_level='warning')")
+        server = subprocess.Popen([sys.executable, "-c", code])
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+            times, api = measure(base, args.runs + 1)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    cold, warm = times[0], times[1:]
+    median = statistics.median(warm)
+    print(f"cockpit ready: cold {cold:.0f} ms, runs {[round(t) for t in warm]} ms; "
+          f"slowest cockpit API answer per run {[round(t) for t in api]} ms")
+    suffix = "_quick" if args.quick else ""
+    record(f"cockpit_interactive_ms{suffix}", round(median, 0), "ms", 2000, "lower", grids=grids, events=events,
+           cold_ms=round(cold, 0), runs=len(warm), slowest_api_ms=round(statistics.median(api[1:]), 0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Page routes: each returns a server-rendered shell; the data comes from the JSON API in the browser.
+
+The shells carry no personal data, so they need no actor: who is acting is settled by the API calls
+(the session cookie after sign-in, the ``X-Actor`` header before it), which are scoped and checked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from shuzhi.entrypoints.web.messages_zh import MESSAGES
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+VENDOR_FILES = ("echarts.min.js",)
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+
+# (path, template, nav key) — a page of a part not installed yet shows the empty state (暂无数据).
+NAV = [
+    ("/", "nav.cockpit"),
+    ("/events", "nav.events"),
+    ("/tasks", "nav.tasks"),
+    ("/verify", "nav.verify"),
+    ("/warnings", "nav.warnings"),
+    ("/indicators", "nav.indicators"),
+    ("/plans", "nav.plans"),
+    ("/evaluation", "nav.evaluation"),
+    ("/admin", "nav.admin"),
+]
+
+
+def _messages_json() -> str:
+    # "<" escaped so that no message can close the <script> block it is embedded in
+    return json.dumps(MESSAGES, ensure_ascii=False).replace("<", "\\u003c")
+
+
+_MESSAGES_JSON = _messages_json()
+
+
+def _page(request: Request, template: str, page: str, **extra: Any) -> Response:
+    context = {"t": MESSAGES, "messages_json": _MESSAGES_JSON, "nav": NAV, "page": page,
+               "path": request.url.path, **extra}
+    response = templates.TemplateResponse(request, template, context)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def cockpit_page(request: Request) -> Response:
+    return _page(request, "cockpit.html", "cockpit")
+
+
+@router.get("/cockpit")
+def cockpit_alias() -> Response:
+    return RedirectResponse("/", status_code=307)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    return _page(request, "login.html", "login")
+
+
+@router.get("/events", response_class=HTMLResponse)
+def events_page(request: Request) -> Response:
+    return _page(request, "events.html", "events")
+
+
+@router.get("/events/{number}", response_class=HTMLResponse)
+def event_page(request: Request, number: str) -> Response:
+    return _page(request, "event.html", "event", number=number)
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def tasks_page(request: Request) -> Response:
+    return _page(request, "tasks.html", "tasks")
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_page(request: Request) -> Response:
+    return _page(request, "verify.html", "verify")
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request) -> Response:
+    return _page(request, "admin.html", "admin")
+
+
+def _placeholder(name: str) -> Any:
+    def show(request: Request) -> Response:
+        return _page(request, "placeholder.html", name, module=name)
+
+    show.__name__ = f"{name}_page"
+    return show
+
+
+for _name in ("warnings", "indicators", "plans", "evaluation"):
+    router.add_api_route(f"/{_name}", _placeholder(_name), methods=["GET"], response_class=HTMLResponse)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages and their static files (vendor libraries are copied there by ``make setup``)."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+
+def missing_vendor_files() -> list[str]:
+    return [f for f in VENDOR_FILES if not (STATIC / "vendor" / f).is_file()]

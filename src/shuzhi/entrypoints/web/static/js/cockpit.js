@@ -1,0 +1,303 @@
+// The cockpit (一屏掌控): map of the district coloured by live load, counters, live feed, key panels.
+// Every figure links to the event list behind it.
+import { actionLabel, clear, echartsReady, el, empty, fmtShortTime, get, localDayIso, shell, stateLabel, t, todayYmd } from "./core.js";
+import { openStream } from "./live.js";
+
+/* global echarts */
+const OPEN_STATES = ["registered", "notifying", "dispatched", "handling", "reported_back"];
+const AXIS = "#7fa7cf";
+const TEXT = "#d6e9ff";
+const GRIDLINE = "rgba(90,140,200,0.15)";
+const PALETTE = ["#2ee6d6", "#3aa0ff", "#ffc53d", "#ff7a45", "#f5222d", "#9254de", "#73d13d", "#13c2c2"];
+
+// chart text follows the page's font size, which grows with the screen (a wall shows bigger text)
+const fs = () => Math.round(parseFloat(getComputedStyle(document.body).fontSize) * 0.8);
+
+const state = { level: "town", within: null, load: [], names: {}, charts: {}, feedIds: new Set() };
+
+function eventsUrl(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) v.forEach((x) => q.append(k, x));
+    else if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  }
+  return `/events?${q}`;
+}
+
+function chart(id) {
+  if (!state.charts[id]) state.charts[id] = echarts.init(document.getElementById(id), null, { renderer: "canvas" });
+  return state.charts[id];
+}
+
+// --- counters ------------------------------------------------------------------------------------
+const COUNTER_LINKS = {
+  received_today: () => eventsUrl({ from: todayYmd() }),
+  dispatched_today: () => eventsUrl({ dispatched_from: todayYmd() }),
+  closed_today: () => eventsUrl({ closed_from: todayYmd() }),
+  open: () => eventsUrl({ state: OPEN_STATES }),
+  awaiting_dispatch: () => eventsUrl({ state: "registered" }),
+  awaiting_verification: () => eventsUrl({ state: "reported_back" }),
+  overdue: () => eventsUrl({ overdue: "1" }),
+  warnings_active: () => "/warnings",
+  plans_running: () => "/plans",
+};
+
+function renderCounters(s) {
+  const values = s;
+  for (const [key, link] of Object.entries(COUNTER_LINKS)) {
+    const box = document.getElementById(`counter-${key}`);
+    const v = values[key];
+    const out = box.querySelector("[data-value]");
+    const text = v === null || v === undefined ? t("cockpit.not_available") : String(v);
+    if (out.textContent !== text && out.textContent !== "—") {
+      box.classList.remove("bump");
+      void box.offsetWidth; // restart the animation
+      box.classList.add("bump");
+    }
+    out.textContent = text;
+    box.classList.toggle("na", v === null || v === undefined);
+    box.href = link();
+    box.setAttribute("aria-label", `${t(`cockpit.${key}`)}：${text}`);
+  }
+}
+
+// --- map -----------------------------------------------------------------------------------------
+function fetchMap() {
+  const q = state.within ? `&within=${encodeURIComponent(state.within)}` : "";
+  const loadQ = state.within ? `&parent_code=${encodeURIComponent(state.within)}` : "";
+  return Promise.all([
+    get(`/api/cockpit/map-layer?level=${state.level}${q}`),
+    get(`/api/cockpit/area-load?level=${state.level}${loadQ}`),
+    get("/api/cockpit/markers?limit=300"),
+  ]);
+}
+
+async function loadMap(fetched) {
+  const [layer, load, markers] = await (fetched || fetchMap());
+  await echartsReady();
+  state.load = load;
+  state.names = Object.fromEntries(load.map((a) => [a.code, a.name]));
+  const mapName = `shuzhi-${state.level}-${state.within || "all"}`;
+  echarts.registerMap(mapName, layer);
+  const max = Math.max(1, ...load.map((a) => a.open));
+  const points = markers.map((m) => ({
+    name: m.title, value: [m.lon, m.lat, 1], number: m.number, urgency: m.urgency, state: m.state,
+  }));
+  const urgent = points.filter((p) => p.urgency !== "normal");
+  const normal = points.filter((p) => p.urgency === "normal");
+  chart("map").setOption({
+    backgroundColor: "transparent", animation: false,
+    tooltip: {
+      trigger: "item", confine: true, backgroundColor: "rgba(6,20,40,0.92)", borderColor: "#1f6fb2",
+      textStyle: { color: TEXT },
+      // formatter returns text only: names and titles are escaped by ECharts' encodeHTML
+      formatter: (p) => {
+        if (p.seriesType === "map") {
+          return echarts.format.encodeHTML(t("cockpit.events_in", { name: state.names[p.name] || p.name, n: p.value || 0 }));
+        }
+        const d = p.data || {};
+        return `${echarts.format.encodeHTML(d.number || "")}<br>${echarts.format.encodeHTML(p.name)}<br>${echarts.format.encodeHTML(stateLabel(d.state))}`;
+      },
+    },
+    visualMap: {
+      type: "continuous", min: 0, max, seriesIndex: 0, calculable: false, orient: "vertical", left: 8, bottom: 8,
+      text: [String(max), "0"], textStyle: { color: TEXT }, itemHeight: 90,
+      inRange: { color: ["#0b3a5e", "#1475a8", "#27c3d9", "#ffd666", "#ff7a45", "#f5222d"] },
+    },
+    geo: {
+      map: mapName, roam: true, nameProperty: "code", layoutCenter: ["50%", "52%"], layoutSize: "95%",
+      label: { show: state.level === "town", color: "#e6f4ff", fontSize: fs(),
+        formatter: (p) => state.names[p.name] || "" },
+      itemStyle: { areaColor: "#0b3a5e", borderColor: "#4fc3ff", borderWidth: state.level === "town" ? 1 : 0.4 },
+      emphasis: { label: { show: true, color: "#fff" }, itemStyle: { areaColor: "#2f9bff" } },
+      select: { disabled: true },
+    },
+    series: [
+      { type: "map", geoIndex: 0, nameProperty: "code", data: load.map((a) => ({ name: a.code, value: a.open })) },
+      { type: "scatter", coordinateSystem: "geo", data: normal, symbolSize: 5, itemStyle: { color: "#9ff3ff", opacity: 0.8 },
+        zlevel: 1 },
+      { type: "effectScatter", coordinateSystem: "geo", data: urgent, symbolSize: 8, rippleEffect: { scale: 3 },
+        itemStyle: { color: "#ff4d4f" }, zlevel: 2 },
+    ],
+  }, true);
+  document.getElementById("map-back").hidden = !state.within;
+  for (const b of document.querySelectorAll("[data-level]")) b.setAttribute("aria-pressed", String(b.dataset.level === state.level));
+  renderRank();
+}
+
+function onMapClick(p) {
+  if (p.componentType === "series" && p.data && p.data.number) {
+    location.href = `/events/${encodeURIComponent(p.data.number)}`;
+    return;
+  }
+  const code = p.name;
+  if (!code) return;
+  if (state.level === "town" && !state.within) {
+    state.level = "grid";
+    state.within = code;
+    loadMap();
+  } else {
+    location.href = eventsUrl({ area_code: code, state: OPEN_STATES });
+  }
+}
+
+function renderRank() {
+  const list = clear(document.getElementById("rank"));
+  const top = [...state.load].sort((a, b) => b.open - a.open).slice(0, 10);
+  if (!top.length || top[0].open === 0) { list.append(empty()); return; }
+  const max = top[0].open || 1;
+  for (const a of top) {
+    list.append(el("li", {}, el("a", { href: eventsUrl({ area_code: a.code, state: OPEN_STATES }) },
+      el("span", { class: "rank-name" }, a.name),
+      el("span", { class: "rank-bar", style: `--w:${Math.round((a.open / max) * 100)}%` }),
+      el("span", { class: "rank-value" }, String(a.open)))));
+  }
+}
+
+// --- panels --------------------------------------------------------------------------------------
+const axisStyle = () => ({ axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: AXIS, fontSize: fs() },
+  splitLine: { lineStyle: { color: GRIDLINE } } });
+
+function renderBreakdowns(b) {
+  const dayStarts = b.days.map((_, i) => {
+    const d = new Date(Date.now() - (b.days.length - 1 - i) * 86400e3);
+    return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(d);
+  });
+  chart("chart-trend").setOption({
+    color: ["#2ee6d6", "#ffc53d"], tooltip: { trigger: "axis" },
+    legend: { textStyle: { color: TEXT, fontSize: fs() }, top: 0, right: 8, data: [t("cockpit.trend_received"), t("cockpit.trend_closed")] },
+    grid: { left: 40, right: 12, top: 28, bottom: 22 },
+    xAxis: { type: "category", data: b.days, ...axisStyle() },
+    yAxis: { type: "value", ...axisStyle() },
+    series: [
+      { name: t("cockpit.trend_received"), type: "line", smooth: true, data: b.received_by_day, areaStyle: { opacity: 0.15 }, dayStarts },
+      { name: t("cockpit.trend_closed"), type: "line", smooth: true, data: b.closed_by_day },
+    ],
+  }, true);
+  chart("chart-trend").off("click");
+  chart("chart-trend").on("click", (p) => {
+    const from = dayStarts[p.dataIndex];
+    const next = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date(new Date(localDayIso(from)).getTime() + 86400e3));
+    location.href = p.seriesIndex === 0 ? eventsUrl({ from, to: next }) : eventsUrl({ closed_from: from, closed_to: next });
+  });
+
+  const states = Object.entries(b.by_state);
+  setPieOrEmpty("chart-state", states.map(([k, v]) => ({ name: stateLabel(k), value: v, key: k })),
+    (p) => eventsUrl({ state: p.data.key }));
+
+  const classes = b.by_major_class;
+  setBarOrEmpty("chart-class", classes.map((c) => c[1]), classes.map((c) => ({ value: c[2], key: c[0] })),
+    (p) => eventsUrl({ major_class: p.data.key, state: OPEN_STATES }));
+
+  const sources = Object.entries(b.by_source).sort((x, y) => y[1] - x[1]);
+  setBarOrEmpty("chart-source", sources.map(([k]) => t(`source.${k}`)), sources.map(([k, v]) => ({ value: v, key: k })),
+    (p) => eventsUrl({ source: p.data.key, from: dayStarts[0] }));
+}
+
+function showEmpty(id, isEmpty) {
+  const box = document.getElementById(id);
+  let note = box.parentElement.querySelector(".chart-empty");
+  if (isEmpty && !note) {
+    note = empty();
+    note.classList.add("chart-empty");
+    box.parentElement.append(note);
+  } else if (!isEmpty && note) note.remove();
+  box.hidden = isEmpty;
+}
+
+function setPieOrEmpty(id, data, link) {
+  showEmpty(id, data.length === 0);
+  if (!data.length) return;
+  const c = chart(id);
+  c.setOption({
+    color: PALETTE, tooltip: { trigger: "item" },
+    legend: { orient: "vertical", right: 4, top: "middle", textStyle: { color: TEXT, fontSize: fs() }, itemWidth: 10, itemHeight: 10 },
+    series: [{ type: "pie", radius: ["45%", "72%"], center: ["36%", "52%"], data,
+      label: { color: TEXT, formatter: "{c}", fontSize: fs() }, itemStyle: { borderColor: "#071a33", borderWidth: 2 } }],
+  }, true);
+  c.off("click");
+  c.on("click", (p) => { location.href = link(p); });
+}
+
+function setBarOrEmpty(id, names, data, link) {
+  showEmpty(id, data.length === 0);
+  if (!data.length) return;
+  const c = chart(id);
+  c.setOption({
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+    grid: { left: 8, right: 36, top: 6, bottom: 6, containLabel: true },
+    xAxis: { type: "value", ...axisStyle(), axisLabel: { show: false } },
+    yAxis: { type: "category", inverse: true, data: names, ...axisStyle(), axisLabel: { color: TEXT, fontSize: fs() } },
+    series: [{ type: "bar", data, barMaxWidth: 14, label: { show: true, position: "right", color: TEXT, fontSize: fs() },
+      itemStyle: { borderRadius: [0, 3, 3, 0], color: new echarts.graphic.LinearGradient(0, 0, 1, 0,
+        [{ offset: 0, color: "#1766c2" }, { offset: 1, color: "#2ee6d6" }]) } }],
+  }, true);
+  c.off("click");
+  c.on("click", (p) => { location.href = link(p); });
+}
+
+// --- feed ----------------------------------------------------------------------------------------
+function feedItem(i, fresh) {
+  return el("li", { class: `feed-item${fresh ? " new" : ""} urgency-${i.urgency}`, "data-id": i.id },
+    el("time", { datetime: i.at }, fmtShortTime(i.at)),
+    el("span", { class: "feed-action" }, actionLabel(i.action)),
+    el("a", { href: `/events/${encodeURIComponent(i.number)}`, class: "feed-title" }, i.title),
+    el("span", { class: "feed-meta" }, [i.area_name || "", i.to_state ? ` · ${stateLabel(i.to_state)}` : ""].join("")));
+}
+
+function addFeed(items, fresh) {
+  const list = document.getElementById("feed");
+  for (const i of items) {
+    if (state.feedIds.has(i.id)) continue;
+    state.feedIds.add(i.id);
+    list.prepend(feedItem(i, fresh));
+  }
+  while (list.children.length > 60) list.lastElementChild.remove();
+  if (!list.children.length) list.append(empty());
+  else list.querySelector(".empty")?.remove();
+}
+
+// --- refresh -------------------------------------------------------------------------------------
+let refreshTimer = null;
+function scheduleRefresh(delay = 800) {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refreshFigures, delay);
+}
+
+async function refreshFigures() {
+  try {
+    const [s, b] = await Promise.all([get("/api/cockpit/summary"), get("/api/cockpit/breakdowns?days=14")]);
+    renderCounters(s);
+    renderBreakdowns(b);
+    await loadMap();
+  } catch (e) { /* the next tick tries again */ }
+}
+
+async function main() {
+  // everything the first screen needs is asked for at once, while ECharts is still loading
+  const mapData = fetchMap();
+  const summaryP = get("/api/cockpit/summary").then(renderCounters);
+  const feedP = get("/api/live/feed?limit=40").then((items) => { addFeed(items, false); return items; });
+  const breakdownsP = get("/api/cockpit/breakdowns?days=14");
+  shell();
+  echartsReady();
+  await Promise.all([summaryP, loadMap(mapData)]);
+  // what a wall display needs first is drawn; the benchmark and the browser tests wait for this
+  document.body.dataset.ready = "1";
+  window.__cockpitReadyAt = performance.now();
+  breakdownsP.then(async (b) => { await echartsReady(); renderBreakdowns(b); });
+  const items = await feedP;
+  const status = document.getElementById("feed-status");
+  openStream(items.length ? items[items.length - 1].id : null, (item) => { addFeed([item], true); scheduleRefresh(); },
+    (up) => { status.textContent = up ? t("cockpit.feed_live") : t("cockpit.feed_offline"); status.className = `badge ${up ? "live" : "off"}`; });
+  await echartsReady();
+  chart("map").on("click", onMapClick);
+  for (const b of document.querySelectorAll("[data-level]")) {
+    b.addEventListener("click", () => { state.level = b.dataset.level; state.within = null; loadMap(); });
+  }
+  document.getElementById("map-back").addEventListener("click", () => { state.level = "town"; state.within = null; loadMap(); });
+  window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
+  setInterval(refreshFigures, 30000);
+}
+
+main();

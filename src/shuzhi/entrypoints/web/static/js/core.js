@@ -1,0 +1,211 @@
+// Shared browser code: messages, the API wrapper, who is acting, safe DOM building, time formats.
+//
+// Rule of the house: text that came from the API (titles, descriptions, names, reasons) is only ever
+// put into the page as text nodes (el(), textContent), never as HTML.
+
+const MESSAGES = JSON.parse(document.getElementById("messages").textContent);
+
+export function t(key, vars) {
+  let s = MESSAGES[key] ?? key;
+  if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
+  return s;
+}
+
+// --- who is acting ----------------------------------------------------------------------------
+// Sign-in sets the HttpOnly session cookie (the browser sends it; scripts never see it) and gives
+// a CSRF token, which every request that changes something echoes in X-CSRF-Token. authHeaders()
+// is the one place that knows how a request names its person.
+const CSRF_KEY = "shuzhi.csrf";
+
+export const session = {
+  csrf: () => sessionStorage.getItem(CSRF_KEY),
+  setCsrf(token) { if (token) sessionStorage.setItem(CSRF_KEY, token); },
+  clear() { sessionStorage.removeItem(CSRF_KEY); },
+};
+
+export function authHeaders(method) {
+  const csrf = session.csrf();
+  return csrf && method !== "GET" ? { "X-CSRF-Token": csrf } : {};
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+export async function api(method, path, body, { form, signal } = {}) {
+  const headers = { Accept: "application/json", ...authHeaders(method) };
+  const init = { method, headers, credentials: "same-origin", signal };
+  if (form) init.body = form;
+  else if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+  const r = await fetch(path, init);
+  const type = r.headers.get("content-type") || "";
+  const data = type.includes("application/json") ? await r.json() : null;
+  if (!r.ok) {
+    if (r.status === 401 && !location.pathname.startsWith("/login")) goLogin();
+    throw new ApiError(r.status, data);
+  }
+  return data;
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body ?? {});
+
+export function goLogin() {
+  location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+// --- the current person --------------------------------------------------------------------------
+let mePromise = null;
+
+export function me() {
+  if (!mePromise) mePromise = loadMe();
+  return mePromise;
+}
+
+async function loadMe() {
+  const m = await get("/api/auth/me");
+  // a new tab has no token in its sessionStorage yet: the session's own token comes with /me
+  session.setCsrf(m.csrf_token);
+  if (m.must_change_password) { goLogin(); return new Promise(() => {}); }
+  return normaliseMe(m);
+}
+
+function normaliseMe(m) {
+  const person = m.person || {};
+  const scope = m.scope || { all_areas: true, areas: [] };
+  return {
+    code: m.code, name: m.name, role: m.role, unitName: m.unit_name || person.unit_name || "",
+    unitCode: m.unit_code || person.unit_code || "",
+    scope: scope.all_areas ? null : scope.areas.map((a) => a.name || a.code),
+    permissions: new Set(m.permissions || []),
+  };
+}
+
+export const can = (who, permission) => who.permissions.has(permission);
+
+// --- DOM ---------------------------------------------------------------------------------------
+// el("a", {href, class}, "text", child) — strings become text nodes; attributes via setAttribute.
+export function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(node, c);
+    else node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export function clear(node) { node.replaceChildren(); return node; }
+
+export function empty(text) {
+  return el("div", { class: "empty", role: "status" }, el("strong", {}, text || t("common.empty")));
+}
+
+let toastTimer = null;
+export function toast(text, kind = "ok") {
+  const box = document.getElementById("toast");
+  box.textContent = text;
+  box.className = `toast show ${kind}`;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.className = "toast"; }, 4000);
+}
+
+export function errorText(e) {
+  if (e instanceof ApiError) {
+    if (e.status === 403) return t("common.forbidden");
+    if (e.status === 409 && /version/i.test(e.message)) return t("common.stale");
+    return e.message;
+  }
+  return String(e && e.message ? e.message : e);
+}
+
+// --- time (stored UTC, shown in Asia/Shanghai) ---------------------------------------------------
+const TZ = "Asia/Shanghai";
+const fmtFull = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit",
+  hour: "2-digit", minute: "2-digit", hour12: false });
+const fmtShort = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, month: "2-digit", day: "2-digit", hour: "2-digit",
+  minute: "2-digit", second: "2-digit", hour12: false });
+const fmtClock = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit",
+  weekday: "short", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+
+export const fmtTime = (iso) => (iso ? fmtFull.format(new Date(iso)) : t("common.none"));
+export const fmtShortTime = (iso) => (iso ? fmtShort.format(new Date(iso)) : t("common.none"));
+
+export function duration(ms) {
+  const m = Math.max(0, Math.round(Math.abs(ms) / 60000));
+  if (m >= 1440) return t("time.days", { n: Math.floor(m / 1440) }) + (m % 1440 >= 60 ? t("time.hours", { n: Math.floor((m % 1440) / 60) }) : "");
+  if (m >= 60) return t("time.hours", { n: Math.floor(m / 60) }) + (m % 60 ? t("time.minutes", { n: m % 60 }) : "");
+  return t("time.minutes", { n: m });
+}
+
+// The clock of a deadline: remaining time, or how long overdue (with a class for colour).
+export function clockOf(dueIso) {
+  if (!dueIso) return el("span", { class: "muted" }, t("common.none"));
+  const left = new Date(dueIso).getTime() - Date.now();
+  return el("span", { class: left < 0 ? "clock-overdue" : left < 4 * 3600e3 ? "clock-soon" : "clock-ok",
+    title: fmtTime(dueIso) }, `${fmtTime(dueIso)}（${left < 0 ? t("event.overdue_by", { t: duration(left) }) : t("event.remaining", { t: duration(left) })}）`);
+}
+
+// Shanghai midnight of a yyyy-mm-dd date, as the ISO string the API expects.
+export const localDayIso = (ymd) => `${ymd}T00:00:00+08:00`;
+export function todayYmd() {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date());
+  return parts;
+}
+
+export const stateLabel = (s) => t(`state.${s}`);
+export const actionLabel = (a) => t(`action.${String(a).replace(/^(event|task)\./, "")}`);
+
+export function badge(text, cls) { return el("span", { class: `badge ${cls || ""}` }, text); }
+
+// ECharts (1 MB to parse) is loaded on first use, so a page can send its API requests before the
+// browser spends its time on it; charts wait for it, data fetching does not.
+let echartsPromise = null;
+export function echartsReady() {
+  if (window.echarts) return Promise.resolve(window.echarts);
+  if (!echartsPromise) {
+    echartsPromise = new Promise((ok, fail) => {
+      const tag = document.createElement("script");
+      tag.src = "/static/vendor/echarts.min.js";
+      tag.addEventListener("load", () => ok(window.echarts));
+      tag.addEventListener("error", fail);
+      document.head.append(tag);
+    });
+  }
+  return echartsPromise;
+}
+
+// --- the header ----------------------------------------------------------------------------------
+export async function shell() {
+  const clock = document.getElementById("clock");
+  const tick = () => { clock.textContent = fmtClock.format(new Date()); };
+  tick();
+  setInterval(tick, 1000);
+  document.getElementById("signout").addEventListener("click", async () => {
+    try { await api("POST", "/api/auth/logout", {}); } catch { /* no sign-in on this server */ }
+    session.clear();
+    goLogin();
+  });
+  const who = await me();
+  document.getElementById("who-name").textContent = `${who.name}（${t(`role.${who.role}`)}）`;
+  document.getElementById("who-unit").textContent = who.unitName;
+  document.getElementById("who-scope").textContent =
+    `${t("header.scope")}：${who.scope ? who.scope.join("、") : t("header.scope_all")}`;
+  return who;
+}

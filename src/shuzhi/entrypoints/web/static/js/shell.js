@@ -1,0 +1,3 @@
+import { shell } from "./core.js";
+
+shell();

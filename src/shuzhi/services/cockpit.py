@@ -1,0 +1,401 @@
+"""Read-side aggregates for the cockpit (一屏掌控) and the workbenches.
+
+Every figure is computed in the database (COUNT / SUM … GROUP BY), limited to the actor's scope with
+:func:`shuzhi.services.authz.area_clause`, so the page asks a handful of cheap questions however many
+events there are. Figures of parts that are not installed are ``None`` (the page says 暂无), never 0
+passed off as a measurement: other parts add theirs through :data:`EXTRA_COUNTERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.domain import permissions as p
+from shuzhi.domain.events import (
+    ACTIVE_TASK_STATES,
+    OPEN_EVENT_STATES,
+    RUNNING_TASK_STATES,
+    EventState,
+    TaskState,
+    allowed_task_actions,
+)
+from shuzhi.services import authz
+from shuzhi.services.actors import Actor
+from shuzhi.services.errors import Invalid
+from shuzhi.services.ttl_cache import TTLCache
+from shuzhi.services.unit_of_work import UnitOfWork
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OPEN_STATES = sorted(s.value for s in OPEN_EVENT_STATES)
+RUNNING_STATES = sorted(s.value for s in RUNNING_TASK_STATES)
+LEVELS = ("town", "village", "grid")
+
+#: ``name -> fn(session, actor, now) -> int | None``: counters of other parts (active warnings, running
+#: plans …). A part registers its counter when it is installed; until then the figure is absent.
+EXTRA_COUNTERS: dict[str, Callable[[Session, Actor, datetime], int | None]] = {}
+
+# Area id -> path changes only on an area import; a short cache keeps the rollup from re-reading it.
+_area_paths: TTLCache[dict[int, str]] = TTLCache(ttl=60)
+_areas_by_level: TTLCache[list[tuple[str, str, str, float | None, float | None]]] = TTLCache(ttl=60)
+
+
+def local_day_start(now: datetime) -> datetime:
+    """Midnight in Asia/Shanghai of the day ``now`` falls in, as UTC (the centre's 'today')."""
+    local = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+def _scoped(actor: Actor) -> Any:
+    # the same rule as the event list, so that every figure matches the list it links to
+    return authz.event_clause(actor)
+
+
+@dataclass
+class Summary:
+    now: datetime
+    day_start: datetime
+    received_today: int
+    dispatched_today: int
+    closed_today: int
+    open: int
+    #: Events with a task still owing work past its handling deadline.
+    overdue: int
+    awaiting_dispatch: int
+    awaiting_verification: int
+    extra: dict[str, int | None] = field(default_factory=dict)
+
+
+def summary(uow: UnitOfWork, actor: Actor, now: datetime | None = None) -> Summary:
+    """Today's counters in the actor's scope, in two queries (events, overdue tasks)."""
+    authz.require(actor, p.EVENT_READ)
+    now = now or datetime.now(UTC)
+    start = local_day_start(now)
+    with uow:
+        s = uow.session
+        row = s.execute(select(
+            func.sum(case((Event.received_at >= start, 1), else_=0)),
+            func.sum(case((Event.dispatched_at >= start, 1), else_=0)),
+            func.sum(case((Event.closed_at >= start, 1), else_=0)),
+            func.sum(case((Event.state.in_(OPEN_STATES), 1), else_=0)),
+            func.sum(case((Event.state == EventState.REGISTERED.value, 1), else_=0)),
+            func.sum(case((Event.state == EventState.REPORTED_BACK.value, 1), else_=0)),
+        ).where(_scoped(actor), (Event.received_at >= start) | (Event.dispatched_at >= start)
+                | (Event.closed_at >= start) | Event.state.in_(OPEN_STATES))).one()
+        overdue = s.scalar(
+            select(func.count(func.distinct(Task.event_id))).join(Event, Event.id == Task.event_id)
+            .where(Task.state.in_(RUNNING_STATES), Task.handle_due_at < now,
+                   authz.area_clause(actor, Event.area_path, Task.unit_id)))
+        extra = {name: fn(s, actor, now) for name, fn in EXTRA_COUNTERS.items()}
+    return Summary(now=now, day_start=start, received_today=int(row[0] or 0), dispatched_today=int(row[1] or 0),
+                   closed_today=int(row[2] or 0), open=int(row[3] or 0), overdue=int(overdue or 0),
+                   awaiting_dispatch=int(row[4] or 0), awaiting_verification=int(row[5] or 0), extra=extra)
+
+
+@dataclass
+class AreaLoad:
+    code: str
+    name: str
+    open: int
+    centroid: tuple[float, float] | None
+
+
+def area_load(uow: UnitOfWork, actor: Actor, level: str = "town", parent_code: str | None = None) -> list[AreaLoad]:
+    """Open events per area of ``level`` (optionally under ``parent_code``), scoped.
+
+    Events are counted once per lowest area (GROUP BY area_id, a few thousand rows at most) and rolled
+    up in memory along the materialised paths, which works the same on SQLite and PostgreSQL.
+    """
+    authz.require(actor, p.EVENT_READ)
+    if level not in LEVELS:
+        raise Invalid(f"level must be one of {', '.join(LEVELS)}", field="level")
+    with uow:
+        s = uow.session
+        key = str(s.get_bind().engine.url)
+        paths = _area_paths.get(key, lambda: dict(s.execute(select(Area.id, Area.path)).all())) or {}
+        areas = _areas_by_level.get((key, level), lambda: list(s.execute(
+            select(Area.code, Area.name, Area.path, Area.centroid_lon, Area.centroid_lat)
+            .where(Area.level == level).order_by(Area.code)).all())) or []
+        prefix = ""
+        if parent_code:
+            prefix = s.scalar(select(Area.path).where(Area.code == parent_code)) or ""
+            if not prefix:
+                raise Invalid(f"unknown area '{parent_code}'", field="parent_code")
+        stmt: Any = (select(Event.area_id, func.count()).where(Event.state.in_(OPEN_STATES), _scoped(actor))
+                             .group_by(Event.area_id))
+        if prefix:
+            stmt = stmt.where(Event.area_path.startswith(prefix, autoescape=True))
+        counts = s.execute(stmt).all()
+        if any(a is not None and a not in paths for a, _ in counts):
+            # an area imported since the cache was filled: read the paths again
+            _area_paths.clear()
+            _areas_by_level.clear()
+            paths = dict(s.execute(select(Area.id, Area.path)).all())
+            areas = list(s.execute(select(Area.code, Area.name, Area.path, Area.centroid_lon, Area.centroid_lat)
+                                   .where(Area.level == level).order_by(Area.code)).all())
+    # A path's components are area codes; the code at the requested level's depth names the bucket.
+    by_code: dict[str, int] = {}
+    for area_id, n in counts:
+        path = paths.get(area_id) if area_id is not None else None
+        if not path:
+            continue
+        for code in path.strip("/").split("/"):
+            by_code[code] = by_code.get(code, 0) + n
+    out = []
+    for code, name, path, lon, lat in areas:
+        if prefix and not path.startswith(prefix):
+            continue
+        if not authz.path_visible(actor, path) and not any(a.startswith(path) for a in actor.area_paths or ()):
+            continue
+        out.append(AreaLoad(code=code, name=name, open=by_code.get(code, 0),
+                            centroid=(lon, lat) if lon is not None and lat is not None else None))
+    return out
+
+
+@dataclass
+class Marker:
+    number: str
+    title: str
+    state: str
+    urgency: str
+    lon: float
+    lat: float
+    received_at: datetime
+
+
+def markers(uow: UnitOfWork, actor: Actor, limit: int = 300) -> list[Marker]:
+    """The most recent open events that have a point, for the map."""
+    authz.require(actor, p.EVENT_READ)
+    rows: Any
+    with uow:
+        rows = uow.session.execute(
+            select(Event.number, Event.title, Event.state, Event.urgency, Event.lon, Event.lat, Event.received_at)
+            .where(Event.state.in_(OPEN_STATES), Event.lon.is_not(None), _scoped(actor))
+            .order_by(Event.received_at.desc(), Event.id.desc()).limit(limit)).all()
+    return [Marker(*r) for r in rows]
+
+
+@dataclass
+class Breakdowns:
+    days: list[str]
+    received_by_day: list[int]
+    closed_by_day: list[int]
+    by_state: dict[str, int]
+    by_source: dict[str, int]
+    by_major_class: list[tuple[str, str, int]]
+
+
+def breakdowns(uow: UnitOfWork, actor: Actor, days: int = 14, now: datetime | None = None) -> Breakdowns:
+    """Charts of the key panels: received/closed per local day, open events by state, class and source."""
+    authz.require(actor, p.EVENT_READ)
+    if not 1 <= days <= 60:
+        raise Invalid("days must be between 1 and 60", field="days")
+    now = now or datetime.now(UTC)
+    today = local_day_start(now)
+    starts = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    bounds = [*starts, today + timedelta(days=1)]
+    with uow:
+        s = uow.session
+        cols = []
+        for a, b in pairwise(bounds):
+            cols.append(func.sum(case((and_(Event.received_at >= a, Event.received_at < b), 1), else_=0)))
+        for a, b in pairwise(bounds):
+            cols.append(func.sum(case((and_(Event.closed_at >= a, Event.closed_at < b), 1), else_=0)))
+        row = s.execute(select(*cols).where(
+            _scoped(actor), (Event.received_at >= starts[0]) | (Event.closed_at >= starts[0]))).one()
+        open_scope = (Event.state.in_(OPEN_STATES), _scoped(actor))
+        by_state = dict(s.execute(select(Event.state, func.count()).where(*open_scope)
+                                  .group_by(Event.state)).all())
+        by_source = dict(s.execute(select(Event.source, func.count())
+                                   .where(Event.received_at >= starts[0], _scoped(actor))
+                                   .group_by(Event.source)).all())
+        by_class = s.execute(
+            select(EventClass.major_code, EventClass.major_name, func.count()).select_from(Event)
+            .join(EventClass, EventClass.id == Event.event_class_id)
+            .where(*open_scope).group_by(EventClass.major_code, EventClass.major_name)
+            .order_by(func.count().desc()).limit(10)).all()
+    values = [int(v or 0) for v in row]
+    return Breakdowns(days=[d.astimezone(SHANGHAI).strftime("%m-%d") for d in starts],
+                      received_by_day=values[:days], closed_by_day=values[days:],
+                      by_state={k: int(v) for k, v in by_state.items()},
+                      by_source={k: int(v) for k, v in by_source.items()},
+                      by_major_class=[(c, n, int(v)) for c, n, v in by_class])
+
+
+@dataclass
+class FeedItem:
+    id: int
+    at: datetime
+    action: str
+    actor: str
+    from_state: str | None
+    to_state: str | None
+    number: str
+    title: str
+    area_name: str | None
+    urgency: str
+
+
+def feed(uow: UnitOfWork, actor: Actor, after_id: int | None = None, limit: int = 30) -> list[FeedItem]:
+    """Timeline lines of events in scope: the newest ``limit`` (oldest first), or those after ``after_id``.
+
+    Polling by id (an indexed primary key) makes "what is new since I last looked" one cheap query.
+    """
+    authz.require(actor, p.EVENT_READ)
+    stmt = (select(TimelineEntry.id, TimelineEntry.at, TimelineEntry.action, TimelineEntry.actor,
+                   TimelineEntry.from_state, TimelineEntry.to_state, Event.number, Event.title, Area.name,
+                   Event.urgency)
+            .join(Event, Event.id == TimelineEntry.event_id).outerjoin(Area, Area.id == Event.area_id)
+            .where(_scoped(actor)))
+    rows: Any
+    with uow:
+        if after_id is None:
+            rows = uow.session.execute(stmt.order_by(TimelineEntry.id.desc()).limit(limit)).all()
+            rows = list(reversed(rows))
+        else:
+            rows = uow.session.execute(stmt.where(TimelineEntry.id > after_id).order_by(TimelineEntry.id)
+                                       .limit(limit)).all()
+    return [FeedItem(*r) for r in rows]
+
+
+@dataclass
+class MyTask:
+    task_id: int
+    task_state: str
+    role: str
+    unit_name: str
+    instruction: str | None
+    dispatched_at: datetime
+    accept_due_at: datetime | None
+    handle_due_at: datetime | None
+    extension_requested_until: datetime | None
+    task_version: int
+    number: str
+    title: str
+    address: str | None
+    event_state: str
+    urgency: str
+    class_name: str | None
+    #: What the unit may do next from this state (the task transition table).
+    allowed_actions: list[str] = field(default_factory=list)
+
+
+def my_tasks(uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[MyTask]:
+    """The open tasks of the actor's unit, the most urgent deadline first."""
+    authz.require(actor, p.TASK_HANDLE)
+    if actor.unit_id is None:
+        return []
+    states = sorted(s.value for s in ACTIVE_TASK_STATES)
+    rows: Any
+    with uow:
+        rows = uow.session.execute(
+            select(Task.id, Task.state, Task.role, Unit.name, Task.instruction, Task.dispatched_at,
+                   Task.accept_due_at, Task.handle_due_at, Task.extension_requested_until, Task.version,
+                   Event.number, Event.title, Event.address, Event.state, Event.urgency, EventClass.name)
+            .join(Event, Event.id == Task.event_id).join(Unit, Unit.id == Task.unit_id)
+            .outerjoin(EventClass, EventClass.id == Event.event_class_id)
+            .where(Task.unit_id == actor.unit_id, Task.state.in_(states))
+            .order_by(Task.handle_due_at.is_(None), Task.handle_due_at, Task.id).limit(limit)).all()
+    out = []
+    for r in rows:
+        task = MyTask(*r)
+        task.allowed_actions = [a.value for a in allowed_task_actions(TaskState(task.task_state))]
+        out.append(task)
+    return out
+
+
+@dataclass
+class ToVerify:
+    number: str
+    title: str
+    address: str | None
+    area_name: str | None
+    reported_at: datetime | None
+    lon: float | None
+    lat: float | None
+    version: int
+
+
+def to_verify(uow: UnitOfWork, actor: Actor, limit: int = 100) -> list[ToVerify]:
+    """Events reported back in the actor's scope, waiting for verification on the spot (核查)."""
+    authz.require(actor, p.EVENT_VERIFY)
+    rows: Any
+    with uow:
+        rows = uow.session.execute(
+            select(Event.number, Event.title, Event.address, Area.name, Event.reported_at, Event.lon, Event.lat,
+                   Event.version)
+            .outerjoin(Area, Area.id == Event.area_id)
+            .where(Event.state == EventState.REPORTED_BACK.value, _scoped(actor))
+            .order_by(Event.reported_at, Event.id).limit(limit)).all()
+    return [ToVerify(*r) for r in rows]
+
+
+# Boundaries change only on an area import; the simplified layer is kept a minute per engine.
+_layers: TTLCache[list[tuple[str, str, str, str, dict[str, Any]]]] = TTLCache(ttl=60)
+#: Degrees; about 20 m near Chongqing — invisible on a district map, and shrinks the payload severalfold.
+SIMPLIFY_TOLERANCE = 0.0002
+
+
+def _simplified(boundary: dict[str, Any]) -> dict[str, Any] | None:
+    from shapely.geometry import mapping, shape
+
+    from shuzhi.services.areas import json_safe
+
+    geom = shape(boundary)
+    small = geom.simplify(SIMPLIFY_TOLERANCE, preserve_topology=True)
+    if small.is_empty:
+        small = geom
+    out: dict[str, Any] = json_safe(mapping(small))
+
+    def rounded(c: Any) -> Any:
+        return [round(c[0], 5), round(c[1], 5)] if c and isinstance(c[0], float) else [rounded(x) for x in c]
+
+    out["coordinates"] = rounded(out["coordinates"])
+    return out
+
+
+def map_layer(uow: UnitOfWork, actor: Actor, level: str = "town", within: str | None = None) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of one level's boundaries (simplified) for the map, in the actor's scope.
+
+    ``within`` narrows it to one area's subtree (the grids of a town). ECharts draws it directly: no
+    map tiles, nothing from outside this server.
+    """
+    authz.require(actor, p.EVENT_READ)
+    if level not in LEVELS:
+        raise Invalid(f"level must be one of {', '.join(LEVELS)}", field="level")
+    with uow:
+        s = uow.session
+        key = (str(s.get_bind().engine.url), level)
+
+        def load() -> list[tuple[str, str, str, str, dict[str, Any]]]:
+            rows = s.execute(select(Area.code, Area.name, Area.path, Area.parent_id, Area.boundary)
+                             .where(Area.level == level, Area.boundary.is_not(None)).order_by(Area.code)).all()
+            parents = dict(s.execute(select(Area.id, Area.code)).all())
+            out = []
+            for code, name, path, parent_id, boundary in rows:
+                geometry = _simplified(boundary)
+                if geometry is not None:
+                    out.append((code, name, path, parents.get(parent_id, ""), geometry))
+            return out
+
+        features = _layers.get(key, load) or []
+        prefix = ""
+        if within:
+            prefix = s.scalar(select(Area.path).where(Area.code == within)) or ""
+            if not prefix:
+                raise Invalid(f"unknown area '{within}'", field="within")
+    visible = actor.area_paths
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": geometry,
+         "properties": {"code": code, "name": name, "level": level, "parent_code": parent}}
+        for code, name, path, parent, geometry in features
+        if path.startswith(prefix)
+        and (visible is None or authz.path_visible(actor, path) or any(v.startswith(path) for v in visible))]}
