@@ -221,6 +221,12 @@ def test_a_run_is_seen_only_in_scope(api: Api, storm: None) -> None:
     run = api.post("/api/plans/storm/activate", "bob", {"area_codes": ["500111001"]}, status=201)
     api.get(f"/api/plan-runs/{run['run_id']}", who="frank", status=404)
     assert api.get("/api/plan-runs", who="frank") == []
+    # every action on a run goes through the same scoped loader: town B does not see town A's run
+    base = f"/api/plan-runs/{run['run_id']}"
+    for path, body in ((f"{base}/confirm", {}), (f"{base}/dismiss", {}), (f"{base}/stand-down", {"reason": "x"})):
+        api.post(path, "frank", body, status=404)
+    api.get(f"{base}/review", who="frank", status=404)
+    api.request("PUT", f"{base}/review/notes", "frank", 404, json={"notes": "x"})
     assert [r["id"] for r in api.get("/api/plan-runs", who="bob")] == [run["run_id"]]
 
 

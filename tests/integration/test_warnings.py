@@ -253,6 +253,8 @@ def test_warnings_are_scoped_to_the_viewer_and_acknowledged_once(sensed: World, 
     assert w.list_warnings(uow, frank)["total"] == 0
     with pytest.raises(NotFound):
         w.get_warning(uow, frank, warning.id)
+    with pytest.raises(NotFound):
+        w.acknowledge(uow, frank, warning.id)
     with pytest.raises(Forbidden):
         w.acknowledge(uow, carol, warning.id)
     done = w.acknowledge(uow, bob, warning.id, "已通知水务")
