@@ -40,7 +40,7 @@ test-sqlite: setup
 # (SHUZHI_REQUIRE_SERVICES=1).
 test-postgres: setup
 	@if $(BIN)/python scripts/pg_available.py "$(PG_TEST_URL)"; then \
-		SHUZHI_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -q; \
+		SHUZHI_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -q -n 2 --dist loadfile; \
 	elif [ "$$SHUZHI_REQUIRE_SERVICES" = "1" ]; then \
 		echo "PostgreSQL is required (SHUZHI_REQUIRE_SERVICES=1) but not reachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL run skipped"; fi

@@ -35,12 +35,28 @@ def need_service(available: bool, what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database beside the named one (``test_gw0`` …),
+    created when missing, so that parallel workers never truncate each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    database = f"{name}_{worker}"
+    with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{database}"')
+    return f"{base}/{database}"
+
+
 @pytest.fixture(scope="session")
 def _pg_engine() -> Iterator[Engine | None]:
     if not PG_URL:
         yield None
         return
-    engine = make_engine(PG_URL, pool_size=5)
+    engine = make_engine(_worker_database(PG_URL), pool_size=5)
     with engine.begin() as conn:
         Base.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

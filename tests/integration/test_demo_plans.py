@@ -28,8 +28,8 @@ def test_storm_warning_starts_the_flood_plan_down_to_the_grids(session_factory: 
         grids = set(s.scalars(select(Unit.code).join(Area, Area.id == Unit.area_id)
                               .where(Unit.kind == "grid", Area.path.startswith(town.path))))
         change = hooks.WarningChange(
-            warning_id=1, episode_key="water_level:gauge-7:1", indicator_code="water_level",
-            indicator_lineage=("infrastructure", "water_level"), series_key="gauge-7", area_code=town.code,
+            warning_id=1, episode_key="RIVER_LEVEL:gauge-7:1", indicator_code="RIVER_LEVEL",
+            indicator_lineage=("infrastructure", "RIVER_LEVEL"), series_key="gauge-7", area_code=town.code,
             area_path=town.path, level="red", previous_level="orange", at=datetime.now(UTC))
         for hook in hooks.WARNING_HOOKS:
             hook(s, change)

@@ -81,7 +81,7 @@ def test_evaluation_api(session_factory: sessionmaker[Session], world: World, ap
     _play(session_factory, world)
     api.post("/api/evaluation/refresh", "carol", status=403)  # a handler may read, not refresh
     api.post("/api/evaluation/refresh?full=true", "alice", status=403)  # duty officers have no evaluation.write
-    api.post("/api/evaluation/refresh", "system")
+    api.post("/api/evaluation/refresh", "admin")
     figs = api.get("/api/evaluation/figures?area=500111&period=2024-06&group_by=area")
     assert figs["total"]["received"] == 8
     assert {g["code"] for g in figs["groups"]} == {"500111001", "500111002"}
@@ -99,13 +99,13 @@ def test_evaluation_api(session_factory: sessionmaker[Session], world: World, ap
                                                 "zero_at": 0.95}],
                                      "bands": [{"colour": "green", "min_score": 60},
                                                {"colour": "red", "min_score": 80}]}}
-    r = api.request("PUT", "/api/evaluation/schemes/x", "system", 422, json=bad)
+    r = api.request("PUT", "/api/evaluation/schemes/x", "admin", 422, json=bad)
     errors = r["details"]["errors"]
     assert "items" in errors and "items[0].full_mark_at" in errors and "bands[1].min_score" in errors
     good = {"name": "严格", "document": {"total": 100, "items": [
         {"rate": "on_time_closure_rate", "weight": 100, "full_mark_at": 0.99, "points_per_point": 5}],
         "bands": [{"colour": "green", "min_score": 95}, {"colour": "red", "min_score": 0}]}}
-    saved = api.request("PUT", "/api/evaluation/schemes/strict", "system", 200, json=good)
+    saved = api.request("PUT", "/api/evaluation/schemes/strict", "admin", 200, json=good)
     assert saved["active"] is True
     cmap = api.get("/api/evaluation/colour-map?area=500111&period=2024-06")
     town_a = next(i for i in cmap["items"] if i["code"] == "500111001")

@@ -8,9 +8,9 @@
 * **大型活动** large public event — started by hand for the venue's areas: security, traffic, medical,
   fire, food safety, the town centre, villages and grids.
 
-Warning triggers name indicator codes; the demo's are ``water_level``, ``rainfall_1h`` and
-``rainfall_24h`` (a trigger matches an indicator or any sector/runway above it, so the sensing tree
-can file these under its own sectors).
+Warning triggers name indicator codes of the demo's sensing tree (:mod:`shuzhi.demo.sensing_data`):
+river level ``RIVER_LEVEL``, hourly rainfall ``RAINFALL_1H`` and waterlogging depth
+``WATERLOGGING_DEPTH`` (a trigger matches an indicator or any sector/runway above it).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from shuzhi.services.unit_of_work import UnitOfWork
 FLOOD: dict[str, Any] = {
     "code": "flood-response", "name": "大足区暴雨洪涝灾害应急预案",
     "description": "水位或降雨量达到橙色及以上预警时启动，三级中心联动，直达村社网格。",
-    "trigger": {"kind": "warning", "indicators": ["water_level", "rainfall_1h", "rainfall_24h"],
+    "trigger": {"kind": "warning", "indicators": ["RIVER_LEVEL", "RAINFALL_1H", "WATERLOGGING_DEPTH"],
                 "at_least": "orange"},
     "confirmation": "auto",
     "event": {"class": "1407", "urgency": "critical", "title": "暴雨洪涝应急响应"},
