@@ -269,6 +269,8 @@ def _rebuild_postgresql(s: Session, now: datetime, clock: WorkingClock, areas: _
             count += len(batch)
         sums = ", ".join(f"sum(coalesce((c.value->2->>'{m}')::bigint, 0))" for m in MEASURES)
         cases = " ".join(f"WHEN {g} THEN {grain}" for g, grain in _GRAIN_OF_GROUPING.items())
+        # The five grouping sets are hashed or sorted in memory; the default 4 MB would spill to disk.
+        cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute(f"""
             INSERT INTO evaluation_rollups (grain, day, area_id, unit_id, class_id, source, area_path,
                                             {", ".join(MEASURES)})
