@@ -267,8 +267,12 @@ def _rebuild_postgresql(s: Session, now: datetime, clock: WorkingClock, areas: _
                 for row in rows:
                     copy.write_row(row)
             count += len(batch)
-        sums = ", ".join(f"sum(coalesce((c.value->2->>'{m}')::bigint, 0))" for m in MEASURES)
+        sums = ", ".join(f"sum(coalesce(m.{m}, 0))" for m in MEASURES)
+        record = ", ".join(f"{m} bigint" for m in MEASURES)
         cases = " ".join(f"WHEN {g} THEN {grain}" for g, grain in _GRAIN_OF_GROUPING.items())
+        # json_to_record parses each cell's figures once (json operators would re-parse per figure); the
+        # five grouping sets are hashed or sorted in memory, where the default 4 MB would spill to disk.
+        cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute(f"""
             INSERT INTO evaluation_rollups (grain, day, area_id, unit_id, class_id, source, area_path,
                                             {", ".join(MEASURES)})
@@ -278,6 +282,7 @@ def _rebuild_postgresql(s: Session, now: datetime, clock: WorkingClock, areas: _
                    CASE WHEN GROUPING(f.source) = 1 THEN '' ELSE f.source END, max(f.area_path), {sums}
             FROM evaluation_event_facts f
             CROSS JOIN LATERAL json_array_elements(f.cells) AS c(value)
+            CROSS JOIN LATERAL json_to_record(c.value->2) AS m({record})
             CROSS JOIN LATERAL (SELECT date '0001-01-01' + ((c.value->>0)::int - 1) AS d,
                                        (c.value->>1)::int AS u) k
             GROUP BY GROUPING SETS ((k.d, f.area_id, k.u, f.class_id, f.source), (k.d, f.area_id, k.u),
