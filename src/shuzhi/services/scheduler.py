@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_supervision import ScheduledJob
-from shuzhi.services import readings, supervision, warnings, webhooks
+from shuzhi.services import readings, reports, rollups, supervision, warnings, webhooks
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.scheduler")
@@ -60,6 +60,9 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("warnings.check_no_data", timedelta(minutes=1), _uow_job(warnings.check_no_data)),
     # raw readings and hourly roll-ups past their retention
     PeriodicJob("readings.purge_expired", timedelta(hours=1), _uow_job(readings.purge_expired)),
+    # evaluation figures stay exact incrementally; the daily/weekly/monthly reports are made once each
+    PeriodicJob("evaluation.refresh_rollups", timedelta(minutes=5), _uow_job(rollups.refresh_rollups)),
+    PeriodicJob("reports.generate_due", timedelta(minutes=15), _uow_job(reports.generate_due_reports)),
 ]
 
 
