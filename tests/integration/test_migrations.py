@@ -20,11 +20,14 @@ from tests.conftest import PG_URL
 def _fresh_url(tmp_path: Path) -> str:
     if not PG_URL:
         return f"sqlite:///{tmp_path / 'migrated.db'}"
-    admin = PG_URL.replace("+psycopg", "").rsplit("/", 1)[0] + "/postgres"
+    # named after the test database, so that two suites on one server never drop each other's
+    base, name = PG_URL.rsplit("/", 1)
+    database = f"{name}_migrations"
+    admin = base.replace("+psycopg", "") + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS shuzhi_migration_test WITH (FORCE)")
-        conn.execute("CREATE DATABASE shuzhi_migration_test")
-    return PG_URL.rsplit("/", 1)[0] + "/shuzhi_migration_test"
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    return f"{base}/{database}"
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
