@@ -3,14 +3,24 @@
 Figures (issue 7): any evaluation query for the demo district's 27 towns and one month in ≤ 500 ms,
 flat between 1M and 10M events (two years of history); the district's monthly report in ≤ 30 s.
 
-Setup: a dedicated database ``bench_evaluation`` (dropped and created), the demo district imported through
-the real importers, events and one lead task each filled by set-based INSERT … SELECT over
-``generate_series`` at 13,700 events a day back from 30 June 2025, so that a larger size adds older
-history (outcomes spread: closed, called back, reworked, returned, self-handled, open), then the roll-ups
-built by the real ``refresh_rollups(full=True)``.  Timed per size: the colour map of the
-towns (grain 2), the unit ranking (grain 1), per class (3), per source (4) and a class+source filter
-(grain 0), each the median of 5 runs through the service layer; the slowest is the figure.
-Run: ``.venv/bin/python benchmarks/bench_evaluation.py [--quick] [--sizes 1000000 10000000]``.
+Setup, one database per size (``$SHUZHI_BENCH_EVALUATION_DB`` + ``_1m`` / ``_10m``, default
+``bench_evaluation_1m`` …): the demo district imported through the real importers; events and one lead
+task each filled by set-based ``INSERT … SELECT`` over ``generate_series`` in chunks of 1,000,000 (the
+secondary indexes dropped meanwhile and rebuilt from their stored definitions, so the database keeps
+exactly production's indexes), at 13,700 events a day back from 30 June 2025, so that a larger size
+adds *older* history and the month queried holds the same events at every size; outcomes spread
+(closed, called back, reworked, returned, self-handled, open).  Then the roll-ups are built by the real
+``refresh_rollups(full=True)``, which on PostgreSQL is the set-based rebuild of
+``services/rollup_sql.py``.
+
+Timed per size: every query of the evaluation page and reports for the district's 27 towns and June
+2025 through the service layer (figures by town, unit, class, source, class+source, unit kind; the
+colour map of towns and of units; the unit ranking), median of 5 runs; the slowest is the figure.
+At the largest size, the monthly report of the district.
+
+Run: ``.venv/bin/python benchmarks/bench_evaluation.py [--quick] [--sizes 1000000 10000000] [--reuse]
+[--prepare-only]``.  ``--reuse`` measures against databases a previous run prepared (a size whose
+database is missing or incomplete is prepared); ``--prepare-only`` prepares and stops.
 """
 
 from __future__ import annotations
@@ -20,8 +30,10 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -29,16 +41,50 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
-DB = "bench_evaluation"
-URL = f"postgresql+psycopg://postgres@localhost/{DB}"
+BASE = os.environ.get("SHUZHI_BENCH_EVALUATION_DB", "bench_evaluation")
 END = datetime(2025, 6, 30, 16, 0, tzinfo=UTC)  # history ends 1 July 2025 00:00 in Shanghai
 MONTH = "2025-06"
 #: Events arrive at the rate of a large district, 10M in two years; event g is g steps before END, so a
 #: larger size adds *older* history and the month queried (the last) is the same at every size.
 FULL_HISTORY = 10_000_000
+CHUNK = 1_000_000
 
 
-def prepare() -> None:
+def label(size: int) -> str:
+    return f"{size // 1_000_000}m" if size >= 1_000_000 and size % 1_000_000 == 0 else f"{size // 1000}k"
+
+
+def db_name(size: int) -> str:
+    return f"{BASE}_{label(size)}"
+
+
+def sa_url(db: str) -> str:
+    return f"postgresql+psycopg://postgres@localhost/{db}"
+
+
+def pg_url(db: str) -> str:
+    return f"postgresql://postgres@localhost/{db}"
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
+
+
+def is_ready(db: str, size: int) -> bool:
+    """True when ``db`` holds ``size`` events and roll-ups built over them (a finished preparation)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone() is None:
+            return False
+    with psycopg.connect(pg_url(db)) as conn:
+        try:
+            have = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+            state = conn.execute("SELECT judged_at FROM evaluation_state").fetchone()
+        except psycopg.Error:
+            return False
+    return bool(have == size and state is not None and state[0] is not None)
+
+
+def create(db: str) -> None:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.adapters.db.tables import Base
     from shuzhi.demo.district import build_district
@@ -46,105 +92,199 @@ def prepare() -> None:
     from shuzhi.services.unit_of_work import UnitOfWork
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    engine = make_engine(URL)
+        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db}")
+    engine = make_engine(sa_url(db))
     Base.metadata.create_all(engine)
     factory = make_session_factory(engine)
     load_reference_data(lambda: UnitOfWork(factory), build_district(1))
     engine.dispose()
 
 
-def fill(total: int) -> float:
-    """Grow the history back in time to ``total`` events (13,700 a day), with one lead task each."""
+_EVENTS_SQL = """
+    WITH g_ AS (SELECT id, path, row_number() OVER (ORDER BY id) - 1 AS rn FROM areas WHERE level = 'grid'),
+         c_ AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM event_classes
+                WHERE default_mode = 'handle')
+    INSERT INTO events (id, number, source, title, description, area_id, area_path, event_class_id, urgency,
+                        mode, state, owner_unit_id, self_handled, satisfied, rework_count, return_count,
+                        received_at, dispatched_at, reported_at, closed_at, called_back_at, updated_at, version)
+    SELECT g, 'B-' || lpad(g::text, 9, '0'),
+           (ARRAY['hotline','citizen_platform','grid_patrol','sensor_warning','online_app','legacy_system',
+                  'duty_officer','upper_centre'])[1 + (g * 7) %% 8],
+           '历史事件', '', a.id, a.path, c.id, 'normal', 'handle',
+           CASE WHEN g %% 20 = 0 THEN 'handling' WHEN g %% 3 = 0 THEN 'closed' ELSE 'called_back' END,
+           %(owner)s, g %% 31 = 0,
+           CASE WHEN g %% 20 = 0 OR g %% 3 = 0 THEN NULL ELSE g %% 11 <> 0 END,
+           (g %% 17 = 0)::int, (g %% 23 = 0)::int,
+           t.r, t.r + interval '10 minutes',
+           CASE WHEN g %% 20 = 0 THEN NULL ELSE t.r + ((g %% 96) || ' hours')::interval END,
+           CASE WHEN g %% 20 = 0 THEN NULL ELSE t.r + ((g %% 96) + 2 || ' hours')::interval END,
+           CASE WHEN g %% 20 = 0 OR g %% 3 = 0 THEN NULL ELSE t.r + ((g %% 96) + 26 || ' hours')::interval END,
+           t.r, 1
+    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g
+    JOIN g_ a ON a.rn = (g * 7919) %% (SELECT count(*) FROM g_)
+    JOIN c_ c ON c.rn = (g * 31) %% (SELECT count(*) FROM c_)
+    CROSS JOIN LATERAL (SELECT %(end)s::timestamptz - g * (interval '730 days' / %(full)s) AS r) t
+"""
+
+_TASKS_SQL = """
+    WITH d_ AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM units WHERE kind = 'department')
+    INSERT INTO tasks (id, event_id, unit_id, role, state, dispatched_at, accept_due_at, handle_due_at,
+                       accepted_at, reported_at, verified_at, rework_count, updated_at, version)
+    SELECT e.id, e.id, d.id, 'lead',
+           CASE WHEN e.state = 'handling' THEN 'accepted' ELSE 'verified' END,
+           e.dispatched_at, e.dispatched_at + interval '2 hours', e.dispatched_at + interval '5 days',
+           e.dispatched_at + ((e.id %% 5) * 40 || ' minutes')::interval,
+           e.reported_at, e.closed_at, e.rework_count, e.received_at, 1
+    FROM events e JOIN d_ d ON d.rn = e.id %% (SELECT count(*) FROM d_)
+    WHERE e.id BETWEEN %(lo)s AND %(hi)s
+"""
+
+
+def _indexes(tables: tuple[str, ...]) -> list[Any]:
+    """The schema's own secondary indexes on ``tables`` (not those backing keys and unique constraints)."""
+    from shuzhi.adapters.db.tables import Base
+
+    return [ix for name in tables for ix in Base.metadata.tables[name].indexes]
+
+
+def fill(db: str, total: int) -> float:
+    """Events 1…``total`` (event g is g steps of 730 days / 10M before END) with one lead task each.
+
+    Chunks of ``CHUNK`` with progress; resumes where an interrupted run stopped.  The schema's
+    secondary indexes are dropped during the load and created again from the model afterwards
+    (building an index once is far cheaper than 10M inserts into eight of them), so the database
+    ends with exactly production's indexes.
+    """
+    from shuzhi.adapters.db.engine import make_engine
+
     t0 = time.perf_counter()
-    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
-        have = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        if have >= total:
-            return 0.0
+    engine = make_engine(sa_url(db))
+    indexes = _indexes(("events", "tasks"))
+    with psycopg.connect(pg_url(db), autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = off")
+        have = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
         owner = conn.execute("SELECT id FROM units WHERE kind='centre' AND level='district'").fetchone()[0]
-        conn.execute(
-            """
-            WITH g_ AS (SELECT id, path, row_number() OVER (ORDER BY id) - 1 AS rn FROM areas WHERE level = 'grid'),
-                 c_ AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM event_classes
-                        WHERE default_mode = 'handle')
-            INSERT INTO events (number, source, title, description, area_id, area_path, event_class_id, urgency,
-                                mode, state, owner_unit_id, self_handled, satisfied, rework_count, return_count,
-                                received_at, dispatched_at, reported_at, closed_at, called_back_at, updated_at,
-                                version)
-            SELECT 'B-' || lpad(g::text, 9, '0'),
-                   (ARRAY['hotline','citizen_platform','grid_patrol','sensor_warning','online_app','legacy_system',
-                          'duty_officer','upper_centre'])[1 + (g * 7) %% 8],
-                   '历史事件', '', a.id, a.path, c.id, 'normal', 'handle',
-                   CASE WHEN g %% 20 = 0 THEN 'handling' WHEN g %% 3 = 0 THEN 'closed' ELSE 'called_back' END,
-                   %(owner)s, g %% 31 = 0,
-                   CASE WHEN g %% 20 = 0 OR g %% 3 = 0 THEN NULL ELSE g %% 11 <> 0 END,
-                   (g %% 17 = 0)::int, (g %% 23 = 0)::int,
-                   t.r, t.r + interval '10 minutes',
-                   CASE WHEN g %% 20 = 0 THEN NULL ELSE t.r + ((g %% 96) || ' hours')::interval END,
-                   CASE WHEN g %% 20 = 0 THEN NULL ELSE t.r + ((g %% 96) + 2 || ' hours')::interval END,
-                   CASE WHEN g %% 20 = 0 OR g %% 3 = 0 THEN NULL ELSE t.r + ((g %% 96) + 26 || ' hours')::interval END,
-                   now(), 1
-            FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g
-            JOIN g_ a ON a.rn = (g * 7919) %% (SELECT count(*) FROM g_)
-            JOIN c_ c ON c.rn = (g * 31) %% (SELECT count(*) FROM c_)
-            CROSS JOIN LATERAL (SELECT %(end)s::timestamptz - g * (interval '730 days' / %(full)s) AS r) t
-            """,
-            {"owner": owner, "lo": have + 1, "hi": total, "end": END, "full": FULL_HISTORY},
-        )
-        conn.execute(
-            """
-            WITH d_ AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn FROM units WHERE kind = 'department')
-            INSERT INTO tasks (event_id, unit_id, role, state, dispatched_at, accept_due_at, handle_due_at,
-                               accepted_at, reported_at, verified_at, rework_count, updated_at, version)
-            SELECT e.id, d.id, 'lead',
-                   CASE WHEN e.state = 'handling' THEN 'accepted' ELSE 'verified' END,
-                   e.dispatched_at, e.dispatched_at + interval '2 hours', e.dispatched_at + interval '5 days',
-                   e.dispatched_at + ((e.id % 5) * 40 || ' minutes')::interval,
-                   e.reported_at, e.closed_at, e.rework_count, now(), 1
-            FROM events e JOIN d_ d ON d.rn = e.id % (SELECT count(*) FROM d_)
-            WHERE e.id > (SELECT coalesce(max(event_id), 0) FROM tasks)
-            """
-        )
-        conn.execute("ANALYZE")
+        if have < total:
+            for ix in indexes:
+                ix.drop(engine, checkfirst=True)
+        for lo in range(have + 1, total + 1, CHUNK):
+            hi = min(total, lo + CHUNK - 1)
+            params = {"owner": owner, "lo": lo, "hi": hi, "end": END, "full": FULL_HISTORY}
+            with conn.transaction():  # a chunk is all there or not at all, so a rerun resumes cleanly
+                conn.execute(_EVENTS_SQL, params)
+                conn.execute(_TASKS_SQL, params)
+            log(f"{db}: events and tasks {hi:,} / {total:,} ({time.perf_counter() - t0:.0f} s)")
+        with engine.connect() as sa_conn:
+            sa_conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+            for ix in indexes:
+                ix.create(sa_conn, checkfirst=True)
+            sa_conn.commit()
+        log(f"{db}: indexes ready ({time.perf_counter() - t0:.0f} s)")
+        # Ids were given explicitly; move the sequences past them, where the application inserts next.
+        for table in ("events", "tasks"):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        if have < total:
+            conn.execute("VACUUM ANALYZE events")
+            conn.execute("VACUUM ANALYZE tasks")
+    engine.dispose()
     return time.perf_counter() - t0
 
 
-def build_rollups() -> float:
+def _backend_cpu_s(pid: int) -> float:
+    """CPU seconds a PostgreSQL backend on this machine has used (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def build_rollups(db: str) -> dict[str, float]:
+    """Full rebuild through the service, with progress per chunk.  Besides wall seconds (which depend
+    on the machine's load), the CPU seconds of the PostgreSQL backend doing it and of this process."""
+    from sqlalchemy import text
+
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.services.rollups import refresh_rollups
     from shuzhi.services.unit_of_work import UnitOfWork
 
-    engine = make_engine(URL)
-    t0 = time.perf_counter()
-    refresh_rollups(UnitOfWork(make_session_factory(engine)), END, full=True)
+    engine = make_engine(sa_url(db), pool_size=1)
+    with engine.connect() as conn:  # the pool's one connection: the refresh will run on this backend
+        pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    cpu0 = _backend_cpu_s(pid)
+    t0, c0 = time.perf_counter(), time.process_time()
+
+    def progress(msg: str) -> None:
+        log(f"{db}: {msg} ({time.perf_counter() - t0:.0f} s, backend CPU {_backend_cpu_s(pid) - cpu0:.0f} s, "
+            f"load {_loadavg()})")
+
+    refresh_rollups(UnitOfWork(make_session_factory(engine)), END, full=True, progress=progress)
+    out = {"wall_s": time.perf_counter() - t0, "backend_cpu_s": _backend_cpu_s(pid) - cpu0,
+           "python_cpu_s": time.process_time() - c0}
     engine.dispose()
-    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute("ANALYZE evaluation_rollups")
-    return time.perf_counter() - t0
+    with psycopg.connect(pg_url(db), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE evaluation_rollups")
+        conn.execute("VACUUM ANALYZE evaluation_event_facts")
+    return out
 
 
-def time_queries() -> dict[str, float]:
+def _database_exists(db: str) -> bool:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone() is not None
+
+
+def prepare(size: int, resume: bool) -> None:
+    """Database, events and roll-ups for ``size``; with ``resume``, keep what an earlier run made."""
+    db = db_name(size)
+    if not (resume and _database_exists(db)):
+        log(f"creating {db}")
+        create(db)
+    seeded = fill(db, size)
+    log(f"{db}: {size:,} events in place ({seeded:.0f} s); building the roll-ups")
+    built = build_rollups(db)
+    log(f"{db}: roll-ups built in {built['wall_s']:.0f} s (backend CPU {built['backend_cpu_s']:.0f} s)")
+    if size >= 1_000_000 and size % 1_000_000 == 0:
+        record(f"evaluation_rollup_full_build_s_{label(size).upper()}", round(built["wall_s"], 1), "s", None,
+               "lower", events=size, backend_cpu_s=round(built["backend_cpu_s"], 1),
+               python_cpu_s=round(built["python_cpu_s"], 1), loadavg=_loadavg())
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def queries(db: str) -> dict[str, Callable[[], Any]]:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.services import evaluation as ev
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.unit_of_work import UnitOfWork
 
-    engine = make_engine(URL)
-    factory = make_session_factory(engine)
-    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+    factory = make_session_factory(make_engine(sa_url(db)))
+    with psycopg.connect(pg_url(db)) as conn:
         cls = conn.execute(
             "SELECT code FROM event_classes WHERE default_mode='handle' ORDER BY id LIMIT 1").fetchone()[0]
-    queries = {
-        "colour_map_towns": lambda: ev.colour_map(UnitOfWork(factory), SYSTEM, area="500111", period=MONTH),
-        "ranking_units": lambda: ev.rankings(UnitOfWork(factory), SYSTEM, area="500111", period=MONTH, by="unit"),
-        "by_class": lambda: ev.figures(UnitOfWork(factory), SYSTEM, area="500111", period=MONTH, group_by="class"),
-        "by_source": lambda: ev.figures(UnitOfWork(factory), SYSTEM, area="500111", period=MONTH, group_by="source"),
-        "towns_class_and_source": lambda: ev.figures(UnitOfWork(factory), SYSTEM, area="500111", period=MONTH,
-                                                     group_by="area", event_class=cls, source="hotline"),
+
+    def u() -> UnitOfWork:
+        return UnitOfWork(factory)
+
+    a = {"area": "500111", "period": MONTH}
+    return {
+        "towns": lambda: ev.figures(u(), SYSTEM, **a, group_by="area"),
+        "by_unit": lambda: ev.figures(u(), SYSTEM, **a, group_by="unit"),
+        "by_department": lambda: ev.figures(u(), SYSTEM, **a, group_by="unit", unit_kind="department"),
+        "by_class": lambda: ev.figures(u(), SYSTEM, **a, group_by="class"),
+        "by_source": lambda: ev.figures(u(), SYSTEM, **a, group_by="source"),
+        "towns_one_class": lambda: ev.figures(u(), SYSTEM, **a, group_by="area", event_class=cls),
+        "towns_class_and_source": lambda: ev.figures(u(), SYSTEM, **a, group_by="area", event_class=cls,
+                                                     source="hotline"),
+        "colour_map_towns": lambda: ev.colour_map(u(), SYSTEM, **a),
+        "colour_map_units": lambda: ev.colour_map(u(), SYSTEM, **a, by="unit"),
+        "ranking_units": lambda: ev.rankings(u(), SYSTEM, **a, by="unit"),
+        "ranking_towns": lambda: ev.rankings(u(), SYSTEM, **a, by="area"),
     }
+
+
+def time_queries(db: str) -> dict[str, float]:
     out = {}
-    for name, run in queries.items():
+    for name, run in queries(db).items():
         run()  # warm caches and the connection pool
         times = []
         for _ in range(5):
@@ -153,12 +293,65 @@ def time_queries() -> dict[str, float]:
             times.append((time.perf_counter() - t0) * 1000)
         assert result, name
         out[name] = statistics.median(times)
-        print(f"  {name}: {out[name]:.1f} ms")
-    engine.dispose()
+        log(f"  {db} {name}: {out[name]:.1f} ms")
     return out
 
 
-def time_report() -> float:
+def rollup_reads(db: str) -> dict[str, dict[str, Any]]:
+    """For each query, the roll-up statements it runs, explained: pages touched (shared buffers hit or
+    read) and rows read — figures that do not depend on the machine's load, unlike milliseconds."""
+    import json
+
+    from sqlalchemy import event
+
+    from shuzhi.adapters.db.engine import make_engine
+
+    seen: list[tuple[str, Any]] = []
+    out: dict[str, dict[str, Any]] = {}
+    engine = make_engine(sa_url(db))
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if "evaluation_rollups" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine.__class__, "before_cursor_execute", capture)
+    try:
+        for name, run in queries(db).items():
+            seen.clear()
+            run()
+            pages = rows = 0
+            plans = []
+            with psycopg.connect(pg_url(db)) as conn:
+                for statement, parameters in seen:
+                    plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement,
+                                        parameters).fetchone()[0]
+                    top = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
+                    pages += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+                    rows += _rows_read(top)
+                    plans.append(_scan_summary(top))
+            out[name] = {"statements": len(seen), "pages": pages, "rows_read": rows, "scans": plans}
+            log(f"  {db} {name}: {len(seen)} roll-up statement(s), {pages} pages, {rows} rows read; {plans}")
+    finally:
+        event.remove(engine.__class__, "before_cursor_execute", capture)
+        engine.dispose()
+    return out
+
+
+def _rows_read(node: dict[str, Any]) -> int:
+    """Rows produced by the scans at the leaves of a plan (what was read from the table)."""
+    kids = node.get("Plans", [])
+    if not kids:
+        return int(node.get("Actual Rows", 0)) * int(node.get("Actual Loops", 1))
+    return sum(_rows_read(k) for k in kids)
+
+
+def _scan_summary(node: dict[str, Any]) -> list[str]:
+    if "Scan" in node.get("Node Type", ""):
+        return [f"{node['Node Type']} {node.get('Index Name', node.get('Relation Name', ''))}".strip()]
+    return [s for k in node.get("Plans", []) for s in _scan_summary(k)]
+
+
+def time_report(db: str) -> float:
     from datetime import date
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
@@ -166,7 +359,7 @@ def time_report() -> float:
     from shuzhi.services.reports import generate_report
     from shuzhi.services.unit_of_work import UnitOfWork
 
-    engine = make_engine(URL)
+    engine = make_engine(sa_url(db))
     t0 = time.perf_counter()
     generate_report(UnitOfWork(make_session_factory(engine)), SYSTEM, "monthly", day=date(2025, 6, 1),
                     area="500111", refresh=False)
@@ -175,34 +368,37 @@ def time_report() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--quick", action="store_true", help="20k and 100k events: a smoke run")
-    parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run and grow it")
+    parser.add_argument("--reuse", action="store_true", help="measure the databases an earlier run prepared")
+    parser.add_argument("--prepare-only", action="store_true", help="prepare the databases and stop")
     args = parser.parse_args()
     sizes = [20_000, 100_000] if args.quick else sorted(args.sizes)
-    if not args.reuse:
-        prepare()
+    for size in sizes:
+        if not (args.reuse and is_ready(db_name(size), size)):
+            prepare(size, resume=args.reuse)
+    if args.prepare_only:
+        return
     slowest: dict[int, float] = {}
     for size in sizes:
-        seeded = fill(size)
-        built = build_rollups()
-        print(f"{size} events: seeded in {seeded:.0f} s, roll-ups built in {built:.0f} s")
-        times = time_queries()
+        times = time_queries(db_name(size))
+        reads = rollup_reads(db_name(size))
         slowest[size] = max(times.values())
         if not args.quick:
-            label = f"{size // 1_000_000}M"
-            record(f"evaluation_27_towns_month_ms_{label}", round(slowest[size], 1), "ms", 500, "lower",
-                   queries={k: round(v, 1) for k, v in times.items()}, events=size)
-            record(f"evaluation_rollup_full_build_s_{label}", round(built, 1), "s", None, "lower", events=size)
-    report_s = time_report()
-    print(f"monthly report of the district: {report_s:.1f} s")
+            record(f"evaluation_27_towns_month_ms_{label(size).upper()}", round(slowest[size], 1), "ms", 500,
+                   "lower", queries={k: round(v, 1) for k, v in times.items()}, events=size, loadavg=_loadavg(),
+                   pages={k: v["pages"] for k, v in reads.items()},
+                   rows_read={k: v["rows_read"] for k, v in reads.items()})
+    report_s = time_report(db_name(sizes[-1]))
+    log(f"monthly report of the district: {report_s:.1f} s")
     if not args.quick:
-        record("evaluation_monthly_report_s", round(report_s, 2), "s", 30, "lower", events=max(sizes))
+        record("evaluation_monthly_report_s", round(report_s, 2), "s", 30, "lower", events=sizes[-1],
+               loadavg=_loadavg())
         if len(sizes) > 1:
             ratio = slowest[sizes[-1]] / slowest[sizes[0]]
             record("evaluation_query_growth_10x_history", round(ratio, 2), "×", 2.0, "lower",
-                   note="slowest query at the largest size / at the smallest")
+                   note="slowest query at the largest size / at the smallest", loadavg=_loadavg())
 
 
 if __name__ == "__main__":

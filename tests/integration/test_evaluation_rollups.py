@@ -15,7 +15,7 @@ from shuzhi.services import handling as h
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.intake import submit_event
-from shuzhi.services.rollups import recount, refresh_rollups, stored
+from shuzhi.services.rollups import rebuild_matches, recount, refresh_rollups, stored
 from shuzhi.services.ttl_cache import clear_all
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World, build_world
@@ -92,3 +92,5 @@ def test_incremental_rollups_equal_recount(session_factory: sessionmaker[Session
     refresh_rollups(uow(), now)
     with session_factory() as s:
         assert stored(s) == recount(s, now)
+    same, why = rebuild_matches(uow(), now)
+    assert same, why

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -55,44 +56,57 @@ def _cjk_font() -> str | None:
     return None
 
 
-def chart_png(chart: Chart) -> bytes:
+_STYLE_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _style() -> None:
+    """Matplotlib's style for every chart, set once: rcParams are process-global, so they are never
+    changed per chart (``rc_context`` around a drawing would change them under another thread's feet)."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with _STYLE_LOCK:
+        font = _cjk_font()
+        matplotlib.rcParams["font.family"] = [font, "sans-serif"] if font else ["sans-serif"]
+        matplotlib.rcParams["axes.unicode_minus"] = False
 
-    font = _cjk_font()
-    rc: dict[str, Any] = {"font.family": [font, "sans-serif"] if font else ["sans-serif"], "axes.unicode_minus": False}
-    with plt.rc_context(rc):  # type: ignore[arg-type]
-        fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
-        try:
-            x = list(range(len(chart.labels)))
-            if chart.kind == "pie":
-                values = next(iter(chart.series.values()), [])
-                if sum(values) > 0:
-                    ax.pie(values, labels=chart.labels, autopct="%1.0f%%", textprops={"fontsize": 8})
-                ax.axis("equal")
-            elif chart.kind == "line":
-                for name, values in chart.series.items():
-                    ax.plot(x, values, marker="o", label=name)
-                ax.set_xticks(x, chart.labels, rotation=45, ha="right", fontsize=7)
-                ax.legend(fontsize=8)
-            else:
-                n = max(1, len(chart.series))
-                width = 0.8 / n
-                for i, (name, values) in enumerate(chart.series.items()):
-                    colours = [COLOURS.get(c, c) for c in chart.colours] if chart.colours and n == 1 else None
-                    ax.bar([v + i * width for v in x], values, width, label=name, color=colours)
-                ax.set_xticks([v + width * (n - 1) / 2 for v in x], chart.labels, rotation=45, ha="right", fontsize=7)
-                if n > 1:
-                    ax.legend(fontsize=8)
-            ax.set_title(chart.title, fontsize=11)
-            fig.tight_layout()
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png")
-            return buf.getvalue()
-        finally:
-            plt.close(fig)
+
+def chart_png(chart: Chart) -> bytes:
+    """One chart as PNG bytes.  Safe to call from several threads at once (the worker and API threads
+    draw reports): each call owns its :class:`~matplotlib.figure.Figure` and Agg canvas; pyplot, whose
+    global figure manager is not thread-safe, is never used."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    _style()
+    fig = Figure(figsize=(8, 3.6), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    x = list(range(len(chart.labels)))
+    if chart.kind == "pie":
+        values = next(iter(chart.series.values()), [])
+        if sum(values) > 0:
+            ax.pie(values, labels=chart.labels, autopct="%1.0f%%", textprops={"fontsize": 8})
+        ax.axis("equal")
+    elif chart.kind == "line":
+        for name, values in chart.series.items():
+            ax.plot(x, values, marker="o", label=name)
+        ax.set_xticks(x, chart.labels, rotation=45, ha="right", fontsize=7)
+        ax.legend(fontsize=8)
+    else:
+        n = max(1, len(chart.series))
+        width = 0.8 / n
+        for i, (name, values) in enumerate(chart.series.items()):
+            colours = [COLOURS.get(c, c) for c in chart.colours] if chart.colours and n == 1 else None
+            ax.bar([v + i * width for v in x], values, width, label=name, color=colours)
+        ax.set_xticks([v + width * (n - 1) / 2 for v in x], chart.labels, rotation=45, ha="right", fontsize=7)
+        if n > 1:
+            ax.legend(fontsize=8)
+    ax.set_title(chart.title, fontsize=11)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 def _cell(v: Any) -> str:

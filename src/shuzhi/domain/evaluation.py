@@ -144,29 +144,41 @@ class WorkingClock:
     """Working seconds between instants in O(1) after a one-off table per day.
 
     ``between(a, b)`` equals :meth:`WorkingCalendar.working_seconds_between` (tested), computed as
-    ``W(b) − W(a)`` where ``W`` is the working time since an epoch: the cumulative working seconds
-    before each local day plus the part of that day's intervals before the instant.
+    ``W(b) − W(a)`` where ``W`` is the working time since an epoch: the cumulative working time before
+    each local day plus the part of that day's intervals before the instant.  ``W`` is kept in whole
+    microseconds (integers), so the result is exact and the set-based rebuild in SQL
+    (:mod:`shuzhi.services.rollup_sql`) reproduces it bit for bit.
     """
+
+    #: Days after the epoch it tabulates; instants outside fall back to the calendar itself.
+    DAYS: Final[int] = 36_600
 
     def __init__(self, calendar: WorkingCalendar, epoch: date = date(2000, 1, 1)) -> None:
         self.calendar = calendar
         self.epoch = epoch
-        self._cum: list[float] = [0.0]  # working seconds before epoch + i days
-        self._spans: list[tuple[tuple[float, float], ...]] = []
+        self._cum: list[int] = [0]  # working microseconds before epoch + i days
+        self._spans: list[tuple[tuple[int, int], ...]] = []
 
     def _extend(self, index: int) -> None:
         while len(self._spans) <= index:
             day = self.epoch + timedelta(days=len(self._spans))
-            spans = tuple((s.timestamp(), e.timestamp()) for s, e in self.calendar.working_intervals(day))
+            spans = tuple((micros(s), micros(e)) for s, e in self.calendar.working_intervals(day))
             self._spans.append(spans)
             self._cum.append(self._cum[-1] + sum(e - s for s, e in spans))
 
-    def _w(self, at: datetime) -> float | None:
+    def day_table(self, first: date, last: date) -> list[tuple[date, int, tuple[tuple[int, int], ...]]]:
+        """(local day, working microseconds before it since the epoch, its intervals in epoch
+        microseconds) for ``first``…``last``: what the SQL rebuild needs to compute ``W``."""
+        lo, hi = (first - self.epoch).days, (last - self.epoch).days
+        self._extend(max(hi, 0))
+        return [(self.epoch + timedelta(days=i), self._cum[i], self._spans[i]) for i in range(max(lo, 0), hi + 1)]
+
+    def _w(self, at: datetime) -> int | None:
         index = (local_day(at) - self.epoch).days
-        if index < 0 or index > 36_600:
+        if index < 0 or index > self.DAYS:
             return None
         self._extend(index)
-        ts = at.timestamp()
+        ts = micros(at)
         within = sum(min(e, ts) - s for s, e in self._spans[index] if ts > s)
         return self._cum[index] + within
 
@@ -174,7 +186,15 @@ class WorkingClock:
         wa, wb = self._w(a), self._w(b)
         if wa is None or wb is None:
             return self.calendar.working_seconds_between(a, b)
-        return wb - wa
+        return (wb - wa) / 1_000_000
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(at: datetime) -> int:
+    """Whole microseconds since 1970-01-01 UTC (exact, unlike ``timestamp()``, a float)."""
+    return (at - _UNIX_EPOCH) // timedelta(microseconds=1)
 
 
 def deciding_lead(event: EventSnapshot) -> TaskSnapshot | None:

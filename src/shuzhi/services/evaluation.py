@@ -136,22 +136,30 @@ def _from_rollups(s: Session, q: Query, paths: list[str] | None) -> dict[Any, di
     group_col = {"area": t.c.area_path, "unit": t.c.unit_id, "class": t.c.class_id, "source": t.c.source,
                  "day": t.c.day}.get(q.group_by or "")
     cols = [func.sum(t.c[m]).label(m) for m in MEASURES]
-    stmt = select(*(([group_col] if group_col is not None else []) + cols)).where(
-        t.c.grain == grain, t.c.day >= q.period.start, t.c.day <= q.period.end)
+    kinds: set[int] | None = None
+    if q.unit_kind:
+        # Units of a kind are filtered here, not by ``unit_id IN (subquery)``: PostgreSQL turned that into
+        # one walk of the month's index entries per unit (43,000 pages instead of 1,300 at 1M events).
+        kinds = set(s.scalars(select(Unit.id).where(Unit.kind == q.unit_kind)))
+    by_unit = kinds is not None and group_col is not t.c.unit_id  # the unit is needed only to filter
+    keys = ([t.c.unit_id] if by_unit else []) + ([group_col] if group_col is not None else [])
+    stmt = select(*keys, *cols).where(t.c.grain == grain, t.c.day >= q.period.start, t.c.day <= q.period.end)
     if paths is not None:
         stmt = stmt.where(or_(*[t.c.area_path.startswith(p, autoescape=True) for p in paths]))
     if q.unit is not None:
         stmt = stmt.where(t.c.unit_id == q.unit.id)
-    if q.unit_kind:
-        stmt = stmt.where(t.c.unit_id.in_(select(Unit.id).where(Unit.kind == q.unit_kind)))
     if q.event_class is not None:
         stmt = stmt.where(t.c.class_id == q.event_class.id)
     if q.source is not None:
         stmt = stmt.where(t.c.source == q.source)
-    if group_col is not None:
-        stmt = stmt.group_by(group_col)
+    if keys:
+        stmt = stmt.group_by(*keys)
     out: dict[Any, dict[str, int]] = {}
-    for row in s.execute(stmt).all():
+    for result in s.execute(stmt).all():
+        unit_id = result[0] if by_unit or group_col is t.c.unit_id else None
+        row = tuple(result[1:]) if by_unit else tuple(result)
+        if kinds is not None and unit_id not in kinds:
+            continue
         key = row[0] if group_col is not None else None
         values = row[1:] if group_col is not None else row
         if q.group_by == "area":

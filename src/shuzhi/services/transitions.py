@@ -118,4 +118,8 @@ def sync_event(session: Session, event: Event, actor: Actor, at: datetime, reaso
             event.return_count += 1
         if action is EventAction.REPORT_BACK:
             event.reported_at = at
+        if action is EventAction.ALL_READ:
+            # A notify-only event closes when its last unit has read it; without the moment, closure
+            # figures (cockpit, searches by closing time) would miss it.
+            event.closed_at = at
         move_event(session, event, action, actor, at, reason=reason)

@@ -51,7 +51,10 @@ class EvaluationEventFacts(Base):
 
 class EvaluationRollup(Base):
     __tablename__ = "evaluation_rollups"
-    __table_args__ = (Index("ix_evaluation_rollups_grain_class_day", "grain", "class_id", "day"),)
+    # Class first: a query filtered by class uses it (class, grain, day range); any other query has no
+    # class condition, cannot use it, and reads the month's rows by the key (grain, day, …) — with the
+    # grain first, PostgreSQL chose it for per-class figures and walked every day of the grain's history.
+    __table_args__ = (Index("ix_evaluation_rollups_class_grain_day", "class_id", "grain", "day"),)
     grain: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     area_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
