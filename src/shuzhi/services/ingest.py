@@ -103,12 +103,29 @@ class _Dev:
     area: _Area
 
 
+class _Place:
+    """A resolved (indicator, device or area) of a reading: the same object for every reading naming
+    it the same way (hashed by identity)."""
+
+    __slots__ = ("area", "indicator", "ref")
+
+    def __init__(self, indicator: _Ind, area: _Area, ref: SeriesRef) -> None:
+        self.indicator, self.area, self.ref = indicator, area, ref
+
+
 @dataclass
 class Catalogue:
     indicators: dict[str, _Ind]
     areas: dict[str, _Area]
     devices: dict[str, _Dev]
     loaded_at: float
+    #: (indicator, device, area, series) as a reading names them → where it is; filled as batches
+    #: name them and dropped with the snapshot.
+    places: dict[tuple[Any, Any, Any, Any], _Place] = field(default_factory=dict)
+
+
+#: At most this many remembered name combinations per snapshot (a flood of bad names cannot grow it).
+MAX_PLACES = 200_000
 
 
 _catalogues: dict[str, Catalogue] = {}
@@ -251,15 +268,16 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
     with uow:
         s = uow.session
         cat = _catalogue(s)
-        places: dict[tuple[Any, Any, Any, Any], _Place] = {}
+        places = cat.places
         times: dict[str, datetime] = {}
         cutoffs: dict[int, datetime] = {}
         in_scope: dict[str, bool] = {}
         scope = actor.area_paths
         rows: list[NewReading] = []
-        refs: list[SeriesRef] = []
+        placed: list[_Place] = []
         seen: set[tuple[int, str, datetime]] = set()
-        by_series: dict[SeriesRef, list[tuple[datetime, float]]] = {}
+        # keyed by the place object (identity hash: cheaper than hashing a SeriesRef per reading)
+        by_place: dict[_Place, list[tuple[datetime, float]]] = {}
         reject = result.reject
         isfinite = math.isfinite
         number = ValueType.NUMBER
@@ -283,6 +301,7 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
                 found = _resolve(item, cat)
                 if found is _REFRESH:
                     cat = _catalogue(s, refresh=True)
+                    places = cat.places
                     found = _resolve(item, cat)
                     if found is _REFRESH:  # another thread reloaded it a moment ago: the name is unknown
                         found = ("unknown indicator, device or area", None)
@@ -290,8 +309,9 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
                     reject(index, found[0], found[1])
                     continue
                 place = found
-                with contextlib.suppress(TypeError):
-                    places[(get("indicator"), get("device"), get("area"), get("series"))] = place
+                if len(places) < MAX_PLACES:
+                    with contextlib.suppress(TypeError):
+                        places[(get("indicator"), get("device"), get("area"), get("series"))] = place
             ind, area, ref = place.indicator, place.area, place.ref
             if scope is not None:
                 ok = in_scope.get(area.path)
@@ -335,19 +355,26 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
                 continue
             seen.add(key)
             rows.append(NewReading(ind.id, ref.series_key, at, value, area.id))
-            refs.append(ref)
-            points = by_series.get(ref)
+            placed.append(place)
+            points = by_place.get(place)
             if points is None:
-                points = by_series[ref] = []
+                points = by_place[place] = []
             points.append((at, value))
         new = store(s, rows)
         result.accepted = len(new)
         result.duplicate += len(rows) - len(new)
         if READING_HOOKS:
             if len(new) < len(rows):  # some were already stored: hand on only the new ones
-                by_series = {}
+                by_place = {}
                 for i in new:
-                    by_series.setdefault(refs[i], []).append((rows[i].at, rows[i].value))
+                    by_place.setdefault(placed[i], []).append((rows[i].at, rows[i].value))
+            by_series: dict[SeriesRef, list[tuple[datetime, float]]] = {}
+            for pl, points in by_place.items():
+                known = by_series.get(pl.ref)
+                if known is None:
+                    by_series[pl.ref] = points
+                else:  # the same series named two ways (device, or series) in one batch
+                    known.extend(points)
             for points in by_series.values():
                 points.sort(key=_first)  # already in order unless the batch was out of order
             # series in (indicator, series key) order, as the readings' own key sorts
@@ -374,15 +401,6 @@ def _text(item: Mapping[str, Any], name: str) -> str | None:
 
 
 _REFRESH = "refresh"
-
-
-@dataclass(frozen=True, slots=True)
-class _Place:
-    """A resolved (indicator, device or area) of a reading: the same for every reading naming it."""
-
-    indicator: _Ind
-    area: _Area
-    ref: SeriesRef
 
 
 def _parse_at(raw: object) -> datetime:
