@@ -75,6 +75,23 @@ def test_a_batch_is_stored_and_a_repeated_batch_is_all_duplicates(sensing: World
     assert town_b.device_code is None and town_b.area_path.endswith("/500111002/")
 
 
+def test_a_batch_mixing_stored_and_new_readings_stores_and_hands_on_only_the_new(
+        sensing: World, uow: UnitOfWork, session_factory: sessionmaker[Session],
+        recorded: list[list[StoredReading]]) -> None:
+    """On PostgreSQL the all-new fast path fails on the stored rows and the batch is stored again by
+    the idempotent path, in the same transaction: counts, rollups, latest values and the hook see only
+    what is new."""
+    ingest(uow, SYSTEM, [reading("RIVER_LEVEL", at(m), 2.0, device="WL-A") for m in (0, 10)], now=NOW)
+    mixed = [reading("RIVER_LEVEL", at(m), 2.0 if m in (0, 10) else 3.0 + m, device="WL-A") for m in (0, 5, 10, 15)]
+    done = ingest(uow, SYSTEM, mixed, now=NOW)
+    assert (done.accepted, done.duplicate) == (2, 2)
+    assert [(r.at.minute, r.value) for r in recorded[-1]] == [(5, 8.0), (15, 18.0)]
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Reading)) == 4
+        assert s.scalar(select(func.sum(ReadingRollup.count))) == 4
+        assert s.scalar(select(LatestReading.value)) == 18.0
+
+
 def test_duplicates_inside_one_batch_count_once(sensing: World, uow: UnitOfWork) -> None:
     r = reading("RIVER_LEVEL", T0, 3.0, device="WL-A")
     done = ingest(uow, SYSTEM, [r, dict(r), {**r, "at": "2025-06-11T02:00:00Z"}], now=NOW)
