@@ -45,7 +45,7 @@ WITH ins AS (
     INSERT INTO reading_rollups (indicator_id, series_key, hour, area_id, count, sum, min, max)
     SELECT indicator_id, series_key, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
            max(area_id), count(*), sum(value), min(value), max(value)
-    FROM ins GROUP BY 1, 2, 3
+    FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (indicator_id, series_key, hour) DO UPDATE SET
         count = reading_rollups.count + excluded.count, sum = reading_rollups.sum + excluded.sum,
         min = least(reading_rollups.min, excluded.min), max = greatest(reading_rollups.max, excluded.max),
@@ -61,6 +61,8 @@ WITH ins AS (
 SELECT (SELECT count(*) FROM ins) AS new, CASE WHEN (SELECT count(*) FROM ins) < %s
     THEN (SELECT array_agg(t.n) FROM ins JOIN _readings_in t USING (indicator_id, series_key, at)) END AS which
 """
+# Rollups and latest values are upserted in key order: two batches touching the same series lock
+# their rows in the same order, so they queue instead of deadlocking.
 # ``which`` is computed only when some rows were already stored: PostgreSQL evaluates an uncorrelated
 # sub-select (an InitPlan) when it is first needed, so the common all-new batch skips the join back to
 # the staging table, which cost about a quarter of the statement.
