@@ -12,7 +12,6 @@ crash between the reading and its evaluation.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
@@ -309,9 +308,10 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
                     reject(index, found[0], found[1])
                     continue
                 place = found
-                if len(places) < MAX_PLACES:
-                    with contextlib.suppress(TypeError):
-                        places[(get("indicator"), get("device"), get("area"), get("series"))] = place
+                key4 = (get("indicator"), get("device"), get("area"), get("series"))
+                # only names as text (or absent) are remembered: 1, 1.0 and True are one dict key
+                if len(places) < MAX_PLACES and all(k is None or type(k) is str for k in key4):
+                    places[key4] = place
             ind, area, ref = place.indicator, place.area, place.ref
             if scope is not None:
                 ok = in_scope.get(area.path)
