@@ -3,12 +3,15 @@
 Figure (issue 4): ≥ 50,000 readings/s with threshold evaluation on this 2-core machine, reported also
 as a ratio to a raw ``COPY`` of the same rows into a table with the same key.
 
-Setup: a dedicated database ``bench_sensing`` (dropped and created), a district with 50 towns, 20
-indicators with 100 devices each (2,000 series), imported through the real importers; then ``uvicorn``
-(``--workers 2``) and keep-alive clients POSTing JSON batches of 10,000 readings (``/api/readings``).
-Every registered reading hook runs in the server (threshold evaluation once the warnings part
-registers its hook; the figure names how many there were).
-Run: ``.venv/bin/python benchmarks/bench_ingest.py [--quick] [--readings 1000000]``.
+Setup: a dedicated database (``SHUZHI_BENCH_SENSING_DB``, default ``bench_sensing``) with a district of
+50 towns, 20 indicators with 100 devices each (2,000 series) imported through the real importers, and
+one threshold rule per indicator, so threshold evaluation really runs on every reading (one series per
+indicator sits in the blue band, so a warning fires and that series takes the full path every time).
+Then ``uvicorn`` (``--workers 2``) and keep-alive clients POSTing JSON batches of ``--batch`` readings
+(``/api/readings``). Besides the rate, the script reports the CPU the server processes and their
+PostgreSQL backends spent per reading (from /proc) — a figure that does not depend on other load.
+Run: ``.venv/bin/python benchmarks/bench_ingest.py [--quick] [--readings 1000000] [--reuse]``
+(``--reuse`` measures on the database a previous run left, emptied of readings; ``--prepare-only``).
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
-DB = "bench_sensing"
+DB = os.environ.get("SHUZHI_BENCH_SENSING_DB", "bench_sensing")
 URL = f"postgresql+psycopg://postgres@localhost/{DB}"
-INDICATORS, DEVICES_EACH, TOWNS, BATCH = 20, 100, 50, 10_000
+INDICATORS, DEVICES_EACH, TOWNS = 20, 100, 50
+BATCH = 20_000
 
 
 def registered_hooks() -> list[str]:
@@ -45,10 +49,54 @@ def registered_hooks() -> list[str]:
     return [f"{h.__module__}.{h.__qualname__}" for h in READING_HOOKS]
 
 
+def bench_rule(indicator: str) -> dict[str, object]:
+    """The threshold rule of a benchmarked indicator: the generated values (1.0–10.96) stay under blue
+    except on the indicator's first device, which :func:`batches` keeps in the blue band — so every
+    reading is graded, and one series per indicator takes the full (non-quiet) path every time."""
+    return {"code": f"R_{indicator}", "indicator": indicator, "keep_firing_for": "5m", "conditions": [
+        {"kind": "value", "op": "above", "levels": {"blue": 20.0, "yellow": 40.0, "orange": 60.0, "red": 80.0}}]}
+
+
+def device_codes() -> list[str]:
+    return [f"DEV-{i:02d}-{d:03d}" for i in range(INDICATORS) for d in range(DEVICES_EACH)]
+
+
+def prepared() -> bool:
+    """True when a previous run left a complete database (indicators, devices and their rules)."""
+    try:
+        with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+            rules = conn.execute("SELECT count(*) FROM threshold_rules WHERE code LIKE 'R_BENCH_%'").fetchone()
+            devices = conn.execute("SELECT count(*) FROM devices").fetchone()
+    except psycopg.Error:
+        return False
+    return bool(rules and devices and rules[0] == INDICATORS and devices[0] == INDICATORS * DEVICES_EACH)
+
+
+def reset_readings() -> None:
+    """Empty what a measuring run fills (readings, latest values, rollups, warnings and their events), so
+    that a run on a reused database measures the same work as on a fresh one."""
+    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("TRUNCATE readings, reading_latest, reading_rollups")
+        conn.execute("DELETE FROM warning_changes")
+        conn.execute("DELETE FROM warnings")
+        conn.execute("DROP TABLE IF EXISTS copy_baseline")
+        conn.execute("VACUUM ANALYZE readings")
+
+
+def prepare_or_reuse(reuse: bool) -> list[str]:
+    if reuse and prepared():
+        reset_readings()
+        print(f"reusing database {DB}", flush=True)
+        return device_codes()
+    return prepare()
+
+
 def prepare() -> list[str]:
-    """Fresh database with the sensing world; returns the device codes."""
+    """Fresh database with the sensing world and one threshold rule per indicator; returns the device
+    codes."""
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.adapters.db.migrate import upgrade
+    from shuzhi.services import warning_config
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.indicators import import_devices, import_indicators
     from shuzhi.services.unit_of_work import UnitOfWork
@@ -79,6 +127,9 @@ def prepare() -> list[str]:
                for i in range(INDICATORS) for d in range(DEVICES_EACH)]
     report = import_devices(UnitOfWork(factory), devices, SYSTEM)
     assert not report.errors, report.errors
+    for i in range(INDICATORS):
+        warning_config.create_rule(UnitOfWork(factory), SYSTEM, bench_rule(f"BENCH_{i:02d}"))
+    factory.kw["bind"].dispose()
     return [d["code"] for d in devices]
 
 
@@ -91,8 +142,10 @@ def batches(devices: list[str], total: int, start: datetime) -> list[list[dict[s
     while n < total:
         at = (start + timedelta(seconds=tick)).isoformat()
         for code in devices:
-            current.append({"indicator": f"BENCH_{code[4:6]}", "device": code, "at": at,
-                            "value": round(1.0 + (n % 997) / 100.0, 2)})
+            value = round(1.0 + (n % 997) / 100.0, 2)
+            if code.endswith("-000"):
+                value += 25.0  # the indicator's first device sits in the blue band (see bench_rule)
+            current.append({"indicator": f"BENCH_{code[4:6]}", "device": code, "at": at, "value": value})
             n += 1
             if len(current) == BATCH:
                 out.append(current)
@@ -105,11 +158,28 @@ def batches(devices: list[str], total: int, start: datetime) -> list[list[dict[s
     return out
 
 
+def api_key() -> str:
+    """A write key for a connected system (made per run: only its hash is stored)."""
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.auth import NewApiKey, create_api_key
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    engine = make_engine(URL)
+    raw, _ = create_api_key(UnitOfWork(make_session_factory(engine)), SYSTEM,
+                            NewApiKey(name="bench-ingest", write=True, expires_in_days=1))
+    engine.dispose()
+    return raw
+
+
+KEY = ""
+
+
 async def _client(port: int, bodies: list[bytes], counts: dict[str, int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     for body in bodies:
         head = (f"POST /api/readings HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                f"X-Actor: system\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                f"X-API-Key: {KEY}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         writer.write(head + body)
         status = int((await reader.readline()).split()[1])
         length = 0
@@ -136,23 +206,31 @@ async def _load(port: int, bodies: list[bytes], connections: int) -> tuple[float
     return time.perf_counter() - t0, counts
 
 
-def raw_copy(items: list[list[dict[str, object]]]) -> float:
-    """Rows per second for a raw COPY of the same rows into a table with the readings' key."""
+def raw_copy(items: list[list[dict[str, object]]]) -> tuple[float, float]:
+    """A raw COPY of the same rows into a table with the readings' key (and nothing else): rows per
+    second and the PostgreSQL backend's CPU µs per row.  The rows are resolved and formatted as COPY
+    text before the clock starts, so this is the database's own ceiling for storing them."""
     with psycopg.connect(URL.replace("+psycopg", "")) as conn:
         ids = dict(conn.execute("SELECT code, id FROM indicators").fetchall())
         areas = dict(conn.execute("SELECT d.code, d.area_id FROM devices d").fetchall())
         conn.execute("DROP TABLE IF EXISTS copy_baseline")
         conn.execute("CREATE TABLE copy_baseline (LIKE readings INCLUDING ALL)")
         conn.commit()
-        rows = [(ids[r["indicator"]], r["device"], datetime.fromisoformat(str(r["at"])), r["value"],
-                 areas[r["device"]]) for batch in items for r in batch]
-        t0 = time.perf_counter()
+        backend = [int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])]  # type: ignore[index]
+        text = "".join(f"{ids[r['indicator']]}\t{r['device']}\t{r['at']}\t{r['value']!r}\t{areas[r['device']]}\n"
+                       for batch in items for r in batch).encode()
+        n = sum(len(b) for b in items)
+        cpu0, t0 = cpu_seconds(backend), time.perf_counter()
         with conn.cursor() as cur, cur.copy(
                 "COPY copy_baseline (indicator_id, series_key, at, value, area_id) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            for i in range(0, len(text), 1 << 20):
+                copy.write(text[i:i + (1 << 20)])
         conn.commit()
-        return len(rows) / (time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        cpu = cpu_seconds(backend) - cpu0
+        conn.execute("DROP TABLE copy_baseline")
+        conn.commit()
+        return n / elapsed, cpu / n * 1e6
 
 
 def _free_port() -> int:
@@ -161,47 +239,116 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds these processes have used (from /proc; a gone process counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def children(pid: int) -> list[int]:
+    """``pid`` and every process below it (uvicorn's supervisor and its workers)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def backends() -> list[int]:
+    """The PostgreSQL backends connected to the benchmark database (the servers' pooled connections)."""
+    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
+        return [int(r[0]) for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (DB,))]
+
+
 def main() -> None:
+    global BATCH, KEY
     ap = argparse.ArgumentParser()
     ap.add_argument("--readings", type=int, default=1_000_000)
-    ap.add_argument("--quick", action="store_true", help="100,000 readings (a smoke run)")
+    ap.add_argument("--quick", action="store_true", help="200,000 readings (a smoke run)")
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--port", type=int, default=int(os.environ.get("SHUZHI_BENCH_PORT", "0")),
+                    help="the server's port (default: a free one)")
+    ap.add_argument("--batch", type=int, default=BATCH, help="readings per request")
+    ap.add_argument("--reuse", action="store_true", help="measure on the database a previous run prepared")
+    ap.add_argument("--prepare-only", action="store_true", help="build the database and stop")
     args = ap.parse_args()
-    total = 100_000 if args.quick else args.readings
-    devices = prepare()
+    BATCH = args.batch
+    total = 200_000 if args.quick else args.readings
+    t0 = time.perf_counter()
+    devices = prepare_or_reuse(args.reuse)
+    print(f"database {DB} ready in {time.perf_counter() - t0:.0f} s", flush=True)
+    if args.prepare_only:
+        return
+    KEY = api_key()
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-    warm = batches(devices, 2 * BATCH, start - timedelta(hours=1))
+    warm = batches(devices, 4 * BATCH, start - timedelta(hours=1))
     items = batches(devices, total, start)
     bodies = [orjson.dumps(b) for b in items]
-    port = _free_port()
+    port = args.port or _free_port()
     env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "shuzhi.entrypoints.api.app:create_app", "--factory", "--port", str(port),
          "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"], env=env)
     try:
-        for _ in range(150):
+        for _ in range(600):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 time.sleep(0.2)
+        else:
+            raise SystemExit(f"the server did not listen on port {port} within two minutes")
         asyncio.run(_load(port, [orjson.dumps(b) for b in warm], args.connections))
+        server_pids, pg_pids = children(server.pid), backends()
+        load_before = Path("/proc/loadavg").read_text().split()[0]
+        cpu0, pg0 = cpu_seconds(server_pids), cpu_seconds(pg_pids)
         elapsed, counts = asyncio.run(_load(port, bodies, args.connections))
+        # a backend the servers' pools opened during the run counts whole
+        late = [p for p in backends() if p not in pg_pids]
+        server_cpu, pg_cpu = cpu_seconds(server_pids) - cpu0, cpu_seconds(pg_pids + late) - pg0
+        load = Path("/proc/loadavg").read_text().split()[0]
     finally:
         server.terminate()
         server.wait(10)
     if counts["accepted"] != total:
         raise SystemExit(f"not every reading was stored: {counts}")
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        firing = conn.execute("SELECT count(*) FROM warnings WHERE state = 'firing'").fetchone()[0]  # type: ignore[index]
     rate = total / elapsed
-    copy_rate = raw_copy(items)
+    copy_rate, copy_cpu = raw_copy(items)
     hooks = registered_hooks()
-    print(f"HTTP ingest {rate:.0f} readings/s with {len(hooks)} reading hook(s) {hooks}; raw COPY {copy_rate:.0f}/s")
+    server_us, pg_us = server_cpu / total * 1e6, pg_cpu / total * 1e6
+    print(f"threshold evaluation ON: {INDICATORS} rules on the {INDICATORS} benchmarked indicators, reading hooks "
+          f"{hooks}; {firing} warnings firing at the end (one series per indicator sits in the blue band)")
+    print(f"HTTP ingest {rate:,.0f} readings/s ({total:,} readings, batches of {BATCH:,}, {args.workers} workers, "
+          f"{args.connections} connections); server CPU {server_us:.2f} µs/reading, PostgreSQL CPU {pg_us:.2f} "
+          f"µs/reading; load average {load_before} → {load}")
+    print(f"raw COPY of the same rows {copy_rate:,.0f} rows/s (PostgreSQL CPU {copy_cpu:.2f} µs/row); "
+          f"ratio {rate / copy_rate:.3f}")
     record("ingest_http_readings_per_s", round(rate, 1), "readings/s", 50_000, "higher", readings=total,
            batch=BATCH, series=len(devices), workers=args.workers, connections=args.connections,
-           reading_hooks=hooks)
+           reading_hooks=hooks, threshold_rules=INDICATORS, warnings_firing=firing,
+           server_cpu_us_per_reading=round(server_us, 2), pg_cpu_us_per_reading=round(pg_us, 2),
+           loadavg=load)
     record("ingest_http_vs_raw_copy_ratio", round(rate / copy_rate, 3), "ratio", None, "higher",
-           raw_copy_rows_per_s=round(copy_rate, 1), readings=total)
+           raw_copy_rows_per_s=round(copy_rate, 1), raw_copy_pg_cpu_us_per_row=round(copy_cpu, 2), readings=total,
+           loadavg=load)
+    record("ingest_http_cpu_us_per_reading", round(server_us + pg_us, 2), "µs CPU/reading", None, "lower",
+           server=round(server_us, 2), postgresql=round(pg_us, 2), batch=BATCH, threshold_rules=INDICATORS)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
-DB = "shuzhi_bench_warnings"
+DB = os.environ.get("SHUZHI_BENCH_WARNINGS_DB", "shuzhi_bench_warnings")
 URL = f"postgresql+psycopg://postgres@localhost/{DB}"
 TREE = {"sector_code": "B2", "sector_name": "设施运行", "runway_code": "B2.R1", "runway_name": "水务",
         "sub_runway_code": "B2.R1.1", "sub_runway_name": "防汛"}
@@ -84,8 +84,17 @@ def prepare() -> list[str]:
 
 
 def reuse() -> list[str]:
-    """The grids of an already prepared database, without those probed before."""
-    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+    """The grids of an already prepared database, without those probed before (a fresh preparation when
+    there is none)."""
+    try:
+        conn = psycopg.connect(URL.replace("+psycopg", ""))
+        ready = conn.execute("SELECT count(*) FROM threshold_rules WHERE code IN ('LOAD', 'PROBE')").fetchone()
+    except psycopg.Error:
+        return prepare()
+    if not ready or ready[0] != 2:
+        conn.close()
+        return prepare()
+    with conn:
         conn.execute("UPDATE warnings SET open_key = NULL, state = 'resolved' WHERE indicator_code = 'LOAD_LEVEL'")
         probed = {r[0] for r in conn.execute("SELECT series_key FROM warnings WHERE indicator_code='PROBE_LEVEL'")}
         return [r[0] for r in conn.execute("SELECT code FROM areas WHERE level='grid' ORDER BY code")
@@ -94,11 +103,13 @@ def reuse() -> list[str]:
 
 def loader(grids: list[str], batch: int, seconds: float, seed: int, counter: mp.Value) -> None:  # type: ignore[type-arg]
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.entrypoints.serving import tune_gc
     from shuzhi.services import wiring  # noqa: F401
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.ingest import ingest
     from shuzhi.services.unit_of_work import UnitOfWork
 
+    tune_gc()  # as in a server process
     factory = make_session_factory(make_engine(URL))
     rng = random.Random(seed)
     # each loader has its own grids, so two loaders never write the same series at the same instant
@@ -122,16 +133,23 @@ def loader(grids: list[str], batch: int, seconds: float, seed: int, counter: mp.
 
 def probe(grids: list[str], seconds: float, interval: float) -> list[float]:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.entrypoints.serving import tune_gc
     from shuzhi.services import wiring  # noqa: F401
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.ingest import ingest
     from shuzhi.services.unit_of_work import UnitOfWork
 
+    tune_gc()
     factory = make_session_factory(make_engine(URL))
     watcher = psycopg.connect(URL.replace("+psycopg", ""), autocommit=True)
     latencies = []
+    # One untimed probe first: like a server process that has handled a request, the probe's process
+    # then has its caches (catalogue, rules, dispatch rules, statements) — the figure is about a warm
+    # server, not about the first request after a start.
+    ingest(UnitOfWork(factory), SYSTEM, [{"indicator": "PROBE_LEVEL", "area": grids[0],
+                                          "at": datetime.now(UTC).isoformat(), "value": 3.9}])
     end = time.monotonic() + seconds
-    for grid in grids:
+    for grid in grids[1:]:
         if time.monotonic() >= end:
             break
         started = time.perf_counter()
@@ -159,12 +177,15 @@ def main() -> None:
     ap.add_argument("--loaders", type=int, default=2)
     ap.add_argument("--batch", type=int, default=5000)
     ap.add_argument("--reuse", action="store_true", help="keep the prepared database (probes use fresh grids)")
+    ap.add_argument("--prepare-only", action="store_true", help="build the database and stop")
     args = ap.parse_args()
     if args.quick:
         args.seconds, args.batch = 8.0, 2000
     t0 = time.perf_counter()
     grids = reuse() if args.reuse else prepare()
-    print(f"prepared {len(grids)} grids in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"prepared {len(grids)} grids in {time.perf_counter() - t0:.0f} s ({DB})", flush=True)
+    if args.prepare_only:
+        return
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
     procs = [ctx.Process(target=loader, args=(grids, args.batch, args.seconds + 60, i, counter))
@@ -184,12 +205,14 @@ def main() -> None:
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     p50 = statistics.median(latencies)
+    load = Path("/proc/loadavg").read_text().split()[0]
     print(f"{len(latencies)} probes; p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max "
-          f"{latencies[-1] * 1000:.0f} ms; background {load_rate:,.0f} readings/s")
+          f"{latencies[-1] * 1000:.0f} ms; background {load_rate:,.0f} readings/s with threshold evaluation; "
+          f"load average {load}")
     if not args.quick:
         record("warning_latency_p99", round(p99, 3), "s", 1.0, "lower", p50_s=round(p50, 3),
                probes=len(latencies), background_readings_per_s=round(load_rate),
-               loaders=args.loaders, batch=args.batch)
+               loaders=args.loaders, batch=args.batch, loadavg=load)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +73,23 @@ def test_a_batch_is_stored_and_a_repeated_batch_is_all_duplicates(sensing: World
     assert wl[0].device_code == "WL-A" and wl[0].area_code == "500111001" and wl[0].indicator_code == "RIVER_LEVEL"
     town_b = next(r for r in recorded[0] if r.series_key == "500111002")
     assert town_b.device_code is None and town_b.area_path.endswith("/500111002/")
+
+
+def test_a_batch_mixing_stored_and_new_readings_stores_and_hands_on_only_the_new(
+        sensing: World, uow: UnitOfWork, session_factory: sessionmaker[Session],
+        recorded: list[list[StoredReading]]) -> None:
+    """On PostgreSQL the all-new fast path fails on the stored rows and the batch is stored again by
+    the idempotent path, in the same transaction: counts, rollups, latest values and the hook see only
+    what is new."""
+    ingest(uow, SYSTEM, [reading("RIVER_LEVEL", at(m), 2.0, device="WL-A") for m in (0, 10)], now=NOW)
+    mixed = [reading("RIVER_LEVEL", at(m), 2.0 if m in (0, 10) else 3.0 + m, device="WL-A") for m in (0, 5, 10, 15)]
+    done = ingest(uow, SYSTEM, mixed, now=NOW)
+    assert (done.accepted, done.duplicate) == (2, 2)
+    assert [(r.at.minute, r.value) for r in recorded[-1]] == [(5, 8.0), (15, 18.0)]
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Reading)) == 4
+        assert s.scalar(select(func.sum(ReadingRollup.count))) == 4
+        assert s.scalar(select(LatestReading.value)) == 18.0
 
 
 def test_duplicates_inside_one_batch_count_once(sensing: World, uow: UnitOfWork) -> None:
@@ -255,6 +273,24 @@ def test_api_takes_json_and_csv_batches(sensing: World, api: Api) -> None:
     # bob (town A) sees town A's series; frank (town B) does not
     api.get("/api/readings/history?indicator_code=RIVER_LEVEL&series=WL-A", who="frank", status=404)
     assert api.get("/api/readings/latest", who="frank") == []
+
+
+def test_a_batch_larger_than_the_json_body_limit_is_taken_whole(sensing: World, api: Api) -> None:
+    """A readings batch is not held to the 1 MiB limit of other JSON bodies: 12,000 readings (~1.3 MB)
+    go in with one request, and a bad one among them is still rejected on its own."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    body = [reading("RIVER_LEVEL", (now - timedelta(seconds=s)).isoformat(), 2.0 + s % 7 / 10, device="WL-A")
+            for s in range(12_000)]
+    body[7] = {**body[7], "value": "high"}
+    r = api.client.post("/api/readings", content=orjson.dumps(body),
+                        headers={**api.headers("admin"), "Content-Type": "application/json"})
+    assert r.status_code == 200, r.text[:300]
+    assert len(orjson.dumps(body)) > 1024 * 1024
+    assert (r.json()["accepted"], r.json()["rejected"]) == (11_999, 1)
+    assert r.json()["rejections"] == [{"index": 7, "field": "value", "reason": "'high' is not a number"}]
+    # other JSON routes keep their limit
+    big = {"source": "hotline", "title": "x", "description": "长" * 600_000, "lon": World.A1[0], "lat": World.A1[1]}
+    assert api.client.post("/api/events", json=big, headers=api.headers("admin")).status_code == 413
 
 
 def test_cli_ingests_a_file_and_lists_rejections(sensing: World, tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]

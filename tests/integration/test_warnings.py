@@ -138,6 +138,38 @@ def test_for_keeps_it_pending_and_a_short_blip_is_cleared(sensed: World, uow: Un
     assert warnings_of(session_factory)[1].state == "resolved"
 
 
+def test_a_pending_warnings_for_timer_survives_a_restart(sensed: World, uow: UnitOfWork,
+                                                         session_factory: sessionmaker[Session]) -> None:
+    """``for`` counts from the stored pending-since time, not from when a process first saw the series:
+    a restart in the middle of the 10 minutes neither restarts nor forgets the timer."""
+    wc.create_rule(uow, SYSTEM, {**RIVER, "for": "10m"})
+    feed(uow, [(0, 2.6)])
+    [pending] = warnings_of(session_factory)
+    assert (pending.state, pending.level, pending.started_at) == ("pending", "yellow", T0)
+    w._series.clear()  # a restart: nothing of the series is left in memory
+    feed(uow, [(6, 2.7)])
+    assert warnings_of(session_factory)[0].state == "pending"
+    w._series.clear()
+    # no reading comes; at 11 minutes the check finds the 10 minutes run out since minute 0 (a timer
+    # restarted at the restart would wait until minute 16)
+    report = w.check_no_data(uow, T0 + timedelta(minutes=11))
+    assert report.changes == 1
+    [fired] = warnings_of(session_factory)
+    assert (fired.state, fired.level, fired.fired_at, fired.id) == ("firing", "yellow", T0 + timedelta(minutes=11),
+                                                                   pending.id)
+    assert history(session_factory, fired.id) == [("pending", "yellow"), ("fired", "yellow")]
+
+
+def test_a_pending_warning_fires_on_the_reading_that_completes_for_after_a_restart(
+        sensed: World, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
+    wc.create_rule(uow, SYSTEM, {**RIVER, "for": "10m"})
+    feed(uow, [(0, 2.6), (4, 2.7)])
+    w._series.clear()
+    feed(uow, [(10, 2.8)])
+    [fired] = warnings_of(session_factory)
+    assert (fired.state, fired.started_at, fired.fired_at) == ("firing", T0, T0 + timedelta(minutes=10))
+
+
 def test_memory_is_rebuilt_from_the_stored_warning(sensed: World, uow: UnitOfWork,
                                                   session_factory: sessionmaker[Session]) -> None:
     """Another process (or a restart) continues the same episode from the database."""

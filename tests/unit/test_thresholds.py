@@ -327,3 +327,28 @@ def test_the_quiet_fast_path_agrees_with_the_full_evaluation(values: list[tuple[
         assert fast_changes == [(t.change, t.level) for t in observe_reading(full, r, at, v)]
         assert (fast.status, fast.level, fast.streak_start, fast.reading_rank) == (
             full.status, full.level, full.streak_start, full.reading_rank)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batches=st.lists(st.lists(st.tuples(gaps, st.floats(0, 5)), min_size=1, max_size=15), min_size=1, max_size=5),
+       for_m=st.integers(0, 10), keep_m=st.integers(0, 10))
+def test_a_quiet_run_per_series_agrees_with_reading_by_reading(batches: list[list[tuple[int, float]]], for_m: int,
+                                                               keep_m: int) -> None:
+    """What evaluation does per batch and series — take the quiet prefix at once, then grade the rest
+    one by one — ends in the same state, with the same changes, as grading every reading."""
+    from shuzhi.domain.thresholds import observe_quiet_run
+
+    r = rule(**{"for": f"{for_m}m", "keep_firing_for": f"{keep_m}m"})
+    fast, full = SeriesState(), SeriesState()
+    at = T0
+    for values in batches:
+        points = []
+        for gap, v in values:
+            at += timedelta(minutes=gap)
+            points.append((at, v))
+        taken = observe_quiet_run(fast, r, points)
+        fast_changes = [(t.change, t.level) for p in points[taken:] for t in observe_reading(fast, r, *p)]
+        full_changes = [(t.change, t.level) for p in points for t in observe_reading(full, r, *p)]
+        assert fast_changes == full_changes
+        assert (fast.status, fast.level, fast.streak_start, fast.reading_rank, fast.last_at, fast.last_value) == (
+            full.status, full.level, full.streak_start, full.reading_rank, full.last_at, full.last_value)

@@ -7,8 +7,10 @@ A series is one indicator measured at one place: a device when the reading names
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,3 +24,69 @@ class StoredReading:
     device_code: str | None
     at: datetime  # aware, UTC
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRef:
+    """Where a series is: the indicator and the place, everything a warning row names."""
+
+    indicator_id: int
+    indicator_code: str
+    series_key: str
+    area_code: str
+    area_path: str
+    device_code: str | None
+
+
+class ReadingBatch(Sequence[StoredReading]):
+    """The new readings of one ingest batch, grouped by series, each series in time order.
+
+    Ingest hands this to the reading hooks instead of one object per reading: a hook that works per
+    series (threshold evaluation) reads :attr:`series` and never pays for per-reading objects. It is
+    still a sequence of :class:`StoredReading` (built on first use) for hooks that want that.
+    """
+
+    __slots__ = ("_count", "_flat", "series")
+
+    def __init__(self, series: dict[SeriesRef, list[tuple[datetime, float]]]) -> None:
+        #: Each series' new readings as ``(at, value)``, oldest first.
+        self.series = series
+        self._count = sum(len(v) for v in series.values())
+        self._flat: list[StoredReading] | None = None
+
+    def _readings(self) -> list[StoredReading]:
+        if self._flat is None:
+            self._flat = [StoredReading(r.indicator_id, r.indicator_code, r.series_key, r.area_code, r.area_path,
+                                        r.device_code, at, value)
+                          for r, points in self.series.items() for at, value in points]
+        return self._flat
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> StoredReading: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[StoredReading]: ...
+    def __getitem__(self, index: int | slice) -> StoredReading | Sequence[StoredReading]:
+        return self._readings()[index]
+
+    def __iter__(self) -> Iterator[StoredReading]:
+        return iter(self._readings())
+
+
+def group_by_series(readings: Iterable[StoredReading]) -> dict[SeriesRef, list[tuple[datetime, float]]]:
+    """Readings grouped as in :attr:`ReadingBatch.series` (each series sorted by time)."""
+    if isinstance(readings, ReadingBatch):
+        return readings.series
+    out: dict[SeriesRef, list[tuple[datetime, float]]] = {}
+    for r in readings:
+        ref = SeriesRef(r.indicator_id, r.indicator_code, r.series_key, r.area_code, r.area_path, r.device_code)
+        out.setdefault(ref, []).append((r.at, r.value))
+    for points in out.values():
+        points.sort(key=_at)
+    return out
+
+
+def _at(point: tuple[datetime, float]) -> datetime:
+    return point[0]

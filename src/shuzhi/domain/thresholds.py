@@ -685,6 +685,31 @@ def observe_quiet(state: SeriesState, rule: ThresholdRule, at: datetime, value: 
     return True
 
 
+def observe_quiet_run(state: SeriesState, rule: ThresholdRule, points: Sequence[tuple[datetime, float]]) -> int:
+    """:func:`observe_quiet` over a series' new readings (oldest first) for as long as they stay quiet;
+    returns how many it took — the caller takes the full path from there.  The state ends as if
+    :func:`observe_quiet` had been called on each of them (only the newest one is remembered)."""
+    if state.status is not Status.INACTIVE:
+        return 0
+    low, high = rule.quiet_low, rule.quiet_high
+    last = state.last_at
+    taken = 0
+    for at, value in points:
+        if not (low < value < high) or (last is not None and at <= last):
+            break
+        last = at
+        taken += 1
+    if taken:
+        at, value = points[taken - 1]
+        state.last_at = at
+        state.reading_rank = NONE
+        state.last_reading_at = at
+        state.last_value = value
+        if state.streak_start[0] is not None:
+            state.streak_start = [None] * len(LEVELS)
+    return taken
+
+
 def observe_tick(state: SeriesState, rule: ThresholdRule, now: datetime) -> list[Transition]:
     """The periodic check: no-data grading, and ``for``/``keep_firing_for`` timers running out."""
     if state.last_at is not None and now <= state.last_at:

@@ -148,10 +148,12 @@ def ingest_mqtt(
     from shuzhi.adapters.mqtt import Subscriber
     from shuzhi.config import get_settings
     from shuzhi.entrypoints.cli import _uow, console
+    from shuzhi.entrypoints.serving import tune_gc
     from shuzhi.services import ingest as svc
     from shuzhi.services.actors import SYSTEM
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tune_gc()
     s = get_settings()
     uow = _uow(database_url)
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}

@@ -40,7 +40,7 @@ from shuzhi.adapters.db.tables_sensing import LatestReading, Reading
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
 from shuzhi.domain import permissions as p
 from shuzhi.domain.events import EventState, TaskRole
-from shuzhi.domain.readings import StoredReading
+from shuzhi.domain.readings import SeriesRef, StoredReading, group_by_series
 from shuzhi.domain.thresholds import (
     GRADES,
     LABELS,
@@ -56,6 +56,7 @@ from shuzhi.domain.thresholds import (
     WarningFacts,
     level_name,
     observe_quiet,
+    observe_quiet_run,
     observe_reading,
     observe_tick,
     suppression,
@@ -89,16 +90,8 @@ class _Series:
     suppressed: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Where:
-    """Where a series is: what a new warning row needs."""
-
-    indicator_id: int
-    indicator_code: str
-    series_key: str
-    area_code: str
-    area_path: str
-    device_code: str | None
+#: Where a series is: what a new warning row needs.
+_Where = SeriesRef
 
 
 class _SeriesCache:
@@ -208,10 +201,12 @@ def _info(s: Session, indicator_id: int) -> IndicatorInfo | None:
 def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
     """The reading hook: grade each series' new readings and store what changed.
 
-    A reading of a quiet series (no open warning, a value no level reaches) costs a few attribute
-    writes — no query, no allocation.  The batch's series are taken out of the process-wide memory
-    while it runs and put back when it is done, so two threads never work on one series' state at
-    once: the second one loads it from the database and, if it is behind, the version check tells it.
+    Work is per touched series, not per reading: a series with no open warning whose new values all
+    stay in its rule's quiet range only has its newest reading remembered (no query, no allocation);
+    only a series whose values leave that range is graded reading by reading.  The batch's series are
+    taken out of the process-wide memory while it runs and put back when it is done, so two threads
+    never work on one series' state at once: the second one loads it from the database and, if it is
+    behind, the version check tells it.
     """
     if not readings:
         return
@@ -220,11 +215,17 @@ def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
         return
     cache = _series.of(_url(s))
     rule_for = config.rules.rule_for
+    groups = group_by_series(readings)
+    todo: list[tuple[_Where, ThresholdRule, list[tuple[datetime, float]]]] = []
     owned: dict[tuple[int, str], _Series] = {}
     missing: list[tuple[int, str]] = []
-    for r in readings:
-        k = (r.indicator_id, r.series_key)
-        if k in owned or rule_for(r.indicator_code, r.area_path) is None:
+    for ref, points in groups.items():
+        rule = rule_for(ref.indicator_code, ref.area_path)
+        if rule is None:
+            continue
+        k = (ref.indicator_id, ref.series_key)
+        todo.append((ref, rule, points))
+        if k in owned:
             continue
         found = cache.pop(k, None)
         if found is None:
@@ -234,40 +235,28 @@ def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
     if missing:
         _load(s, owned, missing)
     fresh = set(missing)
-    key: tuple[int, str] | None = None
-    ser: _Series | None = None
-    rule: ThresholdRule | None = None
-    # The seam hands each series' readings in time order (series may interleave: only the order within
-    # a series matters, and a reading older than the series' last one changes nothing).
-    for r in readings:
-        k = (r.indicator_id, r.series_key)
-        if k != key:
-            key = k
-            rule = rule_for(r.indicator_code, r.area_path)
-            if rule is None:
-                ser = None
+    for where, rule, points in todo:
+        k = (where.indicator_id, where.series_key)
+        ser = owned[k]
+        if rule.max_window and k in fresh:
+            fresh.discard(k)
+            _preload_history(s, ser, rule, k, points[0][0])
+        for i in range(observe_quiet_run(ser.state, rule, points), len(points)):
+            at, value = points[i]
+            if observe_quiet(ser.state, rule, at, value):
                 continue
-            ser = owned[k]
-            if rule.max_window and k in fresh:
-                fresh.discard(k)
-                _preload_history(s, ser, rule, k, r.at)
-        if ser is None or rule is None:
-            continue
-        if observe_quiet(ser.state, rule, r.at, r.value):
-            continue
-        transitions = observe_reading(ser.state, rule, r.at, r.value)
-        if not transitions:
-            continue
-        where = _Where(r.indicator_id, r.indicator_code, r.series_key, r.area_code, r.area_path, r.device_code)
-        try:
-            _apply(s, ser, rule, where, transitions, r.value, config)
-        except _Stale:
-            # Another process moved this warning: start again from the stored state.
-            _load(s, owned, [k])
-            ser = owned[k]
-            transitions = observe_reading(ser.state, rule, r.at, r.value)
-            if transitions:
-                _apply(s, ser, rule, where, transitions, r.value, config)
+            transitions = observe_reading(ser.state, rule, at, value)
+            if not transitions:
+                continue
+            try:
+                _apply(s, ser, rule, where, transitions, value, config)
+            except _Stale:
+                # Another process moved this warning: start again from the stored state.
+                _load(s, owned, [k])
+                ser = owned[k]
+                transitions = observe_reading(ser.state, rule, at, value)
+                if transitions:
+                    _apply(s, ser, rule, where, transitions, value, config)
     _touch(s, owned)
     cache.update(owned)
 

@@ -25,8 +25,10 @@ Changes accept `expected_version`: a stale version gets 409 instead of overwriti
 def create_app(session_factory: sessionmaker[Session] | None = None, settings: Settings | None = None) -> FastAPI:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.entrypoints.api.routers import ROUTERS
+    from shuzhi.entrypoints.serving import tune_gc
     from shuzhi.services import wiring  # noqa: F401  (parts register their hooks on import)
 
+    tune_gc()
     settings = settings or get_settings()
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.resolved_database_url()))

@@ -2,7 +2,9 @@
 
 JSON bodies may be at most ``max_json_bytes``; multipart uploads at most the larger of the
 attachment and import limits (plus a little for the form's own bytes), where the routes then apply
-the precise limit of what they accept. A declared ``Content-Length`` over the limit is refused at
+the precise limit of what they accept. A batch of readings (``POST /api/readings``, JSON or CSV) may be
+``max_reading_batch_bytes``: it carries tens of thousands of readings, and its route streams and checks
+the body itself. A declared ``Content-Length`` over the limit is refused at
 once; a chunked body is counted as it arrives and cut off when it passes the limit. Both get 413.
 """
 
@@ -31,8 +33,12 @@ class BodyLimit:
         self.app = app
         self.json_limit = settings.max_json_bytes
         self.upload_limit = max(settings.max_attachment_bytes, settings.max_import_bytes) + _FORM_OVERHEAD
+        self.bulk_limits = {"/api/readings": settings.max_reading_batch_bytes}
 
     def _limit(self, scope: Scope) -> int:
+        bulk = self.bulk_limits.get(scope.get("path", ""))
+        if bulk is not None and scope.get("method") == "POST":
+            return bulk
         for name, value in scope.get("headers", []):
             if name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
                 return self.upload_limit
