@@ -301,7 +301,10 @@ def _measure(variant: str, token: str, points: list[tuple[float, float, str]], a
            "SHUZHI_INTAKE_BURST": "1000000", "PYTHONPATH": f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app_spec, "--factory", "--port", str(port), "--workers", str(args.workers),
-         "--log-level", "warning", "--no-access-log"], env=env)
+         "--log-level", "warning", "--no-access-log",
+         # as `shuzhi serve` does: on a busy host a worker takes longer than uvicorn's 5 s to start,
+         # and the supervisor would kill it mid-run (dropping the benchmark's connections)
+         "--timeout-worker-healthcheck", "120"], env=env)
     try:
         _wait_for(port, server)
         asyncio.run(_load(port, _bodies(points, 400, f"warm-{tag}"), args.connections, credential))
