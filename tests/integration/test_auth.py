@@ -250,3 +250,29 @@ def test_rotation_with_grace_keeps_the_old_key_for_a_while(api: Api, world: Worl
     rotated = api.post(f"/api/api-keys/{made['id']}/rotate", "admin", {"grace_minutes": 30}, status=201)
     for raw in (made["key"], rotated["key"]):
         assert client.get("/api/events", headers={"X-API-Key": raw}).status_code == 200
+
+
+def test_a_token_revoked_by_another_process_is_refused_once_its_cache_entry_ends(
+        world: World, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound documented in docs/operations.md: this process answers from its cache (no database,
+    no thread hop) for at most CREDENTIAL_TTL seconds after another process revoked the token."""
+    from types import SimpleNamespace
+
+    from shuzhi.services import auth, ttl_cache
+    from shuzhi.services.authz import Unauthenticated
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    settings = Settings()
+    raw = auth.mint_token_for(UnitOfWork(session_factory), "alice")
+    assert auth.authenticate_token(UnitOfWork(session_factory), settings, raw, expected="bearer").actor.code == "alice"
+    database = UnitOfWork(session_factory).database
+    assert auth.cached_token(database, settings, raw, expected="bearer") is not None
+    with session_factory() as s:  # revoked elsewhere: this process's cache is not told
+        s.execute(update(AuthToken).values(revoked_at=datetime.now(UTC)))
+        s.commit()
+    assert auth.cached_token(database, settings, raw, expected="bearer") is not None
+    later = ttl_cache.time.monotonic() + auth.CREDENTIAL_TTL + 1
+    monkeypatch.setattr(ttl_cache, "time", SimpleNamespace(monotonic=lambda: later))
+    assert auth.cached_token(database, settings, raw, expected="bearer") is None
+    with pytest.raises(Unauthenticated, match="not valid"):
+        auth.authenticate_token(UnitOfWork(session_factory), settings, raw, expected="bearer")

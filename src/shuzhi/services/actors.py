@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.engine import database_key
 from shuzhi.adapters.db.tables import Area, Person, Unit
 from shuzhi.domain.permissions import GLOBAL_ROLES, ROLE_PERMISSIONS, Role, permissions_of
 from shuzhi.services.errors import Invalid
@@ -78,6 +79,14 @@ def forget_people() -> None:
     _actors.clear()
 
 
+def cached_actor(database: str, code: str) -> Actor | None:
+    """The person behind ``code`` if this process resolved them within the cache's time, else ``None``
+    (for a caller that must not query now; it then calls :func:`resolve_actor`)."""
+    if code == SYSTEM.code:
+        return SYSTEM
+    return _actors.peek((database, code))
+
+
 def resolve_actor(session: Session, code: str | None) -> Actor:
     """The person acting, by staff code, for trusted callers (the demo, the CLI, tests, the sign-in
     service once a credential was checked). The API never takes a staff code from a client."""
@@ -92,10 +101,10 @@ def resolve_actor(session: Session, code: str | None) -> Actor:
         return Actor(code=row[0], name=row[1], person_id=row[2], unit_id=row[3], role=row[4],
                      permissions=permissions_of(row[4]), area_paths=scope_paths(session, row[3], row[4]))
 
-    actor = _actors.get((str(session.get_bind().engine.url), code), load)
+    actor = _actors.get((database_key(session), code), load)
     if actor is None:
         raise Invalid(f"unknown or inactive person '{code}'", field="code")
     return actor
 
 
-__all__ = ["SYSTEM", "Actor", "Role", "forget_people", "resolve_actor", "scope_paths"]
+__all__ = ["SYSTEM", "Actor", "Role", "cached_actor", "forget_people", "resolve_actor", "scope_paths"]

@@ -28,12 +28,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.engine import database_key
 from shuzhi.adapters.db.tables import Area, Person, Unit
 from shuzhi.adapters.db.tables_security import ApiKey, AuthToken, Credential
 from shuzhi.config import Settings
 from shuzhi.domain.permissions import API_KEY_ADMIN, ROLE_PERMISSIONS, USER_ADMIN, Role
 from shuzhi.services import audit, authz
-from shuzhi.services.actors import Actor, resolve_actor
+from shuzhi.services.actors import Actor, cached_actor, resolve_actor
 from shuzhi.services.authz import Forbidden, Unauthenticated
 from shuzhi.services.commands import Source
 from shuzhi.services.errors import Invalid, NotFound, ServiceError
@@ -243,7 +244,9 @@ class _TokenHit:
 
 
 _tokens: TTLCache[_TokenHit] = TTLCache(ttl=CREDENTIAL_TTL)
-_keys: TTLCache[tuple[int, Actor, datetime | None, datetime | None]] = TTLCache(ttl=CREDENTIAL_TTL)
+#: An API key's id, its actor, when it expires, when it was last used.
+_KeyHit = tuple[int, Actor, datetime | None, datetime | None]
+_keys: TTLCache[_KeyHit] = TTLCache(ttl=CREDENTIAL_TTL)
 _forget_lock = threading.Lock()
 
 
@@ -255,7 +258,26 @@ def forget_cached_credentials() -> None:
 
 
 def _url(s: Session) -> str:
-    return str(s.get_bind().engine.url)
+    return database_key(s)
+
+
+def _check_token(hit: _TokenHit | None, settings: Settings, expected: str, now: datetime) -> _TokenHit:
+    """401 unless the token is known, of the expected kind, unexpired and (a session) not idle."""
+    what = "session" if expected == "session" else "token"
+    if hit is None or hit.kind != expected:
+        raise Unauthenticated(f"the {what} is not valid (unknown, revoked or signed out); sign in again")
+    if hit.expires_at <= now:
+        raise Unauthenticated(f"the {what} expired at {hit.expires_at.isoformat(timespec='seconds')}; "
+                              "sign in again")
+    if expected == "session" and now - hit.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        raise Unauthenticated("the session ended after a period without activity; sign in again")
+    return hit
+
+
+def _token_actor(person: Actor, hit: _TokenHit, settings: Settings, expected: str) -> Authenticated:
+    actor = replace(person, credential=expected, credential_id=hit.token_id,
+                    must_change_password=hit.must_change and not settings.demo_mode)
+    return Authenticated(actor, hit.csrf_token)
 
 
 def authenticate_token(uow: UnitOfWork, settings: Settings, raw: str, *, expected: str,
@@ -279,15 +301,7 @@ def authenticate_token(uow: UnitOfWork, settings: Settings, raw: str, *, expecte
             return _TokenHit(row[0], row[1], row[2], row[3], _aware(row[4]) or now, _aware(row[5]) or now,
                              bool(row[6]))
 
-        hit = _tokens.get((_url(s), digest), load)
-        what = "session" if expected == "session" else "token"
-        if hit is None or hit.kind != expected:
-            raise Unauthenticated(f"the {what} is not valid (unknown, revoked or signed out); sign in again")
-        if hit.expires_at <= now:
-            raise Unauthenticated(f"the {what} expired at {hit.expires_at.isoformat(timespec='seconds')}; "
-                                  "sign in again")
-        if expected == "session" and now - hit.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
-            raise Unauthenticated("the session ended after a period without activity; sign in again")
+        hit = _check_token(_tokens.get((_url(s), digest), load), settings, expected, now)
         if now - hit.last_seen_at > _TOUCH_EVERY:
             s.execute(update(AuthToken).where(AuthToken.id == hit.token_id).values(last_seen_at=now))
             uow.commit()
@@ -296,9 +310,27 @@ def authenticate_token(uow: UnitOfWork, settings: Settings, raw: str, *, expecte
             person = resolve_actor(s, hit.person_code)
         except Invalid:
             raise Unauthenticated("this account is no longer active") from None
-        actor = replace(person, credential=expected, credential_id=hit.token_id,
-                        must_change_password=hit.must_change and not settings.demo_mode)
-        return Authenticated(actor, hit.csrf_token)
+        return _token_actor(person, hit, settings, expected)
+
+
+def cached_token(database: str, settings: Settings, raw: str, *, expected: str,
+                 now: datetime | None = None) -> Authenticated | None:
+    """:func:`authenticate_token` answered from this process's caches alone, without a session.
+
+    ``None`` when the database is needed (the token or its person not cached, or its last-seen time
+    due to be written): the caller then calls :func:`authenticate_token`. A cached token that is bad,
+    expired or idle gets the same 401. Revocation holds within :data:`CREDENTIAL_TTL`, as there.
+    """
+    now = now or datetime.now(UTC)
+    digest = _digest(raw)
+    hit = _tokens.peek((database, digest))
+    if hit is None:
+        return None
+    hit = _check_token(hit, settings, expected, now)
+    person = cached_actor(database, hit.person_code)
+    if person is None or now - hit.last_seen_at > _TOUCH_EVERY:
+        return None
+    return _token_actor(person, hit, settings, expected)
 
 
 KEY_PREFIX = "szk_"
@@ -327,7 +359,7 @@ def authenticate_api_key(uow: UnitOfWork, raw: str, *, now: datetime | None = No
     with uow:
         s = uow.session
 
-        def load() -> tuple[int, Actor, datetime | None, datetime | None] | None:
+        def load() -> _KeyHit | None:
             key = s.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
             if key is None or not hmac.compare_digest(key.secret_hash, _digest(secret)):
                 return None
@@ -340,16 +372,37 @@ def authenticate_api_key(uow: UnitOfWork, raw: str, *, now: datetime | None = No
             return key.id, actor, _aware(key.expires_at), _aware(key.last_used_at)
 
         hit = _keys.get((_url(s), prefix, _digest(secret)), load)
-        if hit is None:
-            raise Unauthenticated("the API key is not valid (unknown, rotated or revoked)")
-        key_id, actor, expires_at, last_used = hit
-        if expires_at is not None and expires_at <= now:
-            raise Unauthenticated(f"the API key expired at {expires_at.isoformat(timespec='seconds')}")
+        key_id, actor, _, last_used = _check_key(hit, now)
         if last_used is None or now - last_used > _TOUCH_EVERY:
             s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
             uow.commit()
             _keys.clear_key((_url(s), prefix, _digest(secret)))
         return Authenticated(actor)
+
+
+def _check_key(hit: _KeyHit | None, now: datetime) -> _KeyHit:
+    if hit is None:
+        raise Unauthenticated("the API key is not valid (unknown, rotated or revoked)")
+    expires_at = hit[2]
+    if expires_at is not None and expires_at <= now:
+        raise Unauthenticated(f"the API key expired at {expires_at.isoformat(timespec='seconds')}")
+    return hit
+
+
+def cached_api_key(database: str, raw: str, *, now: datetime | None = None) -> Authenticated | None:
+    """:func:`authenticate_api_key` from this process's cache alone (see :func:`cached_token`)."""
+    now = now or datetime.now(UTC)
+    split = _split_key(raw)
+    if split is None:
+        raise Unauthenticated("the API key is not valid (expected szk_<id>_<secret>)")
+    prefix, secret = split
+    hit = _keys.peek((database, prefix, _digest(secret)))
+    if hit is None:
+        return None
+    _, actor, _, last_used = _check_key(hit, now)
+    if last_used is None or now - last_used > _TOUCH_EVERY:
+        return None
+    return Authenticated(actor)
 
 
 # --- signing out, passwords, tokens --------------------------------------------------------------

@@ -15,6 +15,7 @@ from shapely.geometry import shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.engine import database_key
 from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.geo import GridIndex
 
@@ -33,7 +34,7 @@ RECHECK_SECONDS = 2.0
 
 
 def grid_index(session: Session) -> GridIndex:
-    url = str(session.get_bind().engine.url)
+    url = database_key(session)
     cached = _cache.get(url)
     if cached is not None and time.monotonic() - cached.checked < RECHECK_SECONDS:
         return cached.index

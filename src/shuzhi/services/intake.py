@@ -6,14 +6,17 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.sequences import next_value
-from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry, Unit
+from shuzhi.adapters.db.engine import database_key
+from shuzhi.adapters.db.event_insert import insert_event
+from shuzhi.adapters.db.sequences import draw, format_number, next_value
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Unit
 from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_SUBMIT
@@ -30,15 +33,28 @@ from shuzhi.services.unit_of_work import UnitOfWork
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def event_number(session: Session, district_code: str, at: datetime) -> str:
-    """``<district>-<local date>-<6-digit sequence>``, e.g. ``500111-20240613-000123``.
+def number_prefix(district_code: str, at: datetime) -> str:
+    """``<district>-<local date>``: the book an event number is drawn from.
 
     The date is the centre's local (Asia/Shanghai) date: a case registered at 01:00 Beijing time
     belongs to that day's book, not the previous UTC day's.
     """
-    day = at.astimezone(SHANGHAI).strftime("%Y%m%d")
-    prefix = f"{district_code}-{day}"
-    return f"{prefix}-{next_value(session, prefix):06d}"
+    if at.year < 1950:  # local mean time (+08:05:43) until 1901: not whole hours
+        return f"{district_code}-{at.astimezone(SHANGHAI).strftime('%Y%m%d')}"
+    return f"{district_code}-{_local_day(at.replace(minute=0, second=0, microsecond=0))}"
+
+
+@lru_cache(maxsize=256)
+def _local_day(hour: datetime) -> str:
+    # Since 1901 Shanghai's offset from UTC is whole hours (also in its DST years), so the local date
+    # is the same for a whole UTC hour: computed once per hour rather than once per event.
+    return hour.astimezone(SHANGHAI).strftime("%Y%m%d")
+
+
+def event_number(session: Session, district_code: str, at: datetime) -> str:
+    """``<district>-<local date>-<6-digit sequence>``, e.g. ``500111-20240613-000123``."""
+    prefix = number_prefix(district_code, at)
+    return format_number(prefix, next_value(session, prefix))
 
 
 @dataclass(frozen=True)
@@ -63,22 +79,27 @@ class _Class:
 
 
 # Reference data read on every intake; see services/ttl_cache.py for why a short TTL is safe.
-_places: TTLCache[_Place] = TTLCache(ttl=60)
 _classes: TTLCache[_Class] = TTLCache(ttl=60)
+#: Every area by code, read in one query: one query per area code a minute cost a query on about
+#: one intake in five at 2,000 grids.
+_all_places: TTLCache[dict[str, _Place]] = TTLCache(ttl=60)
 
 
 def _url(session: Session) -> str:
-    return str(session.get_bind().engine.url)
+    return database_key(session)
 
 
 def _place(session: Session, code: str, field: str) -> _Place:
-    def load() -> _Place | None:
-        row = session.execute(select(Area.id, Area.code, Area.path).where(Area.code == code)).first()
-        return _Place(row[0], row[1], row[2]) if row else None
+    def load_all() -> dict[str, _Place]:
+        return {c: _Place(i, c, p) for i, c, p in session.execute(select(Area.id, Area.code, Area.path))}
 
-    place = _places.get((_url(session), code), load)
+    place = (_all_places.get(_url(session), load_all) or {}).get(code)
     if place is None:
-        raise Invalid(f"unknown area '{code}'", field=field)
+        # Imported since the map was read: found at once all the same.
+        row = session.execute(select(Area.id, Area.code, Area.path).where(Area.code == code)).first()
+        if row is None:
+            raise Invalid(f"unknown area '{code}'", field=field)
+        place = _Place(row[0], row[1], row[2])
     return place
 
 
@@ -163,14 +184,6 @@ def _district_code(path: str) -> str:
     return codes[0] if codes else "000000"
 
 
-# Core statements on the tables, built once: intake is the hottest write path, and a new event needs
-# neither the ORM's unit-of-work bookkeeping nor a statement rebuilt (and re-coerced) per request.
-_EVENTS: Table = Event.__table__  # type: ignore[assignment]
-_TIMELINE: Table = TimelineEntry.__table__  # type: ignore[assignment]
-_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
-_INSERT_TIMELINE = insert(_TIMELINE)
-
-
 def scoped_intake_key(actor: Actor, key: str | None) -> str | None:
     """The stored form of an ``Idempotency-Key``: the submitter's code and the key (hashed when long)."""
     if not key:
@@ -192,7 +205,9 @@ def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
                    intake_key: str | None = None) -> Submitted:
     """Register a new event inside the caller's transaction (numbering, location, owner centre and the
     first timeline line), without committing: for services that open an event as part of their own
-    change, such as a sensor warning (:mod:`shuzhi.services.warnings`)."""
+    change, such as a sensor warning (:mod:`shuzhi.services.warnings`). On PostgreSQL the number is
+    drawn on its own (:func:`shuzhi.adapters.db.sequences.draw`): if the caller rolls back, that
+    number is skipped, never given twice."""
     event_class = _event_class(s, cmd.event_class_code) if cmd.event_class_code else None
     lon, lat, place = _locate(s, cmd)
     if actor.credential == "api_key" and not authz.path_visible(actor, place.path if place else None):
@@ -200,7 +215,8 @@ def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
     owner = _owner_for(s, place, cmd.source.value, cmd.centre_code)
     urgency = cmd.urgency or Urgency(event_class.default_urgency if event_class else "normal")
     received_at = cmd.received_at.astimezone(UTC) if cmd.received_at else now
-    number = event_number(s, _district_code(place.path if place else owner.area_path), received_at)
+    prefix = number_prefix(_district_code(place.path if place else owner.area_path), received_at)
+    number = format_number(prefix, draw(s, prefix))
     row = {
         "number": number, "source": cmd.source.value,
         "request_type": cmd.request_type.value if cmd.request_type else None,
@@ -214,12 +230,13 @@ def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
         "self_handled": False, "rework_count": 0, "return_count": 0, "received_at": received_at,
         "updated_at": now, "version": 1,
     }
-    event_id = s.execute(_INSERT_EVENT, row).scalar_one()
-    s.execute(_INSERT_TIMELINE, {
-        "event_id": event_id, "task_id": None, "at": now, "actor_id": actor.person_id, "actor": actor.label,
-        "action": "event.register", "from_state": None, "to_state": EventState.REGISTERED.value,
-        "reason": None, "payload": {"source": cmd.source.value, "owner": owner.code,
-                                    "grid": place.code if place else None, "located": place is not None}})
+    first_line = {
+        "task_id": None, "at": now, "actor_id": actor.person_id, "actor": actor.label, "action": "event.register",
+        "from_state": None, "to_state": EventState.REGISTERED.value, "reason": None,
+        "payload": {"source": cmd.source.value, "owner": owner.code, "grid": place.code if place else None,
+                    "located": place is not None},
+    }
+    event_id = insert_event(s, row, first_line)
     change = hooks.EventChange(event_id=event_id, event_class_code=cmd.event_class_code, urgency=urgency.value,
                                previous_class_code=None, previous_urgency=None,
                                area_path=place.path if place else None, at=now, change="registered")

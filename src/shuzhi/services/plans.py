@@ -30,6 +30,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.engine import database_key
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_plans import PlanRun, PlanRunStep, PlanTemplateRow, PlanTemplateVersion
 from shuzhi.adapters.tabular import ROW, TabularError, read_table
@@ -57,6 +58,7 @@ from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
 from shuzhi.services.intake import event_number
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
+from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -237,6 +239,7 @@ def _save(s: Session, tpl: PlanTemplate, doc: dict[str, Any], actor: Actor, at: 
         change = "updated"
     s.add(PlanTemplateVersion(template_code=tpl.code, version=row.version, document=doc, changed_by=actor.label,
                               changed_at=at))
+    _event_triggers.clear()
     return change
 
 
@@ -842,7 +845,7 @@ _parsed: dict[tuple[str, int, str], PlanTemplate] = {}
 def _parse(s: Session, row: PlanTemplateRow) -> PlanTemplate:
     """Stored templates were checked when saved; parsed once per (database, id, version) — intake
     calls the event trigger for every new event."""
-    key = (str(s.get_bind().engine.url), row.id, json.dumps(row.document, sort_keys=True))
+    key = (database_key(s), row.id, json.dumps(row.document, sort_keys=True))
     if key not in _parsed:
         _parsed[key] = validate_template(row.document)
     return _parsed[key]
@@ -920,19 +923,30 @@ def _note_resolved(s: Session, change: hooks.WarningChange) -> None:
                  payload={"plan_run": run.id, "warning": change.warning_id})
 
 
+#: The parsed event-class triggers of the enabled templates, per database, for a few seconds: intake
+#: asks on every new event, and the answer is almost always "none matches", which must not cost a
+#: query each time. A match is re-read from the database before anything starts; a template saved in
+#: another process is seen by this one within the TTL (at once in the saving process, see _save).
+_event_triggers: TTLCache[tuple[PlanTemplate, ...]] = TTLCache(ttl=5)
+
+
+def _starts_on(tpl: PlanTemplate, change: hooks.EventChange) -> bool:
+    if change.event_class_code is None or not tpl.trigger.matches_event(change.event_class_code, change.urgency):
+        return False
+    # A reclassification that already matched before is the same episode, nothing new starts.
+    return not (change.previous_urgency is not None
+                and tpl.trigger.matches_event(change.previous_class_code, change.previous_urgency))
+
+
 def on_event(s: Session, change: hooks.EventChange) -> None:
     """EVENT_HOOKS: an event of a template's class at or above its urgency starts (or proposes) it."""
     if change.event_class_code is None:
         return
-    matching = []
-    for row, tpl in _trigger_templates(s, TriggerKind.EVENT_CLASS):
-        if not tpl.trigger.matches_event(change.event_class_code, change.urgency):
-            continue
-        # A reclassification that already matched before is the same episode, nothing new starts.
-        if change.previous_urgency is not None and tpl.trigger.matches_event(change.previous_class_code,
-                                                                             change.previous_urgency):
-            continue
-        matching.append((row, tpl))
+    triggers = _event_triggers.get(database_key(s),
+                                   lambda: tuple(tpl for _, tpl in _trigger_templates(s, TriggerKind.EVENT_CLASS)))
+    if not any(_starts_on(tpl, change) for tpl in triggers or ()):
+        return
+    matching = [(row, tpl) for row, tpl in _trigger_templates(s, TriggerKind.EVENT_CLASS) if _starts_on(tpl, change)]
     if not matching:
         return
     event = s.get(Event, change.event_id)

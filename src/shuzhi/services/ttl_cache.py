@@ -48,6 +48,13 @@ class TTLCache(Generic[V]):
             self._data[key] = (now, value)
         return value
 
+    def peek(self, key: Hashable) -> V | None:
+        """The live entry without loading it (for callers that must not touch the database now)."""
+        hit = self._data.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        return None
+
     def clear_key(self, key: Hashable) -> None:
         with self._lock:
             self._data.pop(key, None)

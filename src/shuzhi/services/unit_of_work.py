@@ -6,6 +6,8 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from shuzhi.adapters.db.engine import database_key
+
 
 class UnitOfWork:
     """``with uow: … uow.commit()`` — anything not committed is rolled back on exit."""
@@ -13,6 +15,13 @@ class UnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
         self._session: Session | None = None
+
+    @property
+    def database(self) -> str:
+        """The database this unit of work opens sessions on (the key of per-database caches); empty
+        when the factory is not bound to one engine."""
+        bind = self._factory.kw.get("bind")
+        return database_key(bind) if bind is not None else ""
 
     @property
     def session(self) -> Session:

@@ -31,8 +31,12 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
     tune_gc()
     settings = settings or get_settings()
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings.resolved_database_url()))
-    app = FastAPI(title="shuzhi 数治", version=__version__, description=DESCRIPTION)
+        url = settings.resolved_database_url()
+        pool = {} if url.startswith("sqlite") else {"pool_size": settings.api_db_pool_size, "max_overflow": 10}
+        session_factory = make_session_factory(make_engine(url, **pool))
+    otel = settings.opentelemetry
+    app = FastAPI(title="shuzhi 数治", version=__version__, description=DESCRIPTION,
+                  telemetry={"tracing": otel, "metrics": otel, "logs": otel})
     app.state.session_factory = session_factory
     app.state.settings = settings
     app.state.ready = True

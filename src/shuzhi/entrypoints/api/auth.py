@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -69,35 +70,25 @@ class PasswordIn(BaseModel):
     new_password: str = Field(min_length=1, max_length=200)
 
 
-class TokenOut(BaseModel):
-    id: int
-    name: str | None
-    kind: str
-    created_at: datetime
-    expires_at: datetime
-    last_seen_at: datetime
+# The answers about tokens and keys are the service's views themselves, named for the OpenAPI
+# document (one list of fields, kept in services/auth.py).
+@dataclass(frozen=True)
+class TokenOut(auth.TokenView):
+    """A session or bearer token of the caller's."""
 
 
+@dataclass(frozen=True)
 class NewTokenOut(TokenOut):
     #: Shown once: keep it; only its hash is stored.
     token: str
 
 
-class ApiKeyOut(BaseModel):
-    id: int
-    prefix: str
-    name: str
-    sources: list[str]
-    area_codes: list[str]
-    write: bool
-    created_by: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    replaces_id: int | None
+@dataclass(frozen=True)
+class ApiKeyOut(auth.ApiKeyView):
+    """A connected system's API key (never its secret)."""
 
 
+@dataclass(frozen=True)
 class NewApiKeyOut(ApiKeyOut):
     #: Shown once: ``szk_<prefix>_<secret>``, sent as the ``X-API-Key`` header.
     key: str

@@ -8,8 +8,10 @@ histogram. It is plain ASGI — no per-request task or body buffering — so it 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import socket
 import time
@@ -47,6 +49,41 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body, ensure_ascii=False)
 
 
+# Request ids: a random per-process prefix and a counter — unique across processes and restarts
+# without a uuid4 (an os.urandom call) per request. A forked worker draws its own prefix.
+_id_prefix = uuid.uuid4().hex[:16]
+_ids = itertools.count(1)
+
+
+def _new_id_prefix() -> None:
+    global _id_prefix, _ids
+    _id_prefix, _ids = uuid.uuid4().hex[:16], itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
+
+
+def _new_request_id() -> str:
+    return f"{_id_prefix}{next(_ids):016x}"  # 32 hex digits, like a uuid4
+
+
+#: Metric children by label values: ``labels()`` builds and looks up a key each call.
+_counters: dict[tuple[str, str, str], Any] = {}
+_histograms: dict[tuple[str, str], Any] = {}
+
+
+def _observe(method: str, route: str, status: int, took: float) -> None:
+    key = (method, route, str(status))
+    counter = _counters.get(key)
+    if counter is None:
+        counter = _counters.setdefault(key, metrics.REQUESTS.labels(*key))
+    counter.inc()
+    histogram = _histograms.get((method, route))
+    if histogram is None:
+        histogram = _histograms.setdefault((method, route), metrics.LATENCY.labels(method, route))
+    histogram.observe(took)
+
+
 def _route(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
@@ -65,7 +102,7 @@ class Observer:
             await self.app(scope, receive, send)
             return
         sent_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = sent_id if _SANE_ID.match(sent_id) else uuid.uuid4().hex
+        request_id = sent_id if sent_id and _SANE_ID.match(sent_id) else _new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
@@ -83,8 +120,7 @@ class Observer:
         finally:
             took = time.perf_counter() - started
             route, method = _route(scope), scope["method"]
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.LATENCY.labels(method, route).observe(took)
+            _observe(method, route, status, took)
             if self.log and access.isEnabledFor(logging.INFO):
                 actor = scope.get("state", {}).get("actor")
                 access.info("request", extra={"fields": {

@@ -1,4 +1,8 @@
-"""Every router of the API, in the order they appear in the OpenAPI document."""
+"""Every router of the API, in the order they appear in the OpenAPI document.
+
+Requests are matched against the routes in this order, one by one: events (intake, the hottest
+route, is its first) come first, ahead of routers whose paths cannot overlap with theirs.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +30,13 @@ from shuzhi.entrypoints.api import evaluation as evaluation_api
 from shuzhi.entrypoints.api import warnings as warnings_api
 
 ROUTERS: list[APIRouter] = [
+    events.router,
+    events.files_router,
     health.router,
     observability.router,
     areas.router,
     organisation.router,
     catalogue.router,
-    events.router,
-    events.files_router,
     dispatch_rules.router,
     calendar.router,
     plans.router,
