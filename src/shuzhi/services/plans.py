@@ -624,7 +624,7 @@ def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], unit
             "event_id": event.id, "task_id": task_id, "at": at, "actor_id": actor.person_id, "actor": actor.label,
             "action": "task.create", "from_state": None, "to_state": TaskState.DISPATCHED.value, "reason": None,
             "payload": {"unit": code, "unit_name": name, "role": st.part, "plan_run": st.run_id,
-                        "plan_task": st.task_key,
+                        "plan_task": st.task_key, "limits": {"accept": st.accept_within, "handle": st.deadline},
                         "accept_due_at": row["accept_due_at"].isoformat() if row["accept_due_at"] else None,
                         "handle_due_at": row["handle_due_at"].isoformat() if row["handle_due_at"] else None}})
     s.execute(insert(TimelineEntry), entries)
