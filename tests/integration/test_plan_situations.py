@@ -7,7 +7,7 @@ carol handles city management (城管); dave is the grid worker of 北山社区�
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -175,3 +175,22 @@ def test_stand_down_gives_waiting_tasks_its_own_reason(api: Api, storm: None) ->
     assert grid["state"] == "cancelled" and grid["reason"] == "雨停，解除响应"
     number = done["event_number"]
     assert not [t for t in timeline(api, number) if t["action"] == "plan.cancel_waiting"]
+
+
+def test_a_calendar_change_keeps_plan_tasks_on_the_template_s_limits(uow: UnitOfWork, world: World,
+                                                                     session_factory: Any) -> None:
+    from shuzhi.adapters.db.tables import Task
+    from shuzhi.services.actors import resolve_actor
+    from shuzhi.services.calendars import set_office_hours
+
+    # the run's event has a class whose critical limit is 4 h; the town's task is the template's 2 h
+    plans.save_template(uow, template(event={"class": "0201", "urgency": "critical"}), SYSTEM)
+    with session_factory() as s:
+        alice = resolve_actor(s, "alice")
+    start = datetime(2024, 6, 15, 2, 0, tzinfo=UTC)
+    plans.activate_manual(uow, "storm", plans.Activate(area_codes=[TOWN_A]), alice, now=start)
+    set_office_hours(uow, SYSTEM, "C500111001", "08:30-12:00,14:00-17:30", now=start)
+    with session_factory() as s:
+        town = s.scalars(select(Task).where(Task.unit_id == world.units["C500111001"].id)).one()
+        assert town.handle_due_at == start + timedelta(hours=2)
+        assert town.accept_due_at == start + timedelta(minutes=30)
