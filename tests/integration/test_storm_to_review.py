@@ -69,7 +69,7 @@ def test_the_demo_storm_starts_one_flood_response_that_reaches_the_grids_and_is_
                          .where(Task.id.in_([t["task_id"] for t in board["tasks"] if t["task_id"]]))).all()
     assert {level for level, state in held if state == "dispatched"} >= {"town", "grid"}
 
-    # a grid worker's report back is part of the run; then the duty officer stands the response down
+    # the duty officer stands the response down
     done = api.post(f"/api/plan-runs/{run_id}/stand-down", "admin", {"reason": "雨停水退，解除防汛应急响应"})
     assert done["state"] == "stood_down"
     assert not [t for t in done["tasks"] if t["state"] in ("dispatched", "waiting")]
