@@ -1172,12 +1172,18 @@ def _on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
         _note_blocked(s, event, task, action)
 
 
-def _run_steps_of(s: Session, task: Task) -> tuple[PlanRunStep, list[PlanRunStep]] | None:
+def _run_steps_of(s: Session, task: Task, *, waiting_only: bool = False) -> tuple[PlanRunStep,
+                                                                                   list[PlanRunStep]] | None:
+    """The task's step and the steps of its run (only the waiting ones when that is all the caller
+    needs: a stand-down cancels hundreds of tasks, each must not load the whole run)."""
     step = s.scalar(select(PlanRunStep).where(PlanRunStep.task_id == task.id))
     if step is None:
         return None
     s.flush()
-    return step, list(s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == step.run_id)))
+    q = select(PlanRunStep).where(PlanRunStep.run_id == step.run_id)
+    if waiting_only:
+        q = q.where(PlanRunStep.state == "waiting")
+    return step, list(s.scalars(q))
 
 
 def _dependants(step: PlanRunStep, steps: Sequence[PlanRunStep]) -> list[PlanRunStep]:
@@ -1205,7 +1211,7 @@ def _task_reason(s: Session, task: Task, action: str) -> str | None:
 
 
 def _cancel_dependants(s: Session, event: Event, task: Task) -> None:
-    found = _run_steps_of(s, task)
+    found = _run_steps_of(s, task, waiting_only=True)
     if found is None:
         return
     step, steps = found
@@ -1225,7 +1231,7 @@ def _cancel_dependants(s: Session, event: Event, task: Task) -> None:
 
 
 def _note_blocked(s: Session, event: Event, task: Task, action: str) -> None:
-    found = _run_steps_of(s, task)
+    found = _run_steps_of(s, task, waiting_only=True)
     if found is None:
         return
     step, steps = found
