@@ -141,7 +141,12 @@ def test_a_warning_starts_the_plan_once_per_episode(api: Api, storm: None, uow: 
     assert [r["id"] for r in api.get("/api/plan-runs?warning_id=7")] == [runs[0]["id"]]
     _fire(uow, None, previous="red")  # resolved: the board says so; standing down is a person's call
     assert any(t["action"] == "plan.warning_resolved" for t in api.get(f"/api/events/{ev['number']}/timeline"))
-    _fire(uow, "orange", episode="ep-2")  # a new episode is a new run
+    # a new episode while the run is still active is the same situation: it joins the run
+    _fire(uow, "orange", episode="ep-2")
+    assert len(api.get("/api/plan-runs")) == 1
+    assert [t["role"] for t in board(api, runs[0]["id"])["triggers"]] == ["started", "attached"]
+    api.post(f"/api/plan-runs/{runs[0]['id']}/stand-down", "alice", {"reason": "雨停"})
+    _fire(uow, "orange", episode="ep-3")  # after the stand-down a new episode is a new run
     assert len(api.get("/api/plan-runs")) == 2
     with session_factory() as s:
         assert s.scalar(select(func.count(Event.id))) == 2
@@ -223,7 +228,9 @@ def test_a_run_is_seen_only_in_scope(api: Api, storm: None) -> None:
     assert api.get("/api/plan-runs", who="frank") == []
     # every action on a run goes through the same scoped loader: town B does not see town A's run
     base = f"/api/plan-runs/{run['run_id']}"
-    for path, body in ((f"{base}/confirm", {}), (f"{base}/dismiss", {}), (f"{base}/stand-down", {"reason": "x"})):
+    step = board(api, run["run_id"], "bob")["tasks"][0]["step_id"]
+    for path, body in ((f"{base}/confirm", {}), (f"{base}/dismiss", {}), (f"{base}/stand-down", {"reason": "x"}),
+                       (f"{base}/steps/{step}/redispatch", {})):
         api.post(path, "frank", body, status=404)
     api.get(f"{base}/review", who="frank", status=404)
     api.request("PUT", f"{base}/review/notes", "frank", 404, json={"notes": "x"})

@@ -148,7 +148,8 @@ SCOPED_ELSEWHERE: dict[tuple[str, str], tuple[str, str]] = {
     **{(m, p): ("test_plan_runs.py", "test_a_run_is_seen_only_in_scope") for m, p in (
         ("GET", "/api/plan-runs/{run_id}"), ("POST", "/api/plan-runs/{run_id}/confirm"),
         ("POST", "/api/plan-runs/{run_id}/dismiss"), ("POST", "/api/plan-runs/{run_id}/stand-down"),
-        ("GET", "/api/plan-runs/{run_id}/review"), ("PUT", "/api/plan-runs/{run_id}/review/notes"))},
+        ("GET", "/api/plan-runs/{run_id}/review"), ("PUT", "/api/plan-runs/{run_id}/review/notes"),
+        ("POST", "/api/plan-runs/{run_id}/steps/{step_id}/redispatch"))},
     ("POST", "/api/plans/{code}/activate"): ("test_plan_runs.py", "test_bad_requests_change_nothing"),
     ("POST", "/api/events/{ref}/plans/{code}/activate"): ("test_plan_runs.py",
                                                           "test_one_click_from_an_event_twice_gives_one_run"),

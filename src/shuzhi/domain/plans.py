@@ -448,6 +448,30 @@ def related(path_a: str, path_b: str) -> bool:
     return path_a.startswith(path_b) or path_b.startswith(path_a)
 
 
+def district_of(path: str) -> str:
+    """The district an area lies in (the area itself at city or district level), as a path prefix:
+    ``/500000/500111/500111001/`` → ``/500000/500111/``."""
+    parts = [c for c in path.split("/") if c]
+    return "/" + "/".join(parts[:2]) + "/"
+
+
+def response_reach(paths: Iterable[str], *, district_wide: bool) -> set[str]:
+    """Where a run responds (or a trigger asks for a response): its areas, or for a warning — a hazard
+    over the district (rain, rivers), answered by the district's bureaus as one response — the
+    districts they lie in."""
+    return {district_of(p) if district_wide else p for p in paths}
+
+
+def overlaps(reach_a: Iterable[str], reach_b: Iterable[str]) -> bool:
+    """Whether two reaches share ground: some area of one lies on a branch of some area of the other.
+
+    A trigger whose reach overlaps an open run of its template is the same situation: it joins the
+    run instead of starting another (one response per situation, 一个险情一个响应).
+    """
+    b = list(reach_b)
+    return any(related(x, y) for x in reach_a for y in b)
+
+
 def checklist_text(instruction: str, checklist: Iterable[str]) -> str:
     """The instruction a unit receives, with the checklist as ticks to report on."""
     items = list(checklist)

@@ -36,7 +36,7 @@ from shuzhi.domain.calendar import (
 )
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskState
 from shuzhi.domain.permissions import REFERENCE_WRITE
-from shuzhi.domain.time_limits import LimitUnit, Stage
+from shuzhi.domain.time_limits import LimitUnit, Stage, TimeLimit
 from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
@@ -325,10 +325,19 @@ def replay_deadlines(cal: WorkingCalendar, event: Event, task: Task,
     handle_due = cal.deadline(task.dispatched_at, handle_limit) if handle_limit else task.handle_due_at
     suspended_at: datetime | None = None
     for entry in entries:
-        if entry.action == "task.suspend":
+        payload: dict[str, Any] = entry.payload or {}
+        if entry.action == "task.create" and payload.get("limits"):
+            # a contingency plan's task runs on the template's limits, not the class's
+            limits = payload["limits"]
+            accept_due = cal.deadline(task.dispatched_at, TimeLimit.parse(limits["accept"])) \
+                if limits.get("accept") else None
+            handle_due = cal.deadline(task.dispatched_at, TimeLimit.parse(limits["handle"])) \
+                if limits.get("handle") else None
+        elif entry.action == "task.suspend":
             suspended_at = entry.at
         elif entry.action == "task.deadline_moved":
-            payload: dict[str, Any] = entry.payload or {}
+            if payload.get("accept_to"):  # an urgency raise tightened the time to sign for it
+                accept_due = datetime.fromisoformat(payload["accept_to"]).astimezone(UTC)
             if payload.get("why") == "suspension" and suspended_at is not None and handle_due is not None:
                 handle_due = cal.resume_deadline(handle_due, suspended_at, entry.at, _limit_unit(event))
                 suspended_at = None

@@ -12,6 +12,12 @@
   (``WARNING_HOOKS``), an event class at or above an urgency (``EVENT_HOOKS``, on intake and
   reclassification).  A template set to ``propose`` records a proposal for the duty officer instead.
   The trigger key (``warning:<episode>:<plan>``, ``event:<id>:<plan>``) is unique: one run per episode.
+* One response per situation: while a run of a template is active (or proposed), a further trigger of
+  that template whose reach overlaps the run's joins it (``plan_run_triggers``, ``plan.trigger_added``
+  on the run's timeline) and adds tasks only for areas the run did not cover yet
+  (:func:`_open_run_for`, :func:`_attach`). A warning's reach is its district.
+* A predecessor returned or escalated keeps its dependants waiting (the board says why) until the
+  centre re-dispatches the share (:func:`redispatch_step`); a cancelled predecessor cancels them.
 * Stand-down (解除响应) cancels every open task of the run with the reason and ends the run.
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,10 +36,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from shuzhi.adapters.db.engine import database_key
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
-from shuzhi.adapters.db.tables_plans import PlanRun, PlanRunStep, PlanTemplateRow, PlanTemplateVersion
+from shuzhi.adapters.db.tables_plans import (
+    PlanRun,
+    PlanRunStep,
+    PlanRunTrigger,
+    PlanTemplateRow,
+    PlanTemplateVersion,
+)
 from shuzhi.adapters.tabular import ROW, TabularError, read_table
 from shuzhi.domain import permissions as perm
 from shuzhi.domain.events import ACTIVE_TASK_STATES, EventAction, EventState, TaskAction, TaskState
@@ -45,8 +59,10 @@ from shuzhi.domain.plans import (
     TriggerKind,
     Vocabulary,
     checklist_text,
+    overlaps,
     referenced,
     related,
+    response_reach,
     validate_template,
 )
 from shuzhi.domain.time_limits import TimeLimit
@@ -64,7 +80,11 @@ from shuzhi.services.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 MAX_IMPORT_BYTES = 5_000_000
 DONE = {TaskState.REPORTED_BACK.value, TaskState.VERIFIED.value}
+#: A predecessor in one of these states went back to the centre: its dependants wait for a re-dispatch.
+BLOCKING = {TaskState.RETURNED.value, TaskState.ESCALATED.value}
 RUN_STATES = ("proposed", "active", "stood_down", "dismissed")
+#: Runs a further trigger of the same template joins instead of starting another.
+OPEN_RUN_STATES = ("proposed", "active")
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -88,6 +108,14 @@ class StandDown(_Command):
 
 
 class Decide(_Command):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Redispatch(_Command):
+    """Send a returned or escalated share of a run again: to the same unit (the return was not
+    accepted) or to another one."""
+
+    unit_code: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -145,6 +173,26 @@ class BoardTask:
     reported_at: datetime | None
     seconds_left: float | None  # to the handling deadline; negative = overdue
     overdue: bool
+    #: Why a waiting task cannot go on (a predecessor returned or escalated), or why it was cancelled.
+    reason: str | None = None
+    blocked_by: list[str] = field(default_factory=list)
+    former_task_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BoardTrigger:
+    """One trigger the run answers: the one that started it, or one that joined it later."""
+
+    role: str  # started | attached
+    kind: str
+    trigger_key: str
+    at: datetime
+    warning_id: int | None
+    warning_level: str | None
+    event_number: str | None
+    areas: list[str]
+    new_areas: list[str]
+    added_tasks: int
 
 
 @dataclass(frozen=True)
@@ -170,6 +218,7 @@ class RunBoard:
     version: int
     counts: dict[str, int]
     tasks: list[BoardTask]
+    triggers: list[BoardTrigger] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -578,7 +627,7 @@ def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], unit
             "event_id": event.id, "task_id": task_id, "at": at, "actor_id": actor.person_id, "actor": actor.label,
             "action": "task.create", "from_state": None, "to_state": TaskState.DISPATCHED.value, "reason": None,
             "payload": {"unit": code, "unit_name": name, "role": st.part, "plan_run": st.run_id,
-                        "plan_task": st.task_key,
+                        "plan_task": st.task_key, "limits": {"accept": st.accept_within, "handle": st.deadline},
                         "accept_due_at": row["accept_due_at"].isoformat() if row["accept_due_at"] else None,
                         "handle_due_at": row["handle_due_at"].isoformat() if row["handle_due_at"] else None}})
     s.execute(insert(TimelineEntry), entries)
@@ -669,14 +718,7 @@ def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, ev
     run.problems = problems
     run.affected_areas = [a.code for a in areas]
     s.flush()
-    steps = []
-    for sh in shares:
-        t = tpl.task(sh.task_key)
-        steps.append(PlanRunStep(
-            run_id=run.id, task_key=t.key, title=t.title, role=str(t.role), part=t.part, sort_order=t.order,
-            unit_id=sh.unit.unit_id, unit_path=sh.unit.path, area_code=sh.area_code, after=list(t.after),
-            instruction=t.instruction, checklist=list(t.checklist), deadline=str(t.deadline),
-            accept_within=str(t.accept_within) if t.accept_within else None, state="waiting"))
+    steps = [_step(run, tpl, sh) for sh in shares]
     ready = [st for st, sh in zip(steps, shares, strict=True) if not _waits(tpl, sh, shares)]
     move_event(s, event, EventAction.DISPATCH, actor, at, reason=reason or f"启动预案：{tpl.name}", payload={
         "plan": tpl.code, "plan_version": row.version, "plan_run": run.id, "tasks": len(ready),
@@ -689,17 +731,155 @@ def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, ev
     return Activation(run.id, event.number, run.state, True, len(ready), len(steps) - len(ready))
 
 
-def _existing(s: Session, key: str | None) -> Activation | None:
+def _step(run: PlanRun, tpl: PlanTemplate, sh: _Share) -> PlanRunStep:
+    t = tpl.task(sh.task_key)
+    return PlanRunStep(
+        run_id=run.id, task_key=t.key, title=t.title, role=str(t.role), part=t.part, sort_order=t.order,
+        unit_id=sh.unit.unit_id, unit_path=sh.unit.path, area_code=sh.area_code, after=list(t.after),
+        instruction=t.instruction, checklist=list(t.checklist), deadline=str(t.deadline),
+        accept_within=str(t.accept_within) if t.accept_within else None, state="waiting", former_task_ids=[])
+
+
+# --- one response per situation --------------------------------------------------------------------
+
+
+def _trigger_run(s: Session, key: str | None) -> PlanRun | None:
+    """The run a trigger episode already belongs to (started it or joined it)."""
     if key is None:
         return None
-    run = s.scalar(select(PlanRun).where(PlanRun.trigger_key == key))
-    if run is None:
+    run_id = s.scalar(select(PlanRunTrigger.run_id).where(PlanRunTrigger.trigger_key == key))
+    if run_id is None:  # a run stored before triggers had their own table
+        run_id = s.scalar(select(PlanRun.id).where(PlanRun.trigger_key == key))
+    return s.get(PlanRun, run_id) if run_id is not None else None
+
+
+def _add_trigger(s: Session, run: PlanRun, key: str | None, kind: str, role: str, at: datetime,
+                 areas: Sequence[str], *, warning: hooks.WarningChange | None = None, event_id: int | None = None,
+                 new_areas: Sequence[str] = (), added: int = 0) -> None:
+    s.add(PlanRunTrigger(
+        run_id=run.id, trigger_key=key or f"{kind}:{uuid.uuid4().hex}:{run.template_code}", kind=kind, role=role,
+        warning_id=warning.warning_id if warning else None, warning_level=warning.level if warning else None,
+        event_id=event_id, areas=list(areas), new_areas=list(new_areas), added_tasks=added, at=at))
+
+
+def _open_run_for(s: Session, row: PlanTemplateRow, paths: Sequence[str], *, warning: bool) -> PlanRun | None:
+    """The active (or proposed) run of this template whose reach overlaps the trigger's, if any.
+
+    Activations of one template take turns — a row lock on the template on PostgreSQL (SQLite's
+    writers queue anyway) — so two warnings of one storm arriving together cannot both start a run.
+    """
+    s.execute(select(PlanTemplateRow.id).where(PlanTemplateRow.id == row.id).with_for_update())
+    runs = s.scalars(select(PlanRun).where(PlanRun.template_id == row.id, PlanRun.state.in_(OPEN_RUN_STATES))
+                     .order_by(PlanRun.id)).all()
+    if not runs:
         return None
+    mine = response_reach(paths, district_wide=warning)
+    for run in runs:
+        kinds = set(s.scalars(select(PlanRunTrigger.kind).where(PlanRunTrigger.run_id == run.id))) | {
+            run.trigger_kind}
+        theirs = s.scalars(select(Area.path).where(Area.code.in_(run.affected_areas))).all()
+        if overlaps(response_reach(theirs, district_wide="warning" in kinds), mine):
+            return run
+    return None
+
+
+def _cover(s: Session, codes: Sequence[str]) -> list[str]:
+    """The areas, without those lying inside another of them, in the order given."""
+    paths = dict(s.execute(select(Area.code, Area.path).where(Area.code.in_(codes))).all())
+    return [c for c in dict.fromkeys(codes)
+            if not any(o != c and paths.get(c, "").startswith(paths.get(o, "\0")) for o in codes)]
+
+
+def _trigger_text(kind: str, warning: hooks.WarningChange | None, event: Event | None) -> str:
+    if warning is not None:
+        return _warning_text(warning).rstrip("，")
+    if event is not None and kind != "manual":
+        return f"事件 {event.number}"
+    return "手动启动"
+
+
+def _attach(s: Session, tpl: PlanTemplate, run: PlanRun, key: str | None, kind: str, areas: Sequence[Area],
+            trigger_event: Event | None, actor: Actor, at: datetime,
+            warning: hooks.WarningChange | None = None) -> Activation:
+    """A further trigger joins the run: recorded on the run (and on the run's timeline); the areas the
+    run did not cover yet are added, with their tasks (roles of named units are never repeated)."""
+    known = s.scalars(select(Area.path).where(Area.code.in_(run.affected_areas))).all()
+    new = [a for a in areas if not any(a.path.startswith(p) for p in known)]
+    added = waiting = 0
+    event = s.get(Event, run.event_id) if run.event_id else None
+    if new:
+        run.affected_areas = _cover(s, [*run.affected_areas, *(a.code for a in new)])
+        if run.state == "active" and event is not None:
+            added, waiting = _extend(s, tpl, run, event, new, actor, at, key)
+    _add_trigger(s, run, key, kind, "attached", at, [a.code for a in areas], warning=warning,
+                 event_id=trigger_event.id if trigger_event else None, new_areas=[a.code for a in new],
+                 added=added + waiting)
+    what = _trigger_text(kind, warning, trigger_event)
+    if event is not None:
+        note(s, event, actor, "plan.trigger_added", at, reason=f"{what}，并入正在进行的预案响应：{tpl.name}",
+             payload={"plan_run": run.id, "plan": tpl.code, "trigger": key, "kind": kind,
+                      "warning_id": warning.warning_id if warning else None,
+                      "level": warning.level if warning else None,
+                      "event": trigger_event.number if trigger_event else None,
+                      "areas": [a.code for a in areas], "new_areas": [a.code for a in new],
+                      "tasks": added, "waiting": waiting})
+    if trigger_event is not None and (event is None or trigger_event.id != event.id):
+        note(s, trigger_event, actor, "plan.attached", at, reason=f"已并入预案响应：{tpl.name}",
+             payload={"plan_run": run.id, "plan": tpl.code, "run_event": event.number if event else None})
+    s.flush()
+    return _summary(s, run)
+
+
+def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Sequence[Area], actor: Actor,
+            at: datetime, key: str | None) -> tuple[int, int]:
+    """Resolve the roles for newly affected areas; dispatch the new shares whose predecessors on their
+    branch are all done (or absent), keep the others waiting. Returns (dispatched, waiting)."""
+    existing = s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == run.id)).all()
+    have = {(st.task_key, st.unit_id) for st in existing}
+    shares, problems = _resolve(s, tpl, areas)
+    shares = [sh for sh in shares if (sh.task_key, sh.unit.unit_id) not in have]
+    if problems:
+        run.problems = [*(run.problems or []), *problems]
+    if not shares:
+        return 0, 0
+    if EventState(event.state) not in (EventState.REGISTERED, EventState.DISPATCHED, EventState.HANDLING):
+        run.problems = [*(run.problems or []), {
+            "task": None, "area": ",".join(a.code for a in areas),
+            "message": f"the run's event is {event.state}: no tasks were added for the new areas"}]
+        return 0, 0
+    steps = [_step(run, tpl, sh) for sh in shares]
+    ids = [st.task_id for st in existing if st.task_id is not None]
+    states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all()) if ids else {}
+    pool = [*existing, *steps]
+    ready = [st for st in steps
+             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, pool))]
+    s.add_all(steps)
+    if ready:
+        move_event(s, event, EventAction.DISPATCH, actor, at, reason=f"预案响应范围扩大：{tpl.name}", payload={
+            "plan": tpl.code, "plan_run": run.id, "trigger": key, "tasks": len(ready),
+            "waiting": len(steps) - len(ready), "areas": sorted({a.code for a in areas})})
+        _dispatch_steps(s, event, ready, _unit_names(s, {st.unit_id for st in ready}), actor, at,
+                        f"预案:{tpl.code}")
+    s.flush()
+    return len(ready), len(steps) - len(ready)
+
+
+def _predecessors(step: PlanRunStep, steps: Sequence[PlanRunStep]) -> list[PlanRunStep]:
+    """The instances of the step's predecessors on its branch of the area tree."""
+    return [o for o in steps if o is not step and o.task_key in step.after and related(o.unit_path, step.unit_path)]
+
+
+def _summary(s: Session, run: PlanRun) -> Activation:
     number = s.scalar(select(Event.number).where(Event.id == run.event_id)) if run.event_id else None
     counts = dict(s.execute(select(PlanRunStep.state, func.count()).where(PlanRunStep.run_id == run.id)
                             .group_by(PlanRunStep.state)).all())
     return Activation(run.id, number, run.state, False, int(counts.get("dispatched", 0)),
                       int(counts.get("waiting", 0)))
+
+
+def _existing(s: Session, key: str | None) -> Activation | None:
+    run = _trigger_run(s, key)
+    return _summary(s, run) if run is not None else None
 
 
 def _new_run(row: PlanTemplateRow, tpl: PlanTemplate, key: str | None, kind: str, at: datetime,
@@ -753,9 +933,15 @@ def activate_on_event(uow: UnitOfWork, ref: str, code: str, cmd: Activate, actor
             areas = [event.area]
         else:
             raise Invalid("the event has no place: name the affected areas", field="area_codes")
+        joined = _open_run_for(s, row, [a.path for a in areas], warning=False)
+        if joined is not None:
+            done = _attach(s, tpl, joined, key, "event", areas, event, actor, at)
+            return _commit_run(uow, key) or done
         run = _new_run(row, tpl, key, "event", at, [a.code for a in areas])
         s.add(run)
         done = _start(s, row, tpl, run, event, areas, actor, at, cmd.reason)
+        _add_trigger(s, run, key, "event", "started", at, run.affected_areas, event_id=event.id,
+                     new_areas=run.affected_areas, added=done.tasks + done.waiting)
         return _commit_run(uow, key) or done
 
 
@@ -774,10 +960,16 @@ def activate_manual(uow: UnitOfWork, code: str, cmd: Activate, actor: Actor, *, 
         if found is not None:
             return found
         areas = _areas(s, cmd.area_codes, actor)
+        joined = _open_run_for(s, row, [a.path for a in areas], warning=False)
+        if joined is not None:
+            done = _attach(s, tpl, joined, key, "manual", areas, None, actor, at)
+            return _commit_run(uow, key) or done
         event = _register_event(s, tpl, areas, actor, at, "duty_officer", cmd.title, cmd.reason or "")
         run = _new_run(row, tpl, key, "manual", at, [a.code for a in areas])
         s.add(run)
         done = _start(s, row, tpl, run, event, areas, actor, at, cmd.reason)
+        _add_trigger(s, run, key, "manual", "started", at, run.affected_areas, event_id=event.id,
+                     new_areas=run.affected_areas, added=done.tasks + done.waiting)
         return _commit_run(uow, key) or done
 
 
@@ -860,12 +1052,23 @@ def _trigger_templates(s: Session, kind: TriggerKind) -> list[tuple[PlanTemplate
 def _auto(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, key: str, kind: str, areas: list[Area],
           event: Event | None, at: datetime, warning: hooks.WarningChange | None = None) -> None:
     """Start (or propose) one triggered run inside the caller's transaction; a plan that cannot start
-    is left as a proposal carrying the reason, and never breaks the caller's work."""
-    if s.scalar(select(PlanRun.id).where(PlanRun.trigger_key == key)) is not None:
+    is left as a proposal carrying the reason, and never breaks the caller's work.
+
+    A trigger whose reach overlaps an open run of the template joins that run (:func:`_attach`)."""
+    if _trigger_run(s, key) is not None:
+        return
+    joined = _open_run_for(s, row, [a.path for a in areas], warning=warning is not None)
+    if joined is not None:
+        try:
+            with s.begin_nested():
+                _attach(s, tpl, joined, key, kind, areas, event, SYSTEM, at, warning)
+        except (Invalid, Conflict) as exc:
+            log.warning("plan %s: trigger %s could not join run %s: %s", tpl.code, key, joined.id, exc.message)
         return
     run = _new_run(row, tpl, key, kind, at, [a.code for a in areas],
                    warning.warning_id if warning else None, warning.level if warning else None)
     run.event_id = event.id if event is not None else None
+    own = event.id if event is not None else None  # the trigger's own event (a warning's), if any
     try:
         with s.begin_nested():
             s.add(run)
@@ -874,9 +1077,14 @@ def _auto(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, key: str, kind: s
                 if event is None:
                     event = _register_event(s, tpl, areas, SYSTEM, at, "sensor_warning", None,
                                             f"{_warning_text(warning)}自动启动预案")
-                _start(s, row, tpl, run, event, areas, SYSTEM, at, f"触发条件满足，自动启动预案：{tpl.name}")
-            elif event is not None:
-                note(s, event, SYSTEM, "plan.proposed", at, payload={"plan": tpl.code, "plan_run": run.id})
+                done = _start(s, row, tpl, run, event, areas, SYSTEM, at, f"触发条件满足，自动启动预案：{tpl.name}")
+                _add_trigger(s, run, key, kind, "started", at, run.affected_areas, warning=warning,
+                             event_id=own, new_areas=run.affected_areas, added=done.tasks + done.waiting)
+            else:
+                _add_trigger(s, run, key, kind, "started", at, run.affected_areas, warning=warning,
+                             event_id=own, new_areas=run.affected_areas)
+                if event is not None:
+                    note(s, event, SYSTEM, "plan.proposed", at, payload={"plan": tpl.code, "plan_run": run.id})
     except (Invalid, Conflict) as exc:
         log.warning("plan %s could not start for %s: %s", tpl.code, key, exc.message)
         with s.begin_nested():
@@ -884,6 +1092,9 @@ def _auto(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, key: str, kind: s
                               warning.warning_id if warning else None, warning.level if warning else None)
             failed.problems = [{"task": None, "area": None, "message": exc.message}]
             s.add(failed)
+            s.flush()
+            _add_trigger(s, failed, key, kind, "started", at, failed.affected_areas, warning=warning,
+                         event_id=own, new_areas=failed.affected_areas)
 
 
 def _warning_text(w: hooks.WarningChange | None) -> str:
@@ -913,8 +1124,10 @@ def on_warning(s: Session, change: hooks.WarningChange) -> None:
 
 
 def _note_resolved(s: Session, change: hooks.WarningChange) -> None:
-    runs = s.scalars(select(PlanRun).where(PlanRun.trigger_key.startswith(f"warning:{change.episode_key}:",
-                                                                          autoescape=True))).all()
+    ids = s.scalars(select(PlanRunTrigger.run_id).where(
+        PlanRunTrigger.trigger_key.startswith(f"warning:{change.episode_key}:", autoescape=True))).all()
+    runs = s.scalars(select(PlanRun).where(PlanRun.id.in_(ids) | PlanRun.trigger_key.startswith(
+        f"warning:{change.episode_key}:", autoescape=True))).all()
     for run in runs:
         event = s.get(Event, run.event_id) if run.event_id else None
         if event is not None and run.state == "active":
@@ -957,24 +1170,109 @@ def on_event(s: Session, change: hooks.EventChange) -> None:
 
 
 def _on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
-    """TASK_HOOKS: a plan task reported back releases the waiting tasks whose predecessors are all done."""
-    if action not in (TaskAction.REPORT_BACK.value, TaskAction.VERIFY.value):
-        return
-    run_id = s.scalar(select(PlanRunStep.run_id).where(PlanRunStep.task_id == task.id))
-    if run_id is None:
-        return
+    """TASK_HOOKS: what a plan task's move means for the tasks waiting on it.
+
+    * reported back (or verified): the waiting tasks whose predecessors are all done are dispatched;
+    * cancelled (withdrawn, the event cancelled, merged or reclassified, a centre escalating): the
+      tasks waiting on it on its branch — and those waiting on them — are cancelled with the reason;
+    * returned or escalated: the share is back with the centre; its dependants keep waiting and the
+      timeline says so, until the centre re-dispatches it (:func:`redispatch_step`).
+    """
+    if action in (TaskAction.REPORT_BACK.value, TaskAction.VERIFY.value):
+        _release(s, event, task)
+    elif action == TaskAction.CANCEL.value:
+        _cancel_dependants(s, event, task)
+    elif action in (TaskAction.RETURN.value, TaskAction.ESCALATE.value):
+        _note_blocked(s, event, task, action)
+
+
+def _run_steps_of(s: Session, task: Task, *, waiting_only: bool = False) -> tuple[PlanRunStep,
+                                                                                   list[PlanRunStep]] | None:
+    """The task's step and the steps of its run (only the waiting ones when that is all the caller
+    needs: a stand-down cancels hundreds of tasks, each must not load the whole run)."""
+    step = s.scalar(select(PlanRunStep).where(PlanRunStep.task_id == task.id))
+    if step is None:
+        return None
     s.flush()
-    steps = s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == run_id)).all()
+    q = select(PlanRunStep).where(PlanRunStep.run_id == step.run_id)
+    if waiting_only:
+        q = q.where(PlanRunStep.state == "waiting")
+    return step, list(s.scalars(q))
+
+
+def _dependants(step: PlanRunStep, steps: Sequence[PlanRunStep]) -> list[PlanRunStep]:
+    """Waiting steps that wait on ``step`` on its branch, and those waiting on them, in order."""
+    out: list[PlanRunStep] = []
+    frontier = [step]
+    while frontier:
+        cur = frontier.pop(0)
+        for st in steps:
+            if (st.state == "waiting" and cur.task_key in st.after and related(cur.unit_path, st.unit_path)
+                    and st not in out):
+                out.append(st)
+                frontier.append(st)
+    return out
+
+
+def _task_reason(s: Session, task: Task, action: str) -> str | None:
+    """The reason given with the move the hook is told about, from its timeline line (callers stamp
+    ``end_reason`` only after the move)."""
+    s.flush()
+    reason = s.scalar(select(TimelineEntry.reason).where(TimelineEntry.task_id == task.id,
+                                                         TimelineEntry.action == f"task.{action}")
+                      .order_by(TimelineEntry.id.desc()).limit(1))
+    return reason or task.end_reason
+
+
+def _cancel_dependants(s: Session, event: Event, task: Task) -> None:
+    found = _run_steps_of(s, task, waiting_only=True)
+    if found is None:
+        return
+    step, steps = found
+    doomed = _dependants(step, steps)
+    if not doomed:
+        return
+    unit = _unit_names(s, {step.unit_id}).get(step.unit_id, ("", ""))[1]
+    why = _task_reason(s, task, TaskAction.CANCEL.value)
+    reason = f"前置任务「{step.title}」（{unit}）已取消" + (f"：{why}" if why else "")
+    for st in doomed:
+        st.state = "cancelled"
+        st.end_reason = reason[:2000]
+    note(s, event, SYSTEM, "plan.cancel_waiting", task.updated_at, reason=reason[:2000], payload={
+        "plan_run": step.run_id, "after_task": task.id, "cancelled": [st.task_key for st in doomed],
+        "units": sorted(_unit_names(s, {st.unit_id for st in doomed})[st.unit_id][0] for st in doomed),
+        "tasks": len(doomed)})
+
+
+def _note_blocked(s: Session, event: Event, task: Task, action: str) -> None:
+    found = _run_steps_of(s, task, waiting_only=True)
+    if found is None:
+        return
+    step, steps = found
+    blocked = _dependants(step, steps)
+    if not blocked:
+        return
+    what = "退单" if action == TaskAction.RETURN.value else "上报"
+    note(s, event, SYSTEM, "plan.blocked", task.updated_at,
+         reason=f"前置任务「{step.title}」已{what}，后续任务等待改派后继续", payload={
+             "plan_run": step.run_id, "after_task": task.id, "step": step.id,
+             "waiting": [st.task_key for st in blocked], "tasks": len(blocked)})
+
+
+def _release(s: Session, event: Event, task: Task) -> None:
+    """A plan task reported back releases the waiting tasks whose predecessors are all done."""
+    found = _run_steps_of(s, task)
+    if found is None:
+        return
+    _step_of_task, steps = found
+    run_id = _step_of_task.run_id
     waiting = [st for st in steps if st.state == "waiting"]
     if not waiting:
         return
     ids = [st.task_id for st in steps if st.task_id is not None]
     states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all())
-    ready = []
-    for st in waiting:
-        before = [o for o in steps if o.task_key in st.after and related(o.unit_path, st.unit_path)]
-        if all(o.task_id is not None and states.get(o.task_id) in DONE for o in before):
-            ready.append(st)
+    ready = [st for st in waiting
+             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, steps))]
     if not ready:
         return
     run = s.get(PlanRun, run_id)
@@ -1009,10 +1307,17 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
             .where(PlanRunStep.run_id == run_id).order_by(PlanRunStep.sort_order, Unit.code)
         ).all()
         names = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_(run.affected_areas))).all())
+        steps = [r[0] for r in rows]
+        task_states = {r[4].id: r[4].state for r in rows if r[4] is not None}
+        unit_codes = {r[0].id: r[1] for r in rows}
         tasks = []
         counts: dict[str, int] = {}
         for st, code, name, level, task in rows:
             state = task.state if task is not None else st.state
+            blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in _predecessors(st, steps)
+                          if st.state == "waiting" and o.task_id is not None and task_states.get(o.task_id) in BLOCKING]
+            reason = st.end_reason if st.state == "cancelled" else (
+                "前置任务已退单或上报，等待改派" if blocked_by else None)
             counts[state] = counts.get(state, 0) + 1
             due = task.handle_due_at if task is not None else None
             running = task is not None and TaskState(task.state) in ACTIVE_TASK_STATES and task.state not in DONE
@@ -1024,7 +1329,15 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
                 dispatched_at=task.dispatched_at if task else None,
                 accept_due_at=task.accept_due_at if task else None, handle_due_at=due,
                 accepted_at=task.accepted_at if task else None, reported_at=task.reported_at if task else None,
-                seconds_left=left, overdue=left is not None and left < 0))
+                seconds_left=left, overdue=left is not None and left < 0, reason=reason, blocked_by=blocked_by,
+                former_task_ids=list(st.former_task_ids or [])))
+        triggers = [
+            BoardTrigger(role=t.role, kind=t.kind, trigger_key=t.trigger_key, at=t.at, warning_id=t.warning_id,
+                         warning_level=t.warning_level, event_number=number, areas=list(t.areas),
+                         new_areas=list(t.new_areas), added_tasks=t.added_tasks)
+            for t, number in s.execute(
+                select(PlanRunTrigger, Event.number).outerjoin(Event, Event.id == PlanRunTrigger.event_id)
+                .where(PlanRunTrigger.run_id == run_id).order_by(PlanRunTrigger.id))]
         return RunBoard(
             id=run.id, template_code=run.template_code, template_name=row.name if row else run.template_code,
             template_version=run.template_version, state=run.state, trigger_kind=run.trigger_kind,
@@ -1033,7 +1346,7 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
             affected_areas=[{"code": c, "name": names.get(c, "")} for c in run.affected_areas],
             problems=list(run.problems or []), proposed_at=run.proposed_at, started_at=run.started_at,
             started_by=run.started_by, ended_at=run.ended_at, end_reason=run.end_reason, version=run.version,
-            counts=counts, tasks=tasks)
+            counts=counts, tasks=tasks, triggers=triggers)
 
 
 def stand_down(uow: UnitOfWork, run_id: int, cmd: StandDown, actor: Actor, *,
@@ -1055,15 +1368,18 @@ def stand_down(uow: UnitOfWork, run_id: int, cmd: StandDown, actor: Actor, *,
         assert event is not None
         steps = s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == run_id)).all()
         ids = {st.task_id for st in steps if st.task_id is not None}
+        # Waiting shares first: cancelling their predecessors below must not cancel them again with
+        # a "predecessor cancelled" reason — the run stood down.
+        for st in steps:
+            if st.state == "waiting":
+                st.state = "cancelled"
+                st.end_reason = cmd.reason
         cancelled = 0
         for task in event.tasks:
             if task.id in ids and TaskState(task.state) in ACTIVE_TASK_STATES and task.state not in DONE:
                 move_task(s, event, task, TaskAction.CANCEL, actor, at, reason=cmd.reason)
                 task.ended_at, task.end_reason = at, cmd.reason
                 cancelled += 1
-        for st in steps:
-            if st.state == "waiting":
-                st.state = "cancelled"
         run.state, run.ended_at, run.end_reason = "stood_down", at, cmd.reason
         note(s, event, actor, "plan.stand_down", at, reason=cmd.reason,
              payload={"plan_run": run.id, "plan": run.template_code, "cancelled": cancelled})
@@ -1085,9 +1401,12 @@ def list_runs(uow: UnitOfWork, actor: Actor, *, event_ref: str | None = None, wa
         if event_ref is not None:
             event = load_event(s, event_ref)
             authz.ensure_visible(actor, event.area_path, [event.owner_unit_id], what=f"event {event_ref}")
-            q = q.where(PlanRun.event_id == event.id)
+            # runs it started, and runs it joined (one response per situation)
+            q = q.where((PlanRun.event_id == event.id) | PlanRun.id.in_(
+                select(PlanRunTrigger.run_id).where(PlanRunTrigger.event_id == event.id)))
         if warning_id is not None:
-            q = q.where(PlanRun.warning_id == warning_id)
+            q = q.where((PlanRun.warning_id == warning_id) | PlanRun.id.in_(
+                select(PlanRunTrigger.run_id).where(PlanRunTrigger.warning_id == warning_id)))
         if state is not None:
             q = q.where(PlanRun.state == state)
         if actor.area_paths is not None:
@@ -1108,4 +1427,57 @@ def list_runs(uow: UnitOfWork, actor: Actor, *, event_ref: str | None = None, wa
 
 
 def run_task_ids(s: Session, run_id: int) -> set[int]:
-    return {i for i in s.scalars(select(PlanRunStep.task_id).where(PlanRunStep.run_id == run_id)) if i is not None}
+    """Every task the run has had: the current one of each share and those it replaced (returned or
+    escalated, then re-dispatched) — a review counts the returns."""
+    out: set[int] = set()
+    for task_id, former in s.execute(select(PlanRunStep.task_id, PlanRunStep.former_task_ids)
+                                     .where(PlanRunStep.run_id == run_id)):
+        if task_id is not None:
+            out.add(task_id)
+        out.update(former or [])
+    return out
+
+
+def redispatch_step(uow: UnitOfWork, run_id: int, step_id: int, cmd: Redispatch, actor: Actor, *,
+                    now: datetime | None = None) -> RunBoard:
+    """改派: a share whose task was returned (退单) or escalated goes out again, to the same unit (the
+    return was not accepted) or to the one named; its clocks start again from now, and the tasks
+    waiting on it are released when the new task reports back."""
+    authz.require(actor, perm.PLAN_ACTIVATE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        run = _load_run(s, run_id, actor)
+        if run.state != "active":
+            raise Conflict(f"plan run {run_id} is {run.state}; only an active run re-dispatches",
+                           details={"state": run.state})
+        step = s.get(PlanRunStep, step_id)
+        if step is None or step.run_id != run.id:
+            raise NotFound(f"plan run {run_id} has no task {step_id}")
+        old = s.get(Task, step.task_id) if step.task_id is not None else None
+        if old is None or old.state not in BLOCKING:
+            raise Conflict("only a returned or escalated task of the run can be re-dispatched",
+                           details={"state": old.state if old is not None else step.state})
+        event = s.get(Event, run.event_id)
+        assert event is not None
+        if EventState(event.state) not in (EventState.REGISTERED, EventState.DISPATCHED, EventState.HANDLING):
+            raise Conflict(f"the run's event {event.number} is {event.state}", details={"state": event.state})
+        if cmd.unit_code is not None:
+            found = s.execute(select(Unit.id, Area.path).join(Area, Area.id == Unit.area_id)
+                              .where(Unit.code == cmd.unit_code, Unit.active.is_(True))).first()
+            if found is None:
+                raise Invalid(f"unknown unit '{cmd.unit_code}'", field="unit_code")
+            step.unit_id, step.unit_path = found[0], found[1]
+        step.former_task_ids = [*(step.former_task_ids or []), old.id]
+        units = _unit_names(s, {step.unit_id})
+        move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason or f"预案任务改派：{step.title}",
+                   payload={"plan": run.template_code, "plan_run": run.id, "plan_task": step.task_key,
+                            "replaces_task": old.id, "unit": units[step.unit_id][0], "tasks": 1})
+        event.dispatched_at = event.dispatched_at or at
+        _dispatch_steps(s, event, [step], units, actor, at, f"预案:{run.template_code}")
+        sync_event(s, event, actor, at)
+        try:
+            uow.commit()
+        except StaleDataError:
+            raise Conflict("the run was changed by someone else at the same time; reload and retry") from None
+    return board(uow, run_id, actor, now=at)

@@ -70,6 +70,7 @@ from shuzhi.services.hooks import READING_HOOKS, WARNING_HOOKS, WarningChange
 from shuzhi.services.indicators import IndicatorInfo, indicators_by_id
 from shuzhi.services.transitions import note
 from shuzhi.services.unit_of_work import UnitOfWork
+from shuzhi.services.urgency import raise_urgency
 from shuzhi.services.warning_config import Config, load_config
 
 OPEN_STATES = (Status.PENDING.value, Status.FIRING.value)
@@ -420,13 +421,10 @@ def _event_on_rise(s: Session, ser: _Series, rule: ThresholdRule, where: _Where,
         wanted = Urgency(action.urgency) if action.urgency else None
         if wanted is not None and ev.state not in (EventState.CALLED_BACK.value, EventState.CANCELLED.value,
                                                    EventState.MERGED.value) and wanted > Urgency(ev.urgency):
-            before = ev.urgency
-            ev.urgency = wanted.value
-            ev.updated_at = t.at
-            note(s, ev, SYSTEM, "event.urgency_raise", t.at, reason=f"预警升为{LABELS[LEVELS[t.level]]}",
-                 payload={"warning_id": ser.warning_id, "from": before, "to": wanted.value,
-                          "level": level_name(t.level), "previous_level": level_name(t.previous_level),
-                          "value": value})
+            # the open tasks' deadlines follow the new urgency's limits (services/urgency.py)
+            raise_urgency(s, ev, wanted, SYSTEM, t.at, f"预警升为{LABELS[LEVELS[t.level]]}", payload={
+                "warning_id": ser.warning_id, "level": level_name(t.level),
+                "previous_level": level_name(t.previous_level), "value": value})
         else:
             note(s, ev, SYSTEM, "warning.raised", t.at, reason=f"预警升为{LABELS[LEVELS[t.level]]}",
                  payload={"warning_id": ser.warning_id, "level": level_name(t.level),

@@ -103,6 +103,34 @@ class PlanRunStep(Base):
     state: Mapped[str] = mapped_column(String(12))  # waiting | dispatched | cancelled
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), index=True)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Tasks this share had before it was re-dispatched (returned or escalated ones), for the review.
+    former_task_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: Why a waiting share was cancelled (its predecessor was cancelled, the run stood down).
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanRunTrigger(Base):
+    """Every trigger a run answers: the one that started it and those attached to it later.
+
+    ``trigger_key`` is unique: one trigger episode (a warning's episode, an event, an idempotency key)
+    belongs to one run, however often it fires.
+    """
+
+    __tablename__ = "plan_run_triggers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("plan_runs.id", ondelete="CASCADE"), index=True)
+    trigger_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # manual|event|warning|event_class
+    #: started | attached
+    role: Mapped[str] = mapped_column(String(10))
+    warning_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    warning_level: Mapped[str | None] = mapped_column(String(10))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Areas this trigger added to the run, and the tasks added for them.
+    new_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    added_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReviewNote(Base):

@@ -117,6 +117,12 @@ def stand_down(run_id: int, body: p.StandDown, uow: UowDep, actor: ActorDep) -> 
     return p.stand_down(uow, run_id, body, actor)
 
 
+@router.post("/plan-runs/{run_id}/steps/{step_id}/redispatch", response_model=p.RunBoard)
+def redispatch_step(run_id: int, step_id: int, body: p.Redispatch, uow: UowDep, actor: ActorDep) -> p.RunBoard:
+    """Re-dispatch (改派) a returned or escalated task of the run; its dependants wait for the new one."""
+    return p.redispatch_step(uow, run_id, step_id, body, actor)
+
+
 # --- review (复盘) ---
 
 
