@@ -38,7 +38,7 @@ const COUNTER_LINKS = {
   awaiting_dispatch: () => eventsUrl({ state: "registered" }),
   awaiting_verification: () => eventsUrl({ state: "reported_back" }),
   overdue: () => eventsUrl({ overdue: "1" }),
-  warnings_active: () => "/warnings",
+  warnings_active: () => "/warnings?state=firing",
   plans_running: () => "/plans",
 };
 
@@ -245,6 +245,46 @@ function feedItem(i, fresh) {
     el("span", { class: "feed-meta" }, [i.area_name || "", i.to_state ? ` · ${stateLabel(i.to_state)}` : ""].join("")));
 }
 
+// A warning in the feed: its level's colour, what happened, the indicator and where; links to the list.
+function warningItem(w, fresh) {
+  const level = w.to_level || w.from_level || "";
+  const q = new URLSearchParams({ indicator: w.indicator_code, state: w.change === "resolved" ? "all" : "open" });
+  return el("li", { class: `feed-item feed-warning${fresh ? " new" : ""} level-${level}`, "data-warning": w.warning_id,
+    "data-at": w.at },
+  el("time", { datetime: w.at }, fmtShortTime(w.at)),
+  el("span", { class: `feed-action level-badge level-${level}` }, `${t(`warnings.change.${w.change}`)}${level ? ` · ${t(`level.${level}`)}` : ""}`),
+  el("a", { href: `/warnings?${q}`, class: "feed-title" }, `${w.indicator_name || w.indicator_code}`),
+  el("span", { class: "feed-meta" }, [w.area_name || w.area_code || "", w.value != null ? ` · ${w.value}` : ""].join("")));
+}
+
+// Feed lines are kept newest first by time, whatever their kind (timeline lines and warning changes).
+function insertByTime(list, node, at) {
+  const when = new Date(at).getTime();
+  for (const other of list.children) {
+    const o = other.querySelector("time");
+    if (o && new Date(o.getAttribute("datetime")).getTime() <= when) { list.insertBefore(node, other); return; }
+  }
+  list.append(node);
+}
+
+function addWarnings(changes, fresh) {
+  const list = document.getElementById("feed");
+  for (const w of changes) {
+    const key = `w${w.id}`;
+    if (state.feedIds.has(key)) continue;
+    state.feedIds.add(key);
+    if (fresh) list.prepend(warningItem(w, true));
+    else insertByTime(list, warningItem(w, false), w.at);
+  }
+  trimFeed(list);
+}
+
+function trimFeed(list) {
+  while (list.children.length > 60) list.lastElementChild.remove();
+  if (!list.children.length) list.append(empty());
+  else if (list.children.length > 1) list.querySelector(".empty")?.remove();
+}
+
 function addFeed(items, fresh) {
   const list = document.getElementById("feed");
   for (const i of items) {
@@ -274,22 +314,24 @@ async function refreshFigures() {
 }
 
 async function main() {
-  // everything the first screen needs is asked for at once, while ECharts is still loading
+  // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
+  // loading; the panels and the feed are asked for only once it is drawn, so that on a busy server
+  // their queries do not queue in front of the map's.
   const mapData = fetchMap();
   const summaryP = get("/api/cockpit/summary").then(renderCounters);
-  const feedP = get("/api/live/feed?limit=40").then((items) => { addFeed(items, false); return items; });
-  const breakdownsP = get("/api/cockpit/breakdowns?days=14");
-  shell();
   echartsReady();
+  shell();
   await Promise.all([summaryP, loadMap(mapData)]);
   // what a wall display needs first is drawn; the benchmark and the browser tests wait for this
   document.body.dataset.ready = "1";
   window.__cockpitReadyAt = performance.now();
-  breakdownsP.then(async (b) => { await echartsReady(); renderBreakdowns(b); });
-  const items = await feedP;
+  get("/api/cockpit/breakdowns?days=14").then(renderBreakdowns).catch(() => {});
+  const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
+  get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});
   const status = document.getElementById("feed-status");
   openStream(items.length ? items[items.length - 1].id : null, (item) => { addFeed([item], true); scheduleRefresh(); },
-    (up) => { status.textContent = up ? t("cockpit.feed_live") : t("cockpit.feed_offline"); status.className = `badge ${up ? "live" : "off"}`; });
+    (up) => { status.textContent = up ? t("cockpit.feed_live") : t("cockpit.feed_offline"); status.className = `badge ${up ? "live" : "off"}`; },
+    (change) => { addWarnings([change], true); scheduleRefresh(); });
   await echartsReady();
   chart("map").on("click", onMapClick);
   for (const b of document.querySelectorAll("[data-level]")) {
