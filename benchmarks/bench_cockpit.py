@@ -155,7 +155,8 @@ def measure(base: str, runs: int) -> dict[str, list[float]]:
     and the slowest first-screen API answer (server + wire) of the cold runs."""
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, list[float]] = {"cold": [], "warm": [], "api": []}
+    out: dict[str, list[float]] = {"cold": [], "warm": [], "api": [], "script_s": [], "task_s": [], "kb": [],
+                                   "requests": []}
 
     def ready(page: Any) -> float:
         page.wait_for_selector("body[data-ready='1']", timeout=60_000)
@@ -169,8 +170,19 @@ def measure(base: str, runs: int) -> dict[str, list[float]]:
                                              data={"code": "bench.leader", "password": PASSWORD})
             assert signed_in.ok, signed_in.text()
             page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            cdp.send("Performance.enable")
             page.goto(f"{base}/")
             out["cold"].append(ready(page))
+            # the renderer's main-thread time (script, and all tasks) up to the first screen: less
+            # dependent on the machine's load than the wall-clock figure
+            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            out["script_s"].append(float(metrics.get("ScriptDuration", 0)))
+            out["task_s"].append(float(metrics.get("TaskDuration", 0)))
+            before = page.evaluate("[...performance.getEntriesByType('resource')].filter(e => e.startTime < "
+                                   "window.__cockpitReadyAt).map(e => e.encodedBodySize)")
+            out["kb"].append(sum(before) / 1024)
+            out["requests"].append(len(before))
             out["api"].append(float(page.evaluate(
                 "Math.max(...performance.getEntriesByType('resource').filter(e => e.name.includes('/api/cockpit/'))"
                 ".map(e => e.responseEnd - e.requestStart))")))
@@ -238,12 +250,19 @@ def main() -> None:
     vendor = Path(__file__).resolve().parent.parent / "src/shuzhi/entrypoints/web/static/vendor/echarts.min.js"
     print(f"cockpit ready: first run {first:.0f} ms; cold {[round(t) for t in cold]} ms (median "
           f"{cold_median:.0f}); warm {[round(t) for t in warm]} ms (median {warm_median:.0f}); slowest cockpit "
-          f"API answer per run {[round(t) for t in got['api']]} ms; loadavg {' '.join(load)}")
+          f"API answer per run {[round(t) for t in got['api']]} ms; main thread to first screen: script "
+          f"{statistics.median(got['script_s']):.2f} s, all tasks {statistics.median(got['task_s']):.2f} s; "
+          f"{statistics.median(got['requests']):.0f} requests, {statistics.median(got['kb']):.0f} kB before it; "
+          f"loadavg {' '.join(load)}")
     suffix = "_quick" if args.quick else ""
     record(f"cockpit_interactive_ms{suffix}", round(cold_median, 0), "ms", 2000, "lower", grids=grids,
            events=events, cold_median_ms=round(cold_median, 0), warm_median_ms=round(warm_median, 0),
            first_run_ms=round(first, 0), runs=len(cold), slowest_api_ms=round(statistics.median(got["api"][1:]), 0),
-           echarts_bytes=vendor.stat().st_size if vendor.exists() else None, loadavg=" ".join(load))
+           echarts_bytes=vendor.stat().st_size if vendor.exists() else None, loadavg=" ".join(load),
+           main_thread_script_s=round(statistics.median(got["script_s"]), 3),
+           main_thread_tasks_s=round(statistics.median(got["task_s"]), 3),
+           requests_before_ready=statistics.median(got["requests"]),
+           kb_before_ready=round(statistics.median(got["kb"])))
 
 
 if __name__ == "__main__":

@@ -63,7 +63,12 @@ async function select(code, series, push) {
   state.code = code;
   state.series = series;
   if (push) history.pushState(null, "", `/indicators?code=${encodeURIComponent(code)}`);
-  for (const a of document.querySelectorAll(".tree-link")) a.toggleAttribute("aria-current", a.dataset.code === code);
+  for (const a of document.querySelectorAll(".tree-link")) {
+    const here = a.dataset.code === code;
+    a.toggleAttribute("aria-current", here);
+    // the chosen indicator's branch is opened, so the tree shows where it is
+    for (let d = here ? a.closest("details") : null; d; d = d.parentElement.closest("details")) d.open = true;
+  }
   const info = state.info[code] || { code, name: code };
   document.getElementById("ind-title").textContent = `${info.name}（${code}）`;
   const link = document.getElementById("ind-warnings");
