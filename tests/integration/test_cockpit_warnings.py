@@ -76,8 +76,9 @@ def test_a_warning_reaches_the_live_feed_in_scope(api: Api, world: World, uow: U
 def test_silences_are_listed_and_ended_in_scope(api: Api, world: World, uow: UnitOfWork) -> None:
     load_sensing(uow)
     ends = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
-    town_a = api.post("/api/warning-silences", "admin", {"matcher": {"indicators": ["RIVER_LEVEL"], "area": "500111001"},
-                                                       "ends_at": ends, "comment": "龙岗施工"}, status=201)
+    river_in_a = {"indicators": ["RIVER_LEVEL"], "area": "500111001"}
+    town_a = api.post("/api/warning-silences", "admin", {"matcher": river_in_a, "ends_at": ends, "comment": "龙岗施工"},
+                      status=201)
     district = api.post("/api/warning-silences", "admin", {"matcher": {"area": "500111"}, "ends_at": ends,
                                                          "comment": "全区演练"}, status=201)
     seen = {who: {s["id"] for s in api.get("/api/warning-silences", who=who)} for who in ("alice", "bob", "frank")}

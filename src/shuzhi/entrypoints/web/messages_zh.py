@@ -306,6 +306,14 @@ MESSAGES: dict[str, str] = {
     "time.hours": "{n}小时",
     "time.minutes": "{n}分钟",
     # --- warnings and indicators pages, warning lines of the cockpit feed (uisense) ---
+    # task states, which the live feed shows after a task's action (签收 → 已签收)
+    "state.notified": "已抄送",
+    "state.read": "已阅",
+    "state.accepted": "已签收",
+    "state.extension_requested": "延期申请中",
+    "state.suspended": "已挂起",
+    "state.returned": "已退单",
+    "state.escalated": "已上报",
     "level.blue": "蓝色预警（IV级）",
     "level.yellow": "黄色预警（III级）",
     "level.orange": "橙色预警（II级）",
@@ -380,6 +388,7 @@ MESSAGES: dict[str, str] = {
     "indicators.pick": "请在左侧选择一项指标",
     "indicators.latest": "最新值",
     "indicators.series": "监测对象",
+    "indicators.series_count": "{n} 个监测对象",
     "indicators.area": "区域",
     "indicators.value": "数值",
     "indicators.at": "时间",

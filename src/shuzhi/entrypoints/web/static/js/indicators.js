@@ -22,7 +22,7 @@ function formatValue(v, unit) {
 function leaf(n, latestBy) {
   const series = latestBy.get(n.code) || [];
   const latest = series.length === 1 ? formatValue(series[0].value, n.unit)
-    : series.length > 1 ? t("indicators.series") + ` ${series.length}` : "";
+    : series.length > 1 ? t("indicators.series_count", { n: series.length }) : "";
   state.info[n.code] = n;
   return el("li", { class: "tree-leaf", "data-code": n.code, "data-name": `${n.name} ${n.code}` },
     el("a", { href: `/indicators?code=${encodeURIComponent(n.code)}`, class: "tree-link", "data-code": n.code,
