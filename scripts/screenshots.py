@@ -22,7 +22,7 @@ SHOTS = [
     ("tasks.png", "/tasks", "handler.cgj", (1600, 1000)),
     ("verify-phone.png", "/verify", None, (375, 812)),
     ("warnings.png", "/warnings?state=all", "duty.district", (1920, 1080)),
-    ("indicators.png", "/indicators", "duty.district", (1920, 1080)),
+    ("indicators.png", "/indicators?code=RIVER_LEVEL&series=RIVER_LEVEL-008", "duty.district", (1920, 1080)),
 ]
 
 

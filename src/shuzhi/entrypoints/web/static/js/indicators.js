@@ -152,6 +152,10 @@ async function showHistory(series) {
       data: pts.map((p) => [p.at, Math.round((p.max - p.min) * 1000) / 1000]), lineStyle: { opacity: 0 },
       areaStyle: { color: "rgba(46,230,214,0.18)" } });
   }
+  // the first warning level is kept in view, so that one sees how far the series is from it
+  const lines = thresholdLines();
+  const first = lines.length ? lines[0].yAxis : null;
+  const round = (x) => Math.round(x * 1000) / 1000;
   if (!state.chart) state.chart = echarts.init(box, null, { renderer: "canvas" });
   state.chart.setOption({
     backgroundColor: "transparent", animation: false,
@@ -167,10 +171,12 @@ async function showHistory(series) {
       }
       return lines.join("<br>");
     } },
-    grid: { left: 56, right: 110, top: 20, bottom: 36 },
+    grid: { left: 56, right: 120, top: 32, bottom: 36 },
     xAxis: { type: "time", axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: AXIS, fontSize: fs(), hideOverlap: true },
       splitLine: { show: false } },
-    yAxis: { type: "value", name: unit, scale: true, nameTextStyle: { color: AXIS }, axisLine: { lineStyle: { color: AXIS } },
+    yAxis: { type: "value", name: unit, scale: true,
+      max: first === null ? null : (v) => round(Math.max(v.max, first + (v.max - v.min) * 0.05)),
+      min: first === null ? null : (v) => round(Math.min(v.min, first - (v.max - v.min) * 0.05)), nameTextStyle: { color: AXIS }, axisLine: { lineStyle: { color: AXIS } },
       axisLabel: { color: AXIS, fontSize: fs() }, splitLine: { lineStyle: { color: "rgba(90,140,200,0.15)" } } },
     textStyle: { color: TEXT },
     series: seriesList,
