@@ -52,7 +52,7 @@ function ackCell(w) {
 function row(w) {
   return el("tr", { "data-warning": w.id, class: `level-row level-${w.level || "none"}` },
     el("td", {}, levelBadge(w.level), w.suppressed ? badge(t("warnings.suppressed"), "muted") : null),
-    el("td", {}, t(`warnings.state.${w.state}`)),
+    el("td", { class: "nowrap" }, t(`warnings.state.${w.state}`)),
     el("td", {}, el("a", { href: `/indicators?code=${encodeURIComponent(w.indicator_code)}&series=${encodeURIComponent(w.series_key)}` },
       w.indicator_name || w.indicator_code), el("div", { class: "muted small" }, w.indicator_code)),
     el("td", {}, w.device_code || w.series_key),
