@@ -71,6 +71,9 @@ def test_a_warning_appears_live_and_is_acknowledged(live: Live, browser: Any) ->
     page.wait_for_function("document.querySelector('#counter-warnings_active [data-value]').textContent === '1'",
                            timeout=5000)
     assert page.locator("#counter-warnings_active").get_attribute("href") == "/warnings?state=firing"
+    # and the map marks it where the gauge stands
+    page.wait_for_function("""() => { const s = echarts.getInstanceByDom(document.getElementById('map')).getOption()
+        .series.find((x) => x.id === 'warnings'); return s && s.data.length === 1; }""", timeout=5000)
 
     page.locator("#counter-warnings_active").click()
     page.wait_for_selector("body[data-ready='1']")

@@ -68,6 +68,11 @@ def test_a_warning_reaches_the_live_feed_in_scope(api: Api, world: World, uow: U
                        headers=api.headers("frank"))
     assert "event: warning" not in r.text
 
+    # the map shows it where the gauge stands, in its level's colour; town B's map does not
+    [marker] = api.get("/api/cockpit/warning-markers", who="alice")
+    assert (marker["level"], marker["lon"], marker["lat"]) == ("orange", 105.71, 29.705)
+    assert api.get("/api/cockpit/warning-markers", who="frank") == []
+
     # the list names the indicator and the area for people to read
     [item] = api.get("/api/warnings", who="bob")["items"]
     assert (item["indicator_name"], item["area_name"], item["level"]) == ("河道水位", "龙岗街道", "orange")

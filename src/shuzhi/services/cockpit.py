@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
-from shuzhi.adapters.db.tables_sensing import Indicator
+from shuzhi.adapters.db.tables_sensing import Device, Indicator
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
 from shuzhi.domain import permissions as p
 from shuzhi.domain.events import (
@@ -313,6 +313,40 @@ def warning_feed(uow: UnitOfWork, actor: Actor, after_id: int | None = None, lim
             rows = uow.session.execute(stmt.where(WarningLevelChange.id > after_id)
                                        .order_by(WarningLevelChange.id).limit(limit)).all()
     return [WarningFeedItem(*r) for r in rows]
+
+
+@dataclass
+class WarningMarker:
+    warning_id: int
+    level: str | None
+    indicator_code: str
+    indicator_name: str | None
+    series_key: str
+    area_name: str | None
+    last_value: float | None
+    lon: float
+    lat: float
+
+
+def warning_markers(uow: UnitOfWork, actor: Actor, limit: int = 500) -> list[WarningMarker]:
+    """Firing warnings in the actor's scope with a place on the map: the device's point, else the
+    centroid of the warning's area. Highest level first, so the map draws red on top."""
+    if not authz.can(actor, p.INDICATOR_READ):
+        return []
+    rows: Any
+    with uow:
+        rows = uow.session.execute(
+            select(IndicatorWarning.id, IndicatorWarning.level, IndicatorWarning.indicator_code, Indicator.name,
+                   IndicatorWarning.series_key, Area.name, IndicatorWarning.last_value,
+                   func.coalesce(Device.lon, Area.centroid_lon), func.coalesce(Device.lat, Area.centroid_lat))
+            .outerjoin(Indicator, Indicator.id == IndicatorWarning.indicator_id)
+            .outerjoin(Area, Area.code == IndicatorWarning.area_code)
+            .outerjoin(Device, Device.code == IndicatorWarning.device_code)
+            .where(IndicatorWarning.state == "firing", authz.area_clause(actor, IndicatorWarning.area_path))
+            .order_by(IndicatorWarning.started_at.desc()).limit(limit)).all()
+    rank = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
+    out = [WarningMarker(*r) for r in rows if r[7] is not None and r[8] is not None]
+    return sorted(out, key=lambda m: rank.get(m.level or "", 4), reverse=True)
 
 
 def last_warning_change_id(uow: UnitOfWork) -> int:

@@ -61,6 +61,13 @@ def get_feed(uow: UowDep, actor: ActorDep, after_id: int | None = None,
     return [asdict(i) for i in cockpit.feed(uow, actor, after_id=after_id, limit=limit)]
 
 
+@router.get("/cockpit/warning-markers")
+def get_warning_markers(uow: UowDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=2000)] = 500
+                        ) -> list[dict[str, Any]]:
+    """Firing warnings in your scope with a point (the device's, else the area's centre), for the map."""
+    return [asdict(m) for m in cockpit.warning_markers(uow, actor, limit=limit)]
+
+
 @router.get("/live/warnings")
 def get_warning_feed(uow: UowDep, actor: ActorDep, after_id: int | None = None,
                      limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:

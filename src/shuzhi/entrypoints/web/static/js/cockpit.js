@@ -13,7 +13,24 @@ const PALETTE = ["#2ee6d6", "#3aa0ff", "#ffc53d", "#ff7a45", "#f5222d", "#9254de
 // chart text follows the page's font size, which grows with the screen (a wall shows bigger text)
 const fs = () => Math.round(parseFloat(getComputedStyle(document.body).fontSize) * 0.8);
 
-const state = { level: "town", within: null, load: [], names: {}, charts: {}, feedIds: new Set() };
+const state = { level: "town", within: null, load: [], names: {}, charts: {}, feedIds: new Set(), warningMarkers: [] };
+const LEVEL_COLOURS = { blue: "#3aa0ff", yellow: "#fadb14", orange: "#fa8c16", red: "#f5222d" };
+
+// Firing warnings as triangles in their level's colour (fetched after the first screen is drawn).
+function warningPoints() {
+  return state.warningMarkers.map((m) => ({
+    name: m.indicator_name || m.indicator_code, value: [m.lon, m.lat], warning: m,
+    itemStyle: { color: LEVEL_COLOURS[m.level] || "#fadb14", borderColor: "#fff", borderWidth: 1 },
+  }));
+}
+
+const warningSeries = () => ({ id: "warnings", type: "scatter", coordinateSystem: "geo", symbol: "triangle",
+  symbolSize: 14, data: warningPoints(), zlevel: 3 });
+
+async function loadWarningMarkers() {
+  state.warningMarkers = await get("/api/cockpit/warning-markers");
+  if (state.charts.map) state.charts.map.setOption({ series: [warningSeries()] });
+}
 
 function eventsUrl(params) {
   const q = new URLSearchParams();
@@ -96,6 +113,11 @@ async function loadMap(fetched) {
           return echarts.format.encodeHTML(t("cockpit.events_in", { name: state.names[p.name] || p.name, n: p.value || 0 }));
         }
         const d = p.data || {};
+        if (d.warning) {
+          const w = d.warning;
+          return [t(`level.${w.level}`), w.indicator_name || w.indicator_code, `${w.area_name || ""} ${w.series_key}`,
+            w.last_value != null ? String(w.last_value) : ""].map((x) => echarts.format.encodeHTML(x)).join("<br>");
+        }
         return `${echarts.format.encodeHTML(d.number || "")}<br>${echarts.format.encodeHTML(p.name)}<br>${echarts.format.encodeHTML(stateLabel(d.state))}`;
       },
     },
@@ -118,6 +140,7 @@ async function loadMap(fetched) {
         zlevel: 1 },
       { type: "effectScatter", coordinateSystem: "geo", data: urgent, symbolSize: 8, rippleEffect: { scale: 3 },
         itemStyle: { color: "#ff4d4f" }, zlevel: 2 },
+      warningSeries(),
     ],
   }, true);
   document.getElementById("map-back").hidden = !state.within;
@@ -126,6 +149,10 @@ async function loadMap(fetched) {
 }
 
 function onMapClick(p) {
+  if (p.componentType === "series" && p.data && p.data.warning) {
+    location.href = `/warnings?indicator=${encodeURIComponent(p.data.warning.indicator_code)}`;
+    return;
+  }
   if (p.componentType === "series" && p.data && p.data.number) {
     location.href = `/events/${encodeURIComponent(p.data.number)}`;
     return;
@@ -309,6 +336,7 @@ async function refreshFigures() {
     const [s, b] = await Promise.all([get("/api/cockpit/summary"), get("/api/cockpit/breakdowns?days=14")]);
     renderCounters(s);
     renderBreakdowns(b);
+    state.warningMarkers = await get("/api/cockpit/warning-markers");
     await loadMap();
   } catch (e) { /* the next tick tries again */ }
 }
@@ -326,6 +354,7 @@ async function main() {
   document.body.dataset.ready = "1";
   window.__cockpitReadyAt = performance.now();
   get("/api/cockpit/breakdowns?days=14").then(renderBreakdowns).catch(() => {});
+  loadWarningMarkers().catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
   get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});
   const status = document.getElementById("feed-status");
