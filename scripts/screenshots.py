@@ -21,6 +21,8 @@ SHOTS = [
     ("events.png", "/events?state=registered", "duty.district", (1920, 1080)),
     ("tasks.png", "/tasks", "handler.cgj", (1600, 1000)),
     ("verify-phone.png", "/verify", None, (375, 812)),
+    ("warnings.png", "/warnings?state=all", "duty.district", (1920, 1080)),
+    ("indicators.png", "/indicators?code=RIVER_LEVEL&series=RIVER_LEVEL-008", "duty.district", (1920, 1080)),
 ]
 
 

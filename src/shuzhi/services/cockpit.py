@@ -19,6 +19,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables_sensing import Device, Indicator
+from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
 from shuzhi.domain import permissions as p
 from shuzhi.domain.events import (
     ACTIVE_TASK_STATES,
@@ -264,6 +266,93 @@ def feed(uow: UnitOfWork, actor: Actor, after_id: int | None = None, limit: int 
             rows = uow.session.execute(stmt.where(TimelineEntry.id > after_id).order_by(TimelineEntry.id)
                                        .limit(limit)).all()
     return [FeedItem(*r) for r in rows]
+
+
+#: Warning changes the live feed announces: a warning starting, changing level, ending. Pending and
+#: cleared (a pending one that never fired) are not news on a wall.
+FEED_WARNING_CHANGES = ("fired", "raised", "lowered", "resolved")
+
+
+@dataclass
+class WarningFeedItem:
+    id: int
+    at: datetime
+    change: str
+    from_level: str | None
+    to_level: str | None
+    value: float | None
+    warning_id: int
+    state: str
+    indicator_code: str
+    indicator_name: str | None
+    series_key: str
+    area_code: str
+    area_name: str | None
+
+
+def warning_feed(uow: UnitOfWork, actor: Actor, after_id: int | None = None, limit: int = 30) -> list[WarningFeedItem]:
+    """Warning changes in the actor's area subtrees: the newest ``limit`` (oldest first), or those after
+    ``after_id`` (the change's id, an indexed primary key like the timeline's). A person who may not read
+    warnings gets none — the feed of events still flows."""
+    if not authz.can(actor, p.INDICATOR_READ):
+        return []
+    stmt = (select(WarningLevelChange.id, WarningLevelChange.at, WarningLevelChange.change,
+                   WarningLevelChange.from_level, WarningLevelChange.to_level, WarningLevelChange.value,
+                   IndicatorWarning.id, IndicatorWarning.state, IndicatorWarning.indicator_code, Indicator.name,
+                   IndicatorWarning.series_key, IndicatorWarning.area_code, Area.name)
+            .join(IndicatorWarning, IndicatorWarning.id == WarningLevelChange.warning_id)
+            .outerjoin(Indicator, Indicator.id == IndicatorWarning.indicator_id)
+            .outerjoin(Area, Area.code == IndicatorWarning.area_code)
+            .where(WarningLevelChange.change.in_(FEED_WARNING_CHANGES),
+                   authz.area_clause(actor, IndicatorWarning.area_path)))
+    rows: Any
+    with uow:
+        if after_id is None:
+            rows = list(reversed(uow.session.execute(stmt.order_by(WarningLevelChange.id.desc()).limit(limit)).all()))
+        else:
+            rows = uow.session.execute(stmt.where(WarningLevelChange.id > after_id)
+                                       .order_by(WarningLevelChange.id).limit(limit)).all()
+    return [WarningFeedItem(*r) for r in rows]
+
+
+@dataclass
+class WarningMarker:
+    warning_id: int
+    level: str | None
+    indicator_code: str
+    indicator_name: str | None
+    series_key: str
+    area_name: str | None
+    last_value: float | None
+    lon: float
+    lat: float
+
+
+def warning_markers(uow: UnitOfWork, actor: Actor, limit: int = 500) -> list[WarningMarker]:
+    """Firing warnings in the actor's scope with a place on the map: the device's point, else the
+    centroid of the warning's area. Highest level first, so the map draws red on top."""
+    if not authz.can(actor, p.INDICATOR_READ):
+        return []
+    rows: Any
+    with uow:
+        rows = uow.session.execute(
+            select(IndicatorWarning.id, IndicatorWarning.level, IndicatorWarning.indicator_code, Indicator.name,
+                   IndicatorWarning.series_key, Area.name, IndicatorWarning.last_value,
+                   func.coalesce(Device.lon, Area.centroid_lon), func.coalesce(Device.lat, Area.centroid_lat))
+            .outerjoin(Indicator, Indicator.id == IndicatorWarning.indicator_id)
+            .outerjoin(Area, Area.code == IndicatorWarning.area_code)
+            .outerjoin(Device, Device.code == IndicatorWarning.device_code)
+            .where(IndicatorWarning.state == "firing", authz.area_clause(actor, IndicatorWarning.area_path))
+            .order_by(IndicatorWarning.started_at.desc()).limit(limit)).all()
+    rank = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
+    out = [WarningMarker(*r) for r in rows if r[7] is not None and r[8] is not None]
+    return sorted(out, key=lambda m: rank.get(m.level or "", 4), reverse=True)
+
+
+def last_warning_change_id(uow: UnitOfWork) -> int:
+    """Where a new stream starts reading warning changes ("from now")."""
+    with uow:
+        return int(uow.session.scalar(select(func.max(WarningLevelChange.id))) or 0)
 
 
 @dataclass

@@ -472,7 +472,7 @@ def create_silence(uow: UnitOfWork, actor: Actor, cmd: NewSilence, *, now: datet
         path = None
         if m.area:
             path = s.scalar(select(Area.path).where(Area.code == m.area))
-            if path is None:
+            if path is None or not authz.path_visible(actor, path):
                 raise Invalid(f"unknown area '{m.area}'", field="matcher.area")
         if m.indicators:
             known = set(_known_codes(s, m.indicators))
@@ -505,7 +505,15 @@ def list_silences(uow: UnitOfWork, actor: Actor, *, current: bool = True,
         q = select(WarningSilence).order_by(WarningSilence.id.desc())
         if current:
             q = q.where(WarningSilence.ends_at > at)
-        return [_silence_record(r, at) for r in uow.session.scalars(q)]
+        return [_silence_record(r, at) for r in uow.session.scalars(q) if _silence_visible(actor, r.area_path)]
+
+
+def _silence_visible(actor: Actor, path: str | None) -> bool:
+    """A silence concerns a person when it reaches into their areas: one without an area, one on an
+    area of their subtrees, or one on an area above them (a district silence covers their town)."""
+    if path is None or actor.area_paths is None:
+        return True
+    return authz.path_visible(actor, path) or any(mine.startswith(path) for mine in actor.area_paths)
 
 
 def expire_silence(uow: UnitOfWork, actor: Actor, silence_id: int, *, now: datetime | None = None) -> dict[str, Any]:
@@ -515,7 +523,7 @@ def expire_silence(uow: UnitOfWork, actor: Actor, silence_id: int, *, now: datet
     with uow:
         s = uow.session
         row = s.get(WarningSilence, silence_id)
-        if row is None:
+        if row is None or not _silence_visible(actor, row.area_path):
             raise NotFound(f"silence {silence_id} not found")
         if row.ends_at > at:
             row.ends_at = max(at, row.starts_at)

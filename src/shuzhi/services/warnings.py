@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
 from shuzhi.adapters.db.tables import Area, Event, TimelineEntry
-from shuzhi.adapters.db.tables_sensing import LatestReading, Reading
+from shuzhi.adapters.db.tables_sensing import Indicator, LatestReading, Reading
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
 from shuzhi.domain import permissions as p
 from shuzhi.domain.events import EventState, TaskRole
@@ -670,7 +670,19 @@ def list_warnings(uow: UnitOfWork, actor: Actor, *, state: str | None = "open", 
                          .limit(limit).offset(offset)).all()
         numbers = dict(s.execute(select(Event.id, Event.number).where(
             Event.id.in_([w.event_id for w in rows if w.event_id]))).all()) if rows else {}
-        return {"total": total, "items": [_record(w, numbers.get(w.event_id) if w.event_id else None) for w in rows]}
+        names = _names(s, rows)
+        return {"total": total, "items": [
+            {**_record(w, numbers.get(w.event_id) if w.event_id else None), **names(w)} for w in rows]}
+
+
+def _names(s: Session, rows: Sequence[IndicatorWarning]) -> Any:
+    """The indicator's and the area's names of a page of warnings (two IN queries), for people to read."""
+    if not rows:
+        return lambda w: {}
+    indicators = dict(s.execute(select(Indicator.code, Indicator.name).where(
+        Indicator.code.in_({w.indicator_code for w in rows}))).all())
+    areas = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_({w.area_code for w in rows}))).all())
+    return lambda w: {"indicator_name": indicators.get(w.indicator_code), "area_name": areas.get(w.area_code)}
 
 
 def _load_visible(s: Session, actor: Actor, warning_id: int) -> IndicatorWarning:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -10,8 +11,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
@@ -59,6 +61,20 @@ def get_feed(uow: UowDep, actor: ActorDep, after_id: int | None = None,
     return [asdict(i) for i in cockpit.feed(uow, actor, after_id=after_id, limit=limit)]
 
 
+@router.get("/cockpit/warning-markers")
+def get_warning_markers(uow: UowDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=2000)] = 500
+                        ) -> list[dict[str, Any]]:
+    """Firing warnings in your scope with a point (the device's, else the area's centre), for the map."""
+    return [asdict(m) for m in cockpit.warning_markers(uow, actor, limit=limit)]
+
+
+@router.get("/live/warnings")
+def get_warning_feed(uow: UowDep, actor: ActorDep, after_id: int | None = None,
+                     limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
+    """Warnings in your scope that fired, changed level or ended: the newest, or those after ``after_id``."""
+    return [asdict(i) for i in cockpit.warning_feed(uow, actor, after_id=after_id, limit=limit)]
+
+
 def _sse(kind: str, data: Any, ident: int | None = None) -> str:
     head = f"id: {ident}\n" if ident is not None else ""
     return f"{head}event: {kind}\ndata: {json.dumps(data, default=str, ensure_ascii=False)}\n\n"
@@ -68,14 +84,17 @@ def _sse(kind: str, data: Any, ident: int | None = None) -> str:
 async def live_stream(
     request: Request, actor: ActorDep,
     after_id: int | None = None,
+    after_warning: Annotated[int | None, Query(ge=0)] = None,
     poll: Annotated[float, Query(ge=0.2, le=10)] = 1.0,
     timeout: Annotated[float, Query(ge=1, le=3600)] = 600,
 ) -> StreamingResponse:
-    """Server-Sent Events: every new timeline line in your scope as ``event: timeline``, within ``poll`` s.
+    """Server-Sent Events: every new timeline line in your scope as ``event: timeline``, and every warning
+    that fires, changes level or ends in your scope as ``event: warning``, within ``poll`` s.
 
-    The server polls the timeline by id (one indexed query per second per open page) rather than
-    keeping a bus: every process can serve the stream, and a reconnecting client sends ``after_id``
-    (or ``Last-Event-ID``) to miss nothing. The stream ends after ``timeout`` s; the client reconnects.
+    The server polls the timeline and the warning changes by id (two indexed queries per second per open
+    page) rather than keeping a bus: every process can serve the stream, and a reconnecting client sends
+    ``after_id`` (or ``Last-Event-ID``) and ``after_warning`` to miss nothing. The stream ends after
+    ``timeout`` s; the client reconnects.
     """
     factory = request.app.state.session_factory
     last = request.headers.get("last-event-id")
@@ -84,18 +103,24 @@ async def live_stream(
     def poll_once(after: int | None) -> list[cockpit.FeedItem]:
         return cockpit.feed(UnitOfWork(factory), actor, after_id=after, limit=100)
 
+    def poll_warnings(after: int) -> list[cockpit.WarningFeedItem]:
+        return cockpit.warning_feed(UnitOfWork(factory), actor, after_id=after, limit=100)
+
     if cursor is None:
         # start from "now": the page loads the recent lines through /live/feed
         newest = await run_in_threadpool(poll_once, None)
         cursor = newest[-1].id if newest else 0
+    # warnings start from "now" too unless the client says where it was
+    warning_cursor: int = (after_warning if after_warning is not None
+                           else await run_in_threadpool(cockpit.last_warning_change_id, UnitOfWork(factory)))
     # fail fast (403) before the stream starts when the actor may not read events
     await run_in_threadpool(poll_once, cursor)
 
     async def events() -> AsyncIterator[str]:
-        nonlocal cursor
+        nonlocal cursor, warning_cursor
         ends = time.monotonic() + timeout
         quiet = 0.0
-        yield _sse("hello", {"after_id": cursor, "at": datetime.now().isoformat()})
+        yield _sse("hello", {"after_id": cursor, "after_warning": warning_cursor, "at": datetime.now().isoformat()})
         while time.monotonic() < ends:
             if await request.is_disconnected():
                 return
@@ -103,7 +128,11 @@ async def live_stream(
             for item in items:
                 cursor = item.id
                 yield _sse("timeline", asdict(item), item.id)
-            quiet = 0.0 if items else quiet + poll
+            changes = await run_in_threadpool(poll_warnings, warning_cursor)
+            for change in changes:
+                warning_cursor = change.id
+                yield _sse("warning", asdict(change))
+            quiet = 0.0 if items or changes else quiet + poll
             if quiet >= 15:
                 quiet = 0.0
                 yield ": keep-alive\n\n"
@@ -125,8 +154,17 @@ def get_to_verify(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     return [asdict(v) for v in cockpit.to_verify(uow, actor)]
 
 
-@router.get("/cockpit/map-layer")
-def get_map_layer(uow: UowDep, actor: ActorDep, level: str = "town",
-                  within: Annotated[str | None, Query(max_length=15)] = None) -> dict[str, Any]:
-    """Simplified boundaries of one level (optionally within one area) in your scope, as GeoJSON."""
-    return cockpit.map_layer(uow, actor, level=level, within=within)
+@router.get("/cockpit/map-layer", response_model=None)
+def get_map_layer(request: Request, uow: UowDep, actor: ActorDep, level: str = "town",
+                  within: Annotated[str | None, Query(max_length=15)] = None) -> Response:
+    """Simplified boundaries of one level (optionally within one area) in your scope, as GeoJSON.
+
+    Boundaries change only on an area import, so the answer carries an ETag: a page that comes back
+    sends ``If-None-Match`` and gets a 304 with no body instead of the layer again. ``private``: the
+    layer is cut to the viewer's scope."""
+    body = orjson.dumps(cockpit.map_layer(uow, actor, level=level, within=within))
+    tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if tag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

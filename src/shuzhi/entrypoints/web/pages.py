@@ -96,6 +96,16 @@ def admin_page(request: Request) -> Response:
     return _page(request, "admin.html", "admin")
 
 
+@router.get("/warnings", response_class=HTMLResponse)
+def warnings_page(request: Request) -> Response:
+    return _page(request, "warnings.html", "warnings")
+
+
+@router.get("/indicators", response_class=HTMLResponse)
+def indicators_page(request: Request) -> Response:
+    return _page(request, "indicators.html", "indicators")
+
+
 def _placeholder(name: str) -> Any:
     def show(request: Request) -> Response:
         return _page(request, "placeholder.html", name, module=name)
@@ -104,7 +114,7 @@ def _placeholder(name: str) -> Any:
     return show
 
 
-for _name in ("warnings", "indicators", "plans", "evaluation"):
+for _name in ("plans", "evaluation"):
     router.add_api_route(f"/{_name}", _placeholder(_name), methods=["GET"], response_class=HTMLResponse)
 
 

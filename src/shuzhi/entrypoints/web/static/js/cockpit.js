@@ -13,7 +13,24 @@ const PALETTE = ["#2ee6d6", "#3aa0ff", "#ffc53d", "#ff7a45", "#f5222d", "#9254de
 // chart text follows the page's font size, which grows with the screen (a wall shows bigger text)
 const fs = () => Math.round(parseFloat(getComputedStyle(document.body).fontSize) * 0.8);
 
-const state = { level: "town", within: null, load: [], names: {}, charts: {}, feedIds: new Set() };
+const state = { level: "town", within: null, load: [], names: {}, charts: {}, feedIds: new Set(), warningMarkers: [] };
+const LEVEL_COLOURS = { blue: "#3aa0ff", yellow: "#fadb14", orange: "#fa8c16", red: "#f5222d" };
+
+// Firing warnings as triangles in their level's colour (fetched after the first screen is drawn).
+function warningPoints() {
+  return state.warningMarkers.map((m) => ({
+    name: m.indicator_name || m.indicator_code, value: [m.lon, m.lat], warning: m,
+    itemStyle: { color: LEVEL_COLOURS[m.level] || "#fadb14", borderColor: "#fff", borderWidth: 1 },
+  }));
+}
+
+const warningSeries = () => ({ id: "warnings", type: "scatter", coordinateSystem: "geo", symbol: "triangle",
+  symbolSize: 14, data: warningPoints(), zlevel: 3 });
+
+async function loadWarningMarkers() {
+  state.warningMarkers = await get("/api/cockpit/warning-markers");
+  if (state.charts.map) state.charts.map.setOption({ series: [warningSeries()] });
+}
 
 function eventsUrl(params) {
   const q = new URLSearchParams();
@@ -38,7 +55,7 @@ const COUNTER_LINKS = {
   awaiting_dispatch: () => eventsUrl({ state: "registered" }),
   awaiting_verification: () => eventsUrl({ state: "reported_back" }),
   overdue: () => eventsUrl({ overdue: "1" }),
-  warnings_active: () => "/warnings",
+  warnings_active: () => "/warnings?state=firing",
   plans_running: () => "/plans",
 };
 
@@ -96,6 +113,11 @@ async function loadMap(fetched) {
           return echarts.format.encodeHTML(t("cockpit.events_in", { name: state.names[p.name] || p.name, n: p.value || 0 }));
         }
         const d = p.data || {};
+        if (d.warning) {
+          const w = d.warning;
+          return [t(`level.${w.level}`), w.indicator_name || w.indicator_code, `${w.area_name || ""} ${w.series_key}`,
+            w.last_value != null ? String(w.last_value) : ""].map((x) => echarts.format.encodeHTML(x)).join("<br>");
+        }
         return `${echarts.format.encodeHTML(d.number || "")}<br>${echarts.format.encodeHTML(p.name)}<br>${echarts.format.encodeHTML(stateLabel(d.state))}`;
       },
     },
@@ -118,6 +140,7 @@ async function loadMap(fetched) {
         zlevel: 1 },
       { type: "effectScatter", coordinateSystem: "geo", data: urgent, symbolSize: 8, rippleEffect: { scale: 3 },
         itemStyle: { color: "#ff4d4f" }, zlevel: 2 },
+      warningSeries(),
     ],
   }, true);
   document.getElementById("map-back").hidden = !state.within;
@@ -126,6 +149,10 @@ async function loadMap(fetched) {
 }
 
 function onMapClick(p) {
+  if (p.componentType === "series" && p.data && p.data.warning) {
+    location.href = `/warnings?indicator=${encodeURIComponent(p.data.warning.indicator_code)}`;
+    return;
+  }
   if (p.componentType === "series" && p.data && p.data.number) {
     location.href = `/events/${encodeURIComponent(p.data.number)}`;
     return;
@@ -245,6 +272,46 @@ function feedItem(i, fresh) {
     el("span", { class: "feed-meta" }, [i.area_name || "", i.to_state ? ` · ${stateLabel(i.to_state)}` : ""].join("")));
 }
 
+// A warning in the feed: its level's colour, what happened, the indicator and where; links to the list.
+function warningItem(w, fresh) {
+  const level = w.to_level || w.from_level || "";
+  const q = new URLSearchParams({ indicator: w.indicator_code, state: w.change === "resolved" ? "all" : "open" });
+  return el("li", { class: `feed-item feed-warning${fresh ? " new" : ""} level-${level}`, "data-warning": w.warning_id,
+    "data-at": w.at },
+  el("time", { datetime: w.at }, fmtShortTime(w.at)),
+  el("span", { class: `feed-action level-badge level-${level}` }, `${t(`warnings.change.${w.change}`)}${level ? ` · ${t(`level.${level}`)}` : ""}`),
+  el("a", { href: `/warnings?${q}`, class: "feed-title" }, `${w.indicator_name || w.indicator_code}`),
+  el("span", { class: "feed-meta" }, [w.area_name || w.area_code || "", w.value != null ? ` · ${w.value}` : ""].join("")));
+}
+
+// Feed lines are kept newest first by time, whatever their kind (timeline lines and warning changes).
+function insertByTime(list, node, at) {
+  const when = new Date(at).getTime();
+  for (const other of list.children) {
+    const o = other.querySelector("time");
+    if (o && new Date(o.getAttribute("datetime")).getTime() <= when) { list.insertBefore(node, other); return; }
+  }
+  list.append(node);
+}
+
+function addWarnings(changes, fresh) {
+  const list = document.getElementById("feed");
+  for (const w of changes) {
+    const key = `w${w.id}`;
+    if (state.feedIds.has(key)) continue;
+    state.feedIds.add(key);
+    if (fresh) list.prepend(warningItem(w, true));
+    else insertByTime(list, warningItem(w, false), w.at);
+  }
+  trimFeed(list);
+}
+
+function trimFeed(list) {
+  while (list.children.length > 60) list.lastElementChild.remove();
+  if (!list.children.length) list.append(empty());
+  else if (list.children.length > 1) list.querySelector(".empty")?.remove();
+}
+
 function addFeed(items, fresh) {
   const list = document.getElementById("feed");
   for (const i of items) {
@@ -269,27 +336,31 @@ async function refreshFigures() {
     const [s, b] = await Promise.all([get("/api/cockpit/summary"), get("/api/cockpit/breakdowns?days=14")]);
     renderCounters(s);
     renderBreakdowns(b);
+    state.warningMarkers = await get("/api/cockpit/warning-markers");
     await loadMap();
   } catch (e) { /* the next tick tries again */ }
 }
 
 async function main() {
-  // everything the first screen needs is asked for at once, while ECharts is still loading
+  // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
+  // loading; the panels and the feed are asked for only once it is drawn, so that on a busy server
+  // their queries do not queue in front of the map's.
   const mapData = fetchMap();
   const summaryP = get("/api/cockpit/summary").then(renderCounters);
-  const feedP = get("/api/live/feed?limit=40").then((items) => { addFeed(items, false); return items; });
-  const breakdownsP = get("/api/cockpit/breakdowns?days=14");
-  shell();
   echartsReady();
+  shell();
   await Promise.all([summaryP, loadMap(mapData)]);
   // what a wall display needs first is drawn; the benchmark and the browser tests wait for this
   document.body.dataset.ready = "1";
   window.__cockpitReadyAt = performance.now();
-  breakdownsP.then(async (b) => { await echartsReady(); renderBreakdowns(b); });
-  const items = await feedP;
+  get("/api/cockpit/breakdowns?days=14").then(renderBreakdowns).catch(() => {});
+  loadWarningMarkers().catch(() => {});
+  const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
+  get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});
   const status = document.getElementById("feed-status");
   openStream(items.length ? items[items.length - 1].id : null, (item) => { addFeed([item], true); scheduleRefresh(); },
-    (up) => { status.textContent = up ? t("cockpit.feed_live") : t("cockpit.feed_offline"); status.className = `badge ${up ? "live" : "off"}`; });
+    (up) => { status.textContent = up ? t("cockpit.feed_live") : t("cockpit.feed_offline"); status.className = `badge ${up ? "live" : "off"}`; },
+    (change) => { addWarnings([change], true); scheduleRefresh(); });
   await echartsReady();
   chart("map").on("click", onMapClick);
   for (const b of document.querySelectorAll("[data-level]")) {

@@ -2,8 +2,10 @@
 // with it — the X-Actor header today, the session cookie after sign-in), reconnecting with the last id.
 import { authHeaders } from "./core.js";
 
-export function openStream(afterId, onItem, onStatus) {
+// onWarning (optional) gets each warning that fires, changes level or ends (``event: warning``).
+export function openStream(afterId, onItem, onStatus, onWarning) {
   let last = afterId;
+  let lastWarning = null;
   let stopped = false;
   let controller = null;
 
@@ -11,8 +13,10 @@ export function openStream(afterId, onItem, onStatus) {
     while (!stopped) {
       controller = new AbortController();
       try {
-        const q = last != null ? `?after_id=${encodeURIComponent(last)}` : "";
-        const r = await fetch(`/api/live/stream${q}`, {
+        const q = new URLSearchParams();
+        if (last != null) q.set("after_id", last);
+        if (lastWarning != null) q.set("after_warning", lastWarning);
+        const r = await fetch(`/api/live/stream?${q}`, {
           headers: { Accept: "text/event-stream", ...authHeaders("GET") }, credentials: "same-origin",
           signal: controller.signal,
         });
@@ -33,8 +37,14 @@ export function openStream(afterId, onItem, onStatus) {
               const item = JSON.parse(msg.data);
               last = item.id;
               onItem(item);
-            } else if (msg.event === "hello" && msg.data && last == null) {
-              last = JSON.parse(msg.data).after_id;
+            } else if (msg.event === "warning" && msg.data) {
+              const change = JSON.parse(msg.data);
+              lastWarning = change.id;
+              if (onWarning) onWarning(change);
+            } else if (msg.event === "hello" && msg.data) {
+              const hello = JSON.parse(msg.data);
+              if (last == null) last = hello.after_id;
+              if (lastWarning == null) lastWarning = hello.after_warning;
             }
           }
         }
