@@ -172,3 +172,16 @@ def test_event_refs_that_are_not_ids_are_404_not_500(api: Api, world: World) -> 
     """Found by the fuzzer: '²' passes str.isdigit() but not int(); a 25-digit id overflows BIGINT."""
     for ref in ("²", "9" * 25):
         api.get(f"/api/events/{ref}", status=404)
+
+
+def test_ids_beyond_64_bits_are_4xx_on_every_route_kind(api: Api, world: World) -> None:
+    """Found by the fuzzer: SQLite's driver cannot bind an int beyond 64 bits (OverflowError → 500)."""
+    huge = "9" * 25
+    for method, path, kw in [("GET", f"/api/plan-runs/{huge}", {}), ("GET", f"/api/warnings/{huge}", {}),
+                             ("GET", f"/api/plan-runs/{huge}/review", {}),
+                             ("GET", f"/api/inbox?before_id={huge}", {}),
+                             ("POST", "/api/inbox/read", {"json": {"ids": [int(huge)]}})]:
+        r = api.client.request(method, path, headers=api.headers("admin"), **kw)
+        assert 400 <= r.status_code < 500, (method, path, r.status_code, r.text[:200])
+        if r.status_code == 422 and "before_id" in path:
+            assert r.json()["field"] == "before_id"
