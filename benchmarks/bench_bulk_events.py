@@ -103,6 +103,23 @@ def make_xlsx(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def server_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to the benchmark database (read
+    from /proc: the server runs here). Like the client's CPU, it does not depend on others' load."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND pid <> pg_backend_pid()")]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # not on this machine, or gone
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def timed(step: object) -> tuple[object, float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     result = step()  # type: ignore[operator]
@@ -141,7 +158,9 @@ def main() -> None:
         empty_events()
         load = os.getloadavg()[0]
         table, read_s, read_cpu = timed(lambda n=name, c=content: read_table(c, n))
+        server0 = server_cpu()
         report, store_s, store_cpu = timed(lambda t=table: bulk_events.import_events(uow, SYSTEM, t, label="bench"))
+        server = server_cpu() - server0
         took, cpu = read_s + store_s, read_cpu + store_cpu
         assert report.created == rows and not report.errors, (report.created, report.errors[:3])  # type: ignore[attr-defined]
         again, reimport, _ = timed(lambda n=name, c=content: bulk_events.import_events(
@@ -160,11 +179,13 @@ def main() -> None:
                 "count(area_id) FROM events").fetchone()
         assert stored == numbers == lines == rows, (stored, numbers, lines)
         print(f"{fmt}: import {took:.1f} s ({rows / took:,.0f} rows/s; file read {read_s:.1f} s; this process's CPU "
-              f"{cpu:.1f} s = {cpu / rows * 1e6:.0f} µs/row; load average {load:.1f} on {os.cpu_count()} cores), "
+              f"{cpu:.1f} s = {cpu / rows * 1e6:.0f} µs/row; PostgreSQL backends' CPU {server:.1f} s; "
+              f"load average {load:.1f} on {os.cpu_count()} cores), "
               f"{located} located; re-import {reimport:.1f} s; export {export_s:.1f} s, CPU {export_cpu:.1f} s "
               f"({int(size) / 1e6:.1f} MB)")  # type: ignore[call-overload]
         figures[fmt] = {"import_s": round(took, 1), "read_s": round(read_s, 1), "client_cpu_s": round(cpu, 1),
-                        "cpu_us_per_row": round(cpu / rows * 1e6), "rows_per_s": round(rows / took),
+                        "cpu_us_per_row": round(cpu / rows * 1e6), "server_cpu_s": round(server, 1),
+                        "rows_per_s": round(rows / took),
                         "reimport_s": round(reimport, 1), "export_s": round(export_s, 1),
                         "export_cpu_s": round(export_cpu, 1), "load_average": round(load, 1)}
     if not args.quick:
@@ -172,6 +193,7 @@ def main() -> None:
         f = figures[main_fmt]
         record("bulk_import_events_s", f["import_s"], "s", 60, "lower", rows=rows, rows_per_s=f["rows_per_s"],
                reimport_s=f["reimport_s"], export_s=f["export_s"], client_cpu_s=f["client_cpu_s"],
+               server_cpu_s=f["server_cpu_s"],
                load_average=f["load_average"], engine="postgresql", formats=figures)
 
 
