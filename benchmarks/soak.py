@@ -430,6 +430,11 @@ async def http_load(base: str, key: str, run: str, args: argparse.Namespace, w: 
         await asyncio.gather(*tasks)
 
 
+def topic_root(run: str) -> str:
+    """The run's own topic root: on a shared broker no one else's subscriber receives its readings."""
+    return f"soak/{run}/shuzhi/readings"
+
+
 class MqttLoad:
     """Gateway batches on ``shuzhi/readings`` at a fixed rate, QoS 1, persistent session; acknowledged
     means the broker sent PUBACK. paho keeps every unacknowledged message and sends it again after a
@@ -441,6 +446,7 @@ class MqttLoad:
 
         self.readings, self.rate, self.batch, self.duration = readings, rate, batch, duration
         self.total = int(rate * duration)
+        self.topic = topic_root(run)  # a gateway batch: the root itself
         self.tally = Tally()
         self.pending: dict[int, float] = {}
         self.early: dict[int, float] = {}
@@ -478,7 +484,7 @@ class MqttLoad:
             size = min(per_message, self.total - m * per_message)
             payload = orjson.dumps(self.readings.take(size))
             sent = time.monotonic()
-            info = self.client.publish("shuzhi/readings", payload, qos=1)
+            info = self.client.publish(self.topic, payload, qos=1)
             with self.lock:
                 self.tally.sent += 1
                 acked = self.early.pop(info.mid, None)
@@ -531,7 +537,7 @@ def count_readings(url: str, stream: Readings) -> tuple[int, int]:
     return int(stored), int(rolled) - int(rows)
 
 
-def wait_ready(base: str, seconds: float = 180) -> float:
+def wait_ready(base: str, seconds: float = 600) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
         try:
@@ -660,13 +666,14 @@ def soak(args: argparse.Namespace, url: str, pg: PrivatePostgres | None, broker:
            "SHUZHI_MQTT_HOST": "127.0.0.1", "SHUZHI_MQTT_PORT": str(mqtt_port)}
     cli = [sys.executable, "-m", "shuzhi.entrypoints.cli"]
     run = f"soak{uuid.uuid4().hex[:8]}"
-    ingest = Supervised("ingest-mqtt", [*cli, "ingest-mqtt", "--client-id", f"shuzhi-soak-ingest-{run}"], env)
+    ingest = Supervised("ingest-mqtt", [*cli, "ingest-mqtt", "--client-id", f"shuzhi-soak-ingest-{run}",
+                                        "--prefix", topic_root(run)], env)
     scheduler = Supervised("worker", [*cli, "worker"], env)
     procs = [ingest, scheduler]
     server_log = open(VAR / "serve.log", "ab")  # noqa: SIM115  (closed below)
     server = subprocess.Popen([*cli, "serve", "--workers", str(args.workers), "--port", str(API_PORT),
-                               "--host", "127.0.0.1", "--log-level", "warning"], env=env,
-                              stdout=server_log, stderr=subprocess.STDOUT)
+                               "--host", "127.0.0.1", "--log-level", "warning", "--worker-start-timeout", "300"],
+                              env=env, stdout=server_log, stderr=subprocess.STDOUT)
     try:
         for p in procs:
             p.start()
