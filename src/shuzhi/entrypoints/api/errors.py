@@ -79,6 +79,14 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(sa_exc.DataError, _out_of_range)
 
+    @app.exception_handler(sa_exc.StatementError)
+    async def _statement_error(request: Request, exc: sa_exc.StatementError) -> JSONResponse:
+        # A parameter that cannot even be bound (a date at the end of the calendar shifted by the
+        # time zone: "date value out of range") is bad input; anything else stays a server error.
+        if isinstance(exc.orig, OverflowError):
+            return await _out_of_range(request, exc.orig)
+        raise exc
+
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         # Retry-After for lockouts and rate limits, WWW-Authenticate for 401s.
