@@ -54,10 +54,14 @@ test: lint test-sqlite test-postgres
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
-# 200 events/s for 10 minutes on PostgreSQL with a worker killed, PostgreSQL and Mosquitto restarted.
+# 200 events/s over HTTP + 20,000 readings/s (half HTTP batches, half MQTT) for 10 minutes on a private
+# PostgreSQL cluster (port 5440) and Mosquitto (port 1890) that the script creates and removes: an API
+# worker and the MQTT ingest SIGKILLed, PostgreSQL and Mosquitto restarted; every item counted.
+# SOAK_ARGS=--reuse restores the database prepared by an earlier run instead of rebuilding it.
 soak: setup
-	$(BIN)/python benchmarks/soak.py --rate 200 --duration 600 --fault kill-worker@120 \
-		--fault restart-postgres@240 --fault restart-mosquitto@360
+	$(BIN)/python benchmarks/soak.py --private-cluster --rate 200 --readings-rate 20000 --duration 600 \
+		--fault kill-worker@120 --fault kill-ingest@180 --fault restart-postgres@240 \
+		--fault restart-mosquitto@360 --fault kill-scheduler@420 $(SOAK_ARGS)
 
 # schemathesis over the whole OpenAPI document: no 5xx for any generated request.
 fuzz: setup

@@ -5,8 +5,14 @@ file read, every row checked, located in the demo district's 2,000+ grids, numbe
 timeline line written — then a second import of the same file (everything skipped) and an export of
 everything to CSV.
 
+Both formats: the same rows as CSV and as XLSX (each imported into an empty ``events`` table, each
+exported again); wall time and this process's CPU seconds for each step (the CPU figure does not depend
+on the load others put on the machine).
+
 Setup: a dedicated database ``bench_integration`` (created fresh), the demo district imported through
-the real importers. Run: ``.venv/bin/python benchmarks/bench_bulk_events.py [--rows 100000] [--quick]``.
+the real importers. ``--prepare-only`` builds it; ``--reuse`` measures against it (imported events are
+deleted first, so every run starts from the district alone). Run: ``.venv/bin/python
+benchmarks/bench_bulk_events.py [--rows 100000] [--reuse] [--formats csv,xlsx] [--quick]``.
 """
 
 from __future__ import annotations
@@ -67,10 +73,66 @@ def make_csv(rows: int, points: list[tuple[float, float, str]]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
+def world() -> list[tuple[float, float, str]]:
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        grids = conn.execute("SELECT centroid_lon, centroid_lat FROM areas WHERE level='grid' ORDER BY code").fetchall()
+        classes = [r[0] for r in conn.execute("SELECT code FROM event_classes WHERE active ORDER BY code")]
+    rng = random.Random(11)
+    return [(g[0], g[1], rng.choice(classes)) for g in grids]
+
+
+def empty_events() -> None:
+    """Back to the district alone: the events (and what hangs off them) of an earlier run deleted."""
+    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
+        # numbers keep counting up from the earlier run (event_sequences), so they stay unique
+        conn.execute("TRUNCATE events CASCADE")
+        conn.execute("VACUUM ANALYZE events")
+
+
+def make_xlsx(data: bytes) -> bytes:
+    """The same rows as a workbook (write-only: built in constant memory)."""
+    from openpyxl import Workbook
+
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("events")
+    for r in rows:
+        ws.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def server_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to the benchmark database (read
+    from /proc: the server runs here). Like the client's CPU, it does not depend on others' load."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND pid <> pg_backend_pid()")]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # not on this machine, or gone
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def timed(step: object) -> tuple[object, float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = step()  # type: ignore[operator]
+    return result, time.perf_counter() - t0, time.process_time() - c0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="2,000 rows: a smoke run")
+    parser.add_argument("--reuse", action="store_true", help="measure against the database a previous run prepared")
+    parser.add_argument("--prepare-only", action="store_true", help="prepare the database and stop")
+    parser.add_argument("--formats", default="csv,xlsx", help="csv, xlsx or both")
     args = parser.parse_args()
     rows = 2_000 if args.quick else args.rows
 
@@ -81,39 +143,58 @@ def main() -> None:
     from shuzhi.services.queries import EventFilter
     from shuzhi.services.unit_of_work import UnitOfWork
 
-    points = prepare()
+    points = world() if args.reuse else prepare()
+    if args.prepare_only:
+        return
     data = make_csv(rows, points)
+    files = {"csv": ("events.csv", data)}
+    if "xlsx" in args.formats:
+        files["xlsx"] = ("events.xlsx", make_xlsx(data))
     print(f"{rows} rows, {len(data) / 1e6:.1f} MB CSV, {len(points)} grids")
     uow = UnitOfWork(make_session_factory(make_engine(URL)))
+    figures: dict[str, dict[str, float]] = {}
+    for fmt in [f for f in ("csv", "xlsx") if f in args.formats]:
+        name, content = files[fmt]
+        empty_events()
+        load = os.getloadavg()[0]
+        table, read_s, read_cpu = timed(lambda n=name, c=content: read_table(c, n))
+        server0 = server_cpu()
+        report, store_s, store_cpu = timed(lambda t=table: bulk_events.import_events(uow, SYSTEM, t, label="bench"))
+        server = server_cpu() - server0
+        took, cpu = read_s + store_s, read_cpu + store_cpu
+        assert report.created == rows and not report.errors, (report.created, report.errors[:3])  # type: ignore[attr-defined]
+        again, reimport, _ = timed(lambda n=name, c=content: bulk_events.import_events(
+            uow, SYSTEM, read_table(c, n), label="bench"))
+        assert again.created == 0 and again.skipped == rows  # type: ignore[attr-defined]
+        writer = bulk_events.csv_chunks if fmt == "csv" else bulk_events.xlsx_bytes
 
-    load = os.getloadavg()[0]
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    table = read_table(data, "events.csv")
-    report = bulk_events.import_events(uow, SYSTEM, table, label="bench")
-    took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    assert report.created == rows and not report.errors, (report.created, report.errors[:3])
+        def export(w: object = writer) -> int:
+            out = w(bulk_events.export_events(uow, SYSTEM, EventFilter()))  # type: ignore[operator]
+            return len(out) if isinstance(out, bytes) else sum(len(c) for c in out)
 
-    t1 = time.perf_counter()
-    again = bulk_events.import_events(uow, SYSTEM, read_table(data, "events.csv"), label="bench")
-    reimport = time.perf_counter() - t1
-    assert again.created == 0 and again.skipped == rows
-
-    t2 = time.perf_counter()
-    size = sum(len(c) for c in bulk_events.csv_chunks(bulk_events.export_events(uow, SYSTEM, EventFilter())))
-    export = time.perf_counter() - t2
-
-    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
-        stored, numbers, lines, located = conn.execute(
-            "SELECT count(*), count(DISTINCT number), (SELECT count(*) FROM timeline_entries), "
-            "count(area_id) FROM events").fetchone()
-    assert stored == numbers == lines == rows, (stored, numbers, lines)
-    print(f"import {took:.1f} s ({rows / took:,.0f} rows/s; this process's CPU {cpu:.1f} s; load average "
-          f"{load:.1f} on {os.cpu_count()} cores), {located} located; re-import {reimport:.1f} s; "
-          f"export {export:.1f} s ({size / 1e6:.1f} MB)")
+        size, export_s, export_cpu = timed(export)
+        with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+            stored, numbers, lines, located = conn.execute(
+                "SELECT count(*), count(DISTINCT number), (SELECT count(*) FROM timeline_entries), "
+                "count(area_id) FROM events").fetchone()
+        assert stored == numbers == lines == rows, (stored, numbers, lines)
+        print(f"{fmt}: import {took:.1f} s ({rows / took:,.0f} rows/s; file read {read_s:.1f} s; this process's CPU "
+              f"{cpu:.1f} s = {cpu / rows * 1e6:.0f} µs/row; PostgreSQL backends' CPU {server:.1f} s; "
+              f"load average {load:.1f} on {os.cpu_count()} cores), "
+              f"{located} located; re-import {reimport:.1f} s; export {export_s:.1f} s, CPU {export_cpu:.1f} s "
+              f"({int(size) / 1e6:.1f} MB)")  # type: ignore[call-overload]
+        figures[fmt] = {"import_s": round(took, 1), "read_s": round(read_s, 1), "client_cpu_s": round(cpu, 1),
+                        "cpu_us_per_row": round(cpu / rows * 1e6), "server_cpu_s": round(server, 1),
+                        "rows_per_s": round(rows / took),
+                        "reimport_s": round(reimport, 1), "export_s": round(export_s, 1),
+                        "export_cpu_s": round(export_cpu, 1), "load_average": round(load, 1)}
     if not args.quick:
-        record("bulk_import_events_s", round(took, 1), "s", 60, "lower", rows=rows, rows_per_s=round(rows / took),
-               reimport_s=round(reimport, 1), export_s=round(export, 1), client_cpu_s=round(cpu, 1),
-               load_average=round(load, 1), engine="postgresql")
+        main_fmt = "csv" if "csv" in figures else next(iter(figures))
+        f = figures[main_fmt]
+        record("bulk_import_events_s", f["import_s"], "s", 60, "lower", rows=rows, rows_per_s=f["rows_per_s"],
+               reimport_s=f["reimport_s"], export_s=f["export_s"], client_cpu_s=f["client_cpu_s"],
+               server_cpu_s=f["server_cpu_s"],
+               load_average=f["load_average"], engine="postgresql", formats=figures)
 
 
 if __name__ == "__main__":

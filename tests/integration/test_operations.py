@@ -172,3 +172,23 @@ def test_event_refs_that_are_not_ids_are_404_not_500(api: Api, world: World) -> 
     """Found by the fuzzer: '²' passes str.isdigit() but not int(); a 25-digit id overflows BIGINT."""
     for ref in ("²", "9" * 25):
         api.get(f"/api/events/{ref}", status=404)
+
+
+def test_ids_beyond_64_bits_are_4xx_on_every_route_kind(api: Api, world: World) -> None:
+    """Found by the fuzzer: SQLite's driver cannot bind an int beyond 64 bits (OverflowError → 500)."""
+    huge = "9" * 25
+    for method, path, kw in [("GET", f"/api/plan-runs/{huge}", {}), ("GET", f"/api/warnings/{huge}", {}),
+                             ("GET", f"/api/plan-runs/{huge}/review", {}),
+                             ("GET", f"/api/inbox?before_id={huge}", {}),
+                             ("POST", "/api/inbox/read", {"json": {"ids": [int(huge)]}})]:
+        r = api.client.request(method, path, headers=api.headers("admin"), **kw)
+        assert 400 <= r.status_code < 500, (method, path, r.status_code, r.text[:200])
+        if r.status_code == 422 and "before_id" in path:
+            assert r.json()["field"] == "before_id"
+
+
+def test_a_date_at_the_end_of_the_calendar_is_422_not_500(api: Api, world: World) -> None:
+    """Found by the fuzzer: a datetime near 9999-12-31 overflows when it is bound (StatementError)."""
+    r = api.client.get("/api/dispatch/accuracy?since=2024-01-01T00:00:00%2B08:00&until=9999-12-31T23:59:59-14:00",
+                       headers=api.headers("admin"))
+    assert r.status_code == 422 and "out of range" in r.json()["detail"], (r.status_code, r.text[:200])

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_supervision import ScheduledJob
@@ -36,6 +36,8 @@ from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.scheduler")
 UowFactory = Callable[[], UnitOfWork]
+#: Longest wait between two attempts while the database is away.
+MAX_BACKOFF_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,12 @@ class Worker:
         return UnitOfWork(self.session_factory)
 
     def run(self) -> None:
+        """Tick until stopped. While the database is away (a restart, a fail-over) the loop waits with
+        backoff and tries again — nothing is lost, what fell due meanwhile is due at the next tick — and
+        it needs no restart: the engine's pre-ping replaces the dead pooled connections."""
         log.info("worker %s started", self.name)
+        away_since: datetime | None = None
+        wait = self.interval
         while not self.stop.is_set():
             started = datetime.now(UTC)
             try:
@@ -152,10 +159,18 @@ class Worker:
                     log.info("swept %d clocks: %s", result.claimed, result.by_step)
                 if not self.stop.is_set():
                     run_due_jobs(self.uow, started)
+                if away_since is not None:
+                    log.info("database reachable again after %.0f s", (datetime.now(UTC) - away_since).total_seconds())
+                    away_since, wait = None, self.interval
+            except (OperationalError, InterfaceError) as exc:
+                if away_since is None:
+                    away_since = started
+                    log.warning("database unavailable (%s); retrying with backoff", str(exc).splitlines()[0][:160])
+                wait = min(max(wait * 2, 0.5), MAX_BACKOFF_S)
             except Exception:
                 log.exception("worker tick failed")
             self.ticks += 1
-            self.stop.wait(self.interval)
+            self.stop.wait(wait if away_since is not None else self.interval)
         log.info("worker %s stopped", self.name)
 
     def install_signal_handlers(self) -> None:

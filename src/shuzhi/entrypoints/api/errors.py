@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 
 from shuzhi.services.errors import ServiceError
 
@@ -32,7 +34,59 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+log = logging.getLogger("shuzhi.api")
+
+MAX_INT = 2**63 - 1
+
+
+def _oversized(request: Request) -> str | None:
+    """The path or query parameter holding an integer too large for the database, if any."""
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        text = str(value).strip().lstrip("+-")
+        if text.isdecimal() and int(text) > MAX_INT:
+            return name
+    return None
+
+#: The database is away (restarting, fail-over, out of connections): the request may be retried as it
+#: is — a client with an Idempotency-Key loses and doubles nothing — so it is a 503, not a 500.
+DATABASE_AWAY = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+RETRY_AFTER_S = 2
+
+
 def install(app: FastAPI) -> None:
+    async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+        # pool_pre_ping replaces the dead connections on the next checkout, so the process recovers
+        # by itself once the server is back; meanwhile the client is told to come back shortly.
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path,
+                    str(exc).splitlines()[0][:200])
+        return JSONResponse({"detail": "the database is not available at the moment; retry shortly",
+                             "field": None}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    for kind in DATABASE_AWAY:
+        app.add_exception_handler(kind, _database_away)
+
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # An id or count beyond a 64-bit integer cannot name a stored row: SQLite's driver refuses to
+        # bind it (OverflowError), PostgreSQL refuses to compare it with a BIGINT (DataError, as for
+        # any value the column type cannot hold). Whatever route it reached, it is bad input.
+        field = _oversized(request)
+        if field or isinstance(exc, OverflowError):
+            message = f"{field or 'a number'}: out of range (at most {MAX_INT})"
+        else:
+            message = "a value does not fit its field: " + str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        return JSONResponse(_body(message, field), status_code=422)
+
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(sa_exc.DataError, _out_of_range)
+
+    @app.exception_handler(sa_exc.StatementError)
+    async def _statement_error(request: Request, exc: sa_exc.StatementError) -> JSONResponse:
+        # A parameter that cannot even be bound (a date at the end of the calendar shifted by the
+        # time zone: "date value out of range") is bad input; anything else stays a server error.
+        if isinstance(exc.orig, OverflowError):
+            return await _out_of_range(request, exc.orig)
+        raise exc
+
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         # Retry-After for lockouts and rate limits, WWW-Authenticate for 401s.
