@@ -233,7 +233,42 @@ class StatementClock:
         return sorted(((k, int(v[0]), v[1]) for k, v in self.by_kind.items()), key=lambda x: -x[2])
 
 
-def run_sweep(db: str, now: datetime, batch: int, profile: bool = False) -> dict[str, Any]:
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; PostgreSQL runs here, so its backends'
+    /proc entries are readable — the server's share of a sweep, independent of the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """The CPU seconds the sweep's PostgreSQL backends spend between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.start_cpu: dict[int, float] = {}
+        self.pids: set[int] = set()
+        self.measuring = False
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _rec: Any) -> None:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                pid = int(cur.fetchone()[0])
+            self.pids.add(pid)
+            if self.measuring:
+                self.start_cpu[pid] = _cpu_of(pid)
+
+    def start(self) -> None:
+        self.measuring = True
+        self.start_cpu = {pid: _cpu_of(pid) for pid in self.pids}
+
+    def stop(self) -> float:
+        self.measuring = False
+        return sum(_cpu_of(pid) - t for pid, t in self.start_cpu.items())
+
+
+def run_sweep(db: str, now: datetime, batch: int, profile: bool = False, connections: int = 1) -> dict[str, Any]:
     from sqlalchemy.orm import configure_mappers
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
@@ -242,6 +277,7 @@ def run_sweep(db: str, now: datetime, batch: int, profile: bool = False) -> dict
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(db_url(db))
+    backends = BackendCpu(engine)
     factory = make_session_factory(engine)
     configure_mappers()
     with factory() as s:  # warm the pool and the statement caches, as a running worker has them
@@ -254,20 +290,23 @@ def run_sweep(db: str, now: datetime, batch: int, profile: bool = False) -> dict
 
         prof = cProfile.Profile()
     with StatementClock() as clock:
+        backends.start()
         t0, c0 = time.perf_counter(), time.process_time()
         if prof:
             prof.enable()
-        result = sweep(lambda: UnitOfWork(factory), now, batch=batch)
+        result = sweep(lambda: UnitOfWork(factory), now, batch=batch, connections=connections)
         if prof:
             prof.disable()
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+        server_cpu = backends.stop()
     engine.dispose()
     if prof:
         import pstats
 
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
     statements = clock.summary()
-    return {"elapsed": elapsed, "cpu": cpu, "steps": result.steps, "statements": statements}
+    return {"elapsed": elapsed, "cpu": cpu, "server_cpu": server_cpu, "steps": result.steps,
+            "statements": statements}
 
 
 def _databases(quick: bool) -> tuple[tuple[str, int], tuple[str, int]]:
@@ -281,7 +320,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 and 100,000 open tasks (a smoke run)")
     parser.add_argument("--reuse", action="store_true", help="measure against the databases prepared before")
     parser.add_argument("--prepare-only", action="store_true", help="prepare the databases and stop")
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=2500)
+    parser.add_argument("--connections", type=int, default=2,
+                        help="connections one sweep uses at once (SKIP LOCKED splits the batches)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of each sweep")
     args = parser.parse_args()
@@ -307,7 +348,7 @@ def main() -> None:
         measured = []
         for _rep in range(args.repeat):
             arm(db, due, m)
-            r = run_sweep(db, m["now"], args.batch, profile=args.profile)
+            r = run_sweep(db, m["now"], args.batch, profile=args.profile, connections=args.connections)
             assert r["steps"] == due, f"expected {due} steps, the sweep did {r['steps']}"
             measured.append(r)
         measured.sort(key=lambda r: r["elapsed"])
@@ -315,8 +356,8 @@ def main() -> None:
         out[(open_tasks, due)] = med
         print(f"open {open_tasks:>9,}  due {due:>7,}: {med['elapsed']:.3f} s median of "
               f"{[round(r['elapsed'], 3) for r in measured]} ({med['elapsed'] / due * 1e6:.0f} µs per due row; "
-              f"sweeping process CPU {med['cpu']:.3f} s; {sum(n for _k, n, _t in med['statements'])} statements; "
-              f"load {_load()})", flush=True)
+              f"CPU: sweeping process {med['cpu']:.3f} s, its PostgreSQL backends {med['server_cpu']:.3f} s; "
+              f"{sum(n for _k, n, _t in med['statements'])} statements; load {_load()})", flush=True)
         for kind, n, t in med["statements"][:8]:
             print(f"    {t * 1000:8.1f} ms  {n:4d} ×  {kind}")
     fig = out[(big, big // 100)]
@@ -324,8 +365,10 @@ def main() -> None:
     due_ratio = fig["elapsed"] / out[(small, small // 100)]["elapsed"]
     tag = "_quick" if args.quick else ""
     record(f"sweep_{big // 1000}k_open_1pct_due_s{tag}", round(fig["elapsed"], 3), "s", 1.0 if not args.quick else None,
-           "lower", open_tasks=big, due=big // 100, batch=args.batch, database=big_db,
+           "lower", open_tasks=big, due=big // 100, batch=args.batch, connections=args.connections, database=big_db,
            per_due_row_us=round(fig["elapsed"] / (big // 100) * 1e6, 1), client_cpu_s=round(fig["cpu"], 3),
+           server_cpu_s=round(fig["server_cpu"], 3),
+           cpu_per_due_row_us=round((fig["cpu"] + fig["server_cpu"]) / (big // 100) * 1e6, 1),
            statements=sum(n for _k, n, _t in fig["statements"]), load_average=_load(),
            small_open_1pct_s=round(out[(small, small // 100)]["elapsed"], 3),
            ratio_10x_open_10x_due=round(due_ratio, 2))
