@@ -1,7 +1,8 @@
 """The supervision sweep on PostgreSQL: 1,000,000 open tasks of which 1 % are due.
 
 Figure (issue 3): the sweep finishes in ≤ 1 s, and its cost grows with the due rows, not the open ones.
-Three runs on a fresh database ``bench_supervision``:
+Two prepared databases (names from ``SHUZHI_BENCH_SWEEP_DB``, default ``bench_sweep``, with ``_100k`` and
+``_1m`` appended), three measurements:
 
 * 100,000 open tasks, 1 % (1,000) due;
 * 1,000,000 open tasks, 1 % (10,000) due — the figure;
@@ -10,21 +11,26 @@ Three runs on a fresh database ``bench_supervision``:
 "The sweep" is everything a worker does for the due rows: claim them (``FOR UPDATE SKIP LOCKED``),
 record each step once (unique key), write the timeline, the inboxes and the outbox, and move each
 clock on — the real :func:`shuzhi.services.supervision.sweep`, one process. Rows are seeded with
-set-based ``INSERT … SELECT generate_series`` (a million rows in seconds).
-Run: ``.venv/bin/python benchmarks/bench_sweep.py [--quick]``.
+set-based ``INSERT … SELECT generate_series``.
+
+Run: ``.venv/bin/python benchmarks/bench_sweep.py [--quick] [--prepare-only | --reuse]``. ``--reuse``
+measures against the databases a previous run prepared (each measurement first resets the clocks of the
+due rows and empties what a sweep writes, so runs can repeat); ``--prepare-only`` seeds and stops.
+Besides wall-clock time every measurement records the CPU seconds of the sweeping process, the
+statements it sent and the time PostgreSQL spent per statement kind (``--profile`` adds cProfile).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -32,25 +38,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
-DB = "bench_supervision"
-URL = f"postgresql+psycopg://postgres@localhost/{DB}"
+DB_BASE = os.environ.get("SHUZHI_BENCH_SWEEP_DB", "bench_sweep")
 
 
-def fresh_schema() -> None:
+def db_url(db: str) -> str:
+    return f"postgresql+psycopg://postgres@localhost/{db}"
+
+
+def fresh_schema(db: str) -> None:
     from shuzhi.adapters.db.engine import make_engine
     from shuzhi.adapters.db.tables import Base
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    engine = make_engine(URL)
+        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db}")
+    engine = make_engine(db_url(db))
     Base.metadata.create_all(engine)
     engine.dispose()
 
 
-def seed(open_tasks: int, due: int, now: datetime, *, tasks: bool = True) -> Callable[[], None]:
-    """A district with one town and 100 grids, ``open_tasks`` accepted tasks, ``due`` of them due
-    (with ``tasks=False`` only the clocks are rebuilt, over the tasks already there)."""
+def _connect(db: str) -> psycopg.Connection:
+    return psycopg.connect(db_url(db).replace("+psycopg", ""), autocommit=True)
+
+
+def _plans(now: datetime) -> dict[str, object]:
+    """The two plans every clock carries: one whose 70 % reminder (and only it) is due at ``now``, and
+    one that is not due yet (a task dispatched just now)."""
     from shuzhi.domain.events import TaskRole, TaskState
     from shuzhi.domain.supervision import SupervisionRules, TaskClock, plan, plan_to_json
     from shuzhi.domain.time_limits import LimitUnit
@@ -63,62 +76,81 @@ def seed(open_tasks: int, due: int, now: datetime, *, tasks: bool = True) -> Cal
         steps = plan(clock, SupervisionRules(), default_calendar())
         return steps[0].due_at, json.dumps(plan_to_json(steps)), sum(1 for x in steps if x.due_at <= now)
 
-    # due rows: started long enough ago that exactly their 70 % reminder is due; the others just now
     for hours in range(24, 24 * 14):
         due_next, due_plan, due_steps = plan_json(now - timedelta(hours=hours))
         if due_steps == 1:
             break
     later_next, later_plan, later_steps = plan_json(now)
     assert due_next <= now < later_next and due_steps == 1 and later_steps == 0
-    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute("TRUNCATE supervision_clocks, supervision_steps, notifications, outbox, timeline_entries "
-                     "RESTART IDENTITY CASCADE")
-        if tasks:
-            conn.execute("TRUNCATE tasks, events RESTART IDENTITY CASCADE")
-        if conn.execute("SELECT count(*) FROM areas").fetchone()[0] == 0:
-            conn.execute("""
-                INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at) VALUES
-                  (1, '500000', '重庆市', 'city', NULL, '/500000/', now(), now()),
-                  (2, '500111', '大足区', 'district', 1, '/500000/500111/', now(), now()),
-                  (3, '500111001', '龙岗街道', 'town', 2, '/500000/500111/500111001/', now(), now());
-                INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at)
-                  SELECT 100 + g, '500111001' || lpad(g::text, 6, '0'), '网格' || g, 'grid', 3,
-                         '/500000/500111/500111001/500111001' || lpad(g::text, 6, '0') || '/', now(), now()
-                  FROM generate_series(1, 100) g;
-                INSERT INTO units (id, code, name, kind, level, area_id, active, created_at, updated_at) VALUES
-                  (1, 'C500111', '大足区城市运行和治理中心', 'centre', 'district', 2, true, now(), now()),
-                  (2, 'C500111001', '龙岗街道城市运行和治理中心', 'centre', 'town', 3, true, now(), now()),
-                  (3, 'D500111-CGJ', '大足区城市管理局', 'department', 'district', 2, true, now(), now());
-                INSERT INTO event_classes (id, code, name, kind, major_code, major_name, default_mode,
-                                           default_urgency, time_limits, active, created_at, updated_at)
-                  VALUES (1, '0101', '井盖破损', 'component', '01', '公用设施', 'handle', 'normal',
-                          '{"normal": {"accept": "2wh", "handle": "5wd"}}', true, now(), now());
-            """)
-        t0 = time.perf_counter()
-        if tasks:
-            _seed_tasks(conn, open_tasks)
-        # the due rows are spread evenly through the table, as they would be in life
-        step = open_tasks // due
+    return {"now": now, "due_next": due_next, "due_plan": due_plan, "later_next": later_next,
+            "later_plan": later_plan}
+
+
+def prepare(db: str, open_tasks: int, now: datetime) -> None:
+    """A fresh database: a district with one town and 100 grids, ``open_tasks`` accepted tasks, each
+    with a clock that is not due yet (:func:`arm` makes some of them due), and the plans in a table
+    of their own so that ``--reuse`` finds them."""
+    fresh_schema(db)
+    plans = _plans(now)
+    t0 = time.perf_counter()
+    with _connect(db) as conn:
+        conn.execute("""
+            INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at) VALUES
+              (1, '500000', '重庆市', 'city', NULL, '/500000/', now(), now()),
+              (2, '500111', '大足区', 'district', 1, '/500000/500111/', now(), now()),
+              (3, '500111001', '龙岗街道', 'town', 2, '/500000/500111/500111001/', now(), now());
+            INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at)
+              SELECT 100 + g, '500111001' || lpad(g::text, 6, '0'), '网格' || g, 'grid', 3,
+                     '/500000/500111/500111001/500111001' || lpad(g::text, 6, '0') || '/', now(), now()
+              FROM generate_series(1, 100) g;
+            INSERT INTO units (id, code, name, kind, level, area_id, active, created_at, updated_at) VALUES
+              (1, 'C500111', '大足区城市运行和治理中心', 'centre', 'district', 2, true, now(), now()),
+              (2, 'C500111001', '龙岗街道城市运行和治理中心', 'centre', 'town', 3, true, now(), now()),
+              (3, 'D500111-CGJ', '大足区城市管理局', 'department', 'district', 2, true, now(), now());
+            INSERT INTO event_classes (id, code, name, kind, major_code, major_name, default_mode,
+                                       default_urgency, time_limits, active, created_at, updated_at)
+              VALUES (1, '0101', '井盖破损', 'component', '01', '公用设施', 'handle', 'normal',
+                      '{"normal": {"accept": "2wh", "handle": "5wd"}}', true, now(), now());
+        """)
+        _seed_tasks(conn, open_tasks)
         conn.execute("""
             INSERT INTO supervision_clocks (task_id, event_id, next_due_at, plan, failures, updated_at)
-            SELECT g, g,
-                   CASE WHEN g %% %(step)s = 0 THEN %(due_next)s ELSE %(later_next)s END,
-                   CASE WHEN g %% %(step)s = 0 THEN %(due_plan)s::json ELSE %(later_plan)s::json END, 0, now()
-            FROM generate_series(1, %(n)s) g
-        """, {"n": open_tasks, "step": step, "due_next": due_next, "later_next": later_next, "due_plan": due_plan,
-              "later_plan": later_plan})
+            SELECT g, g, %(later_next)s, %(later_plan)s::json, 0, now() FROM generate_series(1, %(n)s) g
+        """, {"n": open_tasks, **plans})
+        conn.execute("CREATE TABLE bench_sweep_meta (open_tasks integer, now timestamptz, due_next timestamptz, "
+                     "due_plan json, later_next timestamptz, later_plan json)")
+        conn.execute("INSERT INTO bench_sweep_meta VALUES (%(n)s, %(now)s, %(due_next)s, %(due_plan)s::json, "
+                     "%(later_next)s, %(later_plan)s::json)", {"n": open_tasks, **plans})
         conn.execute("VACUUM ANALYZE")
-        print(f"seeded {open_tasks:,} open tasks ({due:,} due) in {time.perf_counter() - t0:.1f} s", flush=True)
+    print(f"{db}: seeded {open_tasks:,} open tasks in {time.perf_counter() - t0:.1f} s", flush=True)
 
-    def reset() -> None:
-        """Undo a sweep: the due rows due again, nothing recorded (for a repeated measurement)."""
-        with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
-            conn.execute("TRUNCATE supervision_steps, notifications, outbox, timeline_entries RESTART IDENTITY CASCADE")
-            conn.execute("UPDATE supervision_clocks SET next_due_at = %(d)s, plan = %(p)s::json "
-                         "WHERE task_id %% %(step)s = 0", {"d": due_next, "p": due_plan, "step": step})
-            conn.execute("VACUUM ANALYZE supervision_clocks")
 
-    return reset
+def meta(db: str) -> dict[str, Any] | None:
+    """What :func:`prepare` left in ``db`` (None when the database or its data is missing)."""
+    try:
+        with _connect(db) as conn:
+            row = conn.execute("SELECT open_tasks, now, due_next, due_plan::text, later_next, later_plan::text "
+                               "FROM bench_sweep_meta").fetchone()
+    except psycopg.Error:
+        return None
+    if row is None:
+        return None
+    return dict(zip(("open_tasks", "now", "due_next", "due_plan", "later_next", "later_plan"), row, strict=True))
+
+
+def arm(db: str, due: int, m: dict[str, Any]) -> None:
+    """Make ``due`` clocks due (spread evenly through the table, as in life) and every other clock not
+    due; empty what a sweep writes. Run before each measurement, so that measurements repeat."""
+    step = m["open_tasks"] // due
+    with _connect(db) as conn:
+        conn.execute("TRUNCATE supervision_steps, notifications, outbox, timeline_entries, escalations "
+                     "RESTART IDENTITY CASCADE")
+        conn.execute("UPDATE supervision_clocks SET next_due_at = %(later_next)s, plan = %(later_plan)s::json, "
+                     "failures = 0 WHERE next_due_at <> %(later_next)s", m)
+        conn.execute("UPDATE supervision_clocks SET next_due_at = %(due_next)s, plan = %(due_plan)s::json "
+                     "WHERE task_id %% %(step)s = 0", {**m, "step": step})
+        conn.execute("VACUUM ANALYZE supervision_clocks, supervision_steps, notifications, outbox, timeline_entries")
+        conn.execute("CHECKPOINT")
 
 
 def _seed_tasks(conn: psycopg.Connection, open_tasks: int) -> None:
@@ -150,7 +182,93 @@ def _limit():  # type: ignore[no-untyped-def]
     return TimeLimit.parse("5wd")
 
 
-def run_sweep(now: datetime, batch: int) -> tuple[float, int]:
+class StatementClock:
+    """Counts the statements the process sends and the time each kind takes (as the client sees it:
+    round trip plus server work), by wrapping psycopg's cursor — the ORM and the bulk writer both go
+    through it. Load-independent enough to show where the time goes."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, list[float]] = {}
+        self._orig: Any = None
+
+    def __enter__(self) -> StatementClock:
+        self._orig = psycopg.Cursor.execute
+        orig, by_kind = self._orig, self.by_kind
+
+        def execute(cur: Any, query: Any, *a: Any, **kw: Any) -> Any:
+            text = query if isinstance(query, str) else str(getattr(query, "as_string", lambda _c: query)(cur))
+            kind = " ".join(text.split())[:70]
+            t0 = time.perf_counter()
+            try:
+                return orig(cur, query, *a, **kw)
+            finally:
+                entry = by_kind.setdefault(kind, [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - t0
+
+        self._orig_copy = psycopg.Cursor.copy
+        orig_copy = self._orig_copy
+
+        @contextlib.contextmanager
+        def copy(cur: Any, statement: Any, *a: Any, **kw: Any) -> Any:
+            kind = " ".join(str(statement).split())[:70]
+            t0 = time.perf_counter()
+            try:
+                with orig_copy(cur, statement, *a, **kw) as c:
+                    yield c
+            finally:
+                entry = by_kind.setdefault(kind, [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - t0
+
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+        psycopg.Cursor.copy = copy  # type: ignore[method-assign,assignment]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        psycopg.Cursor.execute = self._orig  # type: ignore[method-assign]
+        psycopg.Cursor.copy = self._orig_copy  # type: ignore[method-assign]
+
+    def summary(self) -> list[tuple[str, int, float]]:
+        return sorted(((k, int(v[0]), v[1]) for k, v in self.by_kind.items()), key=lambda x: -x[2])
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; PostgreSQL runs here, so its backends'
+    /proc entries are readable — the server's share of a sweep, independent of the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """The CPU seconds the sweep's PostgreSQL backends spend between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.start_cpu: dict[int, float] = {}
+        self.pids: set[int] = set()
+        self.measuring = False
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _rec: Any) -> None:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                pid = int(cur.fetchone()[0])
+            self.pids.add(pid)
+            if self.measuring:
+                self.start_cpu[pid] = _cpu_of(pid)
+
+    def start(self) -> None:
+        self.measuring = True
+        self.start_cpu = {pid: _cpu_of(pid) for pid in self.pids}
+
+    def stop(self) -> float:
+        self.measuring = False
+        return sum(_cpu_of(pid) - t for pid, t in self.start_cpu.items())
+
+
+def run_sweep(db: str, now: datetime, batch: int, profile: bool = False, connections: int = 1) -> dict[str, Any]:
     from sqlalchemy.orm import configure_mappers
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
@@ -158,59 +276,113 @@ def run_sweep(now: datetime, batch: int) -> tuple[float, int]:
     from shuzhi.services.supervision import sweep
     from shuzhi.services.unit_of_work import UnitOfWork
 
-    engine = make_engine(URL)
+    engine = make_engine(db_url(db))
+    backends = BackendCpu(engine)
     factory = make_session_factory(engine)
     configure_mappers()
     with factory() as s:  # warm the pool and the statement caches, as a running worker has them
         conn = s.connection()
         supervision._process(conn, [], now, supervision.SweepResult())
-        supervision._record(conn, [-1], now)
         s.rollback()
-    t0 = time.perf_counter()
-    result = sweep(lambda: UnitOfWork(factory), now, batch=batch)
-    elapsed = time.perf_counter() - t0
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+    with StatementClock() as clock:
+        backends.start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        if prof:
+            prof.enable()
+        result = sweep(lambda: UnitOfWork(factory), now, batch=batch, connections=connections)
+        if prof:
+            prof.disable()
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+        server_cpu = backends.stop()
     engine.dispose()
-    return elapsed, result.steps
+    if prof:
+        import pstats
+
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    statements = clock.summary()
+    return {"elapsed": elapsed, "cpu": cpu, "server_cpu": server_cpu, "steps": result.steps,
+            "statements": statements}
+
+
+def _databases(quick: bool) -> tuple[tuple[str, int], tuple[str, int]]:
+    if quick:
+        return (f"{DB_BASE}_10k", 10_000), (f"{DB_BASE}_100k_q", 100_000)
+    return (f"{DB_BASE}_100k", 100_000), (f"{DB_BASE}_1m", 1_000_000)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="10,000 and 100,000 open tasks (a smoke run)")
-    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--reuse", action="store_true", help="measure against the databases prepared before")
+    parser.add_argument("--prepare-only", action="store_true", help="prepare the databases and stop")
+    parser.add_argument("--batch", type=int, default=2500)
+    parser.add_argument("--connections", type=int, default=2,
+                        help="connections one sweep uses at once (SKIP LOCKED splits the batches)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each sweep")
     args = parser.parse_args()
-    big = 100_000 if args.quick else 1_000_000
-    small = big // 10
+    (small_db, small), (big_db, big) = _databases(args.quick)
     now = datetime.now(UTC)
-    fresh_schema()
-    runs = [(small, small // 100), (big, big // 100), (big, small // 100)]
-    out: dict[tuple[int, int], float] = {}
-    seeded = 0
-    for open_tasks, due in runs:
-        reset = seed(open_tasks, due, now, tasks=open_tasks != seeded)
-        seeded = open_tasks
-        # the machine is shared: three sweeps over the same rows, the median is the figure
-        times = []
-        for rep in range(args.repeat):
-            if rep:
-                reset()
-            elapsed, steps = run_sweep(now, args.batch)
-            assert steps == due, f"expected {due} steps, the sweep did {steps}"
-            times.append(elapsed)
-        elapsed = statistics.median(times)
-        out[(open_tasks, due)] = elapsed
-        print(f"open {open_tasks:>9,}  due {due:>7,}: {elapsed:.3f} s median of {[round(t, 3) for t in times]} "
-              f"({elapsed / due * 1e6:.0f} µs per due row)", flush=True)
-    figure = out[(big, big // 100)]
-    same_due_ratio = out[(big, small // 100)] / out[(small, small // 100)]
+    metas: dict[str, dict[str, Any]] = {}
+    for db, n in ((small_db, small), (big_db, big)):
+        m = meta(db) if args.reuse else None
+        if m is None or m["open_tasks"] != n:
+            if args.reuse:
+                print(f"{db}: not prepared yet, preparing it now", flush=True)
+            prepare(db, n, now)
+            m = meta(db)
+        assert m is not None
+        metas[db] = m
+    if args.prepare_only:
+        return
+    runs = [(small_db, small, small // 100), (big_db, big, big // 100), (big_db, big, small // 100)]
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for db, open_tasks, due in runs:
+        m = metas[db]
+        # the machine is shared: several sweeps over the same rows, the median is the figure
+        measured = []
+        for _rep in range(args.repeat):
+            arm(db, due, m)
+            r = run_sweep(db, m["now"], args.batch, profile=args.profile, connections=args.connections)
+            assert r["steps"] == due, f"expected {due} steps, the sweep did {r['steps']}"
+            measured.append(r)
+        measured.sort(key=lambda r: r["elapsed"])
+        med = measured[len(measured) // 2]
+        out[(open_tasks, due)] = med
+        print(f"open {open_tasks:>9,}  due {due:>7,}: {med['elapsed']:.3f} s median of "
+              f"{[round(r['elapsed'], 3) for r in measured]} ({med['elapsed'] / due * 1e6:.0f} µs per due row; "
+              f"CPU: sweeping process {med['cpu']:.3f} s, its PostgreSQL backends {med['server_cpu']:.3f} s; "
+              f"{sum(n for _k, n, _t in med['statements'])} statements; load {_load()})", flush=True)
+        for kind, n, t in med["statements"][:8]:
+            print(f"    {t * 1000:8.1f} ms  {n:4d} ×  {kind}")
+    fig = out[(big, big // 100)]
+    same_due_ratio = out[(big, small // 100)]["elapsed"] / out[(small, small // 100)]["elapsed"]
+    due_ratio = fig["elapsed"] / out[(small, small // 100)]["elapsed"]
     tag = "_quick" if args.quick else ""
-    record(f"sweep_{big // 1000}k_open_1pct_due_s{tag}", round(figure, 3), "s", 1.0 if not args.quick else None,
-           "lower", open_tasks=big, due=big // 100, batch=args.batch,
-           per_due_row_us=round(figure / (big // 100) * 1e6, 1))
+    record(f"sweep_{big // 1000}k_open_1pct_due_s{tag}", round(fig["elapsed"], 3), "s", 1.0 if not args.quick else None,
+           "lower", open_tasks=big, due=big // 100, batch=args.batch, connections=args.connections, database=big_db,
+           per_due_row_us=round(fig["elapsed"] / (big // 100) * 1e6, 1), client_cpu_s=round(fig["cpu"], 3),
+           server_cpu_s=round(fig["server_cpu"], 3),
+           cpu_per_due_row_us=round((fig["cpu"] + fig["server_cpu"]) / (big // 100) * 1e6, 1),
+           statements=sum(n for _k, n, _t in fig["statements"]), load_average=_load(),
+           small_open_1pct_s=round(out[(small, small // 100)]["elapsed"], 3),
+           ratio_10x_open_10x_due=round(due_ratio, 2))
     record(f"sweep_cost_open_x10_same_due_ratio{tag}", round(same_due_ratio, 2), "ratio", None, "lower",
            note=f"sweep time with {big:,} open vs {small:,} open tasks, {small // 100:,} due in both",
-           small_open_s=round(out[(small, small // 100)], 3), big_open_s=round(out[(big, small // 100)], 3),
-           small_open_1pct_s=round(out[(small, small // 100)], 3))
+           small_open_s=round(out[(small, small // 100)]["elapsed"], 3),
+           big_open_s=round(out[(big, small // 100)]["elapsed"], 3), load_average=_load())
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 if __name__ == "__main__":

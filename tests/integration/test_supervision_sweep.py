@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from shuzhi.adapters.db.tables import TimelineEntry
+from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.adapters.db.tables_supervision import (
     Escalation,
     Notification,
@@ -22,7 +22,7 @@ from shuzhi.adapters.db.tables_supervision import (
 )
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.services import commands as c
-from shuzhi.services import handling, scheduler
+from shuzhi.services import coordination, handling, scheduler
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.intake import submit_event
 from shuzhi.services.supervision import sweep
@@ -97,7 +97,7 @@ def test_every_step_happens_once_on_time_and_is_recorded_everywhere(session_fact
 
 def test_accept_timeout_escalates_to_the_town_centre(session_factory: sessionmaker[Session], world: World) -> None:
     sf = session_factory
-    _dispatched(sf, "G500111001001001", cls="0201")
+    number, task_id = _dispatched(sf, "G500111001001001", cls="0201")
     assert sweep(_uow(sf), T0 + timedelta(hours=3)).steps == 0  # lunch break: 2 working hours end at 14:05
     r = sweep(_uow(sf), T0 + timedelta(hours=4, minutes=10))
     assert r.by_step == {"accept_timeout": 1}
@@ -107,10 +107,25 @@ def test_accept_timeout_escalates_to_the_town_centre(session_factory: sessionmak
             "accept_timeout", world.units["G500111001001001"].id, world.units["C500111001"].id)
         entry = s.scalars(select(TimelineEntry).where(TimelineEntry.action == "supervision.escalate")).one()
         assert entry.payload["to_unit_id"] == world.units["C500111001"].id and "未签收" in (entry.reason or "")
-    town_inbox = _count(sf, Notification, Notification.unit_id == world.units["C500111001"].id)
+    town = world.units["C500111001"].id
+    town_inbox = _count(sf, Notification, Notification.unit_id == town)
     assert town_inbox == 1
-    # still not accepted: no second escalation for the same deadline
-    assert sweep(_uow(sf), T0 + timedelta(hours=5)).by_step.get("accept_timeout") is None
+    # the case rose: the grid's task ended as escalated, the event is the town centre's, back to be dispatched
+    with sf() as s:
+        task = s.get(Task, task_id)
+        assert task is not None and task.state == "escalated" and "未签收" in (task.end_reason or "")
+        event = s.scalars(select(Event).where(Event.number == number)).one()
+        assert (event.owner_unit_id, event.state) == (town, "registered")
+        tail = [(e.action, e.from_state, e.to_state) for e in s.scalars(
+            select(TimelineEntry).where(TimelineEntry.event_id == event.id).order_by(TimelineEntry.id))][-3:]
+    assert tail == [("supervision.escalate", None, None), ("task.escalate", "dispatched", "escalated"),
+                    ("event.escalate", "dispatched", "registered")]
+    assert _count(sf, SupervisionClock, SupervisionClock.task_id == task_id) == 0  # nothing left to supervise
+    # no second escalation for the same deadline, and no reminder to a unit that no longer has the task
+    assert sweep(_uow(sf), T0 + timedelta(days=30)).steps == 0
+    # the town centre sees the case among its own
+    owned = coordination.view(UnitOfWork(sf), "owned", _actor(sf, "bob"))
+    assert number in [i.event_number for i in owned]
 
 
 def test_reporting_back_and_suspension_stop_the_clock(session_factory: sessionmaker[Session], world: World) -> None:
@@ -134,20 +149,22 @@ def test_reporting_back_and_suspension_stop_the_clock(session_factory: sessionma
 def test_a_stale_plan_cannot_repeat_a_step(session_factory: sessionmaker[Session], world: World) -> None:
     """What a retry after a crash or a racing worker would do: the unique key turns it into nothing."""
     sf = session_factory
-    _, task_id = _dispatched(sf, "D500111-CGJ")
+    number, task_id = _dispatched(sf, "D500111-CGJ")
+    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
+                         now=T0 + timedelta(hours=1))
     with sf() as s:
         full_plan = s.scalar(select(SupervisionClock.plan).where(SupervisionClock.task_id == task_id))
     late = datetime(2026, 12, 1, 11, tzinfo=SHANGHAI)
     first = sweep(_uow(sf), late)
-    assert first.steps == 6  # accept timeout, two reminders, overdue, urge, yellow card
+    assert first.steps == 5  # two reminders, overdue, urge, yellow card
     with sf() as s:  # put the whole original plan back, due now
         s.execute(update(SupervisionClock).where(SupervisionClock.task_id == task_id).values(
             plan=full_plan, next_due_at=T0))
         s.commit()
     again = sweep(_uow(sf), late)
     assert again.steps == 0
-    assert len(_steps(sf, task_id)) == len(set(_steps(sf, task_id))) == 6
-    assert _count(sf, TimelineEntry, TimelineEntry.action.like("supervision.%")) == 6
+    assert len(_steps(sf, task_id)) == len(set(_steps(sf, task_id))) == 5
+    assert _count(sf, TimelineEntry, TimelineEntry.action.like("supervision.%")) == 5
 
 
 def test_a_failing_clock_is_pushed_forward_and_the_others_go_on(session_factory: sessionmaker[Session],

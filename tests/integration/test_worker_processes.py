@@ -24,7 +24,7 @@ from tests.conftest import PG_URL
 from tests.factories import World
 
 SHUZHI = str(Path(sys.executable).with_name("shuzhi"))
-STEPS_PER_TASK = 7  # accept timeout, two reminders, overdue, urge, yellow card, red card
+STEPS_PER_TASK = 6  # two reminders, overdue, urge, yellow card, red card
 
 
 def _url(engine: Engine) -> str:
@@ -32,9 +32,11 @@ def _url(engine: Engine) -> str:
 
 
 def seed_overdue_tasks(session_factory: sessionmaker[Session], world: World, n: int) -> None:
-    """``n`` dispatched, never accepted tasks from 60 days ago: every step of every task is due."""
+    """``n`` tasks accepted 60 days ago and left lying: every handling step of every task is due.
+    (Accepted: a task never accepted would rise to the centre above at its first step, see
+    ``test_supervision_sweep``; here every task runs through every step.)"""
     start = datetime.now(UTC) - timedelta(days=60)
-    clock = TaskClock(state=TaskState.DISPATCHED, role=TaskRole.LEAD, dispatched_at=start,
+    clock = TaskClock(state=TaskState.ACCEPTED, role=TaskRole.LEAD, dispatched_at=start,
                       accept_due_at=start + timedelta(hours=2), handle_due_at=start + timedelta(days=3),
                       handle_unit=LimitUnit.WORKING_DAYS, since=start)
     steps = plan(clock, SupervisionRules(), default_calendar())
@@ -45,12 +47,13 @@ def seed_overdue_tasks(session_factory: sessionmaker[Session], world: World, n: 
         conn.execute(insert(Event), [
             {"id": i, "number": f"K-{i:06d}", "source": "hotline", "event_class_id": cls.id, "title": f"井盖{i}",
              "description": "", "area_id": area.id, "area_path": area.path, "urgency": "normal", "mode": "handle",
-             "state": "dispatched", "received_at": start, "updated_at": start, "version": 1,
+             "state": "handling", "received_at": start, "updated_at": start, "version": 1,
              "self_handled": False, "rework_count": 0, "return_count": 0}
             for i in range(1, n + 1)])
         conn.execute(insert(Task), [
-            {"id": i, "event_id": i, "unit_id": unit.id, "role": "lead", "state": "dispatched",
+            {"id": i, "event_id": i, "unit_id": unit.id, "role": "lead", "state": "accepted",
              "dispatched_by_unit_id": world.units["C500111"].id, "dispatched_at": start,
+             "accepted_at": start + timedelta(hours=1),
              "accept_due_at": clock.accept_due_at, "handle_due_at": clock.handle_due_at, "rework_count": 0,
              "updated_at": start, "version": 1} for i in range(1, n + 1)])
         conn.execute(insert(SupervisionClock), [
@@ -146,6 +149,5 @@ def test_sigkill_mid_sweep_then_restart_loses_and_doubles_nothing(engine: Engine
     remind_lines = {(t, c) for t, a, c in lines if a == "supervision.remind"}
     assert {c for _, c in remind_lines} == {2}  # the 70 % and the 90 % reminder, once each
     assert _count(session_factory, OutboxMessage) == n * STEPS_PER_TASK
-    # overdue, both cards and the escalation also go to the dispatching centre (which is also the centre
-    # a district department escalates to): 4 more per task
-    assert _count(session_factory, Notification) == n * (STEPS_PER_TASK + 4)
+    # overdue and both cards also go to the dispatching centre: 3 more per task
+    assert _count(session_factory, Notification) == n * (STEPS_PER_TASK + 3)

@@ -23,6 +23,7 @@ from shuzhi.domain.supervision import (
     plan,
     plan_from_json,
     plan_to_json,
+    take_due,
 )
 from shuzhi.domain.time_limits import LimitUnit, TimeLimit
 
@@ -110,6 +111,26 @@ def test_missed_sweep_catches_up_every_due_step() -> None:
     due, rest = due_now(steps, sh(2026, 12, 2, 9))
     assert [s.step for s in due] == ["remind_70", "remind_90", "overdue", "urge", "yellow_card"]
     assert [s.step for s in rest] == ["red_card"]
+
+
+def test_the_sweep_takes_the_due_head_of_a_stored_plan_as_the_full_rule_would() -> None:
+    steps = plan(clock(), RULES, CAL)
+    for now in (sh(2026, 11, 24, 9), sh(2026, 11, 26, 17), sh(2026, 12, 2, 9), sh(2027, 1, 1)):
+        due, n = take_due(plan_to_json(steps), now)
+        assert due == due_now(steps, now)[0] and n == len(due)
+
+
+def test_an_accept_timeout_ends_the_due_head() -> None:
+    """When the task rises to the centre above, the unit's reminders no longer apply to it."""
+    steps = plan(clock(state=TaskState.DISPATCHED), RULES, CAL)
+    due, n = take_due(plan_to_json(steps), sh(2026, 12, 2, 9))
+    assert [s.step for s in due] == ["accept_timeout"] and n == 1
+
+
+def test_an_unknown_step_in_a_stored_plan_is_refused() -> None:
+    with pytest.raises(ValueError):
+        take_due([["no_such_step", sh(2026, 11, 23, 10).isoformat(), sh(2026, 11, 23, 10).isoformat()]],
+                 sh(2026, 11, 24, 9))
 
 
 def test_plan_survives_json() -> None:

@@ -206,7 +206,9 @@ def _handle(d: DemoDistrict, s: _Script, cls: dict[str, Any], grid: dict[str, An
     if not full and rng.random() < 0.5:
         return
     handler = _handler(d, target, grid)
-    s.step(_hours(rng, 0.2, 3), "accept", handler, unit_code=target)
+    # signed for within the shortest accept limit (0.25 h): a task left unsigned past its limit rises
+    # to the centre above (the recent ones above that are never signed for show it)
+    s.step(_hours(rng, 0.03, 0.24), "accept", handler, unit_code=target)
     if full and rng.random() < 0.03:
         # a unit that lets it slide: reminders, overdue, the urging notice and the cards follow, and a
         # leader urges (督办) it a few days in; it is reported back late, or not at all yet
@@ -236,7 +238,7 @@ def _handle(d: DemoDistrict, s: _Script, cls: dict[str, Any], grid: dict[str, An
     s.step(_hours(rng, 16, 30), "callback", duty, satisfied=satisfied,
            comment=None if satisfied else "问题反复出现，不满意")
     if not satisfied:
-        s.step(_hours(rng, 0.5, 4), "accept", handler, unit_code=target)
+        s.step(_hours(rng, 0.03, 0.24), "accept", handler, unit_code=target)
         s.step(_hours(rng, 4, 48), "report_back", handler, unit_code=target, result="已再次处置")
         s.step(_hours(rng, 1, 8), "verify", duty)
         s.step(_hours(rng, 0.1, 2), "close", duty)

@@ -219,6 +219,25 @@ def due_now(steps: Sequence[PlannedStep], now: datetime) -> tuple[list[PlannedSt
     return [s for s in steps if s.due_at <= now], [s for s in steps if s.due_at > now]
 
 
+def take_due(plan_rows: Sequence[Sequence[str]], now: datetime) -> tuple[list[PlannedStep], int]:
+    """The due head of a stored plan (``[[step, due_at, deadline], …]`` in due order) and its length.
+
+    The sweep's rule over rows as they come from the database: only the head is parsed (a plan is in
+    due order, so parsing stops at the first step still to come), which keeps the cost per due row
+    small. An accept timeout ends the head: when it escalates, the task leaves the unit and the steps
+    after it no longer apply (they stay in the plan; if the task stays, the next sweep takes them).
+    """
+    due: list[PlannedStep] = []
+    for step, due_at, deadline in plan_rows:
+        at = datetime.fromisoformat(due_at)
+        if at > now:
+            break
+        due.append(PlannedStep(str(step), at, datetime.fromisoformat(deadline)))
+        if step == StepKind.ACCEPT_TIMEOUT.value:
+            break
+    return due, len(due)
+
+
 def plan_to_json(steps: Sequence[PlannedStep]) -> list[list[str]]:
     return [[s.step, s.due_at.isoformat(), s.deadline.isoformat()] for s in steps]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Event, Task, TimelineEntry, Unit
@@ -375,14 +375,41 @@ def recompute_open_deadlines(session: Session, years: list[int] | None, actor: A
             accept_due = task.accept_due_at  # already accepted: that clock has stopped
         if (accept_due, handle_due) == (task.accept_due_at, task.handle_due_at):
             continue
+        _carry_supervision_steps(session, task, accept_due, handle_due)
         note(session, event, actor, "task.deadline_recomputed", at, task=task,
              reason=reason, payload={
                  "accept_due_at": {"from": _iso(task.accept_due_at), "to": _iso(accept_due)},
                  "handle_due_at": {"from": _iso(task.handle_due_at), "to": _iso(handle_due)}})
         task.accept_due_at = accept_due
         task.handle_due_at = handle_due
+        # the task changed now: its clock is replanned from now on (a reminder whose moment the new
+        # calendar puts in the past is not sent late; one it puts ahead waits for it)
+        task.updated_at = at
         changed += 1
     return changed
+
+
+def _carry_supervision_steps(session: Session, task: Task, accept_due: datetime | None,
+                             handle_due: datetime | None) -> None:
+    """Steps already taken about the old deadline count for the recomputed one.
+
+    A recomputation corrects the same deadline (the same limit under the calendar as now known); it is
+    not a new deadline like an extension or a leader's urge, so a reminder sent before it must not be
+    sent again after it. The steps' key (task, step, deadline) is moved to the new deadline before the
+    task is flushed, so the clock the flush replans leaves them out. Runs before the task's new values
+    are set, on the session's connection (no autoflush of the pending change)."""
+    from shuzhi.adapters.db.tables_supervision import SupervisionStep
+
+    moves = [(task.handle_due_at, handle_due, SupervisionStep.step != "accept_timeout"),
+             (task.accept_due_at, accept_due, SupervisionStep.step == "accept_timeout")]
+    for old, new, which in moves:
+        if old is None or new is None or old == new:
+            continue
+        taken = select(SupervisionStep.step).where(SupervisionStep.task_id == task.id,
+                                                   SupervisionStep.deadline == new)
+        session.execute(update(SupervisionStep).where(
+            SupervisionStep.task_id == task.id, SupervisionStep.deadline == old, which,
+            SupervisionStep.step.not_in(taken)).values(deadline=new).execution_options(synchronize_session=False))
 
 
 def _iso(value: datetime | None) -> str | None:

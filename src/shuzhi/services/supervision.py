@@ -15,32 +15,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import (
     BigInteger,
-    DateTime,
-    Integer,
-    String,
+    Text,
     any_,
     bindparam,
-    case,
     cast,
     delete,
-    false,
-    func,
     insert,
-    literal,
-    null,
     select,
-    union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db import bulk
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UTCDateTime
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_supervision import (
     Escalation,
     Notification,
@@ -57,9 +50,8 @@ from shuzhi.domain.supervision import (
     RUNNING,
     StepKind,
     UnitRef,
-    due_now,
     escalation_target,
-    plan_from_json,
+    take_due,
 )
 from shuzhi.domain.supervision import SupervisionRules as Rules
 from shuzhi.services import authz, outbox
@@ -99,17 +91,25 @@ class SweepResult:
             self.by_step[k] = self.by_step.get(k, 0) + v
 
 
-def _insert_for(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+def _claim_query() -> Any:
+    """The clock with everything the sweep writes about its task, in one row: the claim and the
+    context are one statement, so the task's and the event's rows are looked up once per due row."""
+    # the plan as text, parsed by orjson: the JSON column's own decoder costs several times more
+    return (select(SupervisionClock.task_id, SupervisionClock.next_due_at,
+                   cast(SupervisionClock.plan, Text).label("plan"),
+                   SupervisionClock.failures, Task.event_id, Task.unit_id, Task.state, Task.dispatched_by_unit_id,
+                   Event.number, Event.title, Event.area_path, Unit.code.label("unit_code"),
+                   Unit.name.label("unit_name"), EventClass.code.label("class_code"))
+            .select_from(SupervisionClock)
+            .outerjoin(Task, Task.id == SupervisionClock.task_id).outerjoin(Event, Event.id == Task.event_id)
+            .outerjoin(Unit, Unit.id == Task.unit_id).outerjoin(EventClass, EventClass.id == Event.event_class_id))
 
 
 def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    q = (select(SupervisionClock.task_id, SupervisionClock.next_due_at, SupervisionClock.plan,
-                SupervisionClock.failures)
-         .where(SupervisionClock.next_due_at <= now).order_by(SupervisionClock.next_due_at).limit(limit))
+    q = _claim_query().where(SupervisionClock.next_due_at <= now).order_by(SupervisionClock.next_due_at).limit(limit)
     if conn.dialect.name == "postgresql":
         # several workers take disjoint batches; a row a handler is changing right now is skipped
-        return list(conn.execute(q.with_for_update(skip_locked=True)).all())
+        return list(conn.execute(q.with_for_update(of=SupervisionClock, skip_locked=True)).all())
     rows = list(conn.execute(q).all())
     if not rows:
         return rows
@@ -134,162 +134,165 @@ def _among(col: Any, ids: Sequence[int], conn: Connection) -> Any:
     return col.in_(list(ids))
 
 
-def _context(conn: Connection, task_ids: Sequence[int]) -> dict[int, Any]:
-    rows = conn.execute(
-        select(Task.id, Task.event_id, Task.unit_id, Task.state, Task.dispatched_by_unit_id, Event.area_path)
-        .select_from(Task).join(Event, Event.id == Task.event_id).where(_among(Task.id, task_ids, conn))
-    ).all()
-    return {r.id: r for r in rows}
-
-
 def _centres(conn: Connection) -> list[UnitRef]:
     return [UnitRef(r[0], r[1], r[2]) for r in conn.execute(
         select(Unit.id, Unit.kind, Area.path).join(Area, Area.id == Unit.area_id)
         .where(Unit.kind == "centre", Unit.active.is_(True)))]
 
 
-def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: SweepResult) -> None:
-    ctx = _context(conn, [r.task_id for r in claimed])
+_RUNNING_STATES = frozenset(s.value for s in RUNNING)
+_ACCEPT_TIMEOUT = StepKind.ACCEPT_TIMEOUT.value
+#: Step name → (timeline action and inbox kind, title template); remind_NN steps share one.
+_TOPICS: dict[str, tuple[str, str]] = {
+    k.value: ("supervision." + k.value, _TITLES[k]) for k in StepKind if k is not StepKind.REMIND}
+#: Steps the dispatching centre also hears about.
+_TO_CENTRE = frozenset({"overdue", "yellow_card", "red_card"})
+
+
+def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: SweepResult,
+             session: Session | None = None) -> None:
+    """Carry out the due steps of the claimed clocks: a handful of statements per batch, whatever its size.
+
+    The due steps come from the pure rule :func:`take_due` over the claimed rows; the steps are
+    recorded with ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (the unique key decides what is new),
+    and only what is new goes to the timeline, the inboxes and the outbox (COPY on PostgreSQL)."""
     wanted: list[dict[str, Any]] = []
     keep: list[dict[str, Any]] = []
     drop: list[int] = []
+    by_task: dict[int, Any] = {}
     for r in claimed:
-        t = ctx.get(r.task_id)
-        if t is None or TaskState(t.state) not in RUNNING:
+        if r.state not in _RUNNING_STATES:
             drop.append(r.task_id)  # the hook keeps clocks in step; this is only a safety net
             continue
-        due, rest = due_now(plan_from_json(r.plan), now)
+        plan_rows = orjson.loads(r.plan)
+        due, n = take_due(plan_rows, now)
+        by_task[r.task_id] = r
         for st in due:
-            wanted.append({"task_id": r.task_id, "event_id": t.event_id, "unit_id": t.unit_id, "step": st.step,
-                           "deadline": st.deadline, "due_at": st.due_at, "done_at": now, "area_path": t.area_path})
-        if rest:
+            wanted.append({"task_id": r.task_id, "event_id": r.event_id, "unit_id": r.unit_id, "step": st.step,
+                           "deadline": st.deadline, "due_at": st.due_at, "done_at": now, "area_path": r.area_path})
+        if n < len(plan_rows):
             # the plan is in due order, so what is left is its tail, stored as it came
-            keep.append({"task_id": r.task_id, "next_due_at": rest[0].due_at, "plan": list(r.plan)[len(due):]})
+            keep.append({"task_id": r.task_id, "next_due_at": datetime.fromisoformat(plan_rows[n][1]),
+                         "plan": list(plan_rows[n:])})
         else:
             drop.append(r.task_id)
-    done = bulk.insert_rows(conn, SupervisionStep.__table__, wanted, returning=("id", "task_id", "step", "deadline"),
+    done = bulk.insert_rows(conn, SupervisionStep.__table__, wanted, returning=("task_id", "step", "deadline",
+                                                                                "due_at"),
                             skip_conflicts_on=("task_id", "step", "deadline"))
-    if done:
-        for row in done:
-            result.steps += 1
-            result.by_step[row[2]] = result.by_step.get(row[2], 0) + 1
-        _record(conn, [row[0] for row in done if row[2] != StepKind.ACCEPT_TIMEOUT.value], now)
-        timeouts = [row[0] for row in done if row[2] == StepKind.ACCEPT_TIMEOUT.value]
-        if timeouts:
-            _escalate_timeouts(conn, timeouts, now)
+    timeouts: list[Any] = []
+    steps: list[Any] = []
+    for row in done:
+        result.steps += 1
+        result.by_step[row[1]] = result.by_step.get(row[1], 0) + 1
+        (timeouts if row[1] == _ACCEPT_TIMEOUT else steps).append(row)
+    _record(conn, steps, by_task, now)
     if keep:
         bulk.update_rows(conn, SupervisionClock.__table__, "task_id", keep,
                          constant={"failures": 0, "last_error": None, "updated_at": now})
     if drop:
         conn.execute(delete(SupervisionClock).where(_among(SupervisionClock.task_id, drop, conn)))
+    if timeouts:
+        _escalate_timeouts(conn, session, timeouts, by_task, now)
 
 
 def _aware(d: datetime) -> datetime:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d
 
 
-def _json_object(conn: Connection, **pairs: Any) -> Any:
-    fn = func.json_build_object if conn.dialect.name == "postgresql" else func.json_object
-    args: list[Any] = []
-    for key, value in pairs.items():
-        args += [literal(key, String), value]
-    return fn(*args)
+def _topic_title(step: str, number: str, title: str) -> tuple[str, str]:
+    if step.startswith("remind_"):
+        return "supervision.remind", _TITLES[StepKind.REMIND].format(number=number, title=title[:60], pct=step[7:])
+    topic, template = _TOPICS[step]
+    return topic, template.format(number=number, title=title[:60], pct="")
 
 
-def _record(conn: Connection, step_ids: Sequence[int], now: datetime) -> None:
-    """Timeline, inboxes and outbox for the new steps, set-based: three INSERT … SELECT statements
-    whatever the number of steps (the titles and payloads are built by the database)."""
-    if not step_ids:
+def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now: datetime) -> None:
+    """Timeline, inboxes and outbox for the new steps: three bulk writes (COPY on PostgreSQL) built
+    from the claimed rows, with no second look-up of the tasks and events."""
+    if not done:
         return
-    S, E, T, U, C = SupervisionStep, Event, Task, Unit, EventClass
-    title_text = func.substr(E.title, 1, 60)
-
-    def titled(head: str, tail: str) -> Any:
-        return literal(head, String) + E.number + literal("（", String) + title_text + literal(tail, String)
-
-    title = case(
-        (S.step.like("remind%"),
-         titled("临期提醒：", "）已用去") + func.substr(S.step, 8) + literal("%的办理时限", String)),
-        (S.step == "overdue", titled("超期：", "）已超过办理时限")),
-        (S.step == "urge", titled("催办：", "）已超期，请立即办理并反馈")),
-        (S.step == "yellow_card", titled("黄牌警告：", "）超期1个工作日以上")),
-        else_=titled("红牌通报：", "）严重超期，已列入通报名单")).label("title")
-    topic = case((S.step.like("remind%"), literal("supervision.remind", String)),
-                 else_=literal("supervision.", String) + S.step).label("topic")
-    fields = dict(step=S.step, due_at=S.due_at, deadline=S.deadline, unit=U.code, unit_name=U.name)
-    payload = _json_object(conn, **fields)
-    payload_more = _json_object(conn, **fields, event_number=E.number, task_id=S.task_id)
-    at = literal(now, UTCDateTime)
-    joined = (S.__table__.join(E, E.id == S.event_id).join(T, T.id == S.task_id).join(U, U.id == S.unit_id)
-              .outerjoin(C, C.id == E.event_class_id))
-    mine = _among(S.id, step_ids, conn)
-    conn.execute(insert(TimelineEntry).from_select(
-        ["event_id", "task_id", "at", "actor_id", "actor", "action", "from_state", "to_state", "reason", "payload"],
-        select(S.event_id, S.task_id, at, null(), literal(SYSTEM.label, String), topic, null(), null(), title,
-               payload).select_from(joined).where(mine)))
-    # typed NULLs: in a UNION PostgreSQL would otherwise take them for text
-    no_person, never, nobody = cast(null(), Integer), cast(null(), DateTime(timezone=True)), cast(null(), String)
-    to_unit = select(no_person, S.unit_id, S.event_id, S.task_id, topic, title, title, payload_more, at, never,
-                     nobody).select_from(joined).where(mine)
-    # overdue and the cards also go to the centre that dispatched the task
-    to_centre = select(no_person, T.dispatched_by_unit_id, S.event_id, S.task_id, topic, title, title, payload_more,
-                       at, never, nobody).select_from(joined).where(
-        mine, S.step.in_(["overdue", "yellow_card", "red_card"]), T.dispatched_by_unit_id.is_not(None),
-        T.dispatched_by_unit_id != S.unit_id)
-    conn.execute(insert(Notification).from_select(
-        ["person_id", "unit_id", "event_id", "task_id", "kind", "title", "body", "payload", "created_at", "read_at",
-         "read_by"], union_all(to_unit, to_centre)))
-    conn.execute(insert(OutboxMessage).from_select(
-        ["topic", "event_id", "area_path", "class_code", "payload", "created_at", "fanned_out"],
-        select(topic, S.event_id, E.area_path, C.code, _json_object(conn, topic=topic, at=at, **fields,
-                                                                    event_number=E.number, task_id=S.task_id),
-               at, false()).select_from(joined).where(mine)))
-
-
-def _escalate_timeouts(conn: Connection, step_ids: Sequence[int], now: datetime) -> None:
-    """A task not signed for in time rises to the centre one level up: escalation record, timeline,
-    inboxes (the unit, the dispatching centre, the centre above) and outbox."""
-    rows = conn.execute(
-        select(SupervisionStep.task_id, SupervisionStep.deadline, SupervisionStep.due_at, Task.event_id,
-               Task.unit_id, Task.dispatched_by_unit_id, Event.number, Event.title, Event.area_path,
-               EventClass.code.label("class_code"), Unit.code.label("unit_code"), Unit.name.label("unit_name"),
-               Unit.kind.label("unit_kind"), Area.path.label("unit_path"))
-        .select_from(SupervisionStep).join(Task, Task.id == SupervisionStep.task_id)
-        .join(Event, Event.id == Task.event_id).join(Unit, Unit.id == Task.unit_id)
-        .join(Area, Area.id == Unit.area_id).outerjoin(EventClass, EventClass.id == Event.event_class_id)
-        .where(_among(SupervisionStep.id, step_ids, conn))).all()
-    centres = _centres(conn)
     timeline: list[dict[str, Any]] = []
     inbox: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
-    escalations: list[dict[str, Any]] = []
-    for t in rows:
-        deadline = _aware(t.deadline)
-        target = escalation_target(UnitRef(t.unit_id, t.unit_kind, t.unit_path), centres)
-        reason = f"超过签收时限（{deadline.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）未签收，上报上级中心"
-        title = _TITLES[StepKind.ACCEPT_TIMEOUT].format(number=t.number, title=t.title[:60], pct="")
-        payload: dict[str, Any] = {"step": StepKind.ACCEPT_TIMEOUT.value, "due_at": _aware(t.due_at).isoformat(),
-                                   "deadline": deadline.isoformat(), "unit": t.unit_code, "unit_name": t.unit_name,
-                                   "to_unit_id": target.id if target else None}
-        recipients = {t.unit_id} | ({t.dispatched_by_unit_id} if t.dispatched_by_unit_id else set()) | (
-            {target.id} if target else set())
-        escalations.append({"event_id": t.event_id, "task_id": t.task_id, "kind": "accept_timeout",
-                            "from_unit_id": t.unit_id, "to_unit_id": target.id if target else None,
-                            "reason": reason, "by": SYSTEM.label, "at": now})
-        timeline.append({"event_id": t.event_id, "task_id": t.task_id, "at": now, "actor_id": None,
-                         "actor": SYSTEM.label, "action": "supervision.escalate", "from_state": None,
-                         "to_state": None, "reason": reason, "payload": payload})
-        inbox += [{"person_id": None, "unit_id": u, "event_id": t.event_id, "task_id": t.task_id,
-                   "kind": "supervision.accept_timeout", "title": title, "body": reason,
-                   "payload": {**payload, "event_number": t.number}, "created_at": now, "read_at": None,
-                   "read_by": None} for u in sorted(recipients)]
-        messages.append(outbox.message("supervision.accept_timeout", now,
-                                       {**payload, "event_number": t.number, "task_id": t.task_id},
-                                       event_id=t.event_id, area_path=t.area_path, class_code=t.class_code))
+    at_iso = now.isoformat()
+    system = SYSTEM.label
+    for task_id, step, deadline, due_at in done:
+        t = by_task[task_id]
+        topic, title = _topic_title(step, t.number, t.title)
+        fields = {"step": step, "due_at": _aware(due_at).isoformat(), "deadline": _aware(deadline).isoformat(),
+                  "unit": t.unit_code, "unit_name": t.unit_name}
+        more = {**fields, "event_number": t.number, "task_id": task_id}
+        timeline.append({"event_id": t.event_id, "task_id": task_id, "at": now, "actor_id": None,
+                         "actor": system, "action": topic, "from_state": None, "to_state": None,
+                         "reason": title, "payload": fields})
+        units = [t.unit_id]
+        if step in _TO_CENTRE and t.dispatched_by_unit_id is not None and t.dispatched_by_unit_id != t.unit_id:
+            units.append(t.dispatched_by_unit_id)
+        inbox += [{"person_id": None, "unit_id": u, "event_id": t.event_id, "task_id": task_id, "kind": topic,
+                   "title": title, "body": title, "payload": more, "created_at": now, "read_at": None,
+                   "read_by": None} for u in units]
+        messages.append({"topic": topic, "event_id": t.event_id, "area_path": t.area_path,
+                         "class_code": t.class_code, "payload": {"topic": topic, "at": at_iso, **more},
+                         "created_at": now, "fanned_out": False})
     bulk.insert_rows(conn, TimelineEntry.__table__, timeline)
     bulk.insert_rows(conn, Notification.__table__, inbox)
-    bulk.insert_rows(conn, Escalation.__table__, escalations)
-    bulk.insert_rows(conn, OutboxMessage.__table__, [{**m, "fanned_out": False} for m in messages])
+    bulk.insert_rows(conn, OutboxMessage.__table__, messages)
+
+
+def _escalate_timeouts(conn: Connection, session: Session | None, done: Sequence[Any], by_task: dict[int, Any],
+                       now: datetime) -> None:
+    """A task not signed for in time rises to the centre one level up the area tree, with the reason:
+    the task ends as *escalated*, a lead task's event passes to that centre (back to *registered*, for
+    re-dispatch), as when a unit declares a task beyond its capacity; escalation record, timeline,
+    inboxes (the unit, the dispatching centre, the centre above) and outbox. With no centre above, the
+    escalation is recorded and the task stays where it is.
+
+    Rare next to reminders, so done through the ORM (the state machine and the timeline rules of
+    every other task change), in the sweep's transaction."""
+    if session is None:
+        raise RuntimeError("an accept timeout needs the sweep's session")
+    centres = _centres(conn)
+    unit_paths = dict(conn.execute(select(Unit.id, Area.path).join(Area, Area.id == Unit.area_id).where(
+        _among(Unit.id, sorted({by_task[d[0]].unit_id for d in done}), conn))).all())
+    for task_id, _step, deadline, due_at in done:
+        t = by_task[task_id]
+        task = session.get(Task, task_id)
+        assert task is not None and task.unit is not None
+        event = task.event
+        deadline = _aware(deadline)
+        target = escalation_target(UnitRef(t.unit_id, task.unit.kind, unit_paths.get(t.unit_id, "")), centres)
+        target_unit = session.get(Unit, target.id) if target else None
+        reason = f"超过签收时限（{deadline.astimezone(SHANGHAI):%Y-%m-%d %H:%M}）未签收，上报上级中心"
+        title = _TITLES[StepKind.ACCEPT_TIMEOUT].format(number=t.number, title=t.title[:60], pct="")
+        payload: dict[str, Any] = {"step": StepKind.ACCEPT_TIMEOUT.value, "due_at": _aware(due_at).isoformat(),
+                                   "deadline": deadline.isoformat(), "unit": t.unit_code, "unit_name": t.unit_name,
+                                   "to_unit_id": target.id if target else None,
+                                   "to_unit": target_unit.code if target_unit else None}
+        note(session, event, SYSTEM, "supervision.escalate", now, task=task, reason=reason, payload=payload)
+        recipients = {t.unit_id} | ({t.dispatched_by_unit_id} if t.dispatched_by_unit_id else set())
+        if target_unit is not None and TaskState(task.state) is TaskState.DISPATCHED:
+            move_task(session, event, task, TaskAction.ESCALATE, SYSTEM, now, reason=reason,
+                      payload={"to_unit": target_unit.code, "to_unit_name": target_unit.name})
+            task.ended_at = now
+            task.end_reason = reason
+            if task.role == TaskRole.LEAD.value:
+                if event.owner_unit_id:
+                    recipients.add(event.owner_unit_id)
+                event.owner_unit_id = target_unit.id
+            event.updated_at = now
+            sync_event(session, event, SYSTEM, now, reason=f"上报{target_unit.name}：{reason}")
+            recipients.add(target_unit.id)
+        session.add(Escalation(event_id=t.event_id, task_id=task_id, kind="accept_timeout", from_unit_id=t.unit_id,
+                               to_unit_id=target.id if target else None, reason=reason, by=SYSTEM.label, at=now))
+        session.flush()
+        conn.execute(insert(Notification), [
+            {"person_id": None, "unit_id": u, "event_id": t.event_id, "task_id": task_id,
+             "kind": "supervision.accept_timeout", "title": title, "body": reason,
+             "payload": {**payload, "event_number": t.number}, "created_at": now, "read_at": None, "read_by": None}
+            for u in sorted(recipients)])
+        outbox.emit_many(conn, [outbox.message("supervision.accept_timeout", now,
+                                               {**payload, "event_number": t.number, "task_id": task_id},
+                                               event_id=t.event_id, area_path=t.area_path, class_code=t.class_code)])
 
 
 def _fail(uow_factory: Any, task_id: int, failures: int, now: datetime, error: str) -> None:
@@ -301,14 +304,32 @@ def _fail(uow_factory: Any, task_id: int, failures: int, now: datetime, error: s
         uow.commit()
 
 
-def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_batches: int | None = None
-          ) -> SweepResult:
+def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_batches: int | None = None,
+          *, connections: int = 1) -> SweepResult:
     """Carry out every supervision step due at ``now`` (however late), batch by batch.
 
     A batch that fails is retried row by row; a row that fails alone has its due time pushed forward
-    and its error kept, and the sweep goes on with the others.
+    and its error kept, and the sweep goes on with the others. On PostgreSQL ``connections`` > 1 runs
+    the batches on that many connections at once (threads): ``SKIP LOCKED`` gives each its own rows,
+    exactly as it does for several worker processes, so one sweep uses the server's cores and overlaps
+    one batch's writes with the next one's reads.
     """
     at = now or datetime.now(UTC)
+    if connections <= 1:
+        return _sweep_batches(uow_factory, at, batch, max_batches)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="sweep") as pool:
+        parts = list(pool.map(lambda _i: _sweep_batches(uow_factory, at, batch, max_batches), range(connections)))
+    result = SweepResult()
+    for part in parts:
+        result.add(part)
+        result.claimed += part.claimed
+        result.failed += part.failed
+    return result
+
+
+def _sweep_batches(uow_factory: Any, at: datetime, batch: int, max_batches: int | None) -> SweepResult:
     result = SweepResult()
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -322,7 +343,7 @@ def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_b
             result.claimed += len(claimed)
             try:
                 part = SweepResult()
-                _process(conn, claimed, at, part)
+                _process(conn, claimed, at, part, uow.session)
                 uow.commit()
                 result.add(part)
             except Exception:
@@ -335,7 +356,7 @@ def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_b
                     mine = _claim_one(conn, r.task_id)
                     part = SweepResult()
                     if mine:
-                        _process(conn, mine, at, part)
+                        _process(conn, mine, at, part, uow.session)
                     uow.commit()
                     result.add(part)
             except Exception as exc:
@@ -347,10 +368,9 @@ def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_b
 
 
 def _claim_one(conn: Connection, task_id: int) -> list[Any]:
-    q = select(SupervisionClock.task_id, SupervisionClock.next_due_at, SupervisionClock.plan,
-               SupervisionClock.failures).where(SupervisionClock.task_id == task_id)
+    q = _claim_query().where(SupervisionClock.task_id == task_id)
     if conn.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
+        q = q.with_for_update(of=SupervisionClock, skip_locked=True)
     return list(conn.execute(q).all())
 
 

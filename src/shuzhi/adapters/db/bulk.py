@@ -14,10 +14,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, bindparam, insert, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
+
+
+def _dumps(value: Any) -> str:
+    """JSON text of a column value: orjson (several times faster than the standard library, which
+    matters at tens of thousands of payloads a batch), the standard library for what orjson refuses."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _pg_type(col_type: Any) -> tuple[str, bool]:
@@ -44,7 +54,7 @@ def _pg_arrays(table: Any, cols: Sequence[str], rows: Sequence[dict[str, Any]]) 
         _elem, is_json = _pg_type(table.c[c].type)
         values = [r[c] for r in rows]
         if is_json:
-            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+            values = [None if v is None else _dumps(v) for v in values]
         arrays.append(values)
         parts.append(f"u.c{i}::json" if is_json else f"u.c{i}")
     return parts, arrays
@@ -66,7 +76,7 @@ def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], *,
         json_cols = {i for i, c in enumerate(cols) if _pg_type(table.c[c].type)[1]}
         with _raw(conn).cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
             for r in rows:
-                copy.write_row([json.dumps(r[c], ensure_ascii=False) if i in json_cols and r[c] is not None
+                copy.write_row([_dumps(r[c]) if i in json_cols and r[c] is not None
                                 else r[c] for i, c in enumerate(cols)])
         return []
     if conn.dialect.name == "postgresql":
