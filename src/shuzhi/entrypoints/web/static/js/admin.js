@@ -71,10 +71,13 @@ function statusOf(u) {
   return parts;
 }
 
+const USERS_SHOWN = 500;
+let me = null; // the administrator: their own row offers no disable and no role change (no self-lock-out)
 const patchUser = (code, body) => api("PATCH", `/api/users/${encodeURIComponent(code)}`, body);
 
 function userRow(u) {
-  const roleSelect = el("select", { "aria-label": `${t("users.role")} ${u.name}`, name: "role" },
+  const isMe = me && u.code === me.code;
+  const roleSelect = el("select", { "aria-label": `${t("users.role")} ${u.name}`, name: "role", disabled: isMe },
     ROLES.map(([v, label]) => el("option", { value: v, selected: v === u.role }, label)));
   roleSelect.addEventListener("change", async () => {
     try { await patchUser(u.code, { role: roleSelect.value }); toast(t("common.saved")); } catch (e) {
@@ -97,7 +100,7 @@ function userRow(u) {
   return el("tr", { "data-user": u.code, class: u.active ? "" : "inactive" },
     el("td", { class: "mono" }, u.code), el("th", { scope: "row" }, u.name),
     el("td", {}, u.unit_name), el("td", {}, roleSelect), el("td", {}, statusOf(u)),
-    el("td", { class: "user-actions" }, toggle, reset));
+    el("td", { class: "user-actions" }, isMe ? null : toggle, reset));
 }
 
 async function loadUsers() {
@@ -108,14 +111,17 @@ async function loadUsers() {
   if (text) q.set("q", text);
   if (role) q.set("role", role);
   try {
+    q.set("limit", String(USERS_SHOWN));
     const list = await get(`/api/users?${q}`);
     if (!list.length) body.append(el("tr", {}, el("td", { colspan: 6 }, t("common.empty"))));
     list.forEach((u) => body.append(userRow(u)));
+    if (list.length >= USERS_SHOWN) body.append(el("tr", {}, el("td", { colspan: 6, class: "muted" }, t("users.more", { n: USERS_SHOWN }))));
   } catch (e) { body.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e)))); }
 }
 
 async function setUpUsers(who) {
   if (!can(who, "user.admin")) return;
+  me = who;
   document.getElementById("users-panel").hidden = false;
   const units = await get("/api/units").catch(() => []);
   document.getElementById("u-unit").append(...units.map((u) => el("option", { value: u.code }, `${u.name}（${u.code}）`)));

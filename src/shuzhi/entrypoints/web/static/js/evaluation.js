@@ -97,6 +97,9 @@ async function loadRankings(period) {
   const body = clear(document.getElementById("rank-body"));
   const q = new URLSearchParams({ period, by: state.by });
   if (state.area) q.set("area", state.area);
+  const kind = document.getElementById("unit-kind");
+  kind.disabled = state.by !== "unit";
+  if (state.by === "unit" && kind.value) q.set("unit_kind", kind.value);
   let r;
   try { r = await get(`/api/evaluation/rankings?${q}`); } catch (e) {
     body.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e))));
@@ -166,6 +169,7 @@ function setBy(by) {
   document.getElementById("p-kind").addEventListener("change", () => refresh());
   document.getElementById("by-unit").addEventListener("click", () => setBy("unit"));
   document.getElementById("by-area").addEventListener("click", () => setBy("area"));
+  document.getElementById("unit-kind").addEventListener("change", () => loadRankings(currentPeriod()));
   document.getElementById("report-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const error = document.getElementById("report-error");

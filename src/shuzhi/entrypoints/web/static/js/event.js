@@ -215,7 +215,8 @@ async function coordinationActions(e, box, acts) {
     }, { cls: "ghost" }));
   }
   if (!open) return;
-  units = units || await get("/api/units").catch(() => []);
+  // centres and departments only: a district has thousands of grid units, none of them a target here
+  units = units || (await Promise.all(["centre", "department"].map((k) => get(`/api/units?kind=${k}`).catch(() => [])))).flat();
   // 纵向交办: only to a centre below mine whose area holds the event
   const myRank = myUnit ? LEVELS.indexOf(myUnit.level) : -1;
   const lower = units.filter((u) => u.kind === "centre" && LEVELS.indexOf(u.level) > myRank && e.area_chain.includes(u.area_code));

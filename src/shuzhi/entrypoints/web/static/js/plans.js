@@ -127,6 +127,17 @@ function stateOf(k) {
   return badge(t(`task_state.${k.state}`), `task-${k.state}`);
 }
 
+let boardFilter = "all";
+const FINISHED = new Set(["reported_back", "verified", "cancelled", "returned", "escalated"]);
+
+function applyFilter() {
+  for (const row of document.querySelectorAll("#board-table tbody tr")) {
+    const st = row.dataset.state;
+    row.hidden = boardFilter === "open" ? FINISHED.has(st) : boardFilter === "overdue" ? !row.classList.contains("overdue")
+      : boardFilter === "waiting" ? st !== "waiting" : false;
+  }
+}
+
 async function showBoard(id) {
   clearTimeout(boardTimer);
   const box = clear(document.getElementById("board-body"));
@@ -155,14 +166,20 @@ async function showBoard(id) {
     box.append(el("details", { class: "problems" }, el("summary", {}, `${t("plans.problems")}（${b.problems.length}）`),
       el("ul", {}, b.problems.map((p) => el("li", {}, p.message || JSON.stringify(p))))));
   }
-  box.append(el("div", { class: "table-wrap" }, el("table", { class: "grid-table", id: "board-table" },
+  // hundreds of tasks on a district-wide run: a filter keeps the ones that need attention in view
+  const filter = el("select", { id: "board-filter" }, ["all", "open", "overdue", "waiting"].map((k) =>
+    el("option", { value: k, selected: k === boardFilter }, t(`plans.filter.${k}`))));
+  filter.addEventListener("change", () => { boardFilter = filter.value; applyFilter(); });
+  box.append(el("div", { class: "board-tools" }, el("label", { class: "inline" }, t("plans.filter"), filter)));
+  box.append(el("div", { class: "table-wrap board-wrap" }, el("table", { class: "grid-table", id: "board-table" },
     el("caption", { class: "sr-only" }, t("plans.board")),
     el("thead", {}, el("tr", {}, ["plans.task_key", "plans.unit", "plans.level", "plans.area", "plans.state", "plans.time_left"]
       .map((k) => el("th", { scope: "col" }, t(k))))),
-    el("tbody", {}, b.tasks.map((k) => el("tr", { class: k.overdue ? "overdue" : "", "data-step": k.step_id },
+    el("tbody", {}, b.tasks.map((k) => el("tr", { class: k.overdue ? "overdue" : "", "data-step": k.step_id, "data-state": k.state },
       el("td", {}, el("strong", {}, k.title), " ", badge(t(`plans.part.${k.part || "lead"}`))),
       el("td", {}, k.unit_name), el("td", {}, t(`level.${k.unit_level}`)), el("td", {}, k.area_code ? areaNames[k.area_code] || k.area_code : t("common.none")),
       el("td", {}, stateOf(k)), el("td", {}, timeLeft(k))))))));
+  applyFilter();
   const actions = el("div", { class: "task-actions" });
   if (can(who, "plan.activate") && b.state === "active") {
     actions.append(actionForm(t("plans.stand_down"), [{ name: "reason", label: t("plans.stand_down_reason"), type: "textarea", required: true }],
