@@ -23,6 +23,8 @@ SHOTS = [
     ("verify-phone.png", "/verify", None, (375, 812)),
     ("warnings.png", "/warnings?state=all", "duty.district", (1920, 1080)),
     ("indicators.png", "/indicators?code=RIVER_LEVEL&series=RIVER_LEVEL-008", "duty.district", (1920, 1080)),
+    ("evaluation.png", "/evaluation", "leader.district", (1920, 1080)),
+    ("admin-users.png", "/admin", "admin", (1600, 1000)),
 ]
 
 
@@ -71,11 +73,21 @@ def main() -> None:
         page.goto(f"{args.base}/events?state=registered")
         page.wait_for_selector("body[data-ready='1']")
         link = page.locator("#events-body a").first
-        if link.count() and (not args.only or "event-detail" in "event-detail.png"):
+        if link.count() and (not args.only or args.only in "event-detail.png"):
             link.click()
             page.wait_for_selector("body[data-ready='1']")
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / "event-detail.png"))
+        # the plans page with the board of the newest run (the demo's flood plan runs on its warnings)
+        if not args.only or args.only in "plans.png":
+            page.goto(f"{args.base}/plans")
+            page.wait_for_selector("body[data-ready='1']")
+            run = page.locator("#runs-active .run-link, #runs-past .run-link").first
+            if run.count():
+                run.click()
+                page.wait_for_selector("#board-body[data-run]")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(OUT / "plans.png"), full_page=True)
         browser.close()
 
 

@@ -142,6 +142,11 @@ UNSCOPED.update({
     ("PUT", "/api/evaluation/schemes/{code}"): Unscoped(CONFIG + " (scoring schemes)", perms.EVALUATION_WRITE),
 })
 
+#: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
+#: /api/users are collections that bob calls and that must not carry town B's data; PATCH
+#: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.
+#: Their permissions (task.decide, user.admin) are tested in test_users_and_decisions.py.
+
 #: Object routes whose town-B object is not built here but whose scope is proved by a named test of
 #: their own part, through the one loader the route uses (the test below checks the named tests exist).
 SCOPED_ELSEWHERE: dict[tuple[str, str], tuple[str, str]] = {

@@ -421,14 +421,16 @@ def logout(uow: UnitOfWork, actor: Actor, *, ip: str | None = None) -> None:
     forget_cached_credentials()
 
 
-def _check_new_password(settings: Settings, person_code: str, password: str) -> None:
+def check_new_password(settings: Settings, person_code: str, password: str, *, field: str = "new_password") -> None:
+    """The password rules (length, not the staff code, not too simple), naming ``field`` when broken."""
     if len(password) < settings.password_min_length:
         raise Invalid(f"the new password needs at least {settings.password_min_length} characters",
-                      field="new_password")
+                      field=field)
     if person_code.lower() in password.lower():
-        raise Invalid("the new password must not contain the staff code", field="new_password")
+        raise Invalid("the new password must not contain the staff code", field=field)
     if len(set(password)) < 4:
-        raise Invalid("the new password is too simple (too few different characters)", field="new_password")
+        raise Invalid("the new password is too simple (too few different characters)", field=field)
+
 
 
 def change_password(uow: UnitOfWork, settings: Settings, actor: Actor, current: str, new: str, *,
@@ -436,7 +438,7 @@ def change_password(uow: UnitOfWork, settings: Settings, actor: Actor, current: 
     """A person changes their own password; every other session and token of theirs is revoked."""
     if actor.person_id is None or actor.credential not in ("session", "bearer"):
         raise Forbidden("only a signed-in person can change a password")
-    _check_new_password(settings, actor.code, new)
+    check_new_password(settings, actor.code, new)
     if new == current:
         raise Invalid("the new password must differ from the current one", field="new_password")
     now = datetime.now(UTC)
@@ -498,7 +500,7 @@ def admin_set_password(uow: UnitOfWork, settings: Settings, actor: Actor, person
         if person is None:
             raise NotFound(f"person {person_code} not found")
         authz.ensure_visible(actor, person.unit.area.path, [person.unit_id], what=f"person {person_code}")
-        _check_new_password(settings, person_code, password)
+        check_new_password(settings, person_code, password)
         set_password(s, person_code, password, must_change=True)
         s.execute(update(AuthToken).where(AuthToken.person_id == person.id, AuthToken.revoked_at.is_(None))
                   .values(revoked_at=datetime.now(UTC)))

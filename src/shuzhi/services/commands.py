@@ -163,7 +163,22 @@ class RequestExtension(_Command):
 class DecideExtension(_Command):
     approve: bool
     reason: str | None = Field(default=None, max_length=2000)
+    #: an approval may grant a different date than the one asked for (default: the one asked for)
+    until: datetime | None = None
     expected_version: int | None = None
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("give a time zone (e.g. 2024-06-13T18:00:00+08:00)")
+        return v
+
+    @model_validator(mode="after")
+    def _until_on_approval(self) -> DecideExtension:
+        if self.until is not None and not self.approve:
+            raise ValueError("a date goes with an approval only")
+        return self
 
 
 class Verify(_Command):

@@ -310,15 +310,26 @@ def decide_extension(uow: UnitOfWork, ref: str, task_id: int, cmd: c.DecideExten
     at = _now(now)
     action = TaskAction.APPROVE_EXTENSION if cmd.approve else TaskAction.DENY_EXTENSION
 
+    def check(_s: Session, _e: Event, t: Task) -> None:
+        if cmd.until is None:
+            return
+        if cmd.until <= at:
+            raise Invalid("the new deadline must be in the future", field="until")
+        if t.handle_due_at is not None and cmd.until <= t.handle_due_at:
+            raise Invalid("the new deadline must be later than the current one", field="until")
+
     def apply(s: Session, e: Event, t: Task) -> None:
-        if cmd.approve and t.extension_requested_until is not None:
+        granted = (cmd.until.astimezone(UTC) if cmd.until is not None else t.extension_requested_until)
+        if cmd.approve and granted is not None:
             note(s, e, actor, "task.deadline_moved", at, task=t, payload={
                 "from": t.handle_due_at.isoformat() if t.handle_due_at else None,
-                "to": t.extension_requested_until.isoformat()})
-            t.handle_due_at = t.extension_requested_until
+                "to": granted.isoformat(), "asked": t.extension_requested_until.isoformat()
+                if t.extension_requested_until else None})
+            t.handle_due_at = granted
         t.extension_requested_until = None
 
-    return _task_action(uow, ref, task_id, action, actor, at, cmd.expected_version, cmd.reason, after=apply)
+    return _task_action(uow, ref, task_id, action, actor, at, cmd.expected_version, cmd.reason, before=check,
+                        after=apply)
 
 
 def suspend_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.WithReason, actor: Actor, *,

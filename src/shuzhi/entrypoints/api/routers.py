@@ -25,6 +25,7 @@ from shuzhi.entrypoints.api import (
     plans,
     sensing,
     supervision,
+    workbench,
 )
 from shuzhi.entrypoints.api import evaluation as evaluation_api
 from shuzhi.entrypoints.api import warnings as warnings_api
@@ -51,4 +52,5 @@ ROUTERS: list[APIRouter] = [
     bulk.router,
     open311.router,
     open311.admin_router,
+    workbench.router,
 ]

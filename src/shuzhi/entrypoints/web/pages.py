@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from shuzhi.domain.permissions import Role
 from shuzhi.entrypoints.web.messages_zh import MESSAGES
 
 HERE = Path(__file__).parent
@@ -93,7 +94,17 @@ def verify_page(request: Request) -> Response:
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request) -> Response:
-    return _page(request, "admin.html", "admin")
+    return _page(request, "admin.html", "admin", roles=[r.value for r in Role])
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans_page(request: Request) -> Response:
+    return _page(request, "plans.html", "plans")
+
+
+@router.get("/evaluation", response_class=HTMLResponse)
+def evaluation_page(request: Request) -> Response:
+    return _page(request, "evaluation.html", "evaluation")
 
 
 @router.get("/warnings", response_class=HTMLResponse)
@@ -104,18 +115,6 @@ def warnings_page(request: Request) -> Response:
 @router.get("/indicators", response_class=HTMLResponse)
 def indicators_page(request: Request) -> Response:
     return _page(request, "indicators.html", "indicators")
-
-
-def _placeholder(name: str) -> Any:
-    def show(request: Request) -> Response:
-        return _page(request, "placeholder.html", name, module=name)
-
-    show.__name__ = f"{name}_page"
-    return show
-
-
-for _name in ("plans", "evaluation"):
-    router.add_api_route(f"/{_name}", _placeholder(_name), methods=["GET"], response_class=HTMLResponse)
 
 
 def install(app: FastAPI) -> None:

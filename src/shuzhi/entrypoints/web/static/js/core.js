@@ -81,6 +81,7 @@ function normaliseMe(m) {
     code: m.code, name: m.name, role: m.role, unitName: m.unit_name || person.unit_name || "",
     unitCode: m.unit_code || person.unit_code || "",
     scope: scope.all_areas ? null : scope.areas.map((a) => a.name || a.code),
+    scopeCodes: scope.all_areas ? null : scope.areas.map((a) => a.code),
     permissions: new Set(m.permissions || []),
   };
 }

@@ -1,12 +1,16 @@
 // One event: facts, map, tasks and their clocks, attachments, timeline, and the actions allowed now.
 import { ApiError, actionLabel, badge, can, clear, clockOf, el, empty, errorText, fmtTime, get, post, shell, stateLabel,
   t, toast } from "./core.js";
-import { actionForm, taskActions, uploadPhotos } from "./forms.js";
+import { actionForm, decideActions, localInputToIso, taskActions, uploadPhotos } from "./forms.js";
 
 /* global echarts */
 const number = document.getElementById("event-root").dataset.number;
 const base = `/api/events/${encodeURIComponent(number)}`;
 let who = null;
+let myUnit = null; // the acting person's unit (kind, level, parent): which coordination steps apply
+let notice = null; // the outcome of the last action worth keeping on screen (a reclassification's re-dispatch)
+const RUNNING = new Set(["dispatched", "accepted", "extension_requested"]);
+const LEVELS = ["city", "district", "town", "village", "grid"];
 
 function kv(list) {
   const dl = clear(document.getElementById("ev-kv"));
@@ -30,6 +34,8 @@ async function drawMap(e) {
   }, true);
 }
 
+let extensionReasons = {};
+
 function renderTasks(e) {
   const box = clear(document.getElementById("ev-tasks"));
   if (!e.tasks.length) { box.append(empty(t("event.no_tasks"))); return; }
@@ -44,7 +50,9 @@ function renderTasks(e) {
         task.instruction ? [el("dt", {}, t("event.instruction")), el("dd", {}, task.instruction)] : null,
         task.result ? [el("dt", {}, t("event.result")), el("dd", { class: "pre" }, task.result)] : null,
         task.end_reason ? [el("dt", {}, t("common.reason")), el("dd", {}, task.end_reason)] : null),
-      mine && can(who, "task.handle") ? taskActions(number, task, e.version, reload) : null));
+      task.state === "suspended" && task.suspended_at ? el("p", { class: "muted small" }, t("work.suspended_since", { at: fmtTime(task.suspended_at) })) : null,
+      mine && can(who, "task.handle") ? taskActions(number, task, e.version, reload) : null,
+      can(who, "task.decide") ? decideActions(number, { ...task, extension_reason: extensionReasons[task.id] }, reload) : null));
   }
 }
 
@@ -64,6 +72,8 @@ async function renderAttachments() {
 async function renderTimeline() {
   const list = clear(document.getElementById("ev-timeline"));
   const lines = await get(`${base}/timeline`);
+  extensionReasons = {};
+  for (const l of lines) if (l.action === "task.request_extension" && l.task_id) extensionReasons[l.task_id] = l.reason;
   for (const l of lines) {
     list.append(el("li", {},
       el("time", { datetime: l.at }, fmtTime(l.at)),
@@ -137,6 +147,11 @@ async function renderActions(e) {
         (f) => act("cancel", { reason: f.reason.value.trim() })(), { cls: "danger" }));
     }
   }
+  if (can(who, "event.dispatch")) await coordinationActions(e, box, acts);
+  if (can(who, "event.urge")) {
+    const open = e.tasks.filter((k) => RUNNING.has(k.state) && k.role !== "notify");
+    if (open.length) box.append(urgeForm(e, open));
+  }
   if (can(who, "event.verify")) {
     if (acts.has("verify")) {
       box.append(actionForm(t("event.verify_pass"), [{ name: "photos", label: t("verify.photo"), type: "file" }],
@@ -151,7 +166,103 @@ async function renderActions(e) {
         (f) => act("callback", { satisfied: false, comment: f.comment.value.trim() })(), { cls: "warn" }));
     }
   }
+  if (notice) box.prepend(el("p", { class: "notice", role: "status", id: "ev-notice" }, notice));
   if (!box.children.length) box.append(el("p", { class: "muted" }, t("common.none")));
+}
+
+// --- 督办: a leader's instruction and a new deadline for the open tasks (all, or the ones ticked) ----
+function urgeForm(e, open) {
+  const form = actionForm(t("work.urge"), [
+    { name: "instruction", label: t("work.urge_instruction"), type: "textarea", required: true },
+    { name: "due", label: t("work.urge_due"), type: "datetime", required: true }],
+  async (f) => {
+    const ids = [...f.querySelectorAll("input[name=urge_task]:checked")].map((x) => Number(x.value));
+    if (!ids.length) throw new Error(t("work.urge_tasks"));
+    await post(`${base}/urge`, { instruction: f.instruction.value.trim(), due_at: localInputToIso(f.due.value),
+      task_ids: ids.length === open.length ? null : ids });
+    toast(t("common.done"));
+    reload();
+  }, { cls: "warn" });
+  const fs = el("fieldset", { class: "urge-tasks" }, el("legend", {}, t("work.urge_tasks")),
+    open.map((k) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "urge_task", value: k.id, checked: true }),
+      ` ${k.unit_name}（${t(`task_state.${k.state}`)}）`)));
+  const f = form.querySelector("form");
+  f.insertBefore(fs, f.querySelector(".error"));
+  return form;
+}
+
+// --- reclassify, push down, hand sideways, escalate: the centre's moves on the event --------------
+let classes = null;
+let units = null;
+
+async function coordinationActions(e, box, acts) {
+  const open = ["registered", "dispatched", "handling"].includes(e.state);
+  if (acts.has("reclassify")) {
+    classes = classes || await get("/api/event-classes").catch(() => []);
+    box.append(actionForm(t("work.reclassify"), [
+      { name: "cls", label: t("work.reclassify_class"), type: "select", required: true, value: e.event_class_code,
+        options: [["", t("work.choose")], ...classes.map((c) => [c.code, `${c.code} ${c.major_name || ""}/${c.name}`])] },
+      { name: "urgency", label: t("work.reclassify_urgency"), type: "select",
+        options: [["", t("work.keep_urgency")], ...["normal", "urgent", "critical"].map((u) => [u, t(`urgency.${u}`)])] },
+      { name: "reason", label: t("common.reason"), type: "textarea", required: true }],
+    async (f) => {
+      const leadsBefore = leadUnits(e);
+      const after = await post(`${base}/reclassify`, { event_class_code: f.cls.value, urgency: f.urgency.value || null,
+        reason: f.reason.value.trim(), expected_version: e.version });
+      notice = reclassifyOutcome(leadsBefore, leadUnits(after), after.state);
+      toast(notice);
+      reload();
+    }, { cls: "ghost" }));
+  }
+  if (!open) return;
+  // centres and departments only: a district has thousands of grid units, none of them a target here
+  units = units || (await Promise.all(["centre", "department"].map((k) => get(`/api/units?kind=${k}`).catch(() => [])))).flat();
+  // 纵向交办: only to a centre below mine whose area holds the event
+  const myRank = myUnit ? LEVELS.indexOf(myUnit.level) : -1;
+  const lower = units.filter((u) => u.kind === "centre" && LEVELS.indexOf(u.level) > myRank && e.area_chain.includes(u.area_code));
+  if (lower.length) {
+    box.append(actionForm(t("work.push_down"), [
+      { name: "centre", label: t("work.push_down_centre"), type: "select", required: true,
+        options: [["", t("work.choose")], ...lower.map((u) => [u.code, u.name])] },
+      { name: "instruction", label: t("work.instruction"), type: "textarea" }],
+    async (f) => {
+      await post(`${base}/push-down`, { centre_code: f.centre.value, instruction: f.instruction.value.trim() || null,
+        expected_version: e.version });
+      toast(t("common.done")); reload();
+    }, { cls: "ghost" }));
+  }
+  // 横向分拨: departments only (their duties are never pushed down to grassroots units)
+  const departments = units.filter((u) => u.kind === "department");
+  if (departments.length) {
+    box.append(actionForm(t("work.hand_sideways"), [
+      { name: "unit", label: t("work.department"), type: "select", required: true,
+        options: [["", t("work.choose")], ...departments.map((u) => [u.code, u.name])] },
+      { name: "role", label: t("work.role"), type: "select", options: [["lead", t("task_role.lead")], ["assist", t("task_role.assist")]] },
+      { name: "reason", label: t("common.reason"), type: "textarea" }],
+    async (f) => {
+      await post(`${base}/hand-sideways`, { units: [{ unit_code: f.unit.value, role: f.role.value }],
+        reason: f.reason.value.trim() || null, expected_version: e.version });
+      toast(t("common.done")); reload();
+    }, { cls: "ghost" }));
+  }
+  // 上报: a centre with a centre above it hands the event up
+  if (myUnit && myUnit.kind === "centre" && myUnit.parent_code) {
+    box.append(actionForm(t("work.escalate_event"), [{ name: "reason", label: t("work.escalate_reason"), type: "textarea", required: true }],
+      async (f) => {
+        await post(`${base}/escalate`, { reason: f.reason.value.trim(), expected_version: e.version });
+        toast(t("common.done")); reload();
+      }, { cls: "warn" }));
+  }
+}
+
+const LIVE = new Set(["dispatched", "accepted", "extension_requested", "suspended", "reported_back"]);
+const leadUnits = (ev) => ev.tasks.filter((k) => k.role === "lead" && LIVE.has(k.state)).map((k) => k.unit_name);
+
+function reclassifyOutcome(before, after, state) {
+  if (!before.length) return t("work.reclassify_none");
+  if (before.join() === after.join()) return t("work.reclassify_kept", { units: after.join("、") });
+  if (!after.length || state === "registered") return t("work.reclassify_back");
+  return t("work.reclassify_moved", { from: before.join("、"), to: after.join("、") });
 }
 
 async function reload() {
@@ -180,5 +291,6 @@ async function reload() {
 
 (async () => {
   who = await shell();
+  if (who.unitCode) myUnit = await get(`/api/units/${encodeURIComponent(who.unitCode)}`).catch(() => null);
   await reload();
 })();

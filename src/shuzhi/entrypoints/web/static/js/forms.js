@@ -1,5 +1,5 @@
 // Small forms for the loop's actions (reason, units, photos), shared by the event page and the workbenches.
-import { api, el, errorText, post, t, toast } from "./core.js";
+import { api, el, errorText, fmtTime, post, t, toast } from "./core.js";
 
 let seq = 0;
 
@@ -12,7 +12,11 @@ export function actionForm(label, fields, onSubmit, { cls = "", open = false, su
     let input;
     if (f.type === "textarea") input = el("textarea", { id, name: f.name, rows: 3, maxlength: 2000, required: f.required });
     else if (f.type === "file") input = el("input", { id, name: f.name, type: "file", accept: "image/jpeg,image/png,image/webp", multiple: true, capture: "environment" });
-    else if (f.type === "datetime") input = el("input", { id, name: f.name, type: "datetime-local", required: f.required });
+    else if (f.type === "datetime") input = el("input", { id, name: f.name, type: "datetime-local", required: f.required, value: f.value });
+    else if (f.type === "select") {
+      input = el("select", { id, name: f.name, required: f.required },
+        (f.options || []).map(([v, label]) => el("option", { value: v, selected: v === f.value }, label)));
+    }
     else if (f.type === "checkbox") input = el("input", { id, name: f.name, type: "checkbox" });
     else input = el("input", { id, name: f.name, type: "text", required: f.required, maxlength: 200, value: f.value, list: f.list });
     form.append(f.type === "checkbox" ? el("label", { for: id, class: "check" }, input, ` ${f.label}`)
@@ -84,6 +88,11 @@ export function taskActions(number, task, eventVersion, done) {
       toast(t("common.done")); done();
     }, { cls: "ghost" }));
   }
+  if (acts.has("escalate")) {
+    // 超出本单位能力: the task rises, with the reason, to the centre one level up
+    box.append(actionForm(t("work.escalate_task"), [{ name: "reason", label: t("work.escalate_reason"), type: "textarea", required: true }],
+      async (f) => { await post(`${path}/escalate`, { reason: f.reason.value.trim() }); toast(t("common.done")); done(); }, { cls: "warn" }));
+  }
   if (acts.has("report_back")) {
     box.append(actionForm(t("tasks.report_back"), [
       { name: "result", label: t("tasks.result"), type: "textarea", required: true },
@@ -95,4 +104,55 @@ export function taskActions(number, task, eventVersion, done) {
     }));
   }
   return box;
+}
+
+// Shanghai wall time of an ISO instant, as a datetime-local value (yyyy-mm-ddThh:mm).
+export function isoToLocalInput(iso) {
+  if (!iso) return "";
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).formatToParts(new Date(iso));
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour === "24" ? "00" : p.hour}:${p.minute}`;
+}
+
+// The dispatching centre's decisions on one task (task.decide): an extension request approved with a
+// date (the one asked for, or another) or denied with a reason; suspend (the clock stops) and resume.
+export function decideActions(number, task, done) {
+  const path = `/api/events/${encodeURIComponent(number)}/tasks/${task.id}`;
+  const box = el("div", { class: "task-actions decide-actions" });
+  const acts = new Set(task.allowed_actions);
+  const version = task.version ?? task.task_version;
+  if (acts.has("approve_extension")) {
+    if (task.extension_requested_until) {
+      box.append(el("p", { class: "ext-request", role: "note" }, t("work.extension_requested", { until: fmtTime(task.extension_requested_until) }),
+        task.extension_reason ? el("span", { class: "muted" }, `（${task.extension_reason}）`) : null));
+    }
+    box.append(actionForm(t("work.approve_extension"), [
+      { name: "until", label: t("work.approve_until"), type: "datetime", required: true, value: isoToLocalInput(task.extension_requested_until) },
+      { name: "reason", label: t("common.reason"), type: "textarea" }],
+    async (f) => {
+      await post(`${path}/extension/decision`, { approve: true, until: localInputToIso(f.until.value),
+        reason: f.reason.value.trim() || null, expected_version: version });
+      toast(t("common.done")); done();
+    }));
+  }
+  if (acts.has("deny_extension")) {
+    box.append(actionForm(t("work.deny_extension"), [{ name: "reason", label: t("work.deny_reason"), type: "textarea", required: true }],
+      async (f) => {
+        await post(`${path}/extension/decision`, { approve: false, reason: f.reason.value.trim(), expected_version: version });
+        toast(t("common.done")); done();
+      }, { cls: "warn" }));
+  }
+  if (acts.has("suspend")) {
+    box.append(actionForm(t("work.suspend"), [{ name: "reason", label: t("work.suspend_reason"), type: "textarea", required: true }],
+      async (f) => { await post(`${path}/suspend`, { reason: f.reason.value.trim(), expected_version: version }); toast(t("common.done")); done(); },
+      { cls: "ghost" }));
+  }
+  if (acts.has("resume")) {
+    box.append(el("button", { type: "button", class: "btn", onclick: async (ev) => {
+      ev.target.disabled = true;
+      try { await post(`${path}/resume`, { expected_version: version }); toast(t("common.done")); done(); } catch (e) { toast(errorText(e), "error"); ev.target.disabled = false; }
+    } }, t("work.resume")));
+  }
+  return box.children.length ? box : null;
 }

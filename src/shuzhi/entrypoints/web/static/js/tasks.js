@@ -1,6 +1,7 @@
-// The handler's workbench: open tasks of my unit, nearest deadline first, with their actions.
-import { badge, clear, clockOf, el, empty, errorText, fmtTime, get, shell, t, toast } from "./core.js";
-import { taskActions } from "./forms.js";
+// The workbench: my unit's open tasks (handlers), nearest deadline first, with their actions; and, for
+// the dispatching centre (task.decide), the extension requests waiting for its decision.
+import { badge, can, clear, clockOf, el, empty, errorText, fmtTime, get, shell, t, toast } from "./core.js";
+import { decideActions, taskActions } from "./forms.js";
 
 async function load() {
   const box = clear(document.getElementById("tasks"));
@@ -18,8 +19,33 @@ async function load() {
       el("p", {}, `${t("tasks.due")}：`, k.task_state === "reported_back" ? fmtTime(k.handle_due_at) : clockOf(k.handle_due_at)),
       taskActions(k.number, task, null, () => { toast(t("common.done")); load(); })));
   }
-  document.body.dataset.ready = "1";
 }
 
+async function loadDecisions() {
+  document.getElementById("decisions-panel").hidden = false;
+  const box = clear(document.getElementById("decisions"));
+  let items;
+  try { items = await get("/api/my/decisions"); } catch (e) { box.append(el("p", { class: "error" }, errorText(e))); return; }
+  if (!items.length) box.append(empty(t("work.pending_empty")));
+  for (const k of items) {
+    const task = { id: k.task_id, state: k.task_state, version: k.task_version, allowed_actions: ["approve_extension", "deny_extension"],
+      extension_requested_until: k.extension_requested_until, extension_reason: k.reason };
+    box.append(el("article", { class: "card task decision", "data-number": k.number, "data-task": k.task_id },
+      el("header", { class: "card-head" },
+        el("a", { href: `/events/${encodeURIComponent(k.number)}`, class: "card-title" }, k.title),
+        badge(k.unit_name), badge(t(`urgency.${k.urgency}`), `urgency-${k.urgency}`)),
+      el("p", { class: "muted small" }, [k.number, k.class_name].filter(Boolean).join(" · ")),
+      el("p", {}, `${t("tasks.due")}：`, clockOf(k.handle_due_at)),
+      decideActions(k.number, task, () => { loadDecisions(); })));
+  }
+}
 
-(async () => { await shell(); await load(); })();
+(async () => {
+  const who = await shell();
+  const work = [];
+  if (can(who, "task.decide")) work.push(loadDecisions());
+  if (can(who, "task.handle")) work.push(load());
+  else document.getElementById("tasks").closest("section").hidden = true;
+  await Promise.all(work);
+  document.body.dataset.ready = "1";
+})();

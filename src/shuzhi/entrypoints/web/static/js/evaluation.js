@@ -1,0 +1,192 @@
+// Evaluation (监督评价): the five-colour map of the child areas (drawn from our own boundaries, no map
+// tiles), rankings with the movement against the previous period, red and black lists, and the
+// reports (日报/周调度/月盘点) to download or generate now.
+import { clear, echartsReady, el, errorText, fmtTime, get, post, shell, t, toast, todayYmd } from "./core.js";
+
+/* global echarts */
+const LEVELS = ["city", "district", "town", "village", "grid"];
+// the scheme names its bands by colour; these are the shades drawn for the usual five (others as given)
+const SHADES = { green: "#52c41a", blue: "#1677ff", yellow: "#fadb14", orange: "#fa8c16", red: "#f5222d", grey: "#3b4a5e",
+  black: "#262626", purple: "#9254de" };
+const shade = (c) => SHADES[c] || c || SHADES.grey;
+const pct = (v) => (v === null || v === undefined ? t("common.none") : `${(v * 100).toFixed(1)}%`);
+const state = { by: "unit", area: null, chart: null };
+
+// --- the period (day / ISO week / month / quarter / year), written as the API reads it ------------
+function isoWeek(ymd) {
+  const d = new Date(`${ymd}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 3 - ((d.getUTCDay() + 6) % 7)); // the Thursday of its week
+  const year = d.getUTCFullYear();
+  const week = Math.ceil(((d - Date.UTC(year, 0, 1)) / 864e5 + 1) / 7);
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
+
+export function periodLabel(kind, ymd) {
+  const [y, m] = ymd.split("-");
+  if (kind === "day") return ymd;
+  if (kind === "week") return isoWeek(ymd);
+  if (kind === "month") return `${y}-${m}`;
+  if (kind === "quarter") return `${y}-Q${Math.floor((Number(m) - 1) / 3) + 1}`;
+  return y;
+}
+
+function currentPeriod() {
+  return periodLabel(document.getElementById("p-kind").value, document.getElementById("p-date").value || todayYmd());
+}
+
+// --- the five-colour map -----------------------------------------------------------------------
+async function loadMap(period) {
+  const body = clear(document.getElementById("map-body"));
+  const q = new URLSearchParams({ period, by: "area" });
+  if (state.area) q.set("area", state.area);
+  let cm;
+  try { cm = await get(`/api/evaluation/colour-map?${q}`); } catch (e) {
+    body.append(el("tr", {}, el("td", { colspan: 3 }, errorText(e))));
+    return;
+  }
+  document.getElementById("period-title").textContent = cm.period.title;
+  const legend = clear(document.getElementById("eval-legend"));
+  for (const b of [...cm.bands, { colour: "grey", label: t("eval.no_data"), min_score: null }]) {
+    legend.append(el("li", {}, el("span", { class: "swatch", style: `background:${shade(b.colour)}` }),
+      b.min_score === null ? b.label : `${b.label} ≥${b.min_score}`));
+  }
+  for (const it of cm.items) {
+    body.append(el("tr", { "data-area": it.code, "data-colour": it.colour },
+      el("th", { scope: "row" }, it.name), el("td", {}, it.score === null ? t("common.none") : it.score.toFixed(1)),
+      el("td", {}, el("span", { class: "swatch", style: `background:${shade(it.colour)}` }), ` ${it.band}`)));
+  }
+  const child = cm.area ? LEVELS[LEVELS.indexOf(cm.area.level) + 1] : "town";
+  const within = cm.area ? `&within=${encodeURIComponent(cm.area.code)}` : "";
+  const [layer] = await Promise.all([get(`/api/cockpit/map-layer?level=${child}${within}`), echartsReady()]);
+  const name = `eval-${child}-${cm.area ? cm.area.code : "all"}`;
+  echarts.registerMap(name, layer);
+  const byCode = Object.fromEntries(cm.items.map((it) => [it.code, it]));
+  const names = Object.fromEntries(layer.features.map((f) => [f.properties.code, f.properties.name]));
+  state.chart = state.chart || echarts.init(document.getElementById("eval-map"));
+  state.chart.setOption({
+    backgroundColor: "transparent", animation: false,
+    tooltip: { trigger: "item", confine: true, backgroundColor: "rgba(6,20,40,0.92)", borderColor: "#1f6fb2", textStyle: { color: "#d6e9ff" },
+      formatter: (p) => {
+        const it = byCode[p.name];
+        const text = `${names[p.name] || p.name}：${it && it.score !== null ? `${it.score.toFixed(1)}（${it.band}）` : t("eval.no_data")}`;
+        return echarts.format.encodeHTML(text);
+      } },
+    series: [{ type: "map", map: name, nameProperty: "code", roam: true, layoutCenter: ["50%", "50%"], layoutSize: "95%",
+      label: { show: true, color: "#fff", formatter: (p) => names[p.name] || "" },
+      itemStyle: { borderColor: "#0b1f3a", borderWidth: 1 },
+      emphasis: { label: { color: "#fff" }, itemStyle: { borderColor: "#fff", borderWidth: 2 } },
+      select: { disabled: true },
+      data: layer.features.map((f) => {
+        const it = byCode[f.properties.code];
+        return { name: f.properties.code, value: it ? it.score : null, itemStyle: { areaColor: shade(it ? it.colour : "grey") } };
+      }) }],
+  }, true);
+  document.getElementById("eval-map").dataset.areas = String(layer.features.length);
+}
+
+// --- rankings and the red/black lists -------------------------------------------------------------
+function movement(r) {
+  if (r.previous_rank === null || r.previous_rank === undefined) return el("span", { class: "mv-new" }, t("eval.new"));
+  const n = r.previous_rank - r.rank;
+  if (n > 0) return el("span", { class: "mv-up", title: t("eval.up", { n }) }, `▲${n}`, el("span", { class: "sr-only" }, t("eval.up", { n })));
+  if (n < 0) return el("span", { class: "mv-down", title: t("eval.down", { n: -n }) }, `▼${-n}`, el("span", { class: "sr-only" }, t("eval.down", { n: -n })));
+  return el("span", { class: "muted" }, t("eval.same"));
+}
+
+async function loadRankings(period) {
+  const body = clear(document.getElementById("rank-body"));
+  const q = new URLSearchParams({ period, by: state.by });
+  if (state.area) q.set("area", state.area);
+  const kind = document.getElementById("unit-kind");
+  kind.disabled = state.by !== "unit";
+  if (state.by === "unit" && kind.value) q.set("unit_kind", kind.value);
+  let r;
+  try { r = await get(`/api/evaluation/rankings?${q}`); } catch (e) {
+    body.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e))));
+    return;
+  }
+  document.getElementById("rank-previous").textContent = t("eval.previous", { label: r.previous_period });
+  if (!r.ranking.length) body.append(el("tr", {}, el("td", { colspan: 6 }, t("common.empty"))));
+  for (const x of r.ranking) {
+    body.append(el("tr", { "data-code": x.code },
+      el("td", {}, x.rank), el("th", { scope: "row" }, x.name),
+      el("td", {}, el("span", { class: "swatch", style: `background:${shade(x.colour)}` }), ` ${x.score.toFixed(1)}`),
+      el("td", {}, movement(x)), el("td", {}, pct(x.closure_rate)), el("td", {}, pct(x.on_time_closure_rate))));
+  }
+  for (const [id, list] of [["red-list", r.red_list], ["black-list", r.black_list]]) {
+    const box = clear(document.getElementById(id));
+    if (!list.length) box.append(el("li", { class: "muted" }, t("eval.list_empty")));
+    list.forEach((x) => box.append(el("li", {}, `${x.name} `, el("span", { class: "muted" }, x.score.toFixed(1)))));
+  }
+}
+
+// --- reports ---------------------------------------------------------------------------------------
+async function loadReports() {
+  const body = clear(document.getElementById("reports-body"));
+  let list;
+  try { list = await get("/api/reports"); } catch (e) { body.append(el("tr", {}, el("td", { colspan: 5 }, errorText(e)))); return; }
+  if (!list.length) body.append(el("tr", {}, el("td", { colspan: 5 }, t("common.empty"))));
+  for (const r of list) {
+    body.append(el("tr", { "data-report": r.id },
+      el("th", { scope: "row" }, r.title), el("td", {}, t(`eval.report.${r.kind}`)), el("td", {}, r.period),
+      el("td", {}, `${fmtTime(r.generated_at)} · ${r.generated_by}`),
+      el("td", { class: "downloads" }, ["html", "xlsx", "docx"].map((f) => el("a", { class: "btn small", href: r.downloads[f],
+        download: f === "html" ? null : "", target: f === "html" ? "_blank" : null, rel: "noopener",
+        "aria-label": `${r.title} .${f}` }, `.${f}`)))));
+  }
+}
+
+async function refresh() {
+  const period = currentPeriod();
+  const q = new URLSearchParams(location.search);
+  q.set("period", period);
+  history.replaceState(null, "", `/evaluation?${q}`);
+  await Promise.all([loadMap(period).catch((e) => toast(errorText(e), "error")), loadRankings(period)]);
+}
+
+function setBy(by) {
+  state.by = by;
+  document.getElementById("by-unit").setAttribute("aria-pressed", String(by === "unit"));
+  document.getElementById("by-area").setAttribute("aria-pressed", String(by === "area"));
+  loadRankings(currentPeriod());
+}
+
+(async () => {
+  const who = await shell();
+  // a district-wide person (administrator, auditor) sees the district's towns, not the city's districts
+  if (!who.scopeCodes) {
+    const districts = await get("/api/areas?level=district").catch(() => []);
+    if (districts.length) state.area = districts[0].code;
+  }
+  const params = new URLSearchParams(location.search);
+  document.getElementById("p-date").value = todayYmd();
+  const p = params.get("period");
+  if (p) {
+    const kind = /^\d{4}-\d{2}-\d{2}$/.test(p) ? "day" : /W/.test(p) ? "week" : /Q/.test(p) ? "quarter" : /^\d{4}-\d{2}$/.test(p) ? "month" : "year";
+    document.getElementById("p-kind").value = kind;
+  }
+  document.getElementById("period-form").addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
+  document.getElementById("p-kind").addEventListener("change", () => refresh());
+  document.getElementById("by-unit").addEventListener("click", () => setBy("unit"));
+  document.getElementById("by-area").addEventListener("click", () => setBy("area"));
+  document.getElementById("unit-kind").addEventListener("change", () => loadRankings(currentPeriod()));
+  document.getElementById("report-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const error = document.getElementById("report-error");
+    const button = document.getElementById("generate");
+    error.textContent = "";
+    button.disabled = true;
+    try {
+      const body = { kind: document.getElementById("r-kind").value };
+      const day = document.getElementById("r-date").value;
+      if (day) body.date = day;
+      if (state.area) body.area = state.area;
+      await post("/api/reports", body);
+      toast(t("eval.generated"));
+      await loadReports();
+    } catch (e) { error.textContent = errorText(e); } finally { button.disabled = false; }
+  });
+  await Promise.all([refresh(), loadReports()]);
+  window.addEventListener("resize", () => state.chart && state.chart.resize());
+  document.body.dataset.ready = "1";
+})();
