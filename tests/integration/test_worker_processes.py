@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +71,20 @@ def _start(url: str, *extra: str) -> subprocess.Popen[bytes]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def _watch_for(proc: subprocess.Popen[bytes], text: bytes) -> threading.Event:
+    """Set once ``text`` appears on the process's stderr (read in a thread, so the pipe never fills)."""
+    seen = threading.Event()
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if text in line:
+                seen.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    return seen
+
+
 def _count(session_factory: sessionmaker[Session], model: type, *where: object) -> int:
     with session_factory() as s:
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
@@ -123,6 +138,9 @@ def test_sigkill_mid_sweep_then_restart_loses_and_doubles_nothing(engine: Engine
         left_at_kill = _count(session_factory, SupervisionClock)
         assert left_at_kill > 0, "the sweep finished before the kill; make it bigger"
         workers[0] = _start(url, "--batch", "25")  # restart
+        # SIGTERM before its handlers are installed would end it with -15: wait until it is running
+        started = _watch_for(workers[0], b"started")
+        _wait(started.is_set, 120, "the restarted worker to start")
         _wait(lambda: _count(session_factory, SupervisionClock) == 0, 300, "the sweep to finish")
     finally:
         for w in workers:
