@@ -102,8 +102,10 @@ def test_handler_accepts_and_reports_back_with_a_photo(live: Live, browser: Any)
     card.get_by_label("现场照片").set_input_files(
         files=[{"name": "现场.png", "mimeType": "image/png", "buffer": png_bytes()}])
     card.get_by_role("button", name="处置反馈").click()
-    page.wait_for_function(f"!document.querySelector(\"article[data-number='{event['number']}']\")",
-                           timeout=10_000)
+    # the card stays (a reported-back task waits for verification) and shows its new state; it must
+    # not be the moment the list is redrawn, which the page no longer empties before the answer is in
+    page.wait_for_selector(f"article[data-number='{event['number']}'].state-reported_back", timeout=10_000)
+    assert card.locator("button").count() == 0  # nothing left for the handler to do
     stored = live.call("GET", f"/api/events/{event['number']}", "carol")
     assert stored["state"] == "reported_back"
     assert stored["tasks"][0]["result"] == "已更换新井盖并设置警示"

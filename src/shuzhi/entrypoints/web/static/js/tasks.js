@@ -3,10 +3,21 @@
 import { badge, can, clear, clockOf, el, empty, errorText, fmtTime, get, shell, t, toast } from "./core.js";
 import { decideActions, taskActions } from "./forms.js";
 
+// Actions reload the list; two reloads can overlap (accept, then report back at once). Only the latest
+// one draws, and it clears the list only once its answer is in, so an older answer never brings back
+// a card that a newer one removed.
+let loadSeq = 0;
+let decisionsSeq = 0;
+
 async function load() {
-  const box = clear(document.getElementById("tasks"));
+  const seq = ++loadSeq;
   let tasks;
-  try { tasks = await get("/api/my/tasks"); } catch (e) { box.append(el("p", { class: "error" }, errorText(e))); return; }
+  try { tasks = await get("/api/my/tasks"); } catch (e) {
+    if (seq === loadSeq) clear(document.getElementById("tasks")).append(el("p", { class: "error" }, errorText(e)));
+    return;
+  }
+  if (seq !== loadSeq) return;
+  const box = clear(document.getElementById("tasks"));
   if (!tasks.length) box.append(empty(t("tasks.empty")));
   for (const k of tasks) {
     const task = { id: k.task_id, state: k.task_state, allowed_actions: k.allowed_actions };
@@ -23,9 +34,14 @@ async function load() {
 
 async function loadDecisions() {
   document.getElementById("decisions-panel").hidden = false;
-  const box = clear(document.getElementById("decisions"));
+  const seq = ++decisionsSeq;
   let items;
-  try { items = await get("/api/my/decisions"); } catch (e) { box.append(el("p", { class: "error" }, errorText(e))); return; }
+  try { items = await get("/api/my/decisions"); } catch (e) {
+    if (seq === decisionsSeq) clear(document.getElementById("decisions")).append(el("p", { class: "error" }, errorText(e)));
+    return;
+  }
+  if (seq !== decisionsSeq) return;
+  const box = clear(document.getElementById("decisions"));
   if (!items.length) box.append(empty(t("work.pending_empty")));
   for (const k of items) {
     const task = { id: k.task_id, state: k.task_state, version: k.task_version, allowed_actions: ["approve_extension", "deny_extension"],
