@@ -10,8 +10,10 @@ Two prepared databases (names from ``SHUZHI_BENCH_SWEEP_DB``, default ``bench_sw
 
 "The sweep" is everything a worker does for the due rows: claim them (``FOR UPDATE SKIP LOCKED``),
 record each step once (unique key), write the timeline, the inboxes and the outbox, and move each
-clock on — the real :func:`shuzhi.services.supervision.sweep`, one process. Rows are seeded with
-set-based ``INSERT … SELECT generate_series``.
+clock on — the real :func:`shuzhi.services.supervision.sweep`, one process, with the batch size and
+connections of ``shuzhi worker`` and its start-up (``settle_heap``). Rows are seeded with set-based
+``INSERT … SELECT generate_series``; the clocks' fill factor keeps each re-armed clock on its page, so
+the due rows stay spread over the whole table (one page each), as in life.
 
 Run: ``.venv/bin/python benchmarks/bench_sweep.py [--quick] [--prepare-only | --reuse]``. ``--reuse``
 measures against the databases a previous run prepared (each measurement first resets the clocks of the
@@ -114,8 +116,12 @@ def prepare(db: str, open_tasks: int, now: datetime) -> None:
         """)
         _seed_tasks(conn, open_tasks)
         conn.execute("""
-            INSERT INTO supervision_clocks (task_id, event_id, next_due_at, plan, failures, updated_at)
-            SELECT g, g, %(later_next)s, %(later_plan)s::json, 0, now() FROM generate_series(1, %(n)s) g
+            INSERT INTO supervision_clocks (task_id, event_id, next_due_at, plan, failures, updated_at, unit_id,
+                                            dispatched_by_unit_id, event_number, event_title, area_path,
+                                            event_class_id)
+            SELECT g, g, %(later_next)s, %(later_plan)s::json, 0, now(), 3, 1, 'B-' || g, '井盖破损 ' || g,
+                   '/500000/500111/500111001/500111001' || lpad((1 + g %% 100)::text, 6, '0') || '/', 1
+            FROM generate_series(1, %(n)s) g
         """, {"n": open_tasks, **plans})
         conn.execute("CREATE TABLE bench_sweep_meta (open_tasks integer, now timestamptz, due_next timestamptz, "
                      "due_plan json, later_next timestamptz, later_plan json)")
@@ -272,6 +278,7 @@ def run_sweep(db: str, now: datetime, batch: int, profile: bool = False, connect
     from sqlalchemy.orm import configure_mappers
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.entrypoints.worker import settle_heap
     from shuzhi.services import supervision
     from shuzhi.services.supervision import sweep
     from shuzhi.services.unit_of_work import UnitOfWork
@@ -284,6 +291,7 @@ def run_sweep(db: str, now: datetime, batch: int, profile: bool = False, connect
         conn = s.connection()
         supervision._process(conn, [], now, supervision.SweepResult())
         s.rollback()
+    settle_heap()  # as ``shuzhi worker`` does after start-up
     prof = None
     if profile:
         import cProfile
@@ -303,7 +311,7 @@ def run_sweep(db: str, now: datetime, batch: int, profile: bool = False, connect
     if prof:
         import pstats
 
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(prof).sort_stats(os.environ.get("SHUZHI_PROFILE_SORT", "cumulative")).print_stats(25)
     statements = clock.summary()
     return {"elapsed": elapsed, "cpu": cpu, "server_cpu": server_cpu, "steps": result.steps,
             "statements": statements}
@@ -320,9 +328,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 and 100,000 open tasks (a smoke run)")
     parser.add_argument("--reuse", action="store_true", help="measure against the databases prepared before")
     parser.add_argument("--prepare-only", action="store_true", help="prepare the databases and stop")
-    parser.add_argument("--batch", type=int, default=2500)
-    parser.add_argument("--connections", type=int, default=2,
-                        help="connections one sweep uses at once (SKIP LOCKED splits the batches)")
+    from shuzhi.services.scheduler import SWEEP_BATCH, SWEEP_CONNECTIONS
+
+    parser.add_argument("--batch", type=int, default=SWEEP_BATCH, help="default: what shuzhi worker uses")
+    parser.add_argument("--connections", type=int, default=SWEEP_CONNECTIONS,
+                        help="connections one sweep uses at once (SKIP LOCKED splits the batches); "
+                             "default: what shuzhi worker uses")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of each sweep")
     args = parser.parse_args()

@@ -146,6 +146,39 @@ def test_reporting_back_and_suspension_stop_the_clock(session_factory: sessionma
     assert _count(sf, SupervisionClock, SupervisionClock.task_id == t1) == 0
 
 
+def test_the_clock_carries_its_task_and_event_and_follows_a_reclassification(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """The sweep reads no task or event row: what it writes about them comes from the clock, which the
+    flush hook keeps in step — here a reclassification that leaves the task where it is (城管 handles
+    both classes): the next reminders go out under the new class."""
+    sf = session_factory
+    number, task_id = _dispatched(sf, "D500111-CGJ")
+    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
+                         now=T0 + timedelta(hours=1))
+    cgj, district = world.units["D500111-CGJ"].id, world.units["C500111"].id
+    with sf() as s:
+        clock = s.get(SupervisionClock, task_id)
+        assert clock is not None
+        assert (clock.unit_id, clock.dispatched_by_unit_id, clock.event_number, clock.event_title) == (
+            cgj, district, number, "井盖破损")
+        assert clock.event_class_id == world.classes["0101"].id
+        assert clock.area_path == s.scalar(select(Event.area_path).where(Event.number == number))
+    handling.reclassify(UnitOfWork(sf), number, c.Reclassify(event_class_code="0201", reason="实为暴露垃圾"),
+                        _actor(sf, "alice"), now=T0 + timedelta(hours=2))
+    with sf() as s:
+        assert s.scalar(select(Task.state).where(Task.id == task_id)) == "accepted"
+        assert s.scalar(select(SupervisionClock.event_class_id).where(SupervisionClock.task_id == task_id)) == (
+            world.classes["0201"].id)
+    assert sweep(_uow(sf), datetime(2026, 12, 10, 12, tzinfo=SHANGHAI)).steps == 6
+    with sf() as s:
+        classes = set(s.scalars(select(OutboxMessage.class_code).where(OutboxMessage.topic.like("supervision.%"))))
+        titles = list(s.scalars(select(Notification.title).where(Notification.task_id == task_id)))
+        units = {u for u, in s.execute(select(Notification.unit_id).where(Notification.task_id == task_id))}
+    assert classes == {"0201"}
+    assert len(titles) == 9 and all(f"{number}（井盖破损）" in t for t in titles)
+    assert units == {cgj, district}
+
+
 def test_a_stale_plan_cannot_repeat_a_step(session_factory: sessionmaker[Session], world: World) -> None:
     """What a retry after a crash or a racing worker would do: the unique key turns it into nothing."""
     sf = session_factory

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.adapters.db.tables_supervision import Notification, OutboxMessage, SupervisionClock, SupervisionStep
+from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules, TaskClock, plan, plan_to_json
 from shuzhi.domain.time_limits import LimitUnit
@@ -33,10 +34,12 @@ def _url(engine: Engine) -> str:
 
 
 def seed_overdue_tasks(session_factory: sessionmaker[Session], world: World, n: int) -> None:
-    """``n`` tasks accepted 60 days ago and left lying: every handling step of every task is due.
+    """``n`` tasks accepted months ago and left lying: every handling step of every task is due.
     (Accepted: a task never accepted would rise to the centre above at its first step, see
     ``test_supervision_sweep``; here every task runs through every step.)"""
-    start = datetime.now(UTC) - timedelta(days=60)
+    # a fixed Monday morning in working time, long past: a date relative to today would now and then
+    # fall on a holiday eve and plan fewer reminders
+    start = datetime(2026, 3, 2, 10, tzinfo=SHANGHAI).astimezone(UTC)
     clock = TaskClock(state=TaskState.ACCEPTED, role=TaskRole.LEAD, dispatched_at=start,
                       accept_due_at=start + timedelta(hours=2), handle_due_at=start + timedelta(days=3),
                       handle_unit=LimitUnit.WORKING_DAYS, since=start)
@@ -59,7 +62,9 @@ def seed_overdue_tasks(session_factory: sessionmaker[Session], world: World, n: 
              "updated_at": start, "version": 1} for i in range(1, n + 1)])
         conn.execute(insert(SupervisionClock), [
             {"task_id": i, "event_id": i, "next_due_at": steps[0].due_at, "plan": plan_to_json(steps),
-             "failures": 0, "updated_at": start} for i in range(1, n + 1)])
+             "failures": 0, "updated_at": start, "unit_id": unit.id, "dispatched_by_unit_id": world.units["C500111"].id,
+             "event_number": f"K-{i:06d}", "event_title": f"井盖{i}", "area_path": area.path, "event_class_id": cls.id}
+            for i in range(1, n + 1)])
         if conn.dialect.name == "postgresql":  # explicit ids above: move the sequences past them
             for table in ("events", "tasks"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {n})"))

@@ -100,6 +100,11 @@ class SupervisionRules:
                 "escalate_unaccepted": self.escalate_unaccepted}
 
 
+_STEP_NAMES = frozenset(k.value for k in StepKind)
+_REMIND = StepKind.REMIND.value
+_REMIND_PREFIX = _REMIND + "_"
+
+
 def remind_step(fraction: float) -> str:
     """``remind_70`` for 0.7: the step's name carries its threshold, so two thresholds never collide."""
     return f"{StepKind.REMIND.value}_{round(fraction * 100)}"
@@ -113,7 +118,10 @@ class PlannedStep:
     deadline: datetime
 
     def __post_init__(self) -> None:
-        self.kind  # noqa: B018 - refuse an unknown step name (ValueError) when the step is built
+        # refuse an unknown step name when the step is built; a set look-up, not the enum's, because
+        # the sweep builds one step per due row
+        if (_REMIND if self.step.startswith(_REMIND_PREFIX) else self.step) not in _STEP_NAMES:
+            raise ValueError(f"{self.step!r} is not a supervision step")
 
     @property
     def kind(self) -> StepKind:

@@ -228,14 +228,18 @@ def serve(
 def worker(
     database_url: DbOption = None,
     interval: Annotated[float, typer.Option(help="seconds between sweeps")] = 1.0,
-    batch: Annotated[int, typer.Option(help="clocks claimed per transaction")] = 500,
+    batch: Annotated[int | None, typer.Option(help="clocks claimed per transaction [default: 1000]")] = None,
+    connections: Annotated[int | None, typer.Option(
+        help="connections one sweep uses at once on PostgreSQL (SKIP LOCKED gives each its own clocks) "
+             "[default: 2]")] = None,
     once: Annotated[bool, typer.Option(help="one sweep and the due periodic jobs, then exit")] = False,
 ) -> None:
     """Run the durable scheduler: supervision steps, webhook deliveries, periodic jobs (SIGTERM stops
     it after the batch in hand)."""
     from shuzhi.entrypoints.worker import run_worker
 
-    raise typer.Exit(run_worker(_url(database_url), interval=interval, batch=batch, once=once))
+    raise typer.Exit(run_worker(_url(database_url), interval=interval, batch=batch, connections=connections,
+                                once=once))
 
 
 @app.command()

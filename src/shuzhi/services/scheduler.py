@@ -117,12 +117,19 @@ def run_due_jobs(uow_factory: UowFactory, now: datetime | None = None) -> list[s
     return ran
 
 
-def tick(uow_factory: UowFactory, now: datetime | None = None, batch: int = 500) -> supervision.SweepResult:
+def tick(uow_factory: UowFactory, now: datetime | None = None, batch: int = 500,
+         connections: int = 1) -> supervision.SweepResult:
     """One pass of the worker: every due supervision step, then every due periodic job."""
     at = now or datetime.now(UTC)
-    result = supervision.sweep(uow_factory, at, batch=batch)
+    result = supervision.sweep(uow_factory, at, batch=batch, connections=connections)
     run_due_jobs(uow_factory, at)
     return result
+
+
+#: Clocks claimed per transaction and connections one sweep uses at once (PostgreSQL; SQLite has one
+#: writer): the settings ``benchmarks/bench_sweep.py`` measures (docs/benchmarks.md, "Supervision sweep").
+SWEEP_BATCH = 1000
+SWEEP_CONNECTIONS = 2
 
 
 class Worker:
@@ -133,10 +140,11 @@ class Worker:
     """
 
     def __init__(self, session_factory: sessionmaker[Session], *, interval: float = 1.0, batch: int = 500,
-                 name: str | None = None) -> None:
+                 connections: int = 1, name: str | None = None) -> None:
         self.session_factory = session_factory
         self.interval = interval
         self.batch = batch
+        self.connections = connections
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.stop = threading.Event()
         self.ticks = 0
@@ -154,7 +162,7 @@ class Worker:
         while not self.stop.is_set():
             started = datetime.now(UTC)
             try:
-                result = supervision.sweep(self.uow, started, batch=self.batch)
+                result = supervision.sweep(self.uow, started, batch=self.batch, connections=self.connections)
                 if result.steps:
                     log.info("swept %d clocks: %s", result.claimed, result.by_step)
                 if not self.stop.is_set():

@@ -3,7 +3,9 @@
 Whatever changes a task — dispatch, accept, extension, suspension, rework, a leader's urge, a plan
 creating tasks — the task's row in ``supervision_clocks`` is recomputed when the session flushes
 (an ``after_flush`` hook on every session), so the durable scheduler can never act on a stale
-deadline and no caller has to remember to tell it. The hook only reads what the flush has just
+deadline and no caller has to remember to tell it. The clock also carries what the sweep writes about
+its task and event (unit, number, title, area, class); a change of the event's class reaches the
+clocks of its tasks by the same hook. The hook only reads what the flush has just
 written and writes the clock with plain SQL on the same connection.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select
+from sqlalchemy import delete, event, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -25,7 +27,9 @@ from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
 from shuzhi.services.ttl_cache import TTLCache
 
 _rules: TTLCache[Rules] = TTLCache(ttl=30)
-_WATCHED = ("state", "accept_due_at", "handle_due_at", "dispatched_at")
+_WATCHED = ("state", "accept_due_at", "handle_due_at", "dispatched_at", "unit_id", "dispatched_by_unit_id")
+#: The event's columns a clock carries (see ``SupervisionClock``).
+_EVENT_WATCHED = ("number", "title", "area_path", "event_class_id")
 
 
 def load_rules(conn: Connection) -> Rules:
@@ -44,16 +48,21 @@ def forget_rules() -> None:
     _rules.clear()
 
 
-def _handle_unit(conn: Connection, event_id: int) -> Any:
-    row = conn.execute(
-        select(Event.urgency, EventClass.time_limits)
+def _event_row(conn: Connection, event_id: int) -> Any:
+    """The event's columns the clock carries, with its urgency and its class's time limits."""
+    return conn.execute(
+        select(Event.number, Event.title, Event.area_path, Event.event_class_id, Event.urgency,
+               EventClass.time_limits)
         .select_from(Event).outerjoin(EventClass, EventClass.id == Event.event_class_id)
         .where(Event.id == event_id)
     ).first()
-    if row is None or not row[1]:
+
+
+def _handle_unit(ev: Any) -> Any:
+    if ev is None or not ev.time_limits:
         return None
     try:
-        limit = TimeLimits.from_mapping(row[1]).get(Urgency(row[0]), Stage.HANDLE)
+        limit = TimeLimits.from_mapping(ev.time_limits).get(Urgency(ev.urgency), Stage.HANDLE)
     except ValueError:
         return None
     return None if limit is None else limit.unit
@@ -68,10 +77,11 @@ def sync(session: Session, task: Task, since: datetime) -> None:
         (str(s), d) for s, d in conn.execute(
             select(SupervisionStep.step, SupervisionStep.deadline).where(SupervisionStep.task_id == task.id))
     )
+    ev = _event_row(conn, task.event_id)
     clock = TaskClock(
         state=TaskState(task.state), role=TaskRole(task.role), dispatched_at=task.dispatched_at,
         accept_due_at=task.accept_due_at, handle_due_at=task.handle_due_at,
-        handle_unit=_handle_unit(conn, task.event_id) if task.handle_due_at is not None else None,
+        handle_unit=_handle_unit(ev) if task.handle_due_at is not None else None,
         since=since, done=done,
     )
     steps: list[Any] = []
@@ -84,23 +94,37 @@ def sync(session: Session, task: Task, since: datetime) -> None:
         steps = plan(clock, load_rules(conn), cal)
     conn.execute(delete(SupervisionClock).where(SupervisionClock.task_id == task.id))
     if steps:
+        assert ev is not None  # the task's event: a foreign key
         conn.execute(insert(SupervisionClock).values(
             task_id=task.id, event_id=task.event_id, next_due_at=steps[0].due_at, plan=plan_to_json(steps),
-            failures=0, updated_at=since))
+            failures=0, updated_at=since, unit_id=task.unit_id,
+            dispatched_by_unit_id=task.dispatched_by_unit_id, event_number=ev.number,
+            event_title=ev.title, area_path=ev.area_path or "", event_class_id=ev.event_class_id))
 
 
 _RUNNING = {TaskState.DISPATCHED.value, TaskState.ACCEPTED.value, TaskState.EXTENSION_REQUESTED.value}
 
 
-def _changed(task: Task) -> bool:
-    attrs = inspect(task).attrs
-    return any(attrs[name].history.has_changes() for name in _WATCHED)
+def _changed(obj: Any, watched: tuple[str, ...]) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in watched)
+
+
+def _sync_event(session: Session, ev: Event) -> None:
+    """The event's columns on its tasks' clocks (a reclassification changes the class)."""
+    # by the tasks' index on event_id and the clocks' key: an index on the clocks' event_id would cost
+    # every sweep an index entry per due row (their updates are not HOT)
+    tasks = select(Task.id).where(Task.event_id == ev.id).scalar_subquery()
+    session.connection().execute(update(SupervisionClock).where(SupervisionClock.task_id.in_(tasks)).values(
+        event_number=ev.number, event_title=ev.title, area_path=ev.area_path or "", event_class_id=ev.event_class_id))
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
+    for ev in [o for o in session.dirty if isinstance(o, Event) and _changed(o, _EVENT_WATCHED)]:
+        _sync_event(session, ev)
     new = [o for o in session.new if isinstance(o, Task)]
-    dirty = [o for o in session.dirty if isinstance(o, Task) and _changed(o)]
+    dirty = [o for o in session.dirty if isinstance(o, Task) and _changed(o, _WATCHED)]
     if not new and not dirty:
         return
     for task in new:

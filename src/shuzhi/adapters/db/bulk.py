@@ -48,11 +48,11 @@ def _pg_type(col_type: Any) -> tuple[str, bool]:
     return "text", False
 
 
-def _pg_arrays(table: Any, cols: Sequence[str], rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[Any]]:
+def _pg_arrays(table: Any, cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[list[str], list[Any]]:
     parts, arrays = [], []
     for i, c in enumerate(cols):
         _elem, is_json = _pg_type(table.c[c].type)
-        values = [r[c] for r in rows]
+        values = [r[i] for r in rows]
         if is_json:
             values = [None if v is None else _dumps(v) for v in values]
         arrays.append(values)
@@ -65,22 +65,31 @@ def _raw(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
-def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], *,
+def insert_rows(conn: Connection, table: Any, rows: Sequence[Any], *, columns: Sequence[str] | None = None,
                 returning: Sequence[str] = (), skip_conflicts_on: Sequence[str] = ()) -> list[Any]:
-    """INSERT ``rows`` (dicts with the same keys); ``skip_conflicts_on`` names a unique key to skip
-    duplicates on (ON CONFLICT DO NOTHING); returns the ``returning`` columns of the inserted rows."""
+    """INSERT ``rows`` — dicts with the same keys, or, with ``columns``, tuples in that order (what a
+    caller writing tens of thousands of rows builds fastest); ``skip_conflicts_on`` names a unique key
+    to skip duplicates on (ON CONFLICT DO NOTHING); returns the ``returning`` columns of the inserted rows."""
     if not rows:
         return []
-    cols = list(rows[0])
+    if columns is None:
+        cols = list(rows[0])
+        tuples: Sequence[Sequence[Any]] = [[r[c] for c in cols] for r in rows]
+    else:
+        cols, tuples = list(columns), rows
     if conn.dialect.name == "postgresql" and not returning and not skip_conflicts_on:
-        json_cols = {i for i, c in enumerate(cols) if _pg_type(table.c[c].type)[1]}
+        json_cols = [i for i, c in enumerate(cols) if _pg_type(table.c[c].type)[1]]
         with _raw(conn).cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row([_dumps(r[c]) if i in json_cols and r[c] is not None
-                                else r[c] for i, c in enumerate(cols)])
+            for t in tuples:
+                if json_cols:
+                    t = list(t)
+                    for i in json_cols:
+                        if t[i] is not None:
+                            t[i] = _dumps(t[i])
+                copy.write_row(t)
         return []
     if conn.dialect.name == "postgresql":
-        select_list, arrays = _pg_arrays(table, cols, rows)
+        select_list, arrays = _pg_arrays(table, cols, tuples)
         types = [_pg_type(table.c[c].type)[0] for c in cols]
         sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(select_list)} FROM unnest("
                + ", ".join(f"%b::{t}[]" for t in types) + f") AS u({', '.join(f'c{i}' for i in range(len(cols)))})")
@@ -91,12 +100,13 @@ def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], *,
         with _raw(conn).cursor() as cur:
             cur.execute(sql, tuple(arrays), binary=True)
             return list(cur.fetchall()) if returning else []
+    dicts = [dict(zip(cols, t, strict=True)) for t in tuples]
     stmt: Any = sqlite.insert(table) if conn.dialect.name == "sqlite" else insert(table)
     if skip_conflicts_on:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
     if returning:
-        return list(conn.execute(stmt.returning(*[table.c[c] for c in returning]), list(rows)).all())
-    conn.execute(stmt, list(rows))
+        return list(conn.execute(stmt.returning(*[table.c[c] for c in returning]), dicts).all())
+    conn.execute(stmt, dicts)
     return []
 
 
@@ -109,7 +119,7 @@ def update_rows(conn: Connection, table: Any, key: str, rows: Sequence[dict[str,
     cols = [c for c in rows[0] if c != key]
     if conn.dialect.name == "postgresql":
         all_cols = [key, *cols]
-        select_list, arrays = _pg_arrays(table, all_cols, rows)
+        select_list, arrays = _pg_arrays(table, all_cols, [[r[c] for c in all_cols] for r in rows])
         types = [_pg_type(table.c[c].type)[0] for c in all_cols]
         sets = [f"{c} = {select_list[i + 1]}" for i, c in enumerate(cols)]
         sets += [f"{c} = %s" for c in constant]

@@ -243,15 +243,20 @@ class Task(Base):
 
 
 class TimelineEntry(Base):
-    """One immutable line of an event's history: who did what, when, from which state to which, why."""
+    """One immutable line of an event's history: who did what, when, from which state to which, why.
+
+    Like the other append-only records (inbox, supervision steps, outbox) it names the event, the task
+    and the actor by id, without a foreign key: a check would lock the event's and the task's rows for
+    every line written, and those rows are never deleted (``docs/architecture.md``, "Append-only records").
+    """
 
     __tablename__ = "timeline_entries"
     __table_args__ = (Index("ix_timeline_event_at", "event_id", "id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    event_id: Mapped[int] = mapped_column(BigId)
+    task_id: Mapped[int | None] = mapped_column(BigId)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(60))
     action: Mapped[str] = mapped_column(String(30))
     from_state: Mapped[str | None] = mapped_column(String(20))
