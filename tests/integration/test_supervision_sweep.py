@@ -21,9 +21,11 @@ from shuzhi.adapters.db.tables_supervision import (
     SupervisionStep,
 )
 from shuzhi.domain.calendar import SHANGHAI
+from shuzhi.domain.time_limits import TimeLimit, Urgency
 from shuzhi.services import commands as c
 from shuzhi.services import coordination, handling, scheduler
 from shuzhi.services.actors import resolve_actor
+from shuzhi.services.calendars import calendar_for
 from shuzhi.services.intake import submit_event
 from shuzhi.services.supervision import sweep
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -177,6 +179,36 @@ def test_the_clock_carries_its_task_and_event_and_follows_a_reclassification(
     assert classes == {"0201"}
     assert len(titles) == 9 and all(f"{number}（井盖破损）" in t for t in titles)
     assert units == {cgj, district}
+
+
+def test_reclassifying_to_a_higher_urgency_brings_the_kept_tasks_deadlines_forward(
+        session_factory: sessionmaker[Session], world: World) -> None:
+    """Reclassification that keeps the task moves its deadline as an urgency raise does: the new
+    limit (urgent: 1 working day) counted from the change, never later than it was; the reminders
+    follow the new deadline."""
+    sf = session_factory
+    number, task_id = _dispatched(sf, "D500111-CGJ")
+    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
+                         now=T0 + timedelta(hours=1))
+    with sf() as s:
+        before = s.scalar(select(Task.handle_due_at).where(Task.id == task_id))
+    at = T0 + timedelta(hours=2)
+    cmd = c.Reclassify(event_class_code="0201", urgency=Urgency.URGENT, reason="暴露垃圾堆积，影响通行")
+    handling.reclassify(UnitOfWork(sf), number, cmd, _actor(sf, "alice"), now=at)
+    with sf() as s:
+        task = s.get(Task, task_id)
+        assert task is not None and task.state == "accepted"
+        expected = calendar_for(s, task.unit_id).deadline(at, TimeLimit.parse("1wd"))
+        assert before is not None and task.handle_due_at == expected < before
+        line = s.scalars(select(TimelineEntry).where(TimelineEntry.task_id == task_id,
+                                                     TimelineEntry.action == "task.deadline_moved")).one()
+        assert line.reason == "重新分类：暴露垃圾堆积，影响通行"
+        assert line.payload["why"] == "urgency" and line.payload["to_urgency"] == "urgent"
+        next_due = s.scalar(select(SupervisionClock.next_due_at).where(SupervisionClock.task_id == task_id))
+        assert next_due is not None and next_due < expected
+    # the overdue notice comes at the new deadline, not at the old one
+    r = sweep(_uow(sf), expected + timedelta(minutes=1))
+    assert "overdue" in r.by_step
 
 
 def test_a_stale_plan_cannot_repeat_a_step(session_factory: sessionmaker[Session], world: World) -> None:

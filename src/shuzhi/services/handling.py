@@ -36,6 +36,7 @@ from shuzhi.services.deadlines import due_at, resumed_due_at
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
+from shuzhi.services.urgency import follow_urgency
 
 R = TypeVar("R")
 
@@ -543,11 +544,19 @@ def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, no
             event_id=event.id, event_class_code=new_class.code, urgency=(cmd.urgency or event.urgency),
             previous_class_code=old, previous_urgency=event.urgency, area_path=event.area_path, at=at,
             change="reclassified"))
+        before_urgency = event.urgency
         if cmd.urgency is not None:
             event.urgency = cmd.urgency.value
+
+        def keep_tasks() -> Event:
+            # the tasks stay: their deadlines follow the new class's and urgency's limits, counted from
+            # now and never later than they were (the rule of an urgency raise, services/urgency.py)
+            follow_urgency(s, event, before_urgency, actor, at, f"重新分类：{cmd.reason}")
+            return event
+
         leads = [t for t in _live_tasks(event) if t.role == TaskRole.LEAD.value]
         if not leads:
-            return event
+            return keep_tasks()
         candidates = _candidates(s, new_class.id)
         responsible = {c.unit_id for c in candidates if event.area_path and event.area_path.startswith(c.coverage_path)}
         # The dispatch rules decide where it goes now (grid principle when none applies);
@@ -558,7 +567,7 @@ def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, no
         if all(t.unit_id in responsible for t in leads) or (
             decision.lead is not None and decision.lead.unit_id in {t.unit_id for t in leads}
         ):
-            return event
+            return keep_tasks()
         move_event(s, event, EventAction.WITHDRAW, actor, at, reason=f"改派：{cmd.reason}")
         _cancel_live_tasks(s, event, actor, at, f"reclassified to {new_class.code}")
         if decision.lead is not None:
