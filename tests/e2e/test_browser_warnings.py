@@ -123,6 +123,39 @@ def test_town_b_sees_no_town_a_warning_and_may_not_acknowledge(live: Live, brows
     assert page2.locator("#warnings-body summary", has_text="确认预警").count() == 0
 
 
+def test_a_live_change_waits_while_an_acknowledgement_is_being_written(live: Live, browser: Any) -> None:
+    """The list refreshes itself when a warning changes, but not under alice's pen: the note she is
+    typing stays, a notice offers the refresh, and closing the form brings the change in."""
+    uow = _sensing(live)
+    _river(uow, [(5, 3.1)])
+    page = browser.new_page(bypass_csp=True, viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live.base, "alice")
+    page.goto(f"{live.base}/warnings")
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_function("document.body.dataset.loaded")
+    row = page.locator("#warnings-body tr[data-warning]").first
+    assert "橙色预警" in row.inner_text()
+    row.locator("summary", has_text="确认预警").click()
+    note = row.get_by_label("确认说明（可选）")
+    note.fill("已通知龙岗街道巡查")
+    loaded = page.evaluate("document.body.dataset.loaded")
+
+    _river(uow, [(0, 3.7)])  # orange → red, live on the stream
+    page.locator("#w-stale").wait_for(state="visible", timeout=5000)
+    assert "列表有新变化" in page.locator("#w-stale").inner_text()
+    assert page.evaluate("document.body.dataset.loaded") == loaded  # not reloaded under her
+    assert note.input_value() == "已通知龙岗街道巡查"
+    assert "橙色预警" in page.locator("#warnings-body tr[data-warning]").first.inner_text()
+
+    row.locator("summary", has_text="确认预警").click()  # she closes the form: now it refreshes
+    page.wait_for_function(f"document.body.dataset.loaded !== '{loaded}'", timeout=5000)
+    assert "红色预警" in page.locator("#warnings-body tr[data-warning]").first.inner_text()
+    assert page.locator("#w-stale").is_hidden()
+    assert not errors, errors
+
+
 def test_indicator_tree_latest_values_and_history_chart(live: Live, browser: Any) -> None:
     uow = _sensing(live)
     _river(uow, [(m, 1.0 + (120 - m) / 100) for m in range(120, -1, -5)])  # 1.0 → 2.2 m over two hours

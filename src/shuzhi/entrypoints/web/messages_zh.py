@@ -526,6 +526,8 @@ MESSAGES: dict[str, str] = {
     "level.none": "未定级",
     "warnings.title": "预警中心",
     "warnings.list": "预警列表",
+    "warnings.stale": "列表有新变化，确认框关闭后刷新",
+    "warnings.refresh_now": "立即刷新",
     "warnings.state": "状态",
     "warnings.level": "级别",
     "warnings.indicator": "指标",

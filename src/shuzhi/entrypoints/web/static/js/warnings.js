@@ -79,9 +79,26 @@ async function load(append) {
 
 async function reload() {
   offset = 0;
+  setStale(false);
   await load(false);
   document.body.dataset.loaded = String(Date.now());
 }
+
+// A live change must not throw away an acknowledgement someone is writing: while an ack form in the
+// list is open, the refresh waits (a notice says the list has changed, with a button to refresh now)
+// and runs when the form closes.
+let stale = false;
+function setStale(on) {
+  stale = on;
+  document.getElementById("w-stale").hidden = !on;
+}
+const editing = () => body.querySelector("details[open]") !== null;
+function refreshWhenFree() {
+  if (editing()) setStale(true);
+  else reload().catch(() => {});
+}
+// "toggle" does not bubble: listen while it travels down to the form
+body.addEventListener("toggle", () => { if (stale && !editing()) reload().catch(() => {}); }, true);
 
 // --- silences ------------------------------------------------------------------------------------
 function matcherText(m) {
@@ -187,9 +204,11 @@ async function main() {
   if (can(who, "indicator.write")) document.getElementById("silence-create").append(silenceForm(towns));
   await Promise.all([reload(), loadSilences()]);
   document.body.dataset.ready = "1";
-  // a warning that fires, changes level or ends anywhere in scope refreshes the list (debounced)
+  // a warning that fires, changes level or ends anywhere in scope refreshes the list (debounced), unless
+  // an acknowledgement is being written
   let timer = null;
-  openStream(null, () => {}, () => {}, () => { clearTimeout(timer); timer = setTimeout(() => reload().catch(() => {}), 300); });
+  openStream(null, () => {}, () => {}, () => { clearTimeout(timer); timer = setTimeout(refreshWhenFree, 300); });
+  document.getElementById("w-refresh").addEventListener("click", () => reload().catch((e) => toast(errorText(e), "error")));
 }
 
 main().catch((e) => toast(errorText(e), "error"));
