@@ -170,10 +170,10 @@ OWNER_STATUS: dict[tuple[str, str], int] = {
 }
 
 #: Path parameters that name a scoped object → how to find town B's one (filled in by the fixture).
-SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code"}
+SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code", "shift_id"}
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
-           "token_id": "999999", "person_code": "nobody"}
+           "token_id": "999999", "person_code": "nobody", "shift_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -269,9 +269,12 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     files = {"file": ("现场.png", PNG, "image/png")}
     att = api.request("POST", f"/api/events/{ev['number']}/attachments", "frank", 201, files=files)
     frank_token = api.get("/api/auth/tokens", who="frank")[0]["id"]
+    shift = api.post("/api/duty/shifts", "frank", {"unit_code": "C500111002", "person_code": "frank",
+                                                    "role": "officer", "starts_at": "2026-12-07T08:30:00+08:00",
+                                                    "ends_at": "2026-12-08T08:30:00+08:00"}, status=201)
     return Town(params={"ref": ev["number"], "task_id": str(ev["tasks"][0]["id"]),
                         "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank",
-                        "year": "2027", "centre_code": "C500111002"},
+                        "shift_id": str(shift["id"]), "year": "2027", "centre_code": "C500111002"},
                 event_id=ev["id"])
 
 

@@ -51,14 +51,17 @@ USER_ADMIN = "user.admin"
 AUDIT_READ = "audit.read"
 WEBHOOK_ADMIN = "webhook.admin"
 API_KEY_ADMIN = "api_key.admin"  # connected systems' keys: create, rotate, revoke
+# --- duty roster and notices (issue #19) ---
+DUTY_WRITE = "duty.write"  # a centre's duty roster: shifts, roster import
+NOTICE_ADMIN = "notice.admin"  # escalation policies, notice channels of other people
 
 _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
          INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
-         PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE}
+         PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE, DUTY_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
-                                           EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN,
+                                           EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN, NOTICE_ADMIN,
                                            EVENT_URGE, EVENT_IMPORT}),
     Role.DUTY_OFFICER: frozenset(_DESK),
     Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),

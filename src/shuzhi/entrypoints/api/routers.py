@@ -17,6 +17,7 @@ from shuzhi.entrypoints.api import (
     cockpit,
     coordination,
     dispatch_rules,
+    duty,
     events,
     health,
     observability,
@@ -53,4 +54,5 @@ ROUTERS: list[APIRouter] = [
     open311.router,
     open311.admin_router,
     workbench.router,
+    duty.router,
 ]
