@@ -79,6 +79,21 @@ class Settings(BaseSettings):
     #: configured, a measurable share of an intake's CPU; the Prometheus metrics are always there.
     opentelemetry: bool = False
 
+    # --- notices (docs/notices.md): the SMS gateway (Kannel's sendsms), callbacks, short links ---
+    #: Kannel smsbox's sendsms URL; unset = no SMS (SMS notices are reported failed, other channels go).
+    sms_sendsms_url: str | None = None
+    sms_username: str = "shuzhi"
+    sms_password: str = ""
+    #: The sender id (服务号码/端口号) the carrier assigned.
+    sms_sender: str = ""
+    #: Where Kannel reaches this API for delivery reports (http://host:port of `shuzhi serve`).
+    sms_callback_base: str = "http://127.0.0.1:8000"
+    #: Key of the HMAC in each DLR callback URL, and the key Kannel's MO get-url carries (?key=).
+    sms_callback_secret: str = ""
+    sms_mo_key: str = ""
+    #: The address people open short links at (https://shuzhi.example.gov.cn).
+    public_base_url: str = "http://127.0.0.1:8000"
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from shuzhi.services import (
     cockpit_counters,  # noqa: F401  (active warnings and running plans on the cockpit)
+    notice_hooks,  # noqa: F401  (red warnings start escalation chains; the notice sender's jobs)
     plans,  # noqa: F401  (warning, event and task hooks that start plans)
     warnings,  # noqa: F401  (threshold evaluation on readings)
 )

@@ -20,6 +20,7 @@ from shuzhi.entrypoints.api import (
     duty,
     events,
     health,
+    notices,
     observability,
     open311,
     organisation,
@@ -55,4 +56,6 @@ ROUTERS: list[APIRouter] = [
     open311.admin_router,
     workbench.router,
     duty.router,
+    notices.router,
+    notices.public_router,
 ]
