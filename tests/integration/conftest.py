@@ -77,3 +77,7 @@ class Api:
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+# notices: a live API and a private Kannel (the `live` fixture)
+from tests.integration.live_notices import kannel_live  # noqa: E402,F401

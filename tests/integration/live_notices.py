@@ -18,10 +18,10 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters import kannel_local
+from shuzhi.adapters.kannel import KannelClient
 from shuzhi.adapters.kannel_local import LocalKannel
 from shuzhi.config import Settings
 from shuzhi.entrypoints.api.app import create_app
-from shuzhi.adapters.kannel import KannelClient
 from shuzhi.services.notice_sender import Gateways
 from tests.conftest import need_service
 
@@ -59,7 +59,7 @@ def start_api(session_factory: sessionmaker[Session], settings: Settings) -> tup
 
 
 @pytest.fixture
-def live(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Live]:
+def kannel_live(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Live]:
     need_service(kannel_local.available(), "Kannel (bearerbox, smsbox, fakesmsc)")
     port = kannel_local.free_port()
     base = f"http://127.0.0.1:{port}"

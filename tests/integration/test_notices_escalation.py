@@ -25,7 +25,7 @@ from shuzhi.services.ingest import ingest
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 from tests.integration.conftest import Api
-from tests.integration.live_notices import Live, live, wait_until  # noqa: F401  (fixture)
+from tests.integration.live_notices import Live, wait_until
 from tests.integration.test_warnings import RIVER
 from tests.sensing_data import load_sensing, reading
 
@@ -69,7 +69,8 @@ def _notices(sf: sessionmaker[Session]) -> list[Notice]:
 
 
 def test_a_red_warning_at_night_climbs_to_the_leader_in_charge_who_replies_1(
-        live: Live, api: Api, world: World, session_factory: sessionmaker[Session]) -> None:
+        kannel_live: Live, api: Api, world: World, session_factory: sessionmaker[Session]) -> None:
+    live = kannel_live
     now = datetime.now(UTC)
     uow_factory = lambda: UnitOfWork(session_factory)  # noqa: E731
     _staff(session_factory, world, now)
