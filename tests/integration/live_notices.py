@@ -22,7 +22,7 @@ from shuzhi.adapters.kannel import KannelClient
 from shuzhi.adapters.kannel_local import LocalKannel
 from shuzhi.config import Settings
 from shuzhi.entrypoints.api.app import create_app
-from shuzhi.services.notice_sender import Gateways
+from shuzhi.services.notices.sender import Gateways
 from tests.conftest import need_service
 
 

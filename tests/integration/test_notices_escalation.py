@@ -18,10 +18,12 @@ from shuzhi.adapters.db.tables import Event, Person, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_duty import DutyShift
 from shuzhi.adapters.db.tables_notices import Notice, NoticeChain, NoticeSetting
 from shuzhi.domain.notices import LOCAL
-from shuzhi.services import escalation, notice_hooks, notice_sender  # noqa: F401  (registers the warning hook)
-from shuzhi.services import warning_config as wc
 from shuzhi.services.actors import SYSTEM
-from shuzhi.services.ingest import ingest
+from shuzhi.services.notices import escalation
+from shuzhi.services.notices import hooks as notice_hooks  # noqa: F401  (registers the warning hook)
+from shuzhi.services.notices import sender as notice_sender
+from shuzhi.services.sensing import warning_config as wc
+from shuzhi.services.sensing.ingest import ingest
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 from tests.integration.conftest import Api

@@ -26,10 +26,10 @@ from shuzhi.adapters.tabular import ROW
 from shuzhi.domain import duty
 from shuzhi.domain.duty import LOCAL, DutyRole, Shift
 from shuzhi.domain.permissions import DUTY_WRITE
-from shuzhi.services import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.duty_roster import clashing, duty_unit, eligible_people
 from shuzhi.services.importing import ImportReport, RowError
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: canonical column → the headers centres use for it

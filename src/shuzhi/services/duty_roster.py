@@ -24,9 +24,9 @@ from shuzhi.adapters.db.tables_duty import DutyShift
 from shuzhi.domain import duty
 from shuzhi.domain.duty import DutyRole, Shift
 from shuzhi.domain.permissions import DUTY_WRITE
-from shuzhi.services import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 DUTY_UNIT_KINDS = ("centre", "department")

@@ -52,6 +52,18 @@ class EventChange:
     change: str  # registered | reclassified
 
 
+@dataclass(frozen=True)
+class PlanStarted:
+    """A plan run started: its tasks went to these units under this event."""
+
+    run_id: int
+    plan_code: str
+    plan_name: str
+    event_id: int
+    unit_ids: tuple[int, ...]
+    at: datetime
+
+
 #: Called with the readings a batch stored (after duplicates are dropped), in time order per series.
 READING_HOOKS: list[Callable[[Session, Sequence[StoredReading]], None]] = []
 #: Called for every warning that fired, rose, fell or resolved.
@@ -61,3 +73,5 @@ EVENT_HOOKS: list[Callable[[Session, EventChange], None]] = []
 #: Called after every task transition, with the task and the action (``report_back`` …), before the
 #: event is synced to its tasks: a plan releases the tasks that waited for this one.
 TASK_HOOKS: list[Callable[[Session, Any, Any, str], None]] = []
+#: Called after a plan run started and dispatched its first tasks (notices reach every unit).
+PLAN_HOOKS: list[Callable[[Session, PlanStarted], None]] = []

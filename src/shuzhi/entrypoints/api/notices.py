@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
-from shuzhi.services import notice_sender, notices
 from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.notices import queries as notices
+from shuzhi.services.notices import sender as notice_sender
 
 router = APIRouter(prefix="/api", tags=["notices"])
 public_router = APIRouter(tags=["notices"])

@@ -20,7 +20,9 @@ from shuzhi.adapters.db.tables_sensing import Indicator
 from shuzhi.config import get_settings
 from shuzhi.domain import notices as rules
 from shuzhi.domain.thresholds import LABELS
-from shuzhi.services import escalation, hooks, notice_sender
+from shuzhi.services import hooks
+from shuzhi.services.notices import escalation
+from shuzhi.services.notices import sender as notice_sender
 from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -65,21 +67,22 @@ def on_warning(s: Session, change: hooks.WarningChange) -> None:
                            base_url=get_settings().public_base_url)
 
 
+def on_plan_started(s: Session, started: hooks.PlanStarted) -> None:
+    notify_plan_run(s, started.run_id, started.at, plan_name=started.plan_name, event_id=started.event_id,
+                    unit_ids=list(started.unit_ids))
+
+
 def notify_plan_run(s: Session, run_id: int, at: datetime, *, plan_name: str, event_id: int | None,
-                    unit_ids: list[int], deadline: datetime | None = None) -> int:
+                    unit_ids: list[int]) -> int:
     """A plan started: one chain per unit it gives a share to (a plan's activation reaches every town)."""
-    number = s.scalar(select(Event.number).where(Event.id == event_id)) if event_id else None
+    facts = _event_facts(s, event_id)
     units = list(s.scalars(select(Unit).where(Unit.id.in_(sorted(set(unit_ids))))))
     areas = dict(s.execute(select(Area.id, Area.name).where(Area.id.in_({u.area_id for u in units}))).all())
-    started = 0
-    for unit in units:
-        context = {"number": number or f"P{run_id}", "plan": plan_name, "place": areas.get(unit.area_id, unit.name),
-                   "deadline_text": rules.local_deadline(deadline) if deadline else "尽快"}
-        chain = escalation.start_chain(s, kind=rules.NoticeKind.PLAN_ACTIVATED.value, subject=f"plan_run:{run_id}",
-                                       unit=unit, context=context, at=at, event_id=event_id,
-                                       base_url=get_settings().public_base_url)
-        started += chain is not None
-    return started
+    contexts = {u.id: {"number": facts.get("number") or f"P{run_id}", "plan": plan_name,
+                       "place": areas.get(u.area_id, u.name), "deadline_text": facts.get("deadline_text") or "尽快"}
+                for u in units}
+    return escalation.start_chains_later(s, kind=rules.NoticeKind.PLAN_ACTIVATED.value, subject=f"plan_run:{run_id}",
+                                         units=units, contexts=contexts, at=at, event_id=event_id)
 
 
 def _send_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
@@ -91,5 +94,6 @@ def _steps_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
 
 
 hooks.WARNING_HOOKS.append(on_warning)
+hooks.PLAN_HOOKS.append(on_plan_started)
 PERIODIC_JOBS.append(PeriodicJob("notices.escalate", timedelta(seconds=5), _steps_job))
 PERIODIC_JOBS.append(PeriodicJob("notices.send", timedelta(seconds=1), _send_job))

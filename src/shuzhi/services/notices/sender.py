@@ -46,8 +46,8 @@ from shuzhi.adapters.kannel import (
 )
 from shuzhi.config import Settings
 from shuzhi.domain import notices as rules
-from shuzhi.services import escalation
 from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.notices import escalation
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.notices")

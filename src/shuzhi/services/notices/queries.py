@@ -28,10 +28,11 @@ from shuzhi.adapters.db.tables_notices import (
 )
 from shuzhi.domain import notices as rules
 from shuzhi.domain.permissions import NOTICE_ADMIN
-from shuzhi.services import audit, authz, escalation
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_visible_event
+from shuzhi.services.notices import escalation
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 MAX_LIST = 500

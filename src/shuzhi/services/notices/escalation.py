@@ -308,30 +308,49 @@ def _timeline(s: Session, event_id: int | None, at: datetime, action: str, reaso
                                            reason=reason, payload=payload))
 
 
-def run_due_steps(uow_factory: UowFactory, now: datetime, batch: int = 100, base_url: str = "") -> int:
-    """The worker's job: the next step of every open chain that fell due (claimed one by one)."""
+def run_due_steps(uow_factory: UowFactory, now: datetime, batch: int = 200, base_url: str = "") -> int:
+    """The worker's job: the next step of every open chain that fell due, a batch per transaction.
+
+    On PostgreSQL the batch is claimed with ``FOR UPDATE SKIP LOCKED``, so workers share the work;
+    SQLite runs one writer at a time. A step's notices commit with the chain's move to the next step."""
     done = 0
-    with uow_factory() as uow:
-        due = uow.session.execute(select(NoticeChain.id, NoticeChain.next_step_at).where(
-            NoticeChain.state == "open", NoticeChain.next_step_at <= now)
-            .order_by(NoticeChain.next_step_at).limit(batch)).all()
-    for chain_id, seen in due:
+    while True:
         with uow_factory() as uow:
             s = uow.session
-            won: Any = s.execute(update(NoticeChain).where(
-                NoticeChain.id == chain_id, NoticeChain.state == "open", NoticeChain.next_step_at == seen)
-                .values(next_step_at=None))
-            if won.rowcount != 1:
-                continue  # another worker took it, or it was acknowledged meanwhile
-            chain = s.get(NoticeChain, chain_id)
-            unit = s.get(Unit, chain.unit_id) if chain else None
-            if chain is None or unit is None:
-                continue
-            chain.next_step_at = seen
-            run_step(s, chain, unit, now, base_url=base_url)
+            q = (select(NoticeChain).where(NoticeChain.state == "open", NoticeChain.next_step_at <= now)
+                 .order_by(NoticeChain.next_step_at, NoticeChain.id).limit(batch))
+            if s.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            chains = list(s.scalars(q))
+            if not chains:
+                return done
+            units = {u.id: u for u in s.scalars(select(Unit).where(Unit.id.in_({c.unit_id for c in chains})))}
+            for chain in chains:
+                unit = units.get(chain.unit_id)
+                if unit is None:
+                    chain.state, chain.next_step_at = "cancelled", None
+                    continue
+                run_step(s, chain, unit, now, base_url=base_url)
             uow.commit()
-            done += 1
-    return done
+            done += len(chains)
+            if len(chains) < batch:
+                return done
+
+
+def start_chains_later(s: Session, *, kind: str, subject: str, units: list[Unit],
+                       contexts: dict[int, dict[str, Any]], at: datetime, event_id: int | None) -> int:
+    """Many chains at once (a plan's activation to every town): written in one statement, their first
+    step due now — the worker writes the notices moments later, so the activation stays fast and
+    nothing is lost if the process stops between the two."""
+    policy = policy_for(s, kind, at)
+    if policy is None or not units:
+        return 0
+    steps = rules.steps_document(rules.parse_steps(policy.steps))
+    rows = [{"policy_code": policy.code, "kind": kind, "subject": subject, "dedup_key": f"{kind}:{subject}:{u.id}",
+             "event_id": event_id, "unit_id": u.id, "context": contexts.get(u.id, {}), "steps": steps,
+             "state": "open", "step_index": 0, "next_step_at": at, "started_at": at} for u in units]
+    s.execute(insert(NoticeChain), rows)
+    return len(rows)
 
 
 # --- acknowledgement -------------------------------------------------------------------------------------
