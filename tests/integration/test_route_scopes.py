@@ -53,6 +53,12 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "liveness/readiness for the load balancer; says nothing about data",
     ("POST", "/api/auth/login"): "signing in is how one gets a credential",
     ("GET", "/readyz"): "readiness for the load balancer; says nothing about data",
+    ("GET", "/api/notices/sms/dlr"): "Kannel's delivery report: authenticated by the per-notice HMAC in its URL "
+                                     "(test_notices_channels)",
+    ("GET", "/api/notices/sms/mo"): "Kannel's sms-service: authenticated by the MO key in its get-url "
+                                    "(test_notices_channels)",
+    ("GET", "/n/{code}"): "a notice's short link: the unguessable code sent to the recipient is the credential",
+    ("POST", "/n/{code}"): "acknowledging through a notice's short link: the code is the credential",
     **{(m, f"/open311/v2/{p}"): OPEN311 for m, p in (
         ("GET", "discovery.{format_}"), ("GET", "services.{format_}"), ("GET", "services/{service_code}.{format_}"),
         ("POST", "requests.{format_}"), ("GET", "requests.{format_}"),
@@ -142,6 +148,17 @@ UNSCOPED.update({
     ("PUT", "/api/evaluation/schemes/{code}"): Unscoped(CONFIG + " (scoring schemes)", perms.EVALUATION_WRITE),
 })
 
+#: Notices (issue #19): configuration and one's own settings and list.
+UNSCOPED.update({
+    ("GET", "/api/notice-robots"): Unscoped(CONFIG + " (group robots)", perms.NOTICE_ADMIN),
+    ("POST", "/api/notice-robots"): Unscoped(CONFIG + " (group robots)", perms.NOTICE_ADMIN),
+    ("GET", "/api/escalation-policies"): Unscoped(CONFIG + " (escalation policies)"),
+    ("PUT", "/api/escalation-policies/{code}"): Unscoped(CONFIG + " (escalation policies)", perms.NOTICE_ADMIN),
+    ("GET", "/api/notices/mine"): Unscoped(OWN),
+    ("GET", "/api/notices/settings/mine"): Unscoped(OWN),
+    ("PUT", "/api/notices/settings/mine"): Unscoped(OWN),
+})
+
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH
 #: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.
@@ -170,10 +187,11 @@ OWNER_STATUS: dict[tuple[str, str], int] = {
 }
 
 #: Path parameters that name a scoped object → how to find town B's one (filled in by the fixture).
-SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code", "shift_id"}
+SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code", "shift_id", "chain_id"}
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
-           "token_id": "999999", "person_code": "nobody", "shift_id": "999999"}
+           "token_id": "999999", "person_code": "nobody", "shift_id": "999999",
+           "chain_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -272,10 +290,27 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     shift = api.post("/api/duty/shifts", "frank", {"unit_code": "C500111002", "person_code": "frank",
                                                     "role": "officer", "starts_at": "2026-12-07T08:30:00+08:00",
                                                     "ends_at": "2026-12-08T08:30:00+08:00"}, status=201)
-    return Town(params={"ref": ev["number"], "task_id": str(ev["tasks"][0]["id"]),
+    chain_id = _town_b_chain(api, ev["id"])
+    return Town(params={"ref": ev["number"], "chain_id": str(chain_id), "task_id": str(ev["tasks"][0]["id"]),
                         "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank",
                         "shift_id": str(shift["id"]), "year": "2027", "centre_code": "C500111002"},
                 event_id=ev["id"])
+
+
+def _town_b_chain(api: Api, event_id: int) -> int:
+    """An escalation chain about town B's event, addressed to town B's centre."""
+    from datetime import UTC, datetime
+
+    from shuzhi.adapters.db.tables import Unit
+    from shuzhi.services.notices import escalation
+
+    with api.client.app.state.session_factory() as s:
+        unit = s.scalars(select(Unit).where(Unit.code == "C500111002")).one()
+        chain = escalation.start_chain(s, kind="warning.red", subject="town-b", unit=unit, event_id=event_id,
+                                       context={"number": "B", "place": SECRET_TITLE}, at=datetime.now(UTC))
+        assert chain is not None
+        s.commit()
+        return chain.id
 
 
 def _fill(path: str, values: dict[str, str]) -> str:

@@ -152,7 +152,10 @@ def _chain_in_scope(s: Session, actor: Actor, chain_id: int) -> NoticeChain:
     if chain.event_id is not None:
         event = s.get(Event, chain.event_id)
         if event is not None:
-            authz.ensure_event_visible(actor, event)
+            try:
+                authz.ensure_event_visible(actor, event)
+            except NotFound:
+                raise NotFound("notice chain not found") from None  # worded as for a missing chain
             return chain
     unit = s.get(Unit, chain.unit_id)
     authz.ensure_visible(actor, unit.area.path if unit else None, [chain.unit_id], what="notice chain")
