@@ -132,7 +132,7 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
     ding_token = "tok123"
     ding_secret = "SEC0123456789abcdef"
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])).decode("utf-8"))
@@ -264,7 +264,8 @@ def test_the_short_link_acknowledges(api: Api, world: World, session_factory: se
     assert api.client.get("/n/NOSUCH99").status_code == 404
     with session_factory() as s:
         chain = s.get(NoticeChain, chain_id)
-        assert chain is not None and (chain.state, chain.ack_channel, chain.acked_by) == ("acknowledged", "link", "李波")
+        assert chain is not None
+        assert (chain.state, chain.ack_channel, chain.acked_by) == ("acknowledged", "link", "李波")
         [entry] = s.scalars(select(TimelineEntry).where(TimelineEntry.event_id == event_id,
                                                         TimelineEntry.action == "notice.acknowledged")).all()
         assert "通过短链接确认" in (entry.reason or "") and entry.actor == "李波(bob)"
