@@ -232,7 +232,9 @@ def _notify(s: Session, chain: NoticeChain, step: int, target: Target, channel: 
         title, text = rules.render(chain.kind, context, escalated=step > 0)
         if mention:
             text = f"{text}\n@{mention}"
-        state, reason, due = _admission(s, chain, target, channel, address, setting, at)
+        # the inbox is never held back: it is where whatever else is suppressed can still be read
+        state, reason, due = (("queued", None, at) if channel is Channel.INAPP
+                              else _admission(s, chain, target, channel, address, setting, at))
         notice = Notice(chain_id=chain.id, step=step, event_id=chain.event_id, person_id=target.person_id,
                         unit_id=target.unit_id, who=target.who.value, channel=channel.value, address=address,
                         kind=chain.kind, title=title, body=text, parts=rules.sms_parts(text), code=code,

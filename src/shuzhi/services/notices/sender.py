@@ -25,9 +25,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters import im_robots
@@ -169,26 +169,42 @@ def send_due(uow_factory: UowFactory, now: datetime, gateways: Gateways, batch: 
         with ThreadPoolExecutor(max_workers=max(1, gateways.threads)) as pool:
             outcomes = list(pool.map(_hand_over, [gateways] * len(claimed), [robots] * len(claimed), claimed))
         with uow_factory() as uow:
-            for c, o in zip(claimed, outcomes, strict=True):
-                _record(uow.session, c, o, now, gateways)
+            _record_all(uow.session, claimed, outcomes, now, gateways)
             uow.commit()
         total += len(claimed)
         if len(claimed) < batch:
             return total
 
 
-def _record(s: Session, c: _Claimed, o: _Outcome, now: datetime, gateways: Gateways) -> None:
-    where = rules.CHANNEL_LABELS.get(rules.Channel(c.channel), c.channel)
-    to = rules.mask_phone(c.address) if c.channel == "sms" else c.address
-    if o.ok:
-        values: dict[str, Any] = {"state": "submitted", "submitted_at": now, "next_attempt_at": None,
-                                  "last_error": None}
-        s.execute(update(Notice).where(Notice.id == c.id, Notice.state == "sending").values(**values))
-        _receipt(s, c, now, "submitted", o.status, f"第{c.attempts}次交{where}网关：{to}")
-        escalation._timeline(s, c.event_id, now, "notice.sent", f"{where}已发出：{_who(s, c)}（{to}）",
-                             {"notice": c.id, "channel": c.channel, "attempt": c.attempts})
-        return
-    _failed_attempt(s, c, now, gateways, o.error or "refused", permanent=o.permanent, status=o.status)
+def _record_all(s: Session, claimed: list[_Claimed], outcomes: list[_Outcome], now: datetime,
+                gateways: Gateways) -> None:
+    """The batch's outcomes in a few statements: accepted ones in one executemany (a DLR that came
+    back first has already moved its notice on: ``state = 'sending'`` keeps it), the rest one by one."""
+    accepted = [(c, o) for c, o in zip(claimed, outcomes, strict=True) if o.ok]
+    if accepted:
+        table = cast(Table, Notice.__table__)
+        s.execute(update(table).where(table.c.id == bindparam("nid"), table.c.state == "sending")
+                  .values(state="submitted", submitted_at=now, next_attempt_at=None, last_error=None),
+                  [{"nid": c.id} for c, _ in accepted])
+        s.execute(insert(NoticeReceipt), [
+            {"notice_id": c.id, "chain_id": c.chain_id, "event_id": c.event_id, "person_id": c.person_id, "at": now,
+             "kind": "submitted", "channel": c.channel, "status": o.status,
+             "detail": f"第{c.attempts}次交{_where(c)}网关：{_to(c)}"} for c, o in accepted])
+        for c, _ in accepted:
+            if c.event_id is not None:
+                escalation._timeline(s, c.event_id, now, "notice.sent", f"{_where(c)}已发出：{_who(s, c)}（{_to(c)}）",
+                                     {"notice": c.id, "channel": c.channel, "attempt": c.attempts})
+    for c, o in zip(claimed, outcomes, strict=True):
+        if not o.ok:
+            _failed_attempt(s, c, now, gateways, o.error or "refused", permanent=o.permanent, status=o.status)
+
+
+def _where(c: _Claimed) -> str:
+    return rules.CHANNEL_LABELS.get(rules.Channel(c.channel), c.channel)
+
+
+def _to(c: _Claimed) -> str:
+    return rules.mask_phone(c.address) if c.channel == "sms" else c.address
 
 
 def _who(s: Session, c: _Claimed) -> str:

@@ -208,5 +208,6 @@ export async function shell() {
   document.getElementById("who-unit").textContent = who.unitName;
   document.getElementById("who-scope").textContent =
     `${t("header.scope")}：${who.scope ? who.scope.join("、") : t("header.scope_all")}`;
+  import("./notices.js").then((m) => m.watchNotices());  // urgent notices as browser notifications
   return who;
 }

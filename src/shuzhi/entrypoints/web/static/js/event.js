@@ -2,6 +2,7 @@
 import { ApiError, actionLabel, badge, can, clear, clockOf, el, empty, errorText, fmtTime, get, post, shell, stateLabel,
   t, toast } from "./core.js";
 import { actionForm, decideActions, localInputToIso, taskActions, uploadPhotos } from "./forms.js";
+import { renderEventNotices } from "./notices.js";
 
 /* global echarts */
 const number = document.getElementById("event-root").dataset.number;
@@ -284,7 +285,8 @@ async function reload() {
     [t("events.area_name"), e.area_name], [t("event.address"), e.address], [t("event.reporter"), e.reporter_name],
     [t("events.received_at"), fmtTime(e.received_at)]]);
   renderTasks(e);
-  await Promise.all([renderActions(e), renderAttachments(), renderTimeline(), drawMap(e).catch(() => {})]);
+  await Promise.all([renderActions(e), renderAttachments(), renderTimeline(), drawMap(e).catch(() => {}),
+    renderEventNotices(number, document.getElementById("ev-notices"))]);
   document.body.dataset.ready = "1";
   document.body.dataset.state = e.state;
 }
