@@ -90,7 +90,7 @@ def activate(factory: Any, unit_ids: list[int], run_id: int, at: datetime) -> fl
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
