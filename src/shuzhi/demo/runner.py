@@ -178,8 +178,10 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
     upgrade(url)
     factory = make_session_factory(make_engine(url))
     settings = Settings(data_dir=data_dir, database_url=url, demo_mode=True)
+    app_gateway = _demo_gateway(settings, data_dir, host, port, console)
     app: FastAPI = create_app(factory, settings)
     app.state.ready = False
+    app.state.sms_gateway = app_gateway
     stop = threading.Event()
 
     def prepare() -> None:
@@ -208,6 +210,37 @@ def run_demo(*, host: str, port: int, data_dir: Path, seed: int, days: int, live
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
+
+
+def _demo_gateway(settings: Settings, data_dir: Path, host: str, port: int, console: Console) -> object | None:
+    """A private Kannel (bearerbox + smsbox + fakesmsc as the carrier) for the demo's notices, when the
+    Debian packages are there; the SMS the carrier "delivers" are in ``<data_dir>/kannel/carrier.out``."""
+    import secrets
+
+    from shuzhi.adapters import kannel_local
+
+    if not kannel_local.available():
+        console.print("[yellow]Kannel not installed[/yellow]: notices go to the inbox and robots only")
+        return None
+    base = f"http://{host}:{port}"
+    gateway = kannel_local.LocalKannel(data_dir / "kannel", mo_url=f"{base}/api/notices/sms/mo", callback_base=base,
+                                       callback_secret=secrets.token_hex(16))
+    try:
+        gateway.start()
+    except RuntimeError as exc:
+        console.print(f"[yellow]Kannel did not start[/yellow] ({exc}): notices go to the inbox and robots only")
+        return None
+    settings.sms_sendsms_url = gateway.config.sendsms_url
+    settings.sms_username, settings.sms_password, settings.sms_sender = gateway.username, gateway.password, \
+        gateway.sender
+    settings.sms_callback_base = settings.public_base_url = base
+    settings.sms_callback_secret, settings.sms_mo_key = gateway.callback_secret, gateway.mo_key
+    import atexit
+
+    atexit.register(gateway.stop)
+    console.print(f"[green]SMS gateway[/green] Kannel on {gateway.config.sendsms_url} "
+                  f"(carrier log: {gateway.run_dir / 'carrier.out'})")
+    return gateway
 
 
 def _banner(console: Console, host: str, port: int) -> None:

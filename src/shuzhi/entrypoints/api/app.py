@@ -30,6 +30,9 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
 
     tune_gc()
     settings = settings or get_settings()
+    from shuzhi.services.notices import hooks as notice_hooks
+
+    notice_hooks.configure(settings)  # the in-process worker sends through this app's gateway settings
     if session_factory is None:
         url = settings.resolved_database_url()
         pool = {} if url.startswith("sqlite") else {"pool_size": settings.api_db_pool_size, "max_overflow": 10}

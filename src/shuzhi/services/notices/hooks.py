@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, Unit
 from shuzhi.adapters.db.tables_sensing import Indicator
-from shuzhi.config import get_settings
+from shuzhi.config import Settings, get_settings
 from shuzhi.domain import notices as rules
 from shuzhi.domain.thresholds import LABELS
 from shuzhi.services import hooks
@@ -27,6 +27,20 @@ from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.notices")
+#: The settings the API process was built with (``configure``); the worker reads the environment.
+_settings: Settings | None = None
+#: A warning older than this when it is announced is history being replayed (an import, the demo's
+#: seeding): it is written on the timeline as always, but wakes nobody.
+STALE = timedelta(hours=1)
+
+
+def configure(settings: Settings) -> None:
+    global _settings
+    _settings = settings
+
+
+def settings() -> Settings:
+    return _settings or get_settings()
 #: Warning levels that start a chain, and the notice kind each starts.
 LEVEL_KINDS = {"red": rules.NoticeKind.WARNING_RED.value, "orange": rules.NoticeKind.WARNING_ORANGE.value}
 
@@ -49,6 +63,8 @@ def on_warning(s: Session, change: hooks.WarningChange) -> None:
     kind = LEVEL_KINDS.get(change.level or "")
     if kind is None or change.payload.get("change") not in ("fired", "raised"):
         return
+    if change.at < datetime.now(change.at.tzinfo) - STALE:
+        return
     unit = escalation.centre_for(s, change.area_path)
     if unit is None:
         log.warning("no centre covers %s: the %s warning %s notifies nobody", change.area_path, change.level,
@@ -64,7 +80,7 @@ def on_warning(s: Session, change: hooks.WarningChange) -> None:
     # one chain per series within the de-dup window: a flapping sensor is one notice, not a storm
     escalation.start_chain(s, kind=kind, subject=f"warning:{change.indicator_code}:{change.series_key}", unit=unit,
                            context=context, at=change.at, event_id=change.event_id,
-                           base_url=get_settings().public_base_url)
+                           base_url=settings().public_base_url)
 
 
 def on_plan_started(s: Session, started: hooks.PlanStarted) -> None:
@@ -86,11 +102,11 @@ def notify_plan_run(s: Session, run_id: int, at: datetime, *, plan_name: str, ev
 
 
 def _send_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
-    return notice_sender.send_due(uow_factory, now, notice_sender.from_settings(get_settings()))
+    return notice_sender.send_due(uow_factory, now, notice_sender.from_settings(settings()))
 
 
 def _steps_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
-    return escalation.run_due_steps(uow_factory, now, base_url=get_settings().public_base_url)
+    return escalation.run_due_steps(uow_factory, now, base_url=settings().public_base_url)
 
 
 hooks.WARNING_HOOKS.append(on_warning)
