@@ -284,8 +284,8 @@ def insert_item(session: Session, ledger: Ledger, cmd: ItemCommand, actor: Actor
                                                   LedgerItem.number == number)) is not None:
         raise Conflict(f"ledger {ledger.code} already has an item numbered {number}", field="number")
     item = LedgerItem(ledger_id=ledger.id, number=number, state=d.ItemState.OPEN.value, created_at=at,
-                      updated_at=at, progress=0, own_progress=0, reopen_count=0, parent_id=parent.id if parent else None,
-                      depth=parent.depth + 1 if parent else 0)
+                      updated_at=at, progress=0, own_progress=0, reopen_count=0,
+                      parent_id=parent.id if parent else None, depth=parent.depth + 1 if parent else 0)
     apply_command(session, item, ledger, cmd)
     item.progress = item.own_progress
     session.add(item)
