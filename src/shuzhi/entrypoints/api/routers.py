@@ -19,6 +19,7 @@ from shuzhi.entrypoints.api import (
     dispatch_rules,
     events,
     health,
+    ledgers,
     observability,
     open311,
     organisation,
@@ -53,4 +54,5 @@ ROUTERS: list[APIRouter] = [
     open311.router,
     open311.admin_router,
     workbench.router,
+    ledgers.router,
 ]

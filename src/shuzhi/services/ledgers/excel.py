@@ -264,11 +264,11 @@ def _read(data: bytes, filename: str) -> list[list[str]]:
 def preview(uow: UnitOfWork, ledger_code: str, data: bytes, filename: str, actor: Actor, *,
             mapping: dict[str, str] | None = None, unit_aliases: dict[str, str] | None = None) -> ImportPreview:
     """What an import would write, and every error, without writing anything."""
-    grid = _read(data, filename)
     with uow:
         s = uow.session
         acc = access.load_ledger(s, actor, ledger_code)
         access.require_manage(actor, acc)
+        grid = _read(data, filename)
         out = _parse(s, acc.ledger, grid, mapping, unit_aliases or {})
         units = {u.name: u.code for u in s.scalars(select(Unit).where(Unit.active.is_(True)))}
         rows = [PreviewRow(row=p.row, number=p.cmd.number or "（自动）", title=p.cmd.title,
@@ -289,11 +289,11 @@ def commit(uow: UnitOfWork, ledger_code: str, data: bytes, filename: str, actor:
     """Write the file's items (all or nothing) and remember the mapping, the confirmed unit names and
     the layout for the next import and the export."""
     at = now or datetime.now(UTC)
-    grid = _read(data, filename)
     with uow:
         s = uow.session
         acc = access.load_ledger(s, actor, ledger_code)
         access.require_manage(actor, acc)
+        grid = _read(data, filename)
         ledger = acc.ledger
         out = _parse(s, ledger, grid, mapping, unit_aliases or {})
         if out.errors:

@@ -137,22 +137,23 @@ def add_attachment(uow: UnitOfWork, item_id: int, purpose: str, filename: str, c
                    actor: Actor, *, max_bytes: int, now: datetime | None = None) -> AttachmentView:
     """Evidence (佐证材料) or a report's annex from the lead unit; a reply document (答复件) from the lead
     unit of a suggestion. Types are checked against their first bytes, as for events."""
-    if purpose not in ("evidence", "reply", "report"):
-        raise Invalid("purpose: evidence, reply or report", field="purpose")
-    if content_type not in LEDGER_TYPES:
-        raise Invalid(f"file type '{content_type}' is not accepted; use JPEG, PNG, WebP, PDF, DOCX or XLSX",
-                      field="file")
-    if not data:
-        raise Invalid("the file is empty", field="file")
-    if len(data) > max_bytes:
-        raise Invalid(f"the file is {len(data)} bytes; the limit is {max_bytes}", field="file")
-    if not data.startswith(LEDGER_TYPES[content_type]):
-        raise Invalid(f"the file's content is not {content_type}", field="file")
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
+        # scope first: someone who cannot see the item learns nothing from a check of the file
         item, _acc = access.load_item(s, actor, item_id)
         access.require_responsible(actor, item)
+        if purpose not in ("evidence", "reply", "report"):
+            raise Invalid("purpose: evidence, reply or report", field="purpose")
+        if content_type not in LEDGER_TYPES:
+            raise Invalid(f"file type '{content_type}' is not accepted; use JPEG, PNG, WebP, PDF, DOCX or XLSX",
+                          field="file")
+        if not data:
+            raise Invalid("the file is empty", field="file")
+        if len(data) > max_bytes:
+            raise Invalid(f"the file is {len(data)} bytes; the limit is {max_bytes}", field="file")
+        if not data.startswith(LEDGER_TYPES[content_type]):
+            raise Invalid(f"the file's content is not {content_type}", field="file")
         if purpose == "reply" and item.kind != d.ItemKind.SUGGESTION.value:
             raise Invalid("a reply document belongs to a suggestion or proposal", field="purpose")
         if d.ItemState(item.state) in d.ENDED_STATES:
