@@ -25,9 +25,9 @@ from shuzhi.adapters.db.tables import Area, Unit
 from shuzhi.adapters.db.tables_ledgers import Ledger, LedgerItem, LedgerItemAssist
 from shuzhi.domain import permissions as P
 from shuzhi.domain.ledgers import Visibility
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import NotFound
+from shuzhi.services.security import authz
 
 
 @dataclass(frozen=True)

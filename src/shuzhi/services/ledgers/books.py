@@ -13,10 +13,10 @@ from shuzhi.adapters.db.tables import Unit
 from shuzhi.adapters.db.tables_ledgers import Ledger, LedgerItem
 from shuzhi.domain import ledgers as d
 from shuzhi.domain import permissions as P
-from shuzhi.services import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.ledgers import access
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

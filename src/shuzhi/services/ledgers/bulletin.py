@@ -15,12 +15,13 @@ from shuzhi.adapters.db.tables import Unit
 from shuzhi.adapters.db.tables_ledgers import LedgerBulletin, LedgerItem, LedgerItemAssist
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import ledgers as d
-from shuzhi.services import audit, outbox
+from shuzhi.services import outbox
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.ledgers import access
 from shuzhi.services.ledgers.clocks import local_day
 from shuzhi.services.ledgers.figures import parse_day, parse_kind, ranked_rows, tallies, window_bounds
+from shuzhi.services.security import audit
 from shuzhi.services.unit_of_work import UnitOfWork
 
 _COLOUR_NAMES = {"green": "绿（按计划推进）", "blue": "蓝（已销账）", "yellow": "黄（临期或滞后）",

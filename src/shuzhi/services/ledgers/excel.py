@@ -24,11 +24,11 @@ from shuzhi.adapters.tabular import TabularError
 from shuzhi.domain import ledger_import as li
 from shuzhi.domain import ledgers as d
 from shuzhi.domain.calendar import SHANGHAI
-from shuzhi.services import audit
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
 from shuzhi.services.ledgers import access, items
 from shuzhi.services.ledgers.books import columns_of
+from shuzhi.services.security import audit
 from shuzhi.services.unit_of_work import UnitOfWork
 
 PREVIEW_ROWS = 50

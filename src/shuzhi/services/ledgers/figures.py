@@ -18,11 +18,11 @@ from shuzhi.domain import ledgers as d
 from shuzhi.domain import permissions as P
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.periods import Period
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
 from shuzhi.services.ledgers import access
 from shuzhi.services.ledgers.clocks import local_day
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

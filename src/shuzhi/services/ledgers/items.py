@@ -19,11 +19,11 @@ from shuzhi.adapters.db.tables_ledgers import (
     LedgerTimelineEntry,
 )
 from shuzhi.domain import ledgers as d
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.ledgers import access, clocks
 from shuzhi.services.ledgers.books import columns_of
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 MAX_DEPTH = 4  # district → department/town → board/village → grid

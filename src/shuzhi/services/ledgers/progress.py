@@ -20,12 +20,12 @@ from shuzhi.adapters.db.tables_ledgers import (
     LedgerTimelineEntry,
 )
 from shuzhi.domain import ledgers as d
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.attachments import ALLOWED_TYPES
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.ledgers import access, items
 from shuzhi.services.ledgers.clocks import local_day
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: Besides photos and PDFs, offices send Word and Excel files as evidence and replies.
