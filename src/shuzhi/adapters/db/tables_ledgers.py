@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -24,7 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shuzhi.adapters.db.tables import Base, BigId, UTCDateTime, utcnow
-from shuzhi.adapters.db.tables_supervision import BigRef
+
+# A reference to a BIGINT id (items, events); SQLite keeps them as INTEGER like their targets.
+BigRef = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Ledger(Base):

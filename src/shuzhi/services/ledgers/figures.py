@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Unit
@@ -53,7 +53,7 @@ def tallies(session: Session, ledgers: Sequence[Ledger], window: Period, now: da
         if by == "leader":
             return (item.leader_name, item.leader_name) if item.leader_name else None
         u = units[item.lead_unit_id]
-        return u.code, u.name
+        return (str(u.id), u.name) if by == "unit_id" else (u.code, u.name)
 
     by_item: dict[int, d.UnitTally] = {}
     for it in rows:
@@ -186,3 +186,22 @@ def scoped_ledgers(s: Session, actor: Actor, ledger_code: str | None) -> tuple[l
     books = list(s.scalars(select(Ledger).where(Ledger.active.is_(True))))
     return books, access.own_items_clause(actor)
 
+
+
+def unit_counts(session: Session, actor: Actor, window: Period, *, area_path: str | None = None,
+                now: datetime | None = None) -> dict[int, dict[str, int]]:
+    """The ledger figures per lead unit id, as the evaluation's measures (``ledger_*``), for the items of
+    every active ledger in the actor's scope (within ``area_path`` when given): what the standard
+    rankings and the scoring scheme add to each unit's event figures."""
+    at = now or datetime.now(UTC)
+    clause = access.own_items_clause(actor)
+    if area_path:
+        clause = and_(clause, LedgerItem.area_path.startswith(area_path, autoescape=True))
+    books = list(session.scalars(select(Ledger).where(Ledger.active.is_(True))))
+    out: dict[int, dict[str, int]] = {}
+    for key, t in tallies(session, books, window, at, by="unit_id", item_filter=clause).items():
+        out[int(key)] = {"ledger_items": t.items, "ledger_reports_due": t.reports_due,
+                         "ledger_reports_on_time": t.reports_on_time, "ledger_due": t.due_in_period,
+                         "ledger_closed_on_time": t.closed_on_time, "ledger_overdue": t.overdue,
+                         "ledger_stalled": t.stalled, "ledger_reopened": t.reopened}
+    return out
