@@ -232,6 +232,8 @@ def _cn_number(text: str) -> int:
 
 
 def _month_end(year: int, month: int) -> date:
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month}")
     first_next = date(year + month // 12, month % 12 + 1, 1)
     return first_next - timedelta(days=1)
 

@@ -109,6 +109,15 @@ def _store(session: Session, item: LedgerItem, kind: str, steps: list[d.Step], n
             plan=[[s.step, s.due_at.isoformat(), s.deadline.isoformat()] for s in steps]))
 
 
+def _kept_plan(session: Session, item_id: int, due: datetime) -> list[d.Step] | None:
+    """The stored deadline plan when it is about ``due`` (and the rules have not changed it since)."""
+    plan = session.scalar(select(LedgerClock.plan).where(LedgerClock.item_id == item_id,
+                                                         LedgerClock.kind == DEADLINE))
+    if not plan or any(datetime.fromisoformat(row[2]) != due for row in plan):
+        return None
+    return [d.Step(str(st), datetime.fromisoformat(at), datetime.fromisoformat(dl)) for st, at, dl in plan]
+
+
 def sync(session: Session, item: LedgerItem, ledger: Ledger, now: datetime) -> None:
     """Replan both clocks of ``item`` (or drop them when nothing is left to supervise)."""
     session.flush()
@@ -122,8 +131,15 @@ def sync(session: Session, item: LedgerItem, ledger: Ledger, now: datetime) -> N
     deadline_steps: list[d.Step] = []
     if running and item.time_limit is not None:
         due = limit_due(cal, item.time_limit)
-        start = min(item.created_at, due - timedelta(seconds=1))
-        deadline_steps = d.pending(d.deadline_steps(cal, rules, start, due), _done(session, item.id, DEADLINE), now)
+        done = _done(session, item.id, DEADLINE)
+        kept = _kept_plan(session, item.id, due)
+        if kept is not None:
+            # same deadline as planned: the plan stands, less what has happened since (the calendar
+            # arithmetic over a time limit months away runs once per deadline, not on every report)
+            deadline_steps = d.pending(kept, done, now)
+        else:
+            start = min(item.created_at, due - timedelta(seconds=1))
+            deadline_steps = d.pending(d.deadline_steps(cal, rules, start, due), done, now)
     _store(session, item, DEADLINE, deadline_steps, now)
     report_steps: list[d.Step] = []
     if running and ledger.schedule != d.Schedule.NONE.value:
