@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -30,7 +31,7 @@ def read_grid(data: bytes, filename: str) -> list[list[str]]:
     try:
         # not read-only: the merged ranges are only known to a fully loaded sheet
         wb = load_workbook(io.BytesIO(data), data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise TabularError(f"not a readable .xlsx workbook: {exc}") from None
     ws = wb.worksheets[0]
     if ws.max_row > MAX_ROWS + 10:
