@@ -117,6 +117,9 @@ def test_bad_input_gets_a_field_level_answer(api: Api, world: World) -> None:
     not_a_date = api.post("/api/ledgers/ZD2026/items", "alice", {"title": "任务", "lead_unit": "C500111001",
                                                                  "time_limit": "尽快"}, status=422)
     assert not_a_date["field"] == "time_limit"
+    typo = api.post("/api/ledgers/ZD2026/items", "alice", {"title": "任务", "lead_unit": "C500111001",
+                                                           "time_limit": "2206-06-30"}, status=422)
+    assert typo["field"] == "time_limit" and "超过5年" in typo["detail"]
     not_a_sheet = upload(api, "/api/ledgers/ZD2026/import/preview", b"not a workbook", status=422)
     assert not_a_sheet["field"] == "file"
     bad_filter = api.get("/api/ledgers/ZD2026/items", status=422, params={"field": "nosuch:1"})

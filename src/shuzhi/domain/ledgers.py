@@ -274,6 +274,19 @@ def parse_loose_date(text: str) -> date | None:
     return None
 
 
+#: A time limit further ahead than this is a typing error (2062 for 2026), not a plan: refused.
+MAX_YEARS_AHEAD = 5
+
+
+def limit_problem(limit: date, today: date) -> str | None:
+    """Why a time limit cannot be used, in Chinese, or None."""
+    if limit.year > today.year + MAX_YEARS_AHEAD:
+        return f"完成时限{limit.isoformat()}超过{MAX_YEARS_AHEAD}年，请核对"
+    if limit.year < 2000:
+        return f"完成时限{limit.isoformat()}早于2000年，请核对"
+    return None
+
+
 # --- the item's life: an explicit transition table -------------------------------------------------
 
 

@@ -142,6 +142,7 @@ def _parse(session: Session, ledger: Ledger, grid: list[list[str]], mapping: dic
     out = _Outcome(names, chosen, matcher=matcher,
                    title_rows=[next((v for v in r if v), "") for r in grid[:max(0, header.data_start - 1)]][:1])
     kind = d.ITEM_KIND_OF[d.LedgerKind(ledger.kind)]
+    today = datetime.now(SHANGHAI).date()
     col_of = {t: h for h, t in chosen.items()}
     index = {h: i for i, h in enumerate(names) if h}
     seen_numbers: set[str] = set()
@@ -200,8 +201,11 @@ def _parse(session: Session, ledger: Ledger, grid: list[list[str]], mapping: dic
             elif by_code[found] != lead_code:
                 assist_codes.append(by_code[found])
         time_limit = get("time_limit")
-        if time_limit and d.parse_loose_date(time_limit) is None:
+        parsed_limit = d.parse_loose_date(time_limit) if time_limit else None
+        if time_limit and parsed_limit is None:
             err("time_limit", f"无法识别的日期“{time_limit}”（可写 2024-06-30、2024年6月底、2024年第三季度）")
+        elif parsed_limit is not None and (problem := d.limit_problem(parsed_limit, today)):
+            err("time_limit", problem)
         reply_due = get("reply_due")
         if reply_due and d.parse_loose_date(reply_due) is None:
             err("reply_due", f"无法识别的日期“{reply_due}”")

@@ -250,6 +250,10 @@ def apply_command(session: Session, item: LedgerItem, ledger: Ledger, cmd: ItemC
     item.person_id = _person_id(session, item.person_name, lead.id)
     item.milestones = [m.to_mapping() for m in milestones]
     item.time_limit = _date(cmd.time_limit, "time_limit")
+    if item.time_limit is not None:
+        problem = d.limit_problem(item.time_limit, clocks.local_day(datetime.now(UTC)))
+        if problem:
+            raise Invalid(problem, field="time_limit")
     item.fields = fields
     item.source = cmd.source.value if cmd.source else None
     item.finding = (cmd.finding or "").strip() or None

@@ -173,7 +173,7 @@ function actionsFor(item) {
 // An upload of evidence (佐证材料) or a reply document (答复件): one file, its purpose, then reload.
 function uploadForm(item, purpose, done) {
   const label = t(purpose === "reply" ? "ledgers.reply_doc" : "ledgers.evidence");
-  const input = el("input", { type: "file", name: "upload", accept: ".pdf,.jpg,.jpeg,.png,.webp,.docx,.xlsx", "aria-label": label,
+  const input = el("input", { type: "file", name: "upload", accept: ".pdf,.jpg,.jpeg,.png,.webp,.docx,.xlsx", "aria-label": t("ledgers.import_file"),
     dataset: { purpose } });
   const error = el("p", { class: "error", role: "alert" });
   const formEl = el("form", { class: "action-form" }, input, error, el("button", { class: "btn primary", type: "submit" }, label));
