@@ -128,7 +128,9 @@ class LedgerTimelineEntry(Base):
     """One immutable line of an item's history (actor, time, from, to, reason); append-only, by id."""
 
     __tablename__ = "ledger_timeline"
-    __table_args__ = (Index("ix_ledger_timeline_item", "item_id", "id"),)
+    __table_args__ = (Index("ix_ledger_timeline_item", "item_id", "id"),
+                      # re-opened items per period (the evaluation and the bulletin)
+                      Index("ix_ledger_timeline_ledger_action", "ledger_id", "action", "at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     item_id: Mapped[int] = mapped_column(BigRef)
     ledger_id: Mapped[int] = mapped_column(Integer)

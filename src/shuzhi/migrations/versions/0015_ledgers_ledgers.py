@@ -49,6 +49,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ledger_timeline', schema=None) as batch_op:
         batch_op.create_index('ix_ledger_timeline_item', ['item_id', 'id'], unique=False)
+        batch_op.create_index('ix_ledger_timeline_ledger_action', ['ledger_id', 'action', 'at'], unique=False)
 
     op.create_table('ledgers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -285,6 +286,7 @@ def downgrade() -> None:
 
     op.drop_table('ledgers')
     with op.batch_alter_table('ledger_timeline', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_timeline_ledger_action')
         batch_op.drop_index('ix_ledger_timeline_item')
 
     op.drop_table('ledger_timeline')

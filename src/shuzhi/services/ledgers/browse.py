@@ -126,8 +126,11 @@ def _views(s: Session, rows: list[LedgerItem], acc: access.LedgerAccess, actor: 
     units = {u.id: u for u in s.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
     kids = dict(s.execute(select(LedgerItem.parent_id, func.count()).where(LedgerItem.parent_id.in_(ids))
                           .group_by(LedgerItem.parent_id)).all())
-    return [items.view(s, r, acc.ledger, actor=actor, acc=acc, today=day, units=units, children=kids.get(r.id, 0))
-            for r in rows]
+    by_item: dict[int, list[int]] = {}
+    for item_id, unit_id in assists:
+        by_item.setdefault(item_id, []).append(unit_id)
+    return [items.view(s, r, acc.ledger, actor=actor, acc=acc, today=day, units=units, children=kids.get(r.id, 0),
+                       assist_ids=by_item.get(r.id, [])) for r in rows]
 
 
 def leaders(uow: UnitOfWork, ledger_code: str, actor: Actor) -> list[str]:

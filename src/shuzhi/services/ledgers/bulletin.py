@@ -24,6 +24,8 @@ from shuzhi.services.ledgers.figures import parse_day, parse_kind, ranked_rows, 
 from shuzhi.services.security import audit
 from shuzhi.services.unit_of_work import UnitOfWork
 
+#: Items named in each list of a bulletin (the rest are counted).
+LISTED = 200
 _COLOUR_NAMES = {"green": "绿（按计划推进）", "blue": "蓝（已销账）", "yellow": "黄（临期或滞后）",
                  "orange": "橙（停滞）", "red": "红（超期）"}
 _STATE_NAMES = {"open": "未启动", "in_progress": "推进中", "pending_sign_off": "待销号", "closed": "已销账",
@@ -66,14 +68,18 @@ def build(uow: UnitOfWork, ledger_code: str, actor: Actor, *, period_kind: str =
         units = {u.id: u for u in s.scalars(select(Unit))}
         overdue, stalled = [], []
         colours = {c.value: 0 for c in d.Colour}
-        for it in s.scalars(select(LedgerItem).where(LedgerItem.ledger_id == ledger.id,
-                                                     LedgerItem.state != d.ItemState.CANCELLED.value)
-                            .order_by(LedgerItem.path)):
+        for it in s.execute(select(LedgerItem.id, LedgerItem.number, LedgerItem.title, LedgerItem.lead_unit_id,
+                                   LedgerItem.leader_name, LedgerItem.time_limit, LedgerItem.progress,
+                                   LedgerItem.state, LedgerItem.created_at, LedgerItem.last_progress_at)
+                            .where(LedgerItem.ledger_id == ledger.id,
+                                   LedgerItem.state != d.ItemState.CANCELLED.value).order_by(LedgerItem.path)):
             facts = d.ItemFacts(d.ItemState(it.state), it.time_limit, it.progress, local_day(it.created_at),
                                 local_day(it.last_progress_at) if it.last_progress_at else None)
             c = d.colour(facts, day_end, schedule)
             if c is not None:
                 colours[c.value] += 1
+            if not (d.is_overdue(facts, day_end) or d.is_stalled(facts, day_end, schedule)):
+                continue
             line = {"id": it.id, "number": it.number, "title": it.title, "unit": units[it.lead_unit_id].name,
                     "leader": it.leader_name or "", "time_limit": it.time_limit.isoformat() if it.time_limit else "",
                     "progress": it.progress, "state": it.state,
@@ -81,15 +87,19 @@ def build(uow: UnitOfWork, ledger_code: str, actor: Actor, *, period_kind: str =
                     "last_progress": local_day(it.last_progress_at).isoformat() if it.last_progress_at else ""}
             if d.is_overdue(facts, day_end):
                 overdue.append(line)
-            elif d.is_stalled(facts, day_end, schedule):
+            else:
                 stalled.append(line)
         overdue.sort(key=lambda x: -x["days_overdue"])
+        # a bulletin names the worst: the longest overdue and the longest stalled, with the totals
+        totals = {"overdue": len(overdue), "stalled": len(stalled)}
+        stalled.sort(key=lambda x: x["last_progress"] or "")
+        overdue, stalled = overdue[:LISTED], stalled[:LISTED]
         title = f"{ledger.name}{d.window_title(kind, window)}{d.REPORT_PERIOD_TITLES[kind]}"
         content = {"ledger": ledger.code, "ledger_name": ledger.name, "window": [window.start.isoformat(),
                                                                                  window.end.isoformat()],
                    "previous": d.previous_window(kind, window).label, "as_of": day_end.isoformat(),
                    "colours": colours, "ranking": [r.model_dump() for r in rows], "overdue": overdue,
-                   "stalled": stalled}
+                   "stalled": stalled, "totals": totals}
         return BulletinView(id=None, ledger=ledger.code, period_kind=kind.value, period=window.label, title=title,
                             published_at=None, published_by=None, content=content)
 
@@ -114,8 +124,8 @@ def publish(uow: UnitOfWork, ledger_code: str, actor: Actor, *, period_kind: str
                                .where(LedgerItem.ledger_id == ledger.id).distinct()))
         peers.add(ledger.owner_unit_id)
         top = draft.content["ranking"][:3]
-        body = f"排名前列：{'、'.join(r['name'] for r in top) or '—'}；超期{len(draft.content['overdue'])}项，" \
-               f"停滞{len(draft.content['stalled'])}项"
+        body = f"排名前列：{'、'.join(r['name'] for r in top) or '—'}；超期{draft.content['totals']['overdue']}项，" \
+               f"停滞{draft.content['totals']['stalled']}项"
         payload = {"ledger": ledger.code, "bulletin": row.id, "period": draft.period}
         s.connection().execute(insert(Notification), [
             {"person_id": None, "unit_id": u, "event_id": None, "task_id": None, "kind": "ledger.bulletin",
@@ -158,7 +168,9 @@ def document(b: BulletinView) -> rf.ReportDoc:
     colours = c.get("colours", {})
     summary = [f"统计区间：{c['window'][0]} 至 {c['window'][1]}（截至 {c['as_of']}），与上期（{c['previous']}）比较。",
                "五色状态：" + "，".join(f"{_COLOUR_NAMES[k]} {v} 项" for k, v in colours.items()),
-               f"超期未完成 {len(c.get('overdue', []))} 项，停滞 {len(c.get('stalled', []))} 项。"]
+               f"超期未完成 {c.get('totals', {}).get('overdue', len(c.get('overdue', [])))} 项，"
+               f"停滞 {c.get('totals', {}).get('stalled', len(c.get('stalled', [])))} 项"
+               f"（各列出最严重的{LISTED}项）。"]
 
     def move(r: dict[str, Any]) -> str:
         if r.get("previous_place") is None:

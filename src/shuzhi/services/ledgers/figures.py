@@ -41,15 +41,19 @@ def tallies(session: Session, ledgers: Sequence[Ledger], window: Period, now: da
     day = local_day(upto - timedelta(microseconds=1))
     ids = [lg.id for lg in ledgers]
     schedules = {lg.id: d.Schedule(lg.schedule) for lg in ledgers}
-    q = select(LedgerItem).where(LedgerItem.ledger_id.in_(ids), LedgerItem.state != d.ItemState.CANCELLED.value,
-                                 LedgerItem.created_at < upto)
+    # the few columns the figures need: an item's custom values (often dozens) are never read here
+    q = (select(LedgerItem.id, LedgerItem.ledger_id, LedgerItem.lead_unit_id, LedgerItem.leader_name,
+                LedgerItem.progress, LedgerItem.time_limit, LedgerItem.closed_at, LedgerItem.state,
+                LedgerItem.created_at, LedgerItem.last_progress_at)
+         .where(LedgerItem.ledger_id.in_(ids), LedgerItem.state != d.ItemState.CANCELLED.value,
+                LedgerItem.created_at < upto))
     if item_filter is not None:
         q = q.where(item_filter)
-    rows = list(session.scalars(q))
+    rows = list(session.execute(q))
     units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_({r.lead_unit_id for r in rows})))}
     out: dict[str, d.UnitTally] = {}
 
-    def key_of(item: LedgerItem) -> tuple[str, str] | None:
+    def key_of(item: Any) -> tuple[str, str] | None:
         if by == "leader":
             return (item.leader_name, item.leader_name) if item.leader_name else None
         u = units[item.lead_unit_id]
@@ -79,25 +83,23 @@ def tallies(session: Session, ledgers: Sequence[Ledger], window: Period, now: da
             t.stalled += 1
     if not by_item:
         return out
-    item_ids = list(by_item)
-    for chunk in _chunks(item_ids):
-        for item_id, due_at, reported_at in session.execute(
-                select(LedgerReportSlot.item_id, LedgerReportSlot.due_at, LedgerReportSlot.reported_at)
-                .where(LedgerReportSlot.item_id.in_(chunk), LedgerReportSlot.due_at >= start,
-                       LedgerReportSlot.due_at < upto)):
-            t = by_item[item_id]
-            t.reports_due += 1
-            if reported_at is not None and reported_at <= due_at:
-                t.reports_on_time += 1
-        for (item_id,) in session.execute(select(LedgerTimelineEntry.item_id).where(
-                LedgerTimelineEntry.item_id.in_(chunk), LedgerTimelineEntry.action == "item.reopen",
-                LedgerTimelineEntry.at >= start, LedgerTimelineEntry.at < upto)):
+    # by ledger and due window (one range scan), kept when the item is one counted above (in scope)
+    for item_id, due_at, reported_at in session.execute(
+            select(LedgerReportSlot.item_id, LedgerReportSlot.due_at, LedgerReportSlot.reported_at)
+            .where(LedgerReportSlot.ledger_id.in_(ids), LedgerReportSlot.due_at >= start,
+                   LedgerReportSlot.due_at < upto)):
+        t = by_item.get(item_id)
+        if t is None:
+            continue
+        t.reports_due += 1
+        if reported_at is not None and reported_at <= due_at:
+            t.reports_on_time += 1
+    for (item_id,) in session.execute(select(LedgerTimelineEntry.item_id).where(
+            LedgerTimelineEntry.ledger_id.in_(ids), LedgerTimelineEntry.action == "item.reopen",
+            LedgerTimelineEntry.at >= start, LedgerTimelineEntry.at < upto)):
+        if item_id in by_item:
             by_item[item_id].reopened += 1
     return out
-
-
-def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
 class FigureRow(BaseModel):

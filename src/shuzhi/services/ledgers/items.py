@@ -155,7 +155,8 @@ def allowed_for(actor: Actor, item: LedgerItem, ledger: Ledger, acc: access.Ledg
 
 def view(session: Session, item: LedgerItem, ledger: Ledger, *, actor: Actor | None = None,
          acc: access.LedgerAccess | None = None, today: date | None = None,
-         units: dict[int, Unit] | None = None, children: int | None = None) -> ItemView:
+         units: dict[int, Unit] | None = None, children: int | None = None,
+         assist_ids: list[int] | None = None) -> ItemView:
     day = today or clocks.local_day(datetime.now(UTC))
     f = facts(item)
     schedule = d.Schedule(ledger.schedule)
@@ -168,8 +169,9 @@ def view(session: Session, item: LedgerItem, ledger: Ledger, *, actor: Actor | N
             assert u is not None
         return u
 
-    assists = [unit(uid) for (uid,) in session.execute(
-        select(LedgerItemAssist.unit_id).where(LedgerItemAssist.item_id == item.id))]
+    if assist_ids is None:
+        assist_ids = list(session.scalars(select(LedgerItemAssist.unit_id).where(LedgerItemAssist.item_id == item.id)))
+    assists = [unit(uid) for uid in assist_ids]
     if children is None:
         children = session.scalar(select(func.count()).select_from(LedgerItem)
                                   .where(LedgerItem.parent_id == item.id)) or 0
