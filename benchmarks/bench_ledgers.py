@@ -193,8 +193,8 @@ def main() -> None:
             t0 = time.perf_counter()
             page = browse.list_items(uow(), "BENCH", f, actor, today=today)
             times.append((time.perf_counter() - t0) * 1000)
-        per_filter.append({"filter": f.model_dump(exclude_defaults=True), "median_ms": round(statistics.median(times), 1),
-                           "matches": page.total})
+        per_filter.append({"filter": f.model_dump(exclude_defaults=True),
+                           "median_ms": round(statistics.median(times), 1), "matches": page.total})
     medians = [p["median_ms"] for p in per_filter]
     load = os.getloadavg()[0]
     record("ledger_open_filtered_ms", max(medians), "ms", 300, "lower", engine="postgresql",

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from shuzhi.adapters.db.tables_ledgers import LedgerClock, LedgerClockStep, LedgerReportSlot, LedgerTimelineEntry
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.services.actors import resolve_actor
-from shuzhi.services.security.authz import Forbidden
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.ledgers import books, browse, bulletin, clocks, items, progress
+from shuzhi.services.security.authz import Forbidden
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 

@@ -22,6 +22,15 @@ from sqlalchemy import select
 
 from shuzhi.adapters.db.tables import Person, Unit
 from shuzhi.domain.calendar import SHANGHAI
+from shuzhi.domain.ledgers import (
+    ItemAction,
+    LedgerKind,
+    ProblemSource,
+    ProposalKind,
+    Satisfaction,
+    Schedule,
+    Visibility,
+)
 from shuzhi.domain.permissions import LEDGER_REPORT, permissions_of
 from shuzhi.services.actors import Actor, resolve_actor
 from shuzhi.services.errors import Conflict, ServiceError
@@ -102,19 +111,19 @@ def seed_ledgers(uow: Callable[[], UnitOfWork], now: datetime, seed: int = 1, *,
     departments = [u for u in units if u.startswith("D500111-")][:14]
     towns = [u for u in units if u.startswith("C500111") and len(u) == 10][:12]
     reform = books.save_ledger(uow(), books.LedgerCommand(
-        code=f"GG{year}", name=f"{year}年区委改革办改革项目台账", kind="reform", owner_unit="C500111",
-        visibility="peers", schedule="monthly", description="按期对账、定期晒账、到期销账",
+        code=f"GG{year}", name=f"{year}年区委改革办改革项目台账", kind=LedgerKind.REFORM, owner_unit="C500111",
+        visibility=Visibility.PEERS, schedule=Schedule.MONTHLY, description="按期对账、定期晒账、到期销账",
         columns=[{"key": "category", "label": "改革类别", "type": "choice",
                   "choices": sorted({c for c, _ in _THEMES})},
                  {"key": "district_leader", "label": "牵头区领导", "type": "text"},
                  {"key": "pilot", "label": "是否试点", "type": "bool"},
                  {"key": "funds", "label": "资金（万元）", "type": "number"}]), chief, now=start)
     audit = books.save_ledger(uow(), books.LedgerCommand(
-        code=f"WT{year}", name=f"{year}年巡视审计督察反馈问题整改清单", kind="problem", owner_unit="C500111",
-        visibility="peers", schedule="monthly"), chief, now=start)
+        code=f"WT{year}", name=f"{year}年巡视审计督察反馈问题整改清单", kind=LedgerKind.PROBLEM, owner_unit="C500111",
+        visibility=Visibility.PEERS, schedule=Schedule.MONTHLY), chief, now=start)
     suggest = books.save_ledger(uow(), books.LedgerCommand(
-        code=f"JY{year}", name=f"{year}年人大代表建议政协委员提案办理台账", kind="suggestion",
-        owner_unit="C500111", visibility="private", schedule="none"), chief, now=start)
+        code=f"JY{year}", name=f"{year}年人大代表建议政协委员提案办理台账", kind=LedgerKind.SUGGESTION,
+        owner_unit="C500111", visibility=Visibility.PRIVATE, schedule=Schedule.NONE), chief, now=start)
     plans: list[tuple[datetime, Callable[[], Any], str]] = []
 
     # --- the reform ledger: 64 items, 8 of them split down to towns ---
@@ -139,7 +148,7 @@ def seed_ledgers(uow: Callable[[], UnitOfWork], now: datetime, seed: int = 1, *,
         lead = departments[(n * 5) % len(departments)]
         created = start + timedelta(days=10 + rng.randrange(0, 15))
         cmd = items.ItemCommand(title=pattern.format(x=_PLACES[n % len(_PLACES)])[:60], lead_unit=lead,
-                                source=src, finding=pattern.format(x=_PLACES[n % len(_PLACES)]) + "。",
+                                source=ProblemSource(src), finding=pattern.format(x=_PLACES[n % len(_PLACES)]) + "。",
                                 milestones=[{"title": "制定整改方案"}, {"title": "完成整改并建立长效机制"}],
                                 time_limit=(created + timedelta(days=rng.choice([45, 60, 90, 120])))
                                 .astimezone(SHANGHAI).date().isoformat(), leader=_LEADERS[n % len(_LEADERS)])
@@ -151,7 +160,7 @@ def seed_ledgers(uow: Callable[[], UnitOfWork], now: datetime, seed: int = 1, *,
         lead = departments[(n * 3) % len(departments)]
         cmd = items.ItemCommand(title=_SUGGEST[n % len(_SUGGEST)].format(x=_PLACES[(n * 3) % len(_PLACES)]),
                                 lead_unit=lead, proposer=proposer,
-                                proposal_kind="proposal" if proposer.endswith("委员") else "suggestion",
+                                proposal_kind=ProposalKind.PROPOSAL if proposer.endswith("委员") else ProposalKind.SUGGESTION,
                                 reply_due=(created + timedelta(days=90)).astimezone(SHANGHAI).date().isoformat(),
                                 number=f"{'提' if proposer.endswith('委员') else '建'}{n + 1:03d}")
         plans.append((created, _create(sd, suggest.code, cmd, chief, created, rng, [], suggestion=True),
@@ -234,13 +243,13 @@ def _close(sd: _Seeder, item_id: int, lead: str, at: datetime, *, reopen: bool) 
         who = sd.of(lead)
         progress.add_attachment(sd.uow(), item_id, "evidence", "整改佐证.pdf", "application/pdf", PDF, who,
                                 max_bytes=1 << 20, now=at)
-        items.act(sd.uow(), item_id, items.ActionCommand(action="submit", reason="已完成，申请销号"), who, now=at)
+        items.act(sd.uow(), item_id, items.ActionCommand(action=ItemAction.SUBMIT, reason="已完成，申请销号"), who, now=at)
         signer = sd.actor("dispatcher.district1")
         signed = at + timedelta(days=2)
-        items.act(sd.uow(), item_id, items.ActionCommand(action="sign_off", reason="经核验，同意销号"), signer,
+        items.act(sd.uow(), item_id, items.ActionCommand(action=ItemAction.SIGN_OFF, reason="经核验，同意销号"), signer,
                   now=signed)
         if reopen:
-            items.act(sd.uow(), item_id, items.ActionCommand(action="reopen", reason="回头看发现问题反弹"), signer,
+            items.act(sd.uow(), item_id, items.ActionCommand(action=ItemAction.REOPEN, reason="回头看发现问题反弹"), signer,
                       now=signed + timedelta(days=15))
         return []
 
@@ -252,10 +261,11 @@ def _reply(sd: _Seeder, item_id: int, lead: str, at: datetime, rng: random.Rando
         who = sd.of(lead)
         progress.add_attachment(sd.uow(), item_id, "reply", "答复函.pdf", "application/pdf", PDF, who,
                                 max_bytes=1 << 20, now=at)
-        items.act(sd.uow(), item_id, items.ActionCommand(action="submit", reason="已书面答复代表委员"), who, now=at)
+        items.act(sd.uow(), item_id, items.ActionCommand(action=ItemAction.SUBMIT, reason="已书面答复代表委员"), who, now=at)
         items.act(sd.uow(), item_id, items.ActionCommand(
-            action="sign_off", reason="代表委员已反馈意见",
-            satisfaction=rng.choice(["satisfied", "satisfied", "satisfied", "basically", "dissatisfied"])),
+            action=ItemAction.SIGN_OFF, reason="代表委员已反馈意见",
+            satisfaction=Satisfaction(rng.choice(["satisfied", "satisfied", "satisfied", "basically",
+                                                   "dissatisfied"]))),
             sd.actor("dispatcher.district1"), now=at + timedelta(days=rng.randrange(3, 15)))
 
     return run

@@ -88,12 +88,12 @@ def tallies(session: Session, ledgers: Sequence[Ledger], window: Period, now: da
             select(LedgerReportSlot.item_id, LedgerReportSlot.due_at, LedgerReportSlot.reported_at)
             .where(LedgerReportSlot.ledger_id.in_(ids), LedgerReportSlot.due_at >= start,
                    LedgerReportSlot.due_at < upto)):
-        t = by_item.get(item_id)
-        if t is None:
+        counted = by_item.get(item_id)
+        if counted is None:
             continue
-        t.reports_due += 1
+        counted.reports_due += 1
         if reported_at is not None and reported_at <= due_at:
-            t.reports_on_time += 1
+            counted.reports_on_time += 1
     for (item_id,) in session.execute(select(LedgerTimelineEntry.item_id).where(
             LedgerTimelineEntry.ledger_id.in_(ids), LedgerTimelineEntry.action == "item.reopen",
             LedgerTimelineEntry.at >= start, LedgerTimelineEntry.at < upto)):
