@@ -187,11 +187,16 @@ OWNER_STATUS: dict[tuple[str, str], int] = {
 }
 
 #: Path parameters that name a scoped object → how to find town B's one (filled in by the fixture).
-SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code", "shift_id", "chain_id"}
+SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
+                 # duty roster and notices
+                 "shift_id", "chain_id",
+                 # ledgers: town B's own private ledger, its item, evidence and bulletin
+                 "code", "item_id", "ledger_attachment_id", "bulletin_id"}
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
-           "token_id": "999999", "person_code": "nobody", "shift_id": "999999",
-           "chain_id": "999999"}
+           "token_id": "999999", "person_code": "nobody",
+           "shift_id": "999999", "chain_id": "999999",
+           "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -206,6 +211,7 @@ BODIES: dict[tuple[str, str], Any] = {
                                       "condition": {"field": "source", "op": "eq", "value": "hotline"},
                                       "targets": {"lead": "C500111001"}},
     ("POST", "/api/events"): {"source": "hotline", "title": "x", "lon": World.A1[0], "lat": World.A1[1]},
+    ("POST", "/api/ledger-items/{item_id}/links"): {"event_number": "{ref}", "relation": "arose_from"},
 }
 FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
     ("POST", "/api/events/{ref}/attachments"): ("x.png", PNG, "image/png"),
@@ -287,13 +293,24 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     files = {"file": ("现场.png", PNG, "image/png")}
     att = api.request("POST", f"/api/events/{ev['number']}/attachments", "frank", 201, files=files)
     frank_token = api.get("/api/auth/tokens", who="frank")[0]["id"]
+    params = {"ref": ev["number"], "task_id": str(ev["tasks"][0]["id"]), "attachment_id": str(att["id"]),
+              "token_id": str(frank_token), "person_code": "frank", "year": "2027", "centre_code": "C500111002"}
+    # duty roster and notices: a shift of town B's centre and an escalation chain about its event
     shift = api.post("/api/duty/shifts", "frank", {"unit_code": "C500111002", "person_code": "frank",
                                                     "role": "officer", "starts_at": "2026-12-07T08:30:00+08:00",
                                                     "ends_at": "2026-12-08T08:30:00+08:00"}, status=201)
-    chain_id = _town_b_chain(api, ev["id"])
-    return Town(params={"ref": ev["number"], "chain_id": str(chain_id), "task_id": str(ev["tasks"][0]["id"]),
-                        "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank",
-                        "shift_id": str(shift["id"]), "year": "2027", "centre_code": "C500111002"},
+    params |= {"shift_id": str(shift["id"]), "chain_id": str(_town_b_chain(api, ev["id"]))}
+    # a ledger of town B's own, private: bob must not learn that it or its items exist
+    api.post("/api/ledgers", "frank", {"code": "TB-PRIV", "name": SECRET_TITLE, "kind": "key_task",
+                                       "owner_unit": "C500111002", "visibility": "private"})
+    item = api.post("/api/ledgers/TB-PRIV/items", "frank", {"title": SECRET_TITLE, "lead_unit": "C500111002"},
+                    status=201)
+    evidence = api.request("POST", f"/api/ledger-items/{item['id']}/attachments", "frank", 201,
+                           files={"file": ("佐证.png", PNG, "image/png")})
+    posted = api.post("/api/ledgers/TB-PRIV/bulletins", "frank", {"period_kind": "monthly"}, status=201)
+    params |= {"code": "TB-PRIV", "item_id": str(item["id"]), "ledger_attachment_id": str(evidence["id"]),
+               "bulletin_id": str(posted["id"])}
+    return Town(params=params,
                 event_id=ev["id"])
 
 

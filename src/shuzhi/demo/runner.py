@@ -29,6 +29,7 @@ from shuzhi.demo.accounts import DEMO_PASSWORD, give_demo_passwords
 from shuzhi.demo.district import DemoDistrict, build_district
 from shuzhi.demo.evaluation import seed_evaluation
 from shuzhi.demo.history import Step, build_history, next_live_event
+from shuzhi.demo.ledgers import seed_ledgers
 from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
 from shuzhi.demo.sensing import seed_sensing, start_live
@@ -115,6 +116,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     seed_warnings(uow, factory, district)
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     clock(now)
+    seed_ledgers(uow, now, seed_value, start_days=min(150, max(30, days * 5)))  # 台账 (docs/ledgers.md)
     # the evaluation roll-ups and a default scoring scheme over everything above
     seed_evaluation(uow(), now)
     return replayer, pending, district

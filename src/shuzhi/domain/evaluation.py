@@ -84,6 +84,27 @@ RATES: Final[tuple[str, ...]] = (
     "closure_rate", "on_time_closure_rate", "accurate_dispatch_rate", "rework_rate", "satisfaction_rate",
     "accept_on_time_rate", "on_time_handling_rate",
 )
+#: Ledger figures (台账, docs/ledgers.md), joined per unit to the rankings and the scoring scheme; they are
+#: counted from the ledgers when a ranking is made, not roll-up columns.
+LEDGER_MEASURES: Final[tuple[str, ...]] = (
+    "ledger_items", "ledger_reports_due", "ledger_reports_on_time", "ledger_due", "ledger_closed_on_time",
+    "ledger_overdue", "ledger_stalled", "ledger_reopened",
+)
+LEDGER_RATES: Final[tuple[str, ...]] = ("ledger_report_rate", "ledger_completion_rate")
+LABELS.update({
+    "ledger_items": "台账事项数", "ledger_reports_due": "应对账数", "ledger_reports_on_time": "按期对账数",
+    "ledger_due": "应销账数", "ledger_closed_on_time": "按期销账数", "ledger_overdue": "台账超期事项",
+    "ledger_stalled": "台账停滞事项", "ledger_reopened": "台账反弹事项", "ledger_report_rate": "按期对账率",
+    "ledger_completion_rate": "按期销账率",
+})
+
+
+def ledger_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
+    """按期对账率 = reports on time / reports due; 按期销账率 = closed by the time limit / due in the period."""
+    return {"ledger_report_rate": ratio(counts.get("ledger_reports_on_time", 0), counts.get("ledger_reports_due", 0)),
+            "ledger_completion_rate": ratio(counts.get("ledger_closed_on_time", 0), counts.get("ledger_due", 0))}
+
+
 AVERAGES: Final[tuple[str, ...]] = (
     "avg_accept_hours", "avg_accept_work_hours", "avg_handle_hours", "avg_handle_work_hours",
 )

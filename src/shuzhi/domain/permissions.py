@@ -54,10 +54,17 @@ API_KEY_ADMIN = "api_key.admin"  # connected systems' keys: create, rotate, revo
 # --- duty roster and notices (issue #19) ---
 DUTY_WRITE = "duty.write"  # a centre's duty roster: shifts, roster import
 NOTICE_ADMIN = "notice.admin"  # escalation policies, notice channels of other people
+# ledgers (台账): read, report progress as a responsible unit, run a ledger (items, import, bulletin),
+# and close items off as the sign-off authority (销账/整改销号)
+LEDGER_READ = "ledger.read"
+LEDGER_REPORT = "ledger.report"
+LEDGER_MANAGE = "ledger.manage"
+LEDGER_SIGN_OFF = "ledger.sign_off"
 
 _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
          INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
-         PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE, DUTY_WRITE}
+         PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE, DUTY_WRITE, LEDGER_READ, LEDGER_REPORT,
+         LEDGER_MANAGE, LEDGER_SIGN_OFF}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
@@ -66,13 +73,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.DUTY_OFFICER: frozenset(_DESK),
     Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
-                             REPORT_READ}),
+                             REPORT_READ, LEDGER_READ, LEDGER_REPORT}),
     Role.GRID_WORKER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, EVENT_VERIFY, INDICATOR_READ,
-                                 PLAN_READ}),
+                                 PLAN_READ, LEDGER_READ, LEDGER_REPORT}),
     Role.LEADER: frozenset({EVENT_READ, EVENT_URGE, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
-                            EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE}),
+                            EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE, LEDGER_READ, LEDGER_SIGN_OFF}),
     Role.AUDITOR: frozenset({EVENT_READ, AUDIT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
-                             REPORT_READ}),
+                             REPORT_READ, LEDGER_READ}),
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),
 }
 

@@ -29,7 +29,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shuzhi.domain.evaluation import MEASURES, RATES
+from shuzhi.domain.evaluation import LEDGER_MEASURES, LEDGER_RATES, MEASURES, RATES
+
+#: What a scheme may score and count: the event figures and the ledgers' (台账).
+SCORED_RATES = RATES + LEDGER_RATES
+COUNTED = MEASURES + LEDGER_MEASURES
 
 
 class SchemeError(ValueError):
@@ -169,8 +173,8 @@ def parse_scheme(doc: Any) -> Scheme:
             errors[f"items[{i}]"] = "must be an object"
             continue
         rate = it.get("rate")
-        if rate not in RATES:
-            errors[p + "rate"] = f"unknown rate {rate!r}; one of {', '.join(RATES)}"
+        if rate not in SCORED_RATES:
+            errors[p + "rate"] = f"unknown rate {rate!r}; one of {', '.join(SCORED_RATES)}"
         elif rate in seen:
             errors[p + "rate"] = f"{rate} is scored twice"
         seen.add(str(rate))
@@ -199,7 +203,8 @@ def parse_scheme(doc: Any) -> Scheme:
             errors[p + "zero_at"] = "must differ from full_mark_at (thresholds out of order)"
         if zero is not None and full is not None and rate == "rework_rate" and full > zero:
             errors[p + "full_mark_at"] = "for the rework rate lower is better: full_mark_at must be below zero_at"
-        elif zero is not None and full is not None and rate in RATES and rate != "rework_rate" and full < zero:
+        elif (zero is not None and full is not None and rate in SCORED_RATES and rate != "rework_rate"
+              and full < zero):
             errors[p + "full_mark_at"] = f"thresholds out of order: full_mark_at {full} is below zero_at {zero}"
         if weight is not None and full is not None and zero is not None and isinstance(rate, str):
             items.append(Item(rate, weight, full, zero))
@@ -213,7 +218,7 @@ def parse_scheme(doc: Any) -> Scheme:
         errors["deductions"] = "must be an object {figure: points per case}"
         raw_ded = {}
     for fig, pts in raw_ded.items():
-        if fig not in MEASURES:
+        if fig not in COUNTED:
             errors[f"deductions.{fig}"] = "unknown figure"
         elif isinstance(pts, bool) or not isinstance(pts, int | float) or pts < 0:
             errors[f"deductions.{fig}"] = "points per case must be a number ≥ 0"
@@ -232,7 +237,7 @@ def parse_scheme(doc: Any) -> Scheme:
         if not isinstance(b, Mapping):
             errors[f"bonuses[{i}]"] = "must be an object"
             continue
-        if b.get("figure") not in MEASURES:
+        if b.get("figure") not in COUNTED:
             errors[p + "figure"] = f"unknown figure {b.get('figure')!r}"
         each = _num(b, "points_each", p, errors)
         cap = _num(b, "max", p, errors)
@@ -240,7 +245,7 @@ def parse_scheme(doc: Any) -> Scheme:
             errors[p + "points_each"] = "must be ≥ 0"
         if cap is not None and cap < 0:
             errors[p + "max"] = "must be ≥ 0"
-        if b.get("figure") in MEASURES and each is not None and cap is not None:
+        if b.get("figure") in COUNTED and each is not None and cap is not None:
             bonuses.append(Bonus(str(b["figure"]), each, cap))
     bands = _parse_bands(doc.get("bands", DEFAULT_BANDS), total, errors)
     red = doc.get("red_list", {"size": 5, "min_score": 90})

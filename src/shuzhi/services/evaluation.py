@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
 from shuzhi.domain import permissions as P
-from shuzhi.domain.evaluation import MEASURES, Figures, WorkingClock, contributions, utc
+from shuzhi.domain.evaluation import (
+    LEDGER_MEASURES,
+    MEASURES,
+    Figures,
+    WorkingClock,
+    contributions,
+    ledger_rates,
+    utc,
+)
 from shuzhi.domain.periods import Period, PeriodError, parse_period
 from shuzhi.domain.scoring import DEFAULT_SCHEME, Scheme, SchemeError, parse_scheme, rank
 from shuzhi.services.actors import Actor
@@ -335,15 +343,40 @@ def _has_activity(counts: dict[str, int]) -> bool:
     return any(counts[m] for m in ("received", "dispatched", "due", "handled", "accepted", "task_reports", "closed"))
 
 
+def _with_ledgers(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per unit, the ledgers' figures (台账: on-time reporting and completion, overdue, stalled, reopened)
+    beside the events'; a unit with ledger items and no events still gets its row."""
+    from shuzhi.services.ledgers.figures import unit_counts
+
+    ledger = unit_counts(s, actor, q.period, area_path=q.area.path if q.area is not None else None)
+    if q.unit is not None:
+        ledger = {k: v for k, v in ledger.items() if k == q.unit.id}
+    by_key = {g["key"]: g for g in groups}
+    missing = [k for k in ledger if k not in by_key]
+    names = _names(s, q, missing)
+    for k in missing:
+        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
+        groups.append(g)
+        by_key[k] = g
+    for k, counts in ledger.items():
+        by_key[k]["ledger"] = counts
+    return groups
+
+
 def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
     code, scheme = active_scheme(s)
     groups, _, _ = grouped(s, actor, q)
+    if q.group_by == "unit":
+        groups = _with_ledgers(s, actor, q, groups)
     out = []
     for g in groups:
         f = Figures(dict(g["counts"]))
-        entry = {k: v for k, v in g.items() if k != "counts"} | f.as_dict()
-        if _has_activity(g["counts"]):
-            card = scheme.score(f.counts, f.rates())
+        ledger = g.get("ledger") or dict.fromkeys(LEDGER_MEASURES, 0)
+        entry = {k: v for k, v in g.items() if k not in ("counts", "ledger")} | f.as_dict()
+        if q.group_by == "unit":
+            entry |= ledger | ledger_rates(ledger)
+        if _has_activity(g["counts"]) or ledger.get("ledger_items"):
+            card = scheme.score({**f.counts, **ledger}, {**f.rates(), **ledger_rates(ledger)})
             entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
                          score_items=card.items, deduction=card.deduction, bonus=card.bonus)
         else:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_supervision import ScheduledJob
 from shuzhi.services import reports, rollups, supervision, webhooks
+from shuzhi.services.ledgers import clocks as ledger_clocks
 from shuzhi.services.sensing import readings, warning_checks
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -66,6 +67,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     # evaluation figures stay exact incrementally; the daily/weekly/monthly reports are made once each
     PeriodicJob("evaluation.refresh_rollups", timedelta(minutes=5), _uow_job(rollups.refresh_rollups)),
     PeriodicJob("reports.generate_due", timedelta(minutes=15), _uow_job(reports.generate_due_reports)),
+    # ledgers (台账): reports owed and time limits — reminders, missing, urge, escalation (docs/ledgers.md)
+    PeriodicJob("ledgers.sweep", timedelta(minutes=1), ledger_clocks.sweep_job),
 ]
 
 

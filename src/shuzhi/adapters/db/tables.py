@@ -341,6 +341,7 @@ from shuzhi.adapters.db import (  # noqa: E402
     tables_duty,
     tables_evaluation,
     tables_integration,
+    tables_ledgers,
     tables_notices,
     tables_plans,
     tables_security,
@@ -349,5 +350,16 @@ from shuzhi.adapters.db import (  # noqa: E402
     tables_warnings,
 )
 
-__all__ = ["tables_calendar", "tables_duty", "tables_evaluation", "tables_integration", "tables_notices",
-           "tables_plans", "tables_security", "tables_sensing", "tables_supervision", "tables_warnings"]
+__all__ = [
+    "tables_calendar",
+    "tables_duty",
+    "tables_evaluation",
+    "tables_integration",
+    "tables_ledgers",
+    "tables_notices",
+    "tables_plans",
+    "tables_security",
+    "tables_sensing",
+    "tables_supervision",
+    "tables_warnings",
+]

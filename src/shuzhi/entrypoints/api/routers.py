@@ -21,6 +21,7 @@ from shuzhi.entrypoints.api import (
     events,
     health,
     notices,
+    ledgers,
     observability,
     open311,
     organisation,
@@ -58,4 +59,5 @@ ROUTERS: list[APIRouter] = [
     duty.router,
     notices.router,
     notices.public_router,
+    ledgers.router,
 ]

@@ -34,6 +34,7 @@ NAV = [
     ("/indicators", "nav.indicators"),
     ("/plans", "nav.plans"),
     ("/evaluation", "nav.evaluation"),
+    ("/ledgers", "nav.ledgers"),
     ("/admin", "nav.admin"),
 ]
 
@@ -115,6 +116,11 @@ def warnings_page(request: Request) -> Response:
 @router.get("/indicators", response_class=HTMLResponse)
 def indicators_page(request: Request) -> Response:
     return _page(request, "indicators.html", "indicators")
+
+
+@router.get("/ledgers", response_class=HTMLResponse)
+def ledgers_page(request: Request) -> Response:
+    return _page(request, "ledgers.html", "ledgers")
 
 
 def install(app: FastAPI) -> None:
