@@ -341,11 +341,13 @@ from shuzhi.adapters.db import (  # noqa: E402
     tables_evaluation,
     tables_integration,
     tables_plans,
+    tables_public_services,
     tables_security,
     tables_sensing,
     tables_supervision,
     tables_warnings,
 )
 
-__all__ = ["tables_calendar", "tables_evaluation", "tables_integration", "tables_plans", "tables_security",
+__all__ = ["tables_calendar", "tables_evaluation", "tables_integration", "tables_plans", "tables_public_services",
+           "tables_security",
            "tables_sensing", "tables_supervision", "tables_warnings"]
