@@ -10,3 +10,4 @@ from shuzhi.services import (
     plans,  # noqa: F401  (warning, event and task hooks that start plans)
     warnings,  # noqa: F401  (threshold evaluation on readings)
 )
+from shuzhi.services.window import cases as _service_cases  # noqa: F401,E402  (a case's stages and completion)

@@ -23,6 +23,7 @@ from shuzhi.entrypoints.api import (
     open311,
     organisation,
     plans,
+    public_services,
     sensing,
     supervision,
     workbench,
@@ -53,4 +54,6 @@ ROUTERS: list[APIRouter] = [
     open311.router,
     open311.admin_router,
     workbench.router,
+    public_services.router,
+    public_services.public_router,
 ]
