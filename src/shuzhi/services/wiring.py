@@ -11,3 +11,4 @@ from shuzhi.services import (
     warnings,  # noqa: F401  (threshold evaluation on readings)
 )
 from shuzhi.services.window import cases as _service_cases  # noqa: F401,E402  (a case's stages and completion)
+from shuzhi.services.window import whistle as _service_whistle  # noqa: F401,E402  (officer told of each answer)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services.errors import Invalid
-from shuzhi.services.window import cases, catalogue, ratings
+from shuzhi.services.window import cases, catalogue, ratings, whistle
 
 router = APIRouter(prefix="/api/services", tags=["services"])
 public_router = APIRouter(prefix="/api/public/services", tags=["services"])
@@ -239,3 +239,33 @@ def rates(uow: UowDep, actor: ActorDep, by: str = "window", since: date | None =
 def public_ratings(uow: UowDep, q: str = "", limit: int = 50) -> list[dict[str, Any]]:
     """Each matter's and bundle's ratings for the public: counts, 好评率, average; no personal data."""
     return [asdict(p) for p in ratings.public_ratings(uow, q=q, limit=limit)]
+
+
+# --- 企业吹哨·部门报到 ---------------------------------------------------------------------------
+
+
+class EnterpriseIn(BaseModel):
+    name: str = Field(max_length=200)
+    area_code: str = Field(max_length=15)
+    officer_code: str = Field(max_length=40)
+
+
+@router.put("/enterprises/{credit_code}")
+def save_enterprise(credit_code: str, body: EnterpriseIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Register an enterprise with its dedicated officer (服务企业专员)."""
+    return asdict(whistle.save_enterprise(uow, credit_code, body.name, body.area_code, body.officer_code, actor))
+
+
+class WhistleIn(BaseModel):
+    credit_code: str = Field(max_length=30)
+    subject: str = Field(max_length=200)
+    description: str = Field("", max_length=4000)
+    department_codes: list[str] = Field(max_length=20)
+    response_days: int = 3
+
+
+@router.post("/whistles", status_code=201)
+def blow_whistle(body: WhistleIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """An enterprise's call: a task per responsible department with the response deadline."""
+    return asdict(whistle.blow(uow, body.credit_code, body.subject, body.description, body.department_codes,
+                               body.response_days, actor))
