@@ -56,7 +56,8 @@ from shuzhi.domain.services_catalogue import (
 )
 from shuzhi.domain.events import IllegalTransition
 from shuzhi.domain.time_limits import TimeLimit
-from shuzhi.services import authz, hooks, outbox
+from shuzhi.services import hooks, outbox
+from shuzhi.services.security import authz
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
 from shuzhi.services.calendars import calendar_for

@@ -55,7 +55,7 @@ from shuzhi.domain.ratings import (
 )
 from shuzhi.domain.service_cases import RATEABLE_CASE_STATES, CaseState
 from shuzhi.domain.time_limits import TimeLimit
-from shuzhi.services import audit, authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Conflict, Invalid, NotFound

@@ -23,7 +23,8 @@ from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, TaskAction, TaskRole, TaskState
 from shuzhi.domain.time_limits import TimeLimit
-from shuzhi.services import audit, authz, hooks
+from shuzhi.services import hooks
+from shuzhi.services.security import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
 from shuzhi.services.calendars import calendar_for
