@@ -146,3 +146,18 @@ def test_a_case_in_progress_cannot_be_rated_and_a_visit_can_once(api: Api, sw: S
 def test_limits_are_1_to_15_working_days(api: Api, sw: ServicesWorld, body: dict[str, int], field: str) -> None:
     r = api.client.put("/api/services/settings", json=body, headers=api.headers("admin"))
     assert r.status_code == 422 and r.json()["field"] == field
+
+
+def test_another_town_cannot_see_a_verification(api: Api, sw: ServicesWorld) -> None:
+    number = _completed_case(api)
+    vid = _rate(api, number, BAD, "态度差")["verification_id"]
+    for who, status in (("frank", 404), ("bob", 200)):
+        api.get(f"/api/services/verifications/{vid}", who=who, status=status)
+    seen = api.client.post(f"/api/services/verifications/{vid}/call_back", json={"callback_note": "x"},
+                           headers=api.headers("frank"))
+    none = api.client.post("/api/services/verifications/999999/call_back", json={"callback_note": "x"},
+                           headers=api.headers("frank"))
+    assert seen.status_code == none.status_code == 404 and seen.text.replace(str(vid), "") == \
+        none.text.replace("999999", "")
+    assert api.get("/api/services/verifications", who="frank") == []
+    assert api.get(f"/api/services/verifications/{vid}", who="bob")["state"] == "open"

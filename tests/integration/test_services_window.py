@@ -130,8 +130,22 @@ def test_proxy_is_recorded_and_masked(api: Api, sw: ServicesWorld) -> None:
 
 
 def test_another_town_cannot_see_the_case(api: Api, sw: ServicesWorld) -> None:
-    number = api.post("/api/services/cases", "kelly", newborn_application(), status=201)["number"]
-    api.get(f"/api/services/cases/{number}", who="frank", status=404)
+    body = newborn_application()
+    body["materials"]["M-HUKOU"] = {"id": "provided", "cert": "deferred"}
+    number = api.post("/api/services/cases", "kelly", body, status=201)["number"]
+    owed = next(m for m in api.get(f"/api/services/cases/{number}", who="kelly")["materials"]
+                if m["status"] == "deferred")
+    missing = "500111-20000101-999999"
+    for method, path, payload in [
+            ("GET", "/api/services/cases/{n}", None), ("POST", "/api/services/cases/{n}/deliver", {}),
+            ("POST", "/api/services/cases/{n}/withdraw", {"reason": "x"}),
+            ("POST", "/api/services/cases/{n}/rating", {"channel": "window", "levels": {}}),
+            ("POST", "/api/services/cases/{n}/materials/" + str(owed["id"]) + "/supply", {})]:
+        seen = api.client.request(method, path.format(n=number), json=payload, headers=api.headers("frank"))
+        none = api.client.request(method, path.format(n=missing), json=payload, headers=api.headers("frank"))
+        assert seen.status_code == none.status_code == 404, (path, seen.text)
+        assert seen.text == none.text
+    assert api.get(f"/api/services/cases/{number}", who="kelly")["state"] == "handling"
     # and cannot accept at town A's window
     err = _error(api, newborn_application(), who="frank")
     assert err["field"] == "window_code"
