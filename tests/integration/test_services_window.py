@@ -144,7 +144,7 @@ def test_another_town_cannot_see_the_case(api: Api, sw: ServicesWorld) -> None:
         seen = api.client.request(method, path.format(n=number), json=payload, headers=api.headers("frank"))
         none = api.client.request(method, path.format(n=missing), json=payload, headers=api.headers("frank"))
         assert seen.status_code == none.status_code == 404, (path, seen.text)
-        assert seen.text == none.text
+        assert seen.text.replace(number, "<n>") == none.text.replace(missing, "<n>")
     assert api.get(f"/api/services/cases/{number}", who="kelly")["state"] == "handling"
     # and cannot accept at town A's window
     err = _error(api, newborn_application(), who="frank")

@@ -32,6 +32,7 @@ from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
 from shuzhi.demo.sensing import seed_sensing, start_live
+from shuzhi.demo.services import seed_services, service_history_days
 from shuzhi.demo.warnings import seed_warnings
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
@@ -115,6 +116,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     seed_warnings(uow, factory, district)
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     clock(now)
+    seed_services(uow, district, now - timedelta(days=service_history_days(days)), now, seed_value)  # 一窗综办
     # the evaluation roll-ups and a default scoring scheme over everything above
     seed_evaluation(uow(), now)
     return replayer, pending, district
