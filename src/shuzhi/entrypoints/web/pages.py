@@ -34,6 +34,7 @@ NAV = [
     ("/indicators", "nav.indicators"),
     ("/plans", "nav.plans"),
     ("/evaluation", "nav.evaluation"),
+    ("/window", "nav.window"),
     ("/admin", "nav.admin"),
 ]
 
@@ -115,6 +116,17 @@ def warnings_page(request: Request) -> Response:
 @router.get("/indicators", response_class=HTMLResponse)
 def indicators_page(request: Request) -> Response:
     return _page(request, "indicators.html", "indicators")
+
+
+@router.get("/window", response_class=HTMLResponse)
+def window_page(request: Request) -> Response:
+    return _page(request, "window.html", "window")
+
+
+@router.get("/public/ratings", response_class=HTMLResponse)
+def public_ratings_page(request: Request) -> Response:
+    """政务服务好差评公开: open to everyone, no sign-in, no personal data."""
+    return _page(request, "public_ratings.html", "public")
 
 
 def install(app: FastAPI) -> None:
