@@ -78,7 +78,8 @@ def build_services(s: Session, world: World, uow: UnitOfWork) -> ServicesWorld:
     s.add(Person(code="kelly", name="柯丽", phone="13800138002", unit_id=world.units["C500111001"].id,
                  role="handler"))
     s.add(ServiceWindow(code="W-HALL", name="大足区政务服务中心综合窗口", kind="district_hall",
-                        unit_id=world.units["C500111"].id, area_id=world.areas["500111"].id, area_path="/500000/500111/",
+                        unit_id=world.units["C500111"].id, area_id=world.areas["500111"].id,
+                        area_path="/500000/500111/",
                         address="大足区政务服务中心"))
     s.add(ServiceWindow(code="W-LG", name="龙岗街道便民服务中心", kind="town", unit_id=world.units["C500111001"].id,
                         area_id=world.areas["500111001"].id, area_path=world.areas["500111001"].path,

@@ -26,7 +26,8 @@ def test_a_call_reaches_each_department_and_the_officer_hears_each_answer(
     api.request("PUT", f"/api/services/enterprises/{CREDIT}", "admin",
                 json={"name": "重庆某精密制造有限公司", "area_code": "500111001", "officer_code": "bob"})
     out = api.post("/api/services/whistles", "bob", {
-        "credit_code": CREDIT, "subject": "厂区外道路积水影响货车进出", "department_codes": ["D500111-CGJ", "D500111-SWJ"],
+        "credit_code": CREDIT, "subject": "厂区外道路积水影响货车进出",
+        "department_codes": ["D500111-CGJ", "D500111-SWJ"],
         "response_days": 3}, status=201)
     ev = api.get(f"/api/events/{out['number']}", who="carol")
     assert ev["source"] == "enterprise" and len(ev["tasks"]) == 2

@@ -221,9 +221,9 @@ def test_a_matter_is_checked_when_saved(change: dict[str, Any], field: str) -> N
     ({"fields": [{"key": "name", "label": "x"}, {"key": "name", "label": "y"}, {"key": "pid", "label": "z"}]},
      "$.fields[1].key"),
     ({"fields": BUNDLE["fields"] + [{"key": "unused", "label": "没人用"}]}, "$.fields[2].key"),
-    ({"items": BUNDLE["items"][:3] + [{"matter_code": "D", "stage": 2, "when": {"question": "q", "equals": "ja"}}]},
+    ({"items": [*BUNDLE["items"][:3], {"matter_code": "D", "stage": 2, "when": {"question": "q", "equals": "ja"}}]},
      "$.items[3].when.equals"),
-    ({"items": BUNDLE["items"][:3] + [{"matter_code": "D", "stage": 2, "when": {"question": "nope", "equals": "y"}}]},
+    ({"items": [*BUNDLE["items"][:3], {"matter_code": "D", "stage": 2, "when": {"question": "nope", "equals": "y"}}]},
      "$.items[3].when.question"),
 ])
 def test_a_bundle_is_checked_when_saved(change: dict[str, Any], field: str) -> None:

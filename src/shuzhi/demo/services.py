@@ -185,7 +185,7 @@ def _one_case(uow: Uow, rng: random.Random, w: ServiceWindow, at: datetime, now:
         with uow() as u:
             ev = u.session.scalar(select(Event).where(Event.number == number))
             assert ev is not None
-            open_tasks = [(x.id, x.unit_id, x.handle_due_at) for x in u.session.scalars(
+            open_tasks = [(x.id, x.unit_id, x.handle_due_at or t + timedelta(days=1)) for x in u.session.scalars(
                 select(Task).where(Task.event_id == ev.id, Task.state == "dispatched"))]
         if not open_tasks:
             break
@@ -234,11 +234,12 @@ def _rate(uow: Uow, rng: random.Random, number: str, clerk: Actor, at: datetime,
     counts["bad"] += 1
     office = SYSTEM
     step = at
-    for action, text in [("call_back", {"callback_note": "已电话回访，核实办理经过"}),
+    steps: list[tuple[str, dict[str, Any]]] = [("call_back", {"callback_note": "已电话回访，核实办理经过"}),
                          ("classify_real", {"note": "经核实属实"}),
                          ("rectify", {"rectification": "对窗口人员开展一次性告知培训，优化流转环节"}),
                          ("reply", {"reply": "已向评价人反馈整改情况"}),
-                         ("close", {"outcome": "评价人认可", "rater_satisfied": True})]:
+                         ("close", {"outcome": "评价人认可", "rater_satisfied": True})]
+    for action, text in steps:
         step = step + timedelta(hours=rng.uniform(2, 40))
         if step >= now:
             return

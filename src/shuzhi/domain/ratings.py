@@ -62,7 +62,7 @@ class Channel(StrEnum):
 
 
 DIMENSIONS = ("overall", "efficiency", "service_level", "attitude")
-ONLINE_DIMENSIONS = DIMENSIONS + ("guide_accuracy", "convenience")
+ONLINE_DIMENSIONS = (*DIMENSIONS, "guide_accuracy", "convenience")
 DIMENSION_LABELS = {"overall": "总体满意度", "efficiency": "办事效率", "service_level": "服务规范",
                     "attitude": "服务态度", "guide_accuracy": "办事指南准确性", "convenience": "办事便捷度"}
 

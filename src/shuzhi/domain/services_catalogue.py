@@ -309,7 +309,8 @@ def check_condition(cond: Any, questions: Mapping[str, Question], path: str, pro
             return
         check_condition(cond["not"], questions, f"{path}.not", problems)
         return
-    q = questions.get(cond.get("question")) if isinstance(cond.get("question"), str) else None
+    qkey = cond.get("question")
+    q = questions.get(qkey) if isinstance(qkey, str) else None
     if q is None:
         problems.append(Problem(f"{path}.question", f"unknown question {cond.get('question')!r}"))
         return
@@ -339,8 +340,8 @@ def holds(cond: Any, answers: Mapping[str, str]) -> bool:
         return not holds(cond["not"], answers)
     answer = answers.get(cond["question"])
     if "equals" in cond:
-        return answer == cond["equals"]
-    return answer in cond["in"]
+        return bool(answer == cond["equals"])
+    return answer in list(cond["in"])
 
 
 def parse_bundle(doc: Any, matters: Mapping[str, MatterGuide]) -> Bundle:

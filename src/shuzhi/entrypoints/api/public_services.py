@@ -18,7 +18,8 @@ public_router = APIRouter(prefix="/api/public/services", tags=["services"])
 
 
 @router.get("/search")
-def search(uow: UowDep, actor: ActorDep, q: str = "", place: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+def search(uow: UowDep, actor: ActorDep, q: str = "", place: str | None = None, limit: int = 20
+           ) -> list[dict[str, Any]]:
     """Matters and bundles by words of their name, keywords, code or department (the window's search)."""
     if len(q) > 100:
         raise Invalid("at most 100 characters", field="q")

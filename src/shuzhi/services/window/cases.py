@@ -33,7 +33,7 @@ from shuzhi.adapters.db.tables_public_services import (
 )
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import permissions as P
-from shuzhi.domain.events import EventAction, EventState, TaskAction, TaskRole, TaskState
+from shuzhi.domain.events import EventAction, EventState, IllegalTransition, TaskAction, TaskRole, TaskState
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
 from shuzhi.domain.service_cases import (
     CaseAction,
@@ -54,16 +54,15 @@ from shuzhi.domain.services_catalogue import (
     single_matter_plan,
     valid_id_number,
 )
-from shuzhi.domain.events import IllegalTransition
 from shuzhi.domain.time_limits import TimeLimit
 from shuzhi.services import hooks, outbox
-from shuzhi.services.security import authz
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_visible_event
 from shuzhi.services.intake import event_number
+from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
 from shuzhi.services.window.catalogue import invalid, load_bundle, load_matters

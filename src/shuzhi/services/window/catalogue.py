@@ -32,9 +32,9 @@ from shuzhi.domain.services_catalogue import (
     parse_bundle,
     parse_matter,
 )
-from shuzhi.services.security import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

@@ -55,10 +55,10 @@ from shuzhi.domain.ratings import (
 )
 from shuzhi.domain.service_cases import RATEABLE_CASE_STATES, CaseState
 from shuzhi.domain.time_limits import TimeLimit
-from shuzhi.services.security import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.security import audit, authz
 from shuzhi.services.transitions import note
 from shuzhi.services.unit_of_work import UnitOfWork
 from shuzhi.services.window.cases import _case_for
@@ -243,11 +243,13 @@ def rate_visit(uow: UnitOfWork, visit_id: int, body: dict[str, Any], actor: Acto
     with uow:
         s = uow.session
         visit = s.get(ServiceVisit, visit_id)
-        if visit is None or not (authz.path_visible(actor, visit.area_path) or visit.clerk_person_id == actor.person_id):
+        if visit is None or not (authz.path_visible(actor, visit.area_path)
+                                 or visit.clerk_person_id == actor.person_id):
             raise NotFound("visit not found")
         window = s.get(ServiceWindow, visit.window_id)
         assert window is not None
-        rater = body.get("rater") if isinstance(body.get("rater"), dict) else {}
+        raw = body.get("rater")
+        rater: dict[str, Any] = raw if isinstance(raw, dict) else {}
         out = _store_rating(s, actor, at, body, case=None, visit=visit, window=window,
                             rater_name=rater.get("name"), rater_phone=rater.get("phone"),
                             subject_code=visit.matter_code, event=None)
@@ -446,7 +448,7 @@ def rating_rates(uow: UnitOfWork, actor: Actor, by: str, *, since: date | None =
             q = q.where(ServiceRating.rated_at >= lo)
         if hi:
             q = q.where(ServiceRating.rated_at < hi)
-        rows = s.execute(q).all()
+        rows = list(s.execute(q).all())
         keys = _group_keys(s, by, rows)
         facts: dict[str, list[RatingFact]] = defaultdict(list)
         for r in rows:
@@ -528,7 +530,7 @@ def public_ratings(uow: UnitOfWork, *, q: str = "", limit: int = 50) -> list[Pub
                          .group_by(ServiceRating.subject_code, ServiceRating.grade, ServiceRating.level)).all()
         agg: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # count, good, score sum
         for code, grade_, level, n in rows:
-            a = agg[code]
+            a = agg[str(code)]
             a[0] += n
             a[1] += n if grade_ == Grade.GOOD.value else 0
             a[2] += n * LEVEL_SCORES[Level(level)]

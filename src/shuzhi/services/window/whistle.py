@@ -24,12 +24,12 @@ from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, TaskAction, TaskRole, TaskState
 from shuzhi.domain.time_limits import TimeLimit
 from shuzhi.services import hooks
-from shuzhi.services.security import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Invalid
 from shuzhi.services.intake import event_number
+from shuzhi.services.security import audit, authz
 from shuzhi.services.transitions import move_event, note
 from shuzhi.services.unit_of_work import UnitOfWork
 from shuzhi.services.window.cases import ACCEPT_LIMIT
@@ -129,7 +129,8 @@ def blow(uow: UnitOfWork, credit_code: str, subject: str, description: str, depa
             due = cal.deadline(at, TimeLimit.parse(f"{response_days}wd"))
             task = Task(event_id=event.id, unit_id=units[c].id, unit=units[c], role=TaskRole.LEAD.value,
                         state=TaskState.DISPATCHED.value, dispatched_by_unit_id=actor.unit_id or event.owner_unit_id,
-                        dispatched_by=actor.label, instruction=f"企业吹哨，请于{response_days}个工作日内报到答复：{subject}",
+                        dispatched_by=actor.label,
+                        instruction=f"企业吹哨，请于{response_days}个工作日内报到答复：{subject}",
                         dispatched_at=at, accept_due_at=cal.deadline(at, ACCEPT_LIMIT), handle_due_at=due,
                         rework_count=0, updated_at=at, version=1)
             event.tasks.append(task)
