@@ -265,3 +265,12 @@ def test_a_condition_and_its_negation_never_both_hold(cond: dict[str, Any], answ
 def test_id_number_check_digit() -> None:
     assert valid_id_number("500111199001011232") and valid_id_number("11010519491231002X")
     assert not valid_id_number("500111199001011237") and not valid_id_number("12345")
+
+
+@pytest.mark.parametrize("junk", [[], {}, 3, None, ["window"]])
+def test_junk_in_any_slot_is_a_problem_not_a_crash(junk: Any) -> None:
+    assert check_rating(junk, {"overall": junk}, junk, junk)[0] is None
+    with pytest.raises(DocumentInvalid):
+        parse_matter(_matter("X", "D1", kind=junk, places=[junk], materials=[junk]))
+    with pytest.raises(DocumentInvalid):
+        parse_bundle({**BUNDLE, "fields": [{"key": "name", "label": "x", "kind": junk}], "questions": junk}, MATTERS)

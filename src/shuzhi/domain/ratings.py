@@ -91,7 +91,7 @@ def check_rating(channel: Any, levels: Any, comment: Any, named: Any) -> tuple[R
     the verification has nothing to check otherwise (51号: 差评须说明原因)."""
     problems: list[tuple[str, str]] = []
     try:
-        ch = Channel(channel)
+        ch = Channel(channel if isinstance(channel, str) else "")
     except ValueError:
         return None, [("channel", f"one of {', '.join(c.value for c in Channel)}")]
     dims = ONLINE_DIMENSIONS if ch is Channel.ONLINE else DIMENSIONS
@@ -104,7 +104,7 @@ def check_rating(channel: Any, levels: Any, comment: Any, named: Any) -> tuple[R
             problems.append((f"levels.{d}", f"「{DIMENSION_LABELS[d]}」 is not rated"))
             continue
         try:
-            out[d] = Level(v)
+            out[d] = Level(v if isinstance(v, str) else "")
         except ValueError:
             problems.append((f"levels.{d}", f"one of {', '.join(x.value for x in Level)}"))
     for d in levels:

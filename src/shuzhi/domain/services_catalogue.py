@@ -153,7 +153,7 @@ def parse_matter(doc: Any, departments: Mapping[str, str] | None = None) -> Matt
     if dept and departments is not None and dept not in departments:
         problems.append(Problem("$.department_code", f"unknown department '{dept}'"))
     try:
-        kind = MatterKind(doc.get("kind", "public_service"))
+        kind = MatterKind(str(doc.get("kind", "public_service")))
     except ValueError:
         problems.append(Problem("$.kind", f"one of {', '.join(k.value for k in MatterKind)}"))
         kind = MatterKind.OTHER
@@ -213,7 +213,7 @@ def _places(raw: Any, problems: list[Problem]) -> tuple[Place, ...]:
     out: list[Place] = []
     for i, p in enumerate(raw):
         try:
-            place = Place(p)
+            place = Place(p if isinstance(p, str) else "")
         except ValueError:
             problems.append(Problem(f"$.places[{i}]", f"unknown place '{p}'"))
             continue
@@ -414,7 +414,7 @@ def _fields(raw: Any, problems: list[Problem]) -> tuple[FormField, ...]:
         if any(o.key == key for o in out):
             problems.append(Problem(f"{path}.key", f"field '{key}' is asked twice (ask once, pass it on)"))
         try:
-            kind = FieldKind(f.get("kind", "text"))
+            kind = FieldKind(str(f.get("kind", "text")))
         except ValueError:
             problems.append(Problem(f"{path}.kind", f"one of {', '.join(k.value for k in FieldKind)}"))
             kind = FieldKind.TEXT

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Event, Task, Unit
+from shuzhi.adapters.db.tables import Area, Attachment, Event, Task, Unit
 from shuzhi.adapters.db.tables_public_services import (
     ServiceBundle,
     ServiceCase,
@@ -502,6 +502,9 @@ def supply_material(uow: UnitOfWork, number: str, material_id: int, actor: Actor
             raise Conflict(f"material 「{m.name}」 is {m.status}, not owed")
         if CaseState(case.state) not in (CaseState.ACCEPTED, CaseState.HANDLING, CaseState.AWAITING_MATERIALS):
             raise Conflict(f"case {number} is {case.state}")
+        if attachment_id is not None and s.scalar(select(Attachment.id).where(
+                Attachment.id == attachment_id, Attachment.event_id == event.id)) is None:
+            raise Invalid(f"attachment {attachment_id} is not a scan of case {number}", field="attachment_id")
         m.status, m.supplied_at, m.attachment_id = MaterialStatus.SUPPLIED.value, at, attachment_id
         _note_case(s, event, actor, "material_supplied", at, None, None, reason=m.name,
                    payload={"material": m.material_code, "matter": m.matter_code,
