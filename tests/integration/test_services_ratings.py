@@ -161,3 +161,24 @@ def test_another_town_cannot_see_a_verification(api: Api, sw: ServicesWorld) -> 
         none.text.replace("999999", "")
     assert api.get("/api/services/verifications", who="frank") == []
     assert api.get(f"/api/services/verifications/{vid}", who="bob")["state"] == "open"
+
+
+def test_a_late_verification_is_told_once(api: Api, sw: ServicesWorld, session_factory: sessionmaker[Session]
+                                          ) -> None:
+    from datetime import datetime, timedelta
+
+    from shuzhi.adapters.db.tables_supervision import Notification
+    from shuzhi.services.window.ratings import remind_verifications
+
+    number = _completed_case(api)
+    vid = _rate(api, number, BAD, "一直没人理")["verification_id"]
+    v = api.get(f"/api/services/verifications/{vid}", who="bob")
+    late = datetime.fromisoformat(v["due_at"]) + timedelta(minutes=1)
+    assert remind_verifications(UnitOfWork(session_factory), datetime.fromisoformat(v["opened_at"])) == 0
+    assert remind_verifications(UnitOfWork(session_factory), late) == 2
+    assert remind_verifications(UnitOfWork(session_factory), late + timedelta(hours=1)) == 0
+    with session_factory() as s:
+        kinds = s.scalars(select(Notification.kind).where(Notification.kind.like("service.bad_rating%"))).all()
+    assert sorted(kinds) == ["service.bad_rating", "service.bad_rating_overdue", "service.bad_rating_overdue"]
+    actions = [line["action"] for line in api.get(f"/api/services/verifications/{vid}", who="bob")["timeline"]]
+    assert actions == ["verification.open", "verification.callback_overdue", "verification.overdue"]

@@ -58,6 +58,7 @@ from shuzhi.domain.time_limits import TimeLimit
 from shuzhi.services.actors import Actor
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob
 from shuzhi.services.security import audit, authz
 from shuzhi.services.transitions import note
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -547,3 +548,46 @@ def public_ratings(uow: UnitOfWork, *, q: str = "", limit: int = 50) -> list[Pub
         out = [PublicRating(code, names[code][0], names[code][1], a[0], round(a[1] / a[0], 4) if a[0] else None,
                             round(a[2] / a[0], 2) if a[0] else None) for code, a in agg.items() if code in names]
         return sorted(out, key=lambda p: (-p.ratings, p.code))[:limit]
+
+
+# --- the deadlines of a verification -------------------------------------------------------------
+
+_LATE = (("verification.callback_overdue", "差评超过回访时限未回访"), ("verification.overdue", "差评超过整改反馈时限"))
+
+
+def remind_verifications(uow: UnitOfWork, now: datetime) -> int:
+    """The periodic job: a verification not called back by its call-back moment, or not answered by its
+    due moment, is told to its unit's inbox and written on its timeline — once each (the timeline line
+    is the mark, so a rerun after a crash adds nothing)."""
+    with uow:
+        s = uow.session
+        open_ = list(s.scalars(select(ServiceVerification).where(
+            ServiceVerification.state.not_in([VState.REPLIED.value, VState.CLOSED.value]),
+            ServiceVerification.callback_due_at <= now)))
+        if not open_:
+            return 0
+        done = set(s.execute(select(ServiceTimeline.subject_id, ServiceTimeline.action).where(
+            ServiceTimeline.subject == "verification", ServiceTimeline.subject_id.in_([v.id for v in open_]),
+            ServiceTimeline.action.in_([a for a, _ in _LATE]))).tuples())
+        system = Actor(code="system", name="系统")
+        n = 0
+        for v in open_:
+            late = []
+            if v.called_back_at is None:
+                late.append(_LATE[0])
+            if v.due_at <= now:
+                late.append(_LATE[1])
+            for action, text in late:
+                if (v.id, action) in done:
+                    continue
+                _log(s, "verification", v.id, system, action, now, reason=text,
+                     payload={"due_at": (v.callback_due_at if action == _LATE[0][0] else v.due_at).isoformat()})
+                s.add(Notification(unit_id=v.unit_id, kind="service.bad_rating_overdue", title=text,
+                                   body=f"差评核实编号 {v.id}", payload={"verification": v.id}, created_at=now))
+                n += 1
+        uow.commit()
+        return n
+
+
+PERIODIC_JOBS.append(PeriodicJob("services.verification_deadlines", timedelta(minutes=5),
+                                 lambda uow_factory, now: remind_verifications(uow_factory(), now)))
