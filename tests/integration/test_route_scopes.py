@@ -64,6 +64,8 @@ PUBLIC: dict[tuple[str, str], str] = {
         ("POST", "requests.{format_}"), ("GET", "requests.{format_}"),
         ("GET", "requests/{service_request_id}.{format_}"), ("GET", "tokens/{token}.{format_}"),
         ("GET", "servicerequestupdates.{format_}"), ("POST", "servicerequestupdates.{format_}"))},
+    ("GET", "/api/public/services/ratings"): "政务服务评价公开: each matter's counts and 好评率, no personal data "
+                                             "(test_services_ratings)",
 }
 
 REFERENCE = "reference data (areas, units, event classes): every signed-in person needs the whole tree to " \
@@ -159,6 +161,22 @@ UNSCOPED.update({
     ("PUT", "/api/notices/settings/mine"): Unscoped(OWN),
 })
 
+#: The public-service catalogue (事项清单, 办事指南, 一件事) is printed at every window: reference data.
+SERVICE_CATALOGUE = REFERENCE + " (the service catalogue: matters, guides, bundles, windows, enterprises)"
+UNSCOPED.update({
+    ("GET", "/api/services/search"): Unscoped(SERVICE_CATALOGUE),
+    ("GET", "/api/services/matters/{code}"): Unscoped(SERVICE_CATALOGUE),
+    ("PUT", "/api/services/matters"): Unscoped(SERVICE_CATALOGUE, perms.REFERENCE_WRITE),
+    ("POST", "/api/services/matters/import"): Unscoped(SERVICE_CATALOGUE, perms.REFERENCE_WRITE),
+    ("GET", "/api/services/bundles"): Unscoped(SERVICE_CATALOGUE),
+    ("GET", "/api/services/bundles/{code}"): Unscoped(SERVICE_CATALOGUE),
+    ("PUT", "/api/services/bundles"): Unscoped(SERVICE_CATALOGUE, perms.REFERENCE_WRITE),
+    ("PUT", "/api/services/windows/{code}"): Unscoped(SERVICE_CATALOGUE, perms.REFERENCE_WRITE),
+    ("PUT", "/api/services/enterprises/{credit_code}"): Unscoped(SERVICE_CATALOGUE, perms.REFERENCE_WRITE),
+    ("GET", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_READ),
+    ("PUT", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_WRITE),
+})
+
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH
 #: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.
@@ -179,6 +197,14 @@ SCOPED_ELSEWHERE: dict[tuple[str, str], tuple[str, str]] = {
         ("GET", "/api/warnings/{warning_id}"), ("POST", "/api/warnings/{warning_id}/ack"))},
     ("GET", "/api/reports/{report_id}/report.{fmt}"): ("test_evaluation_reports_api.py",
                                                        "test_reports_render_store_list_and_open_in_libreoffice"),
+    **{(m, p): ("test_services_window.py", "test_another_town_cannot_see_the_case") for m, p in (
+        ("GET", "/api/services/cases/{number}"), ("POST", "/api/services/cases/{number}/deliver"),
+        ("POST", "/api/services/cases/{number}/withdraw"), ("POST", "/api/services/cases/{number}/rating"),
+        ("POST", "/api/services/cases/{number}/materials/{material_id}/supply"))},
+    ("POST", "/api/services/visits/{visit_id}/rating"): ("test_services_ratings.py",
+                                                         "test_a_case_in_progress_cannot_be_rated_and_a_visit_can_once"),
+    **{(m, p): ("test_services_ratings.py", "test_another_town_cannot_see_a_verification") for m, p in (
+        ("GET", "/api/services/verifications/{vid}"), ("POST", "/api/services/verifications/{vid}/{action}"))},
 }
 
 #: What town B's own person gets where 200 is not the answer for B's object (it still proves he sees it).

@@ -33,6 +33,7 @@ from shuzhi.demo.ledgers import seed_ledgers
 from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
 from shuzhi.demo.sensing import seed_sensing, start_live
+from shuzhi.demo.services import seed_services, service_history_days
 from shuzhi.demo.warnings import seed_warnings
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
@@ -117,6 +118,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     clock(now)
     seed_ledgers(uow, now, seed_value, start_days=min(150, max(30, days * 5)))  # 台账 (docs/ledgers.md)
+    seed_services(uow, district, now - timedelta(days=service_history_days(days)), now, seed_value)  # 一窗综办
     # the evaluation roll-ups and a default scoring scheme over everything above
     seed_evaluation(uow(), now)
     return replayer, pending, district

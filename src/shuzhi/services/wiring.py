@@ -9,3 +9,6 @@ from shuzhi.services import cockpit_counters  # noqa: F401  (active warnings and
 from shuzhi.services.notices import hooks as notice_hooks  # noqa: F401  (red warnings start chains; sender jobs)
 from shuzhi.services.plans import triggers  # noqa: F401  (warning, event and task hooks that start plans)
 from shuzhi.services.sensing import warnings  # noqa: F401  (threshold evaluation on readings)
+from shuzhi.services.window import cases as _service_cases  # noqa: F401  (a case's stages and completion)
+from shuzhi.services.window import ratings as _service_ratings  # noqa: F401  (差评 deadlines job)
+from shuzhi.services.window import whistle as _service_whistle  # noqa: F401  (officer told of each answer)

@@ -26,6 +26,7 @@ from shuzhi.entrypoints.api import (
     open311,
     organisation,
     plans,
+    public_services,
     sensing,
     supervision,
     workbench,
@@ -60,4 +61,6 @@ ROUTERS: list[APIRouter] = [
     notices.router,
     notices.public_router,
     ledgers.router,
+    public_services.router,
+    public_services.public_router,
 ]

@@ -35,6 +35,7 @@ NAV = [
     ("/plans", "nav.plans"),
     ("/evaluation", "nav.evaluation"),
     ("/ledgers", "nav.ledgers"),
+    ("/window", "nav.window"),
     ("/admin", "nav.admin"),
 ]
 
@@ -121,6 +122,17 @@ def indicators_page(request: Request) -> Response:
 @router.get("/ledgers", response_class=HTMLResponse)
 def ledgers_page(request: Request) -> Response:
     return _page(request, "ledgers.html", "ledgers")
+
+
+@router.get("/window", response_class=HTMLResponse)
+def window_page(request: Request) -> Response:
+    return _page(request, "window.html", "window")
+
+
+@router.get("/public/ratings", response_class=HTMLResponse)
+def public_ratings_page(request: Request) -> Response:
+    """政务服务好差评公开: open to everyone, no sign-in, no personal data."""
+    return _page(request, "public_ratings.html", "public")
 
 
 def install(app: FastAPI) -> None:
