@@ -10,3 +10,4 @@ from shuzhi.services import (
     plans,  # noqa: F401  (warning, event and task hooks that start plans)
     warnings,  # noqa: F401  (threshold evaluation on readings)
 )
+from shuzhi.services.hotline import hooks as _hotline_hooks  # noqa: F401  (suggestions at intake, retraining)

@@ -339,6 +339,7 @@ class DispatchRuleVersion(Base):
 from shuzhi.adapters.db import (  # noqa: E402
     tables_calendar,
     tables_evaluation,
+    tables_hotline,
     tables_integration,
     tables_plans,
     tables_security,
@@ -347,5 +348,5 @@ from shuzhi.adapters.db import (  # noqa: E402
     tables_warnings,
 )
 
-__all__ = ["tables_calendar", "tables_evaluation", "tables_integration", "tables_plans", "tables_security",
-           "tables_sensing", "tables_supervision", "tables_warnings"]
+__all__ = ["tables_calendar", "tables_evaluation", "tables_hotline", "tables_integration", "tables_plans",
+           "tables_security", "tables_sensing", "tables_supervision", "tables_warnings"]

@@ -19,6 +19,7 @@ from shuzhi.entrypoints.api import (
     dispatch_rules,
     events,
     health,
+    hotline,
     observability,
     open311,
     organisation,
@@ -31,6 +32,7 @@ from shuzhi.entrypoints.api import evaluation as evaluation_api
 from shuzhi.entrypoints.api import warnings as warnings_api
 
 ROUTERS: list[APIRouter] = [
+    hotline.router,  # POST /api/events/suggest before events' /{ref} routes
     events.router,
     events.files_router,
     health.router,

@@ -1,0 +1,78 @@
+"""Hotline intelligence: suggestions for the desk, model versions, repeats and analysis (分析研判)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.services.errors import Invalid
+from shuzhi.services.hotline import analysis, links, models
+from shuzhi.services.hotline.suggest import SuggestRequest, suggest
+
+router = APIRouter(tags=["hotline"])
+
+
+@router.post("/api/events/suggest")
+def suggest_for_text(body: SuggestRequest, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Top-3 classes and units with confidence and the words behind them, likely duplicates and repeats."""
+    return asdict(suggest(uow, body, actor))
+
+
+@router.get("/api/models")
+def list_models(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Every stored version of the hotline model, newest first (cut-off, measured accuracy, active)."""
+    return [asdict(v) for v in models.list_versions(uow, actor)]
+
+
+@router.post("/api/models/{version}/activate")
+def activate_model(version: int, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Make a version the active one (also a rollback to any older version)."""
+    return asdict(models.activate(uow, version, actor))
+
+
+@router.post("/api/models/rollback")
+def rollback_model(uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Go back to the version before the active one."""
+    return asdict(models.rollback(uow, actor))
+
+
+class RepeatLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    earlier_number: str = Field(min_length=1, max_length=40)
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/api/events/{ref}/repeat-of")
+def link_repeat(ref: str, body: RepeatLink, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Link an event as a repeat of an earlier, closed one (same caller or place again after closure)."""
+    return asdict(links.link_repeat(uow, ref, body.earlier_number, actor, note=body.note))
+
+
+def _period(since: date | None, until: date | None) -> tuple[date | None, date | None]:
+    if since and until and since > until:
+        raise Invalid("'since' is after 'until'", field="since")
+    return since, until
+
+
+@router.get("/api/hotline/analysis")
+def hotline_analysis(uow: UowDep, actor: ActorDep, since: date | None = None, until: date | None = None,
+                     area_code: Annotated[str | None, Query(max_length=15)] = None) -> dict[str, Any]:
+    """Hot topics with representative wording, rising topics, hot spots, classes out of their usual range,
+    repeat callers and places — for the period (default: the last full week) and area."""
+    start, end = _period(since, until)
+    return asdict(analysis.analyse(uow, actor, since=start, until=end, area_code=area_code))
+
+
+@router.get("/api/hotline/weekly-report.{fmt}")
+def weekly_report(fmt: str, uow: UowDep, actor: ActorDep, day: date | None = None,
+                  area_code: Annotated[str | None, Query(max_length=15)] = None) -> Response:
+    """The weekly analysis report for the leaders' meeting (docx or html) of the week containing ``day``."""
+    data, media_type, name = analysis.weekly_report(uow, actor, fmt, day=day, area_code=area_code,
+                                                    now=datetime.now().astimezone())
+    return Response(data, media_type=media_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
