@@ -70,7 +70,7 @@ def test_the_model_learns_from_history_and_suggests_with_reasons(api: Api, histo
     assert v.metrics["n"] > 0 and 0.0 <= v.metrics["top1"] <= 1.0
     got = _first(api, "五星大道那边水管爆了在喷水")
     assert got["model_version"] == 1
-    assert [c["code"] for c in got["classes"]][0] == "0301"
+    assert got["classes"][0]["code"] == "0301"
     assert len(got["classes"]) == 3 and got["classes"][0]["score"] > got["classes"][1]["score"]
     assert "水管" in "".join(got["classes"][0]["words"])
     # the unit: what the dispatch rules choose for 0301 at the district (the water company)
@@ -145,7 +145,8 @@ def test_duplicates_are_ranked_and_scoped_to_the_caller(api: Api, history: dict[
     assert got["duplicates"][0]["distance_m"] < 30 and got["duplicates"][0]["score"] >= 0.5
     assert older_far not in numbers[:1]
     # bob (town A) never sees town B's event; frank (town B) sees his own, not A's
-    bob = [d["number"] for d in api.post("/api/events/suggest", "bob", {"text": "自来水管爆了，水冒起一米高"})["duplicates"]]
+    said = {"text": "自来水管爆了，水冒起一米高"}
+    bob = [d["number"] for d in api.post("/api/events/suggest", "bob", said)["duplicates"]]
     assert town_b not in bob
     frank = [d["number"] for d in api.post("/api/events/suggest", "frank",
                                            {"text": "自来水管爆了，水冒起一米高"})["duplicates"]]
@@ -211,7 +212,8 @@ def test_cli_evaluate_reads_a_small_file_and_names_bad_lines(api: Api, history: 
     assert "4 texts — top-1 75.0 %, top-3 100.0 %" in r.output
     assert "2 pairs" in r.output and "precision" in r.output
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"text": "井盖碎了", "class_code": "0101"}\n{"text": "x", "class_code": "7777"}\n', encoding="utf-8")
+    bad.write_text('{"text": "井盖碎了", "class_code": "0101"}\n{"text": "x", "class_code": "7777"}\n',
+                   encoding="utf-8")
     r = runner.invoke(app, ["model", "evaluate", "--file", str(bad), "--database-url", url])
     assert r.exit_code == 2 and "line 2" in r.output and "7777" in r.output
 

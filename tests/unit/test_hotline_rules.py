@@ -52,8 +52,9 @@ def test_distance_is_in_metres() -> None:
 
 
 def _past(**kw: object) -> rules.PastCase:
-    base: dict[str, object] = {"event_id": 1, "number": "N1", "class_code": "0204", "closed_at": NOW - timedelta(days=5),
-                               "lon": 105.70, "lat": 29.70, "reporter_phone": "138-0013-8000"}
+    base: dict[str, object] = {"event_id": 1, "number": "N1", "class_code": "0204",
+                               "closed_at": NOW - timedelta(days=5), "lon": 105.70, "lat": 29.70,
+                               "reporter_phone": "138-0013-8000"}
     base.update(kw)
     return rules.PastCase(**base)  # type: ignore[arg-type]
 

@@ -31,9 +31,14 @@ jieba.setLogLevel(logging.WARNING)
 #: Bumped whenever the features or the classifier change, so an old blob is never read by new code.
 FORMAT = "tfidf-lr/1"
 #: Words that carry no meaning for the class (particles, call-centre boilerplate, filler).
-STOP_WORDS = frozenset("""的 了 在 是 我 我们 你 你们 他 他们 有 和 就 都 也 还 好 很 吗 吧 呢 啊 哦 嘛 咯 那 那边 这 这里 这个
-那个 一个 一下 一直 已经 麻烦 请 你好 喂 市民 来电 反映 来电人 称 网友 留言 网格员 巡查 发现 上报 希望 要求 尽快 处理 相关
-部门 核实 谢谢 情况 问题 现在 好几天 几天 多次 没有 没人 不 说 看 看看 能不能 帮忙 一 个 处 约""".split())
+STOP_WORDS = frozenset([
+    "的", "了", "在", "是", "我", "我们", "你", "你们", "他", "他们", "有", "和", "就", "都",
+    "也", "还", "好", "很", "吗", "吧", "呢", "啊", "哦", "嘛", "咯", "那", "那边", "这",
+    "这里", "这个", "那个", "一个", "一下", "一直", "已经", "麻烦", "请", "你好", "喂", "市民", "来电", "反映",
+    "来电人", "称", "网友", "留言", "网格员", "巡查", "发现", "上报", "希望", "要求", "尽快", "处理", "相关", "部门",
+    "核实", "谢谢", "情况", "问题", "现在", "好几天", "几天", "多次", "没有", "没人", "不", "说", "看", "看看",
+    "能不能", "帮忙", "一", "个", "处", "约",
+])
 _SPACE = re.compile(r"\s+")
 
 
@@ -108,25 +113,48 @@ class TextModel:
         order = np.argsort(-probs, axis=1)[:, :k]
         return [[Scored(labels[j], float(probs[i, j])) for j in row] for i, row in enumerate(order)]
 
-    def drivers(self, text: str, label: str, n: int = 5) -> list[str]:
+    def _names(self) -> np.ndarray:
+        # the vocabulary as an array, built once per process (not pickled: it is derived)
+        names = self.__dict__.get("_feature_names")
+        if names is None:
+            names = self.words.get_feature_names_out()
+            self.__dict__["_feature_names"] = names
+        return names
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_feature_names"}
+
+    def drivers(self, text: str, label: str, n: int = 5, *, words: sparse.csr_matrix | None = None) -> list[str]:
         """The words of ``text`` that pushed it most towards ``label`` (feature value × weight)."""
         labels = self.labels
         if label not in labels:
             return []
         row = labels.index(label) if len(labels) > 2 else 0
         sign = -1.0 if len(labels) == 2 and label == labels[0] else 1.0
-        coef = self.classifier.coef_[row] * sign
-        x = self.words.transform([normalise(text)])
-        names = self.words.get_feature_names_out()
-        contributions = [(float(v * coef[j]), str(names[j])) for j, v in zip(x.indices, x.data, strict=True)]
+        coef = self.classifier.coef_[row]
+        x = words if words is not None else self.words.transform([normalise(text)])
+        names = self._names()
+        contributions = [(sign * float(v * coef[j]), str(names[j])) for j, v in zip(x.indices, x.data, strict=True)]
         chosen: list[str] = []
         for weight, word in sorted(contributions, reverse=True):
             if weight <= 0 or len(chosen) >= n:
                 break
-            if any(word in c or c in word for c in chosen):
-                continue  # "路灯" after "路灯 不亮" says nothing new
+            if any(word.replace(" ", "") in c or c in word.replace(" ", "") for c in chosen):
+                continue  # "路灯" after "路灯不亮" says nothing new
             chosen.append(word.replace(" ", ""))
         return chosen
+
+    def explain(self, text: str, k: int = 3, n: int = 5
+                ) -> tuple[np.ndarray, sparse.csr_matrix, list[tuple[Scored, list[str]]]]:
+        """Every label's probability for ``text``, its feature row, and its top ``k`` labels with the words:
+        the text is segmented and vectorised once (what the desk asks for on every keystroke pause)."""
+        clean = normalise(text)
+        words = self.words.transform([clean])
+        x = sparse.hstack([words, self.chars.transform([clean])]).tocsr()
+        probs = np.asarray(self.classifier.predict_proba(x))[0]
+        labels = self.labels
+        top = [Scored(labels[j], float(probs[j])) for j in np.argsort(-probs)[:k]]
+        return probs, x, [(s, self.drivers(text, s.code, n, words=words)) for s in top]
 
     def similarity(self, text: str, others: Sequence[str]) -> np.ndarray:
         """Cosine similarity of ``text`` with each of ``others`` on the TF-IDF features (0…1)."""
@@ -146,7 +174,7 @@ class TextModel:
     def from_bytes(blob: bytes, sha256: str | None = None) -> TextModel:
         if sha256 is not None and hashlib.sha256(blob).hexdigest() != sha256:
             raise ValueError("model blob does not match its recorded SHA-256")
-        data = pickle.loads(zlib.decompress(blob))  # noqa: S301 - our own table only, hash checked above
+        data = pickle.loads(zlib.decompress(blob))
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"model blob is not of format {FORMAT}")
         model = data["model"]

@@ -41,8 +41,10 @@ def _pct(x: float | None) -> str:
 @model_app.command("train")
 def train(
     database_url: DbOption = None,
-    cutoff: Annotated[str | None, typer.Option(help="learn only from events received up to this day (YYYY-MM-DD)")] = None,
-    starter: Annotated[int, typer.Option(help="add N starter texts per class (a new installation with little history)")] = 0,
+    cutoff: Annotated[str | None, typer.Option(
+        help="learn only from events received up to this day (YYYY-MM-DD)")] = None,
+    starter: Annotated[int, typer.Option(
+        help="add N starter texts per class (a new installation with little history)")] = 0,
     activate: Annotated[bool, typer.Option(help="make the new version active")] = True,
 ) -> None:
     """Train a new version from the history (final classes, handling units, corrections)."""
@@ -153,7 +155,8 @@ def evaluate(
         q = q.where(ModelVersion.version == version) if version is not None else q.where(ModelVersion.active.is_(True))
         row = s.execute(q).first()
         if row is None:
-            err.print(f"[red]version[/red]: {'version ' + str(version) + ' not found' if version else 'no active model'}")
+            missing = f"version {version} not found" if version else "no active model"
+            err.print(f"[red]version[/red]: {missing}")
             raise typer.Exit(2)
         model = TextModel.from_bytes(row[1], row[2])
         known = list(s.scalars(select(EventClass.code)))

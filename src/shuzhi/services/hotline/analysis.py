@@ -226,14 +226,16 @@ def _doc(a: Analysis) -> ReportDoc:
         tables=[
             Table("热点问题", ["类别", "件数", "代表性诉求", "主要镇街"],
                   [[t.class_name, t.count, t.wording, "、".join(t.towns)] for t in a.topics]),
-            Table("上升问题（与上周比）", ["类别", "本周", "上周"], [[r.class_name, r.count, r.previous] for r in a.rising]),
+            Table("上升问题（与上周比）", ["类别", "本周", "上周"],
+                  [[r.class_name, r.count, r.previous] for r in a.rising]),
             Table("超出常态的类别", ["类别", "本周", "常态均值", "常态范围", "方向"],
                   [[u.class_name, u.count, u.mean, f"{u.low:.0f}–{u.high:.0f}", "偏高" if u.direction == "above"
                     else "偏低"] for u in a.unusual]),
             Table("热点地点", ["镇街", "主要类别", "件数", "经度", "纬度"],
                   [[h.town, h.class_name, h.count, h.lon, h.lat] for h in a.hot_spots]),
         ],
-        charts=[Chart("热点问题件数", "bar", [t.class_name for t in a.topics], {"件数": [float(t.count) for t in a.topics]})]
+        charts=[Chart("热点问题件数", "bar", [t.class_name for t in a.topics],
+                      {"件数": [float(t.count) for t in a.topics]})]
         if a.topics else [],
     )
 

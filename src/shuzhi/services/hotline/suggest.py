@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from scipy import sparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -122,8 +122,9 @@ class Suggestion:
 
 @dataclass
 class _Features:
-    vector: Any
-    probs: dict[str, float]
+    vector: Any  # the TF-IDF row (sparse)
+    probs: dict[str, float]  # the likely classes
+    dense: Any  # every class's probability, in the model's label order
 
 
 _memo_lock = threading.Lock()
@@ -148,7 +149,7 @@ def _features(loaded: Loaded, items: list[tuple[int, str]]) -> dict[int, _Featur
         labels = loaded.model.labels
         with _memo_lock:
             for i, (event_id, _) in enumerate(missing):
-                f = _Features(vectors[i], {labels[j]: float(p) for j, p in enumerate(probs[i]) if p > 0.005})
+                f = _Features(vectors[i], {labels[j]: float(p) for j, p in enumerate(probs[i]) if p > 0.005}, probs[i])
                 _memo[(loaded.id, event_id)] = f
                 out[event_id] = f
             while len(_memo) > _MEMO_SIZE:
@@ -207,7 +208,7 @@ def _units(s: Session, loaded: Loaded, classes: list[tuple[str, float]], area: A
 
 
 def _duplicates(s: Session, loaded: Loaded, req: SuggestRequest, actor: Actor, at: datetime,
-                lon: float | None, lat: float | None, area: Area | None,
+                lon: float | None, lat: float | None, area: Area | None, new_vec: Any,
                 probs: dict[str, float], top_codes: list[str]) -> list[Duplicate]:
     q = (select(Event.id, Event.number, Event.title, Event.description, Event.state, EventClass.code,
                 Event.received_at, Event.lon, Event.lat)
@@ -227,20 +228,24 @@ def _duplicates(s: Session, loaded: Loaded, req: SuggestRequest, actor: Actor, a
     if not rows:
         return []
     feats = _features(loaded, [(r[0], event_text(r[2], r[3])) for r in rows])
-    new_vec = loaded.model.features([req.text])
     stacked = sparse.vstack([feats[r[0]].vector for r in rows]).tocsr()
     norms = np.sqrt(np.asarray(stacked.multiply(stacked).sum(axis=1)).ravel())
     norms *= float(np.sqrt(new_vec.multiply(new_vec).sum())) or 1.0
     norms[norms == 0] = 1.0
     lexical = np.clip((stacked @ new_vec.T).toarray().ravel() / norms, 0.0, 1.0)
+    mine = np.asarray([probs.get(label, 0.0) for label in loaded.model.labels])
+    overlap = np.minimum(np.vstack([feats[r[0]].dense for r in rows]), mine).sum(axis=1)
+    # what the texts say bounds the score from above (place and time only lower it): skip the rest
+    said = 0.55 * overlap + 0.45 * lexical
     out = []
-    for i, r in enumerate(rows):
+    for i in np.nonzero(said >= rules.DUPLICATE_THRESHOLD)[0]:
+        r = rows[i]
         distance = (rules.distance_m(lon, lat, r[7], r[8])
                     if lon is not None and lat is not None and r[7] is not None and r[8] is not None else None)
         if distance is not None and distance > rules.MAX_DISTANCE_M:
             continue
         text = event_text(r[2], r[3])
-        d = rules.desk_duplicate_score(float(lexical[i]), rules.class_overlap(probs, feats[r[0]].probs),
+        d = rules.desk_duplicate_score(float(lexical[i]), float(overlap[i]),
                                        rules.place_similarity(req.text, text), distance, at - r[6])
         if d.score >= rules.DUPLICATE_THRESHOLD:
             out.append(Duplicate(r[1], r[2], r[4], r[5], r[6], d.score, d.text, d.place, d.distance_m, d.age_hours))
@@ -292,18 +297,17 @@ def suggest(uow: UnitOfWork, req: SuggestRequest, actor: Actor, *, now: datetime
         if loaded is None:
             raise Conflict("no model is active yet: train one (shuzhi model train)", field="model")
         model = loaded.model
-        probs_row = model.probabilities([req.text])[0]
+        probs_row, row, explained = model.explain(req.text, k=5)
         labels = model.labels
-        order = np.argsort(-probs_row)
-        top = [(labels[j], float(probs_row[j])) for j in order[:5]]
+        top = [(sc.code, sc.score) for sc, _ in explained]
         names = dict(s.execute(select(EventClass.code, EventClass.name).where(
             EventClass.code.in_([c for c, _ in top]))).all())
-        classes = [ClassSuggestion(c, names.get(c, c), round(p, 4), model.drivers(req.text, c))
-                   for c, p in top[:3]]
+        classes = [ClassSuggestion(sc.code, names.get(sc.code, sc.code), round(sc.score, 4), words)
+                   for sc, words in explained[:3]]
         probs = {labels[j]: float(p) for j, p in enumerate(probs_row) if p > 0.005}
         top_codes = [c for c, p in top if p >= 0.02] or [top[0][0]]
         return Suggestion(
             model_version=loaded.version, classes=classes, units=_units(s, loaded, top, area),
-            duplicates=_duplicates(s, loaded, req, actor, at, lon, lat, area, probs, top_codes),
+            duplicates=_duplicates(s, loaded, req, actor, at, lon, lat, area, row, probs, top_codes),
             repeats=_repeats(s, req, actor, at, lon, lat, top[0][0]),
             area_code=area.code if area is not None else None)
