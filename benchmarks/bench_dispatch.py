@@ -25,8 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import record
+from shuzhi.domain.conditions import SOURCES, URGENCIES, EventFacts
 from shuzhi.domain.dispatch import Candidate
-from shuzhi.domain.rules import SOURCES, URGENCIES, EventFacts, MemoryDirectory, Rule, RuleSet, decide
+from shuzhi.domain.rules import MemoryDirectory, Rule, RuleSet, decide
 
 FACT_FIELDS = ("event_class", "major_class", "source", "request_type", "urgency", "area_path", "area_level",
                "title", "description", "received_at", "is_working_time")

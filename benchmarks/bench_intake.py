@@ -247,7 +247,7 @@ def plain_inserts(rows: int) -> float:
 
 def _bearer_token() -> str:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
-    from shuzhi.services.auth import mint_token_for
+    from shuzhi.services.security.tokens import mint_token_for
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(URL)

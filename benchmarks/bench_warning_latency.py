@@ -8,7 +8,7 @@ Setup: a dedicated database ``shuzhi_bench_warnings`` (created if missing), the 
 (2,100+ grids) imported through the real importers, two grid-level indicators measured in every grid
 with threshold rules (red → handle, class 1407 防汛险情, dispatched at once).  ``--loaders`` processes
 ingest batches of ``--batch`` readings of the load indicator (every grid, mostly normal values, a few
-crossing blue and yellow so warnings are written too) through ``services.ingest.ingest`` — the function
+crossing blue and yellow so warnings are written too) through ``services.sensing.ingest.ingest`` — the function
 the HTTP and MQTT paths call — for ``--seconds``.  Meanwhile the probe sends, every 0.2 s, one reading
 that crosses red on a grid not seen before, and times it until a separate connection sees the warning
 firing with its event.
@@ -54,9 +54,9 @@ def prepare() -> list[str]:
     from shuzhi.adapters.tabular import ROW
     from shuzhi.demo.district import build_district
     from shuzhi.demo.runner import load_reference_data
-    from shuzhi.services import warning_config
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.indicators import import_indicators
+    from shuzhi.services.sensing import warning_config
+    from shuzhi.services.sensing.indicators import import_indicators
     from shuzhi.services.unit_of_work import UnitOfWork
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -106,7 +106,7 @@ def loader(grids: list[str], batch: int, seconds: float, seed: int, counter: mp.
     from shuzhi.entrypoints.serving import tune_gc
     from shuzhi.services import wiring  # noqa: F401
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.ingest import ingest
+    from shuzhi.services.sensing.ingest import ingest
     from shuzhi.services.unit_of_work import UnitOfWork
 
     tune_gc()  # as in a server process
@@ -136,7 +136,7 @@ def probe(grids: list[str], seconds: float, interval: float) -> list[float]:
     from shuzhi.entrypoints.serving import tune_gc
     from shuzhi.services import wiring  # noqa: F401
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.ingest import ingest
+    from shuzhi.services.sensing.ingest import ingest
     from shuzhi.services.unit_of_work import UnitOfWork
 
     tune_gc()

@@ -179,8 +179,9 @@ def _place(s: Session, req: SuggestRequest) -> tuple[float | None, float | None,
 
 def _units(s: Session, loaded: Loaded, classes: list[tuple[str, float]], area: Area | None) -> list[UnitSuggestion]:
     # imported here: dispatching imports the services this package uses
-    from shuzhi.domain.rules import EventFacts, decide
-    from shuzhi.services.dispatching import SqlDirectory, rule_set
+    from shuzhi.domain.conditions import EventFacts
+    from shuzhi.domain.rules import decide
+    from shuzhi.services.dispatching.deciding import SqlDirectory, rule_set
 
     district = s.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
     where = area or district
