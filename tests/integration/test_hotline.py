@@ -230,9 +230,33 @@ def test_analysis_and_the_weekly_report(api: Api, history: dict[str, list[str]])
     assert top["count"] >= 3 and top["wording"] in texts and top["class_code"] in HISTORY
     assert top["towns"] == ["龙岗街道"]
     assert got["hot_spots"][0]["count"] == 24  # all at World.A1
-    docx = api.get(f"/api/hotline/weekly-report.docx?day={today}")
+    docx = api.get(f"/api/hotline/weekly-report?format=docx&day={today}")
     assert docx.content[:2] == b"PK"
-    html = api.get(f"/api/hotline/weekly-report.html?day={today}").text
+    html = api.get(f"/api/hotline/weekly-report?format=html&day={today}").text
     assert "群众诉求分析研判周报" in html and "热点问题" in html
-    api.get("/api/hotline/weekly-report.pdf", status=422)
+    api.get("/api/hotline/weekly-report?format=pdf", status=422)
     api.get("/api/hotline/analysis?since=2026-12-07&until=2026-12-01", status=422)
+
+
+def test_automation_acts_on_the_model_only_above_its_class_threshold(api: Api, history: dict[str, list[str]]) -> None:
+    v = _train(api)
+    sure = api.submit(title="水管爆了", description="马路上自来水管爆了一直在喷水", event_class_code=None)
+    # no threshold for the class: the model's view is recorded, a person decides
+    got = api.post(f"/api/events/{sure['number']}/model-decision", "alice")
+    assert got["class_code"] == "0301" and got["acted"] is False and got["state"] == "registered"
+    api.request("PUT", "/api/models/thresholds/0301", "alice", 403, json={"threshold": 0.3})
+    assert api.request("PUT", "/api/models/thresholds/0301", "admin", 200, json={"threshold": 0.3})["threshold"] == 0.3
+    api.request("PUT", "/api/models/thresholds/0301", "admin", 422, json={"threshold": 1.5})
+    api.request("PUT", "/api/models/thresholds/7777", "admin", 404, json={"threshold": 0.5})
+    got = api.post(f"/api/events/{sure['number']}/model-decision", "alice")
+    assert got["acted"] is True and got["state"] == "dispatched" and got["model_version"] == v.version
+    event = api.get(f"/api/events/{sure['number']}")
+    assert event["event_class_code"] == "0301"
+    decisions = [e for e in api.get(f"/api/events/{sure['number']}/timeline") if e["action"] == "model.decide"]
+    assert [d["payload"]["acted"] for d in decisions] == [False, True]
+    assert decisions[-1]["payload"]["model_version"] == v.version and decisions[-1]["payload"]["score"] >= 0.3
+    # a class whose threshold the model does not reach stays with people
+    api.request("PUT", "/api/models/thresholds/0201", "admin", 200, json={"threshold": 0.99})
+    unsure = api.submit(title="垃圾", description="路边有点垃圾", event_class_code=None)
+    assert api.post(f"/api/events/{unsure['number']}/model-decision", "alice")["acted"] is False
+    api.post(f"/api/events/{sure['number']}/model-decision", "alice", status=409)  # no longer registered

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services.errors import Invalid
-from shuzhi.services.hotline import analysis, links, models
+from shuzhi.services.hotline import analysis, automation, links, models
 from shuzhi.services.hotline.suggest import SuggestRequest, suggest
 
 router = APIRouter(tags=["hotline"])
@@ -41,6 +41,32 @@ def rollback_model(uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     return asdict(models.rollback(uow, actor))
 
 
+@router.get("/api/models/thresholds")
+def list_thresholds(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Per class, the model score from which automation may classify and dispatch without a person."""
+    return [asdict(t) for t in automation.list_thresholds(uow, actor)]
+
+
+@router.put("/api/models/thresholds/{class_code}")
+def set_threshold(class_code: str, body: automation.ThresholdBody, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Open a class to automation above a threshold (administrators)."""
+    return asdict(automation.set_threshold(uow, class_code, body, actor))
+
+
+@router.delete("/api/models/thresholds/{class_code}", status_code=204)
+def clear_threshold(class_code: str, uow: UowDep, actor: ActorDep) -> Response:
+    """Close a class to automation: people decide again."""
+    automation.clear_threshold(uow, class_code, actor)
+    return Response(status_code=204)
+
+
+@router.post("/api/events/{ref}/model-decision")
+def model_decision(ref: str, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Let the model classify a registered event and the rules dispatch it, if its class's threshold
+    allows; the decision (version, score, threshold) is on the timeline either way."""
+    return asdict(automation.decide_by_model(uow, ref, actor))
+
+
 class RepeatLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
     earlier_number: str = Field(min_length=1, max_length=40)
@@ -68,11 +94,11 @@ def hotline_analysis(uow: UowDep, actor: ActorDep, since: date | None = None, un
     return asdict(analysis.analyse(uow, actor, since=start, until=end, area_code=area_code))
 
 
-@router.get("/api/hotline/weekly-report.{fmt}")
-def weekly_report(fmt: str, uow: UowDep, actor: ActorDep, day: date | None = None,
-                  area_code: Annotated[str | None, Query(max_length=15)] = None) -> Response:
+@router.get("/api/hotline/weekly-report")
+def weekly_report(uow: UowDep, actor: ActorDep, format: Annotated[str, Query(pattern="^(docx|html)$")] = "docx",
+                  day: date | None = None, area_code: Annotated[str | None, Query(max_length=15)] = None) -> Response:
     """The weekly analysis report for the leaders' meeting (docx or html) of the week containing ``day``."""
-    data, media_type, name = analysis.weekly_report(uow, actor, fmt, day=day, area_code=area_code,
+    data, media_type, name = analysis.weekly_report(uow, actor, format, day=day, area_code=area_code,
                                                     now=datetime.now().astimezone())
     return Response(data, media_type=media_type,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})

@@ -26,11 +26,11 @@ from shuzhi.adapters.db.tables_hotline import EventLink
 from shuzhi.adapters.report_files import Chart, ReportDoc, Table, to_docx, to_html
 from shuzhi.domain import hotline as rules
 from shuzhi.domain.permissions import REPORT_READ
-from shuzhi.services import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
 from shuzhi.services.hotline.models import active_model, event_text
 from shuzhi.services.hotline.suggest import _features
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

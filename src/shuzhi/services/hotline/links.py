@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shuzhi.adapters.db.tables import TimelineEntry
 from shuzhi.adapters.db.tables_hotline import EventLink
 from shuzhi.domain import hotline as rules
 from shuzhi.domain.permissions import EVENT_DISPATCH
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict
 from shuzhi.services.handling import load_visible_event
+from shuzhi.services.security import authz
+from shuzhi.services.transitions import note as timeline_note
 from shuzhi.services.unit_of_work import UnitOfWork
 
 
@@ -60,11 +60,9 @@ def link_repeat(uow: UnitOfWork, ref: str, earlier: str, actor: Actor, *, note: 
             raise Conflict(f"{event.number} is already linked to {past.number}", field="earlier_number")
         s.add(EventLink(event_id=event.id, linked_event_id=past.id, kind="repeat", reasons=reasons,
                         actor=actor.label, at=at, note=note))
-        s.add(TimelineEntry(event_id=event.id, at=at, actor_id=actor.person_id, actor=actor.label,
-                            action="event.link_repeat", from_state=event.state, to_state=event.state,
-                            reason=note, payload={"earlier": past.number, "reasons": reasons,
-                                                  "days_after_closure": round((event.received_at - past.closed_at)
-                                                                              .total_seconds() / 86400, 1)}))
+        days = round((event.received_at - past.closed_at).total_seconds() / 86400, 1)
+        timeline_note(s, event, actor, "event.link_repeat", at, from_state=event.state, to_state=event.state,
+                      reason=note, payload={"earlier": past.number, "reasons": reasons, "days_after_closure": days})
         try:
             uow.commit()
         except IntegrityError:

@@ -26,9 +26,9 @@ from shuzhi.adapters.db.tables_hotline import ModelVersion
 from shuzhi.adapters.text_model import FORMAT, TextModel, counts_by_label, sha256_of
 from shuzhi.domain import hotline as rules
 from shuzhi.domain.permissions import MODEL_ADMIN
-from shuzhi.services import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.hotline")

@@ -25,11 +25,11 @@ from shuzhi.adapters.db.tables import Area, Event, EventClass, Unit
 from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain import hotline as rules
 from shuzhi.domain.permissions import EVENT_SUBMIT
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.geo_index import grid_index
 from shuzhi.services.hotline.models import Loaded, active_model, event_text
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: Events in these states are no longer a place to merge a new report into.
