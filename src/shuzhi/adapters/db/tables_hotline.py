@@ -40,7 +40,7 @@ class ModelVersion(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    blob: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    blob: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     activated_by: Mapped[str | None] = mapped_column(String(60))
