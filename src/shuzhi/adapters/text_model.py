@@ -119,7 +119,7 @@ class TextModel:
         if names is None:
             names = self.words.get_feature_names_out()
             self.__dict__["_feature_names"] = names
-        return names
+        return np.asarray(names)
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_feature_names"}
@@ -164,7 +164,7 @@ class TextModel:
         norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         sims = (m[1:] @ m[0].T).toarray().ravel() / (norms[1:] * norms[0])
-        return np.clip(sims, 0.0, 1.0)
+        return np.asarray(np.clip(sims, 0.0, 1.0))
 
     # ---- storage ----------------------------------------------------------------------------
     def to_bytes(self) -> bytes:

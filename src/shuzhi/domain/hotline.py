@@ -110,7 +110,7 @@ def nearness(distance: float | None) -> float | None:
 
 def freshness(age: timedelta) -> float:
     """1 for now, ½ after :data:`HALF_LIFE` (a later report, age < 0, counts as now)."""
-    return 0.5 ** (max(age.total_seconds(), 0.0) / HALF_LIFE.total_seconds())
+    return float(0.5 ** (max(age.total_seconds(), 0.0) / HALF_LIFE.total_seconds()))
 
 
 @dataclass(frozen=True)

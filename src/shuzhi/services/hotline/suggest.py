@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy import sparse
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Unit
@@ -240,7 +240,7 @@ def _duplicates(s: Session, loaded: Loaded, req: SuggestRequest, actor: Actor, a
     said = 0.55 * overlap + 0.45 * lexical
     out = []
     for i in np.nonzero(said >= rules.DUPLICATE_THRESHOLD)[0]:
-        r = rows[i]
+        r = rows[int(i)]
         distance = (rules.distance_m(lon, lat, r[7], r[8])
                     if lon is not None and lat is not None and r[7] is not None and r[8] is not None else None)
         if distance is not None and distance > rules.MAX_DISTANCE_M:
@@ -263,17 +263,14 @@ def _repeats(s: Session, req: SuggestRequest, actor: Actor, at: datetime, lon: f
                 Event.reporter_phone)
          .outerjoin(EventClass, EventClass.id == Event.event_class_id)
          .where(Event.closed_at.is_not(None), Event.closed_at >= since, authz.event_clause(actor)))
+    near_or_same_caller = []
     if lon is not None and lat is not None:
         # about ±0.002° (≈ 200 m) around the point, then the exact distance in the rule
-        q = q.where(Event.lon.between(lon - 0.002, lon + 0.002), Event.lat.between(lat - 0.002, lat + 0.002))
-        if req.reporter_phone:
-            q = q.union_all(select(Event.id, Event.number, Event.title, EventClass.code, Event.closed_at, Event.lon,
-                                   Event.lat, Event.reporter_phone)
-                            .outerjoin(EventClass, EventClass.id == Event.event_class_id)
-                            .where(Event.closed_at.is_not(None), Event.closed_at >= since,
-                                   Event.reporter_phone == req.reporter_phone, authz.event_clause(actor)))
-    else:
-        q = q.where(Event.reporter_phone == req.reporter_phone)
+        near_or_same_caller.append(and_(Event.lon.between(lon - 0.002, lon + 0.002),
+                                        Event.lat.between(lat - 0.002, lat + 0.002)))
+    if req.reporter_phone:
+        near_or_same_caller.append(Event.reporter_phone == req.reporter_phone)
+    q = q.where(or_(*near_or_same_caller))
     seen: set[int] = set()
     out = []
     for r in s.execute(q.limit(200)).all():
