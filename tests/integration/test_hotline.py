@@ -166,6 +166,14 @@ def test_intake_records_the_models_suggestion(api: Api, history: dict[str, list[
         event_id = s.scalar(select(Event.id).where(Event.number == number))
         row = s.scalar(select(ModelSuggestion).where(ModelSuggestion.event_id == event_id))
     assert row is not None and row.class_code == "0301" and row.model_version_id == v.id and row.score > 0.3
+    # people then decide otherwise for one: production accuracy counts it per month and final class
+    wrong = _submit_dispatched(api, "路边水管爆了一直在冒水", "0301")
+    api.post(f"/api/events/{wrong}/reclassify", "alice", {"event_class_code": "0101", "reason": "是井盖问题"})
+    figures = {r["class_code"]: r for r in api.get("/api/models/production-accuracy")}
+    assert (figures["0301"]["suggested"], figures["0301"]["right"]) == (1, 1)
+    assert (figures["0101"]["suggested"], figures["0101"]["right"], figures["0101"]["rate"]) == (1, 0, 0.0)
+    assert figures["0301"]["versions"] == [v.version]
+    api.get("/api/models/production-accuracy", who="dave", status=403)  # a grid worker does not evaluate
 
 
 def test_a_repeat_is_linked_with_its_reasons_and_on_the_timeline(api: Api, world: World,

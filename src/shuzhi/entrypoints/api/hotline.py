@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services.errors import Invalid
-from shuzhi.services.hotline import analysis, automation, links, models
+from shuzhi.services.hotline import accuracy, analysis, automation, links, models
 from shuzhi.services.hotline.suggest import SuggestRequest, suggest
 
 router = APIRouter(tags=["hotline"])
@@ -39,6 +39,13 @@ def activate_model(version: int, uow: UowDep, actor: ActorDep) -> dict[str, Any]
 def rollback_model(uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Go back to the version before the active one."""
     return asdict(models.rollback(uow, actor))
+
+
+@router.get("/api/models/production-accuracy")
+def production_accuracy(uow: UowDep, actor: ActorDep, since: date | None = None,
+                        until: date | None = None) -> list[dict[str, Any]]:
+    """The model's suggestion at intake against the final class, per month and class (your scope)."""
+    return [asdict(r) for r in accuracy.production_accuracy(uow, actor, since=since, until=until)]
 
 
 @router.get("/api/models/thresholds")
