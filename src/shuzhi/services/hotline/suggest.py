@@ -132,6 +132,27 @@ _memo: OrderedDict[tuple[int, int], _Features] = OrderedDict()
 _MEMO_SIZE = 50_000
 
 
+_stack_memo: OrderedDict[tuple[int, tuple[int, ...]], tuple[Any, Any, Any]] = OrderedDict()
+
+
+def _stacked(loaded: Loaded, ids: list[int], feats: dict[int, _Features]) -> tuple[Any, Any, Any]:
+    """The candidates' TF-IDF rows, their norms and their class probabilities as matrices; the same
+    desk asks again at every pause in typing with the same candidates, so the last few are kept."""
+    key = (loaded.id, tuple(ids))
+    with _memo_lock:
+        hit = _stack_memo.get(key)
+    if hit is not None:
+        return hit
+    stacked = sparse.vstack([feats[i].vector for i in ids]).tocsr()
+    norms = np.sqrt(np.asarray(stacked.multiply(stacked).sum(axis=1)).ravel())
+    dense = np.vstack([feats[i].dense for i in ids])
+    with _memo_lock:
+        _stack_memo[key] = (stacked, norms, dense)
+        while len(_stack_memo) > 16:
+            _stack_memo.popitem(last=False)
+    return stacked, norms, dense
+
+
 def _features(loaded: Loaded, items: list[tuple[int, str]]) -> dict[int, _Features]:
     out: dict[int, _Features] = {}
     missing = []
@@ -229,13 +250,12 @@ def _duplicates(s: Session, loaded: Loaded, req: SuggestRequest, actor: Actor, a
     if not rows:
         return []
     feats = _features(loaded, [(r[0], event_text(r[2], r[3])) for r in rows])
-    stacked = sparse.vstack([feats[r[0]].vector for r in rows]).tocsr()
-    norms = np.sqrt(np.asarray(stacked.multiply(stacked).sum(axis=1)).ravel())
-    norms *= float(np.sqrt(new_vec.multiply(new_vec).sum())) or 1.0
+    stacked, row_norms, dense = _stacked(loaded, [r[0] for r in rows], feats)
+    norms = row_norms * (float(np.sqrt(new_vec.multiply(new_vec).sum())) or 1.0)
     norms[norms == 0] = 1.0
     lexical = np.clip((stacked @ new_vec.T).toarray().ravel() / norms, 0.0, 1.0)
     mine = np.asarray([probs.get(label, 0.0) for label in loaded.model.labels])
-    overlap = np.minimum(np.vstack([feats[r[0]].dense for r in rows]), mine).sum(axis=1)
+    overlap = np.minimum(dense, mine).sum(axis=1)
     # what the texts say bounds the score from above (place and time only lower it): skip the rest
     said = 0.55 * overlap + 0.45 * lexical
     out = []
@@ -295,13 +315,13 @@ def suggest(uow: UnitOfWork, req: SuggestRequest, actor: Actor, *, now: datetime
         if loaded is None:
             raise Conflict("no model is active yet: train one (shuzhi model train)", field="model")
         model = loaded.model
-        probs_row, row, explained = model.explain(req.text, k=5)
+        probs_row, row, explained = model.explain(req.text, k=3)
         labels = model.labels
-        top = [(sc.code, sc.score) for sc, _ in explained]
+        top = [(labels[j], float(probs_row[j])) for j in np.argsort(-probs_row)[:5]]
         names = dict(s.execute(select(EventClass.code, EventClass.name).where(
-            EventClass.code.in_([c for c, _ in top]))).all())
+            EventClass.code.in_([sc.code for sc, _ in explained]))).all())
         classes = [ClassSuggestion(sc.code, names.get(sc.code, sc.code), round(sc.score, 4), words)
-                   for sc, words in explained[:3]]
+                   for sc, words in explained]
         probs = {labels[j]: float(p) for j, p in enumerate(probs_row) if p > 0.005}
         top_codes = [c for c, p in top if p >= 0.02] or [top[0][0]]
         return Suggestion(
