@@ -268,3 +268,20 @@ def test_automation_acts_on_the_model_only_above_its_class_threshold(api: Api, h
     unsure = api.submit(title="垃圾", description="路边有点垃圾", event_class_code=None)
     assert api.post(f"/api/events/{unsure['number']}/model-decision", "alice")["acted"] is False
     api.post(f"/api/events/{sure['number']}/model-decision", "alice", status=409)  # no longer registered
+
+
+def test_the_scheduled_retraining_runs_only_when_there_is_something_new(
+        api: Api, history: dict[str, list[str]]) -> None:
+    from datetime import UTC, datetime
+
+    from shuzhi.services import scheduler
+
+    assert any(job.name == "hotline.retrain" for job in scheduler.PERIODIC_JOBS)
+    uow = UnitOfWork(api.client.app.state.session_factory)
+    first = models.retrain_job(uow, datetime.now(UTC))
+    assert first is not None and first.active and first.note == "scheduled retraining"
+    assert models.retrain_job(uow, datetime.now(UTC)) is None  # nothing new since
+    api.post(f"/api/events/{history['ambiguous'][0]}/reclassify", "alice",
+             {"event_class_code": "0301", "reason": "更正"})
+    second = models.retrain_job(uow, datetime.now(UTC))
+    assert second is not None and second.version == first.version + 1 and second.corrections == 1
