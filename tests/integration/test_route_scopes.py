@@ -148,6 +148,14 @@ UNSCOPED.update({
     ("PATCH", "/api/webhooks/{sub_id}"): Unscoped(CONFIG, perms.WEBHOOK_ADMIN),
     ("POST", "/api/webhooks/deliveries/{delivery_id}/replay"): Unscoped(CONFIG, perms.WEBHOOK_ADMIN),
     ("PUT", "/api/evaluation/schemes/{code}"): Unscoped(CONFIG + " (scoring schemes)", perms.EVALUATION_WRITE),
+    # hotline intelligence: the model and its automation thresholds are installation-wide configuration
+    ("GET", "/api/models"): Unscoped(CONFIG + " (model versions)", perms.MODEL_ADMIN),
+    ("POST", "/api/models/{version}/activate"): Unscoped(CONFIG + " (model versions)", perms.MODEL_ADMIN),
+    ("POST", "/api/models/rollback"): Unscoped(CONFIG + " (model versions)", perms.MODEL_ADMIN),
+    ("GET", "/api/models/thresholds"): Unscoped(CONFIG + " (automation thresholds)", perms.MODEL_ADMIN),
+    ("PUT", "/api/models/thresholds/{class_code}"): Unscoped(CONFIG + " (automation thresholds)", perms.MODEL_ADMIN),
+    ("DELETE", "/api/models/thresholds/{class_code}"): Unscoped(CONFIG + " (automation thresholds)",
+                                                                perms.MODEL_ADMIN),
 })
 
 #: Notices (issue #19): configuration and one's own settings and list.

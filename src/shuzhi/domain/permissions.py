@@ -60,6 +60,7 @@ LEDGER_READ = "ledger.read"
 LEDGER_REPORT = "ledger.report"
 LEDGER_MANAGE = "ledger.manage"
 LEDGER_SIGN_OFF = "ledger.sign_off"
+MODEL_ADMIN = "model.admin"  # hotline text model: train, activate, roll back, automation thresholds
 
 _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
          INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
@@ -69,7 +70,7 @@ _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TA
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
                                            EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN, NOTICE_ADMIN,
-                                           EVENT_URGE, EVENT_IMPORT}),
+                                           EVENT_URGE, EVENT_IMPORT, MODEL_ADMIN}),
     Role.DUTY_OFFICER: frozenset(_DESK),
     Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,

@@ -267,6 +267,11 @@ _register_sensing(app, import_app, export_app)
 app.add_typer(report_app, name="report")
 app.add_typer(evaluation_app, name="evaluation")
 
+from shuzhi.entrypoints.cli_hotline import hotline_app, model_app  # noqa: E402
+
+app.add_typer(model_app, name="model")
+app.add_typer(hotline_app, name="hotline")
+
 if __name__ == "__main__":
     app()
 

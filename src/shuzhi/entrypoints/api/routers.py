@@ -22,6 +22,7 @@ from shuzhi.entrypoints.api import (
     health,
     notices,
     ledgers,
+    hotline,
     observability,
     open311,
     organisation,
@@ -35,6 +36,7 @@ from shuzhi.entrypoints.api import evaluation as evaluation_api
 from shuzhi.entrypoints.api import warnings as warnings_api
 
 ROUTERS: list[APIRouter] = [
+    hotline.router,  # POST /api/events/suggest before events' /{ref} routes
     events.router,
     events.files_router,
     health.router,

@@ -1,5 +1,6 @@
 // The event list: filters in the URL (so every cockpit figure can link here), saved views, cursor paging.
 import { badge, clear, el, errorText, fmtTime, get, localDayIso, shell, stateLabel, t, toast } from "./core.js";
+import { installRegister } from "./register.js";
 
 const STATES = ["registered", "notifying", "dispatched", "handling", "reported_back", "verified", "closed",
   "called_back", "merged", "cancelled"];
@@ -151,5 +152,6 @@ window.addEventListener("popstate", () => { readUrlIntoForm(new URLSearchParams(
   readUrlIntoForm(new URLSearchParams(location.search));
   renderViews();
   await load(false);
+  await installRegister(() => load(false));
   document.body.dataset.ready = "1";
 })();

@@ -1,0 +1,53 @@
+"""Hotline intelligence's seams: what the model suggested for each new event, and scheduled retraining.
+
+Imported once by :mod:`shuzhi.services.wiring`. The suggestion is recorded in the intake's own
+transaction (``model_suggestions``), so that the accuracy in production — the model's suggestion
+against the class people finally gave the event — can be counted per class and month. A model problem
+never stops intake: the event is registered without a recorded suggestion and the problem is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Event
+from shuzhi.adapters.db.tables_hotline import ModelSuggestion
+from shuzhi.services import hooks
+from shuzhi.services.hotline import models
+from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob, _uow_job
+
+log = logging.getLogger("shuzhi.hotline")
+#: Sources whose events are people's words (a sensor's warning or a notice is not worth a suggestion).
+WORDED_SOURCES = frozenset({"hotline", "citizen_platform", "grid_patrol", "online_app", "duty_officer",
+                            "upper_centre", "legacy_system"})
+
+
+def record_suggestion(s: Session, change: hooks.EventChange) -> None:
+    if change.change != "registered":
+        return
+    row = s.execute(select(Event.source, Event.title, Event.description).where(Event.id == change.event_id)).first()
+    if row is None or row[0] not in WORDED_SOURCES:
+        return
+    text = models.event_text(row[1], row[2])
+    if not text:
+        return
+    try:
+        loaded = models.active_model(s)
+        if loaded is None:
+            return
+        top = loaded.model.top(text, k=3)
+    except Exception:  # the model must never stop intake
+        log.exception("hotline model could not suggest for event %s", change.event_id)
+        return
+    s.add(ModelSuggestion(event_id=change.event_id, model_version_id=loaded.id, class_code=top[0].code,
+                          score=round(top[0].score, 4), top=[[t.code, round(t.score, 4)] for t in top],
+                          at=change.at))
+
+
+hooks.EVENT_HOOKS.append(record_suggestion)
+# nightly in effect: once a day, and only when the history has grown or people corrected the model
+PERIODIC_JOBS.append(PeriodicJob("hotline.retrain", timedelta(days=1), _uow_job(models.retrain_job)))
