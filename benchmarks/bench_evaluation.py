@@ -38,7 +38,7 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record
+from _results import finish, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 BASE = os.environ.get("SHUZHI_BENCH_EVALUATION_DB", "bench_evaluation")
@@ -243,8 +243,8 @@ def prepare(size: int, resume: bool) -> None:
     log(f"{db}: roll-ups built in {built['wall_s']:.0f} s (backend CPU {built['backend_cpu_s']:.0f} s)")
     if size >= 1_000_000 and size % 1_000_000 == 0:
         record(f"evaluation_rollup_full_build_s_{label(size).upper()}", round(built["wall_s"], 1), "s", None,
-               "lower", events=size, backend_cpu_s=round(built["backend_cpu_s"], 1),
-               python_cpu_s=round(built["python_cpu_s"], 1), loadavg=_loadavg())
+               "lower", database=sa_url(db), volume={"events_stored": size},
+               backend_cpu_s=round(built["backend_cpu_s"], 1), python_cpu_s=round(built["python_cpu_s"], 1))
 
 
 def _loadavg() -> str:
@@ -385,21 +385,26 @@ def main() -> None:
         times = time_queries(db_name(size))
         reads = rollup_reads(db_name(size))
         slowest[size] = max(times.values())
-        if not args.quick:
-            record(f"evaluation_27_towns_month_ms_{label(size).upper()}", round(slowest[size], 1), "ms", 500,
-                   "lower", queries={k: round(v, 1) for k, v in times.items()}, events=size, loadavg=_loadavg(),
-                   pages={k: v["pages"] for k, v in reads.items()},
-                   rows_read={k: v["rows_read"] for k, v in reads.items()})
+        record(f"evaluation_27_towns_month_ms_{label(size).upper()}", round(slowest[size], 1), "ms", 500,
+               "lower", database=sa_url(db_name(size)),
+               volume={"events_stored": size, "towns": 27, "period": "one month", "path": "service in process"},
+               queries={k: round(v, 1) for k, v in times.items()},
+               pages={k: v["pages"] for k, v in reads.items()},
+               rows_read={k: v["rows_read"] for k, v in reads.items()})
     report_s = time_report(db_name(sizes[-1]))
     log(f"monthly report of the district: {report_s:.1f} s")
-    if not args.quick:
-        record("evaluation_monthly_report_s", round(report_s, 2), "s", 30, "lower", events=sizes[-1],
-               loadavg=_loadavg())
-        if len(sizes) > 1:
-            ratio = slowest[sizes[-1]] / slowest[sizes[0]]
-            record("evaluation_query_growth_10x_history", round(ratio, 2), "×", 2.0, "lower",
-                   note="slowest query at the largest size / at the smallest", loadavg=_loadavg())
+    record("evaluation_monthly_report_s", round(report_s, 2), "s", 30, "lower", database=sa_url(db_name(sizes[-1])),
+           volume={"events_stored": sizes[-1]})
+    if len(sizes) > 1:
+        ratio = slowest[sizes[-1]] / slowest[sizes[0]]
+        record("evaluation_query_growth_10x_history", round(ratio, 2), "×", 2.0, "lower",
+               database=sa_url(db_name(sizes[-1])), volume={"events_stored": sizes},
+               ratio={"numerator": {"label": f"{sizes[-1]:,} events", "value": round(slowest[sizes[-1]], 1),
+                                    "unit": "ms"},
+                      "denominator": {"label": f"{sizes[0]:,} events", "value": round(slowest[sizes[0]], 1),
+                                      "unit": "ms"}})
 
 
 if __name__ == "__main__":
     main()
+    sys.exit(finish())

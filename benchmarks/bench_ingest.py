@@ -31,7 +31,7 @@ import orjson
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record
+from _results import finish, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 DB = os.environ.get("SHUZHI_BENCH_SENSING_DB", "bench_sensing")
@@ -339,17 +339,22 @@ def main() -> None:
           f"µs/reading; load average {load_before} → {load}")
     print(f"raw COPY of the same rows {copy_rate:,.0f} rows/s (PostgreSQL CPU {copy_cpu:.2f} µs/row); "
           f"ratio {rate / copy_rate:.3f}")
-    record("ingest_http_readings_per_s", round(rate, 1), "readings/s", 50_000, "higher", readings=total,
-           batch=BATCH, series=len(devices), workers=args.workers, connections=args.connections,
-           reading_hooks=hooks, threshold_rules=INDICATORS, warnings_firing=firing,
-           server_cpu_us_per_reading=round(server_us, 2), pg_cpu_us_per_reading=round(pg_us, 2),
-           loadavg=load)
-    record("ingest_http_vs_raw_copy_ratio", round(rate / copy_rate, 3), "ratio", None, "higher",
-           raw_copy_rows_per_s=round(copy_rate, 1), raw_copy_pg_cpu_us_per_row=round(copy_cpu, 2), readings=total,
-           loadavg=load)
+    volume = {"readings": total, "series": len(devices), "batch": BATCH, "threshold_rules": INDICATORS,
+              "readings_stored_before": 0, "partitioned": False, "api_workers": args.workers,
+              "connections": args.connections}
+    record("ingest_http_readings_per_s", round(rate, 1), "readings/s", 50_000, "higher", database=URL, volume=volume,
+           reading_hooks=hooks, warnings_firing=firing,
+           server_cpu_us_per_reading=round(server_us, 2), pg_cpu_us_per_reading=round(pg_us, 2))
+    record("ingest_http_vs_raw_copy_ratio", round(rate / copy_rate, 3), "ratio", 0.3, "higher", database=URL,
+           volume=volume,
+           ratio={"numerator": {"label": "HTTP ingest", "value": round(rate, 1), "unit": "readings/s"},
+                  "denominator": {"label": "one COPY of the same rows", "value": round(copy_rate, 1),
+                                  "unit": "rows/s"}},
+           raw_copy_pg_cpu_us_per_row=round(copy_cpu, 2))
     record("ingest_http_cpu_us_per_reading", round(server_us + pg_us, 2), "µs CPU/reading", None, "lower",
-           server=round(server_us, 2), postgresql=round(pg_us, 2), batch=BATCH, threshold_rules=INDICATORS)
+           database=URL, volume=volume, server=round(server_us, 2), postgresql=round(pg_us, 2))
 
 
 if __name__ == "__main__":
     main()
+    sys.exit(finish())

@@ -37,7 +37,8 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record
+from _prepared import explain, fingerprint, mark, matches
+from _results import finish, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 DB_BASE = os.environ.get("SHUZHI_BENCH_SWEEP_DB", "bench_sweep")
@@ -341,12 +342,14 @@ def main() -> None:
     now = datetime.now(UTC)
     metas: dict[str, dict[str, Any]] = {}
     for db, n in ((small_db, small), (big_db, big)):
-        m = meta(db) if args.reuse else None
+        # reused while its fingerprint (schema head, open tasks) matches; --reuse is kept for old commands
+        fp = fingerprint("sweep", open_tasks=n)
+        print(explain(ADMIN_URL, db_url(db), fp), flush=True)
+        m = meta(db) if matches(ADMIN_URL, db_url(db), fp) else None
         if m is None or m["open_tasks"] != n:
-            if args.reuse:
-                print(f"{db}: not prepared yet, preparing it now", flush=True)
             prepare(db, n, now)
             m = meta(db)
+            mark(ADMIN_URL, db_url(db), fp)
         assert m is not None
         metas[db] = m
     if args.prepare_only:
@@ -363,7 +366,7 @@ def main() -> None:
             assert r["steps"] == due, f"expected {due} steps, the sweep did {r['steps']}"
             measured.append(r)
         measured.sort(key=lambda r: r["elapsed"])
-        med = measured[len(measured) // 2]
+        med = {**measured[len(measured) // 2], "all": [r["elapsed"] for r in measured]}
         out[(open_tasks, due)] = med
         print(f"open {open_tasks:>9,}  due {due:>7,}: {med['elapsed']:.3f} s median of "
               f"{[round(r['elapsed'], 3) for r in measured]} ({med['elapsed'] / due * 1e6:.0f} µs per due row; "
@@ -372,21 +375,24 @@ def main() -> None:
         for kind, n, t in med["statements"][:8]:
             print(f"    {t * 1000:8.1f} ms  {n:4d} ×  {kind}")
     fig = out[(big, big // 100)]
-    same_due_ratio = out[(big, small // 100)]["elapsed"] / out[(small, small // 100)]["elapsed"]
-    due_ratio = fig["elapsed"] / out[(small, small // 100)]["elapsed"]
-    tag = "_quick" if args.quick else ""
-    record(f"sweep_{big // 1000}k_open_1pct_due_s{tag}", round(fig["elapsed"], 3), "s", 1.0 if not args.quick else None,
-           "lower", open_tasks=big, due=big // 100, batch=args.batch, connections=args.connections, database=big_db,
+    small_run, same_due = out[(small, small // 100)], out[(big, small // 100)]
+    same_due_ratio = same_due["elapsed"] / small_run["elapsed"]
+    due_ratio = fig["elapsed"] / small_run["elapsed"]
+    volume = {"open_tasks": big, "due": big // 100, "batch": args.batch, "connections": args.connections,
+              "history": "none (clocks, tasks and events only)", "repeats": args.repeat}
+    record(f"sweep_{big // 1000}k_open_1pct_due_s", round(fig["elapsed"], 3), "s", 1.0, "lower",
+           samples=[round(x, 3) for x in fig["all"]], database=db_url(big_db), volume=volume,
            per_due_row_us=round(fig["elapsed"] / (big // 100) * 1e6, 1), client_cpu_s=round(fig["cpu"], 3),
            server_cpu_s=round(fig["server_cpu"], 3),
            cpu_per_due_row_us=round((fig["cpu"] + fig["server_cpu"]) / (big // 100) * 1e6, 1),
-           statements=sum(n for _k, n, _t in fig["statements"]), load_average=_load(),
-           small_open_1pct_s=round(out[(small, small // 100)]["elapsed"], 3),
-           ratio_10x_open_10x_due=round(due_ratio, 2))
-    record(f"sweep_cost_open_x10_same_due_ratio{tag}", round(same_due_ratio, 2), "ratio", None, "lower",
-           note=f"sweep time with {big:,} open vs {small:,} open tasks, {small // 100:,} due in both",
-           small_open_s=round(out[(small, small // 100)]["elapsed"], 3),
-           big_open_s=round(out[(big, small // 100)]["elapsed"], 3), load_average=_load())
+           statements=sum(n for _k, n, _t in fig["statements"]),
+           small_open_1pct_s=round(small_run["elapsed"], 3), ratio_10x_open_10x_due=round(due_ratio, 2))
+    record("sweep_cost_open_x10_same_due_ratio", round(same_due_ratio, 2), "ratio", None, "lower",
+           database=db_url(big_db), volume={**volume, "due": small // 100, "open_tasks_small": small},
+           ratio={"numerator": {"label": f"{small // 100:,} due among {big:,} open",
+                                "value": round(same_due["elapsed"], 3), "unit": "s"},
+                  "denominator": {"label": f"{small // 100:,} due among {small:,} open",
+                                  "value": round(small_run["elapsed"], 3), "unit": "s"}})
 
 
 def _load() -> str:
@@ -398,3 +404,4 @@ def _load() -> str:
 
 if __name__ == "__main__":
     main()
+    sys.exit(finish())
