@@ -50,31 +50,33 @@ def grow_grids(db: str, total: int) -> int:
     with psycopg.connect(plain(url_for(db)), autocommit=True) as conn:
         have = int(conn.execute("SELECT count(*) FROM areas WHERE level = 'grid'").fetchone()[0])  # type: ignore[index]
         missing = total - have
+        grown = int(conn.execute("SELECT count(*) FROM areas WHERE code LIKE 'X%%'").fetchone()[0])  # type: ignore[index]
         if missing > 0:
             conn.execute(
                 """
                 WITH v AS (SELECT id, code, path, centroid_lon, centroid_lat,
                                   row_number() OVER (ORDER BY id) - 1 AS rn, count(*) OVER () AS n
                            FROM areas WHERE level = 'village'),
-                     g AS (SELECT s, v.* FROM generate_series(0, %s - 1) AS s JOIN v ON v.rn = s %% v.n)
+                     g AS (SELECT s, v.* FROM generate_series(%s, %s - 1) AS s JOIN v ON v.rn = s %% v.n)
                 INSERT INTO areas (code, name, level, parent_id, path, centroid_lon, centroid_lat,
                                    created_at, updated_at)
                 SELECT 'X' || lpad(s::text, 14, '0'), '扩展网格' || s, 'grid', id,
                        path || 'X' || lpad(s::text, 14, '0') || '/', centroid_lon, centroid_lat, now(), now()
                 FROM g
-                """, (missing,))
+                """, (grown, grown + missing))
             conn.execute(
                 """
                 INSERT INTO units (code, name, kind, level, area_id, parent_id, active, created_at, updated_at)
                 SELECT 'G' || a.code, a.name || '网格员', 'grid', 'grid', a.id,
                        (SELECT u.id FROM units u WHERE u.area_id = a.parent_id ORDER BY u.id LIMIT 1),
                        true, now(), now()
-                FROM areas a WHERE a.code LIKE 'X%%'
+                FROM areas a WHERE a.code LIKE 'X%%' AND NOT EXISTS (SELECT 1 FROM units u WHERE u.area_id = a.id)
                 """)
             conn.execute(
                 """
                 INSERT INTO unit_coverage (unit_id, area_id)
                 SELECT u.id, u.area_id FROM units u JOIN areas a ON a.id = u.area_id WHERE a.code LIKE 'X%%'
+                ON CONFLICT DO NOTHING
                 """)
             conn.execute("ANALYZE")
         return int(conn.execute("SELECT count(*) FROM areas WHERE level = 'grid'").fetchone()[0])  # type: ignore[index]

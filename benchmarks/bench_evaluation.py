@@ -297,6 +297,54 @@ def time_queries(db: str) -> dict[str, float]:
     return out
 
 
+def time_http_cold(db: str) -> dict[str, float]:
+    """The evaluation page's requests over HTTP as the district's duty officer, each asked first on a
+    freshly started API process (its caches empty; PostgreSQL's buffers as the earlier queries left them):
+    ms per request."""
+    import socket
+    import subprocess
+
+    import httpx
+
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.services.auth import mint_token_for
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    engine = make_engine(sa_url(db))
+    token = mint_token_for(UnitOfWork(make_session_factory(engine)), "duty.district", name="bench-evaluation")
+    engine.dispose()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "shuzhi.entrypoints.api.app:create_app", "--factory", "--port", str(port),
+         "--workers", "1", "--log-level", "warning", "--no-access-log"],
+        env={**os.environ, "SHUZHI_DATABASE_URL": sa_url(db)})
+    out: dict[str, float] = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        page = {"colour_map": f"/api/evaluation/colour-map?period={MONTH}&by=area&area=500111",
+                "rankings": f"/api/evaluation/rankings?period={MONTH}&by=unit&area=500111",
+                "figures_by_town": f"/api/evaluation/figures?period={MONTH}&area=500111&group_by=area"}
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+            for name, path in page.items():
+                t0 = time.perf_counter()
+                r = client.get(path)
+                out[name] = (time.perf_counter() - t0) * 1000
+                assert r.status_code == 200, (path, r.status_code, r.text[:200])
+                log(f"  {db} cold over HTTP {name}: {out[name]:.0f} ms")
+    finally:
+        server.terminate()
+        server.wait(30)
+    return out
+
+
 def rollup_reads(db: str) -> dict[str, dict[str, Any]]:
     """For each query, the roll-up statements it runs, explained: pages touched (shared buffers hit or
     read) and rows read — figures that do not depend on the machine's load, unlike milliseconds."""
@@ -385,6 +433,12 @@ def main() -> None:
         times = time_queries(db_name(size))
         reads = rollup_reads(db_name(size))
         slowest[size] = max(times.values())
+        cold = time_http_cold(db_name(size))
+        record(f"evaluation_cold_http_ms_{label(size).upper()}", round(max(cold.values()), 1), "ms", 500, "lower",
+               database=sa_url(db_name(size)),
+               volume={"events_stored": size, "area": "district (27 towns)", "period": MONTH,
+                       "person": "duty.district", "api": "fresh process, first request of each"},
+               requests={k: round(v, 1) for k, v in cold.items()})
         record(f"evaluation_27_towns_month_ms_{label(size).upper()}", round(slowest[size], 1), "ms", 500,
                "lower", database=sa_url(db_name(size)),
                volume={"events_stored": size, "towns": 27, "period": "one month", "path": "service in process"},

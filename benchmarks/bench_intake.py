@@ -385,10 +385,18 @@ def _bearer_tokens(n: int) -> list[str]:
         engine.dispose()
 
 
+def _actors(n: int) -> list[str]:
+    """``n`` people of the district (the unchecked variant names one per connection)."""
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        codes = [r[0] for r in conn.execute("SELECT code FROM people WHERE active ORDER BY code LIMIT %s", (n,))]
+    return [codes[i % len(codes)] for i in range(n)]
+
+
 #: (label, uvicorn app factory, the credential header line)
 VARIANTS = {
     "checked": ("shuzhi.entrypoints.api.app:create_app", "Authorization: Bearer {token}"),
-    "unchecked": ("_intake_unchecked_app:create_app", "X-Actor: duty.district"),
+    # one person per connection: the limiter's bucket is per credential, so both variants get as many
+    "unchecked": ("_intake_unchecked_app:create_app", "X-Actor: {actor}"),
 }
 
 
@@ -424,7 +432,8 @@ def _measure(variant: str, tokens: list[str], points: list[tuple[float, float, s
     """One server of the variant, warmed up, then ``args.requests`` intakes: closed loop, or open loop at
     ``open_rate``. Returns the run and the memory of the server's processes at the end."""
     app_spec, credential = VARIANTS[variant]
-    credentials = [credential.format(token=tok) for tok in tokens]
+    credentials = [credential.format(token=tok, actor=who) for tok, who in zip(tokens, _actors(len(tokens)),
+                                                                                 strict=True)]
     port = _free_port()
     # the rate limiter stays at its production setting: nothing here overrides SHUZHI_INTAKE_RATE_PER_S
     env = {**os.environ, "SHUZHI_DATABASE_URL": URL,

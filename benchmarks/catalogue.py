@@ -83,6 +83,9 @@ BENCHES: tuple[Bench, ...] = (
         Figure("plan_activation_500_tasks_s", "plan activation, 500 tasks in 27 towns and 40 departments", "≤ 2 s"),
     )),
     Bench("evaluation", "bench_evaluation.py", ("--sizes", "1000000", "10000000"), "#7", (
+        Figure("evaluation_cold_http_ms_1M", "the evaluation page's requests, each first on a fresh API process, "
+               "over HTTP as the district's duty officer, 1 M events (slowest)", "≤ 500 ms"),
+        Figure("evaluation_cold_http_ms_10M", "the same, 10 M events", "≤ 500 ms"),
         Figure("evaluation_27_towns_month_ms_1M", "slowest 27-towns × month query, 1 M events", "≤ 500 ms"),
         Figure("evaluation_27_towns_month_ms_10M", "the same, 10 M events", "≤ 500 ms"),
         Figure("evaluation_query_growth_10x_history", "10 M ÷ 1 M", "≤ 2×"),

@@ -91,7 +91,8 @@ def summary(results: Mapping[str, Any]) -> str:
 
 
 def bench_block(bench: Bench, results: Mapping[str, Any]) -> str:
-    rows = [f"Command: `make bench-one NAME={bench.name}` (`python benchmarks/{bench.script} {' '.join(bench.args)}`)",
+    rows = [f"Command: `make bench-one NAME={bench.name}` (`python benchmarks/{bench.script} {' '.join(bench.args)}`). "
+            f"What it measures and how: the docstring of `benchmarks/{bench.script}`.",
             "", "| figure | measured | min / median / max | target | status | taken |", "|---|---|---|---|---|---|"]
     for f in bench.figures:
         e = results.get(f.name)
