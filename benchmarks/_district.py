@@ -110,3 +110,40 @@ def fill_events(db: str, count: int, *, prefix: str = "H", minutes_apart: int = 
         )
         conn.execute("ANALYZE events")
         return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])  # type: ignore[index]
+
+
+def grow_towns(db: str, total: int) -> int:
+    """Add towns under the district until it holds ``total`` towns, each with its town centre (a unit of
+    kind centre, level town, covering the town) — a city's 1,031 towns in one database. Returns the
+    number of towns."""
+    with psycopg.connect(plain(url_for(db)), autocommit=True) as conn:
+        have = int(conn.execute("SELECT count(*) FROM areas WHERE level = 'town'").fetchone()[0])  # type: ignore[index]
+        grown = int(conn.execute("SELECT count(*) FROM areas WHERE code LIKE 'T%%'").fetchone()[0])  # type: ignore[index]
+        missing = total - have
+        if missing > 0:
+            conn.execute(
+                """
+                WITH d AS (SELECT id, path, centroid_lon, centroid_lat FROM areas WHERE level = 'district'
+                           ORDER BY id LIMIT 1)
+                INSERT INTO areas (code, name, level, parent_id, path, centroid_lon, centroid_lat,
+                                   created_at, updated_at)
+                SELECT 'T' || lpad(s::text, 8, '0'), '扩展镇街' || s, 'town', d.id,
+                       d.path || 'T' || lpad(s::text, 8, '0') || '/', d.centroid_lon, d.centroid_lat, now(), now()
+                FROM generate_series(%s, %s - 1) AS s, d
+                """, (grown, grown + missing))
+            conn.execute(
+                """
+                INSERT INTO units (code, name, kind, level, area_id, parent_id, active, created_at, updated_at)
+                SELECT 'C' || a.code, a.name || '治理中心', 'centre', 'town', a.id,
+                       (SELECT u.id FROM units u WHERE u.kind = 'centre' AND u.level = 'district' LIMIT 1),
+                       true, now(), now()
+                FROM areas a WHERE a.code LIKE 'T%%' AND NOT EXISTS (SELECT 1 FROM units u WHERE u.area_id = a.id)
+                """)
+            conn.execute(
+                """
+                INSERT INTO unit_coverage (unit_id, area_id)
+                SELECT u.id, u.area_id FROM units u JOIN areas a ON a.id = u.area_id WHERE a.code LIKE 'T%%'
+                ON CONFLICT DO NOTHING
+                """)
+            conn.execute("ANALYZE")
+        return int(conn.execute("SELECT count(*) FROM areas WHERE level = 'town'").fetchone()[0])  # type: ignore[index]

@@ -61,7 +61,7 @@ def _cells(rng: np.random.Generator, n: int, within: shapely.Geometry) -> list[s
     return [c for c in out if not c.is_empty and c.geom_type == "Polygon"]
 
 
-def build_db(url: str, grids: int, events: int, seed: int = 8) -> None:
+def build_db(url: str, grids: int, events: int, seed: int = 8, days: int = 180) -> None:
     upgrade(url)
     engine = make_engine(url)
     rng = np.random.default_rng(seed)
@@ -109,7 +109,7 @@ def build_db(url: str, grids: int, events: int, seed: int = 8) -> None:
         ev_rows, tl_rows, open_ids = [], [], []
         for i in range(events):
             gid, gpath, x, y = grid_rows[prng.randrange(len(grid_rows))]
-            received = now - timedelta(seconds=prng.uniform(0, 180 * 86400))
+            received = now - timedelta(seconds=prng.uniform(0, days * 86400))
             is_open = prng.random() < 0.08
             state = prng.choice(OPEN) if is_open else prng.choice(DONE)
             ev_rows.append({
@@ -232,17 +232,39 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mbit", type=float, default=20.0, help="network throttled to this (0: none)")
     parser.add_argument("--latency-ms", type=float, default=40.0, help="latency added per request")
-    parser.add_argument("--reuse", action="store_true", help="measure against the database a previous run built")
+    parser.add_argument("--grids", type=int, default=2_000)
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--days", type=int, default=1095, help="the events spread over this many days back")
+    parser.add_argument("--engine", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--reuse", action="store_true", help="(SQLite) measure against the file a previous run built")
     parser.add_argument("--prepare-only", action="store_true", help="build the database and stop")
     args = parser.parse_args()
-    grids, events = (200, 5_000) if args.quick else (2_000, 100_000)
+    grids, events, days = (200, 5_000, 180) if args.quick else (args.grids, args.events, args.days)
     path = db_path(grids, events).resolve()
     url = f"sqlite:///{path}"
-    if not (args.reuse and path.exists()):
+    if args.engine == "postgresql":
+        from _prepared import explain, fingerprint, mark, matches
+
+        admin = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
+        db = os.environ.get("SHUZHI_BENCH_COCKPIT_PG_DB", "bench_cockpit")
+        url = f"postgresql+psycopg://postgres@localhost/{db}"
+        fp = fingerprint("cockpit", grids=grids, events=events, days=days, seed=8)
+        print(explain(admin, url, fp), flush=True)
+        if not matches(admin, url, fp):
+            import psycopg
+
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{db}"')
+            t0 = time.perf_counter()
+            build_db(url, grids, events, days=days)
+            mark(admin, url, fp)
+            print(f"database {db} built in {time.perf_counter() - t0:.0f} s")
+    elif not (args.reuse and path.exists()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         t0 = time.perf_counter()
-        build_db(url, grids, events)
+        build_db(url, grids, events, days=days)
         print(f"database {path} built in {time.perf_counter() - t0:.0f} s")
     else:
         upgrade(url)  # a database left by an older revision is brought up to date, its data kept
@@ -284,7 +306,8 @@ def main() -> None:
           f"loadavg {' '.join(load)}")
     record("cockpit_interactive_ms", round(statistics.median(filled), 0), "ms", 2000, "lower", database=url,
            samples=[round(x) for x in filled],
-           volume={"grids": grids, "events_stored": events, "runs": len(cold), "scale": "district",
+           volume={"grids": grids, "events_stored": events, "days_of_history": days, "runs": len(cold),
+                   "scale": "district", "engine": args.engine,
                    "network": f"{args.mbit:g} Mbit/s, +{args.latency_ms:g} ms" if args.mbit > 0 else "not throttled"},
            first_screen_cold_median_ms=round(cold_median, 0), first_screen_warm_median_ms=round(warm_median, 0),
            first_run_ms=round(first, 0), slowest_api_ms=round(statistics.median(got["api"][1:]), 0),
