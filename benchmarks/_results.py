@@ -293,8 +293,13 @@ def outcomes() -> list[tuple[str, str]]:
     return list(_OUTCOMES)
 
 
-def finish() -> int:
-    """Exit status of the script: 1 when any figure missed its target, else 0. Noise is printed."""
+def finish(render: bool = True) -> int:
+    """Exit status of the script: 1 when any figure missed its target, else 0. Noise is printed.
+    The tables of docs/benchmarks.md are regenerated from the record, so that they never lag behind it."""
+    if render and _OUTCOMES:
+        import render_docs  # beside this module; imported late: it imports this one
+
+        render_docs.main([])
     missed = [n for n, s in _OUTCOMES if s == "missed"]
     noise = [n for n, s in _OUTCOMES if s == "noise"]
     if noise:

@@ -62,7 +62,7 @@ def test_an_entry_carries_its_provenance(record_files: tuple[Path, Path], monkey
     assert entry["status"] == "met" and entry["mode"] == "full"
     stored = json.loads(full.read_text())
     assert stored["x_ratio"]["commit"] == entry["commit"] and stored["kept"] == {"value": 1, "commit": "abc"}
-    assert _results.finish() == 0
+    assert _results.finish(render=False) == 0
 
 
 def test_a_quick_run_never_touches_the_full_record(record_files: tuple[Path, Path],
@@ -84,7 +84,7 @@ def test_a_missed_target_is_recorded_as_missed_and_fails_the_run(record_files: t
     _results.record("x_s", 1.4, "s", 1.0, "lower", volume={"open_tasks": 1}, database=None)
     _results.record("y_s", 0.4, "s", 1.0, "lower", volume={"open_tasks": 1}, database=None)
     assert json.loads(full.read_text())["x_s"]["status"] == "missed"
-    assert _results.finish() == 1
+    assert _results.finish(render=False) == 1
 
 
 def test_a_negative_overhead_is_noise_not_met(record_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,7 +93,7 @@ def test_a_negative_overhead_is_noise_not_met(record_files: tuple[Path, Path], m
     assert entry["status"] == "noise"
     assert _results.judge(4.0, 10, "lower", "overhead") == "met"
     assert _results.judge(12.0, 10, "lower", "overhead") == "missed"
-    assert _results.finish() == 0
+    assert _results.finish(render=False) == 0
 
 
 def test_a_ratio_needs_both_sides_and_a_figure_its_volume() -> None:
