@@ -85,12 +85,13 @@ def target_file(quick: bool) -> Path:
 
 def _git(*args: str) -> str:
     out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-    return out.stdout.strip() if out.returncode == 0 else ""
+    # only trailing newlines go: `git status --porcelain` lines start with a meaningful space
+    return out.stdout.rstrip("\n") if out.returncode == 0 else ""
 
 
 def git_state() -> dict[str, Any]:
     """The commit checked out and whether anything but the generated record files differs from it."""
-    commit = _git("rev-parse", "HEAD") or "unknown"
+    commit = _git("rev-parse", "HEAD").strip() or "unknown"
     excludes = [f":(exclude){p}" for p in GENERATED]
     status = _git("status", "--porcelain", "--", ".", *excludes)
     return {"commit": commit, "dirty": bool(status), "dirty_files": status.splitlines()[:20]}

@@ -427,16 +427,18 @@ def main() -> None:
     env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "shuzhi.entrypoints.api.app:create_app", "--factory", "--port", str(port),
-         "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"], env=env)
+         "--workers", str(args.workers), "--log-level", "warning", "--no-access-log",
+         # as `shuzhi serve` does: on a busy host a worker takes longer than uvicorn's 5 s to start
+         "--timeout-worker-healthcheck", "120"], env=env)
     try:
-        for _ in range(600):
+        for _ in range(1500):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 time.sleep(0.2)
         else:
-            raise SystemExit(f"the server did not listen on port {port} within two minutes")
+            raise SystemExit(f"the server did not listen on port {port} within five minutes")
         asyncio.run(_load(port, [orjson.dumps(b) for b in warm], args.connections))
         server_pids, pg_pids = children(server.pid), backends()
         load_before = Path("/proc/loadavg").read_text().split()[0]
@@ -453,7 +455,11 @@ def main() -> None:
         load = Path("/proc/loadavg").read_text().split()[0]
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     if counts["accepted"] != total:
         raise SystemExit(f"not every reading was stored: {counts}")
     with psycopg.connect(URL.replace("+psycopg", "")) as conn:
