@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from shuzhi.entrypoints.api import deps
 from shuzhi.entrypoints.api.app import create_app as real_create_app
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor, cached_actor, resolve_actor
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

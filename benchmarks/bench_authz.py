@@ -33,11 +33,12 @@ def main() -> None:
     from shuzhi.adapters.db.tables import Base
     from shuzhi.config import Settings
     from shuzhi.domain.permissions import EVENT_SUBMIT
-    from shuzhi.services import authz
     from shuzhi.services.actors import resolve_actor
-    from shuzhi.services.auth import authenticate_token, mint_token_for
     from shuzhi.services.commands import SubmitEvent
     from shuzhi.services.intake import scoped_intake_key, submit_event
+    from shuzhi.services.security import authz
+    from shuzhi.services.security.credentials import authenticate_token
+    from shuzhi.services.security.tokens import mint_token_for
     from shuzhi.services.unit_of_work import UnitOfWork
 
     with tempfile.TemporaryDirectory() as tmp:

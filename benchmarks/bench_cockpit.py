@@ -136,7 +136,7 @@ def build_db(url: str, grids: int, events: int, seed: int = 8, days: int = 180) 
             conn.execute(Task.__table__.insert(), task_rows)
         print(f"events: {len(ev_rows)} ({sum(1 for e in ev_rows if e['state'] in OPEN)} open), tasks: {len(task_rows)}")
     from shuzhi.adapters.db.engine import make_session_factory
-    from shuzhi.services.auth import set_password
+    from shuzhi.services.security.passwords import set_password
 
     with make_session_factory(engine)() as session:
         set_password(session, "bench.leader", PASSWORD, must_change=False)

@@ -39,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _district import ADMIN_URL, fill_events, fresh_district, grow_grids, plain, url_for
 from _prepared import explain, fingerprint, mark, matches
 from _results import finish, record
+from shuzhi.domain.conditions import SOURCES, URGENCIES, EventFacts
 from shuzhi.domain.dispatch import Candidate
-from shuzhi.domain.rules import SOURCES, URGENCIES, EventFacts, MemoryDirectory, Rule, RuleSet, decide
+from shuzhi.domain.rules import MemoryDirectory, Rule, RuleSet, decide
 
 FACT_FIELDS = ("event_class", "major_class", "source", "request_type", "urgency", "area_path", "area_level",
                "title", "description", "received_at", "is_working_time")
@@ -211,7 +212,7 @@ def service_path(args: argparse.Namespace) -> None:
     """p99 of ``decide_for_event`` on the stored district, each event in its own session."""
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.adapters.db.tables import Event
-    from shuzhi.services.dispatching import decide_for_event, rule_set
+    from shuzhi.services.dispatching.deciding import decide_for_event, rule_set
     from shuzhi.services.unit_of_work import UnitOfWork
 
     prepare_service_db(args)

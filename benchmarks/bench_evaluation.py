@@ -307,7 +307,7 @@ def time_http_cold(db: str) -> dict[str, float]:
     import httpx
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
-    from shuzhi.services.auth import mint_token_for
+    from shuzhi.services.security.tokens import mint_token_for
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(sa_url(db))

@@ -113,9 +113,9 @@ def prepare() -> list[str]:
     codes."""
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.adapters.db.migrate import upgrade
-    from shuzhi.services import warning_config
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.indicators import import_devices, import_indicators
+    from shuzhi.services.sensing import warning_config
+    from shuzhi.services.sensing.indicators import import_devices, import_indicators
     from shuzhi.services.unit_of_work import UnitOfWork
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -195,7 +195,7 @@ def api_key() -> str:
     """A write key for a connected system (made per run: only its hash is stored)."""
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.auth import NewApiKey, create_api_key
+    from shuzhi.services.security.tokens import NewApiKey, create_api_key
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(URL)

@@ -374,7 +374,7 @@ def sql_baseline(points: list[tuple[float, float, str]], n: int, connections: in
 def _bearer_tokens(n: int) -> list[str]:
     """``n`` bearer tokens of the district's duty officer: one per connection, each its own limiter bucket."""
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
-    from shuzhi.services.auth import mint_token_for
+    from shuzhi.services.security.tokens import mint_token_for
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(URL)

@@ -117,8 +117,11 @@ def city_wide(args: argparse.Namespace) -> None:
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.adapters.db.tables import Unit
-    from shuzhi.services import plans
     from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.plans import activation as plan_activation
+    from shuzhi.services.plans import runs as plan_runs
+    from shuzhi.services.plans import templates as plan_templates
+    from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
     from shuzhi.services.unit_of_work import UnitOfWork
 
     fp = fingerprint("plans_city", towns=args.city_towns, seed=1)
@@ -134,10 +137,10 @@ def city_wide(args: argparse.Namespace) -> None:
         towns = s.query(Unit.id).filter(Unit.kind == "centre", Unit.level == "town").count()
     doc = template(args.city_tasks_per_town, departments)
     doc["code"] = f"city-{args.city_tasks_per_town}"
-    plans.save_template(UnitOfWork(factory), doc, SYSTEM)
-    for run in plans.list_runs(UnitOfWork(factory), SYSTEM, state="active", limit=500):
+    plan_templates.save_template(UnitOfWork(factory), doc, SYSTEM)
+    for run in plan_runs.list_runs(UnitOfWork(factory), SYSTEM, state="active", limit=500):
         if run.template_code == doc["code"]:
-            plans.stand_down(UnitOfWork(factory), run.id, plans.StandDown(reason="基准测试"), SYSTEM)
+            plan_runs.stand_down(UnitOfWork(factory), run.id, plan_runs.StandDown(reason="基准测试"), SYSTEM)
     expected = len(departments) + args.city_tasks_per_town * towns + 1
     ctx = mp.get_context("spawn")
     stop, counter = ctx.Event(), ctx.Value("q", 0)
@@ -148,7 +151,8 @@ def city_wide(args: argparse.Namespace) -> None:
         time.sleep(0.2)
     before, t0 = counter.value, time.perf_counter()
     try:
-        done = plans.activate_manual(UnitOfWork(factory), doc["code"], plans.Activate(area_codes=["500111"]), SYSTEM)
+        done = plan_activation.activate_manual(
+            UnitOfWork(factory), doc["code"], plan_activation.Activate(area_codes=["500111"]), SYSTEM)
         took = time.perf_counter() - t0
         during = counter.value - before
     finally:
@@ -157,7 +161,7 @@ def city_wide(args: argparse.Namespace) -> None:
             proc.join(60)
     if not done.created or done.tasks != expected:
         raise SystemExit(f"expected a new run with {expected} tasks, got {done}")
-    plans.stand_down(UnitOfWork(factory), done.run_id, plans.StandDown(reason="基准测试"), SYSTEM)
+    plan_runs.stand_down(UnitOfWork(factory), done.run_id, plan_runs.StandDown(reason="基准测试"), SYSTEM)
     engine.dispose()
     print(f"city-wide: {done.tasks:,} tasks over {towns:,} towns in {took:.1f} s; {during} events registered "
           f"meanwhile by {args.storm} storm processes ({during / took:.0f}/s)", flush=True)
@@ -182,8 +186,11 @@ def main() -> None:
     from sqlalchemy import select
 
     from shuzhi.adapters.db.tables import Unit
-    from shuzhi.services import plans
     from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.plans import activation as plan_activation
+    from shuzhi.services.plans import runs as plan_runs
+    from shuzhi.services.plans import templates as plan_templates
+    from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
     from shuzhi.services.unit_of_work import UnitOfWork
 
     factory = prepare(args.reuse)
@@ -194,21 +201,22 @@ def main() -> None:
         towns = s.query(Unit.id).filter(Unit.kind == "centre", Unit.level == "town").count()
     town_tasks = 3 if args.quick else 17
     doc = template(town_tasks, departments)
-    plans.save_template(UnitOfWork(factory), doc, SYSTEM)
+    plan_templates.save_template(UnitOfWork(factory), doc, SYSTEM)
     expected = len(departments) + town_tasks * towns + 1
     # a run left active by an interrupted earlier run would be joined, not started
-    for run in plans.list_runs(UnitOfWork(factory), SYSTEM, state="active", limit=500):
+    for run in plan_runs.list_runs(UnitOfWork(factory), SYSTEM, state="active", limit=500):
         if run.template_code == doc["code"]:
-            plans.stand_down(UnitOfWork(factory), run.id, plans.StandDown(reason="基准测试"), SYSTEM)
+            plan_runs.stand_down(UnitOfWork(factory), run.id, plan_runs.StandDown(reason="基准测试"), SYSTEM)
     times, cpu = [], []
     for _ in range(args.repeat + 1):  # the first warms caches and the connection pool
         started, cpu_started = time.perf_counter(), time.process_time()
-        done = plans.activate_manual(UnitOfWork(factory), doc["code"], plans.Activate(area_codes=["500111"]), SYSTEM)
+        done = plan_activation.activate_manual(
+            UnitOfWork(factory), doc["code"], plan_activation.Activate(area_codes=["500111"]), SYSTEM)
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
         if not done.created or done.tasks != expected:
             raise SystemExit(f"expected a new run with {expected} tasks, got {done}")
-        plans.stand_down(UnitOfWork(factory), done.run_id, plans.StandDown(reason="基准测试"), SYSTEM)
+        plan_runs.stand_down(UnitOfWork(factory), done.run_id, plan_runs.StandDown(reason="基准测试"), SYSTEM)
     # the cold first activation (fresh process, caches empty) is the figure; the warm ones beside it
     cold = times[0]
     runs = times[1:]

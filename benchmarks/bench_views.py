@@ -17,7 +17,7 @@ the views (goal for a worker: ≤ 400 MB at city scale; this is the district sca
 Setup (database ``bench_views``, reused while its fingerprint — schema head, volumes, seed — matches):
 the demo district imported through the real importers; ``--events`` events by one set-based INSERT;
 a plan template with one task per department and enough per town to reach ``--tasks``, activated through
-the service (``plans.activate_manual``); ``--timeline`` timeline entries on one event; ``--inbox``
+the service (``plan_activation.activate_manual``); ``--timeline`` timeline entries on one event; ``--inbox``
 notifications to one town person; the evaluation roll-ups rebuilt (``refresh_rollups``).
 Run: ``.venv/bin/python benchmarks/bench_views.py [--tasks 5000] [--timeline 500] [--events 1000000]
 [--inbox 10000] [--requests 40] [--quick]``.
@@ -67,8 +67,10 @@ def _plan_run(tasks: int) -> tuple[int, int]:
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.adapters.db.tables import Unit
-    from shuzhi.services import plans
     from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.plans import activation as plan_activation
+    from shuzhi.services.plans import templates as plan_templates
+    from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(url_for(DB))
@@ -86,9 +88,10 @@ def _plan_run(tasks: int) -> tuple[int, int]:
             "deadline": "1wd" if i % 2 else "2h", "checklist": ["到岗", "回报"]} for i in range(per_town)]
         + [{"key": "district", "title": "区中心统筹", "role": "district_centre", "instruction": "统筹调度",
             "deadline": "1h"}]}
-    plans.save_template(UnitOfWork(factory), doc, SYSTEM)
+    plan_templates.save_template(UnitOfWork(factory), doc, SYSTEM)
     t0 = time.perf_counter()
-    done = plans.activate_manual(UnitOfWork(factory), doc["code"], plans.Activate(area_codes=["500111"]), SYSTEM)
+    done = plan_activation.activate_manual(
+            UnitOfWork(factory), doc["code"], plan_activation.Activate(area_codes=["500111"]), SYSTEM)
     print(f"plan run {done.run_id}: {done.tasks} tasks activated in {time.perf_counter() - t0:.1f} s", flush=True)
     engine.dispose()
     return done.run_id, done.tasks
@@ -140,7 +143,7 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
 
 def _token(person: str) -> str:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
-    from shuzhi.services.auth import mint_token_for
+    from shuzhi.services.security.tokens import mint_token_for
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(url_for(DB))

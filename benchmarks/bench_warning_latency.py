@@ -66,9 +66,9 @@ def prepare() -> list[str]:
     from shuzhi.adapters.tabular import ROW
     from shuzhi.demo.district import build_district
     from shuzhi.demo.runner import load_reference_data
-    from shuzhi.services import warning_config
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.indicators import import_indicators
+    from shuzhi.services.sensing import warning_config
+    from shuzhi.services.sensing.indicators import import_indicators
     from shuzhi.services.unit_of_work import UnitOfWork
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -156,7 +156,7 @@ def _free_port() -> int:
 
 def _token() -> str:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
-    from shuzhi.services.auth import mint_token_for
+    from shuzhi.services.security.tokens import mint_token_for
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(URL)

@@ -233,7 +233,7 @@ def prepare(admin_url: str, url: str) -> None:
     from shuzhi.demo.runner import load_reference_data
     from shuzhi.demo.sensing import _numbered, build_plan
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.indicators import import_devices, import_indicators
+    from shuzhi.services.sensing.indicators import import_devices, import_indicators
     from shuzhi.services.unit_of_work import UnitOfWork
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -281,8 +281,8 @@ def world(url: str) -> World:
 def api_key(url: str) -> str:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.auth import NewApiKey, create_api_key
     from shuzhi.services.commands import Source
+    from shuzhi.services.security.tokens import NewApiKey, create_api_key
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(url)

@@ -10,7 +10,7 @@ from typing import Any
 
 from shuzhi.adapters.tabular import ROW
 from shuzhi.services.actors import SYSTEM
-from shuzhi.services.indicators import import_devices, import_indicators
+from shuzhi.services.sensing.indicators import import_devices, import_indicators
 from shuzhi.services.unit_of_work import UnitOfWork
 
 TREE = {"sector_code": "S2", "sector_name": "设施运行", "runway_code": "S2.R1", "runway_name": "水务",

@@ -47,7 +47,7 @@ class Live:
              status: int = 200) -> Any:
         """An API call as ``who`` (a bearer token minted for the test), asserting the status."""
         if who not in self.tokens:
-            from shuzhi.services.auth import mint_token_for
+            from shuzhi.services.security.tokens import mint_token_for
             from shuzhi.services.unit_of_work import UnitOfWork
 
             self.tokens[who] = mint_token_for(UnitOfWork(self.factory), who)
@@ -67,7 +67,7 @@ class Live:
 def live(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Live]:
     import uvicorn
 
-    from shuzhi.services.auth import hash_password, set_password
+    from shuzhi.services.security.passwords import hash_password, set_password
 
     with session_factory() as s:
         world = build_world(s)

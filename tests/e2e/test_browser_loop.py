@@ -193,7 +193,7 @@ def test_event_list_filters_saved_views_and_keyboard(live: Live, browser: Any) -
 
 
 def test_signed_out_visitor_is_sent_to_sign_in_and_initial_password_is_changed(live: Live, browser: Any) -> None:
-    from shuzhi.services.auth import set_password
+    from shuzhi.services.security.passwords import set_password
 
     with live.factory() as s:
         set_password(s, "frank", "initial-password-1", must_change=True)

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from shuzhi.services import warning_config as wc
 from shuzhi.services.actors import SYSTEM
-from shuzhi.services.ingest import ingest
+from shuzhi.services.sensing import warning_config as wc
+from shuzhi.services.sensing.ingest import ingest
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.e2e.conftest import Live, sign_in
 from tests.integration.test_warnings import RIVER

@@ -19,7 +19,7 @@ from shuzhi.adapters.db.engine import make_engine, make_session_factory
 from shuzhi.adapters.db.migrate import upgrade
 from shuzhi.config import Settings
 from shuzhi.entrypoints.api.app import create_app
-from shuzhi.services.auth import mint_token_for
+from shuzhi.services.security.tokens import mint_token_for
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import build_world
 

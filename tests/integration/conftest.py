@@ -38,7 +38,7 @@ class Api:
 
     def token(self, who: str) -> str:
         if who not in self._tokens:
-            from shuzhi.services.auth import mint_token_for
+            from shuzhi.services.security.tokens import mint_token_for
             from shuzhi.services.unit_of_work import UnitOfWork
 
             self._tokens[who] = mint_token_for(UnitOfWork(self.client.app.state.session_factory), who)

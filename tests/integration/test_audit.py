@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from shuzhi.adapters.db.tables_security import AuditEntry
 from shuzhi.entrypoints.cli import app
-from shuzhi.services import audit
 from shuzhi.services.actors import SYSTEM
+from shuzhi.services.security import audit
 from tests.factories import World
 from tests.integration.conftest import Api
 

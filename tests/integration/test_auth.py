@@ -19,7 +19,8 @@ from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.db.tables_security import AuditEntry, AuthToken
 from shuzhi.config import Settings
 from shuzhi.entrypoints.api.app import create_app
-from shuzhi.services.auth import forget_cached_credentials, set_password
+from shuzhi.services.security.credentials import forget_cached_credentials
+from shuzhi.services.security.passwords import set_password
 from tests.factories import World
 from tests.integration.conftest import Api
 
@@ -258,21 +259,24 @@ def test_a_token_revoked_by_another_process_is_refused_once_its_cache_entry_ends
     no thread hop) for at most CREDENTIAL_TTL seconds after another process revoked the token."""
     from types import SimpleNamespace
 
-    from shuzhi.services import auth, ttl_cache
-    from shuzhi.services.authz import Unauthenticated
+    from shuzhi.services import ttl_cache
+    from shuzhi.services.security import credentials
+    from shuzhi.services.security import tokens as auth_tokens
+    from shuzhi.services.security.authz import Unauthenticated
     from shuzhi.services.unit_of_work import UnitOfWork
 
     settings = Settings()
-    raw = auth.mint_token_for(UnitOfWork(session_factory), "alice")
-    assert auth.authenticate_token(UnitOfWork(session_factory), settings, raw, expected="bearer").actor.code == "alice"
+    raw = auth_tokens.mint_token_for(UnitOfWork(session_factory), "alice")
+    hit = credentials.authenticate_token(UnitOfWork(session_factory), settings, raw, expected="bearer")
+    assert hit.actor.code == "alice"
     database = UnitOfWork(session_factory).database
-    assert auth.cached_token(database, settings, raw, expected="bearer") is not None
+    assert credentials.cached_token(database, settings, raw, expected="bearer") is not None
     with session_factory() as s:  # revoked elsewhere: this process's cache is not told
         s.execute(update(AuthToken).values(revoked_at=datetime.now(UTC)))
         s.commit()
-    assert auth.cached_token(database, settings, raw, expected="bearer") is not None
-    later = ttl_cache.time.monotonic() + auth.CREDENTIAL_TTL + 1
+    assert credentials.cached_token(database, settings, raw, expected="bearer") is not None
+    later = ttl_cache.time.monotonic() + credentials.CREDENTIAL_TTL + 1
     monkeypatch.setattr(ttl_cache, "time", SimpleNamespace(monotonic=lambda: later))
-    assert auth.cached_token(database, settings, raw, expected="bearer") is None
+    assert credentials.cached_token(database, settings, raw, expected="bearer") is None
     with pytest.raises(Unauthenticated, match="not valid"):
-        auth.authenticate_token(UnitOfWork(session_factory), settings, raw, expected="bearer")
+        credentials.authenticate_token(UnitOfWork(session_factory), settings, raw, expected="bearer")

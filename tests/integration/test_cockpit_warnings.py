@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from shuzhi.services import plans
-from shuzhi.services import warning_config as wc
 from shuzhi.services.actors import SYSTEM
+from shuzhi.services.plans import templates as plan_templates
+from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
+from shuzhi.services.sensing import warning_config as wc
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 from tests.integration.conftest import Api
@@ -28,7 +29,7 @@ def _counters(api: Api, who: str) -> tuple[int | None, int | None]:
 def test_active_warnings_and_running_plans_are_counted_in_scope(api: Api, world: World, uow: UnitOfWork) -> None:
     load_sensing(uow)
     wc.create_rule(uow, SYSTEM, RIVER)
-    plans.save_template(uow, template(), SYSTEM)
+    plan_templates.save_template(uow, template(), SYSTEM)
     assert _counters(api, "alice") == (0, 0)
 
     feed(uow, [(0, 1.0), (5, 3.1)])  # orange in town A: fires at once (no "for")

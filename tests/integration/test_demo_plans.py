@@ -13,8 +13,10 @@ from shuzhi.adapters.db.tables import Area, Unit
 from shuzhi.demo.district import build_district
 from shuzhi.demo.plans import TEMPLATES, load_demo_plans
 from shuzhi.demo.runner import load_reference_data
-from shuzhi.services import hooks, plans, review
+from shuzhi.services import hooks
 from shuzhi.services.actors import SYSTEM
+from shuzhi.services.plans import review
+from shuzhi.services.plans import runs as plan_runs
 from shuzhi.services.unit_of_work import UnitOfWork
 
 
@@ -35,9 +37,9 @@ def test_storm_warning_starts_the_flood_plan_down_to_the_grids(session_factory: 
             hook(s, change)
         s.commit()
     uow = UnitOfWork(session_factory)
-    runs = plans.list_runs(uow, SYSTEM)
+    runs = plan_runs.list_runs(uow, SYSTEM)
     assert [r.template_code for r in runs] == ["flood-response"] and runs[0].state == "active"
-    board = plans.board(uow, runs[0].id, SYSTEM)
+    board = plan_runs.board(uow, runs[0].id, SYSTEM)
     units = {t.unit_code: t.state for t in board.tasks}
     assert {"D500111-SLJ", "D500111-YJJ", "D500111-QXJ", "D500111-CGJ", f"C{town.code}"} <= set(units)
     alerts = {t.unit_code for t in board.tasks if t.task_key == "alert" and t.state == "dispatched"}
@@ -45,7 +47,7 @@ def test_storm_warning_starts_the_flood_plan_down_to_the_grids(session_factory: 
     assert {t.state for t in board.tasks if t.task_key == "patrol"} == {"waiting"}
     villages = [t for t in board.tasks if t.task_key == "evacuate"]
     assert villages and all(t.state == "waiting" for t in villages)  # after the town centre's deployment
-    plans.stand_down(uow, runs[0].id, plans.StandDown(reason="水位回落，解除响应"), SYSTEM)
+    plan_runs.stand_down(uow, runs[0].id, plan_runs.StandDown(reason="水位回落，解除响应"), SYSTEM)
     r = review.review_run(uow, runs[0].id, SYSTEM)
     assert r.tasks == board.counts["dispatched"]
     from shuzhi.adapters.review_export import to_docx

@@ -13,8 +13,8 @@ from shuzhi.demo.district import build_district
 from shuzhi.demo.runner import load_reference_data
 from shuzhi.demo.sensing import live_tick, seed_sensing
 from shuzhi.services.actors import SYSTEM
-from shuzhi.services.ingest import forget_catalogues
-from shuzhi.services.readings import history
+from shuzhi.services.sensing.ingest import forget_catalogues
+from shuzhi.services.sensing.readings import history
 from shuzhi.services.unit_of_work import UnitOfWork
 
 NOW = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from shuzhi.demo.district import build_district
 from shuzhi.demo.runner import load_reference_data
 from shuzhi.demo.sensing import seed_sensing
 from shuzhi.demo.warnings import seed_warnings
-from shuzhi.services.ingest import forget_catalogues
+from shuzhi.services.sensing.ingest import forget_catalogues
 from shuzhi.services.unit_of_work import UnitOfWork
 
 NOW = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ from shuzhi.adapters.db.tables_sensing import Device, Indicator, IndicatorArea, 
 from shuzhi.adapters.json_table import read_json_table, write_json_table
 from shuzhi.adapters.tabular import read_table, write_csv, write_xlsx
 from shuzhi.entrypoints.cli import app
-from shuzhi.services import authz
 from shuzhi.services.actors import SYSTEM, resolve_actor
-from shuzhi.services.indicators import (
+from shuzhi.services.security import authz
+from shuzhi.services.sensing.indicators import (
     INDICATOR_COLUMNS,
     export_indicators,
     import_devices,

@@ -18,8 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from shuzhi.adapters.mqtt import Subscriber
 from shuzhi.services.actors import SYSTEM
-from shuzhi.services.ingest import IngestResult, forget_catalogues, ingest
-from shuzhi.services.readings import count_readings
+from shuzhi.services.sensing.ingest import IngestResult, forget_catalogues, ingest
+from shuzhi.services.sensing.readings import count_readings
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.conftest import need_service
 from tests.factories import World

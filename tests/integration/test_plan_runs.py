@@ -15,12 +15,10 @@ from sqlalchemy import func, select
 
 from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.adapters.db.tables_plans import PlanRun
-from shuzhi.services import (
-    hooks,
-    plans,
-    wiring,  # noqa: F401 - registers the plan hooks, as the app does
-)
+from shuzhi.services import hooks, wiring  # noqa: F401
 from shuzhi.services.actors import resolve_actor
+from shuzhi.services.plans import activation as plan_activation
+from shuzhi.services.plans import templates as plan_templates
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 from tests.integration.conftest import Api
@@ -49,7 +47,7 @@ def template(**over: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def storm(uow: UnitOfWork, world: World) -> None:
-    plans.save_template(uow, template(), _system())
+    plan_templates.save_template(uow, template(), _system())
 
 
 def _system() -> Any:
@@ -155,7 +153,7 @@ def test_a_warning_starts_the_plan_once_per_episode(api: Api, storm: None, uow: 
 def test_a_propose_template_waits_for_the_duty_officer(api: Api, world: World, uow: UnitOfWork) -> None:
     from shuzhi.services.actors import SYSTEM
 
-    plans.save_template(uow, template(confirmation="propose"), SYSTEM)
+    plan_templates.save_template(uow, template(confirmation="propose"), SYSTEM)
     _fire(uow, "red")
     run = api.get("/api/plan-runs")[0]
     assert run["state"] == "proposed" and run["event_number"] is None
@@ -170,7 +168,7 @@ def test_a_propose_template_waits_for_the_duty_officer(api: Api, world: World, u
 def test_an_event_class_trigger_starts_on_intake(api: Api, world: World, uow: UnitOfWork) -> None:
     from shuzhi.services.actors import SYSTEM
 
-    plans.save_template(uow, template(code="burst", trigger={"kind": "event_class", "classes": ["0301"],
+    plan_templates.save_template(uow, template(code="burst", trigger={"kind": "event_class", "classes": ["0301"],
                                                              "at_least": "urgent"}), SYSTEM)
     calm = api.submit(event_class_code="0301", title="小渗漏", urgency="normal")
     assert api.get(f"/api/events/{calm['number']}/plans") == []
@@ -240,11 +238,12 @@ def test_a_run_is_seen_only_in_scope(api: Api, storm: None) -> None:
 def test_deadlines_follow_the_template(uow: UnitOfWork, world: World, session_factory: Any) -> None:
     from shuzhi.services.actors import SYSTEM
 
-    plans.save_template(uow, template(), SYSTEM)
+    plan_templates.save_template(uow, template(), SYSTEM)
     with session_factory() as s:
         alice = resolve_actor(s, "alice")
     start = datetime(2024, 6, 15, 2, 0, tzinfo=UTC)  # Saturday 10:00 in Shanghai
-    run = plans.activate_manual(uow, "storm", plans.Activate(area_codes=["500111001"]), alice, now=start)
+    run = plan_activation.activate_manual(uow, "storm", plan_activation.Activate(area_codes=["500111001"]), alice,
+                                          now=start)
     with session_factory() as s:
         tasks = {t.unit.code: t for t in s.scalars(select(Task))}
     assert tasks["C500111001"].handle_due_at == start + timedelta(hours=2)  # calendar hours run on Saturday

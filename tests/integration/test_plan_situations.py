@@ -14,12 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from shuzhi.adapters.db.tables_plans import PlanRun, PlanRunTrigger
-from shuzhi.services import (
-    hooks,
-    plans,
-    wiring,  # noqa: F401 - registers the plan hooks, as the app does
-)
+from shuzhi.services import hooks, wiring  # noqa: F401
 from shuzhi.services.actors import SYSTEM
+from shuzhi.services.plans import activation as plan_activation
+from shuzhi.services.plans import templates as plan_templates
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 from tests.integration.conftest import Api
@@ -32,7 +30,7 @@ PATHS = {TOWN_A: "/500000/500111/500111001/", TOWN_B: "/500000/500111/500111002/
 
 @pytest.fixture
 def storm(uow: UnitOfWork, world: World) -> None:
-    plans.save_template(uow, template(), SYSTEM)
+    plan_templates.save_template(uow, template(), SYSTEM)
 
 
 def fire(uow: UnitOfWork, episode: str, area: str, level: str = "orange", *, warning_id: int = 7,
@@ -94,7 +92,7 @@ def test_warnings_of_one_storm_join_one_run_and_add_tasks_only_for_new_areas(
 
 
 def test_a_manual_plan_for_separate_areas_is_a_separate_run(api: Api, world: World, uow: UnitOfWork) -> None:
-    plans.save_template(uow, template(code="fair", trigger={"kind": "manual"}), SYSTEM)
+    plan_templates.save_template(uow, template(code="fair", trigger={"kind": "manual"}), SYSTEM)
     a = api.post("/api/plans/fair/activate", "alice", {"area_codes": [TOWN_A]}, status=201)
     b = api.post("/api/plans/fair/activate", "alice", {"area_codes": [TOWN_B]}, status=201)
     assert a["run_id"] != b["run_id"]  # two occasions in two towns: not one situation
@@ -104,7 +102,7 @@ def test_a_manual_plan_for_separate_areas_is_a_separate_run(api: Api, world: Wor
 
 def test_a_triggered_run_that_is_still_a_proposal_collects_the_areas(api: Api, world: World,
                                                                      uow: UnitOfWork) -> None:
-    plans.save_template(uow, template(confirmation="propose"), SYSTEM)
+    plan_templates.save_template(uow, template(confirmation="propose"), SYSTEM)
     fire(uow, "g1", TOWN_A, warning_id=1)
     fire(uow, "g2", TOWN_B, warning_id=2)
     [run] = api.get("/api/plan-runs")
@@ -184,11 +182,11 @@ def test_a_calendar_change_keeps_plan_tasks_on_the_template_s_limits(uow: UnitOf
     from shuzhi.services.calendars import set_office_hours
 
     # the run's event has a class whose critical limit is 4 h; the town's task is the template's 2 h
-    plans.save_template(uow, template(event={"class": "0201", "urgency": "critical"}), SYSTEM)
+    plan_templates.save_template(uow, template(event={"class": "0201", "urgency": "critical"}), SYSTEM)
     with session_factory() as s:
         alice = resolve_actor(s, "alice")
     start = datetime(2024, 6, 15, 2, 0, tzinfo=UTC)
-    plans.activate_manual(uow, "storm", plans.Activate(area_codes=[TOWN_A]), alice, now=start)
+    plan_activation.activate_manual(uow, "storm", plan_activation.Activate(area_codes=[TOWN_A]), alice, now=start)
     set_office_hours(uow, SYSTEM, "C500111001", "08:30-12:00,14:00-17:30", now=start)
     with session_factory() as s:
         town = s.scalars(select(Task).where(Task.unit_id == world.units["C500111001"].id)).one()

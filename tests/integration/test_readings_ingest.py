@@ -18,10 +18,11 @@ from shuzhi.adapters.db.tables_sensing import LatestReading, Reading, ReadingRol
 from shuzhi.adapters.tabular import write_csv
 from shuzhi.domain.readings import StoredReading
 from shuzhi.entrypoints.cli import app
-from shuzhi.services import authz, hooks
+from shuzhi.services import hooks
 from shuzhi.services.actors import SYSTEM, resolve_actor
-from shuzhi.services.ingest import forget_catalogues, ingest
-from shuzhi.services.readings import count_readings, history, latest, purge_expired
+from shuzhi.services.security import authz
+from shuzhi.services.sensing.ingest import forget_catalogues, ingest
+from shuzhi.services.sensing.readings import count_readings, history, latest, purge_expired
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 from tests.integration.conftest import Api
@@ -165,7 +166,7 @@ def test_an_indicator_imported_a_moment_ago_is_accepted(world: World, uow: UnitO
     first = ingest(uow, SYSTEM, [reading("RIVER_LEVEL", T0, 1.0, area="500111001")], now=NOW)
     assert first.rejected == 1
     load_sensing(uow)
-    import shuzhi.services.ingest as svc
+    import shuzhi.services.sensing.ingest as svc
 
     for cat in svc._catalogues.values():  # the snapshot is older than the reload guard
         cat.loaded_at -= 2

@@ -21,7 +21,7 @@ from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.runner import load_reference_data
 from shuzhi.demo.sensing import seed_sensing
 from shuzhi.demo.warnings import seed_warnings
-from shuzhi.services.ingest import forget_catalogues
+from shuzhi.services.sensing.ingest import forget_catalogues
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.integration.conftest import Api
 

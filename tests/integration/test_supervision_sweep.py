@@ -23,10 +23,11 @@ from shuzhi.adapters.db.tables_supervision import (
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.time_limits import TimeLimit, Urgency
 from shuzhi.services import commands as c
-from shuzhi.services import coordination, handling, scheduler
+from shuzhi.services import handling, scheduler
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.intake import submit_event
+from shuzhi.services.plans import coordination
 from shuzhi.services.supervision import sweep
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.adapters.db.tables_supervision import SupervisionClock
-from shuzhi.services import plans, wiring  # noqa: F401 - wiring registers the plan hooks
-from shuzhi.services import warning_config as wc
+from shuzhi.services import wiring  # noqa: F401 - wiring registers the plan hooks
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.calendars import set_office_hours
+from shuzhi.services.plans import templates as plan_templates
+from shuzhi.services.sensing import warning_config as wc
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 from tests.integration.test_plan_runs import template
@@ -75,7 +76,7 @@ def test_a_rising_warning_tightens_the_open_tasks_deadlines(sensed: World, uow: 
 def test_a_rise_keeps_a_chosen_date_and_a_plan_s_own_limits(sensed: World, uow: UnitOfWork,
                                                             session_factory: sessionmaker[Session]) -> None:
     wc.create_rule(uow, SYSTEM, RIVER)
-    plans.save_template(uow, template(trigger={"kind": "warning", "indicators": ["RIVER_LEVEL"],
+    plan_templates.save_template(uow, template(trigger={"kind": "warning", "indicators": ["RIVER_LEVEL"],
                                                "at_least": "orange"}), SYSTEM)
     feed(uow, [(0, 3.1)])  # orange: urgent (accept 1wh, handle 1wd); the plan starts under the same event
     chosen = T0 + timedelta(days=2)

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
-from shuzhi.services import warning_config as wc
-from shuzhi.services import warnings as w
 from shuzhi.services.actors import SYSTEM, resolve_actor
 from shuzhi.services.hooks import WARNING_HOOKS, WarningChange
-from shuzhi.services.ingest import ingest
+from shuzhi.services.sensing import warning_checks, warning_records
+from shuzhi.services.sensing import warning_config as wc
+from shuzhi.services.sensing import warnings as sensing_warnings
+from shuzhi.services.sensing.ingest import ingest
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
 from tests.sensing_data import load_sensing, reading
@@ -133,7 +134,7 @@ def test_for_keeps_it_pending_and_a_short_blip_is_cleared(sensed: World, uow: Un
     assert history(session_factory, storm.id) == [("pending", "yellow"), ("fired", "yellow")]
     assert storm.state == "firing"  # the dip at 35 is within keep_firing_for
     # no reading comes; the periodic check lets keep_firing_for run out
-    report = w.check_no_data(uow, T0 + timedelta(minutes=50))
+    report = warning_checks.check_no_data(uow, T0 + timedelta(minutes=50))
     assert report.changes == 1
     assert warnings_of(session_factory)[1].state == "resolved"
 
@@ -146,13 +147,13 @@ def test_a_pending_warnings_for_timer_survives_a_restart(sensed: World, uow: Uni
     feed(uow, [(0, 2.6)])
     [pending] = warnings_of(session_factory)
     assert (pending.state, pending.level, pending.started_at) == ("pending", "yellow", T0)
-    w._series.clear()  # a restart: nothing of the series is left in memory
+    sensing_warnings._series.clear()  # a restart: nothing of the series is left in memory
     feed(uow, [(6, 2.7)])
     assert warnings_of(session_factory)[0].state == "pending"
-    w._series.clear()
+    sensing_warnings._series.clear()
     # no reading comes; at 11 minutes the check finds the 10 minutes run out since minute 0 (a timer
     # restarted at the restart would wait until minute 16)
-    report = w.check_no_data(uow, T0 + timedelta(minutes=11))
+    report = warning_checks.check_no_data(uow, T0 + timedelta(minutes=11))
     assert report.changes == 1
     [fired] = warnings_of(session_factory)
     assert (fired.state, fired.level, fired.fired_at, fired.id) == ("firing", "yellow", T0 + timedelta(minutes=11),
@@ -164,7 +165,7 @@ def test_a_pending_warning_fires_on_the_reading_that_completes_for_after_a_resta
         sensed: World, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
     wc.create_rule(uow, SYSTEM, {**RIVER, "for": "10m"})
     feed(uow, [(0, 2.6), (4, 2.7)])
-    w._series.clear()
+    sensing_warnings._series.clear()
     feed(uow, [(10, 2.8)])
     [fired] = warnings_of(session_factory)
     assert (fired.state, fired.started_at, fired.fired_at) == ("firing", T0, T0 + timedelta(minutes=10))
@@ -175,9 +176,9 @@ def test_memory_is_rebuilt_from_the_stored_warning(sensed: World, uow: UnitOfWor
     """Another process (or a restart) continues the same episode from the database."""
     wc.create_rule(uow, SYSTEM, RIVER)
     feed(uow, [(0, 2.6)])
-    w._series.clear()
+    sensing_warnings._series.clear()
     feed(uow, [(5, 3.6)])
-    w._series.clear()
+    sensing_warnings._series.clear()
     feed(uow, [(10, 1.0)])
     [warning] = warnings_of(session_factory)
     assert history(session_factory, warning.id) == [("fired", "yellow"), ("raised", "red"), ("resolved", None)]
@@ -197,7 +198,7 @@ def test_a_rolled_back_batch_leaves_no_memory_behind(sensed: World, uow: UnitOfW
 
         rid = u.session.scalar(select(Indicator.id).where(Indicator.code == "RIVER_LEVEL"))
         assert rid is not None
-        w.evaluate_readings(u.session, [StoredReading(rid, "RIVER_LEVEL", "WL-A", "500111001",
+        sensing_warnings.evaluate_readings(u.session, [StoredReading(rid, "RIVER_LEVEL", "WL-A", "500111001",
                                                       sensed.areas["500111001"].path, "WL-A",
                                                       T0 + timedelta(minutes=5), 3.6)])
         # not committed: rolled back on exit
@@ -219,9 +220,9 @@ def test_a_silence_holds_back_the_event_until_it_ends(sensed: World, uow: UnitOf
     assert warning.state == "firing" and warning.suppressed == {"kind": "silence", "ref": str(silence["id"]),
                                                                 "by_warning": None}
     assert warning.event_id is None and changes == []
-    assert w.check_no_data(uow, T0 + timedelta(minutes=30)).released == 0
+    assert warning_checks.check_no_data(uow, T0 + timedelta(minutes=30)).released == 0
     wc.expire_silence(uow, SYSTEM, silence["id"], now=T0 + timedelta(minutes=40))
-    assert w.check_no_data(uow, T0 + timedelta(minutes=41)).released == 1
+    assert warning_checks.check_no_data(uow, T0 + timedelta(minutes=41)).released == 1
     [warning] = warnings_of(session_factory)
     assert warning.suppressed is None and warning.event_id is not None
     assert [c.level for c in changes] == ["orange"]
@@ -241,7 +242,7 @@ def test_an_upstream_outage_inhibits_the_river_gauge_in_its_town(sensed: World, 
     assert river.suppressed is not None and river.suppressed["by_warning"] == outage.id
     assert river.event_id is None
     feed(uow, [(60, 0)], indicator="OUTAGES", device=None, area="500111001")  # power is back
-    assert w.check_no_data(uow, T0 + timedelta(minutes=61)).released == 1
+    assert warning_checks.check_no_data(uow, T0 + timedelta(minutes=61)).released == 1
     assert warnings_of(session_factory)[1].event_id is not None
 
 
@@ -250,10 +251,10 @@ def test_no_data_for_a_period_fires_on_the_periodic_check(sensed: World, uow: Un
     wc.create_rule(uow, SYSTEM, {"code": "GAUGE-SILENT", "indicator": "RIVER_LEVEL", "conditions": [
         {"kind": "no_data", "levels": {"blue": "30m", "orange": "2h"}}]})
     feed(uow, [(0, 1.0)])
-    w._series.clear()  # the worker is another process: it knows the series only from reading_latest
-    assert w.check_no_data(uow, T0 + timedelta(minutes=20)).changes == 0
-    w.check_no_data(uow, T0 + timedelta(minutes=40))
-    w.check_no_data(uow, T0 + timedelta(hours=3))
+    sensing_warnings._series.clear()  # the worker is another process: it knows the series only from reading_latest
+    assert warning_checks.check_no_data(uow, T0 + timedelta(minutes=20)).changes == 0
+    warning_checks.check_no_data(uow, T0 + timedelta(minutes=40))
+    warning_checks.check_no_data(uow, T0 + timedelta(hours=3))
     [warning] = warnings_of(session_factory)
     assert (warning.state, warning.level) == ("firing", "orange")
     feed(uow, [(181, 1.0)])
@@ -273,26 +274,26 @@ def test_per_area_override_replaces_the_default(sensed: World, uow: UnitOfWork,
 
 def test_warnings_are_scoped_to_the_viewer_and_acknowledged_once(sensed: World, uow: UnitOfWork,
                                                                  session_factory: sessionmaker[Session]) -> None:
-    from shuzhi.services.authz import Forbidden
     from shuzhi.services.errors import Conflict, NotFound
+    from shuzhi.services.security.authz import Forbidden
 
     wc.create_rule(uow, SYSTEM, RIVER)
     feed(uow, [(0, 3.1)])
     with session_factory() as s:
         bob, frank, carol = (resolve_actor(s, x) for x in ("bob", "frank", "carol"))
     [warning] = warnings_of(session_factory)
-    assert w.list_warnings(uow, bob)["total"] == 1
-    assert w.list_warnings(uow, frank)["total"] == 0
+    assert warning_records.list_warnings(uow, bob)["total"] == 1
+    assert warning_records.list_warnings(uow, frank)["total"] == 0
     with pytest.raises(NotFound):
-        w.get_warning(uow, frank, warning.id)
+        warning_records.get_warning(uow, frank, warning.id)
     with pytest.raises(NotFound):
-        w.acknowledge(uow, frank, warning.id)
+        warning_records.acknowledge(uow, frank, warning.id)
     with pytest.raises(Forbidden):
-        w.acknowledge(uow, carol, warning.id)
-    done = w.acknowledge(uow, bob, warning.id, "已通知水务")
+        warning_records.acknowledge(uow, carol, warning.id)
+    done = warning_records.acknowledge(uow, bob, warning.id, "已通知水务")
     assert done["acknowledged_by"].endswith("(bob)") and done["changes"][-1]["change"] == "acknowledged"
     with pytest.raises(Conflict):
-        w.acknowledge(uow, bob, warning.id)
+        warning_records.acknowledge(uow, bob, warning.id)
     feed(uow, [(5, 3.7)])  # the acknowledgement does not get in the evaluator's way
     assert warnings_of(session_factory)[0].level == "red"
 
@@ -303,7 +304,7 @@ def test_deleting_a_rule_ends_its_open_warnings_at_the_next_check(sensed: World,
     feed(uow, [(0, 3.1)])
     wc.delete_rule(uow, SYSTEM, "RIVER")
     feed(uow, [(5, 3.9)])  # no rule: nothing is evaluated
-    w.check_no_data(uow, T0 + timedelta(minutes=10))
+    warning_checks.check_no_data(uow, T0 + timedelta(minutes=10))
     [warning] = warnings_of(session_factory)
     assert (warning.state, warning.open_key) == ("resolved", None)
     assert history(session_factory, warning.id)[-1] == ("resolved", None)

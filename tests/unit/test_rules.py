@@ -10,23 +10,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shuzhi.domain.dispatch import Candidate
-from shuzhi.domain.rules import (
+from shuzhi.domain.conditions import (
     FIELDS,
     SOURCES,
     URGENCIES,
     EventFacts,
     InvalidRule,
-    MemoryDirectory,
-    Rule,
-    RuleSet,
     Vocabulary,
-    decide,
     evaluate,
     explain,
     validate_condition,
-    validate_targets,
 )
+from shuzhi.domain.dispatch import Candidate
+from shuzhi.domain.rules import MemoryDirectory, Rule, RuleSet, decide, validate_targets
 
 CST = timezone(timedelta(hours=8))
 GRID_A1 = "/500000/500111/500111001/500111001001/500111001001001/"

@@ -8,27 +8,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shuzhi.domain.silences import (
+    Inhibition,
+    Matcher,
+    Silence,
+    WarningFacts,
+    parse_inhibition,
+    parse_matcher,
+    suppression,
+)
 from shuzhi.domain.thresholds import (
     LEVEL_RANK,
     NONE,
     Change,
-    Inhibition,
-    Matcher,
     RuleBook,
-    SeriesState,
-    Silence,
     Status,
     ThresholdRule,
-    WarningFacts,
-    observe_reading,
-    observe_tick,
     parse_duration,
-    parse_inhibition,
-    parse_matcher,
     parse_rule,
-    step,
-    suppression,
 )
+from shuzhi.domain.warning_life import SeriesState, observe_reading, observe_tick, step
 
 T0 = datetime(2026, 6, 13, 0, 0, tzinfo=UTC)
 WATER = {"code": "WL", "indicator": "WATER", "conditions": [
@@ -311,7 +310,7 @@ def test_bad_inhibitions_name_their_paths() -> None:
        band=st.booleans(), for_m=st.integers(0, 10), keep_m=st.integers(0, 10))
 def test_the_quiet_fast_path_agrees_with_the_full_evaluation(values: list[tuple[int, float]], band: bool,
                                                              for_m: int, keep_m: int) -> None:
-    from shuzhi.domain.thresholds import observe_quiet
+    from shuzhi.domain.warning_life import observe_quiet
 
     conditions = ([{"kind": "value", "op": "outside", "levels": {"blue": [1.0, 3.0], "red": [0.5, 4.0]}}] if band
                   else WATER["conditions"])
@@ -336,7 +335,7 @@ def test_a_quiet_run_per_series_agrees_with_reading_by_reading(batches: list[lis
                                                                keep_m: int) -> None:
     """What evaluation does per batch and series — take the quiet prefix at once, then grade the rest
     one by one — ends in the same state, with the same changes, as grading every reading."""
-    from shuzhi.domain.thresholds import observe_quiet_run
+    from shuzhi.domain.warning_life import observe_quiet_run
 
     r = rule(**{"for": f"{for_m}m", "keep_firing_for": f"{keep_m}m"})
     fast, full = SeriesState(), SeriesState()

@@ -83,7 +83,7 @@ BatchHandler = Callable[[list[Any]], Any]
 class Subscriber:
     """Receives readings from the broker and hands them to ``handle`` in batches.
 
-    ``handle(items)`` stores one batch (it is :func:`shuzhi.services.ingest.ingest` bound to a unit of
+    ``handle(items)`` stores one batch (it is :func:`shuzhi.services.sensing.ingest.ingest` bound to a unit of
     work and an actor); when it raises (the database is away) the batch is kept and retried with
     backoff, unacknowledged, so the broker still holds it if the process dies meanwhile.
     """

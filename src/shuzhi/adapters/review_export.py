@@ -13,7 +13,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from shuzhi.domain.review import format_duration
-from shuzhi.services.review import Review
+from shuzhi.services.plans.review import Review
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STAGE = {"accept": "签收", "handle": "处置"}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Person
 from shuzhi.adapters.db.tables_security import Credential
-from shuzhi.services.auth import hash_password
+from shuzhi.services.security.passwords import hash_password
 
 DEMO_PASSWORD = "shuzhi-demo-2024"
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shuzhi.services import plans
 from shuzhi.services.actors import SYSTEM
+from shuzhi.services.plans import templates as plan_templates
+from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
 from shuzhi.services.unit_of_work import UnitOfWork
 
 FLOOD: dict[str, Any] = {
@@ -105,7 +106,7 @@ PUBLIC_EVENT: dict[str, Any] = {
 TEMPLATES = [FLOOD, GAS_LEAK, PUBLIC_EVENT]
 
 
-def load_demo_plans(uow: UnitOfWork) -> plans.ImportReport:
+def load_demo_plans(uow: UnitOfWork) -> plan_templates.ImportReport:
     """Import the demo templates through the same importer an administrator uses (JSON upload)."""
     data = json.dumps(TEMPLATES, ensure_ascii=False).encode()
-    return plans.import_templates(uow, data, "demo-plans.json", SYSTEM)
+    return plan_templates.import_templates(uow, data, "demo-plans.json", SYSTEM)

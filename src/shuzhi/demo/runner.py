@@ -35,7 +35,7 @@ from shuzhi.demo.sensing import seed_sensing, start_live
 from shuzhi.demo.warnings import seed_warnings
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
-from shuzhi.services.dispatching import auto_dispatch
+from shuzhi.services.dispatching.deciding import auto_dispatch
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.importing import ImportReport
 from shuzhi.services.organisation import import_people, import_units

@@ -30,8 +30,8 @@ from shuzhi.demo.sensing_data import TREE
 from shuzhi.domain.sensing import parse_frequency
 from shuzhi.services.actors import Actor, resolve_actor
 from shuzhi.services.importing import ImportReport
-from shuzhi.services.indicators import import_devices, import_indicators
-from shuzhi.services.ingest import ingest
+from shuzhi.services.sensing.indicators import import_devices, import_indicators
+from shuzhi.services.sensing.ingest import ingest
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: River gauges: (station name, town key) on the district's rivers (濑溪河, 窟窿河, 淮远河).

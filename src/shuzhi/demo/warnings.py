@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.demo.district import DemoDistrict
-from shuzhi.services import warnings as _registers_the_reading_hook  # noqa: F401
 from shuzhi.services.actors import resolve_actor
+from shuzhi.services.sensing import warnings as _registers_the_reading_hook  # noqa: F401
+from shuzhi.services.sensing.warning_config import import_rules, put_inhibition
 from shuzhi.services.unit_of_work import UnitOfWork
-from shuzhi.services.warning_config import import_rules, put_inhibition
 
 
 def _handle(cls: str, urgency: str) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def seed_warnings(uow: Callable[[], UnitOfWork], factory: sessionmaker[Session],
     """Import the indicator tree (idempotent: the sensing seed imports the same rows), then the rules
     and inhibitions, as the administrator — before any reading arrives."""
     from shuzhi.demo.sensing import _check, _numbered, build_plan
-    from shuzhi.services.indicators import import_indicators
+    from shuzhi.services.sensing.indicators import import_indicators
 
     with factory() as s:
         admin = resolve_actor(s, "admin")

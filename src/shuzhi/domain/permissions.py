@@ -1,8 +1,8 @@
 """Roles and permissions as data: which role may do what.
 
-Permissions are checked once, in the service layer (``shuzhi.services.authz.require``), never in routes.
+Permissions are checked once, in the service layer (``shuzhi.services.security.authz.require``), never in routes.
 A city may change this table (it is data); the names are stable because services and tests name them.
-What a role may *see* is a separate question, answered by its data scope (``shuzhi.services.authz``).
+What a role may *see* is a separate question, answered by its data scope (``shuzhi.services.security.authz``).
 """
 
 from __future__ import annotations

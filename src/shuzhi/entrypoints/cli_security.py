@@ -28,7 +28,7 @@ def _factory(database_url: str | None):  # type: ignore[no-untyped-def]
 def verify(database_url: DbOption = None) -> None:
     """Recompute the hash chain; exit 1 naming the first entry that does not fit."""
     from shuzhi.adapters.db.tables_security import AuditEntry
-    from shuzhi.services.audit import verify_chain
+    from shuzhi.services.security.audit import verify_chain
 
     with _factory(database_url)() as s:
         report = verify_chain(s)
@@ -52,9 +52,9 @@ def set_password(
 ) -> None:
     """Give a person a password (the first administrator is created this way); unlocks the account."""
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.audit import record
-    from shuzhi.services.auth import set_password as give
     from shuzhi.services.errors import ServiceError
+    from shuzhi.services.security.audit import record
+    from shuzhi.services.security.passwords import set_password as give
 
     settings = get_settings()
     if len(password) < settings.password_min_length:

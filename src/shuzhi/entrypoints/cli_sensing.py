@@ -29,7 +29,7 @@ def import_indicators(path: FileArg, database_url: DbOption = None) -> None:
     """Import the indicator tree (sector → runway → sub-runway → indicator) from XLSX, CSV or JSON."""
     from shuzhi.entrypoints.cli import _report, _uow
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.indicators import import_indicators as run
+    from shuzhi.services.sensing.indicators import import_indicators as run
 
     _report(run(_uow(database_url), _table(path), SYSTEM), "indicators")
 
@@ -38,7 +38,7 @@ def import_devices(path: FileArg, database_url: DbOption = None) -> None:
     """Import devices (code, name, indicator_code, area_code, lon, lat) from XLSX, CSV or JSON."""
     from shuzhi.entrypoints.cli import _report, _uow
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.indicators import import_devices as run
+    from shuzhi.services.sensing.indicators import import_devices as run
 
     _report(run(_uow(database_url), _table(path), SYSTEM), "devices")
 
@@ -65,8 +65,8 @@ def export_indicators(path: Path, database_url: DbOption = None) -> None:
     """Export the indicator tree to PATH (.xlsx, .csv or .json), in the import format."""
     from shuzhi.entrypoints.cli import _uow
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.indicators import INDICATOR_COLUMNS
-    from shuzhi.services.indicators import export_indicators as run
+    from shuzhi.services.sensing.indicators import INDICATOR_COLUMNS
+    from shuzhi.services.sensing.indicators import export_indicators as run
 
     _export(path, run(_uow(database_url), SYSTEM), INDICATOR_COLUMNS)
 
@@ -75,8 +75,8 @@ def export_devices(path: Path, database_url: DbOption = None) -> None:
     """Export devices to PATH (.xlsx, .csv or .json)."""
     from shuzhi.entrypoints.cli import _uow
     from shuzhi.services.actors import SYSTEM
-    from shuzhi.services.indicators import DEVICE_COLUMNS
-    from shuzhi.services.indicators import export_devices as run
+    from shuzhi.services.sensing.indicators import DEVICE_COLUMNS
+    from shuzhi.services.sensing.indicators import export_devices as run
 
     _export(path, run(_uow(database_url), SYSTEM), DEVICE_COLUMNS)
 
@@ -90,9 +90,9 @@ def ingest(path: FileArg, database_url: DbOption = None,
     from shuzhi.adapters.tabular import ROW
     from shuzhi.config import get_settings
     from shuzhi.entrypoints.cli import _uow, console, err
-    from shuzhi.services import ingest as svc
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.errors import ServiceError
+    from shuzhi.services.sensing import ingest as svc
 
     data = path.read_bytes()
     try:
@@ -149,8 +149,8 @@ def ingest_mqtt(
     from shuzhi.config import get_settings
     from shuzhi.entrypoints.cli import _uow, console
     from shuzhi.entrypoints.serving import tune_gc
-    from shuzhi.services import ingest as svc
     from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.sensing import ingest as svc
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()
@@ -184,7 +184,7 @@ def purge_readings(database_url: DbOption = None) -> None:
 
     from shuzhi.config import get_settings
     from shuzhi.entrypoints.cli import _uow, console
-    from shuzhi.services.readings import purge_expired
+    from shuzhi.services.sensing.readings import purge_expired
 
     s = get_settings()
     done = purge_expired(_uow(database_url), datetime.now(UTC), default_days=s.reading_retention_days,

@@ -3,7 +3,7 @@
 An actor carries what the service layer needs to decide, without another query, whether it may act
 (``permissions``) and what it may see (``area_paths``: the area subtrees of its centre, village or
 grid, or the areas its department covers; ``None`` for the whole installation). Tasks assigned to
-its unit are visible whatever their area — see :mod:`shuzhi.services.authz`.
+its unit are visible whatever their area — see :mod:`shuzhi.services.security.authz`.
 """
 
 from __future__ import annotations

@@ -13,11 +13,12 @@ from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.geo import AreaFeature, parse_area_collection, to_wgs84
 from shuzhi.domain.areas import AreaLevel
 from shuzhi.domain.permissions import REFERENCE_WRITE
-from shuzhi.services import audit, authz, geo_index
+from shuzhi.services import geo_index
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.geo_index import grid_index
 from shuzhi.services.importing import ImportReport, RowError
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from shuzhi.adapters.db.tables import Attachment, Event
 from shuzhi.domain.permissions import EVENT_READ, EVENT_SUBMIT, EVENT_VERIFY, TASK_HANDLE
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.handling import load_visible_event
+from shuzhi.services.security import authz
 from shuzhi.services.transitions import note
 from shuzhi.services.unit_of_work import UnitOfWork
 

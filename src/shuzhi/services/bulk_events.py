@@ -37,13 +37,14 @@ from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_IMPORT, EVENT_SUBMIT, EXPORT, PERSONAL_DATA_REVEAL
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
 from shuzhi.domain.time_limits import Urgency
-from shuzhi.services import audit, authz, intake
+from shuzhi.services import intake
 from shuzhi.services.actors import Actor
 from shuzhi.services.commands import CoordSystem, SubmitEvent
 from shuzhi.services.errors import Invalid, ServiceError
 from shuzhi.services.geo_index import grid_index
 from shuzhi.services.importing import RowError
 from shuzhi.services.queries import EventFilter, _apply_filter
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

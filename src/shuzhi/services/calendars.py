@@ -37,9 +37,9 @@ from shuzhi.domain.calendar import (
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskState
 from shuzhi.domain.permissions import REFERENCE_WRITE
 from shuzhi.domain.time_limits import LimitUnit, Stage, TimeLimit
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.security import authz
 from shuzhi.services.transitions import note
 from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork

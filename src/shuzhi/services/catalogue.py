@@ -12,10 +12,10 @@ from sqlalchemy import select
 from shuzhi.adapters.db.tables import EventClass
 from shuzhi.domain.permissions import REFERENCE_WRITE
 from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
-from shuzhi.services import audit, authz
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.importing import ImportReport, canonical_rows
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 LIMIT_COLUMNS = [f"{stage.value}_{urgency.value}" for urgency in Urgency for stage in Stage]

@@ -1,7 +1,7 @@
 """Read-side aggregates for the cockpit (一屏掌控) and the workbenches.
 
 Every figure is computed in the database (COUNT / SUM … GROUP BY), limited to the actor's scope with
-:func:`shuzhi.services.authz.area_clause`, so the page asks a handful of cheap questions however many
+:func:`shuzhi.services.security.authz.area_clause`, so the page asks a handful of cheap questions however many
 events there are. Figures of parts that are not installed are ``None`` (the page says 暂无), never 0
 passed off as a measurement: other parts add theirs through :data:`EXTRA_COUNTERS`.
 """
@@ -30,9 +30,9 @@ from shuzhi.domain.events import (
     TaskState,
     allowed_task_actions,
 )
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
+from shuzhi.services.security import authz
 from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork
 

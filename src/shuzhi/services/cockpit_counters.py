@@ -19,9 +19,9 @@ from shuzhi.adapters.db.tables_plans import PlanRun
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning
 from shuzhi.domain import permissions as p
 from shuzhi.domain.thresholds import Status
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.cockpit import EXTRA_COUNTERS
+from shuzhi.services.security import authz
 
 #: A warning counts as active while it fires (pending is not yet a warning: its ``for`` has not run out).
 ACTIVE_WARNING_STATE = Status.FIRING.value

@@ -22,11 +22,11 @@ from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import MEASURES, Figures, WorkingClock, contributions, utc
 from shuzhi.domain.periods import Period, PeriodError, parse_period
 from shuzhi.domain.scoring import DEFAULT_SCHEME, Scheme, SchemeError, parse_scheme, rank
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.deadlines import default_calendar
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.rollups import ROLLUPS, TOWN_CODE_LENGTH, choose_grain, iter_events
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 GROUPS = ("area", "unit", "class", "source", "day")

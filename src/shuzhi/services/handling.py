@@ -27,13 +27,14 @@ from shuzhi.domain.events import (
 )
 from shuzhi.domain.permissions import EVENT_DISPATCH, EVENT_VERIFY, TASK_DECIDE, TASK_HANDLE
 from shuzhi.domain.time_limits import Stage
-from shuzhi.services import authz, hooks
 from shuzhi.services import commands as c
+from shuzhi.services import hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import unit_by_code
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.deadlines import due_at, resumed_due_at
 from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
 from shuzhi.services.urgency import follow_urgency
@@ -561,7 +562,7 @@ def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, no
         responsible = {c.unit_id for c in candidates if event.area_path and event.area_path.startswith(c.coverage_path)}
         # The dispatch rules decide where it goes now (grid principle when none applies);
         # imported here because dispatching imports this module.
-        from shuzhi.services.dispatching import decide_for_event
+        from shuzhi.services.dispatching.deciding import decide_for_event
 
         decision = decide_for_event(s, event)
         if all(t.unit_id in responsible for t in leads) or (

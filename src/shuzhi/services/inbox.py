@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import permissions as P
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

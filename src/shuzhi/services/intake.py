@@ -21,12 +21,13 @@ from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_SUBMIT
 from shuzhi.domain.time_limits import Urgency
-from shuzhi.services import authz, hooks
+from shuzhi.services import hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, unit_by_code
 from shuzhi.services.commands import CoordSystem, SubmitEvent
 from shuzhi.services.errors import Invalid
 from shuzhi.services.geo_index import grid_index
+from shuzhi.services.security import authz
 from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -205,7 +206,7 @@ def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
                    intake_key: str | None = None) -> Submitted:
     """Register a new event inside the caller's transaction (numbering, location, owner centre and the
     first timeline line), without committing: for services that open an event as part of their own
-    change, such as a sensor warning (:mod:`shuzhi.services.warnings`). On PostgreSQL the number is
+    change, such as a sensor warning (:mod:`shuzhi.services.sensing.warnings`). On PostgreSQL the number is
     drawn on its own (:func:`shuzhi.adapters.db.sequences.draw`): if the caller rolls back, that
     number is skipped, never given twice."""
     event_class = _event_class(s, cmd.event_class_code) if cmd.event_class_code else None

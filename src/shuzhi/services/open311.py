@@ -23,11 +23,12 @@ from shuzhi.adapters.db.tables_integration import Open311Request, Open311Service
 from shuzhi.domain import open311 as spec
 from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_READ, EVENT_SUBMIT, REFERENCE_WRITE
-from shuzhi.services import authz, intake, transitions
+from shuzhi.services import intake, transitions
 from shuzhi.services.actors import Actor
 from shuzhi.services.commands import RequestType, Source, SubmitEvent
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.handling import load_visible_event
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: GeoReport v2, GET Service Requests: with no dates the query covers the last 90 days, and at most

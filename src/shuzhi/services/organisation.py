@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, EventClass, Person, Unit, UnitCoverage, UnitDuty
 from shuzhi.domain.permissions import REFERENCE_WRITE, USER_ADMIN
-from shuzhi.services import audit, authz
 from shuzhi.services.actors import SYSTEM, Actor, forget_people
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.importing import ImportReport, Rows, canonical_rows, split_list
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 UNIT_KINDS = ("centre", "department", "village", "grid")

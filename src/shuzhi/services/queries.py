@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.domain.events import RUNNING_TASK_STATES
 from shuzhi.domain.permissions import EVENT_READ
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
 from shuzhi.services.handling import load_visible_event
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 SORTS = {

@@ -22,11 +22,11 @@ from shuzhi.adapters.db.tables_evaluation import EvaluationReport
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import LABELS, Figures
 from shuzhi.domain.periods import Period, PeriodKind, of_kind
-from shuzhi.services import authz
 from shuzhi.services import evaluation as ev
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.rollups import refresh_rollups
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 KINDS = {"daily": (PeriodKind.DAY, "日报"), "weekly": (PeriodKind.WEEK, "周调度报告"),

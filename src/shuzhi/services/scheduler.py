@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_supervision import ScheduledJob
-from shuzhi.services import readings, reports, rollups, supervision, warnings, webhooks
+from shuzhi.services import reports, rollups, supervision, webhooks
+from shuzhi.services.sensing import readings, warning_checks
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.scheduler")
@@ -59,7 +60,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("webhooks.fan_out", timedelta(seconds=2), webhooks.fan_out),
     PeriodicJob("webhooks.deliver", timedelta(seconds=2), webhooks.deliver_due),
     # a silent sensor is itself a warning (no-data rules), checked every minute
-    PeriodicJob("warnings.check_no_data", timedelta(minutes=1), _uow_job(warnings.check_no_data)),
+    PeriodicJob("warnings.check_no_data", timedelta(minutes=1), _uow_job(warning_checks.check_no_data)),
     # raw readings and hourly roll-ups past their retention
     PeriodicJob("readings.purge_expired", timedelta(hours=1), _uow_job(readings.purge_expired)),
     # evaluation figures stay exact incrementally; the daily/weekly/monthly reports are made once each

@@ -54,11 +54,12 @@ from shuzhi.domain.supervision import (
     take_due,
 )
 from shuzhi.domain.supervision import SupervisionRules as Rules
-from shuzhi.services import authz, outbox
 from shuzhi.services import commands as c
+from shuzhi.services import outbox
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
+from shuzhi.services.security import authz
 from shuzhi.services.supervision_clock import forget_rules, load_rules
 from shuzhi.services.transitions import move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork

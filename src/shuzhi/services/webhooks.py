@@ -35,10 +35,10 @@ from shuzhi.adapters.db.tables_supervision import (
     WebhookSubscription,
 )
 from shuzhi.domain import permissions as P
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.outbox import TOPICS
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: First retry after this long, doubling each time, at most :data:`BACKOFF_CAP`.

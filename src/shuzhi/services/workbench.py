@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, aliased
 from shuzhi.adapters.db.tables import Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import TaskState
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

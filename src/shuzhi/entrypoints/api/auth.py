@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 from shuzhi.config import Settings
 from shuzhi.entrypoints.api.deps import SESSION_COOKIE, ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
-from shuzhi.services import audit, auth
+from shuzhi.services.security import audit, passwords
+from shuzhi.services.security import sessions as auth_sessions
+from shuzhi.services.security import tokens as auth_tokens
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 admin_router = APIRouter(prefix="/api", tags=["auth"])
@@ -71,9 +73,9 @@ class PasswordIn(BaseModel):
 
 
 # The answers about tokens and keys are the service's views themselves, named for the OpenAPI
-# document (one list of fields, kept in services/auth.py).
+# document (one list of fields, kept in services/security/tokens.py).
 @dataclass(frozen=True)
-class TokenOut(auth.TokenView):
+class TokenOut(auth_tokens.TokenView):
     """A session or bearer token of the caller's."""
 
 
@@ -84,7 +86,7 @@ class NewTokenOut(TokenOut):
 
 
 @dataclass(frozen=True)
-class ApiKeyOut(auth.ApiKeyView):
+class ApiKeyOut(auth_tokens.ApiKeyView):
     """A connected system's API key (never its secret)."""
 
 
@@ -147,19 +149,19 @@ def login(body: LoginIn, request: Request, response: Response, uow: UowDep) -> L
     """Sign in with staff code and password; sets the HttpOnly session cookie and returns the CSRF token."""
     ip = client_ip(request)
     _login_buckets(request).check(ip or "?", "too many sign-in attempts from this address")
-    done = auth.login(uow, _settings(request), body.code, body.password, kind="session", ip=ip)
+    done = auth_sessions.login(uow, _settings(request), body.code, body.password, kind="session", ip=ip)
     max_age = int(_settings(request).session_hours * 3600)
     response.set_cookie(SESSION_COOKIE, done.token, max_age=max_age, httponly=True, samesite="lax",
                         secure=cookie_secure(request), path="/")
     assert done.csrf_token is not None
-    return LoginOut(person=PersonOut(**auth.as_dict(done.person)), csrf_token=done.csrf_token,
+    return LoginOut(person=PersonOut(**auth_sessions.as_dict(done.person)), csrf_token=done.csrf_token,
                     must_change_password=done.must_change_password)
 
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, uow: UowDep, actor: ActorDep) -> Response:
     """End this session (or revoke the bearer token used); clears the cookie."""
-    auth.logout(uow, actor, ip=client_ip(request))
+    auth_sessions.logout(uow, actor, ip=client_ip(request))
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=cookie_secure(request))
     return response
@@ -168,8 +170,8 @@ def logout(request: Request, uow: UowDep, actor: ActorDep) -> Response:
 @router.get("/me", response_model=MeOut)
 def me(request: Request, uow: UowDep, actor: ActorDep) -> MeOut:
     """Who is signed in: person, unit, role, permissions, scope and the CSRF token of the session."""
-    m = auth.me(uow, actor)
-    person = PersonOut(**auth.as_dict(m.person)) if m.person else None
+    m = auth_sessions.me(uow, actor)
+    person = PersonOut(**auth_sessions.as_dict(m.person)) if m.person else None
     return MeOut(person=person, code=m.code, name=m.name, role=m.role,
                  unit_code=person.unit_code if person else None, unit_name=person.unit_name if person else None,
                  credential=m.credential, permissions=m.permissions,
@@ -180,56 +182,57 @@ def me(request: Request, uow: UowDep, actor: ActorDep) -> MeOut:
 @router.post("/password")
 def change_password(body: PasswordIn, request: Request, uow: UowDep, actor: ActorDep) -> dict[str, bool]:
     """Change one's own password (required first after an initial password outside demo mode)."""
-    auth.change_password(uow, _settings(request), actor, body.current_password, body.new_password,
+    passwords.change_password(uow, _settings(request), actor, body.current_password, body.new_password,
                          ip=client_ip(request))
     return {"changed": True}
 
 
 @router.post("/tokens", status_code=201, response_model=NewTokenOut)
-def create_token(body: auth.NewToken, request: Request, uow: UowDep, actor: ActorDep) -> NewTokenOut:
+def create_token(body: auth_tokens.NewToken, request: Request, uow: UowDep, actor: ActorDep) -> NewTokenOut:
     """A bearer token for API clients (``Authorization: Bearer …``), shown once, expiring, revocable."""
-    raw, view = auth.issue_token(uow, _settings(request), actor, body, ip=client_ip(request))
-    return NewTokenOut(**auth.as_dict(view), token=raw)
+    raw, view = auth_tokens.issue_token(uow, _settings(request), actor, body, ip=client_ip(request))
+    return NewTokenOut(**auth_sessions.as_dict(view), token=raw)
 
 
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(uow: UowDep, actor: ActorDep) -> list[TokenOut]:
     """One's own live sessions and tokens."""
-    return [TokenOut(**auth.as_dict(t)) for t in auth.list_tokens(uow, actor)]
+    return [TokenOut(**auth_sessions.as_dict(t)) for t in auth_tokens.list_tokens(uow, actor)]
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: int, request: Request, uow: UowDep, actor: ActorDep) -> Response:
     """Revoke one of one's own sessions or tokens."""
-    auth.revoke_token(uow, actor, token_id, ip=client_ip(request))
+    auth_tokens.revoke_token(uow, actor, token_id, ip=client_ip(request))
     return Response(status_code=204)
 
 
 @admin_router.post("/api-keys", status_code=201, response_model=NewApiKeyOut)
-def create_api_key(body: auth.NewApiKey, request: Request, uow: UowDep, actor: ActorDep) -> NewApiKeyOut:
+def create_api_key(body: auth_tokens.NewApiKey, request: Request, uow: UowDep, actor: ActorDep) -> NewApiKeyOut:
     """A connected system's key: sources it may submit as, areas, read or write (shown once)."""
-    raw, view = auth.create_api_key(uow, actor, body, ip=client_ip(request))
-    return NewApiKeyOut(**auth.as_dict(view), key=raw)
+    raw, view = auth_tokens.create_api_key(uow, actor, body, ip=client_ip(request))
+    return NewApiKeyOut(**auth_sessions.as_dict(view), key=raw)
 
 
 @admin_router.get("/api-keys", response_model=list[ApiKeyOut])
 def list_api_keys(uow: UowDep, actor: ActorDep) -> list[ApiKeyOut]:
     """Every API key (never the secrets)."""
-    return [ApiKeyOut(**auth.as_dict(k)) for k in auth.list_api_keys(uow, actor)]
+    return [ApiKeyOut(**auth_sessions.as_dict(k)) for k in auth_tokens.list_api_keys(uow, actor)]
 
 
 @admin_router.post("/api-keys/{key_id}/rotate", status_code=201, response_model=NewApiKeyOut)
 def rotate_api_key(key_id: int, request: Request, uow: UowDep, actor: ActorDep,
-                   body: auth.RotateApiKey | None = None) -> NewApiKeyOut:
+                   body: auth_tokens.RotateApiKey | None = None) -> NewApiKeyOut:
     """A new secret with the same scope; the old one stops now or after the grace period."""
-    raw, view = auth.rotate_api_key(uow, actor, key_id, body or auth.RotateApiKey(), ip=client_ip(request))
-    return NewApiKeyOut(**auth.as_dict(view), key=raw)
+    raw, view = auth_tokens.rotate_api_key(uow, actor, key_id, body or auth_tokens.RotateApiKey(),
+                                           ip=client_ip(request))
+    return NewApiKeyOut(**auth_sessions.as_dict(view), key=raw)
 
 
 @admin_router.delete("/api-keys/{key_id}", status_code=204)
 def revoke_api_key(key_id: int, request: Request, uow: UowDep, actor: ActorDep) -> Response:
     """Revoke a key at once."""
-    auth.revoke_api_key(uow, actor, key_id, ip=client_ip(request))
+    auth_tokens.revoke_api_key(uow, actor, key_id, ip=client_ip(request))
     return Response(status_code=204)
 
 
@@ -237,7 +240,7 @@ def revoke_api_key(key_id: int, request: Request, uow: UowDep, actor: ActorDep) 
 def set_person_password(person_code: str, body: SetPasswordIn, request: Request, uow: UowDep,
                         actor: ActorDep) -> dict[str, bool]:
     """An administrator sets a person's initial password (changed at first sign-in); unlocks the account."""
-    auth.admin_set_password(uow, _settings(request), actor, person_code, body.password, ip=client_ip(request))
+    passwords.admin_set_password(uow, _settings(request), actor, person_code, body.password, ip=client_ip(request))
     return {"must_change_password": True}
 
 

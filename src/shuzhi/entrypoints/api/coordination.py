@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.schemas import EventOut
-from shuzhi.services import coordination as co
+from shuzhi.services.plans import coordination as co
 
 router = APIRouter(prefix="/api", tags=["coordination"])
 Ref = Annotated[str, "event number (500111-20240613-000123) or id"]

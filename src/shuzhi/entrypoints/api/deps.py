@@ -16,9 +16,9 @@ from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from shuzhi.services import auth
 from shuzhi.services.actors import Actor
-from shuzhi.services.authz import Forbidden, Unauthenticated
+from shuzhi.services.security import credentials
+from shuzhi.services.security.authz import Forbidden, Unauthenticated
 from shuzhi.services.unit_of_work import UnitOfWork
 
 SESSION_COOKIE = "shuzhi_session"
@@ -45,7 +45,7 @@ def client_ip(request: Request) -> str | None:
 
 
 def authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None,
-                 cookie: str | None, *, cached_only: bool = False) -> auth.Authenticated | None:
+                 cookie: str | None, *, cached_only: bool = False) -> credentials.Authenticated | None:
     """The credential's actor, or a 401/403. ``cached_only``: answer from this process's caches alone
     and return ``None`` when the database is needed (the caller then asks again without it)."""
     settings = request.app.state.settings
@@ -54,19 +54,19 @@ def authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None, 
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     if bearer is not None:
         if cached_only:
-            return auth.cached_token(uow.database, settings, bearer.credentials, expected="bearer")
-        return auth.authenticate_token(uow, settings, bearer.credentials, expected="bearer")
+            return credentials.cached_token(uow.database, settings, bearer.credentials, expected="bearer")
+        return credentials.authenticate_token(uow, settings, bearer.credentials, expected="bearer")
     if api_key:
         if cached_only:
-            return auth.cached_api_key(uow.database, api_key)
-        return auth.authenticate_api_key(uow, api_key)
+            return credentials.cached_api_key(uow.database, api_key)
+        return credentials.authenticate_api_key(uow, api_key)
     if cookie:
         if cached_only:
-            found = auth.cached_token(uow.database, settings, cookie, expected="session")
+            found = credentials.cached_token(uow.database, settings, cookie, expected="session")
             if found is None:
                 return None
         else:
-            found = auth.authenticate_token(uow, settings, cookie, expected="session")
+            found = credentials.authenticate_token(uow, settings, cookie, expected="session")
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not sent or not found.csrf_token or not hmac.compare_digest(sent, found.csrf_token):

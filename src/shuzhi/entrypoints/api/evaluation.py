@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 
 from shuzhi.domain import permissions as P
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
-from shuzhi.services import authz, reports
 from shuzhi.services import evaluation as ev
+from shuzhi.services import reports
 from shuzhi.services.rollups import refresh_rollups
+from shuzhi.services.security import authz
 
 router = APIRouter(tags=["evaluation"])
 

@@ -13,9 +13,10 @@ from shuzhi.adapters.db.tables import Attachment
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, TimelineOut
-from shuzhi.services import attachments, handling, intake, personal_data, queries
+from shuzhi.services import attachments, handling, intake, queries
 from shuzhi.services import commands as c
 from shuzhi.services.errors import Invalid
+from shuzhi.services.security import personal_data
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 Ref = Annotated[str, "event number (500111-20240613-000123) or id"]

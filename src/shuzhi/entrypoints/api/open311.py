@@ -22,11 +22,11 @@ from shuzhi.adapters import open311_format as fmt
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.events import _intake_buckets
 from shuzhi.entrypoints.api.ratelimit import RateLimited
-from shuzhi.services import auth
 from shuzhi.services import open311 as svc
 from shuzhi.services.actors import Actor
-from shuzhi.services.authz import Unauthenticated
 from shuzhi.services.errors import Invalid, NotFound, ServiceError
+from shuzhi.services.security import credentials
+from shuzhi.services.security.authz import Unauthenticated
 from shuzhi.services.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -40,7 +40,7 @@ ANONYMOUS = Actor(code="anonymous", name="匿名")
 
 def actor_for_key(uow: UnitOfWork, raw: str) -> Actor:
     """The connected system behind an ``api_key``: the security part's API keys (sources, areas, write)."""
-    return auth.authenticate_api_key(uow, raw).actor
+    return credentials.authenticate_api_key(uow, raw).actor
 
 
 @dataclass

@@ -14,8 +14,8 @@ from shuzhi.adapters.json_table import read_any_table, write_json_table
 from shuzhi.adapters.tabular import TabularError
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.uploads import ImportResult, import_result, table_response
-from shuzhi.services import indicators, ingest, readings
 from shuzhi.services.errors import Invalid
+from shuzhi.services.sensing import indicators, ingest, readings
 
 router = APIRouter(tags=["sensing"])
 

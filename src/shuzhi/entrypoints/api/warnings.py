@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
-from shuzhi.services import warning_config as wc
-from shuzhi.services import warnings as w
+from shuzhi.services.sensing import warning_checks, warning_records
+from shuzhi.services.sensing import warning_config as wc
 
 router = APIRouter(prefix="/api", tags=["warnings"])
 RuleDoc = Annotated[dict[str, Any], Body(description="a threshold rule document (see docs/warnings.md)")]
@@ -122,24 +122,24 @@ def list_warnings(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Warnings in your area scope, newest first."""
-    return w.list_warnings(uow, actor, state=state, level=level, indicator=indicator, area=area, limit=limit,
-                           offset=offset)
+    return warning_records.list_warnings(uow, actor, state=state, level=level, indicator=indicator, area=area,
+                                         limit=limit, offset=offset)
 
 
 @router.get("/warnings/{warning_id}")
 def get_warning(warning_id: int, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """One warning with every change of its state and level."""
-    return w.get_warning(uow, actor, warning_id)
+    return warning_records.get_warning(uow, actor, warning_id)
 
 
 @router.post("/warnings/{warning_id}/ack")
 def acknowledge(warning_id: int, uow: UowDep, actor: ActorDep, body: AckIn | None = None) -> dict[str, Any]:
     """Acknowledge a warning (确认): you have seen it."""
-    return w.acknowledge(uow, actor, warning_id, body.comment if body else None)
+    return warning_records.acknowledge(uow, actor, warning_id, body.comment if body else None)
 
 
 @router.post("/warnings/check")
 def check(uow: UowDep, actor: ActorDep) -> dict[str, int]:
     """Run the periodic check now (no data, timers, released silences); the worker runs it every minute."""
-    r = w.check_now(uow, actor)
+    r = warning_checks.check_now(uow, actor)
     return {"series": r.series, "changes": r.changes, "released": r.released}

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
-from shuzhi.services import users, workbench
+from shuzhi.services import workbench
+from shuzhi.services.security import users
 
 router = APIRouter(prefix="/api", tags=["workbench"])
 

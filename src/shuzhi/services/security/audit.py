@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables_security import AuditEntry
 from shuzhi.domain.permissions import AUDIT_READ
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 GENESIS = "0" * 64

@@ -30,21 +30,13 @@ from shuzhi.adapters.db.tables_warnings import (
 )
 from shuzhi.adapters.tabular import ROW, TabularError, read_table, write_xlsx
 from shuzhi.domain import permissions as p
-from shuzhi.domain.rules import RuleProblem
-from shuzhi.domain.thresholds import (
-    LEVELS,
-    Inhibition,
-    Matcher,
-    RuleBook,
-    Silence,
-    ThresholdRule,
-    parse_inhibition,
-    parse_matcher,
-    parse_rule,
-)
-from shuzhi.services import authz, ttl_cache
+from shuzhi.domain.conditions import RuleProblem
+from shuzhi.domain.silences import Inhibition, Matcher, Silence, parse_inhibition, parse_matcher
+from shuzhi.domain.thresholds import LEVELS, RuleBook, ThresholdRule, parse_rule
+from shuzhi.services import ttl_cache
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 MAX_IMPORT_BYTES = 5_000_000

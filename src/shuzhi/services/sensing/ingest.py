@@ -32,10 +32,10 @@ from shuzhi.adapters.db.tables_sensing import Device, Indicator, IndicatorArea
 from shuzhi.domain import permissions as p
 from shuzhi.domain.readings import ReadingBatch, SeriesRef
 from shuzhi.domain.sensing import ValueType, coerce_value
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
 from shuzhi.services.hooks import READING_HOOKS
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: Default for how far ahead of the server's clock a reading's time may be (clock skew of devices).

@@ -19,10 +19,10 @@ from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.db.tables_sensing import Indicator, LatestReading, Reading, ReadingRollup
 from shuzhi.domain import permissions as p
 from shuzhi.domain.sensing import bucket_start, choose_bucket
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
-from shuzhi.services.ingest import DEFAULT_RETENTION_DAYS
+from shuzhi.services.security import authz
+from shuzhi.services.sensing.ingest import DEFAULT_RETENTION_DAYS
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: Hourly rollups are kept this long by default (they are small: one row per series and hour).

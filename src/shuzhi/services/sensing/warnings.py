@@ -2,7 +2,7 @@
 
 **Evaluation** (:func:`evaluate_readings`, registered in ``READING_HOOKS``) runs inside the ingest
 transaction.  It groups a batch by series and keeps each series' state in memory
-(:class:`shuzhi.domain.thresholds.SeriesState`), so a reading that changes nothing costs no query;
+(:class:`shuzhi.domain.warning_life.SeriesState`), so a reading that changes nothing costs no query;
 the database is touched only when a warning changes (pending, fired, raised, lowered, resolved,
 cleared).  The stored warning is the source of truth: a series seen for the first time by a process
 is loaded from its open warning (the unique ``open_key`` keeps one per series across processes);
@@ -18,9 +18,8 @@ the dispatch rules); a rising level raises the event's urgency with a timeline e
 and recovery are written on the timeline, and recovery never closes the event — a handled event still
 needs verification.
 
-:func:`check_no_data` is the periodic check (the worker runs it every minute): no-data conditions,
-``for``/``keep_firing_for`` timers that ran out between readings, and warnings whose silence or
-inhibition has ended.
+The periodic check is :mod:`shuzhi.services.sensing.warning_checks`; listing, reading and
+acknowledging warnings :mod:`shuzhi.services.sensing.warning_records`.
 """
 
 from __future__ import annotations
@@ -28,50 +27,31 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
-from shuzhi.adapters.db.tables import Area, Event, TimelineEntry
-from shuzhi.adapters.db.tables_sensing import Indicator, LatestReading, Reading
+from shuzhi.adapters.db.tables import Event
+from shuzhi.adapters.db.tables_sensing import Reading
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
-from shuzhi.domain import permissions as p
 from shuzhi.domain.events import EventState, TaskRole
 from shuzhi.domain.readings import SeriesRef, StoredReading, group_by_series
-from shuzhi.domain.thresholds import (
-    GRADES,
-    LABELS,
-    LEVEL_RANK,
-    LEVELS,
-    NONE,
-    Change,
-    SeriesState,
-    Status,
-    Suppression,
-    ThresholdRule,
-    Transition,
-    WarningFacts,
-    level_name,
-    observe_quiet,
-    observe_quiet_run,
-    observe_reading,
-    observe_tick,
-    suppression,
-)
+from shuzhi.domain.silences import Suppression, WarningFacts, suppression
+from shuzhi.domain.thresholds import GRADES, LABELS, LEVEL_RANK, LEVELS, NONE, Change, Status, ThresholdRule, level_name
 from shuzhi.domain.time_limits import Urgency
-from shuzhi.services import authz, ttl_cache
+from shuzhi.domain.warning_life import SeriesState, Transition, observe_quiet, observe_quiet_run, observe_reading
 from shuzhi.services import commands as c
-from shuzhi.services.actors import SYSTEM, Actor
-from shuzhi.services.errors import Conflict, NotFound, ServiceError
+from shuzhi.services import ttl_cache
+from shuzhi.services.actors import SYSTEM
+from shuzhi.services.errors import ServiceError
 from shuzhi.services.hooks import READING_HOOKS, WARNING_HOOKS, WarningChange
-from shuzhi.services.indicators import IndicatorInfo, indicators_by_id
+from shuzhi.services.sensing.indicators import IndicatorInfo, indicators_by_id
+from shuzhi.services.sensing.warning_config import Config, load_config
 from shuzhi.services.transitions import note
-from shuzhi.services.unit_of_work import UnitOfWork
 from shuzhi.services.urgency import raise_urgency
-from shuzhi.services.warning_config import Config, load_config
 
 OPEN_STATES = (Status.PENDING.value, Status.FIRING.value)
 _TOUCHED = "shuzhi.warnings.touched"
@@ -472,10 +452,11 @@ def _event_on_rise(s: Session, ser: _Series, rule: ThresholdRule, where: _Where,
 def _dispatch(s: Session, ev: Event, at: datetime) -> None:
     """Dispatch the new event by the dispatch rules (or the grid principle), as the centre's automatic
     dispatch would; one nobody's duties cover stays registered for the duty officer."""
-    from shuzhi.services import dispatching, handling
+    from shuzhi.services import handling
+    from shuzhi.services.dispatching import deciding
 
     s.flush()
-    decision = dispatching.decide_for_event(s, ev)
+    decision = deciding.decide_for_event(s, ev)
     if decision.lead is None:
         note(s, ev, SYSTEM, "event.auto_dispatch_failed", at, reason=decision.message[:2000],
              payload=decision.payload())
@@ -487,259 +468,6 @@ def _dispatch(s: Session, ev: Event, at: datetime) -> None:
                              record={**decision.payload(), "override": False, "reason": None})
     except ServiceError as exc:
         note(s, ev, SYSTEM, "event.auto_dispatch_failed", at, reason=exc.message[:2000])
-
-
-# --- the periodic check --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    series: int
-    changes: int
-    released: int
-
-
-def check_no_data(uow: UnitOfWork, now: datetime | None = None) -> CheckReport:
-    """The periodic check (run by the worker, e.g. every minute).
-
-    * series of indicators with a ``no_data`` condition are graded by how long they have been silent
-      (from ``reading_latest``);
-    * open warnings are re-evaluated at ``now``, so ``for`` and ``keep_firing_for`` run out even when
-      no reading comes;
-    * firing warnings held back by a silence or an inhibition that has since ended are announced.
-    """
-    now = now or datetime.now(UTC)
-    with uow:
-        s = uow.session
-        config = load_config(s)
-        cache = _series.of(_url(s))
-        targets: dict[tuple[int, str], tuple[_Where, datetime | None, float | None]] = {}
-        for row in s.execute(select(IndicatorWarning.indicator_id, IndicatorWarning.indicator_code,
-                                    IndicatorWarning.series_key, IndicatorWarning.area_code,
-                                    IndicatorWarning.area_path, IndicatorWarning.device_code,
-                                    IndicatorWarning.last_reading_at, IndicatorWarning.last_value)
-                             .where(IndicatorWarning.state.in_(OPEN_STATES))).all():
-            targets[(row[0], row[2])] = (_Where(*row[:6]), row[6], row[7])
-        silent_kinds = {r.indicator for r in config.rules.all_rules() if r.no_data_conditions}
-        if silent_kinds:
-            from shuzhi.adapters.db.tables_sensing import Indicator
-
-            for ind_id, code, key, area_code, path, at, value in s.execute(
-                select(LatestReading.indicator_id, Indicator.code, LatestReading.series_key, Area.code, Area.path,
-                       LatestReading.at, LatestReading.value)
-                .join(Indicator, Indicator.id == LatestReading.indicator_id)
-                .join(Area, Area.id == LatestReading.area_id).where(Indicator.code.in_(silent_kinds))).all():
-                where = _Where(ind_id, code, key, area_code, path, None if key == area_code else key)
-                targets.setdefault((ind_id, key), (where, at, value))
-        owned = {k: found for k in targets if (found := cache.pop(k, None)) is not None}
-        missing = [k for k in targets if k not in owned]
-        if missing:
-            _load(s, owned, missing)
-        _touch(s, targets)
-        changes = 0
-        for series, (where, last_at, last_value) in targets.items():
-            rule = config.rules.rule_for(where.indicator_code, where.area_path)
-            ser = owned[series]
-            if rule is None:
-                if ser.warning_id is not None:
-                    changes += _end_orphan(s, ser, where, now)
-                continue
-            if ser.state.last_reading_at is None and last_at is not None:
-                ser.state.last_reading_at = last_at
-                ser.state.last_value = last_value
-                if ser.state.last_at is None:
-                    ser.state.last_at = last_at
-            transitions = observe_tick(ser.state, rule, now)
-            if not transitions:
-                continue
-            try:
-                _apply(s, ser, rule, where, transitions, None, config)
-            except _Stale:
-                _load(s, owned, [series])
-                continue
-            changes += len(transitions)
-        cache.update(owned)
-        released = _release(s, config, cache, now)
-        uow.commit()
-        return CheckReport(series=len(targets), changes=changes, released=released)
-
-
-def _end_orphan(s: Session, ser: _Series, where: _Where, now: datetime) -> int:
-    """An open warning whose rule was deleted or disabled can never recover by the rule: it ends here,
-    saying why (announced like any recovery, so an event's timeline is told)."""
-    try:
-        _update(s, ser, {"state": Status.RESOLVED.value if ser.state.status is Status.FIRING else
-                         Status.CLEARED.value, "resolved_at": now, "open_key": None, "updated_at": now})
-    except _Stale:
-        return 0
-    change = Change.RESOLVED if ser.state.status is Status.FIRING else Change.CLEARED
-    s.execute(insert(WarningLevelChange).values(
-        warning_id=ser.warning_id, at=now, change=change.value, from_level=level_name(ser.state.level),
-        to_level=None, value=None, actor=SYSTEM.label, payload={"reason": "rule removed"}))
-    if change is Change.RESOLVED and ser.notified and ser.suppressed is None:
-        orphan = ThresholdRule(code="(removed)", indicator=where.indicator_code, conditions=())
-        _announce(s, ser, orphan, where, Transition(Change.RESOLVED, now, NONE, ser.state.level), None)
-    ser.state = SeriesState()
-    ser.warning_id, ser.version, ser.episode_key = None, 0, None
-    ser.event_id, ser.notified, ser.suppressed = None, False, None
-    return 1
-
-
-def check_now(uow: UnitOfWork, actor: Actor) -> CheckReport:
-    """:func:`check_no_data` on a person's request (those who configure warnings may)."""
-    authz.require(actor, p.INDICATOR_WRITE)
-    return check_no_data(uow)
-
-
-def _release(s: Session, config: Config, cache: dict[tuple[int, str], _Series], now: datetime) -> int:
-    """Announce firing warnings whose silence or inhibition no longer applies."""
-    rows = s.scalars(select(IndicatorWarning).where(IndicatorWarning.state == Status.FIRING.value,
-                                                    IndicatorWarning.suppressed.is_not(None))).all()
-    released = 0
-    for row in rows:
-        if row.suppressed is None or row.level is None:
-            continue
-        where = _Where(row.indicator_id, row.indicator_code, row.series_key, row.area_code, row.area_path,
-                       row.device_code)
-        rank = LEVEL_RANK[row.level]
-        if _suppression(s, config, where, rank, now, row.id) is not None:
-            continue
-        rule = config.rules.rule_for(row.indicator_code, row.area_path)
-        if rule is None:
-            continue
-        series = (row.indicator_id, row.series_key)
-        ser = cache.get(series)
-        if ser is None or ser.warning_id != row.id:
-            _load(s, cache, [series])
-            ser = cache[series]
-        try:
-            _update(s, ser, {"suppressed": None, "notified": True, "updated_at": now})
-        except _Stale:
-            cache.pop(series, None)
-            continue
-        ser.suppressed, ser.notified = None, True
-        s.execute(insert(WarningLevelChange).values(
-            warning_id=row.id, at=now, change="released", from_level=row.level, to_level=row.level,
-            value=row.last_value, actor=SYSTEM.label, payload={"was": row.suppressed}))
-        _announce(s, ser, rule, where, Transition(Change.FIRED, now, rank, NONE), row.last_value)
-        released += 1
-    return released
-
-
-# --- reading warnings ---------------------------------------------------------------------------------
-
-
-def _record(w: IndicatorWarning, event_number: str | None = None) -> dict[str, Any]:
-    return {
-        "id": w.id, "episode_key": w.episode_key, "indicator_code": w.indicator_code, "series_key": w.series_key,
-        "area_code": w.area_code, "area_path": w.area_path, "device_code": w.device_code, "rule_code": w.rule_code,
-        "state": w.state, "level": w.level, "grade": GRADES.get(w.level or ""), "peak_level": w.peak_level,
-        "started_at": w.started_at, "fired_at": w.fired_at, "resolved_at": w.resolved_at,
-        "last_value": w.last_value, "last_reading_at": w.last_reading_at, "suppressed": w.suppressed,
-        "acknowledged_at": w.acknowledged_at, "acknowledged_by": w.acknowledged_by, "ack_note": w.ack_note,
-        "event_id": w.event_id, "event_number": event_number, "version": w.version,
-    }
-
-
-def list_warnings(uow: UnitOfWork, actor: Actor, *, state: str | None = "open", level: str | None = None,
-                  indicator: str | None = None, area: str | None = None, limit: int = 100,
-                  offset: int = 0) -> dict[str, Any]:
-    """Warnings in the actor's scope, newest first.  ``state``: open (pending or firing), pending,
-    firing, resolved, cleared or all; ``area``: an area code whose subtree to show."""
-    authz.require(actor, p.INDICATOR_READ)
-    from sqlalchemy import func
-
-    with uow:
-        s = uow.session
-        q = select(IndicatorWarning).where(authz.area_clause(actor, IndicatorWarning.area_path))
-        if state == "open":
-            q = q.where(IndicatorWarning.state.in_(OPEN_STATES))
-        elif state and state != "all":
-            q = q.where(IndicatorWarning.state == state)
-        if level:
-            q = q.where(IndicatorWarning.level == level)
-        if indicator:
-            q = q.where(IndicatorWarning.indicator_code == indicator)
-        if area:
-            path = s.scalar(select(Area.path).where(Area.code == area))
-            if path is None:
-                raise NotFound(f"area {area} not found")
-            q = q.where(IndicatorWarning.area_path.startswith(path, autoescape=True))
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.scalars(q.order_by(IndicatorWarning.started_at.desc(), IndicatorWarning.id.desc())
-                         .limit(limit).offset(offset)).all()
-        numbers = dict(s.execute(select(Event.id, Event.number).where(
-            Event.id.in_([w.event_id for w in rows if w.event_id]))).all()) if rows else {}
-        names = _names(s, rows)
-        return {"total": total, "items": [
-            {**_record(w, numbers.get(w.event_id) if w.event_id else None), **names(w)} for w in rows]}
-
-
-def _names(s: Session, rows: Sequence[IndicatorWarning]) -> Any:
-    """The indicator's and the area's names of a page of warnings (two IN queries), for people to read."""
-    if not rows:
-        return lambda w: {}
-    indicators = dict(s.execute(select(Indicator.code, Indicator.name).where(
-        Indicator.code.in_({w.indicator_code for w in rows}))).all())
-    areas = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_({w.area_code for w in rows}))).all())
-    return lambda w: {"indicator_name": indicators.get(w.indicator_code), "area_name": areas.get(w.area_code)}
-
-
-def _load_visible(s: Session, actor: Actor, warning_id: int) -> IndicatorWarning:
-    w = s.get(IndicatorWarning, warning_id)
-    if w is None:
-        raise NotFound(f"warning {warning_id} not found")
-    authz.ensure_visible(actor, w.area_path, what="warning")
-    return w
-
-
-def get_warning(uow: UnitOfWork, actor: Actor, warning_id: int) -> dict[str, Any]:
-    """One warning with its whole history (every change of state and level)."""
-    authz.require(actor, p.INDICATOR_READ)
-    with uow:
-        s = uow.session
-        w = _load_visible(s, actor, warning_id)
-        number = s.scalar(select(Event.number).where(Event.id == w.event_id)) if w.event_id else None
-        changes = s.scalars(select(WarningLevelChange).where(WarningLevelChange.warning_id == w.id)
-                            .order_by(WarningLevelChange.id)).all()
-        return {**_record(w, number), "changes": [
-            {"at": ch.at, "change": ch.change, "from_level": ch.from_level, "to_level": ch.to_level,
-             "value": ch.value, "actor": ch.actor, "payload": ch.payload} for ch in changes]}
-
-
-def acknowledge(uow: UnitOfWork, actor: Actor, warning_id: int, comment: str | None = None, *,
-                now: datetime | None = None) -> dict[str, Any]:
-    """A person has seen the warning (确认).  Acknowledging twice is refused (409) so nobody believes
-    they were first; acknowledging does not silence it or change its level."""
-    authz.require(actor, p.WARNING_ACK)
-    at = now or datetime.now(UTC)
-    with uow:
-        s = uow.session
-        w = _load_visible(s, actor, warning_id)
-        if w.acknowledged_at is not None:
-            raise Conflict(f"already acknowledged by {w.acknowledged_by}", field="warning_id")
-        if w.state == Status.CLEARED.value:
-            raise Conflict("a cleared warning never fired; there is nothing to acknowledge")
-        # Not a versioned change: the evaluator owns state and level, a person owns the acknowledgement.
-        s.execute(update(IndicatorWarning).where(IndicatorWarning.id == w.id)
-                  .values(acknowledged_at=at, acknowledged_by=actor.label, ack_note=comment)
-                  .execution_options(synchronize_session=False))
-        s.add(WarningLevelChange(warning_id=w.id, at=at, change="acknowledged", from_level=w.level,
-                                 to_level=w.level, value=None, actor=actor.label,
-                                 payload={"comment": comment} if comment else {}))
-        if w.event_id:
-            ev = s.get(Event, w.event_id)
-            if ev is not None:
-                note(s, ev, actor, "warning.acknowledged", at, reason=comment, payload={"warning_id": w.id})
-        uow.commit()
-    return get_warning(uow, actor, warning_id)
-
-
-def timeline_of_warning_event(s: Session, event_id: int) -> list[TimelineEntry]:
-    """The warning lines of an event's timeline (for tests and the cockpit)."""
-    return list(s.scalars(select(TimelineEntry).where(TimelineEntry.event_id == event_id,
-                                                      TimelineEntry.action.like("warning.%"))
-                          .order_by(TimelineEntry.id)))
 
 
 if evaluate_readings not in READING_HOOKS:

@@ -29,10 +29,11 @@ from sqlalchemy.orm import Session, aliased
 from shuzhi.adapters.db.tables import Event, Task, Unit
 from shuzhi.domain import permissions as perm
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskAction, TaskRole, TaskState
-from shuzhi.services import authz, handling
 from shuzhi.services import commands as c
+from shuzhi.services import handling
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid
+from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
 

@@ -28,10 +28,10 @@ from shuzhi.domain.sensing import (
     parse_flag,
     parse_frequency,
 )
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import NotFound
 from shuzhi.services.importing import ImportReport, Rows, canonical_rows, split_list
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 INDICATOR_COLUMNS = [

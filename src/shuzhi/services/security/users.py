@@ -4,7 +4,7 @@ A role *is* a set of permissions (:mod:`shuzhi.domain.permissions`), so every ac
 to the audit log in the same transaction, like the people import does (``user.role_change``), and the
 cached actors and credentials of this process are forgotten so that the change holds at once. An
 initial password is set with the account (the person must change it at first sign-in); a forgotten
-one is reset with :func:`shuzhi.services.auth.admin_set_password`.
+one is reset with :func:`shuzhi.services.security.passwords.admin_set_password`.
 
 An administrator cannot disable their own account or take away their own role: an installation must
 never lose its last way in through a slip of the mouse.
@@ -24,10 +24,11 @@ from shuzhi.adapters.db.tables import Area, Person, Unit
 from shuzhi.adapters.db.tables_security import AuthToken, Credential
 from shuzhi.config import Settings
 from shuzhi.domain.permissions import USER_ADMIN, Role
-from shuzhi.services import audit, auth, authz
 from shuzhi.services.actors import Actor, forget_people
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.organisation import PHONE
+from shuzhi.services.security import audit, authz, passwords
+from shuzhi.services.security import credentials as auth_credentials
 from shuzhi.services.unit_of_work import UnitOfWork
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
@@ -142,14 +143,14 @@ def _visible_person(s: Session, actor: Actor, code: str) -> Person:
 
 def _forget() -> None:
     forget_people()
-    auth.forget_cached_credentials()
+    auth_credentials.forget_cached_credentials()
 
 
 def create_user(uow: UnitOfWork, settings: Settings, actor: Actor, cmd: NewUser, *, ip: str | None = None
                 ) -> Account:
     """A new person with a role in a unit of the administrator's scope, and an initial password."""
     authz.require(actor, USER_ADMIN)
-    auth.check_new_password(settings, cmd.code, cmd.password, field="password")
+    passwords.check_new_password(settings, cmd.code, cmd.password, field="password")
     with uow:
         s = uow.session
         unit = _visible_unit(s, actor, cmd.unit_code, "unit_code")
@@ -159,7 +160,7 @@ def create_user(uow: UnitOfWork, settings: Settings, actor: Actor, cmd: NewUser,
                         active=True)
         s.add(person)
         s.flush()
-        cred = auth.set_password(s, cmd.code, cmd.password, must_change=True)
+        cred = passwords.set_password(s, cmd.code, cmd.password, must_change=True)
         audit.record(s, actor, "user.create", f"person:{cmd.code}",
                      {"unit": unit.code, "role": cmd.role.value, "must_change": True}, ip=ip)
         audit.record(s, actor, "user.role_change", f"person:{cmd.code}", {"from": None, "to": cmd.role.value},

@@ -17,11 +17,12 @@ from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.adapters.db.tables_plans import PlanRun, PlanTemplateRow, ReviewNote
 from shuzhi.domain import permissions as perm
 from shuzhi.domain import review as rv
-from shuzhi.services import authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
-from shuzhi.services.plans import run_task_ids
+from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
+from shuzhi.services.plans.runs import run_task_ids
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 CLOSED = ("closed", "called_back")

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi.domain.permissions import PERSONAL_DATA_REVEAL
-from shuzhi.services import audit, authz
 from shuzhi.services.actors import Actor
 from shuzhi.services.handling import load_visible_event
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

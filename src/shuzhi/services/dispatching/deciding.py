@@ -1,0 +1,380 @@
+"""Rule-based automatic dispatch (自动分拨) with manual override (手动分拨).
+
+* :func:`dry_run` answers "where would this event go, and why" and creates nothing.
+* :func:`auto_dispatch` decides and dispatches through :func:`shuzhi.services.handling.dispatch`,
+  writing the rule and the leaves that held on the timeline; :func:`override` is the duty officer's
+  own choice with a mandatory reason, refused for a unit that has nothing to do with the event's area.
+
+Compiled rules are cached per process and database; the cache key is the size and newest id of the
+append-only ``dispatch_rule_versions`` table, which every change writes to, so a change made by any
+process (another API worker, an import) is seen by the next decision.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import (
+    Area,
+    DispatchRule,
+    DispatchRuleVersion,
+    Event,
+    EventClass,
+    Unit,
+    UnitCoverage,
+    UnitDuty,
+)
+from shuzhi.domain.conditions import EventFacts
+from shuzhi.domain.dispatch import Candidate
+from shuzhi.domain.events import ACTIVE_TASK_STATES, EventState, TaskRole, TaskState
+from shuzhi.domain.permissions import EVENT_DISPATCH, RULE_READ
+from shuzhi.domain.rules import Decision, Rule, RuleSet, decide
+from shuzhi.domain.time_limits import Urgency
+from shuzhi.services import commands as c
+from shuzhi.services import handling
+from shuzhi.services.actors import Actor
+from shuzhi.services.areas_lookup import ancestors, area_by_code
+from shuzhi.services.calendars import calendar_for
+from shuzhi.services.dispatching.rule_sets import _Command
+from shuzhi.services.errors import Conflict, Invalid
+from shuzhi.services.security import authz
+from shuzhi.services.unit_of_work import UnitOfWork
+
+
+class FactsIn(_Command):
+    """An event described by hand, for a dry run (nothing is stored)."""
+
+    event_class_code: str | None = Field(default=None, max_length=20)
+    source: c.Source | None = None
+    request_type: c.RequestType | None = None
+    urgency: Urgency | None = None
+    area_code: str | None = Field(default=None, max_length=15)
+    title: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    received_at: datetime | None = Field(default=None, description="default: now")
+
+    @field_validator("received_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("give a time zone (e.g. 2024-06-13T22:30:00+08:00)")
+        return v
+
+
+class DryRun(_Command):
+    """Either a stored event's number or the facts of an imagined one."""
+
+    number: str | None = Field(default=None, max_length=40)
+    facts: FactsIn | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> DryRun:
+        if (self.number is None) == (self.facts is None):
+            raise ValueError("give either 'number' or 'facts'")
+        return self
+
+
+class AutoDispatch(_Command):
+    expected_version: int | None = None
+
+
+class Override(_Command):
+    """The duty officer's own choice of units, replacing the automatic one (手动分拨)."""
+
+    units: list[c.UnitAssignment] = Field(min_length=1, max_length=50)
+    reason: c.Reason
+    #: Withdraw the open tasks first (e.g. the automatic dispatch went to the wrong unit).
+    replace: bool = False
+    expected_version: int | None = None
+
+    @field_validator("units")
+    @classmethod
+    def _distinct(cls, v: list[c.UnitAssignment]) -> list[c.UnitAssignment]:
+        codes = [u.unit_code for u in v]
+        if len(set(codes)) != len(codes):
+            raise ValueError("a unit is named twice")
+        if any(u.role is TaskRole.NOTIFY for u in v):
+            raise ValueError("use the notify action for units that only need to know")
+        return v
+
+
+@dataclass(frozen=True)
+class UnitView:
+    code: str
+    name: str
+    kind: str
+    level: str
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """A decision with unit names, as shown to the duty officer."""
+
+    lead: UnitView | None
+    assist: list[UnitView]
+    rule: str | None
+    rule_name: str | None
+    rule_version: int | None
+    why: list[dict[str, Any]]
+    fallback: bool
+    message: str
+    passed_over: list[dict[str, str]]
+    facts: dict[str, Any]
+
+
+# --- deciding ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Cached:
+    key: tuple[Any, ...]
+    rules: RuleSet
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, _Cached] = {}
+
+
+def rule_set(s: Session) -> RuleSet:
+    """The enabled rules, compiled; recompiled only when a rule changed (in any process)."""
+    url = str(s.get_bind().engine.url)
+    # The versions table only grows, so its size, newest id and newest time change with every
+    # committed change (the time also tells apart a database restored or emptied and refilled).
+    key = tuple(s.execute(select(func.count(DispatchRuleVersion.id), func.max(DispatchRuleVersion.id),
+                                 func.max(DispatchRuleVersion.changed_at))).one())
+    cached = _cache.get(url)
+    if cached is not None and cached.key == key:
+        return cached.rules
+    with _cache_lock:
+        cached = _cache.get(url)
+        if cached is not None and cached.key == key:
+            return cached.rules
+        rules = RuleSet(
+            Rule(code=r.code, name=r.name, priority=r.priority, condition=r.condition, targets=r.targets,
+                 level=r.level, enabled=r.enabled, id=r.id, version=r.version)
+            for r in s.scalars(select(DispatchRule).where(DispatchRule.enabled.is_(True)))
+        )
+        _cache[url] = _Cached(key, rules)
+        return rules
+
+
+class SqlDirectory:
+    """The :class:`shuzhi.domain.rules.UnitDirectory` over the unit tables, memoised for one decision."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+        self._units: dict[str, Candidate | None] = {}
+        self._holders: dict[tuple[str, str], list[Candidate]] = {}
+        self._covering: dict[str, list[Candidate]] = {}
+
+    def unit(self, code: str) -> Candidate | None:
+        if code not in self._units:
+            row = self.s.execute(select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path)
+                                 .join(Area, Area.id == Unit.area_id)
+                                 .where(Unit.code == code, Unit.active.is_(True))).first()
+            self._units[code] = Candidate(*row) if row is not None else None
+        return self._units[code]
+
+    def duty_holders(self, event_class: str, area_path: str) -> Sequence[Candidate]:
+        key = (event_class, area_path)
+        if key not in self._holders:
+            rows = self.s.execute(
+                select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path)
+                .join(UnitDuty, UnitDuty.unit_id == Unit.id)
+                .join(EventClass, EventClass.id == UnitDuty.event_class_id)
+                .join(UnitCoverage, UnitCoverage.unit_id == Unit.id)
+                .join(Area, Area.id == UnitCoverage.area_id)
+                .where(EventClass.code == event_class, Unit.active.is_(True),
+                       Area.code.in_(ancestors(area_path)))
+            ).all()
+            self._holders[key] = [Candidate(*r) for r in rows]
+        return self._holders[key]
+
+    def covering(self, area_path: str) -> Sequence[Candidate]:
+        if area_path not in self._covering:
+            codes = ancestors(area_path)
+            covered = select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path).join(
+                UnitCoverage, UnitCoverage.unit_id == Unit.id).join(Area, Area.id == UnitCoverage.area_id)
+            sits = select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path).join(
+                Area, Area.id == Unit.area_id)
+            found = {Candidate(r[0], r[1], r[2], r[3], r[4]) for q in (covered, sits)
+                     for r in self.s.execute(q.where(Unit.active.is_(True), Area.code.in_(codes))).all()}
+            self._covering[area_path] = sorted(found, key=lambda c: (c.coverage_path, c.code))
+        return self._covering[area_path]
+
+
+def _working(s: Session, at: datetime, centre_id: int | None) -> bool | None:
+    """Whether ``at`` is in the receiving centre's office hours on a working day (entered years included)."""
+    try:
+        return calendar_for(s, centre_id).is_working_time(at)
+    except Exception:  # a calendar problem must never stop dispatch: the leaf is just false
+        return None
+
+
+def facts_of(s: Session, event: Event) -> EventFacts:
+    """What the rules see of a stored event."""
+    cl = event.event_class
+    return EventFacts(
+        event_class=cl.code if cl else None, major_class=cl.major_code if cl else None, source=event.source,
+        request_type=event.request_type, urgency=event.urgency, area_path=event.area_path,
+        area_level=event.area.level if event.area else None, title=event.title, description=event.description,
+        received_at=event.received_at, is_working_time=_working(s, event.received_at, event.owner_unit_id),
+    )
+
+
+def _facts_from_input(s: Session, f: FactsIn) -> EventFacts:
+    cl = None
+    if f.event_class_code:
+        cl = s.scalar(select(EventClass).where(EventClass.code == f.event_class_code))
+        if cl is None:
+            raise Invalid(f"unknown event class '{f.event_class_code}'", field="facts.event_class_code")
+    area = area_by_code(s, f.area_code, "facts.area_code") if f.area_code else None
+    at = f.received_at or datetime.now(UTC)
+    urgency = f.urgency.value if f.urgency else (cl.default_urgency if cl else None)
+    return EventFacts(
+        event_class=cl.code if cl else None, major_class=cl.major_code if cl else None,
+        source=f.source.value if f.source else None,
+        request_type=f.request_type.value if f.request_type else None,
+        urgency=urgency, area_path=area.path if area else None, area_level=area.level if area else None,
+        title=f.title, description=f.description, received_at=at, is_working_time=_working(s, at, None),
+    )
+
+
+def decide_for_event(s: Session, event: Event) -> Decision:
+    """The decision for a stored event, inside the caller's transaction (used by reclassify too)."""
+    return decide(rule_set(s), facts_of(s, event), SqlDirectory(s))
+
+
+def _facts_dict(f: EventFacts) -> dict[str, Any]:
+    minute = f.minute_of_day
+    return {"event_class": f.event_class, "major_class": f.major_class, "source": f.source,
+            "request_type": f.request_type, "urgency": f.urgency, "area_path": f.area_path,
+            "area_level": f.area_level, "received_at": f.received_at.isoformat() if f.received_at else None,
+            "time_of_day": None if minute is None else f"{minute // 60:02d}:{minute % 60:02d}",
+            "weekday": f.weekday, "is_working_time": f.is_working_time}
+
+
+def _view(s: Session, d: Decision, facts: EventFacts) -> DecisionView:
+    ids = [u.unit_id for u in ([d.lead] if d.lead else []) + list(d.assist)]
+    names = dict(s.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
+
+    def unit(cand: Candidate) -> UnitView:
+        return UnitView(code=cand.code, name=names.get(cand.unit_id, ""), kind=cand.kind, level=cand.level)
+
+    p = d.payload()
+    return DecisionView(lead=unit(d.lead) if d.lead else None, assist=[unit(a) for a in d.assist],
+                        rule=p["rule"], rule_name=p["rule_name"], rule_version=p["rule_version"],
+                        why=p["why"], fallback=d.fallback, message=d.message, passed_over=p["passed_over"],
+                        facts=_facts_dict(facts))
+
+
+def dry_run(uow: UnitOfWork, cmd: DryRun, actor: Actor) -> DecisionView:
+    """Where an event (stored and in the actor's scope, or described by its facts) would go, and why.
+    Creates nothing."""
+    authz.require(actor, RULE_READ)
+    with uow:
+        s = uow.session
+        if cmd.facts is not None:
+            facts = _facts_from_input(s, cmd.facts)
+        else:
+            facts = facts_of(s, handling.load_visible_event(s, cmd.number or "", actor))
+        return _view(s, decide(rule_set(s), facts, SqlDirectory(s)), facts)
+
+
+def _dispatch_record(d: Decision) -> dict[str, Any]:
+    return {**d.payload(), "override": False, "reason": None}
+
+
+def auto_dispatch(uow: UnitOfWork, ref: str, actor: Actor, cmd: AutoDispatch | None = None, *,
+                  now: datetime | None = None) -> Event:
+    """Dispatch a registered event by the rules (or the grid principle), recording the decision.
+
+    Refused (409) when nothing can be chosen, or when the chosen lead unit has already returned this
+    event: a returned task goes back to the centre for re-dispatch or arbitration by a person, not
+    round the same loop again.
+    """
+    authz.require(actor, EVENT_DISPATCH)
+    with uow:
+        s = uow.session
+        event = handling.load_visible_event(s, ref, actor)
+        if event.state != EventState.REGISTERED.value:
+            raise Conflict(f"automatic dispatch is for registered events; this one is {event.state}",
+                           details={"state": event.state})
+        if cmd is not None and cmd.expected_version is not None and cmd.expected_version != event.version:
+            raise Conflict(f"the event is at version {event.version}, you had {cmd.expected_version}; reload "
+                           "and retry", field="expected_version")
+        decision = decide_for_event(s, event)
+        if decision.lead is None:
+            raise Conflict(decision.message, details=decision.payload())
+        returned = {t.unit_id: t.end_reason for t in event.tasks if t.state == TaskState.RETURNED.value}
+        if decision.lead.unit_id in returned:
+            raise Conflict(f"{decision.lead.code} already returned this event "
+                           f"({returned[decision.lead.unit_id]}); the centre re-dispatches it by hand "
+                           "(override)",
+                           details=decision.payload())
+        version = event.version
+        units = [c.UnitAssignment(unit_code=decision.lead.code, role=TaskRole.LEAD)]
+        units += [c.UnitAssignment(unit_code=a.code, role=TaskRole.ASSIST) for a in decision.assist
+                  if a.unit_id not in returned]
+    dispatch = c.Dispatch(units=units, reason=decision.message[:2000], expected_version=version)
+    return handling.dispatch(uow, ref, dispatch, actor, now=now,
+                             record=_dispatch_record(decision))
+
+
+def _unit_fits_area(s: Session, unit: Unit, area_path: str | None) -> bool:
+    """A unit may be chosen by hand if it sits in the event's area or covers it; for an event with no
+    place, only district- and city-level units (which cannot be checked against a place) may be."""
+    if area_path is None:
+        return unit.level in ("district", "city")
+    if unit.area.path.startswith(area_path) or area_path.startswith(unit.area.path):
+        return True
+    coverage = s.scalars(select(Area.path).join(UnitCoverage, UnitCoverage.area_id == Area.id)
+                         .where(UnitCoverage.unit_id == unit.id)).all()
+    return any(area_path.startswith(p) for p in coverage)
+
+
+def override(uow: UnitOfWork, ref: str, cmd: Override, actor: Actor, *, now: datetime | None = None) -> Event:
+    """The duty officer dispatches by hand, with a reason, instead of (or after) the automatic choice.
+
+    Each unit must sit in or cover the event's area (a unit of another town is refused, field
+    ``units[i].unit_code``).  The timeline records ``override: true``, the reason, and what the rules
+    would have chosen, so overrides can be reviewed against the rules.
+    """
+    authz.require(actor, EVENT_DISPATCH)
+    with uow:
+        s = uow.session
+        event = handling.load_visible_event(s, ref, actor)
+        if cmd.expected_version is not None and cmd.expected_version != event.version:
+            raise Conflict(f"the event is at version {event.version}, you had {cmd.expected_version}; reload "
+                           "and retry", field="expected_version")
+        for i, a in enumerate(cmd.units):
+            unit = s.scalar(select(Unit).where(Unit.code == a.unit_code))
+            if unit is None or not unit.active:
+                raise Invalid(f"unknown or inactive unit '{a.unit_code}'", field=f"units[{i}].unit_code")
+            if not _unit_fits_area(s, unit, event.area_path):
+                where = event.area.name if event.area else "no place"
+                raise Invalid(f"{unit.code} ({unit.name}) neither sits in nor covers the event's area "
+                              f"({where})", field=f"units[{i}].unit_code")
+        suggested = decide_for_event(s, event)
+        has_live = any(TaskState(t.state) in ACTIVE_TASK_STATES for t in event.tasks)
+        version = event.version
+    # What the rules would have done is kept beside the override, so overrides can be reviewed.
+    record: dict[str, Any] = {
+        "rule": None, "why": [], "fallback": None, "override": True, "reason": cmd.reason,
+        "suggested": {"unit": suggested.lead.code if suggested.lead else None,
+                      "rule": suggested.rule.code if suggested.rule else None, "message": suggested.message},
+    }
+    if cmd.replace and has_live:
+        event = handling.withdraw(uow, ref, c.WithReason(reason=cmd.reason, expected_version=version), actor,
+                                  now=now)
+        version = event.version
+    dispatch = c.Dispatch(units=cmd.units, reason=cmd.reason, expected_version=version)
+    return handling.dispatch(uow, ref, dispatch, actor, now=now, record=record)

@@ -1,0 +1,605 @@
+"""Starting a contingency plan (一键智达): activation, confirmation of a proposal, joining an open run.
+
+* Activation hangs a run under an event — the event it was started from, the warning's event, or an
+  event registered for the run (numbered, on the timeline) — resolves each template task's role per
+  affected area, and dispatches every task whose predecessors are not in the run at once, in one
+  transaction, as ordinary tasks of that event (same accept/report-back/verify loop, clocks, urging,
+  escalation).  A task with predecessors on its branch of the area tree waits, and is dispatched
+  when they have all reported back (:mod:`shuzhi.services.plans.triggers`).
+* One response per situation: while a run of a template is active (or proposed), a further trigger of
+  that template whose reach overlaps the run's joins it (``plan_run_triggers``, ``plan.trigger_added``
+  on the run's timeline) and adds tasks only for areas the run did not cover yet
+  (:func:`_open_run_for`, :func:`_attach`). A warning's reach is its district.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables_plans import (
+    PlanRun,
+    PlanRunStep,
+    PlanRunTrigger,
+    PlanTemplateRow,
+)
+from shuzhi.domain import permissions as perm
+from shuzhi.domain.events import EventAction, EventState, TaskState
+from shuzhi.domain.plans import (
+    PlanTemplate,
+    Role,
+    checklist_text,
+    overlaps,
+    related,
+    response_reach,
+    validate_template,
+)
+from shuzhi.domain.time_limits import TimeLimit
+from shuzhi.services import hooks
+from shuzhi.services.actors import Actor
+from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
+from shuzhi.services.deadlines import default_calendar
+from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.handling import load_event
+from shuzhi.services.intake import event_number
+from shuzhi.services.plans.templates import _template_row
+from shuzhi.services.security import authz
+from shuzhi.services.transitions import move_event, note
+from shuzhi.services.unit_of_work import UnitOfWork
+
+DONE = {TaskState.REPORTED_BACK.value, TaskState.VERIFIED.value}
+#: A predecessor in one of these states went back to the centre: its dependants wait for a re-dispatch.
+BLOCKING = {TaskState.RETURNED.value, TaskState.ESCALATED.value}
+RUN_STATES = ("proposed", "active", "stood_down", "dismissed")
+#: Runs a further trigger of the same template joins instead of starting another.
+OPEN_RUN_STATES = ("proposed", "active")
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Activate(_Command):
+    """Start a plan: from an event (areas default to the event's), or manually for areas."""
+
+    area_codes: list[str] = Field(default_factory=list, max_length=500)
+    title: str | None = Field(default=None, max_length=200, description="title of the event created for the run")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Decide(_Command):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@dataclass(frozen=True)
+class Activation:
+    run_id: int
+    event_number: str | None
+    state: str
+    created: bool
+    tasks: int
+    waiting: int
+
+
+# --- resolving roles -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    unit_id: int
+    code: str
+    path: str
+
+
+@dataclass(frozen=True)
+class _Share:
+    """One unit's share of one template task: a step of the run."""
+
+    task_key: str
+    unit: _Target
+    area_code: str | None
+
+
+def _units_of(s: Session, kind: str, level: str | None, areas: Sequence[Area]) -> dict[str, list[_Target]]:
+    """Units of ``kind`` (and ``level``) sitting in or above each affected area, by area code."""
+    prefixes = [a.path for a in areas]
+    above = sorted({c for a in areas for c in ancestors(a.path)})
+    q = (select(Unit.id, Unit.code, Area.path).join(Area, Area.id == Unit.area_id)
+         .where(Unit.kind == kind, Unit.active.is_(True)))
+    if level is not None:
+        q = q.where(Unit.level == level)
+    from sqlalchemy import or_
+
+    q = q.where(or_(Area.code.in_(above), *[Area.path.startswith(p, autoescape=True) for p in prefixes]))
+    rows = [_Target(r[0], r[1], r[2]) for r in s.execute(q).all()]
+    return {a.code: [u for u in rows if related(u.path, a.path)] for a in areas}
+
+
+def _resolve(s: Session, tpl: PlanTemplate, areas: Sequence[Area]) -> tuple[list[_Share], list[dict[str, Any]]]:
+    shares: list[_Share] = []
+    problems: list[dict[str, Any]] = []
+    cache: dict[str, dict[str, list[_Target]]] = {}
+    kinds = {"town_centre": ("centre", "town"), "district_centre": ("centre", "district"),
+             "village_units": ("village", None), "grid_units": ("grid", None)}
+    for task in tpl.tasks:
+        role: Role = task.role
+        seen: set[int] = set()
+        if role.kind == "unit":
+            row = s.execute(select(Unit.id, Unit.code, Area.path).join(Area, Area.id == Unit.area_id)
+                            .where(Unit.code == role.unit, Unit.active.is_(True))).first()
+            if row is None:
+                problems.append({"task": task.key, "area": None, "message": f"unit {role.unit} is gone or inactive"})
+                continue
+            shares.append(_Share(task.key, _Target(row[0], row[1], row[2]), None))
+            continue
+        if role.kind not in cache:
+            kind, level = kinds[role.kind]
+            cache[role.kind] = _units_of(s, kind, level, areas)
+        for area in areas:
+            found = cache[role.kind].get(area.code, [])
+            if not found:
+                problems.append({"task": task.key, "area": area.code,
+                                 "message": f"no {role.label} for {area.name}"})
+            for unit in found:
+                if unit.unit_id not in seen:
+                    seen.add(unit.unit_id)
+                    shares.append(_Share(task.key, unit, area.code))
+    return shares, problems
+
+
+def _waits(tpl: PlanTemplate, share: _Share, shares: Sequence[_Share]) -> bool:
+    """A share waits when a predecessor task has a share on its branch of the area tree."""
+    after = set(tpl.task(share.task_key).after)
+    return any(o.task_key in after and related(o.unit.path, share.unit.path) for o in shares)
+
+
+# --- dispatching tasks ---------------------------------------------------------------------------
+
+
+class _Deadlines:
+    """Deadlines of one moment, memoised: 500 tasks share a handful of limits."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self.memo: dict[str, datetime] = {}
+
+    def __call__(self, text: str | None) -> datetime | None:
+        if not text:
+            return None
+        if text not in self.memo:
+            self.memo[text] = default_calendar().deadline(self.at, TimeLimit.parse(text))
+        return self.memo[text]
+
+
+def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], units: dict[int, tuple[str, str]],
+                    actor: Actor, at: datetime, dispatched_by: str) -> None:
+    """Create the tasks of ``steps`` with plain bulk INSERTs (a 500-task plan in one statement), link
+    them to their steps and write one timeline line per task."""
+    if not steps:
+        return
+    s.flush()  # the dispatch line goes on the timeline before its tasks' lines
+    due = _Deadlines(at)
+    by_unit = event.owner_unit_id if actor.unit_id is None else actor.unit_id
+    rows: list[dict[str, Any]] = [{
+        "event_id": event.id, "unit_id": st.unit_id, "role": st.part, "state": TaskState.DISPATCHED.value,
+        "dispatched_by_unit_id": by_unit, "dispatched_by": dispatched_by,
+        "instruction": checklist_text(f"【{st.title}】{st.instruction}", st.checklist), "dispatched_at": at,
+        "accept_due_at": due(st.accept_within), "handle_due_at": due(st.deadline), "rework_count": 0,
+        "updated_at": at, "version": 1,
+    } for st in steps]
+    ids = s.execute(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).scalars().all()
+    entries = []
+    for st, task_id, row in zip(steps, ids, rows, strict=True):
+        st.task_id = task_id
+        st.state = "dispatched"
+        st.released_at = at
+        code, name = units[st.unit_id]
+        entries.append({
+            "event_id": event.id, "task_id": task_id, "at": at, "actor_id": actor.person_id, "actor": actor.label,
+            "action": "task.create", "from_state": None, "to_state": TaskState.DISPATCHED.value, "reason": None,
+            "payload": {"unit": code, "unit_name": name, "role": st.part, "plan_run": st.run_id,
+                        "plan_task": st.task_key, "limits": {"accept": st.accept_within, "handle": st.deadline},
+                        "accept_due_at": row["accept_due_at"].isoformat() if row["accept_due_at"] else None,
+                        "handle_due_at": row["handle_due_at"].isoformat() if row["handle_due_at"] else None}})
+    s.execute(insert(TimelineEntry), entries)
+    # Reloaded (not just expired): callers hand the event to the API after the session closes.
+    s.refresh(event, ["tasks"])
+
+
+def _unit_names(s: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
+    if not ids:
+        return {}
+    return {r[0]: (r[1], r[2]) for r in s.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(ids)))}
+
+
+# --- activation ----------------------------------------------------------------------------------
+
+
+def _areas(s: Session, codes: Sequence[str], actor: Actor, field: str = "area_codes") -> list[Area]:
+    if len(set(codes)) != len(codes):
+        raise Invalid("an area is named twice", field=field)
+    found = {a.code: a for a in s.scalars(select(Area).where(Area.code.in_(codes)))} if codes else {}
+    out = []
+    for i, code in enumerate(codes):
+        area = found.get(code)
+        # An area outside the actor's scope reads as unknown: its existence does not leak.
+        if area is None or not authz.path_visible(actor, area.path):
+            raise Invalid(f"unknown area '{code}'", field=f"{field}[{i}]")
+        out.append(area)
+    return out
+
+
+def _common_area(s: Session, areas: Sequence[Area]) -> Area:
+    chains = [ancestors(a.path) for a in areas]
+    common: list[str] = []
+    for codes in zip(*chains, strict=False):
+        if len(set(codes)) != 1:
+            break
+        common.append(codes[0])
+    if not common:
+        raise Invalid("the affected areas share no district or city", field="area_codes")
+    area = s.scalar(select(Area).where(Area.code == common[-1]))
+    assert area is not None
+    return area
+
+
+def _register_event(s: Session, tpl: PlanTemplate, areas: Sequence[Area], actor: Actor, at: datetime, source: str,
+                    title: str | None, description: str) -> Event:
+    """A numbered event for a run that has none (a warning without an event, a manual start), with
+    its first timeline line, as intake registers one."""
+    place = _common_area(s, areas)
+    owner = None
+    if actor.unit_id is not None:
+        unit = s.get(Unit, actor.unit_id)
+        owner = unit if unit is not None and unit.kind == "centre" else None
+    owner = owner or centre_for(s, place.path) or single_district_centre(s)
+    codes = ancestors(place.path)
+    district = codes[1] if len(codes) >= 2 else codes[0]
+    cls = s.scalar(select(EventClass).where(EventClass.code == tpl.event.event_class)) if tpl.event.event_class \
+        else None
+    names = "、".join(a.name for a in areas[:5]) + ("等" if len(areas) > 5 else "")
+    event = Event(number=event_number(s, district, at), source=source, request_type="report",
+                  event_class_id=cls.id if cls else None, title=(title or tpl.event.title or
+                                                                 f"{tpl.name}（{names}）")[:200],
+                  description=description, area_id=place.id, area_path=place.path, urgency=tpl.event.urgency.value,
+                  mode="handle", state=EventState.REGISTERED.value, owner_unit_id=owner.id if owner else None,
+                  self_handled=False, rework_count=0, return_count=0, received_at=at, updated_at=at)
+    s.add(event)
+    s.flush()
+    note(s, event, actor, "event.register", at, to_state=EventState.REGISTERED.value,
+         payload={"source": source, "owner": owner.code if owner else None, "plan": tpl.code,
+                  "areas": [a.code for a in areas]})
+    return event
+
+
+def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Sequence[Area],
+           actor: Actor, at: datetime, reason: str | None) -> Activation:
+    """Resolve, store the steps and dispatch every step that waits for nobody — one transaction."""
+    if EventState(event.state) not in (EventState.REGISTERED, EventState.DISPATCHED, EventState.HANDLING):
+        raise Conflict(f"a plan can start on a registered, dispatched or handling event; {event.number} is "
+                       f"{event.state}", details={"state": event.state})
+    shares, problems = _resolve(s, tpl, areas)
+    if not shares:
+        raise Invalid("no unit was found for any task of the plan in the affected areas", field="area_codes",
+                      details=problems)
+    run.event_id = event.id
+    run.state = "active"
+    run.started_at = at
+    run.started_by = actor.label
+    run.problems = problems
+    run.affected_areas = [a.code for a in areas]
+    s.flush()
+    steps = [_step(run, tpl, sh) for sh in shares]
+    ready = [st for st, sh in zip(steps, shares, strict=True) if not _waits(tpl, sh, shares)]
+    move_event(s, event, EventAction.DISPATCH, actor, at, reason=reason or f"启动预案：{tpl.name}", payload={
+        "plan": tpl.code, "plan_version": row.version, "plan_run": run.id, "tasks": len(ready),
+        "waiting": len(steps) - len(ready), "areas": run.affected_areas})
+    event.dispatched_at = event.dispatched_at or at
+    units = _unit_names(s, {st.unit_id for st in ready})
+    _dispatch_steps(s, event, ready, units, actor, at, f"预案:{tpl.code}")
+    s.add_all(steps)
+    s.flush()
+    return Activation(run.id, event.number, run.state, True, len(ready), len(steps) - len(ready))
+
+
+def _step(run: PlanRun, tpl: PlanTemplate, sh: _Share) -> PlanRunStep:
+    t = tpl.task(sh.task_key)
+    return PlanRunStep(
+        run_id=run.id, task_key=t.key, title=t.title, role=str(t.role), part=t.part, sort_order=t.order,
+        unit_id=sh.unit.unit_id, unit_path=sh.unit.path, area_code=sh.area_code, after=list(t.after),
+        instruction=t.instruction, checklist=list(t.checklist), deadline=str(t.deadline),
+        accept_within=str(t.accept_within) if t.accept_within else None, state="waiting", former_task_ids=[])
+
+
+# --- one response per situation --------------------------------------------------------------------
+
+
+def _trigger_run(s: Session, key: str | None) -> PlanRun | None:
+    """The run a trigger episode already belongs to (started it or joined it)."""
+    if key is None:
+        return None
+    run_id = s.scalar(select(PlanRunTrigger.run_id).where(PlanRunTrigger.trigger_key == key))
+    if run_id is None:  # a run stored before triggers had their own table
+        run_id = s.scalar(select(PlanRun.id).where(PlanRun.trigger_key == key))
+    return s.get(PlanRun, run_id) if run_id is not None else None
+
+
+def _add_trigger(s: Session, run: PlanRun, key: str | None, kind: str, role: str, at: datetime,
+                 areas: Sequence[str], *, warning: hooks.WarningChange | None = None, event_id: int | None = None,
+                 new_areas: Sequence[str] = (), added: int = 0) -> None:
+    s.add(PlanRunTrigger(
+        run_id=run.id, trigger_key=key or f"{kind}:{uuid.uuid4().hex}:{run.template_code}", kind=kind, role=role,
+        warning_id=warning.warning_id if warning else None, warning_level=warning.level if warning else None,
+        event_id=event_id, areas=list(areas), new_areas=list(new_areas), added_tasks=added, at=at))
+
+
+def _open_run_for(s: Session, row: PlanTemplateRow, paths: Sequence[str], *, warning: bool) -> PlanRun | None:
+    """The active (or proposed) run of this template whose reach overlaps the trigger's, if any.
+
+    Activations of one template take turns — a row lock on the template on PostgreSQL (SQLite's
+    writers queue anyway) — so two warnings of one storm arriving together cannot both start a run.
+    """
+    s.execute(select(PlanTemplateRow.id).where(PlanTemplateRow.id == row.id).with_for_update())
+    runs = s.scalars(select(PlanRun).where(PlanRun.template_id == row.id, PlanRun.state.in_(OPEN_RUN_STATES))
+                     .order_by(PlanRun.id)).all()
+    if not runs:
+        return None
+    mine = response_reach(paths, district_wide=warning)
+    for run in runs:
+        kinds = set(s.scalars(select(PlanRunTrigger.kind).where(PlanRunTrigger.run_id == run.id))) | {
+            run.trigger_kind}
+        theirs = s.scalars(select(Area.path).where(Area.code.in_(run.affected_areas))).all()
+        if overlaps(response_reach(theirs, district_wide="warning" in kinds), mine):
+            return run
+    return None
+
+
+def _cover(s: Session, codes: Sequence[str]) -> list[str]:
+    """The areas, without those lying inside another of them, in the order given."""
+    paths = dict(s.execute(select(Area.code, Area.path).where(Area.code.in_(codes))).all())
+    return [c for c in dict.fromkeys(codes)
+            if not any(o != c and paths.get(c, "").startswith(paths.get(o, "\0")) for o in codes)]
+
+
+def _trigger_text(kind: str, warning: hooks.WarningChange | None, event: Event | None) -> str:
+    if warning is not None:
+        return _warning_text(warning).rstrip("，")
+    if event is not None and kind != "manual":
+        return f"事件 {event.number}"
+    return "手动启动"
+
+
+def _attach(s: Session, tpl: PlanTemplate, run: PlanRun, key: str | None, kind: str, areas: Sequence[Area],
+            trigger_event: Event | None, actor: Actor, at: datetime,
+            warning: hooks.WarningChange | None = None) -> Activation:
+    """A further trigger joins the run: recorded on the run (and on the run's timeline); the areas the
+    run did not cover yet are added, with their tasks (roles of named units are never repeated)."""
+    known = s.scalars(select(Area.path).where(Area.code.in_(run.affected_areas))).all()
+    new = [a for a in areas if not any(a.path.startswith(p) for p in known)]
+    added = waiting = 0
+    event = s.get(Event, run.event_id) if run.event_id else None
+    if new:
+        run.affected_areas = _cover(s, [*run.affected_areas, *(a.code for a in new)])
+        if run.state == "active" and event is not None:
+            added, waiting = _extend(s, tpl, run, event, new, actor, at, key)
+    _add_trigger(s, run, key, kind, "attached", at, [a.code for a in areas], warning=warning,
+                 event_id=trigger_event.id if trigger_event else None, new_areas=[a.code for a in new],
+                 added=added + waiting)
+    what = _trigger_text(kind, warning, trigger_event)
+    if event is not None:
+        note(s, event, actor, "plan.trigger_added", at, reason=f"{what}，并入正在进行的预案响应：{tpl.name}",
+             payload={"plan_run": run.id, "plan": tpl.code, "trigger": key, "kind": kind,
+                      "warning_id": warning.warning_id if warning else None,
+                      "level": warning.level if warning else None,
+                      "event": trigger_event.number if trigger_event else None,
+                      "areas": [a.code for a in areas], "new_areas": [a.code for a in new],
+                      "tasks": added, "waiting": waiting})
+    if trigger_event is not None and (event is None or trigger_event.id != event.id):
+        note(s, trigger_event, actor, "plan.attached", at, reason=f"已并入预案响应：{tpl.name}",
+             payload={"plan_run": run.id, "plan": tpl.code, "run_event": event.number if event else None})
+    s.flush()
+    return _summary(s, run)
+
+
+def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Sequence[Area], actor: Actor,
+            at: datetime, key: str | None) -> tuple[int, int]:
+    """Resolve the roles for newly affected areas; dispatch the new shares whose predecessors on their
+    branch are all done (or absent), keep the others waiting. Returns (dispatched, waiting)."""
+    existing = s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == run.id)).all()
+    have = {(st.task_key, st.unit_id) for st in existing}
+    shares, problems = _resolve(s, tpl, areas)
+    shares = [sh for sh in shares if (sh.task_key, sh.unit.unit_id) not in have]
+    if problems:
+        run.problems = [*(run.problems or []), *problems]
+    if not shares:
+        return 0, 0
+    if EventState(event.state) not in (EventState.REGISTERED, EventState.DISPATCHED, EventState.HANDLING):
+        run.problems = [*(run.problems or []), {
+            "task": None, "area": ",".join(a.code for a in areas),
+            "message": f"the run's event is {event.state}: no tasks were added for the new areas"}]
+        return 0, 0
+    steps = [_step(run, tpl, sh) for sh in shares]
+    ids = [st.task_id for st in existing if st.task_id is not None]
+    states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all()) if ids else {}
+    pool = [*existing, *steps]
+    ready = [st for st in steps
+             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, pool))]
+    s.add_all(steps)
+    if ready:
+        move_event(s, event, EventAction.DISPATCH, actor, at, reason=f"预案响应范围扩大：{tpl.name}", payload={
+            "plan": tpl.code, "plan_run": run.id, "trigger": key, "tasks": len(ready),
+            "waiting": len(steps) - len(ready), "areas": sorted({a.code for a in areas})})
+        _dispatch_steps(s, event, ready, _unit_names(s, {st.unit_id for st in ready}), actor, at,
+                        f"预案:{tpl.code}")
+    s.flush()
+    return len(ready), len(steps) - len(ready)
+
+
+def _predecessors(step: PlanRunStep, steps: Sequence[PlanRunStep]) -> list[PlanRunStep]:
+    """The instances of the step's predecessors on its branch of the area tree."""
+    return [o for o in steps if o is not step and o.task_key in step.after and related(o.unit_path, step.unit_path)]
+
+
+def _summary(s: Session, run: PlanRun) -> Activation:
+    number = s.scalar(select(Event.number).where(Event.id == run.event_id)) if run.event_id else None
+    counts = dict(s.execute(select(PlanRunStep.state, func.count()).where(PlanRunStep.run_id == run.id)
+                            .group_by(PlanRunStep.state)).all())
+    return Activation(run.id, number, run.state, False, int(counts.get("dispatched", 0)),
+                      int(counts.get("waiting", 0)))
+
+
+def _existing(s: Session, key: str | None) -> Activation | None:
+    run = _trigger_run(s, key)
+    return _summary(s, run) if run is not None else None
+
+
+def _new_run(row: PlanTemplateRow, tpl: PlanTemplate, key: str | None, kind: str, at: datetime,
+             areas: Sequence[str], warning_id: int | None = None, warning_level: str | None = None) -> PlanRun:
+    return PlanRun(template_id=row.id, template_code=tpl.code, template_version=row.version, state="proposed",
+                   trigger_key=key, trigger_kind=kind, warning_id=warning_id, warning_level=warning_level,
+                   affected_areas=list(areas), problems=[], proposed_at=at, created_at=at)
+
+
+def _usable(s: Session, code: str) -> tuple[PlanTemplateRow, PlanTemplate]:
+    row = _template_row(s, code)
+    if not row.enabled:
+        raise Conflict(f"plan template '{code}' is disabled")
+    return row, validate_template(row.document)
+
+
+def _commit_run(uow: UnitOfWork, key: str | None) -> Activation | None:
+    """Commit; when a concurrent activation of the same episode won the unique key, answer with its run."""
+    try:
+        uow.commit()
+        return None
+    except IntegrityError:
+        uow.session.rollback()
+        found = _existing(uow.session, key)
+        if found is None:
+            raise
+        return found
+
+
+def activate_on_event(uow: UnitOfWork, ref: str, code: str, cmd: Activate, actor: Actor, *,
+                      now: datetime | None = None) -> Activation:
+    """One click from an event (一键启动): the run hangs under it; the areas default to the event's.
+
+    Clicking twice (or a class trigger having started it already) answers with the first run.
+    """
+    authz.require(actor, perm.PLAN_ACTIVATE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        event = load_event(s, ref)
+        authz.ensure_visible(actor, event.area_path, [event.owner_unit_id, *(t.unit_id for t in event.tasks)],
+                             what=f"event {ref}")
+        row, tpl = _usable(s, code)
+        key = f"event:{event.id}:{tpl.code}"
+        found = _existing(s, key)
+        if found is not None:
+            return found
+        if cmd.area_codes:
+            areas = _areas(s, cmd.area_codes, actor)
+        elif event.area is not None:
+            areas = [event.area]
+        else:
+            raise Invalid("the event has no place: name the affected areas", field="area_codes")
+        joined = _open_run_for(s, row, [a.path for a in areas], warning=False)
+        if joined is not None:
+            done = _attach(s, tpl, joined, key, "event", areas, event, actor, at)
+            return _commit_run(uow, key) or done
+        run = _new_run(row, tpl, key, "event", at, [a.code for a in areas])
+        s.add(run)
+        done = _start(s, row, tpl, run, event, areas, actor, at, cmd.reason)
+        _add_trigger(s, run, key, "event", "started", at, run.affected_areas, event_id=event.id,
+                     new_areas=run.affected_areas, added=done.tasks + done.waiting)
+        return _commit_run(uow, key) or done
+
+
+def activate_manual(uow: UnitOfWork, code: str, cmd: Activate, actor: Actor, *, now: datetime | None = None,
+                    idempotency_key: str | None = None) -> Activation:
+    """Start a plan by hand for the named areas; an event is registered for the run."""
+    authz.require(actor, perm.PLAN_ACTIVATE)
+    at = now or datetime.now(UTC)
+    if not cmd.area_codes:
+        raise Invalid("name at least one affected area", field="area_codes")
+    with uow:
+        s = uow.session
+        row, tpl = _usable(s, code)
+        key = f"manual:{idempotency_key}:{tpl.code}" if idempotency_key else None
+        found = _existing(s, key)
+        if found is not None:
+            return found
+        areas = _areas(s, cmd.area_codes, actor)
+        joined = _open_run_for(s, row, [a.path for a in areas], warning=False)
+        if joined is not None:
+            done = _attach(s, tpl, joined, key, "manual", areas, None, actor, at)
+            return _commit_run(uow, key) or done
+        event = _register_event(s, tpl, areas, actor, at, "duty_officer", cmd.title, cmd.reason or "")
+        run = _new_run(row, tpl, key, "manual", at, [a.code for a in areas])
+        s.add(run)
+        done = _start(s, row, tpl, run, event, areas, actor, at, cmd.reason)
+        _add_trigger(s, run, key, "manual", "started", at, run.affected_areas, event_id=event.id,
+                     new_areas=run.affected_areas, added=done.tasks + done.waiting)
+        return _commit_run(uow, key) or done
+
+
+def _load_run(s: Session, run_id: int, actor: Actor) -> PlanRun:
+    run = s.get(PlanRun, run_id)
+    if run is None:
+        raise NotFound(f"plan run {run_id} not found")
+    if run.event_id is not None:
+        event = s.get(Event, run.event_id)
+        assert event is not None
+        authz.ensure_visible(actor, event.area_path, [event.owner_unit_id], what=f"plan run {run_id}")
+    else:
+        paths = s.scalars(select(Area.path).where(Area.code.in_(run.affected_areas))).all()
+        if not any(authz.path_visible(actor, p) for p in paths):
+            raise NotFound(f"plan run {run_id} not found")
+    return run
+
+
+def confirm(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: datetime | None = None) -> Activation:
+    """The duty officer starts a proposed run (提请确认 → 启动)."""
+    authz.require(actor, perm.PLAN_ACTIVATE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        run = _load_run(s, run_id, actor)
+        if run.state != "proposed":
+            raise Conflict(f"plan run {run_id} is {run.state}, not proposed", details={"state": run.state})
+        row = s.get(PlanTemplateRow, run.template_id)
+        assert row is not None
+        tpl = validate_template(row.document)
+        areas = list(s.scalars(select(Area).where(Area.code.in_(run.affected_areas))))
+        if run.event_id is not None:
+            event = s.get(Event, run.event_id)
+            assert event is not None
+        else:
+            level = f"（{run.warning_level}预警）" if run.warning_level else ""
+            event = _register_event(s, tpl, areas, actor, at, "sensor_warning" if run.warning_id else "duty_officer",
+                                    None, f"预警触发预案{level}")
+        run.template_version = row.version
+        done = _start(s, row, tpl, run, event, areas, actor, at, cmd.reason or f"值班员确认启动预案：{tpl.name}")
+        uow.commit()
+        return done
+
+
+def _warning_text(w: hooks.WarningChange | None) -> str:
+    if w is None:
+        return ""
+    from shuzhi.domain.plans import WARNING_LEVEL_LABELS
+
+    return f"{w.indicator_code}{WARNING_LEVEL_LABELS.get(w.level or '', '')}预警，"

@@ -1,0 +1,351 @@
+"""Plan runs: the run board (指挥看板), the list of runs, re-dispatch of a share, stand-down (解除响应).
+
+* A predecessor returned or escalated keeps its dependants waiting (the board says why) until the
+  centre re-dispatches the share (:func:`redispatch_step`).
+* Stand-down (解除响应) cancels every open task of the run with the reason and ends the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shuzhi.adapters.db.tables import Area, Event, Task, Unit
+from shuzhi.adapters.db.tables_plans import (
+    PlanRun,
+    PlanRunStep,
+    PlanRunTrigger,
+    PlanTemplateRow,
+)
+from shuzhi.domain import permissions as perm
+from shuzhi.domain.events import ACTIVE_TASK_STATES, EventAction, EventState, TaskAction, TaskState
+from shuzhi.services.actors import Actor
+from shuzhi.services.errors import Conflict, Invalid, NotFound
+from shuzhi.services.handling import load_event
+from shuzhi.services.plans.activation import (
+    BLOCKING,
+    DONE,
+    RUN_STATES,
+    Decide,
+    _Command,
+    _dispatch_steps,
+    _load_run,
+    _predecessors,
+    _unit_names,
+)
+from shuzhi.services.security import authz
+from shuzhi.services.transitions import move_event, move_task, note, sync_event
+from shuzhi.services.unit_of_work import UnitOfWork
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+class StandDown(_Command):
+    reason: str = Field(min_length=1, max_length=2000)
+    expected_version: int | None = None
+
+
+class Redispatch(_Command):
+    """Send a returned or escalated share of a run again: to the same unit (the return was not
+    accepted) or to another one."""
+
+    unit_code: str | None = Field(default=None, max_length=40)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@dataclass(frozen=True)
+class BoardTask:
+    step_id: int
+    task_key: str
+    title: str
+    role: str
+    part: str
+    unit_code: str
+    unit_name: str
+    unit_level: str
+    area_code: str | None
+    state: str  # waiting | the task's state | cancelled
+    task_id: int | None
+    after: list[str]
+    checklist: list[str]
+    dispatched_at: datetime | None
+    accept_due_at: datetime | None
+    handle_due_at: datetime | None
+    accepted_at: datetime | None
+    reported_at: datetime | None
+    seconds_left: float | None  # to the handling deadline; negative = overdue
+    overdue: bool
+    #: Why a waiting task cannot go on (a predecessor returned or escalated), or why it was cancelled.
+    reason: str | None = None
+    blocked_by: list[str] = field(default_factory=list)
+    former_task_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BoardTrigger:
+    """One trigger the run answers: the one that started it, or one that joined it later."""
+
+    role: str  # started | attached
+    kind: str
+    trigger_key: str
+    at: datetime
+    warning_id: int | None
+    warning_level: str | None
+    event_number: str | None
+    areas: list[str]
+    new_areas: list[str]
+    added_tasks: int
+
+
+@dataclass(frozen=True)
+class RunBoard:
+    id: int
+    template_code: str
+    template_name: str
+    template_version: int
+    state: str
+    trigger_kind: str
+    trigger_key: str | None
+    warning_id: int | None
+    warning_level: str | None
+    event_number: str | None
+    event_state: str | None
+    affected_areas: list[dict[str, str]]
+    problems: list[dict[str, Any]]
+    proposed_at: datetime | None
+    started_at: datetime | None
+    started_by: str | None
+    ended_at: datetime | None
+    end_reason: str | None
+    version: int
+    counts: dict[str, int]
+    tasks: list[BoardTask]
+    triggers: list[BoardTrigger] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: int
+    template_code: str
+    template_name: str
+    state: str
+    trigger_kind: str
+    warning_id: int | None
+    event_number: str | None
+    affected_areas: list[str]
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+def dismiss(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: datetime | None = None) -> RunBoard:
+    """The duty officer declines a proposal; the episode keeps its (dismissed) run, so it is not proposed again."""
+    authz.require(actor, perm.PLAN_ACTIVATE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        run = _load_run(s, run_id, actor)
+        if run.state != "proposed":
+            raise Conflict(f"plan run {run_id} is {run.state}, not proposed", details={"state": run.state})
+        run.state, run.ended_at, run.end_reason = "dismissed", at, cmd.reason or "值班员未启动"
+        uow.commit()
+    return board(uow, run_id, actor)
+
+
+# --- the board and stand-down --------------------------------------------------------------------
+
+
+def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = None) -> RunBoard:
+    """Every task of the run with its unit, state and time left, and the affected areas (指挥看板)."""
+    authz.require(actor, perm.PLAN_READ)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        run = _load_run(s, run_id, actor)
+        row = s.get(PlanTemplateRow, run.template_id)
+        event = s.get(Event, run.event_id) if run.event_id else None
+        rows = s.execute(
+            select(PlanRunStep, Unit.code, Unit.name, Unit.level, Task)
+            .join(Unit, Unit.id == PlanRunStep.unit_id).outerjoin(Task, Task.id == PlanRunStep.task_id)
+            .where(PlanRunStep.run_id == run_id).order_by(PlanRunStep.sort_order, Unit.code)
+        ).all()
+        names = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_(run.affected_areas))).all())
+        steps = [r[0] for r in rows]
+        task_states = {r[4].id: r[4].state for r in rows if r[4] is not None}
+        unit_codes = {r[0].id: r[1] for r in rows}
+        tasks = []
+        counts: dict[str, int] = {}
+        for st, code, name, level, task in rows:
+            state = task.state if task is not None else st.state
+            blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in _predecessors(st, steps)
+                          if st.state == "waiting" and o.task_id is not None and task_states.get(o.task_id) in BLOCKING]
+            reason = st.end_reason if st.state == "cancelled" else (
+                "前置任务已退单或上报，等待改派" if blocked_by else None)
+            counts[state] = counts.get(state, 0) + 1
+            due = task.handle_due_at if task is not None else None
+            running = task is not None and TaskState(task.state) in ACTIVE_TASK_STATES and task.state not in DONE
+            left = (due - at).total_seconds() if due is not None and running else None
+            tasks.append(BoardTask(
+                step_id=st.id, task_key=st.task_key, title=st.title, role=st.role, part=st.part, unit_code=code,
+                unit_name=name, unit_level=level, area_code=st.area_code, state=state,
+                task_id=st.task_id, after=list(st.after), checklist=list(st.checklist),
+                dispatched_at=task.dispatched_at if task else None,
+                accept_due_at=task.accept_due_at if task else None, handle_due_at=due,
+                accepted_at=task.accepted_at if task else None, reported_at=task.reported_at if task else None,
+                seconds_left=left, overdue=left is not None and left < 0, reason=reason, blocked_by=blocked_by,
+                former_task_ids=list(st.former_task_ids or [])))
+        triggers = [
+            BoardTrigger(role=t.role, kind=t.kind, trigger_key=t.trigger_key, at=t.at, warning_id=t.warning_id,
+                         warning_level=t.warning_level, event_number=number, areas=list(t.areas),
+                         new_areas=list(t.new_areas), added_tasks=t.added_tasks)
+            for t, number in s.execute(
+                select(PlanRunTrigger, Event.number).outerjoin(Event, Event.id == PlanRunTrigger.event_id)
+                .where(PlanRunTrigger.run_id == run_id).order_by(PlanRunTrigger.id))]
+        return RunBoard(
+            id=run.id, template_code=run.template_code, template_name=row.name if row else run.template_code,
+            template_version=run.template_version, state=run.state, trigger_kind=run.trigger_kind,
+            trigger_key=run.trigger_key, warning_id=run.warning_id, warning_level=run.warning_level,
+            event_number=event.number if event else None, event_state=event.state if event else None,
+            affected_areas=[{"code": c, "name": names.get(c, "")} for c in run.affected_areas],
+            problems=list(run.problems or []), proposed_at=run.proposed_at, started_at=run.started_at,
+            started_by=run.started_by, ended_at=run.ended_at, end_reason=run.end_reason, version=run.version,
+            counts=counts, tasks=tasks, triggers=triggers)
+
+
+def stand_down(uow: UnitOfWork, run_id: int, cmd: StandDown, actor: Actor, *,
+               now: datetime | None = None) -> RunBoard:
+    """解除响应: every open task of the run is cancelled with the reason, waiting ones are dropped,
+    and the event moves on as its remaining tasks take it (reported back work is still verified)."""
+    authz.require(actor, perm.PLAN_ACTIVATE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        run = _load_run(s, run_id, actor)
+        if cmd.expected_version is not None and cmd.expected_version != run.version:
+            raise Conflict(f"the run is at version {run.version}, you had {cmd.expected_version}; reload",
+                           field="expected_version")
+        if run.state != "active":
+            raise Conflict(f"plan run {run_id} is {run.state}; only an active run stands down",
+                           details={"state": run.state})
+        event = s.get(Event, run.event_id)
+        assert event is not None
+        steps = s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == run_id)).all()
+        ids = {st.task_id for st in steps if st.task_id is not None}
+        # Waiting shares first: cancelling their predecessors below must not cancel them again with
+        # a "predecessor cancelled" reason — the run stood down.
+        for st in steps:
+            if st.state == "waiting":
+                st.state = "cancelled"
+                st.end_reason = cmd.reason
+        cancelled = 0
+        for task in event.tasks:
+            if task.id in ids and TaskState(task.state) in ACTIVE_TASK_STATES and task.state not in DONE:
+                move_task(s, event, task, TaskAction.CANCEL, actor, at, reason=cmd.reason)
+                task.ended_at, task.end_reason = at, cmd.reason
+                cancelled += 1
+        run.state, run.ended_at, run.end_reason = "stood_down", at, cmd.reason
+        note(s, event, actor, "plan.stand_down", at, reason=cmd.reason,
+             payload={"plan_run": run.id, "plan": run.template_code, "cancelled": cancelled})
+        sync_event(s, event, actor, at, reason=cmd.reason)
+        uow.commit()
+    return board(uow, run_id, actor, now=at)
+
+
+def list_runs(uow: UnitOfWork, actor: Actor, *, event_ref: str | None = None, warning_id: int | None = None,
+              state: str | None = None, limit: int = 100) -> list[RunSummary]:
+    """Runs, newest first, in the actor's scope; under one event or one warning (runs nest under them)."""
+    authz.require(actor, perm.PLAN_READ)
+    if state is not None and state not in RUN_STATES:
+        raise Invalid(f"state must be one of {', '.join(RUN_STATES)}", field="state")
+    with uow:
+        s = uow.session
+        q = (select(PlanRun, Event.number, PlanTemplateRow.name).outerjoin(Event, Event.id == PlanRun.event_id)
+             .join(PlanTemplateRow, PlanTemplateRow.id == PlanRun.template_id))
+        if event_ref is not None:
+            event = load_event(s, event_ref)
+            authz.ensure_visible(actor, event.area_path, [event.owner_unit_id], what=f"event {event_ref}")
+            # runs it started, and runs it joined (one response per situation)
+            q = q.where((PlanRun.event_id == event.id) | PlanRun.id.in_(
+                select(PlanRunTrigger.run_id).where(PlanRunTrigger.event_id == event.id)))
+        if warning_id is not None:
+            q = q.where((PlanRun.warning_id == warning_id) | PlanRun.id.in_(
+                select(PlanRunTrigger.run_id).where(PlanRunTrigger.warning_id == warning_id)))
+        if state is not None:
+            q = q.where(PlanRun.state == state)
+        if actor.area_paths is not None:
+            # Proposals without an event are seen by whoever sees one of their areas (checked below).
+            q = q.where((PlanRun.event_id.is_(None)) | authz.area_clause(actor, Event.area_path, Event.owner_unit_id))
+        rows = s.execute(q.order_by(PlanRun.id.desc()).limit(min(max(limit, 1), 500))).all()
+        out = []
+        for run, number, name in rows:
+            if run.event_id is None and actor.area_paths is not None:
+                paths = s.scalars(select(Area.path).where(Area.code.in_(run.affected_areas))).all()
+                if not any(authz.path_visible(actor, p) for p in paths):
+                    continue
+            out.append(RunSummary(id=run.id, template_code=run.template_code, template_name=name, state=run.state,
+                                  trigger_kind=run.trigger_kind, warning_id=run.warning_id, event_number=number,
+                                  affected_areas=list(run.affected_areas), started_at=run.started_at,
+                                  ended_at=run.ended_at))
+        return out
+
+
+def run_task_ids(s: Session, run_id: int) -> set[int]:
+    """Every task the run has had: the current one of each share and those it replaced (returned or
+    escalated, then re-dispatched) — a review counts the returns."""
+    out: set[int] = set()
+    for task_id, former in s.execute(select(PlanRunStep.task_id, PlanRunStep.former_task_ids)
+                                     .where(PlanRunStep.run_id == run_id)):
+        if task_id is not None:
+            out.add(task_id)
+        out.update(former or [])
+    return out
+
+
+def redispatch_step(uow: UnitOfWork, run_id: int, step_id: int, cmd: Redispatch, actor: Actor, *,
+                    now: datetime | None = None) -> RunBoard:
+    """改派: a share whose task was returned (退单) or escalated goes out again, to the same unit (the
+    return was not accepted) or to the one named; its clocks start again from now, and the tasks
+    waiting on it are released when the new task reports back."""
+    authz.require(actor, perm.PLAN_ACTIVATE)
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        run = _load_run(s, run_id, actor)
+        if run.state != "active":
+            raise Conflict(f"plan run {run_id} is {run.state}; only an active run re-dispatches",
+                           details={"state": run.state})
+        step = s.get(PlanRunStep, step_id)
+        if step is None or step.run_id != run.id:
+            raise NotFound(f"plan run {run_id} has no task {step_id}")
+        old = s.get(Task, step.task_id) if step.task_id is not None else None
+        if old is None or old.state not in BLOCKING:
+            raise Conflict("only a returned or escalated task of the run can be re-dispatched",
+                           details={"state": old.state if old is not None else step.state})
+        event = s.get(Event, run.event_id)
+        assert event is not None
+        if EventState(event.state) not in (EventState.REGISTERED, EventState.DISPATCHED, EventState.HANDLING):
+            raise Conflict(f"the run's event {event.number} is {event.state}", details={"state": event.state})
+        if cmd.unit_code is not None:
+            found = s.execute(select(Unit.id, Area.path).join(Area, Area.id == Unit.area_id)
+                              .where(Unit.code == cmd.unit_code, Unit.active.is_(True))).first()
+            if found is None:
+                raise Invalid(f"unknown unit '{cmd.unit_code}'", field="unit_code")
+            step.unit_id, step.unit_path = found[0], found[1]
+        step.former_task_ids = [*(step.former_task_ids or []), old.id]
+        units = _unit_names(s, {step.unit_id})
+        move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason or f"预案任务改派：{step.title}",
+                   payload={"plan": run.template_code, "plan_run": run.id, "plan_task": step.task_key,
+                            "replaces_task": old.id, "unit": units[step.unit_id][0], "tasks": 1})
+        event.dispatched_at = event.dispatched_at or at
+        _dispatch_steps(s, event, [step], units, actor, at, f"预案:{run.template_code}")
+        sync_event(s, event, actor, at)
+        try:
+            uow.commit()
+        except StaleDataError:
+            raise Conflict("the run was changed by someone else at the same time; reload and retry") from None
+    return board(uow, run_id, actor, now=at)

@@ -1,0 +1,1 @@
+"""Security: sign-in, credentials and passwords, permissions, the audit log, users and personal data."""
