@@ -144,7 +144,7 @@ def city_wide(args: argparse.Namespace) -> None:
     expected = len(departments) + args.city_tasks_per_town * towns + 1
     ctx = mp.get_context("spawn")
     stop, counter = ctx.Event(), ctx.Value("q", 0)
-    procs = [ctx.Process(target=storm, args=(stop, counter)) for _ in range(args.storm)]
+    procs = [ctx.Process(target=storm, args=(stop, counter), daemon=True) for _ in range(args.storm)]
     for proc in procs:
         proc.start()
     while args.storm and counter.value < 20:  # the storm is on before the plan starts

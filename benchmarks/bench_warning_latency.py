@@ -275,7 +275,7 @@ def main() -> None:
         _publish_probe(pub, prefix, warm)
         duration = args.probes / args.probe_rate + 90
         load = ctx.Process(target=publisher, args=(args.broker_port, prefix, load_grids, args.rate, duration,
-                                                   args.per_message, counter))
+                                                   args.per_message, counter), daemon=True)
         load.start()
         while counter.value == 0 and load.is_alive():
             time.sleep(0.1)
