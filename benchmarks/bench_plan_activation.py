@@ -44,30 +44,17 @@ DB = "bench_plans"
 URL = f"postgresql+psycopg://postgres@localhost/{DB}"
 
 
-def prepare(reuse: bool) -> Any:
+def prepare(reuse: bool = True) -> Any:
+    """The demo district in ``bench_plans``: reused while its fingerprint (schema head, seed) matches,
+    rebuilt through the real importers otherwise; returns a session factory."""
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
-    from shuzhi.adapters.db.tables import Base, Unit
 
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone()
-        if exists and not reuse:
-            conn.execute(f"DROP DATABASE {DB} WITH (FORCE)")
-        if not exists or not reuse:
-            conn.execute(f"CREATE DATABASE {DB}")
-    engine = make_engine(URL)
-    factory = make_session_factory(engine)
-    with factory() as s:
-        Base.metadata.create_all(engine)
-        seeded = s.query(Unit.id).limit(1).first() is not None
-    if not seeded:
-        from shuzhi.demo.district import build_district
-        from shuzhi.demo.runner import load_reference_data
-        from shuzhi.services.unit_of_work import UnitOfWork
-
-        started = time.perf_counter()
-        load_reference_data(lambda: UnitOfWork(factory), build_district(1))
-        print(f"demo district imported in {time.perf_counter() - started:.0f} s")
-    return factory
+    fp = fingerprint("plans", seed=1)
+    print(explain(ADMIN_URL, URL, fp), flush=True)
+    if not matches(ADMIN_URL, URL, fp):
+        fresh_district(DB, 1)
+        mark(ADMIN_URL, URL, fp)
+    return make_session_factory(make_engine(URL))
 
 
 def template(town_tasks: int, departments: list[str]) -> dict[str, Any]:
