@@ -29,6 +29,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _prepared import explain, fingerprint, mark, matches
 from _results import finish, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
@@ -143,7 +144,14 @@ def main() -> None:
     from shuzhi.services.queries import EventFilter
     from shuzhi.services.unit_of_work import UnitOfWork
 
-    points = world() if args.reuse else prepare()
+    # reused while its fingerprint (schema head, seed) matches; --reuse is kept for old commands
+    fp = fingerprint("bulk", seed=1)
+    print(explain(ADMIN_URL, URL, fp), flush=True)
+    if matches(ADMIN_URL, URL, fp):
+        points = world()
+    else:
+        points = prepare()
+        mark(ADMIN_URL, URL, fp)
     if args.prepare_only:
         return
     data = make_csv(rows, points)

@@ -38,6 +38,7 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _prepared import explain, fingerprint, mark, matches
 from _results import finish, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
@@ -424,8 +425,12 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [20_000, 100_000] if args.quick else sorted(args.sizes)
     for size in sizes:
-        if not (args.reuse and is_ready(db_name(size), size)):
-            prepare(size, resume=args.reuse)
+        # reused while its fingerprint (schema head, events, history's end) matches and it is complete
+        fp = fingerprint("evaluation", events=size, end=END.isoformat())
+        log(explain(ADMIN_URL, sa_url(db_name(size)), fp))
+        if not (matches(ADMIN_URL, sa_url(db_name(size)), fp) and is_ready(db_name(size), size)):
+            prepare(size, resume=False)
+            mark(ADMIN_URL, sa_url(db_name(size)), fp)
     if args.prepare_only:
         return
     slowest: dict[int, float] = {}
