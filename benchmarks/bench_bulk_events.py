@@ -86,7 +86,8 @@ def empty_events() -> None:
     """Back to the district alone: the events (and what hangs off them) of an earlier run deleted."""
     with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
         # numbers keep counting up from the earlier run (event_sequences), so they stay unique
-        conn.execute("TRUNCATE events CASCADE")
+        # the append-only records name events without a foreign key (migration 0014): emptied by name
+        conn.execute("TRUNCATE events, timeline_entries, supervision_steps, notifications, outbox CASCADE")
         conn.execute("VACUUM ANALYZE events")
 
 
