@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@localhost/test
 
-.PHONY: demo test test-sqlite test-postgres lint bench soak fuzz setup clean
+.PHONY: demo test test-sqlite test-postgres lint bench bench-one bench-quick bench-docs bench-list soak fuzz setup clean
 
 VENDOR := src/shuzhi/entrypoints/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
@@ -51,8 +51,27 @@ test-postgres: setup
 
 test: lint test-sqlite test-postgres
 
+# Every published figure with its published flags (benchmarks/catalogue.py), written with its provenance
+# to benchmarks/results.json, then the tables of docs/benchmarks.md regenerated. Exits non-zero when a
+# script fails or a figure misses its target. Run it on a quiet machine.
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
+
+# One benchmark: make bench-one NAME=intake (make bench-list shows the names).
+bench-one: setup
+	@test -n "$(NAME)" || { echo "usage: make bench-one NAME=<name>  (make bench-list)"; exit 2; }
+	$(BIN)/python benchmarks/run_all.py $(NAME)
+
+# Every script's smoke run at small volume: benchmarks/results-quick.json only, never results.json.
+bench-quick: setup
+	$(BIN)/python benchmarks/run_all.py --quick $(NAME)
+
+bench-docs: setup
+	$(BIN)/python benchmarks/render_docs.py
+
+bench-list:
+	@$(PY) -c "import sys; sys.path.insert(0, 'benchmarks'); from catalogue import BENCHES; \
+	[print(f'{b.name:<16} benchmarks/{b.script} {\" \".join(b.args)}') for b in BENCHES]"
 
 # 200 events/s over HTTP + 20,000 readings/s (half HTTP batches, half MQTT) for 10 minutes on a private
 # PostgreSQL cluster (port 5440) and Mosquitto (port 1890) that the script creates and removes: an API

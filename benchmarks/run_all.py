@@ -1,7 +1,10 @@
-"""``make bench``: run every benchmark script in this folder, each in its own process.
+"""``make bench`` / ``make bench-one NAME=…``: run the published benchmarks with their published flags.
 
-Each script merges its figures into ``benchmarks/results.json``; a failing script is reported and the
-others still run, and the exit code says whether all of them ran.
+``run_all.py [--quick] [NAME …]``: every benchmark of ``catalogue.py`` (or those named), each in its own
+process, with the flags in the catalogue; ``--quick`` runs each script's smoke run instead (written to
+``results-quick.json`` only). Prepared databases are reused by the scripts when their fingerprint (schema
+head, volume, seed) matches (``_prepared.py``). Afterwards the tables in ``docs/benchmarks.md`` are
+regenerated from the record. Exit status: 0 when every script ran and every target was met, else 1.
 """
 
 from __future__ import annotations
@@ -12,30 +15,33 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from catalogue import BENCHES, by_name  # noqa: E402
 
 
-def main() -> int:
-    """``run_all.py [--reuse] [NAME …]``: every script, or those whose name contains a NAME.
-
-    ``--reuse`` is passed to the scripts that know it, so that figures can be re-taken quickly on a quiet
-    machine against the databases an earlier run prepared."""
-    args = sys.argv[1:]
-    reuse = "--reuse" in args
-    wanted = [a for a in args if a != "--reuse"]
-    scripts = sorted(p for p in HERE.glob("bench_*.py") if not wanted or any(w in p.name for w in wanted))
-    failed = []
-    for script in scripts:
-        print(f"== {script.name}", flush=True)
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    names = [a for a in argv if not a.startswith("--")]
+    try:
+        benches = [by_name(n) for n in names] if names else list(BENCHES)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    failed: list[str] = []
+    for bench in benches:
+        flags = bench.quick_args if quick else bench.args
+        cmd = [sys.executable, str(HERE / bench.script), *flags]
+        print(f"== {bench.name}: {' '.join(cmd[1:])}", flush=True)
         t0 = time.perf_counter()
-        extra = ["--reuse"] if reuse and "--reuse" in script.read_text(encoding="utf-8") else []
-        rc = subprocess.call([sys.executable, str(script), *extra], cwd=HERE.parent)
-        print(f"== {script.name}: exit {rc} in {time.perf_counter() - t0:.0f} s", flush=True)
+        rc = subprocess.call(cmd, cwd=HERE.parent)
+        print(f"== {bench.name}: exit {rc} in {time.perf_counter() - t0:.0f} s", flush=True)
         if rc:
-            failed.append(script.name)
+            failed.append(f"{bench.name} (exit {rc})")
+    rc_docs = subprocess.call([sys.executable, str(HERE / "render_docs.py")], cwd=HERE.parent)
     if failed:
-        print("failed: " + ", ".join(failed))
-    return 1 if failed else 0
+        print("failed or missed a target: " + ", ".join(failed))
+    return 1 if failed or rc_docs else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

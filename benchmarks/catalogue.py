@@ -1,0 +1,131 @@
+"""Every published figure: which script takes it, with which flags, and what goal it measures.
+
+``make bench`` runs every entry with its ``args`` (the flags the published figures were taken with),
+``make bench-one NAME=…`` runs one, and ``render_docs.py`` lists every figure here — measured or not —
+in ``docs/benchmarks.md``. Change the flags here, and only here, so that the docs, the record and the
+command cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # key in results.json
+    goal: str  # what the figure is, as the goal defines it
+    target: str  # the goal's target as people read it ("—" when the figure has none)
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str  # NAME for ``make bench-one``
+    script: str  # file in benchmarks/
+    args: tuple[str, ...]  # the published flags (rounds, repeats, volumes)
+    issue: str
+    figures: tuple[Figure, ...] = field(default_factory=tuple)
+    quick_args: tuple[str, ...] = ("--quick",)
+
+
+BENCHES: tuple[Bench, ...] = (
+    Bench("intake", "bench_intake.py", ("--events", "1000000", "--requests", "6000", "--rounds", "3"), "#2 #5", (
+        Figure("intake_http_events_per_s", "events/s over HTTP, PostgreSQL, ≥ 1 M events stored with timelines, "
+               "tasks and clocks, many tokens, idempotency keys, production rate limiter; median of rounds",
+               "≥ 500 events/s"),
+        Figure("intake_http_vs_sql_baseline_ratio", "… ÷ the identical rows (event + first timeline entry, drawn "
+               "number) by plain SQL from the same connections, interleaved with the HTTP rounds", "≥ 0.5"),
+        Figure("intake_http_p99_open_loop_ms", "p99 latency, open loop (Poisson arrivals) at 80 % of the peak rate",
+               "—"),
+        Figure("intake_http_cpu_ms_per_event", "CPU per event: API processes + PostgreSQL backends", "—"),
+        Figure("intake_security_overhead_pct", "sign-in, permission and scope checks, side by side in one run "
+               "(a negative value is noise)", "≤ 10 %"),
+        Figure("memory_api_worker_intake_mb", "resident memory of the largest API worker after the intake runs",
+               "≤ 400 MB at city scale"),
+    )),
+    Bench("authz", "bench_authz.py", (), "#5", (
+        Figure("intake_security_cpu_us_per_request", "the same checks in process: CPU per request", "—"),
+    )),
+    Bench("dispatch", "bench_dispatch.py", ("--rules", "2000", "--grids", "62000", "--events", "5000"), "#3", (
+        Figure("dispatch_decision_service_p99_ms", "p99 of the service path (`decide_for_event`) on PostgreSQL, "
+               "2,000 stored rules, 62,000 grids", "≤ 2 ms"),
+        Figure("dispatch_decision_pure_p99_ms", "p99 of the pure function (`domain.rules.decide`), same rules",
+               "—"),
+    )),
+    Bench("calendar", "bench_calendar.py", (), "#3", (
+        Figure("calendar_deadline_5wd", "deadline of a 5-working-day limit", "≤ 100 µs"),
+        Figure("calendar_deadline_250wd", "deadline of a 250-working-day limit", "≤ 5 ms"),
+    )),
+    Bench("geo", "bench_geo.py", ("--grids", "62000", "--points", "200000"), "#2", (
+        Figure("geo_locate_vs_strtree_ratio", "point → grid through the service's index ÷ Shapely's STRtree on the "
+               "same polygons in the same run (hundreds of vertices, 5 % of points outside)", "≤ 1.5×"),
+        Figure("geo_locate_us_per_point", "point → grid, one point at a time (`GridIndex.locate`)", "—"),
+        Figure("geo_index_build_s", "building the index of 62,000 grids", "—"),
+        Figure("geo_index_memory_mb", "memory the index of 62,000 grids holds", "—"),
+    )),
+    Bench("sweep", "bench_sweep.py", ("--repeat", "5"), "#3", (
+        Figure("sweep_1000k_open_1pct_due_s", "supervision sweep, 10,000 due among 1,000,000 open tasks", "≤ 1 s"),
+        Figure("sweep_cost_open_x10_same_due_ratio", "the same due rows among 10× the open tasks", "flat"),
+    )),
+    Bench("ingest", "bench_ingest.py", ("--devices-each", "10000", "--prefill", "100000000", "--seconds", "600"),
+          "#4", (
+        Figure("ingest_http_readings_per_s", "readings/s over HTTP with threshold evaluation, 200,000 series, "
+               "10 % changing state, 10 minutes sustained over 100 M stored readings", "≥ 50,000/s"),
+        Figure("ingest_http_vs_raw_copy_ratio", "… ÷ a parallel COPY of the same rows in the same run", "≥ 0.3"),
+        Figure("ingest_http_cpu_us_per_reading", "CPU per reading: server + PostgreSQL", "—"),
+    )),
+    Bench("mqtt", "bench_mqtt.py", ("--rate", "6000", "--seconds", "60"), "#4", (
+        Figure("mqtt_readings_per_s", "MQTT ingest through the production subscriber", "≥ 5,000/s"),
+        Figure("mqtt_readings_lost", "readings lost", "0"),
+    )),
+    Bench("warning_latency", "bench_warning_latency.py", ("--rate", "20000", "--probes", "1000"), "#4", (
+        Figure("warning_latency_p99", "reading published on MQTT → warning → event visible through the API, "
+               "p99 of ≥ 1,000 Poisson probes inside ≥ 20,000 readings/s", "≤ 1 s"),
+    )),
+    Bench("plan_activation", "bench_plan_activation.py", ("--repeat", "5", "--city-towns", "1031"), "#6", (
+        Figure("plan_activation_500_tasks_s", "plan activation, cold (first in a fresh process), 500 tasks in "
+               "27 towns and 40 departments", "≤ 2 s"),
+        Figure("plan_activation_city_s", "city-wide plan: 1,031 towns, ~20,000 tasks, during an event storm",
+               "≤ 20 s"),
+    ), quick_args=("--quick", "--city-towns", "100")),
+    Bench("evaluation", "bench_evaluation.py", ("--sizes", "1000000", "10000000"), "#7", (
+        Figure("evaluation_cold_http_ms_1M", "the evaluation page's requests, each first on a fresh API process, "
+               "over HTTP as the district's duty officer, 1 M events (slowest)", "≤ 500 ms"),
+        Figure("evaluation_cold_http_ms_10M", "the same, 10 M events", "≤ 500 ms"),
+        Figure("evaluation_27_towns_month_ms_1M", "slowest 27-towns × month query, 1 M events", "≤ 500 ms"),
+        Figure("evaluation_27_towns_month_ms_10M", "the same, 10 M events", "≤ 500 ms"),
+        Figure("evaluation_query_growth_10x_history", "10 M ÷ 1 M", "≤ 2×"),
+        Figure("evaluation_monthly_report_s", "monthly review report", "≤ 30 s"),
+    )),
+    Bench("cockpit", "bench_cockpit.py", ("--runs", "5", "--grids", "2000", "--events", "500000", "--days", "1095"),
+          "#8", (
+        Figure("cockpit_interactive_ms", "cockpit in Chromium on PostgreSQL, a district with 2,000 grids and "
+               "500,000 events over three years, network 20 Mbit/s + 40 ms, until every panel is filled; median of "
+               "fresh browser contexts", "≤ 2 s"),
+    )),
+    Bench("views", "bench_views.py", ("--tasks", "5000", "--timeline", "500", "--events", "1000000",
+                                      "--inbox", "10000", "--requests", "40"), "#16", (
+        Figure("views_run_board_p95_ms", "run board of a plan with 5,000 tasks, as a scoped person", "≤ 300 ms"),
+        Figure("views_event_page_p95_ms", "an event with 500 timeline entries", "≤ 300 ms"),
+        Figure("views_events_list_p95_ms", "events list, filtered and sorted, over 1 M events", "≤ 300 ms"),
+        Figure("views_inbox_p95_ms", "a person's inbox with 10,000 items", "≤ 300 ms"),
+        Figure("views_evaluation_page_p95_ms", "the evaluation of a district", "≤ 300 ms"),
+        Figure("memory_api_worker_views_mb", "resident memory of the largest API worker after the views",
+               "≤ 400 MB at city scale"),
+    )),
+    Bench("bulk_events", "bench_bulk_events.py", ("--rows", "100000"), "#9", (
+        Figure("bulk_import_events_s", "bulk import of 100,000 events (CSV; XLSX beside it)", "≤ 60 s"),
+    )),
+)
+
+
+def by_name(name: str) -> Bench:
+    for bench in BENCHES:
+        if bench.name == name:
+            return bench
+    known = ", ".join(b.name for b in BENCHES)
+    raise KeyError(f"no benchmark named {name!r}; known: {known}")
+
+
+def figure_names() -> list[str]:
+    return [f.name for b in BENCHES for f in b.figures]
