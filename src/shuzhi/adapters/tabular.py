@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -16,10 +17,36 @@ from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
 ROW = "__row__"
+#: A signed number (``-5.2``, a negative reading) is data, not a formula: it stays as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+#: What makes a spreadsheet treat a text cell as a formula (or, with tab and CR, as one after Excel
+#: trims it): ``=`` ``+`` ``-`` ``@`` and the control characters that can precede them (OWASP "CSV
+#: injection"). Full-width ＝＋－＠ are included: Excel in Chinese locales accepts them too.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 class TabularError(ValueError):
     """A file that cannot be read as a table at all."""
+
+
+def neutralise(value: Any) -> Any:
+    """A value safe to put in a CSV or XLSX cell: text that a spreadsheet would run as a formula gets
+    a leading apostrophe (shown as text; stripped again by :func:`read_table`). Numbers, dates and
+    other non-text values pass unchanged.
+
+    The one function every file the system writes goes through (exports, reports, reviews,
+    configuration sheets) — a reporter's description ``=HYPERLINK("http://evil", "点击")`` must never
+    become a live formula on a duty officer's machine.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def safe_row(values: Any) -> list[Any]:
+    """:func:`neutralise` over a row of cell values."""
+    return [neutralise(v) for v in values]
 
 
 def _cell(value: Any) -> str:
@@ -30,7 +57,9 @@ def _cell(value: Any) -> str:
         return str(int(value))
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value).strip()
+    text = str(value).strip()
+    # what neutralise() wrote comes back as it was
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
 def _decode(data: bytes) -> str:
@@ -63,7 +92,7 @@ def read_table(data: bytes, filename: str, sheet: str | None = None) -> list[dic
     if name.endswith(".csv") or name.endswith(".txt"):
         text = _decode(data)
         try:
-            records = list(csv.reader(io.StringIO(text)))
+            records = [[_cell(v) for v in r] for r in csv.reader(io.StringIO(text))]
         except csv.Error as exc:
             raise TabularError(f"unreadable CSV: {exc}") from None
         if not records:
@@ -91,7 +120,7 @@ def write_csv(rows: list[dict[str, str]], columns: list[str] | None = None) -> b
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({c: neutralise(r.get(c, "")) for c in columns} for r in rows)
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -101,11 +130,11 @@ def write_xlsx(rows: list[dict[str, str]], columns: list[str] | None = None, tit
     ws = wb.active
     assert ws is not None
     ws.title = title[:31]
-    ws.append(columns)
+    ws.append(safe_row(columns))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([row.get(c, "") for c in columns])
+        ws.append(safe_row(row.get(c, "") for c in columns))
     for i, col in enumerate(columns, start=1):
         width = max([len(col)] + [len(str(r.get(col, ""))) for r in rows[:200]])
         ws.column_dimensions[ws.cell(1, i).column_letter].width = min(60, max(8, width * 1.6))

@@ -38,7 +38,7 @@ from shuzhi.domain import permissions as P
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.outbox import TOPICS
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: First retry after this long, doubling each time, at most :data:`BACKOFF_CAP`.
@@ -103,8 +103,16 @@ def create_subscription(uow: UnitOfWork, cmd: SubscriptionIn, actor: Actor) -> W
                                   class_codes=list(dict.fromkeys(cmd.class_codes)), max_attempts=cmd.max_attempts,
                                   active=True, created_by=actor.label)
         s.add(sub)
+        s.flush()
+        audit.record_change(s, actor, "webhook.create", f"webhook:{sub.id}", None, _sub_audit(sub))
         uow.commit()
         return sub
+
+
+def _sub_audit(sub: WebhookSubscription) -> dict[str, Any]:
+    """What an auditor needs to see of a subscription (never its signing secret)."""
+    return {"name": sub.name, "url": sub.url, "topics": sub.topics, "area_code": sub.area_code,
+            "class_codes": sub.class_codes, "max_attempts": sub.max_attempts, "active": sub.active}
 
 
 def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[WebhookSubscription]:
@@ -119,10 +127,12 @@ def patch_subscription(uow: UnitOfWork, sub_id: int, cmd: SubscriptionPatch, act
         sub = uow.session.get(WebhookSubscription, sub_id)
         if sub is None:
             raise NotFound(f"webhook subscription {sub_id} not found")
+        before = _sub_audit(sub)
         if cmd.active is not None:
             sub.active = cmd.active
         if cmd.max_attempts is not None:
             sub.max_attempts = cmd.max_attempts
+        audit.record_change(uow.session, actor, "webhook.update", f"webhook:{sub.id}", before, _sub_audit(sub))
         uow.commit()
         return sub
 

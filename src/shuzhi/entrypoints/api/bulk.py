@@ -68,6 +68,7 @@ def export_events(
     received_from: datetime | None = None,
     received_to: datetime | None = None,
     reveal: Annotated[bool, Query(description="reporters' personal data unmasked (audited)")] = False,
+    reason: Annotated[str, Query(max_length=500, description="why the data is needed (with reveal)")] = "",
 ) -> Response:
     """Export the events you may see that match the filters; reporters' data masked unless revealed."""
     for name, value in (("received_from", received_from), ("received_to", received_to)):
@@ -75,7 +76,7 @@ def export_events(
             raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
     f = EventFilter(state=state, event_class=event_class, source=source, area_code=area_code, unit_code=unit_code,
                     received_from=received_from, received_to=received_to)
-    rows = bulk_events.export_events(uow, actor, f, reveal=reveal, ip=client_ip(request))
+    rows = bulk_events.export_events(uow, actor, f, reveal=reveal, reason=reason, ip=client_ip(request))
     filename = f"events.{format}"
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
     if format == "xlsx":

@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shuzhi.domain.redirects import safe_next
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -68,8 +70,9 @@ def cockpit_alias() -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> Response:
-    return _page(request, "login.html", "login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    # Checked here and again in login.js: only a path on this site (domain/redirects.py).
+    return _page(request, "login.html", "login", next_target=safe_next(next))
 
 
 @router.get("/events", response_class=HTMLResponse)
