@@ -28,6 +28,7 @@ from shuzhi.services.actors import Actor
 from shuzhi.services.commands import RequestType, Source, SubmitEvent
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.handling import load_visible_event
+from shuzhi.domain.personal_data import mask_text
 from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -303,7 +304,7 @@ def _views(s: Session, events: list[Event], services: dict[int, ServiceView]) ->
             service_request_id=e.number, status=status, status_notes=notes,
             service_name=svc.service_name if svc else None, service_code=svc.service_code if svc else None,
             # Reports from other channels (the hotline …) may carry a caller's words: only the title is public.
-            description=e.description if extra is not None else e.title,
+            description=mask_text(e.description) if extra is not None else e.title,
             agency_responsible=agency, service_notice=svc.service_notice if svc else None,
             requested_datetime=e.received_at, updated_datetime=e.updated_at,
             expected_datetime=min(due) if due else None, address=e.address,

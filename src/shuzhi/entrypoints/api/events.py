@@ -102,6 +102,8 @@ class RevealedOut(BaseModel):
     reporter_name: str | None
     reporter_phone: str | None
     reporter_id_number: str | None
+    #: As written: responses mask phone and ID numbers found in it.
+    description: str | None = None
 
 
 @router.post("/{ref}/reveal", response_model=RevealedOut)
@@ -110,7 +112,7 @@ def reveal_personal_data(ref: Ref, body: personal_data.Reveal, request: Request,
     """The reporter's name, phone and ID number unmasked, with a reason; written to the audit log."""
     r = personal_data.reveal(uow, ref, body, actor, ip=client_ip(request))
     return RevealedOut(number=r.number, reporter_name=r.reporter_name, reporter_phone=r.reporter_phone,
-                       reporter_id_number=r.reporter_id_number)
+                       reporter_id_number=r.reporter_id_number, description=r.description)
 
 
 @router.post("/{ref}/dispatch", response_model=EventOut)
