@@ -81,7 +81,8 @@ def test_an_administrator_changing_any_configuration_leaves_before_and_after_in_
     assert _one(api, "webhook.update", f"webhook:{sub['id']}")["after"]["active"] is False
     # calendars and office hours
     api.request("PUT", "/api/calendar/years/2027", "admin", json={"holidays": ["2027-01-01"]})
-    api.request("PUT", "/api/calendar/office-hours/C500111001", "admin", json={"office_hours": "08:30-12:00，14:30-17:30"})
+    api.request("PUT", "/api/calendar/office-hours/C500111001", "admin",
+                json={"office_hours": "08:30-12:00，14:30-17:30"})
     assert _one(api, "calendar.put", "calendar:2027")["after"]["holidays"] == ["2027-01-01"]
     hours = _one(api, "office_hours.set", "centre:C500111001")
     assert hours["before"] is None and "08:30" in hours["after"]

@@ -23,12 +23,12 @@ from shuzhi.adapters.db.tables_integration import Open311Request, Open311Service
 from shuzhi.domain import open311 as spec
 from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_READ, EVENT_SUBMIT, REFERENCE_WRITE
+from shuzhi.domain.personal_data import mask_text
 from shuzhi.services import intake, transitions
 from shuzhi.services.actors import Actor
 from shuzhi.services.commands import RequestType, Source, SubmitEvent
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.handling import load_visible_event
-from shuzhi.domain.personal_data import mask_text
 from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 
 from shuzhi.adapters.db.tables import Attachment
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, TimelineOut
+from shuzhi.entrypoints.api.uploads import upload
 from shuzhi.services import attachments, handling, intake, queries
 from shuzhi.services import commands as c
 from shuzhi.services.errors import Invalid
@@ -241,8 +243,11 @@ def _attachment_out(a: Attachment) -> AttachmentOut:
                          url=f"/api/attachments/{a.id}")
 
 
+AttachmentFile = Annotated[UploadFile, upload(perms.EVENT_SUBMIT, perms.TASK_HANDLE, perms.EVENT_VERIFY)]
+
+
 @router.post("/{ref}/attachments", status_code=201, response_model=AttachmentOut)
-async def upload_attachment(ref: Ref, file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
+async def upload_attachment(ref: Ref, request: Request, file: AttachmentFile, uow: UowDep, actor: ActorDep,
                             task_id: int | None = None) -> AttachmentOut:
     """Attach a photo or PDF (JPEG, PNG, WebP, PDF) to the event or one of its tasks."""
     limit = request.app.state.settings.max_attachment_bytes

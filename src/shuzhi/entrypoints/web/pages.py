@@ -12,12 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
-from shuzhi.domain.redirects import safe_next
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from shuzhi.domain.permissions import Role
+from shuzhi.domain.redirects import safe_next
 from shuzhi.entrypoints.web.messages_zh import MESSAGES
 
 HERE = Path(__file__).parent
