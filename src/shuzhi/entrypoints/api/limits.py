@@ -4,7 +4,8 @@ Bodies may be at most ``max_json_bytes`` — whatever content type they declare:
 routes (``…/import``, ``…/attachments``) take a multipart body of up to the larger of the attachment
 and import limits (plus a little for the form's own bytes), where the routes then apply the precise
 limit of what they accept. (Declaring ``multipart/form-data`` on any other route once bought a
-50 MB body; the limit is applied here, before sign-in is resolved.) A batch of readings (``POST /api/readings``, JSON or CSV) may be
+50 MB body; the limit is applied here, before sign-in is resolved.) A batch of readings
+(``POST /api/readings``, JSON or CSV) may be
 ``max_reading_batch_bytes``: it carries tens of thousands of readings, and its route streams and checks
 the body itself. A declared ``Content-Length`` over the limit is refused at
 once; a chunked body is counted as it arrives and cut off when it passes the limit. Both get 413.
