@@ -38,6 +38,11 @@ class Settings(BaseSettings):
 
     #: Largest request body that is not a file upload (JSON); uploads are capped by the limits above.
     max_json_bytes: int = 1024 * 1024
+    #: Webhook receivers may not be on loopback, link-local, private, shared or metadata addresses
+    #: (a subscription must never reach into the centre's own network) unless the operator lists
+    #: the network here, e.g. ``SHUZHI_WEBHOOK_ALLOWED_NETWORKS='["10.20.0.0/16"]'`` for an internal
+    #: receiver (docs/operations.md, "Threat model — masking and audit").
+    webhook_allowed_networks: list[str] = []
 
     # --- security (docs/operations.md, "Accounts and keys") ---
     #: The demo: initial passwords need not be changed and cookies may go over plain http.

@@ -18,13 +18,13 @@ Nothing here touches a database.
 from __future__ import annotations
 
 import re
-
-import re2
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
+
+import re2
 
 from shuzhi.domain.time_limits import Urgency
 
