@@ -196,3 +196,16 @@ def test_cli_set_password_applies_the_rules_revokes_tokens_and_audits_like_the_a
         assert live == []
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "auth.password_set")).one()
         assert entry.object == "person:bob" and entry.details["via"] == "cli" and entry.details["revoked_tokens"] >= 1
+
+
+def test_a_dispatcher_changing_a_dispatch_rule_leaves_before_and_after_in_the_audit(api: Api, world: World) -> None:
+    rule = {"code": "R-1", "name": "垃圾交城管", "priority": 1,
+            "condition": {"field": "event_class", "op": "eq", "value": "0201"},
+            "targets": {"lead": "D500111-CGJ"}}
+    api.post("/api/dispatch-rules", "alice", rule, status=201)
+    api.request("PUT", "/api/dispatch-rules/R-1", "alice", 200, json={**rule, "priority": 2})
+    api.request("DELETE", "/api/dispatch-rules/R-1", "alice", status=204)
+    assert _one(api, "rule.create", "dispatch_rule:R-1")["after"]["priority"] == 1
+    changed = _one(api, "rule.update", "dispatch_rule:R-1")
+    assert (changed["before"]["priority"], changed["after"]["priority"]) == (1, 2)
+    assert _one(api, "rule.delete", "dispatch_rule:R-1")["before"]["priority"] == 2
