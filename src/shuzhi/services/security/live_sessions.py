@@ -49,7 +49,8 @@ def still_signed_in(uow: UnitOfWork, actor: Actor, *, now: datetime | None = Non
             if row is None or row[0] is not None or (_utc(row[1]) or at) <= at:
                 return False
         elif actor.credential == "api_key":
-            key = s.execute(select(ApiKey.revoked_at, ApiKey.expires_at).where(ApiKey.id == actor.credential_id)).first()
+            key = s.execute(select(ApiKey.revoked_at, ApiKey.expires_at)
+                            .where(ApiKey.id == actor.credential_id)).first()
             expires = _utc(key[1]) if key is not None else None
             return key is not None and key[0] is None and (expires is None or expires > at)
         if actor.person_id is None:
