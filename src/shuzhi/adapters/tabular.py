@@ -119,7 +119,7 @@ def _rows(records: Iterator[list[str]], max_rows: int) -> list[dict[str, str]]:
     names = [h.strip() for h in header]
     if not any(names):
         raise TabularError("the first row must hold the column names")
-    out = []
+    out: list[dict[str, str]] = []
     for number, values in enumerate(records, start=2):
         if not any(v.strip() for v in values):
             continue

@@ -102,14 +102,15 @@ class _PinnedConnection(http.client.HTTPSConnection):
     connect), still sending the host name for TLS (SNI, certificate check) and in ``Host``."""
 
     def __init__(self, host: str, port: int, ip: str, tls: bool, timeout: float, allowed: Sequence[str]) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context() if tls else None)
-        self._ip, self._tls, self._allowed = ip, tls, allowed
+        tls_context = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=tls_context)
+        self._ip, self._tls, self._allowed, self._tls_context = ip, tls, allowed, tls_context
 
     def connect(self) -> None:
         sock = socket.create_connection((self._ip, self.port), self.timeout)
         # the address actually connected to is the one that was checked
         vet_address(str(sock.getpeername()[0]), self._allowed)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host) if self._tls else sock
+        self.sock = self._tls_context.wrap_socket(sock, server_hostname=self.host) if self._tls else sock
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10.0,

@@ -9,6 +9,7 @@ the region (6) and last 4 characters of an ID number).
 from __future__ import annotations
 
 import re
+from typing import overload
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -49,6 +50,10 @@ _MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(1[3-9]\d[ -]?\d{4}[ -]?\d{4})(?!\d
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}[ -]?\d{7,8})(?!\d)")
 
 
+@overload
+def mask_text(text: str) -> str: ...
+@overload
+def mask_text(text: None) -> None: ...
 def mask_text(text: str | None) -> str | None:
     """Free text (an event's description) with phone and ID numbers masked as the fields are.
 

@@ -417,8 +417,9 @@ def export_events(uow: UnitOfWork, actor: Actor, f: EventFilter, *, reveal: bool
         # Validates the filter's area and unit codes now, not in the middle of a download.
         _apply_filter(s, select(Event.id), f)
         if reveal:
-            found = s.execute(_apply_filter(s, select(Event.id, Event.number), f).where(authz.event_clause(actor))
-                              .order_by(Event.id).limit(max_reveal_rows + 1)).all()
+            pairs: Any = select(Event.id, Event.number)
+            found: list[Any] = list(s.execute(_apply_filter(s, pairs, f).where(authz.event_clause(actor))
+                                              .order_by(Event.id).limit(max_reveal_rows + 1)).all())
             if len(found) > max_reveal_rows:
                 raise Invalid(f"an export with reporters' data covers at most {max_reveal_rows} events; "
                               "narrow the filter", field="reveal")

@@ -45,7 +45,7 @@ def upload(*permissions: str) -> Any:
     fields (they would make FastAPI parse the body first).
     """
 
-    async def dependency(request: Request, actor: ActorDep) -> AsyncIterator[UploadFile]:
+    async def dependency(request: Request, actor: ActorDep) -> AsyncIterator[Any]:
         authz.require_any(actor, *permissions)
         try:
             form = await request.form(max_files=1, max_fields=_MAX_FIELDS, max_part_size=_MAX_FIELD_BYTES)

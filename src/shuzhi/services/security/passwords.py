@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Person
@@ -132,8 +133,9 @@ def admin_set_password(uow: UnitOfWork, settings: Settings, actor: Actor, person
         authz.ensure_visible(actor, person.unit.area.path, [person.unit_id], what=f"person {person_code}")
         check_new_password(settings, person_code, password, field="password")
         set_password(s, person_code, password, must_change=must_change)
-        revoked = s.execute(update(AuthToken).where(AuthToken.person_id == person.id, AuthToken.revoked_at.is_(None))
-                            .values(revoked_at=datetime.now(UTC))).rowcount
+        revoked = cast(CursorResult[Any], s.execute(
+            update(AuthToken).where(AuthToken.person_id == person.id, AuthToken.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC)))).rowcount
         audit.record(s, actor, "auth.password_set", f"person:{person_code}",
                      {"must_change": must_change, "via": via, "revoked_tokens": revoked}, ip=ip)
         uow.commit()
