@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_client_id: str = "shuzhi-ingest"
     mqtt_prefix: str = "shuzhi/readings"
+    #: The subscriber's own account on the broker (Mosquitto ``password_file``); empty = anonymous.
+    mqtt_username: str = ""
+    mqtt_password: str = ""
+    #: TLS to the broker (``mqtts``, usually port 8883): the CA that signed the broker's certificate
+    #: (empty = the system's), and a client certificate and key when the broker asks for one.
+    mqtt_tls: bool = False
+    mqtt_ca_file: str = ""
+    mqtt_cert_file: str = ""
+    mqtt_key_file: str = ""
 
     #: Largest request body that is not a file upload (JSON); uploads are capped by the limits above.
     max_json_bytes: int = 1024 * 1024
