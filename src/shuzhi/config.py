@@ -35,9 +35,23 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_client_id: str = "shuzhi-ingest"
     mqtt_prefix: str = "shuzhi/readings"
+    #: The subscriber's own account on the broker (Mosquitto ``password_file``); empty = anonymous.
+    mqtt_username: str = ""
+    mqtt_password: str = ""
+    #: TLS to the broker (``mqtts``, usually port 8883): the CA that signed the broker's certificate
+    #: (empty = the system's), and a client certificate and key when the broker asks for one.
+    mqtt_tls: bool = False
+    mqtt_ca_file: str = ""
+    mqtt_cert_file: str = ""
+    mqtt_key_file: str = ""
 
     #: Largest request body that is not a file upload (JSON); uploads are capped by the limits above.
     max_json_bytes: int = 1024 * 1024
+    #: Webhook receivers may not be on loopback, link-local, private, shared or metadata addresses
+    #: (a subscription must never reach into the centre's own network) unless the operator lists
+    #: the network here, e.g. ``SHUZHI_WEBHOOK_ALLOWED_NETWORKS='["10.20.0.0/16"]'`` for an internal
+    #: receiver (docs/operations.md, "Threat model — masking and audit").
+    webhook_allowed_networks: list[str] = []
 
     # --- security (docs/operations.md, "Accounts and keys") ---
     #: The demo: initial passwords need not be changed and cookies may go over plain http.

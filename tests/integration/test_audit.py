@@ -38,6 +38,7 @@ def test_responses_mask_the_reporter_and_reveal_is_reasoned_and_audited(api: Api
     api.post(url, "frank", {"reason": "回访"}, status=404)
     shown = api.post(url, "bob", {"reason": "回访核实处理结果"})
     assert shown == {"number": ev["number"], "reporter_name": "张三", "reporter_phone": "13912345678",
+                     "description": ev["description"],
                      "reporter_id_number": "500111199001011234"}
     entries = api.get("/api/audit", who="audrey", params={"action": "personal_data.reveal"})
     assert len(entries) == 1

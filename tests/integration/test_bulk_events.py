@@ -142,7 +142,7 @@ def test_export_is_scoped_filtered_and_masked(client: TestClient, api: Api, worl
     assert {r["external_ref"] for r in _export(client, api, "bob")} == {"E-1", "E-3"}
     assert {r["external_ref"] for r in _export(client, api, "admin", event_class="0201")} == {"E-3"}
     assert {r["external_ref"] for r in _export(client, api, "admin", area_code="500111002")} == {"E-2"}
-    revealed = _export(client, api, "admin", reveal="true", format="xlsx")
+    revealed = _export(client, api, "admin", reveal="true", reason="回访核实", format="xlsx")
     assert {r["reporter_phone"] for r in revealed} == {"13812345678"}
     assert {r["received_at"] for r in revealed} == {"2024-06-13T08:30:00+08:00"}
     # carol handles tasks; exporting is not hers

@@ -43,6 +43,17 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+@pytest.fixture(autouse=True)
+def _loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """These receivers run on 127.0.0.1: the operator allow-lists loopback (refused by default)."""
+    from shuzhi.config import get_settings
+
+    monkeypatch.setenv("SHUZHI_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.0/8"]')
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver()

@@ -158,7 +158,8 @@ PROBLEM_CASES = [
     (leaf("text", "contains_any", "井盖"), "$.value", "wrong_type"),
     (leaf("text", "contains_all", ["井盖", ""]), "$.value[1]", "empty"),
     (leaf("text", "regex", "(unclosed"), "$.value", "bad_regex"),
-    (leaf("text", "regex", "(a+)+$"), "$.value", "bad_regex"),
+    (leaf("text", "regex", r"(井盖)\1"), "$.value", "bad_regex"),  # a back-reference needs backtracking
+    (leaf("text", "regex", "井盖(?!已修)"), "$.value", "bad_regex"),  # so does a look-around
     (leaf("text", "regex", "x" * 201), "$.value", "bad_regex"),
     (leaf("text", "regex", 5), "$.value", "wrong_type"),
     (leaf("time_of_day", "between", ["22:00"]), "$.value", "wrong_type"),
@@ -178,6 +179,26 @@ def test_problem_is_named_at_its_path(tree: Any, path: str, code: str) -> None:
     problems = validate_condition(tree)
     assert [(p.path, p.code) for p in problems] == [(path, code)], problems
     assert problems[0].message
+
+
+@pytest.mark.parametrize("pattern", ["(a|aa)+$", "(a+)+$", r"(\w+\s?)+$", "(x*)*y"])
+def test_a_pattern_that_backtracks_exponentially_matches_in_linear_time(pattern: str) -> None:
+    """A rule author's slow pattern can never stall the process: RE2 runs it in linear time.
+
+    (Python's ``re`` needs about 2^n steps for these on n ``a``s and a mismatch at the end.)"""
+    import threading
+    import time
+
+    tree = leaf("text", "regex", pattern)
+    assert validate_condition(tree) == []
+    text = "a" * 5000 + "!"
+    result: list[bool] = []
+    started = time.perf_counter()
+    worker = threading.Thread(target=lambda: result.append(evaluate(tree, facts(title=text, description=text))),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=5)
+    assert result == [False] and time.perf_counter() - started < 5
 
 
 def test_every_problem_is_listed_not_just_the_first() -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import orjson
 
-from shuzhi.adapters.tabular import ROW, TabularError, read_table
+from shuzhi.adapters import tabular
+from shuzhi.adapters.tabular import ROW, TableTooLarge, TabularError, read_table
 
 
 def _text(value: Any) -> str:
@@ -35,6 +36,8 @@ def read_json_table(data: bytes) -> list[dict[str, str]]:
         doc = doc["rows"]
     if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
         raise TabularError('a JSON table is an array of objects (or {"rows": [...]})')
+    if len(doc) > tabular.MAX_ROWS:
+        raise TableTooLarge(f"the file has more than {tabular.MAX_ROWS} rows; split it", "rows")
     out = []
     for i, row in enumerate(doc, start=2):
         item = {str(k): _text(v) for k, v in row.items()}

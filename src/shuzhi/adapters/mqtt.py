@@ -91,7 +91,8 @@ class Subscriber:
     def __init__(self, handle: BatchHandler, *, host: str = "localhost", port: int = 1883,
                  client_id: str = "shuzhi-ingest", prefix: str = PREFIX, batch_size: int = 5000,
                  batch_wait: float = 0.2, receive_maximum: int = 5000,
-                 session_expiry_s: int = 7 * 86400) -> None:
+                 session_expiry_s: int = 7 * 86400, username: str = "", password: str = "",
+                 tls: bool = False, ca_file: str = "", cert_file: str = "", key_file: str = "") -> None:
         self.handle = handle
         self.host, self.port, self.prefix, self.topic = host, port, prefix, prefix + "/#"
         self.batch_size, self.batch_wait = batch_size, batch_wait
@@ -99,6 +100,8 @@ class Subscriber:
         self.connected = threading.Event()
         self.messages: queue.Queue[_Message] = queue.Queue()
         self.received = self.stored_batches = self.failed_batches = 0
+        #: Why the broker refused the last connection (bad user name or password, not authorised …).
+        self.refused: str | None = None
         # MQTT 5: the session survives disconnects (Session Expiry) like clean_session=False in 3.1.1,
         # and Receive Maximum lets the broker keep more than a handful of unacknowledged messages in
         # flight, which manual acknowledgement needs to batch.
@@ -107,6 +110,11 @@ class Subscriber:
         self._connect_props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         self._connect_props.SessionExpiryInterval = session_expiry_s
         self._connect_props.ReceiveMaximum = receive_maximum
+        if username:
+            self.client.username_pw_set(username, password or None)
+        if tls:
+            # certificate and host name checked against ca_file (or the system's CAs)
+            self.client.tls_set(ca_certs=ca_file or None, certfile=cert_file or None, keyfile=key_file or None)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -117,6 +125,7 @@ class Subscriber:
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
             log.warning("MQTT connect refused: %s", reason)
+            self.refused = str(reason)
             return
         self.generation += 1
         client.subscribe(self.topic, qos=1)

@@ -10,6 +10,7 @@ Lists become repeated child elements named by :data:`ITEM_TAGS` (``attributes`` 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: What XML 1.0 (§2.2 Char) does not allow: C0 controls other than tab, LF, CR; lone surrogates;
+#: U+FFFE and U+FFFF. ElementTree escapes ``<&>`` but writes these as they are, which makes the whole
+#: document unreadable for the client — one reporter's pasted control character would break the feed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids."""
+    return _NOT_XML.sub("", text)
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -54,7 +66,7 @@ def _text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return w3_datetime(value)
-    return str(value)
+    return xml_safe(str(value))
 
 
 def _fill(element: ET.Element, value: Any) -> None:
@@ -70,7 +82,7 @@ def _fill(element: ET.Element, value: Any) -> None:
 
 
 def _append(parent: ET.Element, tag: str, value: Any) -> None:
-    _fill(ET.SubElement(parent, tag), value)
+    _fill(ET.SubElement(parent, xml_safe(tag)), value)
 
 
 def to_xml(root: str, value: Any) -> bytes:

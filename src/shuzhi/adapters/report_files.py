@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from shuzhi.adapters.tabular import safe_row
+
 COLOURS = {"green": "#2e9d4a", "blue": "#2f6fd6", "yellow": "#e6c229", "orange": "#f08c1a", "red": "#d63a2f",
            "grey": "#9e9e9e"}
 
@@ -160,17 +162,17 @@ def to_xlsx(doc: ReportDoc) -> bytes:
     used: set[str] = set()
     for t in doc.tables:
         ws = wb.create_sheet(_sheet_title(t.title, used))
-        ws.append([doc.title])
-        ws.append([t.title])
-        ws.append(t.columns)
+        ws.append(safe_row([doc.title]))
+        ws.append(safe_row([t.title]))
+        ws.append(safe_row(t.columns))
         for c in ws[3]:
             c.font = Font(bold=True)
         for row in t.rows:
-            ws.append(["" if v is None else (round(v, 4) if isinstance(v, float) else v) for v in row])
+            ws.append(safe_row("" if v is None else (round(v, 4) if isinstance(v, float) else v) for v in row))
         for i, col in enumerate(t.columns, start=1):
             ws.column_dimensions[ws.cell(3, i).column_letter].width = max(10, min(40, len(str(col)) * 2 + 2))
     if not doc.tables:
-        wb.create_sheet("报告").append([doc.title])
+        wb.create_sheet("报告").append(safe_row([doc.title]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -8,6 +8,9 @@ the region (6) and last 4 characters of an ID number).
 
 from __future__ import annotations
 
+import re
+from typing import overload
+
 
 def mask_phone(phone: str | None) -> str | None:
     """``13812345678`` → ``138****5678``; short numbers keep only their last 2 digits."""
@@ -37,3 +40,32 @@ def mask_id_number(id_number: str | None) -> str | None:
     if len(value) <= 8:
         return "*" * len(value)
     return f"{value[:4]}{'*' * (len(value) - 8)}{value[-4:]}"
+
+
+# A mainland mobile (1[3-9] + 9 digits), optionally written +86 / 86 first; an ID number (18 characters,
+# the last may be X; or the old 15 digits); a landline with area code (010-12345678, 023 6789 1234).
+# Digits on either side mean it is part of a longer number (a case number, an amount) and is left alone.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(1[3-9]\d[ -]?\d{4}[ -]?\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}[ -]?\d{7,8})(?!\d)")
+
+
+@overload
+def mask_text(text: str) -> str: ...
+@overload
+def mask_text(text: None) -> None: ...
+def mask_text(text: str | None) -> str | None:
+    """Free text (an event's description) with phone and ID numbers masked as the fields are.
+
+    Reporters often put "请回电 13812345678" or their ID number in the description itself; masking
+    only the reporter fields would leave them in plain sight.
+    """
+    if not text:
+        return text
+
+    def digits_only(m: re.Match[str]) -> str:
+        return re.sub(r"[ -]", "", m.group(1))
+
+    out = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(1)) or "", text)
+    out = _MOBILE.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + (mask_phone(digits_only(m)) or ""), out)
+    return _LANDLINE.sub(lambda m: mask_phone(digits_only(m)) or "", out)

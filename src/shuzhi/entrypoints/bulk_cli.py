@@ -83,7 +83,7 @@ def _when(value: str | None, name: str, err: Console) -> datetime | None:
 
 def run_export(uow: UnitOfWork, path: Path, state: list[str], classes: list[str], source: list[str],
                area: str | None, received_from: str | None, received_to: str | None, reveal: bool,
-               console: Console, err: Console) -> None:
+               console: Console, err: Console, reason: str = "") -> None:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         err.print(f"[red]{path}[/red]: give a .csv or .xlsx file name")
@@ -91,7 +91,7 @@ def run_export(uow: UnitOfWork, path: Path, state: list[str], classes: list[str]
     f = EventFilter(state=state, event_class=classes, source=source, area_code=area,
                     received_from=_when(received_from, "from", err), received_to=_when(received_to, "to", err))
     try:
-        rows = bulk_events.export_events(uow, SYSTEM, f, reveal=reveal)
+        rows = bulk_events.export_events(uow, SYSTEM, f, reveal=reveal, reason=reason)
         with _progress(console) as bar:
             task = bar.add_task("exporting events", total=None, rate="")
             counted = 0

@@ -190,12 +190,13 @@ def export_events(
     received_from: Annotated[str | None, typer.Option("--from", help="2024-06-01 or ISO with offset")] = None,
     received_to: Annotated[str | None, typer.Option("--to", help="exclusive")] = None,
     reveal: Annotated[bool, typer.Option(help="reporters' personal data unmasked (audited)")] = False,
+    reason: Annotated[str, typer.Option(help="why the personal data is needed (required with --reveal)")] = "",
 ) -> None:
     """Export events to PATH (.csv or .xlsx) with filters; reporters' data masked by default."""
     from shuzhi.entrypoints.bulk_cli import run_export
 
     run_export(_uow(database_url), path, state or [], event_class or [], source or [], area, received_from,
-               received_to, reveal, console, err)
+               received_to, reveal, console, err, reason)
 
 
 @app.command()

@@ -53,20 +53,15 @@ def set_password(
     """Give a person a password (the first administrator is created this way); unlocks the account."""
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.errors import ServiceError
-    from shuzhi.services.security.audit import record
-    from shuzhi.services.security.passwords import set_password as give
+    from shuzhi.services.security.passwords import admin_set_password
+    from shuzhi.services.unit_of_work import UnitOfWork
 
-    settings = get_settings()
-    if len(password) < settings.password_min_length:
-        err.print(f"[red]password[/red]: at least {settings.password_min_length} characters")
-        raise typer.Exit(2)
-    with _factory(database_url)() as s:
-        try:
-            give(s, code, password, must_change=must_change)
-        except ServiceError as exc:
-            err.print(f"[red]{code}[/red]: {exc.message}")
-            raise typer.Exit(2) from None
-        record(s, SYSTEM, "auth.password_set", f"person:{code}", {"must_change": must_change, "via": "cli"})
-        s.commit()
+    try:
+        admin_set_password(UnitOfWork(_factory(database_url)), get_settings(), SYSTEM, code, password,
+                           must_change=must_change, via="cli")
+    except ServiceError as exc:
+        where = f"{exc.field}: " if getattr(exc, "field", None) else ""
+        err.print(f"[red]{code}[/red]: {where}{exc.message}")
+        raise typer.Exit(2) from None
     console.print(f"[green]{code}[/green] can sign in" + (" (and must change the password first)" if must_change
                                                          else ""))

@@ -168,7 +168,9 @@ def ingest_mqtt(
 
     sub = Subscriber(handle, host=host or s.mqtt_host, port=port or s.mqtt_port,
                      client_id=client_id or s.mqtt_client_id, prefix=prefix or s.mqtt_prefix,
-                     batch_size=batch_size, batch_wait=batch_wait)
+                     batch_size=batch_size, batch_wait=batch_wait, username=s.mqtt_username,
+                     password=s.mqtt_password, tls=s.mqtt_tls, ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
+                     key_file=s.mqtt_key_file)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.sequences import reserve
 from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry, Unit
 from shuzhi.adapters.geo import gcj02_to_wgs84
-from shuzhi.adapters.tabular import ROW
+from shuzhi.adapters.tabular import ROW, neutralise, safe_row
 from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_IMPORT, EVENT_SUBMIT, EXPORT, PERSONAL_DATA_REVEAL
-from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
+from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone, mask_text
 from shuzhi.domain.time_limits import Urgency
 from shuzhi.services import intake
 from shuzhi.services.actors import Actor
@@ -49,6 +49,9 @@ from shuzhi.services.unit_of_work import UnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BATCH = 5000
+#: An export that shows reporters' data unmasked covers at most this many events: a call-back list,
+#: not a copy of the register (个人信息保护法 art. 6, "the minimum needed").
+MAX_REVEAL_ROWS = 2000
 
 #: Canonical column → the headers accepted for it (English or Chinese).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -389,27 +392,48 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
 
 
-def export_events(uow: UnitOfWork, actor: Actor, f: EventFilter, *, reveal: bool = False,
-                  ip: str | None = None, batch_size: int = BATCH) -> Iterator[dict[str, str]]:
+def export_events(uow: UnitOfWork, actor: Actor, f: EventFilter, *, reveal: bool = False, reason: str = "",
+                  ip: str | None = None, batch_size: int = BATCH,
+                  max_reveal_rows: int = MAX_REVEAL_ROWS) -> Iterator[dict[str, str]]:
     """The matching events in the actor's scope, oldest first, as rows of :data:`EXPORT_COLUMNS`.
+
+    Reporters' data and phone / ID numbers in descriptions are masked. ``reveal`` unmasks them: it
+    needs the permission, a ``reason``, and a filter that matches at most ``max_reveal_rows``
+    events; each revealed event gets its own audit entry (who saw whose data, and why), written
+    before the first row leaves. Events that come to match the filter while the file is written
+    stay masked.
 
     Checked before the first row is produced (a generator would defer it): the caller gets the
     permission error at once."""
     authz.require(actor, EXPORT)
+    revealed: frozenset[int] = frozenset()
     if reveal:
         authz.require(actor, PERSONAL_DATA_REVEAL)
+        reason = reason.strip()
+        if len(reason) < 2:
+            raise Invalid("say why the reporters' data is needed (kept in the audit log)", field="reason")
     with uow:
         s = uow.session
         # Validates the filter's area and unit codes now, not in the middle of a download.
         _apply_filter(s, select(Event.id), f)
         if reveal:
-            audit.record(s, actor, "personal_data.export", "events",
-                         {"filter": {k: v for k, v in f.__dict__.items() if v}}, ip=ip)
+            pairs: Any = select(Event.id, Event.number)
+            found: list[Any] = list(s.execute(_apply_filter(s, pairs, f).where(authz.event_clause(actor))
+                                              .order_by(Event.id).limit(max_reveal_rows + 1)).all())
+            if len(found) > max_reveal_rows:
+                raise Invalid(f"an export with reporters' data covers at most {max_reveal_rows} events; "
+                              "narrow the filter", field="reveal")
+            shown = {k: v for k, v in f.__dict__.items() if v}
+            for _event_id, number in found:
+                audit.record(s, actor, "personal_data.export", f"event:{number}",
+                             {"reason": reason, "filter": shown}, ip=ip)
+            revealed = frozenset(event_id for event_id, _ in found)
             uow.commit()
-    return _rows(uow, actor, f, reveal, batch_size)
+    return _rows(uow, actor, f, revealed, batch_size)
 
 
-def _rows(uow: UnitOfWork, actor: Actor, f: EventFilter, reveal: bool, batch_size: int) -> Iterator[dict[str, str]]:
+def _rows(uow: UnitOfWork, actor: Actor, f: EventFilter, revealed: frozenset[int],
+          batch_size: int) -> Iterator[dict[str, str]]:
     owner = Unit.__table__.alias("owner")
     cols = (Event.id, Event.number, Event.external_ref, Event.source, Event.request_type, EventClass.code,
             EventClass.name, Event.title, Event.description, Event.state, Event.urgency, Event.lon, Event.lat,
@@ -432,13 +456,14 @@ def _rows(uow: UnitOfWork, actor: Actor, f: EventFilter, reveal: bool, batch_siz
         if not batch:
             return
         for r in batch:
-            name, phone, id_number = r[17], r[18], r[19]
-            if not reveal:
+            name, phone, id_number, description = r[17], r[18], r[19], r[8]
+            if r[0] not in revealed:
                 name, phone, id_number = mask_name(name), mask_phone(phone), mask_id_number(id_number)
+                description = mask_text(description)
             yield {
                 "number": r[1], "external_ref": r[2] or "", "source": r[3], "request_type": r[4] or "",
                 "event_class_code": r[5] or "", "event_class_name": r[6] or "", "title": r[7],
-                "description": r[8] or "", "state": r[9], "urgency": r[10], "lon": _number(r[11]),
+                "description": description or "", "state": r[9], "urgency": r[10], "lon": _number(r[11]),
                 "lat": _number(r[12]), "address": r[13] or "", "area_code": r[14] or "", "area_name": r[15] or "",
                 "owner_unit_code": r[16] or "", "reporter_name": name or "", "reporter_phone": phone or "",
                 "reporter_id_number": id_number or "", "received_at": _local(r[20]), "closed_at": _local(r[21]),
@@ -456,7 +481,7 @@ def csv_chunks(rows: Iterable[dict[str, str]], columns: list[str] = EXPORT_COLUM
     buf.seek(0)
     buf.truncate()
     for i, row in enumerate(rows, start=1):
-        writer.writerow(row)
+        writer.writerow({c: neutralise(row.get(c, "")) for c in columns})
         if i % 1000 == 0:
             yield buf.getvalue().encode("utf-8")
             buf.seek(0)
@@ -471,9 +496,9 @@ def xlsx_bytes(rows: Iterable[dict[str, str]], columns: list[str] = EXPORT_COLUM
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("events")
-    ws.append(columns)
+    ws.append(safe_row(columns))
     for row in rows:
-        ws.append([row.get(c, "") for c in columns])
+        ws.append(safe_row(row.get(c, "") for c in columns))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

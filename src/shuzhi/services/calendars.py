@@ -39,7 +39,7 @@ from shuzhi.domain.permissions import REFERENCE_WRITE
 from shuzhi.domain.time_limits import LimitUnit, Stage, TimeLimit
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.transitions import note
 from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -210,6 +210,7 @@ def delete_year(uow: UnitOfWork, actor: Actor, year: int, *, now: datetime | Non
         row = uow.session.get(CalendarYear, year)
         if row is None:
             raise NotFound(f"no calendar was entered for {year}", field="year")
+        audit.record_change(uow.session, actor, "calendar.delete", f"calendar:{year}", _year_audit(row), None)
         uow.session.delete(row)
         uow.session.flush()
         _forget()
@@ -224,13 +225,17 @@ def _store_years(uow: UnitOfWork, actor: Actor, years: list[YearCalendar], *,
     at = now or datetime.now(UTC)
     with uow:
         for cal in years:
-            row = uow.session.get(CalendarYear, cal.year) or CalendarYear(year=cal.year)
+            found = uow.session.get(CalendarYear, cal.year)
+            before = _year_audit(found) if found is not None else None
+            row = found or CalendarYear(year=cal.year)
             row.holidays = sorted(d.isoformat() for d in cal.holidays)
             row.makeup_workdays = sorted(d.isoformat() for d in cal.makeup_workdays)
             row.source = cal.source
             row.entered_by = actor.label
             row.entered_at = at
             uow.session.add(row)
+            audit.record_change(uow.session, actor, "calendar.put", f"calendar:{cal.year}", before,
+                                _year_audit(row))
         uow.session.flush()
         _forget()
         label = "、".join(str(c.year) for c in years)
@@ -238,6 +243,11 @@ def _store_years(uow: UnitOfWork, actor: Actor, years: list[YearCalendar], *,
         uow.commit()
     _forget()
     return CalendarChange([c.year for c in years], n)
+
+
+def _year_audit(row: CalendarYear) -> dict[str, Any]:
+    return {"holidays": list(row.holidays or []), "makeup_workdays": list(row.makeup_workdays or []),
+            "source": row.source}
 
 
 # --- office hours --------------------------------------------------------------------------------
@@ -279,6 +289,7 @@ def set_office_hours(uow: UnitOfWork, actor: Actor, centre_code: str, spans: str
     with uow:
         centre = _centre(uow.session, centre_code)
         row = uow.session.get(OfficeHoursSetting, centre.id)
+        before = row.spans if row is not None else None
         if hours is None:
             if row is not None:
                 uow.session.delete(row)
@@ -287,6 +298,8 @@ def set_office_hours(uow: UnitOfWork, actor: Actor, centre_code: str, spans: str
             row.spans = str(hours)
             row.updated_by = actor.label
             uow.session.add(row)
+        audit.record_change(uow.session, actor, "office_hours.set", f"centre:{centre.code}", before,
+                            str(hours) if hours is not None else None)
         uow.session.flush()
         _forget()
         units = [uid for uid, c in _governing_centres(uow.session).items() if c == centre.id]

@@ -29,3 +29,9 @@ class Conflict(ServiceError):
     """The object changed since the client read it, or the action clashes with its state."""
 
     status = 409
+
+
+class TooLarge(ServiceError):
+    """Input over a size limit (bytes, unpacked bytes); the message and ``details`` name the limit."""
+
+    status = 413

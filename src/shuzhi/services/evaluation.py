@@ -34,7 +34,7 @@ from shuzhi.services.actors import Actor
 from shuzhi.services.deadlines import default_calendar
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.rollups import ROLLUPS, TOWN_CODE_LENGTH, choose_grain, iter_events
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 GROUPS = ("area", "unit", "class", "source", "day")
@@ -320,6 +320,7 @@ def save_scheme(uow: UnitOfWork, actor: Actor, code: str, name: str, document: d
     with uow:
         s = uow.session
         row = s.scalar(select(EvaluationScheme).where(EvaluationScheme.code == code))
+        before = None if row is None else {"name": row.name, "document": row.document, "active": row.active}
         if row is None:
             row = EvaluationScheme(code=code, name=name, document=document, active=False, version=1,
                                    created_by=actor.label)
@@ -330,6 +331,8 @@ def save_scheme(uow: UnitOfWork, actor: Actor, code: str, name: str, document: d
             for other in s.scalars(select(EvaluationScheme).where(EvaluationScheme.active.is_(True))):
                 other.active = False
             row.active = True
+        audit.record_change(s, actor, "scoring_scheme.save", f"scoring_scheme:{code}", before,
+                            {"name": row.name, "document": row.document, "active": row.active})
         s.flush()
         out = _scheme_json(row)
         uow.commit()

@@ -23,12 +23,13 @@ from shuzhi.adapters.db.tables_integration import Open311Request, Open311Service
 from shuzhi.domain import open311 as spec
 from shuzhi.domain.events import EventState
 from shuzhi.domain.permissions import EVENT_READ, EVENT_SUBMIT, REFERENCE_WRITE
+from shuzhi.domain.personal_data import mask_text
 from shuzhi.services import intake, transitions
 from shuzhi.services.actors import Actor
 from shuzhi.services.commands import RequestType, Source, SubmitEvent
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.handling import load_visible_event
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: GeoReport v2, GET Service Requests: with no dates the query covers the last 90 days, and at most
@@ -109,6 +110,12 @@ class ServiceSettings:
     hidden: bool = False
 
 
+def _mapping_audit(row: Open311Service) -> dict[str, Any]:
+    return {"service_code": row.service_code, "service_name": row.service_name, "description": row.description,
+            "group": row.group_name, "keywords": row.keywords, "service_notice": row.service_notice,
+            "hidden": row.hidden}
+
+
 def set_service(uow: UnitOfWork, actor: Actor, event_class_code: str, cfg: ServiceSettings) -> ServiceView:
     """Rename, re-code, annotate or hide the service of one event class (the city's mapping table)."""
     authz.require(actor, REFERENCE_WRITE)
@@ -122,11 +129,14 @@ def set_service(uow: UnitOfWork, actor: Actor, event_class_code: str, cfg: Servi
             if view.service_code == code and view.event_class_id != cls.id:
                 raise Invalid(f"service_code '{code}' is already used by class {view.event_class_code}",
                               field="service_code")
-        row = s.get(Open311Service, cls.id) or Open311Service(event_class_id=cls.id)
+        found = s.get(Open311Service, cls.id)
+        before = _mapping_audit(found) if found is not None else None
+        row = found or Open311Service(event_class_id=cls.id)
         row.service_code, row.service_name, row.description = code, cfg.service_name, cfg.description
         row.group_name, row.keywords, row.service_notice = cfg.group, cfg.keywords, cfg.service_notice
         row.hidden, row.updated_at = cfg.hidden, datetime.now(UTC)
         s.add(row)
+        audit.record_change(s, actor, "open311_mapping.set", f"event_class:{cls.code}", before, _mapping_audit(row))
         uow.commit()
         return next(v for v in _services(s, include_hidden=True) if v.event_class_id == cls.id)
 
@@ -294,7 +304,7 @@ def _views(s: Session, events: list[Event], services: dict[int, ServiceView]) ->
             service_request_id=e.number, status=status, status_notes=notes,
             service_name=svc.service_name if svc else None, service_code=svc.service_code if svc else None,
             # Reports from other channels (the hotline …) may carry a caller's words: only the title is public.
-            description=e.description if extra is not None else e.title,
+            description=mask_text(e.description) if extra is not None else e.title,
             agency_responsible=agency, service_notice=svc.service_notice if svc else None,
             requested_datetime=e.received_at, updated_datetime=e.updated_at,
             expected_datetime=min(due) if due else None, address=e.address,

@@ -59,7 +59,7 @@ def _uow_job(run: Callable[[UnitOfWork, datetime], Any]) -> Callable[[UowFactory
 #: THE list of periodic jobs. Append yours here (one line) from your own module.
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("webhooks.fan_out", timedelta(seconds=2), webhooks.fan_out),
-    PeriodicJob("webhooks.deliver", timedelta(seconds=2), webhooks.deliver_due),
+    # webhook deliveries run in a loop of their own (Worker.run, webhooks.delivery_loop)
     # a silent sensor is itself a warning (no-data rules), checked every minute
     PeriodicJob("warnings.check_no_data", timedelta(minutes=1), _uow_job(warning_checks.check_no_data)),
     # raw readings and hourly roll-ups past their retention
@@ -123,10 +123,12 @@ def run_due_jobs(uow_factory: UowFactory, now: datetime | None = None) -> list[s
 
 def tick(uow_factory: UowFactory, now: datetime | None = None, batch: int = 500,
          connections: int = 1) -> supervision.SweepResult:
-    """One pass of the worker: every due supervision step, then every due periodic job."""
+    """One pass of the worker: every due supervision step, every due periodic job, then one round of
+    webhook deliveries (the running worker delivers in a loop of its own instead)."""
     at = now or datetime.now(UTC)
     result = supervision.sweep(uow_factory, at, batch=batch, connections=connections)
     run_due_jobs(uow_factory, at)
+    webhooks.deliver_due(uow_factory, at, batch=webhooks.DELIVERY_BATCH)
     return result
 
 
@@ -161,6 +163,8 @@ class Worker:
         backoff and tries again — nothing is lost, what fell due meanwhile is due at the next tick — and
         it needs no restart: the engine's pre-ping replaces the dead pooled connections."""
         log.info("worker %s started", self.name)
+        threading.Thread(target=webhooks.delivery_loop, args=(self.uow, self.stop), daemon=True,
+                         name=f"webhooks:{self.name}").start()
         away_since: datetime | None = None
         wait = self.interval
         while not self.stop.is_set():

@@ -59,7 +59,7 @@ from shuzhi.services import outbox
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.supervision_clock import forget_rules, load_rules
 from shuzhi.services.transitions import move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -556,6 +556,8 @@ def put_rules(uow: UnitOfWork, data: dict[str, Any], actor: Actor) -> Rules:
     with uow:
         s = uow.session
         row = s.get(SupervisionRules, 1)
+        before = row.rules if row is not None else load_rules(s.connection()).to_mapping()
+        audit.record_change(s, actor, "supervision_rules.put", "supervision_rules", before, rules.to_mapping())
         if row is None:
             s.add(SupervisionRules(id=1, rules=rules.to_mapping(), updated_by=actor.label))
         else:

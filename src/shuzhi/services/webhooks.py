@@ -15,7 +15,9 @@ Delivery is at-least-once: a worker killed after the POST but before recording i
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,7 +40,7 @@ from shuzhi.domain import permissions as P
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.outbox import TOPICS
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: First retry after this long, doubling each time, at most :data:`BACKOFF_CAP`.
@@ -46,9 +48,13 @@ BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_CAP = timedelta(hours=1)
 #: A claimed delivery is someone's for this long; after a crash it becomes due again.
 LEASE = timedelta(minutes=2)
+#: Total time one delivery may take (resolve, connect, send, answer): a slow receiver costs this at most.
 TIMEOUT_S = 10.0
+#: Deliveries claimed per round of the delivery loop: a round of slow receivers stays well inside LEASE.
+DELIVERY_BATCH = 10
 
 UowFactory = Callable[[], UnitOfWork]
+log = logging.getLogger(__name__)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -80,10 +86,30 @@ class SubscriptionPatch(BaseModel):
     max_attempts: int | None = Field(default=None, ge=1, le=30)
 
 
+def allowed_networks() -> tuple[str, ...]:
+    """The networks the operator allow-listed for receivers (settings.webhook_allowed_networks)."""
+    from shuzhi.config import get_settings
+
+    return tuple(get_settings().webhook_allowed_networks)
+
+
+def check_url(url: str) -> None:
+    """A receiver URL must be http(s) and must not point into loopback, private, link-local or
+    metadata addresses (unless allow-listed). A name that does not resolve yet is accepted: every
+    delivery resolves and checks it again, and connects only to the address it checked."""
+    if not url.startswith(("http://", "https://")):
+        raise Invalid("the URL must start with http:// or https://", field="url")
+    try:
+        http.resolve(url, allowed_networks())
+    except http.UnsafeTarget as exc:
+        raise Invalid(str(exc), field="url") from None
+    except OSError:
+        pass
+
+
 def create_subscription(uow: UnitOfWork, cmd: SubscriptionIn, actor: Actor) -> WebhookSubscription:
     authz.require(actor, P.WEBHOOK_ADMIN)
-    if not cmd.url.startswith(("http://", "https://")):
-        raise Invalid("the URL must start with http:// or https://", field="url")
+    check_url(cmd.url)
     for i, t in enumerate(cmd.topics):
         if t != "*" and t not in TOPICS:
             raise Invalid(f"unknown topic '{t}' (known: {', '.join(TOPICS)})", field=f"topics[{i}]")
@@ -103,8 +129,16 @@ def create_subscription(uow: UnitOfWork, cmd: SubscriptionIn, actor: Actor) -> W
                                   class_codes=list(dict.fromkeys(cmd.class_codes)), max_attempts=cmd.max_attempts,
                                   active=True, created_by=actor.label)
         s.add(sub)
+        s.flush()
+        audit.record_change(s, actor, "webhook.create", f"webhook:{sub.id}", None, _sub_audit(sub))
         uow.commit()
         return sub
+
+
+def _sub_audit(sub: WebhookSubscription) -> dict[str, Any]:
+    """What an auditor needs to see of a subscription (never its signing secret)."""
+    return {"name": sub.name, "url": sub.url, "topics": sub.topics, "area_code": sub.area_code,
+            "class_codes": sub.class_codes, "max_attempts": sub.max_attempts, "active": sub.active}
 
 
 def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[WebhookSubscription]:
@@ -119,10 +153,12 @@ def patch_subscription(uow: UnitOfWork, sub_id: int, cmd: SubscriptionPatch, act
         sub = uow.session.get(WebhookSubscription, sub_id)
         if sub is None:
             raise NotFound(f"webhook subscription {sub_id} not found")
+        before = _sub_audit(sub)
         if cmd.active is not None:
             sub.active = cmd.active
         if cmd.max_attempts is not None:
             sub.max_attempts = cmd.max_attempts
+        audit.record_change(uow.session, actor, "webhook.update", f"webhook:{sub.id}", before, _sub_audit(sub))
         uow.commit()
         return sub
 
@@ -212,12 +248,14 @@ def deliver_due(uow_factory: UowFactory, now: datetime, batch: int = 50,
     import time
 
     rows = _claim_deliveries(uow_factory, now, batch)
+    allowed = allowed_networks()
     for row in rows:
         body = body_of(row)
         ts = int(clock() if clock else time.time())
         result = http.post(row.url, body, {
             http.TIMESTAMP_HEADER: str(ts), http.SIGNATURE_HEADER: http.sign(row.secret, ts, body),
-            http.DELIVERY_HEADER: str(row.id), http.TOPIC_HEADER: row.topic}, timeout=TIMEOUT_S)
+            http.DELIVERY_HEADER: str(row.id), http.TOPIC_HEADER: row.topic}, timeout=TIMEOUT_S,
+            allowed=allowed)
         attempts = row.attempts + 1
         if result.ok:
             values: dict[str, Any] = {"state": "delivered", "delivered_at": now, "next_attempt_at": None}
@@ -233,6 +271,20 @@ def deliver_due(uow_factory: UowFactory, now: datetime, batch: int = 50,
                                  duration_ms=result.duration_ms))
             uow.commit()
     return len(rows)
+
+
+def delivery_loop(uow_factory: UowFactory, stop: threading.Event, interval: float = 2.0) -> None:
+    """Deliver in a loop of its own (a thread of each worker), never in the scheduler's tick: a slow
+    or hanging receiver then holds up only other deliveries, never the supervision sweep. Several
+    loops (several workers) share the work through the claims of :func:`_claim_deliveries`."""
+    while not stop.is_set():
+        try:
+            done = deliver_due(uow_factory, datetime.now(UTC), batch=DELIVERY_BATCH)
+        except Exception:
+            log.exception("webhook delivery round failed")
+            done = 0
+        if done < DELIVERY_BATCH:
+            stop.wait(interval)
 
 
 # --- the delivery log (administrators) --------------------------------------------------------------

@@ -7,8 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services import areas
 from shuzhi.services.errors import Invalid
 
@@ -87,18 +90,17 @@ def get_area(code: str, uow: UowDep, _actor: ActorDep, with_boundary: bool = Tru
 
 
 @router.post("/import", response_model=ImportResult)
-async def import_areas(file: UploadFile, request: Request, uow: UowDep, actor: ActorDep, dry_run: bool = False,
+async def import_areas(file: Annotated[UploadFile, upload(perms.REFERENCE_WRITE)],
+                       request: Request, uow: UowDep, actor: ActorDep, dry_run: bool = False,
                        tolerance_m: Annotated[float, Query(ge=0, le=1000)] = 20.0) -> ImportResult:
     """Import a GeoJSON FeatureCollection; all or nothing, every bad feature reported (422)."""
-    limit = request.app.state.settings.max_import_bytes
-    raw = await file.read(limit + 1)
-    if len(raw) > limit:
-        raise Invalid(f"the file is larger than {limit} bytes", field="file")
+    raw = await read_bytes(file, request.app.state.settings.max_import_bytes)
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = await run_in_threadpool(json.loads, raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Invalid(f"not GeoJSON: {exc}", field="file") from None
-    report = areas.import_areas(uow, data, actor=actor, tolerance_m=tolerance_m, dry_run=dry_run)
+    report = await run_in_threadpool(areas.import_areas, uow, data, actor=actor, tolerance_m=tolerance_m,
+                                     dry_run=dry_run)
     report.raise_if_rejected("areas")
     return ImportResult(created=report.created, updated=report.updated, unchanged=report.unchanged,
                         dry_run=dry_run)

@@ -9,9 +9,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from shuzhi.adapters.tabular import TabularError, read_table
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
+from shuzhi.entrypoints.api.uploads import read_bytes, table_rows, upload
 from shuzhi.services import bulk_events
 from shuzhi.services.errors import Invalid
 from shuzhi.services.queries import EventFilter
@@ -35,20 +37,15 @@ class BulkReportOut(BaseModel):
 
 
 @router.post("/import", response_model=BulkReportOut)
-async def import_events(file: UploadFile, request: Request, uow: UowDep, actor: ActorDep) -> BulkReportOut:
+async def import_events(file: Annotated[UploadFile, upload(perms.EVENT_IMPORT)],
+                        request: Request, uow: UowDep, actor: ActorDep) -> BulkReportOut:
     """Import events from CSV/XLSX: valid rows are registered, bad rows listed by row and column;
     rows imported before (same source and external_ref) are skipped."""
-    from starlette.concurrency import run_in_threadpool
 
-    limit = request.app.state.settings.max_import_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MB", field="file")
+
+    data = await read_bytes(file, request.app.state.settings.max_import_bytes)
     name = file.filename or "events.csv"
-    try:
-        rows = await run_in_threadpool(read_table, data, name)
-    except TabularError as exc:
-        raise Invalid(str(exc), field="file") from None
+    rows = await run_in_threadpool(table_rows, data, name)
     report = await run_in_threadpool(bulk_events.import_events, uow, actor, rows, label=name[:100])
     return BulkReportOut(rows=report.rows, created=report.created, skipped=report.skipped, rejected=report.rejected,
                          errors=[RowErrorOut(**e.__dict__) for e in report.errors[:1000]])
@@ -68,6 +65,7 @@ def export_events(
     received_from: datetime | None = None,
     received_to: datetime | None = None,
     reveal: Annotated[bool, Query(description="reporters' personal data unmasked (audited)")] = False,
+    reason: Annotated[str, Query(max_length=500, description="why the data is needed (with reveal)")] = "",
 ) -> Response:
     """Export the events you may see that match the filters; reporters' data masked unless revealed."""
     for name, value in (("received_from", received_from), ("received_to", received_to)):
@@ -75,7 +73,7 @@ def export_events(
             raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
     f = EventFilter(state=state, event_class=event_class, source=source, area_code=area_code, unit_code=unit_code,
                     received_from=received_from, received_to=received_to)
-    rows = bulk_events.export_events(uow, actor, f, reveal=reveal, ip=client_ip(request))
+    rows = bulk_events.export_events(uow, actor, f, reveal=reveal, reason=reason, ip=client_ip(request))
     filename = f"events.{format}"
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
     if format == "xlsx":

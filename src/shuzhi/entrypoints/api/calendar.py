@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, UploadFile
 from pydantic import BaseModel, Field
 
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services import calendars
 from shuzhi.services.errors import Invalid
 
@@ -92,12 +94,11 @@ def delete_year(year: Year, uow: UowDep, actor: ActorDep) -> ChangeOut:
 
 
 @router.post("/years/import")
-async def import_years(file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
+async def import_years(file: Annotated[UploadFile, upload(perms.REFERENCE_WRITE)],
+                       request: Request, uow: UowDep, actor: ActorDep,
                        notice: str = "") -> ChangeOut:
     """Import ``date,kind`` rows (``2027-10-01,holiday`` / ``2027-09-26,班``) for one or more years."""
-    data = await file.read(1_000_001)
-    if len(data) > 1_000_000:
-        raise Invalid("a calendar file is at most 1 MB", field="file")
+    data = await read_bytes(file, 1_000_000)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

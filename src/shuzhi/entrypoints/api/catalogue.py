@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, UploadFile
+from typing import Annotated
 
+from fastapi import APIRouter, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
-from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_upload, table_response
+from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_upload, table_response, upload
 from shuzhi.services import catalogue
 
 router = APIRouter(prefix="/api/event-classes", tags=["catalogue"])
@@ -25,11 +29,11 @@ def export_event_classes(uow: UowDep, _actor: ActorDep, format: str = "xlsx") ->
 
 
 @router.post("/import", response_model=ImportResult)
-async def import_event_classes(file: UploadFile,
+async def import_event_classes(file: Annotated[UploadFile, upload(perms.REFERENCE_WRITE)],
                        request: Request, uow: UowDep, actor: ActorDep, dry_run: bool = False) -> ImportResult:
     """Import the catalogue from CSV/XLSX; all or nothing, limits checked."""
     rows = await read_upload(file, request)
-    report = catalogue.import_event_classes(uow, rows, actor=actor, dry_run=dry_run)
+    report = await run_in_threadpool(catalogue.import_event_classes, uow, rows, actor=actor, dry_run=dry_run)
     return import_result(report, "event classes", dry_run)
 
 

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services import cockpit
+from shuzhi.services.security import live_sessions
 from shuzhi.services.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/api", tags=["cockpit"])
@@ -115,15 +116,32 @@ async def live_stream(
                            else await run_in_threadpool(cockpit.last_warning_change_id, UnitOfWork(factory)))
     # fail fast (403) before the stream starts when the actor may not read events
     await run_in_threadpool(poll_once, cursor)
+    # one of the person's few stream slots (429 when all are taken), given back when the stream ends
+    release = live_sessions.acquire_stream(actor)
 
     async def events() -> AsyncIterator[str]:
+        try:
+            async for chunk in stream():
+                yield chunk
+        finally:
+            release()
+
+    async def stream() -> AsyncIterator[str]:
         nonlocal cursor, warning_cursor
         ends = time.monotonic() + timeout
         quiet = 0.0
+        checked = time.monotonic()
         yield _sse("hello", {"after_id": cursor, "after_warning": warning_cursor, "at": datetime.now().isoformat()})
         while time.monotonic() < ends:
             if await request.is_disconnected():
                 return
+            if time.monotonic() - checked >= live_sessions.RECHECK_S:
+                # signed out, disabled, role or unit changed since the stream opened: end it; the
+                # page reconnects and is refused or gets its new scope
+                if not await run_in_threadpool(live_sessions.still_signed_in, UnitOfWork(factory), actor):
+                    yield _sse("end", {"reason": "credential"})
+                    return
+                checked = time.monotonic()
             items = await run_in_threadpool(poll_once, cursor)
             for item in items:
                 cursor = item.id

@@ -8,9 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, UploadFile
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.schemas import EventOut
+from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.dispatching import accuracy as dispatch_accuracy_svc
 from shuzhi.services.dispatching import deciding, rule_files, rule_sets
 
@@ -104,10 +107,11 @@ def export_rules(uow: UowDep, actor: ActorDep,
 
 
 @router.post("/dispatch-rules/import", response_model=ImportOut)
-async def import_rules(file: UploadFile, uow: UowDep, actor: ActorDep) -> ImportOut:
+async def import_rules(file: Annotated[UploadFile, upload(perms.RULE_WRITE)], uow: UowDep,
+                       actor: ActorDep) -> ImportOut:
     """Create or update rules from a JSON or XLSX file: all or nothing, every problem listed."""
-    data = await file.read(rule_files.MAX_IMPORT_BYTES + 1)
-    report = rule_files.import_rules(uow, data, file.filename or "rules.json", actor)
+    data = await read_bytes(file, rule_files.MAX_IMPORT_BYTES)
+    report = await run_in_threadpool(rule_files.import_rules, uow, data, file.filename or "rules.json", actor)
     return ImportOut(**asdict(report))
 
 

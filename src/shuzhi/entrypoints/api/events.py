@@ -10,9 +10,11 @@ from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 
 from shuzhi.adapters.db.tables import Attachment
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, TimelineOut
+from shuzhi.entrypoints.api.uploads import upload
 from shuzhi.services import attachments, handling, intake, queries
 from shuzhi.services import commands as c
 from shuzhi.services.errors import Invalid
@@ -102,6 +104,8 @@ class RevealedOut(BaseModel):
     reporter_name: str | None
     reporter_phone: str | None
     reporter_id_number: str | None
+    #: As written: responses mask phone and ID numbers found in it.
+    description: str | None = None
 
 
 @router.post("/{ref}/reveal", response_model=RevealedOut)
@@ -110,7 +114,7 @@ def reveal_personal_data(ref: Ref, body: personal_data.Reveal, request: Request,
     """The reporter's name, phone and ID number unmasked, with a reason; written to the audit log."""
     r = personal_data.reveal(uow, ref, body, actor, ip=client_ip(request))
     return RevealedOut(number=r.number, reporter_name=r.reporter_name, reporter_phone=r.reporter_phone,
-                       reporter_id_number=r.reporter_id_number)
+                       reporter_id_number=r.reporter_id_number, description=r.description)
 
 
 @router.post("/{ref}/dispatch", response_model=EventOut)
@@ -239,8 +243,11 @@ def _attachment_out(a: Attachment) -> AttachmentOut:
                          url=f"/api/attachments/{a.id}")
 
 
+AttachmentFile = Annotated[UploadFile, upload(perms.EVENT_SUBMIT, perms.TASK_HANDLE, perms.EVENT_VERIFY)]
+
+
 @router.post("/{ref}/attachments", status_code=201, response_model=AttachmentOut)
-async def upload_attachment(ref: Ref, file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
+async def upload_attachment(ref: Ref, request: Request, file: AttachmentFile, uow: UowDep, actor: ActorDep,
                             task_id: int | None = None) -> AttachmentOut:
     """Attach a photo or PDF (JPEG, PNG, WebP, PDF) to the event or one of its tasks."""
     limit = request.app.state.settings.max_attachment_bytes

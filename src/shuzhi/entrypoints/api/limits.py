@@ -1,8 +1,11 @@
 """Request body size limits, enforced before a route reads the body.
 
-JSON bodies may be at most ``max_json_bytes``; multipart uploads at most the larger of the
-attachment and import limits (plus a little for the form's own bytes), where the routes then apply
-the precise limit of what they accept. A batch of readings (``POST /api/readings``, JSON or CSV) may be
+Bodies may be at most ``max_json_bytes`` — whatever content type they declare: only the upload
+routes (``…/import``, ``…/attachments``) take a multipart body of up to the larger of the attachment
+and import limits (plus a little for the form's own bytes), where the routes then apply the precise
+limit of what they accept. (Declaring ``multipart/form-data`` on any other route once bought a
+50 MB body; the limit is applied here, before sign-in is resolved.) A batch of readings
+(``POST /api/readings``, JSON or CSV) may be
 ``max_reading_batch_bytes``: it carries tens of thousands of readings, and its route streams and checks
 the body itself. A declared ``Content-Length`` over the limit is refused at
 once; a chunked body is counted as it arrives and cut off when it passes the limit. Both get 413.
@@ -11,6 +14,7 @@ once; a chunked body is counted as it arrives and cut off when it passes the lim
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,6 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shuzhi.config import Settings
 
 _FORM_OVERHEAD = 64 * 1024
+#: The routes that take a file (uploads.upload): imports and attachments.
+_UPLOAD_ROUTE = re.compile(r"^/api/(?:[\w-]+/)*(?:import|attachments)$")
 
 
 class _TooLarge(HTTPException):
@@ -36,12 +42,12 @@ class BodyLimit:
         self.bulk_limits = {"/api/readings": settings.max_reading_batch_bytes}
 
     def _limit(self, scope: Scope) -> int:
-        bulk = self.bulk_limits.get(scope.get("path", ""))
+        path = scope.get("path", "")
+        bulk = self.bulk_limits.get(path)
         if bulk is not None and scope.get("method") == "POST":
             return bulk
-        for name, value in scope.get("headers", []):
-            if name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
-                return self.upload_limit
+        if scope.get("method") == "POST" and _UPLOAD_ROUTE.match(path):
+            return self.upload_limit
         return self.json_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, UploadFile
+from typing import Annotated
 
+from fastapi import APIRouter, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
-from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_upload, table_response
+from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_upload, table_response, upload
 from shuzhi.services import organisation as org
 
 router = APIRouter(tags=["organisation"])
@@ -25,11 +29,12 @@ def export_units(uow: UowDep, _actor: ActorDep, format: str = "xlsx") -> Respons
 
 
 @router.post("/api/units/import", response_model=ImportResult)
-async def import_units(file: UploadFile,
+async def import_units(file: Annotated[UploadFile, upload(perms.REFERENCE_WRITE)],
                        request: Request, uow: UowDep, actor: ActorDep, dry_run: bool = False) -> ImportResult:
     """Import units from CSV/XLSX; all or nothing, every bad row and column reported (422)."""
     rows = await read_upload(file, request)
-    return import_result(org.import_units(uow, rows, actor=actor, dry_run=dry_run), "units", dry_run)
+    report = await run_in_threadpool(org.import_units, uow, rows, actor=actor, dry_run=dry_run)
+    return import_result(report, "units", dry_run)
 
 
 @router.get("/api/units/{code}")
@@ -52,8 +57,9 @@ def export_people(uow: UowDep, actor: ActorDep, format: str = "xlsx") -> Respons
 
 
 @router.post("/api/people/import", response_model=ImportResult)
-async def import_people(file: UploadFile,
+async def import_people(file: Annotated[UploadFile, upload(perms.USER_ADMIN)],
                        request: Request, uow: UowDep, actor: ActorDep, dry_run: bool = False) -> ImportResult:
     """Import people from CSV/XLSX; all or nothing."""
     rows = await read_upload(file, request)
-    return import_result(org.import_people(uow, rows, actor=actor, dry_run=dry_run), "people", dry_run)
+    report = await run_in_threadpool(org.import_people, uow, rows, actor=actor, dry_run=dry_run)
+    return import_result(report, "people", dry_run)

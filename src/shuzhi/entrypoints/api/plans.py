@@ -7,8 +7,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Header, Request, Response, UploadFile
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.errors import Invalid
 from shuzhi.services.plans import activation as plan_activation
 from shuzhi.services.plans import review as r
@@ -41,14 +44,11 @@ def save_template(uow: UowDep, actor: ActorDep,
 
 
 @router.post("/plans/import", response_model=plan_templates.ImportReport)
-async def import_templates(file: UploadFile, request: Request, uow: UowDep,
+async def import_templates(file: Annotated[UploadFile, upload(perms.PLAN_WRITE)], request: Request, uow: UowDep,
                            actor: ActorDep) -> plan_templates.ImportReport:
     """Import templates from JSON or XLSX (sheets plans + tasks), all or nothing."""
-    limit = request.app.state.settings.max_import_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(f"the file is larger than {limit} bytes", field="file")
-    return plan_templates.import_templates(uow, data, file.filename or "plans.json", actor)
+    data = await read_bytes(file, request.app.state.settings.max_import_bytes)
+    return await run_in_threadpool(plan_templates.import_templates, uow, data, file.filename or "plans.json", actor)
 
 
 @router.get("/plans/export")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.domain.events import EventState, TaskState, allowed_event_actions, allowed_task_actions
-from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
+from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone, mask_text
 
 
 class TaskOut(BaseModel):
@@ -96,7 +96,7 @@ class EventOut(BaseModel):
         return cls(
             id=e.id, number=e.number, state=e.state, mode=e.mode, source=e.source, request_type=e.request_type,
             event_class_code=cl.code if cl else None, event_class_name=cl.name if cl else None,
-            major_class=cl.major_name if cl else None, title=e.title, description=e.description,
+            major_class=cl.major_name if cl else None, title=e.title, description=mask_text(e.description),
             lon=e.lon, lat=e.lat, address=e.address, area_code=e.area.code if e.area else None,
             area_name=e.area.name if e.area else None,
             area_chain=[c for c in (e.area_path or "").split("/") if c],

@@ -10,10 +10,11 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from shuzhi.adapters.json_table import read_any_table, write_json_table
-from shuzhi.adapters.tabular import TabularError
+from shuzhi.adapters.json_table import read_json_table, write_json_table
+from shuzhi.adapters.tabular import TableTooLarge, TabularError
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
-from shuzhi.entrypoints.api.uploads import ImportResult, import_result, table_response
+from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_bytes, table_response, table_rows, upload
 from shuzhi.services.errors import Invalid
 from shuzhi.services.sensing import indicators, ingest, readings
 
@@ -21,12 +22,18 @@ router = APIRouter(tags=["sensing"])
 
 
 async def _read_file(file: UploadFile, request: Request) -> list[dict[str, str]]:
-    limit = request.app.state.settings.max_import_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(f"the file is larger than {limit} bytes", field="file")
+    """CSV, XLSX or JSON rows, read in the thread pool, with the limits of uploads.table_rows."""
+    data = await read_bytes(file, request.app.state.settings.max_import_bytes)
+    if (file.filename or "").lower().endswith(".json"):
+        return await run_in_threadpool(_json_rows, data)
+    return await run_in_threadpool(table_rows, data, file.filename or "")
+
+
+def _json_rows(data: bytes) -> list[dict[str, str]]:
     try:
-        return read_any_table(data, file.filename or "")
+        return read_json_table(data)
+    except TableTooLarge as exc:
+        raise Invalid(str(exc), field="file", details={"limit": exc.limit}) from None
     except TabularError as exc:
         raise Invalid(str(exc), field="file") from None
 
@@ -51,7 +58,8 @@ def export_indicators(uow: UowDep, actor: ActorDep, format: str = "xlsx") -> Res
 
 
 @router.post("/api/indicators/import", response_model=ImportResult)
-async def import_indicators(file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
+async def import_indicators(file: Annotated[UploadFile, upload(perms.INDICATOR_WRITE)],
+                            request: Request, uow: UowDep, actor: ActorDep,
                             dry_run: bool = False) -> ImportResult:
     """Import the tree and its indicators (XLSX/CSV/JSON); all or nothing, every bad row and column (422)."""
     rows = await _read_file(file, request)
@@ -72,7 +80,8 @@ def export_devices(uow: UowDep, actor: ActorDep, format: str = "xlsx") -> Respon
 
 
 @router.post("/api/devices/import", response_model=ImportResult)
-async def import_devices(file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
+async def import_devices(file: Annotated[UploadFile, upload(perms.INDICATOR_WRITE)],
+                         request: Request, uow: UowDep, actor: ActorDep,
                          dry_run: bool = False) -> ImportResult:
     """Import devices (code, indicator, area, position); all or nothing."""
     rows = await _read_file(file, request)

@@ -6,8 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, UploadFile
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.sensing import warning_checks, warning_records
 from shuzhi.services.sensing import warning_config as wc
 
@@ -48,10 +51,11 @@ def export_rules(uow: UowDep, actor: ActorDep,
 
 
 @router.post("/threshold-rules/import", response_model=ImportOut)
-async def import_rules(file: UploadFile, uow: UowDep, actor: ActorDep) -> ImportOut:
+async def import_rules(file: Annotated[UploadFile, upload(perms.INDICATOR_WRITE)], uow: UowDep,
+                       actor: ActorDep) -> ImportOut:
     """Create or update rules by code from JSON, XLSX or CSV: all or nothing, every problem listed."""
-    data = await file.read(wc.MAX_IMPORT_BYTES + 1)
-    return ImportOut(**wc.import_rules(uow, actor, data, file.filename or "rules.json"))
+    data = await read_bytes(file, wc.MAX_IMPORT_BYTES)
+    return ImportOut(**await run_in_threadpool(wc.import_rules, uow, actor, data, file.filename or "rules.json"))
 
 
 @router.get("/threshold-rules/{code}")

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from shuzhi.domain.permissions import Role
+from shuzhi.domain.redirects import safe_next
 from shuzhi.entrypoints.web.messages_zh import MESSAGES
 
 HERE = Path(__file__).parent
@@ -70,8 +71,9 @@ def cockpit_alias() -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> Response:
-    return _page(request, "login.html", "login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    # Checked here and again in login.js: only a path on this site (domain/redirects.py).
+    return _page(request, "login.html", "login", next_target=safe_next(next))
 
 
 @router.get("/events", response_class=HTMLResponse)

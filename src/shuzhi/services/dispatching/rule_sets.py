@@ -315,8 +315,9 @@ def create_rule(uow: UnitOfWork, cmd: NewRule, actor: Actor, *, now: datetime | 
         if problems:
             raise _invalid(problems)
         rule = _create(s, cmd, actor, at, cmd.reason)
-        audit.record(s, actor, "rule.create", f"dispatch_rule:{cmd.code}", {"version": rule.version,
-                                                                           "reason": cmd.reason}, at=at)
+        audit.record(s, actor, "rule.create", f"dispatch_rule:{cmd.code}", {
+            "version": rule.version, "reason": cmd.reason, "before": None,
+            "after": _record(rule).document()}, at=at)
         _commit(uow)
         return _record(rule)
 
@@ -354,9 +355,12 @@ def update_rule(uow: UnitOfWork, code: str, cmd: ChangeRule, actor: Actor, *,
         problems = check_rule(s, cmd)
         if problems:
             raise _invalid(problems)
+        before = _record(rule).document()
         if _update(s, rule, cmd, rule.version, actor, at, cmd.reason):
-            audit.record(s, actor, "rule.update", f"dispatch_rule:{code}", {"version": rule.version + 1,
-                                                                           "reason": cmd.reason}, at=at)
+            s.refresh(rule)
+            audit.record(s, actor, "rule.update", f"dispatch_rule:{code}", {
+                "version": rule.version, "reason": cmd.reason, "before": before,
+                "after": _record(rule).document()}, at=at)
         _commit(uow)
     return get_rule(uow, code, actor)
 
@@ -382,8 +386,8 @@ def delete_rule(uow: UnitOfWork, code: str, actor: Actor, *, expected_version: i
         if gone != 1:
             raise Conflict("the rule was changed by someone else; reload and retry", field="expected_version")
         _write_version(s, None, doc, seen + 1, "delete", actor, at, reason)
-        audit.record(s, actor, "rule.delete", f"dispatch_rule:{code}", {"version": seen + 1, "reason": reason},
-                     at=at)
+        audit.record(s, actor, "rule.delete", f"dispatch_rule:{code}", {
+            "version": seen + 1, "reason": reason, "before": doc, "after": None}, at=at)
         _commit(uow)
 
 

@@ -22,7 +22,7 @@ from shuzhi.adapters.db.tables_plans import (
     PlanTemplateRow,
     PlanTemplateVersion,
 )
-from shuzhi.adapters.tabular import ROW, TabularError, read_table
+from shuzhi.adapters.tabular import ROW, TabularError, read_table, safe_row
 from shuzhi.domain import permissions as perm
 from shuzhi.domain.plans import (
     InvalidTemplate,
@@ -34,7 +34,7 @@ from shuzhi.domain.plans import (
 )
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -100,6 +100,7 @@ def _record(r: PlanTemplateRow) -> TemplateRecord:
 
 def _save(s: Session, tpl: PlanTemplate, doc: dict[str, Any], actor: Actor, at: datetime) -> str:
     row = s.scalar(select(PlanTemplateRow).where(PlanTemplateRow.code == tpl.code))
+    before = row.document if row is not None else None
     if row is None:
         last = s.scalar(select(func.max(PlanTemplateVersion.version))
                         .where(PlanTemplateVersion.template_code == tpl.code)) or 0
@@ -116,6 +117,8 @@ def _save(s: Session, tpl: PlanTemplate, doc: dict[str, Any], actor: Actor, at: 
         change = "updated"
     s.add(PlanTemplateVersion(template_code=tpl.code, version=row.version, document=doc, changed_by=actor.label,
                               changed_at=at))
+    audit.record_change(s, actor, f"plan_template.{'create' if change == 'created' else 'update'}",
+                        f"plan_template:{tpl.code}", before, doc, version=row.version)
     _event_triggers.clear()
     return change
 
@@ -309,6 +312,8 @@ def export_templates(uow: UnitOfWork, actor: Actor, fmt: str = "json") -> bytes:
         raise Invalid("format must be json or xlsx", field="format")
     with uow:
         docs = [r.document for r in uow.session.scalars(select(PlanTemplateRow).order_by(PlanTemplateRow.code))]
+        audit.record(uow.session, actor, "export", "plan_templates", {"format": fmt, "rows": len(docs)})
+        uow.commit()
     if fmt == "json":
         return json.dumps(docs, ensure_ascii=False, indent=2).encode()
     from openpyxl import Workbook
@@ -317,20 +322,20 @@ def export_templates(uow: UnitOfWork, actor: Actor, fmt: str = "json") -> bytes:
     plans_ws = wb.active
     assert plans_ws is not None
     plans_ws.title = "plans"
-    plans_ws.append(PLAN_COLUMNS)
+    plans_ws.append(safe_row(PLAN_COLUMNS))
     tasks_ws = wb.create_sheet("tasks")
-    tasks_ws.append(TASK_COLUMNS)
+    tasks_ws.append(safe_row(TASK_COLUMNS))
     for d in docs:
         trig = d.get("trigger") or {"kind": "manual"}
         ev = d.get("event") or {}
         codes = trig.get("indicators") or trig.get("classes") or []
-        plans_ws.append([d["code"], d["name"], d.get("description", ""), trig["kind"], ";".join(codes),
+        plans_ws.append(safe_row([d["code"], d["name"], d.get("description", ""), trig["kind"], ";".join(codes),
                          trig.get("at_least", ""), d.get("confirmation", "propose"), ev.get("class", ""),
-                         ev.get("urgency", ""), ev.get("title", ""), d.get("accept_within", "")])
+                         ev.get("urgency", ""), ev.get("title", ""), d.get("accept_within", "")]))
         for t in d["tasks"]:
-            tasks_ws.append([d["code"], t["key"], t["title"], t["role"], t["instruction"], t["deadline"],
+            tasks_ws.append(safe_row([d["code"], t["key"], t["title"], t["role"], t["instruction"], t["deadline"],
                              t.get("accept_within", ""), ";".join(t.get("after", [])),
-                             ";".join(t.get("checklist", [])), t.get("order", ""), t.get("part", "")])
+                             ";".join(t.get("checklist", [])), t.get("order", ""), t.get("part", "")]))
     import io
 
     buf = io.BytesIO()

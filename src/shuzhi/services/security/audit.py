@@ -67,15 +67,31 @@ def record(session: Session, actor: Actor, action: str, object: str, details: di
     _lock_chain(session)
     last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     prev = last[1] if last else GENESIS
+    # The row is written once, complete: its id is chosen here (under the chain lock, so no other
+    # appender can take it) rather than by the database, so the hash is known before the INSERT and
+    # the application never needs UPDATE on this table (docs/operations.md: INSERT and SELECT only).
+    entry_id = (last[0] if last else 0) + 1
     safe = _json_safe(details or {})
-    entry = AuditEntry(at=at, actor=actor.label[:100], actor_id=actor.person_id, action=action[:40],
-                       object=object[:200], details=safe, ip=ip[:64] if ip else None, prev_hash=prev, hash="")
+    label, act, obj, addr = actor.label[:100], action[:40], object[:200], ip[:64] if ip else None
+    entry = AuditEntry(id=entry_id, at=at, actor=label, actor_id=actor.person_id, action=act, object=obj,
+                       details=safe, ip=addr, prev_hash=prev,
+                       hash=entry_hash(prev, entry_id, at, label, actor.person_id, act, obj, safe, addr))
     session.add(entry)
-    session.flush()  # the id is part of what is hashed
-    entry.hash = entry_hash(prev, entry.id, entry.at, entry.actor, entry.actor_id, entry.action, entry.object,
-                            safe, entry.ip)
     session.flush()
     return entry
+
+
+def record_change(session: Session, actor: Actor, action: str, object: str, before: Any, after: Any,
+                  **details: Any) -> AuditEntry | None:
+    """A configuration change with what it was and what it became (``None`` = did not exist / removed).
+
+    Nothing is written when nothing changed (an import that re-sends the same rows), so the log holds
+    changes, not requests.
+    """
+    before_safe, after_safe = _json_safe(before), _json_safe(after)
+    if before_safe == after_safe:
+        return None
+    return record(session, actor, action, object, {**details, "before": before_safe, "after": after_safe})
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Person
@@ -116,9 +117,13 @@ def set_password(session: Session, person_code: str, password: str, *, must_chan
 
 
 def admin_set_password(uow: UnitOfWork, settings: Settings, actor: Actor, person_code: str, password: str, *,
-                       ip: str | None = None) -> None:
-    """An administrator sets a person's initial password (to be changed at first sign-in); the
-    person's sessions and tokens are revoked."""
+                       ip: str | None = None, must_change: bool = True, via: str = "api") -> None:
+    """An administrator sets a person's password (by default to be changed at first sign-in); the
+    person's sessions and tokens are revoked and the change is audited.
+
+    The API and the CLI (``shuzhi user set-password``, acting as ``system`` from the server's console)
+    both come here, so the password rules, the revocation and the audit entry are the same for both.
+    """
     authz.require(actor, USER_ADMIN)
     with uow:
         s = uow.session
@@ -126,10 +131,12 @@ def admin_set_password(uow: UnitOfWork, settings: Settings, actor: Actor, person
         if person is None:
             raise NotFound(f"person {person_code} not found")
         authz.ensure_visible(actor, person.unit.area.path, [person.unit_id], what=f"person {person_code}")
-        check_new_password(settings, person_code, password)
-        set_password(s, person_code, password, must_change=True)
-        s.execute(update(AuthToken).where(AuthToken.person_id == person.id, AuthToken.revoked_at.is_(None))
-                  .values(revoked_at=datetime.now(UTC)))
-        audit.record(s, actor, "auth.password_set", f"person:{person_code}", {"must_change": True}, ip=ip)
+        check_new_password(settings, person_code, password, field="password")
+        set_password(s, person_code, password, must_change=must_change)
+        revoked = cast(CursorResult[Any], s.execute(
+            update(AuthToken).where(AuthToken.person_id == person.id, AuthToken.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC)))).rowcount
+        audit.record(s, actor, "auth.password_set", f"person:{person_code}",
+                     {"must_change": must_change, "via": via, "revoked_tokens": revoked}, ip=ip)
         uow.commit()
     forget_cached_credentials()

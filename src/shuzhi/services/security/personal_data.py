@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi.domain.permissions import PERSONAL_DATA_REVEAL
+from shuzhi.domain.personal_data import mask_text
 from shuzhi.services.actors import Actor
 from shuzhi.services.handling import load_visible_event
 from shuzhi.services.security import audit, authz
@@ -29,6 +30,8 @@ class Revealed:
     reporter_name: str | None
     reporter_phone: str | None
     reporter_id_number: str | None
+    #: The description as written (responses mask phone and ID numbers in it).
+    description: str | None
 
 
 def reveal(uow: UnitOfWork, ref: str, cmd: Reveal, actor: Actor, *, ip: str | None = None) -> Revealed:
@@ -38,7 +41,10 @@ def reveal(uow: UnitOfWork, ref: str, cmd: Reveal, actor: Actor, *, ip: str | No
         s = uow.session
         event = load_visible_event(s, ref, actor)
         fields = [f for f in ("reporter_name", "reporter_phone", "reporter_id_number") if getattr(event, f)]
+        if mask_text(event.description) != event.description:
+            fields.append("description")
         audit.record(s, actor, "personal_data.reveal", f"event:{event.number}",
                      {"reason": cmd.reason, "fields": fields}, ip=ip)
         uow.commit()
-        return Revealed(event.number, event.reporter_name, event.reporter_phone, event.reporter_id_number)
+        return Revealed(event.number, event.reporter_name, event.reporter_phone, event.reporter_id_number,
+                        event.description)

@@ -31,7 +31,7 @@ from shuzhi.domain.sensing import (
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import NotFound
 from shuzhi.services.importing import ImportReport, Rows, canonical_rows, split_list
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 INDICATOR_COLUMNS = [
@@ -291,6 +291,10 @@ def import_indicators(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], actor:
             assert item is not None
             fields = {**item["fields"], "sub_runway_id": nodes[r["sub_runway_code"]].id}
             ind = existing.get(r["code"])
+            before = None if ind is None else {**{k: getattr(ind, k) for k in fields},
+                                                "areas": sorted(current_areas.get(ind.id, set()))}
+            audit.record_change(s, actor, "indicator.import", f"indicator:{r['code']}", before,
+                                {**fields, "areas": sorted(item["areas"])})
             if ind is None:
                 ind = Indicator(code=r["code"], **fields)
                 s.add(ind)
@@ -356,6 +360,8 @@ def import_devices(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], actor: Ac
         existing = _by_code(s, Device, parsed)
         for code, fields in parsed.items():
             dev = existing.get(code)
+            audit.record_change(s, actor, "device.import", f"device:{code}",
+                                None if dev is None else {k: getattr(dev, k) for k in fields}, fields)
             if dev is None:
                 s.add(Device(code=code, **fields))
                 report.created += 1
@@ -420,7 +426,10 @@ def export_indicators(uow: UnitOfWork, actor: Actor) -> list[dict[str, str]]:
     """Every indicator in the import format (sorted by code), so that export → import is a no-op."""
     authz.require(actor, p.INDICATOR_READ)
     with uow:
-        return _export_rows(uow.session, Indicator.id.isnot(None))
+        rows = _export_rows(uow.session, Indicator.id.isnot(None))
+        audit.record(uow.session, actor, "export", "indicators", {"rows": len(rows)})
+        uow.commit()
+        return rows
 
 
 def export_devices(uow: UnitOfWork, actor: Actor) -> list[dict[str, str]]:
@@ -430,9 +439,12 @@ def export_devices(uow: UnitOfWork, actor: Actor) -> list[dict[str, str]]:
             select(Device, Indicator.code, Area.code, Area.path).join(Indicator, Indicator.id == Device.indicator_id)
             .join(Area, Area.id == Device.area_id).where(authz.area_clause(actor, Area.path))
             .order_by(Device.code)).all()
-        return [{"code": d.code, "name": d.name, "indicator_code": ic, "area_code": ac,
-                 "lon": "" if d.lon is None else str(d.lon), "lat": "" if d.lat is None else str(d.lat)}
+        out = [{"code": d.code, "name": d.name, "indicator_code": ic, "area_code": ac,
+                "lon": "" if d.lon is None else str(d.lon), "lat": "" if d.lat is None else str(d.lat)}
                 for d, ic, ac, _ in rows]
+        audit.record(uow.session, actor, "export", "devices", {"rows": len(out)})
+        uow.commit()
+        return out
 
 
 def tree(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:

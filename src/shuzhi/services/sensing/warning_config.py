@@ -36,7 +36,7 @@ from shuzhi.domain.thresholds import LEVELS, RuleBook, ThresholdRule, parse_rule
 from shuzhi.services import ttl_cache
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 MAX_IMPORT_BYTES = 5_000_000
@@ -244,6 +244,7 @@ def create_rule(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None
             raise _invalid([clash], "the rule")
         row = _store(s, checked, None, actor, at)
         result = _record(row)
+        audit.record_change(s, actor, "threshold_rule.create", f"threshold_rule:{row.code}", None, row.document)
         _commit(uow)
         return result
 
@@ -268,8 +269,10 @@ def update_rule(uow: UnitOfWork, actor: Actor, code: str, doc: Any, *, expected_
         clash = _clash(s, checked, row.id, "$")
         if clash:
             raise _invalid([clash], "the rule")
+        before = row.document
         _store(s, checked, row, actor, at)
         result = _record(row)
+        audit.record_change(s, actor, "threshold_rule.update", f"threshold_rule:{code}", before, row.document)
         _commit(uow)
         return result
 
@@ -280,6 +283,7 @@ def delete_rule(uow: UnitOfWork, actor: Actor, code: str) -> None:
     with uow:
         s = uow.session
         row = _rule_row(s, code)
+        audit.record_change(s, actor, "threshold_rule.delete", f"threshold_rule:{code}", row.document, None)
         s.delete(row)
         bump(s)
         _commit(uow)
@@ -290,6 +294,8 @@ def export_rules(uow: UnitOfWork, actor: Actor, fmt: str = "json") -> bytes:
     authz.require(actor, p.INDICATOR_READ)
     with uow:
         docs = [r.document for r in uow.session.scalars(select(ThresholdRuleRow).order_by(ThresholdRuleRow.code))]
+        audit.record(uow.session, actor, "export", "threshold_rules", {"format": fmt, "rows": len(docs)})
+        uow.commit()
     if fmt == "json":
         return json.dumps({"rules": docs}, ensure_ascii=False, indent=2).encode()
     if fmt == "xlsx":
@@ -407,12 +413,17 @@ def import_rules(uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *,
         for checked in valid:
             own = existing.get(checked.rule.code)
             if own is None:
-                _store(s, checked, None, actor, at)
+                made = _store(s, checked, None, actor, at)
+                audit.record_change(s, actor, "threshold_rule.import", f"threshold_rule:{made.code}", None,
+                                    made.document, file=filename)
                 report["created"].append(checked.rule.code)
             elif own.document == checked.rule.document():
                 report["unchanged"].append(checked.rule.code)
             else:
+                before = own.document
                 _store(s, checked, own, actor, at)
+                audit.record_change(s, actor, "threshold_rule.import", f"threshold_rule:{own.code}", before,
+                                    own.document, file=filename)
                 report["updated"].append(checked.rule.code)
         _commit(uow)
         return report
@@ -477,6 +488,7 @@ def create_silence(uow: UnitOfWork, actor: Actor, cmd: NewSilence, *, now: datet
         bump(s)
         s.flush()
         result = _silence_record(row, at)
+        audit.record_change(s, actor, "silence.create", f"silence:{row.id}", None, _silence_audit(row))
         _commit(uow)
         return result
 
@@ -517,14 +529,20 @@ def expire_silence(uow: UnitOfWork, actor: Actor, silence_id: int, *, now: datet
         row = s.get(WarningSilence, silence_id)
         if row is None or not _silence_visible(actor, row.area_path):
             raise NotFound(f"silence {silence_id} not found")
+        before = _silence_audit(row)
         if row.ends_at > at:
             row.ends_at = max(at, row.starts_at)
             row.expired_by = actor.label
             bump(s)
         s.flush()
         result = _silence_record(row, at)
+        audit.record_change(s, actor, "silence.expire", f"silence:{row.id}", before, _silence_audit(row))
         _commit(uow)
         return result
+
+
+def _silence_audit(row: WarningSilence) -> dict[str, Any]:
+    return {"starts_at": row.starts_at, "ends_at": row.ends_at, "matcher": row.matcher, "comment": row.comment}
 
 
 # --- inhibitions -----------------------------------------------------------------------------------
@@ -561,6 +579,7 @@ def put_inhibition(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | N
             "target": inh.target.document(), "min_level": LEVELS[inh.min_level], "scope": inh.scope}
         enabled = doc.get("enabled", True) is not False
         row = s.scalar(select(WarningInhibition).where(WarningInhibition.code == inh.code))
+        before = None if row is None else {**row.document, "enabled": row.enabled}
         if row is None:
             row = WarningInhibition(code=inh.code, name=stored["name"], document=stored, enabled=enabled,
                                     created_by=actor.label, created_at=at, updated_at=at)
@@ -570,6 +589,8 @@ def put_inhibition(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | N
         bump(s)
         s.flush()
         result = _inhibition_record(row)
+        audit.record_change(s, actor, "inhibition.put", f"inhibition:{inh.code}", before,
+                            {**stored, "enabled": enabled})
         _commit(uow)
         return result
 
@@ -578,9 +599,12 @@ def delete_inhibition(uow: UnitOfWork, actor: Actor, code: str) -> None:
     authz.require(actor, p.INDICATOR_WRITE)
     with uow:
         s = uow.session
-        gone = cast(CursorResult[Any], s.execute(delete(WarningInhibition).where(WarningInhibition.code == code)))
-        if not gone.rowcount:
+        row = s.scalar(select(WarningInhibition).where(WarningInhibition.code == code))
+        if row is None:
             raise NotFound(f"inhibition '{code}' not found")
+        audit.record_change(s, actor, "inhibition.delete", f"inhibition:{code}",
+                            {**row.document, "enabled": row.enabled}, None)
+        s.execute(delete(WarningInhibition).where(WarningInhibition.id == row.id))
         bump(s)
         _commit(uow)
 
