@@ -51,10 +51,20 @@ USER_ADMIN = "user.admin"
 AUDIT_READ = "audit.read"
 WEBHOOK_ADMIN = "webhook.admin"
 API_KEY_ADMIN = "api_key.admin"  # connected systems' keys: create, rotate, revoke
+STAFF_READ = "staff.read"  # the staff directory (names, units, roles; phones masked)
+PEER_COMPARE = "evaluation.peers"  # rankings and red/black lists of peers (赛马比拼, 晒账), not their events
+
+#: Codes that name the system's own actors (the worker, the anonymous caller) or could be mistaken for
+#: them in the audit log: never a person's staff code (case-insensitive).
+RESERVED_CODES = frozenset({"system", "anonymous", "root", "apikey", "api_key", "shuzhi"})
+
+
+def is_reserved_code(code: str) -> bool:
+    return code.strip().lower() in RESERVED_CODES
 
 _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
          INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
-         PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE}
+         PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
@@ -63,13 +73,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.DUTY_OFFICER: frozenset(_DESK),
     Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
-                             REPORT_READ}),
+                             REPORT_READ, STAFF_READ}),
     Role.GRID_WORKER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, EVENT_VERIFY, INDICATOR_READ,
                                  PLAN_READ}),
     Role.LEADER: frozenset({EVENT_READ, EVENT_URGE, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
-                            EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE}),
+                            EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE}),
     Role.AUDITOR: frozenset({EVENT_READ, AUDIT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
-                             REPORT_READ}),
+                             REPORT_READ, STAFF_READ}),
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -368,15 +368,36 @@ def colour_map(uow: UnitOfWork, actor: Actor, *, by: str = "area", **params: Any
         return out
 
 
-def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", **params: Any) -> dict[str, Any]:
-    """Rankings (赛马比拼) with the movement against the previous period, and the red and black lists."""
+def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", peers: bool = False,
+             **params: Any) -> dict[str, Any]:
+    """Rankings (赛马比拼) with the movement against the previous period, and the red and black lists.
+
+    ``peers``: the ranking among the actor's peers — the areas or units under his area's parent (a town
+    sees all the district's towns) — published to the peers as the seeds' 赛马比拼 and 晒账 are. A
+    separate, explicit permission (``evaluation.peers``); it widens the *scores* only: the peers'
+    events stay out of sight (every other route still scopes by the actor's own area)."""
     authz.require(actor, P.EVALUATION_READ)
     if by not in ("area", "unit"):
         raise Invalid("rankings are by 'area' or 'unit'", field="by")
     with uow:
         s = uow.session
+        if peers:
+            authz.require(actor, P.PEER_COMPARE)
+            actor, params["area"] = _peer_view(s, actor)
         q = build_query(s, actor, group_by=by, **params)
         return ranking_of(s, actor, q)
+
+
+def _peer_view(s: Session, actor: Actor) -> tuple[Actor, str | None]:
+    """The actor as seen for a peer ranking: scoped to his area's parent (installation-wide stays so)."""
+    if not actor.area_paths:
+        if actor.area_paths is None:
+            return actor, None
+        raise Invalid("a peer ranking is for people of an area (a centre, village or grid)", field="peers")
+    parts = actor.area_paths[0].strip("/").split("/")
+    parent = parts[-2] if len(parts) > 1 else parts[-1]
+    path = s.scalar(select(Area.path).where(Area.code == parent))
+    return replace(actor, area_paths=(path,) if path else actor.area_paths), parent
 
 
 def _key(entry: dict[str, Any]) -> str:
