@@ -433,6 +433,13 @@ ACT_WITHOUT_ROLE: dict[tuple[str, str], tuple[int, str]] = {
     ("POST", "/api/events/{ref}/escalate"): (422, "上报 is a centre's act on its own task or case; a department "
                                                   "returns its task instead (the answer says so)"),
     ("PUT", "/api/events/{ref}/review/notes"): (409, "a review is written for a closed event only"),
+    ("POST", "/api/events/{ref}/attachments"): (201, "the unit holding a live task adds its photos and papers; "
+                                                     "once its task ended it may not (test_write_scopes)"),
+}
+#: Reads on an event that are for those with an event-level role only, with why.
+READ_FOR_EVENT_LEVEL: dict[tuple[str, str], str] = {
+    ("GET", "/api/events/{ref}/plans"): "the plan runs of the event are scoped like runs (by area and owner), "
+                                           "not by task: a unit sees the tasks a run gave it in its inbox",
 }
 
 
@@ -462,7 +469,7 @@ def test_people_who_see_an_event_but_hold_no_role_on_it_cannot_change_it(
             continue
         if method == "GET":
             r = _call(api.client, doc, method, path, town_b.params, carol)
-            if r.status_code == 404:
+            if r.status_code == 404 and (method, path) not in READ_FOR_EVENT_LEVEL:
                 problems.append(f"GET {path}: carol (with a live task) does not see the event: {r.text[:120]}")
             continue
         walked += 1
