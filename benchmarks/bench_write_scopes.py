@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,8 +65,6 @@ def main() -> None:
             alice = resolve_actor(s, "alice")
         body = c.SubmitEvent(source="hotline", request_type="complain", event_class_code="0101", title="井盖破损",
                              lon=World.A1[0], lat=World.A1[1])
-        from datetime import UTC, datetime, timedelta
-
         dated = body.model_copy(update={"received_at": datetime.now(UTC) - timedelta(minutes=5)})
         send = c.Dispatch(units=[c.UnitAssignment(unit_code="D500111-CGJ", role="lead")])
 
@@ -110,6 +109,11 @@ def main() -> None:
                                                20 * args.calls) for _ in range(5))
 
     label = args.label
+    lines = [f"Run of `benchmarks/bench_write_scopes.py --rounds {args.rounds} --calls {args.calls}` at "
+             f"{datetime.now(UTC).isoformat(timespec='seconds')}, **{label}** (SQLite, in process, CPU time "
+             "per call; target: the checks cost ≤ 5 %):", "",
+             "| path | CPU per call with the checks | without | side by side | the checks alone | share |",
+             "|---|---|---|---|---|---|"]
     for what, alone in (("intake", alone_intake), ("dispatch", alone_dispatch)):
         with_checks = statistics.median(per[(what, True)])
         without = statistics.median(per[(what, False)])
@@ -123,6 +127,21 @@ def main() -> None:
                cpu_per_call_ms_without=round(without * 1e3, 3), side_by_side_pct=round(side_by_side, 2),
                rounds=args.rounds, calls=args.calls, engine="sqlite", label=label,
                script="benchmarks/bench_write_scopes.py")
+        lines.append(f"| {what} | {with_checks * 1e3:.2f} ms | {without * 1e3:.2f} ms | {side_by_side:+.1f} % | "
+                     f"{alone * 1e6:.1f} µs | **{share:.2f} %** {'(met)' if share <= 5 else '(MISSED)'} |")
+    _write_doc(lines)
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench_write_scopes: begin -->", "<!-- bench_write_scopes: end -->"
+
+
+def _write_doc(lines: list[str]) -> None:
+    """Replace the figures between the markers of docs/benchmarks.md (written by this script only)."""
+    text = DOC.read_text(encoding="utf-8")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    DOC.write_text(head + BEGIN + "\n" + "\n".join(lines) + "\n" + END + tail, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -249,3 +249,28 @@ def test_a_people_import_never_re_enables_a_disabled_account(
     with session_factory() as s:
         person = s.scalar(select(Person).where(Person.code == "carol"))
         assert person is not None and person.active is False and person.phone == "13800138001"
+
+
+def test_a_department_handler_gets_his_units_figures_not_a_500(api: Api, world: World) -> None:
+    ev = _dispatched(api, ("D500111-CGJ", "lead"))
+    api.post(f"/api/events/{ev['number']}/tasks/{api.task(ev, 'D500111-CGJ')['id']}/accept", "carol", {})
+    period = datetime.now(UTC).strftime("%Y-%m")
+    mine = api.get("/api/evaluation/figures", who="carol", params={"period": period, "group_by": "unit"})
+    assert mine["filters"]["unit"] == "D500111-CGJ" and {g["code"] for g in mine["groups"]} <= {"D500111-CGJ"}, mine
+    r = api.client.get("/api/evaluation/figures", params={"period": period, "unit": "C500111001"},
+                       headers=api.headers("carol"))
+    assert r.status_code == 404, r.text
+
+
+def test_peer_rankings_need_their_own_permission_and_show_scores_only(
+        api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    period = datetime.now(UTC).strftime("%Y-%m")
+    peers = api.get("/api/evaluation/rankings", who="bob", params={"period": period, "by": "area",
+                                                                  "peers": "true"})
+    assert peers["area"]["code"] == "500111", peers
+    monkeypatch.setitem(perms.ROLE_PERMISSIONS, perms.Role.DUTY_OFFICER,
+                        perms.ROLE_PERMISSIONS[perms.Role.DUTY_OFFICER] - {perms.PEER_COMPARE})
+    forget_people()
+    r = api.client.get("/api/evaluation/rankings", params={"period": period, "by": "area", "peers": "true"},
+                       headers=api.headers("bob"))
+    assert r.status_code == 403, r.text

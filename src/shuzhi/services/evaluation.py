@@ -54,15 +54,20 @@ def period_of(text: str | None, field: str = "period") -> Period:
         raise Invalid(str(exc), field=field) from None
 
 
+def _is_department(actor: Actor) -> bool:
+    """A department sees no area as such (its scope is its unit's tasks): see ``scope_paths``."""
+    return actor.area_paths == () and actor.unit_id is not None
+
+
 def resolve_area(s: Session, actor: Actor, code: str | None) -> Area | None:
     if code is None or not code.strip():
-        if actor.area_paths is None:
+        if actor.area_paths is None or _is_department(actor):
             return s.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
         code = actor.area_paths[0].rstrip("/").rsplit("/", 1)[-1]
     area = s.scalar(select(Area).where(Area.code == code.strip()))
     if area is None:
         raise NotFound(f"unknown area '{code}'", field="area")
-    if actor.area_paths is not None and not any(
+    if actor.area_paths is not None and not _is_department(actor) and not any(
             area.path.startswith(p) or p.startswith(area.path) for p in actor.area_paths):
         raise NotFound(f"unknown area '{code}'", field="area")
     return area
@@ -79,6 +84,11 @@ def build_query(s: Session, actor: Actor, *, area: str | None, period: str | Non
         u = s.scalar(select(Unit).where(Unit.code == unit))
         if u is None:
             raise NotFound(f"unknown unit '{unit}'", field="unit")
+    if _is_department(actor):
+        # a department's people get their own unit's figures, wherever its tasks lay (#15)
+        if u is not None and u.id != actor.unit_id:
+            raise NotFound(f"unknown unit '{unit}'", field="unit")
+        u = s.get(Unit, actor.unit_id)
     c = None
     if event_class:
         c = s.scalar(select(EventClass).where(EventClass.code == event_class))
@@ -89,7 +99,8 @@ def build_query(s: Session, actor: Actor, *, area: str | None, period: str | Non
 
 def _scope_paths(actor: Actor, area: Area | None) -> list[str] | None:
     """The area prefixes to count: the asked area, narrowed to the actor's subtrees inside it."""
-    if actor.area_paths is None:
+    if actor.area_paths is None or (actor.area_paths == () and actor.unit_id is not None):
+        # installation-wide, or a department (whose figures ``build_query`` limits to its unit)
         return None if area is None else [area.path]
     if area is None:
         return list(actor.area_paths)

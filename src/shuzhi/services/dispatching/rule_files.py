@@ -26,9 +26,9 @@ from shuzhi.services.dispatching.rule_sets import (
     _create,
     _invalid,
     _update,
-    rule_area,
     check_rule,
     list_rules,
+    rule_area,
 )
 from shuzhi.services.errors import Invalid
 from shuzhi.services.security import audit, authz
