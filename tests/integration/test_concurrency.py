@@ -1,80 +1,99 @@
-"""Concurrent writers: event numbers stay unique and no update of one event is lost."""
+"""Concurrent edits answer 409, never 500; the sign-in lockout counts every parallel failure once (#15)."""
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
-from shuzhi.services import commands as c
-from shuzhi.services import handling
-from shuzhi.services.actors import resolve_actor
-from shuzhi.services.errors import Conflict
-from shuzhi.services.intake import submit_event
+from shuzhi.adapters.db.tables import Person
+from shuzhi.adapters.db.tables_security import AuditEntry, Credential
+from shuzhi.config import Settings
+from shuzhi.entrypoints.api import errors
+from shuzhi.services.errors import ServiceError
+from shuzhi.services.security.passwords import set_password
+from shuzhi.services.security.sessions import login
 from shuzhi.services.unit_of_work import UnitOfWork
+from tests.conftest import PG_URL
 from tests.factories import World
 
 
-def test_event_numbers_are_unique_under_concurrency(world: World, session_factory: sessionmaker[Session]) -> None:
-    with UnitOfWork(session_factory) as uow:
-        alice = resolve_actor(uow.session, "alice")
-    cmd = c.SubmitEvent(source="hotline", title="并发", lon=World.A1[0], lat=World.A1[1])
-
-    def one(_: int) -> int:
-        return submit_event(UnitOfWork(session_factory), cmd, alice).id
-
-    with ThreadPoolExecutor(8) as pool:
-        ids = list(pool.map(one, range(40)))
+def test_ten_parallel_wrong_passwords_lock_the_account_after_exactly_the_configured_number(
+        session_factory: sessionmaker[Session], world: World, tmp_path: Path) -> None:
+    if not PG_URL:
+        pytest.skip("the lost update of the failure counter is PostgreSQL's (SQLite serialises writers)")
     with session_factory() as s:
-        from sqlalchemy import select
+        set_password(s, "bob", "Longgang-2024!", must_change=False)
+        s.commit()
+    settings = Settings(data_dir=tmp_path, database_url=PG_URL, login_max_failures=5)
+    start = threading.Barrier(10)
+    answers: list[int] = []
+    lock = threading.Lock()
 
-        from shuzhi.adapters.db.tables import Event
+    def attempt(i: int) -> None:
+        start.wait()
+        try:
+            login(UnitOfWork(session_factory), settings, "bob", f"wrong-{i}")
+            status = 200
+        except ServiceError as exc:
+            status = exc.status
+        with lock:
+            answers.append(status)
 
-        numbers = s.scalars(select(Event.number).where(Event.id.in_(ids))).all()
-    assert len(set(numbers)) == 40
-    assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 41))
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # four failures are counted, the fifth locks, the five after it find the account locked
+    assert sorted(answers) == [401] * 4 + [423] * 6, answers
+    with session_factory() as s:
+        locks = s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "auth.locked",
+                                                                         AuditEntry.object == "person:bob"))
+        cred = s.scalar(select(Credential).join(Person, Person.id == Credential.person_id)
+                        .where(Person.code == "bob"))
+    assert locks == 1 and cred is not None and cred.locked_until is not None
 
 
-def test_two_officers_acting_at_once_never_lose_a_write(world: World,
-                                                        session_factory: sessionmaker[Session]) -> None:
-    with UnitOfWork(session_factory) as uow:
-        alice = resolve_actor(uow.session, "alice")
-        bob = resolve_actor(uow.session, "bob")
-    outcomes: list[str] = []
-    for _ in range(5):
-        event_id = submit_event(UnitOfWork(session_factory), c.SubmitEvent(
-            source="hotline", title="并发处置", event_class_code="0101", lon=World.A1[0], lat=World.A1[1]), alice).id
-        barrier = threading.Barrier(2)
+class _Race(Exception):
+    sqlstate = "40001"
 
-        def act(who, action, barrier=barrier):  # type: ignore[no-untyped-def]
-            barrier.wait()
-            try:
-                action(who)
-                outcomes.append("ok")
-            except Conflict:
-                outcomes.append("conflict")
 
-        def cancel(who, ref=str(event_id)):  # type: ignore[no-untyped-def]
-            handling.cancel(UnitOfWork(session_factory), ref, c.WithReason(reason="无效", expected_version=1), who)
+@pytest.mark.parametrize("raised", [
+    StaleDataError("UPDATE statement on table 'events' expected to update 1 row(s); 0 were matched."),
+    sa_exc.IntegrityError("INSERT INTO plan_runs …", {}, Exception("duplicate key value violates unique constraint")),
+    sa_exc.OperationalError("UPDATE tasks …", {}, _Race("could not serialize access due to concurrent update")),
+])
+def test_a_write_that_lost_a_race_answers_409_not_500(raised: Exception) -> None:
+    """Whatever service lost the race (coordination, supervision, plans …), the client is told to reload
+    and retry — the translation lives in one place, the API's error handlers."""
+    app = FastAPI()
+    errors.install(app)
 
-        def dispatch(who, ref=str(event_id)):  # type: ignore[no-untyped-def]
-            handling.dispatch(UnitOfWork(session_factory), ref,
-                              c.Dispatch(units=[c.UnitAssignment(unit_code="D500111-CGJ")], expected_version=1), who)
+    @app.post("/edit")
+    def edit() -> dict[str, Any]:
+        raise raised
 
-        threads = [threading.Thread(target=act, args=(alice, cancel)),
-                   threading.Thread(target=act, args=(bob, dispatch))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        with session_factory() as s:
-            from shuzhi.adapters.db.tables import Event
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/edit")
+    assert r.status_code == 409 and "reload and retry" in r.json()["detail"], r.text
 
-            ev = s.get(Event, event_id)
-            assert ev is not None
-            # exactly one of the two won, and the stored state is the winner's
-            assert ev.version == 2
-            assert ev.state in ("cancelled", "dispatched")
-            assert (ev.state == "dispatched") == bool(ev.tasks)
-    assert outcomes.count("ok") == 5 and outcomes.count("conflict") == 5
+
+def test_the_database_being_away_is_still_a_503() -> None:
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/x")
+    def x() -> None:
+        raise sa_exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        assert c.get("/x").status_code == 503

@@ -77,8 +77,11 @@ def test_return_goes_back_to_the_centre_for_redispatch(api: Api, world: World) -
     assert api.task(ev, "D500111-CGJ", live=False)["state"] == "returned"
     ev = _do(api, ev, "dispatch", "alice", {"units": [{"unit_code": "D500111-SWJ"}]})
     assert ev["state"] == "dispatched"
-    # a returned task cannot be accepted afterwards
-    err = _task_do(api, ev, task, "accept", "carol", status=409)
+    # a returned task cannot be accepted afterwards: its unit keeps sight of its part, no more (#15);
+    # the centre, which may act on every task, is told why the state machine refuses it
+    err = _task_do(api, ev, task, "accept", "carol", status=403)
+    assert "live task" in err["detail"]
+    err = _task_do(api, ev, task, "accept", "alice", status=409)
     assert err["detail"] == "cannot accept: the task is returned"
 
 

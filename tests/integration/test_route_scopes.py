@@ -512,3 +512,64 @@ def test_routes_scoped_elsewhere_name_real_tests(api: Api) -> None:
         assert (method, path) in set(routes), f"{method} {path} no longer exists: remove it from SCOPED_ELSEWHERE"
         text = (here / file).read_text(encoding="utf-8")
         assert f"def {name}" in text, f"{method} {path}: {file} has no test {name}"
+
+
+#: Writes on an event or task that someone who sees the event may still do without an event-level role,
+#: with why, and the status carol (a department holding a live assisting task) gets.
+ACT_WITHOUT_ROLE: dict[tuple[str, str], tuple[int, str]] = {
+    ("POST", "/api/events/{ref}/reveal"): (200, "reading the reporter's contact (audited) is sight, not action: "
+                                                "the unit holding a task calls the reporter"),
+    ("POST", "/api/events/{ref}/escalate"): (422, "上报 is a centre's act on its own task or case; a department "
+                                                  "returns its task instead (the answer says so)"),
+    ("PUT", "/api/events/{ref}/review/notes"): (409, "a review is written for a closed event only"),
+    ("POST", "/api/events/{ref}/attachments"): (201, "the unit holding a live task adds its photos and papers; "
+                                                     "once its task ended it may not (test_write_scopes)"),
+}
+#: Reads on an event that are for those with an event-level role only, with why.
+READ_FOR_EVENT_LEVEL: dict[tuple[str, str], str] = {
+    ("GET", "/api/events/{ref}/plans"): "the plan runs of the event are scoped like runs (by area and owner), "
+                                           "not by task: a unit sees the tasks a run gave it in its inbox",
+}
+
+
+def test_people_who_see_an_event_but_hold_no_role_on_it_cannot_change_it(
+        api: Api, town_b: Town, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write route on an event or a task, walked by people with *every* permission:
+
+    - carol, of a district department holding a live assisting task in town B's event, sees the event
+      (every GET answers) but may act on her own task only: each event-level write and each write on
+      town B's centre's task answers 403;
+    - dave, a grid worker of town A, does not even see it: 404, like bob (the test above);
+    - afterwards town B's event is unchanged.
+    """
+    for role in (perms.Role.HANDLER, perms.Role.GRID_WORKER):
+        monkeypatch.setitem(perms.ROLE_PERMISSIONS, role, ALL_PERMISSIONS)
+    forget_people()
+    api.post(f"/api/events/{town_b.params['ref']}/dispatch", "frank",
+             {"units": [{"unit_code": "D500111-CGJ", "role": "assist"}]})
+    doc, routes = _routes(api.client)
+    before = _state(session_factory, town_b.event_id)
+    carol, dave = api.headers("carol"), api.headers("dave")
+    problems: list[str] = []
+    walked = 0
+    for method, path in routes:
+        names = set(re.findall(r"\{(\w+)\}", path))
+        if not names & {"ref", "task_id"} or not names <= SCOPED_PARAMS | {"code"}:
+            continue
+        if method == "GET":
+            r = _call(api.client, doc, method, path, town_b.params, carol)
+            if r.status_code == 404 and (method, path) not in READ_FOR_EVENT_LEVEL:
+                problems.append(f"GET {path}: carol (with a live task) does not see the event: {r.text[:120]}")
+            continue
+        walked += 1
+        expected, _why = ACT_WITHOUT_ROLE.get((method, path), (403, ""))
+        r = _call(api.client, doc, method, path, town_b.params, carol)
+        if r.status_code != expected:
+            problems.append(f"{method} {path}: carol got {r.status_code}, expected {expected}: {r.text[:200]}")
+        r = _call(api.client, doc, method, path, town_b.params, dave)
+        if r.status_code != 404:
+            problems.append(f"{method} {path}: dave (town A's grid) got {r.status_code}, expected 404: "
+                            f"{r.text[:200]}")
+    assert walked >= 25, f"only {walked} write routes on events and tasks were walked"
+    assert _state(session_factory, town_b.event_id)[0] == before[0], "town B's event was changed"
+    assert not problems, "\n".join(problems)

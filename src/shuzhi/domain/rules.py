@@ -183,6 +183,12 @@ class Rule:
     enabled: bool = True
     id: int | None = None
     version: int = 1
+    #: The area whose events the rule may route (materialised path); ``None`` = everywhere.
+    area_path: str | None = None
+
+    def governs(self, area_path: str | None) -> bool:
+        """A rule routes only events inside its own area: a town's rule never another town's events."""
+        return self.area_path is None or (area_path is not None and area_path.startswith(self.area_path))
 
 
 class UnitDirectory(Protocol):
@@ -364,7 +370,7 @@ def decide(rules: RuleSet | Iterable[Rule], facts: EventFacts, units: UnitDirect
     rule_set = rules if isinstance(rules, RuleSet) else RuleSet(rules)
     passed: list[PassedOver] = []
     for cr in rule_set.candidates(facts):
-        if not cr.test(facts):
+        if not cr.rule.governs(facts.area_path) or not cr.test(facts):
             continue
         decision, reason = _apply(cr, facts, units)
         if decision is not None:

@@ -44,6 +44,8 @@ def add_attachment(uow: UnitOfWork, ref: str, filename: str, content_type: str, 
     with uow:
         s = uow.session
         event = load_visible_event(s, ref, actor)
+        # adding to the record is acting: the event's centre, or a unit on its own live task
+        authz.ensure_can_contribute(actor, event)
         if task_id is not None and task_id not in {t.id for t in event.tasks}:
             raise Invalid(f"task {task_id} does not belong to event {event.number}", field="task_id")
         att = Attachment(event_id=event.id, task_id=task_id, filename=filename[:200] or "file",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,15 +62,20 @@ def period_of(text: str | None, field: str = "period") -> Period:
         raise Invalid(str(exc), field=field) from None
 
 
+def _is_department(actor: Actor) -> bool:
+    """A department sees no area as such (its scope is its unit's tasks): see ``scope_paths``."""
+    return actor.area_paths == () and actor.unit_id is not None
+
+
 def resolve_area(s: Session, actor: Actor, code: str | None) -> Area | None:
     if code is None or not code.strip():
-        if actor.area_paths is None:
+        if actor.area_paths is None or _is_department(actor):
             return s.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
         code = actor.area_paths[0].rstrip("/").rsplit("/", 1)[-1]
     area = s.scalar(select(Area).where(Area.code == code.strip()))
     if area is None:
         raise NotFound(f"unknown area '{code}'", field="area")
-    if actor.area_paths is not None and not any(
+    if actor.area_paths is not None and not _is_department(actor) and not any(
             area.path.startswith(p) or p.startswith(area.path) for p in actor.area_paths):
         raise NotFound(f"unknown area '{code}'", field="area")
     return area
@@ -87,6 +92,11 @@ def build_query(s: Session, actor: Actor, *, area: str | None, period: str | Non
         u = s.scalar(select(Unit).where(Unit.code == unit))
         if u is None:
             raise NotFound(f"unknown unit '{unit}'", field="unit")
+    if _is_department(actor):
+        # a department's people get their own unit's figures, wherever its tasks lay (#15)
+        if u is not None and u.id != actor.unit_id:
+            raise NotFound(f"unknown unit '{unit}'", field="unit")
+        u = s.get(Unit, actor.unit_id)
     c = None
     if event_class:
         c = s.scalar(select(EventClass).where(EventClass.code == event_class))
@@ -97,7 +107,8 @@ def build_query(s: Session, actor: Actor, *, area: str | None, period: str | Non
 
 def _scope_paths(actor: Actor, area: Area | None) -> list[str] | None:
     """The area prefixes to count: the asked area, narrowed to the actor's subtrees inside it."""
-    if actor.area_paths is None:
+    if actor.area_paths is None or (actor.area_paths == () and actor.unit_id is not None):
+        # installation-wide, or a department (whose figures ``build_query`` limits to its unit)
         return None if area is None else [area.path]
     if area is None:
         return list(actor.area_paths)
@@ -404,15 +415,36 @@ def colour_map(uow: UnitOfWork, actor: Actor, *, by: str = "area", **params: Any
         return out
 
 
-def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", **params: Any) -> dict[str, Any]:
-    """Rankings (赛马比拼) with the movement against the previous period, and the red and black lists."""
+def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", peers: bool = False,
+             **params: Any) -> dict[str, Any]:
+    """Rankings (赛马比拼) with the movement against the previous period, and the red and black lists.
+
+    ``peers``: the ranking among the actor's peers — the areas or units under his area's parent (a town
+    sees all the district's towns) — published to the peers as the seeds' 赛马比拼 and 晒账 are. A
+    separate, explicit permission (``evaluation.peers``); it widens the *scores* only: the peers'
+    events stay out of sight (every other route still scopes by the actor's own area)."""
     authz.require(actor, P.EVALUATION_READ)
     if by not in ("area", "unit"):
         raise Invalid("rankings are by 'area' or 'unit'", field="by")
     with uow:
         s = uow.session
+        if peers:
+            authz.require(actor, P.PEER_COMPARE)
+            actor, params["area"] = _peer_view(s, actor)
         q = build_query(s, actor, group_by=by, **params)
         return ranking_of(s, actor, q)
+
+
+def _peer_view(s: Session, actor: Actor) -> tuple[Actor, str | None]:
+    """The actor as seen for a peer ranking: scoped to his area's parent (installation-wide stays so)."""
+    if not actor.area_paths:
+        if actor.area_paths is None:
+            return actor, None
+        raise Invalid("a peer ranking is for people of an area (a centre, village or grid)", field="peers")
+    parts = actor.area_paths[0].strip("/").split("/")
+    parent = parts[-2] if len(parts) > 1 else parts[-1]
+    path = s.scalar(select(Area.path).where(Area.code == parent))
+    return replace(actor, area_paths=(path,) if path else actor.area_paths), parent
 
 
 def _key(entry: dict[str, Any]) -> str:

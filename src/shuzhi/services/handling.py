@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, Unit, UnitCoverage, UnitDuty
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UnitCoverage, UnitDuty
+from shuzhi.domain import standing
 from shuzhi.domain.dispatch import Candidate
 from shuzhi.domain.events import (
     ACTIVE_TASK_STATES,
@@ -62,6 +63,14 @@ def load_visible_event(session: Session, ref: str | int, actor: Actor) -> Event:
         authz.ensure_event_visible(actor, event)
     except NotFound:
         raise NotFound(f"event {ref} not found") from None
+    return event
+
+
+def load_actable_event(session: Session, ref: str | int, actor: Actor) -> Event:
+    """An event the actor may act on: visible (else 404) and with an event-level role on it — its
+    area's centre or its owner (else 403, see :mod:`shuzhi.domain.standing`)."""
+    event = load_visible_event(session, ref, actor)
+    authz.ensure_can_act_on_event(actor, event)
     return event
 
 
@@ -133,11 +142,25 @@ def _cancel_live_tasks(session: Session, event: Event, actor: Actor, at: datetim
 # --- triage and dispatch -------------------------------------------------------------------------
 
 
+def unit_fits_area(s: Session, unit: Unit, area_path: str | None) -> bool:
+    """A unit may be sent an event if it sits in the event's area or covers it; for an event with no
+    place, only district- and city-level units (which cannot be checked against a place) may be.
+    The same rule for a dispatch by hand, by the rules and by override: a town's event never goes to
+    another town's units, whoever sends it."""
+    if area_path is None:
+        return unit.level in ("district", "city")
+    if unit.area.path.startswith(area_path) or area_path.startswith(unit.area.path):
+        return True
+    coverage = s.scalars(select(Area.path).join(UnitCoverage, UnitCoverage.area_id == Area.id)
+                         .where(UnitCoverage.unit_id == unit.id)).all()
+    return any(area_path.startswith(p) for p in coverage)
+
+
 def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: datetime, *,
                 record: dict[str, Any] | None = None) -> Event:
     """:func:`dispatch` inside the caller's transaction (e.g. a sensor warning's event, dispatched in
     the transaction that opened it)."""
-    event = load_visible_event(s, ref, actor)
+    event = load_actable_event(s, ref, actor)
     _check_version(event, cmd.expected_version)
     if event.mode == EventMode.NOTIFY.value and event.state == EventState.REGISTERED.value:
         event.mode = EventMode.HANDLE.value  # the duty officer overrides the class's notify default
@@ -147,6 +170,10 @@ def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: d
     if not has_live_lead and all(a.role is not TaskRole.LEAD for _, a in units):
         raise Invalid("the event has no lead unit yet: name one with role 'lead'", field="units")
     for i, (unit, _) in enumerate(units):
+        if not unit_fits_area(s, unit, event.area_path):
+            where = event.area.name if event.area else "no place"
+            raise Invalid(f"{unit.code} ({unit.name}) neither sits in nor covers the event's area ({where})",
+                          field=f"units[{i}].unit_code")
         if unit.id in live_units:
             raise Invalid(f"unit '{unit.code}' already has an open task for this event",
                           field=f"units[{i}].unit_code")
@@ -177,7 +204,7 @@ def notify(uow: UnitOfWork, ref: str, cmd: c.Notify, actor: Actor, *, now: datet
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         units = [unit_by_code(s, code, f"unit_codes[{i}]") for i, code in enumerate(cmd.unit_codes)]
         if len({u.id for u in units}) != len(units):
@@ -199,7 +226,7 @@ def withdraw(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now:
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         move_event(s, event, EventAction.WITHDRAW, actor, at, reason=cmd.reason)
         _cancel_live_tasks(s, event, actor, at, cmd.reason)
@@ -220,14 +247,6 @@ _TASK_PERMISSION = {
 }
 
 
-def _may_work_on(actor: Actor, task: Task) -> None:
-    """A unit's work on a task (accept, return, report back …) is done by that unit's people, or
-    recorded for it by the centre (a handler who phoned it in); never by another unit."""
-    if task.unit_id == actor.unit_id or actor.unit_id is None or authz.can(actor, EVENT_DISPATCH):
-        return
-    raise authz.Forbidden(f"task {task.id} belongs to another unit; only its own people (or the centre) act on it")
-
-
 def _task_action(uow: UnitOfWork, ref: str, task_id: int, action: TaskAction, actor: Actor, at: datetime,
                  expected_version: int | None, reason: str | None = None,
                  before: Callable[[Session, Event, Task], None] | None = None,
@@ -238,8 +257,12 @@ def _task_action(uow: UnitOfWork, ref: str, task_id: int, action: TaskAction, ac
     def work(s: Session) -> Event:
         event = load_visible_event(s, ref, actor)
         task = _load_task(s, event, task_id)
+        # a unit's work (accept, return, report back …) is done by the unit holding the live task or
+        # recorded for it by the event's centre; decisions on its time are the deciding centre's
         if permission == TASK_HANDLE:
-            _may_work_on(actor, task)
+            authz.ensure_can_act_on_task(actor, event, task)
+        else:
+            authz.ensure_can_decide_task(actor, event, task)
         _check_version(task, expected_version)
         if before is not None:
             before(s, event, task)
@@ -386,7 +409,7 @@ def self_handle(uow: UnitOfWork, ref: str, cmd: c.SelfHandle, actor: Actor, *, n
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         if actor.unit_id is None:
             raise Invalid("self-handling needs a person of a unit as the actor", field="actor")
@@ -410,9 +433,10 @@ def verify(uow: UnitOfWork, ref: str, cmd: c.Verify, actor: Actor, *, now: datet
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         reported = [t for t in event.tasks if t.state == TaskState.REPORTED_BACK.value]
+        _ensure_not_own_loop(s, event, reported, actor)
         if cmd.passed:
             move_event(s, event, EventAction.VERIFY, actor, at, reason=cmd.reason)
             for t in reported:
@@ -430,13 +454,35 @@ def verify(uow: UnitOfWork, ref: str, cmd: c.Verify, actor: Actor, *, now: datet
     return _run(uow, work)
 
 
+def _ensure_not_own_loop(s: Session, event: Event, reported: list[Task], actor: Actor) -> None:
+    """403 when the verifier last reported back on one of the tasks, or handled the case himself on the
+    spot and the class wants someone else to verify it (:func:`shuzhi.domain.standing.closes_own_loop`)."""
+    if actor.person_id is None or not reported:
+        return
+    ids = [t.id for t in reported]
+    rows = s.execute(select(TimelineEntry.task_id, TimelineEntry.actor_id)
+                     .where(TimelineEntry.event_id == event.id, TimelineEntry.task_id.in_(ids),
+                            TimelineEntry.action == "task.report_back")
+                     .order_by(TimelineEntry.id)).all()
+    last = {task_id: person for task_id, person in rows}  # the latest report per task wins
+    self_handler = None
+    if event.self_handled:
+        self_handler = s.scalar(select(TimelineEntry.actor_id).where(
+            TimelineEntry.event_id == event.id, TimelineEntry.action == "event.self_handle")
+            .order_by(TimelineEntry.id.desc()).limit(1))
+    separate = event.event_class.separate_verifier if event.event_class is not None else True
+    if standing.closes_own_loop(actor.person_id, list(last.values()), self_handler, separate):
+        raise authz.Forbidden(f"{actor.label} reported back on (or handled) this case himself; someone else "
+                              "verifies it (one person does not close his own loop)")
+
+
 def close(uow: UnitOfWork, ref: str, cmd: c.OptionalReason, actor: Actor, *, now: datetime | None = None) -> Event:
     """Close the case (结案) once verified."""
     authz.require(actor, EVENT_VERIFY)
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         move_event(s, event, EventAction.CLOSE, actor, at, reason=cmd.reason)
         event.closed_at = at
@@ -451,7 +497,7 @@ def callback(uow: UnitOfWork, ref: str, cmd: c.Callback, actor: Actor, *, now: d
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         if event.mode == EventMode.NOTIFY.value:
             raise Conflict("a notify-only event has no call-back", field="satisfied")
@@ -481,9 +527,9 @@ def merge(uow: UnitOfWork, ref: str, cmd: c.Merge, actor: Actor, *, now: datetim
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
-        master = load_visible_event(s, cmd.master_number, actor)
+        master = load_actable_event(s, cmd.master_number, actor)
         if master.id == event.id:
             raise Invalid("an event cannot be merged into itself", field="master_number")
         if EventState(master.state) in (EventState.MERGED, EventState.CANCELLED):
@@ -503,7 +549,7 @@ def cancel(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now: d
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         move_event(s, event, EventAction.CANCEL, actor, at, reason=cmd.reason)
         _cancel_live_tasks(s, event, actor, at, cmd.reason)
@@ -530,7 +576,7 @@ def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, no
     at = _now(now)
 
     def work(s: Session) -> Event:
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)
         _check_version(event, cmd.expected_version)
         new_class = s.scalar(select(EventClass).where(EventClass.code == cmd.event_class_code))
         if new_class is None:

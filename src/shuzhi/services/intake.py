@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -246,6 +246,25 @@ def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
     return Submitted(event_id, number, True)
 
 
+#: A stated receipt time may run ahead of ours by clock skew only.
+CLOCK_SKEW = timedelta(minutes=5)
+#: How far back a connected system (API key) may date a report it relays from its own queue; older
+#: backlogs come in through the bulk import (``event.import``), which is audited as such.
+KEY_BACKDATE = timedelta(hours=24)
+
+
+def _check_received_at(cmd: SubmitEvent, actor: Actor, now: datetime) -> None:
+    """``received_at`` starts the clocks and the statistics: nobody dates a report in the future, and a
+    connected system no further back than :data:`KEY_BACKDATE` (422, field ``received_at``)."""
+    if cmd.received_at is None:
+        return
+    if cmd.received_at > now + CLOCK_SKEW:
+        raise Invalid("received_at lies in the future", field="received_at")
+    if actor.credential == "api_key" and cmd.received_at < now - KEY_BACKDATE:
+        raise Invalid(f"a connected system may date a report at most {KEY_BACKDATE.total_seconds() / 3600:.0f} h "
+                      "back; older backlogs go through the bulk import", field="received_at")
+
+
 def submit_event(
     uow: UnitOfWork, cmd: SubmitEvent, actor: Actor, *, now: datetime | None = None, intake_key: str | None = None,
     after_insert: Callable[[Session, int], None] | None = None,
@@ -263,6 +282,7 @@ def submit_event(
     authz.require_source(actor, cmd.source.value)
     intake_key = scoped_intake_key(actor, intake_key)
     now = now or datetime.now(UTC)
+    _check_received_at(cmd, actor, now)
     with uow:
         s = uow.session
         if intake_key:

@@ -14,7 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, EventClass, Person, Unit, UnitCoverage, UnitDuty
-from shuzhi.domain.permissions import REFERENCE_WRITE, USER_ADMIN
+from shuzhi.domain.permissions import REFERENCE_WRITE, STAFF_READ, USER_ADMIN, is_reserved_code
+from shuzhi.domain.personal_data import mask_phone
 from shuzhi.services.actors import SYSTEM, Actor, forget_people
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.importing import ImportReport, Rows, canonical_rows, split_list
@@ -184,6 +185,8 @@ def import_people(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, actor: 
                 checked.error(r, "unit_code", f"unknown unit '{r['unit_code']}'")
             if r["role"] not in ROLES:
                 checked.error(r, "role", f"role must be one of {', '.join(ROLES)}")
+            if is_reserved_code(r["code"]):
+                checked.error(r, "code", f"'{r['code']}' is reserved for the system and cannot be a staff code")
             phone = r.get("phone", "")
             if phone and not PHONE.match(phone):
                 checked.error(r, "phone", f"'{phone}' is not a mobile or landline number")
@@ -192,11 +195,13 @@ def import_people(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, actor: 
             return report
         existing = _by_code(s, Person, (r["code"] for r in checked.items))
         for r in checked.items:
+            # ``active`` is not imported: a disabled account stays disabled (an administrator enables it,
+            # audited, in the user administration); a file cannot silently bring it back
             fields = {"name": r["name"], "phone": r.get("phone") or None, "unit_id": units[r["unit_code"]].id,
-                      "role": r["role"], "active": True}
+                      "role": r["role"]}
             person = existing.get(r["code"])
             if person is None:
-                s.add(Person(code=r["code"], **fields))
+                s.add(Person(code=r["code"], active=True, **fields))
                 report.created += 1
                 role_changes.append({"person": r["code"], "from": None, "to": r["role"]})
             elif all(getattr(person, k) == v for k, v in fields.items()):
@@ -276,8 +281,11 @@ def get_unit(uow: UnitOfWork, code: str) -> dict[str, str]:
 
 def list_people(uow: UnitOfWork, *, actor: Actor, unit_code: str | None = None,
                 role: str | None = None) -> list[dict[str, str]]:
-    """The people of the units in the actor's scope (administrators and auditors: everyone)."""
+    """The staff directory: the people of the units in the actor's scope (administrators and auditors:
+    everyone). Needs ``staff.read``; phones are masked like a reporter's (the full list with phones is
+    the administrators' audited export)."""
+    authz.require(actor, STAFF_READ)
     if role is not None and role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
-    return [r for r in _people_rows(uow, actor) if (unit_code is None or r["unit_code"] == unit_code)
-            and (role is None or r["role"] == role)]
+    return [{**r, "phone": mask_phone(r["phone"]) or ""} for r in _people_rows(uow, actor)
+            if (unit_code is None or r["unit_code"] == unit_code) and (role is None or r["role"] == role)]

@@ -165,5 +165,9 @@ def timeline(uow: UnitOfWork, ref: str, actor: Actor) -> list[TimelineEntry]:
     authz.require(actor, EVENT_READ)
     with uow:
         event = load_visible_event(uow.session, ref, actor)
-        return list(uow.session.scalars(
-            select(TimelineEntry).where(TimelineEntry.event_id == event.id).order_by(TimelineEntry.id)))
+        stmt = select(TimelineEntry).where(TimelineEntry.event_id == event.id).order_by(TimelineEntry.id)
+        own = authz.history_task_ids(actor, event)
+        if own is not None:
+            # a unit whose task ended reads its own part of the record only (#15)
+            stmt = stmt.where(TimelineEntry.task_id.in_(own or [0]))
+        return list(uow.session.scalars(stmt))

@@ -409,6 +409,7 @@ def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: date
     with uow:
         s = uow.session
         event = _visible_event(s, actor, ref)
+        authz.ensure_can_act_on_event(actor, event)
         open_tasks = [t for t in event.tasks if TaskState(t.state) in RUNNING and t.role != TaskRole.NOTIFY.value]
         if cmd.task_ids is not None:
             by_id = {t.id: t for t in event.tasks}
@@ -420,6 +421,12 @@ def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: date
             open_tasks = [by_id[tid] for tid in dict.fromkeys(cmd.task_ids)]
         if not open_tasks:
             raise Conflict(f"event {event.number} has no open task to urge", field="task_ids")
+        for t in open_tasks:
+            # an urge presses; it never buys time (that is an extension, decided by the centre)
+            if t.handle_due_at is not None and cmd.due_at > t.handle_due_at:
+                raise Invalid(f"an urge may only bring a deadline forward: task {t.id} ({t.unit.code}) is due "
+                              f"{t.handle_due_at.isoformat()}, earlier than {cmd.due_at.isoformat()}",
+                              field="due_at")
         s.add(Urge(event_id=event.id, by_person_id=actor.person_id, by=actor.label, instruction=cmd.instruction,
                    new_deadline=cmd.due_at, task_ids=[t.id for t in open_tasks], at=at))
         inbox: list[dict[str, Any]] = []
@@ -467,6 +474,7 @@ def escalate_task(uow: UnitOfWork, ref: str, task_id: int, cmd: c.WithReason, ac
             raise NotFound(f"task {task_id} of event {event.number} not found")
         if not actor.is_global and actor.unit_id != task.unit_id:
             raise authz.Forbidden("only the unit the task was given to can declare it beyond its capacity")
+        authz.ensure_can_act_on_task(actor, event, task)
         if cmd.expected_version is not None and task.version != cmd.expected_version:
             raise Conflict(f"the task was changed by someone else (version {task.version}); reload and retry",
                            field="expected_version")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -151,6 +152,8 @@ class EventClass(Timestamps, Base):
     #: ``{"normal": {"accept": "4wh", "handle": "5wd"}, "urgent": {...}, "critical": {...}}``
     time_limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: A case handled on the spot (自行处置) is verified by someone other than who handled it (#15).
+    separate_verifier: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Event(Base):
@@ -313,6 +316,8 @@ class DispatchRule(Timestamps, Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(60))
+    #: The area whose events the rule routes (a town's rule, the district's); null = installation-wide.
+    area_path: Mapped[str | None] = mapped_column(String(100))
 
 
 class DispatchRuleVersion(Base):

@@ -34,10 +34,14 @@ class RuleOut(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    #: The area whose events the rule routes (null: the whole installation).
+    area_code: str | None = None
 
     @classmethod
     def of(cls, r: rule_sets.RuleRecord) -> RuleOut:
-        return cls(**asdict(r))
+        fields = asdict(r)
+        fields.pop("area_path")
+        return cls(**fields, area_code=r.area_code)
 
 
 class VersionOut(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
 
 from shuzhi.services.errors import ServiceError
 
@@ -53,8 +54,30 @@ DATABASE_AWAY = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutE
 RETRY_AFTER_S = 2
 
 
+#: PostgreSQL's answers to two writers meeting on the same rows: serialization failure, deadlock,
+#: lock not available. The request lost a race, the database is fine: 409, reload and retry.
+_RACE_SQLSTATES = {"40001", "40P01", "55P03"}
+CONCURRENT = ("it was changed by someone else at the same time; reload and retry")
+
+
+def _lost_race(exc: Exception) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _RACE_SQLSTATES
+
+
 def install(app: FastAPI) -> None:
+    async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+        # A concurrent edit (a stale version, a unique key taken a moment ago, a deadlock) anywhere —
+        # coordination, supervision, plans — is the client's 409, never a 500 (#15).
+        log.info("concurrent edit on %s %s: %s", request.method, request.url.path,
+                 str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        return JSONResponse(_body(CONCURRENT), status_code=409)
+
+    app.add_exception_handler(StaleDataError, _conflict)
+    app.add_exception_handler(sa_exc.IntegrityError, _conflict)
+
     async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+        if _lost_race(exc):
+            return await _conflict(request, exc)
         # pool_pre_ping replaces the dead connections on the next checkout, so the process recovers
         # by itself once the server is back; meanwhile the client is told to come back shortly.
         log.warning("database unavailable for %s %s: %s", request.method, request.url.path,

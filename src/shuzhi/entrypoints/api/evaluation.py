@@ -38,9 +38,11 @@ def get_colour_map(uow: UowDep, actor: ActorDep, period: str, area: str | None =
 
 @router.get("/api/evaluation/rankings")
 def get_rankings(uow: UowDep, actor: ActorDep, period: str, area: str | None = None, by: str = "unit",
-                 unit_kind: str | None = None) -> dict[str, Any]:
-    """Rankings (赛马) with movement against the previous period, red and black lists (红黑榜)."""
-    return ev.rankings(uow, actor, by=by, area=area, period=period, unit_kind=unit_kind)
+                 unit_kind: str | None = None, peers: bool = False) -> dict[str, Any]:
+    """Rankings (赛马) with movement against the previous period, red and black lists (红黑榜).
+    ``peers=true``: the ranking among one's peers (the parent area's towns or units), with the
+    ``evaluation.peers`` permission — scores and lists only, never the peers' events."""
+    return ev.rankings(uow, actor, by=by, area=area, period=period, unit_kind=unit_kind, peers=peers)
 
 
 @router.get("/api/evaluation/people")

@@ -159,7 +159,7 @@ def rule_set(s: Session) -> RuleSet:
             return cached.rules
         rules = RuleSet(
             Rule(code=r.code, name=r.name, priority=r.priority, condition=r.condition, targets=r.targets,
-                 level=r.level, enabled=r.enabled, id=r.id, version=r.version)
+                 level=r.level, enabled=r.enabled, id=r.id, version=r.version, area_path=r.area_path)
             for r in s.scalars(select(DispatchRule).where(DispatchRule.enabled.is_(True)))
         )
         _cache[url] = _Cached(key, rules)
@@ -304,7 +304,7 @@ def auto_dispatch(uow: UnitOfWork, ref: str, actor: Actor, cmd: AutoDispatch | N
     authz.require(actor, EVENT_DISPATCH)
     with uow:
         s = uow.session
-        event = handling.load_visible_event(s, ref, actor)
+        event = handling.load_actable_event(s, ref, actor)
         if event.state != EventState.REGISTERED.value:
             raise Conflict(f"automatic dispatch is for registered events; this one is {event.state}",
                            details={"state": event.state})
@@ -329,18 +329,6 @@ def auto_dispatch(uow: UnitOfWork, ref: str, actor: Actor, cmd: AutoDispatch | N
                              record=_dispatch_record(decision))
 
 
-def _unit_fits_area(s: Session, unit: Unit, area_path: str | None) -> bool:
-    """A unit may be chosen by hand if it sits in the event's area or covers it; for an event with no
-    place, only district- and city-level units (which cannot be checked against a place) may be."""
-    if area_path is None:
-        return unit.level in ("district", "city")
-    if unit.area.path.startswith(area_path) or area_path.startswith(unit.area.path):
-        return True
-    coverage = s.scalars(select(Area.path).join(UnitCoverage, UnitCoverage.area_id == Area.id)
-                         .where(UnitCoverage.unit_id == unit.id)).all()
-    return any(area_path.startswith(p) for p in coverage)
-
-
 def override(uow: UnitOfWork, ref: str, cmd: Override, actor: Actor, *, now: datetime | None = None) -> Event:
     """The duty officer dispatches by hand, with a reason, instead of (or after) the automatic choice.
 
@@ -351,7 +339,7 @@ def override(uow: UnitOfWork, ref: str, cmd: Override, actor: Actor, *, now: dat
     authz.require(actor, EVENT_DISPATCH)
     with uow:
         s = uow.session
-        event = handling.load_visible_event(s, ref, actor)
+        event = handling.load_actable_event(s, ref, actor)
         if cmd.expected_version is not None and cmd.expected_version != event.version:
             raise Conflict(f"the event is at version {event.version}, you had {cmd.expected_version}; reload "
                            "and retry", field="expected_version")
@@ -359,7 +347,7 @@ def override(uow: UnitOfWork, ref: str, cmd: Override, actor: Actor, *, now: dat
             unit = s.scalar(select(Unit).where(Unit.code == a.unit_code))
             if unit is None or not unit.active:
                 raise Invalid(f"unknown or inactive unit '{a.unit_code}'", field=f"units[{i}].unit_code")
-            if not _unit_fits_area(s, unit, event.area_path):
+            if not handling.unit_fits_area(s, unit, event.area_path):
                 where = event.area.name if event.area else "no place"
                 raise Invalid(f"{unit.code} ({unit.name}) neither sits in nor covers the event's area "
                               f"({where})", field=f"units[{i}].unit_code")

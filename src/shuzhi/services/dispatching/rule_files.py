@@ -28,6 +28,7 @@ from shuzhi.services.dispatching.rule_sets import (
     _update,
     check_rule,
     list_rules,
+    rule_area,
 )
 from shuzhi.services.errors import Invalid
 from shuzhi.services.security import audit, authz
@@ -153,6 +154,7 @@ def import_rules(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, *,
         s = uow.session
         valid: list[NewRule] = []
         seen: dict[str, int] = {}
+        areas: dict[str, str | None] = {}
         for i, doc in enumerate(docs):
             row = rows[i] if rows is not None else None
             if isinstance(doc, dict) and any(p.get("row") == row and row is not None for p in problems):
@@ -172,7 +174,19 @@ def import_rules(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, *,
                                  **({"row": row} if row else {})})
                 continue
             seen[cmd.code] = i
-            for p in check_rule(s, cmd, prefix=f"$[{i}]"):
+            current = s.scalar(select(DispatchRule).where(DispatchRule.code == cmd.code))
+            if current is not None and not actor.is_global and not authz.path_visible(actor, current.area_path):
+                problems.append({"path": f"$[{i}].code", "code": "out_of_scope",
+                                 "message": f"rule '{cmd.code}' belongs to another area",
+                                 **({"row": row} if row else {})})
+                continue
+            try:
+                areas[cmd.code] = rule_area(s, cmd, actor, current.area_path if current else None)
+            except Invalid as exc:
+                problems.append({"path": f"$[{i}].area_code", "code": "unknown_value", "message": exc.message,
+                                 **({"row": row} if row else {})})
+                continue
+            for p in check_rule(s, cmd, prefix=f"$[{i}]", actor=actor, area_path=areas[cmd.code]):
                 problems.append({**p.as_dict(), "rule": cmd.code, **({"row": row} if row else {})})
             valid.append(cmd)
         if problems:
@@ -183,9 +197,9 @@ def import_rules(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, *,
         for cmd in valid:
             rule = existing.get(cmd.code)
             if rule is None:
-                _create(s, cmd, actor, at, reason)
+                _create(s, cmd, actor, at, reason, areas[cmd.code])
                 report.created.append(cmd.code)
-            elif _update(s, rule, cmd, rule.version, actor, at, reason):
+            elif _update(s, rule, cmd, rule.version, actor, at, reason, areas[cmd.code]):
                 report.updated.append(cmd.code)
             else:
                 report.unchanged.append(cmd.code)

@@ -55,6 +55,10 @@ class RuleBody(_Command):
     targets: Any = Field(description='e.g. {"lead": {"responsible": true, "level": "town"}, "assist": []}')
     level: str | None = Field(default=None, max_length=10, description="the level selectors look at")
     enabled: bool = True
+    area_code: str | None = Field(
+        default=None, max_length=20,
+        description="the area whose events the rule routes (a town's rule, the district's …); by default "
+                    "the author's own area, or the rule's current one when it is changed")
 
 
 class NewRule(RuleBody):
@@ -82,13 +86,18 @@ class RuleRecord:
     enabled: bool
     version: int
     created_by: str
+    area_path: str | None
     created_at: datetime
     updated_at: datetime
 
     def document(self) -> dict[str, Any]:
         """The rule as exported and imported."""
         return _document(self.code, self.name, self.priority, self.condition, self.targets, self.level,
-                         self.enabled)
+                         self.enabled, self.area_path)
+
+    @property
+    def area_code(self) -> str | None:
+        return _code_of(self.area_path)
 
 
 @dataclass(frozen=True)
@@ -104,16 +113,21 @@ class VersionRecord:
 # --- helpers -------------------------------------------------------------------------------------
 
 
+def _code_of(path: str | None) -> str | None:
+    return path.rstrip("/").rsplit("/", 1)[-1] if path else None
+
+
 def _document(code: str, name: str, priority: int, condition: Any, targets: Any, level: str | None,
-              enabled: bool) -> dict[str, Any]:
+              enabled: bool, area_path: str | None) -> dict[str, Any]:
     return {"code": code, "name": name, "priority": priority, "level": level, "enabled": enabled,
-            "condition": condition, "targets": targets}
+            "condition": condition, "targets": targets, "area_code": _code_of(area_path)}
 
 
 def _record(r: DispatchRule) -> RuleRecord:
     return RuleRecord(id=r.id, code=r.code, name=r.name, priority=r.priority, condition=r.condition,
                       targets=r.targets, level=r.level, enabled=r.enabled, version=r.version,
-                      created_by=r.created_by, created_at=r.created_at, updated_at=r.updated_at)
+                      created_by=r.created_by, created_at=r.created_at, updated_at=r.updated_at,
+                      area_path=r.area_path)
 
 
 def _rule_by_code(s: Session, code: str) -> DispatchRule:
@@ -176,9 +190,48 @@ def _selectors(targets: dict[str, Any], path: str) -> Iterator[tuple[str, Select
         yield f"{path}.assist[{i}]", Selector.parse(raw), raw
 
 
-def check_rule(s: Session, body: RuleBody, *, prefix: str = "$") -> list[RuleProblem]:
+def rule_area(s: Session, body: RuleBody, actor: Actor, current: str | None = None) -> str | None:
+    """The area path a rule governs: the one named, else the rule's current one, else the author's own
+    area (``None``: installation-wide, for an installation-wide author only). An unknown code → 422."""
+    if body.area_code:
+        path = s.scalar(select(Area.path).where(Area.code == body.area_code))
+        if path is None:
+            raise Invalid(f"unknown area '{body.area_code}'", field="area_code")
+        return path
+    if current is not None:
+        return current
+    return actor.area_paths[0] if actor.area_paths else None
+
+
+def _scope_problems(s: Session, area_path: str | None, fixed: dict[str, Unit], actor: Actor,
+                    prefix: str, body: RuleBody) -> list[RuleProblem]:
+    """A rule routes only events of its area, and its author writes rules for his own area only: a
+    town's rule never names another town's area or sends events to another town's units."""
+    problems: list[RuleProblem] = []
+    if not actor.is_global and (area_path is None or not authz.path_visible(actor, area_path)):
+        problems.append(RuleProblem(f"{prefix}.area_code", "a rule may only govern an area inside its author's "
+                                    f"own ({', '.join(_code_of(p) or '' for p in actor.area_paths or ())})",
+                                    "out_of_scope"))
+        return problems
+    if area_path is None:
+        return problems
+    from shuzhi.services.handling import unit_fits_area  # handling imports the dispatching package
+
+    for path, sel, raw in _selectors(body.targets, f"{prefix}.targets"):
+        unit = fixed.get(sel.unit or "")
+        if unit is not None and not unit_fits_area(s, unit, area_path):
+            at = f"{path}.unit" if isinstance(raw, dict) else path
+            problems.append(RuleProblem(at, f"unit '{unit.code}' neither sits in nor covers the rule's area "
+                                        f"({_code_of(area_path)}): a rule never moves events out of its area",
+                                        "out_of_scope"))
+    return problems
+
+
+def check_rule(s: Session, body: RuleBody, *, prefix: str = "$", actor: Actor | None = None,
+               area_path: str | None = None) -> list[RuleProblem]:
     """Every problem of a rule, with JSON paths under ``prefix``: shape and types (domain), unknown
-    classes, areas and units, and department tasks pushed down to grassroots units."""
+    classes, areas and units, department tasks pushed down to grassroots units, and (with ``actor``)
+    a rule outside its author's area or sending events out of its own area."""
     problems = validate_condition(body.condition, path=f"{prefix}.condition",
                                   vocabulary=_vocabulary(s, body.condition))
     target_problems = validate_targets(body.targets, path=f"{prefix}.targets")
@@ -199,7 +252,14 @@ def check_rule(s: Session, body: RuleBody, *, prefix: str = "$") -> list[RulePro
             fixed[sel.unit] = unit
     if not problems:
         problems += _push_down_problems(s, body, fixed, prefix)
+    if actor is not None:
+        problems += _scope_problems(s, area_path, fixed, actor, prefix, body)
     return problems
+
+
+def ensure_rule_in_scope(actor: Actor, rule: DispatchRule) -> None:
+    """Rules are read by all who hold ``rule.read``; changed only inside one's own area (403)."""
+    authz.ensure_config_in_scope(actor, rule.area_path, what=f"dispatch rule '{rule.code}'")
 
 
 def _push_down_problems(s: Session, body: RuleBody, fixed: dict[str, Unit], prefix: str) -> list[RuleProblem]:
@@ -292,11 +352,12 @@ def get_rule(uow: UnitOfWork, code: str, actor: Actor) -> RuleRecord:
         return _record(_rule_by_code(uow.session, code))
 
 
-def _create(s: Session, cmd: NewRule, actor: Actor, at: datetime, reason: str | None) -> DispatchRule:
+def _create(s: Session, cmd: NewRule, actor: Actor, at: datetime, reason: str | None,
+            area_path: str | None) -> DispatchRule:
     version = _next_version(s, cmd.code)
     rule = DispatchRule(code=cmd.code, name=cmd.name, priority=cmd.priority, condition=cmd.condition,
                         targets=cmd.targets, level=cmd.level, enabled=cmd.enabled, version=version,
-                        created_by=actor.label, created_at=at, updated_at=at)
+                        created_by=actor.label, created_at=at, updated_at=at, area_path=area_path)
     s.add(rule)
     s.flush()
     _write_version(s, rule.id, _record(rule).document(), version, "create", actor, at, reason)
@@ -311,10 +372,11 @@ def create_rule(uow: UnitOfWork, cmd: NewRule, actor: Actor, *, now: datetime | 
         s = uow.session
         if s.scalar(select(DispatchRule.id).where(DispatchRule.code == cmd.code)) is not None:
             raise Conflict(f"a dispatch rule '{cmd.code}' already exists", field="code")
-        problems = check_rule(s, cmd)
+        area_path = rule_area(s, cmd, actor)
+        problems = check_rule(s, cmd, actor=actor, area_path=area_path)
         if problems:
             raise _invalid(problems)
-        rule = _create(s, cmd, actor, at, cmd.reason)
+        rule = _create(s, cmd, actor, at, cmd.reason, area_path)
         audit.record(s, actor, "rule.create", f"dispatch_rule:{cmd.code}", {
             "version": rule.version, "reason": cmd.reason, "before": None,
             "after": _record(rule).document()}, at=at)
@@ -323,16 +385,16 @@ def create_rule(uow: UnitOfWork, cmd: NewRule, actor: Actor, *, now: datetime | 
 
 
 def _update(s: Session, rule: DispatchRule, body: RuleBody, seen: int, actor: Actor, at: datetime,
-            reason: str | None) -> bool:
+            reason: str | None, area_path: str | None) -> bool:
     doc = _document(rule.code, body.name, body.priority, body.condition, body.targets, body.level,
-                    body.enabled)
+                    body.enabled, area_path)
     if doc == _record(rule).document():
         return False
     # Conditional on the version read: a concurrent change makes this match no row → 409.
     changed = _rowcount(s,
         update(DispatchRule).where(DispatchRule.id == rule.id, DispatchRule.version == seen)
         .values(name=body.name, priority=body.priority, condition=body.condition, targets=body.targets,
-                level=body.level, enabled=body.enabled, version=seen + 1, updated_at=at)
+                level=body.level, enabled=body.enabled, version=seen + 1, updated_at=at, area_path=area_path)
         .execution_options(synchronize_session=False)
     )
     if changed != 1:
@@ -349,14 +411,16 @@ def update_rule(uow: UnitOfWork, code: str, cmd: ChangeRule, actor: Actor, *,
     with uow:
         s = uow.session
         rule = _rule_by_code(s, code)
+        ensure_rule_in_scope(actor, rule)
         if cmd.expected_version is not None and cmd.expected_version != rule.version:
             raise Conflict(f"the rule is at version {rule.version}, you had {cmd.expected_version}; "
                            "reload and retry", field="expected_version")
-        problems = check_rule(s, cmd)
+        area_path = rule_area(s, cmd, actor, rule.area_path)
+        problems = check_rule(s, cmd, actor=actor, area_path=area_path)
         if problems:
             raise _invalid(problems)
         before = _record(rule).document()
-        if _update(s, rule, cmd, rule.version, actor, at, cmd.reason):
+        if _update(s, rule, cmd, rule.version, actor, at, cmd.reason, area_path):
             s.refresh(rule)
             audit.record(s, actor, "rule.update", f"dispatch_rule:{code}", {
                 "version": rule.version, "reason": cmd.reason, "before": before,
@@ -373,6 +437,7 @@ def delete_rule(uow: UnitOfWork, code: str, actor: Actor, *, expected_version: i
     with uow:
         s = uow.session
         rule = _rule_by_code(s, code)
+        ensure_rule_in_scope(actor, rule)
         seen = rule.version
         if expected_version is not None and expected_version != seen:
             raise Conflict(f"the rule is at version {seen}, you had {expected_version}; reload and retry",

@@ -508,6 +508,7 @@ def activate_on_event(uow: UnitOfWork, ref: str, code: str, cmd: Activate, actor
         event = load_event(s, ref)
         authz.ensure_visible(actor, event.area_path, [event.owner_unit_id, *(t.unit_id for t in event.tasks)],
                              what=f"event {ref}")
+        authz.ensure_can_act_on_event(actor, event)
         row, tpl = _usable(s, code)
         key = f"event:{event.id}:{tpl.code}"
         found = _existing(s, key)

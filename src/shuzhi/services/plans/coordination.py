@@ -129,6 +129,7 @@ def push_down(uow: UnitOfWork, ref: str, cmd: PushDown, actor: Actor, *, now: da
     with uow:
         s = uow.session
         event = _check(s, ref, actor)
+        authz.ensure_can_act_on_event(actor, event)
         target = s.scalar(select(Unit).where(Unit.code == cmd.centre_code, Unit.active.is_(True)))
         if target is None or target.kind != "centre":
             raise Invalid(f"'{cmd.centre_code}' is not an active centre", field="centre_code")
@@ -149,7 +150,7 @@ def hand_sideways(uow: UnitOfWork, ref: str, cmd: HandSideways, actor: Actor, *,
     """横向分拨 to departments (lead and assisting)."""
     with uow:
         s = uow.session
-        _check(s, ref, actor)
+        authz.ensure_can_act_on_event(actor, _check(s, ref, actor))
         for i, a in enumerate(cmd.units):
             unit = s.scalar(select(Unit).where(Unit.code == a.unit_code, Unit.active.is_(True)))
             if unit is None:

@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
 from shuzhi.adapters.db.tables import Event, Task
+from shuzhi.domain import standing
+from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskState
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import NotFound, ServiceError
 
@@ -101,3 +103,79 @@ def event_clause(actor: Actor) -> ColumnElement[bool]:
 def ensure_event_visible(actor: Actor, event: Event) -> None:
     """404 unless the loaded event is in the actor's scope (see :func:`event_clause`)."""
     ensure_visible(actor, event.area_path, [event.owner_unit_id, *(t.unit_id for t in event.tasks)], what="event")
+
+
+# --- acting, not just seeing (issue #15) ----------------------------------------------------------
+
+
+def _who(actor: Actor) -> standing.Who:
+    return standing.Who(unit_id=actor.unit_id, area_paths=actor.area_paths)
+
+
+def _live(task: Task) -> bool:
+    return TaskState(task.state) in ACTIVE_TASK_STATES
+
+
+def event_facts(event: Event) -> standing.EventFacts:
+    return standing.EventFacts(
+        area_path=event.area_path, owner_unit_id=event.owner_unit_id,
+        tasks=tuple(standing.TaskFacts(id=t.id, unit_id=t.unit_id, live=_live(t)) for t in event.tasks))
+
+
+def _task_facts(task: Task) -> standing.TaskFacts:
+    return standing.TaskFacts(id=task.id, unit_id=task.unit_id, live=_live(task))
+
+
+def ensure_can_act_on_event(actor: Actor, event: Event) -> None:
+    """403 unless the actor's unit has an event-level role on the (visible) event: its area or its
+    owner centre (:func:`shuzhi.domain.standing.may_act_on_event`)."""
+    if not standing.may_act_on_event(_who(actor), event_facts(event)):
+        raise Forbidden(f"{actor.label} may see event {event.number} but not act on it: only its owner centre "
+                        "or a centre whose area contains it may (a unit acts on its own live task only)")
+
+
+def ensure_can_act_on_task(actor: Actor, event: Event, task: Task) -> None:
+    """403 unless the actor's unit holds this live task, or has an event-level role on its event."""
+    if not standing.may_work_on_task(_who(actor), event_facts(event), _task_facts(task)):
+        raise Forbidden(f"task {task.id} is not {actor.label}'s unit's live task; a unit acts on its own live "
+                        "task only (or the event's centre does)")
+
+
+def ensure_can_decide_task(actor: Actor, event: Event, task: Task) -> None:
+    """403 unless the actor is the deciding centre for this task (never the unit holding it)."""
+    if not standing.may_decide_task(_who(actor), event_facts(event), _task_facts(task)):
+        raise Forbidden(f"{actor.label} may not decide on task {task.id}: the centre of the event decides, "
+                        "never the unit that holds the task")
+
+
+def ensure_can_contribute(actor: Actor, event: Event) -> None:
+    """403 unless the actor may add to the event's record (a file, a note): event-level standing, or
+    its unit holds a live task of it. A unit whose task ended only reads its own part."""
+    if standing.standing_on_event(_who(actor), event_facts(event)) not in (*standing.EVENT_LEVEL,
+                                                                            standing.Standing.TASK):
+        raise Forbidden(f"{actor.label} may see event {event.number} but no longer add to it")
+
+
+def history_task_ids(actor: Actor, event: Event) -> frozenset[int] | None:
+    """``None`` when the actor reads the whole record of the event; else the ids of the tasks whose part
+    of it he may read (his unit's ended tasks: :func:`shuzhi.domain.standing.visible_task_ids`)."""
+    return standing.visible_task_ids(_who(actor), event_facts(event))
+
+
+def ensure_config_in_scope(actor: Actor, area_path: str | None, what: str = "this configuration",
+                           field: str = "area_code") -> None:
+    """403 unless a configuration object at ``area_path`` lies in the actor's area subtrees: a town
+    writes its town's rules, the district the district's (``None`` = installation-wide: global actors
+    only)."""
+    if actor.area_paths is None:
+        return
+    if area_path is None or not any(area_path.startswith(p) for p in actor.area_paths):
+        raise Forbidden(f"{actor.label} may only write {what} for areas in his own scope", field=field)
+
+
+def config_clause(actor: Actor, path_column: Any) -> ColumnElement[bool]:
+    """WHERE clause for configuration an actor may *change*: rows at areas in its subtrees."""
+    if actor.area_paths is None:
+        return true()
+    return or_(*[path_column.startswith(p, autoescape=True) for p in actor.area_paths]) \
+        if actor.area_paths else false()

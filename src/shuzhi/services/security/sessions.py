@@ -136,6 +136,17 @@ def login(uow: UnitOfWork, settings: Settings, code: str, password: str, *, kind
             uow.commit()
             raise Locked(locked, now)
         if not _check_password(cred.password_hash, password):
+            # Count under the row's lock, re-read after the (slow) check: parallel wrong passwords each
+            # count once, and those that arrive after the one that locked find the lock (race-free on
+            # PostgreSQL, where the counter was a lost update; SQLite serialises writers anyway).
+            cred = s.scalars(select(Credential).where(Credential.person_id == person.id)
+                             .with_for_update().execution_options(populate_existing=True)).one()
+            locked = _aware(cred.locked_until)
+            if locked is not None and locked > now:
+                audit.record(s, _ANONYMOUS, "auth.login_failed", f"person:{code}", {"reason": "locked"}, ip=ip,
+                             at=now)
+                uow.commit()
+                raise Locked(locked, now)
             last = _aware(cred.last_failed_at)
             if last is None or now - last > lockout:
                 cred.failed_count = 0  # failures long ago do not add up

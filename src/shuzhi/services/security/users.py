@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Area, Person, Unit
 from shuzhi.adapters.db.tables_security import AuthToken, Credential
 from shuzhi.config import Settings
-from shuzhi.domain.permissions import USER_ADMIN, Role
+from shuzhi.domain.permissions import USER_ADMIN, Role, is_reserved_code
 from shuzhi.services.actors import Actor, forget_people
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.organisation import PHONE
@@ -51,6 +51,8 @@ class NewUser(_Command):
     def _code(cls, v: str) -> str:
         if not CODE.match(v):
             raise ValueError("a staff code is letters, digits, '.', '_' or '-' (up to 40)")
+        if is_reserved_code(v):
+            raise ValueError(f"'{v}' is reserved for the system and cannot be a staff code")
         return v
 
     @field_validator("phone")
