@@ -6,8 +6,8 @@ The API app factory and the CLI/worker import this module; each part adds one im
 from __future__ import annotations
 
 from shuzhi.services import cockpit_counters  # noqa: F401  (active warnings and running plans on the cockpit)
-from shuzhi.services.notices import hooks as notice_hooks  # noqa: F401  (red warnings start chains; sender jobs)
 from shuzhi.services.hotline import hooks as _hotline_hooks  # noqa: F401  (suggestions at intake, retraining)
+from shuzhi.services.notices import hooks as notice_hooks  # noqa: F401  (red warnings start chains; sender jobs)
 from shuzhi.services.plans import triggers  # noqa: F401  (warning, event and task hooks that start plans)
 from shuzhi.services.sensing import warnings  # noqa: F401  (threshold evaluation on readings)
 from shuzhi.services.window import cases as _service_cases  # noqa: F401  (a case's stages and completion)
