@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Unit
@@ -139,7 +139,6 @@ def leaders(uow: UnitOfWork, ledger_code: str, actor: Actor) -> list[str]:
         s = uow.session
         acc = access.load_ledger(s, actor, ledger_code)
         return [str(v) for (v,) in s.execute(
-            select(cast(LedgerItem.leader_name, String)).where(LedgerItem.ledger_id == acc.ledger.id,
-                                                               LedgerItem.leader_name.is_not(None),
-                                                               access.item_clause(acc, actor))
+            select(LedgerItem.leader_name).where(LedgerItem.ledger_id == acc.ledger.id,
+                                                 LedgerItem.leader_name.is_not(None), access.item_clause(acc, actor))
             .distinct().order_by(LedgerItem.leader_name))]
