@@ -72,6 +72,8 @@ REFERENCE = "reference data (areas, units, event classes): every signed-in perso
             "draw maps and choose units; it holds no case data"
 OWN = "acts on the caller's own account only (their sessions, tokens, password)"
 CONFIG = "installation-wide configuration, not area data; gated by its permission"
+RULES = "dispatch rules are read by all who hold rule.read; each belongs to an area and is written only inside " \
+        "its author's area (test_write_scopes: a town dispatcher and another town's rule)"
 
 UNSCOPED: dict[tuple[str, str], Unscoped] = {
     ("GET", "/api/areas"): Unscoped(REFERENCE),
@@ -93,12 +95,12 @@ UNSCOPED: dict[tuple[str, str], Unscoped] = {
     ("POST", "/api/events"): Unscoped("creates a new event: people report anywhere (首接负责); API keys only "
                                       "as their sources and in their areas (test_auth)", perms.EVENT_SUBMIT),
     ("GET", "/api/dispatch-rules"): Unscoped(CONFIG, perms.RULE_READ),
-    ("POST", "/api/dispatch-rules"): Unscoped(CONFIG, perms.RULE_WRITE),
+    ("POST", "/api/dispatch-rules"): Unscoped(RULES, perms.RULE_WRITE),
     ("GET", "/api/dispatch-rules/export"): Unscoped(CONFIG, perms.RULE_READ),
-    ("POST", "/api/dispatch-rules/import"): Unscoped(CONFIG, perms.RULE_WRITE),
+    ("POST", "/api/dispatch-rules/import"): Unscoped(RULES, perms.RULE_WRITE),
     ("GET", "/api/dispatch-rules/{code}"): Unscoped(CONFIG, perms.RULE_READ),
-    ("PUT", "/api/dispatch-rules/{code}"): Unscoped(CONFIG, perms.RULE_WRITE),
-    ("DELETE", "/api/dispatch-rules/{code}"): Unscoped(CONFIG, perms.RULE_WRITE),
+    ("PUT", "/api/dispatch-rules/{code}"): Unscoped(RULES, perms.RULE_WRITE),
+    ("DELETE", "/api/dispatch-rules/{code}"): Unscoped(RULES, perms.RULE_WRITE),
     ("GET", "/api/dispatch-rules/{code}/versions"): Unscoped(CONFIG, perms.RULE_READ),
     ("GET", "/api/api-keys"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
     ("POST", "/api/api-keys"): Unscoped(CONFIG, perms.API_KEY_ADMIN),
