@@ -1,7 +1,7 @@
 """write scopes (#15): a dispatch rule belongs to an area (existing rules get the district's), and an
 event class says whether a case handled on the spot must be verified by someone else (on by default)
 
-Revision ID: seca_1
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-07 03:00:00.000000
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'seca_1'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """duty roster: shifts per centre (leader on duty, officers)
 
-Revision ID: notices_1
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 02:30:00.000000
 
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'notices_1'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """services: matters, bundles, windows, service cases (on events/tasks), materials, visits, ratings (好差评),
 verifications, their timeline, settings, enterprises and their calls (企业吹哨)
 
-Revision ID: services_1
-Revises: 0014
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07 02:32:13.497873
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'services_1'
-down_revision = '0014'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

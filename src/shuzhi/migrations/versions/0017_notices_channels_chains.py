@@ -1,7 +1,7 @@
 """notices: people's channels, group robots, escalation policies and chains, notices, receipts
 
-Revision ID: notices_2
-Revises: notices_1
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 02:26:09.741342
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'notices_2'
-down_revision = 'notices_1'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """hotline intelligence: model versions, suggestions at intake, event links, automation thresholds
 
-Revision ID: hotline_1
-Revises: 0014
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07 02:40:00.000000
 
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'hotline_1'
-down_revision = '0014'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """ledgers: ledgers, items, progress reports and slots, evidence, timeline, clocks, bulletins, event links
 
-Revision ID: ledgers_1
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 02:22:04.433541
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'ledgers_1'
-down_revision = '0014'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
