@@ -185,4 +185,5 @@ def test_a_gauge_credential_publishes_only_its_own_readings(acl_broker: int, uow
     finally:
         stop.set()
         thread.join(15)
-    assert count_readings(UnitOfWork(uow._factory)) == 1  # the gauge's own reading; the manhole reading it forged was dropped
+    # the gauge's own reading; the manhole reading it forged was dropped by the broker
+    assert count_readings(UnitOfWork(uow._factory)) == 1
