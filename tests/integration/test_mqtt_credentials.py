@@ -83,7 +83,7 @@ def _publish(port: int, messages: list[tuple[str, bytes]]) -> None:
 
 def _run(port: int, uow: UnitOfWork, password: str) -> tuple[Subscriber, threading.Event, threading.Thread]:
     def handle(items: list[Any]) -> None:
-        ingest(uow, SYSTEM, items)
+        ingest(UnitOfWork(uow._factory), SYSTEM, items)  # its own unit of work: this runs in another thread
 
     sub = Subscriber(handle, host="127.0.0.1", port=port, client_id=f"ingest-{uuid.uuid4().hex[:6]}",
                      batch_size=100, batch_wait=0.1, session_expiry_s=60, username="ingest", password=password)
@@ -114,10 +114,76 @@ def test_the_subscriber_signs_in_with_its_password_and_a_wrong_one_is_refused(
                            orjson.dumps({"value": 2.0 + i / 10, "at": (at + timedelta(minutes=i)).isoformat()}))
                           for i in range(3)])
         deadline = time.monotonic() + 20
-        while count_readings(uow) < 3 and time.monotonic() < deadline:
+        while count_readings(UnitOfWork(uow._factory)) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         stop.set()
         thread.join(15)
-    assert count_readings(uow) == 3
+    assert count_readings(UnitOfWork(uow._factory)) == 3
     forget_catalogues()
+
+
+@pytest.fixture
+def acl_broker(tmp_path: Path, world: World, uow: UnitOfWork, engine: Any) -> Iterator[int]:
+    """Mosquitto with accounts ``ingest`` and ``WL-A`` (the gauge) and the ACL `shuzhi mqtt-acl` writes."""
+    from typer.testing import CliRunner
+
+    from shuzhi.entrypoints.cli import app
+
+    need_service(shutil.which("mosquitto") is not None, "mosquitto")
+    forget_catalogues()
+    load_sensing(uow)
+    acl = tmp_path / "acl"
+    url = engine.url.render_as_string(hide_password=False)
+    made = CliRunner().invoke(app, ["mqtt-acl", str(acl), "--database-url", url, "--subscriber", "ingest",
+                                    "--prefix", PREFIX])
+    assert made.exit_code == 0, made.output
+    assert f"user WL-A\ntopic write {PREFIX}/RIVER_LEVEL/WL-A" in acl.read_text()
+    passwords = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), "ingest", "Ingest-secret-1"], check=True)
+    subprocess.run(["mosquitto_passwd", "-b", str(passwords), "WL-A", "Gauge-secret-1"], check=True)
+    port = _free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+                    f"acl_file {acl}\npersistence false\nuser {getpass.getuser()}\n")
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        forget_catalogues()
+
+
+def test_a_gauge_credential_publishes_only_its_own_readings(acl_broker: int, uow: UnitOfWork) -> None:
+    sub, stop, thread = _run(acl_broker, uow, "Ingest-secret-1")
+    try:
+        assert sub.connected.wait(10), sub.refused
+        time.sleep(0.3)
+        at = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0).isoformat()
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
+        pub.username_pw_set("WL-A", "Gauge-secret-1")
+        pub.connect("127.0.0.1", acl_broker)
+        pub.loop_start()
+        forged = pub.publish(f"{PREFIX}/MANHOLE_OPEN/MH-A1", orjson.dumps({"value": 1, "at": at}), qos=1)
+        own = pub.publish(f"{PREFIX}/RIVER_LEVEL/WL-A", orjson.dumps({"value": 2.5, "at": at}), qos=1)
+        forged.wait_for_publish(10)
+        own.wait_for_publish(10)
+        pub.disconnect()
+        pub.loop_stop()
+        deadline = time.monotonic() + 20
+        while count_readings(UnitOfWork(uow._factory)) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the forged one would have arrived by now
+    finally:
+        stop.set()
+        thread.join(15)
+    # the gauge's own reading; the manhole reading it forged was dropped by the broker
+    assert count_readings(UnitOfWork(uow._factory)) == 1

@@ -194,6 +194,27 @@ def purge_readings(database_url: DbOption = None) -> None:
     console.print(f"purged {done.readings} readings and {done.rollups} hourly rollups")
 
 
+def mqtt_acl(path: Path, database_url: DbOption = None,
+             subscriber: Annotated[str, typer.Option(help="the ingest account (default: mqtt_username)")] = "",
+             prefix: Annotated[str | None, typer.Option(help="topic root (default: mqtt_prefix)")] = None) -> None:
+    """Write a Mosquitto ACL file: each device may publish only on its own topics."""
+    from shuzhi.config import get_settings
+    from shuzhi.entrypoints.cli import _uow, console, err
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.errors import ServiceError
+    from shuzhi.services.sensing.mqtt_acl import acl_text
+
+    s = get_settings()
+    try:
+        text = acl_text(_uow(database_url), SYSTEM, prefix=prefix or s.mqtt_prefix,
+                        subscriber=subscriber or s.mqtt_username)
+    except ServiceError as exc:
+        err.print(f"[red]{exc.field or 'mqtt-acl'}[/red]: {exc.message}")
+        raise typer.Exit(2) from None
+    path.write_text(text, encoding="utf-8")
+    console.print(f"[green]ACL[/green] → {path}")
+
+
 def register(app: typer.Typer, import_app: typer.Typer, export_app: typer.Typer) -> None:
     import_app.command("indicators")(import_indicators)
     import_app.command("devices")(import_devices)
@@ -201,4 +222,5 @@ def register(app: typer.Typer, import_app: typer.Typer, export_app: typer.Typer)
     export_app.command("devices")(export_devices)
     app.command("ingest")(ingest)
     app.command("ingest-mqtt")(ingest_mqtt)
+    app.command("mqtt-acl")(mqtt_acl)
     app.command("purge-readings")(purge_readings)
