@@ -21,7 +21,10 @@ def render(r: dict) -> str:  # type: ignore[type-arg]
     d = r["duplicates"]
     met = lambda ok: "met" if ok else "**missed**"  # noqa: E731
     lines = [
-        f"Measured {r['measured_at']} (load average {r['loadavg']}), model trained in {r['train_seconds']} s.",
+        f"Measured {r['measured_at']} (load average {r['loadavg']}"
+        f"{', under load' if r.get('under_load') else ''}"
+        f"{', quick run: ' + str(r.get('suggest_probes')) + ' probes, ' + str(r.get('reclassify_measured_texts')) + ' texts re-classified' if r.get('quick') else ''}"
+        f"), model trained in {r['train_seconds']} s.",
         "",
         "| figure | value | goal |",
         "|---|---|---|",
