@@ -5,6 +5,7 @@ and downloads the weekly report."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,7 @@ def test_the_analysis_page_shows_topics_spots_repeats_and_the_report(live: Live,
         page.locator("#an-docx").click()
     download = got.value
     assert download.suggested_filename.endswith(".docx")
-    assert open(download.path(), "rb").read(2) == b"PK"  # a real Word (zip) file
+    assert Path(download.path()).read_bytes()[:2] == b"PK"  # a real Word (zip) file
     assert not errors, errors
 
 

@@ -45,7 +45,8 @@ def act_at_intake(s: Session, event_id: int, model_version: int, class_code: str
     if chosen is None:
         return False
     if given is None:
-        move_event(s, event, EventAction.RECLASSIFY, SYSTEM, at, reason=f"模型 v{model_version} 分类（置信度 {score:.2f}）",
+        why = f"模型 v{model_version} 分类（置信度 {score:.2f}）"
+        move_event(s, event, EventAction.RECLASSIFY, SYSTEM, at, reason=why,
                    payload={"from_class": None, "to_class": class_code, "from_urgency": event.urgency,
                             "to_urgency": event.urgency})
         event.event_class_id, event.event_class = chosen.id, chosen
