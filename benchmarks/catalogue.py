@@ -116,6 +116,18 @@ BENCHES: tuple[Bench, ...] = (
     Bench("bulk_events", "bench_bulk_events.py", ("--rows", "100000"), "#9", (
         Figure("bulk_import_events_s", "bulk import of 100,000 events (CSV; XLSX beside it)", "≤ 60 s"),
     )),
+    Bench("hotline", "bench_hotline.py", ("--per-class", "40", "--reclassify", "20000"), "#21", (
+        Figure("hotline_top1", "class top-1 on the 1,007 hand-written evaluation texts (model trained on the phrase "
+               "book only)", "≥ 85 %"),
+        Figure("hotline_top3", "class top-3, same texts", "≥ 95 %"),
+        Figure("hotline_unit_top1", "first suggested unit is the responsible department of the gold class", "—"),
+        Figure("hotline_duplicate_f1", "duplicate F1 on 383 labelled pairs at the desk's threshold", "≥ 0.85"),
+        Figure("hotline_suggest_p95_ms", "one desk suggestion in process (classes, reasons, duplicate scores "
+               "against 400 recent events), p95", "≤ 100 ms"),
+        Figure("hotline_model_memory_mb", "resident memory the loaded model adds to a process", "≤ 300 MB"),
+        Figure("hotline_reclassify_100k_s", "re-classifying 100,000 texts in batches of 1,000 (scaled linearly)",
+               "≤ 1,800 s"),
+    )),
 )
 
 

@@ -17,11 +17,20 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f} %"
 
 
+def _quick(r: dict) -> str:  # type: ignore[type-arg]
+    if not r.get("quick"):
+        return ""
+    return f", quick run: {r.get('suggest_probes')} probes, {r.get('reclassify_measured_texts')} texts re-classified"
+
+
 def render(r: dict) -> str:  # type: ignore[type-arg]
     d = r["duplicates"]
     met = lambda ok: "met" if ok else "**missed**"  # noqa: E731
     lines = [
-        f"Measured {r['measured_at']} (load average {r['loadavg']}), model trained in {r['train_seconds']} s.",
+        f"Measured {r['measured_at']} (load average {r['loadavg']}"
+        f"{', under load' if r.get('under_load') else ''}"
+        f"{_quick(r)}"
+        f"), model trained in {r['train_seconds']} s.",
         "",
         "| figure | value | goal |",
         "|---|---|---|",

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 # ---- places named in a text ---------------------------------------------------------------------------
 
@@ -23,11 +24,15 @@ _NOT_A_NAME = re.compile(r"^(马|公|道|在|的|这|那|我|了|上|下|边|到
                          r"那条|这条|一条|门口|旁边|附近)+")
 
 
+# towns, places and their bigrams are pure functions of a text: the desk compares one report with up to
+# hundreds of recent ones at every pause in typing, and the recent ones are the same each time
+@lru_cache(maxsize=16_384)
 def towns(text: str) -> frozenset[str]:
     """Towns and sub-districts named (``龙岗`` for 龙岗街道, ``龙水`` for 龙水镇)."""
     return frozenset(m.group(1) for m in _TOWN.finditer(text))
 
 
+@lru_cache(maxsize=16_384)
 def places(text: str) -> frozenset[str]:
     """Roads, estates, villages, markets … named in ``text`` (town names taken out first)."""
     rest = _TOWN.sub(" ", text)
@@ -39,8 +44,9 @@ def places(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _bigrams(s: str) -> set[str]:
-    return {s[i:i + 2] for i in range(len(s) - 1)} or {s}
+@lru_cache(maxsize=16_384)
+def _bigrams(s: str) -> frozenset[str]:
+    return frozenset({s[i:i + 2] for i in range(len(s) - 1)} or {s})
 
 
 def place_similarity(a: str, b: str) -> float | None:

@@ -35,6 +35,7 @@ NAV = [
     ("/indicators", "nav.indicators"),
     ("/plans", "nav.plans"),
     ("/evaluation", "nav.evaluation"),
+    ("/analysis", "nav.analysis"),
     ("/ledgers", "nav.ledgers"),
     ("/window", "nav.window"),
     ("/admin", "nav.admin"),
@@ -109,6 +110,12 @@ def plans_page(request: Request) -> Response:
 @router.get("/evaluation", response_class=HTMLResponse)
 def evaluation_page(request: Request) -> Response:
     return _page(request, "evaluation.html", "evaluation")
+
+
+@router.get("/analysis", response_class=HTMLResponse)
+def analysis_page(request: Request) -> Response:
+    """分析研判: hot topics, rising topics, hot spots, unusual volumes, repeats, the weekly report."""
+    return _page(request, "analysis.html", "analysis")
 
 
 @router.get("/warnings", response_class=HTMLResponse)

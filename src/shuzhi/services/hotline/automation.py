@@ -95,7 +95,8 @@ def decide_by_model(uow: UnitOfWork, ref: str, actor: Actor, *, now: datetime | 
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        event = handling.load_visible_event(s, ref, actor)
+        # as every change of an event: seeing it is not enough, the actor must hold a role on it (403)
+        event = handling.load_actable_event(s, ref, actor)
         if event.state != "registered":
             raise Conflict(f"the model decides for registered events; this one is {event.state}", field="state")
         loaded = active_model(s, uow.database)

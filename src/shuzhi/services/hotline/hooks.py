@@ -17,13 +17,16 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.db.tables_hotline import ModelSuggestion
 from shuzhi.services import hooks
-from shuzhi.services.hotline import models
+from shuzhi.services.hotline import intake_automation, models
 from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob, _uow_job
 
 log = logging.getLogger("shuzhi.hotline")
 #: Sources whose events are people's words (a sensor's warning or a notice is not worth a suggestion).
 WORDED_SOURCES = frozenset({"hotline", "citizen_platform", "grid_patrol", "online_app", "duty_officer",
                             "upper_centre", "legacy_system"})
+#: Sources whose new events the model may classify and dispatch by itself, for the classes an
+#: administrator opened to automation (``services/hotline/intake_automation.py``): the people's reports.
+AUTOMATED_SOURCES = frozenset({"hotline", "citizen_platform", "online_app"})
 
 
 def record_suggestion(s: Session, change: hooks.EventChange) -> None:
@@ -46,6 +49,8 @@ def record_suggestion(s: Session, change: hooks.EventChange) -> None:
     s.add(ModelSuggestion(event_id=change.event_id, model_version_id=loaded.id, class_code=top[0].code,
                           score=round(top[0].score, 4), top=[[t.code, round(t.score, 4)] for t in top],
                           at=change.at))
+    if row[0] in AUTOMATED_SOURCES:
+        intake_automation.act_at_intake(s, change.event_id, loaded.version, top[0].code, top[0].score, change.at)
 
 
 hooks.EVENT_HOOKS.append(record_suggestion)

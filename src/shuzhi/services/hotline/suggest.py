@@ -143,14 +143,26 @@ def _stacked(loaded: Loaded, ids: list[int], feats: dict[int, _Features]) -> tup
         hit = _stack_memo.get(key)
     if hit is not None:
         return hit
-    stacked = sparse.vstack([feats[i].vector for i in ids]).tocsr()
-    norms = np.sqrt(np.asarray(stacked.multiply(stacked).sum(axis=1)).ravel())
-    dense = np.vstack([feats[i].dense for i in ids])
+    stacked, norms, dense = stack_rows([feats[i].vector for i in ids], [feats[i].dense for i in ids])
     with _memo_lock:
         _stack_memo[key] = (stacked, norms, dense)
         while len(_stack_memo) > 16:
             _stack_memo.popitem(last=False)
     return stacked, norms, dense
+
+
+def stack_rows(rows: list[Any], dense_rows: list[Any]) -> tuple[Any, Any, Any]:
+    """One CSR matrix from single-row CSR matrices, built from their arrays directly (``sparse.vstack``
+    of hundreds of one-row matrices costs tens of milliseconds in its per-block checks), with each
+    row's Euclidean norm and the stacked class probabilities."""
+    data = np.concatenate([r.data for r in rows])
+    indices = np.concatenate([r.indices for r in rows])
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([r.nnz for r in rows], out=indptr[1:])
+    stacked = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), rows[0].shape[1]))
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(len(rows)), np.diff(indptr)), weights=data * data,
+                                minlength=len(rows)))
+    return stacked, norms, np.vstack(dense_rows)
 
 
 def _features(loaded: Loaded, items: list[tuple[int, str]]) -> dict[int, _Features]:

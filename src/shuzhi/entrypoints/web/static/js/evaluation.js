@@ -2,6 +2,7 @@
 // tiles), rankings with the movement against the previous period, red and black lists, and the
 // reports (日报/周调度/月盘点) to download or generate now.
 import { clear, echartsReady, el, errorText, fmtTime, get, post, shell, t, toast, todayYmd } from "./core.js";
+import { loadAccuracy } from "./model_accuracy.js";
 
 /* global echarts */
 const LEVELS = ["city", "district", "town", "village", "grid"];
@@ -186,7 +187,7 @@ function setBy(by) {
       await loadReports();
     } catch (e) { error.textContent = errorText(e); } finally { button.disabled = false; }
   });
-  await Promise.all([refresh(), loadReports()]);
+  await Promise.all([refresh(), loadReports(), loadAccuracy()]);
   window.addEventListener("resize", () => state.chart && state.chart.resize());
   document.body.dataset.ready = "1";
 })();
