@@ -170,10 +170,10 @@ OWNER_STATUS: dict[tuple[str, str], int] = {
 }
 
 #: Path parameters that name a scoped object → how to find town B's one (filled in by the fixture).
-SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code"}
+SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code", "list_id"}
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
-           "token_id": "999999", "person_code": "nobody"}
+           "token_id": "999999", "person_code": "nobody", "list_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -188,6 +188,9 @@ BODIES: dict[tuple[str, str], Any] = {
                                       "condition": {"field": "source", "op": "eq", "value": "hotline"},
                                       "targets": {"lead": "C500111001"}},
     ("POST", "/api/events"): {"source": "hotline", "title": "x", "lon": World.A1[0], "lat": World.A1[1]},
+    ("POST", "/api/events/{ref}/notify"): {"unit_codes": ["C500111001"]},
+    ("POST", "/api/copy-lists"): {"name": "x", "unit_codes": ["C500111001"]},
+    ("PUT", "/api/copy-lists/{list_id}"): {"name": "x", "unit_codes": ["C500111001"]},
 }
 FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
     ("POST", "/api/events/{ref}/attachments"): ("x.png", PNG, "image/png"),
@@ -269,9 +272,11 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     files = {"file": ("现场.png", PNG, "image/png")}
     att = api.request("POST", f"/api/events/{ev['number']}/attachments", "frank", 201, files=files)
     frank_token = api.get("/api/auth/tokens", who="frank")[0]["id"]
+    copy_list = api.post("/api/copy-lists", "frank", {"name": SECRET_TITLE, "unit_codes": ["C500111002"]},
+                         status=201)
     return Town(params={"ref": ev["number"], "task_id": str(ev["tasks"][0]["id"]),
                         "attachment_id": str(att["id"]), "token_id": str(frank_token), "person_code": "frank",
-                        "year": "2027", "centre_code": "C500111002"},
+                        "list_id": str(copy_list["id"]), "year": "2027", "centre_code": "C500111002"},
                 event_id=ev["id"])
 
 

@@ -338,6 +338,7 @@ class DispatchRuleVersion(Base):
 # here means anything that sees ``Base.metadata`` (Alembic, the test schema) sees every table.
 from shuzhi.adapters.db import (  # noqa: E402
     tables_calendar,
+    tables_desk,
     tables_evaluation,
     tables_integration,
     tables_plans,
@@ -347,5 +348,5 @@ from shuzhi.adapters.db import (  # noqa: E402
     tables_warnings,
 )
 
-__all__ = ["tables_calendar", "tables_evaluation", "tables_integration", "tables_plans", "tables_security",
+__all__ = ["tables_calendar", "tables_desk", "tables_evaluation", "tables_integration", "tables_plans", "tables_security",
            "tables_sensing", "tables_supervision", "tables_warnings"]
