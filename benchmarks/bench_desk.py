@@ -50,23 +50,29 @@ def fresh_schema() -> None:
 
 def seed(conn: psycopg.Connection) -> None:
     """City, district, 1,031 towns with their centres, the notice class, the district's 100,000 copies."""
+    from sqlalchemy import insert
+
+    from shuzhi.adapters.db.engine import make_engine
+    from shuzhi.adapters.db.tables import Area, EventClass, Unit
+
     now = datetime.now(UTC)
-    conn.execute("INSERT INTO areas (id, code, name, level, parent_id, path) VALUES "
-                 "(1, '500000', '重庆市', 'city', NULL, '/500000/'), "
-                 "(2, '500111', '大足区', 'district', 1, '/500000/500111/')")
-    conn.execute("INSERT INTO areas (id, code, name, level, parent_id, path) "
-                 "SELECT 10 + g, '500111' || lpad(g::text, 3, '0'), '镇街' || g, 'town', 2, "
-                 "'/500000/500111/500111' || lpad(g::text, 3, '0') || '/' FROM generate_series(1, %s) g",
-                 (TOWNS,))
-    conn.execute("INSERT INTO units (id, code, name, kind, level, area_id, parent_id, active) VALUES "
-                 "(1, 'C500000', '市中心', 'centre', 'city', 1, NULL, true), "
-                 "(2, 'C500111', '大足区中心', 'centre', 'district', 2, 1, true)")
-    conn.execute("INSERT INTO units (id, code, name, kind, level, area_id, parent_id, active) "
-                 "SELECT 10 + g, 'T' || lpad(g::text, 4, '0'), '镇街中心' || g, 'centre', 'town', 10 + g, 2, true "
-                 "FROM generate_series(1, %s) g", (TOWNS,))
-    conn.execute("INSERT INTO event_classes (id, code, name, kind, major_code, major_name, default_mode, "
-                 "default_urgency, time_limits, active) VALUES "
-                 "(1, '9001', '停水通知', 'event', '90', '信息通报', 'notify', 'normal', '{}', true)")
+    engine = make_engine(URL)
+    with engine.begin() as c:  # the reference rows through the tables' own defaults
+        c.execute(insert(Area), [
+            {"id": 1, "code": "500000", "name": "重庆市", "level": "city", "parent_id": None, "path": "/500000/"},
+            {"id": 2, "code": "500111", "name": "大足区", "level": "district", "parent_id": 1,
+             "path": "/500000/500111/"},
+            *({"id": 10 + g, "code": f"500111{g:03d}", "name": f"镇街{g}", "level": "town", "parent_id": 2,
+               "path": f"/500000/500111/500111{g:03d}/"} for g in range(1, TOWNS + 1))])
+        c.execute(insert(Unit), [
+            {"id": 1, "code": "C500000", "name": "市中心", "kind": "centre", "level": "city", "area_id": 1},
+            {"id": 2, "code": "C500111", "name": "大足区中心", "kind": "centre", "level": "district", "area_id": 2,
+             "parent_id": 1},
+            *({"id": 10 + g, "code": f"T{g:04d}", "name": f"镇街中心{g}", "kind": "centre", "level": "town",
+               "area_id": 10 + g, "parent_id": 2} for g in range(1, TOWNS + 1))])
+        c.execute(insert(EventClass).values(id=1, code="9001", name="停水通知", kind="event", major_code="90",
+                                            major_name="信息通报", default_mode="notify", default_urgency="normal"))
+    engine.dispose()
     conn.execute(
         "INSERT INTO events (id, number, source, event_class_id, title, description, area_id, area_path, urgency, "
         "mode, state, owner_unit_id, self_handled, rework_count, return_count, received_at, dispatched_at, "

@@ -28,8 +28,7 @@ from shuzhi.domain.events import (
 from shuzhi.domain.permissions import EVENT_DISPATCH, EVENT_VERIFY, TASK_DECIDE, TASK_HANDLE
 from shuzhi.domain.time_limits import Stage
 from shuzhi.services import commands as c
-from shuzhi.services import copy_lists
-from shuzhi.services import hooks
+from shuzhi.services import copy_lists, hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import unit_by_code
 from shuzhi.services.calendars import calendar_for

@@ -348,5 +348,5 @@ from shuzhi.adapters.db import (  # noqa: E402
     tables_warnings,
 )
 
-__all__ = ["tables_calendar", "tables_desk", "tables_evaluation", "tables_integration", "tables_plans", "tables_security",
-           "tables_sensing", "tables_supervision", "tables_warnings"]
+__all__ = ["tables_calendar", "tables_desk", "tables_evaluation", "tables_integration", "tables_plans",
+           "tables_security", "tables_sensing", "tables_supervision", "tables_warnings"]
