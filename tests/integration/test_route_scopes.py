@@ -227,12 +227,15 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  # duty roster and notices
                  "shift_id", "chain_id",
                  # ledgers: town B's own private ledger, its item, evidence and bulletin
-                 "code", "item_id", "ledger_attachment_id", "bulletin_id"}
+                 "code", "item_id", "ledger_attachment_id", "bulletin_id",
+                 # the desk's copy lists
+                 "list_id"}
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
            "token_id": "999999", "person_code": "nobody",
            "shift_id": "999999", "chain_id": "999999",
-           "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999"}
+           "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
+           "list_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -248,6 +251,9 @@ BODIES: dict[tuple[str, str], Any] = {
                                       "targets": {"lead": "C500111001"}},
     ("POST", "/api/events"): {"source": "hotline", "title": "x", "lon": World.A1[0], "lat": World.A1[1]},
     ("POST", "/api/ledger-items/{item_id}/links"): {"event_number": "{ref}", "relation": "arose_from"},
+    ("POST", "/api/events/{ref}/notify"): {"unit_codes": ["C500111001"]},
+    ("POST", "/api/copy-lists"): {"name": "x", "unit_codes": ["C500111001"]},
+    ("PUT", "/api/copy-lists/{list_id}"): {"name": "x", "unit_codes": ["C500111001"]},
 }
 FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
     ("POST", "/api/events/{ref}/attachments"): ("x.png", PNG, "image/png"),
@@ -346,6 +352,10 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     posted = api.post("/api/ledgers/TB-PRIV/bulletins", "frank", {"period_kind": "monthly"}, status=201)
     params |= {"code": "TB-PRIV", "item_id": str(item["id"]), "ledger_attachment_id": str(evidence["id"]),
                "bulletin_id": str(posted["id"])}
+    # a copy list of town B's centre
+    copy_list = api.post("/api/copy-lists", "frank", {"name": SECRET_TITLE, "unit_codes": ["C500111002"]},
+                         status=201)
+    params |= {"list_id": str(copy_list["id"])}
     return Town(params=params,
                 event_id=ev["id"])
 

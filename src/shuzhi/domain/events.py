@@ -117,6 +117,8 @@ EVENT_TRANSITIONS: dict[tuple[EventState, EventAction], EventState] = {
     # triage: notify-only or handle
     (E.REGISTERED, EA.NOTIFY): E.NOTIFYING,
     (E.NOTIFYING, EA.ALL_READ): E.CLOSED,
+    # the centre turns a copy into a case (抄送转流转): a lead unit is dispatched, the copies stay
+    (E.NOTIFYING, EA.DISPATCH): E.DISPATCHED,
     (E.REGISTERED, EA.DISPATCH): E.DISPATCHED,
     # a grid worker who fixed it on the spot reports it handled (自行处置); the centre still verifies
     (E.REGISTERED, EA.SELF_HANDLE): E.REPORTED_BACK,

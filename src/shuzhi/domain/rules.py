@@ -86,10 +86,13 @@ class Selector:
 class Targets:
     lead: Selector
     assist: tuple[Selector, ...] = ()
+    #: Units copied for information (抄送知悉): they read it, they do not handle it.
+    copy: tuple[Selector, ...] = ()
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Targets:
-        return cls(Selector.parse(raw["lead"]), tuple(Selector.parse(a) for a in raw.get("assist", [])))
+        return cls(Selector.parse(raw["lead"]), tuple(Selector.parse(a) for a in raw.get("assist", [])),
+                   tuple(Selector.parse(a) for a in raw.get("copy", [])))
 
 
 _SELECTOR_KEYS = frozenset({"unit", "responsible", "kind", "level"})
@@ -138,8 +141,8 @@ def validate_targets(targets: object, *, path: str = "$.targets") -> list[RulePr
     if not isinstance(targets, dict):
         return [RuleProblem(path, f"expected {{\"lead\": …, \"assist\": [...]}}, got {_type_name(targets)}",
                             "wrong_type")]
-    for k in sorted(set(targets) - {"lead", "assist"}):
-        out.append(RuleProblem(f"{path}.{k}", f"unknown key '{k}'; targets have 'lead' and 'assist'",
+    for k in sorted(set(targets) - {"lead", "assist", "copy"}):
+        out.append(RuleProblem(f"{path}.{k}", f"unknown key '{k}'; targets have 'lead', 'assist' and 'copy'",
                                "unknown_key"))
     if "lead" not in targets:
         out.append(RuleProblem(f"{path}.lead", "a rule needs a lead unit (主办)", "missing"))
@@ -154,6 +157,15 @@ def validate_targets(targets: object, *, path: str = "$.targets") -> list[RulePr
     else:
         for i, a in enumerate(assist):
             _check_selector(a, f"{path}.assist[{i}]", out)
+    copy = targets.get("copy", [])
+    if not isinstance(copy, list):
+        out.append(RuleProblem(f"{path}.copy", f"expected a list of selectors, got {_type_name(copy)}",
+                               "wrong_type"))
+    elif len(copy) > 200:
+        out.append(RuleProblem(f"{path}.copy", "at most 200 units copied for information", "too_large"))
+    else:
+        for i, a in enumerate(copy):
+            _check_selector(a, f"{path}.copy[{i}]", out)
     return out
 
 
@@ -219,6 +231,8 @@ class Decision:
     lead: Candidate | None
     assist: tuple[Candidate, ...] = ()
     rule: Rule | None = None
+    #: Units the rule copies for information (never the lead or an assisting unit again).
+    copy: tuple[Candidate, ...] = ()
     why: tuple[dict[str, Any], ...] = ()
     #: True when no rule applied and the grid principle chose (or nobody could be chosen).
     fallback: bool = False
@@ -232,6 +246,7 @@ class Decision:
             "rule_name": self.rule.name if self.rule else None,
             "rule_version": self.rule.version if self.rule else None,
             "why": list(self.why),
+            **({"copy": [c.code for c in self.copy]} if self.copy else {}),
             "fallback": "grid_principle" if self.fallback else None,
             "message": self.message,
             "passed_over": [{"rule": p.rule, "reason": p.reason} for p in self.passed_over],
@@ -353,8 +368,14 @@ def _apply(cr: _CompiledRule, facts: EventFacts, units: UnitDirectory) -> tuple[
         if unit is not None and unit.unit_id not in seen and _department_duty(facts, unit, units) is None:
             seen.add(unit.unit_id)
             assist.append(unit)
+    copy: list[Candidate] = []
+    for sel in cr.targets.copy:
+        unit = resolve(sel, facts, units, rule.level)
+        if unit is not None and unit.unit_id not in seen:
+            seen.add(unit.unit_id)
+            copy.append(unit)
     why = tuple(cr.why(facts))
-    return Decision(lead=lead, assist=tuple(assist), rule=rule, why=why,
+    return Decision(lead=lead, assist=tuple(assist), copy=tuple(copy), rule=rule, why=why,
                     message=f"rule {rule.code} ({rule.name}) matched"), ""
 
 

@@ -156,6 +156,8 @@ class Action:
     urgency: str | None = None
     #: Dispatch the new event at once by the dispatch rules (handle mode only).
     dispatch: bool = False
+    #: Units the new notify-only event is copied to at once (抄送知悉; notify mode only).
+    copy: tuple[str, ...] = ()
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"mode": self.mode}
@@ -165,6 +167,8 @@ class Action:
             doc["urgency"] = self.urgency
         if self.dispatch:
             doc["dispatch"] = True
+        if self.copy:
+            doc["copy"] = list(self.copy)
         return doc
 
 
@@ -413,7 +417,7 @@ def _parse_action(p: _Problems, doc: object, path: str) -> Action | None:
         p.add(path, f"expected an object such as {{\"mode\": \"handle\", \"event_class\": \"0301\"}}, got "
               f"{_type(doc)}", "wrong_type")
         return None
-    p.unknown_keys(doc, ("mode", "event_class", "urgency", "dispatch"), path)
+    p.unknown_keys(doc, ("mode", "event_class", "urgency", "dispatch", "copy"), path)
     mode = doc.get("mode")
     if mode not in MODES:
         p.add(f"{path}.mode", f"mode must be one of {', '.join(MODES)}, got {mode!r}",
@@ -438,7 +442,17 @@ def _parse_action(p: _Problems, doc: object, path: str) -> Action | None:
     if dispatch and mode != "handle":
         p.add(f"{path}.dispatch", "only a 'handle' action dispatches", "bad_value")
         return None
-    return Action(mode=mode, event_class=cls, urgency=urgency, dispatch=dispatch)
+    copy = doc.get("copy", [])
+    if not isinstance(copy, list) or not all(isinstance(u, str) and u.strip() and len(u) <= 40 for u in copy):
+        p.add(f"{path}.copy", f"expected a list of unit codes, got {_type(copy)}", "wrong_type")
+        return None
+    if copy and mode != "notify":
+        p.add(f"{path}.copy", "only a 'notify' action copies units", "bad_value")
+        return None
+    if len(copy) > 200 or len(set(copy)) != len(copy):
+        p.add(f"{path}.copy", "at most 200 units, each named once", "bad_value")
+        return None
+    return Action(mode=mode, event_class=cls, urgency=urgency, dispatch=dispatch, copy=tuple(copy))
 
 
 RULE_KEYS = ("code", "name", "indicator", "area", "conditions", "for", "keep_firing_for", "actions", "enabled")

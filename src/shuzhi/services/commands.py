@@ -127,9 +127,18 @@ class Dispatch(_Command):
 
 
 class Notify(_Command):
-    unit_codes: list[str] = Field(min_length=1, max_length=200)
+    """Copy for information (抄送知悉) to the named units and to every unit on the named copy lists."""
+
+    unit_codes: list[str] = Field(default_factory=list, max_length=5000)
+    copy_lists: list[int] = Field(default_factory=list, max_length=50)
     reason: str | None = Field(default=None, max_length=2000)
     expected_version: int | None = None
+
+    @model_validator(mode="after")
+    def _some_units(self) -> Notify:
+        if not self.unit_codes and not self.copy_lists:
+            raise ValueError("name at least one unit (unit_codes) or copy list (copy_lists)")
+        return self
 
 
 class WithReason(_Command):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +29,7 @@ from shuzhi.domain.events import (
 from shuzhi.domain.permissions import EVENT_DISPATCH, EVENT_VERIFY, TASK_DECIDE, TASK_HANDLE
 from shuzhi.domain.time_limits import Stage
 from shuzhi.services import commands as c
-from shuzhi.services import hooks
+from shuzhi.services import copy_lists, hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import unit_by_code
 from shuzhi.services.calendars import calendar_for
@@ -157,14 +157,20 @@ def unit_fits_area(s: Session, unit: Unit, area_path: str | None) -> bool:
 
 
 def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: datetime, *,
-                record: dict[str, Any] | None = None) -> Event:
+                record: dict[str, Any] | None = None, copy_codes: list[str] | None = None) -> Event:
     """:func:`dispatch` inside the caller's transaction (e.g. a sensor warning's event, dispatched in
     the transaction that opened it)."""
     event = load_actable_event(s, ref, actor)
     _check_version(event, cmd.expected_version)
-    if event.mode == EventMode.NOTIFY.value and event.state == EventState.REGISTERED.value:
-        event.mode = EventMode.HANDLE.value  # the duty officer overrides the class's notify default
-    live_units = {t.unit_id for t in _live_tasks(event)}
+    to_case = event.mode == EventMode.NOTIFY.value and event.state in (EventState.REGISTERED.value,
+                                                                       EventState.NOTIFYING.value)
+    if to_case:
+        # the duty officer overrides the class's notify default, or turns a copy into a case (copy →
+        # handle): the copies stay as they are (read or not), the history is kept, a lead unit takes it
+        event.mode = EventMode.HANDLE.value
+        record = {**(record or {}), "to_case": True}
+    # a copied unit may be made the lead or an assisting unit: its copy is information, not a task
+    live_units = {t.unit_id for t in _live_tasks(event) if t.role != TaskRole.NOTIFY.value}
     has_live_lead = any(t.role == TaskRole.LEAD.value for t in _live_tasks(event))
     units = [(unit_by_code(s, a.unit_code, f"units[{i}].unit_code"), a) for i, a in enumerate(cmd.units)]
     if not has_live_lead and all(a.role is not TaskRole.LEAD for _, a in units):
@@ -183,41 +189,84 @@ def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: d
     event.dispatched_at = event.dispatched_at or at
     for unit, a in units:
         _new_task(s, event, unit, a.role, actor, at, a.instruction)
+    if copy_codes:
+        # units a rule copies for information alongside the handling units (never twice)
+        taken = {t.unit_id for t in _live_tasks(event)}
+        _copy_to(s, event, [u for u in copy_lists.units_by_codes(s, copy_codes, "copy") if u.id not in taken],
+                 actor, at)
     return event
 
 
 def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: datetime | None = None,
-             record: dict[str, Any] | None = None) -> Event:
+             record: dict[str, Any] | None = None, copy_codes: list[str] | None = None) -> Event:
     """Send the event to one or more units (lead 主办 / assisting 协办).
 
     ``record`` is how the units were chosen (rule, why, override, reason — see
-    :mod:`shuzhi.services.dispatching`), written on the dispatch's timeline entry.
+    :mod:`shuzhi.services.dispatching`), written on the dispatch's timeline entry; ``copy_codes``
+    are units copied for information in the same step (a rule's ``copy`` targets).
     """
     authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
-    return _run(uow, lambda s: dispatch_in(s, ref, cmd, actor, at, record=record))
+    return _run(uow, lambda s: dispatch_in(s, ref, cmd, actor, at, record=record, copy_codes=copy_codes))
 
 
 def notify(uow: UnitOfWork, ref: str, cmd: c.Notify, actor: Actor, *, now: datetime | None = None) -> Event:
-    """Triage as notify-only (抄送知悉): the units read it and the event closes when all have."""
+    """Triage as notify-only (抄送知悉): the units read it and the event closes when all have.
+
+    The units are the named ones plus every unit on the named copy lists (a unit on two lists is copied
+    once). Built for a notice to a whole city's 1,031 towns: the units load in one query, the tasks are
+    inserted in one batch and their timeline entries in another.
+    """
     authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
+    return _run(uow, lambda s: notify_in(s, ref, cmd, actor, at))
 
-    def work(s: Session) -> Event:
-        event = load_actable_event(s, ref, actor)
-        _check_version(event, cmd.expected_version)
-        units = [unit_by_code(s, code, f"unit_codes[{i}]") for i, code in enumerate(cmd.unit_codes)]
-        if len({u.id for u in units}) != len(units):
-            raise Invalid("a unit is named twice", field="unit_codes")
-        move_event(s, event, EventAction.NOTIFY, actor, at, reason=cmd.reason,
-                   payload={"units": [u.code for u in units]})
-        event.mode = EventMode.NOTIFY.value
-        event.dispatched_at = at
-        for unit in units:
-            _new_task(s, event, unit, TaskRole.NOTIFY, actor, at)
-        return event
 
-    return _run(uow, work)
+def notify_in(s: Session, ref: str | int, cmd: c.Notify, actor: Actor, at: datetime) -> Event:
+    """:func:`notify` inside the caller's transaction (a warning's notice, copied as it opens)."""
+    event = load_actable_event(s, ref, actor)
+    _check_version(event, cmd.expected_version)
+    if len(set(cmd.unit_codes)) != len(cmd.unit_codes):
+        raise Invalid("a unit is named twice", field="unit_codes")
+    units = copy_lists.units_by_codes(s, cmd.unit_codes)
+    if cmd.copy_lists:
+        named = {u.code for u in units}
+        extra = [code for code in dict.fromkeys(copy_lists.member_codes(s, cmd.copy_lists, actor))
+                 if code not in named]
+        units += copy_lists.units_by_codes(s, extra, "copy_lists")
+    if not units:
+        raise Invalid("the copy lists have no units", field="copy_lists")
+    move_event(s, event, EventAction.NOTIFY, actor, at, reason=cmd.reason,
+               payload={"units": [u.code for u in units], "copy_lists": cmd.copy_lists})
+    event.mode = EventMode.NOTIFY.value
+    event.dispatched_at = at
+    _copy_to(s, event, units, actor, at)
+    return event
+
+
+def _copy_to(s: Session, event: Event, units: list[Unit], actor: Actor, at: datetime) -> None:
+    """Notify tasks for ``units`` with their ``task.create`` entries: one batched INSERT each (a
+    unit-of-work flush would insert the tasks one by one, as the table's version counter asks).
+
+    The new ids come back unordered (ordered RETURNING makes SQLite insert row by row) and are matched
+    by unit: an event copies a unit once. Notify tasks have no clock (no deadline), so the flush hook
+    that keeps the clocks has nothing to miss."""
+    if not units:
+        return
+    by = actor.unit_id or event.owner_unit_id
+    s.flush()
+    ids: dict[int, int] = {u_id: t_id for u_id, t_id in s.execute(insert(Task).returning(Task.unit_id, Task.id), [{
+        "event_id": event.id, "unit_id": u.id, "role": TaskRole.NOTIFY.value, "state": TaskState.NOTIFIED.value,
+        "dispatched_by_unit_id": by, "dispatched_by": actor.label, "dispatched_at": at, "rework_count": 0,
+        "updated_at": at, "version": 1,
+    } for u in units])}
+    s.execute(insert(TimelineEntry), [{
+        "event_id": event.id, "task_id": ids[u.id], "at": at, "actor_id": actor.person_id, "actor": actor.label,
+        "action": "task.create", "from_state": None, "to_state": TaskState.NOTIFIED.value, "reason": None,
+        "payload": {"unit": u.code, "unit_name": u.name, "role": TaskRole.NOTIFY.value,
+                    "accept_due_at": None, "handle_due_at": None, "provisional_years": []},
+    } for u in units])
+    s.refresh(event, ["tasks"])  # read again with the new tasks and their units (one query)
 
 
 def withdraw(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now: datetime | None = None) -> Event:

@@ -343,6 +343,7 @@ class DispatchRuleVersion(Base):
 # here means anything that sees ``Base.metadata`` (Alembic, the test schema) sees every table.
 from shuzhi.adapters.db import (  # noqa: E402
     tables_calendar,
+    tables_desk,
     tables_duty,
     tables_evaluation,
     tables_hotline,
@@ -359,6 +360,7 @@ from shuzhi.adapters.db import (  # noqa: E402
 
 __all__ = [
     "tables_calendar",
+    "tables_desk",
     "tables_duty",
     "tables_evaluation",
     "tables_hotline",

@@ -34,7 +34,7 @@ from shuzhi.adapters.db.tables import (
 )
 from shuzhi.domain.conditions import EventFacts
 from shuzhi.domain.dispatch import Candidate
-from shuzhi.domain.events import ACTIVE_TASK_STATES, EventState, TaskRole, TaskState
+from shuzhi.domain.events import ACTIVE_TASK_STATES, EventMode, EventState, TaskRole, TaskState
 from shuzhi.domain.permissions import EVENT_DISPATCH, RULE_READ
 from shuzhi.domain.rules import Decision, Rule, RuleSet, decide
 from shuzhi.domain.time_limits import Urgency
@@ -297,6 +297,10 @@ def auto_dispatch(uow: UnitOfWork, ref: str, actor: Actor, cmd: AutoDispatch | N
                   now: datetime | None = None) -> Event:
     """Dispatch a registered event by the rules (or the grid principle), recording the decision.
 
+    A notify-only event (抄送知悉) is copied to the units the rule names (lead, assisting and copied
+    units alike) and never dispatched: only an officer turns it into a case. A handle event's lead and
+    assisting units get tasks and the rule's ``copy`` units get copies for information.
+
     Refused (409) when nothing can be chosen, or when the chosen lead unit has already returned this
     event: a returned task goes back to the centre for re-dispatch or arbitration by a person, not
     round the same loop again.
@@ -314,19 +318,29 @@ def auto_dispatch(uow: UnitOfWork, ref: str, actor: Actor, cmd: AutoDispatch | N
         decision = decide_for_event(s, event)
         if decision.lead is None:
             raise Conflict(decision.message, details=decision.payload())
-        returned = {t.unit_id: t.end_reason for t in event.tasks if t.state == TaskState.RETURNED.value}
-        if decision.lead.unit_id in returned:
-            raise Conflict(f"{decision.lead.code} already returned this event "
-                           f"({returned[decision.lead.unit_id]}); the centre re-dispatches it by hand "
-                           "(override)",
-                           details=decision.payload())
-        version = event.version
-        units = [c.UnitAssignment(unit_code=decision.lead.code, role=TaskRole.LEAD)]
-        units += [c.UnitAssignment(unit_code=a.code, role=TaskRole.ASSIST) for a in decision.assist
-                  if a.unit_id not in returned]
+        if event.mode == EventMode.NOTIFY.value:
+            # never silently turn a copy for information into a case: the units the rule names are
+            # copied; only a person turns it into a case (by dispatching a lead unit by hand)
+            codes = list(dict.fromkeys(u.code for u in (decision.lead, *decision.assist, *decision.copy)))
+            copy_cmd = c.Notify(unit_codes=codes, reason=decision.message[:2000], expected_version=event.version)
+            return_copy = True
+        else:
+            return_copy = False
+            returned = {t.unit_id: t.end_reason for t in event.tasks if t.state == TaskState.RETURNED.value}
+            if decision.lead.unit_id in returned:
+                raise Conflict(f"{decision.lead.code} already returned this event "
+                               f"({returned[decision.lead.unit_id]}); the centre re-dispatches it by hand "
+                               "(override)",
+                               details=decision.payload())
+            version = event.version
+            units = [c.UnitAssignment(unit_code=decision.lead.code, role=TaskRole.LEAD)]
+            units += [c.UnitAssignment(unit_code=a.code, role=TaskRole.ASSIST) for a in decision.assist
+                      if a.unit_id not in returned]
+    if return_copy:
+        return handling.notify(uow, ref, copy_cmd, actor, now=now)
     dispatch = c.Dispatch(units=units, reason=decision.message[:2000], expected_version=version)
-    return handling.dispatch(uow, ref, dispatch, actor, now=now,
-                             record=_dispatch_record(decision))
+    return handling.dispatch(uow, ref, dispatch, actor, now=now, record=_dispatch_record(decision),
+                             copy_codes=[u.code for u in decision.copy])
 
 
 def override(uow: UnitOfWork, ref: str, cmd: Override, actor: Actor, *, now: datetime | None = None) -> Event:

@@ -414,6 +414,11 @@ def _event_on_rise(s: Session, ser: _Series, rule: ThresholdRule, where: _Where,
             ev.mode = "handle"
             if action.dispatch:
                 _dispatch(s, ev, t.at)
+        elif (action.mode == "handle" and action.dispatch and ev.mode == "notify"
+              and ev.state == EventState.NOTIFYING.value):
+            # an already copied notice becomes a case when dispatched (copy → handle, the copies kept);
+            # when nobody can be chosen it stays a notice, with the reason on its timeline
+            _dispatch(s, ev, t.at)
         return
     if action.mode == "none":
         return
@@ -442,11 +447,25 @@ def _event_on_rise(s: Session, ser: _Series, rule: ThresholdRule, where: _Where,
                       "value": value, "series": where.series_key, "mode": action.mode})
         if action.mode == "notify":
             ev.mode = "notify"
+            if action.copy:
+                _copy(s, ev, action.copy, t.at)
         elif action.dispatch:
             _dispatch(s, ev, t.at)
     ser.event_id = existing
     s.execute(update(IndicatorWarning).where(IndicatorWarning.id == ser.warning_id).values(event_id=existing)
               .execution_options(synchronize_session=False))
+
+
+def _copy(s: Session, ev: Event, units: tuple[str, ...], at: datetime) -> None:
+    """Copy the new notice to the units its policy names (抄送知悉); a unit that no longer exists or
+    is inactive leaves the notice registered for the duty officer, with the reason on its timeline."""
+    from shuzhi.services import handling
+
+    s.flush()
+    try:  # every check comes before the first write: a refusal leaves nothing half-copied
+        handling.notify_in(s, ev.id, c.Notify(unit_codes=list(units), reason="预警策略抄送"), SYSTEM, at)
+    except ServiceError as exc:
+        note(s, ev, SYSTEM, "event.notify_failed", at, reason=exc.message[:2000], payload={"units": list(units)})
 
 
 def _dispatch(s: Session, ev: Event, at: datetime) -> None:
