@@ -1,7 +1,7 @@
 """copy lists (抄送名单): named sets of units a notice is copied to at once
 
-Revision ID: desk_1
-Revises: 0014
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07 03:50:00.000000
 
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'desk_1'
-down_revision = '0014'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
