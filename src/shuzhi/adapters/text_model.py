@@ -18,17 +18,25 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import jieba
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
-jieba.setLogLevel(logging.WARNING)
-#: Words of city governance jieba's general dictionary cuts apart (路灯不亮 → 路 / 灯不亮): added at
-#: import, in every process, so training and prediction segment alike and the reasons shown read well.
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+# jieba, SciPy and scikit-learn are imported on first use, not with this module: the API imports it
+# through its routers, and loading them (several seconds on a busy 2-core host) in every API worker
+# at start-up held `serve --workers N` back from answering /readyz.
+
+#: Words of city governance jieba's general dictionary cuts apart (路灯不亮 → 路 / 灯不亮): added when
+#: jieba is first loaded, in every process, so training and prediction segment alike and the reasons
+#: shown read well.
 DOMAIN_WORDS = (  # noqa: SIM905 - one word list a person can read and extend
     "路灯 井盖 井盖板 雨水篦子 篦子 箅子 污水井 化粪池 消防栓 消火栓 变压器 变电箱 配电箱 光缆 网线 红绿灯 信号灯 "
     "护栏 人行道 盲道 地砖 坑槽 天桥 隧道 公交站 站亭 道闸 垃圾桶 果皮箱 垃圾站 垃圾池 公厕 店招 招牌 行道树 绿化带 "
@@ -38,10 +46,23 @@ DOMAIN_WORDS = (  # noqa: SIM905 - one word list a person can read and extend
     "农民工 工资 劳动合同 社保 医保 落户 信号 宽带 调解 纠纷 赌博 偷盗 安全隐患 漏水 退役军人 积水 滑坡 着火 "
     "起火 车祸 追尾 水管 爆管 自来水 水库 堤坝 管涌"
 ).split()
-for _word in DOMAIN_WORDS:
-    # a frequency well above the general dictionary's run-ons, so 北环路路灯不亮 gives 路灯 / 不亮
-    jieba.add_word(_word, freq=50_000)
-jieba.add_word("不亮", freq=50_000)
+
+
+@cache
+def _jieba() -> ModuleType:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    for word in (*DOMAIN_WORDS, "不亮"):
+        # a frequency well above the general dictionary's run-ons, so 北环路路灯不亮 gives 路灯 / 不亮
+        jieba.add_word(word, freq=50_000)
+    return jieba
+
+
+def _sparse() -> ModuleType:
+    from scipy import sparse
+
+    return sparse
 
 #: Bumped whenever the features or the classifier change, so an old blob is never read by new code.
 FORMAT = "tfidf-lr/1"
@@ -59,7 +80,7 @@ _SPACE = re.compile(r"\s+")
 
 def tokens(text: str) -> list[str]:
     """jieba's words of ``text`` without spaces, punctuation and stop words (module level: pickled)."""
-    return [w for w in jieba.lcut(text) if w.strip() and w not in STOP_WORDS and not _is_punct(w)]
+    return [w for w in _jieba().lcut(text) if w.strip() and w not in STOP_WORDS and not _is_punct(w)]
 
 
 def _is_punct(w: str) -> bool:
@@ -96,11 +117,14 @@ class TextModel:
             raise ValueError("texts and labels must be non-empty and of the same length")
         if len(set(labels)) < 2:
             raise ValueError("at least two classes are needed to train")
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         words = TfidfVectorizer(tokenizer=tokens, token_pattern=None, lowercase=False, ngram_range=(1, 2),
                                 sublinear_tf=True, max_features=300_000)
         chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, max_features=300_000)
         clean = [normalise(t) for t in texts]
-        x = sparse.hstack([words.fit_transform(clean), chars.fit_transform(clean)]).tocsr()
+        x = _sparse().hstack([words.fit_transform(clean), chars.fit_transform(clean)]).tocsr()
         classifier = LogisticRegression(C=c, max_iter=3000)
         classifier.fit(x, list(labels), sample_weight=None if weights is None else np.asarray(weights, dtype=float))
         return cls(words=words, chars=chars, classifier=classifier)
@@ -108,7 +132,7 @@ class TextModel:
     # ---- features ---------------------------------------------------------------------------
     def features(self, texts: Sequence[str]) -> sparse.csr_matrix:
         clean = [normalise(t) for t in texts]
-        return sparse.hstack([self.words.transform(clean), self.chars.transform(clean)]).tocsr()
+        return _sparse().hstack([self.words.transform(clean), self.chars.transform(clean)]).tocsr()
 
     @property
     def labels(self) -> list[str]:
@@ -165,7 +189,7 @@ class TextModel:
         the text is segmented and vectorised once (what the desk asks for on every keystroke pause)."""
         clean = normalise(text)
         words = self.words.transform([clean])
-        x = sparse.hstack([words, self.chars.transform([clean])]).tocsr()
+        x = _sparse().hstack([words, self.chars.transform([clean])]).tocsr()
         probs = np.asarray(self.classifier.predict_proba(x))[0]
         labels = self.labels
         top = [Scored(labels[j], float(probs[j])) for j in np.argsort(-probs)[:k]]

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from scipy import sparse
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -155,6 +154,8 @@ def stack_rows(rows: list[Any], dense_rows: list[Any]) -> tuple[Any, Any, Any]:
     """One CSR matrix from single-row CSR matrices, built from their arrays directly (``sparse.vstack``
     of hundreds of one-row matrices costs tens of milliseconds in its per-block checks), with each
     row's Euclidean norm and the stacked class probabilities."""
+    from scipy import sparse  # on first use, not at API start-up (see adapters/text_model.py)
+
     data = np.concatenate([r.data for r in rows])
     indices = np.concatenate([r.indices for r in rows])
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
