@@ -116,6 +116,13 @@ BENCHES: tuple[Bench, ...] = (
     Bench("bulk_events", "bench_bulk_events.py", ("--rows", "100000"), "#9", (
         Figure("bulk_import_events_s", "bulk import of 100,000 events (CSV; XLSX beside it)", "≤ 60 s"),
     )),
+    Bench("notices", "bench_notices.py", ("--units", "1000"), "#19", (
+        Figure("notices_handover_1000_s", "1,000 SMS notices of a plan's activation handed to Kannel (sendsms "
+               "accepted each) from the durable outbox, PostgreSQL", "≤ 5 s"),
+        Figure("notices_lost_on_gateway_restart", "notices lost when the gateway is restarted while 1,000 are "
+               "handed over (retried from the outbox)", "0"),
+        Figure("notices_plan_chains_to_notices_s", "the escalation job turning 1,000 plan chains into notices", "—"),
+    )),
 )
 
 
