@@ -128,6 +128,13 @@ BENCHES: tuple[Bench, ...] = (
         Figure("hotline_reclassify_100k_s", "re-classifying 100,000 texts in batches of 1,000 (scaled linearly)",
                "≤ 1,800 s"),
     )),
+    Bench("notices", "bench_notices.py", ("--units", "1000"), "#19", (
+        Figure("notices_handover_1000_s", "1,000 SMS notices of a plan's activation handed to Kannel (sendsms "
+               "accepted each) from the durable outbox, PostgreSQL", "≤ 5 s"),
+        Figure("notices_lost_on_gateway_restart", "notices lost when the gateway is restarted while 1,000 are "
+               "handed over (retried from the outbox)", "0"),
+        Figure("notices_plan_chains_to_notices_s", "the escalation job turning 1,000 plan chains into notices", "—"),
+    )),
 )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shuzhi.adapters.db.tables import Event, Person, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_duty import DutyShift
 from shuzhi.adapters.db.tables_notices import Notice, NoticeChain, NoticeSetting
+from shuzhi.adapters.db.tables_warnings import IndicatorWarning
 from shuzhi.domain.notices import LOCAL
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.notices import escalation
@@ -129,6 +130,10 @@ def test_a_red_warning_at_night_climbs_to_the_leader_in_charge_who_replies_1(
     assert "吴昊通过短信确认" in ack[0] and ack[1] == "吴昊(grace)"
     assert actions.index("notice.acknowledged") > max(i for i, a in enumerate(actions) if a == "notice.sent")
 
+    # the warning itself is acknowledged with the chain: grace, by SMS
+    with session_factory() as s:
+        warning = s.scalars(select(IndicatorWarning).where(IndicatorWarning.event_id == chain.event_id)).one()
+        assert warning.acknowledged_by == "吴昊(grace)" and "短信" in (warning.ack_note or "")
     # nothing more is sent once acknowledged
     _pump(uow_factory, live)
     assert len([x for x in _notices(session_factory) if x.channel == "sms"]) == 4
@@ -150,3 +155,35 @@ def test_a_red_warning_at_night_climbs_to_the_leader_in_charge_who_replies_1(
 def _chain_state(sf: sessionmaker[Session]) -> str:
     with sf() as s:
         return s.scalars(select(NoticeChain.state)).one()
+
+
+def test_acknowledging_the_warning_on_its_page_stops_its_chain(
+        api: Api, world: World, session_factory: sessionmaker[Session]) -> None:
+    """No gateway needed: the chain's first notices are queued, bob acknowledges the warning on the warnings
+    page, and the chain ends (channel "page"), its queued notices cancelled, no step climbs any more."""
+    now = datetime.now(UTC)
+    uow_factory = lambda: UnitOfWork(session_factory)  # noqa: E731
+    _staff(session_factory, world, now)
+    load_sensing(uow_factory())
+    wc.create_rule(uow_factory(), SYSTEM, RIVER)
+    assert ingest(uow_factory(), SYSTEM, [reading("RIVER_LEVEL", now.isoformat(), 3.8, device="WL-A")],
+                  now=now).accepted == 1
+    with session_factory() as s:
+        warning = s.scalars(select(IndicatorWarning)).one()
+        assert s.scalars(select(NoticeChain.state)).one() == "open"
+        assert any(n.state == "queued" for n in s.scalars(select(Notice)))
+    done = api.request("POST", f"/api/warnings/{warning.id}/ack", "bob", 200, json={"comment": "已通知水务"})
+    assert done["acknowledged_by"].endswith("(bob)") and done["ack_note"] == "已通知水务"
+    with session_factory() as s:
+        chain = s.scalars(select(NoticeChain)).one()
+        assert (chain.state, chain.ack_channel, chain.ack_person_id) == ("acknowledged", "page", _id(s, "bob"))
+        assert not any(n.state == "queued" for n in s.scalars(select(Notice)))
+        acks = s.scalars(select(TimelineEntry.reason).where(TimelineEntry.event_id == chain.event_id,
+                                                            TimelineEntry.action == "notice.acknowledged")).all()
+        assert len(acks) == 1 and "页面" in (acks[0] or "")
+    # the steps that were due next never run
+    assert escalation.run_due_steps(uow_factory, now + timedelta(hours=1), base_url="http://x") == 0
+
+
+def _id(s: Session, code: str) -> int | None:
+    return s.scalar(select(Person.id).where(Person.code == code))

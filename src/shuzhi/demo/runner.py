@@ -27,6 +27,7 @@ from shuzhi.adapters.tabular import read_table
 from shuzhi.config import Settings
 from shuzhi.demo.accounts import DEMO_PASSWORD, give_demo_passwords
 from shuzhi.demo.district import DemoDistrict, build_district
+from shuzhi.demo.duty import seed_duty
 from shuzhi.demo.evaluation import seed_evaluation
 from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.ledgers import seed_ledgers
@@ -100,6 +101,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
 
     load_reference_data(uow, district)
     give_demo_passwords(factory)
+    seed_duty(factory, district, now)  # rosters, duty mobiles, escalation policies: notices reach phones
     scripts = build_history(district, history_start(days, now), days, seed_value)
     replayer = Replayer(uow)
     clock = supervision_clock_for_replay(uow)

@@ -42,6 +42,7 @@ from shuzhi.domain import notices as rules
 from shuzhi.domain.notices import Channel, Who
 from shuzhi.services import duty_roster
 from shuzhi.services.actors import SYSTEM, Actor
+from shuzhi.services.notices import warning_link
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.notices")
@@ -377,4 +378,6 @@ def acknowledge(s: Session, chain: NoticeChain, *, channel: str, at: datetime, p
     _timeline(s, chain.event_id, at, "notice.acknowledged", f"{who}通过{label}确认收到通知（{local}），升级停止",
               {"chain": chain.id, "channel": channel, "notice": notice.id if notice else None,
                "at": at.isoformat()}, actor=actor)
+    # the warning the chain is about is acknowledged with it (same person, the channel in the note)
+    warning_link.mirror_onto_warning(s, chain, actor, at, f"{who}通过{label}确认升级通知（{local}）")
     return True

@@ -127,6 +127,9 @@ def acknowledge(uow: UnitOfWork, actor: Actor, warning_id: int, comment: str | N
             ev = s.get(Event, w.event_id)
             if ev is not None:
                 note(s, ev, actor, "warning.acknowledged", at, reason=comment, payload={"warning_id": w.id})
+        from shuzhi.services.notices.warning_link import stop_chains_of_warning
+
+        stop_chains_of_warning(s, w, actor, at)  # nobody is woken for a warning in hand (docs/notices.md)
         uow.commit()
     return get_warning(uow, actor, warning_id)
 
