@@ -26,7 +26,8 @@ def sw(world: World, session_factory: sessionmaker[Session]) -> ServicesWorld:
 
 def _rated_visit(api: Api, who: str, window: str, levels: dict[str, str]) -> None:
     visit = api.post("/api/services/visits", who, {"window_code": window, "purpose": "咨询"}, status=201)["id"]
-    api.post(f"/api/services/visits/{visit}/rating", who, {"channel": "window", "levels": levels, "comment": "等候太久"}, status=201)
+    api.post(f"/api/services/visits/{visit}/rating", who, {"channel": "window", "levels": levels,
+                                                           "comment": "等候太久"}, status=201)
 
 
 def _scores(api: Api) -> dict[str, Any]:

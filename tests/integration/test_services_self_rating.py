@@ -3,17 +3,26 @@ check code — rate-limited, one rating per case, nothing personal answered."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_public_services import ServiceCase, ServiceRating
 from shuzhi.domain import self_rating
+from shuzhi.services.unit_of_work import UnitOfWork
+from tests.factories import World
 from tests.integration.conftest import Api
-from tests.integration.test_services_ratings import BAD, GOOD, sw  # noqa: F401  (the services world)
+from tests.integration.test_services_ratings import BAD, GOOD
 from tests.integration.test_services_window import _work
-from tests.services_factories import ServicesWorld, newborn_application
+from tests.services_factories import ServicesWorld, build_services, newborn_application
 
 URL = "/api/public/services/rating"
+
+
+@pytest.fixture
+def sw(world: World, session_factory: sessionmaker[Session]) -> ServicesWorld:
+    with session_factory() as s:
+        return build_services(s, world, UnitOfWork(session_factory))
 ONLINE = {"guide_accuracy": "satisfied", "convenience": "dissatisfied"}  # online adds two dimensions
 
 

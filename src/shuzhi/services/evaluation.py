@@ -388,7 +388,8 @@ def _with_ratings(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any
 
     lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
     if q.group_by == "unit":
-        rated: dict[Any, dict[str, int]] = {int(k): v for k, v in evaluation_counts(s, actor, "department", lo, hi).items()}
+        rated: dict[Any, dict[str, int]] = {
+            int(k): v for k, v in evaluation_counts(s, actor, "department", lo, hi).items()}
         if q.unit is not None:
             rated = {k: v for k, v in rated.items() if k == q.unit.id}
     else:
