@@ -11,7 +11,9 @@
 Setup: a dedicated database ``bench_services`` on the local PostgreSQL (created if missing): a district
 with one town, 40 departments, a town service point, 5,000 matters and the 8-matter bundle. Each figure
 is the median of the repetitions, with the worst; run on a shared machine it is labelled "under load".
-Run: ``.venv/bin/python benchmarks/bench_services.py [--repeat 30] [--reuse] [--under-load]``.
+The record (``_results.py``) notes the machine, its load, git and the database's settings with every
+figure; ``--quick`` (5 repetitions, 500 matters) writes to ``results-quick.json`` only.
+Run: ``.venv/bin/python benchmarks/bench_services.py [--repeat 30] [--matters 5000] [--reuse] [--quick]``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record
+from _results import finish, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 DB = "bench_services"
@@ -163,28 +165,43 @@ def bench_search(factory: Any, repeat: int) -> list[float]:
     return times
 
 
-def main() -> None:
+def stored_matters(factory: Any) -> int:
+    from sqlalchemy import func, select
+
+    from shuzhi.adapters.db.tables_public_services import ServiceMatter
+
+    with factory() as s:
+        return int(s.scalar(select(func.count()).select_from(ServiceMatter)) or 0)
+
+
+def main() -> int:
+    global MATTERS
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--matters", type=int, default=MATTERS)
     parser.add_argument("--reuse", action="store_true")
-    parser.add_argument("--under-load", action="store_true",
-                        help="label the figures as taken on a shared, loaded machine")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 5 repetitions, 500 matters, "
+                        "figures to results-quick.json")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.matters = 5, 500
+    MATTERS = args.matters
     started = time.perf_counter()
     factory = prepare(args.reuse)
     print(f"prepared in {time.perf_counter() - started:.0f} s")
-    label = {"under_load": True, "note": "under load: shared machine, 8 engineers"} if args.under_load else {}
+    stored = stored_matters(factory)  # what the figures ran on, also after --reuse
     times, tasks, cpu_ms, statements = bench_apply(factory, args.repeat)
     record("services_bundle_8_matters_apply", round(statistics.median(times) * 1000, 1), "ms", 200.0, "lower",
-           worst_ms=round(max(times) * 1000, 1), cpu_ms=round(cpu_ms, 1), statements=round(statements, 1),
-           load_average=round(os.getloadavg()[0], 1), repeat=args.repeat, matters=8, departments=8,
-           tasks_dispatched=tasks, engine="postgresql", **label)
+           samples=[round(x * 1000, 2) for x in times], database=URL,
+           volume={"matters": stored, "bundle_matters": 8, "departments": DEPTS, "tasks_dispatched": tasks},
+           cpu_ms=round(cpu_ms, 1), statements=round(statements, 1), repeat=args.repeat)
     st = bench_search(factory, args.repeat)
     st.sort()
     record("services_matter_search_5000", round(statistics.median(st) * 1000, 2), "ms", 100.0, "lower",
-           p95_ms=round(st[int(len(st) * 0.95) - 1] * 1000, 2), worst_ms=round(st[-1] * 1000, 2), queries=len(st),
-           matters=MATTERS, load_average=round(os.getloadavg()[0], 1), engine="postgresql", **label)
+           samples=[round(x * 1000, 3) for x in st], database=URL,
+           volume={"matters": stored, "queries": len(st)}, p95_ms=round(st[int(len(st) * 0.95) - 1] * 1000, 2))
+    return finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

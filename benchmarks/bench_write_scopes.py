@@ -11,7 +11,8 @@ Over the test world on SQLite, per call, in CPU time (``time.process_time``):
 The two variants alternate in rounds (the order flips each round) and the median per-call CPU of each
 is compared. Because a side-by-side difference of a few per cent drowns in the noise of a shared
 machine, the checks are also timed alone (best of 5 × ``--calls``) and reported as a share of the
-per-call CPU. Figures taken while the machine is shared are labelled ``under load``.
+per-call CPU. The record (``_results.py``) notes the machine's load with each figure; ``--quick`` (2 rounds
+of 30 calls) writes to ``results-quick.json`` only.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _results import record
+from _results import finish, record
 
 
 def _cpu_per_call(fn: Callable[[], object], calls: int) -> float:
@@ -37,12 +38,14 @@ def _cpu_per_call(fn: Callable[[], object], calls: int) -> float:
     return (time.process_time() - start) / calls
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=200, help="intakes and dispatches per round and variant")
     ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--label", default="under load", help="'quiet' only on a machine nobody else uses")
+    ap.add_argument("--quick", action="store_true", help="a smoke run (2 rounds of 30 calls) to results-quick.json")
     args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.calls = 2, 30
 
     from tests.factories import World, build_world
 
@@ -108,41 +111,21 @@ def main() -> None:
             alone_dispatch = min(_cpu_per_call(lambda: (real_act(alice, ev), real_fits(s, unit, ev.area_path)),
                                                20 * args.calls) for _ in range(5))
 
-    label = args.label
-    lines = [f"Run of `benchmarks/bench_write_scopes.py --rounds {args.rounds} --calls {args.calls}` at "
-             f"{datetime.now(UTC).isoformat(timespec='seconds')}, **{label}** (SQLite, in process, CPU time "
-             "per call; target: the checks cost ≤ 5 %):", "",
-             "| path | CPU per call with the checks | without | side by side | the checks alone | share |",
-             "|---|---|---|---|---|---|"]
     for what, alone in (("intake", alone_intake), ("dispatch", alone_dispatch)):
         with_checks = statistics.median(per[(what, True)])
         without = statistics.median(per[(what, False)])
         side_by_side = 100.0 * (with_checks - without) / without
         share = 100.0 * alone / with_checks
         print(f"{what}: {with_checks * 1e3:.2f} ms CPU per call with the checks, {without * 1e3:.2f} ms without "
-              f"(side by side {side_by_side:+.1f} %); the checks alone {alone * 1e6:.1f} µs = {share:.2f} % "
-              f"[{label}]")
-        record(f"write_scope_checks_{what}_cpu_share ({label})", round(share, 3), "%", 5.0, "lower",
+              f"(side by side {side_by_side:+.1f} %); the checks alone {alone * 1e6:.1f} µs = {share:.2f} %")
+        record(f"write_scope_checks_{what}_cpu_share", round(share, 3), "%", 5.0, "lower",
+               samples=[round(100.0 * alone / x, 3) for x in per[(what, True)]],
+               database="sqlite:///bench.db (a temporary file)",
+               volume={"world": "tests.factories.build_world", "rounds": args.rounds, "calls_per_round": args.calls},
                checks_alone_us=round(alone * 1e6, 2), cpu_per_call_ms_with=round(with_checks * 1e3, 3),
-               cpu_per_call_ms_without=round(without * 1e3, 3), side_by_side_pct=round(side_by_side, 2),
-               rounds=args.rounds, calls=args.calls, engine="sqlite", label=label,
-               script="benchmarks/bench_write_scopes.py")
-        lines.append(f"| {what} | {with_checks * 1e3:.2f} ms | {without * 1e3:.2f} ms | {side_by_side:+.1f} % | "
-                     f"{alone * 1e6:.1f} µs | **{share:.2f} %** {'(met)' if share <= 5 else '(MISSED)'} |")
-    _write_doc(lines)
-
-
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- bench_write_scopes: begin -->", "<!-- bench_write_scopes: end -->"
-
-
-def _write_doc(lines: list[str]) -> None:
-    """Replace the figures between the markers of docs/benchmarks.md (written by this script only)."""
-    text = DOC.read_text(encoding="utf-8")
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    DOC.write_text(head + BEGIN + "\n" + "\n".join(lines) + "\n" + END + tail, encoding="utf-8")
+               cpu_per_call_ms_without=round(without * 1e3, 3), side_by_side_pct=round(side_by_side, 2))
+    return finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

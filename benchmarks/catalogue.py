@@ -103,6 +103,24 @@ BENCHES: tuple[Bench, ...] = (
                "500,000 events over three years, network 20 Mbit/s + 40 ms, until every panel is filled; median of "
                "fresh browser contexts", "≤ 2 s"),
     )),
+    Bench("services", "bench_services.py", ("--repeat", "30"), "#24", (
+        Figure("services_bundle_8_matters_apply", "a bundle with 8 matters (8 departments, 6 tasks in stage 1) "
+               "checked, split and dispatched with its clocks, one `window.cases.apply`; median", "≤ 200 ms"),
+        Figure("services_matter_search_5000", "the window's matter search over 5,000 active matters; median",
+               "≤ 100 ms"),
+    )),
+    Bench("ledgers", "bench_ledgers.py", (), "#22", (
+        Figure("ledger_open_filtered_ms", "a ledger of 10,000 items × 50 custom columns opened with a filter, "
+               "as a district centre; the worst filter's median of 5", "≤ 300 ms"),
+        Figure("ledger_bulletin_s", "the monthly bulletin built and rendered as HTML, Excel and Word; median of 3",
+               "≤ 5 s"),
+    )),
+    Bench("write_scopes", "bench_write_scopes.py", ("--rounds", "4", "--calls", "200"), "#15", (
+        Figure("write_scope_checks_intake_cpu_share", "the write-scope checks' share of intake's CPU per call "
+               "(SQLite, in process)", "≤ 5 %"),
+        Figure("write_scope_checks_dispatch_cpu_share", "the write-scope checks' share of dispatch's CPU per "
+               "call (SQLite, in process)", "≤ 5 %"),
+    )),
     Bench("views", "bench_views.py", ("--tasks", "5000", "--timeline", "500", "--events", "1000000",
                                       "--inbox", "10000", "--requests", "40"), "#16", (
         Figure("views_run_board_p95_ms", "run board of a plan with 5,000 tasks, as a scoped person", "≤ 300 ms"),

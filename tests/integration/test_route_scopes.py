@@ -64,6 +64,8 @@ PUBLIC: dict[tuple[str, str], str] = {
         ("POST", "requests.{format_}"), ("GET", "requests.{format_}"),
         ("GET", "requests/{service_request_id}.{format_}"), ("GET", "tokens/{token}.{format_}"),
         ("GET", "servicerequestupdates.{format_}"), ("POST", "servicerequestupdates.{format_}"))},
+    ("POST", "/api/public/services/rating"): "自助评价: the case number and the receipt's check code are the "
+                                              "credential; rate-limited, no personal data (test_services_self_rating)",
     ("GET", "/api/public/services/ratings"): "政务服务评价公开: each matter's counts and 好评率, no personal data "
                                              "(test_services_ratings)",
 }

@@ -105,6 +105,29 @@ def ledger_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
             "ledger_completion_rate": ratio(counts.get("ledger_closed_on_time", 0), counts.get("ledger_due", 0))}
 
 
+#: 好差评 figures (docs/services.md), joined per department and per area to the rankings and the scoring
+#: scheme like the ledgers': counted from the service ratings rated in the period, not roll-up columns.
+#: Valid ratings leave out the 差评 whose appeal was upheld (mistaken or malicious).
+RATING_MEASURES: Final[tuple[str, ...]] = (
+    "ratings_valid", "ratings_good", "ratings_bad", "ratings_bad_rectified", "ratings_bad_on_time",
+)
+RATING_RATES: Final[tuple[str, ...]] = ("good_rating_rate", "bad_rectification_rate", "bad_on_time_rate")
+LABELS.update({
+    "ratings_valid": "有效评价数", "ratings_good": "好评数", "ratings_bad": "差评数",
+    "ratings_bad_rectified": "差评整改数", "ratings_bad_on_time": "差评按期整改数",
+    "good_rating_rate": "好评率", "bad_rectification_rate": "差评整改率", "bad_on_time_rate": "差评按期整改率",
+})
+
+
+def rating_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
+    """好评率 = 好评 / valid ratings; 差评整改率 = rectified 差评 / valid 差评; 差评按期整改率 = 差评 replied
+    within the limit / valid 差评 (None when the denominator is zero: a scheme then gives the full weight)."""
+    bad = counts.get("ratings_bad", 0)
+    return {"good_rating_rate": ratio(counts.get("ratings_good", 0), counts.get("ratings_valid", 0)),
+            "bad_rectification_rate": ratio(counts.get("ratings_bad_rectified", 0), bad),
+            "bad_on_time_rate": ratio(counts.get("ratings_bad_on_time", 0), bad)}
+
+
 AVERAGES: Final[tuple[str, ...]] = (
     "avg_accept_hours", "avg_accept_work_hours", "avg_handle_hours", "avg_handle_work_hours",
 )

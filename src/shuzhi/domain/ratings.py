@@ -18,7 +18,7 @@ sets (local rules say 1 to 15). A rating given by name (实名差评) must be ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -247,6 +247,15 @@ def rates(facts: Iterable[RatingFact]) -> Rates:
                  round(good / valid, 4) if valid else None,
                  round(rectified / bad, 4) if bad else None,
                  round(on_time / bad, 4) if bad else None)
+
+
+def counts(facts: Sequence[RatingFact]) -> dict[str, int]:
+    """The evaluation's rating measures (``shuzhi.domain.evaluation.RATING_MEASURES``) of some ratings,
+    counted by the same rule as :func:`rates`."""
+    r = rates(facts)
+    bad = [f for f in facts if f.grade is Grade.BAD and not f.invalid]
+    return {"ratings_valid": r.ratings - r.invalid, "ratings_good": r.good, "ratings_bad": r.bad,
+            "ratings_bad_rectified": sum(f.rectified for f in bad), "ratings_bad_on_time": sum(f.on_time for f in bad)}
 
 
 def on_time(replied_at: datetime | None, due_at: datetime) -> bool:

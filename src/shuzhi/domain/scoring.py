@@ -29,11 +29,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shuzhi.domain.evaluation import LEDGER_MEASURES, LEDGER_RATES, MEASURES, RATES
+from shuzhi.domain.evaluation import (
+    LEDGER_MEASURES,
+    LEDGER_RATES,
+    MEASURES,
+    RATES,
+    RATING_MEASURES,
+    RATING_RATES,
+)
 
-#: What a scheme may score and count: the event figures and the ledgers' (台账).
-SCORED_RATES = RATES + LEDGER_RATES
-COUNTED = MEASURES + LEDGER_MEASURES
+#: What a scheme may score and count: the event figures, the ledgers' (台账) and the service ratings' (好差评).
+SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES
+COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES
 
 
 class SchemeError(ValueError):

@@ -22,10 +22,13 @@ from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import (
     LEDGER_MEASURES,
     MEASURES,
+    RATING_MEASURES,
+    RATING_RATES,
     Figures,
     WorkingClock,
     contributions,
     ledger_rates,
+    rating_rates,
     utc,
 )
 from shuzhi.domain.periods import Period, PeriodError, parse_period
@@ -377,20 +380,55 @@ def _with_ledgers(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any
     return groups
 
 
+def _with_ratings(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per department (every unit with a share in the rated case) or per child area, the service ratings'
+    figures (好差评: 好评率, 差评整改率, on-time rectification) rated in the period; a unit or area with
+    ratings and no events still gets its row."""
+    from shuzhi.services.window.rating_figures import evaluation_counts
+
+    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
+    if q.group_by == "unit":
+        rated: dict[Any, dict[str, int]] = {
+            int(k): v for k, v in evaluation_counts(s, actor, "department", lo, hi).items()}
+        if q.unit is not None:
+            rated = {k: v for k, v in rated.items() if k == q.unit.id}
+    else:
+        area = q.area
+        rated = {k: v for k, v in evaluation_counts(s, actor, "area", lo, hi,
+                                                     area_key=lambda p: _child_path(p, area)).items()
+                 if area is None or k.startswith(area.path)}
+    by_key = {g["key"]: g for g in groups}
+    missing = [k for k in rated if k not in by_key]
+    names = _names(s, q, missing)
+    for k in missing:
+        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
+        groups.append(g)
+        by_key[k] = g
+    for k, counts in rated.items():
+        by_key[k]["rated"] = counts
+    return groups
+
+
 def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
     code, scheme = active_scheme(s)
     groups, _, _ = grouped(s, actor, q)
     if q.group_by == "unit":
         groups = _with_ledgers(s, actor, q, groups)
+    if q.group_by in ("unit", "area"):
+        groups = _with_ratings(s, actor, q, groups)
     out = []
     for g in groups:
         f = Figures(dict(g["counts"]))
         ledger = g.get("ledger") or dict.fromkeys(LEDGER_MEASURES, 0)
-        entry = {k: v for k, v in g.items() if k not in ("counts", "ledger")} | f.as_dict()
+        rated = g.get("rated") or dict.fromkeys(RATING_MEASURES, 0)
+        entry = {k: v for k, v in g.items() if k not in ("counts", "ledger", "rated")} | f.as_dict()
         if q.group_by == "unit":
             entry |= ledger | ledger_rates(ledger)
-        if _has_activity(g["counts"]) or ledger.get("ledger_items"):
-            card = scheme.score({**f.counts, **ledger}, {**f.rates(), **ledger_rates(ledger)})
+        if q.group_by in ("unit", "area"):
+            entry |= rated | rating_rates(rated)
+        if _has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid"):
+            card = scheme.score({**f.counts, **ledger, **rated},
+                                {**f.rates(), **ledger_rates(ledger), **rating_rates(rated)})
             entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
                          score_items=card.items, deduction=card.deduction, bonus=card.bonus)
         else:
@@ -465,7 +503,10 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
                        "key": e["key"], "code": e.get("code"), "name": e.get("name"), "score": r.score,
                        "previous_score": prev_scores.get(r.key), "colour": e["colour"], "band": e["band"],
                        "closure_rate": e["closure_rate"], "on_time_closure_rate": e["on_time_closure_rate"],
-                       "due": e["due"], "handled_overdue": e["handled_overdue"], "reworked": e["reworked"]})
+                       "due": e["due"], "handled_overdue": e["handled_overdue"], "reworked": e["reworked"],
+                       "score_items": e["score_items"],
+                       # 好差评 beside the event figures, when the grouping carries them (unit, area)
+                       **{k: e[k] for k in RATING_MEASURES + RATING_RATES if k in e}})
     red = [r for r in ranked if r["score"] >= scheme.red_min][:scheme.red_size]
     black = [r for r in reversed(ranked) if r["score"] <= scheme.black_max][:scheme.black_size]
     out = describe(q)

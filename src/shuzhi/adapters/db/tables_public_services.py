@@ -111,6 +111,9 @@ class ServiceCase(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     collect_at: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 of the case number and the check code printed on the receipt (never the code itself): what
+    #: lets the applicant rate the case without signing in (docs/services.md, self-service rating)
+    check_digest: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

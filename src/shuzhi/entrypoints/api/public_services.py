@@ -7,11 +7,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
+from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.services.errors import Invalid
-from shuzhi.services.window import cases, catalogue, ratings, whistle
+from shuzhi.services.window import cases, catalogue, ratings, self_rating, whistle
 
 router = APIRouter(prefix="/api/services", tags=["services"])
 public_router = APIRouter(prefix="/api/public/services", tags=["services"])
@@ -240,6 +241,39 @@ def rates(uow: UowDep, actor: ActorDep, by: str = "window", since: date | None =
 def public_ratings(uow: UowDep, q: str = "", limit: int = 50) -> list[dict[str, Any]]:
     """Each matter's and bundle's ratings for the public: counts, 好评率, average; no personal data."""
     return [asdict(p) for p in ratings.public_ratings(uow, q=q, limit=limit)]
+
+
+class SelfRatingIn(BaseModel):
+    #: anonymous by design: a ``named`` flag (or anything else) is refused, not silently dropped
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(max_length=40)
+    check_code: str = Field(max_length=20)
+    levels: dict[str, Any]
+    comment: str = Field(default="", max_length=500)
+    channel: Literal["online", "window"] = "online"
+
+
+def _self_rating_buckets(request: Request) -> tuple[TokenBuckets, TokenBuckets]:
+    """Per client, 10 tries a minute (burst 5); per case number, 5 an hour whoever tries: the check code
+    cannot be guessed from one address nor from many."""
+    state = request.app.state
+    if not hasattr(state, "self_rating_buckets"):
+        state.self_rating_buckets = (TokenBuckets(10 / 60, 5), TokenBuckets(5 / 3600, 5))
+    buckets: tuple[TokenBuckets, TokenBuckets] = state.self_rating_buckets
+    return buckets
+
+
+@public_router.post("/rating", status_code=201)
+def rate_by_check_code(body: SelfRatingIn, request: Request, uow: UowDep) -> dict[str, Any]:
+    """自助评价: the applicant rates a completed case without signing in, by its number and the receipt's
+    check code; once, for good. Answers the grade only (no personal data, nothing of the case)."""
+    per_client, per_case = _self_rating_buckets(request)
+    per_client.check(client_ip(request) or "?", "too many ratings from this address")
+    per_case.check(body.number.strip(), "too many tries for this case number")
+    out = self_rating.rate(uow, body.number, body.check_code,
+                           {"channel": body.channel, "levels": body.levels, "comment": body.comment})
+    return asdict(out)
 
 
 # --- 企业吹哨·部门报到 ---------------------------------------------------------------------------

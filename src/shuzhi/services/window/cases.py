@@ -35,6 +35,7 @@ from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, IllegalTransition, TaskAction, TaskRole, TaskState
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
+from shuzhi.domain.self_rating import check_digest, new_check_code
 from shuzhi.domain.service_cases import (
     CaseAction,
     CaseState,
@@ -154,6 +155,8 @@ class Receipt:
     skipped: list[str]
     deferred: list[dict[str, Any]]
     applicant: dict[str, str | None]
+    #: printed on the receipt, shown once: with the number it lets the applicant rate the case unsigned
+    check_code: str = ""
 
 
 def _problems(problems: list[Problem], what: str) -> Invalid:
@@ -340,8 +343,10 @@ def apply(uow: UnitOfWork, cmd: Apply, actor: Actor, *, now: datetime | None = N
         note(s, event, actor, "event.register", at, to_state=event.state,
              payload={"source": SOURCE, "window": w.code, "mode": cmd.mode})
         cal = calendar_for(s, w.unit_id)
+        receipt_code = new_check_code()
         case = ServiceCase(
-            event_id=event.id, number=event.number, kind="bundle" if cmd.bundle_code else "matter",
+            check_digest=check_digest(event.number, receipt_code), event_id=event.id, number=event.number,
+            kind="bundle" if cmd.bundle_code else "matter",
             matter_code=cmd.matter_code, bundle_code=cmd.bundle_code, title=title[:200], window_id=w.id,
             clerk_person_id=actor.person_id, clerk=actor.label, area_path=area.path, mode=cmd.mode,
             applicant_kind=a.kind, applicant_name=a.name, applicant_id_number=a.id_number or a.credit_code,
@@ -387,7 +392,7 @@ def apply(uow: UnitOfWork, cmd: Apply, actor: Actor, *, now: datetime | None = N
                        [{"department": unit_names[sh.unit_id], "stage": sh.stage, "matters": sh.matter_codes}
                         for sh in shares], list(plan.skipped), deferred,
                        {"name": mask_name(a.name), "id_number": mask_id_number(a.id_number or a.credit_code),
-                        "phone": mask_phone(a.phone)})
+                        "phone": mask_phone(a.phone)}, receipt_code)
 
 
 def _labels(s: Session, case: ServiceCase) -> dict[str, str]:
