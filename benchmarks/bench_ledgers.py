@@ -12,7 +12,8 @@ Figures (issue 23):
 The items are written set-based (not through the services, which would take an hour here): 30 towns and
 20 departments as lead units, 50 typed custom values each, six months of reporting slots (about a
 fifth answered late or never), some reopened. Run: ``.venv/bin/python benchmarks/bench_ledgers.py``
-(``SHUZHI_BENCH_LEDGERS_DB``, default ``bench_ledgers``, is dropped and recreated).
+(``SHUZHI_BENCH_LEDGERS_DB``, default ``bench_ledgers``, is dropped and recreated); ``--quick`` builds
+1,000 items and writes to ``results-quick.json``.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ import psycopg
 from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record
+from _results import finish, is_quick, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 DB = os.environ.get("SHUZHI_BENCH_LEDGERS_DB", "bench_ledgers")
-ITEMS = 10_000
+# --quick (a smoke run, figures to results-quick.json) builds a tenth of the ledger
+ITEMS = 1_000 if is_quick() else 10_000
 COLUMNS = 50
+URL = f"postgresql+psycopg://postgres@localhost/{DB}"
 NOW = datetime(2026, 6, 20, 4, 0, tzinfo=UTC)
 
 
@@ -52,7 +55,7 @@ def prepare() -> object:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB}")
-    engine = make_engine(f"postgresql+psycopg://postgres@localhost/{DB}")
+    engine = make_engine(URL)
     Base.metadata.create_all(engine)
     factory = make_session_factory(engine)
     rng = random.Random(23)
@@ -196,10 +199,9 @@ def main() -> None:
         per_filter.append({"filter": f.model_dump(exclude_defaults=True),
                            "median_ms": round(statistics.median(times), 1), "matches": page.total})
     medians = [p["median_ms"] for p in per_filter]
-    load = os.getloadavg()[0]
-    record("ledger_open_filtered_ms", max(medians), "ms", 300, "lower", engine="postgresql",
-           items=ITEMS, custom_columns=COLUMNS, page=50, per_filter=per_filter, statistic="worst filter's median of 5",
-           conditions="under load: shared machine (8 engineers, 2 cores)", load_average=round(load, 2))
+    record("ledger_open_filtered_ms", max(medians), "ms", 300, "lower", database=URL, samples=medians,
+           volume={"items": ITEMS, "custom_columns": COLUMNS, "page": 50}, per_filter=per_filter,
+           statistic="worst filter's median of 5")
 
     times = []
     for _ in range(3):
@@ -208,11 +210,11 @@ def main() -> None:
         for fmt in ("html", "xlsx", "docx"):
             bulletin.render(b, fmt)
         times.append(time.perf_counter() - t0)
-    record("ledger_bulletin_s", round(statistics.median(times), 2), "s", 5, "lower", engine="postgresql",
-           items=ITEMS, units=len(b.content["ranking"]), overdue=len(b.content["overdue"]),
-           stalled=len(b.content["stalled"]), formats=["html", "xlsx", "docx"], statistic="median of 3",
-           conditions="under load: shared machine (8 engineers, 2 cores)", load_average=round(os.getloadavg()[0], 2))
+    record("ledger_bulletin_s", round(statistics.median(times), 2), "s", 5, "lower", database=URL, samples=times,
+           volume={"items": ITEMS, "units": len(b.content["ranking"]), "overdue": len(b.content["overdue"]),
+                   "stalled": len(b.content["stalled"])}, formats=["html", "xlsx", "docx"], statistic="median of 3")
 
 
 if __name__ == "__main__":
     main()
+    sys.exit(finish())
