@@ -8,12 +8,6 @@
 
 The ledger clocks sweep day by day through the history, so reminders, missing reports, urges and
 escalations land when they fell due.
-
-Speed: the thousand-odd service calls share one session and one transaction (:class:`_Shared`): each
-service's unit of work is a SAVEPOINT, so a refused call rolls back only its own changes, exactly as
-its own transaction would, and the rows are those the services write. Committing once at the end
-instead of once per call (each a disk sync, a pool checkout and a fresh identity map) took the seeding
-from minutes to seconds (figures in docs/ledgers.md).
 """
 
 from __future__ import annotations
@@ -22,11 +16,9 @@ import random
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from shuzhi.adapters.db.tables import Person, Unit
 from shuzhi.domain.calendar import SHANGHAI
@@ -70,38 +62,6 @@ _PLACES = ["龙岗街道", "棠香街道", "智凤街道", "龙水镇", "宝顶�
 _PROPOSERS = ["张建华代表", "李秀英代表", "王志强代表", "刘洪委员", "陈静委员", "杨帆委员", "赵立新代表", "黄晓燕委员"]
 
 
-class _Shared(UnitOfWork):
-    """A unit of work whose every ``with`` block is a savepoint of one long transaction: ``commit``
-    releases the savepoint (and opens the next, for services that commit twice), leaving the block
-    without it rolls back to it. :meth:`finish` commits the whole."""
-
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        super().__init__(session_factory)
-        self._shared = session_factory()
-        self._savepoint: SessionTransaction | None = None
-
-    def __enter__(self) -> _Shared:
-        self._session = self._shared
-        self._savepoint = self._shared.begin_nested()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._savepoint is not None and self._savepoint.is_active:
-            self._savepoint.rollback()
-        self._savepoint = None
-        self._session = None
-
-    def commit(self) -> None:
-        assert self._savepoint is not None, "commit outside the 'with' block"
-        self._savepoint.commit()
-        self._savepoint = self._shared.begin_nested()
-
-    def finish(self) -> None:
-        self._shared.commit()
-        self._shared.close()
-
-
 def _reporters(uow: UnitOfWork) -> dict[str, str]:
     """A person of each unit who reports on its items (the first with the permission)."""
     with uow:
@@ -140,20 +100,8 @@ class _Seeder:
             return None
 
 
-def seed_ledgers(factory: sessionmaker[Session], now: datetime, seed: int = 1, *, start_days: int = 150) -> list[str]:
-    """Create the three demo ledgers with ``start_days`` of history up to ``now`` (one transaction,
-    committed at the end); returns failures."""
-    shared = _Shared(factory)
-    try:
-        failures = _seed(lambda: shared, now, seed, start_days)
-    except BaseException:
-        shared._shared.close()  # nothing of the half-built history is kept
-        raise
-    shared.finish()
-    return failures
-
-
-def _seed(uow: Callable[[], UnitOfWork], now: datetime, seed: int, start_days: int) -> list[str]:
+def seed_ledgers(uow: Callable[[], UnitOfWork], now: datetime, seed: int = 1, *, start_days: int = 150) -> list[str]:
+    """Create the three demo ledgers with ``start_days`` of history up to ``now``; returns failures."""
     sd = _Seeder(uow, now, seed)
     rng = sd.rng
     start = now - timedelta(days=start_days)

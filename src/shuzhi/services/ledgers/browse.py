@@ -96,8 +96,9 @@ def list_items(uow: UnitOfWork, ledger_code: str, f: ItemFilter, actor: Actor, *
         colour = colour_expr(s.get_bind().dialect.name, day, d.Schedule(ledger.schedule))
         # grouped through a subquery: PostgreSQL would not match the CASE's bound parameters in GROUP BY
         coloured = select(colour.label("colour")).where(where).subquery()
-        counted = dict(s.execute(select(coloured.c.colour, func.count()).group_by(coloured.c.colour)).all())
-        colours: dict[str, int] = {c.value: int(counted.get(c.value, 0)) for c in d.Colour}
+        counted: dict[str | None, int] = dict(
+            s.execute(select(coloured.c.colour, func.count()).group_by(coloured.c.colour)).all())
+        colours: dict[str, int] = {c.value: counted.get(c.value, 0) for c in d.Colour}
         if f.colour:
             wanted = [c.value for c in f.colour]
             where = and_(where, colour.in_(wanted))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, cast, func, literal
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from shuzhi.adapters.db.tables_ledgers import LedgerItem
@@ -26,7 +26,7 @@ def _day(col: Any, dialect: str, *, local: bool) -> ColumnElement[int]:
     """Day number of a Date column, or of a UTC timestamp's local (Shanghai) day."""
     if dialect == "postgresql":
         day = cast(func.timezone("Asia/Shanghai", col), Date) if local else col
-        return day - cast(literal(EPOCH.isoformat()), Date)  # type: ignore[no-any-return]
+        return type_coerce(day - cast(literal(EPOCH.isoformat()), Date), Integer)  # date - date: days
     day = func.date(col, "+8 hours") if local else col
     return cast(func.julianday(day) - _JULIAN_EPOCH, Integer)
 
