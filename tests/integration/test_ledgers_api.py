@@ -159,3 +159,17 @@ def test_ledger_figures_join_the_rankings_with_weights_in_the_scheme(
                                                        "full_mark_at": 1, "zero_at": 0}]}})
     assert "ledger_nonsense" in refused["detail"]
     assert progress.get_item(uow, item["id"], admin).state == "open"
+
+
+def test_the_cockpit_ledger_board_counts_five_colours_in_scope(api: Api, world: World) -> None:
+    ledger(api)
+    api.post("/api/ledgers/ZD2026/items", "alice", {"title": "镇街任务", "lead_unit": "C500111001"}, status=201)
+    api.post("/api/ledgers/ZD2026/items", "alice", {"title": "区级任务", "lead_unit": "C500111"}, status=201)
+    board = api.get("/api/ledger-board")
+    zd = next(b for b in board["ledgers"] if b["code"] == "ZD2026")
+    assert zd["total"] == 2 and set(zd["colours"]) == {"green", "blue", "yellow", "orange", "red"}
+    assert sum(board["colours"].values()) == sum(b["total"] for b in board["ledgers"])
+    # bob (town A) counts exactly what his ledger page shows him (the same scope)
+    bobs = api.get("/api/ledger-board", who="bob")
+    page = api.get("/api/ledgers/ZD2026/items", who="bob", params={"view": "all"})
+    assert [b["colours"] for b in bobs["ledgers"] if b["code"] == "ZD2026"] == [page["colours"]]

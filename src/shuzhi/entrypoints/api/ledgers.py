@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services.errors import Invalid
-from shuzhi.services.ledgers import books, browse, bulletin, excel, figures, items, progress
+from shuzhi.services.ledgers import board, books, browse, bulletin, excel, figures, items, progress
 
 router = APIRouter(prefix="/api", tags=["ledgers"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,6 +21,12 @@ def _download(body: bytes, media: str, name: str, inline: bool = False) -> Respo
     kind = "inline" if inline else "attachment"
     return Response(body, media_type=media, headers={"Content-Disposition": f"{kind}; filename*=UTF-8''{quote(name)}",
                                                      "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/ledger-board", response_model=board.LedgerBoard)
+def ledger_board(uow: UowDep, actor: ActorDep) -> board.LedgerBoard:
+    """The five-colour state of every ledger you see, and their sum (the cockpit's ledger panel)."""
+    return board.board(uow, actor)
 
 
 @router.get("/ledgers", response_model=list[books.LedgerRecord])

@@ -331,6 +331,22 @@ function scheduleRefresh(delay = 800) {
   refreshTimer = setTimeout(refreshFigures, delay);
 }
 
+// The ledgers' five-colour state (台账五色): the sum as a bar, then one line per ledger. Hidden for
+// people who may not read ledgers (the API answers 403).
+const LEDGER_COLOURS = ["red", "orange", "yellow", "green", "blue"];
+async function loadLedgerBoard() {
+  let b;
+  try { b = await get("/api/ledger-board"); } catch (e) { return; }
+  const panel = document.getElementById("ledger-panel");
+  const box = clear(document.getElementById("ledger-board"));
+  panel.hidden = false;
+  if (!b.ledgers.length) { box.append(el("p", { class: "muted" }, t("cockpit.ledgers.none"))); return; }
+  const row = (colours) => el("span", { class: "ledger-colours" }, LEDGER_COLOURS.map((c) =>
+    el("span", { class: `ledger-colour colour-${c}`, title: t(`ledgers.colour.${c}`) }, `${t(`ledgers.colour.${c}`)} ${colours[c] || 0}`)));
+  box.append(row(b.colours), el("ul", { class: "ledger-board" }, b.ledgers.map((l) =>
+    el("li", {}, el("a", { href: `/ledgers?ledger=${encodeURIComponent(l.code)}` }, l.name), " ", row(l.colours)))));
+}
+
 async function refreshFigures() {
   try {
     const [s, b] = await Promise.all([get("/api/cockpit/summary"), get("/api/cockpit/breakdowns?days=14")]);
@@ -354,6 +370,7 @@ async function main() {
   document.body.dataset.ready = "1";
   window.__cockpitReadyAt = performance.now();
   get("/api/cockpit/breakdowns?days=14").then(renderBreakdowns).catch(() => {});
+  loadLedgerBoard();
   loadWarningMarkers().catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
   get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});

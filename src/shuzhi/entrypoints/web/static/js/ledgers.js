@@ -15,6 +15,8 @@ let importState = null;
 
 const colourBadge = (c) => badge(c ? t(`ledgers.colour.${c}`) : "—", `ledger-colour colour-${c || "none"}`);
 const stateText = (s) => t(`ledgers.state.${s}`);
+// a timeline action in Chinese from the catalogue; an action the catalogue lacks shows its code
+const actionText = (a) => { const key = `ledgers.tl.${a}`; const s = t(key); return s === key ? a : s; };
 const enc = encodeURIComponent;
 
 function query() {
@@ -118,7 +120,7 @@ async function openItem(id) {
         ` · ${c.lead_unit_name} · ${c.progress}% · ${stateText(c.state)}`))));
   }
   box.append(el("h4", {}, t("ledgers.timeline")), el("ol", { class: "timeline" }, timeline.map((e) =>
-    el("li", {}, `${fmtTime(e.at)} ${e.actor} ${e.action}`, e.reason ? `：${e.reason}` : ""))));
+    el("li", {}, `${fmtTime(e.at)} ${e.actor} ${actionText(e.action)}`, e.reason ? `：${e.reason}` : ""))));
   panel.scrollIntoView({ block: "start" });
 }
 
