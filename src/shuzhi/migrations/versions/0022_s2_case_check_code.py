@@ -1,7 +1,7 @@
 """Self-service rating: the digest of the check code printed on a case's receipt (查询校验码).
 
-Revision ID: s2_1
-Revises: services_1 (the service tables; the lead chains it at merge)
+Revision ID: 0022
+Revises: 0021
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 's2_1'
-down_revision = 'services_1'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
