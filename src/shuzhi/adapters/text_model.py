@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from types import ModuleType
 
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -49,7 +48,7 @@ DOMAIN_WORDS = (  # noqa: SIM905 - one word list a person can read and extend
 
 
 @cache
-def _jieba() -> ModuleType:
+def _jieba() -> Any:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -59,7 +58,7 @@ def _jieba() -> ModuleType:
     return jieba
 
 
-def _sparse() -> ModuleType:
+def _sparse() -> Any:
     from scipy import sparse
 
     return sparse

@@ -25,6 +25,7 @@ Changes accept `expected_version`: a stale version gets 409 instead of overwriti
 def create_app(session_factory: sessionmaker[Session] | None = None, settings: Settings | None = None) -> FastAPI:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.entrypoints.api.routers import ROUTERS
+    from shuzhi.entrypoints.api.uploads import document_uploads
     from shuzhi.entrypoints.serving import tune_gc
     from shuzhi.services import wiring  # noqa: F401  (parts register their hooks on import)
 
@@ -46,6 +47,7 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
     errors.install(app)
     app.add_middleware(BodyLimit, settings=settings)
     for router in ROUTERS:
+        document_uploads(router.routes)
         app.include_router(router)
     from shuzhi.entrypoints.api.observability import Observer
     from shuzhi.entrypoints.web import pages

@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
-from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_upload
+from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_upload, upload
 from shuzhi.services import duty_import, duty_roster
 from shuzhi.services.duty_roster import ShiftView
 
@@ -81,7 +82,8 @@ def create_shift(body: NewShift, uow: UowDep, actor: ActorDep) -> ShiftOut:
 
 
 @router.post("/shifts/import", response_model=ImportResult)
-async def import_shifts(file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
+async def import_shifts(file: Annotated[UploadFile, upload(perms.DUTY_WRITE)], request: Request, uow: UowDep,
+                        actor: ActorDep,
                         unit_code: Annotated[str, Query(min_length=1, max_length=40)],
                         handover: Annotated[str | None, Query(max_length=8)] = None,
                         dry_run: bool = False) -> ImportResult:

@@ -24,7 +24,7 @@ from shuzhi.config import Settings
 
 _FORM_OVERHEAD = 64 * 1024
 #: The routes that take a file (uploads.upload): imports and attachments.
-_UPLOAD_ROUTE = re.compile(r"^/api/(?:[\w-]+/)*(?:import|attachments)$")
+_UPLOAD_ROUTE = re.compile(r"^/api/(?:[\w-]+/)*(?:import(?:/preview)?|attachments)$")
 
 
 class _TooLarge(HTTPException):

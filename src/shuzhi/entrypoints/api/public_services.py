@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
+from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
+from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.errors import Invalid
 from shuzhi.services.window import cases, catalogue, ratings, self_rating, whistle
 
@@ -40,12 +42,10 @@ def save_matter(uow: UowDep, actor: ActorDep, document: Annotated[dict[str, Any]
 
 
 @router.post("/matters/import")
-async def import_matters(file: UploadFile, request: Request, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+async def import_matters(file: Annotated[UploadFile, upload(perms.REFERENCE_WRITE)], request: Request,
+                         uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Import a 事项清单 workbook (sheets matters + materials) or CSV; all or nothing."""
-    limit = request.app.state.settings.max_import_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(f"the file is larger than {limit} bytes", field="file")
+    data = await read_bytes(file, request.app.state.settings.max_import_bytes)
     return asdict(catalogue.import_matters(uow, data, file.filename or "matters.xlsx", actor))
 
 

@@ -18,7 +18,7 @@ from shuzhi.domain import hotline as rules
 from shuzhi.domain.permissions import EVENT_DISPATCH
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict
-from shuzhi.services.handling import load_visible_event
+from shuzhi.services.handling import load_actable_event, load_visible_event
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import note as timeline_note
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -41,7 +41,7 @@ def link_repeat(uow: UnitOfWork, ref: str, earlier: str, actor: Actor, *, note: 
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        event = load_visible_event(s, ref, actor)
+        event = load_actable_event(s, ref, actor)  # linking changes the event: a role on it, not sight
         past = load_visible_event(s, earlier, actor)
         if past.id == event.id:
             raise Conflict("an event cannot repeat itself", field="earlier_number")
