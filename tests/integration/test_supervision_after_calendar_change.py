@@ -119,15 +119,15 @@ def test_reminders_whose_moment_moved_ahead_wait_for_it(session_factory: session
 
 def test_a_deadline_a_person_set_still_starts_a_fresh_set_of_steps(session_factory: sessionmaker[Session],
                                                                     world: World) -> None:
-    """Only a recomputation carries the steps over: a leader's urge with a new deadline is a new
-    deadline, and its reminders come again."""
-    from shuzhi.services.supervision import UrgeCommand, urge
-
+    """Only a recomputation carries the steps over: a deadline a person set (an approved extension; an
+    urge may only shorten a deadline) is a new deadline, and its reminders come again."""
     sf = session_factory
     number, task_id = _accepted(sf)
     assert sweep(lambda: UnitOfWork(sf), datetime(2026, 12, 31, 16, tzinfo=SHANGHAI)).by_step == {"remind_70": 1}
     with sf() as s:
-        grace = resolve_actor(s, "grace")  # the district leader
-    urge(UnitOfWork(sf), number, UrgeCommand(instruction="限期办结", due_at=datetime(2027, 1, 8, 18, tzinfo=SHANGHAI)),
-         grace, now=datetime(2026, 12, 31, 17, tzinfo=SHANGHAI))
+        alice, carol = resolve_actor(s, "alice"), resolve_actor(s, "carol")
+    at = datetime(2026, 12, 31, 17, tzinfo=SHANGHAI)
+    handling.request_extension(UnitOfWork(sf), number, task_id, c.RequestExtension(
+        until=datetime(2027, 1, 8, 18, tzinfo=SHANGHAI), reason="需协调供电部门"), carol, now=at)
+    handling.decide_extension(UnitOfWork(sf), number, task_id, c.DecideExtension(approve=True), alice, now=at)
     assert [p[0] for p in _clock(sf, task_id).plan][:2] == ["remind_70", "remind_90"]
