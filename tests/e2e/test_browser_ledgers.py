@@ -101,7 +101,7 @@ def test_import_assign_report_miss_publish_and_sign_off(live: Live, browser: Any
         assert len(escalated_to) >= 2  # the town and the district centre above it (also the ledger's owner)
     bob.reload()
     _open(bob, "龙岗街道执法队伍整合")
-    assert "ledger.report.escalate" in bob.inner_text("#l-detail-body .timeline")
+    assert "对账升级" in bob.inner_text("#l-detail-body .timeline")  # the step, in words
 
     # bob submits with evidence
     bob.locator("summary", has_text="上传佐证材料").click()

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shuzhi.adapters import webhooks as http
 from shuzhi.adapters.db.tables import Area, EventClass
@@ -277,9 +278,20 @@ def delivery_loop(uow_factory: UowFactory, stop: threading.Event, interval: floa
     """Deliver in a loop of its own (a thread of each worker), never in the scheduler's tick: a slow
     or hanging receiver then holds up only other deliveries, never the supervision sweep. Several
     loops (several workers) share the work through the claims of :func:`_claim_deliveries`."""
+    away = False
     while not stop.is_set():
         try:
             done = deliver_due(uow_factory, datetime.now(UTC), batch=DELIVERY_BATCH)
+            if away:
+                log.info("webhook deliveries resume")
+                away = False
+        except (OperationalError, InterfaceError) as exc:
+            # The database away is the scheduler's news (it logs it once); one line here too, not
+            # a traceback every round, and the deliveries wait for it like the sweep does.
+            if not away:
+                log.warning("webhook deliveries wait for the database (%s)", str(exc).splitlines()[0][:160])
+                away = True
+            done = 0
         except Exception:
             log.exception("webhook delivery round failed")
             done = 0
