@@ -217,13 +217,15 @@ def _units(s: Session, loaded: Loaded, classes: list[tuple[str, float]], area: A
     from shuzhi.domain.rules import decide
     from shuzhi.services.dispatching.deciding import SqlDirectory, rule_set
 
-    district = s.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
-    where = area or district
+    # no place known: the district's rules (the root of the area tree)
+    where = area or s.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
     units_of: dict[str, dict[str, float]] = {}
     via: dict[str, str] = {}
     names = dict(s.execute(select(EventClass.code, EventClass.major_code).where(
         EventClass.code.in_([c for c, _ in classes]))).all())
     directory, compiled = SqlDirectory(s), rule_set(s)
+    if where is not None:
+        directory.preload_holders([c for c, _ in classes if c in names], where.path)
     for code, _ in classes:
         decision = None
         if where is not None and code in names:
