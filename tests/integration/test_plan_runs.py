@@ -260,3 +260,61 @@ def test_a_stood_down_run_has_a_review(api: Api, storm: None) -> None:
     assert {s["unit_code"] for s in r["task_stages"]} == {"C500111001", "D500111-CGJ"}
     assert any(line["action"] == "plan.stand_down" for line in r["timeline"])
     assert api.get(f"/api/plan-runs/{run['run_id']}/review?format=docx").content[:2] == b"PK"
+
+
+def _fire_in(uow: UnitOfWork, area_code: str, area_path: str, episode: str) -> None:
+    change = hooks.WarningChange(warning_id=9, episode_key=episode, indicator_code="IND.level.1",
+                                 indicator_lineage=("SEC.infra", "RW.water", "IND.level.1"), series_key=episode,
+                                 area_code=area_code, area_path=area_path, level="red", previous_level=None,
+                                 at=datetime.now(UTC), event_id=None)
+    with uow:
+        for hook in hooks.WARNING_HOOKS:
+            hook(uow.session, change)
+        uow.commit()
+
+
+def test_a_town_reads_only_its_part_of_the_district_run_and_cannot_stand_it_down(api: Api, storm: None) -> None:
+    run = api.post("/api/plans/storm/activate", "alice", {"area_codes": ["500111"]}, status=201)
+    whole = board(api, run["run_id"])
+    assert len(whole["tasks"]) == 4 and whole["affected_areas"] == [{"code": "500111", "name": "大足区"}]
+    mine = board(api, run["run_id"], who="bob")  # town A: its centre and its grid, not town B nor the department
+    assert {t["unit_code"] for t in mine["tasks"]} == {"C500111001", "G500111001001001"}
+    assert sum(mine["counts"].values()) == 2 and mine["affected_areas"] == []
+    assert {t["unit_code"] for t in board(api, run["run_id"], who="frank")["tasks"]} == {"C500111002"}
+    api.post(f"/api/plan-runs/{run['run_id']}/stand-down", "bob", {"reason": "本镇雨停"}, status=403)
+    assert board(api, run["run_id"])["state"] == "active"
+
+
+def test_a_town_sees_its_own_triggers_of_a_run_and_not_another_towns(api: Api, storm: None,
+                                                                     uow: UnitOfWork) -> None:
+    _fire_in(uow, "500111001", "/500000/500111/500111001/", "ep-a")
+    _fire_in(uow, "500111002", "/500000/500111/500111002/", "ep-b")  # joins the running plan
+    run = api.get("/api/plan-runs")[0]
+    whole = board(api, run["id"])
+    assert [t["role"] for t in whole["triggers"]] == ["started", "attached"]
+    for who, area in (("bob", "500111001"), ("frank", "500111002")):
+        seen = board(api, run["id"], who=who)["triggers"]
+        assert [t["areas"] for t in seen] == [[area]], (who, seen)
+        assert all(area in t["areas"] + t["new_areas"] for t in seen)
+
+
+def test_a_proposal_over_two_towns_is_decided_only_by_the_centre_covering_both(api: Api, world: World,
+                                                                               uow: UnitOfWork) -> None:
+    from shuzhi.services.actors import SYSTEM
+
+    plan_templates.save_template(uow, template(confirmation="propose"), SYSTEM)
+    _fire_in(uow, "500111001", "/500000/500111/500111001/", "ep-a")
+    _fire_in(uow, "500111002", "/500000/500111/500111002/", "ep-b")
+    runs = api.get("/api/plan-runs")
+    two_towns = [r for r in runs if len(r["affected_areas"]) > 1]
+    target = (two_towns or runs)[0]
+    if not two_towns:  # each episode proposed its own run: widen one to both towns, as a joined proposal is
+        with uow:
+            row = uow.session.get(PlanRun, target["id"])
+            assert row is not None
+            row.affected_areas = ["500111001", "500111002"]
+            uow.commit()
+    api.post(f"/api/plan-runs/{target['id']}/confirm", "bob", {"reason": "确认"}, status=403)
+    api.post(f"/api/plan-runs/{target['id']}/dismiss", "frank", {"reason": "不启动"}, status=403)
+    assert board(api, target["id"])["state"] == "proposed"
+    assert api.post(f"/api/plan-runs/{target['id']}/confirm", "alice", {"reason": "确认启动"})["state"] == "active"

@@ -560,19 +560,38 @@ def activate_manual(uow: UnitOfWork, code: str, cmd: Activate, actor: Actor, *, 
         return _commit_run(uow, key) or done
 
 
-def _load_run(s: Session, run_id: int, actor: Actor) -> PlanRun:
+def _load_run(s: Session, run_id: int, actor: Actor, *, to_change: bool = False) -> PlanRun:
+    """The run, if the actor may read it (``to_change``: decide on it).
+
+    Reading: the run's event is in his scope or his unit's, or the run reaches one of his areas or has
+    a step for his unit — each town reads the district's run, and the board shows it its own part
+    (``runs.board``). Deciding (confirm, dismiss, stand down, redispatch) needs more: the run's event
+    in his scope, or, before there is one (a proposal), every area the run touches — a proposal over
+    several towns is decided by the centre that covers them all (issue #15)."""
     run = s.get(PlanRun, run_id)
     if run is None:
         raise NotFound(f"plan run {run_id} not found")
+    if actor.area_paths is None:
+        return run
     if run.event_id is not None:
         event = s.get(Event, run.event_id)
         assert event is not None
-        authz.ensure_visible(actor, event.area_path, [event.owner_unit_id], what=f"plan run {run_id}")
-    else:
-        paths = s.scalars(select(Area.path).where(Area.code.in_(run.affected_areas))).all()
-        if not any(authz.path_visible(actor, p) for p in paths):
-            raise NotFound(f"plan run {run_id} not found")
-    return run
+        if authz.path_visible(actor, event.area_path) or event.owner_unit_id == actor.unit_id:
+            return run
+    paths = s.scalars(select(Area.path).where(Area.code.in_(run.affected_areas))).all()
+    if to_change:
+        if run.event_id is None and paths and all(authz.path_visible(actor, p) for p in paths):
+            return run
+        _load_run(s, run_id, actor)  # 404 when he may not even read it
+        # he reads his part of it, but it is not his to decide
+        raise authz.Forbidden(f"{actor.label} may not decide plan run {run_id}: it reaches beyond his area",
+                        field="run")
+    if any(authz.path_visible(actor, p) for p in paths):
+        return run
+    if actor.unit_id is not None and s.scalar(select(PlanRunStep.id).where(
+            PlanRunStep.run_id == run.id, PlanRunStep.unit_id == actor.unit_id).limit(1)) is not None:
+        return run
+    raise NotFound(f"plan run {run_id} not found")
 
 
 def confirm(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: datetime | None = None) -> Activation:
@@ -581,7 +600,7 @@ def confirm(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: dat
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        run = _load_run(s, run_id, actor)
+        run = _load_run(s, run_id, actor, to_change=True)
         if run.state != "proposed":
             raise Conflict(f"plan run {run_id} is {run.state}, not proposed", details={"state": run.state})
         row = s.get(PlanTemplateRow, run.template_id)

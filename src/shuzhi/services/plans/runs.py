@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -149,7 +150,7 @@ def dismiss(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: dat
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        run = _load_run(s, run_id, actor)
+        run = _load_run(s, run_id, actor, to_change=True)
         if run.state != "proposed":
             raise Conflict(f"plan run {run_id} is {run.state}, not proposed", details={"state": run.state})
         run.state, run.ended_at, run.end_reason = "dismissed", at, cmd.reason or "值班员未启动"
@@ -199,22 +200,74 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
                 accepted_at=task.accepted_at if task else None, reported_at=task.reported_at if task else None,
                 seconds_left=left, overdue=left is not None and left < 0, reason=reason, blocked_by=blocked_by,
                 former_task_ids=list(st.former_task_ids or [])))
-        triggers = [
-            BoardTrigger(role=t.role, kind=t.kind, trigger_key=t.trigger_key, at=t.at, warning_id=t.warning_id,
-                         warning_level=t.warning_level, event_number=number, areas=list(t.areas),
-                         new_areas=list(t.new_areas), added_tasks=t.added_tasks)
-            for t, number in s.execute(
-                select(PlanRunTrigger, Event.number).outerjoin(Event, Event.id == PlanRunTrigger.event_id)
-                .where(PlanRunTrigger.run_id == run_id).order_by(PlanRunTrigger.id))]
+        trigger_rows = s.execute(
+            select(PlanRunTrigger, Event.number, Event.area_path, Event.owner_unit_id)
+            .outerjoin(Event, Event.id == PlanRunTrigger.event_id)
+            .where(PlanRunTrigger.run_id == run_id).order_by(PlanRunTrigger.id)).all()
+        seen = _scope_of(s, actor, run, [r[0] for r in trigger_rows])
+        if seen is not None:
+            # a step is where its unit sits: a town sees its centre's, villages' and grids' steps, not
+            # another town's nor a district department's
+            unit_paths = dict(s.execute(select(Unit.id, Area.path).join(Area, Area.id == Unit.area_id)
+                                        .where(Unit.id.in_({r[0].unit_id for r in rows}))).all())
+            tasks = [bt for bt, (st, *_rest) in zip(tasks, rows, strict=True)
+                     if authz.path_visible(actor, unit_paths.get(st.unit_id)) or st.unit_id == actor.unit_id]
+            counts = {}
+            for bt in tasks:
+                counts[bt.state] = counts.get(bt.state, 0) + 1
+        triggers = []
+        for trig, found_number, path, owner in trigger_rows:
+            number: str | None = found_number
+            areas, new_areas = list(trig.areas), list(trig.new_areas)
+            if seen is not None:
+                event_seen = number is not None and seen.event(path, owner)
+                areas = [a for a in areas if seen.area(a)]
+                new_areas = [a for a in new_areas if seen.area(a)]
+                if not areas and not event_seen:
+                    continue  # another town's trigger: not even that it happened
+                number = number if event_seen else None
+            triggers.append(BoardTrigger(
+                role=trig.role, kind=trig.kind, trigger_key=trig.trigger_key, at=trig.at, warning_id=trig.warning_id,
+                warning_level=trig.warning_level, event_number=number, areas=areas, new_areas=new_areas,
+                added_tasks=trig.added_tasks))
+        affected = [c for c in run.affected_areas if seen is None or seen.area(c)]
         return RunBoard(
             id=run.id, template_code=run.template_code, template_name=row.name if row else run.template_code,
             template_version=run.template_version, state=run.state, trigger_kind=run.trigger_kind,
             trigger_key=run.trigger_key, warning_id=run.warning_id, warning_level=run.warning_level,
             event_number=event.number if event else None, event_state=event.state if event else None,
-            affected_areas=[{"code": c, "name": names.get(c, "")} for c in run.affected_areas],
+            affected_areas=[{"code": c, "name": names.get(c, "")} for c in affected],
             problems=list(run.problems or []), proposed_at=run.proposed_at, started_at=run.started_at,
             started_by=run.started_by, ended_at=run.ended_at, end_reason=run.end_reason, version=run.version,
             counts=counts, tasks=tasks, triggers=triggers)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What of a run a scoped person may see: areas in his subtrees, events in his scope (issue #15)."""
+
+    actor: Actor
+    paths: dict[str, str]
+
+    def area(self, code: str | None) -> bool:
+        return code is not None and authz.path_visible(self.actor, self.paths.get(code))
+
+    def event(self, path: str | None, owner_unit_id: int | None) -> bool:
+        return authz.path_visible(self.actor, path) or (
+            owner_unit_id is not None and owner_unit_id == self.actor.unit_id)
+
+
+def _scope_of(s: Session, actor: Actor, run: PlanRun, triggers: Sequence[PlanRunTrigger]) -> _Seen | None:
+    """``None`` for a person who sees the whole district; else the paths of every area the board names.
+    A town officer reading the district's run sees his towns' tasks, areas and events, not the others'."""
+    if actor.area_paths is None:
+        return None
+    codes = set(run.affected_areas)
+    for t in triggers:
+        codes.update(t.areas)
+        codes.update(t.new_areas)
+    paths = dict(s.execute(select(Area.code, Area.path).where(Area.code.in_(codes))).all()) if codes else {}
+    return _Seen(actor, paths)
 
 
 def stand_down(uow: UnitOfWork, run_id: int, cmd: StandDown, actor: Actor, *,
@@ -225,7 +278,7 @@ def stand_down(uow: UnitOfWork, run_id: int, cmd: StandDown, actor: Actor, *,
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        run = _load_run(s, run_id, actor)
+        run = _load_run(s, run_id, actor, to_change=True)
         if cmd.expected_version is not None and cmd.expected_version != run.version:
             raise Conflict(f"the run is at version {run.version}, you had {cmd.expected_version}; reload",
                            field="expected_version")
@@ -315,7 +368,7 @@ def redispatch_step(uow: UnitOfWork, run_id: int, step_id: int, cmd: Redispatch,
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        run = _load_run(s, run_id, actor)
+        run = _load_run(s, run_id, actor, to_change=True)
         if run.state != "active":
             raise Conflict(f"plan run {run_id} is {run.state}; only an active run re-dispatches",
                            details={"state": run.state})
