@@ -78,6 +78,11 @@ def test_a_unit_whose_task_was_returned_keeps_sight_but_cannot_act_or_add_files(
     lines = api.get(f"/api/events/{number}/timeline", who="carol")
     assert lines and {line["task_id"] for line in lines} == {task["id"]}, lines
     assert len(api.get(f"/api/events/{number}/timeline", who="alice")) > len(lines)
+    # the centre sends it on: carol's view of the event still holds her own task only, not the new unit's
+    api.post(f"/api/events/{number}/dispatch", "alice", {"units": [{"unit_code": "D500111-SWJ", "role": "lead"}]})
+    assert {t["unit_code"] for t in api.get(f"/api/events/{number}", who="alice")["tasks"]} == {
+        "D500111-CGJ", "D500111-SWJ"}
+    assert [t["id"] for t in api.get(f"/api/events/{number}", who="carol")["tasks"]] == [task["id"]]
 
 
 def test_a_town_holding_a_district_task_cannot_approve_its_own_extension(

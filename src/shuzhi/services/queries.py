@@ -153,11 +153,23 @@ def count_events(uow: UnitOfWork, f: EventFilter, *, actor: Actor) -> int:
         return int(uow.session.scalar(stmt) or 0)
 
 
-def get_event(uow: UnitOfWork, ref: str, actor: Actor) -> Event:
-    """One event in the actor's scope (404 otherwise)."""
+@dataclass(frozen=True)
+class EventView:
+    """An event as one person may read it: ``tasks`` are the tasks he may see — all of them, or, for a
+    unit whose task was returned or cancelled, its own tasks only (issue #15)."""
+
+    event: Event
+    tasks: list[Task]
+
+
+def get_event(uow: UnitOfWork, ref: str, actor: Actor) -> EventView:
+    """One event in the actor's scope (404 otherwise), with the tasks he may see."""
     authz.require(actor, EVENT_READ)
     with uow:
-        return load_visible_event(uow.session, ref, actor)
+        event = load_visible_event(uow.session, ref, actor)
+        own = authz.history_task_ids(actor, event)
+        tasks = list(event.tasks) if own is None else [t for t in event.tasks if t.id in own]
+        return EventView(event, tasks)
 
 
 def timeline(uow: UnitOfWork, ref: str, actor: Actor) -> list[TimelineEntry]:

@@ -90,7 +90,8 @@ def list_events(
 @router.get("/{ref}", response_model=EventOut)
 def get_event(ref: Ref, uow: UowDep, actor: ActorDep) -> EventOut:
     """One event with its tasks, their clocks and the actions allowed now (reporter data masked)."""
-    return EventOut.of(queries.get_event(uow, ref, actor))
+    view = queries.get_event(uow, ref, actor)
+    return EventOut.of(view.event, view.tasks)
 
 
 @router.get("/{ref}/timeline", response_model=list[TimelineOut])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -91,7 +92,8 @@ class EventOut(BaseModel):
     tasks: list[TaskOut]
 
     @classmethod
-    def of(cls, e: Event) -> EventOut:
+    def of(cls, e: Event, tasks: Sequence[Task] | None = None) -> EventOut:
+        """``tasks``: the tasks the reader may see (default: all of the event's)."""
         cl = e.event_class
         return cls(
             id=e.id, number=e.number, state=e.state, mode=e.mode, source=e.source, request_type=e.request_type,
@@ -108,7 +110,7 @@ class EventOut(BaseModel):
             reported_at=e.reported_at, closed_at=e.closed_at, called_back_at=e.called_back_at,
             updated_at=e.updated_at, version=e.version,
             allowed_actions=[a.value for a in allowed_event_actions(EventState(e.state))],
-            tasks=[TaskOut.of(t) for t in e.tasks],
+            tasks=[TaskOut.of(t) for t in (e.tasks if tasks is None else tasks)],
         )
 
 
