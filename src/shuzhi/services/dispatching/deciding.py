@@ -205,7 +205,7 @@ class SqlDirectory:
         if not wanted:
             return
         found: dict[str, list[Candidate]] = {c: [] for c in wanted}
-        for code, *unit in self.s.execute(
+        for code, unit_id, unit_code, kind, level, path in self.s.execute(
                 select(EventClass.code, Unit.id, Unit.code, Unit.kind, Unit.level, Area.path)
                 .join(UnitDuty, UnitDuty.unit_id == Unit.id)
                 .join(EventClass, EventClass.id == UnitDuty.event_class_id)
@@ -213,7 +213,7 @@ class SqlDirectory:
                 .join(Area, Area.id == UnitCoverage.area_id)
                 .where(EventClass.code.in_(wanted), Unit.active.is_(True),
                        Area.code.in_(ancestors(area_path)))).all():
-            found[code].append(Candidate(*unit))
+            found[code].append(Candidate(unit_id, unit_code, kind, level, path))
         for code, holders in found.items():
             self._holders[(code, area_path)] = holders
 
