@@ -30,12 +30,21 @@ def _units(factory: sessionmaker[Session]) -> int:
 @pytest.mark.parametrize("path", ["/api/units/import", "/api/people/import", "/api/indicators/import",
                                   "/api/threshold-rules/import", "/api/plans/import", "/api/areas/import",
                                   "/api/calendar/years/import", "/api/event-classes/import",
-                                  "/api/dispatch-rules/import"])
+                                  "/api/dispatch-rules/import", "/api/ledgers/ZD2026/import/preview",
+                                  "/api/ledgers/ZD2026/import"])
 def test_a_handler_without_the_right_gets_403_before_any_byte_of_the_upload_is_parsed(
         api: Api, world: World, path: str) -> None:
     # carol handles tasks: the broken form would be a 400/422 if it were parsed first
     r = api.client.post(path, content=BROKEN_FORM,
                         headers={**api.headers("carol"), "Content-Type": "multipart/form-data; boundary=XYZ"})
+    assert r.status_code == 403, r.text
+
+
+def test_a_leader_who_does_not_report_on_ledgers_gets_403_before_an_evidence_upload_is_parsed(
+        api: Api, world: World) -> None:
+    # grace signs ledger items off but never reports on them: no evidence upload, whatever the item
+    r = api.client.post("/api/ledger-items/1/attachments", content=BROKEN_FORM,
+                        headers={**api.headers("grace"), "Content-Type": "multipart/form-data; boundary=XYZ"})
     assert r.status_code == 403, r.text
 
 

@@ -6,10 +6,12 @@ import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from shuzhi.domain import permissions as P
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.uploads import UploadForm, read_bytes, upload_form
 from shuzhi.services.errors import Invalid
 from shuzhi.services.ledgers import board, books, browse, bulletin, excel, figures, items, progress
 
@@ -95,32 +97,30 @@ def _json_form(text: str | None, name: str) -> Any:
     return value
 
 
-async def _file(request: Request, file: UploadFile) -> bytes:
-    limit = request.app.state.settings.max_import_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(f"the file is larger than {limit} bytes", field="file")
-    return data
+#: The import form: the sheet, the column mapping and the confirmed unit names (JSON texts). Parsed
+#: only once the person may manage ledgers at all (uploads.upload_form); which ledger he may manage is
+#: the service's check.
+ImportForm = Annotated[UploadForm, upload_form(P.LEDGER_MANAGE, fields=("mapping", "unit_aliases"))]
 
 
 @router.post("/ledgers/{code}/import/preview", response_model=excel.ImportPreview)
-async def preview_import(code: str, file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
-                         mapping: Annotated[str | None, Form()] = None,
-                         unit_aliases: Annotated[str | None, Form()] = None) -> excel.ImportPreview:
+async def preview_import(code: str, form: ImportForm, request: Request, uow: UowDep,
+                         actor: ActorDep) -> excel.ImportPreview:
     """What importing the spreadsheet would write, every row error (in Chinese) and unit suggestions."""
-    data = await _file(request, file)
-    return excel.preview(uow, code, data, file.filename or "ledger.xlsx", actor,
-                         mapping=_json_form(mapping, "mapping"), unit_aliases=_json_form(unit_aliases, "unit_aliases"))
+    data = await read_bytes(form.file, request.app.state.settings.max_import_bytes)
+    return excel.preview(uow, code, data, form.file.filename or "ledger.xlsx", actor,
+                         mapping=_json_form(form.fields["mapping"], "mapping"),
+                         unit_aliases=_json_form(form.fields["unit_aliases"], "unit_aliases"))
 
 
 @router.post("/ledgers/{code}/import", response_model=excel.ImportResult)
-async def commit_import(code: str, file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
-                        mapping: Annotated[str | None, Form()] = None,
-                        unit_aliases: Annotated[str | None, Form()] = None) -> excel.ImportResult:
+async def commit_import(code: str, form: ImportForm, request: Request, uow: UowDep,
+                        actor: ActorDep) -> excel.ImportResult:
     """Import the spreadsheet, all or nothing; the mapping and confirmed unit names are remembered."""
-    data = await _file(request, file)
-    return excel.commit(uow, code, data, file.filename or "ledger.xlsx", actor,
-                        mapping=_json_form(mapping, "mapping"), unit_aliases=_json_form(unit_aliases, "unit_aliases"))
+    data = await read_bytes(form.file, request.app.state.settings.max_import_bytes)
+    return excel.commit(uow, code, data, form.file.filename or "ledger.xlsx", actor,
+                        mapping=_json_form(form.fields["mapping"], "mapping"),
+                        unit_aliases=_json_form(form.fields["unit_aliases"], "unit_aliases"))
 
 
 @router.get("/ledgers/{code}/export")
@@ -211,13 +211,15 @@ def timeline(item_id: int, uow: UowDep, actor: ActorDep) -> list[progress.Timeli
 
 
 @router.post("/ledger-items/{item_id}/attachments", status_code=201, response_model=progress.AttachmentView)
-async def upload(item_id: int, file: UploadFile, request: Request, uow: UowDep, actor: ActorDep,
-                 purpose: Annotated[str, Form()] = "evidence") -> progress.AttachmentView:
-    """Evidence, a reply document or a report's annex (JPEG, PNG, WebP, PDF, DOCX, XLSX)."""
+async def upload(item_id: int, form: Annotated[UploadForm, upload_form(P.LEDGER_REPORT,
+                                                                       fields=("purpose",))],
+                 request: Request, uow: UowDep, actor: ActorDep) -> progress.AttachmentView:
+    """Evidence, a reply document or a report's annex (JPEG, PNG, WebP, PDF, DOCX, XLSX); form fields
+    ``file`` and ``purpose`` (default evidence)."""
     limit = request.app.state.settings.max_attachment_bytes
-    data = await file.read(limit + 1)
-    return progress.add_attachment(uow, item_id, purpose, file.filename or "file", file.content_type or "", data,
-                                   actor, max_bytes=limit)
+    data = await form.file.read(limit + 1)
+    return progress.add_attachment(uow, item_id, form.fields["purpose"] or "evidence", form.file.filename or "file",
+                                   form.file.content_type or "", data, actor, max_bytes=limit)
 
 
 @router.get("/ledger-items/{item_id}/attachments", response_model=list[progress.AttachmentView])

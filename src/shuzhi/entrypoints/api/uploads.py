@@ -12,12 +12,14 @@ named in ``details``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from shuzhi.adapters.tabular import TableTooLarge, TabularError, read_table, write_csv, write_xlsx
 from shuzhi.entrypoints.api.deps import ActorDep
@@ -38,13 +40,15 @@ class ImportResult(BaseModel):
     dry_run: bool
 
 
-def upload(*permissions: str) -> Any:
-    """Dependency: the form's ``file``, parsed only after the actor holds one of ``permissions``.
+@dataclass(frozen=True)
+class UploadForm:
+    """The file of an upload form and its small text fields (``None`` when not sent)."""
 
-    Use as ``file: UploadFile = upload(P.REFERENCE_WRITE)``; the route must not declare other form
-    fields (they would make FastAPI parse the body first).
-    """
+    file: StarletteUpload  # what the parsed form holds (FastAPI's UploadFile is a subclass of it)
+    fields: dict[str, str | None]
 
+
+def _dependency(permissions: tuple[str, ...], fields: tuple[str, ...]) -> Any:
     async def dependency(request: Request, actor: ActorDep) -> AsyncIterator[Any]:
         authz.require_any(actor, *permissions)
         try:
@@ -57,20 +61,47 @@ def upload(*permissions: str) -> Any:
             file = form.get("file")
             if file is None or isinstance(file, str):
                 raise Invalid("send the file as the multipart form field 'file'", field="file")
-            yield file
+            if not fields:
+                yield file
+                return
+            values: dict[str, str | None] = {}
+            for name in fields:
+                value = form.get(name)
+                if value is not None and not isinstance(value, str):
+                    raise Invalid(f"{name} must be a text field, not a file", field=name)
+                values[name] = value
+            yield UploadForm(file, values)
         finally:
             await form.close()
 
     dependency.takes_upload = True  # type: ignore[attr-defined]  # found by document_uploads
+    dependency.form_fields = fields  # type: ignore[attr-defined]
     return Depends(dependency)
 
 
-#: What an upload route's request body is, for /docs and for clients generated from the document: the
-#: form is parsed by :func:`upload`, not declared as a parameter, so FastAPI cannot see it.
-_UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary", "description": "the file (form field 'file')"}},
-}}}}}
+def upload(*permissions: str) -> Any:
+    """Dependency: the form's ``file``, parsed only after the actor holds one of ``permissions``.
+
+    Use as ``file: UploadFile = upload(P.REFERENCE_WRITE)``; the route must not declare form fields
+    (they would make FastAPI parse the body first): a route that needs some takes :func:`upload_form`.
+    """
+    return _dependency(permissions, ())
+
+
+def upload_form(*permissions: str, fields: tuple[str, ...]) -> Any:
+    """Dependency: an :class:`UploadForm` (the file and the named text ``fields``), parsed only after
+    the actor holds one of ``permissions`` — as :func:`upload`, for routes whose form has fields."""
+    return _dependency(permissions, fields)
+
+
+def _upload_body(fields: tuple[str, ...]) -> dict[str, Any]:
+    """What an upload route's request body is, for /docs and for clients generated from the document:
+    the form is parsed by the dependency, not declared as parameters, so FastAPI cannot see it."""
+    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary",
+                                           "description": "the file (form field 'file')"}}
+    properties.update({name: {"type": "string"} for name in fields})
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": properties}}}}}
 
 
 def document_uploads(routes: Any) -> None:
@@ -79,12 +110,15 @@ def document_uploads(routes: Any) -> None:
     from fastapi.routing import APIRoute
 
     for route in routes:
-        if isinstance(route, APIRoute) and any(getattr(d.call, "takes_upload", False)
-                                               for d in route.dependant.dependencies):
-            route.openapi_extra = {**(route.openapi_extra or {}), **_UPLOAD_BODY}
+        if not isinstance(route, APIRoute):
+            continue
+        for d in route.dependant.dependencies:
+            if getattr(d.call, "takes_upload", False):
+                body = _upload_body(getattr(d.call, "form_fields", ()))
+                route.openapi_extra = {**(route.openapi_extra or {}), **body}
 
 
-async def read_bytes(file: UploadFile, limit: int) -> bytes:
+async def read_bytes(file: StarletteUpload, limit: int) -> bytes:
     """At most ``limit`` bytes of the upload; more is a 413 naming the limit."""
     data = await file.read(limit + 1)
     if len(data) > limit:
