@@ -75,7 +75,7 @@ def _acknowledge_from_inbox(browser: Any, live: Live, who: str, number: str) -> 
     page.goto(f"{live.base}/inbox")
     page.wait_for_selector("body[data-ready='1']")
     card = page.locator(".inbox-item", has_text=number)
-    assert "抄送知悉" in card.inner_text() and "未读" not in page.locator("#inbox-list .read").all_inner_texts()
+    assert "抄送知悉" in card.inner_text() and "unread" in (card.get_attribute("class") or "")
     card.get_by_role("button", name="已阅").click()
     card.get_by_text("已阅知悉").wait_for()
     # the header's count drops without the page being loaded again
@@ -93,6 +93,7 @@ def test_the_desk_registers_copies_to_five_towns_turns_a_copy_into_a_case_dispat
         "code": "R-COVER", "name": "井盖归城管", "priority": 1,
         "condition": {"field": "event_class", "op": "eq", "value": "0101"},
         "targets": {"lead": "D500111-CGJ"}}, status=201)
+    live.call("POST", "/api/copy-lists", "alice", {"name": "西部三街道", "unit_codes": TOWN_CENTRES[2:]}, status=201)
     context, page, errors = _page(browser, live, "alice")
 
     # 受理登记 on the events page
@@ -129,9 +130,14 @@ def test_the_desk_registers_copies_to_five_towns_turns_a_copy_into_a_case_dispat
     page.locator("#copy-filter").focus()
     page.keyboard.type("d")
     assert actions.locator("details[data-action=dispatch]").get_attribute("open") is None
-    page.locator("#copy-filter").fill("街道")
+    # the three western towns from a copy list, the other two picked by name
+    copy.get_by_label("西部三街道（3 个单位）").check()
+    page.locator("#copy-filter").fill("龙岗街道")
     page.locator("#copy-all").click()
-    assert page.locator("#copy-count").inner_text().startswith("已选 5 个单位")
+    page.locator("#copy-filter").fill("棠香")
+    page.locator("#copy-all").click()
+    assert page.locator("#copy-count").inner_text() == "已选 2 个单位、1 个抄送名单"
+    assert "null" not in copy.inner_text()
     page.locator("#copy-reason").fill("请各镇街知悉并提醒辖区居民")
     page.locator("#copy-submit").click()
     page.wait_for_selector("body[data-state='notifying']")
@@ -164,7 +170,8 @@ def test_the_desk_registers_copies_to_five_towns_turns_a_copy_into_a_case_dispat
     event = live.call("GET", f"/api/events/{number}", "alice")
     lead = next(t for t in event["tasks"] if t["role"] == "lead")
     assert lead["unit_code"] == "D500111-CGJ" and lead["state"] == "dispatched"
-    assert abs(datetime.fromisoformat(lead["handle_due_at"]) - due.replace(second=0, microsecond=0)) < timedelta(minutes=1)
+    set_due = due.replace(second=0, microsecond=0)
+    assert abs(datetime.fromisoformat(lead["handle_due_at"]) - set_due) < timedelta(minutes=1)
     timeline = live.call("GET", f"/api/events/{number}/timeline", "alice")
     dispatched = next(line for line in timeline if line["action"] == "event.dispatch")
     assert dispatched["payload"]["to_case"] is True and dispatched["payload"]["due_at"]
@@ -203,8 +210,9 @@ def test_every_menu_entry_is_reachable_at_desk_widths(live: Live, browser: Any, 
         b = link.bounding_box()
         assert b is not None and b["x"] >= 0 and b["x"] + b["width"] <= width and b["y"] >= 0, (width, i, b)
         # nothing covers it and it is not scrolled out of its bar: a click at its centre reaches it
+        centre = [b["x"] + b["width"] / 2, b["y"] + b["height"] / 2]
         hit = page.evaluate("([x, y]) => { const e = document.elementFromPoint(x, y); return e && e.closest('a') "
-                            "&& e.closest('a').getAttribute('href'); }", [b["x"] + b["width"] / 2, b["y"] + b["height"] / 2])
+                            "&& e.closest('a').getAttribute('href'); }", centre)
         assert hit == NAV[i][0], (width, NAV[i], hit)
     assert not errors, errors
     context.close()

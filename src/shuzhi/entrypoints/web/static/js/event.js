@@ -163,12 +163,12 @@ async function copyPanel(e) {
   const reason = el("textarea", { id: "copy-reason", name: "reason", rows: 2, maxlength: 2000 });
   const error = el("p", { class: "error", role: "alert" });
   const submit = el("button", { type: "submit", class: "btn primary", id: "copy-submit" }, t("desk.copy_submit"));
-  form.append(
+  form.append(...[
     lists.length ? el("fieldset", { class: "copy-lists" }, el("legend", {}, t("desk.copy_lists")),
       lists.map((l) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "copy_list", value: l.id, onchange: recount }),
         ` ${l.name}（${t("desk.copy_list_size", { n: l.unit_codes.length })}）`))) : null,
     el("fieldset", { class: "copy-pick" }, el("legend", {}, t("desk.copy_units")), el("div", { class: "copy-tools" }, filter, all, none), unitBox),
-    count, el("label", { for: "copy-reason" }, t("desk.copy_reason")), reason, error, submit);
+    count, el("label", { for: "copy-reason" }, t("desk.copy_reason")), reason, error, submit].filter(Boolean));
   recount();
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
