@@ -82,6 +82,14 @@ def test_the_inbox_brings_copies_and_tasks_down_and_work_up_with_counts(api: Api
     assert [(i["kind"], i["event_number"], i["unit_name"]) for i in up] == [
         ("reported_back", case, "龙岗街道城市运行和治理中心")]
     assert api.get("/api/desk/counts", who="alice")["from_below"] == 1
+    # a task beyond bob's town's capacity, escalated (上报): it comes up to the district's desk
+    hard = api.submit(title="山体滑坡隐患")["number"]
+    ev = api.post(f"/api/events/{hard}/dispatch", "alice", {"units": [{"unit_code": "C500111001"}]})
+    api.post(f"/api/events/{hard}/tasks/{ev['tasks'][0]['id']}/escalate", "bob", {"reason": "需要区级专业力量"})
+    up = api.get("/api/desk/inbox?box=up", who="alice")
+    assert [(i["kind"], i["event_number"]) for i in up] == [("escalated", hard), ("reported_back", case)]
+    assert api.get("/api/desk/counts", who="alice")["from_below"] == 2
+    assert api.get("/api/desk/inbox?box=up", who="frank") == []
     api.get("/api/desk/inbox?box=sideways", who="alice", status=422)
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Event, Task, Unit
-from shuzhi.adapters.db.tables_supervision import Notification
+from shuzhi.adapters.db.tables import Area, Event, Task, Unit
+from shuzhi.adapters.db.tables_supervision import Escalation, Notification
 from shuzhi.domain import permissions as P
 from shuzhi.domain import standing
 from shuzhi.domain.events import (
@@ -118,16 +118,22 @@ def _desk_actions(s: Session, event: Event, actor: Actor) -> DeskActions:
 
 
 def _lower_centres(s: Session, me: Unit, area_path: str) -> list[Unit]:
-    centres = s.scalars(select(Unit).where(Unit.kind == "centre", Unit.active.is_(True))).all()
-    return [u for u in centres if _rank(u.level) > _rank(me.level) and u.area is not None
-            and area_path.startswith(u.area.path)]
+    """The active centres below ``me`` whose area holds the event: only the areas on the event's own
+    path are asked for (a city has 1,031 town centres; the event lies in one of them)."""
+    parts = [p for p in area_path.split("/") if p]
+    on_path = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+    lower = [lv for lv in _LEVELS if _rank(lv) > _rank(me.level)]
+    return list(s.scalars(select(Unit).join(Area, Area.id == Unit.area_id)
+                          .where(Unit.kind == "centre", Unit.active.is_(True), Unit.level.in_(lower),
+                                 Area.path.in_(on_path))
+                          .order_by(Unit.level, Unit.code)))
 
 
 # --- the desk inbox -------------------------------------------------------------------------------
 
 #: ``down``: what came from above to my unit (copies to read, tasks to sign for and handle);
 #: ``up``: what came from below and waits for my unit (reported back, returned, extension asked,
-#: escalated to us).
+#: escalated to us beyond the lower unit's capacity).
 BOXES = ("down", "up")
 _WAITING_UP = (TaskState.REPORTED_BACK.value, TaskState.EXTENSION_REQUESTED.value, TaskState.RETURNED.value)
 
@@ -170,11 +176,16 @@ def _down_query(unit_id: int, unread: bool | None) -> Any:
 
 
 def _up_query(unit_id: int) -> Any:
-    # a returned task waits only while its event waits for re-dispatch
+    # a returned task waits only while its event waits for re-dispatch; so does a task a lower unit
+    # escalated to us (上报, beyond its capacity) until we dispatch the event again
+    waiting = Event.state == EventState.REGISTERED.value
+    escalated_to_us = exists().where(Escalation.task_id == Task.id, Escalation.to_unit_id == unit_id)
     return (select(Task, Event).join(Event, Event.id == Task.event_id)
-            .where(Task.dispatched_by_unit_id == unit_id, Task.unit_id != unit_id,
-                   or_(Task.state.in_(_WAITING_UP[:2]),
-                       and_(Task.state == TaskState.RETURNED.value, Event.state == EventState.REGISTERED.value))))
+            .where(Task.unit_id != unit_id,
+                   or_(and_(Task.dispatched_by_unit_id == unit_id,
+                            or_(Task.state.in_(_WAITING_UP[:2]),
+                                and_(Task.state == TaskState.RETURNED.value, waiting))),
+                       and_(Task.state == TaskState.ESCALATED.value, waiting, escalated_to_us))))
 
 
 def inbox(uow: UnitOfWork, actor: Actor, *, box: str = "down", unread: bool | None = None,

@@ -1014,6 +1014,7 @@ MESSAGES: dict[str, str] = {
     "inbox.kind.reported_back": "已反馈待核查",
     "inbox.kind.extension_requested": "延期申请",
     "inbox.kind.returned": "退单待改派",
+    "inbox.kind.escalated": "下级上报",
     "desk.shortcut_title": "{label}（快捷键 {key}）",
     "desk.shortcut_hint": ("快捷键：C 抄送、A 按建议派遣、D 派遣、O 改派、U 督办、V 核查通过、J 结案"
                            "（在输入框内不触发）"),
