@@ -239,5 +239,14 @@ def test_an_api_refusal_shows_in_chinese_naming_the_field(live: Live, browser: A
     assert error.inner_text() == "「办理时限」：时间必须晚于现在"
     assert not re.search("[A-Za-z]{3,}", error.inner_text())
     assert live.call("GET", f"/api/events/{number}", "alice")["state"] == "registered"
+    # someone else changed the event meanwhile: 409, said in words, not as a version number
+    live.call("POST", f"/api/events/{number}/reclassify", "alice", {"event_class_code": "0101", "urgency": "urgent",
+                                                                    "reason": "群众反映情况紧急"})
+    dispatch.get_by_label("办理时限（不填按事项时限）").fill("")
+    dispatch.locator("button[type=submit]").click()
+    page.wait_for_function("document.querySelector('#ev-actions details[data-action=dispatch] .error')"
+                           ".textContent.includes('他人')")
+    assert error.inner_text() == "已被他人更新，请刷新后重试"
+    assert live.call("GET", f"/api/events/{number}", "alice")["state"] == "registered"
     assert not errors, errors
     context.close()

@@ -169,6 +169,8 @@ export function fieldLabel(field) {
   return index ? t("error.field_item", { field: label, n: Number(index[1]) + 1 }) : label;
 }
 
+const HIDDEN_FIELDS = new Set(["actor", "expected_version"]);
+
 export function apiErrorText(e) {
   if (!(e instanceof ApiError)) {
     if (e instanceof TypeError) return t("common.network_error");
@@ -178,8 +180,8 @@ export function apiErrorText(e) {
   const code = errorCode(e);
   const field = (Array.isArray(b.errors) && b.errors.length && b.errors[0].field) || b.field || null;
   const text = MESSAGES[`error.${code}`] || MESSAGES[`error.status_${e.status}`] || t("error.status_other");
-  // "actor" is who is acting, not a field the person filled in
-  return field && field !== "actor" ? t("error.with_field", { field: fieldLabel(field), text }) : text;
+  // who is acting and the version the page read are not fields the person filled in
+  return field && !HIDDEN_FIELDS.has(field) ? t("error.with_field", { field: fieldLabel(field), text }) : text;
 }
 
 // A problem code (pydantic's error type, an import row's code) in Chinese, or the fallback as given.

@@ -120,13 +120,14 @@ function deskForm(action, label, fields, onSubmit, opts) {
   if (SHORTCUTS[action]) {
     d.dataset.shortcut = action;
     d.querySelector("summary").title = shortcutTitle(label, action);
+    d.querySelector("summary").setAttribute("aria-keyshortcuts", SHORTCUTS[action].toUpperCase());
   }
   return d;
 }
 
 function deskButton(action, label, cls, onclick) {
   return el("button", { type: "button", class: `btn ${cls}`, "data-action": action, "data-shortcut": SHORTCUTS[action] ? action : null,
-    title: shortcutTitle(label, action), onclick }, label);
+    title: shortcutTitle(label, action), "aria-keyshortcuts": SHORTCUTS[action] ? SHORTCUTS[action].toUpperCase() : null, onclick }, label);
 }
 
 // --- 抄送知悉: to many units at once, picked one by one or from copy lists -------------------------
@@ -187,7 +188,7 @@ async function copyPanel(e) {
   });
   const label = t("desk.copy");
   return el("details", { class: "action", id: "act-copy", "data-action": "copy", "data-shortcut": "copy" },
-    el("summary", { class: "btn", title: shortcutTitle(label, "copy") }, label), form);
+    el("summary", { class: "btn", title: shortcutTitle(label, "copy"), "aria-keyshortcuts": "C" }, label), form);
 }
 
 // --- the rules' suggestion and why: which rule matched, on which conditions ------------------------
