@@ -250,3 +250,32 @@ def test_an_api_refusal_shows_in_chinese_naming_the_field(live: Live, browser: A
     assert live.call("GET", f"/api/events/{number}", "alice")["state"] == "registered"
     assert not errors, errors
     context.close()
+
+
+def test_verify_close_and_call_back_from_the_event_page_with_shortcuts(live: Live, browser: Any) -> None:
+    number = live.submit(who="alice")["number"]
+    ev = live.call("POST", f"/api/events/{number}/dispatch", "alice", {"units": [{"unit_code": "D500111-CGJ"}]})
+    task = ev["tasks"][0]["id"]
+    live.call("POST", f"/api/events/{number}/tasks/{task}/accept", "carol", {})
+    live.call("POST", f"/api/events/{number}/tasks/{task}/report-back", "carol", {"result": "已更换井盖"})
+    context, page, errors = _page(browser, live, "alice")
+    page.goto(f"{live.base}/events/{number}")
+    page.wait_for_selector("body[data-ready='1']")
+    assert {"verify"} <= set(page.locator("#ev-actions").get_attribute("data-actions").split())
+    verify = page.locator("#ev-actions details[data-action=verify]")
+    assert verify.locator("summary").get_attribute("aria-keyshortcuts") == "V"
+    page.locator("#ev-title").click()
+    page.keyboard.press("v")
+    assert verify.get_attribute("open") is not None
+    verify.locator("button[type=submit]").click()
+    page.wait_for_selector("body[data-state='verified']")
+    close = page.locator("#ev-actions [data-action=close]")
+    assert "快捷键 J" in close.get_attribute("title")
+    page.locator("#ev-title").click()
+    page.keyboard.press("j")
+    page.wait_for_selector("body[data-state='closed']")
+    page.locator("#ev-actions [data-action=callback]").click()
+    page.wait_for_selector("body[data-state='called_back']")
+    assert page.locator("#ev-actions").get_attribute("data-actions") == ""
+    assert not errors, errors
+    context.close()
