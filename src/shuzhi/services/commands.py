@@ -114,6 +114,8 @@ class Dispatch(_Command):
     units: list[UnitAssignment] = Field(min_length=1, max_length=50)
     reason: str | None = Field(default=None, max_length=2000)
     expected_version: int | None = None
+    #: The dispatcher's own handling deadline for these units (the desk's 办理时限); none: the class's.
+    due_at: datetime | None = None
 
     @field_validator("units")
     @classmethod
@@ -123,6 +125,13 @@ class Dispatch(_Command):
             raise ValueError("a unit is named twice")
         if any(u.role is TaskRole.NOTIFY for u in v):
             raise ValueError("use the notify action for units that only need to know")
+        return v
+
+    @field_validator("due_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("give a time zone (e.g. 2024-06-13T18:00:00+08:00)")
         return v
 
 

@@ -105,7 +105,7 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _new_task(session: Session, event: Event, unit: Unit, role: TaskRole, actor: Actor, at: datetime,
-              instruction: str | None = None) -> Task:
+              instruction: str | None = None, handle_due: datetime | None = None) -> Task:
     state = TaskState.NOTIFIED if role is TaskRole.NOTIFY else TaskState.DISPATCHED
     cal = None
     task = Task(event_id=event.id, unit_id=unit.id, unit=unit, role=role.value, state=state.value,
@@ -115,6 +115,11 @@ def _new_task(session: Session, event: Event, unit: Unit, role: TaskRole, actor:
         cal = calendar_for(session, unit.id)
         task.accept_due_at = due_at(event.event_class, event.urgency, Stage.ACCEPT, at, cal)
         task.handle_due_at = due_at(event.event_class, event.urgency, Stage.HANDLE, at, cal)
+        if handle_due is not None:
+            # the dispatcher's own deadline; signing for it can never be due after the work itself
+            task.handle_due_at = handle_due
+            if task.accept_due_at is None or task.accept_due_at > handle_due:
+                task.accept_due_at = handle_due
     event.tasks.append(task)
     session.flush()
     note(session, event, actor, "task.create", at, task=task, to_state=task.state, payload={
@@ -183,12 +188,15 @@ def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: d
         if unit.id in live_units:
             raise Invalid(f"unit '{unit.code}' already has an open task for this event",
                           field=f"units[{i}].unit_code")
+    if cmd.due_at is not None and cmd.due_at <= at:
+        raise Invalid("the deadline must be in the future", field="due_at")
     move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason,
                payload={"units": [{"unit": u.code, "role": a.role.value} for u, a in units],
+                        **({"due_at": cmd.due_at.isoformat()} if cmd.due_at is not None else {}),
                         **(record or {})})
     event.dispatched_at = event.dispatched_at or at
     for unit, a in units:
-        _new_task(s, event, unit, a.role, actor, at, a.instruction)
+        _new_task(s, event, unit, a.role, actor, at, a.instruction, handle_due=cmd.due_at)
     if copy_codes:
         # units a rule copies for information alongside the handling units (never twice)
         taken = {t.unit_id for t in _live_tasks(event)}

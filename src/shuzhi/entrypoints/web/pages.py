@@ -29,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 NAV = [
     ("/", "nav.cockpit"),
     ("/events", "nav.events"),
+    ("/inbox", "nav.inbox"),
     ("/tasks", "nav.tasks"),
     ("/verify", "nav.verify"),
     ("/warnings", "nav.warnings"),
@@ -85,6 +86,12 @@ def events_page(request: Request) -> Response:
 @router.get("/events/{number}", response_class=HTMLResponse)
 def event_page(request: Request, number: str) -> Response:
     return _page(request, "event.html", "event", number=number)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(request: Request) -> Response:
+    """收件箱: my unit's copies and tasks from above, work waiting from below, my messages."""
+    return _page(request, "inbox.html", "inbox")
 
 
 @router.get("/tasks", response_class=HTMLResponse)

@@ -1,5 +1,5 @@
 // Administration: imports with every rejected row shown, and the dispatch rules.
-import { ApiError, api, can, clear, el, errorText, get, post, shell, t, toast } from "./core.js";
+import { ApiError, api, can, clear, codeText, el, errorText, fieldLabel, get, post, shell, t, toast } from "./core.js";
 import { actionForm } from "./forms.js";
 
 function resultTable(details) {
@@ -7,9 +7,9 @@ function resultTable(details) {
     el("thead", {}, el("tr", {}, ["admin.row", "admin.column", "admin.value", "admin.message"].map((k) => el("th", { scope: "col" }, t(k))))),
     el("tbody", {}, details.map((d) => el("tr", {},
       el("td", {}, d.row ?? d.index ?? t("common.none")),
-      el("td", {}, d.column ?? d.path ?? d.field ?? t("common.none")),
+      el("td", {}, d.column ?? d.path ?? (d.field ? fieldLabel(d.field) : t("common.none"))),
       el("td", {}, d.value == null ? t("common.none") : typeof d.value === "string" ? d.value : JSON.stringify(d.value)),
-      el("td", {}, d.message ?? d.msg ?? JSON.stringify(d)))))));
+      el("td", {}, codeText(d.type, d.message ?? d.msg ?? JSON.stringify(d))))))));
 }
 
 for (const form of document.querySelectorAll(".import-form")) {

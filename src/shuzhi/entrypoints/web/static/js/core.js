@@ -126,14 +126,69 @@ export function toast(text, kind = "ok") {
   toastTimer = setTimeout(() => { box.className = "toast"; }, 4000);
 }
 
-export function errorText(e) {
-  if (e instanceof ApiError) {
-    if (e.status === 403) return t("common.forbidden");
-    if (e.status === 409 && /version/i.test(e.message)) return t("common.stale");
-    return e.message;
-  }
-  return String(e && e.message ? e.message : e);
+// Every API error a page shows: Chinese text from the message catalogue, naming the field.
+// The API answers 4xx with {detail, field} (a service's rule) or, for a body that does not parse,
+// {detail, field, errors: [{field, message, type}]} (pydantic's error type is the code); the English
+// detail is for logs and API clients, never shown as it is.
+const DETAIL_CODES = [
+  [/changed by someone else|version \d+, you had|reload and retry/i, "stale"],
+  [/^cannot [\w ]+: the (event|task) is/i, "state"],
+  [/unknown( or inactive)? unit|is not an active centre/i, "unknown_unit"],
+  [/is inactive/i, "inactive"],
+  [/neither sits in nor covers|not in .*area/i, "out_of_area"],
+  [/already has an open task/i, "duplicate_task"],
+  [/named twice/i, "duplicate"],
+  [/no lead unit/i, "no_lead"],
+  [/must be in the future/i, "future"],
+  [/may only bring a deadline forward/i, "urge_later"],
+  [/has no open task/i, "no_open_task"],
+  [/copy lists have no units/i, "empty_copy_list"],
+  [/time zone/i, "timezone"],
+  [/no upper centre|neither owns this event/i, "no_escalation"],
+];
+
+export function errorCode(e) {
+  if (!(e instanceof ApiError)) return null;
+  const b = e.body || {};
+  if (Array.isArray(b.errors) && b.errors.length && b.errors[0].type) return String(b.errors[0].type);
+  for (const [re, code] of DETAIL_CODES) if (re.test(String(b.detail || ""))) return code;
+  return `status_${e.status}`;
 }
+
+// "units[1].unit_code" → 承办单位编码（第 2 项）: the longest path with a catalogue label wins.
+export function fieldLabel(field) {
+  if (!field) return "";
+  const index = /\[(\d+)\]/.exec(field);
+  const parts = field.replace(/\[\d+\]/g, "").split(".").filter(Boolean);
+  let label = null;
+  for (let i = 0; i < parts.length && !label; i++) {
+    const key = `field.${parts.slice(i).join(".")}`;
+    if (MESSAGES[key]) label = MESSAGES[key];
+  }
+  if (!label) label = MESSAGES[`field.${parts[0]}`] || field;
+  return index ? t("error.field_item", { field: label, n: Number(index[1]) + 1 }) : label;
+}
+
+const HIDDEN_FIELDS = new Set(["actor", "expected_version"]);
+
+export function apiErrorText(e) {
+  if (!(e instanceof ApiError)) {
+    if (e instanceof TypeError) return t("common.network_error");
+    return String(e && e.message ? e.message : e);
+  }
+  const b = e.body || {};
+  const code = errorCode(e);
+  const field = (Array.isArray(b.errors) && b.errors.length && b.errors[0].field) || b.field || null;
+  const text = MESSAGES[`error.${code}`] || MESSAGES[`error.status_${e.status}`] || t("error.status_other");
+  // who is acting and the version the page read are not fields the person filled in
+  return field && !HIDDEN_FIELDS.has(field) ? t("error.with_field", { field: fieldLabel(field), text }) : text;
+}
+
+// A problem code (pydantic's error type, an import row's code) in Chinese, or the fallback as given.
+export const codeText = (code, fallback) => (code && MESSAGES[`error.${code}`]) || fallback;
+
+// Kept for the pages that already call it: the same Chinese text.
+export const errorText = apiErrorText;
 
 // --- time (stored UTC, shown in Asia/Shanghai) ---------------------------------------------------
 const TZ = "Asia/Shanghai";
@@ -209,5 +264,33 @@ export async function shell() {
   document.getElementById("who-scope").textContent =
     `${t("header.scope")}：${who.scope ? who.scope.join("、") : t("header.scope_all")}`;
   import("./notices.js").then((m) => m.watchNotices());  // urgent notices as browser notifications
+  watchDeskCounts();
   return who;
 }
+
+// --- the header's desk counts: unread (copies + messages) and waiting (tasks to sign for + work from
+// below), polled and refreshed after every action (a page fires "shuzhi:desk-changed"), never a reload.
+export async function refreshDeskCounts() {
+  const box = document.getElementById("desk-counts");
+  if (!box) return;
+  try {
+    const c = await get("/api/desk/counts");
+    const unread = c.unread_copies + c.unread_messages;
+    const waiting = c.tasks_waiting + c.from_below;
+    document.getElementById("count-unread").textContent = String(unread);
+    document.getElementById("count-waiting").textContent = String(waiting);
+    box.title = t("header.counts_title", { copies: c.unread_copies, messages: c.unread_messages,
+      tasks: c.tasks_waiting, below: c.from_below });
+    box.classList.toggle("has-unread", unread + waiting > 0);
+    box.hidden = false;
+  } catch { /* the counts wait for the next poll */ }
+}
+
+function watchDeskCounts() {
+  refreshDeskCounts();
+  setInterval(refreshDeskCounts, window.__shuzhiCountsPollMs || 30000);
+  document.addEventListener("shuzhi:desk-changed", refreshDeskCounts);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refreshDeskCounts(); });
+}
+
+export const deskChanged = () => document.dispatchEvent(new Event("shuzhi:desk-changed"));

@@ -1,6 +1,6 @@
 // One event: facts, map, tasks and their clocks, attachments, timeline, and the actions allowed now.
-import { ApiError, actionLabel, badge, can, clear, clockOf, el, empty, errorText, fmtTime, get, post, shell, stateLabel,
-  t, toast } from "./core.js";
+import { ApiError, actionLabel, badge, can, clear, clockOf, deskChanged, el, empty, errorText, fmtTime, get, post, shell,
+  stateLabel, t, toast } from "./core.js";
 import { actionForm, decideActions, localInputToIso, taskActions, uploadPhotos } from "./forms.js";
 import { renderEventNotices } from "./notices.js";
 
@@ -8,10 +8,8 @@ import { renderEventNotices } from "./notices.js";
 const number = document.getElementById("event-root").dataset.number;
 const base = `/api/events/${encodeURIComponent(number)}`;
 let who = null;
-let myUnit = null; // the acting person's unit (kind, level, parent): which coordination steps apply
 let notice = null; // the outcome of the last action worth keeping on screen (a reclassification's re-dispatch)
 const RUNNING = new Set(["dispatched", "accepted", "extension_requested"]);
-const LEVELS = ["city", "district", "town", "village", "grid"];
 
 function kv(list) {
   const dl = clear(document.getElementById("ev-kv"));
@@ -53,6 +51,11 @@ function renderTasks(e) {
         task.end_reason ? [el("dt", {}, t("common.reason")), el("dd", {}, task.end_reason)] : null),
       task.state === "suspended" && task.suspended_at ? el("p", { class: "muted small" }, t("work.suspended_since", { at: fmtTime(task.suspended_at) })) : null,
       mine && can(who, "task.handle") ? taskActions(number, task, e.version, reload) : null,
+      mine && task.state === "notified" && can(who, "task.handle") ? el("button", { type: "button", class: "btn primary ack", onclick: async (ev) => {
+        ev.target.disabled = true;
+        try { await post(`${base}/tasks/${task.id}/read`, {}); toast(t("inbox.acknowledged")); deskChanged(); reload(); }
+        catch (err) { toast(errorText(err), "error"); ev.target.disabled = false; }
+      } }, t("inbox.acknowledge")) : null,
       can(who, "task.decide") ? decideActions(number, { ...task, extension_reason: extensionReasons[task.id] }, reload) : null));
   }
 }
@@ -86,94 +89,257 @@ async function renderTimeline() {
   }
 }
 
-// --- the duty officer's dispatch: the rules' suggestion, or an override with a reason ------------
-async function dispatchPanel(e) {
-  const box = el("div", { class: "dispatch" }, el("h3", {}, t("event.suggestion")));
-  let decision = null;
-  try {
-    decision = await post("/api/dispatch/dry-run", { number: e.number });
-  } catch (err) {
-    box.append(el("p", { class: "error" }, errorText(err)));
+// --- keyboard shortcuts for the frequent desk actions: shown in the buttons' titles, never while typing ----
+const SHORTCUTS = { copy: "c", auto_dispatch: "a", dispatch: "d", override: "o", urge: "u", verify: "v", close: "j" };
+const shortcutTitle = (label, action) => (SHORTCUTS[action] ? t("desk.shortcut_title", { label, key: SHORTCUTS[action].toUpperCase() }) : label);
+
+function typing(target) {
+  if (!target || !(target instanceof Element)) return false;
+  return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
+}
+
+document.addEventListener("keydown", (ev) => {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat || typing(ev.target)) return;
+  const action = Object.keys(SHORTCUTS).find((a) => SHORTCUTS[a] === ev.key.toLowerCase());
+  if (!action) return;
+  const target = document.querySelector(`[data-shortcut="${action}"]`);
+  if (!target) return;
+  ev.preventDefault();
+  if (target.tagName === "DETAILS") {
+    target.open = true;
+    target.scrollIntoView({ block: "nearest" });
+    const first = target.querySelector("form input:not([type=hidden]):not([type=checkbox]), form select, form textarea");
+    if (first) first.focus();
+  } else target.click();
+});
+
+// A desk action's collapsible form, tagged with its action (for the shortcut and its title).
+function deskForm(action, label, fields, onSubmit, opts) {
+  const d = actionForm(label, fields, onSubmit, opts);
+  d.dataset.action = action;
+  if (SHORTCUTS[action]) {
+    d.dataset.shortcut = action;
+    d.querySelector("summary").title = shortcutTitle(label, action);
+    d.querySelector("summary").setAttribute("aria-keyshortcuts", SHORTCUTS[action].toUpperCase());
   }
-  if (decision && decision.lead) {
-    box.append(el("p", { class: "suggestion", id: "suggestion" },
-      el("span", { class: "badge state-dispatched" }, t("event.lead")), ` ${decision.lead.name}`,
-      ...decision.assist.map((u) => [" ", el("span", { class: "badge" }, t("event.assist")), ` ${u.name}`])),
-    el("p", { class: "muted small" }, decision.rule ? t("event.suggestion_rule", { rule: decision.rule_name || decision.rule }) : t("event.suggestion_fallback")),
-    el("button", { type: "button", class: "btn primary", id: "dispatch-suggested", onclick: async (ev) => {
-      ev.target.disabled = true;
-      try {
-        await post(`${base}/auto-dispatch`, { expected_version: e.version });
-        toast(t("common.done"));
-        reload();
-      } catch (err) { toast(errorText(err), "error"); ev.target.disabled = false; }
-    } }, t("event.dispatch_suggested")));
-  } else if (decision) {
-    box.append(el("p", { class: "muted" }, t("event.suggestion_none")));
+  return d;
+}
+
+function deskButton(action, label, cls, onclick) {
+  return el("button", { type: "button", class: `btn ${cls}`, "data-action": action, "data-shortcut": SHORTCUTS[action] ? action : null,
+    title: shortcutTitle(label, action), "aria-keyshortcuts": SHORTCUTS[action] ? SHORTCUTS[action].toUpperCase() : null, onclick }, label);
+}
+
+// --- 抄送知悉: to many units at once, picked one by one or from copy lists -------------------------
+let copyUnits = null;
+
+async function copyPanel(e) {
+  const [lists, units] = await Promise.all([get("/api/copy-lists").catch(() => []),
+    copyUnits ? Promise.resolve(copyUnits)
+      : Promise.all(["centre", "department"].map((k) => get(`/api/units?kind=${k}`).catch(() => []))).then((x) => x.flat())]);
+  copyUnits = units;
+  const choices = units.filter((u) => !who || u.code !== who.unitCode);
+  const form = el("form", { class: "action-form copy-form", id: "copy-form" });
+  const count = el("p", { class: "muted small", id: "copy-count", "aria-live": "polite" });
+  const recount = () => {
+    const n = form.querySelectorAll("input[name=copy_unit]:checked").length;
+    const l = form.querySelectorAll("input[name=copy_list]:checked").length;
+    count.textContent = t("desk.copy_selected", { n, l });
+  };
+  const unitBox = el("div", { class: "copy-units" }, choices.map((u) => el("label", { class: "check", "data-search": `${u.code} ${u.name}` },
+    el("input", { type: "checkbox", name: "copy_unit", value: u.code, onchange: recount }), ` ${u.name}`)));
+  const filter = el("input", { type: "search", id: "copy-filter", placeholder: t("desk.copy_filter"), "aria-label": t("desk.copy_filter"),
+    oninput: () => {
+      const q = filter.value.trim();
+      for (const l of unitBox.children) l.hidden = q !== "" && !l.dataset.search.includes(q);
+    } });
+  const all = el("button", { type: "button", class: "btn ghost", id: "copy-all", onclick: () => {
+    for (const l of unitBox.children) if (!l.hidden) l.querySelector("input").checked = true;
+    recount();
+  } }, t("desk.copy_select_shown"));
+  const none = el("button", { type: "button", class: "btn ghost", onclick: () => {
+    for (const i of form.querySelectorAll("input[type=checkbox]")) i.checked = false;
+    recount();
+  } }, t("desk.copy_clear"));
+  const reason = el("textarea", { id: "copy-reason", name: "reason", rows: 2, maxlength: 2000 });
+  const error = el("p", { class: "error", role: "alert" });
+  const submit = el("button", { type: "submit", class: "btn primary", id: "copy-submit" }, t("desk.copy_submit"));
+  form.append(...[
+    lists.length ? el("fieldset", { class: "copy-lists" }, el("legend", {}, t("desk.copy_lists")),
+      lists.map((l) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "copy_list", value: l.id, onchange: recount }),
+        ` ${l.name}（${t("desk.copy_list_size", { n: l.unit_codes.length })}）`))) : null,
+    el("fieldset", { class: "copy-pick" }, el("legend", {}, t("desk.copy_units")), el("div", { class: "copy-tools" }, filter, all, none), unitBox),
+    count, el("label", { for: "copy-reason" }, t("desk.copy_reason")), reason, error, submit].filter(Boolean));
+  recount();
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    const codes = [...form.querySelectorAll("input[name=copy_unit]:checked")].map((x) => x.value);
+    const ids = [...form.querySelectorAll("input[name=copy_list]:checked")].map((x) => Number(x.value));
+    if (!codes.length && !ids.length) { error.textContent = t("desk.copy_none"); return; }
+    submit.disabled = true;
+    try {
+      const after = await post(`${base}/notify`, { unit_codes: codes, copy_lists: ids, reason: reason.value.trim() || null,
+        expected_version: e.version });
+      toast(t("desk.copied", { n: after.tasks.filter((k) => k.role === "notify").length }));
+      deskChanged();
+      reload();
+    } catch (err) { error.textContent = errorText(err); } finally { submit.disabled = false; }
+  });
+  const label = t("desk.copy");
+  return el("details", { class: "action", id: "act-copy", "data-action": "copy", "data-shortcut": "copy" },
+    el("summary", { class: "btn", title: shortcutTitle(label, "copy"), "aria-keyshortcuts": "C" }, label), form);
+}
+
+// --- the rules' suggestion and why: which rule matched, on which conditions ------------------------
+function conditionText(leaf) {
+  if (leaf.not) return t("desk.why_not", { cond: conditionText(leaf.not) });
+  const value = Array.isArray(leaf.value) ? leaf.value.join("、") : typeof leaf.value === "object" ? JSON.stringify(leaf.value) : String(leaf.value);
+  return `${t(`cond.field.${leaf.field}`)} ${t(`cond.op.${leaf.op}`)} ${value}`;
+}
+
+function explanation(decision, e) {
+  const box = el("div", { class: "explain", id: "dispatch-why" });
+  if (decision.rule) {
+    box.append(el("p", {}, t("event.suggestion_rule", { rule: `${decision.rule_name || decision.rule}（${decision.rule}${decision.rule_version ? ` v${decision.rule_version}` : ""}）` })));
+    if (decision.why.length) box.append(el("p", { class: "muted small" }, t("desk.why_matched")), el("ul", { class: "why" }, decision.why.map((w) => el("li", {}, conditionText(w)))));
+  } else if (decision.fallback) {
+    box.append(el("p", {}, t("event.suggestion_fallback")));
+  }
+  if (decision.passed_over.length) {
+    box.append(el("p", { class: "muted small" }, t("desk.passed_over", { rules: decision.passed_over.map((p) => p.rule).join("、") })));
+  }
+  if (e.mode === "notify") box.append(el("p", { class: "notice" }, t("desk.auto_notify_mode")));
+  return box;
+}
+
+async function dispatchPanel(e, acts) {
+  const box = el("div", { class: "dispatch" }, el("h3", {}, e.state === "notifying" ? t("desk.to_case") : t("event.suggestion")));
+  if (acts.has("auto_dispatch")) {
+    let decision = null;
+    try {
+      decision = await post("/api/dispatch/dry-run", { number: e.number });
+    } catch (err) {
+      box.append(el("p", { class: "error" }, errorText(err)));
+    }
+    if (decision && decision.lead) {
+      box.append(el("p", { class: "suggestion", id: "suggestion" },
+        el("span", { class: "badge state-dispatched" }, t("event.lead")), ` ${decision.lead.name}`,
+        ...decision.assist.map((u) => [" ", el("span", { class: "badge" }, t("event.assist")), ` ${u.name}`])),
+      explanation(decision, e),
+      deskButton("auto_dispatch", t("event.dispatch_suggested"), "primary", async (ev) => {
+        ev.target.disabled = true;
+        try {
+          await post(`${base}/auto-dispatch`, { expected_version: e.version });
+          toast(t("common.done"));
+          deskChanged();
+          reload();
+        } catch (err) { toast(errorText(err), "error"); ev.target.disabled = false; }
+      }));
+      box.lastChild.id = "dispatch-suggested";
+    } else if (decision) {
+      box.append(el("p", { class: "muted" }, t("event.suggestion_none")));
+    }
   }
   const units = await get("/api/units").catch(() => []);
   const listId = "unit-codes";
   box.append(el("datalist", { id: listId }, units.map((u) => el("option", { value: u.code }, u.name))));
-  box.append(actionForm(t("event.override"), [
+  const codesOf = (v) => v.split(/[,，、\s]+/).filter(Boolean);
+  if (acts.has("dispatch")) {
+    box.append(deskForm("dispatch", e.state === "notifying" ? t("desk.to_case_dispatch") : t("desk.dispatch"), [
+      { name: "lead", label: t("desk.lead_unit"), required: true, list: listId },
+      { name: "assist", label: t("desk.assist_units"), list: listId },
+      { name: "due", label: t("desk.due"), type: "datetime" },
+      { name: "instruction", label: t("event.instruction"), type: "textarea" }],
+    async (f) => {
+      const instruction = f.instruction.value.trim() || null;
+      const units = [{ unit_code: f.lead.value.trim(), role: "lead", instruction },
+        ...codesOf(f.assist.value).map((code) => ({ unit_code: code, role: "assist", instruction }))];
+      await post(`${base}/dispatch`, { units, due_at: localInputToIso(f.due.value), expected_version: e.version });
+      toast(t("common.done"));
+      deskChanged();
+      reload();
+    }, { cls: "primary" }));
+  }
+  if (acts.has("override")) box.append(overrideForm(e, listId, codesOf));
+  return box;
+}
+
+function overrideForm(e, listId, codesOf) {
+  return deskForm("override", t("event.override"), [
     { name: "units", label: t("event.override_units"), required: true, list: listId },
     { name: "reason", label: t("event.override_reason"), type: "textarea", required: true },
     { name: "replace", label: t("event.override_replace"), type: "checkbox" }],
   async (f) => {
-    const codes = f.units.value.split(/[,，\s]+/).filter(Boolean);
+    const codes = codesOf(f.units.value);
     await post(`${base}/override`, {
       units: codes.map((code, i) => ({ unit_code: code, role: i === 0 ? "lead" : "assist" })),
       reason: f.reason.value.trim(), replace: f.replace.checked, expected_version: e.version,
     });
     toast(t("common.done"));
+    deskChanged();
     reload();
-  }, { cls: "ghost" }));
-  return box;
+  }, { cls: "ghost" });
+}
+
+// What this person may do on the event now: the API's answer (role, standing, state) decides.
+async function deskActions() {
+  try { return await get(`${base}/desk-actions`); } catch { return { actions: [], push_down_to: [], escalate_to: null }; }
 }
 
 async function renderActions(e) {
   const box = clear(document.getElementById("ev-actions"));
-  const acts = new Set(e.allowed_actions);
+  const desk = await deskActions();
+  const acts = new Set(desk.actions);
+  box.dataset.actions = desk.actions.join(" ");
   const withVersion = (body) => ({ ...body, expected_version: e.version });
-  const act = (path, body) => async () => { await post(`${base}/${path}`, withVersion(body)); toast(t("common.done")); reload(); };
-  if (can(who, "event.dispatch")) {
-    if (acts.has("dispatch") && e.state === "registered") box.append(await dispatchPanel(e));
-    if (acts.has("merge")) {
-      box.append(actionForm(t("event.merge"), [
-        { name: "master", label: t("event.merge_master"), required: true },
-        { name: "reason", label: t("common.reason"), type: "textarea" }],
-      (f) => act("merge", { master_number: f.master.value.trim(), reason: f.reason.value.trim() || null })(), { cls: "ghost" }));
-    }
-    if (acts.has("cancel")) {
-      box.append(actionForm(t("event.cancel"), [{ name: "reason", label: t("common.reason"), type: "textarea", required: true }],
-        (f) => act("cancel", { reason: f.reason.value.trim() })(), { cls: "danger" }));
-    }
+  const act = (path, body) => async () => { await post(`${base}/${path}`, withVersion(body)); toast(t("common.done")); deskChanged(); reload(); };
+  if (acts.has("copy")) box.append(await copyPanel(e));
+  if (acts.has("dispatch") || acts.has("auto_dispatch")) box.append(await dispatchPanel(e, acts));
+  else if (acts.has("override")) {
+    const units = await get("/api/units").catch(() => []);
+    box.append(el("datalist", { id: "unit-codes" }, units.map((u) => el("option", { value: u.code }, u.name))),
+      overrideForm(e, "unit-codes", (v) => v.split(/[,，、\s]+/).filter(Boolean)));
   }
-  if (can(who, "event.dispatch")) await coordinationActions(e, box, acts);
-  if (can(who, "event.urge")) {
+  if (acts.has("urge")) {
     const open = e.tasks.filter((k) => RUNNING.has(k.state) && k.role !== "notify");
     if (open.length) box.append(urgeForm(e, open));
   }
-  if (can(who, "event.verify")) {
-    if (acts.has("verify")) {
-      box.append(actionForm(t("event.verify_pass"), [{ name: "photos", label: t("verify.photo"), type: "file" }],
-        async (f) => { await uploadPhotos(number, null, f.photos); await act("verify", { passed: true })(); }));
-      box.append(actionForm(t("event.verify_fail"), [{ name: "reason", label: t("verify.fail_reason"), type: "textarea", required: true }],
-        (f) => act("verify", { passed: false, reason: f.reason.value.trim() })(), { cls: "warn" }));
-    }
-    if (acts.has("close")) box.append(el("button", { type: "button", class: "btn primary", onclick: () => act("close", {})().catch((err) => toast(errorText(err), "error")) }, t("event.close")));
-    if (acts.has("callback_satisfied")) {
-      box.append(el("button", { type: "button", class: "btn", onclick: () => act("callback", { satisfied: true })().catch((err) => toast(errorText(err), "error")) }, `${t("event.callback")}：${t("event.callback_satisfied")}`));
-      box.append(actionForm(`${t("event.callback")}：${t("event.callback_dissatisfied")}`, [{ name: "comment", label: t("common.reason"), type: "textarea", required: true }],
-        (f) => act("callback", { satisfied: false, comment: f.comment.value.trim() })(), { cls: "warn" }));
-    }
+  await coordinationActions(e, box, acts, desk);
+  if (acts.has("verify")) {
+    box.append(deskForm("verify", t("event.verify_pass"), [{ name: "photos", label: t("verify.photo"), type: "file" }],
+      async (f) => { await uploadPhotos(number, null, f.photos); await act("verify", { passed: true })(); }));
+    box.append(actionForm(t("event.verify_fail"), [{ name: "reason", label: t("verify.fail_reason"), type: "textarea", required: true }],
+      (f) => act("verify", { passed: false, reason: f.reason.value.trim() })(), { cls: "warn" }));
+  }
+  if (acts.has("close")) box.append(deskButton("close", t("event.close"), "primary", () => act("close", {})().catch((err) => toast(errorText(err), "error"))));
+  if (acts.has("callback")) {
+    box.append(deskButton("callback", `${t("event.callback")}：${t("event.callback_satisfied")}`, "", () => act("callback", { satisfied: true })().catch((err) => toast(errorText(err), "error"))));
+    box.append(actionForm(`${t("event.callback")}：${t("event.callback_dissatisfied")}`, [{ name: "comment", label: t("common.reason"), type: "textarea", required: true }],
+      (f) => act("callback", { satisfied: false, comment: f.comment.value.trim() })(), { cls: "warn" }));
+  }
+  if (acts.has("withdraw")) {
+    box.append(actionForm(t("desk.withdraw"), [{ name: "reason", label: t("common.reason"), type: "textarea", required: true }],
+      (f) => act("withdraw", { reason: f.reason.value.trim() })(), { cls: "ghost" }));
+  }
+  if (acts.has("merge")) {
+    box.append(actionForm(t("event.merge"), [
+      { name: "master", label: t("event.merge_master"), required: true },
+      { name: "reason", label: t("common.reason"), type: "textarea" }],
+    (f) => act("merge", { master_number: f.master.value.trim(), reason: f.reason.value.trim() || null })(), { cls: "ghost" }));
+  }
+  if (acts.has("cancel")) {
+    box.append(actionForm(t("event.cancel"), [{ name: "reason", label: t("common.reason"), type: "textarea", required: true }],
+      (f) => act("cancel", { reason: f.reason.value.trim() })(), { cls: "danger" }));
   }
   if (notice) box.prepend(el("p", { class: "notice", role: "status", id: "ev-notice" }, notice));
   if (!box.children.length) box.append(el("p", { class: "muted" }, t("common.none")));
+  else box.prepend(el("p", { class: "muted small shortcut-hint" }, t("desk.shortcut_hint")));
 }
 
 // --- 督办: a leader's instruction and a new deadline for the open tasks (all, or the ones ticked) ----
 function urgeForm(e, open) {
-  const form = actionForm(t("work.urge"), [
+  const form = deskForm("urge", t("work.urge"), [
     { name: "instruction", label: t("work.urge_instruction"), type: "textarea", required: true },
     { name: "due", label: t("work.urge_due"), type: "datetime", required: true }],
   async (f) => {
@@ -182,6 +348,7 @@ function urgeForm(e, open) {
     await post(`${base}/urge`, { instruction: f.instruction.value.trim(), due_at: localInputToIso(f.due.value),
       task_ids: ids.length === open.length ? null : ids });
     toast(t("common.done"));
+    deskChanged();
     reload();
   }, { cls: "warn" });
   const fs = el("fieldset", { class: "urge-tasks" }, el("legend", {}, t("work.urge_tasks")),
@@ -196,8 +363,7 @@ function urgeForm(e, open) {
 let classes = null;
 let units = null;
 
-async function coordinationActions(e, box, acts) {
-  const open = ["registered", "dispatched", "handling"].includes(e.state);
+async function coordinationActions(e, box, acts, desk) {
   if (acts.has("reclassify")) {
     classes = classes || await get("/api/event-classes").catch(() => []);
     box.append(actionForm(t("work.reclassify"), [
@@ -215,43 +381,42 @@ async function coordinationActions(e, box, acts) {
       reload();
     }, { cls: "ghost" }));
   }
-  if (!open) return;
-  // centres and departments only: a district has thousands of grid units, none of them a target here
-  units = units || (await Promise.all(["centre", "department"].map((k) => get(`/api/units?kind=${k}`).catch(() => [])))).flat();
-  // 纵向交办: only to a centre below mine whose area holds the event
-  const myRank = myUnit ? LEVELS.indexOf(myUnit.level) : -1;
-  const lower = units.filter((u) => u.kind === "centre" && LEVELS.indexOf(u.level) > myRank && e.area_chain.includes(u.area_code));
-  if (lower.length) {
-    box.append(actionForm(t("work.push_down"), [
+  // 纵向交办: the lower centres whose area holds the event, as the API answered
+  if (acts.has("push_down")) {
+    box.append(deskForm("push_down", t("work.push_down"), [
       { name: "centre", label: t("work.push_down_centre"), type: "select", required: true,
-        options: [["", t("work.choose")], ...lower.map((u) => [u.code, u.name])] },
+        options: [["", t("work.choose")], ...desk.push_down_to.map((u) => [u.code, u.name])] },
       { name: "instruction", label: t("work.instruction"), type: "textarea" }],
     async (f) => {
       await post(`${base}/push-down`, { centre_code: f.centre.value, instruction: f.instruction.value.trim() || null,
         expected_version: e.version });
-      toast(t("common.done")); reload();
+      toast(t("common.done")); deskChanged(); reload();
     }, { cls: "ghost" }));
   }
   // 横向分拨: departments only (their duties are never pushed down to grassroots units)
-  const departments = units.filter((u) => u.kind === "department");
-  if (departments.length) {
-    box.append(actionForm(t("work.hand_sideways"), [
-      { name: "unit", label: t("work.department"), type: "select", required: true,
-        options: [["", t("work.choose")], ...departments.map((u) => [u.code, u.name])] },
-      { name: "role", label: t("work.role"), type: "select", options: [["lead", t("task_role.lead")], ["assist", t("task_role.assist")]] },
-      { name: "reason", label: t("common.reason"), type: "textarea" }],
-    async (f) => {
-      await post(`${base}/hand-sideways`, { units: [{ unit_code: f.unit.value, role: f.role.value }],
-        reason: f.reason.value.trim() || null, expected_version: e.version });
-      toast(t("common.done")); reload();
-    }, { cls: "ghost" }));
+  if (acts.has("hand_sideways")) {
+    units = units || await get("/api/units?kind=department").catch(() => []);
+    const departments = units.filter((u) => u.kind === "department");
+    if (departments.length) {
+      box.append(deskForm("hand_sideways", t("work.hand_sideways"), [
+        { name: "unit", label: t("work.department"), type: "select", required: true,
+          options: [["", t("work.choose")], ...departments.map((u) => [u.code, u.name])] },
+        { name: "role", label: t("work.role"), type: "select", options: [["lead", t("task_role.lead")], ["assist", t("task_role.assist")]] },
+        { name: "reason", label: t("common.reason"), type: "textarea" }],
+      async (f) => {
+        await post(`${base}/hand-sideways`, { units: [{ unit_code: f.unit.value, role: f.role.value }],
+          reason: f.reason.value.trim() || null, expected_version: e.version });
+        toast(t("common.done")); deskChanged(); reload();
+      }, { cls: "ghost" }));
+    }
   }
-  // 上报: a centre with a centre above it hands the event up
-  if (myUnit && myUnit.kind === "centre" && myUnit.parent_code) {
-    box.append(actionForm(t("work.escalate_event"), [{ name: "reason", label: t("work.escalate_reason"), type: "textarea", required: true }],
+  // 上报: to the centre above mine
+  if (acts.has("escalate")) {
+    const to = desk.escalate_to ? `（${desk.escalate_to.name}）` : "";
+    box.append(deskForm("escalate", `${t("work.escalate_event")}${to}`, [{ name: "reason", label: t("work.escalate_reason"), type: "textarea", required: true }],
       async (f) => {
         await post(`${base}/escalate`, { reason: f.reason.value.trim(), expected_version: e.version });
-        toast(t("common.done")); reload();
+        toast(t("common.done")); deskChanged(); reload();
       }, { cls: "warn" }));
   }
 }
@@ -293,6 +458,5 @@ async function reload() {
 
 (async () => {
   who = await shell();
-  if (who.unitCode) myUnit = await get(`/api/units/${encodeURIComponent(who.unitCode)}`).catch(() => null);
   await reload();
 })();

@@ -31,7 +31,8 @@ export function actionForm(label, fields, onSubmit, { cls = "", open = false, su
     for (const f of fields) {
       const v = form.elements[f.name];
       if (f.required && v && !String(v.value).trim()) {
-        error.textContent = f.type === "textarea" ? t("common.reason_required") : `${f.label}`;
+        error.textContent = f.type === "textarea" && f.name === "reason" ? t("common.reason_required")
+          : t("error.with_field", { field: f.label, text: t("error.missing") });
         v.focus();
         return;
       }

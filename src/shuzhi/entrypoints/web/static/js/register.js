@@ -53,8 +53,7 @@ export async function installRegister(onRegistered) {
       document.getElementById("suggest-box").replaceChildren();
       onRegistered();
     } catch (e) {
-      const field = e && e.body && e.body.field;
-      errorBox.textContent = field ? `${field}：${errorText(e)}` : errorText(e);
+      errorBox.textContent = errorText(e);  // Chinese, naming the field
     }
   }
 
