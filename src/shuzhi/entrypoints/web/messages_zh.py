@@ -1104,6 +1104,7 @@ MESSAGES: dict[str, str] = {
     "nu.err.not_found": "未找到，或不在您的管辖范围内",
     "nu.err.scope": "只有全辖区的管理员可以修改",
     "nu.err.invalid": "填写有误",
+    "nu.err.chain_closed": "该通知已被确认或已结束",
 }
 
 

@@ -27,6 +27,7 @@ const RULES = [
   [/unknown unit/, "nu.err.unknown_unit"],
   [/changed meanwhile/, "nu.err.stale"],
   [/may only write .* for areas in his own scope/, "nu.err.scope"],
+  [/already (acknowledged|exhausted|cancelled)/, "nu.err.chain_closed"],
   [/^name the /, "nu.err.required"],
   [/code must be 1/, "nu.err.required"],
 ];
@@ -71,6 +72,13 @@ export function apiErrors(e) {
   const list = Array.isArray(e.body.errors) && e.body.errors.length ? e.body.errors
     : [{ field: e.body.field || null, message: e.body.detail || e.message }];
   return list.map((x) => ({ field: x.field || null, text: chineseMessage(x.message, x.field || "", x.type), raw: x.message }));
+}
+
+// One line for a toast or a list: the first error, its field named, in Chinese.
+export function errorMessage(e) {
+  const [first] = apiErrors(e);
+  const label = fieldLabel(first.field);
+  return label ? `${label}：${first.text}` : first.text;
 }
 
 function slotFor(root, field) {

@@ -1,8 +1,8 @@
 // 通知配置 (notice.admin): the units' WeCom / DingTalk group robots (secrets only masked), the escalation
 // policies edited step by step with refusals at the field, and one person's notices in one's scope.
 // Others see the policies read-only and nothing else.
-import { ApiError, api, can, clear, el, errorText, fmtTime, get, post, shell, t, toast } from "./core.js";
-import { clearFieldErrors, errorSlot, showFieldErrors } from "./field_errors.js";
+import { ApiError, api, can, clear, el, fmtTime, get, post, shell, t, toast } from "./core.js";
+import { clearFieldErrors, errorMessage, errorSlot, showFieldErrors } from "./field_errors.js";
 import { renderNotices } from "./notice_list.js";
 
 const OPTIONS = JSON.parse(document.getElementById("nu-options").textContent);
@@ -13,12 +13,12 @@ let seq = 0;
 function robotRow(r) {
   const toggle = el("button", { type: "button", class: `btn small ${r.enabled ? "danger" : ""}`, onclick: async () => {
     try { await api("PATCH", `/api/notice-robots/${r.id}`, { enabled: !r.enabled }); toast(t("common.done")); loadRobots(); }
-    catch (e) { toast(errorText(e), "error"); }
+    catch (e) { toast(errorMessage(e), "error"); }
   } }, r.enabled ? t("nu.robots.disable") : t("nu.robots.enable"));
   const remove = el("button", { type: "button", class: "btn small ghost", onclick: async () => {
     if (!window.confirm(t("nu.robots.remove_confirm", { name: r.name }))) return;
     try { await api("DELETE", `/api/notice-robots/${r.id}`); toast(t("nu.robots.removed")); loadRobots(); }
-    catch (e) { toast(errorText(e), "error"); }
+    catch (e) { toast(errorMessage(e), "error"); }
   } }, t("nu.robots.remove"));
   return el("tr", { "data-robot": r.id, class: r.enabled ? "" : "inactive" },
     el("td", {}, r.unit_code), el("td", {}, t(`nu.robots.kind.${r.kind}`)), el("th", { scope: "row" }, r.name),
@@ -33,7 +33,7 @@ async function loadRobots() {
     const list = await get("/api/notice-robots");
     if (!list.length) body.append(el("tr", {}, el("td", { colspan: 7 }, t("common.empty"))));
     list.forEach((r) => body.append(robotRow(r)));
-  } catch (e) { body.append(el("tr", {}, el("td", { colspan: 7 }, errorText(e)))); }
+  } catch (e) { body.append(el("tr", {}, el("td", { colspan: 7 }, errorMessage(e)))); }
 }
 
 async function setUpRobots() {
@@ -163,7 +163,7 @@ async function loadPolicies(editable) {
   try {
     const list = await get("/api/escalation-policies");
     list.forEach((p) => box.append(policyCard(p, editable, reload)));
-  } catch (e) { box.append(el("p", { class: "error", role: "alert" }, errorText(e))); }
+  } catch (e) { box.append(el("p", { class: "error", role: "alert" }, errorMessage(e))); }
 }
 
 function setUpNewPolicy() {

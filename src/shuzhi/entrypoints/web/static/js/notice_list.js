@@ -1,7 +1,8 @@
 // A person's notices as a table: what, to which address on which channel, the delivery state, every
 // receipt (hand-over, delivery report, retry, reply, acknowledgement) and — for one's own — the
 // button that acknowledges a chain still climbing. Used by 我的通知 and the administrator's per-person view.
-import { badge, clear, el, empty, errorText, fmtTime, get, post, t, toast } from "./core.js";
+import { badge, clear, el, empty, fmtTime, get, post, t, toast } from "./core.js";
+import { errorMessage } from "./field_errors.js";
 
 const PAGE = 50;
 
@@ -22,7 +23,7 @@ function chainCell(n, { canAck, reload, ackedChains }) {
     cell.push(" ", el("button", { type: "button", class: "btn small primary", "data-chain": n.chain_id, onclick: async (ev) => {
       ev.target.disabled = true;
       try { await post(`/api/notice-chains/${n.chain_id}/ack`); toast(t("notices.acked")); reload(); }
-      catch (err) { toast(errorText(err), "error"); ev.target.disabled = false; }
+      catch (err) { toast(errorMessage(err), "error"); ev.target.disabled = false; }
     } }, t("notices.ack")));
   }
   return cell;
@@ -58,9 +59,9 @@ export async function renderNotices(box, path, { canAck = false } = {}) {
     more.hidden = list.length < PAGE;
     return list.length;
   };
-  more.addEventListener("click", async () => { try { await load(); } catch (e) { toast(errorText(e), "error"); } });
+  more.addEventListener("click", async () => { try { await load(); } catch (e) { toast(errorMessage(e), "error"); } });
   let n;
-  try { n = await load(); } catch (e) { box.append(el("p", { class: "error", role: "alert" }, errorText(e))); return; }
+  try { n = await load(); } catch (e) { box.append(el("p", { class: "error", role: "alert" }, errorMessage(e))); return; }
   if (!n) { box.append(empty(t("nu.received.none"))); return; }
   box.append(el("div", { class: "table-wrap" }, el("table", { class: "grid-table notices nu-notices" },
     el("thead", {}, el("tr", {}, ["notices.col.at", "nu.col.about", "notices.col.channel", "notices.col.state",
