@@ -178,3 +178,31 @@ def test_a_persons_notices_carry_their_chains_state(api: Api, world: World,
     # frank (town B) does not see bob's notices; bob sees nobody else's
     api.get("/api/people/bob/notices", who="frank", status=404)
     api.get("/api/people/frank/notices", who="bob", status=404)
+
+
+def test_the_notice_pages_render_in_chinese_and_every_label_they_use_exists(api: Api, world: World) -> None:
+    import re
+
+    from shuzhi.entrypoints.web import pages
+    from shuzhi.entrypoints.web.messages_zh import MESSAGES
+
+    for path, heading in [("/notices", "nu.settings.title"), ("/notices/admin", "nu.policies.title")]:
+        r = api.client.get(path)
+        assert r.status_code == 200 and 'lang="zh-CN"' in r.text, path
+        assert MESSAGES[heading] in r.text and MESSAGES["nu.link.mine"] in r.text
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+    used: set[str] = set()
+    for name in ("my_notices.js", "notice_admin.js", "notice_list.js", "field_errors.js"):
+        text = (pages.STATIC / "js" / name).read_text(encoding="utf-8")
+        used |= set(re.findall(r"""\bt\(\s*["']([\w.]+)["']""", text))
+        used |= set(re.findall(r"""["'](nu\.err\.\w+)["']""", text))
+    missing = sorted(k for k in used if k not in MESSAGES)
+    assert len(used) > 40 and not missing, missing
+    # keys built at run time: kinds, receipt kinds, who, channels, chain states
+    from shuzhi.domain import notices as rules
+
+    built = ([f"nu.kind.{k.value}" for k in rules.NoticeKind] + [f"notices.who.{w.value}" for w in rules.Who]
+             + [f"notices.channel.{c.value}" for c in rules.Channel]
+             + [f"nu.receipt.{k}" for k in ("submitted", "dlr", "retry", "failed", "reply", "ack", "escalated")]
+             + [f"notices.chain.{s}" for s in ("open", "acknowledged", "exhausted", "cancelled")])
+    assert not [k for k in built if k not in MESSAGES]
