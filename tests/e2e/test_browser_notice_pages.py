@@ -96,6 +96,12 @@ def test_a_person_sets_quiet_hours_and_a_channel_and_acknowledges_a_notice(live:
     assert page.locator("[data-policy='red-warning']").is_visible()
     assert page.locator("[data-policy='red-warning'] form").count() == 0
     assert page.locator("#nu-policies-readonly").is_visible()
+    # on a phone: no sideways scrolling (the tables scroll in their own box)
+    for path in ("/notices", "/notices/admin"):
+        page.set_viewport_size({"width": 375, "height": 812})
+        page.goto(f"{live.base}{path}")
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
     assert not errors, errors
     context.close()
 
