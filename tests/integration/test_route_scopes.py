@@ -166,6 +166,11 @@ UNSCOPED.update({
 UNSCOPED.update({
     ("GET", "/api/notice-robots"): Unscoped(CONFIG + " (group robots)", perms.NOTICE_ADMIN),
     ("POST", "/api/notice-robots"): Unscoped(CONFIG + " (group robots)", perms.NOTICE_ADMIN),
+    # noticeui: a robot is its unit's configuration; a notice administrator with an area scope sees and
+    # changes only robots of units in it (404 for another's: test_notice_admin.py,
+    # test_a_town_notice_administrator_sees_and_changes_only_his_towns_robots)
+    ("PATCH", "/api/notice-robots/{robot_id}"): Unscoped(CONFIG + " (group robots)", perms.NOTICE_ADMIN),
+    ("DELETE", "/api/notice-robots/{robot_id}"): Unscoped(CONFIG + " (group robots)", perms.NOTICE_ADMIN),
     ("GET", "/api/escalation-policies"): Unscoped(CONFIG + " (escalation policies)"),
     ("PUT", "/api/escalation-policies/{code}"): Unscoped(CONFIG + " (escalation policies)", perms.NOTICE_ADMIN),
     ("GET", "/api/notices/mine"): Unscoped(OWN),

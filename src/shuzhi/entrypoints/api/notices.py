@@ -42,6 +42,8 @@ class NoticeOut(BaseModel):
     delivered_at: datetime | None
     last_error: str | None
     receipts: list[dict[str, Any]]
+    chain_state: str | None = Field(default=None, description="the chain's state: open means it can be acknowledged")
+    number: str | None = Field(default=None, description="the number of the event or warning the chain is about")
 
 
 class EventNoticesOut(BaseModel):
@@ -62,6 +64,11 @@ class RobotIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     webhook_url: str = Field(min_length=10, max_length=500)
     secret: str | None = Field(default=None, max_length=200, description="DingTalk 加签 secret (SEC…)")
+
+
+class RobotPatch(BaseModel):
+    enabled: bool | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class PolicyIn(BaseModel):
@@ -132,6 +139,19 @@ def list_robots(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
 def add_robot(body: RobotIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Add a unit's group robot."""
     return notices.add_robot(uow, actor, **body.model_dump())
+
+
+@router.patch("/notice-robots/{robot_id}")
+def update_robot(robot_id: int, body: RobotPatch, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Disable or enable a group robot, or rename it."""
+    return notices.update_robot(uow, actor, robot_id, enabled=body.enabled, name=body.name)
+
+
+@router.delete("/notice-robots/{robot_id}", status_code=204)
+def remove_robot(robot_id: int, uow: UowDep, actor: ActorDep) -> Response:
+    """Remove a group robot (its key leaves the database)."""
+    notices.remove_robot(uow, actor, robot_id)
+    return Response(status_code=204)
 
 
 @router.get("/escalation-policies")

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from shuzhi.domain import notices as notice_rules
 from shuzhi.domain.permissions import Role
 from shuzhi.domain.redirects import safe_next
 from shuzhi.entrypoints.web.messages_zh import MESSAGES
@@ -143,6 +144,25 @@ def ledgers_page(request: Request) -> Response:
 @router.get("/window", response_class=HTMLResponse)
 def window_page(request: Request) -> Response:
     return _page(request, "window.html", "window")
+
+
+@router.get("/notices", response_class=HTMLResponse)
+def my_notices_page(request: Request) -> Response:
+    """我的通知: my channels and quiet hours, the notices I received (everyone signed in)."""
+    kinds = [(k.value, k.value in notice_rules.URGENT_KINDS) for k in notice_rules.NoticeKind]
+    return _page(request, "my_notices.html", "notices", kinds=kinds)
+
+
+_NOTICE_OPTIONS = json.dumps({"kinds": [k.value for k in notice_rules.NoticeKind],
+                              "who": [w.value for w in notice_rules.Who],
+                              "channels": [c.value for c in notice_rules.Channel]})
+
+
+@router.get("/notices/admin", response_class=HTMLResponse)
+def notice_admin_page(request: Request) -> Response:
+    """通知配置: group robots, escalation policies, a person's notices (notice.admin; policies read-only
+    for others)."""
+    return _page(request, "notice_admin.html", "notice-admin", options_json=_NOTICE_OPTIONS)
 
 
 @router.get("/public/ratings", response_class=HTMLResponse)

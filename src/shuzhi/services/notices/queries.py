@@ -60,6 +60,9 @@ class NoticeView:
     delivered_at: datetime | None
     last_error: str | None
     receipts: list[dict[str, Any]]
+    #: The chain's state (open → the page offers to acknowledge) and the event number it is about.
+    chain_state: str | None = None
+    number: str | None = None
 
 
 def _to(n: Notice) -> str:
@@ -76,12 +79,17 @@ def _views(s: Session, notices: list[Notice]) -> list[NoticeView]:
                            .order_by(NoticeReceipt.at, NoticeReceipt.id)):
             receipts.setdefault(r.notice_id or 0, []).append(
                 {"at": r.at, "kind": r.kind, "channel": r.channel, "status": r.status, "detail": r.detail})
+    chain_ids = {n.chain_id for n in notices if n.chain_id}
+    chains = {c.id: c for c in s.scalars(select(NoticeChain).where(NoticeChain.id.in_(chain_ids)))} \
+        if chain_ids else {}
     out = []
     for n in notices:
         p = people.get(n.person_id) if n.person_id else None
+        c = chains.get(n.chain_id) if n.chain_id else None
         out.append(NoticeView(n.id, n.chain_id, n.step, n.kind, n.who, n.channel, _to(n), p.code if p else None,
                               p.name if p else None, n.title, n.body, n.parts, n.state, n.reason, n.attempts,
-                              n.created_at, n.submitted_at, n.delivered_at, n.last_error, receipts.get(n.id, [])))
+                              n.created_at, n.submitted_at, n.delivered_at, n.last_error, receipts.get(n.id, []),
+                              c.state if c else None, (c.context or {}).get("number") if c else None))
     return out
 
 
@@ -222,13 +230,21 @@ def put_setting(uow: UnitOfWork, actor: Actor, person_code: str | None, channels
 # --- robots and policies (configuration) -------------------------------------------------------------------
 
 
+def _robot_view(r: NoticeRobot, unit_code: str) -> dict[str, Any]:
+    return {"id": r.id, "unit_code": unit_code, "kind": r.kind, "name": r.name, "enabled": r.enabled,
+            "webhook": _mask_url(r.webhook_url), "signed": bool(r.secret), "secret": _mask_secret(r.secret),
+            "created_by": r.created_by, "created_at": r.created_at}
+
+
 def list_robots(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
+    """The group robots of the units whose areas the administrator may configure (keys never shown)."""
     authz.require(actor, NOTICE_ADMIN)
     with uow:
         rows = uow.session.execute(select(NoticeRobot, Unit.code).join(Unit, Unit.id == NoticeRobot.unit_id)
+                                   .join(Area, Area.id == Unit.area_id)
+                                   .where(authz.config_clause(actor, Area.path))
                                    .order_by(NoticeRobot.id)).all()
-        return [{"id": r.id, "unit_code": code, "kind": r.kind, "name": r.name, "enabled": r.enabled,
-                 "webhook": _mask_url(r.webhook_url), "signed": bool(r.secret)} for r, code in rows]
+        return [_robot_view(r, code) for r, code in rows]
 
 
 def _mask_url(url: str) -> str:
@@ -237,11 +253,29 @@ def _mask_url(url: str) -> str:
     return head + ("?…" if query else "")
 
 
+def _mask_secret(secret: str | None) -> str | None:
+    """A signing secret as the page may show it: enough to tell two apart, never enough to sign."""
+    if not secret:
+        return None
+    return secret[:3] + "********" + secret[-4:] if len(secret) >= 16 else "********"
+
+
+def _robot_in_scope(s: Session, actor: Actor, robot_id: int) -> tuple[NoticeRobot, Unit]:
+    robot = s.get(NoticeRobot, robot_id)
+    unit = s.get(Unit, robot.unit_id) if robot is not None else None
+    # another area's robot reads as missing: its existence does not leak
+    if robot is None or unit is None or not authz.path_visible(actor, unit.area.path):
+        raise NotFound("group robot not found")
+    return robot, unit
+
+
 def add_robot(uow: UnitOfWork, actor: Actor, *, unit_code: str, kind: str, name: str, webhook_url: str,
               secret: str | None) -> dict[str, Any]:
     authz.require(actor, NOTICE_ADMIN)
     if kind not in im_robots.KINDS:
         raise Invalid("kind must be wecom or dingtalk", field="kind")
+    if not name.strip():
+        raise Invalid("name the robot", field="name")
     if not webhook_url.startswith(("http://", "https://")):
         raise Invalid("the webhook must start with http:// or https://", field="webhook_url")
     if kind == im_robots.WECOM and "key=" not in webhook_url:
@@ -251,16 +285,50 @@ def add_robot(uow: UnitOfWork, actor: Actor, *, unit_code: str, kind: str, name:
     with uow:
         s = uow.session
         unit = s.scalars(select(Unit).where(Unit.code == unit_code)).first()
-        if unit is None:
+        if unit is None or not authz.path_visible(actor, unit.area.path):
             raise Invalid(f"unknown unit '{unit_code}'", field="unit_code")
-        robot = NoticeRobot(unit_id=unit.id, kind=kind, name=name, webhook_url=webhook_url, secret=secret or None,
-                            enabled=True, created_by=actor.code)
+        robot = NoticeRobot(unit_id=unit.id, kind=kind, name=name.strip(), webhook_url=webhook_url,
+                            secret=secret or None, enabled=True, created_by=actor.code)
         s.add(robot)
         s.flush()
-        audit.record(s, actor, "notice.robot.add", f"notice_robot:{robot.id}", {"unit": unit_code, "kind": kind})
+        audit.record(s, actor, "notice.robot.add", f"notice_robot:{robot.id}", {"unit": unit_code, "kind": kind,
+                                                                                 "signed": bool(secret)})
         uow.commit()
-        return {"id": robot.id, "unit_code": unit_code, "kind": kind, "name": name, "enabled": True,
-                "webhook": _mask_url(webhook_url), "signed": bool(secret)}
+        return _robot_view(robot, unit_code)
+
+
+def update_robot(uow: UnitOfWork, actor: Actor, robot_id: int, *, enabled: bool | None = None,
+                 name: str | None = None) -> dict[str, Any]:
+    """Disable (its queued notices then fail as "removed or disabled", the chain climbs on) or enable a
+    robot, or rename it. The webhook and secret are not changed here: a new key is a new robot."""
+    authz.require(actor, NOTICE_ADMIN)
+    if name is not None and not name.strip():
+        raise Invalid("name the robot", field="name")
+    with uow:
+        s = uow.session
+        robot, unit = _robot_in_scope(s, actor, robot_id)
+        obj = f"notice_robot:{robot.id}"
+        if enabled is not None and enabled != robot.enabled:
+            robot.enabled = enabled
+            audit.record(s, actor, "notice.robot.enable" if enabled else "notice.robot.disable", obj,
+                         {"unit": unit.code})
+        if name is not None and name.strip() != robot.name:
+            audit.record(s, actor, "notice.robot.rename", obj, {"from": robot.name, "to": name.strip()})
+            robot.name = name.strip()
+        uow.commit()
+        return _robot_view(robot, unit.code)
+
+
+def remove_robot(uow: UnitOfWork, actor: Actor, robot_id: int) -> None:
+    """Remove a robot for good (its key leaves the database); notices already sent keep their receipts."""
+    authz.require(actor, NOTICE_ADMIN)
+    with uow:
+        s = uow.session
+        robot, unit = _robot_in_scope(s, actor, robot_id)
+        audit.record(s, actor, "notice.robot.remove", f"notice_robot:{robot.id}",
+                     {"unit": unit.code, "kind": robot.kind, "name": robot.name})
+        s.delete(robot)
+        uow.commit()
 
 
 def list_policies(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
@@ -277,6 +345,10 @@ def put_policy(uow: UnitOfWork, actor: Actor, code: str, *, name: str, kind: str
                enabled: bool = True, expected_version: int | None = None) -> dict[str, Any]:
     """Create or replace a policy; its steps are checked when saved, so escalation never meets a bad one."""
     authz.require(actor, NOTICE_ADMIN)
+    # a policy serves the whole installation: only an administrator of the whole installation sets it
+    authz.ensure_config_in_scope(actor, None, what="escalation policies", field="code")
+    if not name.strip():
+        raise Invalid("name the policy", field="name")
     if kind not in rules.NoticeKind._value2member_map_:
         raise Invalid(f"kind must be one of {', '.join(k.value for k in rules.NoticeKind)}", field="kind")
     try:

@@ -1,6 +1,6 @@
 // Notices (通知): the event page's section (chains, every send, delivery report and acknowledgement)
 // and, on every page, a browser notification when an urgent notice arrives in one's inbox.
-import { badge, clear, el, empty, errorText, fmtTime, get, post, t, toast } from "./core.js";
+import { badge, can, clear, el, empty, errorText, fmtTime, get, me, post, t, toast } from "./core.js";
 
 const URGENT_KINDS = ["notice.warning.red", "notice.warning.orange", "notice.plan.activated", "notice.task.urgent"];
 const POLL_MS = window.__shuzhiNoticePollMs || 20000;  // tests shorten it
@@ -65,7 +65,16 @@ async function poll() {
   } catch { /* signed out or offline: the next poll tries again */ }
 }
 
+// The header's notice links that need a permission (data-needs) show for those who have it.
+async function revealLinks() {
+  const links = document.querySelectorAll(".who a[data-needs]");
+  if (!links.length) return;
+  const who = await me();
+  for (const a of links) a.hidden = !can(who, a.dataset.needs);
+}
+
 export function watchNotices() {
+  revealLinks().catch(() => { /* signed out: the links stay hidden */ });
   const who = document.querySelector(".who");
   if (who && "Notification" in window && Notification.permission === "default") {
     const ask = el("button", { type: "button", class: "btn-link", id: "notices-permission" }, t("notices.enable_browser"));
