@@ -13,3 +13,4 @@ from shuzhi.services.sensing import warnings  # noqa: F401  (threshold evaluatio
 from shuzhi.services.window import cases as _service_cases  # noqa: F401  (a case's stages and completion)
 from shuzhi.services.window import ratings as _service_ratings  # noqa: F401  (差评 deadlines job)
 from shuzhi.services.window import whistle as _service_whistle  # noqa: F401  (officer told of each answer)
+from shuzhi.services import duty_desk as _duty_desk  # noqa: F401  (the on-post check sweep job)
