@@ -6,6 +6,7 @@ The API app factory and the CLI/worker import this module; each part adds one im
 from __future__ import annotations
 
 from shuzhi.services import cockpit_counters  # noqa: F401  (active warnings and running plans on the cockpit)
+from shuzhi.services import duty_desk as _duty_desk  # noqa: F401  (the on-post check sweep job)
 from shuzhi.services.hotline import hooks as _hotline_hooks  # noqa: F401  (suggestions at intake, retraining)
 from shuzhi.services.notices import hooks as notice_hooks  # noqa: F401  (red warnings start chains; sender jobs)
 from shuzhi.services.plans import triggers  # noqa: F401  (warning, event and task hooks that start plans)
@@ -13,4 +14,3 @@ from shuzhi.services.sensing import warnings  # noqa: F401  (threshold evaluatio
 from shuzhi.services.window import cases as _service_cases  # noqa: F401  (a case's stages and completion)
 from shuzhi.services.window import ratings as _service_ratings  # noqa: F401  (差评 deadlines job)
 from shuzhi.services.window import whistle as _service_whistle  # noqa: F401  (officer told of each answer)
-from shuzhi.services import duty_desk as _duty_desk  # noqa: F401  (the on-post check sweep job)
