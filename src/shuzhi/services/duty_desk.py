@@ -326,7 +326,7 @@ def _entries(s: Session, unit: Unit, start: datetime, end: datetime) -> list[Log
         DutyLogEntry.unit_id == unit.id, DutyLogEntry.occurred_at >= start, DutyLogEntry.occurred_at < end)
         .order_by(DutyLogEntry.occurred_at, DutyLogEntry.id).limit(MAX_LIST)))
     ids = sorted({r.event_id for r in rows if r.event_id})
-    numbers = dict(s.execute(select(Event.id, Event.number).where(Event.id.in_(ids))).tuples().all()) if ids else {}
+    numbers = {i: n for i, n in s.execute(select(Event.id, Event.number).where(Event.id.in_(ids)))} if ids else {}
     return [_log_view(s, r, unit, numbers) for r in rows]
 
 
@@ -566,3 +566,13 @@ def presence_counts(s: Session, actor: Actor, start: datetime, end: datetime,
         else:
             c["presence_misses"] += 1
     return out
+
+
+def duty_people(uow: UnitOfWork, actor: Actor, unit_code: str) -> list[dict[str, str]]:
+    """Who may stand a shift at (and take a handover of) the centre: code, name and unit, for the pickers."""
+    with uow:
+        s = uow.session
+        unit = duty_roster.duty_unit(s, actor, unit_code)
+        people = duty_roster.eligible_people(s, unit)
+        names = {u.id: u.name for u in s.scalars(select(Unit).where(Unit.id.in_(sorted({p.unit_id for p in people}))))}
+        return [{"code": p.code, "name": p.name, "unit_name": names.get(p.unit_id, "")} for p in people]

@@ -299,3 +299,9 @@ def list_checks(uow: UowDep, actor: ActorDep, unit_code: str | None = None, stat
 def confirm_presence(check_id: int, uow: UowDep, actor: ActorDep) -> PresenceCheckOut:
     """The officer on duty confirms being at the desk."""
     return PresenceCheckOut(**asdict(duty_desk.confirm_presence(uow, actor, check_id)))
+
+
+@router.get("/people", response_model=list[dict[str, str]])
+def duty_people(uow: UowDep, actor: ActorDep, unit_code: UnitCode) -> list[dict[str, str]]:
+    """People who may stand a shift at the centre (its own and its area's units)."""
+    return duty_desk.duty_people(uow, actor, unit_code)
