@@ -88,6 +88,8 @@ def test_a_handover_lists_the_open_items_and_the_incoming_officer_confirms(
     assert again["field"] == "to_person_code"
 
     hid = offered["id"]
+    told = [n for n in api.get("/api/inbox", who="ivy") if n["kind"] == "duty.handover"]
+    assert len(told) == 1 and "李波" in told[0]["title"]
     api.post(f"/api/duty/handovers/{hid}/confirm", "bob", {"note": "x"}, status=403)  # not the incoming officer
     api.post(f"/api/duty/handovers/{hid}/confirm", "frank", {"note": "x"}, status=404)
     done = api.post(f"/api/duty/handovers/{hid}/confirm", "ivy", {"note": "已接班，井盖事项已知悉"})
@@ -218,6 +220,10 @@ def test_the_district_checks_town_a_on_post_and_a_miss_counts_in_evaluation(
     pending = api.get("/api/duty/presence-checks", who="bob", params={"state": "pending"})
     assert [c["id"] for c in pending] == [asked["id"]]
 
+    # bob, the officer on duty, is told in his inbox
+    told = [n for n in api.get("/api/inbox", who="bob") if n["kind"] == "duty.presence_check"]
+    assert len(told) == 1 and "确认在岗" in told[0]["title"]
+    assert not [n for n in api.get("/api/inbox", who="frank") if n["kind"] == "duty.presence_check"]
     ok = api.post(f"/api/duty/presence-checks/{asked['id']}/confirm", "bob")
     assert ok["state"] == "confirmed" and ok["on_time"] is True and ok["decided_by"] == "bob"
     api.post(f"/api/duty/presence-checks/{asked['id']}/confirm", "bob", status=409)

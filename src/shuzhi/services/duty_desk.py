@@ -27,6 +27,7 @@ from shuzhi.adapters.db.tables import Area, Event, Person, Task, Unit
 from shuzhi.adapters.db.tables_duty import DutyHandover, DutyLogEntry, DutyShift, PresenceCheck
 from shuzhi.adapters.db.tables_notices import NoticeChain
 from shuzhi.adapters.db.tables_plans import PlanRun
+from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning
 from shuzhi.adapters.report_files import ReportDoc, Table, to_docx, to_xlsx
 from shuzhi.domain import duty_desk as dd
@@ -179,6 +180,9 @@ def offer_handover(uow: UnitOfWork, actor: Actor, *, unit_code: str, to_person_c
                            offered_at=at, confirm_note="")
         s.add(row)
         s.flush()
+        s.add(Notification(person_id=found[0].id, kind="duty.handover", created_at=at,
+                           title=f"交接班：{_person_name(s, actor.person_id)}向您交班，请到值班管理确认接班",
+                           payload={"handover_id": row.id, "unit": unit.code, "link": f"/duty?unit={unit.code}"}))
         audit.record(s, actor, "duty.handover.offer", f"duty_handover:{row.id}",
                      {"unit": unit.code, "to": found[0].code, "note": row.note,
                       "counts": {k: v["count"] for k, v in row.items.items()}}, at=at)
@@ -457,6 +461,12 @@ def ask_presence(uow: UnitOfWork, actor: Actor, *, unit_code: str, minutes: int 
                             state=dd.CheckState.PENDING.value, note=note.strip())
         s.add(row)
         s.flush()
+        # the officer on duty is told in the inbox (with nobody on the roster, the centre's desk is)
+        s.add(Notification(person_id=row.person_id, unit_id=None if row.person_id else unit.id,
+                           kind="duty.presence_check", created_at=at,
+                           title=f"在岗抽查：{own.name}请您在 {_local(row.due_at)} 前确认在岗",
+                           payload={"check_id": row.id, "due_at": row.due_at.isoformat(),
+                                    "link": f"/duty?unit={unit.code}"}))
         audit.record(s, actor, "duty.presence.ask", f"presence_check:{row.id}",
                      {"unit": unit.code, "minutes": minutes, "person_id": row.person_id}, at=at)
         view = _check_view(s, row)
