@@ -122,3 +122,116 @@ def test_a_duty_shift_log_handover_and_daily_report(live: Live, browser: Any, tm
     assert record["items"]["awaiting_dispatch"]["items"][0]["number"] == waiting["number"]
     assert not errors, errors
     context.close()
+
+
+def _week_day(days: int) -> str:
+    """A day counted from this week's Monday (Asia/Shanghai), as the roster sheet writes it."""
+    from shuzhi.domain.duty import LOCAL
+
+    today = datetime.now(UTC).astimezone(LOCAL).date()
+    return (today - timedelta(days=today.weekday()) + timedelta(days=days)).isoformat()
+
+
+def test_the_roster_page_keeps_shifts_and_imports_the_centres_sheet(live: Live, browser: Any, tmp_path: Path) -> None:
+    from shuzhi.adapters.tabular import write_xlsx
+
+    _roster(live)
+    page = browser.new_page(bypass_csp=True, viewport={"width": 1366, "height": 768})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live.base, "bob")
+    page.goto(f"{live.base}/duty")
+    page.wait_for_selector("body[data-ready='1']")
+    rows = page.locator("#d-shift-body tr[data-shift]")
+    assert rows.count() == 3
+
+    # a second leader on duty for the same hours: refused at the field, in Chinese
+    form = page.locator("#d-shift-form")
+    form.get_by_label("值班人员").select_option("ivy")
+    form.get_by_label("岗位").select_option("leader_on_duty")
+    form.get_by_label("开始时间").fill(_local_input(datetime.now(UTC) + timedelta(hours=2)))
+    form.get_by_label("结束时间").fill(_local_input(datetime.now(UTC) + timedelta(hours=4)))
+    form.get_by_role("button", name="提交").click()
+    role_error = form.locator('[data-error="role"]')
+    role_error.wait_for(timeout=5000)
+    page.wait_for_function("document.querySelector('[data-error=\"role\"]').textContent.length > 0", timeout=5000)
+    assert "已有带班领导" in role_error.inner_text()
+    # ends before it starts: at the end time
+    form.get_by_label("岗位").select_option("officer")
+    form.get_by_label("结束时间").fill(_local_input(datetime.now(UTC) + timedelta(hours=1)))
+    form.get_by_label("开始时间").fill(_local_input(datetime.now(UTC) + timedelta(hours=30)))
+    form.get_by_role("button", name="提交").click()
+    page.wait_for_function("document.querySelector('[data-error=\"ends_at\"]').textContent.length > 0", timeout=5000)
+    assert form.locator('[data-error="ends_at"]').inner_text() == "结束时间须晚于开始时间"
+
+    # edit ivy's shift: add a note; then delete it (asked twice)
+    ivy_row = rows.filter(has_text="易梅")
+    ivy_row.get_by_role("button", name="编辑").click()
+    assert "易梅" in page.locator("#d-shift-form-title").inner_text()
+    form.get_by_label("备注").fill("夜班")
+    form.get_by_role("button", name="提交").click()
+    page.wait_for_function("[...document.querySelectorAll('#d-shift-body tr')].some(r => r.innerText.includes('夜班'))",
+                           timeout=5000)
+    ivy_row = rows.filter(has_text="易梅")
+    ivy_row.get_by_role("button", name="删除").click()
+    ivy_row.get_by_role("button", name="确认删除").click()
+    page.wait_for_function("document.querySelectorAll('#d-shift-body tr[data-shift]').length === 2", timeout=5000)
+
+    # import the centre's sheet: a name nobody has is reported by row and column, nothing is written
+    bad = tmp_path / "值班表.xlsx"
+    bad.write_bytes(write_xlsx([{"日期": _week_day(12), "带班领导": "郝建", "值班员": "查无此人"}],
+                               ["日期", "带班领导", "值班员"]))
+    page.locator("#d-import-file").set_input_files(str(bad))
+    page.get_by_role("button", name="导入", exact=True).click()
+    page.locator("#d-import-errors").wait_for(timeout=5000)
+    problem = page.locator("#d-import-errors").inner_text()
+    assert "第 2 行" in problem and "值班员" in problem and "查无此人" in problem
+    assert rows.count() == 2
+    good = tmp_path / "值班表2.xlsx"
+    good.write_bytes(write_xlsx([{"日期": _week_day(12), "带班领导": "郝建", "值班员": "易梅"},
+                                 {"日期": _week_day(13), "带班领导": "郝建", "值班员": "易梅"}],
+                                ["日期", "带班领导", "值班员"]))
+    page.locator("#d-import-file").set_input_files(str(good))
+    page.get_by_role("button", name="导入", exact=True).click()
+    page.locator("#d-import-done").wait_for(timeout=5000)
+    assert "新排 2 天" in page.locator("#d-import-done").inner_text()
+    # next week's Saturday and Sunday, a leader and an officer each
+    page.get_by_role("button", name="下一周").click()
+    page.wait_for_function("document.querySelectorAll('#d-shift-body tr[data-shift]').length === 4", timeout=5000)
+    assert "易梅" in rows.last.inner_text() and "带班领导" in page.locator("#d-shift-body").inner_text()
+    page.close()
+
+    # the district centre checks that town A is at its desk; bob confirms from his page
+    district = browser.new_page(bypass_csp=True, viewport={"width": 1366, "height": 768})
+    district.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(district, live.base, "alice")
+    district.goto(f"{live.base}/duty")
+    district.wait_for_selector("body[data-ready='1']")
+    ask = district.locator("#d-check-form")
+    ask.get_by_label("抽查中心").select_option("C500111001")
+    ask.get_by_label("确认时限（分钟）").fill("0")
+    ask.get_by_role("button", name="发起抽查").click()
+    district.wait_for_function("document.querySelector('#d-check-form [data-error=\"minutes\"]').textContent.length > 0",
+                               timeout=5000)
+    assert "1–120" in ask.locator('[data-error="minutes"]').inner_text()
+    ask.get_by_label("确认时限（分钟）").fill("10")
+    ask.get_by_role("button", name="发起抽查").click()
+    district.locator("#d-check-list li.duty-check.state-pending").wait_for(timeout=5000)
+    district.close()
+
+    page = browser.new_page(bypass_csp=True, viewport={"width": 1366, "height": 768})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live.base, "bob")
+    page.goto(f"{live.base}/duty")
+    page.wait_for_selector("body[data-ready='1']")
+    page.locator("#d-check-list").get_by_role("button", name="确认在岗").click()
+    page.locator("#d-check-list li.duty-check.state-confirmed").wait_for(timeout=5000)
+    assert "已确认在岗" in page.locator("#d-check-list").inner_text()
+    assert not errors, errors
+    page.close()
+
+
+def _local_input(at: datetime) -> str:
+    from shuzhi.domain.duty import LOCAL
+
+    return at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M")

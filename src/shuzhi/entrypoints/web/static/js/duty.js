@@ -47,8 +47,12 @@ function clearErrors(form) {
   for (const n of form.querySelectorAll("[aria-invalid]")) n.removeAttribute("aria-invalid");
 }
 
+// the roster's rules name the person and role as such; the form's fields are person_code and role
+const FIELD_ALIASES = { person: "person_code" };
+
 function showError(form, e) {
-  const field = e instanceof ApiError && e.body ? e.body.field : null;
+  const raw = e instanceof ApiError && e.body ? e.body.field : null;
+  const field = FIELD_ALIASES[raw] || raw;
   const slot = (field && form.querySelector(`[data-error="${field}"]`)) || form.querySelector('[data-error="_"]');
   const text = zhMessage(e);
   if (slot) slot.textContent = text; else toast(text, "error");
