@@ -211,8 +211,8 @@ def test_the_roster_page_keeps_shifts_and_imports_the_centres_sheet(live: Live, 
     ask.get_by_label("抽查中心").select_option("C500111001")
     ask.get_by_label("确认时限（分钟）").fill("0")
     ask.get_by_role("button", name="发起抽查").click()
-    district.wait_for_function("document.querySelector('#d-check-form [data-error=\"minutes\"]').textContent.length > 0",
-                               timeout=5000)
+    minutes_error = "document.querySelector('#d-check-form [data-error=\"minutes\"]').textContent.length > 0"
+    district.wait_for_function(minutes_error, timeout=5000)
     assert "1–120" in ask.locator('[data-error="minutes"]').inner_text()
     ask.get_by_label("确认时限（分钟）").fill("10")
     ask.get_by_role("button", name="发起抽查").click()
