@@ -262,3 +262,10 @@ def test_a_pending_check_confirmed_late_is_missed_without_the_sweep(api: Api, de
     with session_factory() as s:
         assert s.get(PresenceCheck, asked["id"]).state == "missed"  # type: ignore[union-attr]
         assert s.scalars(select(DutyHandover)).first() is None
+
+
+def test_the_duty_page_renders_in_chinese(api: Api, world: World) -> None:
+    page = api.client.get("/duty")
+    assert page.status_code == 200 and "值班管理" in page.text and "交接班" in page.text
+    assert 'href="/duty"' in api.client.get("/").text  # in the header's navigation, on every page
+    assert 'id="duty-panel"' in api.client.get("/").text  # the cockpit's 当前值班 panel
