@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -497,7 +497,7 @@ def confirm_presence(uow: UnitOfWork, actor: Actor, check_id: int, *, now: datet
         try:
             state = dd.next_check_state(dd.CheckState(row.state), dd.CheckAction.CONFIRM)
         except dd.IllegalTransition:
-            s.commit()  # a miss found here is kept
+            uow.commit()  # a miss found here is kept
             raise Conflict(f"the check is already {dd.STATE_LABELS[row.state]} (抽查已{dd.STATE_LABELS[row.state]})",
                            field="check_id") from None
         row.state, row.decided_at, row.decided_by = state.value, at, actor.code
@@ -566,7 +566,7 @@ def presence_counts(s: Session, actor: Actor, start: datetime, end: datetime,
          .where(PresenceCheck.due_at >= start, PresenceCheck.due_at < end,
                 PresenceCheck.state != dd.CheckState.PENDING.value, authz.area_clause(actor, Area.path, Unit.id)))
     if area_path:
-        q = q.where(or_(Area.path.startswith(area_path, autoescape=True)))
+        q = q.where(Area.path.startswith(area_path, autoescape=True))
     out: dict[int, dict[str, int]] = {}
     for unit_id, state, decided_at, due_at in s.execute(q):
         c = out.setdefault(unit_id, dict.fromkeys(dd.PRESENCE_MEASURES, 0))
