@@ -269,3 +269,20 @@ def test_the_duty_page_renders_in_chinese(api: Api, world: World) -> None:
     assert page.status_code == 200 and "值班管理" in page.text and "交接班" in page.text
     assert 'href="/duty"' in api.client.get("/").text  # in the header's navigation, on every page
     assert 'id="duty-panel"' in api.client.get("/").text  # the cockpit's 当前值班 panel
+
+
+def test_a_centre_keeps_its_own_roster_and_the_district_only_reads_it(api: Api, desk: World) -> None:
+    shifts = api.get("/api/duty/shifts", who="alice", params={"unit_code": TOWN_A})
+    assert len(shifts) == 2  # the district reads
+    start = datetime.now(UTC) + timedelta(days=3)
+    body = {"unit_code": TOWN_A, "person_code": "ivy", "role": "officer", "starts_at": _iso(start),
+            "ends_at": _iso(start + timedelta(hours=8))}
+    refused = api.post("/api/duty/shifts", "alice", body, status=403)
+    assert refused["field"] == "unit_code" and "本中心" in refused["detail"]
+    api.request("PATCH", f"/api/duty/shifts/{shifts[0]['id']}", "alice", 403, json={"note": "x"})
+    api.request("DELETE", f"/api/duty/shifts/{shifts[0]['id']}", "alice", 403)
+    files = {"file": ("值班表.csv", "日期,带班领导,值班员\n2026-12-20,,易梅\n".encode(), "text/csv")}
+    api.request("POST", "/api/duty/shifts/import", "alice", 403, params={"unit_code": TOWN_A}, files=files)
+    api.post("/api/duty/shifts", "bob", body, status=201)  # town A's own officer does
+    api.post("/api/duty/shifts", "admin", {**body, "starts_at": _iso(start + timedelta(days=1)),
+                                           "ends_at": _iso(start + timedelta(days=1, hours=8))}, status=201)

@@ -61,8 +61,9 @@ def _own_unit(s: Session, actor: Actor, unit_code: str, *, lock: bool = False) -
     """The duty unit, which must be the actor's own centre (a superior that sees it may only read)."""
     unit = duty_roster.duty_unit(s, actor, unit_code, lock=lock)
     if actor.person_id is None or actor.person_id not in {p.id for p in duty_roster.eligible_people(s, unit)}:
+        # not even an administrator: a log entry and a handover are a person's own acts at the desk
         raise Forbidden("only the centre's own people keep its duty log and hand over its shifts "
-                       "(只有本中心的人员可以记录值班日志、交接班)", field="unit_code")
+                        "(只有本中心的人员可以记录值班日志、交接班)", field="unit_code")
     return unit
 
 
