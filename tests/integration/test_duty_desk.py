@@ -249,6 +249,18 @@ def test_the_district_checks_town_a_on_post_and_a_miss_counts_in_evaluation(
     assert (row["presence_checks"], row["presence_misses"], row["presence_on_time_rate"]) == (2, 1, 0.5)
     mine = api.get("/api/evaluation/colour-map", who="frank", params={"by": "unit", "period": period})
     assert TOWN_A not in {i["code"] for i in mine["items"]}
+    # a city's scheme may score them: 5 points off per miss, and the on-time rate as an item
+    from shuzhi.domain.scoring import DEFAULT_SCHEME
+
+    document = dict(DEFAULT_SCHEME, deductions={"presence_misses": 5})
+    api.request("PUT", "/api/evaluation/schemes/duty", "admin", 200,
+                json={"name": "含在岗抽查", "document": document, "activate": True})
+    scored = next(i for i in api.get("/api/evaluation/colour-map", who="alice",
+                                     params={"by": "unit", "period": period})["items"] if i["code"] == TOWN_A)
+    assert scored["deduction"] == 5.0 and scored["score"] == row["score"] - 5
+    bad = dict(DEFAULT_SCHEME, deductions={"presence_naps": 5})
+    api.request("PUT", "/api/evaluation/schemes/duty", "admin", 422,
+                json={"name": "x", "document": bad, "activate": True})
 
 
 def test_a_pending_check_confirmed_late_is_missed_without_the_sweep(api: Api, desk: World,

@@ -451,9 +451,11 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
             entry |= ledger | ledger_rates(ledger) | presence | presence_rates(presence)
         if q.group_by in ("unit", "area"):
             entry |= rated | rating_rates(rated)
-        if _has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid"):
-            card = scheme.score({**f.counts, **ledger, **rated},
-                                {**f.rates(), **ledger_rates(ledger), **rating_rates(rated)})
+        if (_has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid")
+                or presence.get("presence_checks")):
+            card = scheme.score({**f.counts, **ledger, **rated, **presence},
+                                {**f.rates(), **ledger_rates(ledger), **rating_rates(rated),
+                                 **presence_rates(presence)})
             entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
                          score_items=card.items, deduction=card.deduction, bonus=card.bonus)
         else:
