@@ -92,3 +92,25 @@ def test_on_time_outcome_and_rate() -> None:
     assert dd.check_outcome(CheckState.PENDING, None, due) is None
     assert dd.presence_rates({"presence_checks": 4, "presence_on_time": 3}) == {"presence_on_time_rate": 0.75}
     assert dd.presence_rates({}) == {"presence_on_time_rate": None}
+
+
+def test_the_demo_desk_history_obeys_the_rules() -> None:
+    from shuzhi.demo.district import build_district
+    from shuzhi.demo.duty import centre_staff, desk_records
+
+    district = build_district(1)
+    staff = centre_staff(district)
+    ids = {p["code"]: i for i, p in enumerate(district.people, start=1)}
+    units = {c: i for i, c in enumerate(staff, start=1)}
+    now = datetime(2025, 6, 4, 12, 0, tzinfo=UTC)
+    logs, handovers = desk_records(staff, ids, units, datetime(2025, 6, 1).date(), 4, now)
+    assert logs and handovers
+    for e in logs:
+        assert e.occurred_at < now
+        assert dd.check_log_entry(e.kind, e.content, e.occurred_at, e.occurred_at) == []
+    for h in handovers:
+        assert h.offered_at < now and dd.check_handover(h.from_person_id, h.to_person_id, h.note) == []
+    # a centre's day: the four kinds of entry, in order
+    first = [e for e in logs if e.unit_id == min(units.values())][:4]
+    assert [e.kind for e in first] == [k.value for k in (dd.LogKind.INSTRUCTION_RECEIVED, dd.LogKind.INSTRUCTION_GIVEN,
+                                                           dd.LogKind.CALL, dd.LogKind.NOTABLE_EVENT)]
