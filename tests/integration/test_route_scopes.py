@@ -236,13 +236,15 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  # ledgers: town B's own private ledger, its item, evidence and bulletin
                  "code", "item_id", "ledger_attachment_id", "bulletin_id",
                  # the desk's copy lists
-                 "list_id"}
+                 "list_id",
+                 # the duty desk: town B's handover and an on-post check of town B
+                 "handover_id", "check_id"}
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
            "token_id": "999999", "person_code": "nobody",
            "shift_id": "999999", "chain_id": "999999",
            "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
-           "list_id": "999999"}
+           "list_id": "999999", "handover_id": "999999", "check_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -261,6 +263,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/events/{ref}/notify"): {"unit_codes": ["C500111001"]},
     ("POST", "/api/copy-lists"): {"name": "x", "unit_codes": ["C500111001"]},
     ("PUT", "/api/copy-lists/{list_id}"): {"name": "x", "unit_codes": ["C500111001"]},
+    # the duty desk: town A's bob writing into town B's log, handover and checks
+    ("POST", "/api/duty/handovers"): {"unit_code": "C500111002", "to_person_code": "frank2"},
+    ("POST", "/api/duty/log"): {"unit_code": "C500111002", "kind": "call", "content": "x"},
+    ("POST", "/api/duty/presence-checks"): {"unit_code": "C500111002", "minutes": 5},
 }
 FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
     ("POST", "/api/events/{ref}/attachments"): ("x.png", PNG, "image/png"),
@@ -271,7 +277,9 @@ FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
 DEFAULT_FILE = ("x.csv", b"code,name\n", "text/csv")
 #: Required query parameters.
 QUERY = {"since": "2000-01-01T00:00:00+08:00", "until": "2100-01-01T00:00:00+08:00", "lon": "105.705",
-         "lat": "29.705"}
+         "lat": "29.705",
+         # the duty desk's centre (town B's: bob asks for its log, handovers, open items, daily report)
+         "unit_code": "C500111002"}
 
 #: Optional query parameters some routes need here: the live stream would otherwise stay open for minutes.
 EXTRA_QUERY: dict[tuple[str, str], dict[str, str]] = {
@@ -363,8 +371,27 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     copy_list = api.post("/api/copy-lists", "frank", {"name": SECRET_TITLE, "unit_codes": ["C500111002"]},
                          status=201)
     params |= {"list_id": str(copy_list["id"])}
+    params |= _town_b_duty_desk(api)
     return Town(params=params,
                 event_id=ev["id"])
+
+
+def _town_b_duty_desk(api: Api) -> dict[str, str]:
+    """Town B's duty log and a handover from frank to frank2 (secret text in both), and the district's
+    on-post check of town B."""
+    from shuzhi.adapters.db.tables import Person, Unit
+
+    with api.client.app.state.session_factory() as s:
+        unit = s.scalars(select(Unit).where(Unit.code == "C500111002")).one()
+        s.add(Person(code="frank2", name="孙二", phone="13800138000", unit_id=unit.id, role="duty_officer"))
+        s.commit()
+    forget_people()
+    api.post("/api/duty/log", "frank", {"unit_code": "C500111002", "kind": "call", "content": SECRET_TITLE},
+             status=201)
+    handover = api.post("/api/duty/handovers", "frank", {"unit_code": "C500111002", "to_person_code": "frank2",
+                                                          "note": SECRET_TITLE}, status=201)
+    check = api.post("/api/duty/presence-checks", "alice", {"unit_code": "C500111002", "minutes": 5}, status=201)
+    return {"handover_id": str(handover["id"]), "check_id": str(check["id"])}
 
 
 def _town_b_chain(api: Api, event_id: int) -> int:

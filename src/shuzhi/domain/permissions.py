@@ -54,6 +54,11 @@ API_KEY_ADMIN = "api_key.admin"  # connected systems' keys: create, rotate, revo
 # --- duty roster and notices (issue #19) ---
 DUTY_WRITE = "duty.write"  # a centre's duty roster: shifts, roster import
 NOTICE_ADMIN = "notice.admin"  # escalation policies, notice channels of other people
+# --- the duty desk (issue #18): handover, duty log and daily report, on-post checks ---
+DUTY_DESK = "duty.desk"  # one's own centre's duty log and shift handover (交接班, 值班日志)
+DUTY_CHECK = "duty.check"  # ask a lower centre's officer on duty to confirm presence (在岗抽查)
+DUTY_DESK_ROLES = {"duty_officer": {DUTY_DESK, DUTY_CHECK}, "dispatcher": {DUTY_DESK, DUTY_CHECK},
+                   "administrator": {DUTY_DESK, DUTY_CHECK}, "leader": {DUTY_CHECK}}
 # ledgers (台账): read, report progress as a responsible unit, run a ledger (items, import, bulletin),
 # and close items off as the sign-off authority (销账/整改销号)
 LEDGER_READ = "ledger.read"
@@ -78,7 +83,7 @@ _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TA
          PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE,
          DUTY_WRITE, LEDGER_READ, LEDGER_REPORT, LEDGER_MANAGE, LEDGER_SIGN_OFF}
 
-ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+_ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
                                            EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN, NOTICE_ADMIN,
                                            EVENT_URGE, EVENT_IMPORT, MODEL_ADMIN}),
@@ -95,6 +100,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
                              REPORT_READ, STAFF_READ, LEDGER_READ}),
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),
 }
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    role: frozenset(perms | DUTY_DESK_ROLES.get(role.value, set())) for role, perms in _ROLE_PERMISSIONS.items()}
 
 #: Roles whose scope is the whole installation whatever their unit (they watch, they do not act on cases).
 GLOBAL_ROLES = frozenset({Role.ADMINISTRATOR, Role.AUDITOR})

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shuzhi.domain.duty_desk import PRESENCE_MEASURES, PRESENCE_RATES
 from shuzhi.domain.evaluation import (
     LEDGER_MEASURES,
     LEDGER_RATES,
@@ -38,9 +39,10 @@ from shuzhi.domain.evaluation import (
     RATING_RATES,
 )
 
-#: What a scheme may score and count: the event figures, the ledgers' (台账) and the service ratings' (好差评).
-SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES
-COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES
+#: What a scheme may score and count: the event figures, the ledgers' (台账), the service ratings' (好差评) and
+#: the on-post checks' (在岗抽查, per unit).
+SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES + PRESENCE_RATES
+COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES + PRESENCE_MEASURES
 
 
 class SchemeError(ValueError):

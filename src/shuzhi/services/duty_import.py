@@ -27,7 +27,7 @@ from shuzhi.domain import duty
 from shuzhi.domain.duty import LOCAL, DutyRole, Shift
 from shuzhi.domain.permissions import DUTY_WRITE
 from shuzhi.services.actors import Actor
-from shuzhi.services.duty_roster import clashing, duty_unit, eligible_people
+from shuzhi.services.duty_roster import clashing, duty_unit, eligible_people, ensure_own
 from shuzhi.services.importing import ImportReport, RowError
 from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -214,6 +214,7 @@ def import_roster(uow: UnitOfWork, actor: Actor, unit_code: str, rows: Iterable[
     with uow:
         s = uow.session
         unit = duty_unit(s, actor, unit_code, lock=True)
+        ensure_own(s, actor, unit)
         sheet = _Sheet(rows)
         if not sheet.items:
             sheet.error(None, None, "文件没有数据行")

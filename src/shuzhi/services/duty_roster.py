@@ -1,8 +1,9 @@
 """The duty roster (排班) of a centre: shifts entered, edited, deleted and imported; who is on duty.
 
-Rules are in :mod:`shuzhi.domain.duty`. Permissions: changing a roster needs ``duty.write`` and the
-unit in the actor's scope (a town's officer keeps the town's roster; the district centre may keep its
-towns'); reading follows the same scope. ``on_duty(session, unit_id, at)`` is for other services
+Rules are in :mod:`shuzhi.domain.duty`. Permissions: changing a roster needs ``duty.write``, the
+unit in the actor's scope and the actor one of the centre's own people (:func:`ensure_own`: a town's officer
+keeps the town's roster; the district centre reads its towns' and checks on them, issue #18); reading
+follows the scope. ``on_duty(session, unit_id, at)`` is for other services
 (notices route to the officer on duty) and checks nothing.
 
 Who may stand a shift at a unit: an active person of the unit itself or, for a centre, of any unit in
@@ -86,6 +87,17 @@ def duty_unit(s: Session, actor: Actor, code: str, *, lock: bool = False) -> Uni
     return unit
 
 
+def ensure_own(s: Session, actor: Actor, unit: Unit, what: str = "keep its roster") -> None:
+    """403 unless the actor is one of the centre's own people (one who may stand its shifts) or an
+    installation-wide administrator: a centre keeps its own roster, log and handovers; a superior centre,
+    which sees the lower centre, only reads them and checks on them (issue #18)."""
+    if actor.is_global:
+        return
+    if actor.person_id is None or actor.person_id not in {p.id for p in eligible_people(s, unit)}:
+        raise authz.Forbidden(f"only {unit.name}'s own people may {what} (只有本中心的人员可以操作本中心的值班事务)",
+                              field="unit_code")
+
+
 def eligible_people(s: Session, unit: Unit) -> list[Person]:
     """Active people who may stand a shift at ``unit`` (see the module docstring)."""
     q = select(Person).where(Person.active.is_(True))
@@ -140,6 +152,7 @@ def create_shift(uow: UnitOfWork, actor: Actor, *, unit_code: str, person_code: 
         s = uow.session
         # the unit's row lock makes two concurrent entries for the same hours queue, so the second sees the first
         unit = duty_unit(s, actor, unit_code, lock=True)
+        ensure_own(s, actor, unit)
         person = _person(s, unit, person_code)
         shift = Shift(unit.id, person.id, _role(role), starts_at, ends_at)
         _check(s, shift)
@@ -179,6 +192,7 @@ def update_shift(uow: UnitOfWork, actor: Actor, shift_id: int, changes: dict[str
     with uow:
         s = uow.session
         row, unit = _load(s, actor, shift_id, lock=True)
+        ensure_own(s, actor, unit)
         _expect(row, expected_version)
         person = s.get(Person, row.person_id)
         assert person is not None
@@ -211,6 +225,7 @@ def delete_shift(uow: UnitOfWork, actor: Actor, shift_id: int, expected_version:
     with uow:
         s = uow.session
         row, unit = _load(s, actor, shift_id, lock=True)
+        ensure_own(s, actor, unit)
         _expect(row, expected_version)
         audit.record(s, actor, "duty.shift.delete", f"duty_shift:{row.id}",
                      {"unit": unit.code, "person_id": row.person_id, "role": row.role,

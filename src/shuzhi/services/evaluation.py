@@ -409,11 +409,35 @@ def _with_ratings(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any
     return groups
 
 
+def _with_presence(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per centre, the on-post checks (在岗抽查) decided in the period: checks, misses, on-time rate;
+    a centre checked with no events still gets its row."""
+    from shuzhi.services.duty_desk import presence_counts
+
+    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
+    checked = presence_counts(s, actor, lo, hi, area_path=q.area.path if q.area is not None else None)
+    if q.unit is not None:
+        checked = {k: v for k, v in checked.items() if k == q.unit.id}
+    by_key = {g["key"]: g for g in groups}
+    missing = [k for k in checked if k not in by_key]
+    names = _names(s, q, missing)
+    for k in missing:
+        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
+        groups.append(g)
+        by_key[k] = g
+    for k, counts in checked.items():
+        by_key[k]["presence"] = counts
+    return groups
+
+
 def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
+    from shuzhi.domain.duty_desk import PRESENCE_MEASURES, presence_rates
+
     code, scheme = active_scheme(s)
     groups, _, _ = grouped(s, actor, q)
     if q.group_by == "unit":
         groups = _with_ledgers(s, actor, q, groups)
+        groups = _with_presence(s, actor, q, groups)
     if q.group_by in ("unit", "area"):
         groups = _with_ratings(s, actor, q, groups)
     out = []
@@ -421,14 +445,17 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
         f = Figures(dict(g["counts"]))
         ledger = g.get("ledger") or dict.fromkeys(LEDGER_MEASURES, 0)
         rated = g.get("rated") or dict.fromkeys(RATING_MEASURES, 0)
-        entry = {k: v for k, v in g.items() if k not in ("counts", "ledger", "rated")} | f.as_dict()
+        presence = g.get("presence") or dict.fromkeys(PRESENCE_MEASURES, 0)
+        entry = {k: v for k, v in g.items() if k not in ("counts", "ledger", "rated", "presence")} | f.as_dict()
         if q.group_by == "unit":
-            entry |= ledger | ledger_rates(ledger)
+            entry |= ledger | ledger_rates(ledger) | presence | presence_rates(presence)
         if q.group_by in ("unit", "area"):
             entry |= rated | rating_rates(rated)
-        if _has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid"):
-            card = scheme.score({**f.counts, **ledger, **rated},
-                                {**f.rates(), **ledger_rates(ledger), **rating_rates(rated)})
+        if (_has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid")
+                or presence.get("presence_checks")):
+            card = scheme.score({**f.counts, **ledger, **rated, **presence},
+                                {**f.rates(), **ledger_rates(ledger), **rating_rates(rated),
+                                 **presence_rates(presence)})
             entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
                          score_items=card.items, deduction=card.deduction, bonus=card.bonus)
         else:

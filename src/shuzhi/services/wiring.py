@@ -6,6 +6,7 @@ The API app factory and the CLI/worker import this module; each part adds one im
 from __future__ import annotations
 
 from shuzhi.services import cockpit_counters  # noqa: F401  (active warnings and running plans on the cockpit)
+from shuzhi.services import duty_desk as _duty_desk  # noqa: F401  (the on-post check sweep job)
 from shuzhi.services.hotline import hooks as _hotline_hooks  # noqa: F401  (suggestions at intake, retraining)
 from shuzhi.services.notices import hooks as notice_hooks  # noqa: F401  (red warnings start chains; sender jobs)
 from shuzhi.services.plans import triggers  # noqa: F401  (warning, event and task hooks that start plans)

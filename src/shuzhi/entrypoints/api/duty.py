@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 
 from shuzhi.domain import permissions as perms
+from shuzhi.domain.duty import LOCAL
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_upload, upload
-from shuzhi.services import duty_import, duty_roster
+from shuzhi.services import duty_desk, duty_import, duty_roster
 from shuzhi.services.duty_roster import ShiftView
 
 router = APIRouter(prefix="/api/duty", tags=["duty"])
@@ -115,3 +116,192 @@ def on_duty(uow: UowDep, actor: ActorDep, unit_code: Annotated[str, Query(min_le
     v = duty_roster.who_is_on_duty(uow, actor, unit_code, at or datetime.now(UTC))
     return OnDutyOut(unit_code=v.unit_code, unit_name=v.unit_name, at=v.at,
                      leaders=[ShiftOut.of(s) for s in v.leaders], officers=[ShiftOut.of(s) for s in v.officers])
+
+
+# --- the duty desk: open items, handover (交接班), duty log (值班日志) and daily report, on-post checks -----
+
+
+class OpenItemsOut(BaseModel):
+    unit_code: str
+    unit_name: str
+    items: dict[str, Any]
+
+
+class NewHandover(BaseModel):
+    unit_code: str = Field(min_length=1, max_length=40)
+    to_person_code: str = Field(min_length=1, max_length=40, description="the incoming officer")
+    note: str = Field(default="", max_length=2000)
+
+
+class HandoverDecision(BaseModel):
+    note: str = Field(default="", max_length=2000)
+    expected_version: int | None = None
+
+
+class HandoverOut(BaseModel):
+    id: int
+    unit_code: str
+    unit_name: str
+    from_person_code: str
+    from_person_name: str
+    to_person_code: str
+    to_person_name: str
+    state: str
+    state_label: str
+    items: dict[str, Any]
+    note: str
+    offered_at: datetime
+    confirm_note: str
+    decided_at: datetime | None
+    decided_by: str | None
+    version: int
+
+    @classmethod
+    def of(cls, v: duty_desk.HandoverView) -> HandoverOut:
+        return cls(**asdict(v))
+
+
+class NewLogEntry(BaseModel):
+    unit_code: str = Field(min_length=1, max_length=40)
+    kind: str = Field(description="call | instruction_received | instruction_given | notable_event")
+    content: str = Field(min_length=1, max_length=2000)
+    occurred_at: AwareDatetime | None = Field(default=None, description="when it happened (default: now)")
+    counterpart: str = Field(default="", max_length=100, description="caller, or who gave/received the instruction")
+    event_number: str | None = Field(default=None, max_length=40)
+
+
+class LogEntryOut(BaseModel):
+    id: int
+    unit_code: str
+    kind: str
+    kind_label: str
+    occurred_at: datetime
+    content: str
+    counterpart: str
+    event_number: str | None
+    person_name: str
+    created_by: str
+    created_at: datetime
+
+
+class NewPresenceCheck(BaseModel):
+    unit_code: str = Field(min_length=1, max_length=40, description="the lower centre checked")
+    minutes: int = Field(default=10, description="time to confirm, 1–120 minutes")
+    note: str = Field(default="", max_length=500)
+
+
+class PresenceCheckOut(BaseModel):
+    id: int
+    unit_code: str
+    unit_name: str
+    by_unit_code: str
+    by_unit_name: str
+    person_code: str | None
+    person_name: str
+    asked_by: str
+    asked_at: datetime
+    due_at: datetime
+    state: str
+    state_label: str
+    on_time: bool | None
+    decided_at: datetime | None
+    decided_by: str | None
+    note: str
+
+
+UnitCode = Annotated[str, Query(min_length=1, max_length=40)]
+
+
+@router.get("/open-items", response_model=OpenItemsOut)
+def open_items(uow: UowDep, actor: ActorDep, unit_code: UnitCode) -> OpenItemsOut:
+    """The open items a shift would hand over now (warnings, events, plans, notices, copies)."""
+    return OpenItemsOut(**duty_desk.open_items(uow, actor, unit_code))
+
+
+@router.post("/handovers", status_code=201, response_model=HandoverOut)
+def offer_handover(body: NewHandover, uow: UowDep, actor: ActorDep) -> HandoverOut:
+    """Hand the shift over to the incoming officer, with the open items listed (交班)."""
+    return HandoverOut.of(duty_desk.offer_handover(uow, actor, **body.model_dump()))
+
+
+@router.get("/handovers", response_model=list[HandoverOut])
+def list_handovers(uow: UowDep, actor: ActorDep, unit_code: UnitCode,
+                   limit: Annotated[int, Query(ge=1, le=duty_desk.MAX_LIST)] = 50) -> list[HandoverOut]:
+    """A centre's handovers, newest first."""
+    return [HandoverOut.of(v) for v in duty_desk.list_handovers(uow, actor, unit_code, limit)]
+
+
+@router.get("/handovers/{handover_id}", response_model=HandoverOut)
+def get_handover(handover_id: int, uow: UowDep, actor: ActorDep) -> HandoverOut:
+    """One handover with the items it listed."""
+    return HandoverOut.of(duty_desk.get_handover(uow, actor, handover_id))
+
+
+@router.post("/handovers/{handover_id}/confirm", response_model=HandoverOut)
+def confirm_handover(handover_id: int, body: HandoverDecision, uow: UowDep, actor: ActorDep) -> HandoverOut:
+    """The incoming officer takes over the shift (接班), with a note."""
+    return HandoverOut.of(duty_desk.decide_handover(uow, actor, handover_id, "confirm", note=body.note,
+                                                    expected_version=body.expected_version))
+
+
+@router.post("/handovers/{handover_id}/withdraw", response_model=HandoverOut)
+def withdraw_handover(handover_id: int, body: HandoverDecision, uow: UowDep, actor: ActorDep) -> HandoverOut:
+    """The outgoing officer withdraws a handover not yet confirmed."""
+    return HandoverOut.of(duty_desk.decide_handover(uow, actor, handover_id, "withdraw", note=body.note,
+                                                    expected_version=body.expected_version))
+
+
+@router.post("/log", status_code=201, response_model=LogEntryOut)
+def add_log_entry(body: NewLogEntry, uow: UowDep, actor: ActorDep) -> LogEntryOut:
+    """Write a line of the centre's duty log (call, instruction received/given, notable event)."""
+    return LogEntryOut(**asdict(duty_desk.add_log_entry(uow, actor, **body.model_dump())))
+
+
+def _day(day: date | None) -> date:
+    return day or datetime.now(UTC).astimezone(LOCAL).date()
+
+
+@router.get("/log", response_model=list[LogEntryOut])
+def list_log(uow: UowDep, actor: ActorDep, unit_code: UnitCode, day: date | None = None) -> list[LogEntryOut]:
+    """A centre's duty log of one day (Asia/Shanghai; default today)."""
+    return [LogEntryOut(**asdict(v)) for v in duty_desk.list_log(uow, actor, unit_code, _day(day))]
+
+
+MEDIA = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@router.get("/daily-report", response_class=Response,
+            responses={200: {"content": {m: {} for m in MEDIA.values()}}})
+def daily_report(uow: UowDep, actor: ActorDep, unit_code: UnitCode, day: date | None = None,
+                 format: Annotated[str, Query(pattern="^(docx|xlsx)$")] = "docx") -> Response:
+    """The daily duty report (值班日报) in Word or Excel, as centres send it upward."""
+    data, name = duty_desk.daily_report(uow, actor, unit_code, _day(day), format)
+    return Response(data, media_type=MEDIA[format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/presence-checks", status_code=201, response_model=PresenceCheckOut)
+def ask_presence(body: NewPresenceCheck, uow: UowDep, actor: ActorDep) -> PresenceCheckOut:
+    """A superior centre asks a lower centre's officer on duty to confirm presence (在岗抽查)."""
+    return PresenceCheckOut(**asdict(duty_desk.ask_presence(uow, actor, **body.model_dump())))
+
+
+@router.get("/presence-checks", response_model=list[PresenceCheckOut])
+def list_checks(uow: UowDep, actor: ActorDep, unit_code: str | None = None, state: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=duty_desk.MAX_LIST)] = 100) -> list[PresenceCheckOut]:
+    """On-post checks of the centres in one's scope, newest first."""
+    return [PresenceCheckOut(**asdict(v))
+            for v in duty_desk.list_checks(uow, actor, unit_code=unit_code, state=state, limit=limit)]
+
+
+@router.post("/presence-checks/{check_id}/confirm", response_model=PresenceCheckOut)
+def confirm_presence(check_id: int, uow: UowDep, actor: ActorDep) -> PresenceCheckOut:
+    """The officer on duty confirms being at the desk."""
+    return PresenceCheckOut(**asdict(duty_desk.confirm_presence(uow, actor, check_id)))
+
+
+@router.get("/people", response_model=list[dict[str, str]])
+def duty_people(uow: UowDep, actor: ActorDep, unit_code: UnitCode) -> list[dict[str, str]]:
+    """People who may stand a shift at the centre (its own and its area's units)."""
+    return duty_desk.duty_people(uow, actor, unit_code)

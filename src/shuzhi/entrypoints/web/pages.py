@@ -39,6 +39,7 @@ NAV = [
     ("/evaluation", "nav.evaluation"),
     ("/analysis", "nav.analysis"),
     ("/ledgers", "nav.ledgers"),
+    ("/duty", "nav.duty"),
     ("/window", "nav.window"),
     ("/admin", "nav.admin"),
 ]
@@ -139,6 +140,12 @@ def indicators_page(request: Request) -> Response:
 @router.get("/ledgers", response_class=HTMLResponse)
 def ledgers_page(request: Request) -> Response:
     return _page(request, "ledgers.html", "ledgers")
+
+
+@router.get("/duty", response_class=HTMLResponse)
+def duty_page(request: Request) -> Response:
+    """值班管理: roster by week, import, who is on duty, duty log and daily report, handover, on-post checks."""
+    return _page(request, "duty.html", "duty")
 
 
 @router.get("/window", response_class=HTMLResponse)

@@ -1,6 +1,6 @@
 // The cockpit (一屏掌控): map of the district coloured by live load, counters, live feed, key panels.
 // Every figure links to the event list behind it.
-import { actionLabel, clear, echartsReady, el, empty, fmtShortTime, get, localDayIso, shell, stateLabel, t, todayYmd } from "./core.js";
+import { actionLabel, clear, echartsReady, el, empty, fmtShortTime, get, localDayIso, me, shell, stateLabel, t, todayYmd } from "./core.js";
 import { openStream } from "./live.js";
 
 /* global echarts */
@@ -347,6 +347,22 @@ async function loadLedgerBoard() {
     el("li", {}, el("a", { href: `/ledgers?ledger=${encodeURIComponent(l.code)}` }, l.name), " ", row(l.colours)))));
 }
 
+// Who is on duty now at one's own centre (带班领导, 值班员); hidden where one's unit keeps no roster.
+async function loadDutyBoard() {
+  let who, now;
+  try {
+    who = await me();
+    now = await get(`/api/duty/on-duty?unit_code=${encodeURIComponent(who.unitCode)}`);
+  } catch (e) { return; }
+  const names = (shifts) => shifts.map((s) => s.person_name).join("、");
+  const box = clear(document.getElementById("duty-board"));
+  document.getElementById("duty-panel").hidden = false;
+  if (!now.leaders.length && !now.officers.length) { box.append(el("p", { class: "muted" }, t("cockpit.duty.nobody"))); return; }
+  box.append(el("p", { class: "muted small" }, now.unit_name), el("dl", {},
+    el("dt", {}, t("duty.role.leader_on_duty")), el("dd", { id: "duty-leaders" }, names(now.leaders) || t("common.none")),
+    el("dt", {}, t("duty.role.officer")), el("dd", { id: "duty-officers" }, names(now.officers) || t("common.none"))));
+}
+
 async function refreshFigures() {
   try {
     const [s, b] = await Promise.all([get("/api/cockpit/summary"), get("/api/cockpit/breakdowns?days=14")]);
@@ -371,6 +387,7 @@ async function main() {
   window.__cockpitReadyAt = performance.now();
   get("/api/cockpit/breakdowns?days=14").then(renderBreakdowns).catch(() => {});
   loadLedgerBoard();
+  loadDutyBoard();
   loadWarningMarkers().catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
   get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});
