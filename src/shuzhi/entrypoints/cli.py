@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from shuzhi.config import get_settings
-from shuzhi.services import wiring  # noqa: F401  (parts register their hooks on import)
 
 app = typer.Typer(help="数治 shuzhi — digital city operation and governance centre.", no_args_is_help=True)
 import_app = typer.Typer(help="Import reference data (areas, units, people, event classes).", no_args_is_help=True)
@@ -20,6 +19,15 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _wire() -> None:
+    """Every command runs with the parts wired together (hooks, session listeners, periodic jobs)."""
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()
+
 
 DbOption = Annotated[str | None, typer.Option("--database-url", envvar="SHUZHI_DATABASE_URL",
                                                help="default: SQLite in the data directory")]
