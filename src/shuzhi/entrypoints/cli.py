@@ -251,24 +251,6 @@ def worker(
                                 once=once))
 
 
-@app.command()
-def demo(
-    port: int = 8000,
-    host: str = "127.0.0.1",
-    data_dir: Annotated[Path, typer.Option(help="where the demo's SQLite file lives")] = Path("var/demo"),
-    seed: int = 1,
-    days: Annotated[int, typer.Option(help="days of history to generate")] = 21,
-    live: Annotated[bool, typer.Option(help="keep generating new events while serving")] = True,
-    fresh: Annotated[bool, typer.Option(help="rebuild the demo data even if it exists")] = False,
-) -> None:
-    """Build a realistic demo district (27 towns, ~300 villages, 2,000+ grids), fill it with weeks of
-    history, and serve it. Deterministic for a given seed."""
-    from shuzhi.demo.runner import run_demo
-
-    run_demo(host=host, port=port, data_dir=data_dir, seed=seed, days=days, live=live, fresh=fresh,
-             console=console)
-
-
 from shuzhi.entrypoints.cli_evaluation import evaluation_app, report_app  # noqa: E402
 from shuzhi.entrypoints.cli_sensing import register as _register_sensing  # noqa: E402
 

@@ -61,7 +61,7 @@ def train(
             raise typer.Exit(2) from None
     extra = []
     if starter:
-        from shuzhi.demo.hotline_phrases import training_texts
+        from shuzhi.services.hotline.phrase_book import training_texts
 
         extra = [models.Example(text, code, None, None, False)
                  for text, code in training_texts(starter)]
