@@ -10,7 +10,7 @@ has its next run pushed out with a backoff instead of running again at once.
 
 Every periodic job is registered in one place, :mod:`shuzhi.services.bootstrap`, one line per job::
 
-    PeriodicJob("reports.daily", timedelta(minutes=5), make_daily_reports),
+    PeriodicJob("reports.daily", timedelta(minutes=5), uow_job(reports.make_daily_reports)),
 """
 
 from __future__ import annotations
