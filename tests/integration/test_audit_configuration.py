@@ -17,7 +17,7 @@ from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from shuzhi.adapters.db.engine import make_session_factory
+from shuzhi.adapters.db.engine import make_engine, make_session_factory
 from shuzhi.adapters.db.tables_security import AuditEntry, AuthToken
 from shuzhi.entrypoints.cli import app
 from shuzhi.services import supervision
@@ -150,15 +150,20 @@ def insert_select_only(engine: Engine) -> Iterator[sessionmaker[Session]]:
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
         conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
         conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}"))
-    restricted = engine.execution_options()
+    # A pool of its own: a connection that took the role must never go back to the shared pool, where
+    # the next test would meet "permission denied" (SET ROLE outlives the transaction once committed).
+    restricted = make_engine(engine.url.render_as_string(hide_password=False), pool_size=2)
 
-    @event.listens_for(restricted, "engine_connect")
-    def _as_role(conn: Any) -> None:
-        conn.exec_driver_sql(f"SET ROLE {role}")
+    @event.listens_for(restricted, "connect")
+    def _as_role(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET ROLE {role}")
+        dbapi_conn.commit()
 
     try:
         yield make_session_factory(restricted)
     finally:
+        restricted.dispose()
         with engine.begin() as conn:
             conn.execute(text("RESET ROLE"))
             conn.execute(text(f"DROP OWNED BY {role}"))

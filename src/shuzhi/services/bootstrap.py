@@ -81,6 +81,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("reports.generate_due", timedelta(minutes=15), uow_job(reports.generate_due_reports)),
     # ledgers (台账): reports owed and time limits — reminders, missing, urge, escalation (docs/ledgers.md)
     PeriodicJob("ledgers.sweep", timedelta(minutes=1), ledger_clocks.sweep_job),
+    # nightly in effect: once a day, and only when the history has grown or people corrected the model
     PeriodicJob("hotline.retrain", timedelta(days=1), uow_job(hotline_models.retrain_job)),
     PeriodicJob("notices.escalate", timedelta(seconds=5), notice_hooks.steps_job),
     PeriodicJob("notices.send", timedelta(seconds=1), notice_hooks.send_job),

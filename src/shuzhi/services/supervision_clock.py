@@ -26,6 +26,7 @@ from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules as Rules
 from shuzhi.domain.supervision import TaskClock, plan, plan_to_json
 from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
+from shuzhi.services.calendars import calendar_for
 from shuzhi.services.ttl_cache import TTLCache
 
 _rules: TTLCache[Rules] = TTLCache(ttl=30)
@@ -104,9 +105,6 @@ def sync_many(session: Session, tasks: Sequence[tuple[Task, datetime]]) -> None:
         if clock.state.value not in _RUNNING:
             continue
         if task.unit_id not in calendars:
-            # imported here: calendars imports the task tables this module is imported with
-            from shuzhi.services.calendars import calendar_for
-
             with session.no_autoflush:
                 calendars[task.unit_id] = calendar_for(session, task.unit_id)
         steps = plan(clock, load_rules(conn), calendars[task.unit_id])

@@ -49,6 +49,3 @@ def record_suggestion(s: Session, change: hooks.EventChange) -> None:
                           at=change.at))
     if row[0] in AUTOMATED_SOURCES:
         intake_automation.act_at_intake(s, change.event_id, loaded.version, top[0].code, top[0].score, change.at)
-
-
-# nightly in effect: once a day, and only when the history has grown or people corrected the model
