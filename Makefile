@@ -36,6 +36,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-sqlite: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

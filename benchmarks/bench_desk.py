@@ -196,4 +196,7 @@ def main() -> None:
            300.0, "lower", samples=page, volume=volume, database=URL, **extra)
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     main()

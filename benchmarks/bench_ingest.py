@@ -50,10 +50,11 @@ BATCH = 20_000
 
 
 def registered_hooks() -> list[str]:
-    """The reading hooks a server process has (the same wiring module is imported there)."""
-    with contextlib.suppress(ImportError):
-        import shuzhi.services.wiring  # noqa: F401  (registers the parts' hooks when it exists)
+    """The reading hooks a server process has (both are wired by ``bootstrap``)."""
+    from shuzhi.services.bootstrap import bootstrap
     from shuzhi.services.hooks import READING_HOOKS
+
+    bootstrap()
 
     return [f"{h.__module__}.{h.__qualname__}" for h in READING_HOOKS]
 
@@ -493,5 +494,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     main()
     sys.exit(finish())

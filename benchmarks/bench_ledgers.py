@@ -216,4 +216,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     sys.exit(main())

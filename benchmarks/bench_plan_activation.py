@@ -78,10 +78,12 @@ def storm(stop: Any, counter: Any) -> None:
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.services.actors import resolve_actor
+    from shuzhi.services.bootstrap import bootstrap
     from shuzhi.services.commands import SubmitEvent
     from shuzhi.services.intake import submit_event
     from shuzhi.services.unit_of_work import UnitOfWork
 
+    bootstrap()  # a spawned process: wired like the server it stands for
     factory = make_session_factory(make_engine(url_for(CITY_DB)))
     with psycopg.connect(url_for(CITY_DB).replace("+psycopg", "")) as conn:
         points = conn.execute("SELECT centroid_lon, centroid_lat FROM areas WHERE level = 'grid' "
@@ -108,7 +110,6 @@ def city_wide(args: argparse.Namespace) -> None:
     from shuzhi.services.plans import activation as plan_activation
     from shuzhi.services.plans import runs as plan_runs
     from shuzhi.services.plans import templates as plan_templates
-    from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
     from shuzhi.services.unit_of_work import UnitOfWork
 
     fp = fingerprint("plans_city", towns=args.city_towns, seed=1)
@@ -177,7 +178,6 @@ def main() -> None:
     from shuzhi.services.plans import activation as plan_activation
     from shuzhi.services.plans import runs as plan_runs
     from shuzhi.services.plans import templates as plan_templates
-    from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
     from shuzhi.services.unit_of_work import UnitOfWork
 
     factory = prepare(args.reuse)
@@ -224,5 +224,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     main()
     sys.exit(finish())

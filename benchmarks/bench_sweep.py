@@ -417,10 +417,12 @@ def intake_load(db: str, stop: Any, counter: Any) -> None:
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
     from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.bootstrap import bootstrap
     from shuzhi.services.commands import SubmitEvent
     from shuzhi.services.intake import submit_event
     from shuzhi.services.unit_of_work import UnitOfWork
 
+    bootstrap()  # a spawned process: wired like the server it stands for
     factory = make_session_factory(make_engine(db_url(db)))
     rng = random.Random(os.getpid())
     while not stop.is_set():
@@ -543,5 +545,8 @@ def _load() -> str:
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     main()
     sys.exit(finish())

@@ -70,7 +70,6 @@ def _plan_run(tasks: int) -> tuple[int, int]:
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.plans import activation as plan_activation
     from shuzhi.services.plans import templates as plan_templates
-    from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
     from shuzhi.services.unit_of_work import UnitOfWork
 
     engine = make_engine(url_for(DB))
@@ -254,5 +253,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     main()
     sys.exit(finish())

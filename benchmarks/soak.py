@@ -896,4 +896,7 @@ def report(args: argparse.Namespace, url: str, run: str, events: Tally, batches:
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: hooks, session listeners, periodic jobs
     main()

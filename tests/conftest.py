@@ -20,8 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from shuzhi.adapters.db.engine import make_engine, make_session_factory
 from shuzhi.adapters.db.tables import Base
 from shuzhi.services import geo_index
+from shuzhi.services.bootstrap import bootstrap
 from shuzhi.services.ttl_cache import clear_all
 from shuzhi.services.unit_of_work import UnitOfWork
+
+# Every test runs with the parts wired as in a server process (hooks, session listeners, periodic jobs),
+# whichever test modules were collected.
+bootstrap()
 
 PG_URL = os.environ.get("SHUZHI_TEST_DATABASE_URL", "")
 REQUIRE_SERVICES = os.environ.get("SHUZHI_REQUIRE_SERVICES") == "1"

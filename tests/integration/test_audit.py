@@ -87,6 +87,7 @@ def test_a_changed_entry_is_named_by_the_api_and_the_cli(api: Api, world: World,
     assert report["ok"] is False and report["broken_id"] == ids[3] and report["entries"] == 3
     bad = runner.invoke(app, ["audit", "verify", "--database-url", url])
     assert bad.exit_code == 1 and f"#{ids[3]}" in bad.output and "changed" in bad.output
+    assert "test.entry" in bad.output  # the entry as a person reads it (what, on what, by whom)
 
 
 def test_a_removed_entry_breaks_the_next_link(world: World, session_factory: sessionmaker[Session]) -> None:

@@ -150,12 +150,15 @@ def insert_select_only(engine: Engine) -> Iterator[sessionmaker[Session]]:
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
         conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
         conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}"))
-    # An engine of its own: connections that took the role must never go back to the suite's pool.
+    # A pool of its own: a connection that took the role must never go back to the shared pool, where
+    # the next test would meet "permission denied" (SET ROLE outlives the transaction once committed).
     restricted = make_engine(engine.url.render_as_string(hide_password=False), pool_size=2)
 
-    @event.listens_for(restricted, "engine_connect")
-    def _as_role(conn: Any) -> None:
-        conn.exec_driver_sql(f"SET ROLE {role}")
+    @event.listens_for(restricted, "connect")
+    def _as_role(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET ROLE {role}")
+        dbapi_conn.commit()
 
     try:
         yield make_session_factory(restricted)

@@ -130,9 +130,9 @@ def test_approved_extensions_and_suspensions_survive_a_recompute(
 def test_bad_years_are_refused_and_change_nothing(api: Api, world: World) -> None:
     r = api.request("PUT", "/api/calendar/years/2027", "admin", status=422,
                     json={"holidays": ["2027-10-01"], "makeup_workdays": ["2027-09-29"]})
-    assert r["field"] == "holidays" and "2027-09-29 is a Wednesday" in r["detail"]
+    assert r["field"] == "makeup_workdays[0]" and "2027-09-29 is a Wednesday" in r["detail"]
     r = api.request("PUT", "/api/calendar/years/2027", "admin", status=422, json={"holidays": ["2028-01-01"]})
-    assert "2028-01-01 is not in 2027" in r["detail"]
+    assert r["field"] == "holidays[0]" and "2028-01-01 is not in 2027" in r["detail"]
     r = api.request("PUT", "/api/calendar/years/2027", "admin", status=422, json={"holidays": ["2027-13-01"]})
     assert r["field"] == "holidays[0]"
     api.request("PUT", "/api/calendar/years/1800", "admin", status=422, json={"holidays": []})
@@ -141,6 +141,18 @@ def test_bad_years_are_refused_and_change_nothing(api: Api, world: World) -> Non
     r = api.request("PUT", "/api/calendar/years/2027", "carol", status=403, json={"holidays": ["2027-01-01"]})
     assert "reference.write" in r["detail"]
     api.request("DELETE", "/api/calendar/years/2027", "admin", status=404)
+
+
+def test_a_bad_makeup_day_is_reported_against_its_own_field(api: Api, world: World) -> None:
+    # the second make-up day is a Wednesday: the page points at that input, not at the holidays
+    r = api.request("PUT", "/api/calendar/years/2027", "admin", status=422,
+                    json={"holidays": ["2027-10-01", "2027-10-04"], "makeup_workdays": ["2027-09-26", "2027-09-29"]})
+    assert r["field"] == "makeup_workdays[1]"
+    assert r["details"] == ["2027-09-29 is a Wednesday: a make-up working day must be a Saturday or Sunday"]
+    r = api.request("PUT", "/api/calendar/years/2027", "admin", status=422,
+                    json={"holidays": ["2027-10-09"], "makeup_workdays": ["2027-09-26", "2027-10-09"]})
+    assert r["field"] == "makeup_workdays[1]" and "both as a holiday and as a make-up working day" in r["detail"]
+    assert api.get("/api/calendar/years/2027")["source"] == "provisional"
 
 
 def test_import_a_file_of_years(api: Api, world: World) -> None:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.plans import templates as plan_templates
-from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
 from shuzhi.services.sensing import warning_config as wc
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World

@@ -226,6 +226,18 @@ def test_cli_evaluate_reads_a_small_file_and_names_bad_lines(api: Api, history: 
     assert r.exit_code == 2 and "line 2" in r.output and "7777" in r.output
 
 
+def test_cli_evaluate_without_a_model_names_the_version(tmp_path: Path, engine: Any) -> None:
+    from shuzhi.entrypoints.cli import app
+
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text('{"text": "井盖碎了", "class_code": "0101"}\n', encoding="utf-8")
+    url = str(engine.url.render_as_string(hide_password=False))
+    r = CliRunner().invoke(app, ["model", "evaluate", "--file", str(texts), "--database-url", url])
+    assert r.exit_code == 2 and "version" in r.output and "no active model" in r.output
+    r = CliRunner().invoke(app, ["model", "evaluate", "--file", str(texts), "--version", "7", "--database-url", url])
+    assert r.exit_code == 2 and "version 7 not found" in r.output
+
+
 def test_analysis_and_the_weekly_report(api: Api, history: dict[str, list[str]]) -> None:
     from datetime import date
 

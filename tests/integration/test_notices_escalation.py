@@ -21,7 +21,6 @@ from shuzhi.adapters.db.tables_warnings import IndicatorWarning
 from shuzhi.domain.notices import LOCAL
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.notices import escalation
-from shuzhi.services.notices import hooks as notice_hooks  # noqa: F401  (registers the warning hook)
 from shuzhi.services.notices import sender as notice_sender
 from shuzhi.services.sensing import warning_config as wc
 from shuzhi.services.sensing.ingest import ingest

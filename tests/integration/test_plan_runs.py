@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.adapters.db.tables_plans import PlanRun
-from shuzhi.services import hooks, wiring  # noqa: F401
+from shuzhi.services import hooks
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.plans import activation as plan_activation
 from shuzhi.services.plans import templates as plan_templates

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shuzhi.adapters.db.tables_plans import PlanRun, PlanRunTrigger
-from shuzhi.services import hooks, wiring  # noqa: F401
+from shuzhi.services import hooks
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.plans import activation as plan_activation
 from shuzhi.services.plans import templates as plan_templates

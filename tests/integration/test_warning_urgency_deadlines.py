@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.adapters.db.tables_supervision import SupervisionClock
-from shuzhi.services import wiring  # noqa: F401 - wiring registers the plan hooks
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.calendars import set_office_hours
 from shuzhi.services.plans import templates as plan_templates

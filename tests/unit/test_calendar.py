@@ -24,7 +24,9 @@ from shuzhi.domain.calendar import (
     OfficeHours,
     WorkingCalendar,
     YearCalendar,
+    check_year,
     parse_year_calendars,
+    year_calendar,
 )
 from shuzhi.domain.time_limits import LimitUnit, TimeLimit
 
@@ -148,6 +150,25 @@ def test_two_calendars_for_one_year() -> None:
 def test_year_calendar_rejects(holidays: set[date], workdays: set[date], message: str) -> None:
     with pytest.raises(CalendarError, match=message):
         YearCalendar(2027, frozenset(holidays), frozenset(workdays))
+
+
+def test_check_year_names_the_item_at_fault() -> None:
+    problems = check_year(2027, [date(2027, 10, 1), date(2028, 1, 1)], [date(2027, 9, 26), date(2027, 9, 29)])
+    assert [(p.path, p.code) for p in problems] == [("holidays[1]", "outside_year"),
+                                                    ("makeup_workdays[1]", "not_a_weekend")]
+    assert [p.path for p in check_year(0, [], [])] == ["year"]
+    with pytest.raises(CalendarError) as info:
+        year_calendar(2027, [date(2027, 10, 1)], [date(2027, 9, 26), date(2027, 10, 1)])
+    assert info.value.path == "makeup_workdays[1]"
+    assert info.value.errors == ("2027-10-01 is listed both as a holiday and as a make-up working day",
+                                 "2027-10-01 is a Friday: a make-up working day must be a Saturday or Sunday")
+
+
+def test_a_file_problem_names_its_line() -> None:
+    with pytest.raises(CalendarError) as info:
+        parse_year_calendars("date,kind\n2027-10-01,holiday\n2027-09-29,班\n")
+    (problem,) = info.value.problems
+    assert (problem.path, problem.code, problem.row) == ("file", "not_a_weekend", 3)
 
 
 def test_year_calendar_reports_every_error() -> None:

@@ -12,8 +12,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from shuzhi.domain.review import format_duration
-from shuzhi.services.plans.review import Review
+from shuzhi.domain.review import Review, format_duration
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STAGE = {"accept": "签收", "handle": "处置"}

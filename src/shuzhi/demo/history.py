@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from shapely.geometry import Point
 
 from shuzhi.demo.district import DemoDistrict, mobile_number, person_name
-from shuzhi.demo.hotline_phrases import phrases
+from shuzhi.services.hotline.phrase_book import phrases
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -134,7 +134,7 @@ def _make(d: DemoDistrict, at: datetime, rng: random.Random, index: int,
             lon, lat = x, y
             break
     place = f"{town['name']}{rng.choice(_ROADS)}{rng.randint(1, 300)}号附近"
-    # people's words for the problem (demo/hotline_phrases.py), drawn from a generator of their own so
+    # people's words for the problem (services/hotline/phrase_book.py), drawn from a generator of their own so
     # that the rest of the history stays as it was for a given seed
     said = phrases(cls["code"])
     what = random.Random(f"said-{index}-{cls['code']}").choice(said) if said else cls["name"]

@@ -20,7 +20,6 @@ from typing import Any
 
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.plans import templates as plan_templates
-from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
 from shuzhi.services.unit_of_work import UnitOfWork
 
 FLOOD: dict[str, Any] = {

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.demo.district import DemoDistrict
 from shuzhi.services.actors import resolve_actor
-from shuzhi.services.sensing import warnings as _registers_the_reading_hook  # noqa: F401
 from shuzhi.services.sensing.warning_config import import_rules, put_inhibition
 from shuzhi.services.unit_of_work import UnitOfWork
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from chinese_calendar import constants as _official
 
+from shuzhi.domain.problems import Problem, ProblemsFound, index_path
 from shuzhi.domain.time_limits import LimitUnit, TimeLimit
 
 ONE_DAY = timedelta(days=1)
@@ -43,15 +44,19 @@ _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satur
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-class CalendarError(ValueError):
+class CalendarError(ProblemsFound):
     """A calendar that cannot be built or a question it cannot answer.
 
-    ``errors`` lists every problem found (a file with five bad lines reports all five at once).
+    ``problems`` lists every problem found (a file with five bad lines reports all five at once), each
+    naming its field (``makeup_workdays[0]``, ``year``) or, in a file, its line; ``errors`` says them.
     """
 
-    def __init__(self, message: str, errors: Iterable[str] = ()) -> None:
-        self.errors: tuple[str, ...] = tuple(errors) or (message,)
-        super().__init__(message)
+    def __init__(self, message: str, problems: Iterable[Problem] = (), *, path: str = "calendar") -> None:
+        super().__init__(message, tuple(problems) or (Problem(path, "invalid", message),))
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return self.messages
 
 
 # -- office hours -------------------------------------------------------------------------------
@@ -174,22 +179,7 @@ class YearCalendar:
     def __post_init__(self) -> None:
         object.__setattr__(self, "holidays", frozenset(self.holidays))
         object.__setattr__(self, "makeup_workdays", frozenset(self.makeup_workdays))
-        errors: list[str] = []
-        if not 1 <= self.year <= 9999:
-            raise CalendarError(f"{self.year} is not a year")
-        for d in sorted(self.holidays | self.makeup_workdays):
-            if d.year != self.year:
-                errors.append(f"{d.isoformat()} is not in {self.year}")
-        for d in sorted(self.holidays & self.makeup_workdays):
-            errors.append(f"{d.isoformat()} is listed both as a holiday and as a make-up working day")
-        for d in sorted(self.makeup_workdays):
-            if d.weekday() < 5:
-                errors.append(
-                    f"{d.isoformat()} is a {_WEEKDAY_NAMES[d.weekday()]}: a make-up working day "
-                    "must be a Saturday or Sunday"
-                )
-        if errors:
-            raise CalendarError(f"calendar for {self.year}: " + "; ".join(errors), errors)
+        _refuse(self.year, check_year(self.year, sorted(self.holidays), sorted(self.makeup_workdays)))
 
     def is_working_day(self, d: date) -> bool:
         """Holidays are off, make-up days are worked, other days follow the week (Monday–Friday)."""
@@ -204,6 +194,51 @@ class YearCalendar:
         return "date,kind\n" + "".join(f"{row}\n" for row in sorted(rows))
 
 
+def check_year(year: int, holidays: Sequence[date], makeup_workdays: Sequence[date]) -> list[Problem]:
+    """Every problem with a year's lists as typed, each against the item at fault (``makeup_workdays[1]``):
+    a date outside ``year``, a date in both lists, a make-up working day that is not a Saturday or Sunday."""
+    if not 1 <= year <= 9999:
+        return [Problem("year", "not_a_year", f"{year} is not a year")]
+    first: dict[tuple[str, date], int] = {}
+    for field, days in (("holidays", holidays), ("makeup_workdays", makeup_workdays)):
+        for i, d in enumerate(days):
+            first.setdefault((field, d), i)
+
+    def at(field: str, d: date) -> str:
+        return index_path(field, first[(field, d)])
+
+    problems: list[Problem] = []
+    listed = set(holidays) | set(makeup_workdays)
+    for d in sorted(listed):
+        if d.year != year:
+            field = "holidays" if ("holidays", d) in first else "makeup_workdays"
+            problems.append(Problem(at(field, d), "outside_year", f"{d.isoformat()} is not in {year}"))
+    for d in sorted(set(holidays) & set(makeup_workdays)):
+        problems.append(Problem(at("makeup_workdays", d), "holiday_and_workday",
+                                f"{d.isoformat()} is listed both as a holiday and as a make-up working day"))
+    for d in sorted(set(makeup_workdays)):
+        if d.weekday() < 5:
+            problems.append(Problem(at("makeup_workdays", d), "not_a_weekend",
+                                    f"{d.isoformat()} is a {_WEEKDAY_NAMES[d.weekday()]}: a make-up working day "
+                                    "must be a Saturday or Sunday"))
+    return problems
+
+
+def _refuse(year: int, problems: list[Problem]) -> None:
+    if not problems:
+        return
+    if problems[0].code == "not_a_year":
+        raise CalendarError(problems[0].message, problems)
+    raise CalendarError(f"calendar for {year}: " + "; ".join(str(p) for p in problems), problems)
+
+
+def year_calendar(year: int, holidays: Sequence[date], makeup_workdays: Sequence[date],
+                  source: str = "") -> YearCalendar:
+    """A year's calendar from its lists as a person typed them: a problem names the item at fault."""
+    _refuse(year, check_year(year, holidays, makeup_workdays))
+    return YearCalendar(year, frozenset(holidays), frozenset(makeup_workdays), source)
+
+
 def parse_year_calendars(text: str, source: str = "") -> dict[int, YearCalendar]:
     """Read ``date,kind`` rows, one calendar per year found: ``2027-10-01,holiday`` or ``2027-09-26,班``.
 
@@ -215,7 +250,7 @@ def parse_year_calendars(text: str, source: str = "") -> dict[int, YearCalendar]
     holidays: dict[int, set[date]] = {}
     workdays: dict[int, set[date]] = {}
     seen: dict[date, int] = {}
-    errors: list[str] = []
+    errors: list[Problem] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = unicodedata.normalize("NFKC", raw).split("#", 1)[0].strip()
         if not line:
@@ -224,30 +259,31 @@ def parse_year_calendars(text: str, source: str = "") -> dict[int, YearCalendar]
         if cells[0].lower() in ("date", "日期"):
             continue
         if len(cells) < 2:
-            errors.append(f"line {number}: {raw.strip()!r} should be 'date,kind', e.g. 2027-10-01,holiday")
+            errors.append(Problem("file", "not_a_row",
+                                  f"{raw.strip()!r} should be 'date,kind', e.g. 2027-10-01,holiday", number))
             continue
         try:
             d = date.fromisoformat(cells[0])
         except ValueError:
-            errors.append(f"line {number}: {cells[0]!r} is not a date (use YYYY-MM-DD)")
+            errors.append(Problem("file", "not_a_date", f"{cells[0]!r} is not a date (use YYYY-MM-DD)", number))
             continue
         kind = _KINDS.get(cells[1].lower())
         if kind is None:
-            errors.append(f"line {number}: {cells[1]!r} is not a kind of day (use holiday/休 or workday/班)")
+            errors.append(Problem("file", "not_a_kind",
+                                  f"{cells[1]!r} is not a kind of day (use holiday/休 or workday/班)", number))
             continue
         if d in seen:
-            errors.append(f"line {number}: {d.isoformat()} is already listed on line {seen[d]}")
+            errors.append(Problem("file", "listed_twice", f"{d.isoformat()} is already listed on line {seen[d]}",
+                                  number))
             continue
         seen[d] = number
         if kind is DayKind.MAKEUP_WORKDAY and d.weekday() < 5:
-            errors.append(
-                f"line {number}: {d.isoformat()} is a {_WEEKDAY_NAMES[d.weekday()]}: a make-up working "
-                "day must be a Saturday or Sunday"
-            )
+            errors.append(Problem("file", "not_a_weekend", f"{d.isoformat()} is a {_WEEKDAY_NAMES[d.weekday()]}: "
+                                  "a make-up working day must be a Saturday or Sunday", number))
             continue
         (holidays if kind is DayKind.HOLIDAY else workdays).setdefault(d.year, set()).add(d)
     if errors:
-        raise CalendarError(f"{len(errors)} error(s) in the calendar: " + "; ".join(errors), errors)
+        raise CalendarError(f"{len(errors)} error(s) in the calendar: " + "; ".join(str(p) for p in errors), errors)
     years = sorted(holidays.keys() | workdays.keys())
     if not years:
         raise CalendarError("the calendar lists no dates")

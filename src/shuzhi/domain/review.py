@@ -143,3 +143,85 @@ def format_duration(seconds: float | None) -> str:
     if days and not minutes:
         parts.pop()
     return "".join(parts)
+
+
+# What a review says, as the services build it and the exports (adapters/review_export.py) write it.
+
+
+@dataclass(frozen=True)
+class Line:
+    at: datetime
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    unit: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class StageRow:
+    stage: str
+    label: str
+    seconds: float
+    visits: int
+
+
+@dataclass(frozen=True)
+class TaskStageRow:
+    task_id: int
+    unit_code: str
+    unit_name: str
+    stage: str
+    seconds: float
+    limit_seconds: float | None
+    late_seconds: float
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LateRow:
+    unit_code: str
+    unit_name: str
+    late_stages: int
+    worst_late_seconds: float
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A return (退单) or a rework (返工)."""
+
+    at: datetime
+    unit: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Notes:
+    notes: str
+    version: int
+    updated_by: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Review:
+    kind: str  # event | run
+    subject: str
+    title: str
+    event_number: str
+    event_state: str
+    plan_code: str | None
+    plan_name: str | None
+    started_at: datetime
+    ended_at: datetime
+    total_seconds: float
+    tasks: int
+    late_tasks: int
+    timeline: list[Line]
+    stages: list[StageRow]
+    task_stages: list[TaskStageRow]
+    late: list[LateRow]
+    returns: list[Incident]
+    reworks: list[Incident]
+    notes: Notes

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from shuzhi.config import get_settings
-from shuzhi.services import wiring  # noqa: F401  (parts register their hooks on import)
 
 app = typer.Typer(help="数治 shuzhi — digital city operation and governance centre.", no_args_is_help=True)
 import_app = typer.Typer(help="Import reference data (areas, units, people, event classes).", no_args_is_help=True)
@@ -20,6 +19,15 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _wire() -> None:
+    """Every command runs with the parts wired together (hooks, session listeners, periodic jobs)."""
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()
+
 
 DbOption = Annotated[str | None, typer.Option("--database-url", envvar="SHUZHI_DATABASE_URL",
                                                help="default: SQLite in the data directory")]
@@ -241,24 +249,6 @@ def worker(
 
     raise typer.Exit(run_worker(_url(database_url), interval=interval, batch=batch, connections=connections,
                                 once=once))
-
-
-@app.command()
-def demo(
-    port: int = 8000,
-    host: str = "127.0.0.1",
-    data_dir: Annotated[Path, typer.Option(help="where the demo's SQLite file lives")] = Path("var/demo"),
-    seed: int = 1,
-    days: Annotated[int, typer.Option(help="days of history to generate")] = 21,
-    live: Annotated[bool, typer.Option(help="keep generating new events while serving")] = True,
-    fresh: Annotated[bool, typer.Option(help="rebuild the demo data even if it exists")] = False,
-) -> None:
-    """Build a realistic demo district (27 towns, ~300 villages, 2,000+ grids), fill it with weeks of
-    history, and serve it. Deterministic for a given seed."""
-    from shuzhi.demo.runner import run_demo
-
-    run_demo(host=host, port=port, data_dir=data_dir, seed=seed, days=days, live=live, fresh=fresh,
-             console=console)
 
 
 from shuzhi.entrypoints.cli_evaluation import evaluation_app, report_app  # noqa: E402

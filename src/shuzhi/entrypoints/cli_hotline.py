@@ -61,7 +61,7 @@ def train(
             raise typer.Exit(2) from None
     extra = []
     if starter:
-        from shuzhi.demo.hotline_phrases import training_texts
+        from shuzhi.services.hotline.phrase_book import training_texts
 
         extra = [models.Example(text, code, None, None, False)
                  for text, code in training_texts(starter)]
@@ -137,34 +137,20 @@ def evaluate(
     database_url: DbOption = None,
 ) -> None:
     """Measure a version on your own labelled texts (accuracy) and/or pairs (duplicate P/R/F1)."""
-    from sqlalchemy import select
-
-    from shuzhi.adapters.db.tables import EventClass, Unit, UnitDuty
-    from shuzhi.adapters.db.tables_hotline import ModelVersion
-    from shuzhi.adapters.text_model import TextModel
+    from shuzhi.services.actors import SYSTEM
     from shuzhi.services.errors import ServiceError
     from shuzhi.services.hotline import evaluation, models
 
     if file is None and pairs is None:
         err.print("[red]give --file and/or --pairs[/red]")
         raise typer.Exit(2)
-    uow = _uow(database_url)
-    with uow:
-        s = uow.session
-        q = select(ModelVersion.version, ModelVersion.blob, ModelVersion.sha256).where(ModelVersion.kind == models.KIND)
-        q = q.where(ModelVersion.version == version) if version is not None else q.where(ModelVersion.active.is_(True))
-        row = s.execute(q).first()
-        if row is None:
-            missing = f"version {version} not found" if version else "no active model"
-            err.print(f"[red]version[/red]: {missing}")
-            raise typer.Exit(2)
-        model = TextModel.from_bytes(row[1], row[2])
-        known = list(s.scalars(select(EventClass.code)))
-        units_of: dict[str, dict[str, float]] = {}
-        for code, unit in s.execute(select(EventClass.code, Unit.code).join(UnitDuty, UnitDuty.event_class_id ==
-                                    EventClass.id).join(Unit, Unit.id == UnitDuty.unit_id)):
-            units_of.setdefault(code, {})[unit] = 1.0
-    console.print(f"model version {row[0]}")
+    try:
+        under_test = models.model_for_evaluation(_uow(database_url), SYSTEM, version)
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    model, known, units_of = under_test.model, under_test.known_classes, under_test.units_of
+    console.print(f"model version {under_test.version}")
     try:
         if file is not None:
             texts = evaluation.read_texts(file.read_bytes(), known)

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from shuzhi.config import get_settings
+from shuzhi.services.unit_of_work import UnitOfWork
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts: passwords for sign-in.", no_args_is_help=True)
@@ -18,27 +19,25 @@ DbOption = Annotated[str | None, typer.Option("--database-url", envvar="SHUZHI_D
                                                help="default: SQLite in the data directory")]
 
 
-def _factory(database_url: str | None):  # type: ignore[no-untyped-def]
+def _uow(database_url: str | None) -> UnitOfWork:
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
 
-    return make_session_factory(make_engine(database_url or get_settings().resolved_database_url()))
+    return UnitOfWork(make_session_factory(make_engine(database_url or get_settings().resolved_database_url())))
 
 
 @audit_app.command("verify")
 def verify(database_url: DbOption = None) -> None:
     """Recompute the hash chain; exit 1 naming the first entry that does not fit."""
-    from shuzhi.adapters.db.tables_security import AuditEntry
-    from shuzhi.services.security.audit import verify_chain
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.security import audit
 
-    with _factory(database_url)() as s:
-        report = verify_chain(s)
-        if report.ok:
-            console.print(f"[green]audit chain intact[/green]: {report.entries} entries; head {report.head}")
-            console.print("keep the head hash somewhere else: it also proves that no newest entry was removed")
-            return
-        entry = s.get(AuditEntry, report.broken_id)
-        what = f"{entry.at.isoformat()} {entry.action} {entry.object} by {entry.actor}" if entry else ""
-    err.print(f"[red]audit chain broken[/red] at entry #{report.broken_id} ({what}): {report.problem}; "
+    report = audit.verify(_uow(database_url), SYSTEM)
+    if report.ok:
+        console.print(f"[green]audit chain intact[/green]: {report.entries} entries; head {report.head}")
+        console.print("keep the head hash somewhere else: it also proves that no newest entry was removed")
+        return
+    err.print(f"[red]audit chain broken[/red] at entry #{report.broken_id} ({report.broken_entry or ''}): "
+              f"{report.problem}; "
               f"the {report.entries} entries before it are intact")
     raise typer.Exit(1)
 
@@ -54,10 +53,9 @@ def set_password(
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.errors import ServiceError
     from shuzhi.services.security.passwords import admin_set_password
-    from shuzhi.services.unit_of_work import UnitOfWork
 
     try:
-        admin_set_password(UnitOfWork(_factory(database_url)), get_settings(), SYSTEM, code, password,
+        admin_set_password(_uow(database_url), get_settings(), SYSTEM, code, password,
                            must_change=must_change, via="cli")
     except ServiceError as exc:
         where = f"{exc.field}: " if getattr(exc, "field", None) else ""

@@ -9,6 +9,7 @@ import gc
 import logging
 
 from shuzhi.adapters.db.engine import make_engine, make_session_factory
+from shuzhi.services.bootstrap import bootstrap
 from shuzhi.services.scheduler import SWEEP_BATCH, SWEEP_CONNECTIONS, Worker
 
 
@@ -25,6 +26,7 @@ def run_worker(url: str, *, interval: float = 1.0, batch: int | None = None, con
                once: bool = False) -> int:
     """``batch`` and ``connections`` default to the measured settings (``SWEEP_BATCH``, ``SWEEP_CONNECTIONS``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    bootstrap()
     engine = make_engine(url)
     # SQLite has a single writer: more connections would only queue behind it
     batch = batch or SWEEP_BATCH
@@ -50,4 +52,5 @@ def start_background_worker(url: str) -> None:
         return
     from shuzhi.services.scheduler import start_in_thread
 
+    bootstrap()
     start_in_thread(make_session_factory(make_engine(url)))

@@ -33,9 +33,11 @@ from shuzhi.domain.calendar import (
     WorkingCalendar,
     YearCalendar,
     parse_year_calendars,
+    year_calendar,
 )
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskState
 from shuzhi.domain.permissions import REFERENCE_WRITE
+from shuzhi.domain.problems import index_path
 from shuzhi.domain.time_limits import LimitUnit, Stage, TimeLimit
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
@@ -169,14 +171,15 @@ def provisional_years(session: Session, now: datetime) -> list[int]:
     return list(day_table(session).provisional_years(range(this_year, this_year + 2)))
 
 
-def _parse_dates(values: Sequence[str], field: str) -> frozenset[date]:
-    out: set[date] = set()
+def _parse_dates(values: Sequence[str], field: str) -> list[date]:
+    """The dates in the order typed, so that a problem can name the item at fault (``holidays[2]``)."""
+    out: list[date] = []
     for i, v in enumerate(values):
         try:
-            out.add(date.fromisoformat(v))
+            out.append(date.fromisoformat(v))
         except (TypeError, ValueError):
-            raise Invalid(f"{v!r} is not a date (use YYYY-MM-DD)", field=f"{field}[{i}]") from None
-    return frozenset(out)
+            raise Invalid(f"{v!r} is not a date (use YYYY-MM-DD)", field=index_path(field, i)) from None
+    return out
 
 
 def put_year(uow: UnitOfWork, actor: Actor, year: int, holidays: Sequence[str], makeup_workdays: Sequence[str],
@@ -184,10 +187,10 @@ def put_year(uow: UnitOfWork, actor: Actor, year: int, holidays: Sequence[str], 
     """Enter (or replace) a year's holidays and make-up working days from the State Council notice."""
     authz.require(actor, REFERENCE_WRITE)
     try:
-        cal = YearCalendar(year, _parse_dates(holidays, "holidays"), _parse_dates(makeup_workdays,
-                                                                                  "makeup_workdays"), notice)
+        cal = year_calendar(year, _parse_dates(holidays, "holidays"), _parse_dates(makeup_workdays,
+                                                                                   "makeup_workdays"), notice)
     except CalendarError as exc:
-        raise Invalid(str(exc), field="holidays", details=exc.errors) from None
+        raise Invalid(str(exc), field=exc.path, details=exc.errors) from None
     return _store_years(uow, actor, [cal], now=now)
 
 

@@ -42,7 +42,7 @@ RUNNING_STATES = sorted(s.value for s in RUNNING_TASK_STATES)
 LEVELS = ("town", "village", "grid")
 
 #: ``name -> fn(session, actor, now) -> int | None``: counters of other parts (active warnings, running
-#: plans …). A part registers its counter when it is installed; until then the figure is absent.
+#: plans …), registered by :mod:`shuzhi.services.bootstrap`; until then the figure is absent.
 EXTRA_COUNTERS: dict[str, Callable[[Session, Actor, datetime], int | None]] = {}
 
 # Area id -> path changes only on an area import; a short cache keeps the rollup from re-reading it.

@@ -1,7 +1,7 @@
 """The cockpit's counters of the warnings and plans parts: active warnings and running plans.
 
-Registered in :data:`shuzhi.services.cockpit.EXTRA_COUNTERS` when this module is imported (by
-:mod:`shuzhi.services.wiring`). Each is one indexed COUNT limited to the actor's scope by the same rule
+Registered in :data:`shuzhi.services.cockpit.EXTRA_COUNTERS` by
+:func:`shuzhi.services.bootstrap.bootstrap`. Each is one indexed COUNT limited to the actor's scope by the same rule
 as the list it links to — ``/warnings?state=firing`` (``GET /api/warnings``) and ``/plans``
 (``GET /api/plan-runs?state=active``) — so the figure and the list always agree. A person who may not
 read the part gets ``None`` (the page says 暂无), not a 0 that would pass for "nothing happening".
@@ -20,7 +20,6 @@ from shuzhi.adapters.db.tables_warnings import IndicatorWarning
 from shuzhi.domain import permissions as p
 from shuzhi.domain.thresholds import Status
 from shuzhi.services.actors import Actor
-from shuzhi.services.cockpit import EXTRA_COUNTERS
 from shuzhi.services.security import authz
 
 #: A warning counts as active while it fires (pending is not yet a warning: its ``for`` has not run out).
@@ -47,6 +46,3 @@ def running_plans(s: Session, actor: Actor, now: datetime) -> int | None:
             authz.area_clause(actor, Event.area_path, Event.owner_unit_id))
     return int(s.scalar(q) or 0)
 
-
-EXTRA_COUNTERS.setdefault("warnings_active", active_warnings)
-EXTRA_COUNTERS.setdefault("plans_running", running_plans)

@@ -36,7 +36,6 @@ from shuzhi.domain.permissions import DUTY_CHECK, DUTY_DESK
 from shuzhi.services import duty_roster
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
-from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob, _uow_job
 from shuzhi.services.security import audit, authz
 from shuzhi.services.security.authz import Forbidden
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -554,9 +553,6 @@ def sweep_missed(uow: UnitOfWork, now: datetime, batch: int = 500) -> int:
             missed += _miss(s, row, row.due_at)
         uow.commit()
     return missed
-
-
-PERIODIC_JOBS.append(PeriodicJob("duty.presence_sweep", timedelta(seconds=30), _uow_job(sweep_missed)))
 
 
 def presence_counts(s: Session, actor: Actor, start: datetime, end: datetime,

@@ -1,8 +1,8 @@
 """The seams between parts of the loop: sensing → warnings → events and plans.
 
 Each list holds callables that run inside the caller's unit of work (same transaction), in order.
-The part that produces the change calls them; the parts that react register themselves when their
-module is imported (``shuzhi.services.wiring`` imports them all once at start-up). Keeping the seam
+The part that produces the change calls them; the parts that react are registered in one place,
+:mod:`shuzhi.services.bootstrap`, called once at start-up. Keeping the seam
 this thin lets ingest know nothing of thresholds, and warnings nothing of plans.
 """
 

@@ -8,9 +8,9 @@ A periodic job is claimed with a conditional UPDATE (``… WHERE name = :name AN
 of several workers that saw it due, exactly one changes the row and runs the job. A job that fails
 has its next run pushed out with a backoff instead of running again at once.
 
-Other parts of shuzhi add their periodic jobs with one line::
+Every periodic job is registered in one place, :mod:`shuzhi.services.bootstrap`, one line per job::
 
-    PERIODIC_JOBS.append(PeriodicJob("reports.daily", timedelta(minutes=5), make_daily_reports))
+    PeriodicJob("reports.daily", timedelta(minutes=5), uow_job(reports.make_daily_reports)),
 """
 
 from __future__ import annotations
@@ -31,9 +31,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_supervision import ScheduledJob
-from shuzhi.services import reports, rollups, supervision, webhooks
-from shuzhi.services.ledgers import clocks as ledger_clocks
-from shuzhi.services.sensing import readings, warning_checks
+from shuzhi.services import supervision, webhooks
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.scheduler")
@@ -51,25 +49,13 @@ class PeriodicJob:
     run: Callable[[UowFactory, datetime], Any]
 
 
-def _uow_job(run: Callable[[UnitOfWork, datetime], Any]) -> Callable[[UowFactory, datetime], Any]:
+def uow_job(run: Callable[[UnitOfWork, datetime], Any]) -> Callable[[UowFactory, datetime], Any]:
     """Adapt a service use case ``run(uow, now)`` to a periodic job."""
     return lambda uow_factory, now: run(uow_factory(), now)
 
 
-#: THE list of periodic jobs. Append yours here (one line) from your own module.
-PERIODIC_JOBS: list[PeriodicJob] = [
-    PeriodicJob("webhooks.fan_out", timedelta(seconds=2), webhooks.fan_out),
-    # webhook deliveries run in a loop of their own (Worker.run, webhooks.delivery_loop)
-    # a silent sensor is itself a warning (no-data rules), checked every minute
-    PeriodicJob("warnings.check_no_data", timedelta(minutes=1), _uow_job(warning_checks.check_no_data)),
-    # raw readings and hourly roll-ups past their retention
-    PeriodicJob("readings.purge_expired", timedelta(hours=1), _uow_job(readings.purge_expired)),
-    # evaluation figures stay exact incrementally; the daily/weekly/monthly reports are made once each
-    PeriodicJob("evaluation.refresh_rollups", timedelta(minutes=5), _uow_job(rollups.refresh_rollups)),
-    PeriodicJob("reports.generate_due", timedelta(minutes=15), _uow_job(reports.generate_due_reports)),
-    # ledgers (台账): reports owed and time limits — reminders, missing, urge, escalation (docs/ledgers.md)
-    PeriodicJob("ledgers.sweep", timedelta(minutes=1), ledger_clocks.sweep_job),
-]
+#: THE list of periodic jobs, filled by :func:`shuzhi.services.bootstrap.bootstrap` (one line per job there).
+PERIODIC_JOBS: list[PeriodicJob] = []
 
 
 def _ensure_rows(uow_factory: UowFactory, now: datetime) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select, update
+from sqlalchemy import delete, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules as Rules
 from shuzhi.domain.supervision import TaskClock, plan, plan_to_json
 from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
+from shuzhi.services.calendars import calendar_for
 from shuzhi.services.ttl_cache import TTLCache
 
 _rules: TTLCache[Rules] = TTLCache(ttl=30)
@@ -104,9 +105,6 @@ def sync_many(session: Session, tasks: Sequence[tuple[Task, datetime]]) -> None:
         if clock.state.value not in _RUNNING:
             continue
         if task.unit_id not in calendars:
-            # imported here: calendars → unit_of_work → this module (the hook is installed by unit_of_work)
-            from shuzhi.services.calendars import calendar_for
-
             with session.no_autoflush:
                 calendars[task.unit_id] = calendar_for(session, task.unit_id)
         steps = plan(clock, load_rules(conn), calendars[task.unit_id])
@@ -139,8 +137,7 @@ def _sync_event(session: Session, ev: Event) -> None:
         event_number=ev.number, event_title=ev.title, area_path=ev.area_path or "", event_class_id=ev.event_class_id))
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _context: Any) -> None:
+def after_flush(session: Session, _context: Any) -> None:
     for ev in [o for o in session.dirty if isinstance(o, Event) and _changed(o, _EVENT_WATCHED)]:
         _sync_event(session, ev)
     new = [o for o in session.new if isinstance(o, Task)]

@@ -8,6 +8,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.engine import database_key
 
+#: Set by :func:`shuzhi.services.bootstrap.bootstrap`. Before it, a transaction would run without the
+#: session listeners and hooks (a task's supervision clock not kept in step, no plan started by a
+#: warning): a unit of work refuses to open rather than leave that to chance.
+_bootstrapped = False
+
+
+def mark_bootstrapped() -> None:
+    global _bootstrapped
+    _bootstrapped = True
+
 
 class UnitOfWork:
     """``with uow: … uow.commit()`` — anything not committed is rolled back on exit."""
@@ -30,6 +40,9 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> UnitOfWork:
+        if not _bootstrapped:
+            raise RuntimeError("shuzhi.services.bootstrap.bootstrap() was not called in this process: "
+                               "hooks and session listeners are not wired")
         self._session = self._factory()
         return self
 
@@ -51,6 +64,3 @@ class UnitOfWork:
     def flush(self) -> None:
         self.session.flush()
 
-
-# Every transaction keeps the tasks' supervision clocks in step (an after_flush hook on all sessions).
-from shuzhi.services import supervision_clock as _supervision_clock  # noqa: E402,F401

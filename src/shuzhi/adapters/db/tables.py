@@ -40,6 +40,8 @@ NAMING = {
 
 # SQLite has no 64-bit autoincrement for BIGINT primary keys; INTEGER is its rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# A reference to a BIGINT id (tasks, events, outbox rows); SQLite keeps them as INTEGER like their targets.
+BigRef = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

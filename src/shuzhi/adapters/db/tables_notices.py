@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shuzhi.adapters.db.tables import Base, BigId, UTCDateTime, utcnow
-from shuzhi.adapters.db.tables_supervision import BigRef
+from shuzhi.adapters.db.tables import Base, BigId, BigRef, UTCDateTime, utcnow
 
 
 class NoticeSetting(Base):

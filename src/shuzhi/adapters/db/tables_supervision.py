@@ -9,13 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shuzhi.adapters.db.tables import Base, BigId, UTCDateTime, utcnow
-
-# A reference to a BIGINT id (tasks, events, outbox rows); SQLite keeps them as INTEGER like their targets.
-BigRef = BigInteger().with_variant(Integer(), "sqlite")
+from shuzhi.adapters.db.tables import Base, BigId, BigRef, UTCDateTime, utcnow
 
 
 class SupervisionClock(Base):

@@ -27,13 +27,11 @@ def create_app(session_factory: sessionmaker[Session] | None = None, settings: S
     from shuzhi.entrypoints.api.routers import ROUTERS
     from shuzhi.entrypoints.api.uploads import document_uploads
     from shuzhi.entrypoints.serving import tune_gc
-    from shuzhi.services import wiring  # noqa: F401  (parts register their hooks on import)
+    from shuzhi.services.bootstrap import bootstrap
 
     tune_gc()
     settings = settings or get_settings()
-    from shuzhi.services.notices import hooks as notice_hooks
-
-    notice_hooks.configure(settings)  # the in-process worker sends through this app's gateway settings
+    bootstrap(settings)  # the in-process worker sends notices through this app's gateway settings
     if session_factory is None:
         url = settings.resolved_database_url()
         pool = {} if url.startswith("sqlite") else {"pool_size": settings.api_db_pool_size, "max_overflow": 10}

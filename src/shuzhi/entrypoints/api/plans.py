@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from shuzhi.domain import permissions as perms
+from shuzhi.domain.review import Notes, Review
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.errors import Invalid
@@ -17,7 +18,6 @@ from shuzhi.services.plans import activation as plan_activation
 from shuzhi.services.plans import review as r
 from shuzhi.services.plans import runs as plan_runs
 from shuzhi.services.plans import templates as plan_templates
-from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
 
 router = APIRouter(prefix="/api", tags=["plans"])
 Ref = Annotated[str, "event number (500111-20240613-000123) or id"]
@@ -138,7 +138,7 @@ class NotesIn(BaseModel):
     expected_version: int | None = None
 
 
-def _review_response(report: r.Review, format: str) -> Any:
+def _review_response(report: Review, format: str) -> Any:
     if format == "json":
         return report
     from shuzhi.adapters import review_export
@@ -162,13 +162,13 @@ def review_run(run_id: int, uow: UowDep, actor: ActorDep, format: str = "json") 
     return _review_response(r.review_run(uow, run_id, actor), format)
 
 
-@router.put("/events/{ref}/review/notes", response_model=r.Notes)
-def event_notes(ref: Ref, body: NotesIn, uow: UowDep, actor: ActorDep) -> r.Notes:
+@router.put("/events/{ref}/review/notes", response_model=Notes)
+def event_notes(ref: Ref, body: NotesIn, uow: UowDep, actor: ActorDep) -> Notes:
     """Write the lessons learned of an event's review."""
     return r.save_notes(uow, "event", ref, body.notes, actor, body.expected_version)
 
 
-@router.put("/plan-runs/{run_id}/review/notes", response_model=r.Notes)
-def run_notes(run_id: int, body: NotesIn, uow: UowDep, actor: ActorDep) -> r.Notes:
+@router.put("/plan-runs/{run_id}/review/notes", response_model=Notes)
+def run_notes(run_id: int, body: NotesIn, uow: UowDep, actor: ActorDep) -> Notes:
     """Write the lessons learned of a plan run's review."""
     return r.save_notes(uow, "run", str(run_id), body.notes, actor, body.expected_version)

@@ -1,0 +1,1 @@
+"""Hotline intelligence: the local text model that suggests classes and units, duplicates and repeats, analysis."""

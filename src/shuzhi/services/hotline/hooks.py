@@ -1,6 +1,6 @@
 """Hotline intelligence's seams: what the model suggested for each new event, and scheduled retraining.
 
-Imported once by :mod:`shuzhi.services.wiring`. The suggestion is recorded in the intake's own
+Registered by :func:`shuzhi.services.bootstrap.bootstrap`. The suggestion is recorded in the intake's own
 transaction (``model_suggestions``), so that the accuracy in production — the model's suggestion
 against the class people finally gave the event — can be counted per class and month. A model problem
 never stops intake: the event is registered without a recorded suggestion and the problem is logged.
@@ -9,7 +9,6 @@ never stops intake: the event is registered without a recorded suggestion and th
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +17,6 @@ from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.db.tables_hotline import ModelSuggestion
 from shuzhi.services import hooks
 from shuzhi.services.hotline import intake_automation, models
-from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob, _uow_job
 
 log = logging.getLogger("shuzhi.hotline")
 #: Sources whose events are people's words (a sensor's warning or a notice is not worth a suggestion).
@@ -51,8 +49,3 @@ def record_suggestion(s: Session, change: hooks.EventChange) -> None:
                           at=change.at))
     if row[0] in AUTOMATED_SOURCES:
         intake_automation.act_at_intake(s, change.event_id, loaded.version, top[0].code, top[0].score, change.at)
-
-
-hooks.EVENT_HOOKS.append(record_suggestion)
-# nightly in effect: once a day, and only when the history has grown or people corrected the model
-PERIODIC_JOBS.append(PeriodicJob("hotline.retrain", timedelta(days=1), _uow_job(models.retrain_job)))

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Event, EventClass, Task, TimelineEntry, Unit, UnitDuty
 from shuzhi.adapters.db.tables_hotline import ModelVersion
 from shuzhi.adapters.text_model import FORMAT, TextModel, counts_by_label, sha256_of
 from shuzhi.domain import hotline as rules
@@ -238,6 +238,34 @@ class Loaded:
 
 _lock = threading.Lock()
 _loaded: dict[str, Loaded] = {}
+
+
+@dataclass(frozen=True)
+class ModelUnderTest:
+    """A stored version and what measuring it needs: the class codes known here and each class's units."""
+
+    version: int
+    model: TextModel
+    known_classes: list[str]
+    units_of: dict[str, dict[str, float]]
+
+
+def model_for_evaluation(uow: UnitOfWork, actor: Actor, version: int | None = None) -> ModelUnderTest:
+    """Version ``version`` (default: the active one), to measure on a person's own labelled texts."""
+    authz.require(actor, MODEL_ADMIN)
+    with uow:
+        s = uow.session
+        q = select(ModelVersion.version, ModelVersion.blob, ModelVersion.sha256).where(ModelVersion.kind == KIND)
+        q = q.where(ModelVersion.version == version) if version is not None else q.where(ModelVersion.active.is_(True))
+        row = s.execute(q).first()
+        if row is None:
+            raise NotFound(f"version {version} not found" if version else "no active model", field="version")
+        known = list(s.scalars(select(EventClass.code)))
+        units_of: dict[str, dict[str, float]] = {}
+        for code, unit in s.execute(select(EventClass.code, Unit.code).join(UnitDuty, UnitDuty.event_class_id ==
+                                    EventClass.id).join(Unit, Unit.id == UnitDuty.unit_id)):
+            units_of.setdefault(code, {})[unit] = 1.0
+    return ModelUnderTest(row[0], TextModel.from_bytes(row[1], row[2]), known, units_of)
 
 
 def active_model(s: Session, database: str = "") -> Loaded | None:

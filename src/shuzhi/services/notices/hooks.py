@@ -23,7 +23,6 @@ from shuzhi.domain.thresholds import LABELS
 from shuzhi.services import hooks
 from shuzhi.services.notices import escalation
 from shuzhi.services.notices import sender as notice_sender
-from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob
 from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.notices")
@@ -101,15 +100,10 @@ def notify_plan_run(s: Session, run_id: int, at: datetime, *, plan_name: str, ev
                                          units=units, contexts=contexts, at=at, event_id=event_id)
 
 
-def _send_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
+def send_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
     return notice_sender.send_due(uow_factory, now, notice_sender.from_settings(settings()))
 
 
-def _steps_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
+def steps_job(uow_factory: Callable[[], UnitOfWork], now: datetime) -> int:
     return escalation.run_due_steps(uow_factory, now, base_url=settings().public_base_url)
 
-
-hooks.WARNING_HOOKS.append(on_warning)
-hooks.PLAN_HOOKS.append(on_plan_started)
-PERIODIC_JOBS.append(PeriodicJob("notices.escalate", timedelta(seconds=5), _steps_job))
-PERIODIC_JOBS.append(PeriodicJob("notices.send", timedelta(seconds=1), _send_job))

@@ -7,7 +7,6 @@ the tasks, in the actor's scope, and stores the notes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -17,95 +16,16 @@ from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.adapters.db.tables_plans import PlanRun, PlanTemplateRow, ReviewNote
 from shuzhi.domain import permissions as perm
 from shuzhi.domain import review as rv
+from shuzhi.domain.review import Incident, LateRow, Line, Notes, Review, StageRow, TaskStageRow
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
-from shuzhi.services.plans import triggers as _registers_the_plan_hooks  # noqa: F401  (as importing plans did)
 from shuzhi.services.plans.runs import run_task_ids
 from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 CLOSED = ("closed", "called_back")
 MAX_NOTES = 50_000
-
-
-@dataclass(frozen=True)
-class Line:
-    at: datetime
-    actor: str
-    action: str
-    from_state: str | None
-    to_state: str | None
-    unit: str | None
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class StageRow:
-    stage: str
-    label: str
-    seconds: float
-    visits: int
-
-
-@dataclass(frozen=True)
-class TaskStageRow:
-    task_id: int
-    unit_code: str
-    unit_name: str
-    stage: str
-    seconds: float
-    limit_seconds: float | None
-    late_seconds: float
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True)
-class LateRow:
-    unit_code: str
-    unit_name: str
-    late_stages: int
-    worst_late_seconds: float
-
-
-@dataclass(frozen=True)
-class Incident:
-    """A return (退单) or a rework (返工)."""
-
-    at: datetime
-    unit: str | None
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class Notes:
-    notes: str
-    version: int
-    updated_by: str | None
-    updated_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Review:
-    kind: str  # event | run
-    subject: str
-    title: str
-    event_number: str
-    event_state: str
-    plan_code: str | None
-    plan_name: str | None
-    started_at: datetime
-    ended_at: datetime
-    total_seconds: float
-    tasks: int
-    late_tasks: int
-    timeline: list[Line]
-    stages: list[StageRow]
-    task_stages: list[TaskStageRow]
-    late: list[LateRow]
-    returns: list[Incident]
-    reworks: list[Incident]
-    notes: Notes
 
 
 def _notes(s: Session, kind: str, subject_id: int) -> Notes:

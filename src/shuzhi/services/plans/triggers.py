@@ -5,9 +5,9 @@
   reclassification).  A template set to ``propose`` records a proposal for the duty officer instead.
   The trigger key (``warning:<episode>:<plan>``, ``event:<id>:<plan>``) is unique: one run per episode.
 * A task with predecessors waits, and is dispatched when they have all reported back
-  (:func:`_on_task_change`, a ``TASK_HOOKS`` entry); a cancelled predecessor cancels its dependants.
+  (:func:`on_task_change`, a ``TASK_HOOKS`` entry); a cancelled predecessor cancels its dependants.
 
-The hooks are registered when this module is imported (:mod:`shuzhi.services.wiring`).
+The hooks are registered by :func:`shuzhi.services.bootstrap.bootstrap`.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def on_event(s: Session, change: hooks.EventChange) -> None:
         _auto(s, row, tpl, f"event:{event.id}:{tpl.code}", "event_class", [event.area], event, change.at)
 
 
-def _on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
+def on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
     """TASK_HOOKS: what a plan task's move means for the tasks waiting on it.
 
     * reported back (or verified): the waiting tasks whose predecessors are all done are dispatched;
@@ -298,7 +298,3 @@ def _release(s: Session, event: Event, task: Task) -> None:
     _dispatch_steps(s, event, ready, _unit_names(s, {st.unit_id for st in ready}), SYSTEM, at,
                     f"预案:{run.template_code}")
 
-
-hooks.WARNING_HOOKS.append(on_warning)
-hooks.EVENT_HOOKS.append(on_event)
-hooks.TASK_HOOKS.append(_on_task_change)

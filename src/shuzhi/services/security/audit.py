@@ -102,6 +102,12 @@ class ChainReport:
     #: The first entry whose link does not hold, and why.
     broken_id: int | None = None
     problem: str | None = None
+    #: The broken entry as a person reads it: when, what, on what, by whom.
+    broken_entry: str | None = None
+
+
+def _described(e: AuditEntry) -> str:
+    return f"{e.at.isoformat()} {e.action} {e.object} by {e.actor}"
 
 
 def _walk(session: Session, batch: int = 2000) -> Iterator[AuditEntry]:
@@ -124,10 +130,11 @@ def verify_chain(session: Session) -> ChainReport:
         if e.prev_hash != prev:
             return ChainReport(False, count, prev, e.id,
                                "its prev_hash is not the hash of the entry before it (an entry was removed, "
-                               "inserted or changed before it)")
+                               "inserted or changed before it)", _described(e))
         expected = entry_hash(prev, e.id, e.at, e.actor, e.actor_id, e.action, e.object, e.details or {}, e.ip)
         if e.hash != expected:
-            return ChainReport(False, count, prev, e.id, "its content does not match its hash (it was changed)")
+            return ChainReport(False, count, prev, e.id, "its content does not match its hash (it was changed)",
+                               _described(e))
         prev = e.hash
         count += 1
     return ChainReport(True, count, prev)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, event, insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -47,7 +47,7 @@ from shuzhi.services import commands as c
 from shuzhi.services import ttl_cache
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.errors import ServiceError
-from shuzhi.services.hooks import READING_HOOKS, WARNING_HOOKS, WarningChange
+from shuzhi.services.hooks import WARNING_HOOKS, WarningChange
 from shuzhi.services.sensing.indicators import IndicatorInfo, indicators_by_id
 from shuzhi.services.sensing.warning_config import Config, load_config
 from shuzhi.services.transitions import note
@@ -109,13 +109,11 @@ def _touch(s: Session, keys: Iterable[tuple[int, str]]) -> None:
     s.info.setdefault(_TOUCHED, {}).setdefault(_url(s), set()).update(keys)
 
 
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
+def forget_touched_on_commit(session: Session) -> None:
     session.info.pop(_TOUCHED, None)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _ended(session: Session, transaction: SessionTransaction) -> None:
+def forget_series_on_rollback(session: Session, transaction: SessionTransaction) -> None:
     # Still marked after the outermost transaction ended: it was rolled back (or closed without a
     # commit), so the memory of those series may be ahead of the database — forget it.
     if transaction.parent is None and _TOUCHED in session.info:
@@ -488,6 +486,3 @@ def _dispatch(s: Session, ev: Event, at: datetime) -> None:
     except ServiceError as exc:
         note(s, ev, SYSTEM, "event.auto_dispatch_failed", at, reason=exc.message[:2000])
 
-
-if evaluate_readings not in READING_HOOKS:
-    READING_HOOKS.append(evaluate_readings)

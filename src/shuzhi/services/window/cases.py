@@ -56,7 +56,7 @@ from shuzhi.domain.services_catalogue import (
     valid_id_number,
 )
 from shuzhi.domain.time_limits import TimeLimit
-from shuzhi.services import hooks, outbox
+from shuzhi.services import outbox
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
 from shuzhi.services.calendars import calendar_for
@@ -410,7 +410,7 @@ _DONE = (TaskState.REPORTED_BACK.value, TaskState.VERIFIED.value)
 _GONE = (TaskState.RETURNED.value, TaskState.CANCELLED.value, TaskState.ESCALATED.value)
 
 
-def _on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
+def on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
     """TASK_HOOKS: a service task reported back may finish its stage (release the next) or the case."""
     if event.source != SOURCE or action != TaskAction.REPORT_BACK.value:
         return
@@ -477,8 +477,6 @@ def _complete(s: Session, case: ServiceCase, event: Event, at: datetime) -> None
                            title=f"办件已办结待出件：{case.title}"[:200], body=text,
                            payload={"case": case.number}, created_at=at))
 
-
-hooks.TASK_HOOKS.append(_on_task_change)
 
 
 # --- the window's later steps --------------------------------------------------------------------

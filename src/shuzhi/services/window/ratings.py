@@ -64,7 +64,6 @@ from shuzhi.domain.time_limits import TimeLimit
 from shuzhi.services.actors import Actor
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Conflict, Invalid, NotFound
-from shuzhi.services.scheduler import PERIODIC_JOBS, PeriodicJob
 from shuzhi.services.security import audit, authz
 from shuzhi.services.transitions import note
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -623,6 +622,3 @@ def remind_verifications(uow: UnitOfWork, now: datetime) -> int:
         uow.commit()
         return n
 
-
-PERIODIC_JOBS.append(PeriodicJob("services.verification_deadlines", timedelta(minutes=5),
-                                 lambda uow_factory, now: remind_verifications(uow_factory(), now)))

@@ -23,7 +23,6 @@ from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, TaskAction, TaskRole, TaskState
 from shuzhi.domain.time_limits import TimeLimit
-from shuzhi.services import hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
 from shuzhi.services.calendars import calendar_for
@@ -148,7 +147,7 @@ def blow(uow: UnitOfWork, credit_code: str, subject: str, description: str, depa
         return WhistleOut(event.number, ent.name, officer.name, [units[c].name for c in department_codes], due)
 
 
-def _on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
+def on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
     """TASK_HOOKS: a department answering an enterprise's call (报到) is told to the officer."""
     if event.source != SOURCE or action != TaskAction.REPORT_BACK.value:
         return
@@ -160,5 +159,3 @@ def _on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
                        title=f"部门已报到：{unit.name if unit else ''}"[:200], body=event.title,
                        payload={"unit": unit.code if unit else None}, created_at=task.updated_at))
 
-
-hooks.TASK_HOOKS.append(_on_task_change)

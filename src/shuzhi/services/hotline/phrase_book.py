@@ -1,8 +1,10 @@
-"""How people put each demo class into words: the demo district's training language for the hotline model.
+"""How people put each class of the standard catalogue into words: the starter training language of
+the hotline model.
 
-The demo's history describes its events with these phrases (:func:`describe`), so the model a demo
-installation trains from its own history has learnt citizens' and operators' wording, not the class
-names. They are written separately from the evaluation set (``benchmarks/data``), which the model never
+A new installation with little history trains on these (``shuzhi model train --starter N``), so it is
+part of the product; the demo's history also describes its events with them (:func:`describe`), so the
+model a demo installation trains from its own history has learnt citizens' and operators' wording, not
+the class names. They are written separately from the evaluation set (``benchmarks/data``), which the model never
 sees in training.
 """
 
