@@ -36,6 +36,7 @@ from shuzhi.services.calendars import calendar_for
 from shuzhi.services.deadlines import due_at, resumed_due_at
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.security import authz
+from shuzhi.services.supervision_clock import insert_copy_clocks, read_deadlines
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
 from shuzhi.services.urgency import follow_urgency
@@ -111,7 +112,9 @@ def _new_task(session: Session, event: Event, unit: Unit, role: TaskRole, actor:
     task = Task(event_id=event.id, unit_id=unit.id, unit=unit, role=role.value, state=state.value,
                 dispatched_by_unit_id=actor.unit_id or event.owner_unit_id, dispatched_by=actor.label,
                 instruction=instruction, dispatched_at=at)
-    if role is not TaskRole.NOTIFY:
+    if role is TaskRole.NOTIFY:
+        task.read_due_at = read_deadlines(session, event.event_class, event.urgency, at, [unit.id])[unit.id]
+    else:
         cal = calendar_for(session, unit.id)
         task.accept_due_at = due_at(event.event_class, event.urgency, Stage.ACCEPT, at, cal)
         task.handle_due_at = due_at(event.event_class, event.urgency, Stage.HANDLE, at, cal)
@@ -249,24 +252,34 @@ def _copy_to(s: Session, event: Event, units: list[Unit], actor: Actor, at: date
     unit-of-work flush would insert the tasks one by one, as the table's version counter asks).
 
     The new ids come back unordered (ordered RETURNING makes SQLite insert row by row) and are matched
-    by unit: an event copies a unit once. Notify tasks have no clock (no deadline), so the flush hook
-    that keeps the clocks has nothing to miss."""
+    by unit: an event copies a unit once. Each copy gets its read deadline (working time, see
+    :func:`shuzhi.services.supervision_clock.read_deadlines`) and its clock, both computed once per
+    calendar, not per unit."""
     if not units:
         return
     by = actor.unit_id or event.owner_unit_id
     s.flush()
+    read_due = read_deadlines(s, event.event_class, event.urgency, at, [u.id for u in units])
     ids: dict[int, int] = {u_id: t_id for u_id, t_id in s.execute(insert(Task).returning(Task.unit_id, Task.id), [{
         "event_id": event.id, "unit_id": u.id, "role": TaskRole.NOTIFY.value, "state": TaskState.NOTIFIED.value,
         "dispatched_by_unit_id": by, "dispatched_by": actor.label, "dispatched_at": at, "rework_count": 0,
-        "updated_at": at, "version": 1,
+        "updated_at": at, "version": 1, "read_due_at": read_due[u.id],
     } for u in units])}
     s.execute(insert(TimelineEntry), [{
         "event_id": event.id, "task_id": ids[u.id], "at": at, "actor_id": actor.person_id, "actor": actor.label,
         "action": "task.create", "from_state": None, "to_state": TaskState.NOTIFIED.value, "reason": None,
         "payload": {"unit": u.code, "unit_name": u.name, "role": TaskRole.NOTIFY.value,
-                    "accept_due_at": None, "handle_due_at": None, "provisional_years": []},
+                    "accept_due_at": None, "handle_due_at": None, "provisional_years": [],
+                    "read_due_at": _iso(read_due[u.id])},
     } for u in units])
+    # the copies' clocks (read reminder, overdue) in one more INSERT: the flush hook never sees these rows
+    insert_copy_clocks(s, event, [(ids[u.id], u.id, due) for u in units if (due := read_due[u.id]) is not None],
+                       at, by)
     s.refresh(event, ["tasks"])  # read again with the new tasks and their units (one query)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def withdraw(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now: datetime | None = None) -> Event:
