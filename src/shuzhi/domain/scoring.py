@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shuzhi.domain.evaluation import (
+    COPY_MEASURES,
+    COPY_RATES,
     LEDGER_MEASURES,
     LEDGER_RATES,
     MEASURES,
@@ -38,9 +40,10 @@ from shuzhi.domain.evaluation import (
     RATING_RATES,
 )
 
-#: What a scheme may score and count: the event figures, the ledgers' (台账) and the service ratings' (好差评).
-SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES
-COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES
+#: What a scheme may score and count: the event figures, the ledgers' (台账), the service ratings' (好差评)
+#: and the copies' (抄送知悉, 及时知悉率).
+SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES + COPY_RATES
+COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES + COPY_MEASURES
 
 
 class SchemeError(ValueError):

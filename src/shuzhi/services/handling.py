@@ -239,12 +239,24 @@ def notify_in(s: Session, ref: str | int, cmd: c.Notify, actor: Actor, at: datet
         units += copy_lists.units_by_codes(s, extra, "copy_lists")
     if not units:
         raise Invalid("the copy lists have no units", field="copy_lists")
+    for i, unit in enumerate(units):
+        if not may_address(actor, unit.area.path):
+            field = f"unit_codes[{i}]" if i < len(cmd.unit_codes) else "copy_lists"
+            raise Invalid(f"unit '{unit.code}' ({unit.name}) is outside the units you may copy", field=field)
     move_event(s, event, EventAction.NOTIFY, actor, at, reason=cmd.reason,
                payload={"units": [u.code for u in units], "copy_lists": cmd.copy_lists})
     event.mode = EventMode.NOTIFY.value
     event.dispatched_at = at
     _copy_to(s, event, units, actor, at)
     return event
+
+
+def may_address(actor: Actor, path: str) -> bool:
+    """A copy goes to units in the actor's area subtrees or up its own chain (a district centre informs
+    the city centre), never sideways to another district's or town's units."""
+    if actor.area_paths is None:
+        return True
+    return any(path.startswith(p) or p.startswith(path) for p in actor.area_paths)
 
 
 def _copy_to(s: Session, event: Event, units: list[Unit], actor: Actor, at: datetime) -> None:
