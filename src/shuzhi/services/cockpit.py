@@ -569,8 +569,9 @@ def flows(uow: UnitOfWork, actor: Actor, days: int = 30, now: datetime | None = 
                    func.sum(case((and_(done_at.is_(None), open_state, due_at < now), 1), else_=0)),
                    func.sum(case((and_(done_at.is_not(None), due_at.is_not(None), done_at > due_at), 1),
                                  else_=0)))
-            .select_from(Task).join(Event, Event.id == Task.event_id)
-            .where(*in_scope, Task.role.in_(["notify", "lead", "assist"]),
+            .select_from(Task)
+            # the events by id: the scope's clause has its own subquery over the tasks
+            .where(Task.event_id.in_(select(Event.id).where(*in_scope)), Task.role.in_(["notify", "lead", "assist"]),
                    Task.state.not_in(["cancelled", "returned"]))
             .group_by(notify_role)).all()
     tasks = {bool(r[0]): [int(v or 0) for v in r[1:]] for r in task_rows}

@@ -160,13 +160,20 @@ def unit_fits_area(s: Session, unit: Unit, area_path: str | None) -> bool:
 
 
 def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: datetime, *,
-                record: dict[str, Any] | None = None, copy_codes: list[str] | None = None) -> Event:
+                record: dict[str, Any] | None = None, copy_codes: list[str] | None = None,
+                automatic: bool = False) -> Event:
     """:func:`dispatch` inside the caller's transaction (e.g. a sensor warning's event, dispatched in
-    the transaction that opened it)."""
+    the transaction that opened it).
+
+    ``automatic``: chosen by the rules, not by a person — then a notify-only event is refused (409)
+    rather than turned into a case: only a person turns a copy into a case (issue 18)."""
     event = load_actable_event(s, ref, actor)
     _check_version(event, cmd.expected_version)
     to_case = event.mode == EventMode.NOTIFY.value and event.state in (EventState.REGISTERED.value,
                                                                        EventState.NOTIFYING.value)
+    if to_case and automatic:
+        raise Conflict("a notify-only event (抄送知悉) is never made a case automatically: copy it, or let "
+                       "the duty officer dispatch it by hand", field="mode")
     if to_case:
         # the duty officer overrides the class's notify default, or turns a copy into a case (copy →
         # handle): the copies stay as they are (read or not), the history is kept, a lead unit takes it
@@ -201,7 +208,8 @@ def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: d
 
 
 def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: datetime | None = None,
-             record: dict[str, Any] | None = None, copy_codes: list[str] | None = None) -> Event:
+             record: dict[str, Any] | None = None, copy_codes: list[str] | None = None,
+             automatic: bool = False) -> Event:
     """Send the event to one or more units (lead 主办 / assisting 协办).
 
     ``record`` is how the units were chosen (rule, why, override, reason — see
@@ -210,7 +218,8 @@ def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: d
     """
     authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
-    return _run(uow, lambda s: dispatch_in(s, ref, cmd, actor, at, record=record, copy_codes=copy_codes))
+    return _run(uow, lambda s: dispatch_in(s, ref, cmd, actor, at, record=record, copy_codes=copy_codes,
+                                           automatic=automatic))
 
 
 def notify(uow: UnitOfWork, ref: str, cmd: c.Notify, actor: Actor, *, now: datetime | None = None) -> Event:
