@@ -163,6 +163,20 @@ BENCHES: tuple[Bench, ...] = (
 )
 
 
+BENCHES += (
+    Bench("desk", "bench_desk.py", (), "#18", (
+        Figure("desk_copy_notice_to_1031_towns_s", "one notice copied to 1,031 towns through a copy list (notify with "
+               "read deadlines and clocks, to the commit), PostgreSQL; median", "≤ 1 s"),
+        Figure("desk_inbox_100k_unread_copies_ms", "a district centre's inbox with 100,000 unread copies opens (first "
+               "page of 50 + unread counts), PostgreSQL; median", "≤ 300 ms"),
+    )),
+    Bench("desk_sqlite", "bench_desk.py", ("--sqlite",), "#18", (
+        Figure("desk_copy_notice_to_1031_towns_s_sqlite", "the same copy to 1,031 towns on SQLite", "≤ 1 s"),
+        Figure("desk_inbox_100k_unread_copies_ms_sqlite", "the same inbox on SQLite", "≤ 300 ms"),
+    ), quick_args=("--sqlite", "--quick")),
+)
+
+
 def by_name(name: str) -> Bench:
     for bench in BENCHES:
         if bench.name == name:

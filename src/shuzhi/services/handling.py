@@ -10,10 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from shuzhi.adapters.db import bulk
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UnitCoverage, UnitDuty
 from shuzhi.domain import standing
 from shuzhi.domain.dispatch import Candidate
@@ -281,18 +282,19 @@ def _copy_to(s: Session, event: Event, units: list[Unit], actor: Actor, at: date
     by = actor.unit_id or event.owner_unit_id
     s.flush()
     read_due = read_deadlines(s, event.event_class, event.urgency, at, [u.id for u in units])
-    ids: dict[int, int] = {u_id: t_id for u_id, t_id in s.execute(insert(Task).returning(Task.unit_id, Task.id), [{
+    # unnest() of one array per column on PostgreSQL: a short statement whatever the number of units
+    ids: dict[int, int] = {u_id: t_id for u_id, t_id in bulk.insert_rows(s.connection(), Task.__table__, [{
         "event_id": event.id, "unit_id": u.id, "role": TaskRole.NOTIFY.value, "state": TaskState.NOTIFIED.value,
         "dispatched_by_unit_id": by, "dispatched_by": actor.label, "dispatched_at": at, "rework_count": 0,
         "updated_at": at, "version": 1, "read_due_at": read_due[u.id],
-    } for u in units])}
-    s.execute(insert(TimelineEntry), [{
+    } for u in units], returning=("unit_id", "id"))}
+    bulk.insert_rows(s.connection(), TimelineEntry.__table__, [{
         "event_id": event.id, "task_id": ids[u.id], "at": at, "actor_id": actor.person_id, "actor": actor.label,
         "action": "task.create", "from_state": None, "to_state": TaskState.NOTIFIED.value, "reason": None,
         "payload": {"unit": u.code, "unit_name": u.name, "role": TaskRole.NOTIFY.value,
                     "accept_due_at": None, "handle_due_at": None, "provisional_years": [],
                     "read_due_at": _iso(read_due[u.id])},
-    } for u in units])
+    } for u in units])  # COPY on PostgreSQL
     # the copies' clocks (read reminder, overdue) in one more INSERT: the flush hook never sees these rows
     insert_copy_clocks(s, event, [(ids[u.id], u.id, due) for u in units if (due := read_due[u.id]) is not None],
                        at, by)

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select, update
+from sqlalchemy import JSON, Integer, delete, event, insert, inspect, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Event, EventClass, Task
+from shuzhi.adapters.db.tables import Event, EventClass, Task, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import SupervisionClock, SupervisionRules, SupervisionStep
 from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules as Rules
@@ -181,30 +181,43 @@ def read_deadlines(session: Session, event_class: EventClass | None, urgency: st
 
 def insert_copy_clocks(session: Session, event: Event, tasks: Sequence[tuple[int, int, datetime]],
                        dispatched_at: datetime, dispatched_by_unit_id: int | None) -> None:
-    """Clocks of new copies ``(task_id, unit_id, read_due_at)`` of one event in one INSERT: the plan of
+    """Clocks of new copies ``(task_id, unit_id, read_due_at)`` of one event, set-based: the plan of
     :func:`shuzhi.domain.supervision.plan` is the same for every copy with the same deadline and calendar,
-    so it is computed once per (office hours, deadline)."""
+    so it is computed once per (office hours, deadline) and written by one ``INSERT … SELECT`` over the
+    event's new copies — a notice to 1,031 towns is one statement, not 1,031 rows sent one by one."""
     from shuzhi.services.calendars import calendar_for, office_hours_for
 
     if not tasks:
         return
     conn = session.connection()
     rules = load_rules(conn)
-    plans: dict[tuple[Any, datetime], list[Any]] = {}
-    rows: list[dict[str, Any]] = []
-    for task_id, unit_id, due in tasks:
-        key = (office_hours_for(session, unit_id), due)
-        if key not in plans:
-            clock = TaskClock(state=TaskState.NOTIFIED, role=TaskRole.NOTIFY, dispatched_at=dispatched_at,
-                              accept_due_at=None, handle_due_at=None, handle_unit=None, since=dispatched_at,
-                              read_due_at=due)
-            plans[key] = plan(clock, rules, calendar_for(session, unit_id))
-        steps = plans[key]
-        if steps:
-            rows.append(dict(
-                task_id=task_id, event_id=event.id, next_due_at=steps[0].due_at, plan=plan_to_json(steps),
-                failures=0, updated_at=dispatched_at, unit_id=unit_id, dispatched_by_unit_id=dispatched_by_unit_id,
-                event_number=event.number, event_title=event.title, area_path=event.area_path or "",
-                event_class_id=event.event_class_id))
-    if rows:
-        conn.execute(insert(SupervisionClock), rows)
+    groups: dict[tuple[Any, datetime], list[int]] = defaultdict(list)
+    calendars: dict[Any, Any] = {}
+    for _task_id, unit_id, due in tasks:
+        hours = office_hours_for(session, unit_id)
+        if hours not in calendars:
+            calendars[hours] = calendar_for(session, unit_id)
+        groups[(hours, due)].append(unit_id)
+    for (hours, due), unit_ids in groups.items():
+        clock = TaskClock(state=TaskState.NOTIFIED, role=TaskRole.NOTIFY, dispatched_at=dispatched_at,
+                          accept_due_at=None, handle_due_at=None, handle_unit=None, since=dispatched_at,
+                          read_due_at=due)
+        steps = plan(clock, rules, calendars[hours])
+        if not steps:
+            continue
+        which = [Task.event_id == event.id, Task.role == TaskRole.NOTIFY.value,
+                 Task.state == TaskState.NOTIFIED.value, Task.dispatched_at == dispatched_at, Task.read_due_at == due]
+        if len(groups) > 1:
+            which.append(Task.unit_id.in_(unit_ids))
+        source = select(
+            Task.id, Task.event_id, literal(steps[0].due_at, UTCDateTime()).label("next_due_at"),
+            literal(plan_to_json(steps), JSON()).label("plan"), literal(0).label("failures"),
+            literal(dispatched_at, UTCDateTime()).label("updated_at"), Task.unit_id,
+            literal(dispatched_by_unit_id, Integer()).label("dispatched_by_unit_id"),
+            literal(event.number).label("event_number"), literal(event.title).label("event_title"),
+            literal(event.area_path or "").label("area_path"),
+            literal(event.event_class_id, Integer()).label("event_class_id"),
+        ).where(*which)
+        conn.execute(insert(SupervisionClock).from_select(
+            ["task_id", "event_id", "next_due_at", "plan", "failures", "updated_at", "unit_id",
+             "dispatched_by_unit_id", "event_number", "event_title", "area_path", "event_class_id"], source))

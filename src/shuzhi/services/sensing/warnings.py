@@ -473,7 +473,8 @@ def _dispatch(s: Session, ev: Event, at: datetime) -> None:
     dispatch would; one nobody's duties cover stays registered for the duty officer."""
     from shuzhi.services.dispatching import deciding
 
-    deciding.apply_rules_in(s, ev, SYSTEM, at)
+    # the policy's author chose to handle this level: a notice copied at a lower level becomes a case
+    deciding.apply_rules_in(s, ev, SYSTEM, at, handle=True)
 
 
 if evaluate_readings not in READING_HOOKS:
