@@ -205,7 +205,7 @@ def _store(s: Session, rows: list[dict[str, Any]], district_code: str, now: date
     events = []
     for r in rows:
         read_times = [t for _, t in r["reads"]]
-        closed = max(read_times) if all(t is not None for t in read_times) else None  # type: ignore[type-var]
+        closed = max(read_times) if all(t is not None for t in read_times) else None
         events.append({
             "number": r["number"], "source": "legacy_system", "request_type": None, "event_class_id": r["class"],
             "title": r["title"], "description": f"{r['title']}，请各单位知悉并做好相关工作。",
