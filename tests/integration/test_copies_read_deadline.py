@@ -124,6 +124,10 @@ def test_timely_acknowledgement_is_a_unit_figure_in_evaluation(session_factory: 
     assert by_code["C500111001"]["copies_read_late"] == 1
     assert by_code["C500111001"]["timely_read_rate"] == pytest.approx(0.5)
     assert (by_code["D500111-SWJ"]["copies_unread_late"], by_code["D500111-SWJ"]["timely_read_rate"]) == (1, 0.5)
+    # the figures grouped by unit carry it too
+    figures = evaluation.figures(_uow(sf), grace, area=None, period="2024-06", group_by="unit")
+    rates = {g["code"]: g["timely_read_rate"] for g in figures["groups"]}
+    assert rates.get("C500111001") == pytest.approx(0.5)
 
 
 def test_automatic_dispatch_copies_a_notify_only_event_and_never_makes_it_a_case(

@@ -288,8 +288,16 @@ def figures(uow: UnitOfWork, actor: Actor, **params: Any) -> dict[str, Any]:
         out = describe(q)
         out["computed_from"] = origin
         out["total"] = Figures(dict(total)).as_dict()
-        out["groups"] = [{k: v for k, v in g.items() if k != "counts"} | Figures(dict(g["counts"])).as_dict()
-                         for g in groups]
+        if q.group_by == "unit":
+            # 及时知悉率 beside the event figures: a unit's copies (抄送) read by their read deadline
+            groups = _with_copies(s, actor, q, groups)
+        out["groups"] = []
+        for g in groups:
+            entry = {k: v for k, v in g.items() if k not in ("counts", "copies")} | Figures(dict(g["counts"])).as_dict()
+            if q.group_by == "unit":
+                counted = g.get("copies") or dict.fromkeys(COPY_MEASURES, 0)
+                entry |= counted | copy_rates(counted)
+            out["groups"].append(entry)
         return out
 
 
@@ -434,6 +442,15 @@ def copy_counts(s: Session, actor: Actor, q: Query, now: datetime | None = None)
         stmt = stmt.where(Area.path.startswith(q.area.path, autoescape=True))
     if q.unit is not None:
         stmt = stmt.where(Task.unit_id == q.unit.id)
+    if q.unit_kind:
+        stmt = stmt.where(Unit.kind == q.unit_kind)
+    if q.event_class is not None or q.source:
+        events = select(Event.id)
+        if q.event_class is not None:
+            events = events.where(Event.event_class_id == q.event_class.id)
+        if q.source:
+            events = events.where(Event.source == q.source)
+        stmt = stmt.where(Task.event_id.in_(events))
     out: dict[int, dict[str, int]] = {}
     for unit_id, a, b, c in s.execute(stmt).all():
         a, b, c = int(a or 0), int(b or 0), int(c or 0)
