@@ -10,7 +10,7 @@ from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.evaluation import copy_judgement, copy_rates
 from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules, TaskClock, plan, read_deadline
-from shuzhi.domain.time_limits import LimitUnit, Stage, TimeLimit, TimeLimits
+from shuzhi.domain.time_limits import LimitUnit, Stage, TimeLimit, TimeLimits, Urgency
 from shuzhi.services.deadlines import default_calendar
 
 MON_9 = datetime(2024, 6, 3, 9, 0, tzinfo=SHANGHAI).astimezone(UTC)
@@ -32,7 +32,8 @@ def test_the_read_deadline_is_working_time_from_the_rules_or_the_class() -> None
     assert read_deadline(cal, SupervisionRules(), friday_17, None) == datetime(2024, 6, 11, 17, 0, tzinfo=SHANGHAI)
     assert read_deadline(cal, SupervisionRules(), MON_9, TimeLimit(2, LimitUnit.WORKING_HOURS)) == (
         datetime(2024, 6, 3, 11, 0, tzinfo=SHANGHAI))
-    assert TimeLimits.from_mapping({"normal": {"阅知": "4wh"}}).get("normal", Stage.READ) == TimeLimit(4, "working_hours")
+    limits = TimeLimits.from_mapping({"normal": {"阅知": "4wh"}})
+    assert limits.get(Urgency.NORMAL, Stage.READ) == TimeLimit(4, LimitUnit.WORKING_HOURS)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2001, True, "8"])
