@@ -20,14 +20,15 @@ import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.sequences import reserve
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import SupervisionClock
 from shuzhi.demo.district import DemoDistrict
 from shuzhi.domain.events import TaskRole, TaskState
@@ -165,32 +166,41 @@ def _build(rng: random.Random, district: DemoDistrict, start: datetime, now: dat
 _TEXT: dict[datetime, str] = {}
 
 
-def _sqlite_value(v: Any) -> Any:
-    if isinstance(v, datetime):
-        # as UTCDateTime stores it on SQLite; a notice's few instants recur in all its rows
-        text = _TEXT.get(v)
-        if text is None:
-            if len(_TEXT) > 200_000:
-                _TEXT.clear()
-            text = _TEXT[v] = v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return text
-    if isinstance(v, dict | list):
-        return json.dumps(v, ensure_ascii=False)
-    return v
+def _sqlite_time(v: datetime) -> str:
+    # as UTCDateTime stores it on SQLite; a notice's few instants recur in all its rows
+    text = _TEXT.get(v)
+    if text is None:
+        if len(_TEXT) > 200_000:
+            _TEXT.clear()
+        text = _TEXT[v] = v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text
 
 
 def _insert(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """Many rows at once: COPY on PostgreSQL (:func:`shuzhi.services.bulk_events._insert_rows`); on SQLite
-    one ``executemany`` of plain tuples — SQLAlchemy's per-value bind processing would be most of the
-    demo's seeding time for the notices' half a million rows."""
+    one ``executemany`` of plain tuples, converting only the time and JSON columns — SQLAlchemy's
+    per-value bind processing would be most of the demo's seeding time for the notices' rows."""
     if not rows:
         return
     if s.get_bind().dialect.name == "postgresql":
         _insert_rows(s, table, rows)
         return
     columns = list(rows[0])
+    times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime)]
+    jsons = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+    pick = itemgetter(*columns)
+    values: list[tuple[Any, ...]] = []
+    for r in rows:
+        row = list(pick(r))
+        for i in times:
+            if row[i] is not None:
+                row[i] = _sqlite_time(row[i])
+        for i in jsons:
+            if row[i] is not None:
+                row[i] = json.dumps(row[i], ensure_ascii=False)
+        values.append(tuple(row))
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-    s.connection().exec_driver_sql(sql, [tuple(_sqlite_value(r[c]) for c in columns) for r in rows])
+    s.connection().exec_driver_sql(sql, values)
 
 
 def _store(s: Session, rows: list[dict[str, Any]], district_code: str, now: datetime) -> None:
