@@ -6,10 +6,11 @@ import time
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shuzhi.adapters.db.tables import Area, Event, Person, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Area, Event, Person, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables_desk import CopyList
 from shuzhi.adapters.db.tables_supervision import SupervisionStep
 from shuzhi.config import Settings
 from shuzhi.demo.runner import seed_demo
@@ -26,7 +27,22 @@ def test_demo_seed_builds_a_district_with_history(session_factory: sessionmaker[
         assert (s.scalar(select(func.count(Person.id))) or 0) > 2000
         # sensor warnings open events of their own (tests/integration/test_demo_warnings.py)
         events = s.scalar(select(func.count(Event.id)).where(
-            or_(Event.intake_key.is_(None), Event.intake_key.not_like("warning:%")))) or 0
+            or_(Event.intake_key.is_(None), and_(Event.intake_key.not_like("warning:%"),
+                                                 Event.intake_key.not_like("demo-copy:%"))))) or 0
+        # the seeds' shape: nearly every event is copied for information (抄送知悉), ~2-4 % handled
+        modes = dict(s.execute(select(Event.mode, func.count(Event.id)).group_by(Event.mode)).all())
+        assert 0.95 <= modes["notify"] / sum(modes.values()) <= 0.99, modes
+        # the notices go to realistic copy lists: a basin's towns, a list of departments, a town and a company
+        copied = s.execute(select(Task.event_id, func.count(Task.id)).where(Task.role == "notify")
+                           .group_by(Task.event_id)).all()
+        assert max(n for _, n in copied) >= 8 and min(n for _, n in copied) >= 1
+        # most are read in time; of those still unread, few are past their read deadline
+        read = dict(s.execute(select(Task.state, func.count(Task.id)).where(Task.role == "notify")
+                              .group_by(Task.state)).all())
+        late = s.scalar(select(func.count(Task.id)).where(Task.role == "notify", Task.state == "notified",
+                                                          Task.read_due_at < now)) or 0
+        assert read["read"] > read["notified"] and late < 0.03 * (read["read"] + read["notified"]), (read, late)
+        assert (s.scalar(select(func.count(CopyList.id))) or 0) >= 6
         states = dict(s.execute(select(Event.state, func.count(Event.id)).group_by(Event.state)).all())
         assert (s.scalar(select(func.count(TimelineEntry.id))) or 0) > events * 3
         assert s.scalar(select(func.max(Event.received_at))) <= now

@@ -128,6 +128,31 @@ def rating_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
             "bad_on_time_rate": ratio(counts.get("ratings_bad_on_time", 0), bad)}
 
 
+#: 抄送知悉 figures (issue 18): per unit, its copies whose read deadline falls in the period and has passed
+#: (or which were read already). Counted from the copies when a ranking is made, not roll-up columns.
+COPY_MEASURES: Final[tuple[str, ...]] = ("copies_due", "copies_read_on_time", "copies_read_late", "copies_unread_late")
+COPY_RATES: Final[tuple[str, ...]] = ("timely_read_rate",)
+LABELS.update({
+    "copies_due": "应知悉抄送数", "copies_read_on_time": "按时知悉数", "copies_read_late": "逾期知悉数",
+    "copies_unread_late": "逾期未阅数", "timely_read_rate": "及时知悉率",
+})
+
+
+def copy_judgement(read_due_at: datetime | None, read_at: datetime | None, now: datetime) -> str | None:
+    """How one copy counts at ``now``: ``on_time`` (read by its read deadline), ``late`` (read after it),
+    ``unread_late`` (its deadline passed unread) or None (no deadline, or not yet due and unread)."""
+    if read_due_at is None:
+        return None
+    if read_at is not None:
+        return "on_time" if read_at <= read_due_at else "late"
+    return "unread_late" if now > read_due_at else None
+
+
+def copy_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
+    """及时知悉率 = copies read by their read deadline / copies due (read, or past the deadline unread)."""
+    return {"timely_read_rate": ratio(counts.get("copies_read_on_time", 0), counts.get("copies_due", 0))}
+
+
 AVERAGES: Final[tuple[str, ...]] = (
     "avg_accept_hours", "avg_accept_work_hours", "avg_handle_hours", "avg_handle_work_hours",
 )

@@ -31,6 +31,8 @@ from typing import Any
 
 from shuzhi.domain.duty_desk import PRESENCE_MEASURES, PRESENCE_RATES
 from shuzhi.domain.evaluation import (
+    COPY_MEASURES,
+    COPY_RATES,
     LEDGER_MEASURES,
     LEDGER_RATES,
     MEASURES,
@@ -39,10 +41,10 @@ from shuzhi.domain.evaluation import (
     RATING_RATES,
 )
 
-#: What a scheme may score and count: the event figures, the ledgers' (台账), the service ratings' (好差评) and
-#: the on-post checks' (在岗抽查, per unit).
-SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES + PRESENCE_RATES
-COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES + PRESENCE_MEASURES
+#: What a scheme may score and count: the event figures, the ledgers' (台账), the service ratings' (好差评),
+#: the on-post checks' (在岗抽查, per unit) and the copies' (抄送知悉, 及时知悉率).
+SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES + PRESENCE_RATES + COPY_RATES
+COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES + PRESENCE_MEASURES + COPY_MEASURES
 
 
 class SchemeError(ValueError):

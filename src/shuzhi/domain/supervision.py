@@ -31,6 +31,8 @@ class StepKind(StrEnum):
     YELLOW_CARD = "yellow_card"  # 黄牌
     RED_CARD = "red_card"  # 红牌（通报）
     ACCEPT_TIMEOUT = "accept_timeout"  # 超时未签收 → 上报
+    READ_REMIND = "read_remind"  # 抄送临期未阅提醒
+    READ_OVERDUE = "read_overdue"  # 抄送逾期未阅
 
 
 #: Timeline actions written by supervision, with the Chinese label the interface shows.
@@ -41,6 +43,8 @@ TIMELINE_ACTIONS: dict[str, str] = {
     "supervision.yellow_card": "黄牌警告",
     "supervision.red_card": "红牌通报",
     "supervision.escalate": "超时未签收上报",
+    "supervision.read_remind": "抄送临期未阅提醒",
+    "supervision.read_overdue": "抄送逾期未阅",
     "supervision.leader_urge": "领导督办",
     "task.escalate": "超出能力上报",
     "event.escalate": "上报上级中心",
@@ -57,6 +61,9 @@ class SupervisionRules:
     red_after_wd: float = 5.0
     urge_next_working_day: bool = True
     escalate_unaccepted: bool = True
+    #: The read deadline of a copy (抄送阅知时限) in working hours, when its class sets none ("read" stage);
+    #: None: copies have no read deadline unless their class gives one.
+    read_within_wh: float | None = 7.0  # one working day of the default office hours
 
     def __post_init__(self) -> None:
         fractions = tuple(float(f) for f in self.remind_at)
@@ -71,6 +78,10 @@ class SupervisionRules:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 250:
                 raise ValueError(f"{name}: {value!r} must be a number of working days between 0 and 250")
+        read = self.read_within_wh
+        if read is not None and (isinstance(read, bool) or not isinstance(read, int | float) or not 0 < read <= 2000):
+            raise ValueError(f"read_within_wh: {read!r} must be a number of working hours between 0 and 2000 "
+                             "(or null: no read deadline)")
         object.__setattr__(self, "remind_at", fractions)
 
     @classmethod
@@ -78,7 +89,8 @@ class SupervisionRules:
         """Read ``{"remind_at": [0.7, 0.9], "yellow_after_wd": 1, …}``; unknown keys are refused."""
         if not isinstance(data, Mapping):
             raise ValueError("supervision rules must be an object")
-        known = {"remind_at", "yellow_after_wd", "red_after_wd", "urge_next_working_day", "escalate_unaccepted"}
+        known = {"remind_at", "yellow_after_wd", "red_after_wd", "urge_next_working_day", "escalate_unaccepted",
+                 "read_within_wh"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
@@ -97,7 +109,7 @@ class SupervisionRules:
     def to_mapping(self) -> dict[str, Any]:
         return {"remind_at": list(self.remind_at), "yellow_after_wd": self.yellow_after_wd,
                 "red_after_wd": self.red_after_wd, "urge_next_working_day": self.urge_next_working_day,
-                "escalate_unaccepted": self.escalate_unaccepted}
+                "escalate_unaccepted": self.escalate_unaccepted, "read_within_wh": self.read_within_wh}
 
 
 _STEP_NAMES = frozenset(k.value for k in StepKind)
@@ -145,6 +157,8 @@ class TaskClock:
     #: When the task last changed: reminders whose moment had already passed then are not planned.
     since: datetime
     done: frozenset[tuple[str, datetime]] = field(default=frozenset())
+    #: A copy's read deadline (抄送阅知时限), counted on working time like any other.
+    read_due_at: datetime | None = None
 
 
 RUNNING = frozenset({TaskState.DISPATCHED, TaskState.ACCEPTED, TaskState.EXTENSION_REQUESTED})
@@ -193,13 +207,39 @@ def handle_steps(cal: WorkingCalendar, rules: SupervisionRules, start: datetime,
 
 # Steps due at the same instant happen in escalating order (overdue before urge before the cards).
 _ORDER = {StepKind.REMIND: 0, StepKind.OVERDUE: 1, StepKind.URGE: 2, StepKind.YELLOW_CARD: 3,
-          StepKind.RED_CARD: 4, StepKind.ACCEPT_TIMEOUT: -1}
+          StepKind.RED_CARD: 4, StepKind.ACCEPT_TIMEOUT: -1, StepKind.READ_REMIND: 0, StepKind.READ_OVERDUE: 1}
+
+
+def read_steps(cal: WorkingCalendar, rules: SupervisionRules, start: datetime, due: datetime) -> list[PlannedStep]:
+    """The steps of an unread copy (抄送未阅): one reminder at the first reminder fraction of the working
+    time allowed, and *overdue* at the read deadline. A copy is information, not work: it gets no
+    urging notice and no cards — what counts against the unit is the late acknowledgement itself, in
+    the 及时知悉率 of the evaluation."""
+    steps: list[PlannedStep] = []
+    if rules.remind_at:
+        at = fraction_point(cal, start, due, rules.remind_at[0], LimitUnit.WORKING_HOURS)
+        if at is not None and at < due:
+            steps.append(PlannedStep(StepKind.READ_REMIND.value, at, due))
+    steps.append(PlannedStep(StepKind.READ_OVERDUE.value, due, due))
+    return steps
+
+
+def read_deadline(cal: WorkingCalendar, rules: SupervisionRules, start: datetime,
+                  class_limit: TimeLimit | None) -> datetime | None:
+    """When a copy sent at ``start`` must have been read: the class's read limit, else the rules' default
+    (working hours), else none."""
+    if class_limit is not None:
+        return cal.deadline(start, class_limit)
+    if rules.read_within_wh is None:
+        return None
+    return cal.deadline(start, TimeLimit(rules.read_within_wh, LimitUnit.WORKING_HOURS))
 
 
 def plan(clock: TaskClock, rules: SupervisionRules, cal: WorkingCalendar) -> list[PlannedStep]:
     """The steps still to come for a task, in due order (empty when nothing is left to supervise).
 
-    * notify-only tasks and tasks that are not running (suspended: the clock stops; reported back,
+    * an unread copy with a read deadline gets :func:`read_steps`; a read one, none;
+    * tasks that are not running (suspended: the clock stops; reported back,
       verified, returned, cancelled, escalated: the work left the unit) have none;
     * a dispatched task not yet accepted is escalated when its accept deadline passes;
     * a running task with a handling deadline gets reminders, overdue, urge and the cards;
@@ -207,7 +247,12 @@ def plan(clock: TaskClock, rules: SupervisionRules, cal: WorkingCalendar) -> lis
       already passed when the task last changed (a reminder about a past moment helps nobody; being
       overdue, by contrast, is a fact and is always recorded).
     """
-    if clock.role is TaskRole.NOTIFY or clock.state not in RUNNING:
+    if clock.role is TaskRole.NOTIFY:
+        if clock.state is not TaskState.NOTIFIED or clock.read_due_at is None:
+            return []
+        return [s for s in read_steps(cal, rules, clock.dispatched_at, clock.read_due_at)
+                if s.key() not in clock.done and not (s.kind is StepKind.READ_REMIND and s.due_at < clock.since)]
+    if clock.state not in RUNNING:
         return []
     steps: list[PlannedStep] = []
     if clock.state is TaskState.DISPATCHED and clock.accept_due_at is not None and rules.escalate_unaccepted:

@@ -187,10 +187,11 @@ _URGENCY_LABELS: dict[Urgency, str] = {
 
 
 class Stage(StrEnum):
-    """The stage of a task a limit applies to; both are counted from dispatch."""
+    """The stage of a task a limit applies to; all are counted from dispatch."""
 
     ACCEPT = "accept"  # 签收时限
     HANDLE = "handle"  # 处置时限
+    READ = "read"  # 阅知时限: a copy (抄送) must be acknowledged within it
 
     @property
     def label(self) -> str:
@@ -208,7 +209,7 @@ class Stage(StrEnum):
         raise ValueError(f"{text!r} is not a stage: use {choices}")
 
 
-_STAGE_LABELS: dict[Stage, str] = {Stage.ACCEPT: "签收", Stage.HANDLE: "处置"}
+_STAGE_LABELS: dict[Stage, str] = {Stage.ACCEPT: "签收", Stage.HANDLE: "处置", Stage.READ: "阅知"}
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def _limits(row: Mapping[str, str]) -> dict[str, dict[str, str]]:
 
 def _limit_column(message: str) -> str:
     """The cell a limit error is about: the domain's messages start with ``urgency.stage``."""
-    m = re.match(r"(normal|urgent|critical)\.(accept|handle)", message)
+    m = re.match(r"(normal|urgent|critical)\.(accept|handle|read)", message)
     return f"{m.group(2)}_{m.group(1)}" if m else LIMIT_COLUMNS[0]
 
 

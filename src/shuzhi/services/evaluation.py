@@ -13,13 +13,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import (
+    COPY_MEASURES,
+    COPY_RATES,
     LEDGER_MEASURES,
     MEASURES,
     RATING_MEASURES,
@@ -27,6 +29,7 @@ from shuzhi.domain.evaluation import (
     Figures,
     WorkingClock,
     contributions,
+    copy_rates,
     ledger_rates,
     rating_rates,
     utc,
@@ -285,8 +288,16 @@ def figures(uow: UnitOfWork, actor: Actor, **params: Any) -> dict[str, Any]:
         out = describe(q)
         out["computed_from"] = origin
         out["total"] = Figures(dict(total)).as_dict()
-        out["groups"] = [{k: v for k, v in g.items() if k != "counts"} | Figures(dict(g["counts"])).as_dict()
-                         for g in groups]
+        if q.group_by == "unit":
+            # 及时知悉率 beside the event figures: a unit's copies (抄送) read by their read deadline
+            groups = _with_copies(s, actor, q, groups)
+        out["groups"] = []
+        for g in groups:
+            entry = {k: v for k, v in g.items() if k not in ("counts", "copies")} | Figures(dict(g["counts"])).as_dict()
+            if q.group_by == "unit":
+                counted = g.get("copies") or dict.fromkeys(COPY_MEASURES, 0)
+                entry |= counted | copy_rates(counted)
+            out["groups"].append(entry)
         return out
 
 
@@ -430,6 +441,62 @@ def _with_presence(s: Session, actor: Actor, q: Query, groups: list[dict[str, An
     return groups
 
 
+def copy_counts(s: Session, actor: Actor, q: Query, now: datetime | None = None) -> dict[int, dict[str, int]]:
+    """Per unit, its copies (抄送) whose read deadline falls in the period, judged at ``now`` by
+    :func:`shuzhi.domain.evaluation.copy_judgement` (one grouped query, the same rule in SQL): the
+    numerator and denominator of the 及时知悉率. Units in the asked area and the actor's scope."""
+    from shuzhi.adapters.db.tables import Task
+
+    at = now or datetime.now(UTC)
+    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
+    read, due = Task.read_at, Task.read_due_at
+    on_time = and_(read.is_not(None), read <= due)
+    late = and_(read.is_not(None), read > due)
+    unread_late = and_(read.is_(None), due < at, Task.state == "notified")
+    stmt = (select(Task.unit_id, func.sum(case((on_time, 1), else_=0)), func.sum(case((late, 1), else_=0)),
+                   func.sum(case((unread_late, 1), else_=0)))
+            .join(Unit, Unit.id == Task.unit_id).join(Area, Area.id == Unit.area_id)
+            .where(Task.role == "notify", due >= lo, due < hi, Task.state.in_(["notified", "read"]),
+                   authz.area_clause(actor, Area.path, Task.unit_id))
+            .group_by(Task.unit_id))
+    if q.area is not None:
+        stmt = stmt.where(Area.path.startswith(q.area.path, autoescape=True))
+    if q.unit is not None:
+        stmt = stmt.where(Task.unit_id == q.unit.id)
+    if q.unit_kind:
+        stmt = stmt.where(Unit.kind == q.unit_kind)
+    if q.event_class is not None or q.source:
+        events = select(Event.id)
+        if q.event_class is not None:
+            events = events.where(Event.event_class_id == q.event_class.id)
+        if q.source:
+            events = events.where(Event.source == q.source)
+        stmt = stmt.where(Task.event_id.in_(events))
+    out: dict[int, dict[str, int]] = {}
+    for unit_id, a, b, c in s.execute(stmt).all():
+        a, b, c = int(a or 0), int(b or 0), int(c or 0)
+        if a + b + c:
+            out[int(unit_id)] = {"copies_due": a + b + c, "copies_read_on_time": a, "copies_read_late": b,
+                                 "copies_unread_late": c}
+    return out
+
+
+def _with_copies(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per unit, the copies' figures (抄送知悉: 及时知悉率) beside the events'; a unit that only receives
+    copies (most towns, most days) still gets its row."""
+    copies = copy_counts(s, actor, q)
+    by_key = {g["key"]: g for g in groups}
+    missing = [k for k in copies if k not in by_key]
+    names = _names(s, q, missing)
+    for k in missing:
+        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
+        groups.append(g)
+        by_key[k] = g
+    for k, counts in copies.items():
+        by_key[k]["copies"] = counts
+    return groups
+
+
 def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
     from shuzhi.domain.duty_desk import PRESENCE_MEASURES, presence_rates
 
@@ -438,6 +505,7 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
     if q.group_by == "unit":
         groups = _with_ledgers(s, actor, q, groups)
         groups = _with_presence(s, actor, q, groups)
+        groups = _with_copies(s, actor, q, groups)
     if q.group_by in ("unit", "area"):
         groups = _with_ratings(s, actor, q, groups)
     out = []
@@ -446,16 +514,19 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
         ledger = g.get("ledger") or dict.fromkeys(LEDGER_MEASURES, 0)
         rated = g.get("rated") or dict.fromkeys(RATING_MEASURES, 0)
         presence = g.get("presence") or dict.fromkeys(PRESENCE_MEASURES, 0)
-        entry = {k: v for k, v in g.items() if k not in ("counts", "ledger", "rated", "presence")} | f.as_dict()
+        copied = g.get("copies") or dict.fromkeys(COPY_MEASURES, 0)
+        entry = ({k: v for k, v in g.items() if k not in ("counts", "ledger", "rated", "presence", "copies")}
+                 | f.as_dict())
         if q.group_by == "unit":
-            entry |= ledger | ledger_rates(ledger) | presence | presence_rates(presence)
+            entry |= (ledger | ledger_rates(ledger) | presence | presence_rates(presence) | copied
+                      | copy_rates(copied))
         if q.group_by in ("unit", "area"):
             entry |= rated | rating_rates(rated)
         if (_has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid")
-                or presence.get("presence_checks")):
-            card = scheme.score({**f.counts, **ledger, **rated, **presence},
+                or presence.get("presence_checks") or copied.get("copies_due")):
+            card = scheme.score({**f.counts, **ledger, **rated, **presence, **copied},
                                 {**f.rates(), **ledger_rates(ledger), **rating_rates(rated),
-                                 **presence_rates(presence)})
+                                 **presence_rates(presence), **copy_rates(copied)})
             entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
                          score_items=card.items, deduction=card.deduction, bonus=card.bonus)
         else:
@@ -533,7 +604,9 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
                        "due": e["due"], "handled_overdue": e["handled_overdue"], "reworked": e["reworked"],
                        "score_items": e["score_items"],
                        # 好差评 beside the event figures, when the grouping carries them (unit, area)
-                       **{k: e[k] for k in RATING_MEASURES + RATING_RATES if k in e}})
+                       **{k: e[k] for k in RATING_MEASURES + RATING_RATES if k in e},
+                       # 抄送知悉 (unit rankings)
+                       **{k: e[k] for k in COPY_MEASURES + COPY_RATES if k in e}})
     red = [r for r in ranked if r["score"] >= scheme.red_min][:scheme.red_size]
     black = [r for r in reversed(ranked) if r["score"] <= scheme.black_max][:scheme.black_size]
     out = describe(q)

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from shuzhi.adapters.db import bulk
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UnitCoverage, UnitDuty
 from shuzhi.domain import standing
 from shuzhi.domain.dispatch import Candidate
@@ -36,6 +37,7 @@ from shuzhi.services.calendars import calendar_for
 from shuzhi.services.deadlines import due_at, resumed_due_at
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.security import authz
+from shuzhi.services.supervision_clock import insert_copy_clocks, read_deadlines
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
 from shuzhi.services.urgency import follow_urgency
@@ -111,7 +113,9 @@ def _new_task(session: Session, event: Event, unit: Unit, role: TaskRole, actor:
     task = Task(event_id=event.id, unit_id=unit.id, unit=unit, role=role.value, state=state.value,
                 dispatched_by_unit_id=actor.unit_id or event.owner_unit_id, dispatched_by=actor.label,
                 instruction=instruction, dispatched_at=at)
-    if role is not TaskRole.NOTIFY:
+    if role is TaskRole.NOTIFY:
+        task.read_due_at = read_deadlines(session, event.event_class, event.urgency, at, [unit.id])[unit.id]
+    else:
         cal = calendar_for(session, unit.id)
         task.accept_due_at = due_at(event.event_class, event.urgency, Stage.ACCEPT, at, cal)
         task.handle_due_at = due_at(event.event_class, event.urgency, Stage.HANDLE, at, cal)
@@ -162,13 +166,20 @@ def unit_fits_area(s: Session, unit: Unit, area_path: str | None) -> bool:
 
 
 def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: datetime, *,
-                record: dict[str, Any] | None = None, copy_codes: list[str] | None = None) -> Event:
+                record: dict[str, Any] | None = None, copy_codes: list[str] | None = None,
+                automatic: bool = False) -> Event:
     """:func:`dispatch` inside the caller's transaction (e.g. a sensor warning's event, dispatched in
-    the transaction that opened it)."""
+    the transaction that opened it).
+
+    ``automatic``: chosen by the rules, not by a person — then a notify-only event is refused (409)
+    rather than turned into a case: only a person turns a copy into a case (issue 18)."""
     event = load_actable_event(s, ref, actor)
     _check_version(event, cmd.expected_version)
     to_case = event.mode == EventMode.NOTIFY.value and event.state in (EventState.REGISTERED.value,
                                                                        EventState.NOTIFYING.value)
+    if to_case and automatic:
+        raise Conflict("a notify-only event (抄送知悉) is never made a case automatically: copy it, or let "
+                       "the duty officer dispatch it by hand", field="mode")
     if to_case:
         # the duty officer overrides the class's notify default, or turns a copy into a case (copy →
         # handle): the copies stay as they are (read or not), the history is kept, a lead unit takes it
@@ -206,7 +217,8 @@ def dispatch_in(s: Session, ref: str | int, cmd: c.Dispatch, actor: Actor, at: d
 
 
 def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: datetime | None = None,
-             record: dict[str, Any] | None = None, copy_codes: list[str] | None = None) -> Event:
+             record: dict[str, Any] | None = None, copy_codes: list[str] | None = None,
+             automatic: bool = False) -> Event:
     """Send the event to one or more units (lead 主办 / assisting 协办).
 
     ``record`` is how the units were chosen (rule, why, override, reason — see
@@ -215,7 +227,8 @@ def dispatch(uow: UnitOfWork, ref: str, cmd: c.Dispatch, actor: Actor, *, now: d
     """
     authz.require(actor, EVENT_DISPATCH)
     at = _now(now)
-    return _run(uow, lambda s: dispatch_in(s, ref, cmd, actor, at, record=record, copy_codes=copy_codes))
+    return _run(uow, lambda s: dispatch_in(s, ref, cmd, actor, at, record=record, copy_codes=copy_codes,
+                                           automatic=automatic))
 
 
 def notify(uow: UnitOfWork, ref: str, cmd: c.Notify, actor: Actor, *, now: datetime | None = None) -> Event:
@@ -244,6 +257,10 @@ def notify_in(s: Session, ref: str | int, cmd: c.Notify, actor: Actor, at: datet
         units += copy_lists.units_by_codes(s, extra, "copy_lists")
     if not units:
         raise Invalid("the copy lists have no units", field="copy_lists")
+    for i, unit in enumerate(units):
+        if not may_address(actor, unit.area.path):
+            field = f"unit_codes[{i}]" if i < len(cmd.unit_codes) else "copy_lists"
+            raise Invalid(f"unit '{unit.code}' ({unit.name}) is outside the units you may copy", field=field)
     move_event(s, event, EventAction.NOTIFY, actor, at, reason=cmd.reason,
                payload={"units": [u.code for u in units], "copy_lists": cmd.copy_lists})
     event.mode = EventMode.NOTIFY.value
@@ -252,29 +269,48 @@ def notify_in(s: Session, ref: str | int, cmd: c.Notify, actor: Actor, at: datet
     return event
 
 
+def may_address(actor: Actor, path: str) -> bool:
+    """A copy goes to units in the actor's area subtrees or up its own chain (a district centre informs
+    the city centre), never sideways to another district's or town's units."""
+    if actor.area_paths is None:
+        return True
+    return any(path.startswith(p) or p.startswith(path) for p in actor.area_paths)
+
+
 def _copy_to(s: Session, event: Event, units: list[Unit], actor: Actor, at: datetime) -> None:
     """Notify tasks for ``units`` with their ``task.create`` entries: one batched INSERT each (a
     unit-of-work flush would insert the tasks one by one, as the table's version counter asks).
 
     The new ids come back unordered (ordered RETURNING makes SQLite insert row by row) and are matched
-    by unit: an event copies a unit once. Notify tasks have no clock (no deadline), so the flush hook
-    that keeps the clocks has nothing to miss."""
+    by unit: an event copies a unit once. Each copy gets its read deadline (working time, see
+    :func:`shuzhi.services.supervision_clock.read_deadlines`) and its clock, both computed once per
+    calendar, not per unit."""
     if not units:
         return
     by = actor.unit_id or event.owner_unit_id
     s.flush()
-    ids: dict[int, int] = {u_id: t_id for u_id, t_id in s.execute(insert(Task).returning(Task.unit_id, Task.id), [{
+    read_due = read_deadlines(s, event.event_class, event.urgency, at, [u.id for u in units])
+    # unnest() of one array per column on PostgreSQL: a short statement whatever the number of units
+    ids: dict[int, int] = {u_id: t_id for u_id, t_id in bulk.insert_rows(s.connection(), Task.__table__, [{
         "event_id": event.id, "unit_id": u.id, "role": TaskRole.NOTIFY.value, "state": TaskState.NOTIFIED.value,
         "dispatched_by_unit_id": by, "dispatched_by": actor.label, "dispatched_at": at, "rework_count": 0,
-        "updated_at": at, "version": 1,
-    } for u in units])}
-    s.execute(insert(TimelineEntry), [{
+        "updated_at": at, "version": 1, "read_due_at": read_due[u.id],
+    } for u in units], returning=("unit_id", "id"))}
+    bulk.insert_rows(s.connection(), TimelineEntry.__table__, [{
         "event_id": event.id, "task_id": ids[u.id], "at": at, "actor_id": actor.person_id, "actor": actor.label,
         "action": "task.create", "from_state": None, "to_state": TaskState.NOTIFIED.value, "reason": None,
         "payload": {"unit": u.code, "unit_name": u.name, "role": TaskRole.NOTIFY.value,
-                    "accept_due_at": None, "handle_due_at": None, "provisional_years": []},
-    } for u in units])
+                    "accept_due_at": None, "handle_due_at": None, "provisional_years": [],
+                    "read_due_at": _iso(read_due[u.id])},
+    } for u in units])  # COPY on PostgreSQL
+    # the copies' clocks (read reminder, overdue) in one more INSERT: the flush hook never sees these rows
+    insert_copy_clocks(s, event, [(ids[u.id], u.id, due) for u in units if (due := read_due[u.id]) is not None],
+                       at, by)
     s.refresh(event, ["tasks"])  # read again with the new tasks and their units (one query)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def withdraw(uow: UnitOfWork, ref: str, cmd: c.WithReason, actor: Actor, *, now: datetime | None = None) -> Event:

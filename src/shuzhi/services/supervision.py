@@ -73,6 +73,8 @@ _TITLES: dict[StepKind, str] = {
     StepKind.YELLOW_CARD: "黄牌警告：{number}（{title}）超期1个工作日以上",
     StepKind.RED_CARD: "红牌通报：{number}（{title}）严重超期，已列入通报名单",
     StepKind.ACCEPT_TIMEOUT: "超时未签收上报：{number}（{title}）",
+    StepKind.READ_REMIND: "抄送待阅提醒：{number}（{title}）临近阅知时限，请及时阅知",
+    StepKind.READ_OVERDUE: "抄送逾期未阅：{number}（{title}）已超过阅知时限",
 }
 
 
@@ -147,7 +149,7 @@ _ACCEPT_TIMEOUT = StepKind.ACCEPT_TIMEOUT.value
 _TOPICS: dict[str, tuple[str, str]] = {
     k.value: ("supervision." + k.value, _TITLES[k]) for k in StepKind if k is not StepKind.REMIND}
 #: Steps the dispatching centre also hears about.
-_TO_CENTRE = frozenset({"overdue", "yellow_card", "red_card"})
+_TO_CENTRE = frozenset({"overdue", "yellow_card", "red_card", "read_overdue"})
 
 
 _STEP_COLUMNS = ("task_id", "event_id", "unit_id", "step", "deadline", "due_at", "done_at", "area_path")

@@ -16,21 +16,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, inspect, select, update
+from sqlalchemy import JSON, Integer, delete, insert, inspect, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Event, EventClass, Task
+from shuzhi.adapters.db.tables import Event, EventClass, Task, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import SupervisionClock, SupervisionRules, SupervisionStep
 from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules as Rules
-from shuzhi.domain.supervision import TaskClock, plan, plan_to_json
+from shuzhi.domain.supervision import TaskClock, plan, plan_to_json, read_deadline
 from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.ttl_cache import TTLCache
 
 _rules: TTLCache[Rules] = TTLCache(ttl=30)
-_WATCHED = ("state", "accept_due_at", "handle_due_at", "dispatched_at", "unit_id", "dispatched_by_unit_id")
+_WATCHED = ("state", "accept_due_at", "handle_due_at", "dispatched_at", "unit_id", "dispatched_by_unit_id",
+            "read_due_at")
 #: The event's columns a clock carries (see ``SupervisionClock``).
 _EVENT_WATCHED = ("number", "title", "area_path", "event_class_id")
 
@@ -100,7 +101,7 @@ def sync_many(session: Session, tasks: Sequence[tuple[Task, datetime]]) -> None:
             state=TaskState(task.state), role=TaskRole(task.role), dispatched_at=task.dispatched_at,
             accept_due_at=task.accept_due_at, handle_due_at=task.handle_due_at,
             handle_unit=_handle_unit(ev) if task.handle_due_at is not None else None,
-            since=since, done=frozenset(done.get(task.id, ())),
+            since=since, done=frozenset(done.get(task.id, ())), read_due_at=task.read_due_at,
         )
         if clock.state.value not in _RUNNING:
             continue
@@ -120,7 +121,8 @@ def sync_many(session: Session, tasks: Sequence[tuple[Task, datetime]]) -> None:
         conn.execute(insert(SupervisionClock), rows)
 
 
-_RUNNING = {TaskState.DISPATCHED.value, TaskState.ACCEPTED.value, TaskState.EXTENSION_REQUESTED.value}
+_RUNNING = {TaskState.DISPATCHED.value, TaskState.ACCEPTED.value, TaskState.EXTENSION_REQUESTED.value,
+            TaskState.NOTIFIED.value}
 
 
 def _changed(obj: Any, watched: tuple[str, ...]) -> bool:
@@ -146,5 +148,73 @@ def after_flush(session: Session, _context: Any) -> None:
         return
     # one pass for all the tasks of the flush (a bundle dispatches eight at once)
     # move_task stamps updated_at with the action's time: reminders already past then are skipped
-    sync_many(session, [(task, task.dispatched_at) for task in new if task.role != TaskRole.NOTIFY.value]
+    sync_many(session, [(task, task.dispatched_at) for task in new
+                        if task.role != TaskRole.NOTIFY.value or task.read_due_at is not None]
               + [(task, task.updated_at or task.dispatched_at) for task in dirty])
+
+
+# --- copies (抄送): their read deadline and clock, for a batch of units at once --------------------
+
+
+def read_deadlines(session: Session, event_class: EventClass | None, urgency: str, at: datetime,
+                   unit_ids: Sequence[int]) -> dict[int, datetime | None]:
+    """Each unit's read deadline for a copy sent at ``at``: the class's ``read`` limit, else the
+    supervision rules' ``read_within_wh``, on the unit's working calendar. Computed once per distinct
+    office hours (a notice to 1,031 towns is one or two calendar walks, not 1,031)."""
+    from shuzhi.services.calendars import calendar_for, office_hours_for
+    from shuzhi.services.deadlines import limit_for
+
+    rules = load_rules(session.connection())
+    limit = limit_for(event_class, urgency, Stage.READ)
+    by_hours: dict[Any, datetime | None] = {}
+    out: dict[int, datetime | None] = {}
+    for unit_id in unit_ids:
+        hours = office_hours_for(session, unit_id)
+        if hours not in by_hours:
+            by_hours[hours] = read_deadline(calendar_for(session, unit_id), rules, at, limit)
+        out[unit_id] = by_hours[hours]
+    return out
+
+
+def insert_copy_clocks(session: Session, event: Event, tasks: Sequence[tuple[int, int, datetime]],
+                       dispatched_at: datetime, dispatched_by_unit_id: int | None) -> None:
+    """Clocks of new copies ``(task_id, unit_id, read_due_at)`` of one event, set-based: the plan of
+    :func:`shuzhi.domain.supervision.plan` is the same for every copy with the same deadline and calendar,
+    so it is computed once per (office hours, deadline) and written by one ``INSERT … SELECT`` over the
+    event's new copies — a notice to 1,031 towns is one statement, not 1,031 rows sent one by one."""
+    from shuzhi.services.calendars import calendar_for, office_hours_for
+
+    if not tasks:
+        return
+    conn = session.connection()
+    rules = load_rules(conn)
+    groups: dict[tuple[Any, datetime], list[int]] = defaultdict(list)
+    calendars: dict[Any, Any] = {}
+    for _task_id, unit_id, due in tasks:
+        hours = office_hours_for(session, unit_id)
+        if hours not in calendars:
+            calendars[hours] = calendar_for(session, unit_id)
+        groups[(hours, due)].append(unit_id)
+    for (hours, due), unit_ids in groups.items():
+        clock = TaskClock(state=TaskState.NOTIFIED, role=TaskRole.NOTIFY, dispatched_at=dispatched_at,
+                          accept_due_at=None, handle_due_at=None, handle_unit=None, since=dispatched_at,
+                          read_due_at=due)
+        steps = plan(clock, rules, calendars[hours])
+        if not steps:
+            continue
+        which = [Task.event_id == event.id, Task.role == TaskRole.NOTIFY.value,
+                 Task.state == TaskState.NOTIFIED.value, Task.dispatched_at == dispatched_at, Task.read_due_at == due]
+        if len(groups) > 1:
+            which.append(Task.unit_id.in_(unit_ids))
+        source = select(
+            Task.id, Task.event_id, literal(steps[0].due_at, UTCDateTime()).label("next_due_at"),
+            literal(plan_to_json(steps), JSON()).label("plan"), literal(0).label("failures"),
+            literal(dispatched_at, UTCDateTime()).label("updated_at"), Task.unit_id,
+            literal(dispatched_by_unit_id, Integer()).label("dispatched_by_unit_id"),
+            literal(event.number).label("event_number"), literal(event.title).label("event_title"),
+            literal(event.area_path or "").label("area_path"),
+            literal(event.event_class_id, Integer()).label("event_class_id"),
+        ).where(*which)
+        conn.execute(insert(SupervisionClock).from_select(
+            ["task_id", "event_id", "next_due_at", "plan", "failures", "updated_at", "unit_id",
+             "dispatched_by_unit_id", "event_number", "event_title", "area_path", "event_class_id"], source))

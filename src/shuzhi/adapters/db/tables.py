@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -216,6 +217,10 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_unit_state", "unit_id", "state"),
         Index("ix_tasks_state_handle_due", "state", "handle_due_at"),
+        # a unit's unread copies (抄送未阅), newest first, and their count: the inbox of a district centre
+        # holds 100,000 of them, and the partial index is all the inbox reads (issue 18)
+        Index("ix_tasks_unit_unread", "unit_id", "id", postgresql_where=text("state = 'notified'"),
+              sqlite_where=text("state = 'notified'")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
@@ -232,6 +237,8 @@ class Task(Base):
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A copy's read deadline (抄送阅知时限, working time); None for lead/assist tasks.
+    read_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_requested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

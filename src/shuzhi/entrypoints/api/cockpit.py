@@ -17,7 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
-from shuzhi.services import cockpit
+from shuzhi.services import cockpit, inbox
 from shuzhi.services.security import live_sessions
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -164,6 +164,21 @@ async def live_stream(
 def get_my_tasks(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     """Open tasks of your unit, the nearest deadline first (the handler's workbench)."""
     return [asdict(t) for t in cockpit.my_tasks(uow, actor)]
+
+
+@router.get("/my/copies")
+def get_my_copies(uow: UowDep, actor: ActorDep, unread: bool = True,
+                  before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """Copies (抄送) sent to your unit, newest first, with the unread count (page by before_id)."""
+    return asdict(inbox.copies(uow, actor, unread=unread, before_id=before_id, limit=limit))
+
+
+@router.get("/cockpit/flows")
+def get_flows(uow: UowDep, actor: ActorDep, days: Annotated[int, Query(ge=1, le=366)] = 30) -> dict[str, Any]:
+    """The two flows in your scope over the last days: copied for information (抄送知悉: count, read,
+    read on time) vs routed for handling (流转处置: count, closed, handled on time)."""
+    return asdict(cockpit.flows(uow, actor, days=days))
 
 
 @router.get("/my/verifications")

@@ -1397,6 +1397,21 @@ MESSAGES: dict[str, str] = {
     "cockpit.duty": "当前值班",
     "cockpit.duty.link": "值班管理",
     "cockpit.duty.nobody": "当前无人值班",
+    # --- copies (抄送知悉): the cockpit's two flows, the inbox of copies, read-deadline supervision ---
+    "cockpit.flows": "抄送知悉与流转处置",
+    "cockpit.flows.days": "近{n}天",
+    "cockpit.flows.share": "抄送知悉占比 {pct}",
+    "cockpit.flows.notify": "抄送知悉",
+    "cockpit.flows.handle": "流转处置",
+    "cockpit.flows.events": "事件数",
+    "cockpit.flows.tasks": "抄送/任务",
+    "cockpit.flows.done": "已阅/已反馈",
+    "cockpit.flows.rate": "及时率",
+    "cockpit.flows.rate.notify": "及时知悉率：阅知时限内已阅 ÷ 应知悉",
+    "cockpit.flows.rate.handle": "按时处置率：处置时限内反馈 ÷ 应处置",
+    "cockpit.flows.late": "逾期未完成",
+    "action.supervision.read_remind": "抄送临期未阅提醒",
+    "action.supervision.read_overdue": "抄送逾期未阅",
 }
 
 

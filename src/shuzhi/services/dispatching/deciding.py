@@ -359,7 +359,37 @@ def auto_dispatch(uow: UnitOfWork, ref: str, actor: Actor, cmd: AutoDispatch | N
         return handling.notify(uow, ref, copy_cmd, actor, now=now)
     dispatch = c.Dispatch(units=units, reason=decision.message[:2000], expected_version=version)
     return handling.dispatch(uow, ref, dispatch, actor, now=now, record=_dispatch_record(decision),
-                             copy_codes=[u.code for u in decision.copy])
+                             copy_codes=[u.code for u in decision.copy], automatic=True)
+
+
+def apply_rules_in(s: Session, event: Event, actor: Actor, at: datetime, *, handle: bool = False) -> None:
+    """Send a new event where the rules (or the grid principle) say, inside the caller's transaction — the
+    automatic dispatch of an intake or a sensor warning. A notify-only event is *copied* to the units the
+    rule names, never made a case (as :func:`auto_dispatch`) — unless ``handle``: a warning policy whose
+    author set the level's action to *dispatch* (the copy → case is then the policy's, on its timeline
+    as ``to_case``). A failure is written on the timeline (``event.auto_dispatch_failed``) and leaves
+    the event registered for the duty officer."""
+    from shuzhi.services.errors import ServiceError
+    from shuzhi.services.transitions import note
+
+    s.flush()
+    decision = decide_for_event(s, event)
+    if decision.lead is None:
+        note(s, event, actor, "event.auto_dispatch_failed", at, reason=decision.message[:2000],
+             payload=decision.payload())
+        return
+    try:
+        if event.mode == EventMode.NOTIFY.value and not handle:
+            codes = list(dict.fromkeys(u.code for u in (decision.lead, *decision.assist, *decision.copy)))
+            handling.notify_in(s, event.id, c.Notify(unit_codes=codes, reason=decision.message[:2000]), actor, at)
+            return
+        units = [c.UnitAssignment(unit_code=decision.lead.code, role=TaskRole.LEAD)]
+        units += [c.UnitAssignment(unit_code=a.code, role=TaskRole.ASSIST) for a in decision.assist]
+        handling.dispatch_in(s, event.id, c.Dispatch(units=units, reason=decision.message[:2000]), actor, at,
+                             record={**decision.payload(), "override": False, "reason": None},
+                             copy_codes=[u.code for u in decision.copy], automatic=not handle)
+    except ServiceError as exc:
+        note(s, event, actor, "event.auto_dispatch_failed", at, reason=exc.message[:2000])
 
 
 def override(uow: UnitOfWork, ref: str, cmd: Override, actor: Actor, *, now: datetime | None = None) -> Event:

@@ -21,11 +21,9 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Event, EventClass
 from shuzhi.adapters.db.tables_hotline import ModelAutoThreshold
-from shuzhi.domain.events import EventAction, TaskRole
-from shuzhi.services import commands as c
+from shuzhi.domain.events import EventAction
 from shuzhi.services import hooks
 from shuzhi.services.actors import SYSTEM
-from shuzhi.services.errors import ServiceError
 from shuzhi.services.transitions import move_event, note
 
 
@@ -64,19 +62,6 @@ def act_at_intake(s: Session, event_id: int, model_version: int, class_code: str
 
 
 def _dispatch(s: Session, event: Event, at: datetime) -> None:
-    from shuzhi.services import handling
     from shuzhi.services.dispatching import deciding
 
-    s.flush()
-    decision = deciding.decide_for_event(s, event)
-    if decision.lead is None:
-        note(s, event, SYSTEM, "event.auto_dispatch_failed", at, reason=decision.message[:2000],
-             payload=decision.payload())
-        return
-    units = [c.UnitAssignment(unit_code=decision.lead.code, role=TaskRole.LEAD)]
-    units += [c.UnitAssignment(unit_code=a.code, role=TaskRole.ASSIST) for a in decision.assist]
-    try:
-        handling.dispatch_in(s, event.id, c.Dispatch(units=units, reason=decision.message[:2000]), SYSTEM, at,
-                             record={**decision.payload(), "override": False, "reason": None})
-    except ServiceError as exc:
-        note(s, event, SYSTEM, "event.auto_dispatch_failed", at, reason=exc.message[:2000])
+    deciding.apply_rules_in(s, event, SYSTEM, at)

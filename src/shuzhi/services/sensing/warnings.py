@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.db.tables_sensing import Reading
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
-from shuzhi.domain.events import EventState, TaskRole
+from shuzhi.domain.events import EventState
 from shuzhi.domain.readings import SeriesRef, StoredReading, group_by_series
 from shuzhi.domain.silences import Suppression, WarningFacts, suppression
 from shuzhi.domain.thresholds import GRADES, LABELS, LEVEL_RANK, LEVELS, NONE, Change, Status, ThresholdRule, level_name
@@ -469,20 +469,8 @@ def _copy(s: Session, ev: Event, units: tuple[str, ...], at: datetime) -> None:
 def _dispatch(s: Session, ev: Event, at: datetime) -> None:
     """Dispatch the new event by the dispatch rules (or the grid principle), as the centre's automatic
     dispatch would; one nobody's duties cover stays registered for the duty officer."""
-    from shuzhi.services import handling
     from shuzhi.services.dispatching import deciding
 
-    s.flush()
-    decision = deciding.decide_for_event(s, ev)
-    if decision.lead is None:
-        note(s, ev, SYSTEM, "event.auto_dispatch_failed", at, reason=decision.message[:2000],
-             payload=decision.payload())
-        return
-    units = [c.UnitAssignment(unit_code=decision.lead.code, role=TaskRole.LEAD)]
-    units += [c.UnitAssignment(unit_code=a.code, role=TaskRole.ASSIST) for a in decision.assist]
-    try:
-        handling.dispatch_in(s, ev.id, c.Dispatch(units=units, reason=decision.message[:2000]), SYSTEM, at,
-                             record={**decision.payload(), "override": False, "reason": None})
-    except ServiceError as exc:
-        note(s, ev, SYSTEM, "event.auto_dispatch_failed", at, reason=exc.message[:2000])
+    # the policy's author chose to handle this level: a notice copied at a lower level becomes a case
+    deciding.apply_rules_in(s, ev, SYSTEM, at, handle=True)
 

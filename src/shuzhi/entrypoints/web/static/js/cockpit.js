@@ -373,6 +373,31 @@ async function refreshFigures() {
   } catch (e) { /* the next tick tries again */ }
 }
 
+// The two flows (抄送知悉 vs 流转处置): how many events went each way over the last 30 days, and how
+// timely each was — copies read by their read deadline (及时知悉率) vs tasks reported back by theirs.
+async function loadFlows() {
+  let f;
+  try { f = await get("/api/cockpit/flows?days=30"); } catch (e) { return; }
+  const panel = document.getElementById("flows-panel");
+  const box = clear(document.getElementById("flows"));
+  panel.hidden = false;
+  document.getElementById("flows-days").textContent = t("cockpit.flows.days", { n: f.days });
+  const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
+  const row = (key, flow, rateKey) => el("tr", { class: `flow-${key}` },
+    el("th", { scope: "row" }, t(`cockpit.flows.${key}`)),
+    el("td", { class: "num" }, String(flow.events)),
+    el("td", { class: "num" }, String(flow.tasks)),
+    el("td", { class: "num" }, String(flow.done)),
+    el("td", { class: "num", title: t(rateKey) }, pct(flow.on_time_rate)),
+    el("td", { class: "num" }, String(flow.late_open)));
+  box.append(
+    el("p", { class: "flows-share" }, t("cockpit.flows.share", { pct: pct(f.notify_share) })),
+    el("table", { class: "flows-table" },
+      el("thead", {}, el("tr", {}, ["", "cockpit.flows.events", "cockpit.flows.tasks", "cockpit.flows.done",
+        "cockpit.flows.rate", "cockpit.flows.late"].map((k) => el("th", { scope: "col" }, k ? t(k) : "")))),
+      el("tbody", {}, row("notify", f.notify, "cockpit.flows.rate.notify"), row("handle", f.handle, "cockpit.flows.rate.handle"))));
+}
+
 async function main() {
   // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
   // loading; the panels and the feed are asked for only once it is drawn, so that on a busy server
@@ -388,6 +413,7 @@ async function main() {
   get("/api/cockpit/breakdowns?days=14").then(renderBreakdowns).catch(() => {});
   loadLedgerBoard();
   loadDutyBoard();
+  loadFlows();
   loadWarningMarkers().catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
   get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});
