@@ -39,6 +39,7 @@ NAV = [
     ("/ledgers", "nav.ledgers"),
     ("/window", "nav.window"),
     ("/admin", "nav.admin"),
+    ("/m", "nav.phone"),
 ]
 
 
@@ -136,6 +137,12 @@ def ledgers_page(request: Request) -> Response:
 @router.get("/window", response_class=HTMLResponse)
 def window_page(request: Request) -> Response:
     return _page(request, "window.html", "window")
+
+
+@router.get("/m", response_class=HTMLResponse)
+def phone_page(request: Request) -> Response:
+    """The grid worker's phone: report a finding, own tasks, verification on the spot, the patrol log."""
+    return _page(request, "phone.html", "phone")
 
 
 @router.get("/public/ratings", response_class=HTMLResponse)
