@@ -26,6 +26,7 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -231,16 +232,21 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  # ledgers: town B's own private ledger, its item, evidence and bulletin
                  "code", "item_id", "ledger_attachment_id", "bulletin_id",
                  # the desk's copy lists
-                 "list_id"}
+                 "list_id",
+                 # the grid worker's patrol log (phone)
+                 "patrol_id"}
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
            "token_id": "999999", "person_code": "nobody",
            "shift_id": "999999", "chain_id": "999999",
            "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
-           "list_id": "999999"}
+           "list_id": "999999", "patrol_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
+
+#: Town B's patrol starts a little before the test runs (a patrol's points may not lie in the future).
+PATROL_START = datetime.now(UTC) - timedelta(minutes=10)
 
 #: Bodies for routes whose generated body would not pass validation (placeholders: {ref}).
 BODIES: dict[tuple[str, str], Any] = {
@@ -256,6 +262,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/events/{ref}/notify"): {"unit_codes": ["C500111001"]},
     ("POST", "/api/copy-lists"): {"name": "x", "unit_codes": ["C500111001"]},
     ("PUT", "/api/copy-lists/{list_id}"): {"name": "x", "unit_codes": ["C500111001"]},
+    ("POST", "/api/patrols/{patrol_id}/points"): {"points": [{
+        "lon": World.B1[0], "lat": World.B1[1], "at": (PATROL_START + timedelta(minutes=1)).isoformat()}]},
+    ("POST", "/api/phone/findings"): {"event_class_code": "0201", "lon": World.A1[0], "lat": World.A1[1]},
 }
 FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
     ("POST", "/api/events/{ref}/attachments"): ("x.png", PNG, "image/png"),
@@ -358,6 +367,10 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     copy_list = api.post("/api/copy-lists", "frank", {"name": SECRET_TITLE, "unit_codes": ["C500111002"]},
                          status=201)
     params |= {"list_id": str(copy_list["id"])}
+    # a patrol of town B (frank holds every permission here): its points lie in town B
+    patrol = api.post("/api/patrols", "frank", {"point": {"lon": World.B1[0], "lat": World.B1[1],
+                                                          "at": PATROL_START.isoformat()}}, status=201)
+    params |= {"patrol_id": str(patrol["id"])}
     return Town(params=params,
                 event_id=ev["id"])
 

@@ -403,15 +403,16 @@ def report_finding(uow: UnitOfWork, actor: Actor, cmd: ReportFinding, *, intake_
 
 def _common_classes(s: Session, actor: Actor, now: datetime) -> list[dict[str, Any]]:
     """Every active class; first the ones most reported on patrol in the actor's area lately."""
-    uses = dict(s.execute(
+    uses: dict[int, int] = {int(k or 0): int(n) for k, n in s.execute(
         select(Event.event_class_id, func.count())
         .where(Event.source == Source.GRID_PATROL.value, Event.received_at >= now - _CLASS_HISTORY,
                Event.event_class_id.is_not(None), authz.area_clause(actor, Event.area_path))
-        .group_by(Event.event_class_id)).all())
+        .group_by(Event.event_class_id)).all()}
     classes = s.execute(select(EventClass.id, EventClass.code, EventClass.name, EventClass.major_name)
                         .where(EventClass.active.is_(True), EventClass.default_mode == "handle")
                         .order_by(EventClass.code)).all()
-    out = [{"code": c, "name": n, "major_name": m, "uses": int(uses.get(i, 0))} for i, c, n, m in classes]
+    out: list[dict[str, Any]] = [{"code": c, "name": n, "major_name": m, "uses": uses.get(i, 0)}
+                                 for i, c, n, m in classes]
     out.sort(key=lambda r: -int(r["uses"]))
     for i, r in enumerate(out):
         r["common"] = i < COMMON_CLASSES
@@ -426,8 +427,8 @@ def home(uow: UnitOfWork, actor: Actor, *, now: datetime | None = None) -> dict[
     with uow:
         s = uow.session
         w = _worker(s, actor)
-        grids = list(s.execute(select(Area.code, Area.name).where(
-            Area.path.startswith(w.area.path, autoescape=True), Area.level == "grid").order_by(Area.code)).all())
+        grids: list[tuple[str, str]] = [(c, n) for c, n in s.execute(select(Area.code, Area.name).where(
+            Area.path.startswith(w.area.path, autoescape=True), Area.level == "grid").order_by(Area.code)).all()]
         if not grids:
             grids = [(w.area.code, w.area.name)]
         running = None
