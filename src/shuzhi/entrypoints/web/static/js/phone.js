@@ -86,7 +86,12 @@ const toDataUrl = (blob) => new Promise((resolve) => {
   const r = new FileReader(); r.onload = () => resolve(r.result); r.onerror = () => resolve(null); r.readAsDataURL(blob);
 });
 
-async function fromDataUrl(url) { return (await fetch(url)).blob(); }
+// Not fetch(url): the page's CSP (connect-src 'self') refuses data: URLs.
+function fromDataUrl(url) {
+  const [head, data] = url.split(",");
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  return new Blob([bytes], { type: (/data:([^;]+)/.exec(head) || [])[1] || "image/jpeg" });
+}
 
 async function uploadPhoto(number, blob, taskId) {
   const fd = new FormData();
@@ -166,7 +171,7 @@ async function sendDraft(d) {
     const made = await send("POST", "/api/phone/findings", d.body, { "Idempotency-Key": d.key });
     d.number = made.number;
   }
-  if (d.photo) { await uploadPhoto(d.number, await fromDataUrl(d.photo)); d.photo = null; }
+  if (d.photo) { await uploadPhoto(d.number, fromDataUrl(d.photo)); d.photo = null; }
   return d.number;
 }
 
@@ -269,7 +274,7 @@ async function loadTasks() {
     const path = `/api/events/${encodeURIComponent(k.number)}/tasks/${k.task_id}`;
     const acts = new Set(k.allowed_actions || []);
     const card = el("article", { class: "ph-card", "data-number": k.number },
-      el("strong", {}, k.title),
+      el("strong", {}, k.title), " ", el("span", { class: "badge" }, t(`task_state.${k.task_state}`)),
       el("p", { class: "muted small" }, [k.number, k.class_name, k.address].filter(Boolean).join(" · ")),
       k.instruction ? el("p", {}, k.instruction) : null,
       el("p", { class: "small" }, `${t("phone.tasks.due")}：${fmtShortTime(k.handle_due_at)}`));
