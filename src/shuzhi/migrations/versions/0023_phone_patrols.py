@@ -56,7 +56,7 @@ def upgrade() -> None:
     )
     op.create_table('patrol_findings',
     sa.Column('patrol_id', sa.Integer(), nullable=False),
-    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_patrol_findings_event_id_events'),
                             ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['patrol_id'], ['patrols.id'], name=op.f('fk_patrol_findings_patrol_id_patrols'),
