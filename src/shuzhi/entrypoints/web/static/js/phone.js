@@ -103,7 +103,7 @@ async function uploadPhoto(number, blob, taskId) {
 
 // --- GPS ---------------------------------------------------------------------------------------
 
-function locate() {
+function locate(fresh = false) {
   const status = $("gps-status");
   if (!navigator.geolocation) { status.textContent = t("phone.gps.failed"); showManual(); return Promise.resolve(null); }
   status.textContent = t("phone.gps.locating");
@@ -115,7 +115,7 @@ function locate() {
     status.textContent = err.code === 1 ? t("phone.gps.denied") : t("phone.gps.failed");
     showManual();
     resolve(null);
-  }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 5000 }));
+  }, { enableHighAccuracy: true, timeout: 10000, maximumAge: fresh ? 0 : 5000 }));
 }
 
 function showManual() { manual = true; $("manual").hidden = false; }
@@ -420,7 +420,7 @@ async function togglePatrol() {
       keepPoints([]);
       loadRecent();
     } else {
-      const here = await locate();
+      const here = await locate(true);
       const point = here ? { lon: here.lon, lat: here.lat, at: new Date().toISOString(), accuracy_m: here.accuracy || null } : null;
       try {
         patrol = await send("POST", "/api/patrols", { point });
@@ -473,7 +473,7 @@ async function main() {
     location.href = "/login?next=/m";
   });
   $("finding").addEventListener("submit", submitFinding);
-  $("gps-retry").addEventListener("click", () => { manual = false; $("manual").hidden = true; locate(); });
+  $("gps-retry").addEventListener("click", () => { manual = false; fix = null; $("manual").hidden = true; locate(true); });
   $("gps-manual").addEventListener("click", showManual);
   $("class-search").addEventListener("input", drawClasses);
   $("photo").addEventListener("change", async (ev) => {
