@@ -36,6 +36,9 @@ def test_a_patrol_records_its_track_duration_and_distance(api: Api, world: World
     assert not done["running"] and done["point_count"] == 4 and 310 < done["distance_m"] < 330
     assert done["duration_s"] >= 300
     assert done["track"]["type"] == "LineString" and len(done["track"]["coordinates"]) == 4
+    # its start and end are in the audit log, with who and when
+    audit = api.get("/api/audit", who="audrey", params={"object": f"patrol:{p['id']}"})
+    assert {e["action"] for e in audit if e["object"] == f"patrol:{p['id']}"} == {"patrol.start", "patrol.stop"}
     # an ended patrol takes no more points
     r = api.post(f"/api/patrols/{p['id']}/points", "dave", {"points": [_pt(105.703, 29.704, 400)]}, status=409)
     assert r["field"] == "patrol_id"

@@ -27,7 +27,7 @@ from shuzhi.services import intake
 from shuzhi.services.actors import Actor
 from shuzhi.services.commands import Source, SubmitEvent, _Command
 from shuzhi.services.errors import Conflict, Invalid, NotFound
-from shuzhi.services.security import authz
+from shuzhi.services.security import audit, authz
 from shuzhi.services.transitions import note
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -66,7 +66,7 @@ class StopPatrol(_Command):
 class ReportFinding(_Command):
     """A patrol finding (巡查发现): class, short text, where (GPS, or the grid picked by hand)."""
 
-    patrol_id: int | None = Field(default=None, ge=1)
+    patrol_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     event_class_code: str | None = Field(default=None, max_length=20)
     description: str = Field(default="", max_length=500)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -294,6 +294,9 @@ def start_patrol(uow: UnitOfWork, actor: Actor, cmd: StartPatrol, *, now: dateti
                 raise Invalid(exc.message, field=(exc.field or "").replace("points[0]", "point"),
                               details=exc.details) from None
         s.flush()
+        # start and end of a patrol are its state changes: one immutable audit line each (who, when, where)
+        audit.record(s, actor, "patrol.start", f"patrol:{patrol.id}",
+                     {"area": w.area.code, "started_at": patrol.started_at.isoformat()}, at=now)
         out = _summary(s, patrol, 0, now)
         uow.commit()
         return Started(out, True)
@@ -329,6 +332,9 @@ def stop_patrol(uow: UnitOfWork, actor: Actor, patrol_id: int, cmd: StopPatrol, 
             patrol.ended_at = min(end, patrol.started_at + rules.MAX_DURATION)
             patrol.ended_by = actor.label
             s.flush()
+            audit.record(s, actor, "patrol.stop", f"patrol:{patrol.id}",
+                         {"ended_at": patrol.ended_at.isoformat(), "distance_m": round(patrol.distance_m, 1),
+                          "points": patrol.point_count}, at=now)
         out = _detail(s, patrol, now)
         uow.commit()
         return out
