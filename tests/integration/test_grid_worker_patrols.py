@@ -173,3 +173,16 @@ def test_evaluation_counts_each_grid_worker_s_patrols(api: Api, world: World) ->
     # town B's centre sees none of it
     other = api.get("/api/evaluation/people", who="frank", params={"period": period})["people"]
     assert "dave" not in {r["code"] for r in other}
+
+
+def test_the_phone_page_is_small_and_loads_no_charts(api: Api) -> None:
+    import re
+
+    page = api.client.get("/m")
+    assert page.status_code == 200 and "echarts" not in page.text and "script-src 'self'" in \
+        page.headers["content-security-policy"]
+    assert len(page.content) < 20_000, len(page.content)  # only the phone's own messages
+    js = api.client.get("/static/js/phone.js").text
+    assert re.findall(r'from "\./([\w.]+)"', js) == ["core.js"] and "import(" not in js
+    core = api.client.get("/static/js/core.js").text
+    assert len(js.encode()) + len(core.encode()) < 45_000

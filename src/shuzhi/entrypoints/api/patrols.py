@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.events import _intake_buckets
 from shuzhi.services import patrols
 from shuzhi.services.errors import Invalid
 
@@ -32,10 +33,13 @@ def phone_verifications(uow: UowDep, actor: ActorDep) -> Response:
 
 
 @router.post("/api/phone/findings", status_code=201)
-def report_finding(body: patrols.ReportFinding, uow: UowDep, actor: ActorDep,
+def report_finding(body: patrols.ReportFinding, request: Request, uow: UowDep, actor: ActorDep,
                    idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> Response:
     """Report a patrol finding (巡查发现) as a grid_patrol event in your grid; retries with the same
     Idempotency-Key return the first event."""
+    # the same per-client intake limit as POST /api/events: a finding is an event
+    _intake_buckets(request).check(f"{actor.credential}:{actor.credential_id or actor.code}",
+                                   "too many events from this client")
     done = patrols.report_finding(uow, actor, body, intake_key=idempotency_key)
     return _json({"id": done.id, "number": done.number, "created": done.created}, 201 if done.created else 200)
 
