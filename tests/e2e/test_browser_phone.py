@@ -125,6 +125,30 @@ def test_a_grid_worker_sees_his_task_and_reports_back_with_a_photo(live: Live, b
     context.close()
 
 
+def test_a_grid_worker_verifies_a_case_another_unit_handled(live: Live, browser: Any) -> None:
+    event = live.submit(who="bob", source="hotline", event_class_code="0101", title="人行道井盖缺失")
+    event = live.call("POST", f"/api/events/{event['number']}/dispatch", "bob",
+                      {"units": [{"unit_code": "D500111-CGJ", "role": "lead"}]})
+    task = event["tasks"][0]["id"]
+    live.call("POST", f"/api/events/{event['number']}/tasks/{task}/accept", "carol", {})
+    live.call("POST", f"/api/events/{event['number']}/tasks/{task}/report-back", "carol", {"result": "已更换井盖"})
+    context, page, errors = _phone(live, browser)
+    page.locator("#count-verify:not(:empty)").wait_for()
+    page.get_by_role("button", name="核查").tap()
+    card = page.locator(f"#verify-list article[data-number='{event['number']}']")
+    card.wait_for()
+    assert "由他人核查" not in card.inner_text()
+    card.get_by_label("核查照片").set_input_files(
+        files=[{"name": "check.png", "mimeType": "image/png", "buffer": png_bytes(8, 6)}])
+    card.get_by_role("button", name="核查通过").tap()
+    page.locator(f"#verify-list article[data-number='{event['number']}']").wait_for(state="detached")
+    after = live.call("GET", f"/api/events/{event['number']}", "bob")
+    assert after["state"] == "verified"
+    assert len(live.call("GET", f"/api/events/{event['number']}/attachments", "bob")) == 1
+    assert not errors, errors
+    context.close()
+
+
 def test_a_patrol_records_a_few_points_and_a_finding_on_it(live: Live, browser: Any) -> None:
     context, page, errors = _phone(live, browser, "?every=1")
     page.get_by_role("button", name="巡查").tap()
