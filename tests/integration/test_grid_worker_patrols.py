@@ -36,6 +36,8 @@ def test_a_patrol_records_its_track_duration_and_distance(api: Api, world: World
     assert not done["running"] and done["point_count"] == 4 and 310 < done["distance_m"] < 330
     assert done["duration_s"] >= 300
     assert done["track"]["type"] == "LineString" and len(done["track"]["coordinates"]) == 4
+    timed = api.get(f"/api/patrols/{p['id']}", who="dave", params={"points": "true"})["points"]
+    assert [t["at"][:19] for t in timed] == [(T0 + timedelta(seconds=s)).isoformat()[:19] for s in (0, 100, 200, 300)]
     # its start and end are in the audit log, with who and when
     audit = api.get("/api/audit", who="audrey", params={"object": f"patrol:{p['id']}"})
     assert {e["action"] for e in audit if e["object"] == f"patrol:{p['id']}"} == {"patrol.start", "patrol.stop"}
@@ -186,3 +188,16 @@ def test_the_phone_page_is_small_and_loads_no_charts(api: Api) -> None:
     assert re.findall(r'from "\./([\w.]+)"', js) == ["core.js"] and "import(" not in js
     core = api.client.get("/static/js/core.js").text
     assert len(js.encode()) + len(core.encode()) < 45_000
+
+
+def test_a_long_track_is_simplified_for_drawing_but_measured_in_full(api: Api, world: World) -> None:
+    p = _start(api)
+    # 600 points a metre apart (1 m/s), straight north: drawn as a line of 2 points, measured as 600 m
+    step = 1 / 111_195
+    for batch in range(2):
+        pts = [_pt(105.702, 29.702 + (batch * 300 + i) * step, batch * 300 + i) for i in range(1, 301)]
+        api.post(f"/api/patrols/{p['id']}/points", "dave", {"points": pts})
+    full = api.get(f"/api/patrols/{p['id']}", who="dave", params={"points": "true"})
+    assert full["point_count"] == 601 and len(full["points"]) == 601 and 595 < full["distance_m"] < 605
+    assert len(full["track"]["coordinates"]) == 2
+    assert "points" not in api.get(f"/api/patrols/{p['id']}", who="dave")

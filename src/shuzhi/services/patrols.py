@@ -34,6 +34,9 @@ from shuzhi.services.unit_of_work import UnitOfWork
 #: Degrees (~50 m near Chongqing): a track point this close outside the grid is a walk along its border
 #: street with GPS jitter, not a patrol of another grid.
 BORDER_TOLERANCE = 0.0005
+#: A track of more points than this is simplified for drawing (to ~3 m, in degrees); ``points`` has them all.
+TRACK_SIMPLIFY_ABOVE = 500
+TRACK_TOLERANCE = 0.00003
 #: How many classes the phone offers as buttons before the search.
 COMMON_CLASSES = 8
 _CLASS_HISTORY = timedelta(days=180)
@@ -173,7 +176,7 @@ def _summary(s: Session, p: Patrol, findings: int, now: datetime) -> dict[str, A
     }
 
 
-def _detail(s: Session, p: Patrol, now: datetime) -> dict[str, Any]:
+def _detail(s: Session, p: Patrol, now: datetime, *, with_points: bool = False) -> dict[str, Any]:
     points = list(s.scalars(select(PatrolPoint).where(PatrolPoint.patrol_id == p.id).order_by(PatrolPoint.seq)))
     findings = s.execute(select(Event.number, Event.title, Event.state, Event.received_at)
                          .join(PatrolFinding, PatrolFinding.event_id == Event.id)
@@ -182,13 +185,17 @@ def _detail(s: Session, p: Patrol, now: datetime) -> dict[str, Any]:
     coords = [(pt.lon, pt.lat) for pt in points]
     track: dict[str, Any] | None = None
     if len(coords) >= 2:
-        track = dict(mapping(LineString(coords)))
+        line = LineString(coords)
+        if len(coords) > TRACK_SIMPLIFY_ABOVE:  # a day's walk: drawn, not surveyed
+            line = line.simplify(TRACK_TOLERANCE, preserve_topology=False)
+        track = dict(mapping(line))
     elif coords:
         track = dict(mapping(Point(coords[0])))
     if track is not None:
         track["coordinates"] = _plain(track["coordinates"])
     out["track"] = track
-    out["points"] = [{"lon": pt.lon, "lat": pt.lat, "at": pt.at, "accuracy_m": pt.accuracy_m} for pt in points]
+    if with_points:
+        out["points"] = [{"lon": pt.lon, "lat": pt.lat, "at": pt.at, "accuracy_m": pt.accuracy_m} for pt in points]
     out["finding_events"] = [{"number": n, "title": t, "state": st, "received_at": r} for n, t, st, r in findings]
     return out
 
@@ -199,11 +206,14 @@ def _plain(c: Any) -> Any:
     return c
 
 
-def get_patrol(uow: UnitOfWork, actor: Actor, patrol_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """One patrol with its track (GeoJSON LineString) and the findings reported on it."""
+def get_patrol(uow: UnitOfWork, actor: Actor, patrol_id: int, *, with_points: bool = False,
+               now: datetime | None = None) -> dict[str, Any]:
+    """One patrol with its track (GeoJSON LineString, simplified when long), the findings reported on it and,
+    when asked, every point with its time."""
     authz.require_any(actor, P.PATROL_WRITE, P.PATROL_READ)
     with uow:
-        return _detail(uow.session, _load_visible(uow.session, actor, patrol_id), now or datetime.now(UTC))
+        return _detail(uow.session, _load_visible(uow.session, actor, patrol_id), now or datetime.now(UTC),
+                       with_points=with_points)
 
 
 def list_patrols(uow: UnitOfWork, actor: Actor, *, person: str | None = None, since: datetime | None = None,

@@ -64,9 +64,10 @@ def list_patrols(uow: UowDep, actor: ActorDep, person: str | None = None, since:
 
 
 @router.get("/api/patrols/{patrol_id}")
-def get_patrol(patrol_id: int, uow: UowDep, actor: ActorDep) -> Response:
-    """One patrol: times, duration, distance, its track (GeoJSON LineString) and its findings."""
-    return _json(patrols.get_patrol(uow, actor, patrol_id))
+def get_patrol(patrol_id: int, uow: UowDep, actor: ActorDep, points: bool = False) -> Response:
+    """One patrol: times, duration, distance, its track (GeoJSON LineString) and its findings; ``points=true``
+    adds every point with its time."""
+    return _json(patrols.get_patrol(uow, actor, patrol_id, with_points=points))
 
 
 @router.post("/api/patrols/{patrol_id}/points")
