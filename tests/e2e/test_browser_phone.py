@@ -53,6 +53,10 @@ def test_a_grid_worker_reports_a_finding_with_a_photo_in_under_30_seconds(live: 
     context, page, errors = _phone(live, browser)
     started = time.monotonic()
     page.wait_for_function("document.getElementById('gps-status').textContent.startsWith('已定位')")
+    # nothing wider than the phone, and the submit button within the thumb's reach once scrolled to
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.get_by_role("button", name="提交上报").bounding_box()
+    assert box is not None and box["height"] >= 48 and box["width"] >= 300
     # nothing chosen: the error is at the class, in Chinese
     page.get_by_role("button", name="提交上报").click()
     assert page.locator("#err-class").inner_text() == "请选择类别或填写情况说明"
