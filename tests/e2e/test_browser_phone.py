@@ -203,3 +203,28 @@ def test_a_finding_made_offline_is_kept_and_sent_on_the_next_visit(live: Live, b
     assert len(live.call("GET", f"/api/events/{sent[0]['number']}/attachments", "dave")) == 1
     assert not [e for e in errors if "Failed to fetch" not in e], errors
     context.close()
+
+
+def test_a_refused_photo_is_named_and_the_resubmit_makes_no_second_event(live: Live, browser: Any) -> None:
+    context, page, errors = _phone(live, browser)
+    page.wait_for_function("document.getElementById('gps-status').textContent.startsWith('已定位')")
+    # says it is a PNG, is not one: the server refuses it, the page names the photo
+    page.locator("#photo").set_input_files(
+        files=[{"name": "fake.png", "mimeType": "image/png", "buffer": b"MZ\x90\x00 not a picture"}])
+    page.get_by_text("重拍").wait_for()  # taken (the preview of a broken picture shows nothing)
+    page.get_by_role("radio", name="暴露垃圾").tap()
+    page.get_by_label("情况说明").fill("照片被拒后重交")
+    page.get_by_role("button", name="提交上报").tap()
+    page.wait_for_function("document.getElementById('err-photo').textContent.length > 0")
+    assert page.locator("#err-photo").inner_text() == "只能上传照片（JPEG、PNG、WebP）"
+    page.locator("#photo").set_input_files(
+        files=[{"name": "real.png", "mimeType": "image/png", "buffer": png_bytes(8, 6)}])
+    page.get_by_role("button", name="提交上报").tap()
+    page.wait_for_function("document.body.dataset.lastFinding")
+    number = page.evaluate("document.body.dataset.lastFinding")
+    mine = [e for e in live.call("GET", "/api/events?source=grid_patrol", "dave")["items"]
+            if e["title"] == "照片被拒后重交"]
+    assert [e["number"] for e in mine] == [number]
+    assert len(live.call("GET", f"/api/events/{number}/attachments", "dave")) == 1
+    assert not errors, errors
+    context.close()

@@ -16,6 +16,7 @@ let photoBlob = null;
 let patrol = null;       // the running patrol (summary from the API)
 let sampler = null;
 let lastSent = null;     // the last point sent on the patrol {lon, lat, at}
+let pendingKey = null;   // the key of a finding made whose photo was refused: a resubmit is the same event
 
 // --- helpers -----------------------------------------------------------------------------------
 
@@ -198,13 +199,13 @@ async function submitFinding(ev) {
   const button = $("submit");
   button.disabled = true;
   button.textContent = t("phone.sending");
-  const draft = { key: newKey(), body, photo: null, number: null, at: new Date().toISOString() };
+  const draft = { key: pendingKey || newKey(), body, photo: null, number: null, at: new Date().toISOString() };
   try {
     const made = await send("POST", "/api/phone/findings", body, { "Idempotency-Key": draft.key });
     draft.number = made.number;
     if (photoBlob) {
       try { await uploadPhoto(made.number, photoBlob); } catch (e) {
-        if (!isNetwork(e)) { showErrors({ [fieldError(e)[0]]: fieldError(e)[1] }); throw e; }
+        if (!isNetwork(e)) { pendingKey = draft.key; showErrors({ [fieldError(e)[0]]: fieldError(e)[1] }); return; }
         draft.photo = await toDataUrl(photoBlob);
         saveDrafts([...drafts(), draft]);
         toast(t("phone.sent_no_photo", { number: made.number }));
@@ -231,6 +232,7 @@ async function submitFinding(ev) {
 }
 
 function resetForm(number) {
+  pendingKey = null;
   $("finding").reset();
   document.body.dataset.lastFinding = number;
   photoBlob = null;
@@ -353,25 +355,45 @@ function drawPatrol() {
   document.body.dataset.patrol = running ? String(p.id) : "";
 }
 
+let flushing = false;
+
 async function flushPoints() {
-  if (!patrol || !patrol.running) return;
+  if (!patrol || !patrol.running || flushing) return;
   const list = pendingPoints();
   if (!list.length) return;
+  flushing = true;
+  // points sampled while this request is out stay in the store, behind the ones sent
+  const rest = () => pendingPoints().slice(list.length);
   try {
     patrol = await send("POST", `/api/patrols/${patrol.id}/points`, { points: list });
-    keepPoints([]);
+    keepPoints(rest());
     $("err-patrol").textContent = "";
   } catch (e) {
-    if (isNetwork(e)) return;  // kept; sent with the next sample
-    // a refused point (outside the grid, a GPS jump, out of order) is dropped, the rest go again
-    const m = /points\[(\d+)\]/.exec((e.body && e.body.field) || "");
-    const code = e.body && e.body.details && e.body.details.code;
-    $("err-patrol").textContent = t(code === "outside_area" ? "phone.err.outside_track"
-      : code === "too_fast" ? "phone.err.too_fast" : "phone.err.out_of_order");
-    if (m) { list.splice(Number(m[1]), 1); keepPoints(list); } else keepPoints([]);
-    if (e.status === 409) { patrol = null; stopSampling(); }
+    if (!isNetwork(e)) await refused(e, list, rest());  // a network failure keeps them for the next sample
+  } finally {
+    flushing = false;
   }
   drawPatrol();
+}
+
+// A refused point (outside the grid, a GPS jump) is dropped and the rest go again; points the server already
+// has (an answer lost on the way back) are recognised by time and dropped quietly.
+async function refused(e, list, later) {
+  const code = e.body && e.body.details && e.body.details.code;
+  if (e.status === 409 || e.status === 404) { patrol = null; keepPoints([]); stopSampling(); return; }
+  if (code === "out_of_order") {
+    try { patrol = await get(`/api/patrols/${patrol.id}`); } catch { return; }
+    const last = patrol.last_point ? Date.parse(patrol.last_point.at) : 0;
+    const fresh = [...list, ...later].filter((p) => Date.parse(p.at) > last);
+    keepPoints(fresh);
+    if (fresh.length === list.length + later.length) $("err-patrol").textContent = t("phone.err.out_of_order");
+    return;
+  }
+  $("err-patrol").textContent = t(code === "outside_area" ? "phone.err.outside_track"
+    : code === "too_fast" ? "phone.err.too_fast" : "phone.err.patrol");
+  const m = /points\[(\d+)\]/.exec((e.body && e.body.field) || "");
+  if (m) list.splice(Number(m[1]), 1); else list.length = 0;
+  keepPoints([...list, ...later]);
 }
 
 function sample(every) {
