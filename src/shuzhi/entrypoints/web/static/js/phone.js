@@ -265,7 +265,20 @@ function resultForm(label, fields, onSubmit) {
   return form;
 }
 
-async function loadTasks() {
+const FRESH_MS = 30_000;
+const loadedAt = { tasks: 0, verify: 0 };
+const inFlight = { tasks: false, verify: false };
+
+function loadTasks() { return once("tasks", drawTasks); }
+function loadVerify() { return once("verify", drawVerify); }
+
+async function once(key, draw) {
+  if (inFlight[key]) return;
+  inFlight[key] = true;
+  try { await draw(); loadedAt[key] = Date.now(); } finally { inFlight[key] = false; }
+}
+
+async function drawTasks() {
   const box = $("task-list");
   let items;
   try { items = await get("/api/my/tasks"); } catch (e) { clear(box).append(el("p", { class: "ph-error" }, fieldError(e)[1])); return; }
@@ -297,13 +310,14 @@ async function loadTasks() {
         await post(`${path}/report-back`, { result });
         toast(t("phone.tasks.done"));
         loadTasks();
+        loadVerify();  // a case reported back may now wait for a check (by someone else, if it is his own)
       }));
     }
     box.append(card);
   }
 }
 
-async function loadVerify() {
+async function drawVerify() {
   const box = $("verify-list");
   let items;
   try { items = await get("/api/phone/verifications"); } catch (e) { clear(box).append(el("p", { class: "ph-error" }, fieldError(e)[1])); return; }
@@ -482,8 +496,10 @@ function showTab(name) {
     if (b.dataset.tab === name) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
   }
   for (const s of document.querySelectorAll(".ph-tab")) s.hidden = s.id !== `tab-${name}`;
-  if (name === "tasks") loadTasks();
-  if (name === "verify") loadVerify();
+  // a list drawn moments ago is not drawn again: that would wipe a result or a photo being filled in
+  const stale = (key) => !inFlight[key] && Date.now() - loadedAt[key] > FRESH_MS;
+  if (name === "tasks" && stale("tasks")) loadTasks();
+  if (name === "verify" && stale("verify")) loadVerify();
   if (name === "patrol") loadRecent();
 }
 
