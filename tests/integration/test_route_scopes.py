@@ -26,6 +26,7 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -238,16 +239,21 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  # the desk's copy lists
                  "list_id",
                  # the duty desk: town B's handover and an on-post check of town B
-                 "handover_id", "check_id"}
+                 "handover_id", "check_id",
+                 # the grid worker's patrol log (phone)
+                 "patrol_id"}
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
            "token_id": "999999", "person_code": "nobody",
            "shift_id": "999999", "chain_id": "999999",
            "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
-           "list_id": "999999", "handover_id": "999999", "check_id": "999999"}
+           "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
+
+#: Town B's patrol starts a little before the test runs (a patrol's points may not lie in the future).
+PATROL_START = datetime.now(UTC) - timedelta(minutes=10)
 
 #: Bodies for routes whose generated body would not pass validation (placeholders: {ref}).
 BODIES: dict[tuple[str, str], Any] = {
@@ -267,6 +273,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/duty/handovers"): {"unit_code": "C500111002", "to_person_code": "frank2"},
     ("POST", "/api/duty/log"): {"unit_code": "C500111002", "kind": "call", "content": "x"},
     ("POST", "/api/duty/presence-checks"): {"unit_code": "C500111002", "minutes": 5},
+    ("POST", "/api/patrols/{patrol_id}/points"): {"points": [{
+        "lon": World.B1[0], "lat": World.B1[1], "at": (PATROL_START + timedelta(minutes=1)).isoformat()}]},
+    ("POST", "/api/phone/findings"): {"event_class_code": "0201", "lon": World.A1[0], "lat": World.A1[1]},
 }
 FILES: dict[tuple[str, str], tuple[str, bytes, str]] = {
     ("POST", "/api/events/{ref}/attachments"): ("x.png", PNG, "image/png"),
@@ -372,6 +381,10 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
                          status=201)
     params |= {"list_id": str(copy_list["id"])}
     params |= _town_b_duty_desk(api)
+    # a patrol of town B (frank holds every permission here): its points lie in town B
+    patrol = api.post("/api/patrols", "frank", {"point": {"lon": World.B1[0], "lat": World.B1[1],
+                                                          "at": PATROL_START.isoformat()}}, status=201)
+    params |= {"patrol_id": str(patrol["id"])}
     return Town(params=params,
                 event_id=ev["id"])
 

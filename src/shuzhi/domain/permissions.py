@@ -68,6 +68,9 @@ LEDGER_SIGN_OFF = "ledger.sign_off"
 MODEL_ADMIN = "model.admin"  # hotline text model: train, activate, roll back, automation thresholds
 STAFF_READ = "staff.read"  # the staff directory (names, units, roles; phones masked)
 PEER_COMPARE = "evaluation.peers"  # rankings and red/black lists of peers (赛马比拼, 晒账), not their events
+# --- the grid worker's phone: patrol log (巡查记录) ---
+PATROL_WRITE = "patrol.write"  # start and stop one's own patrol, record its track, report findings on it
+PATROL_READ = "patrol.read"  # read the patrols of the grid workers in one's area (a town centre's own)
 
 #: Codes that name the system's own actors (the worker, the anonymous caller) or could be mistaken for
 #: them in the audit log: never a person's staff code (case-insensitive).
@@ -81,7 +84,7 @@ def is_reserved_code(code: str) -> bool:
 _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
          INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
          PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE,
-         DUTY_WRITE, LEDGER_READ, LEDGER_REPORT, LEDGER_MANAGE, LEDGER_SIGN_OFF}
+         DUTY_WRITE, LEDGER_READ, LEDGER_REPORT, LEDGER_MANAGE, LEDGER_SIGN_OFF, PATROL_READ}
 
 _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
@@ -92,12 +95,12 @@ _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
                              REPORT_READ, STAFF_READ, LEDGER_READ, LEDGER_REPORT}),
     Role.GRID_WORKER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, EVENT_VERIFY, INDICATOR_READ,
-                                 PLAN_READ, LEDGER_READ, LEDGER_REPORT}),
+                                 PLAN_READ, LEDGER_READ, LEDGER_REPORT, PATROL_WRITE}),
     Role.LEADER: frozenset({EVENT_READ, EVENT_URGE, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
                             EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE,
-                            LEDGER_READ, LEDGER_SIGN_OFF}),
+                            LEDGER_READ, LEDGER_SIGN_OFF, PATROL_READ}),
     Role.AUDITOR: frozenset({EVENT_READ, AUDIT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
-                             REPORT_READ, STAFF_READ, LEDGER_READ}),
+                             REPORT_READ, STAFF_READ, LEDGER_READ, PATROL_READ}),
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),
 }
 

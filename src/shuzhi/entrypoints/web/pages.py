@@ -42,6 +42,7 @@ NAV = [
     ("/duty", "nav.duty"),
     ("/window", "nav.window"),
     ("/admin", "nav.admin"),
+    ("/m", "nav.phone"),
 ]
 
 
@@ -170,6 +171,18 @@ def notice_admin_page(request: Request) -> Response:
     """通知配置: group robots, escalation policies, a person's notices (notice.admin; policies read-only
     for others)."""
     return _page(request, "notice_admin.html", "notice-admin", options_json=_NOTICE_OPTIONS)
+
+
+#: The phone page carries only the messages it shows (a slow connection: ~8 KB instead of the whole catalogue).
+_PHONE_PREFIXES = ("phone.", "task_state.", "common.", "app.", "role.")
+_PHONE_MESSAGES_JSON = json.dumps({k: v for k, v in MESSAGES.items() if k.startswith(_PHONE_PREFIXES)},
+                                  ensure_ascii=False).replace("<", "\\u003c")
+
+
+@router.get("/m", response_class=HTMLResponse)
+def phone_page(request: Request) -> Response:
+    """The grid worker's phone: report a finding, own tasks, verification on the spot, the patrol log."""
+    return _page(request, "phone.html", "phone", messages_json=_PHONE_MESSAGES_JSON)
 
 
 @router.get("/public/ratings", response_class=HTMLResponse)
