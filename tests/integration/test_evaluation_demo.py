@@ -18,6 +18,9 @@ def test_demo_colour_map_of_27_towns(session_factory: sessionmaker[Session]) -> 
     seed_demo(session_factory, 1, 3, now=now)
     cmap = ev.colour_map(UnitOfWork(session_factory), SYSTEM, area="500111", period="2025-06")
     assert cmap["scheme"] == "default" and len(cmap["items"]) == 27
+    # the district-wide notices (copied to its towns) are the district's own row, not a 28th town
+    assert all(i["level"] == "town" for i in cmap["items"])
+    assert cmap["own"] is not None and cmap["own"]["code"] == "500111"
     coloured = [i for i in cmap["items"] if i["colour"] != "grey"]
     assert len(coloured) >= 20
     assert {i["colour"] for i in coloured} <= {"green", "blue", "yellow", "orange", "red"}

@@ -544,11 +544,23 @@ def colour_map(uow: UnitOfWork, actor: Actor, *, by: str = "area", **params: Any
         s = uow.session
         q = build_query(s, actor, group_by=by, **params)
         code, scheme, entries = scored(s, actor, q)
+        children, own = _split_own(q, entries)
         out = describe(q)
         out["scheme"] = code
         out["bands"] = [{"colour": b.colour, "label": b.label, "min_score": b.min_score} for b in scheme.bands]
-        out["items"] = entries
+        out["items"] = children
+        out["own"] = own
         return out
+
+
+def _split_own(q: Query, entries: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """By area, the child areas and, apart, the area's own row (本级): events registered at the area
+    itself (a district-wide notice copied to its towns) belong to no child, and the district is no
+    peer of its towns on the map or in their ranking."""
+    if q.group_by != "area" or q.area is None:
+        return entries, None
+    own = next((e for e in entries if e.get("key") == q.area.path), None)
+    return [e for e in entries if e is not own], own
 
 
 def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", peers: bool = False,
@@ -589,8 +601,9 @@ def _key(entry: dict[str, Any]) -> str:
 
 def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
     code, scheme, entries = scored(s, actor, q)
+    entries = _split_own(q, entries)[0]
     prev_q = Query(q.area, q.period.previous(), q.group_by, q.unit, q.event_class, q.source, q.unit_kind)
-    _, _, prev_entries = scored(s, actor, prev_q)
+    prev_entries = _split_own(prev_q, scored(s, actor, prev_q)[2])[0]
     now_scores = {_key(e): e["score"] for e in entries if e["score"] is not None}
     prev_scores = {_key(e): e["score"] for e in prev_entries if e["score"] is not None}
     by_key = {_key(e): e for e in entries}
