@@ -371,6 +371,23 @@ def _has_activity(counts: dict[str, int]) -> bool:
     return any(counts[m] for m in ("received", "dispatched", "due", "handled", "accepted", "task_reports", "closed"))
 
 
+def _attach(s: Session, q: Query, groups: list[dict[str, Any]], figures: dict[Any, dict[str, int]],
+            name: str) -> list[dict[str, Any]]:
+    """Put another part's counts (ledgers, ratings, on-post checks, copies) on each group as ``name``;
+    a group with such counts and no events still gets its row (most towns receive copies and report on
+    ledgers on days they have no case)."""
+    by_key = {g["key"]: g for g in groups}
+    missing = [k for k in figures if k not in by_key]
+    names = _names(s, q, missing)
+    for k in missing:
+        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
+        groups.append(g)
+        by_key[k] = g
+    for k, counts in figures.items():
+        by_key[k][name] = counts
+    return groups
+
+
 def _with_ledgers(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per unit, the ledgers' figures (台账: on-time reporting and completion, overdue, stalled, reopened)
     beside the events'; a unit with ledger items and no events still gets its row."""
@@ -379,16 +396,7 @@ def _with_ledgers(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any
     ledger = unit_counts(s, actor, q.period, area_path=q.area.path if q.area is not None else None)
     if q.unit is not None:
         ledger = {k: v for k, v in ledger.items() if k == q.unit.id}
-    by_key = {g["key"]: g for g in groups}
-    missing = [k for k in ledger if k not in by_key]
-    names = _names(s, q, missing)
-    for k in missing:
-        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
-        groups.append(g)
-        by_key[k] = g
-    for k, counts in ledger.items():
-        by_key[k]["ledger"] = counts
-    return groups
+    return _attach(s, q, groups, ledger, "ledger")
 
 
 def _with_ratings(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -408,16 +416,7 @@ def _with_ratings(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any
         rated = {k: v for k, v in evaluation_counts(s, actor, "area", lo, hi,
                                                      area_key=lambda p: _child_path(p, area)).items()
                  if area is None or k.startswith(area.path)}
-    by_key = {g["key"]: g for g in groups}
-    missing = [k for k in rated if k not in by_key]
-    names = _names(s, q, missing)
-    for k in missing:
-        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
-        groups.append(g)
-        by_key[k] = g
-    for k, counts in rated.items():
-        by_key[k]["rated"] = counts
-    return groups
+    return _attach(s, q, groups, rated, "rated")
 
 
 def _with_presence(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -429,16 +428,7 @@ def _with_presence(s: Session, actor: Actor, q: Query, groups: list[dict[str, An
     checked = presence_counts(s, actor, lo, hi, area_path=q.area.path if q.area is not None else None)
     if q.unit is not None:
         checked = {k: v for k, v in checked.items() if k == q.unit.id}
-    by_key = {g["key"]: g for g in groups}
-    missing = [k for k in checked if k not in by_key]
-    names = _names(s, q, missing)
-    for k in missing:
-        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
-        groups.append(g)
-        by_key[k] = g
-    for k, counts in checked.items():
-        by_key[k]["presence"] = counts
-    return groups
+    return _attach(s, q, groups, checked, "presence")
 
 
 def copy_counts(s: Session, actor: Actor, q: Query, now: datetime | None = None) -> dict[int, dict[str, int]]:
@@ -485,16 +475,7 @@ def _with_copies(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]
     """Per unit, the copies' figures (抄送知悉: 及时知悉率) beside the events'; a unit that only receives
     copies (most towns, most days) still gets its row."""
     copies = copy_counts(s, actor, q)
-    by_key = {g["key"]: g for g in groups}
-    missing = [k for k in copies if k not in by_key]
-    names = _names(s, q, missing)
-    for k in missing:
-        g = {"key": k, **names.get(k, {"code": str(k), "name": str(k)}), "counts": dict.fromkeys(MEASURES, 0)}
-        groups.append(g)
-        by_key[k] = g
-    for k, counts in copies.items():
-        by_key[k]["copies"] = counts
-    return groups
+    return _attach(s, q, groups, copies, "copies")
 
 
 def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
