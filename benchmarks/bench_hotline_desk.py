@@ -11,7 +11,7 @@ Figure (issue #21; goal ≤ 100 ms p95 on this 2-core machine): ``hotline_desk_s
 Setup (database ``bench_hotline_desk``, reused while its fingerprint — schema head, volumes, seed —
 matches): the demo district through the real importers; ``--history`` closed events over the last year
 and ``--open`` open events over the last three days, their words written by the demo's phrase book
-(``demo/hotline_phrases.py``) at the district's grids; the model trained from that history through the
+(``services/hotline/phrase_book.py``) at the district's grids; the model trained from that history through the
 service (``services/hotline/models.train``, what ``shuzhi model train`` does) and made active. The probes
 are the hand-written evaluation texts (``data/hotline_eval.jsonl``, never seen in training) placed at
 grids that hold open events, so the duplicate search has its full set of candidates.
@@ -63,7 +63,7 @@ def _grids_and_classes(conn: psycopg.Connection[Any]) -> tuple[list[tuple[Any, .
 
 def _fill(history: int, open_now: int) -> None:
     """Closed history over a year and open events over three days, in words people use, by COPY."""
-    from shuzhi.demo.hotline_phrases import PHRASES, describe
+    from shuzhi.services.hotline.phrase_book import PHRASES, describe
 
     rng = random.Random(SEED)
     now = datetime.now(UTC)
