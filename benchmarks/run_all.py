@@ -20,8 +20,17 @@ from catalogue import BENCHES, by_name  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__.strip())
+        print("names: " + ", ".join(b.name for b in BENCHES))
+        return 0
+    unknown = [a for a in argv if a.startswith("-") and a != "--quick"]
+    if unknown:
+        # A mistyped flag must not start the whole catalogue (hours of full runs) by accident.
+        print(f"unknown option {unknown[0]}; usage: run_all.py [--quick] [NAME …]", file=sys.stderr)
+        return 2
     quick = "--quick" in argv
-    names = [a for a in argv if not a.startswith("--")]
+    names = [a for a in argv if not a.startswith("-")]
     try:
         benches = [by_name(n) for n in names] if names else list(BENCHES)
     except KeyError as exc:
