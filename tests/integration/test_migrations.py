@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from shuzhi.adapters.db.engine import make_engine
 from shuzhi.adapters.db.migrate import upgrade
+from shuzhi.adapters.db.readings_partitions import include_name
 from shuzhi.adapters.db.tables import Base
 from shuzhi.entrypoints.cli import app
 from tests.conftest import PG_URL
@@ -35,7 +36,7 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     upgrade(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}), Base.metadata)
         tables = set(inspect(conn).get_table_names())
     engine.dispose()
     assert diff == []

@@ -181,17 +181,21 @@ def ingest_mqtt(
 
 
 def purge_readings(database_url: DbOption = None) -> None:
-    """Delete raw readings and hourly rollups older than their retention."""
+    """Delete raw readings and hourly rollups older than their retention (on PostgreSQL: drop the expired
+    day partitions and make the coming week's)."""
     from datetime import UTC, datetime
 
     from shuzhi.config import get_settings
     from shuzhi.entrypoints.cli import _uow, console
-    from shuzhi.services.sensing.readings import purge_expired
+    from shuzhi.services.sensing.readings import prepare_partitions, purge_expired
 
     s = get_settings()
-    done = purge_expired(_uow(database_url), datetime.now(UTC), default_days=s.reading_retention_days,
+    now = datetime.now(UTC)
+    done = purge_expired(_uow(database_url), now, default_days=s.reading_retention_days,
                          rollup_days=s.rollup_retention_days)
-    console.print(f"purged {done.readings} readings and {done.rollups} hourly rollups")
+    made = prepare_partitions(_uow(database_url), now)
+    console.print(f"purged {done.readings} readings ({done.days_dropped} whole days) and {done.rollups} hourly "
+                  f"rollups; {len(made.created)} day partitions made")
 
 
 def mqtt_acl(path: Path, database_url: DbOption = None,

@@ -86,6 +86,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("warnings.check_no_data", timedelta(minutes=1), uow_job(warning_checks.check_no_data)),
     # raw readings and hourly roll-ups past their retention
     PeriodicJob("readings.purge_expired", timedelta(hours=1), uow_job(readings.purge_expired)),
+    # the day partitions of raw readings (PostgreSQL), made a week ahead
+    PeriodicJob("readings.prepare_partitions", timedelta(hours=1), uow_job(readings.prepare_partitions)),
     # evaluation figures stay exact incrementally; the daily/weekly/monthly reports are made once each
     PeriodicJob("evaluation.refresh_rollups", timedelta(minutes=5), uow_job(rollups.refresh_rollups)),
     PeriodicJob("reports.generate_due", timedelta(minutes=15), uow_job(reports.generate_due_reports)),

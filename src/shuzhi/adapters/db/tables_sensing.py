@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DDL, Boolean, Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shuzhi.adapters.db.tables import Base, Timestamps, UTCDateTime
@@ -86,9 +86,13 @@ class Reading(Base):
 
     No other index: every query (history, purge) names the series and a time range, which the
     primary key serves, and each extra index would cost every insert.
+
+    On PostgreSQL the table is partitioned by day on ``at`` (``readings_partitions.py``), with a default
+    partition for days that have none; the primary key includes ``at``, as partitioning requires.
     """
 
     __tablename__ = "readings"
+    __table_args__ = {"postgresql_partition_by": "RANGE (at)"}
     indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
@@ -121,3 +125,10 @@ class ReadingRollup(Base):
     sum: Mapped[float] = mapped_column(Float)
     min: Mapped[float] = mapped_column(Float)
     max: Mapped[float] = mapped_column(Float)
+
+
+# The default partition is part of the table's shape on PostgreSQL (without it a reading for a day with no
+# partition would be refused), so it is declared with the table, as an index would be, not wired at start.
+event.listen(Reading.__table__, "after_create",
+             DDL("CREATE TABLE IF NOT EXISTS readings_default PARTITION OF readings DEFAULT")  # type: ignore[no-untyped-call]
+             .execute_if(dialect="postgresql"))

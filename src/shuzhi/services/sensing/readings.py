@@ -9,12 +9,13 @@ million readings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db import readings_partitions as partitions
 from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.db.tables_sensing import Indicator, LatestReading, Reading, ReadingRollup
 from shuzhi.domain import permissions as p
@@ -142,18 +143,52 @@ def _from_raw(s: Session, indicator_id: int, series: str, start: datetime, end: 
 class Purged:
     readings: int
     rollups: int
+    #: Whole days dropped on PostgreSQL (their rows are counted in ``readings``).
+    days_dropped: int = 0
+
+
+#: Day partitions are kept ready this many days ahead (the hourly job has a week to make them).
+PARTITION_DAYS_AHEAD = 7
+
+
+def prepare_partitions(uow: UnitOfWork, now: datetime, *,
+                       days_ahead: int = PARTITION_DAYS_AHEAD) -> partitions.Prepared:
+    """Make the day partitions of ``readings`` from today to ``days_ahead`` days on (PostgreSQL; nothing
+    on SQLite). Run hourly, so a day's partition exists long before its first reading arrives."""
+    with uow:
+        s = uow.session
+        if not partitions.partitioned(s):
+            return partitions.Prepared((), ())
+        today = now.astimezone(UTC).date()
+        done = partitions.create_days(s, [today + timedelta(days=n) for n in range(days_ahead + 1)])
+        uow.commit()
+        return done
 
 
 def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT_RETENTION_DAYS,
                   rollup_days: int = DEFAULT_ROLLUP_RETENTION_DAYS) -> Purged:
     """Delete raw readings older than their indicator's retention (``default_days`` when it sets none)
     and hourly rollups older than ``rollup_days``. Latest values are kept: they are the series' last
-    word. Safe to run from several workers (plain ranged DELETEs)."""
+    word. Safe to run from several workers (plain ranged DELETEs, partition drops under a lock timeout).
+
+    On PostgreSQL a day's partition is dropped whole once every indicator's retention has passed for
+    it (the longest retention decides), in a transaction of its own that commits at once: the drop
+    locks ``readings`` until commit. Shorter retentions and the default partition are then trimmed
+    by the ranged deletes, as on SQLite."""
     with uow:
         s = uow.session
         per_indicator: dict[int, int] = {i: d for i, d in s.execute(
             select(Indicator.id, Indicator.retention_days).where(Indicator.retention_days.isnot(None))) if d}
-        readings = 0
+        days_dropped = dropped_rows = 0
+        if partitions.partitioned(s):
+            longest = max([default_days, *per_indicator.values()])
+            before = len(partitions.day_partitions(s))
+            dropped_rows = partitions.drop_days_before(s, (now - timedelta(days=longest)).astimezone(UTC).date())
+            days_dropped = before - len(partitions.day_partitions(s))
+            uow.commit()
+    with uow:
+        s = uow.session
+        readings = dropped_rows
         # One ranged DELETE per series: the primary key (indicator, series, time) serves each one.
         for indicator_id, series in s.execute(select(LatestReading.indicator_id, LatestReading.series_key)).all():
             cut = now - timedelta(days=per_indicator.get(indicator_id, default_days))
@@ -162,7 +197,7 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
         rollups = s.execute(delete(ReadingRollup).where(  # type: ignore[attr-defined]
             ReadingRollup.hour < now - timedelta(days=rollup_days))).rowcount or 0
         uow.commit()
-        return Purged(readings, rollups)
+        return Purged(readings, rollups, days_dropped)
 
 
 def count_readings(uow: UnitOfWork, *, indicator_code: str | None = None) -> int:
@@ -174,4 +209,4 @@ def count_readings(uow: UnitOfWork, *, indicator_code: str | None = None) -> int
         return uow.session.scalar(q) or 0
 
 
-__all__ = ["History", "Purged", "count_readings", "history", "latest", "purge_expired"]
+__all__ = ["History", "Purged", "count_readings", "history", "latest", "prepare_partitions", "purge_expired"]
