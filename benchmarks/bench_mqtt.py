@@ -168,5 +168,8 @@ def run(args: argparse.Namespace, devices: list[str], seconds: int, broker_port:
 
 
 if __name__ == "__main__":
+    from shuzhi.services.bootstrap import bootstrap
+
+    bootstrap()  # wired as a server process is: the preparation writes through units of work
     main()
     sys.exit(finish())
