@@ -31,12 +31,16 @@ branch of the area tree (see :func:`related`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from shuzhi.domain.time_limits import TimeLimit, Urgency
+
+T = TypeVar("T")
 
 WARNING_LEVELS = ("blue", "yellow", "orange", "red")
 WARNING_LEVEL_LABELS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
@@ -446,6 +450,42 @@ def related(path_a: str, path_b: str) -> bool:
     for by) every town.
     """
     return path_a.startswith(path_b) or path_b.startswith(path_a)
+
+
+class BranchIndex(Generic[T]):
+    """Items (a run's steps) by task key and area path, answering "the items of these keys on the same
+    branch as this path" (:func:`related`) without scanning every item.
+
+    A run of a city-wide plan has thousands of steps; asking each waiting step for its predecessors
+    by a scan was quadratic (5,000 steps: 25 million comparisons per board). Here the ancestors (and
+    the path itself) are dictionary look-ups of the path's prefixes, and the descendants a range of the
+    key's sorted paths: the answer is exactly :func:`related`'s."""
+
+    def __init__(self, items: Iterable[T], key: Callable[[T], str], path: Callable[[T], str]) -> None:
+        self._path = path
+        self._at: dict[tuple[str, str], list[T]] = defaultdict(list)
+        for item in items:
+            self._at[(key(item), path(item))].append(item)
+        paths: dict[str, set[str]] = defaultdict(set)
+        for k, p in self._at:
+            paths[k].add(p)
+        self._sorted = {k: sorted(v) for k, v in paths.items()}
+
+    def related(self, keys: Iterable[str], path: str, *, besides: T | None = None) -> list[T]:
+        """The items of ``keys`` whose path contains ``path`` or lies under it, ``besides`` left out."""
+        out: list[T] = []
+        for k in dict.fromkeys(keys):
+            ordered = self._sorted.get(k)
+            if not ordered:
+                continue
+            for n in range(len(path) + 1):  # ancestors and the path itself
+                out.extend(self._at.get((k, path[:n]), ()))
+            i = bisect_left(ordered, path)
+            while i < len(ordered) and ordered[i].startswith(path):  # descendants
+                if ordered[i] != path:
+                    out.extend(self._at[(k, ordered[i])])
+                i += 1
+        return [o for o in out if o is not besides]
 
 
 def district_of(path: str) -> str:

@@ -35,6 +35,7 @@ from shuzhi.adapters.db.tables_plans import (
 from shuzhi.domain import permissions as perm
 from shuzhi.domain.events import EventAction, EventState, TaskState
 from shuzhi.domain.plans import (
+    BranchIndex,
     PlanTemplate,
     Role,
     checklist_text,
@@ -159,10 +160,9 @@ def _resolve(s: Session, tpl: PlanTemplate, areas: Sequence[Area]) -> tuple[list
     return shares, problems
 
 
-def _waits(tpl: PlanTemplate, share: _Share, shares: Sequence[_Share]) -> bool:
+def _waits(tpl: PlanTemplate, share: _Share, index: BranchIndex[_Share]) -> bool:
     """A share waits when a predecessor task has a share on its branch of the area tree."""
-    after = set(tpl.task(share.task_key).after)
-    return any(o.task_key in after and related(o.unit.path, share.unit.path) for o in shares)
+    return bool(index.related(tpl.task(share.task_key).after, share.unit.path))
 
 
 # --- dispatching tasks ---------------------------------------------------------------------------
@@ -302,7 +302,8 @@ def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, ev
     run.affected_areas = [a.code for a in areas]
     s.flush()
     steps = [_step(run, tpl, sh) for sh in shares]
-    ready = [st for st, sh in zip(steps, shares, strict=True) if not _waits(tpl, sh, shares)]
+    index = BranchIndex(shares, key=lambda sh: sh.task_key, path=lambda sh: sh.unit.path)
+    ready = [st for st, sh in zip(steps, shares, strict=True) if not _waits(tpl, sh, index)]
     move_event(s, event, EventAction.DISPATCH, actor, at, reason=reason or f"启动预案：{tpl.name}", payload={
         "plan": tpl.code, "plan_version": row.version, "plan_run": run.id, "tasks": len(ready),
         "waiting": len(steps) - len(ready), "areas": run.affected_areas})
@@ -436,7 +437,7 @@ def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Se
     steps = [_step(run, tpl, sh) for sh in shares]
     ids = [st.task_id for st in existing if st.task_id is not None]
     states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all()) if ids else {}
-    pool = [*existing, *steps]
+    pool = _step_index([*existing, *steps])
     ready = [st for st in steps
              if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, pool))]
     s.add_all(steps)
@@ -450,9 +451,13 @@ def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Se
     return len(ready), len(steps) - len(ready)
 
 
-def _predecessors(step: PlanRunStep, steps: Sequence[PlanRunStep]) -> list[PlanRunStep]:
-    """The instances of the step's predecessors on its branch of the area tree."""
-    return [o for o in steps if o is not step and o.task_key in step.after and related(o.unit_path, step.unit_path)]
+def _step_index(steps: Sequence[PlanRunStep]) -> BranchIndex[PlanRunStep]:
+    return BranchIndex(steps, key=lambda st: st.task_key, path=lambda st: st.unit_path)
+
+
+def _predecessors(step: PlanRunStep, index: BranchIndex[PlanRunStep]) -> list[PlanRunStep]:
+    """The instances of the step's predecessors on its branch of the area tree (domain ``related``)."""
+    return index.related(step.after, step.unit_path, besides=step)
 
 
 def _summary(s: Session, run: PlanRun) -> Activation:

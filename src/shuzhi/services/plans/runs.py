@@ -38,6 +38,7 @@ from shuzhi.services.plans.activation import (
     _dispatch_steps,
     _load_run,
     _predecessors,
+    _step_index,
     _unit_names,
 )
 from shuzhi.services.security import authz
@@ -176,15 +177,16 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
             .where(PlanRunStep.run_id == run_id).order_by(PlanRunStep.sort_order, Unit.code)
         ).all()
         names = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_(run.affected_areas))).all())
-        steps = [r[0] for r in rows]
+        index = _step_index([r[0] for r in rows])
         task_states = {r[4].id: r[4].state for r in rows if r[4] is not None}
         unit_codes = {r[0].id: r[1] for r in rows}
         tasks = []
         counts: dict[str, int] = {}
         for st, code, name, level, task in rows:
             state = task.state if task is not None else st.state
-            blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in _predecessors(st, steps)
-                          if st.state == "waiting" and o.task_id is not None and task_states.get(o.task_id) in BLOCKING]
+            blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in _predecessors(st, index)
+                          if o.task_id is not None and task_states.get(o.task_id) in BLOCKING
+                          ] if st.state == "waiting" else []
             reason = st.end_reason if st.state == "cancelled" else (
                 "前置任务已退单或上报，等待改派" if blocked_by else None)
             counts[state] = counts.get(state, 0) + 1

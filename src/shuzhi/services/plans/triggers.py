@@ -49,6 +49,7 @@ from shuzhi.services.plans.activation import (
     _predecessors,
     _register_event,
     _start,
+    _step_index,
     _trigger_run,
     _unit_names,
     _warning_text,
@@ -286,8 +287,9 @@ def _release(s: Session, event: Event, task: Task) -> None:
         return
     ids = [st.task_id for st in steps if st.task_id is not None]
     states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all())
+    index = _step_index(steps)
     ready = [st for st in waiting
-             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, steps))]
+             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, index))]
     if not ready:
         return
     run = s.get(PlanRun, run_id)
