@@ -183,6 +183,13 @@ def test_dispatcher_activates_a_plan_watches_the_board_and_stands_it_down(live: 
     assert "龙岗街道城市运行和治理中心" in text and "大足区城市管理局" in text and "等待前置" in text
     assert "剩余" in text
     assert page.locator("#board-areas").inner_text() == "龙岗街道"
+    assert page.locator("#board-shown").inner_text() == "显示 3 / 3 项" and page.locator("#board-more").is_hidden()
+    # the filter asks the server (a city-wide run is paged there): only the waiting task comes back
+    page.locator("#board-filter").select_option("waiting")
+    page.wait_for_selector("#board-body >> text=显示 1 / 1 项")
+    assert page.locator("#board-table tbody tr").count() == 1 and "等待前置" in page.locator("#board-table").inner_text()
+    page.locator("#board-filter").select_option("all")
+    page.wait_for_selector("#board-body >> text=显示 3 / 3 项")
     assert page.locator("#runs-active li").count() == 1
     run_id = int(page.locator("#board-body").get_attribute("data-run") or 0)
 

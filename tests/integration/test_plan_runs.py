@@ -18,6 +18,7 @@ from shuzhi.adapters.db.tables_plans import PlanRun
 from shuzhi.services import hooks
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.plans import activation as plan_activation
+from shuzhi.services.plans import runs as plan_runs
 from shuzhi.services.plans import templates as plan_templates
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
@@ -318,3 +319,29 @@ def test_a_proposal_over_two_towns_is_decided_only_by_the_centre_covering_both(a
     api.post(f"/api/plan-runs/{target['id']}/dismiss", "frank", {"reason": "不启动"}, status=403)
     assert board(api, target["id"])["state"] == "proposed"
     assert api.post(f"/api/plan-runs/{target['id']}/confirm", "alice", {"reason": "确认启动"})["state"] == "active"
+
+
+def test_the_board_counts_every_task_and_pages_and_filters_them_on_the_server(api: Api, storm: None,
+                                                                             uow: UnitOfWork) -> None:
+    """A city-wide run has thousands of tasks: the board answers the counts over all of them and one
+    page of those that match the filter (issue #16, views people wait for)."""
+    run = api.post("/api/plans/storm/activate", "alice", {"area_codes": ["500111"]}, status=201)
+    whole = board(api, run["run_id"])
+    assert (whole["total_tasks"], whole["matched"], len(whole["tasks"])) == (4, 4, 4)
+    assert whole["counts"] == {"dispatched": 3, "waiting": 1} and whole["overdue"] == 0
+    first = api.get(f"/api/plan-runs/{run['run_id']}?limit=3", who="alice")
+    rest = api.get(f"/api/plan-runs/{run['run_id']}?limit=3&offset=3", who="alice")
+    assert [t["step_id"] for t in first["tasks"] + rest["tasks"]] == [t["step_id"] for t in whole["tasks"]]
+    assert first["counts"] == whole["counts"] and first["total_tasks"] == 4  # counts are never per page
+    waiting = api.get(f"/api/plan-runs/{run['run_id']}?show=waiting", who="alice")
+    assert [t["unit_code"] for t in waiting["tasks"]] == ["G500111001001001"] and waiting["matched"] == 1
+    with uow:
+        alice = resolve_actor(uow.session, "alice")
+    late = plan_runs.board(uow, run["run_id"], alice, now=datetime.now(UTC) + timedelta(days=3), show="overdue")
+    assert late.overdue == late.matched == 3 and {t.state for t in late.tasks} == {"dispatched"}
+    for bad, field in (("show=late", "show"), ("offset=-1", "offset"), ("limit=0", "limit"), ("limit=5000", "limit")):
+        r = api.client.get(f"/api/plan-runs/{run['run_id']}?{bad}", headers=api.headers("alice"))
+        assert r.status_code == 422 and r.json()["field"] == field, (bad, r.text)
+    # a town's person counts only what he may see
+    town = board(api, run["run_id"], who="bob")
+    assert town["total_tasks"] == sum(town["counts"].values()) == len(town["tasks"]) < 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Header, Request, Response, UploadFile
+from fastapi import APIRouter, Body, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -100,9 +100,14 @@ def list_runs(uow: UowDep, actor: ActorDep, state: str | None = None, warning_id
 
 
 @router.get("/plan-runs/{run_id}", response_model=plan_runs.RunBoard)
-def run_board(run_id: int, uow: UowDep, actor: ActorDep) -> plan_runs.RunBoard:
-    """The run's board: every task with its unit, state and time left, and the affected areas."""
-    return plan_runs.board(uow, run_id, actor)
+def run_board(run_id: int, uow: UowDep, actor: ActorDep,
+              show: Annotated[str, Query(description="all | open | overdue | waiting")] = "all",
+              offset: Annotated[int, Query(description="first task of the page (0-based)")] = 0,
+              limit: Annotated[int, Query(description="tasks per page, 1–1000")] = plan_runs.BOARD_PAGE,
+              ) -> plan_runs.RunBoard:
+    """The run's board: counts over every task in the reader's scope, one page of the tasks that match
+    ``show`` (unit, state, time left), the affected areas and the triggers."""
+    return plan_runs.board(uow, run_id, actor, show=show, offset=offset, limit=limit)
 
 
 @router.post("/plan-runs/{run_id}/confirm", response_model=plan_activation.Activation)

@@ -311,6 +311,8 @@ MESSAGES: dict[str, str] = {
     "plans.filter.open": "未完成",
     "plans.filter.overdue": "超期",
     "plans.filter.waiting": "等待前置",
+    "plans.shown": "显示 {shown} / {matched} 项",
+    "plans.more": "加载更多",
     "plans.stand_down": "解除响应",
     "plans.stand_down_reason": "解除理由",
     "plans.stand_down_confirm": "确认解除该预案响应？未完成的任务将被撤销。",

@@ -26,6 +26,7 @@ from shuzhi.adapters.db.tables_plans import (
 )
 from shuzhi.domain import permissions as perm
 from shuzhi.domain.events import ACTIVE_TASK_STATES, EventAction, EventState, TaskAction, TaskState
+from shuzhi.domain.plans import BranchIndex
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
@@ -59,6 +60,14 @@ class Redispatch(_Command):
 
     unit_code: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=2000)
+
+
+#: The board's filters (看板筛选): every task, the open ones, the overdue ones, those waiting for a predecessor.
+BOARD_SHOWS = ("all", "open", "overdue", "waiting")
+#: A task in one of these states needs nothing more from the run's desk ("open" leaves them out).
+FINISHED = DONE | BLOCKING | {"cancelled"}
+#: Tasks per page of the board: a city-wide run has thousands, and a page the desk reads has a few hundred.
+BOARD_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -126,9 +135,17 @@ class RunBoard:
     ended_at: datetime | None
     end_reason: str | None
     version: int
+    #: Tasks by state, over every task of the run the reader may see (not only this page).
     counts: dict[str, int]
+    #: One page of the tasks that match ``show``: ``matched`` of them in all, from ``offset``.
     tasks: list[BoardTask]
     triggers: list[BoardTrigger] = field(default_factory=list)
+    total_tasks: int = 0
+    overdue: int = 0
+    show: str = "all"
+    matched: int = 0
+    offset: int = 0
+    limit: int = BOARD_PAGE
 
 
 @dataclass(frozen=True)
@@ -162,9 +179,18 @@ def dismiss(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: dat
 # --- the board and stand-down --------------------------------------------------------------------
 
 
-def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = None) -> RunBoard:
-    """Every task of the run with its unit, state and time left, and the affected areas (指挥看板)."""
+def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = None, show: str = "all",
+          offset: int = 0, limit: int = BOARD_PAGE) -> RunBoard:
+    """The run's board (指挥看板): its counts over every task the reader may see, and one page of those
+    tasks (``show`` filters, ``offset``/``limit`` page) with unit, state and time left; the affected
+    areas and triggers. A run of 5,000 tasks answers in one page, the rest on demand (issue #16)."""
     authz.require(actor, perm.PLAN_READ)
+    if show not in BOARD_SHOWS:
+        raise Invalid(f"show is one of {', '.join(BOARD_SHOWS)}", field="show")
+    if offset < 0:
+        raise Invalid("offset is 0 or more", field="offset")
+    if not 1 <= limit <= 1000:
+        raise Invalid("limit is between 1 and 1000", field="limit")
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
@@ -176,62 +202,36 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
             .join(Unit, Unit.id == PlanRunStep.unit_id).outerjoin(Task, Task.id == PlanRunStep.task_id)
             .where(PlanRunStep.run_id == run_id).order_by(PlanRunStep.sort_order, Unit.code)
         ).all()
-        names = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_(run.affected_areas))).all())
-        index = _step_index([r[0] for r in rows])
-        task_states = {r[4].id: r[4].state for r in rows if r[4] is not None}
-        unit_codes = {r[0].id: r[1] for r in rows}
-        tasks = []
-        counts: dict[str, int] = {}
-        for st, code, name, level, task in rows:
-            state = task.state if task is not None else st.state
-            blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in _predecessors(st, index)
-                          if o.task_id is not None and task_states.get(o.task_id) in BLOCKING
-                          ] if st.state == "waiting" else []
-            reason = st.end_reason if st.state == "cancelled" else (
-                "前置任务已退单或上报，等待改派" if blocked_by else None)
-            counts[state] = counts.get(state, 0) + 1
-            due = task.handle_due_at if task is not None else None
-            running = task is not None and TaskState(task.state) in ACTIVE_TASK_STATES and task.state not in DONE
-            left = (due - at).total_seconds() if due is not None and running else None
-            tasks.append(BoardTask(
-                step_id=st.id, task_key=st.task_key, title=st.title, role=st.role, part=st.part, unit_code=code,
-                unit_name=name, unit_level=level, area_code=st.area_code, state=state,
-                task_id=st.task_id, after=list(st.after), checklist=list(st.checklist),
-                dispatched_at=task.dispatched_at if task else None,
-                accept_due_at=task.accept_due_at if task else None, handle_due_at=due,
-                accepted_at=task.accepted_at if task else None, reported_at=task.reported_at if task else None,
-                seconds_left=left, overdue=left is not None and left < 0, reason=reason, blocked_by=blocked_by,
-                former_task_ids=list(st.former_task_ids or [])))
         trigger_rows = s.execute(
             select(PlanRunTrigger, Event.number, Event.area_path, Event.owner_unit_id)
             .outerjoin(Event, Event.id == PlanRunTrigger.event_id)
             .where(PlanRunTrigger.run_id == run_id).order_by(PlanRunTrigger.id)).all()
         seen = _scope_of(s, actor, run, [r[0] for r in trigger_rows])
+        index = _step_index([r[0] for r in rows])
+        task_states = {r[4].id: r[4].state for r in rows if r[4] is not None}
+        unit_codes = {r[0].id: r[1] for r in rows}
         if seen is not None:
             # a step is where its unit sits: a town sees its centre's, villages' and grids' steps, not
             # another town's nor a district department's
             unit_paths = dict(s.execute(select(Unit.id, Area.path).join(Area, Area.id == Unit.area_id)
                                         .where(Unit.id.in_({r[0].unit_id for r in rows}))).all())
-            tasks = [bt for bt, (st, *_rest) in zip(tasks, rows, strict=True)
-                     if authz.path_visible(actor, unit_paths.get(st.unit_id)) or st.unit_id == actor.unit_id]
-            counts = {}
-            for bt in tasks:
-                counts[bt.state] = counts.get(bt.state, 0) + 1
-        triggers = []
-        for trig, found_number, path, owner in trigger_rows:
-            number: str | None = found_number
-            areas, new_areas = list(trig.areas), list(trig.new_areas)
-            if seen is not None:
-                event_seen = number is not None and seen.event(path, owner)
-                areas = [a for a in areas if seen.area(a)]
-                new_areas = [a for a in new_areas if seen.area(a)]
-                if not areas and not event_seen:
-                    continue  # another town's trigger: not even that it happened
-                number = number if event_seen else None
-            triggers.append(BoardTrigger(
-                role=trig.role, kind=trig.kind, trigger_key=trig.trigger_key, at=trig.at, warning_id=trig.warning_id,
-                warning_level=trig.warning_level, event_number=number, areas=areas, new_areas=new_areas,
-                added_tasks=trig.added_tasks))
+            rows = [r for r in rows
+                    if authz.path_visible(actor, unit_paths.get(r[0].unit_id)) or r[0].unit_id == actor.unit_id]
+        counts: dict[str, int] = {}
+        overdue = 0
+        shown = []
+        for r in rows:
+            st, task = r[0], r[4]
+            state = task.state if task is not None else st.state
+            counts[state] = counts.get(state, 0) + 1
+            left = _seconds_left(task, at)
+            late = left is not None and left < 0
+            overdue += late
+            if _shown(show, state, late):
+                shown.append(r)
+        tasks = [_board_task(r, at, index, task_states, unit_codes) for r in shown[offset:offset + limit]]
+        names = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_(run.affected_areas))).all())
+        triggers = _board_triggers(trigger_rows, seen)
         affected = [c for c in run.affected_areas if seen is None or seen.area(c)]
         return RunBoard(
             id=run.id, template_code=run.template_code, template_name=row.name if row else run.template_code,
@@ -241,7 +241,60 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
             affected_areas=[{"code": c, "name": names.get(c, "")} for c in affected],
             problems=list(run.problems or []), proposed_at=run.proposed_at, started_at=run.started_at,
             started_by=run.started_by, ended_at=run.ended_at, end_reason=run.end_reason, version=run.version,
-            counts=counts, tasks=tasks, triggers=triggers)
+            counts=counts, tasks=tasks, triggers=triggers, total_tasks=len(rows), overdue=overdue, show=show,
+            matched=len(shown), offset=offset, limit=limit)
+
+
+def _shown(show: str, state: str, late: bool) -> bool:
+    return (show == "all" or (show == "open" and state not in FINISHED)
+            or (show == "waiting" and state == "waiting") or (show == "overdue" and late))
+
+
+def _seconds_left(task: Task | None, at: datetime) -> float | None:
+    """Seconds to the handling deadline of a running task (negative: overdue); None when no clock runs."""
+    if task is None or task.handle_due_at is None:
+        return None
+    if TaskState(task.state) not in ACTIVE_TASK_STATES or task.state in DONE:
+        return None
+    return (task.handle_due_at - at).total_seconds()
+
+
+def _board_task(r: Any, at: datetime, index: BranchIndex[PlanRunStep], task_states: dict[int, str],
+                unit_codes: dict[int, str]) -> BoardTask:
+    st, code, name, level, task = r
+    state = task.state if task is not None else st.state
+    blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in _predecessors(st, index)
+                  if o.task_id is not None and task_states.get(o.task_id) in BLOCKING] if st.state == "waiting" else []
+    reason = st.end_reason if st.state == "cancelled" else ("前置任务已退单或上报，等待改派" if blocked_by else None)
+    left = _seconds_left(task, at)
+    return BoardTask(
+        step_id=st.id, task_key=st.task_key, title=st.title, role=st.role, part=st.part, unit_code=code,
+        unit_name=name, unit_level=level, area_code=st.area_code, state=state,
+        task_id=st.task_id, after=list(st.after), checklist=list(st.checklist),
+        dispatched_at=task.dispatched_at if task else None,
+        accept_due_at=task.accept_due_at if task else None, handle_due_at=task.handle_due_at if task else None,
+        accepted_at=task.accepted_at if task else None, reported_at=task.reported_at if task else None,
+        seconds_left=left, overdue=left is not None and left < 0, reason=reason, blocked_by=blocked_by,
+        former_task_ids=list(st.former_task_ids or []))
+
+
+def _board_triggers(trigger_rows: Sequence[Any], seen: _Seen | None) -> list[BoardTrigger]:
+    triggers = []
+    for trig, found_number, path, owner in trigger_rows:
+        number: str | None = found_number
+        areas, new_areas = list(trig.areas), list(trig.new_areas)
+        if seen is not None:
+            event_seen = number is not None and seen.event(path, owner)
+            areas = [a for a in areas if seen.area(a)]
+            new_areas = [a for a in new_areas if seen.area(a)]
+            if not areas and not event_seen:
+                continue  # another town's trigger: not even that it happened
+            number = number if event_seen else None
+        triggers.append(BoardTrigger(
+            role=trig.role, kind=trig.kind, trigger_key=trig.trigger_key, at=trig.at, warning_id=trig.warning_id,
+            warning_level=trig.warning_level, event_number=number, areas=areas, new_areas=new_areas,
+            added_tasks=trig.added_tasks))
+    return triggers
 
 
 @dataclass(frozen=True)

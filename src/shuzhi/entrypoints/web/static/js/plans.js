@@ -128,21 +128,25 @@ function stateOf(k) {
 }
 
 let boardFilter = "all";
-const FINISHED = new Set(["reported_back", "verified", "cancelled", "returned", "escalated"]);
 
-function applyFilter() {
-  for (const row of document.querySelectorAll("#board-table tbody tr")) {
-    const st = row.dataset.state;
-    row.hidden = boardFilter === "open" ? FINISHED.has(st) : boardFilter === "overdue" ? !row.classList.contains("overdue")
-      : boardFilter === "waiting" ? st !== "waiting" : false;
-  }
+// One row of the board's table.
+function boardRow(k, areaNames) {
+  return el("tr", { class: k.overdue ? "overdue" : "", "data-step": k.step_id, "data-state": k.state },
+    el("td", {}, el("strong", {}, k.title), " ", badge(t(`plans.part.${k.part || "lead"}`))),
+    el("td", {}, k.unit_name), el("td", {}, t(`level.${k.unit_level}`)), el("td", {}, k.area_code ? areaNames[k.area_code] || k.area_code : t("common.none")),
+    el("td", {}, stateOf(k)), el("td", {}, timeLeft(k)));
+}
+
+// The server filters and pages the board (a city-wide run has thousands of tasks): "more" asks for the next page.
+function boardUrl(id, offset) {
+  return `/api/plan-runs/${id}?show=${encodeURIComponent(boardFilter)}&offset=${offset}`;
 }
 
 async function showBoard(id) {
   clearTimeout(boardTimer);
   const box = clear(document.getElementById("board-body"));
   let b;
-  try { b = await get(`/api/plan-runs/${id}`); } catch (e) {
+  try { b = await get(boardUrl(id, 0)); } catch (e) {
     box.append(el("p", { class: "error" }, e instanceof ApiError && e.status === 404 ? t("common.empty") : errorText(e)));
     return;
   }
@@ -160,8 +164,8 @@ async function showBoard(id) {
       el("dt", {}, t("plans.started_at")), el("dd", {}, `${fmtTime(b.started_at)}${b.started_by ? ` · ${b.started_by}` : ""}`),
       b.ended_at ? [el("dt", {}, t("plans.ended_at")), el("dd", {}, fmtTime(b.ended_at))] : null,
       b.end_reason ? [el("dt", {}, t("common.reason")), el("dd", { class: "pre" }, b.end_reason)] : null),
-    el("p", { class: "muted", id: "board-counts" }, t("plans.counts", { total: b.tasks.length, dispatched: c.dispatched ?? 0,
-      done: (c.reported_back ?? 0) + (c.verified ?? 0), waiting: c.waiting ?? 0, overdue: b.tasks.filter((k) => k.overdue).length })));
+    el("p", { class: "muted", id: "board-counts" }, t("plans.counts", { total: b.total_tasks, dispatched: c.dispatched ?? 0,
+      done: (c.reported_back ?? 0) + (c.verified ?? 0), waiting: c.waiting ?? 0, overdue: b.overdue })));
   if (b.problems && b.problems.length) {
     box.append(el("details", { class: "problems" }, el("summary", {}, `${t("plans.problems")}（${b.problems.length}）`),
       el("ul", {}, b.problems.map((p) => el("li", {}, p.message || JSON.stringify(p))))));
@@ -169,17 +173,30 @@ async function showBoard(id) {
   // hundreds of tasks on a district-wide run: a filter keeps the ones that need attention in view
   const filter = el("select", { id: "board-filter" }, ["all", "open", "overdue", "waiting"].map((k) =>
     el("option", { value: k, selected: k === boardFilter }, t(`plans.filter.${k}`))));
-  filter.addEventListener("change", () => { boardFilter = filter.value; applyFilter(); });
+  filter.addEventListener("change", () => { boardFilter = filter.value; showBoard(b.id); });
   box.append(el("div", { class: "board-tools" }, el("label", { class: "inline" }, t("plans.filter"), filter)));
   box.append(el("div", { class: "table-wrap board-wrap" }, el("table", { class: "grid-table", id: "board-table" },
     el("caption", { class: "sr-only" }, t("plans.board")),
     el("thead", {}, el("tr", {}, ["plans.task_key", "plans.unit", "plans.level", "plans.area", "plans.state", "plans.time_left"]
       .map((k) => el("th", { scope: "col" }, t(k))))),
-    el("tbody", {}, b.tasks.map((k) => el("tr", { class: k.overdue ? "overdue" : "", "data-step": k.step_id, "data-state": k.state },
-      el("td", {}, el("strong", {}, k.title), " ", badge(t(`plans.part.${k.part || "lead"}`))),
-      el("td", {}, k.unit_name), el("td", {}, t(`level.${k.unit_level}`)), el("td", {}, k.area_code ? areaNames[k.area_code] || k.area_code : t("common.none")),
-      el("td", {}, stateOf(k)), el("td", {}, timeLeft(k))))))));
-  applyFilter();
+    el("tbody", {}, b.tasks.map((k) => boardRow(k, areaNames))))));
+  const shownNote = el("p", { class: "muted", id: "board-shown" });
+  let loaded = b.tasks.length;
+  const more = el("button", { type: "button", class: "btn", id: "board-more" }, t("plans.more"));
+  const paged = () => {
+    shownNote.textContent = t("plans.shown", { shown: loaded, matched: b.matched });
+    more.hidden = loaded >= b.matched;
+  };
+  more.addEventListener("click", async () => {
+    try {
+      const next = await get(boardUrl(b.id, loaded));
+      document.querySelector("#board-table tbody").append(...next.tasks.map((k) => boardRow(k, areaNames)));
+      loaded += next.tasks.length;
+      paged();
+    } catch (e) { toast(errorText(e), "error"); }
+  });
+  box.append(el("div", { class: "board-tools" }, shownNote, more));
+  paged();
   const actions = el("div", { class: "task-actions" });
   if (can(who, "plan.activate") && b.state === "active") {
     actions.append(actionForm(t("plans.stand_down"), [{ name: "reason", label: t("plans.stand_down_reason"), type: "textarea", required: true }],
