@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +40,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+    # JSON columns (plan steps, rules, payloads) parsed by orjson: the standard library's parser was a
+    # third of the run board's time. PostgreSQL never stores NaN, the one thing only ``json`` accepts.
+    kwargs.setdefault("json_deserializer", orjson.loads)
     ping = kwargs.pop("pool_pre_ping", None)
     engine = create_engine(url, pool_pre_ping=bool(ping), **kwargs)
     if ping is None:

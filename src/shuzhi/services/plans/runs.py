@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,8 +38,6 @@ from shuzhi.services.plans.activation import (
     _Command,
     _dispatch_steps,
     _load_run,
-    _predecessors,
-    _step_index,
     _unit_names,
 )
 from shuzhi.services.security import authz
@@ -196,9 +194,14 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
         s = uow.session
         run = _load_run(s, run_id, actor)
         row = s.get(PlanTemplateRow, run.template_id)
-        event = s.get(Event, run.event_id) if run.event_id else None
+        # the event's number and state only: the event itself would load every task of the run
+        event = s.execute(select(Event.number, Event.state).where(Event.id == run.event_id)).one_or_none() \
+            if run.event_id else None
+        # every step in light columns (no JSON, no entities): the counts and the filter need only these
         rows = s.execute(
-            select(PlanRunStep, Unit.code, Unit.name, Unit.level, Task)
+            select(PlanRunStep.id, PlanRunStep.task_key, PlanRunStep.unit_path, PlanRunStep.unit_id,
+                   PlanRunStep.task_id, func.coalesce(Task.state, PlanRunStep.state).label("state"),
+                   Task.handle_due_at, Unit.code)
             .join(Unit, Unit.id == PlanRunStep.unit_id).outerjoin(Task, Task.id == PlanRunStep.task_id)
             .where(PlanRunStep.run_id == run_id).order_by(PlanRunStep.sort_order, Unit.code)
         ).all()
@@ -207,29 +210,33 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
             .outerjoin(Event, Event.id == PlanRunTrigger.event_id)
             .where(PlanRunTrigger.run_id == run_id).order_by(PlanRunTrigger.id)).all()
         seen = _scope_of(s, actor, run, [r[0] for r in trigger_rows])
-        index = _step_index([r[0] for r in rows])
-        task_states = {r[4].id: r[4].state for r in rows if r[4] is not None}
-        unit_codes = {r[0].id: r[1] for r in rows}
+        context = _BoardContext(
+            at, BranchIndex(rows, key=lambda r: r.task_key, path=lambda r: r.unit_path),
+            {r.task_id: r.state for r in rows if r.task_id is not None}, {r.id: r.code for r in rows})
         if seen is not None:
             # a step is where its unit sits: a town sees its centre's, villages' and grids' steps, not
             # another town's nor a district department's
             unit_paths = dict(s.execute(select(Unit.id, Area.path).join(Area, Area.id == Unit.area_id)
-                                        .where(Unit.id.in_({r[0].unit_id for r in rows}))).all())
+                                        .where(Unit.id.in_({r.unit_id for r in rows}))).all())
             rows = [r for r in rows
-                    if authz.path_visible(actor, unit_paths.get(r[0].unit_id)) or r[0].unit_id == actor.unit_id]
+                    if authz.path_visible(actor, unit_paths.get(r.unit_id)) or r.unit_id == actor.unit_id]
         counts: dict[str, int] = {}
         overdue = 0
         shown = []
         for r in rows:
-            st, task = r[0], r[4]
-            state = task.state if task is not None else st.state
-            counts[state] = counts.get(state, 0) + 1
-            left = _seconds_left(task, at)
+            counts[r.state] = counts.get(r.state, 0) + 1
+            left = _seconds_left(r.state, r.handle_due_at, at)
             late = left is not None and left < 0
             overdue += late
-            if _shown(show, state, late):
-                shown.append(r)
-        tasks = [_board_task(r, at, index, task_states, unit_codes) for r in shown[offset:offset + limit]]
+            if _shown(show, r.state, late):
+                shown.append(r.id)
+        # the page's steps in full
+        page = shown[offset:offset + limit]
+        full = {r[0].id: r for r in s.execute(
+            select(PlanRunStep, Unit.code, Unit.name, Unit.level, Task)
+            .join(Unit, Unit.id == PlanRunStep.unit_id).outerjoin(Task, Task.id == PlanRunStep.task_id)
+            .where(PlanRunStep.id.in_(page))).all()} if page else {}
+        tasks = [_board_task(full[step_id], context) for step_id in page]
         names = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_(run.affected_areas))).all())
         triggers = _board_triggers(trigger_rows, seen)
         affected = [c for c in run.affected_areas if seen is None or seen.area(c)]
@@ -250,23 +257,33 @@ def _shown(show: str, state: str, late: bool) -> bool:
             or (show == "waiting" and state == "waiting") or (show == "overdue" and late))
 
 
-def _seconds_left(task: Task | None, at: datetime) -> float | None:
+def _seconds_left(state: str, due: datetime | None, at: datetime) -> float | None:
     """Seconds to the handling deadline of a running task (negative: overdue); None when no clock runs."""
-    if task is None or task.handle_due_at is None:
+    if due is None or state == "waiting" or state == "cancelled":
         return None
-    if TaskState(task.state) not in ACTIVE_TASK_STATES or task.state in DONE:
+    if TaskState(state) not in ACTIVE_TASK_STATES or state in DONE:
         return None
-    return (task.handle_due_at - at).total_seconds()
+    return (due - at).total_seconds()
 
 
-def _board_task(r: Any, at: datetime, index: BranchIndex[PlanRunStep], task_states: dict[int, str],
-                unit_codes: dict[int, str]) -> BoardTask:
+@dataclass(frozen=True)
+class _BoardContext:
+    """What a page's task needs from the whole run: the moment, its steps by branch, task states, units."""
+
+    at: datetime
+    index: BranchIndex[Any]
+    task_states: dict[int, str]
+    unit_codes: dict[int, str]
+
+
+def _board_task(r: Any, c: _BoardContext) -> BoardTask:
     st, code, name, level, task = r
     state = task.state if task is not None else st.state
-    blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in _predecessors(st, index)
-                  if o.task_id is not None and task_states.get(o.task_id) in BLOCKING] if st.state == "waiting" else []
+    blocked_by = [f"{o.task_key}@{c.unit_codes[o.id]}" for o in c.index.related(st.after, st.unit_path)
+                  if o.id != st.id and o.task_id is not None and c.task_states.get(o.task_id) in BLOCKING
+                  ] if st.state == "waiting" else []
     reason = st.end_reason if st.state == "cancelled" else ("前置任务已退单或上报，等待改派" if blocked_by else None)
-    left = _seconds_left(task, at)
+    left = _seconds_left(state, task.handle_due_at, c.at) if task is not None else None
     return BoardTask(
         step_id=st.id, task_key=st.task_key, title=st.title, role=st.role, part=st.part, unit_code=code,
         unit_name=name, unit_level=level, area_code=st.area_code, state=state,
