@@ -2,7 +2,8 @@
 
 Figures (issue #16, views people wait for; goal ≤ 300 ms p95 each):
 
-- the run board of a plan run with 5,000 tasks (``GET /api/plan-runs/{id}``), as the district's duty officer;
+- the run board of a plan run with 5,000 tasks (``GET /api/plan-runs/{id}``), as the district's duty officer:
+  counts over all 5,000 and the first page of 200 tasks, as the plans page asks (the rest on demand);
 - an event with 500 timeline entries: the event and its timeline (``GET /api/events/{n}`` + ``/timeline``);
 - the events list filtered (state) and sorted (newest first) over 1,000,000 stored events, as a town
   centre's person (scoped to the town) — ``GET /api/events?state=handling&sort=-received_at``;
