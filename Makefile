@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@localhost/test
 
-.PHONY: demo test test-sqlite test-postgres lint bench bench-one bench-quick bench-docs bench-list soak fuzz setup clean
+.PHONY: demo test test-sqlite test-postgres lint bench bench-one bench-quick bench-docs bench-list soak fuzz setup clean citus-up citus-down
 
 VENDOR := src/shuzhi/entrypoints/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
@@ -86,6 +86,13 @@ soak: setup
 # schemathesis over the whole OpenAPI document: no 5xx for any generated request.
 fuzz: setup
 	SHUZHI_FUZZ=1 SHUZHI_FUZZ_EXAMPLES=$${SHUZHI_FUZZ_EXAMPLES:-25} $(BIN)/python -m pytest -q tests/e2e/test_fuzz.py
+
+# A local Citus cluster (coordinator :9700, workers :9701 :9702) for the Citus suite and benchmarks (#25).
+citus-up:
+	scripts/citus_cluster.sh up
+
+citus-down:
+	scripts/citus_cluster.sh down
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
