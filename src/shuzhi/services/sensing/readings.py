@@ -161,6 +161,9 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
                 Reading.indicator_id == indicator_id, Reading.series_key == series, Reading.at < cut)).rowcount or 0
         rollups = s.execute(delete(ReadingRollup).where(  # type: ignore[attr-defined]
             ReadingRollup.hour < now - timedelta(days=rollup_days))).rowcount or 0
+        from shuzhi.services.sensing.ingest import purge_receipts
+
+        purge_receipts(s, now)  # MQTT receipts past the redelivery window
         uow.commit()
         return Purged(readings, rollups)
 
