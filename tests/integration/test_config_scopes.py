@@ -101,6 +101,29 @@ def test_a_town_officer_writes_plan_templates_for_his_town_only_and_they_never_s
     assert _runs(session_factory) == 1
 
 
+def _warn(session_factory: sessionmaker[Session], area_code: str, area_path: str, episode: str) -> None:
+    from shuzhi.services import hooks
+
+    change = hooks.WarningChange(warning_id=9, episode_key=episode, indicator_code="IND.level.1",
+                                 indicator_lineage=("SEC.infra", "RW.water", "IND.level.1"), series_key=episode,
+                                 area_code=area_code, area_path=area_path, level="red", previous_level=None,
+                                 at=datetime.now(UTC), event_id=None)
+    with UnitOfWork(session_factory) as uow:
+        for hook in hooks.WARNING_HOOKS:
+            hook(uow.session, change)
+        uow.commit()
+
+
+def test_a_towns_warning_plan_answers_its_towns_warnings_only(
+        api: Api, town_officers_configure: None, session_factory: sessionmaker[Session]) -> None:
+    api.post("/api/plans", "bob", _burst(code="flood", trigger={"kind": "warning", "indicators": ["RW.water"],
+                                                               "at_least": "orange"}))
+    _warn(session_factory, "500111002", "/500000/500111/500111002/", "tb-1")  # town B's gauge
+    assert _runs(session_factory) == 0
+    _warn(session_factory, "500111001", "/500000/500111/500111001/", "ta-1")  # town A's
+    assert _runs(session_factory) == 1
+
+
 # --- scoring schemes ------------------------------------------------------------------------------
 
 
