@@ -210,17 +210,6 @@ def config_read_clause(actor: Actor, path_column: Any) -> ColumnElement[bool]:
     return or_(*terms)
 
 
-def config_area(actor: Actor, named_path: str | None, current: str | None = None, *,
-                named: bool = False) -> str | None:
-    """The area a configuration object is written for: the one named, else its current one, else the
-    author's own area (``None``: installation-wide, for an installation-wide author only)."""
-    if named:
-        return named_path
-    if current is not None:
-        return current
-    return actor.area_paths[0] if actor.area_paths else None
-
-
 def ensure_config_area_writable(actor: Actor, area_path: str | None, what: str,
                                 field: str = "area_code") -> None:
     """422 with ``field`` unless the actor may write configuration for ``area_path``: inside his own
