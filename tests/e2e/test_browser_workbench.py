@@ -187,7 +187,8 @@ def test_dispatcher_activates_a_plan_watches_the_board_and_stands_it_down(live: 
     # the filter asks the server (a city-wide run is paged there): only the waiting task comes back
     page.locator("#board-filter").select_option("waiting")
     page.wait_for_selector("#board-body >> text=显示 1 / 1 项")
-    assert page.locator("#board-table tbody tr").count() == 1 and "等待前置" in page.locator("#board-table").inner_text()
+    assert page.locator("#board-table tbody tr").count() == 1
+    assert "等待前置" in page.locator("#board-table").inner_text()
     page.locator("#board-filter").select_option("all")
     page.wait_for_selector("#board-body >> text=显示 3 / 3 项")
     assert page.locator("#runs-active li").count() == 1

@@ -152,3 +152,26 @@ def test_a_batch_that_cannot_be_stored_is_kept_unacknowledged_and_retried(prefix
         _wait(lambda: run.total("accepted") >= 100)
     assert failures["left"] == 0 and run.sub.failed_batches == 2
     assert count_readings(uow) == 100
+
+
+def test_a_reading_without_its_own_time_is_stored_once_when_the_broker_redelivers_it(prefix: str,
+                                                                                    uow: UnitOfWork) -> None:
+    """A gauge publishes a bare value; the subscriber stores it and dies before acknowledging it, so the
+    broker redelivers it to the next one (DUP): it is a duplicate, not a second reading timed later. The
+    same value published again afterwards is a new reading."""
+    client_id = f"shuzhi-test-{uuid.uuid4().hex[:8]}"
+    topic = f"{prefix}/RIVER_LEVEL/WL-A"
+    with Running(uow, prefix, client_id) as first:
+        first.sub.client.ack = lambda *_args, **_kw: None  # type: ignore[method-assign]  # dies before PUBACK
+        _publish([(topic, b"2.5")])
+        _wait(lambda: first.total("accepted") >= 1)
+    assert count_readings(uow) == 1
+    with Running(uow, prefix, client_id) as second:
+        _wait(lambda: second.total("accepted") + second.total("duplicate") >= 1)
+        time.sleep(0.3)
+    assert (second.total("accepted"), second.total("duplicate")) == (0, 1)
+    assert count_readings(uow) == 1
+    with Running(uow, prefix, client_id) as third:
+        _publish([(topic, b"2.5")])
+        _wait(lambda: third.total("accepted") >= 1)
+    assert count_readings(uow) == 2

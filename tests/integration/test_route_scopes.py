@@ -195,6 +195,24 @@ UNSCOPED.update({
     ("PUT", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_WRITE),
 })
 
+#: Configuration that belongs to an area (issue #15): plan templates, scoring schemes and webhooks
+#: are walked like area data — town B's template (code TB-PRIV), scheme and subscription carry its secret
+#: title, its subscription and delivery are objects (sub_id, delivery_id). Writing them outside one's own
+#: area, what a town's scheme scores and what a town's webhook receives: test_config_scopes.
+for _walked in (("GET", "/api/plans"), ("POST", "/api/plans"), ("POST", "/api/plans/import"),
+                ("GET", "/api/plans/export"), ("GET", "/api/plans/{code}"), ("PATCH", "/api/webhooks/{sub_id}"),
+                ("POST", "/api/webhooks/deliveries/{delivery_id}/replay")):
+    UNSCOPED.pop(_walked)
+UNSCOPED.update({
+    ("PUT", "/api/evaluation/schemes/{code}"): Unscoped(
+        "create-or-replace by code: a new code is the caller's own area's scheme; another area's is refused "
+        "(403, test_config_scopes: test_a_towns_scoring_scheme_never_scores_another_town_nor_the_districts_ranking)",
+        perms.EVALUATION_WRITE),
+    ("PUT", "/api/open311/services/{event_class_code}"): Unscoped(
+        "the one jurisdiction's service list: written at the installation's level only (403 for an area-scoped "
+        "person, test_config_scopes)", perms.REFERENCE_WRITE),
+})
+
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH
 #: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.
@@ -242,12 +260,14 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  "handover_id", "check_id",
                  # the grid worker's patrol log (phone)
                  "patrol_id"}
+SCOPED_PARAMS |= {"sub_id", "delivery_id"}  # town B's webhook subscription and one of its deliveries
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
            "token_id": "999999", "person_code": "nobody",
            "shift_id": "999999", "chain_id": "999999",
            "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
-           "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999"}
+           "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999",
+           "sub_id": "999999", "delivery_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -385,8 +405,37 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     patrol = api.post("/api/patrols", "frank", {"point": {"lon": World.B1[0], "lat": World.B1[1],
                                                           "at": PATROL_START.isoformat()}}, status=201)
     params |= {"patrol_id": str(patrol["id"])}
+    params |= _town_b_config(api)
     return Town(params=params,
                 event_id=ev["id"])
+
+
+def _town_b_config(api: Api) -> dict[str, str]:
+    """Town B's own configuration, written by frank (every permission here): a plan template with the
+    ledgers' code TB-PRIV, a scoring scheme and a webhook subscription (with a delivery), each with the
+    secret title."""
+    from shuzhi.adapters.db.tables_supervision import OutboxMessage, WebhookDelivery
+
+    api.post("/api/plans", "frank", {
+        "code": "TB-PRIV", "name": SECRET_TITLE, "trigger": {"kind": "manual"},
+        "tasks": [{"key": "t", "title": SECRET_TITLE, "role": "town_centre", "instruction": "x", "deadline": "4h"}]})
+    from shuzhi.domain.scoring import DEFAULT_SCHEME
+
+    api.request("PUT", "/api/evaluation/schemes/TB-SCHEME", "frank", json={"name": SECRET_TITLE,
+                                                                            "document": DEFAULT_SCHEME})
+    sub = api.post("/api/webhooks", "frank", {"name": SECRET_TITLE, "url": "https://hooks.invalid/tb",
+                                              "topics": ["*"]}, status=201)
+    now = datetime.now(UTC)
+    with api.client.app.state.session_factory() as s:
+        msg = OutboxMessage(topic="supervision.leader_urge", area_path="/500000/500111/500111002/",
+                            payload={"title": SECRET_TITLE}, created_at=now, fanned_out=True)
+        s.add(msg)
+        s.flush()
+        delivery = WebhookDelivery(subscription_id=sub["id"], outbox_id=msg.id, state="dead", attempts=8,
+                                   created_at=now)
+        s.add(delivery)
+        s.commit()
+        return {"sub_id": str(sub["id"]), "delivery_id": str(delivery.id)}
 
 
 def _town_b_duty_desk(api: Api) -> dict[str, str]:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shuzhi.adapters.mqtt import readings_of
+from shuzhi.adapters.mqtt import readings_of, receipt_digest
+from shuzhi.domain.readings import Receipt
 from shuzhi.domain.sensing import (
     ValueType,
     bucket_start,
@@ -81,7 +82,9 @@ def test_mqtt_topics_and_payloads() -> None:
     one = readings_of("shuzhi/readings/RIVER_LEVEL/WL-A", b'{"value": 2.5, "at": "2025-06-11T10:00:00+08:00"}', NOW)
     assert one == [{"indicator": "RIVER_LEVEL", "series": "WL-A", "value": 2.5, "at": "2025-06-11T10:00:00+08:00"}]
     bare = readings_of("shuzhi/readings/RIVER_LEVEL/500111001", b"3", NOW)
-    assert bare == [{"indicator": "RIVER_LEVEL", "series": "500111001", "value": 3, "at": NOW.isoformat()}]
+    receipt = Receipt(receipt_digest("shuzhi/readings/RIVER_LEVEL/500111001", b"3"), False)
+    assert bare == [{"indicator": "RIVER_LEVEL", "series": "500111001", "value": 3, "at": NOW.isoformat(),
+                     "receipt": receipt}]
     many = readings_of("shuzhi/readings/X/Y", b'[{"value": 1, "at": 1718071200}, {"value": 2}, "oops"]', NOW)
     assert [m if isinstance(m, str) else m["value"] for m in many][:2] == [1, 2] and isinstance(many[2], str)
     batch = readings_of("shuzhi/readings", b'[{"indicator": "X", "area": "1", "at": 1, "value": 2}]', NOW)

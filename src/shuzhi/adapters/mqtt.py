@@ -11,11 +11,15 @@ Topics (see docs/sensing.md):
 Delivery is at least once and nothing is lost on a crash: the subscriber uses QoS 1, a fixed client
 id and ``clean_session=False`` (the broker keeps the subscription and queues messages while it is
 away), and acknowledges a message (manual PUBACK) only after the batch holding it is committed. A
-message delivered twice is harmless: readings are idempotent by (indicator, series, time).
+message delivered twice is harmless: readings are idempotent by (indicator, series, time). A reading
+without its own time is timed on arrival, so its message carries a ``receipt`` (the SHA-256 of topic
+and payload, and whether the broker marked it a redelivery): ingest gives a redelivered message the
+time its first delivery got (:mod:`shuzhi.services.sensing.ingest`), so it is stored once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -31,15 +35,27 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from shuzhi.domain.readings import Receipt
+
 log = logging.getLogger("shuzhi.mqtt")
 
 PREFIX = "shuzhi/readings"
 
 
-def readings_of(topic: str, payload: bytes, received_at: datetime, prefix: str = PREFIX) -> list[Any]:
+def receipt_digest(topic: str, payload: bytes) -> str:
+    """What identifies a message across redeliveries: the broker resends topic and payload unchanged
+    (the packet id is reused for other messages, so it identifies nothing)."""
+    return hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
+
+
+def readings_of(topic: str, payload: bytes, received_at: datetime, prefix: str = PREFIX, *,
+                redelivered: bool = False) -> list[Any]:
     """The readings one message carries, as ingest items; a part that cannot be read becomes a string
     (the reason), so that ingest counts it as rejected instead of it vanishing. ``prefix`` lets a
-    site (or a test) put the scheme under its own root, e.g. ``site-a/shuzhi/readings``."""
+    site (or a test) put the scheme under its own root, e.g. ``site-a/shuzhi/readings``.
+
+    A reading without ``at`` is timed ``received_at`` and carries the message's ``receipt``
+    (``redelivered``: the broker's DUP flag), so that a redelivery keeps the first delivery's time."""
     if topic == prefix or topic.startswith(prefix + "/"):
         rest = topic[len(prefix):]
     else:
@@ -58,14 +74,20 @@ def readings_of(topic: str, payload: bytes, received_at: datetime, prefix: str =
     indicator, series = parts[1], parts[2]
     items = data if isinstance(data, list) else [data]
     out: list[Any] = []
+    receipt: Receipt | None = None
     for item in items:
         if isinstance(item, int | float) and not isinstance(item, bool):
             item = {"value": item}
         if not isinstance(item, dict):
             out.append(f"payload item on {topic} is not an object or a number")
             continue
+        if item.get("at") is not None:
+            out.append({"indicator": indicator, "series": series, "value": item.get("value"), "at": item["at"]})
+            continue
+        if receipt is None:
+            receipt = Receipt(receipt_digest(topic, payload), redelivered)
         out.append({"indicator": indicator, "series": series, "value": item.get("value"),
-                    "at": item["at"] if item.get("at") is not None else received_at.isoformat()})
+                    "at": received_at.isoformat(), "receipt": receipt})
     return out
 
 
@@ -140,7 +162,8 @@ class Subscriber:
             log.info("MQTT disconnected")
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        items = readings_of(msg.topic, bytes(msg.payload), datetime.now(UTC), self.prefix)
+        items = readings_of(msg.topic, bytes(msg.payload), datetime.now(UTC), self.prefix,
+                            redelivered=bool(msg.dup))
         self.messages.put(_Message(self.generation, msg.mid, msg.qos, items))
 
     # --- the batching loop (caller's thread) ---

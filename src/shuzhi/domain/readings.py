@@ -90,3 +90,14 @@ def group_by_series(readings: Iterable[StoredReading]) -> dict[SeriesRef, list[t
 
 def _at(point: tuple[datetime, float]) -> datetime:
     return point[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """How a message whose readings carry no time of their own was received (MQTT): ``digest``
+    identifies the message across redeliveries, ``redelivered`` is the broker's DUP flag. A redelivered
+    message keeps the time its first delivery got, so its readings are stored once. Not JSON: a batch
+    posted over HTTP cannot carry one."""
+
+    digest: str
+    redelivered: bool

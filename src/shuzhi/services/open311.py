@@ -117,8 +117,13 @@ def _mapping_audit(row: Open311Service) -> dict[str, Any]:
 
 
 def set_service(uow: UnitOfWork, actor: Actor, event_class_code: str, cfg: ServiceSettings) -> ServiceView:
-    """Rename, re-code, annotate or hide the service of one event class (the city's mapping table)."""
+    """Rename, re-code, annotate or hide the service of one event class (the city's mapping table).
+
+    The mapping belongs to the installation's level: one jurisdiction offers one service list to every
+    client, so a town (or any area-scoped person, whatever his permissions) cannot rename or hide a
+    service for the whole city (403); installation-wide people write it (issue #15)."""
     authz.require(actor, REFERENCE_WRITE)
+    authz.ensure_config_in_scope(actor, None, what="the Open311 service mapping", field="event_class_code")
     with uow:
         s = uow.session
         cls = s.scalar(select(EventClass).where(EventClass.code == event_class_code))

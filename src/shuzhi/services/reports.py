@@ -149,7 +149,11 @@ def _meta(r: EvaluationReport) -> dict[str, Any]:
 
 def generate_report(uow: UnitOfWork, actor: Actor, kind: str, *, day: date | None = None, area: str | None = None,
                     now: datetime | None = None, refresh: bool = True) -> dict[str, Any]:
-    """Build, render and store one report (replacing an earlier one of the same kind, period and area)."""
+    """Build, render and store one report (replacing an earlier one of the same kind, period and area).
+
+    Only for an area inside the actor's scope (403 otherwise): a town may read the district's figures
+    as far as they are his, but what he would store is his town's narrower view, and it must never
+    replace the district's official report. A department has no area of its own and stores none."""
     authz.require(actor, P.REPORT_READ)
     now = now or datetime.now(UTC)
     period = _period(kind, day, now.astimezone(ev_tz()).date())
@@ -160,6 +164,9 @@ def generate_report(uow: UnitOfWork, actor: Actor, kind: str, *, day: date | Non
         target = ev.resolve_area(s, actor, area)
         if target is None:
             raise NotFound("no area to report on", field="area")
+        if not authz.path_visible(actor, target.path):
+            raise authz.Forbidden(f"{actor.label} may store reports only for areas inside his own scope; "
+                                  f"the report of {target.name} is made at its own level", field="area")
         rendered = render(build(s, actor, kind, period, target))
         row = s.scalar(select(EvaluationReport).where(EvaluationReport.kind == kind,
                                                       EvaluationReport.period_start == period.start,

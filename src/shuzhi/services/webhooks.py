@@ -1,7 +1,9 @@
 """Outbound webhooks delivered from the transactional outbox.
 
-* subscriptions (administrators only, ``webhook.admin``): a URL, a secret, topics, an optional area
-  subtree and event classes;
+* subscriptions (``webhook.admin``): a URL, a secret, topics, an area subtree and event classes. A
+  subscription belongs to its area: someone whose scope is a town subscribes for his town only (by
+  default his own area; never another town's, never installation-wide), so a town's receiver never
+  gets another town's events; he lists, changes and replays only subscriptions of his areas;
 * ``fan_out`` (periodic job) turns each committed outbox message into one delivery per matching
   subscription (unique per pair, so a re-run adds nothing);
 * ``deliver_due`` (periodic job) POSTs due deliveries, signed (HMAC-SHA256 over timestamp and body),
@@ -28,6 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from shuzhi.adapters import webhooks as http
 from shuzhi.adapters.db.tables import Area, EventClass
@@ -117,16 +120,21 @@ def create_subscription(uow: UnitOfWork, cmd: SubscriptionIn, actor: Actor) -> W
     with uow:
         s = uow.session
         path = None
+        area_code = cmd.area_code
         if cmd.area_code:
             path = s.scalar(select(Area.path).where(Area.code == cmd.area_code))
             if path is None:
                 raise Invalid(f"unknown area '{cmd.area_code}'", field="area_code")
+        elif actor.area_paths:
+            path = actor.area_paths[0]  # a town's subscription is the town's, unless it names a village
+            area_code = path.rstrip("/").rsplit("/", 1)[-1]
+        authz.ensure_config_area_writable(actor, path, "a webhook subscription")
         known = set(s.scalars(select(EventClass.code).where(EventClass.code.in_(cmd.class_codes))))
         for i, code in enumerate(cmd.class_codes):
             if code not in known:
                 raise Invalid(f"unknown event class '{code}'", field=f"class_codes[{i}]")
         sub = WebhookSubscription(name=cmd.name, url=cmd.url, secret=cmd.secret or secrets.token_hex(32),
-                                  topics=list(dict.fromkeys(cmd.topics)), area_code=cmd.area_code, area_path=path,
+                                  topics=list(dict.fromkeys(cmd.topics)), area_code=area_code, area_path=path,
                                   class_codes=list(dict.fromkeys(cmd.class_codes)), max_attempts=cmd.max_attempts,
                                   active=True, created_by=actor.label)
         s.add(sub)
@@ -143,17 +151,27 @@ def _sub_audit(sub: WebhookSubscription) -> dict[str, Any]:
 
 
 def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[WebhookSubscription]:
+    """The subscriptions of the actor's areas (all, for an installation-wide administrator)."""
     authz.require(actor, P.WEBHOOK_ADMIN)
     with uow:
-        return list(uow.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)))
+        return list(uow.session.scalars(select(WebhookSubscription)
+                                        .where(authz.config_clause(actor, WebhookSubscription.area_path))
+                                        .order_by(WebhookSubscription.id)))
+
+
+def _subscription(s: Session, sub_id: int, actor: Actor) -> WebhookSubscription:
+    """The subscription, if it is of the actor's areas (another town's reads as not found)."""
+    sub = s.get(WebhookSubscription, sub_id)
+    if sub is None or not (actor.area_paths is None or (
+            sub.area_path is not None and authz.path_visible(actor, sub.area_path))):
+        raise NotFound(f"webhook subscription {sub_id} not found")
+    return sub
 
 
 def patch_subscription(uow: UnitOfWork, sub_id: int, cmd: SubscriptionPatch, actor: Actor) -> WebhookSubscription:
     authz.require(actor, P.WEBHOOK_ADMIN)
     with uow:
-        sub = uow.session.get(WebhookSubscription, sub_id)
-        if sub is None:
-            raise NotFound(f"webhook subscription {sub_id} not found")
+        sub = _subscription(uow.session, sub_id, actor)
         before = _sub_audit(sub)
         if cmd.active is not None:
             sub.active = cmd.active
@@ -316,6 +334,8 @@ def list_deliveries(uow: UnitOfWork, actor: Actor, *, state: str | None = None,
         s = uow.session
         q = (select(WebhookDelivery, OutboxMessage.topic)
              .join(OutboxMessage, OutboxMessage.id == WebhookDelivery.outbox_id)
+             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+             .where(authz.config_clause(actor, WebhookSubscription.area_path))
              .order_by(WebhookDelivery.id.desc()).limit(limit))
         if state:
             q = q.where(WebhookDelivery.state == state)
@@ -338,8 +358,14 @@ def replay(uow: UnitOfWork, delivery_id: int, actor: Actor, *, now: datetime | N
         d = uow.session.get(WebhookDelivery, delivery_id)
         if d is None:
             raise NotFound(f"webhook delivery {delivery_id} not found")
+        try:
+            _subscription(uow.session, d.subscription_id, actor)
+        except NotFound:
+            raise NotFound(f"webhook delivery {delivery_id} not found") from None
         if d.state == "pending":
             raise Invalid("the delivery is still pending; it will be retried by itself", field="delivery_id")
         d.state, d.attempts, d.next_attempt_at, d.delivered_at = "pending", 0, at, None
+        audit.record(uow.session, actor, "webhook.replay", f"webhook_delivery:{d.id}",
+                     {"subscription": d.subscription_id})
         uow.commit()
         return d

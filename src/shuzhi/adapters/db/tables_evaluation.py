@@ -86,13 +86,18 @@ class EvaluationState(Base):
 
 
 class EvaluationScheme(Timestamps, Base):
-    """A scoring scheme (考核评分办法) as a validated JSON document; one is active."""
+    """A scoring scheme (考核评分办法) as a validated JSON document; one is active per area.
+
+    ``area_path``: the area whose figures it scores (``None``: installation-wide). Figures are scored
+    by the active scheme of the nearest area at or above the one asked about: a town's scheme scores
+    its villages and units, never another town, nor the towns in the district's ranking."""
 
     __tablename__ = "evaluation_schemes"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    area_path: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(60))

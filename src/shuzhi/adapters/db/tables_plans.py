@@ -26,6 +26,9 @@ class PlanTemplateRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     trigger_kind: Mapped[str] = mapped_column(String(12), index=True)  # manual|warning|event_class
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The area the template belongs to: it starts only for events and warnings inside it, and is
+    #: written only by people whose scope covers it (``None``: installation-wide).
+    area_path: Mapped[str | None] = mapped_column(String(100))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(60))

@@ -127,6 +127,19 @@ class ReadingRollup(Base):
     max: Mapped[float] = mapped_column(Float)
 
 
+class MqttReceipt(Base):
+    """When a message without a time of its own was first received (issue #15).
+
+    A reading published without ``at`` is timed when it arrives; a broker redelivering the message
+    (DUP set: the first delivery was never acknowledged, e.g. the process died after storing it)
+    must not make it a second reading at a later time. ``digest`` is the SHA-256 of topic and payload:
+    a redelivery carries both unchanged. Kept for the redelivery window, then purged."""
+
+    __tablename__ = "mqtt_receipts"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 # The default partition is part of the table's shape on PostgreSQL (without it a reading for a day with no
 # partition would be refused), so it is declared with the table, as an index would be, not wired at start.
 event.listen(Reading.__table__, "after_create",

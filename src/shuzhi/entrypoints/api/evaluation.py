@@ -56,6 +56,9 @@ class SchemeIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     document: dict[str, Any]
     activate: bool = True
+    area_code: str | None = Field(default=None, max_length=20,
+                                  description="the area whose figures it scores; by default the author's own "
+                                              "(or the scheme's current one)")
 
 
 @router.get("/api/evaluation/schemes")
@@ -67,7 +70,7 @@ def list_schemes(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
 @router.put("/api/evaluation/schemes/{code}")
 def put_scheme(code: str, body: SchemeIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Create or replace a scoring scheme (validated: weights add up, thresholds in order)."""
-    return ev.save_scheme(uow, actor, code, body.name, body.document, body.activate)
+    return ev.save_scheme(uow, actor, code, body.name, body.document, body.activate, area_code=body.area_code)
 
 
 @router.post("/api/evaluation/refresh")

@@ -51,7 +51,7 @@ from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_
 from shuzhi.services.deadlines import default_calendar
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
-from shuzhi.services.intake import event_number
+from shuzhi.services.intake import event_number, scoped_intake_key
 from shuzhi.services.plans.templates import _template_row
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, note
@@ -480,11 +480,25 @@ def _new_run(row: PlanTemplateRow, tpl: PlanTemplate, key: str | None, kind: str
                    affected_areas=list(areas), problems=[], proposed_at=at, created_at=at)
 
 
-def _usable(s: Session, code: str) -> tuple[PlanTemplateRow, PlanTemplate]:
-    row = _template_row(s, code)
+def _usable(s: Session, code: str, actor: Actor) -> tuple[PlanTemplateRow, PlanTemplate]:
+    row = _template_row(s, code, actor)
     if not row.enabled:
         raise Conflict(f"plan template '{code}' is disabled")
     return row, validate_template(row.document)
+
+
+def template_reaches(row: PlanTemplateRow, path: str | None) -> bool:
+    """A template belonging to an area starts only for places inside it (``None``: anywhere)."""
+    return row.area_path is None or (path is not None and path.startswith(row.area_path))
+
+
+def _ensure_reach(row: PlanTemplateRow, areas: Sequence[Area], field: str = "area_codes") -> None:
+    """A town's template never sends tasks into another town (422 with the area's field)."""
+    for i, area in enumerate(areas):
+        if not template_reaches(row, area.path):
+            owner = (row.area_path or "").rstrip("/").rsplit("/", 1)[-1]
+            raise Invalid(f"plan template '{row.code}' belongs to {owner} and does not reach {area.code}",
+                          field=f"{field}[{i}]" if field == "area_codes" else field)
 
 
 def _commit_run(uow: UnitOfWork, key: str | None) -> Activation | None:
@@ -514,15 +528,17 @@ def activate_on_event(uow: UnitOfWork, ref: str, code: str, cmd: Activate, actor
         authz.ensure_visible(actor, event.area_path, [event.owner_unit_id, *(t.unit_id for t in event.tasks)],
                              what=f"event {ref}")
         authz.ensure_can_act_on_event(actor, event)
-        row, tpl = _usable(s, code)
+        row, tpl = _usable(s, code, actor)
         key = f"event:{event.id}:{tpl.code}"
         found = _existing(s, key)
         if found is not None:
             return found
         if cmd.area_codes:
             areas = _areas(s, cmd.area_codes, actor)
+            _ensure_reach(row, areas)
         elif event.area is not None:
             areas = [event.area]
+            _ensure_reach(row, areas, field="ref")
         else:
             raise Invalid("the event has no place: name the affected areas", field="area_codes")
         joined = _open_run_for(s, row, [a.path for a in areas], warning=False)
@@ -546,12 +562,14 @@ def activate_manual(uow: UnitOfWork, code: str, cmd: Activate, actor: Actor, *, 
         raise Invalid("name at least one affected area", field="area_codes")
     with uow:
         s = uow.session
-        row, tpl = _usable(s, code)
-        key = f"manual:{idempotency_key}:{tpl.code}" if idempotency_key else None
+        row, tpl = _usable(s, code, actor)
+        # scoped to the caller, as intake's keys are: another person's key never answers with his run
+        key = f"manual:{scoped_intake_key(actor, idempotency_key)}:{tpl.code}" if idempotency_key else None
         found = _existing(s, key)
         if found is not None:
             return found
         areas = _areas(s, cmd.area_codes, actor)
+        _ensure_reach(row, areas)
         joined = _open_run_for(s, row, [a.path for a in areas], warning=False)
         if joined is not None:
             done = _attach(s, tpl, joined, key, "manual", areas, None, actor, at)

@@ -53,6 +53,7 @@ from shuzhi.services.plans.activation import (
     _trigger_run,
     _unit_names,
     _warning_text,
+    template_reaches,
 )
 from shuzhi.services.plans.templates import _event_triggers
 from shuzhi.services.transitions import note
@@ -141,6 +142,8 @@ def on_warning(s: Session, change: hooks.WarningChange) -> None:
     if area is None:
         log.warning("warning %s names unknown area %s", change.warning_id, change.area_code)
         return
+    # a town's template answers its town's warnings only (issue #15)
+    matching = [(r, t) for r, t in matching if template_reaches(r, area.path)]
     event = s.get(Event, change.event_id) if change.event_id else None
     for row, tpl in matching:
         _auto(s, row, tpl, f"warning:{change.episode_key}:{tpl.code}", "warning", [area], event, change.at, change)
@@ -182,6 +185,8 @@ def on_event(s: Session, change: hooks.EventChange) -> None:
     if event is None or event.area is None:
         return
     for row, tpl in matching:
+        if not template_reaches(row, event.area.path):
+            continue  # a town's template never starts for another town's events
         _auto(s, row, tpl, f"event:{event.id}:{tpl.code}", "event_class", [event.area], event, change.at)
 
 

@@ -25,7 +25,7 @@ from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.domain import standing
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskState
 from shuzhi.services.actors import Actor
-from shuzhi.services.errors import NotFound, ServiceError
+from shuzhi.services.errors import Invalid, NotFound, ServiceError
 
 
 class Forbidden(ServiceError):
@@ -179,3 +179,43 @@ def config_clause(actor: Actor, path_column: Any) -> ColumnElement[bool]:
         return true()
     return or_(*[path_column.startswith(p, autoescape=True) for p in actor.area_paths]) \
         if actor.area_paths else false()
+
+
+# --- configuration that applies to an area (issue #15) ----------------------------
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """``/500000/500111/500111001/`` → itself and every area above it, as paths."""
+    codes = [c for c in path.split("/") if c]
+    return ["/" + "/".join(codes[:i]) + "/" for i in range(1, len(codes) + 1)]
+
+
+def config_applies(actor: Actor, area_path: str | None) -> bool:
+    """Whether configuration at ``area_path`` (``None``: installation-wide) is in the actor's sight:
+    it governs his area (it sits at his area or above it) or an area inside his subtrees. A town sees
+    the district's plan templates and its own, never another town's."""
+    if actor.area_paths is None or area_path is None:
+        return True
+    return any(area_path.startswith(p) or p.startswith(area_path) for p in actor.area_paths)
+
+
+def config_read_clause(actor: Actor, path_column: Any) -> ColumnElement[bool]:
+    """WHERE clause for :func:`config_applies`: installation-wide rows, rows at the actor's areas or
+    above them, rows inside his subtrees."""
+    if actor.area_paths is None:
+        return true()
+    above = sorted({a for p in actor.area_paths for a in _ancestor_paths(p)})
+    terms: list[ColumnElement[bool]] = [path_column.is_(None), path_column.in_(above)]
+    terms += [path_column.startswith(p, autoescape=True) for p in actor.area_paths]
+    return or_(*terms)
+
+
+def ensure_config_area_writable(actor: Actor, area_path: str | None, what: str,
+                                field: str = "area_code") -> None:
+    """422 with ``field`` unless the actor may write configuration for ``area_path``: inside his own
+    subtrees (a town writes its town's, never another town's nor the district's)."""
+    if actor.area_paths is None:
+        return
+    if area_path is None or not any(area_path.startswith(p) for p in actor.area_paths):
+        own = ", ".join(p.rstrip("/").rsplit("/", 1)[-1] for p in actor.area_paths) or "none"
+        raise Invalid(f"{what} may only be written for an area inside its author's own ({own})", field=field)

@@ -5,6 +5,13 @@ Each one is either stored, a duplicate of one already stored (same indicator, se
 idempotent, so a retried batch is harmless), or rejected with its index and the reason. A rejected
 reading never spoils the rest of the batch, and every reading is counted in exactly one of the three.
 
+A reading without a time of its own (MQTT times it on arrival) carries its message's
+:class:`~shuzhi.domain.readings.Receipt`: a message the broker redelivers (DUP) within
+:data:`RECEIPT_WINDOW` gets the time its first delivery got, remembered in ``mqtt_receipts`` in the
+same transaction as the readings, so it is a duplicate, not a second reading — also when the process
+died after storing it and before acknowledging it. A first delivery is always new: a sensor that
+publishes the same bare value every minute publishes new readings.
+
 After the batch is stored, the readings that were new (in time order per series) go to every hook in
 :data:`shuzhi.services.hooks.READING_HOOKS` in the same transaction, so a warning is never lost to a
 crash between the reading and its evaluation.
@@ -24,13 +31,14 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.readings_store import NewReading, store
 from shuzhi.adapters.db.tables import Area
-from shuzhi.adapters.db.tables_sensing import Device, Indicator, IndicatorArea
+from shuzhi.adapters.db.tables_sensing import Device, Indicator, IndicatorArea, MqttReceipt
 from shuzhi.domain import permissions as p
-from shuzhi.domain.readings import ReadingBatch, SeriesRef
+from shuzhi.domain.readings import ReadingBatch, Receipt, SeriesRef
 from shuzhi.domain.sensing import ValueType, coerce_value
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
@@ -46,6 +54,9 @@ DEFAULT_RETENTION_DAYS = 400
 MAX_LISTED = 100
 #: Largest batch one call takes.
 MAX_BATCH = 100_000
+#: How long a message's first receipt is remembered: the broker keeps an absent subscriber's session
+#: (and its unacknowledged messages) for a week (``Subscriber.session_expiry_s``).
+RECEIPT_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +277,8 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
     result = IngestResult(received=len(items))
     with uow:
         s = uow.session
+        if any(type(item) is dict and "receipt" in item for item in items):
+            _time_by_receipts(s, items, now)
         cat = _catalogue(s)
         places = cat.places
         times: dict[str, datetime] = {}
@@ -383,6 +396,50 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
                 hook(s, batch)
         uow.commit()
     return result
+
+
+def _time_by_receipts(s: Session, items: Sequence[Any], now: datetime) -> None:
+    """A redelivered message's readings get the time of its first delivery; every other message's
+    receipt is remembered (the latest, when one payload arrives again as a new message)."""
+    mine: list[tuple[dict[str, Any], Receipt]] = []
+    for item in items:
+        if type(item) is dict:
+            receipt = item.get("receipt")
+            if isinstance(receipt, Receipt):
+                mine.append((item, receipt))
+    if not mine:
+        return
+    again = {r.digest for _, r in mine if r.redelivered}
+    known: dict[str, datetime] = {}
+    if again:
+        known.update(s.execute(select(MqttReceipt.digest, MqttReceipt.received_at).where(
+            MqttReceipt.digest.in_(again), MqttReceipt.received_at >= now - RECEIPT_WINDOW)).tuples().all())
+    first: dict[str, datetime] = {}
+    for item, receipt in mine:
+        at = known.get(receipt.digest) if receipt.redelivered else None
+        if at is not None:
+            item["at"] = at.isoformat()
+            continue
+        try:
+            received = _parse_at(item.get("at"))
+        except ValueError:
+            continue  # ingest rejects it with the reason
+        if receipt.digest not in first or received > first[receipt.digest]:
+            first[receipt.digest] = received
+    if first:
+        conn = s.connection()
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(MqttReceipt).values([{"digest": d, "received_at": at} for d, at in first.items()])
+        s.execute(stmt.on_conflict_do_update(index_elements=["digest"],
+                                             set_={"received_at": stmt.excluded.received_at}))
+
+
+def purge_receipts(s: Session, now: datetime) -> int:
+    """Forget receipts older than :data:`RECEIPT_WINDOW` (no redelivery comes that late)."""
+    from sqlalchemy import delete
+
+    return int(s.execute(delete(MqttReceipt).where(  # type: ignore[attr-defined]
+        MqttReceipt.received_at < now - RECEIPT_WINDOW)).rowcount or 0)
 
 
 def _series_order(item: tuple[SeriesRef, Any]) -> tuple[int, str]:

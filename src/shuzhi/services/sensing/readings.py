@@ -23,7 +23,7 @@ from shuzhi.domain.sensing import bucket_start, choose_bucket
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.security import authz
-from shuzhi.services.sensing.ingest import DEFAULT_RETENTION_DAYS
+from shuzhi.services.sensing.ingest import DEFAULT_RETENTION_DAYS, purge_receipts
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: Hourly rollups are kept this long by default (they are small: one row per series and hour).
@@ -196,6 +196,7 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
                 Reading.indicator_id == indicator_id, Reading.series_key == series, Reading.at < cut)).rowcount or 0
         rollups = s.execute(delete(ReadingRollup).where(  # type: ignore[attr-defined]
             ReadingRollup.hour < now - timedelta(days=rollup_days))).rowcount or 0
+        purge_receipts(s, now)  # MQTT receipts past the redelivery window
         uow.commit()
         return Purged(readings, rollups, days_dropped)
 

@@ -454,7 +454,8 @@ def rating_rates(uow: UnitOfWork, actor: Actor, by: str, *, since: date | None =
         names = _names(s, by, set(facts))
         from shuzhi.services.evaluation import active_scheme
 
-        items = [i for i in active_scheme(s)[1].items if i.rate in RATING_RATES]
+        items = [i for i in active_scheme(s, actor.area_paths[0] if actor.area_paths else None)[1].items
+                 if i.rate in RATING_RATES]
         out = []
         for k, fs in facts.items():
             rt: Rates = rates(fs)
