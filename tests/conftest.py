@@ -29,6 +29,9 @@ from shuzhi.services.unit_of_work import UnitOfWork
 bootstrap()
 
 PG_URL = os.environ.get("SHUZHI_TEST_DATABASE_URL", "")
+#: The Citus suite: ``SHUZHI_TEST_DATABASE_URL`` names a database on a Citus coordinator (``make citus-up``);
+#: each test database is made on every node and the sensor stream's tables are distributed.
+CITUS = os.environ.get("SHUZHI_TEST_CITUS") == "1"
 REQUIRE_SERVICES = os.environ.get("SHUZHI_REQUIRE_SERVICES") == "1"
 
 
@@ -45,16 +48,42 @@ def _worker_database(url: str) -> str:
     """Under pytest-xdist each worker gets its own database beside the named one (``test_gw0`` …),
     created when missing, so that parallel workers never truncate each other's tables."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
+    base, name = url.rsplit("/", 1)
+    database = f"{name}_{worker}" if worker else name
+    if not worker and not CITUS:
         return url
     import psycopg
 
-    base, name = url.rsplit("/", 1)
-    database = f"{name}_{worker}"
     with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
             conn.execute(f'CREATE DATABASE "{database}"')
+    if CITUS:
+        _citus_database(base.replace("+psycopg", ""), database)
     return f"{base}/{database}"
+
+
+def _citus_database(base: str, database: str) -> None:
+    """The database on every node of the cluster (Citus does not propagate CREATE DATABASE), with the
+    extension, the coordinator and the workers as the cluster's ``postgres`` database lists them."""
+    import psycopg
+
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        nodes = conn.execute("SELECT nodename, nodeport, groupid FROM pg_dist_node ORDER BY groupid").fetchall()
+    coordinator = next((n for n in nodes if n[2] == 0), None)
+    if coordinator is None or len(nodes) < 2:
+        pytest.exit("SHUZHI_TEST_CITUS=1 but the server is not a Citus coordinator with workers (make citus-up)")
+    for host, port, _group in nodes:
+        with psycopg.connect(f"postgresql://postgres@{host}:{port}/postgres", autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{database}"')
+        with psycopg.connect(f"postgresql://postgres@{host}:{port}/{database}", autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
+    with psycopg.connect(f"{base}/{database}", autocommit=True) as conn:
+        conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (coordinator[0], coordinator[1]))
+        known = {(h, p) for h, p in conn.execute("SELECT nodename, nodeport FROM pg_dist_node").fetchall()}
+        for host, port, group in nodes:
+            if group != 0 and (host, port) not in known:
+                conn.execute("SELECT citus_add_node(%s, %s)", (host, port))
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +96,10 @@ def _pg_engine() -> Iterator[Engine | None]:
         Base.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         Base.metadata.create_all(conn)
+        if CITUS:
+            from shuzhi.adapters.db import citus
+
+            citus.distribute(conn)
     yield engine
     engine.dispose()
 

@@ -3,6 +3,7 @@ every indicator's retention has passed, with a default partition for days that h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -46,9 +47,13 @@ def _river(day: datetime, n: int, every_min: int = 60) -> list[dict[str, object]
 
 
 def _homes(engine: Engine) -> dict[str, int]:
+    """Rows per partition (on Citus a row's table is a shard of the partition: its id is cut off)."""
+    out: dict[str, int] = {}
     with engine.connect() as conn:
-        return {name: count for name, count in conn.execute(text(
-            "SELECT tableoid::regclass::text, count(*) FROM readings GROUP BY 1"))}
+        for name, count in conn.execute(text("SELECT tableoid::regclass::text, count(*) FROM readings GROUP BY 1")):
+            partition = re.sub(r"^(readings_(?:p\d{8}|default))_\d+$", r"\1", name)
+            out[partition] = out.get(partition, 0) + count
+    return out
 
 
 def _days(engine: Engine) -> list[str]:

@@ -46,11 +46,24 @@ def _uow(database_url: str | None):  # type: ignore[no-untyped-def]
 
 @app.command()
 def init(database_url: DbOption = None) -> None:
-    """Create or upgrade the database schema (Alembic migrations)."""
+    """Create or upgrade the database schema (Alembic migrations); on a Citus coordinator, then spread
+    the sensor stream's tables over the workers (docs/operations.md, "Distributed PostgreSQL")."""
+    from shuzhi.adapters.db import citus
+    from shuzhi.adapters.db.engine import make_engine
     from shuzhi.adapters.db.migrate import upgrade
 
     url = _url(database_url)
     upgrade(url)
+    if url.startswith("postgresql"):
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                if citus.is_citus(conn):
+                    done = citus.distribute(conn)
+                    console.print(f"citus: {len(done.distributed)} tables distributed now, {len(done.already)} "
+                                  f"already, over {done.workers} workers")
+        finally:
+            engine.dispose()
     console.print(f"[green]database ready[/green] {url.split('@')[-1]}")
 
 

@@ -412,8 +412,8 @@ def _time_by_receipts(s: Session, items: Sequence[Any], now: datetime) -> None:
     again = {r.digest for _, r in mine if r.redelivered}
     known: dict[str, datetime] = {}
     if again:
-        known.update(s.execute(select(MqttReceipt.digest, MqttReceipt.received_at).where(
-            MqttReceipt.digest.in_(again), MqttReceipt.received_at >= now - RECEIPT_WINDOW)).tuples().all())
+        known.update((digest, at) for digest, at in s.execute(select(MqttReceipt.digest, MqttReceipt.received_at).where(
+            MqttReceipt.digest.in_(again), MqttReceipt.received_at >= now - RECEIPT_WINDOW)))
     first: dict[str, datetime] = {}
     for item, receipt in mine:
         at = known.get(receipt.digest) if receipt.redelivered else None

@@ -1,0 +1,72 @@
+"""On a Citus coordinator the sensor stream is spread over the workers, each series in one place.
+
+Runs in the Citus suite only (``make test-citus``: ``SHUZHI_TEST_CITUS=1``); on one PostgreSQL or SQLite
+there is nothing to spread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from shuzhi.adapters.db import citus
+from shuzhi.services.actors import SYSTEM
+from shuzhi.services.sensing.ingest import forget_catalogues, ingest
+from shuzhi.services.sensing.readings import history
+from shuzhi.services.unit_of_work import UnitOfWork
+from tests.conftest import CITUS
+from tests.factories import World
+from tests.sensing_data import load_sensing
+
+pytestmark = pytest.mark.skipif(not CITUS, reason="the Citus suite (make test-citus)")
+
+
+@pytest.fixture
+def sensing(world: World, uow: UnitOfWork) -> Iterator[World]:
+    forget_catalogues()
+    load_sensing(uow)
+    yield world
+    forget_catalogues()
+
+
+def test_the_sensor_stream_is_distributed_by_series_and_co_located(engine: Engine) -> None:
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT logicalrelid::regclass::text, column_to_column_name(logicalrelid, partkey), colocationid "
+            "FROM pg_dist_partition WHERE logicalrelid::regclass::text IN "
+            "('readings', 'reading_latest', 'reading_rollups', 'mqtt_receipts', 'events')")).all()
+        workers = conn.execute(text("SELECT count(DISTINCT nodeport) FROM citus_shards "
+                                    "WHERE table_name = 'readings'::regclass")).scalar()
+    layout = {name: (column, coloc) for name, column, coloc in rows}
+    assert {n: c for n, (c, _) in layout.items()} == {
+        "readings": "series_key", "reading_latest": "series_key", "reading_rollups": "series_key",
+        "mqtt_receipts": "digest"}  # events stay on the coordinator in this step
+    assert layout["readings"][1] == layout["reading_latest"][1] == layout["reading_rollups"][1]
+    assert workers == 2
+    with engine.begin() as conn:  # idempotent: a second `shuzhi init` distributes nothing more
+        again = citus.distribute(conn)
+    assert again.distributed == () and again.workers == 2
+
+
+def test_a_series_raw_rows_latest_value_and_rollups_sit_on_one_worker(sensing: World, uow: UnitOfWork,
+                                                                       engine: Engine) -> None:
+    now = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
+    where = ({"device": "WL-A"}, {"area": "500111001"})  # a device's series and an area's series
+    batch = [{"indicator": "RIVER_LEVEL", **w, "at": (now - timedelta(minutes=m)).isoformat(), "value": float(m)}
+             for w in where for m in range(0, 120, 5)]
+    assert ingest(uow, SYSTEM, batch, now=now).accepted == 48
+    with engine.connect() as conn:
+        for device in ("WL-A", "500111001"):
+            nodes = {conn.execute(text(
+                f"SELECT nodeport FROM citus_shards s JOIN pg_dist_shard d ON d.shardid = s.shardid "
+                f"WHERE s.table_name = '{table}'::regclass AND d.shardid = get_shard_id_for_distribution_column("
+                f"'{table}', CAST(:series AS text))"), {"series": device}).scalar() for table in
+                ("readings", "reading_latest", "reading_rollups")}
+            assert len(nodes) == 1, (device, nodes)
+    # and the answers are those of one PostgreSQL: raw points of the last half hour, oldest first
+    points = history(uow, SYSTEM, "RIVER_LEVEL", "500111001", now - timedelta(minutes=30),
+                     now + timedelta(minutes=1)).points
+    assert [p["value"] for p in points] == [30.0, 25.0, 20.0, 15.0, 10.0, 5.0, 0.0]
