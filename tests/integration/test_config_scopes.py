@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shuzhi.adapters.db.tables_security import AuditEntry
 from shuzhi.domain import permissions as perms
 from shuzhi.services.actors import forget_people
+from tests.factories import World
 from tests.integration.conftest import Api
 from tests.integration.test_threshold_rules_api import RULE, admin  # noqa: F401 - the fixture
 from tests.sensing_data import reading
@@ -156,3 +157,57 @@ def test_inhibitions_are_written_by_an_installation_wide_author_only(
     api.request("PUT", "/api/warning-inhibitions/PUMPS", "ada", 200, json=doc)
     api.request("DELETE", "/api/warning-inhibitions/PUMPS", "bob", 403)
     assert [x["code"] for x in api.get("/api/warning-inhibitions", who="bob")] == ["PUMPS"]
+
+
+# --- supervision thresholds (reminder percentages, cards) ------------------------------------------
+
+
+def _reminders(api: Api, session_factory: sessionmaker[Session], unit: str, lon_lat: tuple[float, float]) -> set[str]:
+    """The reminder steps planned for a new task of ``unit`` on an event at ``lon_lat``."""
+    from shuzhi.adapters.db.tables_supervision import SupervisionClock
+
+    ev = api.submit(who="alice", lon=lon_lat[0], lat=lon_lat[1])
+    ev = api.post(f"/api/events/{ev['number']}/dispatch", "alice", {"units": [{"unit_code": unit, "role": "lead"}]})
+    with session_factory() as s:
+        plan = s.scalar(select(SupervisionClock.plan).where(SupervisionClock.task_id == api.task(ev, unit)["id"]))
+    return {step for step, _due, _deadline in plan or () if step.startswith("remind")}
+
+
+def test_a_town_sets_supervision_thresholds_for_his_towns_tasks_only(
+        api: Api, world: World, town_configurers: None, session_factory: sessionmaker[Session]) -> None:
+    for area in ("500111002", "500111"):
+        r = api.client.put("/api/supervision/rules", json={"remind_at": [0.5], "area_code": area},
+                           headers=api.headers("bob"))
+        assert r.status_code == 422 and r.json()["field"] == "area_code", r.text
+    mine = api.request("PUT", "/api/supervision/rules", "bob", 200, json={"remind_at": [0.5]})
+    assert (mine["area_code"], mine["remind_at"]) == ("500111001", [0.5])
+    # town B's tasks keep the thresholds they had; town A's follow bob's
+    assert api.get("/api/supervision/rules", who="frank")["remind_at"] == [0.7, 0.9]
+    assert _reminders(api, session_factory, "C500111002", World.B1) == {"remind_70", "remind_90"}
+    assert _reminders(api, session_factory, "C500111001", World.A1) == {"remind_50"}
+    [made] = _audit(session_factory, "supervision_rules.put", "supervision_rules:500111001")
+    assert made["before"]["remind_at"] == [0.7, 0.9] and made["after"]["remind_at"] == [0.5]
+    # the district sets its own: town B follows them, town A keeps its own
+    api.request("PUT", "/api/supervision/rules", "alice", 200, json={"remind_at": [0.6]})
+    theirs = api.get("/api/supervision/rules", who="frank")
+    assert (theirs["area_code"], theirs["remind_at"]) == ("500111", [0.6])
+    assert api.get("/api/supervision/rules", who="bob")["remind_at"] == [0.5]
+    assert _reminders(api, session_factory, "C500111002", World.B1) == {"remind_60"}
+
+
+def test_a_town_neither_sees_another_towns_thresholds_nor_changes_the_districts(
+        api: Api, world: World, town_configurers: None) -> None:
+    api.request("PUT", "/api/supervision/rules", "bob", 200, json={"remind_at": [0.5]})
+    api.request("PUT", "/api/supervision/rules", "alice", 200, json={"remind_at": [0.6]})
+    api.get("/api/supervision/rules?area_code=500111001", status=404, who="frank")
+    assert api.get("/api/supervision/rules?area_code=500111001", who="alice")["remind_at"] == [0.5]
+    assert [(x["area_code"], x["editable"]) for x in api.get("/api/supervision/rule-sets", who="frank")] == [
+        ("500111", False)]
+    assert [(x["area_code"], x["editable"]) for x in api.get("/api/supervision/rule-sets", who="bob")] == [
+        ("500111", False), ("500111001", True)]
+    api.request("DELETE", "/api/supervision/rules/500111001", "frank", 404)
+    r = api.client.delete("/api/supervision/rules/500111", headers=api.headers("bob"))
+    assert r.status_code == 403 and r.json()["field"] == "area_code", r.text
+    assert api.get("/api/supervision/rules", who="frank")["remind_at"] == [0.6]
+    # bob drops his own: his town follows the district's again
+    assert api.request("DELETE", "/api/supervision/rules/500111001", "bob", 200)["remind_at"] == [0.6]
