@@ -211,3 +211,25 @@ def test_a_town_neither_sees_another_towns_thresholds_nor_changes_the_districts(
     assert api.get("/api/supervision/rules", who="frank")["remind_at"] == [0.6]
     # bob drops his own: his town follows the district's again
     assert api.request("DELETE", "/api/supervision/rules/500111001", "bob", 200)["remind_at"] == [0.6]
+
+
+# --- calendars and office hours --------------------------------------------------------------------
+
+
+def test_a_town_sets_his_own_centres_office_hours_and_never_another_towns_or_the_national_calendar(
+        api: Api, world: World, town_configurers: None, session_factory: sessionmaker[Session]) -> None:
+    hours = {"office_hours": "08:30-12:00，14:30-17:30"}
+    for centre in ("C500111002", "C500111"):  # another town's centre, the district's
+        r = api.client.put(f"/api/calendar/office-hours/{centre}", json=hours, headers=api.headers("bob"))
+        assert r.status_code == 403 and r.json()["field"] == "centre_code", r.text
+        assert api.get(f"/api/calendar/office-hours/{centre}", who="bob")["own"] is False
+    mine = api.request("PUT", "/api/calendar/office-hours/C500111001", "bob", 200, json=hours)
+    assert mine["own"] is True and mine["office_hours"].startswith("08:30")
+    [made] = _audit(session_factory, "office_hours.set", "centre:C500111001")
+    assert made["before"] is None and "08:30" in made["after"]
+    # the State Council's holiday years are the same for every area: entered installation-wide only
+    r = api.client.put("/api/calendar/years/2027", json={"holidays": ["2027-01-01"]}, headers=api.headers("bob"))
+    assert r.status_code == 403 and r.json()["field"] == "year", r.text
+    assert api.get("/api/calendar/years/2027", who="bob")["source"] != "admin"
+    api.request("DELETE", "/api/calendar/years/2027", "bob", 403)
+    api.request("PUT", "/api/calendar/years/2027", "admin", 200, json={"holidays": ["2027-01-01"]})
