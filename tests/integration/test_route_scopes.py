@@ -46,6 +46,9 @@ class Unscoped:
     reason: str
     #: The permission the route needs; someone without it must get 403.
     needs: str | None = None
+    #: The test (file, name) that proves the route's area scope, where the route has one of its own
+    #: (configuration that belongs to an area); checked to exist like ``SCOPED_ELSEWHERE``.
+    proved_by: tuple[str, str] | None = None
 
 
 OPEN311 = "Open311 GeoReport v2: the spec's own credential (api_key → an API key, answered 403 in the spec's " \
@@ -193,6 +196,37 @@ UNSCOPED.update({
     ("PUT", "/api/services/enterprises/{credit_code}"): Unscoped(SERVICE_CATALOGUE, perms.REFERENCE_WRITE),
     ("GET", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_READ),
     ("PUT", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_WRITE),
+})
+
+#: Configuration that belongs to an area (secconf, issue #15): read where it concerns the reader (his
+#: area, below and above it), changed only inside his own area. These entries replace the "installation-
+#: wide configuration" ones above; each names the test that proves its area scope.
+_CONFIG_SCOPES = "test_config_scopes.py"
+THRESHOLDS = ("threshold rules belong to the area they grade; another town's is not found, the district's or "
+              "the indicator's default is read-only below it")
+SILENCES = "a silence belongs to its area: another town's is not found, the district's is read-only below it"
+INHIBITIONS = "inhibitions tie warnings across areas: installation-wide authors only (403 for a town)"
+HOURS = "office hours belong to their centre's area; read by all as reference data (they set deadlines)"
+YEARS = "the State Council's holiday years are the same everywhere: installation-wide authors only (403)"
+SUPERVISION = "an area's own supervision thresholds: dropped only inside one's area (another town's 404)"
+_HOURS_TEST = (_CONFIG_SCOPES,
+               "test_a_town_sets_his_own_centres_office_hours_and_never_another_towns_or_the_national_calendar")
+UNSCOPED.update({
+    **{(m, "/api/threshold-rules/{code}"): Unscoped(THRESHOLDS, need, (_CONFIG_SCOPES, (
+        "test_a_town_reads_the_districts_threshold_rules_but_neither_sees_nor_changes_another_towns")))
+       for m, need in (("GET", None), ("PUT", perms.INDICATOR_WRITE), ("DELETE", perms.INDICATOR_WRITE))},
+    ("DELETE", "/api/warning-silences/{silence_id}"): Unscoped(SILENCES, perms.INDICATOR_WRITE, (
+        _CONFIG_SCOPES, "test_a_town_officer_ends_his_towns_silences_only")),
+    **{(m, "/api/warning-inhibitions/{code}"): Unscoped(INHIBITIONS, perms.INDICATOR_WRITE, (
+        _CONFIG_SCOPES, "test_inhibitions_are_written_by_an_installation_wide_author_only"))
+       for m in ("PUT", "DELETE")},
+    **{(m, p): Unscoped(YEARS, perms.REFERENCE_WRITE, _HOURS_TEST) for m, p in (
+        ("PUT", "/api/calendar/years/{year}"), ("DELETE", "/api/calendar/years/{year}"),
+        ("POST", "/api/calendar/years/import"))},
+    ("GET", "/api/calendar/office-hours/{centre_code}"): Unscoped(HOURS),
+    ("PUT", "/api/calendar/office-hours/{centre_code}"): Unscoped(HOURS, perms.REFERENCE_WRITE, _HOURS_TEST),
+    ("DELETE", "/api/supervision/rules/{area_code}"): Unscoped(SUPERVISION, perms.RULE_WRITE, (
+        _CONFIG_SCOPES, "test_a_town_neither_sees_another_towns_thresholds_nor_changes_the_districts")),
 })
 
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
@@ -571,6 +605,11 @@ def test_routes_scoped_elsewhere_name_real_tests(api: Api) -> None:
         assert (method, path) in set(routes), f"{method} {path} no longer exists: remove it from SCOPED_ELSEWHERE"
         text = (here / file).read_text(encoding="utf-8")
         assert f"def {name}" in text, f"{method} {path}: {file} has no test {name}"
+    for (method, path), entry in UNSCOPED.items():
+        if entry.proved_by is not None:
+            file, name = entry.proved_by
+            text = (here / file).read_text(encoding="utf-8")
+            assert f"def {name}(" in text, f"{method} {path}: {file} has no test {name}"
 
 
 #: Writes on an event or task that someone who sees the event may still do without an event-level role,

@@ -114,7 +114,8 @@ def sync_many(session: Session, tasks: Sequence[tuple[Task, datetime]]) -> None:
         if task.unit_id not in calendars:
             with session.no_autoflush:
                 calendars[task.unit_id] = calendar_for(session, task.unit_id)
-        steps = plan(clock, load_rules(conn, ev.area_path if ev is not None else None), calendars[task.unit_id])
+        rules = load_rules(conn, ev.area_path if ev is not None else None)
+        steps = plan(clock, rules, calendars[task.unit_id])
         if steps:
             assert ev is not None  # the task's event: a foreign key
             rows.append(dict(
@@ -165,8 +166,9 @@ def after_flush(session: Session, _context: Any) -> None:
 def read_deadlines(session: Session, event_class: EventClass | None, urgency: str, at: datetime,
                    unit_ids: Sequence[int], area_path: str | None = None) -> dict[int, datetime | None]:
     """Each unit's read deadline for a copy sent at ``at``: the class's ``read`` limit, else the
-    supervision rules' ``read_within_wh`` (those of the event's ``area_path``), on the unit's working calendar. Computed once per distinct
-    office hours (a notice to 1,031 towns is one or two calendar walks, not 1,031)."""
+    supervision rules' ``read_within_wh`` (those of the event's ``area_path``), on the unit's working
+    calendar. Computed once per distinct office hours (a notice to 1,031 towns is one or two calendar
+    walks, not 1,031)."""
     from shuzhi.services.calendars import calendar_for, office_hours_for
     from shuzhi.services.deadlines import limit_for
 
