@@ -82,7 +82,8 @@ def test_a_town_reads_the_districts_threshold_rules_but_neither_sees_nor_changes
         api: Api, admin: str, town_configurers: None) -> None:  # noqa: F811
     api.post("/api/threshold-rules", "ada", {**RULE, "code": "RIVER-ALL"}, status=201)  # the indicator's default
     api.post("/api/threshold-rules", "bob", {**RULE, "code": "RIVER-A"}, status=201)
-    assert _rules(api, "bob") == ["RIVER-A", "RIVER-ALL"]
+    assert [(r["code"], r["editable"]) for r in api.get("/api/threshold-rules", who="bob")] == [
+        ("RIVER-A", True), ("RIVER-ALL", False)]
     assert _rules(api, "frank") == ["RIVER-ALL"]
     assert _rules(api, "alice") == ["RIVER-A", "RIVER-ALL"]  # the district sees its towns' rules
     changed = {**RULE, "code": "RIVER-A", "for": "1m"}
@@ -138,8 +139,9 @@ def test_a_town_officer_ends_his_towns_silences_only(api: Api, admin: str, town_
     bobs = api.post("/api/warning-silences", "bob", body, status=201)
     districts = api.post("/api/warning-silences", "ada", {**body, "matcher": {"indicators": ["RIVER_LEVEL"],
                                                                              "area": "500111"}}, status=201)
-    # frank sees the district's silence (it holds back his warnings too) but not bob's
-    assert [x["id"] for x in api.get("/api/warning-silences", who="frank")] == [districts["id"]]
+    # frank sees the district's silence (it holds back his warnings too), read-only, but not bob's
+    assert [(x["id"], x["editable"]) for x in api.get("/api/warning-silences", who="frank")] == [
+        (districts["id"], False)]
     assert api.request("DELETE", f"/api/warning-silences/{bobs['id']}", "frank", 404)["detail"] == \
         api.request("DELETE", "/api/warning-silences/999999", "frank", 404)["detail"].replace(
             "999999", str(bobs["id"]))

@@ -191,9 +191,12 @@ def check_rule(s: Session, doc: Any, path: str = "$", actor: Actor | None = None
     return _Checked(rule, ind[0], area[0] if area else None, area[1] if area else None), []
 
 
-def _record(row: ThresholdRuleRow) -> dict[str, Any]:
+def _record(row: ThresholdRuleRow, actor: Actor) -> dict[str, Any]:
+    """The rule as stored, and whether the reader may change it (``editable``: it is of his area or
+    below; the district's rule or the indicator's default he reads only)."""
     return {**row.document, "enabled": row.enabled, "id": row.id, "version": row.version,
-            "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at}
+            "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at,
+            "editable": p.INDICATOR_WRITE in actor.permissions and authz.path_visible(actor, row.area_path)}
 
 
 def _rule_row(s: Session, code: str, actor: Actor) -> ThresholdRuleRow:
@@ -252,13 +255,13 @@ def list_rules(uow: UnitOfWork, actor: Actor, indicator: str | None = None) -> l
              .order_by(ThresholdRuleRow.code))
         if indicator:
             q = q.join(Indicator, Indicator.id == ThresholdRuleRow.indicator_id).where(Indicator.code == indicator)
-        return [_record(r) for r in uow.session.scalars(q)]
+        return [_record(r, actor) for r in uow.session.scalars(q)]
 
 
 def get_rule(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
     authz.require(actor, p.INDICATOR_READ)
     with uow:
-        return _record(_rule_row(uow.session, code, actor))
+        return _record(_rule_row(uow.session, code, actor), actor)
 
 
 def create_rule(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None = None) -> dict[str, Any]:
@@ -276,7 +279,7 @@ def create_rule(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None
         if clash:
             raise _invalid([clash], "the rule")
         row = _store(s, checked, None, actor, at)
-        result = _record(row)
+        result = _record(row, actor)
         audit.record_change(s, actor, "threshold_rule.create", f"threshold_rule:{row.code}", None, row.document)
         _commit(uow)
         return result
@@ -304,7 +307,7 @@ def update_rule(uow: UnitOfWork, actor: Actor, code: str, doc: Any, *, expected_
             raise _invalid([clash], "the rule")
         before = row.document
         _store(s, checked, row, actor, at)
-        result = _record(row)
+        result = _record(row, actor)
         audit.record_change(s, actor, "threshold_rule.update", f"threshold_rule:{code}", before, row.document)
         _commit(uow)
         return result
@@ -493,10 +496,12 @@ class NewSilence(BaseModel):
         return v
 
 
-def _silence_record(row: WarningSilence, now: datetime) -> dict[str, Any]:
+def _silence_record(row: WarningSilence, now: datetime, actor: Actor) -> dict[str, Any]:
+    """The silence, and whether the reader may end it (``editable``: of his area or below)."""
     return {"id": row.id, "starts_at": row.starts_at, "ends_at": row.ends_at, "matcher": row.matcher,
             "comment": row.comment, "created_by": row.created_by, "created_at": row.created_at,
-            "expired_by": row.expired_by, "active": row.starts_at <= now < row.ends_at}
+            "expired_by": row.expired_by, "active": row.starts_at <= now < row.ends_at,
+            "editable": p.INDICATOR_WRITE in actor.permissions and authz.path_visible(actor, row.area_path)}
 
 
 def create_silence(uow: UnitOfWork, actor: Actor, cmd: NewSilence, *, now: datetime | None = None) -> dict[str, Any]:
@@ -540,7 +545,7 @@ def create_silence(uow: UnitOfWork, actor: Actor, cmd: NewSilence, *, now: datet
         s.add(row)
         bump(s)
         s.flush()
-        result = _silence_record(row, at)
+        result = _silence_record(row, at, actor)
         audit.record_change(s, actor, "silence.create", f"silence:{row.id}", None, _silence_audit(row))
         _commit(uow)
         return result
@@ -563,7 +568,7 @@ def list_silences(uow: UnitOfWork, actor: Actor, *, current: bool = True,
         if current:
             q = q.where(WarningSilence.ends_at > at)
         q = q.where(authz.config_read_clause(actor, WarningSilence.area_path))
-        return [_silence_record(r, at) for r in uow.session.scalars(q)]
+        return [_silence_record(r, at, actor) for r in uow.session.scalars(q)]
 
 
 def expire_silence(uow: UnitOfWork, actor: Actor, silence_id: int, *, now: datetime | None = None) -> dict[str, Any]:
@@ -584,7 +589,7 @@ def expire_silence(uow: UnitOfWork, actor: Actor, silence_id: int, *, now: datet
             row.expired_by = actor.label
             bump(s)
         s.flush()
-        result = _silence_record(row, at)
+        result = _silence_record(row, at, actor)
         audit.record_change(s, actor, "silence.expire", f"silence:{row.id}", before, _silence_audit(row))
         _commit(uow)
         return result
