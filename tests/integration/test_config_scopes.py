@@ -67,6 +67,11 @@ def test_a_town_threshold_rule_is_written_for_his_town_only_and_never_grades_ano
     for area in ("500111002", "500111"):  # another town's, the district's
         r = api.client.post("/api/threshold-rules", json={**rule, "area": area}, headers=api.headers("bob"))
         assert r.status_code == 422 and r.json()["field"] == "$.area", r.text
+    # nor may his rule copy its warnings sideways to another town's centre (up to the district it may)
+    sideways = {**rule, "actions": {"yellow": {"mode": "notify", "event_class": "9001",
+                                                    "copy": ["C500111", "C500111002"]}}}
+    r = api.client.post("/api/threshold-rules", json=sideways, headers=api.headers("bob"))
+    assert r.status_code == 422 and r.json()["field"] == "$.actions.yellow.copy[1]", r.text
     assert _rules(api, "ada") == []
     mine = api.post("/api/threshold-rules", "bob", rule, status=201)
     assert mine["area"] == "500111001"  # no area named: his own, not the whole indicator

@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, EventClass
+from shuzhi.adapters.db.tables import Area, EventClass, Unit
 from shuzhi.adapters.db.tables_sensing import Indicator
 from shuzhi.adapters.db.tables_warnings import (
     ThresholdRuleRow,
@@ -185,10 +185,34 @@ def check_rule(s: Session, doc: Any, path: str = "$", actor: Actor | None = None
         if a.event_class and a.event_class not in known:
             out.append(RuleProblem(f"{path}.actions.{LEVELS[i]}.event_class",
                                    f"unknown event class '{a.event_class}'", "unknown_value"))
+    if actor is not None and not actor.is_global and area is not None:
+        out += _copy_problems(s, rule, area[1], path)
     if out:
         return None, out
     assert ind is not None
     return _Checked(rule, ind[0], area[0] if area else None, area[1] if area else None), []
+
+
+def _copy_problems(s: Session, rule: ThresholdRule, area_path: str, path: str) -> list[RuleProblem]:
+    """A town's rule copies its warnings to units of its own area or up its chain (the district, the
+    city), never sideways to another town's units — what its author could not copy by hand."""
+    codes = {u for a in rule.actions for u in a.copy}
+    if not codes:
+        return []
+    found = dict(s.execute(select(Unit.code, Area.path).join(Area, Area.id == Unit.area_id)
+                           .where(Unit.code.in_(codes))).all())
+    out: list[RuleProblem] = []
+    for i, a in enumerate(rule.actions):
+        for j, code in enumerate(a.copy):
+            unit_path = found.get(code)
+            if unit_path is None:
+                out.append(RuleProblem(f"{path}.actions.{LEVELS[i]}.copy[{j}]", f"unknown unit '{code}'",
+                                       "unknown_value"))
+            elif not (unit_path.startswith(area_path) or area_path.startswith(unit_path)):
+                out.append(RuleProblem(f"{path}.actions.{LEVELS[i]}.copy[{j}]",
+                                       f"unit '{code}' lies outside the rule's area ({_area_code(area_path)}): "
+                                       "a rule never sends warnings to another area's units", "out_of_scope"))
+    return out
 
 
 def _record(row: ThresholdRuleRow, actor: Actor) -> dict[str, Any]:
