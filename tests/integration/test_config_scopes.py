@@ -90,6 +90,7 @@ def test_a_town_reads_the_districts_threshold_rules_but_neither_sees_nor_changes
     assert [(r["code"], r["editable"]) for r in api.get("/api/threshold-rules", who="bob")] == [
         ("RIVER-A", True), ("RIVER-ALL", False)]
     assert _rules(api, "frank") == ["RIVER-ALL"]
+    assert [r["code"] for r in api.get("/api/threshold-rules?indicator=RIVER_LEVEL", who="frank")] == ["RIVER-ALL"]
     assert _rules(api, "alice") == ["RIVER-A", "RIVER-ALL"]  # the district sees its towns' rules
     changed = {**RULE, "code": "RIVER-A", "for": "1m"}
     api.get("/api/threshold-rules/RIVER-A", status=404, who="frank")
