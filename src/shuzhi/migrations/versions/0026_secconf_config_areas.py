@@ -32,7 +32,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # only the installation-wide thresholds (or, failing that, the district's) survive the downgrade
+    # one set of thresholds survives, as row 1: the first saved (the one in force before secconf_1)
     op.execute("DELETE FROM supervision_rules WHERE id <> (SELECT MIN(id) FROM supervision_rules)")
     op.execute("UPDATE supervision_rules SET id = 1")
     with op.batch_alter_table('supervision_rules') as batch:
