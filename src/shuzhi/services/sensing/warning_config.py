@@ -405,6 +405,15 @@ def _sheet_docs(data: bytes, filename: str, problems: list[dict[str, Any]]) -> t
     return docs, numbers
 
 
+def _stored_area(s: Session, doc: Any) -> tuple[str | None, str] | None:
+    """``(area_path, area_key)`` of the stored rule a document names by code, if there is one."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("code"), str):
+        return None
+    row = s.execute(select(ThresholdRuleRow.area_path, ThresholdRuleRow.area_key)
+                    .where(ThresholdRuleRow.code == doc["code"])).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def import_rules(uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *,
                  now: datetime | None = None) -> dict[str, list[str]]:
     """Create or update rules by code from JSON, XLSX or CSV, all or nothing; every problem is listed
@@ -436,8 +445,7 @@ def import_rules(uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *,
         scopes: dict[tuple[int, str], int] = {}
         for i, doc in enumerate(docs):
             row_no = {"row": numbers[i]} if numbers is not None else {}
-            stored = s.execute(select(ThresholdRuleRow.area_path, ThresholdRuleRow.area_key).where(
-                ThresholdRuleRow.code == doc.get("code"))).first() if isinstance(doc, dict) else None
+            stored = _stored_area(s, doc)
             if stored is not None and not authz.path_visible(actor, stored[0]):
                 # a stored rule of another area (another town's, the district's): not the author's to change
                 problems.append({"path": f"$[{i}].code", "code": "out_of_scope", **row_no,
