@@ -419,8 +419,25 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     patrol = api.post("/api/patrols", "frank", {"point": {"lon": World.B1[0], "lat": World.B1[1],
                                                           "at": PATROL_START.isoformat()}}, status=201)
     params |= {"patrol_id": str(patrol["id"])}
+    _town_b_warning_config(api)
     return Town(params=params,
                 event_id=ev["id"])
+
+
+def _town_b_warning_config(api: Api) -> None:
+    """Town B's own threshold rule, silence and supervision thresholds (secret text in the first two):
+    the configuration lists bob reads (rules, their export, silences) must leave them out."""
+    from shuzhi.services.unit_of_work import UnitOfWork
+    from tests.sensing_data import load_sensing
+
+    load_sensing(UnitOfWork(api.client.app.state.session_factory))
+    api.post("/api/threshold-rules", "frank", {
+        "code": "TB-RIVER", "name": SECRET_TITLE, "indicator": "RIVER_LEVEL",
+        "conditions": [{"kind": "value", "op": "above", "levels": {"red": 3.5}}]}, status=201)
+    api.post("/api/warning-silences", "frank", {
+        "ends_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(), "comment": SECRET_TITLE,
+        "matcher": {"indicators": ["RIVER_LEVEL"]}}, status=201)
+    api.request("PUT", "/api/supervision/rules", "frank", 200, json={"remind_at": [0.5]})
 
 
 def _town_b_duty_desk(api: Api) -> dict[str, str]:
