@@ -7,6 +7,7 @@ ada is the district's configuration administrator (test_threshold_rules_api), au
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -218,3 +219,37 @@ def test_a_dispatcher_changing_a_dispatch_rule_leaves_before_and_after_in_the_au
     changed = _one(api, "rule.update", "dispatch_rule:R-1")
     assert (changed["before"]["priority"], changed["after"]["priority"]) == (1, 2)
     assert _one(api, "rule.delete", "dispatch_rule:R-1")["before"]["priority"] == 2
+
+
+def test_automation_thresholds_escalation_policies_service_settings_and_rule_imports_leave_before_and_after(
+        api: Api, world: World) -> None:
+    # the model's automation threshold of a class: set, changed, cleared
+    for value in (0.9, 0.8):
+        api.request("PUT", "/api/models/thresholds/0201", "admin", 200, json={"threshold": value})
+    api.request("DELETE", "/api/models/thresholds/0201", "admin", 204)
+    steps = [(e["details"]["before"], e["details"]["after"]) for e in _entries(api, "model.threshold")]
+    assert steps == [(None, {"threshold": 0.9}), ({"threshold": 0.9}, {"threshold": 0.8}),
+                     ({"threshold": 0.8}, None)]
+    # an escalation policy: the default one replaced
+    red = next(p for p in api.get("/api/escalation-policies", who="admin") if p["code"] == "red-warning")
+    night = [{"after_minutes": 0, "who": ["duty_officer"], "channels": ["sms"]}]
+    api.request("PUT", "/api/escalation-policies/red-warning", "admin",
+                json={"name": "红色预警（夜间）", "kind": "warning.red", "steps": night})
+    policy = _one(api, "notice.policy.put", "escalation_policy:red-warning")
+    assert policy["before"]["steps"] == red["steps"] and policy["after"]["name"] == "红色预警（夜间）"
+    # the service ratings' limits
+    for days in (5, 7):
+        api.request("PUT", "/api/services/settings", "admin", json={"bad_rating_limit_days": days,
+                                                                     "callback_limit_days": 1})
+    settings = [e["details"] for e in _entries(api, "service.settings.update")]
+    assert settings[-1]["before"]["bad_rating_limit_days"] == 5 and settings[-1]["after"]["bad_rating_limit_days"] == 7
+    # dispatch rules imported from a file: each changed rule with what it was and became
+    rule = {"code": "R-1", "name": "垃圾交城管", "priority": 1,
+            "condition": {"field": "event_class", "op": "eq", "value": "0201"}, "targets": {"lead": "D500111-CGJ"}}
+    for priority in (1, 2):
+        data = json.dumps({"rules": [{**rule, "priority": priority}]}).encode()
+        api.request("POST", "/api/dispatch-rules/import", "alice", 200,
+                    files={"file": ("rules.json", data, "application/json")})
+    imported = [e["details"] for e in _entries(api, "rule.import") if e["object"] == "dispatch_rule:R-1"]
+    assert [(d["before"] and d["before"]["priority"], d["after"]["priority"]) for d in imported] == [
+        (None, 1), (1, 2)]

@@ -88,3 +88,22 @@ def test_upgrading_carries_the_task_and_event_onto_open_clocks(tmp_path: Path) -
     engine.dispose()
     assert tuple(row) == (2, 1, "B-5", "井盖破损", "/500111/", 7)
     assert foreign_keys == {"timeline_entries": [], "notifications": [], "supervision_steps": []}
+
+
+def test_upgrading_makes_the_supervision_thresholds_saved_so_far_the_districts(tmp_path: Path) -> None:
+    """0028: thresholds belong to an area; those saved before are the district's (as dispatch rules
+    became in 0015), so the district keeps editing the thresholds its tasks follow."""
+    url = _fresh_url(tmp_path)
+    upgrade(url, "0027")
+    engine = make_engine(url)
+    at = "2026-11-23 02:00:00+00:00"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO areas (id, code, name, level, parent_id, path, created_at, updated_at) VALUES "
+                          "(1, '500111', '大足区', 'district', NULL, '/500111/', :at, :at)"), {"at": at})
+        conn.execute(text("INSERT INTO supervision_rules (id, rules, updated_by, updated_at) VALUES "
+                          "(1, '{\"remind_at\": [0.5]}', 'admin', :at)"), {"at": at})
+    upgrade(url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT id, area_path FROM supervision_rules")).one()
+    engine.dispose()
+    assert tuple(row) == (1, "/500111/")

@@ -46,6 +46,9 @@ class Unscoped:
     reason: str
     #: The permission the route needs; someone without it must get 403.
     needs: str | None = None
+    #: The test (file, name) that proves the route's area scope, where the route has one of its own
+    #: (configuration that belongs to an area); checked to exist like ``SCOPED_ELSEWHERE``.
+    proved_by: tuple[str, str] | None = None
 
 
 OPEN311 = "Open311 GeoReport v2: the spec's own credential (api_key → an API key, answered 403 in the spec's " \
@@ -198,7 +201,7 @@ UNSCOPED.update({
 #: Configuration that belongs to an area (issue #15): plan templates, scoring schemes and webhooks
 #: are walked like area data — town B's template (code TB-PRIV), scheme and subscription carry its secret
 #: title, its subscription and delivery are objects (sub_id, delivery_id). Writing them outside one's own
-#: area, what a town's scheme scores and what a town's webhook receives: test_config_scopes.
+#: area, what a town's scheme scores and what a town's webhook receives: test_config_ownership.
 for _walked in (("GET", "/api/plans"), ("POST", "/api/plans"), ("POST", "/api/plans/import"),
                 ("GET", "/api/plans/export"), ("GET", "/api/plans/{code}"), ("PATCH", "/api/webhooks/{sub_id}"),
                 ("POST", "/api/webhooks/deliveries/{delivery_id}/replay")):
@@ -206,11 +209,42 @@ for _walked in (("GET", "/api/plans"), ("POST", "/api/plans"), ("POST", "/api/pl
 UNSCOPED.update({
     ("PUT", "/api/evaluation/schemes/{code}"): Unscoped(
         "create-or-replace by code: a new code is the caller's own area's scheme; another area's is refused "
-        "(403, test_config_scopes: test_a_towns_scoring_scheme_never_scores_another_town_nor_the_districts_ranking)",
+        "(403, test_config_ownership: test_a_towns_scoring_scheme_never_scores_another_town_nor_the_districts_ranking)",
         perms.EVALUATION_WRITE),
     ("PUT", "/api/open311/services/{event_class_code}"): Unscoped(
         "the one jurisdiction's service list: written at the installation's level only (403 for an area-scoped "
-        "person, test_config_scopes)", perms.REFERENCE_WRITE),
+        "person, test_config_ownership)", perms.REFERENCE_WRITE),
+})
+
+#: Configuration that belongs to an area (issue #15): read where it concerns the reader (his
+#: area, below and above it), changed only inside his own area. These entries replace the "installation-
+#: wide configuration" ones above; each names the test that proves its area scope.
+_CONFIG_SCOPES = "test_config_scopes.py"
+THRESHOLDS = ("threshold rules belong to the area they grade; another town's is not found, the district's or "
+              "the indicator's default is read-only below it")
+SILENCES = "a silence belongs to its area: another town's is not found, the district's is read-only below it"
+INHIBITIONS = "inhibitions tie warnings across areas: installation-wide authors only (403 for a town)"
+HOURS = "office hours belong to their centre's area; read by all as reference data (they set deadlines)"
+YEARS = "the State Council's holiday years are the same everywhere: installation-wide authors only (403)"
+SUPERVISION = "an area's own supervision thresholds: dropped only inside one's area (another town's 404)"
+_HOURS_TEST = (_CONFIG_SCOPES,
+               "test_a_town_sets_his_own_centres_office_hours_and_never_another_towns_or_the_national_calendar")
+UNSCOPED.update({
+    **{(m, "/api/threshold-rules/{code}"): Unscoped(THRESHOLDS, need, (_CONFIG_SCOPES, (
+        "test_a_town_reads_the_districts_threshold_rules_but_neither_sees_nor_changes_another_towns")))
+       for m, need in (("GET", None), ("PUT", perms.INDICATOR_WRITE), ("DELETE", perms.INDICATOR_WRITE))},
+    ("DELETE", "/api/warning-silences/{silence_id}"): Unscoped(SILENCES, perms.INDICATOR_WRITE, (
+        _CONFIG_SCOPES, "test_a_town_officer_ends_his_towns_silences_only")),
+    **{(m, "/api/warning-inhibitions/{code}"): Unscoped(INHIBITIONS, perms.INDICATOR_WRITE, (
+        _CONFIG_SCOPES, "test_inhibitions_are_written_by_an_installation_wide_author_only"))
+       for m in ("PUT", "DELETE")},
+    **{(m, p): Unscoped(YEARS, perms.REFERENCE_WRITE, _HOURS_TEST) for m, p in (
+        ("PUT", "/api/calendar/years/{year}"), ("DELETE", "/api/calendar/years/{year}"),
+        ("POST", "/api/calendar/years/import"))},
+    ("GET", "/api/calendar/office-hours/{centre_code}"): Unscoped(HOURS),
+    ("PUT", "/api/calendar/office-hours/{centre_code}"): Unscoped(HOURS, perms.REFERENCE_WRITE, _HOURS_TEST),
+    ("DELETE", "/api/supervision/rules/{area_code}"): Unscoped(SUPERVISION, perms.RULE_WRITE, (
+        _CONFIG_SCOPES, "test_a_town_neither_sees_another_towns_thresholds_nor_changes_the_districts")),
 })
 
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
@@ -406,6 +440,7 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
                                                           "at": PATROL_START.isoformat()}}, status=201)
     params |= {"patrol_id": str(patrol["id"])}
     params |= _town_b_config(api)
+    _town_b_warning_config(api)
     return Town(params=params,
                 event_id=ev["id"])
 
@@ -436,6 +471,20 @@ def _town_b_config(api: Api) -> dict[str, str]:
         s.add(delivery)
         s.commit()
         return {"sub_id": str(sub["id"]), "delivery_id": str(delivery.id)}
+def _town_b_warning_config(api: Api) -> None:
+    """Town B's own threshold rule, silence and supervision thresholds (secret text in the first two):
+    the configuration lists bob reads (rules, their export, silences) must leave them out."""
+    from shuzhi.services.unit_of_work import UnitOfWork
+    from tests.sensing_data import load_sensing
+
+    load_sensing(UnitOfWork(api.client.app.state.session_factory))
+    api.post("/api/threshold-rules", "frank", {
+        "code": "TB-RIVER", "name": SECRET_TITLE, "indicator": "RIVER_LEVEL",
+        "conditions": [{"kind": "value", "op": "above", "levels": {"red": 3.5}}]}, status=201)
+    api.post("/api/warning-silences", "frank", {
+        "ends_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(), "comment": SECRET_TITLE,
+        "matcher": {"indicators": ["RIVER_LEVEL"]}}, status=201)
+    api.request("PUT", "/api/supervision/rules", "frank", 200, json={"remind_at": [0.5]})
 
 
 def _town_b_duty_desk(api: Api) -> dict[str, str]:
@@ -620,6 +669,11 @@ def test_routes_scoped_elsewhere_name_real_tests(api: Api) -> None:
         assert (method, path) in set(routes), f"{method} {path} no longer exists: remove it from SCOPED_ELSEWHERE"
         text = (here / file).read_text(encoding="utf-8")
         assert f"def {name}" in text, f"{method} {path}: {file} has no test {name}"
+    for (method, path), entry in UNSCOPED.items():
+        if entry.proved_by is not None:
+            file, name = entry.proved_by
+            text = (here / file).read_text(encoding="utf-8")
+            assert f"def {name}(" in text, f"{method} {path}: {file} has no test {name}"
 
 
 #: Writes on an event or task that someone who sees the event may still do without an event-level role,

@@ -224,3 +224,15 @@ CENTRES = [CITY, DISTRICT, TOWN, OTHER_TOWN]
 ])
 def test_escalation_climbs_the_area_tree_one_centre_at_a_time(unit: UnitRef, expected: UnitRef | None) -> None:
     assert escalation_target(unit, CENTRES) == expected
+
+
+def test_a_task_follows_the_deepest_areas_own_thresholds_and_never_another_towns() -> None:
+    from shuzhi.domain.supervision import rules_for
+
+    everywhere, district = SupervisionRules(remind_at=(0.8,)), SupervisionRules(remind_at=(0.6,))
+    town_a = SupervisionRules(remind_at=(0.5,))
+    sets = [("/500000/500111/500111001/", town_a), (None, everywhere), ("/500000/500111/", district)]
+    assert rules_for(sets, "/500000/500111/500111001/500111001001/") is town_a
+    assert rules_for(sets, "/500000/500111/500111002/") is district  # town B: the district's, not town A's
+    assert rules_for(sets, "/500000/") is everywhere and rules_for(sets, None) is everywhere
+    assert rules_for(sets[:1], "/500000/500111/500111002/") == SupervisionRules()  # the defaults

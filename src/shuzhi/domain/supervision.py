@@ -13,7 +13,7 @@ once per change, never in a sweep. Everything here is pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -110,6 +110,23 @@ class SupervisionRules:
         return {"remind_at": list(self.remind_at), "yellow_after_wd": self.yellow_after_wd,
                 "red_after_wd": self.red_after_wd, "urge_next_working_day": self.urge_next_working_day,
                 "escalate_unaccepted": self.escalate_unaccepted, "read_within_wh": self.read_within_wh}
+
+
+def rules_for(rule_sets: Iterable[tuple[str | None, SupervisionRules]], area_path: str | None) -> SupervisionRules:
+    """The thresholds that govern a task in ``area_path`` (its event's area): those of the deepest area
+    at or above it that set its own (a town's, else the district's …), else the installation-wide ones
+    (``None``), else the defaults. A town's thresholds never govern another town's tasks."""
+    best: tuple[int, SupervisionRules] | None = None
+    for path, rules in rule_sets:
+        if path is None:
+            depth = 0
+        elif area_path is not None and area_path.startswith(path):
+            depth = len(path)
+        else:
+            continue
+        if best is None or depth > best[0]:
+            best = (depth, rules)
+    return best[1] if best is not None else SupervisionRules()
 
 
 _STEP_NAMES = frozenset(k.value for k in StepKind)

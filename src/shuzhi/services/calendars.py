@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Event, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Area, Event, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_calendar import CalendarYear, OfficeHoursSetting
 from shuzhi.domain.calendar import (
     SHANGHAI,
@@ -182,10 +182,17 @@ def _parse_dates(values: Sequence[str], field: str) -> list[date]:
     return out
 
 
+def _ensure_national(actor: Actor) -> None:
+    """The holiday years are the State Council's, the same for every area: one calendar moves every
+    area's deadlines, so only an installation-wide author enters it (403) — never a town for all."""
+    authz.ensure_config_in_scope(actor, None, what="the national holiday calendar", field="year")
+
+
 def put_year(uow: UnitOfWork, actor: Actor, year: int, holidays: Sequence[str], makeup_workdays: Sequence[str],
              notice: str = "", *, now: datetime | None = None) -> CalendarChange:
     """Enter (or replace) a year's holidays and make-up working days from the State Council notice."""
     authz.require(actor, REFERENCE_WRITE)
+    _ensure_national(actor)
     try:
         cal = year_calendar(year, _parse_dates(holidays, "holidays"), _parse_dates(makeup_workdays,
                                                                                    "makeup_workdays"), notice)
@@ -198,6 +205,7 @@ def import_years(uow: UnitOfWork, actor: Actor, text: str, notice: str = "", *,
                  now: datetime | None = None) -> CalendarChange:
     """Enter the years of a ``date,kind`` file (one or more years; each replaces what was known)."""
     authz.require(actor, REFERENCE_WRITE)
+    _ensure_national(actor)
     try:
         years = parse_year_calendars(text, notice)
     except CalendarError as exc:
@@ -208,6 +216,7 @@ def import_years(uow: UnitOfWork, actor: Actor, text: str, notice: str = "", *,
 def delete_year(uow: UnitOfWork, actor: Actor, year: int, *, now: datetime | None = None) -> CalendarChange:
     """Forget an entered year: the bundled calendar (or Monday–Friday, provisional) applies again."""
     authz.require(actor, REFERENCE_WRITE)
+    _ensure_national(actor)
     at = now or datetime.now(UTC)
     with uow:
         row = uow.session.get(CalendarYear, year)
@@ -282,7 +291,11 @@ def get_office_hours(uow: UnitOfWork, actor: Actor, centre_code: str) -> OfficeH
 
 def set_office_hours(uow: UnitOfWork, actor: Actor, centre_code: str, spans: str | None, *,
                      now: datetime | None = None) -> tuple[OfficeHoursView, int]:
-    """Set a centre's office hours (``None`` = back to the default); open deadlines of its units move."""
+    """Set a centre's office hours (``None`` = back to the default); open deadlines of its units move.
+
+    Office hours belong to the centre's area: an author sets those of the centres in his own area (a
+    town its own centre's, the district its own and its towns'), never another town's or the
+    district's (403 at ``centre_code``)."""
     authz.require(actor, REFERENCE_WRITE)
     at = now or datetime.now(UTC)
     try:
@@ -291,6 +304,8 @@ def set_office_hours(uow: UnitOfWork, actor: Actor, centre_code: str, spans: str
         raise Invalid(str(exc), field="office_hours") from None
     with uow:
         centre = _centre(uow.session, centre_code)
+        authz.ensure_config_in_scope(actor, uow.session.scalar(select(Area.path).where(Area.id == centre.area_id)),
+                                     what="office hours", field="centre_code")
         row = uow.session.get(OfficeHoursSetting, centre.id)
         before = row.spans if row is not None else None
         if hours is None:

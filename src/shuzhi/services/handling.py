@@ -114,7 +114,8 @@ def _new_task(session: Session, event: Event, unit: Unit, role: TaskRole, actor:
                 dispatched_by_unit_id=actor.unit_id or event.owner_unit_id, dispatched_by=actor.label,
                 instruction=instruction, dispatched_at=at)
     if role is TaskRole.NOTIFY:
-        task.read_due_at = read_deadlines(session, event.event_class, event.urgency, at, [unit.id])[unit.id]
+        task.read_due_at = read_deadlines(session, event.event_class, event.urgency, at, [unit.id],
+                                          event.area_path)[unit.id]
     else:
         cal = calendar_for(session, unit.id)
         task.accept_due_at = due_at(event.event_class, event.urgency, Stage.ACCEPT, at, cal)
@@ -289,7 +290,7 @@ def _copy_to(s: Session, event: Event, units: list[Unit], actor: Actor, at: date
         return
     by = actor.unit_id or event.owner_unit_id
     s.flush()
-    read_due = read_deadlines(s, event.event_class, event.urgency, at, [u.id for u in units])
+    read_due = read_deadlines(s, event.event_class, event.urgency, at, [u.id for u in units], event.area_path)
     # unnest() of one array per column on PostgreSQL: a short statement whatever the number of units
     ids: dict[int, int] = {u_id: t_id for u_id, t_id in bulk.insert_rows(s.connection(), Task.__table__, [{
         "event_id": event.id, "unit_id": u.id, "role": TaskRole.NOTIFY.value, "state": TaskState.NOTIFIED.value,

@@ -24,28 +24,34 @@ from shuzhi.adapters.db.tables import Event, EventClass, Task, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import SupervisionClock, SupervisionRules, SupervisionStep
 from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.domain.supervision import SupervisionRules as Rules
-from shuzhi.domain.supervision import TaskClock, plan, plan_to_json, read_deadline
+from shuzhi.domain.supervision import TaskClock, plan, plan_to_json, read_deadline, rules_for
 from shuzhi.domain.time_limits import Stage, TimeLimits, Urgency
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.ttl_cache import TTLCache
 
-_rules: TTLCache[Rules] = TTLCache(ttl=30)
+_rules: TTLCache[tuple[tuple[str | None, Rules], ...]] = TTLCache(ttl=30)
 _WATCHED = ("state", "accept_due_at", "handle_due_at", "dispatched_at", "unit_id", "dispatched_by_unit_id",
             "read_due_at")
 #: The event's columns a clock carries (see ``SupervisionClock``).
 _EVENT_WATCHED = ("number", "title", "area_path", "event_class_id")
 
 
-def load_rules(conn: Connection) -> Rules:
-    """The thresholds in force (the defaults until an administrator saves others); cached 30 s."""
+def rule_sets(conn: Connection) -> tuple[tuple[str | None, Rules], ...]:
+    """Every area's own thresholds (and the installation-wide ones, area ``None``); cached 30 s."""
 
-    def load() -> Rules:
-        row = conn.execute(select(SupervisionRules.rules).where(SupervisionRules.id == 1)).scalar()
-        return Rules.from_mapping(row) if row else Rules()
+    def load() -> tuple[tuple[str | None, Rules], ...]:
+        rows = conn.execute(select(SupervisionRules.area_path, SupervisionRules.rules)).all()
+        return tuple((path, Rules.from_mapping(rules)) for path, rules in rows)
 
-    rules = _rules.get(str(conn.engine.url), load)
-    assert rules is not None
-    return rules
+    sets = _rules.get(str(conn.engine.url), load)
+    assert sets is not None
+    return sets
+
+
+def load_rules(conn: Connection, area_path: str | None = None) -> Rules:
+    """The thresholds in force for tasks in ``area_path`` (see :func:`shuzhi.domain.supervision.rules_for`):
+    the deepest area's own at or above it, else the installation-wide ones, else the defaults."""
+    return rules_for(rule_sets(conn), area_path)
 
 
 def forget_rules() -> None:
@@ -108,7 +114,8 @@ def sync_many(session: Session, tasks: Sequence[tuple[Task, datetime]]) -> None:
         if task.unit_id not in calendars:
             with session.no_autoflush:
                 calendars[task.unit_id] = calendar_for(session, task.unit_id)
-        steps = plan(clock, load_rules(conn), calendars[task.unit_id])
+        rules = load_rules(conn, ev.area_path if ev is not None else None)
+        steps = plan(clock, rules, calendars[task.unit_id])
         if steps:
             assert ev is not None  # the task's event: a foreign key
             rows.append(dict(
@@ -157,14 +164,15 @@ def after_flush(session: Session, _context: Any) -> None:
 
 
 def read_deadlines(session: Session, event_class: EventClass | None, urgency: str, at: datetime,
-                   unit_ids: Sequence[int]) -> dict[int, datetime | None]:
+                   unit_ids: Sequence[int], area_path: str | None = None) -> dict[int, datetime | None]:
     """Each unit's read deadline for a copy sent at ``at``: the class's ``read`` limit, else the
-    supervision rules' ``read_within_wh``, on the unit's working calendar. Computed once per distinct
-    office hours (a notice to 1,031 towns is one or two calendar walks, not 1,031)."""
+    supervision rules' ``read_within_wh`` (those of the event's ``area_path``), on the unit's working
+    calendar. Computed once per distinct office hours (a notice to 1,031 towns is one or two calendar
+    walks, not 1,031)."""
     from shuzhi.services.calendars import calendar_for, office_hours_for
     from shuzhi.services.deadlines import limit_for
 
-    rules = load_rules(session.connection())
+    rules = load_rules(session.connection(), area_path)
     limit = limit_for(event_class, urgency, Stage.READ)
     by_hours: dict[Any, datetime | None] = {}
     out: dict[int, datetime | None] = {}
@@ -187,7 +195,7 @@ def insert_copy_clocks(session: Session, event: Event, tasks: Sequence[tuple[int
     if not tasks:
         return
     conn = session.connection()
-    rules = load_rules(conn)
+    rules = load_rules(conn, event.area_path)
     groups: dict[tuple[Any, datetime], list[int]] = defaultdict(list)
     calendars: dict[Any, Any] = {}
     for _task_id, unit_id, due in tasks:

@@ -78,10 +78,15 @@ class SupervisionStep(Base):
 
 
 class SupervisionRules(Base):
-    """The supervision thresholds in force, as data (one row; defaults when absent)."""
+    """The supervision thresholds of an area, as data: one row per area that sets its own (a town's,
+    the district's), and one installation-wide (``area_path`` null); the defaults where none applies.
+    A task follows the deepest row above its event's area (:func:`shuzhi.domain.supervision.rules_for`)."""
 
     __tablename__ = "supervision_rules"
+    __table_args__ = (Index("ux_supervision_rules_area", "area_path", unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The area whose tasks these thresholds govern (materialised path); null = installation-wide.
+    area_path: Mapped[str | None] = mapped_column(String(100))
     rules: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_by: Mapped[str] = mapped_column(String(60))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,7 +24,9 @@ from shuzhi.services.dispatching.rule_sets import (
     NewRule,
     _commit,
     _create,
+    _document,
     _invalid,
+    _record,
     _update,
     check_rule,
     list_rules,
@@ -196,6 +198,7 @@ def import_rules(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, *,
         reason = f"import {filename}"
         for cmd in valid:
             rule = existing.get(cmd.code)
+            before = _record(rule).document() if rule is not None else None
             if rule is None:
                 _create(s, cmd, actor, at, reason, areas[cmd.code])
                 report.created.append(cmd.code)
@@ -203,6 +206,12 @@ def import_rules(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, *,
                 report.updated.append(cmd.code)
             else:
                 report.unchanged.append(cmd.code)
+                continue
+            # each changed rule with what it was and what it became, like a change by form
+            after = _document(cmd.code, cmd.name, cmd.priority, cmd.condition, cmd.targets, cmd.level, cmd.enabled,
+                              areas[cmd.code])
+            audit.record_change(s, actor, "rule.import", f"dispatch_rule:{cmd.code}", before, after,
+                                file=filename[:150])
         audit.record(s, actor, "rule.import", f"file:{filename[:150]}",
                      {"created": report.created, "updated": report.updated}, at=at)
         _commit(uow)

@@ -66,11 +66,13 @@ def set_threshold(uow: UnitOfWork, class_code: str, body: ThresholdBody, actor: 
         if s.scalar(select(EventClass.id).where(EventClass.code == class_code)) is None:
             raise NotFound(f"event class '{class_code}' not found", field="class_code")
         row = s.get(ModelAutoThreshold, class_code)
+        before = None if row is None else {"threshold": row.threshold}
         if row is None:
             row = ModelAutoThreshold(class_code=class_code)
             s.add(row)
         row.threshold, row.set_by, row.set_at = body.threshold, actor.label, at
-        audit.record(s, actor, "model.threshold", f"class:{class_code}", {"threshold": body.threshold})
+        audit.record_change(s, actor, "model.threshold", f"class:{class_code}", before,
+                            {"threshold": body.threshold})
         uow.commit()
         return ThresholdView(class_code, body.threshold, actor.label, at)
 
@@ -82,7 +84,8 @@ def clear_threshold(uow: UnitOfWork, class_code: str, actor: Actor) -> None:
         if row is None:
             raise NotFound(f"no threshold for class '{class_code}'", field="class_code")
         uow.session.delete(row)
-        audit.record(uow.session, actor, "model.threshold", f"class:{class_code}", {"threshold": None})
+        audit.record_change(uow.session, actor, "model.threshold", f"class:{class_code}",
+                            {"threshold": row.threshold}, None)
         uow.commit()
 
 

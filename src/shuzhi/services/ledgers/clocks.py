@@ -127,7 +127,9 @@ def sync(session: Session, item: LedgerItem, ledger: Ledger, now: datetime) -> N
         drop_future_slots(session, item, now)
     with session.no_autoflush:
         cal = calendar_for(session, item.lead_unit_id)
-    rules = load_rules(session.connection())
+    # the thresholds of the lead unit's area (a town's item follows its town's reminders)
+    rules = load_rules(session.connection(), session.scalar(
+        select(Area.path).join(Unit, Unit.area_id == Area.id).where(Unit.id == item.lead_unit_id)))
     deadline_steps: list[d.Step] = []
     if running and item.time_limit is not None:
         due = limit_due(cal, item.time_limit)

@@ -361,13 +361,14 @@ def put_policy(uow: UnitOfWork, actor: Actor, code: str, *, name: str, kind: str
         p = s.get(EscalationPolicy, code)
         if p is not None and expected_version is not None and p.version != expected_version:
             raise Conflict(f"the policy changed meanwhile (version {p.version})", field="expected_version")
+        before = None if p is None else {"name": p.name, "kind": p.kind, "steps": p.steps, "enabled": p.enabled}
         if p is None:
             p = EscalationPolicy(code=code, version=0)
             s.add(p)
         p.name, p.kind, p.steps, p.enabled = name, kind, rules.steps_document(parsed), enabled
         p.version = (p.version or 0) + 1
         p.updated_by = actor.code
-        audit.record(s, actor, "notice.policy.put", f"escalation_policy:{code}", {"steps": p.steps,
-                                                                                   "enabled": enabled})
+        audit.record_change(s, actor, "notice.policy.put", f"escalation_policy:{code}", before,
+                            {"name": name, "kind": kind, "steps": p.steps, "enabled": enabled}, version=p.version)
         uow.commit()
     return next(x for x in list_policies(uow, actor) if x["code"] == code)

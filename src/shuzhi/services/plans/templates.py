@@ -122,7 +122,7 @@ def _area_problems(s: Session, tpl: PlanTemplate, named: tuple[bool, Any], actor
     """The area the template is written for, and what is wrong with it: an unknown area, one outside
     the author's scope, a current template of an area he may not write, a unit outside the area."""
     row = s.scalar(select(PlanTemplateRow).where(PlanTemplateRow.code == tpl.code))
-    if row is not None and not authz.config_applies(actor, row.area_path):
+    if row is not None and not authz.config_readable(actor, row.area_path):
         # another town's template reads as unknown: the code is taken, by whom stays unsaid
         return None, [{"path": f"{prefix}.code", "message": f"the code '{tpl.code}' is taken", "code": "duplicate"}]
     if row is not None and actor.area_paths is not None and (
@@ -217,7 +217,7 @@ def save_template(uow: UnitOfWork, doc: Any, actor: Actor, *, now: datetime | No
 def _template_row(s: Session, code: str, actor: Actor | None = None) -> PlanTemplateRow:
     """The template; with ``actor``, only one that governs his area or an area inside it (else 404)."""
     row = s.scalar(select(PlanTemplateRow).where(PlanTemplateRow.code == code))
-    if row is None or (actor is not None and not authz.config_applies(actor, row.area_path)):
+    if row is None or (actor is not None and not authz.config_readable(actor, row.area_path)):
         raise NotFound(f"plan template '{code}' not found")
     return row
 

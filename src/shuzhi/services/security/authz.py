@@ -181,33 +181,52 @@ def config_clause(actor: Actor, path_column: Any) -> ColumnElement[bool]:
         if actor.area_paths else false()
 
 
-# --- configuration that applies to an area (issue #15) ----------------------------
+# --- configuration that belongs to an area (issue #15, "Writes are scoped") -------------------------
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    """``/500000/500111/500111001/`` → itself and every area above it, as paths."""
-    codes = [c for c in path.split("/") if c]
-    return ["/" + "/".join(codes[:i]) + "/" for i in range(1, len(codes) + 1)]
+def _ancestors(path: str) -> list[str]:
+    """``/500000/500111/500111001/`` → the paths of the areas above it and itself."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
 
 
-def config_applies(actor: Actor, area_path: str | None) -> bool:
-    """Whether configuration at ``area_path`` (``None``: installation-wide) is in the actor's sight:
-    it governs his area (it sits at his area or above it) or an area inside his subtrees. A town sees
-    the district's plan templates and its own, never another town's."""
-    if actor.area_paths is None or area_path is None:
+def config_readable(actor: Actor, area_path: str | None) -> bool:
+    """Whether configuration at ``area_path`` concerns the actor, so that he reads it: his own area and
+    the areas below it (which he may also change, :func:`ensure_config_in_scope`), and — read-only —
+    the areas above him and the installation-wide configuration (``None``), which apply to his area
+    too. Another town's configuration he does not see (404)."""
+    if area_path is None or actor.area_paths is None:
         return True
     return any(area_path.startswith(p) or p.startswith(area_path) for p in actor.area_paths)
 
 
 def config_read_clause(actor: Actor, path_column: Any) -> ColumnElement[bool]:
-    """WHERE clause for :func:`config_applies`: installation-wide rows, rows at the actor's areas or
-    above them, rows inside his subtrees."""
+    """WHERE clause for :func:`config_readable`: installation-wide rows, rows in the actor's subtrees
+    and rows at the areas above him."""
     if actor.area_paths is None:
         return true()
-    above = sorted({a for p in actor.area_paths for a in _ancestor_paths(p)})
-    terms: list[ColumnElement[bool]] = [path_column.is_(None), path_column.in_(above)]
+    above = sorted({a for p in actor.area_paths for a in _ancestors(p)})
+    terms: list[ColumnElement[bool]] = [path_column.is_(None)]
     terms += [path_column.startswith(p, autoescape=True) for p in actor.area_paths]
+    if above:
+        terms.append(path_column.in_(above))
     return or_(*terms)
+
+
+def ensure_config_writable(actor: Actor, area_path: str | None, what: str, field: str = "area_path") -> None:
+    """Changing configuration someone already holds: 404 when it is not his to see at all (another
+    town's: its existence does not leak), 403 when he sees it but it belongs above him (the district's,
+    the installation's), else nothing."""
+    if not config_readable(actor, area_path):
+        raise NotFound(f"{what} not found")
+    ensure_config_in_scope(actor, area_path, what=what, field=field)
+
+
+def own_area_path(actor: Actor) -> str | None:
+    """The area a non-global author's configuration belongs to when he names none: his own (his
+    unit's area); ``None`` for an installation-wide author (and for a department, which has no area —
+    its configuration is then refused as out of scope)."""
+    return actor.area_paths[0] if actor.area_paths else None
 
 
 def ensure_config_area_writable(actor: Actor, area_path: str | None, what: str,

@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, EventClass
+from shuzhi.adapters.db.tables import Area, EventClass, Unit
 from shuzhi.adapters.db.tables_sensing import Indicator
 from shuzhi.adapters.db.tables_warnings import (
     ThresholdRuleRow,
@@ -143,12 +143,32 @@ class _Checked:
     area_path: str | None
 
 
-def check_rule(s: Session, doc: Any, path: str = "$") -> tuple[_Checked | None, list[RuleProblem]]:
-    """Shape and values (domain), then the indicator, area and event classes it names."""
+def _area_code(path: str | None) -> str | None:
+    return path.rstrip("/").rsplit("/", 1)[-1] if path else None
+
+
+def _scope_problem(actor: Actor, path: str) -> RuleProblem:
+    own = ", ".join(_area_code(x) or "" for x in actor.area_paths or ()) or "none"
+    return RuleProblem(path, f"a rule may only govern an area inside its author's own ({own})", "out_of_scope")
+
+
+def check_rule(s: Session, doc: Any, path: str = "$", actor: Actor | None = None,
+               current: str | None = None) -> tuple[_Checked | None, list[RuleProblem]]:
+    """Shape and values (domain), then the indicator, area and event classes it names; with ``actor``,
+    the area it governs (its ``area``) lies inside its author's own: a rule without an area is the
+    indicator's default everywhere and is written by an installation-wide author only — anyone else's
+    rule gets his own area when it names none (a town's rule grades its town's series only), or, when
+    he changes a rule, its ``current`` area code."""
     rule, problems = parse_rule(doc, path)
     if rule is None:
         return None, problems
     out: list[RuleProblem] = []
+    if actor is not None and not actor.is_global:
+        own = current or _area_code(authz.own_area_path(actor))
+        if rule.area is None and own is not None:
+            rule = replace(rule, area=own)
+        elif rule.area is None:
+            return None, [_scope_problem(actor, f"{path}.area")]
     ind = s.execute(select(Indicator.id, Indicator.active).where(Indicator.code == rule.indicator)).first()
     if ind is None:
         out.append(RuleProblem(f"{path}.indicator", f"unknown indicator '{rule.indicator}'", "unknown_value"))
@@ -157,27 +177,66 @@ def check_rule(s: Session, doc: Any, path: str = "$") -> tuple[_Checked | None, 
         area = s.execute(select(Area.id, Area.path).where(Area.code == rule.area)).first()
         if area is None:
             out.append(RuleProblem(f"{path}.area", f"unknown area '{rule.area}'", "unknown_value"))
+        elif actor is not None and not authz.path_visible(actor, area[1]):
+            out.append(_scope_problem(actor, f"{path}.area"))
     classes = {a.event_class for a in rule.actions if a.event_class}
     known = set(s.scalars(select(EventClass.code).where(EventClass.code.in_(classes), EventClass.active.is_(True))))
     for i, a in enumerate(rule.actions):
         if a.event_class and a.event_class not in known:
             out.append(RuleProblem(f"{path}.actions.{LEVELS[i]}.event_class",
                                    f"unknown event class '{a.event_class}'", "unknown_value"))
+    if actor is not None and not actor.is_global and area is not None:
+        out += _copy_problems(s, rule, area[1], path)
     if out:
         return None, out
     assert ind is not None
     return _Checked(rule, ind[0], area[0] if area else None, area[1] if area else None), []
 
 
-def _record(row: ThresholdRuleRow) -> dict[str, Any]:
+def _copy_problems(s: Session, rule: ThresholdRule, area_path: str, path: str) -> list[RuleProblem]:
+    """A town's rule copies its warnings to units of its own area or up its chain (the district, the
+    city), never sideways to another town's units — what its author could not copy by hand."""
+    codes = {u for a in rule.actions for u in a.copy}
+    if not codes:
+        return []
+    found = dict(s.execute(select(Unit.code, Area.path).join(Area, Area.id == Unit.area_id)
+                           .where(Unit.code.in_(codes))).all())
+    out: list[RuleProblem] = []
+    for i, a in enumerate(rule.actions):
+        for j, code in enumerate(a.copy):
+            unit_path = found.get(code)
+            if unit_path is None:
+                out.append(RuleProblem(f"{path}.actions.{LEVELS[i]}.copy[{j}]", f"unknown unit '{code}'",
+                                       "unknown_value"))
+            elif not (unit_path.startswith(area_path) or area_path.startswith(unit_path)):
+                out.append(RuleProblem(f"{path}.actions.{LEVELS[i]}.copy[{j}]",
+                                       f"unit '{code}' lies outside the rule's area ({_area_code(area_path)}): "
+                                       "a rule never sends warnings to another area's units", "out_of_scope"))
+    return out
+
+
+def _record(row: ThresholdRuleRow, actor: Actor) -> dict[str, Any]:
+    """The rule as stored, and whether the reader may change it (``editable``: it is of his area or
+    below; the district's rule or the indicator's default he reads only)."""
     return {**row.document, "enabled": row.enabled, "id": row.id, "version": row.version,
-            "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at}
+            "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at,
+            "editable": p.INDICATOR_WRITE in actor.permissions and authz.path_visible(actor, row.area_path)}
 
 
-def _rule_row(s: Session, code: str) -> ThresholdRuleRow:
+def _rule_row(s: Session, code: str, actor: Actor) -> ThresholdRuleRow:
+    """The rule by code, if it concerns the actor (his area, below or above it, or indicator-wide);
+    another town's rule is not found (404)."""
     row = s.scalar(select(ThresholdRuleRow).where(ThresholdRuleRow.code == code))
-    if row is None:
+    if row is None or not authz.config_readable(actor, row.area_path):
         raise NotFound(f"threshold rule '{code}' not found")
+    return row
+
+
+def _writable_row(s: Session, code: str, actor: Actor) -> ThresholdRuleRow:
+    """The rule by code, to change: 404 as :func:`_rule_row`, 403 when it belongs above the actor (the
+    district's rule for a town, an indicator's default for anyone not installation-wide)."""
+    row = _rule_row(s, code, actor)
+    authz.ensure_config_in_scope(actor, row.area_path, what=f"threshold rule '{code}'", field="area")
     return row
 
 
@@ -216,16 +275,17 @@ def _store(s: Session, checked: _Checked, row: ThresholdRuleRow | None, actor: A
 def list_rules(uow: UnitOfWork, actor: Actor, indicator: str | None = None) -> list[dict[str, Any]]:
     authz.require(actor, p.INDICATOR_READ)
     with uow:
-        q = select(ThresholdRuleRow).order_by(ThresholdRuleRow.code)
+        q = (select(ThresholdRuleRow).where(authz.config_read_clause(actor, ThresholdRuleRow.area_path))
+             .order_by(ThresholdRuleRow.code))
         if indicator:
             q = q.join(Indicator, Indicator.id == ThresholdRuleRow.indicator_id).where(Indicator.code == indicator)
-        return [_record(r) for r in uow.session.scalars(q)]
+        return [_record(r, actor) for r in uow.session.scalars(q)]
 
 
 def get_rule(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
     authz.require(actor, p.INDICATOR_READ)
     with uow:
-        return _record(_rule_row(uow.session, code))
+        return _record(_rule_row(uow.session, code, actor), actor)
 
 
 def create_rule(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None = None) -> dict[str, Any]:
@@ -234,7 +294,7 @@ def create_rule(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        checked, problems = check_rule(s, doc)
+        checked, problems = check_rule(s, doc, actor=actor)
         if checked is None:
             raise _invalid(problems, "the rule")
         if s.scalar(select(ThresholdRuleRow.id).where(ThresholdRuleRow.code == checked.rule.code)) is not None:
@@ -243,7 +303,7 @@ def create_rule(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None
         if clash:
             raise _invalid([clash], "the rule")
         row = _store(s, checked, None, actor, at)
-        result = _record(row)
+        result = _record(row, actor)
         audit.record_change(s, actor, "threshold_rule.create", f"threshold_rule:{row.code}", None, row.document)
         _commit(uow)
         return result
@@ -257,11 +317,11 @@ def update_rule(uow: UnitOfWork, actor: Actor, code: str, doc: Any, *, expected_
         doc = {**doc, "code": doc.get("code", code)}
     with uow:
         s = uow.session
-        row = _rule_row(s, code)
+        row = _writable_row(s, code, actor)
         if expected_version is not None and expected_version != row.version:
             raise Conflict(f"the rule is at version {row.version}, you had {expected_version}; reload and retry",
                            field="expected_version")
-        checked, problems = check_rule(s, doc)
+        checked, problems = check_rule(s, doc, actor=actor, current=row.area_key or None)
         if checked is None:
             raise _invalid(problems, "the rule")
         if checked.rule.code != code:
@@ -271,7 +331,7 @@ def update_rule(uow: UnitOfWork, actor: Actor, code: str, doc: Any, *, expected_
             raise _invalid([clash], "the rule")
         before = row.document
         _store(s, checked, row, actor, at)
-        result = _record(row)
+        result = _record(row, actor)
         audit.record_change(s, actor, "threshold_rule.update", f"threshold_rule:{code}", before, row.document)
         _commit(uow)
         return result
@@ -282,7 +342,7 @@ def delete_rule(uow: UnitOfWork, actor: Actor, code: str) -> None:
     authz.require(actor, p.INDICATOR_WRITE)
     with uow:
         s = uow.session
-        row = _rule_row(s, code)
+        row = _writable_row(s, code, actor)
         audit.record_change(s, actor, "threshold_rule.delete", f"threshold_rule:{code}", row.document, None)
         s.delete(row)
         bump(s)
@@ -293,7 +353,9 @@ def export_rules(uow: UnitOfWork, actor: Actor, fmt: str = "json") -> bytes:
     """All rules as JSON (``{"rules": [...]}``) or XLSX (one row each, conditions and actions as JSON)."""
     authz.require(actor, p.INDICATOR_READ)
     with uow:
-        docs = [r.document for r in uow.session.scalars(select(ThresholdRuleRow).order_by(ThresholdRuleRow.code))]
+        docs = [r.document for r in uow.session.scalars(
+            select(ThresholdRuleRow).where(authz.config_read_clause(actor, ThresholdRuleRow.area_path))
+            .order_by(ThresholdRuleRow.code))]
         audit.record(uow.session, actor, "export", "threshold_rules", {"format": fmt, "rows": len(docs)})
         uow.commit()
     if fmt == "json":
@@ -343,6 +405,15 @@ def _sheet_docs(data: bytes, filename: str, problems: list[dict[str, Any]]) -> t
     return docs, numbers
 
 
+def _stored_area(s: Session, doc: Any) -> tuple[str | None, str] | None:
+    """``(area_path, area_key)`` of the stored rule a document names by code, if there is one."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("code"), str):
+        return None
+    row = s.execute(select(ThresholdRuleRow.area_path, ThresholdRuleRow.area_key)
+                    .where(ThresholdRuleRow.code == doc["code"])).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def import_rules(uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *,
                  now: datetime | None = None) -> dict[str, list[str]]:
     """Create or update rules by code from JSON, XLSX or CSV, all or nothing; every problem is listed
@@ -374,7 +445,14 @@ def import_rules(uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *,
         scopes: dict[tuple[int, str], int] = {}
         for i, doc in enumerate(docs):
             row_no = {"row": numbers[i]} if numbers is not None else {}
-            checked, found_problems = check_rule(s, doc, f"$[{i}]")
+            stored = _stored_area(s, doc)
+            if stored is not None and not authz.path_visible(actor, stored[0]):
+                # a stored rule of another area (another town's, the district's): not the author's to change
+                problems.append({"path": f"$[{i}].code", "code": "out_of_scope", **row_no,
+                                 "message": f"rule '{doc.get('code')}' belongs to another area"})
+                continue
+            checked, found_problems = check_rule(s, doc, f"$[{i}]", actor=actor,
+                                                 current=(stored[1] or None) if stored is not None else None)
             problems += [{**x.as_dict(), **row_no} for x in found_problems]
             if checked is None:
                 continue
@@ -450,13 +528,19 @@ class NewSilence(BaseModel):
         return v
 
 
-def _silence_record(row: WarningSilence, now: datetime) -> dict[str, Any]:
+def _silence_record(row: WarningSilence, now: datetime, actor: Actor) -> dict[str, Any]:
+    """The silence, and whether the reader may end it (``editable``: of his area or below)."""
     return {"id": row.id, "starts_at": row.starts_at, "ends_at": row.ends_at, "matcher": row.matcher,
             "comment": row.comment, "created_by": row.created_by, "created_at": row.created_at,
-            "expired_by": row.expired_by, "active": row.starts_at <= now < row.ends_at}
+            "expired_by": row.expired_by, "active": row.starts_at <= now < row.ends_at,
+            "editable": p.INDICATOR_WRITE in actor.permissions and authz.path_visible(actor, row.area_path)}
 
 
 def create_silence(uow: UnitOfWork, actor: Actor, cmd: NewSilence, *, now: datetime | None = None) -> dict[str, Any]:
+    """Silence matching warnings for a while. A silence belongs to the area it names and holds back
+    warnings of that area only; one that names no area silences everywhere and is set by an
+    installation-wide author only — anyone else's gets his own area (a town silences its town's
+    warnings, never another town's: 422 at ``matcher.area``)."""
     authz.require(actor, p.INDICATOR_WRITE)
     at = now or datetime.now(UTC)
     starts = cmd.starts_at or at
@@ -470,13 +554,19 @@ def create_silence(uow: UnitOfWork, actor: Actor, cmd: NewSilence, *, now: datet
     if not (m.indicators or m.series or m.area):
         raise Invalid("name the indicators, series or area to silence (a silence of everything is refused)",
                       field="matcher")
+    if m.area is None and not actor.is_global:
+        m = replace(m, area=_area_code(authz.own_area_path(actor)))
     with uow:
         s = uow.session
         path = None
         if m.area:
             path = s.scalar(select(Area.path).where(Area.code == m.area))
-            if path is None or not authz.path_visible(actor, path):
+            if path is None:
                 raise Invalid(f"unknown area '{m.area}'", field="matcher.area")
+        if not authz.path_visible(actor, path):
+            own = ", ".join(_area_code(x) or "" for x in actor.area_paths or ()) or "none"
+            raise Invalid(f"a silence may only hold back warnings inside its author's own area ({own})",
+                          field="matcher.area")
         if m.indicators:
             known = set(_known_codes(s, m.indicators))
             unknown = sorted(m.indicators - known)
@@ -487,7 +577,7 @@ def create_silence(uow: UnitOfWork, actor: Actor, cmd: NewSilence, *, now: datet
         s.add(row)
         bump(s)
         s.flush()
-        result = _silence_record(row, at)
+        result = _silence_record(row, at, actor)
         audit.record_change(s, actor, "silence.create", f"silence:{row.id}", None, _silence_audit(row))
         _commit(uow)
         return result
@@ -509,33 +599,29 @@ def list_silences(uow: UnitOfWork, actor: Actor, *, current: bool = True,
         q = select(WarningSilence).order_by(WarningSilence.id.desc())
         if current:
             q = q.where(WarningSilence.ends_at > at)
-        return [_silence_record(r, at) for r in uow.session.scalars(q) if _silence_visible(actor, r.area_path)]
-
-
-def _silence_visible(actor: Actor, path: str | None) -> bool:
-    """A silence concerns a person when it reaches into their areas: one without an area, one on an
-    area of their subtrees, or one on an area above them (a district silence covers their town)."""
-    if path is None or actor.area_paths is None:
-        return True
-    return authz.path_visible(actor, path) or any(mine.startswith(path) for mine in actor.area_paths)
+        q = q.where(authz.config_read_clause(actor, WarningSilence.area_path))
+        return [_silence_record(r, at, actor) for r in uow.session.scalars(q)]
 
 
 def expire_silence(uow: UnitOfWork, actor: Actor, silence_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """End a silence now (kept for the record); warnings it held back are released at the next check."""
+    """End a silence now (kept for the record); warnings it held back are released at the next check.
+    Only a silence of the actor's own area or below: another town's is not found, the district's 403."""
     authz.require(actor, p.INDICATOR_WRITE)
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
         row = s.get(WarningSilence, silence_id)
-        if row is None or not _silence_visible(actor, row.area_path):
+        if row is None:
             raise NotFound(f"silence {silence_id} not found")
+        # a silence above the actor (the district's, an installation-wide one) he sees but may not end
+        authz.ensure_config_writable(actor, row.area_path, what=f"silence {silence_id}", field="matcher.area")
         before = _silence_audit(row)
         if row.ends_at > at:
             row.ends_at = max(at, row.starts_at)
             row.expired_by = actor.label
             bump(s)
         s.flush()
-        result = _silence_record(row, at)
+        result = _silence_record(row, at, actor)
         audit.record_change(s, actor, "silence.expire", f"silence:{row.id}", before, _silence_audit(row))
         _commit(uow)
         return result
@@ -561,8 +647,11 @@ def list_inhibitions(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
 
 
 def put_inhibition(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | None = None) -> dict[str, Any]:
-    """Create or replace an inhibition by its code."""
+    """Create or replace an inhibition by its code. An inhibition ties warnings by indicator, not by
+    area (its scope may reach any area), so it is installation-wide configuration: written by an
+    installation-wide author only (403), never by a town for its neighbours."""
     authz.require(actor, p.INDICATOR_WRITE)
+    authz.ensure_config_in_scope(actor, None, what="inhibitions", field="code")
     at = now or datetime.now(UTC)
     inh, problems = parse_inhibition(doc)
     if inh is None:
@@ -597,6 +686,7 @@ def put_inhibition(uow: UnitOfWork, actor: Actor, doc: Any, *, now: datetime | N
 
 def delete_inhibition(uow: UnitOfWork, actor: Actor, code: str) -> None:
     authz.require(actor, p.INDICATOR_WRITE)
+    authz.ensure_config_in_scope(actor, None, what="inhibitions", field="code")
     with uow:
         s = uow.session
         row = s.scalar(select(WarningInhibition).where(WarningInhibition.code == code))

@@ -118,6 +118,8 @@ def put_settings(uow: UnitOfWork, bad_rating_limit_days: Any, callback_limit_day
     with uow:
         s = uow.session
         row = s.get(ServiceSettings, 1)
+        before = None if row is None else {"bad_rating_limit_days": row.bad_rating_limit_days,
+                                           "callback_limit_days": row.callback_limit_days}
         if row is None:
             row = ServiceSettings(id=1)
             s.add(row)
@@ -125,8 +127,9 @@ def put_settings(uow: UnitOfWork, bad_rating_limit_days: Any, callback_limit_day
         row.updated_by, row.updated_at = actor.label, at
         _log(s, "settings", 1, actor, "settings.update", at,
              payload={"bad_rating_limit_days": bad_rating_limit_days, "callback_limit_days": callback_limit_days})
-        audit.record(s, actor, "service.settings.update", "service_settings",
-                     {"bad_rating_limit_days": bad_rating_limit_days, "callback_limit_days": callback_limit_days})
+        audit.record_change(s, actor, "service.settings.update", "service_settings", before,
+                            {"bad_rating_limit_days": bad_rating_limit_days,
+                             "callback_limit_days": callback_limit_days})
         uow.commit()
         return _settings(s)
 

@@ -129,7 +129,7 @@ async function loadSilences() {
       el("td", {}, s.comment),
       el("td", {}, s.created_by),
       el("td", {}, silenceState(s)),
-      el("td", {}, !ended && can(who, "indicator.write") ? el("button", { type: "button", class: "btn small warn",
+      el("td", {}, !ended && can(who, "indicator.write") && s.editable !== false ? el("button", { type: "button", class: "btn small warn",
         "aria-label": `${t("silences.expire")}：${s.comment}`,
         onclick: async (ev) => {
           ev.target.disabled = true;
