@@ -1501,6 +1501,7 @@ MESSAGES: dict[str, str] = {
 
 # --- branch desk (issue #18): plan templates and scoring schemes edited on pages, patrols for the centre ---
 MESSAGES.update({
+    "desk.already_copied": "（已抄送）",
     "cfg.edit": "编辑",
     "cfg.save": "保存",
     "cfg.cancel": "取消",
