@@ -165,6 +165,12 @@ def duty_page(request: Request) -> Response:
     return _page(request, "duty.html", "duty")
 
 
+@router.get("/patrols", response_class=HTMLResponse)
+def patrols_page(request: Request) -> Response:
+    """巡查记录 for the centre: its grid workers' patrols, each with its track and findings (patrol.read)."""
+    return _page(request, "patrols.html", "patrols")
+
+
 @router.get("/window", response_class=HTMLResponse)
 def window_page(request: Request) -> Response:
     return _page(request, "window.html", "window")
