@@ -1553,7 +1553,8 @@ MESSAGES.update({
     "cfg.plan.new": "新建预案",
     "cfg.plan.new_h": "新建预案模板",
     "cfg.plan.edit_h": "编辑预案模板：{name}",
-    "cfg.plan.hint": "每次保存生成新版本；检查清单、排序等本页未显示的内容保持不变。时限写法：2h（小时）、4wh（工作小时）、1wd（工作日）。",
+    "cfg.plan.hint": ("每次保存生成新版本；检查清单、排序等本页未显示的内容保持不变。"
+                      "时限写法：2h（小时）、4wh（工作小时）、1wd（工作日）。"),
     "cfg.plan.code": "预案编码",
     "cfg.plan.name": "预案名称",
     "cfg.plan.description": "说明",
@@ -1650,7 +1651,8 @@ MESSAGES.update({
     "cfg.err.unknown_unit": "单位「{v}」不存在或已停用",
     "cfg.err.unknown_class": "事件类别「{v}」不存在",
     "cfg.err.unknown_indicator": "指标「{v}」不存在",
-    "cfg.err.unknown_role": "责任主体不对：请选受影响镇街治理中心、区县治理中心、受影响村（社区）、受影响网格，或写 unit:单位编码",
+    "cfg.err.unknown_role": ("责任主体不对：请选受影响镇街治理中心、区县治理中心、受影响村（社区）、受影响网格，"
+                             "或写 unit:单位编码"),
     "cfg.err.unknown_task": "没有编码为「{v}」的任务",
     "cfg.err.self_wait": "任务不能以自己为前置任务",
     "cfg.err.cycle": "前置任务形成循环：{v}",
