@@ -69,6 +69,9 @@ def test_a_duty_shift_from_takeover_to_handover(live: Live, browser: Any) -> Non
     night = _people(live)
     live.call("POST", "/api/copy-lists", "alice", {"name": "西部三街道", "unit_codes": LATE_TOWNS}, status=201)
     context, page, errors = _page(browser, live, "alice")
+    # the cockpit she lands on says who is on duty now: her shift has begun, ivy's has ended
+    page.locator("#duty-panel").wait_for(state="visible", timeout=10000)
+    assert page.locator("#duty-officers").inner_text() == "王丽"
 
     # 接班: ivy's handover lists what she left open; alice confirms it
     _duty_page(page, live)
