@@ -126,7 +126,9 @@ def bootstrap(settings: Settings | None = None) -> None:
     global _done
     if settings is not None:
         notice_hooks.configure(settings)
-    configure_roles(settings or get_settings())
+        configure_roles(settings)
+    elif not _done:
+        configure_roles(get_settings())  # the worker and the CLI: the environment's
     if _done:
         return
     for name, listener in SESSION_LISTENERS:
