@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     #: configured, a measurable share of an intake's CPU; the Prometheus metrics are always there.
     opentelemetry: bool = False
 
+    #: Roles that may urge (一键督办, ``event.urge``): a centre function — duty officers and dispatchers as
+    #: well as leaders and administrators by default. E.g. ``SHUZHI_URGE_ROLES='["leader"]'`` keeps it
+    #: to leaders; an unknown role name stops the process at start-up.
+    urge_roles: list[str] = ["leader", "administrator", "duty_officer", "dispatcher"]
+
     # --- notices (docs/notices.md): the SMS gateway (Kannel's sendsms), callbacks, short links ---
     #: Kannel smsbox's sendsms URL; unset = no SMS (SMS notices are reported failed, other channels go).
     sms_sendsms_url: str | None = None

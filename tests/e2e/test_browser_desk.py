@@ -156,7 +156,8 @@ def test_the_desk_registers_copies_to_five_towns_turns_a_copy_into_a_case_dispat
     page.reload()
     page.wait_for_selector("body[data-ready='1']")
     offered = set(actions.get_attribute("data-actions").split())
-    assert "copy" not in offered and "auto_dispatch" not in offered and "dispatch" in offered
+    # a second round of copies stays possible; the rules no longer decide
+    assert "copy" in offered and "auto_dispatch" not in offered and "dispatch" in offered
     page.locator("#ev-title").click()
     page.keyboard.press("d")
     dispatch = actions.locator("details[data-action=dispatch]")
@@ -277,5 +278,30 @@ def test_verify_close_and_call_back_from_the_event_page_with_shortcuts(live: Liv
     page.locator("#ev-actions [data-action=callback]").click()
     page.wait_for_selector("body[data-state='called_back']")
     assert page.locator("#ev-actions").get_attribute("data-actions") == ""
+    assert not errors, errors
+    context.close()
+
+
+def test_a_second_copy_round_from_the_event_page_tells_only_the_new_units(live: Live, browser: Any) -> None:
+    number = live.submit(who="alice", event_class_code="9001", title="明日停水通知", source="legacy_system",
+                         request_type=None)["number"]
+    live.call("POST", f"/api/events/{number}/notify", "alice", {"unit_codes": ["C500111001"]})
+    context, page, errors = _page(browser, live, "alice")
+    page.goto(f"{live.base}/events/{number}")
+    page.wait_for_selector("body[data-state='notifying'][data-ready='1']")
+    page.locator("#ev-title").click()
+    page.keyboard.press("c")
+    told = page.locator("#copy-form input[name=copy_unit][value=C500111001]")
+    assert told.is_checked() and told.is_disabled()
+    assert "已抄送" in page.locator("#copy-form label.check", has=page.locator("input[value=C500111001]")).inner_text()
+    assert page.locator("#copy-count").inner_text() == "已选 0 个单位、0 个抄送名单"
+    page.locator("#copy-filter").fill("街道")
+    page.locator("#copy-all").click()  # picks the shown towns not yet told
+    assert page.locator("#copy-count").inner_text() == "已选 1 个单位、0 个抄送名单"
+    page.locator("#copy-reason").fill("补充告知棠香街道")
+    page.locator("#copy-submit").click()
+    page.wait_for_function("document.querySelectorAll('#copy-form input[name=copy_unit]:disabled').length === 2")
+    event = live.call("GET", f"/api/events/{number}", "alice")
+    assert sorted(t["unit_code"] for t in event["tasks"] if t["role"] == "notify") == ["C500111001", "C500111002"]
     assert not errors, errors
     context.close()

@@ -249,6 +249,12 @@ def test_the_district_checks_town_a_on_post_and_a_miss_counts_in_evaluation(
     assert (row["presence_checks"], row["presence_misses"], row["presence_on_time_rate"]) == (2, 1, 0.5)
     mine = api.get("/api/evaluation/colour-map", who="frank", params={"by": "unit", "period": period})
     assert TOWN_A not in {i["code"] for i in mine["items"]}
+    # the figures by unit (the evaluation page's on-post table) carry them too, scoped the same way
+    groups = api.get("/api/evaluation/figures", who="alice", params={"group_by": "unit", "period": period})["groups"]
+    fig = next(g for g in groups if g["code"] == TOWN_A)
+    assert (fig["presence_checks"], fig["presence_misses"], fig["presence_on_time_rate"]) == (2, 1, 0.5)
+    groups = api.get("/api/evaluation/figures", who="frank", params={"group_by": "unit", "period": period})["groups"]
+    assert TOWN_A not in {g["code"] for g in groups}
     # a city's scheme may score them: 5 points off per miss, and the on-time rate as an item
     from shuzhi.domain.scoring import DEFAULT_SCHEME
 

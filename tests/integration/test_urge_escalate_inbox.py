@@ -40,7 +40,7 @@ def test_leader_urges_with_an_instruction_and_a_new_deadline(api: Api, world: Wo
 def test_urge_is_refused_without_permission_or_with_a_bad_deadline(api: Api, world: World) -> None:
     ev, task = _dispatch(api, "D500111-CGJ")
     path = f"/api/events/{ev['number']}/urge"
-    api.post(path, "alice", {"instruction": "尽快", "due_at": _future()}, status=403)  # a duty officer
+    api.post(path, "carol", {"instruction": "尽快", "due_at": _future()}, status=403)  # a handler does not urge
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     bad = api.post(path, "grace", {"instruction": "尽快办理", "due_at": past}, status=422)
     assert bad["field"] == "due_at"

@@ -116,6 +116,8 @@ EA = EventAction
 EVENT_TRANSITIONS: dict[tuple[EventState, EventAction], EventState] = {
     # triage: notify-only or handle
     (E.REGISTERED, EA.NOTIFY): E.NOTIFYING,
+    # a second round of copies (more towns told later): units already copied are not copied again
+    (E.NOTIFYING, EA.NOTIFY): E.NOTIFYING,
     (E.NOTIFYING, EA.ALL_READ): E.CLOSED,
     # the centre turns a copy into a case (抄送转流转): a lead unit is dispatched, the copies stay
     (E.NOTIFYING, EA.DISPATCH): E.DISPATCHED,

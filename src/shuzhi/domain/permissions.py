@@ -29,7 +29,7 @@ EVENT_DISPATCH = "event.dispatch"  # dispatch, notify, withdraw, merge, cancel, 
 EVENT_VERIFY = "event.verify"  # verify, close, call back
 TASK_HANDLE = "task.handle"  # accept, return, extension request, report back
 TASK_DECIDE = "task.decide"  # approve/deny extensions, suspend/resume
-EVENT_URGE = "event.urge"  # a leader's urge (督办)
+EVENT_URGE = "event.urge"  # one-click urge (一键督办): a centre function, see URGE_ROLES
 PERSONAL_DATA_REVEAL = "personal_data.reveal"
 RULE_READ = "rule.read"
 RULE_WRITE = "rule.write"
@@ -89,14 +89,14 @@ _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TA
 _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
                                            EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN, NOTICE_ADMIN,
-                                           EVENT_URGE, EVENT_IMPORT, MODEL_ADMIN}),
+                                           EVENT_IMPORT, MODEL_ADMIN}),
     Role.DUTY_OFFICER: frozenset(_DESK),
     Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
                              REPORT_READ, STAFF_READ, LEDGER_READ, LEDGER_REPORT}),
     Role.GRID_WORKER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, EVENT_VERIFY, INDICATOR_READ,
                                  PLAN_READ, LEDGER_READ, LEDGER_REPORT, PATROL_WRITE}),
-    Role.LEADER: frozenset({EVENT_READ, EVENT_URGE, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
+    Role.LEADER: frozenset({EVENT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
                             EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE,
                             LEDGER_READ, LEDGER_SIGN_OFF, PATROL_READ}),
     Role.AUDITOR: frozenset({EVENT_READ, AUDIT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
@@ -104,8 +104,45 @@ _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),
 }
 
-ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    role: frozenset(perms | DUTY_DESK_ROLES.get(role.value, set())) for role, perms in _ROLE_PERMISSIONS.items()}
+#: Who may urge (一键督办) by default. Urging is a centre function, not only a leader's: the duty officers
+#: and dispatchers at the desk press a late unit as part of their shift (issue #18). A city narrows or
+#: widens it with ``SHUZHI_URGE_ROLES`` (applied once at start-up by :func:`configure_urge_roles`).
+URGE_ROLES: frozenset[Role] = frozenset({Role.LEADER, Role.ADMINISTRATOR, Role.DUTY_OFFICER, Role.DISPATCHER})
+
+
+def _table(urge_roles: frozenset[Role]) -> dict[Role, frozenset[str]]:
+    return {role: frozenset(perms | DUTY_DESK_ROLES.get(role.value, set())
+                            | ({EVENT_URGE} if role in urge_roles else set()))
+            for role, perms in _ROLE_PERMISSIONS.items()}
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = _table(URGE_ROLES)
+_urge_roles = URGE_ROLES
+
+
+def parse_roles(names: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[Role]:
+    """Role names as configured; an unknown name is refused (a typo must not silently take urging away)."""
+    out = set()
+    for name in names:
+        try:
+            out.add(Role(name.strip()))
+        except ValueError:
+            raise ValueError(f"unknown role {name!r} (one of {', '.join(r.value for r in Role)})") from None
+    return frozenset(out)
+
+
+def configure_urge_roles(roles: frozenset[Role]) -> bool:
+    """Give the urge to exactly ``roles`` (the rest of the table is untouched); ``True`` if it changed.
+
+    The table is updated in place, so every holder of ``ROLE_PERMISSIONS`` sees the same answer."""
+    global _urge_roles
+    if roles == _urge_roles:
+        return False
+    for role in Role:
+        perms = ROLE_PERMISSIONS[role] - {EVENT_URGE}
+        ROLE_PERMISSIONS[role] = (perms | {EVENT_URGE}) if role in roles else perms
+    _urge_roles = roles
+    return True
 
 #: Roles whose scope is the whole installation whatever their unit (they watch, they do not act on cases).
 GLOBAL_ROLES = frozenset({Role.ADMINISTRATOR, Role.AUDITOR})

@@ -26,8 +26,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from shuzhi.config import Settings
+from shuzhi.config import Settings, get_settings
+from shuzhi.domain import permissions
 from shuzhi.services import (
+    actors,
     cockpit,
     cockpit_counters,
     duty_desk,
@@ -113,12 +115,22 @@ COCKPIT_COUNTERS: dict[str, Callable[..., int | None]] = {
 _done = False
 
 
+def configure_roles(settings: Settings) -> None:
+    """The configurable part of the role table (who may urge); people already resolved are resolved
+    again, so the change holds at once."""
+    if permissions.configure_urge_roles(permissions.parse_roles(settings.urge_roles)):
+        actors.forget_people()
+
+
 def bootstrap(settings: Settings | None = None) -> None:
     """Wire everything once per process (calling it again adds nothing); ``settings`` are the ones the
     in-process notice sender uses (the API app's; the worker reads the environment)."""
     global _done
     if settings is not None:
         notice_hooks.configure(settings)
+        configure_roles(settings)
+    elif not _done:
+        configure_roles(get_settings())  # the worker and the CLI: the environment's
     if _done:
         return
     for name, listener in SESSION_LISTENERS:

@@ -280,6 +280,8 @@ def grouped(s: Session, actor: Actor, q: Query) -> tuple[list[dict[str, Any]], d
 
 def figures(uow: UnitOfWork, actor: Actor, **params: Any) -> dict[str, Any]:
     """Counts, rates and averages for an area and period, optionally grouped (area/unit/class/source/day)."""
+    from shuzhi.domain.duty_desk import PRESENCE_MEASURES, presence_rates
+
     authz.require(actor, P.EVALUATION_READ)
     with uow:
         s = uow.session
@@ -289,14 +291,18 @@ def figures(uow: UnitOfWork, actor: Actor, **params: Any) -> dict[str, Any]:
         out["computed_from"] = origin
         out["total"] = Figures(dict(total)).as_dict()
         if q.group_by == "unit":
-            # 及时知悉率 beside the event figures: a unit's copies (抄送) read by their read deadline
+            # 及时知悉率 beside the event figures: a unit's copies (抄送) read by their read deadline; and
+            # the on-post checks (在岗抽查) a centre was asked and answered in time
+            groups = _with_presence(s, actor, q, groups)
             groups = _with_copies(s, actor, q, groups)
         out["groups"] = []
         for g in groups:
-            entry = {k: v for k, v in g.items() if k not in ("counts", "copies")} | Figures(dict(g["counts"])).as_dict()
+            entry = ({k: v for k, v in g.items() if k not in ("counts", "copies", "presence")}
+                     | Figures(dict(g["counts"])).as_dict())
             if q.group_by == "unit":
                 counted = g.get("copies") or dict.fromkeys(COPY_MEASURES, 0)
-                entry |= counted | copy_rates(counted)
+                presence = g.get("presence") or dict.fromkeys(PRESENCE_MEASURES, 0)
+                entry |= counted | copy_rates(counted) | presence | presence_rates(presence)
             out["groups"].append(entry)
         return out
 

@@ -262,10 +262,18 @@ def notify_in(s: Session, ref: str | int, cmd: c.Notify, actor: Actor, at: datet
         if not may_address(actor, unit.area.path):
             field = f"unit_codes[{i}]" if i < len(cmd.unit_codes) else "copy_lists"
             raise Invalid(f"unit '{unit.code}' ({unit.name}) is outside the units you may copy", field=field)
+    # a later round copies only the units not yet told: an event copies a unit once, read or not
+    copied = {t.unit_id for t in event.tasks if t.role == TaskRole.NOTIFY.value}
+    already = [u.code for u in units if u.id in copied]
+    units = [u for u in units if u.id not in copied]
+    if not units:
+        raise Invalid(f"every unit named already has a copy of this event: {', '.join(already)}",
+                      field="unit_codes")
     move_event(s, event, EventAction.NOTIFY, actor, at, reason=cmd.reason,
-               payload={"units": [u.code for u in units], "copy_lists": cmd.copy_lists})
+               payload={"units": [u.code for u in units], "copy_lists": cmd.copy_lists,
+                        **({"already_copied": already} if already else {})})
     event.mode = EventMode.NOTIFY.value
-    event.dispatched_at = at
+    event.dispatched_at = event.dispatched_at or at  # the first round's time stays the event's
     _copy_to(s, event, units, actor, at)
     return event
 

@@ -404,7 +404,8 @@ def _visible_event(s: Session, actor: Actor, ref: str) -> Event:
 
 
 def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: datetime | None = None) -> Event:
-    """A leader's one-click urge (督办): an instruction and a new deadline for the open tasks, on the
+    """One-click urge (一键督办) by a leader or the centre's desk (whoever holds ``event.urge``, configurable:
+    ``SHUZHI_URGE_ROLES``): an instruction and a new deadline for the open tasks, on the
     timeline, in the units' inboxes and in the outbox."""
     authz.require(actor, P.EVENT_URGE)
     at = now or datetime.now(UTC)
@@ -434,6 +435,8 @@ def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: date
         s.add(Urge(event_id=event.id, by_person_id=actor.person_id, by=actor.label, instruction=cmd.instruction,
                    new_deadline=cmd.due_at, task_ids=[t.id for t in open_tasks], at=at))
         inbox: list[dict[str, Any]] = []
+        # the unit is told who pressed: a leader's urge weighs more than the duty desk's
+        who = "领导督办" if actor.role == P.Role.LEADER.value else "中心督办"
         for t in open_tasks:
             before = t.handle_due_at
             t.handle_due_at = cmd.due_at
@@ -444,7 +447,7 @@ def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: date
             note(s, event, actor, "task.deadline_moved", at, task=t, payload={
                 "from": before.isoformat() if before else None, "to": cmd.due_at.isoformat(), "why": "urge"})
             inbox.append({"person_id": None, "unit_id": t.unit_id, "event_id": event.id, "task_id": t.id,
-                          "kind": "supervision.leader_urge", "title": f"领导督办：{event.number}（{event.title[:60]}）",
+                          "kind": "supervision.leader_urge", "title": f"{who}：{event.number}（{event.title[:60]}）",
                           "body": cmd.instruction, "created_at": at, "read_at": None, "read_by": None,
                           "payload": {"by": actor.label, "due_at": cmd.due_at.isoformat(),
                                       "event_number": event.number}})

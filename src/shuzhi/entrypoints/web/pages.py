@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from shuzhi.domain import notices as notice_rules
+from shuzhi.domain import scoring
 from shuzhi.domain.permissions import Role
 from shuzhi.domain.redirects import safe_next
 from shuzhi.entrypoints.web.messages_zh import MESSAGES
@@ -117,6 +118,21 @@ def plans_page(request: Request) -> Response:
     return _page(request, "plans.html", "plans")
 
 
+@router.get("/plans/templates", response_class=HTMLResponse)
+def plan_editor_page(request: Request) -> Response:
+    """预案模板编辑: create a template or change one, problems shown at their field (plan.write)."""
+    return _page(request, "plan_editor.html", "plans")
+
+
+_SCHEME_OPTIONS = json.dumps({"rates": list(scoring.SCORED_RATES), "figures": list(scoring.COUNTED)})
+
+
+@router.get("/evaluation/schemes", response_class=HTMLResponse)
+def scheme_editor_page(request: Request) -> Response:
+    """评分办法编辑: scoring schemes — items, deductions, bonuses, colour bands, red and black lists."""
+    return _page(request, "scheme_editor.html", "evaluation", options_json=_SCHEME_OPTIONS)
+
+
 @router.get("/evaluation", response_class=HTMLResponse)
 def evaluation_page(request: Request) -> Response:
     return _page(request, "evaluation.html", "evaluation")
@@ -147,6 +163,12 @@ def ledgers_page(request: Request) -> Response:
 def duty_page(request: Request) -> Response:
     """值班管理: roster by week, import, who is on duty, duty log and daily report, handover, on-post checks."""
     return _page(request, "duty.html", "duty")
+
+
+@router.get("/patrols", response_class=HTMLResponse)
+def patrols_page(request: Request) -> Response:
+    """巡查记录 for the centre: its grid workers' patrols, each with its track and findings (patrol.read)."""
+    return _page(request, "patrols.html", "patrols")
 
 
 @router.get("/window", response_class=HTMLResponse)

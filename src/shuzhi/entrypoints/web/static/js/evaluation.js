@@ -3,6 +3,7 @@
 // reports (日报/周调度/月盘点) to download or generate now.
 import { clear, echartsReady, el, errorText, fmtTime, get, post, shell, t, toast, todayYmd } from "./core.js";
 import { loadAccuracy } from "./model_accuracy.js";
+import { loadDutyFigures } from "./eval_duty.js";
 
 /* global echarts */
 const LEVELS = ["city", "district", "town", "village", "grid"];
@@ -142,7 +143,8 @@ async function refresh() {
   const q = new URLSearchParams(location.search);
   q.set("period", period);
   history.replaceState(null, "", `/evaluation?${q}`);
-  await Promise.all([loadMap(period).catch((e) => toast(errorText(e), "error")), loadRankings(period)]);
+  await Promise.all([loadMap(period).catch((e) => toast(errorText(e), "error")), loadRankings(period),
+    loadDutyFigures(period, state.area)]);
 }
 
 function setBy(by) {

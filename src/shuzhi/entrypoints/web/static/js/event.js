@@ -142,23 +142,27 @@ async function copyPanel(e) {
   const form = el("form", { class: "action-form copy-form", id: "copy-form" });
   const count = el("p", { class: "muted small", id: "copy-count", "aria-live": "polite" });
   const recount = () => {
-    const n = form.querySelectorAll("input[name=copy_unit]:checked").length;
+    const n = form.querySelectorAll("input[name=copy_unit]:checked:not(:disabled)").length;
     const l = form.querySelectorAll("input[name=copy_list]:checked").length;
     count.textContent = t("desk.copy_selected", { n, l });
   };
+  // a later round: the units already copied are shown, ticked and greyed (an event copies a unit once)
+  const copied = new Set((e.tasks || []).filter((k) => k.role === "notify").map((k) => k.unit_code));
   const unitBox = el("div", { class: "copy-units" }, choices.map((u) => el("label", { class: "check", "data-search": `${u.code} ${u.name}` },
-    el("input", { type: "checkbox", name: "copy_unit", value: u.code, onchange: recount }), ` ${u.name}`)));
+    el("input", { type: "checkbox", name: "copy_unit", value: u.code, onchange: recount, disabled: copied.has(u.code),
+      checked: copied.has(u.code), "data-copied": copied.has(u.code) ? "1" : null }),
+    ` ${u.name}`, copied.has(u.code) ? el("span", { class: "muted small" }, t("desk.already_copied")) : null)));
   const filter = el("input", { type: "search", id: "copy-filter", placeholder: t("desk.copy_filter"), "aria-label": t("desk.copy_filter"),
     oninput: () => {
       const q = filter.value.trim();
       for (const l of unitBox.children) l.hidden = q !== "" && !l.dataset.search.includes(q);
     } });
   const all = el("button", { type: "button", class: "btn ghost", id: "copy-all", onclick: () => {
-    for (const l of unitBox.children) if (!l.hidden) l.querySelector("input").checked = true;
+    for (const l of unitBox.children) if (!l.hidden && !l.querySelector("input").disabled) l.querySelector("input").checked = true;
     recount();
   } }, t("desk.copy_select_shown"));
   const none = el("button", { type: "button", class: "btn ghost", onclick: () => {
-    for (const i of form.querySelectorAll("input[type=checkbox]")) i.checked = false;
+    for (const i of form.querySelectorAll("input[type=checkbox]:not(:disabled)")) i.checked = false;
     recount();
   } }, t("desk.copy_clear"));
   const reason = el("textarea", { id: "copy-reason", name: "reason", rows: 2, maxlength: 2000 });
@@ -174,7 +178,7 @@ async function copyPanel(e) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
-    const codes = [...form.querySelectorAll("input[name=copy_unit]:checked")].map((x) => x.value);
+    const codes = [...form.querySelectorAll("input[name=copy_unit]:checked:not(:disabled)")].map((x) => x.value);
     const ids = [...form.querySelectorAll("input[name=copy_list]:checked")].map((x) => Number(x.value));
     if (!codes.length && !ids.length) { error.textContent = t("desk.copy_none"); return; }
     submit.disabled = true;
