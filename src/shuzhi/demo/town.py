@@ -60,7 +60,7 @@ def seed_town_boards(uow: Callable[[], UnitOfWork], district: DemoDistrict, seed
     report = import_people(uow(), people)
     if report.errors:
         raise RuntimeError(f"demo board staff: {report.errors[:3]}")
-    first_grid_worker = {}
+    first_grid_worker: dict[str, str | None] = {}
     for g in district.grids:
         first_grid_worker.setdefault(g["town"], g.get("worker"))
     for t in district.towns:
