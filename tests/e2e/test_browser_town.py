@@ -93,3 +93,12 @@ def test_a_case_goes_from_the_town_centre_to_a_board_to_a_named_person_and_back(
     assert back["state"] == "reported_back"
     timeline = [line["action"] for line in live.call("GET", f"/api/events/{number}/timeline", "bob")]
     assert "task.assign" in timeline and "task.report_back" in timeline
+
+    # the district leader sees dave's figures as the named person answering for it
+    context, page, errors = _page(browser, live, "grace")
+    page.goto(f"{live.base}/evaluation")
+    page.wait_for_selector("#assignees-body tr[data-person='dave']")
+    row = page.locator("#assignees-body tr[data-person='dave']").inner_text()
+    assert "赵伟" in row and "100.0%" in row
+    assert not errors, errors
+    context.close()

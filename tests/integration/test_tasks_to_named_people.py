@@ -192,3 +192,21 @@ def test_the_persons_figures_count_his_tasks_and_how_many_were_on_time(api: Api,
     rows = {r["code"]: r for r in api.get(f"/api/evaluation/people?period={month}", who="grace")["people"]}
     assert rows["carol"]["assigned"] == {"tasks": 2, "reported": 1, "on_time": 1, "overdue": 0, "on_time_rate": 1.0}
     assert "assigned" not in rows.get("carl", {})
+
+
+def test_a_people_file_that_moves_a_person_to_another_unit_gives_his_open_tasks_back(
+        api: Api, cgj: World, session_factory: sessionmaker[Session]) -> None:
+    from shuzhi.services.actors import resolve_actor
+    from shuzhi.services.organisation import import_people
+
+    ev, task = _dispatched(api)
+    _assign(api, ev, task, "lily", "carl")
+    with session_factory() as s:
+        admin = resolve_actor(s, "admin")
+    report = import_people(UnitOfWork(session_factory), [
+        {"code": "carl", "name": "蔡亮", "phone": "13800138002", "unit_code": "D500111-SWJ", "role": "handler"}],
+        actor=admin)
+    assert report.updated == 1 and not report.errors
+    assert api.task(api.get(f"/api/events/{ev['number']}"), CGJ)["assignee_code"] == "lily"
+    [entry] = _timeline(api, ev, "task.assignee_return")
+    assert entry["actor"].startswith("周敏") and entry["payload"]["from"]["code"] == "carl"

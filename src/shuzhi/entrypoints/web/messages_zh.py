@@ -1537,6 +1537,13 @@ MESSAGES: dict[str, str] = {
     "town.edit.posts": "岗位（每行一个：岗位名称，人员编码）",
     "town.edit.duties": "履职清单（每行一项：事项，说明）",
     "town.bad_line": "第 {n} 行格式不对：{line}",
+    "eval.assignees": "事件责任人",
+    "eval.assignees.unit": "所属单位",
+    "eval.assignees.tasks": "责任任务",
+    "eval.assignees.reported": "已反馈",
+    "eval.assignees.on_time": "按期",
+    "eval.assignees.overdue": "超期",
+    "eval.assignees.rate": "按期率",
 }
 
 
