@@ -262,8 +262,10 @@ class Task(Base):
 
     event: Mapped[Event] = relationship(back_populates="tasks", foreign_keys=[event_id])
     unit: Mapped[Unit] = relationship(lazy="joined", foreign_keys=[unit_id])
+    # selectin, not joined: a task load must not grow by the person's unit and area joins; a batch of
+    # tasks with no assignee asks nothing more
     assignee: Mapped[Person | None] = relationship(
-        lazy="joined", primaryjoin="foreign(Task.assignee_id) == Person.id", viewonly=True)
+        lazy="selectin", primaryjoin="foreign(Task.assignee_id) == Person.id", viewonly=True)
 
     @property
     def assignee_if_loaded(self) -> Person | None:
