@@ -210,3 +210,17 @@ def test_a_people_file_that_moves_a_person_to_another_unit_gives_his_open_tasks_
     assert api.task(api.get(f"/api/events/{ev['number']}"), CGJ)["assignee_code"] == "lily"
     [entry] = _timeline(api, ev, "task.assignee_return")
     assert entry["actor"].startswith("周敏") and entry["payload"]["from"]["code"] == "carl"
+
+
+def test_a_redo_after_a_dissatisfied_call_back_goes_to_the_person_who_did_the_work(api: Api, cgj: World) -> None:
+    ev, task = _dispatched(api)
+    _assign(api, ev, task, "lily", "carol")
+    path = f"/api/events/{ev['number']}/tasks/{task['id']}"
+    api.post(f"{path}/accept", "carol", {})
+    api.post(f"{path}/report-back", "carol", {"result": "已更换井盖"})
+    api.post(f"/api/events/{ev['number']}/verify", "alice", {"passed": True})
+    api.post(f"/api/events/{ev['number']}/close", "alice", {})
+    out = api.post(f"/api/events/{ev['number']}/callback", "alice", {"satisfied": False, "comment": "井盖仍松动"})
+    redo = api.task(out, CGJ)
+    assert redo["id"] != task["id"] and redo["assignee_code"] == "carol"
+    assert [t["task_id"] for t in api.get("/api/my/tasks", who="carol")] == [redo["id"]]
