@@ -68,7 +68,7 @@ def test_the_units_leader_assigns_its_task_to_a_member_and_it_reaches_his_inbox(
     assert [(i["kind"], i["task_id"]) for i in mine] == [("assigned", task["id"])]
     assert [n["kind"] for n in api.get("/api/inbox", who="carol")] == ["task.assigned"]
     assert api.get("/api/desk/counts", who="carol")["assigned_to_me"] == 1
-    [my] = api.get("/api/my/tasks", who="carol")
+    [my] = api.get("/api/my/assigned-tasks", who="carol")
     assert my["event_number"] == ev["number"] and my["handle_due_at"] is not None and my["overdue"] is False
     # carl, of the same unit, has nothing assigned to him
     assert api.get("/api/desk/inbox?box=mine", who="carl") == []
@@ -81,7 +81,8 @@ def test_reassigning_moves_the_task_to_the_other_person_with_from_and_to(api: Ap
     [entry] = _timeline(api, ev, "task.reassign")
     assert entry["payload"]["from"]["code"] == "carol" and entry["payload"]["to"]["code"] == "carl"
     assert entry["reason"] == "陈静出差"
-    assert api.get("/api/my/tasks", who="carol") == [] and len(api.get("/api/my/tasks", who="carl")) == 1
+    assert api.get("/api/my/assigned-tasks", who="carol") == []
+    assert len(api.get("/api/my/assigned-tasks", who="carl")) == 1
     assert "task.reassigned" in [n["kind"] for n in api.get("/api/inbox", who="carol")]
     # the same person again is a mistake at the field
     assert _assign(api, ev, task, "lily", "carl", status=422)["field"] == "person_code"
@@ -151,7 +152,7 @@ def test_a_person_whose_account_is_disabled_gives_his_open_tasks_back_to_the_lea
     assert entry["actor"].startswith("周敏") and entry["reason"] and "停用" in entry["reason"]
     assert entry["payload"]["from"]["code"] == "carol" and entry["payload"]["to"]["code"] == "lily"
     assert "task.returned_to_leader" in [n["kind"] for n in api.get("/api/inbox", who="lily")]
-    assert len(api.get("/api/my/tasks", who="lily")) == 1
+    assert len(api.get("/api/my/assigned-tasks", who="lily")) == 1
 
 
 def test_a_person_moved_out_of_the_unit_gives_his_open_tasks_back_and_ended_ones_stay(api: Api, cgj: World) -> None:
@@ -223,4 +224,4 @@ def test_a_redo_after_a_dissatisfied_call_back_goes_to_the_person_who_did_the_wo
     out = api.post(f"/api/events/{ev['number']}/callback", "alice", {"satisfied": False, "comment": "井盖仍松动"})
     redo = api.task(out, CGJ)
     assert redo["id"] != task["id"] and redo["assignee_code"] == "carol"
-    assert [t["task_id"] for t in api.get("/api/my/tasks", who="carol")] == [redo["id"]]
+    assert [t["task_id"] for t in api.get("/api/my/assigned-tasks", who="carol")] == [redo["id"]]

@@ -32,7 +32,7 @@ def hand_to_board(ref: str, task_id: int, body: town.HandToBoard, uow: UowDep, a
     return EventOut.of(town.hand_to_board(uow, ref, task_id, body, actor))
 
 
-@router.get("/api/my/tasks")
+@router.get("/api/my/assigned-tasks")
 def my_tasks(uow: UowDep, actor: ActorDep, open_only: bool = True,
              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
     """The tasks assigned to me by name, earliest deadline first (``overdue`` past the handling deadline)."""
