@@ -9,7 +9,8 @@ owner unit, any task of the unit — :mod:`shuzhi.services.security.authz`); act
 - **owner** — the actor's unit owns the event (首接负责: the centre that registered it, or the centre
   a task was escalated to). Acts on the event and on all its tasks.
 - **task** — the actor's unit holds a *live* task of the event: it acts on that task only (accept,
-  return, ask for time, report back, escalate), never on the event or on another unit's task.
+  return, ask for time, report back, escalate), never on the event or on another unit's task. The person
+  a live task is assigned to by name (事件责任人) has the same standing on it, whichever unit he sits in.
 - **history** — the actor's unit held a task that ended (returned, cancelled, verified …): it keeps
   read access to its own part of the record and nothing more.
 - **none** — no role at all.
