@@ -177,3 +177,17 @@ def test_a_holder_who_loses_his_post_gives_the_boards_open_tasks_to_its_leader_i
     assert entry["payload"]["from"]["code"] == "dave" and "岗位" in entry["reason"]
     assert entry["actor"].startswith("周敏")
     assert api.get("/api/desk/inbox?box=mine", who="dave") == []
+
+
+def test_the_town_centre_gives_a_boards_task_straight_to_its_person_and_another_town_cannot(
+        boards: dict[str, Any], api: Api, session_factory: sessionmaker[Session]) -> None:
+    _save_safety(api)
+    _add_person(session_factory, "tom", "谭明", "C500111002", "leader")  # town B's leader
+    ev = _event_in_grid_2(api)
+    ev = api.post(f"/api/events/{ev['number']}/dispatch", "bob", {"units": [{"unit_code": SAFETY, "role": "lead"}]})
+    path = f"/api/events/{ev['number']}/tasks/{api.task(ev, SAFETY)['id']}/assign"
+    api.post(path, "tom", {"person_code": "sam"}, status=404)  # town B does not see town A's case
+    out = api.post(path, "bob", {"person_code": "sam", "reason": "中心直派"})  # a superior centre: the town's own
+    assert api.task(out, SAFETY)["assignee_code"] == "sam"
+    # only to the board's members: a person of the centre who holds no post on it is refused at the field
+    assert api.post(path, "bob", {"person_code": "tina"}, status=422)["field"] == "person_code"
