@@ -153,7 +153,7 @@ def test_pages_render_in_chinese_from_the_catalogue(api: Api, world: World) -> N
     from shuzhi.entrypoints.web.messages_zh import MESSAGES
 
     for path in ["/", "/events", "/events/500111-20250101-000001", "/tasks", "/verify", "/admin", "/login",
-                 "/warnings", "/indicators", "/plans", "/evaluation"]:
+                 "/warnings", "/indicators", "/plans", "/evaluation", "/town"]:
         r = api.client.get(path)
         assert r.status_code == 200, path
         assert r.headers["content-type"].startswith("text/html")

@@ -195,6 +195,9 @@ UNSCOPED.update({
     ("PUT", "/api/services/windows/{code}"): Unscoped(SERVICE_CATALOGUE, perms.REFERENCE_WRITE),
     ("PUT", "/api/services/enterprises/{credit_code}"): Unscoped(SERVICE_CATALOGUE, perms.REFERENCE_WRITE),
     ("GET", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_READ),
+    # the city's board names (一中心四板块): the same for every town, no case data (issue #20)
+    ("GET", "/api/town-boards"): Unscoped(REFERENCE + " (the city's board names)"),
+    ("PUT", "/api/town-boards"): Unscoped(CONFIG + " (the city's board names)", perms.REFERENCE_WRITE),
     ("PUT", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_WRITE),
 })
 
@@ -293,7 +296,9 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  # the duty desk: town B's handover and an on-post check of town B
                  "handover_id", "check_id",
                  # the grid worker's patrol log (phone)
-                 "patrol_id"}
+                 "patrol_id",
+                 # the town's structure (issue #20): town B and one of its boards
+                 "town_code", "board_key"}
 SCOPED_PARAMS |= {"sub_id", "delivery_id"}  # town B's webhook subscription and one of its deliveries
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
@@ -301,7 +306,7 @@ MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id"
            "shift_id": "999999", "chain_id": "999999",
            "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
            "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999",
-           "sub_id": "999999", "delivery_id": "999999"}
+           "sub_id": "999999", "delivery_id": "999999", "town_code": "500199999", "board_key": "nosuch"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -441,6 +446,9 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     params |= {"patrol_id": str(patrol["id"])}
     params |= _town_b_config(api)
     _town_b_warning_config(api)
+    # town B's boards (一中心四板块), made by frank (every permission here, town B's scope)
+    boards = api.post("/api/towns/500111002/boards", "frank")
+    params |= {"town_code": "500111002", "board_key": boards["boards"][2]["key"]}
     return Town(params=params,
                 event_id=ev["id"])
 

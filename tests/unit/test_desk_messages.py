@@ -13,7 +13,7 @@ from shuzhi.entrypoints.web.messages_zh import MESSAGES
 JS = Path(__file__).parents[2] / "src/shuzhi/entrypoints/web/static/js"
 
 
-@pytest.mark.parametrize("name", ["core.js", "event.js", "inbox.js", "forms.js"])
+@pytest.mark.parametrize("name", ["core.js", "event.js", "inbox.js", "forms.js", "town.js"])
 def test_every_literal_key_of_the_desk_pages_is_in_the_catalogue(name: str) -> None:
     keys = set(re.findall(r'\bt\("([a-z_.0-9]+)"', (JS / name).read_text(encoding="utf-8")))
     assert keys and not sorted(k for k in keys if k not in MESSAGES)

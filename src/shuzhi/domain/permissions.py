@@ -71,6 +71,8 @@ PEER_COMPARE = "evaluation.peers"  # rankings and red/black lists of peers (赛�
 # --- the grid worker's phone: patrol log (巡查记录) ---
 PATROL_WRITE = "patrol.write"  # start and stop one's own patrol, record its track, report findings on it
 PATROL_READ = "patrol.read"  # read the patrols of the grid workers in one's area (a town centre's own)
+# --- the town (issue #20) ---
+TASK_ASSIGN = "task.assign"  # give a unit's task to a named person of it (事件责任人); who may is domain/town.py
 
 #: Codes that name the system's own actors (the worker, the anonymous caller) or could be mistaken for
 #: them in the audit log: never a person's staff code (case-insensitive).
@@ -84,7 +86,7 @@ def is_reserved_code(code: str) -> bool:
 _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TASK_DECIDE, RULE_READ,
          INDICATOR_READ, WARNING_ACK, PLAN_READ, PLAN_ACTIVATE, EVALUATION_READ, REPORT_READ, EXPORT,
          PERSONAL_DATA_REVEAL, READING_SUBMIT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE,
-         DUTY_WRITE, LEDGER_READ, LEDGER_REPORT, LEDGER_MANAGE, LEDGER_SIGN_OFF, PATROL_READ}
+         DUTY_WRITE, LEDGER_READ, LEDGER_REPORT, LEDGER_MANAGE, LEDGER_SIGN_OFF, PATROL_READ, TASK_ASSIGN}
 
 _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
@@ -98,7 +100,7 @@ _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
                                  PLAN_READ, LEDGER_READ, LEDGER_REPORT, PATROL_WRITE}),
     Role.LEADER: frozenset({EVENT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
                             EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE,
-                            LEDGER_READ, LEDGER_SIGN_OFF, PATROL_READ}),
+                            LEDGER_READ, LEDGER_SIGN_OFF, PATROL_READ, TASK_ASSIGN}),
     Role.AUDITOR: frozenset({EVENT_READ, AUDIT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
                              REPORT_READ, STAFF_READ, LEDGER_READ, PATROL_READ}),
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),

@@ -9,7 +9,8 @@ owner unit, any task of the unit — :mod:`shuzhi.services.security.authz`); act
 - **owner** — the actor's unit owns the event (首接负责: the centre that registered it, or the centre
   a task was escalated to). Acts on the event and on all its tasks.
 - **task** — the actor's unit holds a *live* task of the event: it acts on that task only (accept,
-  return, ask for time, report back, escalate), never on the event or on another unit's task.
+  return, ask for time, report back, escalate), never on the event or on another unit's task. The person
+  a live task is assigned to by name (事件责任人) has the same standing on it, whichever unit he sits in.
 - **history** — the actor's unit held a task that ended (returned, cancelled, verified …): it keeps
   read access to its own part of the record and nothing more.
 - **none** — no role at all.
@@ -45,6 +46,8 @@ class Who:
     unit_id: int | None
     #: Area subtrees of the person's unit (materialised paths); ``None`` = installation-wide.
     area_paths: tuple[str, ...] | None
+    #: The person himself: a task assigned to him by name (事件责任人) is his to work on.
+    person_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class TaskFacts:
     id: int
     unit_id: int
     live: bool
+    #: The named person answering for the task (事件责任人), if any.
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,13 @@ def standing_on_event(who: Who, event: EventFacts) -> Standing:
     if event.owner_unit_id == who.unit_id:
         return Standing.OWNER
     mine = [t for t in event.tasks if t.unit_id == who.unit_id]
-    if any(t.live for t in mine):
+    if any(t.live for t in mine) or _assigned_live(who, event.tasks):
         return Standing.TASK
     return Standing.HISTORY if mine else Standing.NONE
+
+
+def _assigned_live(who: Who, tasks: Sequence[TaskFacts]) -> bool:
+    return who.person_id is not None and any(t.live and t.assignee_id == who.person_id for t in tasks)
 
 
 def may_act_on_event(who: Who, event: EventFacts) -> bool:
@@ -91,6 +100,8 @@ def may_work_on_task(who: Who, event: EventFacts, task: TaskFacts) -> bool:
     (recording it for the unit, e.g. a handler who phoned it in)."""
     if may_act_on_event(who, event):
         return True
+    if task.live and who.person_id is not None and task.assignee_id == who.person_id:
+        return True  # the named person answers for it, whichever unit he sits in (a board's post holder)
     return who.unit_id is not None and task.unit_id == who.unit_id and task.live
 
 

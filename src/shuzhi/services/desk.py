@@ -133,8 +133,9 @@ def _lower_centres(s: Session, me: Unit, area_path: str) -> list[Unit]:
 
 #: ``down``: what came from above to my unit (copies to read, tasks to sign for and handle);
 #: ``up``: what came from below and waits for my unit (reported back, returned, extension asked,
-#: escalated to us beyond the lower unit's capacity).
-BOXES = ("down", "up")
+#: escalated to us beyond the lower unit's capacity); ``mine``: the open tasks assigned to me by name
+#: (事件责任人, issue #20), whichever unit holds them.
+BOXES = ("down", "up", "mine")
 _WAITING_UP = (TaskState.REPORTED_BACK.value, TaskState.EXTENSION_REQUESTED.value, TaskState.RETURNED.value)
 
 
@@ -188,6 +189,13 @@ def _up_query(unit_id: int) -> Any:
                        and_(Task.state == TaskState.ESCALATED.value, waiting, escalated_to_us))))
 
 
+def _mine_query(actor: Actor) -> Any:
+    if actor.person_id is None:
+        raise Invalid("tasks are assigned to a person: sign in as one", field="actor")
+    return (select(Task, Event).join(Event, Event.id == Task.event_id)
+            .where(Task.assignee_id == actor.person_id, Task.state.in_([st.value for st in ACTIVE_TASK_STATES])))
+
+
 def inbox(uow: UnitOfWork, actor: Actor, *, box: str = "down", unread: bool | None = None,
           before_id: int | None = None, limit: int = 50) -> list[InboxItem]:
     """The actor's unit's desk inbox, newest first; ``before_id`` (a task id) pages on."""
@@ -196,8 +204,11 @@ def inbox(uow: UnitOfWork, actor: Actor, *, box: str = "down", unread: bool | No
         raise Invalid(f"box must be one of {', '.join(BOXES)}", field="box")
     if not 1 <= limit <= 200:
         raise Invalid("limit must be between 1 and 200", field="limit")
-    unit_id = _my_unit(actor)
-    q = _down_query(unit_id, unread) if box == "down" else _up_query(unit_id)
+    if box == "mine":
+        q = _mine_query(actor)
+    else:
+        unit_id = _my_unit(actor)
+        q = _down_query(unit_id, unread) if box == "down" else _up_query(unit_id)
     if before_id is not None:
         q = q.where(Task.id < before_id)
     q = q.order_by(Task.id.desc()).limit(limit)
@@ -205,7 +216,9 @@ def inbox(uow: UnitOfWork, actor: Actor, *, box: str = "down", unread: bool | No
         rows = uow.session.execute(q).all()
         items = []
         for task, event in rows:
-            if box == "down":
+            if box == "mine":
+                kind, is_unread, by = "assigned", task.state == TaskState.DISPATCHED.value, task.dispatched_by
+            elif box == "down":
                 kind = "copy" if task.role == TaskRole.NOTIFY.value else "task"
                 is_unread = task.state in (TaskState.NOTIFIED.value, TaskState.DISPATCHED.value)
                 by = task.dispatched_by
@@ -227,6 +240,8 @@ class Counts:
     tasks_waiting: int
     from_below: int
     unread_messages: int
+    #: open tasks assigned to me by name (事件责任人)
+    assigned_to_me: int = 0
 
 
 def counts(uow: UnitOfWork, actor: Actor) -> Counts:
@@ -240,6 +255,8 @@ def counts(uow: UnitOfWork, actor: Actor) -> Counts:
     unit_id = actor.unit_id
     with uow:
         s = uow.session
+        mine = int(s.scalar(select(func.count()).select_from(_mine_query(actor).subquery())) or 0) \
+            if actor.person_id is not None else 0
         by_state = dict(s.execute(select(Task.state, func.count(Task.id))
                                   .where(Task.unit_id == unit_id,
                                          Task.state.in_((TaskState.NOTIFIED.value, TaskState.DISPATCHED.value)))
@@ -247,7 +264,7 @@ def counts(uow: UnitOfWork, actor: Actor) -> Counts:
         up = s.scalar(select(func.count()).select_from(_up_query(unit_id).subquery())) or 0
     return Counts(unread_copies=int(by_state.get(TaskState.NOTIFIED.value, 0)),
                   tasks_waiting=int(by_state.get(TaskState.DISPATCHED.value, 0)),
-                  from_below=int(up), unread_messages=_messages(uow, actor))
+                  from_below=int(up), unread_messages=_messages(uow, actor), assigned_to_me=mine)
 
 
 def _messages(uow: UnitOfWork, actor: Actor) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import (
@@ -687,10 +687,49 @@ def people(uow: UnitOfWork, actor: Actor, *, area: str | None, period: str | Non
                          "unit": p.unit.code if p else None, "role": p.role if p else None,
                          "total": sum(actions.values()), "actions": dict(sorted(actions.items()))})
         _with_patrols(s, q, paths, rows)
+        _with_assigned(s, q, paths, rows)
         rows.sort(key=lambda r: (-int(r["total"]), str(r["code"])))
         out = describe(q)
         out["people"] = rows
         return out
+
+
+def _with_assigned(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]],
+                   now: datetime | None = None) -> None:
+    """Per named person (事件责任人, issue #20), the tasks he answers for that were dispatched in the
+    period: how many, reported back, on time (reported by the handling deadline), overdue (reported
+    late, or open past it), and the on-time rate over those reported. A task follows its current
+    assignee: one returned to the leader when its person left counts for the leader."""
+    at = now or datetime.now(UTC)
+    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
+    stmt = (select(Task.assignee_id, Task.state, Task.reported_at, Task.handle_due_at)
+            .join(Event, Event.id == Task.event_id)
+            .where(Task.assignee_id.is_not(None), Task.role != "notify", Task.dispatched_at >= lo,
+                   Task.dispatched_at < hi, Task.state.notin_(("cancelled", "returned"))))
+    if paths is not None:
+        stmt = stmt.where(or_(*[Event.area_path.startswith(p, autoescape=True) for p in paths]))
+    if q.unit is not None:
+        stmt = stmt.where(Task.unit_id == q.unit.id)
+    totals: dict[int, dict[str, int]] = defaultdict(lambda: {"tasks": 0, "reported": 0, "on_time": 0, "overdue": 0})
+    for person_id, state, reported, due in s.execute(stmt).all():
+        t = totals[int(person_id or 0)]
+        t["tasks"] += 1
+        if reported is not None:
+            t["reported"] += 1
+            late = due is not None and reported > due
+            t["on_time" if not late else "overdue"] += 1
+        elif due is not None and due < at and state != "escalated":
+            t["overdue"] += 1
+    if not totals:
+        return
+    by_code = {r["code"]: r for r in rows}
+    for p in s.scalars(select(Person).where(Person.id.in_(list(totals)))):
+        row = by_code.get(p.code)
+        if row is None:
+            row = {"code": p.code, "name": p.name, "unit": p.unit.code, "role": p.role, "total": 0, "actions": {}}
+            rows.append(row)
+        t = totals[p.id]
+        row["assigned"] = {**t, "on_time_rate": round(t["on_time"] / t["reported"], 4) if t["reported"] else None}
 
 
 def _with_patrols(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]]) -> None:

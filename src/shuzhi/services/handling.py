@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from shuzhi.adapters.db import bulk
@@ -611,13 +612,23 @@ def callback(uow: UnitOfWork, ref: str, cmd: c.Callback, actor: Actor, *, now: d
         move_event(s, event, EventAction.CALLBACK_DISSATISFIED, actor, at, reason=cmd.comment)
         event.rework_count += 1
         event.closed_at = None
-        leads = {t.unit_id: t.unit for t in event.tasks
-                 if t.role == TaskRole.LEAD.value and t.state == TaskState.VERIFIED.value}
-        if not leads:
+        verified = {t.unit_id: t for t in event.tasks
+                    if t.role == TaskRole.LEAD.value and t.state == TaskState.VERIFIED.value}
+        if not verified:
             raise Conflict("no verified lead unit to send the redo to; dispatch it anew", field="satisfied")
         redo = f"回访不满意，重新办理：{cmd.comment or ''}"
-        for unit in leads.values():
-            _new_task(s, event, unit, TaskRole.LEAD, actor, at, instruction=redo)
+        # imported here: assignees builds on this module
+        from shuzhi.services.assignees import is_member
+
+        for done in verified.values():
+            task = _new_task(s, event, done.unit, TaskRole.LEAD, actor, at, instruction=redo)
+            if done.assignee_id is not None and is_member(s, done.unit_id, done.assignee_id):
+                # the person who answered for the work answers for its redo (事件责任人)
+                task.assignee_id, task.assigned_at = done.assignee_id, at
+                set_committed_value(task, "assignee", done.assignee)
+                note(s, event, actor, "task.assign", at, task=task, reason=redo, payload={
+                    "unit": done.unit.code, "from": None, "carried_from_task": done.id,
+                    "to": {"code": done.assignee.code, "name": done.assignee.name} if done.assignee else None})
         return event
 
     return _run(uow, work)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Area, EventClass, Person, Unit, UnitCoverage, UnitDuty
 from shuzhi.domain.permissions import REFERENCE_WRITE, STAFF_READ, USER_ADMIN, is_reserved_code
 from shuzhi.domain.personal_data import mask_phone
+from shuzhi.domain.town import LEFT_MOVED
 from shuzhi.services.actors import SYSTEM, Actor, forget_people
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.importing import ImportReport, Rows, canonical_rows, split_list
@@ -194,6 +196,7 @@ def import_people(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, actor: 
         if report.errors:
             return report
         existing = _by_code(s, Person, (r["code"] for r in checked.items))
+        moved: list[int] = []
         for r in checked.items:
             # ``active`` is not imported: a disabled account stays disabled (an administrator enables it,
             # audited, in the user administration); a file cannot silently bring it back
@@ -209,10 +212,18 @@ def import_people(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], *, actor: 
             else:
                 if person.role != r["role"] or person.unit_id != fields["unit_id"]:
                     role_changes.append({"person": r["code"], "from": person.role, "to": r["role"]})
+                if person.unit_id != fields["unit_id"]:
+                    moved.append(person.id)
                 for k, v in fields.items():
                     setattr(person, k, v)
                 report.updated += 1
         if not dry_run:
+            # open tasks of people the file moved to another unit return to their old unit's leader
+            from shuzhi.services.assignees import return_open_tasks
+
+            at = datetime.now(UTC)
+            for person_id in moved:
+                return_open_tasks(s, person_id, actor, at, LEFT_MOVED)
             audit.record(s, actor, "reference.import", "people",
                          {"created": report.created, "updated": report.updated, "unchanged": report.unchanged})
             # Large imports (the demo's 2,500 people) keep the first thousand role lines.

@@ -105,9 +105,11 @@ def _claim_query() -> Any:
                    SupervisionClock.event_id, SupervisionClock.unit_id, SupervisionClock.dispatched_by_unit_id,
                    SupervisionClock.event_number.label("number"), SupervisionClock.event_title.label("title"),
                    SupervisionClock.area_path, Unit.code.label("unit_code"), Unit.name.label("unit_name"),
-                   EventClass.code.label("class_code"))
+                   EventClass.code.label("class_code"), Task.assignee_id)
             .select_from(SupervisionClock)
             .outerjoin(Unit, Unit.id == SupervisionClock.unit_id)
+            # the named person answering for the task, whom its reminders follow (issue #20)
+            .outerjoin(Task, Task.id == SupervisionClock.task_id)
             .outerjoin(EventClass, EventClass.id == SupervisionClock.event_class_id))
 
 
@@ -234,7 +236,10 @@ def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now:
         more = {**fields, "event_number": t.number, "task_id": task_id}
         event_id = t.event_id
         timeline.append((event_id, task_id, now, None, system, topic, None, None, title, fields))
-        inbox.append((None, t.unit_id, event_id, task_id, topic, title, title, more, now, None, None))
+        # a task assigned to a person: his reminders are his, not the whole unit's (事件责任人)
+        to_person = t.assignee_id
+        inbox.append((to_person, None if to_person else t.unit_id, event_id, task_id, topic, title, title, more, now,
+                      None, None))
         if step in _TO_CENTRE and t.dispatched_by_unit_id is not None and t.dispatched_by_unit_id != t.unit_id:
             inbox.append((None, t.dispatched_by_unit_id, event_id, task_id, topic, title, title, more, now, None,
                           None))
@@ -446,8 +451,9 @@ def urge(uow: UnitOfWork, ref: str, cmd: UrgeCommand, actor: Actor, *, now: date
             # the same line an approved extension writes, so that a calendar recompute keeps the date
             note(s, event, actor, "task.deadline_moved", at, task=t, payload={
                 "from": before.isoformat() if before else None, "to": cmd.due_at.isoformat(), "why": "urge"})
-            inbox.append({"person_id": None, "unit_id": t.unit_id, "event_id": event.id, "task_id": t.id,
-                          "kind": "supervision.leader_urge", "title": f"{who}：{event.number}（{event.title[:60]}）",
+            inbox.append({"person_id": t.assignee_id, "unit_id": None if t.assignee_id else t.unit_id,
+                          "event_id": event.id, "task_id": t.id, "kind": "supervision.leader_urge",
+                          "title": f"{who}：{event.number}（{event.title[:60]}）",
                           "body": cmd.instruction, "created_at": at, "read_at": None, "read_by": None,
                           "payload": {"by": actor.label, "due_at": cmd.due_at.isoformat(),
                                       "event_number": event.number}})

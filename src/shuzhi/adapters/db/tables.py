@@ -25,10 +25,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    inspect,
     text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm.base import NO_VALUE
 
 # Stable constraint names so that Alembic migrations are the same on every engine.
 NAMING = {
@@ -221,6 +223,9 @@ class Task(Base):
         # holds 100,000 of them, and the partial index is all the inbox reads (issue 18)
         Index("ix_tasks_unit_unread", "unit_id", "id", postgresql_where=text("state = 'notified'"),
               sqlite_where=text("state = 'notified'")),
+        # a person's own tasks (指派给我): only assigned tasks are in it
+        Index("ix_tasks_assignee_state", "assignee_id", "state", postgresql_where=text("assignee_id IS NOT NULL"),
+              sqlite_where=text("assignee_id IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
@@ -245,6 +250,11 @@ class Task(Base):
     end_reason: Mapped[str | None] = mapped_column(Text)
     result: Mapped[str | None] = mapped_column(Text)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The named person of the unit who answers for the task (事件责任人), given by the unit's leader or a
+    #: superior centre; ``None`` = the unit as a whole. By id without a foreign key, like the timeline's
+    #: actor: people are never deleted, and a check would lock the person's row on every task write.
+    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -252,6 +262,19 @@ class Task(Base):
 
     event: Mapped[Event] = relationship(back_populates="tasks", foreign_keys=[event_id])
     unit: Mapped[Unit] = relationship(lazy="joined", foreign_keys=[unit_id])
+    # selectin, not joined: a task load must not grow by the person's unit and area joins; a batch of
+    # tasks with no assignee asks nothing more
+    assignee: Mapped[Person | None] = relationship(
+        lazy="selectin", primaryjoin="foreign(Task.assignee_id) == Person.id", viewonly=True)
+
+    @property
+    def assignee_if_loaded(self) -> Person | None:
+        """The assignee as loaded with the task, without a query (a task created in this session, or
+        read after its session closed, has none to load)."""
+        if self.assignee_id is None:
+            return None
+        loaded = inspect(self).attrs.assignee.loaded_value
+        return None if loaded is NO_VALUE else loaded
 
 
 class TimelineEntry(Base):
@@ -365,6 +388,7 @@ from shuzhi.adapters.db import (  # noqa: E402
     tables_security,
     tables_sensing,
     tables_supervision,
+    tables_town,
     tables_warnings,
 )
 
@@ -383,5 +407,6 @@ __all__ = [
     "tables_security",
     "tables_sensing",
     "tables_supervision",
+    "tables_town",
     "tables_warnings",
 ]

@@ -45,6 +45,7 @@ class CountsOut(BaseModel):
     tasks_waiting: int
     from_below: int
     unread_messages: int
+    assigned_to_me: int
 
 
 @router.get("/api/events/{ref}/desk-actions", response_model=DeskActionsOut)
@@ -56,7 +57,8 @@ def desk_actions(ref: str, uow: UowDep, actor: ActorDep) -> DeskActionsOut:
 @router.get("/api/desk/inbox", response_model=list[InboxItemOut])
 def desk_inbox(uow: UowDep, actor: ActorDep, box: str = "down", unread: bool | None = None,
                before_id: int | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[InboxItemOut]:
-    """My unit's desk inbox: ``down`` (copies and tasks from above) or ``up`` (work waiting from below)."""
+    """My unit's desk inbox: ``down`` (copies and tasks from above), ``up`` (work waiting from below) or
+    ``mine`` (open tasks assigned to me by name, 事件责任人)."""
     items = desk.inbox(uow, actor, box=box, unread=unread, before_id=before_id, limit=limit)
     return [InboxItemOut(**asdict(i)) for i in items]
 

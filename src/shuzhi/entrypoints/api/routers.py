@@ -33,6 +33,7 @@ from shuzhi.entrypoints.api import (
     public_services,
     sensing,
     supervision,
+    town,
     workbench,
 )
 from shuzhi.entrypoints.api import evaluation as evaluation_api
@@ -53,6 +54,7 @@ ROUTERS: list[APIRouter] = [
     coordination.router,
     copy_lists.router,
     desk.router,
+    town.router,
     patrols.router,
     sensing.router,
     warnings_api.router,

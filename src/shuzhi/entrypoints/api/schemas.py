@@ -37,6 +37,10 @@ class TaskOut(BaseModel):
     rework_count: int
     version: int
     allowed_actions: list[str]
+    #: The named person answering for the task (事件责任人), if one was assigned.
+    assignee_code: str | None = None
+    assignee_name: str | None = None
+    assigned_at: datetime | None = None
 
     @classmethod
     def of(cls, t: Task) -> TaskOut:
@@ -48,6 +52,8 @@ class TaskOut(BaseModel):
             end_reason=t.end_reason, result=t.result, extension_requested_until=t.extension_requested_until,
             suspended_at=t.suspended_at, rework_count=t.rework_count, version=t.version,
             allowed_actions=[a.value for a in allowed_task_actions(TaskState(t.state))],
+            assignee_code=who.code if (who := t.assignee_if_loaded) is not None else None,
+            assignee_name=who.name if who is not None else None, assigned_at=t.assigned_at,
         )
 
 

@@ -41,6 +41,7 @@ NAV = [
     ("/analysis", "nav.analysis"),
     ("/ledgers", "nav.ledgers"),
     ("/duty", "nav.duty"),
+    ("/town", "nav.town"),
     ("/window", "nav.window"),
     ("/admin", "nav.admin"),
     ("/m", "nav.phone"),
@@ -96,6 +97,12 @@ def event_page(request: Request, number: str) -> Response:
 def inbox_page(request: Request) -> Response:
     """收件箱: my unit's copies and tasks from above, work waiting from below, my messages."""
     return _page(request, "inbox.html", "inbox")
+
+
+@router.get("/town", response_class=HTMLResponse)
+def town_page(request: Request) -> Response:
+    """镇街架构: a town's centre, boards, leaders in charge, posts and holders, duties (issue #20)."""
+    return _page(request, "town.html", "town")
 
 
 @router.get("/tasks", response_class=HTMLResponse)

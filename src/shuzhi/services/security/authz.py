@@ -97,11 +97,17 @@ def event_clause(actor: Actor) -> ColumnElement[bool]:
     base = area_clause(actor, Event.area_path, Event.owner_unit_id)
     if actor.unit_id is None:
         return base
-    return or_(base, exists().where(and_(Task.event_id == Event.id, Task.unit_id == actor.unit_id)))
+    mine: ColumnElement[bool] = Task.unit_id == actor.unit_id
+    if actor.person_id is not None:
+        # a task assigned to him by name (事件责任人), e.g. a board's post holder sitting in another unit
+        mine = or_(mine, Task.assignee_id == actor.person_id)
+    return or_(base, exists().where(and_(Task.event_id == Event.id, mine)))
 
 
 def ensure_event_visible(actor: Actor, event: Event) -> None:
     """404 unless the loaded event is in the actor's scope (see :func:`event_clause`)."""
+    if actor.person_id is not None and any(t.assignee_id == actor.person_id for t in event.tasks):
+        return
     ensure_visible(actor, event.area_path, [event.owner_unit_id, *(t.unit_id for t in event.tasks)], what="event")
 
 
@@ -109,7 +115,7 @@ def ensure_event_visible(actor: Actor, event: Event) -> None:
 
 
 def _who(actor: Actor) -> standing.Who:
-    return standing.Who(unit_id=actor.unit_id, area_paths=actor.area_paths)
+    return standing.Who(unit_id=actor.unit_id, area_paths=actor.area_paths, person_id=actor.person_id)
 
 
 def _live(task: Task) -> bool:
@@ -119,11 +125,12 @@ def _live(task: Task) -> bool:
 def event_facts(event: Event) -> standing.EventFacts:
     return standing.EventFacts(
         area_path=event.area_path, owner_unit_id=event.owner_unit_id,
-        tasks=tuple(standing.TaskFacts(id=t.id, unit_id=t.unit_id, live=_live(t)) for t in event.tasks))
+        tasks=tuple(standing.TaskFacts(id=t.id, unit_id=t.unit_id, live=_live(t), assignee_id=t.assignee_id)
+                    for t in event.tasks))
 
 
 def _task_facts(task: Task) -> standing.TaskFacts:
-    return standing.TaskFacts(id=task.id, unit_id=task.unit_id, live=_live(task))
+    return standing.TaskFacts(id=task.id, unit_id=task.unit_id, live=_live(task), assignee_id=task.assignee_id)
 
 
 def ensure_can_act_on_event(actor: Actor, event: Event) -> None:

@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Area, Person, Unit
 from shuzhi.adapters.db.tables_security import AuthToken, Credential
 from shuzhi.config import Settings
+from shuzhi.domain import town
 from shuzhi.domain.permissions import USER_ADMIN, Role, is_reserved_code
+from shuzhi.services import assignees
 from shuzhi.services.actors import Actor, forget_people
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.organisation import PHONE
@@ -210,6 +212,11 @@ def update_user(uow: UnitOfWork, actor: Actor, code: str, patch: UserPatch, *, i
             if not after["active"]:
                 s.execute(update(AuthToken).where(AuthToken.person_id == person.id, AuthToken.revoked_at.is_(None))
                           .values(revoked_at=datetime.now(UTC)))
+        if not after["active"] or before["unit"] != after["unit"]:
+            # a person who leaves no longer answers for his unit's open tasks (事件责任人): they go back
+            # to the unit's leader, on the timeline (issue #20)
+            assignees.return_open_tasks(s, person.id, actor, datetime.now(UTC),
+                                        town.LEFT_DISABLED if not after["active"] else town.LEFT_MOVED)
         if before["name"] != after["name"] or before["phone"] != after["phone"]:
             # the phone is personal data: the log says that it changed, not what it is
             audit.record(s, actor, "user.update", obj, {"name": [before["name"], after["name"]]

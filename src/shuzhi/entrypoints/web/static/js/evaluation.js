@@ -138,13 +138,29 @@ async function loadReports() {
   }
 }
 
+// 事件责任人: each named person's tasks in the period, reported, on time, overdue (issue #20)
+async function loadAssignees(period) {
+  const body = clear(document.getElementById("assignees-body"));
+  let out;
+  try { out = await get(`/api/evaluation/people?${new URLSearchParams({ period })}`); }
+  catch (e) { body.append(el("tr", {}, el("td", { colspan: 7 }, errorText(e)))); return; }
+  const rows = out.people.filter((p) => p.assigned).sort((a, b) => b.assigned.tasks - a.assigned.tasks);
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 7 }, t("common.empty"))));
+  for (const p of rows) {
+    const a = p.assigned;
+    body.append(el("tr", { "data-person": p.code }, el("th", { scope: "row" }, p.name || p.code), el("td", {}, p.unit || ""),
+      el("td", {}, String(a.tasks)), el("td", {}, String(a.reported)), el("td", {}, String(a.on_time)),
+      el("td", {}, String(a.overdue)), el("td", {}, pct(a.on_time_rate))));
+  }
+}
+
 async function refresh() {
   const period = currentPeriod();
   const q = new URLSearchParams(location.search);
   q.set("period", period);
   history.replaceState(null, "", `/evaluation?${q}`);
   await Promise.all([loadMap(period).catch((e) => toast(errorText(e), "error")), loadRankings(period),
-    loadDutyFigures(period, state.area)]);
+    loadDutyFigures(period, state.area), loadAssignees(period)]);
 }
 
 function setBy(by) {

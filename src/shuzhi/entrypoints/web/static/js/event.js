@@ -39,7 +39,8 @@ function renderTasks(e) {
   const box = clear(document.getElementById("ev-tasks"));
   if (!e.tasks.length) { box.append(empty(t("event.no_tasks"))); return; }
   for (const task of e.tasks) {
-    const mine = who && who.unitCode && task.unit_code === who.unitCode;
+    // the unit's own task, or one assigned to me by name (a board's post holder sits in another unit)
+    const mine = who && ((who.unitCode && task.unit_code === who.unitCode) || (who.code && task.assignee_code === who.code));
     box.append(el("article", { class: `card task state-${task.state}`, "data-task": task.id },
       el("header", { class: "card-head" }, el("strong", {}, task.unit_name),
         badge(t(`task_role.${task.role}`)), badge(t(`task_state.${task.state}`), `task-${task.state}`)),
@@ -48,7 +49,8 @@ function renderTasks(e) {
         el("dt", {}, t("event.handle_due")), el("dd", {}, ["reported_back", "verified"].includes(task.state) ? fmtTime(task.handle_due_at) : clockOf(task.handle_due_at)),
         task.instruction ? [el("dt", {}, t("event.instruction")), el("dd", {}, task.instruction)] : null,
         task.result ? [el("dt", {}, t("event.result")), el("dd", { class: "pre" }, task.result)] : null,
-        task.end_reason ? [el("dt", {}, t("common.reason")), el("dd", {}, task.end_reason)] : null),
+        task.end_reason ? [el("dt", {}, t("common.reason")), el("dd", {}, task.end_reason)] : null,
+        task.role !== "notify" ? [el("dt", {}, t("task.assignee")), el("dd", { class: "assignee" }, task.assignee_name || t("task.assignee_none"))] : null),
       task.state === "suspended" && task.suspended_at ? el("p", { class: "muted small" }, t("work.suspended_since", { at: fmtTime(task.suspended_at) })) : null,
       mine && can(who, "task.handle") ? taskActions(number, task, e.version, reload) : null,
       mine && task.state === "notified" && can(who, "task.handle") ? el("button", { type: "button", class: "btn primary ack", onclick: async (ev) => {
@@ -56,8 +58,65 @@ function renderTasks(e) {
         try { await post(`${base}/tasks/${task.id}/read`, {}); toast(t("inbox.acknowledged")); deskChanged(); reload(); }
         catch (err) { toast(errorText(err), "error"); ev.target.disabled = false; }
       } }, t("inbox.acknowledge")) : null,
-      can(who, "task.decide") ? decideActions(number, { ...task, extension_reason: extensionReasons[task.id] }, reload) : null));
+      can(who, "task.decide") ? decideActions(number, { ...task, extension_reason: extensionReasons[task.id] }, reload) : null,
+      assignAction(task),
+      mine && BOARD_CODE.test(task.unit_code) && LIVE_TASK.has(task.state) && task.role !== "notify" && can(who, "task.handle") ? handToBoard(task) : null));
   }
+}
+
+// --- 事件责任人: the unit's leader (or a superior centre) gives the task to a named member -------------
+const LIVE_TASK = new Set(["dispatched", "accepted", "extension_requested", "suspended", "reported_back"]);
+const BOARD_CODE = /^B\d+-[a-z]/; // a town board's unit (domain/town.py board_unit_code)
+
+function assignAction(task) {
+  if (!can(who, "task.assign") || task.role === "notify" || !LIVE_TASK.has(task.state)) return null;
+  const holder = el("div", { class: "assign-box" });
+  const open = el("button", { type: "button", class: "btn ghost assign-open", onclick: async () => {
+    open.disabled = true;
+    let people;
+    try { people = await get(`${base}/tasks/${task.id}/members`); }
+    catch (err) { toast(errorText(err), "error"); open.disabled = false; return; }
+    open.remove();
+    if (!people.length) { holder.append(empty(t("task.assign.nobody"))); return; }
+    holder.append(actionForm(task.assignee_code ? t("task.reassign") : t("task.assign"), [
+      { name: "person_code", label: t("task.assign.person"), type: "select", required: true,
+        options: people.filter((p) => p.code !== task.assignee_code).map((p) => [p.code, p.post ? `${p.name}（${p.post}）` : p.name]) },
+      { name: "reason", label: t("common.reason"), type: "textarea" },
+    ], async (f) => {
+      const body = { person_code: f.elements.person_code.value, expected_version: task.version };
+      if (f.elements.reason.value.trim()) body.reason = f.elements.reason.value.trim();
+      await post(`${base}/tasks/${task.id}/assign`, body);
+      toast(t("task.assign.done", { name: f.elements.person_code.selectedOptions[0].textContent }));
+      deskChanged();
+      reload();
+    }, { open: true }));
+  } }, task.assignee_code ? t("task.reassign") : t("task.assign"));
+  holder.append(open);
+  return holder;
+}
+
+function handToBoard(task) {
+  const holder = el("div", { class: "assign-box" });
+  const open = el("button", { type: "button", class: "btn ghost", onclick: async () => {
+    open.disabled = true;
+    let boards;
+    try { boards = await get("/api/town-boards"); } catch (err) { toast(errorText(err), "error"); open.disabled = false; return; }
+    open.remove();
+    const own = task.unit_code.split("-").slice(1).join("-");
+    holder.append(actionForm(t("task.hand_to_board"), [
+      { name: "board_key", label: t("task.hand_to_board.to"), type: "select", required: true,
+        options: boards.filter((b) => b.key !== own).map((b) => [b.key, b.name]) },
+      { name: "reason", label: t("common.reason"), type: "textarea", required: true },
+    ], async (f) => {
+      await post(`${base}/tasks/${task.id}/hand-to-board`, { board_key: f.elements.board_key.value,
+        reason: f.elements.reason.value.trim(), expected_version: task.version });
+      toast(t("task.hand_to_board.done"));
+      deskChanged();
+      reload();
+    }, { open: true }));
+  } }, t("task.hand_to_board"));
+  holder.append(open);
+  return holder;
 }
 
 async function renderAttachments() {

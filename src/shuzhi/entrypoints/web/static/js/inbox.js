@@ -1,5 +1,6 @@
 // 收件箱: my unit's copies and tasks from above (已阅 and 签收 right here), work waiting from below
-// (reported back, returned, extension asked), and my messages (read / unread, mark read).
+// (reported back, returned, extension asked), the tasks assigned to me by name (事件责任人), and my
+// messages (read / unread, mark read).
 import { badge, clear, deskChanged, el, empty, errorText, fmtTime, get, post, shell, t, toast } from "./core.js";
 
 const PAGE = 50;
@@ -33,12 +34,13 @@ function taskCard(i) {
     badge(t(`inbox.kind.${i.kind}`), `inbox-${i.kind}`), eventLink(i.event_number, i.event_title),
     i.task_state ? badge(t(`task_state.${i.task_state}`), `task-${i.task_state}`) : null),
   el("p", { class: "muted small" }, [i.event_number,
-    i.box === "down" ? t("inbox.from", { who: i.dispatched_by || t("common.none") }) : t("inbox.by_unit", { unit: i.unit_name }),
-    fmtTime(i.at)].join(" · ")));
+    i.box === "up" ? t("inbox.by_unit", { unit: i.unit_name }) : t("inbox.from", { who: i.dispatched_by || t("common.none") }),
+    i.box === "mine" ? i.unit_name : null,
+    fmtTime(i.at)].filter(Boolean).join(" · ")));
   if (i.box === "down" && i.kind === "copy" && i.task_state === "notified") {
     const b = el("button", { type: "button", class: "btn primary ack", onclick: () => act(b, `${path}/read`, card, t("inbox.acknowledged")) }, t("inbox.acknowledge"));
     card.append(b);
-  } else if (i.box === "down" && i.kind === "task" && i.task_state === "dispatched") {
+  } else if ((i.box === "down" && i.kind === "task" || i.box === "mine") && i.task_state === "dispatched") {
     const b = el("button", { type: "button", class: "btn primary", onclick: () => act(b, `${path}/accept`, card, t("task_state.accepted")) }, t("tasks.accept"));
     card.append(b);
   }
@@ -67,7 +69,7 @@ async function load(more = false) {
   const q = new URLSearchParams({ limit: String(PAGE) });
   if (more && lastId) q.set(box === "messages" ? "before_id" : "before_id", String(lastId));
   const f = filter();
-  if (f && box !== "up") q.set("unread", f);
+  if (f && box !== "up" && box !== "mine") q.set("unread", f);
   if (box !== "messages") q.set("box", box);
   let items;
   try { items = await get(box === "messages" ? `/api/inbox?${q}` : `/api/desk/inbox?${q}`); }
@@ -88,6 +90,7 @@ async function counts() {
     document.getElementById("tab-down-n").textContent = String(c.unread_copies + c.tasks_waiting);
     document.getElementById("tab-up-n").textContent = String(c.from_below);
     document.getElementById("tab-messages-n").textContent = String(c.unread_messages);
+    document.getElementById("tab-mine-n").textContent = String(c.assigned_to_me);
   } catch { /* shown on the next load */ }
 }
 
@@ -95,7 +98,7 @@ function select(which) {
   box = which;
   lastId = null;
   for (const b of document.querySelectorAll(".inbox-tabs [role=tab]")) b.setAttribute("aria-selected", String(b.dataset.box === which));
-  document.getElementById("inbox-filter").disabled = which === "up";
+  document.getElementById("inbox-filter").disabled = which === "up" || which === "mine";
   load();
 }
 
@@ -110,5 +113,5 @@ function select(which) {
   });
   document.addEventListener("shuzhi:desk-changed", counts);
   counts();
-  select(["down", "up", "messages"].includes(q.get("box")) ? q.get("box") : "down");
+  select(["down", "up", "mine", "messages"].includes(q.get("box")) ? q.get("box") : "down");
 })();

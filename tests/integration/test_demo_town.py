@@ -1,0 +1,39 @@
+"""The demo district's towns have their structure (一中心四板块, issue #20): four boards each, a town
+leader in charge, posts held by named people (a grid worker among them), duty lists."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.adapters.db.tables_town import BoardPost, TownBoard
+from shuzhi.demo.district import build_district
+from shuzhi.demo.runner import load_reference_data
+from shuzhi.demo.town import seed_town_boards
+from shuzhi.services import town
+from shuzhi.services.actors import SYSTEM
+from shuzhi.services.unit_of_work import UnitOfWork
+
+
+def test_every_demo_town_has_four_boards_with_leaders_posts_people_and_duties(
+        session_factory: sessionmaker[Session]) -> None:
+    district = build_district(1)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(session_factory)
+
+    load_reference_data(uow, district)
+    seed_town_boards(uow, district, 1)
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(TownBoard)) == 4 * len(district.towns) == 108
+        assert s.scalar(select(func.count()).select_from(BoardPost).where(BoardPost.person_id.is_not(None))) \
+            == 9 * len(district.towns)
+    first = district.towns[0]
+    structure = town.structure(uow(), SYSTEM, first["code"])
+    assert [b["name"] for b in structure["boards"]] == [
+        f"{first['name']}{n}板块" for n in ("党的建设", "经济发展", "平安法治", "民生服务")]
+    safety = next(b for b in structure["boards"] if b["key"] == "safety_law")
+    assert safety["leader"]["code"] == f"leader.{first['key']}"
+    liaison = next(p for p in safety["posts"] if p["name"] == "网格联络员")
+    assert liaison["person"]["code"].startswith(f"grid.{first['key']}")
+    assert len(safety["duties"]) == 4 and all(d["title"] for d in safety["duties"])
