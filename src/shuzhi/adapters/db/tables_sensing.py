@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shuzhi.adapters.db.tables import Base, Timestamps, UTCDateTime
+from shuzhi.adapters.db.tables import Base, Timestamps, UTCDateTime, utcnow
 
 
 class IndicatorNode(Timestamps, Base):
@@ -30,6 +32,8 @@ class IndicatorNode(Timestamps, Base):
     kind: Mapped[str] = mapped_column(String(12))  # sector|runway|sub_runway
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("indicator_nodes.id"), index=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    #: The lead unit (牵头单位; for a runway 跑道建设牵头单位), answerable for the node's state; null = none named.
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
 
 class Indicator(Timestamps, Base):
@@ -121,3 +125,14 @@ class ReadingRollup(Base):
     sum: Mapped[float] = mapped_column(Float)
     min: Mapped[float] = mapped_column(Float)
     max: Mapped[float] = mapped_column(Float)
+
+
+class VitalSignRule(Base):
+    """The installation's vital-sign rule (:mod:`shuzhi.domain.vital_signs`): one row, id 1; absent = the default."""
+
+    __tablename__ = "vital_sign_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,6 +33,7 @@ from shuzhi.entrypoints.api import (
     public_services,
     sensing,
     supervision,
+    vital_signs,
     workbench,
 )
 from shuzhi.entrypoints.api import evaluation as evaluation_api
@@ -56,6 +57,7 @@ ROUTERS: list[APIRouter] = [
     patrols.router,
     sensing.router,
     warnings_api.router,
+    vital_signs.router,
     supervision.router,
     cockpit.router,
     auth.router,
