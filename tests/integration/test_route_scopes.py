@@ -195,6 +195,14 @@ UNSCOPED.update({
     ("PUT", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_WRITE),
 })
 
+#: Vital signs (glance, issue #22): the rule that colours the tree is installation-wide configuration; the
+#: tree itself (GET /api/vital-signs) is a collection walked above (test_vital_signs.py: town B's reader
+#: does not see town A's warning).
+UNSCOPED.update({
+    ("GET", "/api/vital-signs/rule"): Unscoped(CONFIG + " (the vital-sign rule)"),
+    ("PUT", "/api/vital-signs/rule"): Unscoped(CONFIG + " (the vital-sign rule)", perms.INDICATOR_WRITE),
+})
+
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH
 #: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.

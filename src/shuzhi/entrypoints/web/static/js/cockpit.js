@@ -398,6 +398,25 @@ async function loadFlows() {
       el("tbody", {}, row("notify", f.notify, "cockpit.flows.rate.notify"), row("handle", f.handle, "cockpit.flows.rate.handle"))));
 }
 
+// glance (issue #22): the sectors' vital signs in five colours (城市体征), each linking to its branch of
+// the tree; refreshed with the other figures' cadence. Hidden when the tree is empty or unreadable.
+const VITAL_LABELS = ["green", "blue", "yellow", "orange", "red"];
+async function loadVitals() {
+  let v;
+  try { v = await get("/api/vital-signs?depth=sector"); } catch (e) { return; }
+  const panel = document.getElementById("vitals-panel");
+  panel.hidden = !v.sectors.length;
+  clear(document.getElementById("vitals-sectors")).append(...v.sectors.map((n) => {
+    const label = n.colour ? t(`vitals.colour.${n.colour}`) : t("vitals.colour.none");
+    const worst = VITAL_LABELS.slice(1).reverse().find((c) => n.counts[c]);
+    return el("li", { class: `vital-sector vital-is-${n.colour || "none"}`, "data-code": n.code, "data-colour": n.colour || "none" },
+      el("a", { href: `/vital-signs#vital-${encodeURIComponent(n.code)}`, title: label },
+        el("span", { class: "vital-sector-name" }, el("span", { class: `vital-dot vital-${n.colour || "none"}`, "aria-hidden": "true" }), n.name),
+        el("span", { class: "vital-sector-state" }, worst ? `${label} · ${n.counts[worst]}` : label)));
+  }));
+}
+function startVitals() { loadVitals(); setInterval(loadVitals, 30000); }
+
 async function main() {
   // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
   // loading; the panels and the feed are asked for only once it is drawn, so that on a busy server
@@ -414,6 +433,7 @@ async function main() {
   loadLedgerBoard();
   loadDutyBoard();
   loadFlows();
+  startVitals();
   loadWarningMarkers().catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
   get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});

@@ -1,0 +1,80 @@
+"""The city's vital signs in a real browser (issue #22): the cockpit's first screen shows the sectors'
+five colours, and the vital-signs page opens the tree down to an indicator and its series history.
+
+The river gauge WL-A (town A, tests/sensing_data.py) crosses the orange level: sector 设施运行 turns
+orange on bob's cockpit (town A) and stays free of it on frank's (town B).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shuzhi.services.actors import SYSTEM
+from shuzhi.services.sensing import warning_config as wc
+from shuzhi.services.sensing.ingest import ingest
+from shuzhi.services.unit_of_work import UnitOfWork
+from tests.e2e.conftest import Live, sign_in
+from tests.integration.test_warnings import RIVER
+from tests.sensing_data import load_sensing, reading
+
+pytestmark = pytest.mark.browser
+
+
+def _sensing(live: Live) -> UnitOfWork:
+    uow = UnitOfWork(live.factory)
+    load_sensing(uow)
+    wc.create_rule(uow, SYSTEM, {**RIVER, "actions": {}})
+    now = datetime.now(UTC)
+    ingest(uow, SYSTEM, [reading("RIVER_LEVEL", (now - timedelta(minutes=1)).isoformat(), 3.1, device="WL-A"),
+                         reading("MANHOLE_OPEN", (now - timedelta(minutes=1)).isoformat(), 0, device="MH-A1"),
+                         reading("OUTAGES", (now - timedelta(minutes=1)).isoformat(), 0, area="500111001")])
+    return uow
+
+
+def test_the_cockpit_opens_on_the_sectors_colours_and_the_tree_goes_down_to_the_series(
+        live: Live, browser: Any) -> None:
+    _sensing(live)
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live.base, "bob")
+    page.wait_for_selector("body[data-ready='1']")
+    sector = page.locator("#vitals-panel .vital-sector[data-code='S2']")
+    sector.wait_for(timeout=5000)
+    assert sector.get_attribute("data-colour") == "orange"
+    assert "设施运行" in sector.inner_text() and "橙色" in sector.inner_text()
+    # on the first screen, above the map, without scrolling
+    box, map_box = page.locator("#vitals-panel").bounding_box(), page.locator("#map").bounding_box()
+    assert box is not None and map_box is not None and box["y"] + box["height"] <= map_box["y"] + 1
+    assert box["y"] + box["height"] <= 1080
+    colour = page.eval_on_selector("#vitals-panel .vital-sector[data-code='S2'] .vital-dot",
+                                   "e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(255, 122, 69)"  # --orange
+
+    sector.locator("a").click()
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.url.endswith("/vital-signs#vital-S2")
+    runway = page.locator("#vital-S2\\.R1")
+    assert runway.get_attribute("data-colour") == "orange"
+    assert "大足区水务公司" not in runway.inner_text()  # no lead unit named in this tree
+    runway.locator("summary").first.click()
+    page.locator("#vital-S2\\.R1\\.1 > details > summary").click()
+    leaf = page.locator(".vital-leaf[data-code='RIVER_LEVEL']")
+    assert leaf.get_attribute("data-colour") == "orange"
+    assert "橙色预警 1 个" in leaf.inner_text()
+    leaf.locator("a").click()
+    page.wait_for_url("**/indicators?code=RIVER_LEVEL")
+    page.wait_for_selector("#latest-body tr")
+    assert "河道水位" in page.locator("#ind-title").inner_text()
+    assert not errors, errors
+
+    # town B's cockpit: its sector is not orange (the gauge is town A's)
+    other = browser.new_page(viewport={"width": 1920, "height": 1080})
+    sign_in(other, live.base, "frank")
+    other.wait_for_selector("body[data-ready='1']")
+    theirs = other.locator("#vitals-panel .vital-sector[data-code='S2']")
+    theirs.wait_for(timeout=5000)
+    assert theirs.get_attribute("data-colour") not in ("orange", "red")
