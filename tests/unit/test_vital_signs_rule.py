@@ -20,7 +20,8 @@ def rule(**doc: Any) -> vs.VitalRule:
 
 @pytest.mark.parametrize(("facts", "colour", "reasons"), [
     (vs.IndicatorFacts(realtime=True, series=3), "green", ()),
-    (vs.IndicatorFacts(realtime=True, series=3, firing={"yellow": 1, "red": 1}), "red", ("warning.red", "warning.yellow")),
+    (vs.IndicatorFacts(realtime=True, series=3, firing={"yellow": 1, "red": 1}), "red",
+     ("warning.red", "warning.yellow")),
     (vs.IndicatorFacts(realtime=True, series=3, pending=2), "blue", ("pending",)),
     (vs.IndicatorFacts(realtime=True, series=0), "yellow", ("no_data",)),
     (vs.IndicatorFacts(realtime=False, series=0), "green", ()),

@@ -159,7 +159,8 @@ def _colour_node(node: dict[str, Any], rule: vs.VitalRule) -> str | None:
         for k, v in (c.get("counts") or ({c["colour"]: 1} if c["colour"] else {})).items():
             counts[k] += v
     node["counts"] = {c: counts.get(c, 0) for c in vs.COLOURS}
-    return node["colour"]
+    colour: str | None = node["colour"]
+    return colour
 
 
 def vital_signs(uow: UnitOfWork, actor: Actor, *, depth: str = "indicator",
