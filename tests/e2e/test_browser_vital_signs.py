@@ -15,10 +15,11 @@ import pytest
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.sensing import warning_config as wc
 from shuzhi.services.sensing.ingest import ingest
+from shuzhi.services.sensing.risk_points import import_risk_points
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.e2e.conftest import Live, sign_in
 from tests.integration.test_warnings import RIVER
-from tests.sensing_data import load_sensing, reading
+from tests.sensing_data import load_sensing, reading, rows
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +33,36 @@ def _sensing(live: Live) -> UnitOfWork:
                          reading("MANHOLE_OPEN", (now - timedelta(minutes=1)).isoformat(), 0, device="MH-A1"),
                          reading("OUTAGES", (now - timedelta(minutes=1)).isoformat(), 0, area="500111001")])
     return uow
+
+
+def _map_layer(page: Any) -> Any:
+    return page.evaluate("""() => { const o = echarts.getInstanceByDom(document.getElementById('map')).getOption();
+        const r = o.series.find((x) => x.id === 'risk-points');
+        return { risk: r ? r.data.map((d) => [d.risk.code, d.risk.state]) : null,
+                 areas: o.series.filter((x) => x.type === 'map').length }; }""")
+
+
+def test_the_risk_points_are_a_layer_of_the_cockpit_map_in_their_state(live: Live, browser: Any) -> None:
+    uow = _sensing(live)
+    point = {"code": "YL-001", "name": "北山路下穿道", "kind": "易涝点", "grade": "较大", "area_code": "500111001",
+             "lon": "105.708", "lat": "29.706", "responsible_unit_code": "C500111001", "devices": "WL-A"}
+    assert not import_risk_points(uow, rows(point, {**point, "code": "YL-002", "devices": ""}), SYSTEM).errors
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live.base, "bob")
+    page.wait_for_selector("body[data-risk-points='2']", timeout=5000)
+    assert _map_layer(page) == {"risk": [["YL-001", "warning"], ["YL-002", "normal"]], "areas": 1}
+    # the map is rebuilt (another level): the layer comes back with it
+    page.locator("[data-level='grid']").click()
+    page.wait_for_function("document.querySelector(\"[data-level='grid']\").getAttribute('aria-pressed') === 'true'")
+    page.wait_for_timeout(300)
+    assert _map_layer(page)["risk"] == [["YL-001", "warning"], ["YL-002", "normal"]]
+    assert not errors, errors
+    # town B's map has no layer of town A's points
+    other = browser.new_page(viewport={"width": 1920, "height": 1080})
+    sign_in(other, live.base, "frank")
+    other.wait_for_selector("body[data-risk-points='0']", timeout=5000)
 
 
 def test_the_cockpit_opens_on_the_sectors_colours_and_the_tree_goes_down_to_the_series(

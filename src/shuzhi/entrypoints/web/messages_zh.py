@@ -1520,6 +1520,10 @@ MESSAGES: dict[str, str] = {
     "vitals.empty_node": "本辖区无该类指标",
     "cockpit.vitals": "城市体征",
     "cockpit.vitals.link": "查看指标体系",
+    "risk.state.normal": "正常",
+    "risk.state.watch": "关注",
+    "risk.state.in_rectification": "整改中",
+    "risk.state.warning": "预警",
 }
 
 

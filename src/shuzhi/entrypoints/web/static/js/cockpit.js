@@ -415,7 +415,31 @@ async function loadVitals() {
         el("span", { class: "vital-sector-state" }, worst ? `${label} · ${n.counts[worst]}` : label)));
   }));
 }
-function startVitals() { loadVitals(); setInterval(loadVitals, 30000); }
+// Risk points (风险点全量落图) as diamonds in their state's colour. loadMap rebuilds the map's option
+// from scratch (notMerge); rather than touch it, the layer is merged back after each such rebuild.
+const RISK_COLOURS = { normal: "#52c41a", watch: "#ffc53d", in_rectification: "#3aa0ff", warning: "#f5222d" };
+let riskPoints = [];
+const riskSeries = () => ({ id: "risk-points", type: "scatter", coordinateSystem: "geo", symbol: "diamond",
+  symbolSize: riskPoints.length > 2000 ? 5 : 9, large: riskPoints.length > 2000, zlevel: 2,
+  tooltip: { formatter: (p) => [p.data.risk.name, `${p.data.risk.kind_name} · ${t(`risk.state.${p.data.risk.state}`)}`]
+    .map((x) => echarts.format.encodeHTML(x)).join("<br>") },
+  data: riskPoints.map((r) => ({ name: r.name, value: [r.lon, r.lat], risk: r, itemStyle: { color: RISK_COLOURS[r.state] } })) });
+async function loadRiskPoints() {
+  try { riskPoints = await get("/api/risk-points"); } catch (e) { return; }
+  const map = state.charts.map;
+  if (!map) return;
+  if (!map.__riskLayer) {
+    const rebuild = map.setOption.bind(map);
+    map.setOption = (option, notMerge, ...rest) => {
+      rebuild(option, notMerge, ...rest);
+      if (notMerge === true && riskPoints.length) rebuild({ series: [riskSeries()] });
+    };
+    map.__riskLayer = true;
+  }
+  map.setOption({ series: [riskSeries()] });
+  document.body.dataset.riskPoints = String(riskPoints.length);
+}
+function startVitals() { loadVitals(); loadRiskPoints(); setInterval(() => { loadVitals(); loadRiskPoints(); }, 30000); }
 
 async function main() {
   // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
