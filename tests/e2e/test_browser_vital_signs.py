@@ -55,7 +55,7 @@ def test_the_risk_points_are_a_layer_of_the_cockpit_map_in_their_state(live: Liv
     assert _map_layer(page) == {"risk": [["YL-001", "warning"], ["YL-002", "normal"]], "areas": 1}
     # the map is rebuilt (another level): the layer comes back with it
     page.locator("[data-level='grid']").click()
-    page.wait_for_function("document.querySelector(\"[data-level='grid']\").getAttribute('aria-pressed') === 'true'")
+    page.locator("[data-level='grid'][aria-pressed='true']").wait_for()
     page.wait_for_timeout(300)
     assert _map_layer(page)["risk"] == [["YL-001", "warning"], ["YL-002", "normal"]]
     assert not errors, errors
@@ -109,3 +109,34 @@ def test_the_cockpit_opens_on_the_sectors_colours_and_the_tree_goes_down_to_the_
     theirs = other.locator("#vitals-panel .vital-sector[data-code='S2']")
     theirs.wait_for(timeout=5000)
     assert theirs.get_attribute("data-colour") not in ("orange", "red")
+
+
+def test_a_grid_worker_records_a_check_on_a_risk_point_from_the_phone(live: Live, browser: Any) -> None:
+    from tests.e2e.test_browser_phone import _phone
+
+    uow = UnitOfWork(live.factory)
+    load_sensing(uow)
+    point = {"code": "WY-001", "name": "北山危岩", "kind": "危岩", "grade": "一般", "area_code": "500111001001001",
+             "lon": "105.703", "lat": "29.703", "responsible_unit_code": "G500111001001001",
+             "patrol_frequency": "1d"}
+    other = {**point, "code": "WY-002", "name": "五星危岩", "area_code": "500111002001001",
+             "responsible_unit_code": "C500111002", "lon": "105.725"}
+    assert not import_risk_points(uow, rows(point, other), SYSTEM).errors
+    context, page, errors = _phone(live, browser)
+    page.locator(".ph-tabs button[data-tab='patrol']").click()
+    page.wait_for_selector("#risk-list[data-ready='1']")
+    item = page.locator("#risk-list li[data-code='WY-001']")
+    assert page.locator("#risk-list li").count() == 1, "only the points of dave's grid"
+    assert "待巡查" in item.inner_text() and "尚未检查" in item.inner_text()
+
+    item.locator("button[data-result='abnormal']").click()
+    item.locator("form button[type='submit']").click()
+    assert item.locator(".ph-error").inner_text() == "请填写异常情况"
+    item.locator("textarea").fill("坡面有新裂缝")
+    item.locator("form button[type='submit']").click()
+    page.locator("#risk-list li[data-code='WY-001']", has_text="上次检查").wait_for()
+    assert "上次检查" in page.locator("#risk-list li[data-code='WY-001']").inner_text()
+    assert not errors, errors
+    context.close()
+    [check] = live.call("GET", "/api/risk-points/WY-001", "bob")["checks"]
+    assert (check["result"], check["note"], check["actor"]) == ("abnormal", "坡面有新裂缝", "赵伟(dave)")

@@ -148,3 +148,30 @@ def test_the_kinds_are_data_and_a_kind_in_use_stays(api: Api, world: World, uow:
     with session_factory() as s:
         [entry] = s.scalars(select(AuditEntry).where(AuditEntry.action == "risk_point.kinds")).all()
         assert entry.details["after"][1] == ["tailings_dam", "尾矿库"]
+
+
+def test_a_grid_worker_checks_a_point_of_his_grid_on_his_running_patrol(api: Api, world: World,
+                                                                        uow: UnitOfWork) -> None:
+    from datetime import UTC, datetime
+
+    load_sensing(uow)
+    mine = {**POINT, "code": "WY-001", "kind": "危岩", "area_code": "500111001001001", "devices": "",
+            "lon": "105.703", "lat": "29.703", "patrol_frequency": "1d"}
+    assert not rps.import_risk_points(uow, rows(mine, {**POINT, "code": "YL-009", "devices": ""}), SYSTEM).errors
+    [listed] = api.get("/api/risk-points", who="dave")
+    assert (listed["code"], listed["check_due"], listed["last_checked_at"]) == ("WY-001", True, None)
+    api.post("/api/risk-points/YL-009/checks", "dave", {"result": "normal"}, status=404)  # not his grid
+    assert api.post("/api/risk-points/WY-001/checks", "dave", {"result": "abnormal"}, status=422)["field"] == "note"
+    assert api.post("/api/risk-points/WY-001/checks", "dave", {"result": "ok"}, status=422)["field"] == "result"
+    api.post("/api/risk-points/WY-001/checks", "frank", {"result": "normal"}, status=403)  # not a grid worker
+
+    patrol = api.post("/api/patrols", "dave", {"point": {"lon": 105.7021, "lat": 29.7021,
+                                                          "at": datetime.now(UTC).isoformat()}}, status=201)
+    done = api.post("/api/risk-points/WY-001/checks", "dave", {"result": "abnormal", "note": "坡面有新裂缝",
+                                                               "lon": 105.703, "lat": 29.703}, status=201)
+    [check] = done["checks"]
+    assert (check["result"], check["note"], check["patrol_id"]) == ("abnormal", "坡面有新裂缝", patrol["id"])
+    assert done["check_due"] is False
+    [listed] = api.get("/api/risk-points", who="dave")
+    assert listed["check_due"] is False and listed["last_checked_at"] is not None
+    assert api.get("/api/risk-points/WY-001", who="bob")["checks"][0]["actor"] == "赵伟(dave)"

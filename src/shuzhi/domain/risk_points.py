@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shuzhi.domain.thresholds import LEVEL_RANK
@@ -73,3 +74,14 @@ def parse_series_ref(text: str) -> tuple[str, str]:
     if not sep or not indicator.strip() or not key.strip():
         raise ValueError(f"'{text}' is not a series (write INDICATOR@AREA_CODE or INDICATOR@DEVICE_CODE)")
     return indicator.strip(), key.strip()
+
+
+#: What a check on the spot found.
+CHECK_RESULTS = ("normal", "abnormal")
+
+
+def check_due(last_checked: datetime | None, patrol_every_s: int | None, now: datetime) -> bool:
+    """A patrolled point is due a check when none was made within its patrol interval (never checked: due)."""
+    if not patrol_every_s:
+        return False
+    return last_checked is None or now - last_checked >= timedelta(seconds=patrol_every_s)

@@ -192,3 +192,22 @@ class RiskPointChange(Base):
     actor: Mapped[str] = mapped_column(String(60))
     action: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class RiskPointCheck(Base):
+    """A check on a risk point (巡查检查) recorded on the spot, mostly by a grid worker from the phone."""
+
+    __tablename__ = "risk_point_checks"
+    __table_args__ = (Index("ix_risk_point_checks_point", "risk_point_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    risk_point_id: Mapped[int] = mapped_column(ForeignKey("risk_points.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    person_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(60))
+    #: The patrol it was made on, when the worker had one running (patrols have no foreign key here:
+    #: the patrol log is its own part).
+    patrol_id: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(10))  # normal|abnormal
+    note: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)

@@ -34,6 +34,13 @@ class RectificationIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class CheckIn(BaseModel):
+    result: str = Field(description="normal or abnormal", max_length=10)
+    note: str = Field(default="", max_length=2000)
+    lon: float | None = None
+    lat: float | None = None
+
+
 def _rows(data: bytes, filename: str) -> list[dict[str, str]]:
     try:
         return read_any_table(data, filename)
@@ -83,3 +90,10 @@ def get_point(point_code: str, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
 def rectification(point_code: str, body: RectificationIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Start or end rectification (整改) on the point, with the reason on its timeline."""
     return risk_points.mark_rectification(uow, actor, point_code, active=body.active, reason=body.reason)
+
+
+@router.post("/{point_code}/checks", status_code=201)
+def record_check(point_code: str, body: CheckIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Record a check made on the spot (a grid worker's phone); an abnormal one says what is wrong."""
+    return risk_points.record_check(uow, actor, point_code, result=body.result, note=body.note,
+                                    lon=body.lon, lat=body.lat)

@@ -1524,6 +1524,16 @@ MESSAGES: dict[str, str] = {
     "risk.state.watch": "关注",
     "risk.state.in_rectification": "整改中",
     "risk.state.warning": "预警",
+    "phone.risk.h": "风险点检查",
+    "phone.risk.normal": "检查正常",
+    "phone.risk.abnormal": "发现异常",
+    "phone.risk.note": "异常情况",
+    "phone.risk.report_abnormal": "记录异常",
+    "phone.risk.recorded": "已记录对{name}的检查",
+    "phone.risk.note_required": "请填写异常情况",
+    "phone.risk.due": "待巡查",
+    "phone.risk.last": "上次检查 {at}",
+    "phone.risk.never": "尚未检查",
 }
 
 

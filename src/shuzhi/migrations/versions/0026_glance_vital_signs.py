@@ -85,9 +85,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_risk_point_changes')),
     )
     op.create_index('ix_risk_point_changes_point', 'risk_point_changes', ['risk_point_id', 'id'], unique=False)
+    op.create_table('risk_point_checks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('risk_point_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=60), nullable=False),
+    sa.Column('patrol_id', sa.Integer(), nullable=True),
+    sa.Column('result', sa.String(length=10), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(['risk_point_id'], ['risk_points.id'], name=op.f('fk_risk_point_checks_risk_point_id_risk_points'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_risk_point_checks')),
+    )
+    op.create_index('ix_risk_point_checks_point', 'risk_point_checks', ['risk_point_id', 'at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_risk_point_checks_point', table_name='risk_point_checks')
+    op.drop_table('risk_point_checks')
     op.drop_index('ix_risk_point_changes_point', table_name='risk_point_changes')
     op.drop_table('risk_point_changes')
     op.drop_index('ix_risk_point_series_series', table_name='risk_point_series')

@@ -18,12 +18,14 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Unit
+from shuzhi.adapters.db.tables_patrols import Patrol
 from shuzhi.adapters.db.tables_sensing import (
     Device,
     Indicator,
     LatestReading,
     RiskPoint,
     RiskPointChange,
+    RiskPointCheck,
     RiskPointKind,
     RiskPointSeries,
 )
@@ -285,7 +287,7 @@ def _state(states: dict[int, tuple[list[str], int]], point: Any) -> str:
 
 
 def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state: str | None = None,
-                limit: int = 20_000) -> list[dict[str, Any]]:
+                limit: int = 20_000, now: datetime | None = None) -> list[dict[str, Any]]:
     """Active points in the reader's scope with their state (the cockpit's map layer), by code."""
     authz.require(actor, p.INDICATOR_READ)
     if state is not None and state not in {x.value for x in rp.PointState}:
@@ -293,7 +295,8 @@ def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state
     with uow:
         s = uow.session
         stmt: Any = (select(RiskPoint.id, RiskPoint.code, RiskPoint.name, RiskPoint.kind, RiskPoint.grade,
-                            RiskPoint.lon, RiskPoint.lat, RiskPoint.rectifying, Area.code.label("area_code"))
+                            RiskPoint.lon, RiskPoint.lat, RiskPoint.rectifying, RiskPoint.patrol_every_s,
+                            Area.code.label("area_code"))
                      .join(Area, Area.id == RiskPoint.area_id)
                      .where(RiskPoint.active.is_(True), authz.area_clause(actor, RiskPoint.area_path))
                      .order_by(RiskPoint.code))
@@ -302,13 +305,22 @@ def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state
         rows = s.execute(stmt).all()
         states = _states(s, None, actor)
         names = dict(_kinds(s))
+        last_stmt: Any = select(RiskPointCheck.risk_point_id, func.max(RiskPointCheck.at)).group_by(
+            RiskPointCheck.risk_point_id)
+        if actor.area_paths is not None:
+            last_stmt = last_stmt.join(RiskPoint, RiskPoint.id == RiskPointCheck.risk_point_id).where(
+                authz.area_clause(actor, RiskPoint.area_path))
+        last = dict(s.execute(last_stmt).all())
+    at = now or datetime.now(UTC)
     out = []
     for r in rows:
         st = _state(states, r)
         if state is not None and st != state:
             continue
         out.append({"code": r.code, "name": r.name, "kind": r.kind, "kind_name": names.get(r.kind, r.kind),
-                    "grade": r.grade, "lon": r.lon, "lat": r.lat, "area_code": r.area_code, "state": st})
+                    "grade": r.grade, "lon": r.lon, "lat": r.lat, "area_code": r.area_code, "state": st,
+                    "last_checked_at": last.get(r.id),
+                    "check_due": rp.check_due(last.get(r.id), r.patrol_every_s, at)})
         if len(out) >= limit:
             break
     return out
@@ -340,6 +352,8 @@ def get_point(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
         states = _states(s, [point.id], actor)
         timeline = s.scalars(select(RiskPointChange).where(RiskPointChange.risk_point_id == point.id)
                              .order_by(RiskPointChange.id)).all()
+        checks = s.scalars(select(RiskPointCheck).where(RiskPointCheck.risk_point_id == point.id)
+                           .order_by(RiskPointCheck.at.desc(), RiskPointCheck.id.desc()).limit(20)).all()
         return {
             "code": point.code, "name": point.name, "kind": point.kind,
             "kind_name": dict(_kinds(s)).get(point.kind, point.kind), "grade": point.grade,
@@ -351,6 +365,9 @@ def get_point(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
             "series": [{"indicator_code": c, "indicator_name": n, "unit": u, "series_key": k, "value": v, "at": at}
                        for c, n, u, k, v, at in series],
             "timeline": [{"at": c.at, "actor": c.actor, "action": c.action, "reason": c.reason} for c in timeline],
+            "checks": [{"at": c.at, "actor": c.actor, "result": c.result, "note": c.note, "patrol_id": c.patrol_id}
+                       for c in checks],
+            "check_due": rp.check_due(checks[0].at if checks else None, point.patrol_every_s, datetime.now(UTC)),
         }
 
 
@@ -372,5 +389,33 @@ def mark_rectification(uow: UnitOfWork, actor: Actor, code: str, *, active: bool
         point.rectifying = active
         s.add(RiskPointChange(risk_point_id=point.id, at=now or datetime.now(UTC), actor=actor.label,
                               action="rectification_started" if active else "rectification_ended", reason=reason))
+        uow.commit()
+    return get_point(uow, actor, code)
+
+
+def record_check(uow: UnitOfWork, actor: Actor, code: str, *, result: str, note: str = "",
+                 lon: float | None = None, lat: float | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """A check on the spot (巡查检查, from the grid worker's phone) of a point in one's scope; an abnormal
+    finding says what. It is filed under the worker's running patrol, if any."""
+    authz.require(actor, p.PATROL_WRITE)
+    if result not in rp.CHECK_RESULTS:
+        raise Invalid(f"result must be one of {', '.join(rp.CHECK_RESULTS)}", field="result")
+    note = (note or "").strip()
+    if result == "abnormal" and not note:
+        raise Invalid("say what is wrong", field="note")
+    if len(note) > 2000:
+        raise Invalid("the note is at most 2000 characters", field="note")
+    for name, value, bound in (("lon", lon, 180), ("lat", lat, 90)):
+        if value is not None and not -bound <= value <= bound:
+            raise Invalid(f"{name} must lie between {-bound} and {bound}", field=name)
+    with uow:
+        s = uow.session
+        point = _point(s, actor, code)
+        patrol = None
+        if actor.person_id is not None:
+            patrol = s.scalar(select(Patrol.id).where(Patrol.person_id == actor.person_id, Patrol.ended_at.is_(None))
+                              .order_by(Patrol.id.desc()).limit(1))
+        s.add(RiskPointCheck(risk_point_id=point.id, at=now or datetime.now(UTC), person_id=actor.person_id,
+                             actor=actor.label, patrol_id=patrol, result=result, note=note, lon=lon, lat=lat))
         uow.commit()
     return get_point(uow, actor, code)
