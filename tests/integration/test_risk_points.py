@@ -11,12 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_security import AuditEntry
 from shuzhi.adapters.tabular import write_xlsx
-from shuzhi.services.actors import SYSTEM
+from shuzhi.services.actors import SYSTEM, resolve_actor
+from shuzhi.services.errors import Invalid
 from shuzhi.services.sensing import risk_points as rps
 from shuzhi.services.sensing import warning_config as wc
 from shuzhi.services.sensing.ingest import ingest
@@ -150,8 +152,8 @@ def test_the_kinds_are_data_and_a_kind_in_use_stays(api: Api, world: World, uow:
         assert entry.details["after"][1] == ["tailings_dam", "尾矿库"]
 
 
-def test_a_grid_worker_checks_a_point_of_his_grid_on_his_running_patrol(api: Api, world: World,
-                                                                        uow: UnitOfWork) -> None:
+def test_a_grid_worker_checks_a_point_of_his_grid_on_his_running_patrol(
+        api: Api, world: World, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
     from datetime import UTC, datetime
 
     load_sensing(uow)
@@ -163,6 +165,9 @@ def test_a_grid_worker_checks_a_point_of_his_grid_on_his_running_patrol(api: Api
     api.post("/api/risk-points/YL-009/checks", "dave", {"result": "normal"}, status=404)  # not his grid
     assert api.post("/api/risk-points/WY-001/checks", "dave", {"result": "abnormal"}, status=422)["field"] == "note"
     assert api.post("/api/risk-points/WY-001/checks", "dave", {"result": "ok"}, status=422)["field"] == "result"
+    with pytest.raises(Invalid) as bad:
+        rps.record_check(uow, resolve_actor(session_factory(), "dave"), "WY-001", result="ok")
+    assert bad.value.field == "result"
     api.post("/api/risk-points/WY-001/checks", "frank", {"result": "normal"}, status=403)  # not a grid worker
 
     patrol = api.post("/api/patrols", "dave", {"point": {"lon": 105.7021, "lat": 29.7021,

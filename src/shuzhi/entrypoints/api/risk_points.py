@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -35,7 +35,7 @@ class RectificationIn(BaseModel):
 
 
 class CheckIn(BaseModel):
-    result: str = Field(description="normal or abnormal", max_length=10)
+    result: Literal["normal", "abnormal"]
     note: str = Field(default="", max_length=2000)
     lon: float | None = None
     lat: float | None = None
