@@ -178,7 +178,10 @@ def vital_signs(uow: UnitOfWork, actor: Actor, *, depth: str = "indicator",
         s = uow.session
         rule = _rule(s)
         units = {i: (c, n) for i, c, n in s.execute(select(Unit.id, Unit.code, Unit.name))}
-        nodes = list(s.scalars(select(IndicatorNode).order_by(IndicatorNode.sort_order, IndicatorNode.code)))
+        # plain rows, not ORM objects: thousands of sub-runways are read on every cockpit refresh
+        nodes = s.execute(select(IndicatorNode.id, IndicatorNode.code, IndicatorNode.name, IndicatorNode.kind,
+                                 IndicatorNode.parent_id, IndicatorNode.lead_unit_id)
+                          .order_by(IndicatorNode.sort_order, IndicatorNode.code)).all()
         roots: dict[int, list[str]] = defaultdict(list)
         for ind_id, path in s.execute(select(IndicatorArea.indicator_id, Area.path)
                                       .join(Area, Area.id == IndicatorArea.area_id)):
