@@ -127,7 +127,7 @@ def test_a_grid_worker_records_a_check_on_a_risk_point_from_the_phone(live: Live
     page.wait_for_selector("#risk-list[data-ready='1']")
     item = page.locator("#risk-list li[data-code='WY-001']")
     assert page.locator("#risk-list li").count() == 1, "only the points of dave's grid"
-    assert "待巡查" in item.inner_text() and "尚未检查" in item.inner_text()
+    assert all(x in item.inner_text() for x in ("北山危岩", "危岩 · 正常", "待巡查", "尚未检查"))
 
     item.locator("button[data-result='abnormal']").click()
     item.locator("form button[type='submit']").click()

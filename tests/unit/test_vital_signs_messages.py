@@ -28,4 +28,11 @@ def test_the_keys_built_from_colours_reasons_and_states_exist() -> None:
     built = [f"vitals.colour.{c}" for c in (*COLOURS, "none")]
     built += [f"vitals.reason.{r}" for r in ("warning", "pending", "stale", "no_data", "none")]
     built += [f"warning_level.{lv}" for lv in LEVELS] + [f"risk.state.{s.value}" for s in PointState]
+    built += [f"phone.risk.state.{s.value}" for s in PointState]
     assert not [k for k in built if k not in MESSAGES]
+
+
+def test_the_phones_risk_points_use_only_the_messages_the_phone_page_carries() -> None:
+    text = (WEB / "static/js/phone_risk.js").read_text(encoding="utf-8")
+    keys = set(re.findall(r'\bt\((?:"|`)([a-z_.0-9]+)', text))
+    assert keys and all(k.startswith("phone.") for k in keys), sorted(keys)

@@ -1,7 +1,8 @@
 // The grid worker's phone (/m), patrol tab: the risk points of one's grid (风险点) with their state, the
 // ones due a check first, and a check recorded on the spot — 正常 at once, 异常 with what is wrong.
-// Its own module beside phone.js, so that the patrol log's code stays as it is.
-import { apiErrorText, clear, el, fmtShortTime, get, post, t, toast } from "./core.js";
+// Its own module beside phone.js, so that the patrol log's code stays as it is; like phone.js it uses
+// only the phone's messages (phone.*), the ones the page carries.
+import { ApiError, clear, el, fmtShortTime, get, post, t, toast } from "./core.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,7 +21,8 @@ async function check(point, result, note, err) {
   try {
     await post(`/api/risk-points/${encodeURIComponent(point.code)}/checks`, { result, note, ...(await here()) });
   } catch (e) {
-    err.textContent = apiErrorText(e);
+    // the phone carries only its own messages: a refusal it could not foresee is said plainly
+    err.textContent = e instanceof ApiError && e.status === 404 ? t("phone.risk.gone") : t("phone.risk.failed");
     return;
   }
   toast(t("phone.risk.recorded", { name: point.name }));
@@ -36,7 +38,7 @@ function item(p) {
   abnormal.addEventListener("submit", (ev) => { ev.preventDefault(); check(p, "abnormal", note.value, err); });
   const last = p.last_checked_at ? t("phone.risk.last", { at: fmtShortTime(p.last_checked_at) }) : t("phone.risk.never");
   return el("li", { class: `ph-risk risk-${p.state}`, "data-code": p.code, "data-state": p.state },
-    el("p", {}, el("strong", {}, p.name), " ", el("span", { class: "muted" }, `${p.kind_name} · ${t(`risk.state.${p.state}`)}`)),
+    el("p", {}, el("strong", {}, p.name), " ", el("span", { class: "muted" }, `${p.kind_name} · ${t(`phone.risk.state.${p.state}`)}`)),
     el("p", { class: p.check_due ? "ph-note" : "muted small" }, p.check_due ? `${t("phone.risk.due")} · ${last}` : last),
     el("div", { class: "ph-row" },
       el("button", { type: "button", class: "ph-btn ph-small", "data-result": "normal", onclick: () => check(p, "normal", "", err) },
