@@ -29,6 +29,7 @@ def test_the_keys_built_from_colours_reasons_and_states_exist() -> None:
     built += [f"vitals.reason.{r}" for r in ("warning", "pending", "stale", "no_data", "none")]
     built += [f"warning_level.{lv}" for lv in LEVELS] + [f"risk.state.{s.value}" for s in PointState]
     built += [f"phone.risk.state.{s.value}" for s in PointState]
+    built += [f"vitals.short.{c}" for c in COLOURS if c != "green"]
     assert not [k for k in built if k not in MESSAGES]
 
 

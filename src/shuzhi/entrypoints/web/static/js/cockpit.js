@@ -405,7 +405,10 @@ async function loadVitals() {
   let v;
   try { v = await get("/api/vital-signs?depth=sector"); } catch (e) { return; }
   const panel = document.getElementById("vitals-panel");
+  const shown = panel.hidden;
   panel.hidden = !v.sectors.length;
+  // the strip takes a row of the grid: the charts drawn before it appeared must fit their panels again
+  if (shown !== panel.hidden) Object.values(state.charts).forEach((c) => c.resize());
   clear(document.getElementById("vitals-sectors")).append(...v.sectors.map((n) => {
     const label = n.colour ? t(`vitals.colour.${n.colour}`) : t("vitals.colour.none");
     const worst = VITAL_LABELS.slice(1).reverse().find((c) => n.counts[c]);

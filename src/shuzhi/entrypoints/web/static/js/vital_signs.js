@@ -37,7 +37,7 @@ function branch(n, depth) {
 
 function sectorCard(n) {
   const counts = ["red", "orange", "yellow", "blue"].filter((c) => n.counts[c]).map((c) =>
-    el("span", { class: `vital-count vital-${c}` }, `${colourLabel(c)} ${n.counts[c]}`));
+    el("span", { class: `vital-count vital-${c}` }, t("vitals.count", { colour: t(`vitals.short.${c}`), n: n.counts[c] })));
   return el("li", { class: `vital-sector vital-is-${n.colour || "none"}`, "data-code": n.code, "data-colour": n.colour || "none" },
     el("a", { href: `#vital-${n.code}`, onclick: () => { const d = document.getElementById(`vital-${n.code}`)?.querySelector(":scope > details"); if (d) d.open = true; } },
       el("span", { class: "vital-sector-name" }, dot(n.colour), ` ${n.name}`),
