@@ -180,3 +180,24 @@ def test_a_grid_worker_checks_a_point_of_his_grid_on_his_running_patrol(
     [listed] = api.get("/api/risk-points", who="dave")
     assert listed["check_due"] is False and listed["last_checked_at"] is not None
     assert api.get("/api/risk-points/WY-001", who="bob")["checks"][0]["actor"] == "赵伟(dave)"
+
+
+def test_the_cli_imports_risk_points_from_geojson_and_names_bad_rows(world: World, uow: UnitOfWork, tmp_path: Any,
+                                                                     engine: Any) -> None:
+    from typer.testing import CliRunner
+
+    from shuzhi.entrypoints.cli import app
+
+    load_sensing(uow)
+    url = engine.url.render_as_string(hide_password=False)
+    props = {k: v for k, v in POINT.items() if k not in ("lon", "lat")}
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [105.708, 29.706]}, "properties": props}]}
+    good = tmp_path / "points.geojson"
+    good.write_bytes(orjson.dumps(doc))
+    result = CliRunner().invoke(app, ["import", "risk-points", str(good), "--database-url", url])
+    assert result.exit_code == 0 and "1 created" in result.output, result.output
+    doc["features"][0]["properties"]["grade"] = "特别重大"
+    good.write_bytes(orjson.dumps(doc))
+    result = CliRunner().invoke(app, ["import", "risk-points", str(good), "--database-url", url])
+    assert result.exit_code == 1 and "grade" in result.output
