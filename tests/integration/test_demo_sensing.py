@@ -64,3 +64,35 @@ def test_demo_sensors_tell_the_storm_through_the_real_services(session_factory: 
     assert added > 300
     assert live_tick(demo, uow, NOW + timedelta(minutes=5)) == 0
     forget_catalogues()
+
+
+def test_a_demo_storm_turns_the_flood_runway_orange_then_red_and_the_waterlogging_points_to_warning(
+        session_factory: sessionmaker[Session]) -> None:
+    """Issue #22's demo: the live storm (ten minutes after the start) through the real ingest and warnings."""
+    from shuzhi.demo.warnings import seed_warnings
+
+    forget_catalogues()
+    district = build_district(1)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(session_factory)
+
+    load_reference_data(uow, district)
+    seed_warnings(uow, session_factory, district)
+    demo = seed_sensing(uow, session_factory, district, NOW - timedelta(hours=12), NOW, 1)
+
+    def flood(at: datetime) -> str | None:
+        [sector] = [x for x in vital_signs(uow(), SYSTEM, depth="runway", now=at)["sectors"] if x["code"] == "S2"]
+        [runway] = [r for r in sector["children"] if r["name"] == "排水防涝"]
+        return runway["colour"]
+
+    colours, states = [], set()
+    for step in range(1, 37):  # six hours in ten-minute ticks
+        at = NOW + timedelta(minutes=10 * step)
+        live_tick(demo, uow, at)
+        colours.append(flood(at))
+        states |= {p["state"] for p in list_points(uow(), SYSTEM, kind="waterlogging", now=at)}
+    worst = [c for i, c in enumerate(colours) if i == 0 or c != colours[i - 1]]
+    assert "orange" in worst and "red" in worst and worst.index("orange") < worst.index("red"), colours
+    assert "warning" in states, states
+    forget_catalogues()
