@@ -130,6 +130,14 @@ def test_a_town_sees_only_its_own_points(api: Api, world: World, uow: UnitOfWork
     missing = api.get("/api/risk-points/NOPE", who="frank", status=404)
     assert theirs["detail"].replace("YL-001", "X") == missing["detail"].replace("NOPE", "X")
     api.post("/api/risk-points/YL-001/rectification", "frank", {"active": True, "reason": "x"}, status=403)
+    # the map layer comes back unchanged as a 304, and changed as a new body
+    first = api.client.get("/api/risk-points", headers=api.headers("bob"))
+    tag = first.headers["etag"]
+    again = api.client.get("/api/risk-points", headers={**api.headers("bob"), "If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    api.post("/api/risk-points/YL-001/rectification", "alice", {"active": True, "reason": "加固"})
+    changed = api.client.get("/api/risk-points", headers={**api.headers("bob"), "If-None-Match": tag})
+    assert changed.status_code == 200 and changed.json()[0]["state"] == "in_rectification"
 
 
 def test_the_kinds_are_data_and_a_kind_in_use_stays(api: Api, world: World, uow: UnitOfWork,
