@@ -15,6 +15,8 @@ from shuzhi.demo.sensing import live_tick, seed_sensing
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.sensing.ingest import forget_catalogues
 from shuzhi.services.sensing.readings import history
+from shuzhi.services.sensing.risk_points import get_point, list_points
+from shuzhi.services.sensing.vital_signs import vital_signs
 from shuzhi.services.unit_of_work import UnitOfWork
 
 NOW = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)
@@ -47,8 +49,50 @@ def test_demo_sensors_tell_the_storm_through_the_real_services(session_factory: 
     rain = history(uow(), SYSTEM, "RAINFALL_1H", district.towns[0]["code"], storm.start, storm.start
                    + timedelta(hours=storm.hours), bucket_s=0)
     assert max(p["value"] for p in rain.points) > 15.0
+    # the vital signs (issue #22): every sector and runway has its lead unit and a colour; the 易涝点 are
+    # registered where the depth gauges stand, watched by them, the town's rain and its river gauge
+    vitals = vital_signs(uow(), SYSTEM, depth="runway", now=NOW)["sectors"]
+    assert len(vitals) == 7 and all(x["lead_unit_code"] == "C500111" and x["colour"] for x in vitals)
+    assert all(r["lead_unit_code"] and r["colour"] for x in vitals for r in x["children"])
+    points = list_points(uow(), SYSTEM, kind="waterlogging")
+    assert len(points) == 8 and all(p["state"] in ("normal", "watch", "warning") for p in points)
+    watched = get_point(uow(), SYSTEM, points[0]["code"])["series"]
+    assert {w["indicator_code"] for w in watched} >= {"WATERLOGGING_DEPTH", "RAINFALL_1H"}
+    assert all(w["value"] is not None for w in watched)
     # live: the readings due in the next five minutes arrive, through ingest, once
     added = live_tick(demo, uow, NOW + timedelta(minutes=5))
     assert added > 300
     assert live_tick(demo, uow, NOW + timedelta(minutes=5)) == 0
+    forget_catalogues()
+
+
+def test_a_demo_storm_turns_the_flood_runway_orange_then_red_and_the_waterlogging_points_to_warning(
+        session_factory: sessionmaker[Session]) -> None:
+    """Issue #22's demo: the live storm (ten minutes after the start) through the real ingest and warnings."""
+    from shuzhi.demo.warnings import seed_warnings
+
+    forget_catalogues()
+    district = build_district(1)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(session_factory)
+
+    load_reference_data(uow, district)
+    seed_warnings(uow, session_factory, district)
+    demo = seed_sensing(uow, session_factory, district, NOW - timedelta(hours=12), NOW, 1)
+
+    def flood(at: datetime) -> str | None:
+        [sector] = [x for x in vital_signs(uow(), SYSTEM, depth="runway", now=at)["sectors"] if x["code"] == "S2"]
+        [runway] = [r for r in sector["children"] if r["name"] == "排水防涝"]
+        return runway["colour"]
+
+    colours, states = [], set()
+    for step in range(1, 37):  # six hours in ten-minute ticks
+        at = NOW + timedelta(minutes=10 * step)
+        live_tick(demo, uow, at)
+        colours.append(flood(at))
+        states |= {p["state"] for p in list_points(uow(), SYSTEM, kind="waterlogging", now=at)}
+    worst = [c for i, c in enumerate(colours) if i == 0 or c != colours[i - 1]]
+    assert "orange" in worst and "red" in worst and worst.index("orange") < worst.index("red"), colours
+    assert "warning" in states, states
     forget_catalogues()

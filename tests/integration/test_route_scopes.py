@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Attachment, Event, TimelineEntry
 from shuzhi.domain import permissions as perms
-from shuzhi.services.actors import ALL_PERMISSIONS, forget_people
+from shuzhi.services.actors import ALL_PERMISSIONS, SYSTEM, forget_people
 from tests.factories import World
 from tests.integration.conftest import Api
 
@@ -250,6 +250,19 @@ UNSCOPED.update({
         _CONFIG_SCOPES, "test_a_town_neither_sees_another_towns_thresholds_nor_changes_the_districts")),
 })
 
+#: Vital signs (issue #22): the rule that colours the tree is installation-wide configuration; the
+#: tree itself (GET /api/vital-signs) is a collection walked above (test_vital_signs.py: town B's reader
+#: does not see town A's warning).
+UNSCOPED.update({
+    ("GET", "/api/vital-signs/rule"): Unscoped(CONFIG + " (the vital-sign rule)"),
+    ("PUT", "/api/vital-signs/rule"): Unscoped(CONFIG + " (the vital-sign rule)", perms.INDICATOR_WRITE),
+    ("GET", "/api/risk-points/kinds"): Unscoped(REFERENCE + " (the kinds of risk point)"),
+    ("PUT", "/api/risk-points/kinds"): Unscoped(CONFIG + " (the kinds of risk point)", perms.RISK_POINT_WRITE),
+    ("POST", "/api/risk-points/import"): Unscoped("each row's area must lie in the importer's scope, and a code of "
+                                                  "another's point is refused without telling (test_risk_points)",
+                                                  perms.RISK_POINT_WRITE),
+})
+
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH
 #: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.
@@ -298,7 +311,9 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  # the grid worker's patrol log (phone)
                  "patrol_id",
                  # the town's structure (issue #20): town B and one of its boards
-                 "town_code", "board_key"}
+                 "town_code", "board_key",
+                 # a risk point of town B
+                 "point_code"}
 SCOPED_PARAMS |= {"sub_id", "delivery_id"}  # town B's webhook subscription and one of its deliveries
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
@@ -306,7 +321,8 @@ MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id"
            "shift_id": "999999", "chain_id": "999999",
            "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
            "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999",
-           "sub_id": "999999", "delivery_id": "999999", "town_code": "500199999", "board_key": "nosuch"}
+           "sub_id": "999999", "delivery_id": "999999", "town_code": "500199999", "board_key": "nosuch",
+           "point_code": "NOPOINT"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -449,6 +465,7 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     # town B's boards (一中心四板块), made by frank (every permission here, town B's scope)
     boards = api.post("/api/towns/500111002/boards", "frank")
     params |= {"town_code": "500111002", "board_key": boards["boards"][2]["key"]}
+    params |= {"point_code": _town_b_risk_point(api)}
     return Town(params=params,
                 event_id=ev["id"])
 
@@ -511,6 +528,19 @@ def _town_b_duty_desk(api: Api) -> dict[str, str]:
                                                           "note": SECRET_TITLE}, status=201)
     check = api.post("/api/duty/presence-checks", "alice", {"unit_code": "C500111002", "minutes": 5}, status=201)
     return {"handover_id": str(handover["id"]), "check_id": str(check["id"])}
+
+
+def _town_b_risk_point(api: Api) -> str:
+    """A risk point of town B whose name is the secret."""
+    from shuzhi.services.sensing.risk_points import import_risk_points
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    row = {"__row__": "2", "code": "RP-B", "name": SECRET_TITLE, "kind": "waterlogging", "grade": "major",
+           "area_code": "500111002", "lon": str(World.B1[0]), "lat": str(World.B1[1]),
+           "responsible_unit_code": "C500111002", "responsible_person": "孙强"}
+    report = import_risk_points(UnitOfWork(api.client.app.state.session_factory), [row], SYSTEM)
+    assert not report.errors, report.errors
+    return "RP-B"
 
 
 def _town_b_chain(api: Api, event_id: int) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from shuzhi.services.actors import Actor, resolve_actor
 from shuzhi.services.importing import ImportReport
 from shuzhi.services.sensing.indicators import import_devices, import_indicators
 from shuzhi.services.sensing.ingest import ingest
+from shuzhi.services.sensing.risk_points import import_risk_points
 from shuzhi.services.unit_of_work import UnitOfWork
 
 #: River gauges: (station name, town key) on the district's rivers (濑溪河, 窟窿河, 淮远河).
@@ -122,6 +124,9 @@ class SensingPlan:
     device_rows: list[dict[str, str]]
     series: list[Series]
     towns: list[dict[str, Any]]
+    #: 易涝点 (waterlogging points) at the depth gauges, watched by the gauge, the town's rainfall and
+    #: the river gauge of the town when it has one (the import format of the risk point register).
+    risk_point_rows: list[dict[str, str]] = field(default_factory=list)
 
 
 def _town_codes(district: DemoDistrict, keys: list[str]) -> list[str]:
@@ -192,7 +197,39 @@ def build_plan(district: DemoDistrict) -> SensingPlan:
                 devices.append({"code": code, "name": f"{grid['name']}{spec.name}", "indicator_code": spec.code,
                                 "area_code": grid["code"], "lon": f"{lon:.6f}", "lat": f"{lat:.6f}"})
                 add(grid["code"], code, town_index[grid["town"]], n * 1000 + i)
-    return SensingPlan(specs, rows, devices, series, towns)
+    _lead_units(rows)
+    return SensingPlan(specs, rows, devices, series, towns, _waterlogging_points(devices, towns, district))
+
+
+def _lead_units(rows: list[dict[str, str]]) -> None:
+    """The district centre leads every sector; a runway is led (跑道建设牵头单位) by the department that
+    owns most of its indicators (the first such in the tree on a tie)."""
+    owners: dict[str, Counter[str]] = {}
+    for r in rows:
+        owners.setdefault(r["runway_code"], Counter())[r["owner_unit_code"]] += 1
+    for r in rows:
+        r["sector_lead_unit_code"] = "C500111"
+        r["runway_lead_unit_code"] = owners[r["runway_code"]].most_common(1)[0][0]
+
+
+GRADES = ("较大", "一般", "一般", "低")
+
+
+def _waterlogging_points(devices: list[dict[str, str]], towns: list[dict[str, Any]],
+                         district: DemoDistrict) -> list[dict[str, str]]:
+    town_of = {g["code"]: g["town"] for g in district.grids}
+    names = {t["code"]: t["name"] for t in towns}
+    rivers = {d["area_code"]: d["code"] for d in devices if d["indicator_code"] == "RIVER_LEVEL"}
+    out = []
+    for i, d in enumerate((d for d in devices if d["indicator_code"] == "WATERLOGGING_DEPTH"), start=1):
+        town = town_of[d["area_code"]]
+        watched = [f"RAINFALL_1H@{town}"] + ([f"RIVER_LEVEL@{rivers[town]}"] if town in rivers else [])
+        out.append({"code": f"YL-{i:03d}", "name": f"{names[town]}{d['name'].removesuffix('易涝点积水深度')}易涝点",
+                    "kind": "waterlogging", "grade": GRADES[i % len(GRADES)], "area_code": d["area_code"],
+                    "lon": d["lon"], "lat": d["lat"], "responsible_unit_code": f"C{town}",
+                    "responsible_person": "", "responsible_phone": "", "patrol_frequency": "1d",
+                    "devices": d["code"], "series": ";".join(watched), "description": "汛期重点巡查"})
+    return out
 
 
 # --- deterministic noise -------------------------------------------------------------------------------
@@ -405,6 +442,7 @@ def seed_sensing(uow: Callable[[], UnitOfWork], factory: sessionmaker[Session], 
         admin, integrator = resolve_actor(s, "admin"), resolve_actor(s, "integrator")
     _check(import_indicators(uow(), _numbered(plan.indicator_rows), admin), "indicators")
     _check(import_devices(uow(), _numbered(plan.device_rows), admin), "devices")
+    _check(import_risk_points(uow(), _numbered(plan.risk_point_rows), admin), "risk points")
     sim = make_simulator(plan, seed, history_start, now)
     demo = SensingDemo(plan, sim, integrator)
     start = max(history_start, now - timedelta(days=MAX_HISTORY_DAYS))

@@ -73,6 +73,8 @@ PATROL_WRITE = "patrol.write"  # start and stop one's own patrol, record its tra
 PATROL_READ = "patrol.read"  # read the patrols of the grid workers in one's area (a town centre's own)
 # --- the town (issue #20) ---
 TASK_ASSIGN = "task.assign"  # give a unit's task to a named person of it (事件责任人); who may is domain/town.py
+# --- risk points (风险点, issue #22): register, import, kinds, rectification marks ---
+RISK_POINT_WRITE = "risk_point.write"
 
 #: Codes that name the system's own actors (the worker, the anonymous caller) or could be mistaken for
 #: them in the audit log: never a person's staff code (case-insensitive).
@@ -91,9 +93,9 @@ _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TA
 _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
                                            EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN, NOTICE_ADMIN,
-                                           EVENT_IMPORT, MODEL_ADMIN}),
+                                           EVENT_IMPORT, MODEL_ADMIN, RISK_POINT_WRITE}),
     Role.DUTY_OFFICER: frozenset(_DESK),
-    Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE}),
+    Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE, RISK_POINT_WRITE}),
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
                              REPORT_READ, STAFF_READ, LEDGER_READ, LEDGER_REPORT}),
     Role.GRID_WORKER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, EVENT_VERIFY, INDICATOR_READ,

@@ -1,4 +1,4 @@
-"""Sensing commands: ``shuzhi import|export indicators|devices``, ``shuzhi ingest FILE``,
+"""Sensing commands: ``shuzhi import|export indicators|devices``, ``shuzhi import risk-points``, ``shuzhi ingest FILE``,
 ``shuzhi ingest-mqtt`` and ``shuzhi purge-readings``. Registered on the main app by :mod:`shuzhi.entrypoints.cli`."""
 
 from __future__ import annotations
@@ -41,6 +41,16 @@ def import_devices(path: FileArg, database_url: DbOption = None) -> None:
     from shuzhi.services.sensing.indicators import import_devices as run
 
     _report(run(_uow(database_url), _table(path), SYSTEM), "devices")
+
+
+def import_risk_points(path: FileArg, database_url: DbOption = None) -> None:
+    """Import risk points (风险点: code, name, kind, grade, area, position, responsible unit, series) from
+    XLSX, CSV, JSON or GeoJSON."""
+    from shuzhi.entrypoints.cli import _report, _uow
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.sensing.risk_points import import_risk_points as run
+
+    _report(run(_uow(database_url), _table(path), SYSTEM), "risk points")
 
 
 def _export(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
@@ -222,6 +232,7 @@ def mqtt_acl(path: Path, database_url: DbOption = None,
 def register(app: typer.Typer, import_app: typer.Typer, export_app: typer.Typer) -> None:
     import_app.command("indicators")(import_indicators)
     import_app.command("devices")(import_devices)
+    import_app.command("risk-points")(import_risk_points)
     export_app.command("indicators")(export_indicators)
     export_app.command("devices")(export_devices)
     app.command("ingest")(ingest)

@@ -13,11 +13,12 @@ both kept up to date by the ingest statement, so dashboards never scan raw histo
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DDL, Boolean, Float, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import DDL, JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shuzhi.adapters.db.tables import Base, Timestamps, UTCDateTime
+from shuzhi.adapters.db.tables import Base, Timestamps, UTCDateTime, utcnow
 
 
 class IndicatorNode(Timestamps, Base):
@@ -30,6 +31,8 @@ class IndicatorNode(Timestamps, Base):
     kind: Mapped[str] = mapped_column(String(12))  # sector|runway|sub_runway
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("indicator_nodes.id"), index=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    #: The lead unit (牵头单位; for a runway 跑道建设牵头单位), answerable for the node's state; null = none named.
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
 
 class Indicator(Timestamps, Base):
@@ -138,6 +141,93 @@ class MqttReceipt(Base):
     __tablename__ = "mqtt_receipts"
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class VitalSignRule(Base):
+    """The installation's vital-sign rule (:mod:`shuzhi.domain.vital_signs`): one row, id 1; absent = the default."""
+
+    __tablename__ = "vital_sign_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RiskPointKind(Base):
+    """A kind of risk point the installation registers (危岩, 易涝点 …); none stored = the default kinds."""
+
+    __tablename__ = "risk_point_kinds"
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RiskPoint(Timestamps, Base):
+    """A risk or hazard point (风险点, 隐患点, 易涝点 …) on the map (:mod:`shuzhi.domain.risk_points`)."""
+
+    __tablename__ = "risk_points"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    grade: Mapped[str] = mapped_column(String(10))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    #: Copied from the area when saved: every list and map layer is scoped by path prefix.
+    area_path: Mapped[str] = mapped_column(String(100), index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    responsible_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    responsible_person: Mapped[str] = mapped_column(String(60), default="")
+    responsible_phone: Mapped[str] = mapped_column(String(20), default="")
+    #: Seconds between patrols (the import takes ``1d``, ``7d``); null = not patrolled.
+    patrol_every_s: Mapped[int | None] = mapped_column(Integer)
+    #: A person marked it under rectification (整改中); the timeline says who, when and why.
+    rectifying: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RiskPointSeries(Base):
+    """A series watching a risk point: an indicator at an area or a device (its series key)."""
+
+    __tablename__ = "risk_point_series"
+    __table_args__ = (Index("ix_risk_point_series_series", "indicator_id", "series_key"),)
+    risk_point_id: Mapped[int] = mapped_column(ForeignKey("risk_points.id", ondelete="CASCADE"), primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
+    series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class RiskPointChange(Base):
+    """The risk point's timeline, append-only: rectification started and ended, with who, when and why."""
+
+    __tablename__ = "risk_point_changes"
+    __table_args__ = (Index("ix_risk_point_changes_point", "risk_point_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    risk_point_id: Mapped[int] = mapped_column(ForeignKey("risk_points.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class RiskPointCheck(Base):
+    """A check on a risk point (巡查检查) recorded on the spot, mostly by a grid worker from the phone."""
+
+    __tablename__ = "risk_point_checks"
+    __table_args__ = (Index("ix_risk_point_checks_point", "risk_point_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    risk_point_id: Mapped[int] = mapped_column(ForeignKey("risk_points.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    person_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(60))
+    #: The patrol it was made on, when the worker had one running (patrols have no foreign key here:
+    #: the patrol log is its own part).
+    patrol_id: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(10))  # normal|abnormal
+    note: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
 
 
 # The default partition is part of the table's shape on PostgreSQL (without it a reading for a day with no

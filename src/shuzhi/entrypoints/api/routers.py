@@ -31,9 +31,11 @@ from shuzhi.entrypoints.api import (
     patrols,
     plans,
     public_services,
+    risk_points,
     sensing,
     supervision,
     town,
+    vital_signs,
     workbench,
 )
 from shuzhi.entrypoints.api import evaluation as evaluation_api
@@ -58,6 +60,8 @@ ROUTERS: list[APIRouter] = [
     patrols.router,
     sensing.router,
     warnings_api.router,
+    vital_signs.router,
+    risk_points.router,
     supervision.router,
     cockpit.router,
     auth.router,

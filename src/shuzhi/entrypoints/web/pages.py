@@ -36,6 +36,7 @@ NAV = [
     ("/verify", "nav.verify"),
     ("/warnings", "nav.warnings"),
     ("/indicators", "nav.indicators"),
+    ("/vital-signs", "nav.vitals"),
     ("/plans", "nav.plans"),
     ("/evaluation", "nav.evaluation"),
     ("/analysis", "nav.analysis"),
@@ -154,6 +155,11 @@ def analysis_page(request: Request) -> Response:
 @router.get("/warnings", response_class=HTMLResponse)
 def warnings_page(request: Request) -> Response:
     return _page(request, "warnings.html", "warnings")
+
+
+@router.get("/vital-signs", response_class=HTMLResponse)
+def vital_signs_page(request: Request) -> Response:
+    return _page(request, "vital_signs.html", "vital-signs")
 
 
 @router.get("/indicators", response_class=HTMLResponse)

@@ -38,6 +38,7 @@ INDICATOR_COLUMNS = [
     "sector_code", "sector_name", "runway_code", "runway_name", "sub_runway_code", "sub_runway_name",
     "code", "name", "unit", "value_type", "frequency", "source_system", "owner_unit_code", "level", "areas",
     "realtime", "warning", "traceable", "evaluable", "retention_days", "description",
+    "sector_lead_unit_code", "runway_lead_unit_code",
 ]
 INDICATOR_ALIASES = {
     "sector_code": ["板块编码"], "sector_name": ["板块", "板块名称"],
@@ -49,6 +50,7 @@ INDICATOR_ALIASES = {
     "level": ["层级", "统计层级"], "areas": ["区域", "监测区域"],
     "realtime": ["实时性"], "warning": ["预警性"], "traceable": ["回溯性"], "evaluable": ["可评价性"],
     "retention_days": ["保留天数"], "description": ["说明", "备注"],
+    "sector_lead_unit_code": ["板块牵头单位"], "runway_lead_unit_code": ["跑道建设牵头单位", "跑道牵头单位"],
 }
 INDICATOR_REQUIRED = ["sector_code", "sector_name", "runway_code", "runway_name", "sub_runway_code",
                       "sub_runway_name", "code", "name", "value_type", "frequency", "owner_unit_code", "level"]
@@ -175,6 +177,28 @@ def _check_tree(rows: Rows, stored: dict[str, IndicatorNode]) -> None:
             parent = code
 
 
+_LEADS = ("sector", "runway")
+
+
+def _check_leads(rows: Rows, units: dict[str, Unit]) -> dict[str, int]:
+    """Lead units named on the rows (跑道建设牵头单位): node code → unit id. A blank cell names none and
+    leaves the stored one; a node named with two different units is refused at the second row."""
+    out: dict[str, tuple[str, str]] = {}  # node code → (unit code, first row)
+    for r in rows.items:
+        for kind in _LEADS:
+            column = f"{kind}_lead_unit_code"
+            code, node = r.get(column, ""), r.get(f"{kind}_code", "")
+            if not code or not node:
+                continue
+            if code not in units:
+                rows.error(r, column, f"unknown unit '{code}' (import the units first)")
+                continue
+            first = out.setdefault(node, (code, r["__row__"]))
+            if first[0] != code:
+                rows.error(r, column, f"'{node}' is led by '{first[0]}' on row {first[1]}")
+    return {node: units[code].id for node, (code, _) in out.items()}
+
+
 def _parse_indicator(r: Mapping[str, str], rows: Rows, units: dict[str, Unit],
                      areas: dict[str, Area]) -> dict[str, Any] | None:
     ok = True
@@ -254,7 +278,9 @@ def import_indicators(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], actor:
         node_codes = {r.get(f"{k}_code", "") for r in checked.items for k in _LEVELS}
         stored_nodes = _by_code(s, IndicatorNode, node_codes)
         _check_tree(checked, stored_nodes)
-        units = _by_code(s, Unit, (r.get("owner_unit_code", "") for r in checked.items))
+        units = _by_code(s, Unit, (r.get(k, "") for r in checked.items
+                                   for k in ("owner_unit_code", "sector_lead_unit_code", "runway_lead_unit_code")))
+        leads = _check_leads(checked, units)
         areas = _by_code(s, Area, (a for r in checked.items for a in split_list(r.get("areas", ""))))
         parsed = {r["code"]: _parse_indicator(r, checked, units, areas) for r in checked.items if r.get("code")}
         clash = _by_code(s, IndicatorNode, (r.get("code", "") for r in checked.items))
@@ -279,6 +305,10 @@ def import_indicators(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], actor:
                 else:
                     node.name = name
                     node.parent_id = parent.id if parent else None
+                if code in leads and node.lead_unit_id != leads[code]:
+                    audit.record_change(s, actor, "indicator_node.lead_unit", f"indicator_node:{code}",
+                                        {"lead_unit_id": node.lead_unit_id}, {"lead_unit_id": leads[code]})
+                    node.lead_unit_id = leads[code]
             s.flush()
         existing = _by_code(s, Indicator, parsed)
         current_areas: dict[int, set[int]] = {}
@@ -418,6 +448,8 @@ def _export_rows(s: Session, where: Any) -> list[dict[str, str]]:
             "areas": ";".join(sorted(links.get(ind.id, []))),
             **{f: "true" if getattr(ind, f) else "false" for f in FLAGS},
             "retention_days": str(ind.retention_days or ""), "description": ind.description,
+            "sector_lead_unit_code": unit_codes.get(sector.lead_unit_id, "") if sector.lead_unit_id else "",
+            "runway_lead_unit_code": unit_codes.get(runway.lead_unit_id, "") if runway.lead_unit_id else "",
         })
     return out
 

@@ -398,6 +398,52 @@ async function loadFlows() {
       el("tbody", {}, row("notify", f.notify, "cockpit.flows.rate.notify"), row("handle", f.handle, "cockpit.flows.rate.handle"))));
 }
 
+// glance (issue #22): the sectors' vital signs in five colours (城市体征), each linking to its branch of
+// the tree; refreshed with the other figures' cadence. Hidden when the tree is empty or unreadable.
+const VITAL_LABELS = ["green", "blue", "yellow", "orange", "red"];
+async function loadVitals() {
+  let v;
+  try { v = await get("/api/vital-signs?depth=sector"); } catch (e) { return; }
+  const panel = document.getElementById("vitals-panel");
+  const shown = panel.hidden;
+  panel.hidden = !v.sectors.length;
+  // the strip takes a row of the grid: the charts drawn before it appeared must fit their panels again
+  if (shown !== panel.hidden) Object.values(state.charts).forEach((c) => c.resize());
+  clear(document.getElementById("vitals-sectors")).append(...v.sectors.map((n) => {
+    const label = n.colour ? t(`vitals.colour.${n.colour}`) : t("vitals.colour.none");
+    const worst = VITAL_LABELS.slice(1).reverse().find((c) => n.counts[c]);
+    return el("li", { class: `vital-sector vital-is-${n.colour || "none"}`, "data-code": n.code, "data-colour": n.colour || "none" },
+      el("a", { href: `/vital-signs#vital-${encodeURIComponent(n.code)}`, title: label },
+        el("span", { class: "vital-sector-name" }, el("span", { class: `vital-dot vital-${n.colour || "none"}`, "aria-hidden": "true" }), n.name),
+        el("span", { class: "vital-sector-state" }, worst ? `${label} · ${n.counts[worst]}` : label)));
+  }));
+}
+// Risk points (风险点全量落图) as diamonds in their state's colour. loadMap rebuilds the map's option
+// from scratch (notMerge); rather than touch it, the layer is merged back after each such rebuild.
+const RISK_COLOURS = { normal: "#52c41a", watch: "#ffc53d", in_rectification: "#3aa0ff", warning: "#f5222d" };
+let riskPoints = [];
+const riskSeries = () => ({ id: "risk-points", type: "scatter", coordinateSystem: "geo", symbol: "diamond",
+  symbolSize: riskPoints.length > 2000 ? 5 : 9, large: riskPoints.length > 2000, zlevel: 2,
+  tooltip: { formatter: (p) => [p.data.risk.name, `${p.data.risk.kind_name} · ${t(`risk.state.${p.data.risk.state}`)}`]
+    .map((x) => echarts.format.encodeHTML(x)).join("<br>") },
+  data: riskPoints.map((r) => ({ name: r.name, value: [r.lon, r.lat], risk: r, itemStyle: { color: RISK_COLOURS[r.state] } })) });
+async function loadRiskPoints() {
+  try { riskPoints = await get("/api/risk-points"); } catch (e) { return; }
+  const map = state.charts.map;
+  if (!map) return;
+  if (!map.__riskLayer) {
+    const rebuild = map.setOption.bind(map);
+    map.setOption = (option, notMerge, ...rest) => {
+      rebuild(option, notMerge, ...rest);
+      if (notMerge === true && riskPoints.length) rebuild({ series: [riskSeries()] });
+    };
+    map.__riskLayer = true;
+  }
+  map.setOption({ series: [riskSeries()] });
+  document.body.dataset.riskPoints = String(riskPoints.length);
+}
+function startVitals() { loadVitals(); loadRiskPoints(); setInterval(() => { loadVitals(); loadRiskPoints(); }, 30000); }
+
 async function main() {
   // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
   // loading; the panels and the feed are asked for only once it is drawn, so that on a busy server
@@ -414,6 +460,7 @@ async function main() {
   loadLedgerBoard();
   loadDutyBoard();
   loadFlows();
+  startVitals();
   loadWarningMarkers().catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
   get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});

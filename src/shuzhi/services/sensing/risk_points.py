@@ -1,0 +1,421 @@
+"""Risk points (风险点全量落图, issue #22): the register, its import (Excel/CSV/JSON/GeoJSON), the kinds,
+the map layer with each point's state, one point with its series and timeline, and rectification marks.
+
+A point's state (:func:`shuzhi.domain.risk_points.point_state`) comes from the open warnings of the
+series attached to it: one grouped query joins ``risk_point_series`` to ``warnings`` on
+(indicator, series key), whatever the number of points. Everything is scoped by the point's area
+path; a point outside the reader's scope is *not found*.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select
+from sqlalchemy.orm import Session
+
+from shuzhi.adapters.db.tables import Area, Unit
+from shuzhi.adapters.db.tables_patrols import Patrol
+from shuzhi.adapters.db.tables_sensing import (
+    Device,
+    Indicator,
+    LatestReading,
+    RiskPoint,
+    RiskPointChange,
+    RiskPointCheck,
+    RiskPointKind,
+    RiskPointSeries,
+)
+from shuzhi.adapters.db.tables_warnings import IndicatorWarning
+from shuzhi.domain import permissions as p
+from shuzhi.domain import risk_points as rp
+from shuzhi.domain.sensing import format_frequency, parse_frequency
+from shuzhi.services.actors import Actor
+from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.importing import ImportReport, canonical_rows, split_list
+from shuzhi.services.security import audit, authz
+from shuzhi.services.unit_of_work import UnitOfWork
+
+COLUMNS = ["code", "name", "kind", "grade", "area_code", "lon", "lat", "responsible_unit_code",
+           "responsible_person", "responsible_phone", "patrol_frequency", "devices", "series", "description"]
+ALIASES = {
+    "code": ["风险点编码", "编码"], "name": ["风险点名称", "名称"], "kind": ["类型", "风险点类型"],
+    "grade": ["等级", "风险等级"], "area_code": ["区域编码", "所属区域"], "lon": ["经度"], "lat": ["纬度"],
+    "responsible_unit_code": ["责任单位", "责任单位编码"], "responsible_person": ["责任人"],
+    "responsible_phone": ["联系电话", "责任人电话"], "patrol_frequency": ["巡查频次", "巡查频率"],
+    "devices": ["监测设备"], "series": ["监测序列"], "description": ["说明", "备注"],
+}
+REQUIRED = ["code", "name", "kind", "grade", "area_code", "lon", "lat", "responsible_unit_code"]
+MAX_POINTS = 50_000
+
+
+# --- kinds -------------------------------------------------------------------------------------------
+
+
+def _kinds(s: Session) -> list[tuple[str, str]]:
+    stored = s.execute(select(RiskPointKind.code, RiskPointKind.name)
+                       .order_by(RiskPointKind.sort_order, RiskPointKind.code)).all()
+    return [(c, n) for c, n in stored] if stored else list(rp.DEFAULT_KINDS)
+
+
+def kinds(uow: UnitOfWork, actor: Actor) -> list[dict[str, str]]:
+    """The kinds of risk point this installation registers (the default six until it names its own)."""
+    authz.require(actor, p.INDICATOR_READ)
+    with uow:
+        return [{"code": c, "name": n} for c, n in _kinds(uow.session)]
+
+
+def put_kinds(uow: UnitOfWork, actor: Actor, items: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Replace the kinds (``[{"code", "name"}]``, in the order shown); a kind still used by a point stays."""
+    authz.require(actor, p.RISK_POINT_WRITE)
+    if actor.area_paths is not None:
+        authz.ensure_config_in_scope(actor, None, "the risk point kinds", field="kinds")
+    if not items:
+        raise Invalid("give at least one kind", field="kinds")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        code, name = item.get("code"), item.get("name")
+        if not isinstance(code, str) or not rp.KIND_CODE.match(code):
+            raise Invalid("a kind's code is 1-30 lower-case letters, digits or '_'", field=f"kinds[{i}].code")
+        if code in seen:
+            raise Invalid(f"kind '{code}' is listed twice", field=f"kinds[{i}].code")
+        if not isinstance(name, str) or not name.strip() or len(name) > 60:
+            raise Invalid("a kind's name is 1-60 characters", field=f"kinds[{i}].name")
+        seen.add(code)
+    with uow:
+        s = uow.session
+        before = _kinds(s)
+        used = set(s.scalars(select(RiskPoint.kind).distinct()))
+        missing = sorted(used - seen)
+        if missing:
+            raise Invalid(f"kind(s) {', '.join(missing)} are used by risk points; keep them", field="kinds")
+        s.execute(delete(RiskPointKind))
+        s.add_all(RiskPointKind(code=str(x["code"]), name=str(x["name"]).strip(), sort_order=i)
+                  for i, x in enumerate(items))
+        after = [(str(x["code"]), str(x["name"]).strip()) for x in items]
+        audit.record_change(s, actor, "risk_point.kinds", "risk_point_kinds", before, after)
+        uow.commit()
+        return [{"code": c, "name": n} for c, n in after]
+
+
+# --- import ------------------------------------------------------------------------------------------
+
+
+def _by(s: Session, column: Any, values: Iterable[str]) -> dict[str, Any]:
+    wanted = sorted({v for v in values if v})
+    out: dict[str, Any] = {}
+    entity = column.class_
+    for i in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
+        out.update({getattr(o, column.key): o for o in s.scalars(select(entity).where(column.in_(wanted[i:i + 900])))})
+    return out
+
+
+def import_risk_points(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], actor: Actor, *,
+                       dry_run: bool = False) -> ImportReport:
+    """Create or update risk points by code, all or nothing; every problem named by row and column.
+
+    A point must lie in an area of the importer's scope; its devices and series replace the stored ones."""
+    authz.require(actor, p.RISK_POINT_WRITE)
+    with uow:
+        s = uow.session
+        checked = canonical_rows(rows, ALIASES, REQUIRED)
+        if checked.fatal:
+            return checked.report
+        if len(checked.items) > MAX_POINTS:
+            checked.error(checked.items[0], None, f"at most {MAX_POINTS} points per file; split it")
+            return checked.report
+        kind_codes = dict(_kinds(s))
+        kind_by_name = {n: c for c, n in kind_codes.items()}
+        areas = _by(s, Area.code, (r.get("area_code", "") for r in checked.items))
+        units = _by(s, Unit.code, (r.get("responsible_unit_code", "") for r in checked.items))
+        devices = _by(s, Device.code, (d for r in checked.items for d in split_list(r.get("devices", ""))))
+        refs: dict[str, list[tuple[str, str]]] = {}
+        for r in checked.items:
+            refs[r.get("code", "")] = []
+            for text in split_list(r.get("series", "")):
+                try:
+                    refs[r.get("code", "")].append(rp.parse_series_ref(text))
+                except ValueError as exc:
+                    checked.error(r, "series", str(exc))
+        indicators = _by(s, Indicator.code, (i for lst in refs.values() for i, _ in lst))
+        parsed: dict[str, dict[str, Any]] = {}
+        for r in checked.items:
+            code = r.get("code", "")
+            errors_before = len(checked.report.errors)
+
+            def bad(column: str, message: str, r: Mapping[str, str] = r) -> None:
+                checked.error(r, column, message)
+
+            if len(code) > 40:
+                bad("code", "code is longer than 40 characters")
+            name = r.get("name", "")
+            if not name or len(name) > 100:
+                bad("name", "name is 1-100 characters")
+            kind = r.get("kind", "")
+            kind = kind if kind in kind_codes else kind_by_name.get(kind, "")
+            if not kind:
+                bad("kind", f"unknown kind '{r.get('kind', '')}'; kinds are {', '.join(kind_codes.values())}")
+            try:
+                grade = rp.parse_grade(r.get("grade", ""))
+            except ValueError as exc:
+                bad("grade", str(exc))
+                grade = ""
+            area = areas.get(r.get("area_code", ""))
+            if area is None:
+                bad("area_code", f"unknown area '{r.get('area_code', '')}'")
+            elif not authz.path_visible(actor, area.path):
+                bad("area_code", f"area '{area.code}' is outside your scope")
+            coords: dict[str, float] = {}
+            for axis, lo, hi in (("lon", -180, 180), ("lat", -90, 90)):
+                try:
+                    coords[axis] = float(r.get(axis, ""))
+                    if not lo <= coords[axis] <= hi:
+                        raise ValueError
+                except ValueError:
+                    bad(axis, f"{axis} must be a number between {lo} and {hi}")
+            unit = units.get(r.get("responsible_unit_code", ""))
+            if unit is None:
+                bad("responsible_unit_code", f"unknown unit '{r.get('responsible_unit_code', '')}'")
+            patrol = None
+            if r.get("patrol_frequency", ""):
+                try:
+                    patrol = parse_frequency(r["patrol_frequency"])
+                except ValueError as exc:
+                    bad("patrol_frequency", str(exc))
+            for column, limit in (("responsible_person", 60), ("responsible_phone", 20)):
+                if len(r.get(column, "")) > limit:
+                    bad(column, f"{column} is longer than {limit} characters")
+            series: set[tuple[int, str]] = set()
+            for d in split_list(r.get("devices", "")):
+                dev = devices.get(d)
+                if dev is None:
+                    bad("devices", f"unknown device '{d}'")
+                else:
+                    series.add((dev.indicator_id, dev.code))
+            for ind_code, key in refs.get(code, []):
+                ind = indicators.get(ind_code)
+                if ind is None:
+                    bad("series", f"unknown indicator '{ind_code}'")
+                else:
+                    series.add((ind.id, key))
+            if len(checked.report.errors) == errors_before and area is not None and unit is not None:
+                parsed[code] = {"fields": {
+                    "name": name, "kind": kind, "grade": grade, "area_id": area.id, "area_path": area.path,
+                    "lon": coords["lon"], "lat": coords["lat"], "responsible_unit_id": unit.id,
+                    "responsible_person": r.get("responsible_person", ""),
+                    "responsible_phone": r.get("responsible_phone", ""), "patrol_every_s": patrol,
+                    "description": r.get("description", ""), "active": True}, "series": series}
+        report = checked.report
+        if report.errors:
+            return report
+        existing = _by(s, RiskPoint.code, parsed)
+        # a point of another's scope is not overwritten through its code (nor is its existence told)
+        for r in checked.items:
+            point = existing.get(r["code"])
+            if point is not None and not authz.path_visible(actor, point.area_path):
+                checked.error(r, "code", f"code '{r['code']}' is taken; choose another")
+        if report.errors:
+            return report
+        current: dict[int, set[tuple[int, str]]] = defaultdict(set)
+        ids = [x.id for x in existing.values()]
+        for i in range(0, len(ids), 900):
+            for pid, ind, key in s.execute(select(RiskPointSeries.risk_point_id, RiskPointSeries.indicator_id,
+                                                  RiskPointSeries.series_key)
+                                           .where(RiskPointSeries.risk_point_id.in_(ids[i:i + 900]))):
+                current[pid].add((ind, key))
+        for code, item in parsed.items():
+            fields, series = item["fields"], item["series"]
+            point = existing.get(code)
+            before = None if point is None else {**{k: getattr(point, k) for k in fields},
+                                                 "series": sorted(current[point.id])}
+            audit.record_change(s, actor, "risk_point.import", f"risk_point:{code}", before,
+                                {**fields, "series": sorted(series)})
+            if point is None:
+                point = RiskPoint(code=code, rectifying=False, **fields)
+                s.add(point)
+                s.flush()
+                report.created += 1
+            else:
+                same = all(getattr(point, k) == v for k, v in fields.items()) and current[point.id] == series
+                for k, v in fields.items():
+                    setattr(point, k, v)
+                if same:
+                    report.unchanged += 1
+                else:
+                    report.updated += 1
+            if current.get(point.id, set()) != series:
+                s.execute(delete(RiskPointSeries).where(RiskPointSeries.risk_point_id == point.id))
+                s.add_all(RiskPointSeries(risk_point_id=point.id, indicator_id=i, series_key=k) for i, k in series)
+        s.flush()
+        if not dry_run:
+            uow.commit()
+        return report
+
+
+# --- the map layer and one point ---------------------------------------------------------------------
+
+
+def _states(s: Session, point_ids: list[int] | None, actor: Actor) -> dict[int, tuple[list[str], int]]:
+    """Per point: the levels of its series' firing warnings and how many are pending (one grouped query)."""
+    stmt: Any = (select(RiskPointSeries.risk_point_id, IndicatorWarning.state, IndicatorWarning.level, func.count())
+                 .join(IndicatorWarning, and_(IndicatorWarning.indicator_id == RiskPointSeries.indicator_id,
+                                              IndicatorWarning.series_key == RiskPointSeries.series_key))
+                 .where(IndicatorWarning.state.in_(("pending", "firing")))
+                 .group_by(RiskPointSeries.risk_point_id, IndicatorWarning.state, IndicatorWarning.level))
+    if point_ids is not None:
+        stmt = stmt.where(RiskPointSeries.risk_point_id.in_(point_ids))
+    elif actor.area_paths is not None:
+        stmt = stmt.join(RiskPoint, RiskPoint.id == RiskPointSeries.risk_point_id).where(
+            authz.area_clause(actor, RiskPoint.area_path))
+    out: dict[int, tuple[list[str], int]] = {}
+    for pid, state, level, n in s.execute(stmt):
+        levels, pending = out.get(pid, ([], 0))
+        if state == "firing" and level:
+            levels.append(level)
+        elif state == "pending":
+            pending += int(n)
+        out[pid] = (levels, pending)
+    return out
+
+
+def _state(states: dict[int, tuple[list[str], int]], point: Any) -> str:
+    levels, pending = states.get(point.id, ([], 0))
+    return rp.point_state(levels, pending, point.rectifying).value
+
+
+def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state: str | None = None,
+                limit: int = 20_000, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Active points in the reader's scope with their state (the cockpit's map layer), by code."""
+    authz.require(actor, p.INDICATOR_READ)
+    if state is not None and state not in {x.value for x in rp.PointState}:
+        raise Invalid(f"state must be one of {', '.join(x.value for x in rp.PointState)}", field="state")
+    with uow:
+        s = uow.session
+        stmt: Any = (select(RiskPoint.id, RiskPoint.code, RiskPoint.name, RiskPoint.kind, RiskPoint.grade,
+                            RiskPoint.lon, RiskPoint.lat, RiskPoint.rectifying, RiskPoint.patrol_every_s,
+                            Area.code.label("area_code"))
+                     .join(Area, Area.id == RiskPoint.area_id)
+                     .where(RiskPoint.active.is_(True), authz.area_clause(actor, RiskPoint.area_path))
+                     .order_by(RiskPoint.code))
+        if kind:
+            stmt = stmt.where(RiskPoint.kind == kind)
+        rows = s.execute(stmt).all()
+        states = _states(s, None, actor)
+        names = dict(_kinds(s))
+        last_stmt: Any = select(RiskPointCheck.risk_point_id, func.max(RiskPointCheck.at)).group_by(
+            RiskPointCheck.risk_point_id)
+        if actor.area_paths is not None:
+            last_stmt = last_stmt.join(RiskPoint, RiskPoint.id == RiskPointCheck.risk_point_id).where(
+                authz.area_clause(actor, RiskPoint.area_path))
+        last = dict(s.execute(last_stmt).all())
+    at = now or datetime.now(UTC)
+    out = []
+    for r in rows:
+        st = _state(states, r)
+        if state is not None and st != state:
+            continue
+        out.append({"code": r.code, "name": r.name, "kind": r.kind, "kind_name": names.get(r.kind, r.kind),
+                    "grade": r.grade, "lon": r.lon, "lat": r.lat, "area_code": r.area_code, "state": st,
+                    "last_checked_at": last.get(r.id),
+                    "check_due": rp.check_due(last.get(r.id), r.patrol_every_s, at)})
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _point(s: Session, actor: Actor, code: str) -> RiskPoint:
+    point = s.scalar(select(RiskPoint).where(RiskPoint.code == code))
+    if point is None or not authz.path_visible(actor, point.area_path):
+        raise NotFound(f"risk point {code} not found")
+    return point
+
+
+def get_point(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
+    """One point: its facts, state, each watching series with its newest value, and its timeline."""
+    authz.require(actor, p.INDICATOR_READ)
+    with uow:
+        s = uow.session
+        point = _point(s, actor, code)
+        unit = s.get(Unit, point.responsible_unit_id)
+        area = s.get(Area, point.area_id)
+        series = s.execute(
+            select(Indicator.code, Indicator.name, Indicator.unit, RiskPointSeries.series_key, LatestReading.value,
+                   LatestReading.at)
+            .join(Indicator, Indicator.id == RiskPointSeries.indicator_id)
+            .outerjoin(LatestReading, and_(LatestReading.indicator_id == RiskPointSeries.indicator_id,
+                                           LatestReading.series_key == RiskPointSeries.series_key))
+            .where(RiskPointSeries.risk_point_id == point.id)
+            .order_by(Indicator.code, RiskPointSeries.series_key)).all()
+        states = _states(s, [point.id], actor)
+        timeline = s.scalars(select(RiskPointChange).where(RiskPointChange.risk_point_id == point.id)
+                             .order_by(RiskPointChange.id)).all()
+        checks = s.scalars(select(RiskPointCheck).where(RiskPointCheck.risk_point_id == point.id)
+                           .order_by(RiskPointCheck.at.desc(), RiskPointCheck.id.desc()).limit(20)).all()
+        return {
+            "code": point.code, "name": point.name, "kind": point.kind,
+            "kind_name": dict(_kinds(s)).get(point.kind, point.kind), "grade": point.grade,
+            "area_code": area.code if area else None, "area_name": area.name if area else None,
+            "lon": point.lon, "lat": point.lat, "responsible_unit_code": unit.code if unit else None,
+            "responsible_unit_name": unit.name if unit else None, "responsible_person": point.responsible_person,
+            "patrol_frequency": format_frequency(point.patrol_every_s) if point.patrol_every_s else None,
+            "description": point.description, "rectifying": point.rectifying, "state": _state(states, point),
+            "series": [{"indicator_code": c, "indicator_name": n, "unit": u, "series_key": k, "value": v, "at": at}
+                       for c, n, u, k, v, at in series],
+            "timeline": [{"at": c.at, "actor": c.actor, "action": c.action, "reason": c.reason} for c in timeline],
+            "checks": [{"at": c.at, "actor": c.actor, "result": c.result, "note": c.note, "patrol_id": c.patrol_id}
+                       for c in checks],
+            "check_due": rp.check_due(checks[0].at if checks else None, point.patrol_every_s, datetime.now(UTC)),
+        }
+
+
+def mark_rectification(uow: UnitOfWork, actor: Actor, code: str, *, active: bool, reason: str,
+                       now: datetime | None = None) -> dict[str, Any]:
+    """Start (``active``) or end rectification (整改) on a point in one's scope, with the reason on its timeline."""
+    authz.require(actor, p.RISK_POINT_WRITE)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("give the reason", field="reason")
+    if len(reason) > 2000:
+        raise Invalid("the reason is at most 2000 characters", field="reason")
+    with uow:
+        s = uow.session
+        point = _point(s, actor, code)
+        if point.rectifying == active:
+            raise Invalid("the point is already under rectification" if active
+                          else "the point is not under rectification", field="active")
+        point.rectifying = active
+        s.add(RiskPointChange(risk_point_id=point.id, at=now or datetime.now(UTC), actor=actor.label,
+                              action="rectification_started" if active else "rectification_ended", reason=reason))
+        uow.commit()
+    return get_point(uow, actor, code)
+
+
+def record_check(uow: UnitOfWork, actor: Actor, code: str, *, result: str, note: str = "",
+                 lon: float | None = None, lat: float | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """A check on the spot (巡查检查, from the grid worker's phone) of a point in one's scope; an abnormal
+    finding says what. It is filed under the worker's running patrol, if any."""
+    authz.require(actor, p.PATROL_WRITE)
+    if result not in rp.CHECK_RESULTS:
+        raise Invalid(f"result must be one of {', '.join(rp.CHECK_RESULTS)}", field="result")
+    note = (note or "").strip()
+    if result == "abnormal" and not note:
+        raise Invalid("say what is wrong", field="note")
+    if len(note) > 2000:
+        raise Invalid("the note is at most 2000 characters", field="note")
+    for name, value, bound in (("lon", lon, 180), ("lat", lat, 90)):
+        if value is not None and not -bound <= value <= bound:
+            raise Invalid(f"{name} must lie between {-bound} and {bound}", field=name)
+    with uow:
+        s = uow.session
+        point = _point(s, actor, code)
+        patrol = None
+        if actor.person_id is not None:
+            patrol = s.scalar(select(Patrol.id).where(Patrol.person_id == actor.person_id, Patrol.ended_at.is_(None))
+                              .order_by(Patrol.id.desc()).limit(1))
+        s.add(RiskPointCheck(risk_point_id=point.id, at=now or datetime.now(UTC), person_id=actor.person_id,
+                             actor=actor.label, patrol_id=patrol, result=result, note=note, lon=lon, lat=lat))
+        uow.commit()
+    return get_point(uow, actor, code)

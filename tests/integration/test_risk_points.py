@@ -1,0 +1,211 @@
+"""Risk points (风险点全量落图, issue #22): imported from Excel and GeoJSON with every problem at its row
+and column, scoped, and each point's state following the warnings of the series watching it.
+
+alice is the district's dispatcher (she may register points), bob town A's duty officer, frank town
+B's. The river gauge WL-A stands in town A (tests/sensing_data.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shuzhi.adapters.db.tables_security import AuditEntry
+from shuzhi.adapters.tabular import write_xlsx
+from shuzhi.services.actors import SYSTEM, resolve_actor
+from shuzhi.services.errors import Invalid
+from shuzhi.services.sensing import risk_points as rps
+from shuzhi.services.sensing import warning_config as wc
+from shuzhi.services.sensing.ingest import ingest
+from shuzhi.services.unit_of_work import UnitOfWork
+from tests.factories import World
+from tests.integration.conftest import Api
+from tests.integration.test_warnings import NOW, RIVER
+from tests.sensing_data import load_sensing, reading, rows
+
+POINT = {"code": "YL-001", "name": "龙岗街道北山路下穿道", "kind": "易涝点", "grade": "较大", "area_code": "500111001",
+         "lon": "105.708", "lat": "29.706", "responsible_unit_code": "C500111001", "responsible_person": "李波",
+         "responsible_phone": "13800138000", "patrol_frequency": "1d", "devices": "WL-A",
+         "series": "", "description": ""}
+
+
+def _upload(api: Api, who: str, name: str, data: bytes, status: int = 200) -> Any:
+    return api.request("POST", "/api/risk-points/import", who, status, files={"file": (name, data)})
+
+
+def test_risk_points_are_imported_from_excel_with_every_problem_at_its_row_and_column(
+        api: Api, world: World, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
+    load_sensing(uow)
+    bad = [POINT,
+           {**POINT, "code": "YL-002", "kind": "火山"},
+           {**POINT, "code": "YL-003", "grade": "特别重大", "lon": "east"},
+           {**POINT, "code": "YL-004", "devices": "NO-SUCH", "series": "RIVER_LEVEL"},
+           {**POINT, "code": "YL-005", "responsible_unit_code": "NOPE", "patrol_frequency": "often"}]
+    got = _upload(api, "alice", "points.xlsx", write_xlsx(bad, rps.COLUMNS), 422)
+    assert {(d["row"], d["column"]) for d in got["details"]} == {
+        (3, "kind"), (4, "grade"), (4, "lon"), (5, "devices"), (5, "series"), (6, "responsible_unit_code"),
+        (6, "patrol_frequency")}
+    assert api.get("/api/risk-points", who="alice") == [], "all or nothing"
+
+    done = _upload(api, "alice", "points.xlsx", write_xlsx([POINT, {**POINT, "code": "YL-002", "kind": "geohazard",
+                                                                    "grade": "一般", "devices": "",
+                                                                    "series": "RIVER_LEVEL@500111001"}], rps.COLUMNS))
+    assert (done["created"], done["updated"]) == (2, 0)
+    point = api.get("/api/risk-points/YL-001", who="bob")
+    assert (point["kind_name"], point["grade"], point["responsible_unit_name"], point["patrol_frequency"]) == \
+        ("易涝点", "large", "龙岗街道城市运行和治理中心", "1d")
+    assert [s["series_key"] for s in point["series"]] == ["WL-A"]
+    # re-importing the same file changes nothing; bob (duty officer) may not import at all
+    again = _upload(api, "alice", "points.xlsx", write_xlsx([POINT], rps.COLUMNS))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 1)
+    _upload(api, "bob", "points.xlsx", write_xlsx([POINT], rps.COLUMNS), 403)
+    with session_factory() as s:
+        assert len(s.scalars(select(AuditEntry).where(AuditEntry.action == "risk_point.import")).all()) == 2
+
+
+def test_risk_points_are_imported_from_geojson(api: Api, world: World, uow: UnitOfWork) -> None:
+    load_sensing(uow)
+    props = {k: v for k, v in POINT.items() if k not in ("lon", "lat")}
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [105.725, 29.705]},
+         "properties": {**props, "code": "WF-009", "name": "棠香街道危房", "kind": "dilapidated_house",
+                        "area_code": "500111002", "responsible_unit_code": "C500111002", "devices": ""}},
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[105.7, 29.7], [105.71, 29.7]]},
+         "properties": {**props, "code": "WF-010"}}]}
+    got = _upload(api, "alice", "points.geojson", orjson.dumps(doc), 422)
+    assert {(d["row"], d["column"]) for d in got["details"]} == {(3, "lon"), (3, "lat")}
+    doc["features"].pop()
+    assert _upload(api, "alice", "points.geojson", orjson.dumps(doc))["created"] == 1
+    [point] = api.get("/api/risk-points", who="frank")
+    assert (point["code"], point["lon"], point["lat"], point["state"]) == ("WF-009", 105.725, 29.705, "normal")
+
+
+def test_a_point_follows_its_series_warnings_and_a_rectification_mark(
+        api: Api, world: World, uow: UnitOfWork) -> None:
+    load_sensing(uow)
+    wc.create_rule(uow, SYSTEM, {**RIVER, "actions": {}})
+    assert not rps.import_risk_points(uow, rows(POINT), SYSTEM).errors
+
+    def state() -> str:
+        [p] = api.get("/api/risk-points", who="bob")
+        assert api.get("/api/risk-points/YL-001", who="bob")["state"] == p["state"]
+        return str(p["state"])
+
+    def river(minutes: int, value: float) -> None:
+        ingest(uow, SYSTEM, [reading("RIVER_LEVEL", (NOW - timedelta(minutes=minutes)).isoformat(), value,
+                                     device="WL-A")], now=NOW)
+
+    river(30, 1.0)
+    assert state() == "normal"
+    river(20, 2.6)  # yellow: to watch
+    assert state() == "watch"
+    river(10, 3.2)  # orange: in warning
+    assert state() == "warning"
+    assert api.get("/api/risk-points?state=warning", who="alice")[0]["code"] == "YL-001"
+    assert api.get("/api/risk-points?state=normal", who="alice") == []
+
+    marked = api.post("/api/risk-points/YL-001/rectification", "alice", {"active": True, "reason": "加装排水泵"})
+    assert marked["state"] == "warning", "a live warning outranks the rectification"
+    river(5, 1.0)  # back below every level
+    assert state() == "in_rectification"
+    api.post("/api/risk-points/YL-001/rectification", "alice", {"active": True, "reason": "again"}, status=422)
+    done = api.post("/api/risk-points/YL-001/rectification", "alice", {"active": False, "reason": "泵站投用"})
+    assert done["state"] == "normal"
+    assert [(e["action"], e["reason"], e["actor"][:2]) for e in done["timeline"]] == [
+        ("rectification_started", "加装排水泵", "王丽"), ("rectification_ended", "泵站投用", "王丽")]
+    assert api.get("/api/risk-points?state=bogus", who="bob", status=422)["field"] == "state"
+
+
+def test_a_town_sees_only_its_own_points(api: Api, world: World, uow: UnitOfWork) -> None:
+    load_sensing(uow)
+    assert not rps.import_risk_points(uow, rows(POINT), SYSTEM).errors
+    assert [p["code"] for p in api.get("/api/risk-points", who="bob")] == ["YL-001"]
+    assert api.get("/api/risk-points", who="frank") == []
+    theirs = api.get("/api/risk-points/YL-001", who="frank", status=404)
+    missing = api.get("/api/risk-points/NOPE", who="frank", status=404)
+    assert theirs["detail"].replace("YL-001", "X") == missing["detail"].replace("NOPE", "X")
+    api.post("/api/risk-points/YL-001/rectification", "frank", {"active": True, "reason": "x"}, status=403)
+    # the map layer comes back unchanged as a 304, and changed as a new body
+    first = api.client.get("/api/risk-points", headers=api.headers("bob"))
+    tag = first.headers["etag"]
+    again = api.client.get("/api/risk-points", headers={**api.headers("bob"), "If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    api.post("/api/risk-points/YL-001/rectification", "alice", {"active": True, "reason": "加固"})
+    changed = api.client.get("/api/risk-points", headers={**api.headers("bob"), "If-None-Match": tag})
+    assert changed.status_code == 200 and changed.json()[0]["state"] == "in_rectification"
+
+
+def test_the_kinds_are_data_and_a_kind_in_use_stays(api: Api, world: World, uow: UnitOfWork,
+                                                    session_factory: sessionmaker[Session]) -> None:
+    assert [k["name"] for k in api.get("/api/risk-points/kinds", who="bob")] == \
+        ["危岩", "地灾隐患点", "易涝点", "危旧房", "燃气管网节点", "桥隧"]
+    load_sensing(uow)
+    assert not rps.import_risk_points(uow, rows(POINT), SYSTEM).errors
+    body = {"kinds": [{"code": "waterlogging", "name": "易涝点"}, {"code": "tailings_dam", "name": "尾矿库"}]}
+    assert api.request("PUT", "/api/risk-points/kinds", "admin", json=body)[1]["name"] == "尾矿库"
+    gone = api.request("PUT", "/api/risk-points/kinds", "admin", 422,
+                       json={"kinds": [{"code": "tailings_dam", "name": "尾矿库"}]})
+    assert gone["field"] == "kinds" and "waterlogging" in gone["detail"]
+    bad = api.request("PUT", "/api/risk-points/kinds", "admin", 422,
+                      json={"kinds": [{"code": "Bad Code", "name": "x"}]})
+    assert bad["field"] == "kinds[0].code"
+    api.request("PUT", "/api/risk-points/kinds", "alice", 403, json=body)  # a district, not the installation
+    with session_factory() as s:
+        [entry] = s.scalars(select(AuditEntry).where(AuditEntry.action == "risk_point.kinds")).all()
+        assert entry.details["after"][1] == ["tailings_dam", "尾矿库"]
+
+
+def test_a_grid_worker_checks_a_point_of_his_grid_on_his_running_patrol(
+        api: Api, world: World, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
+    from datetime import UTC, datetime
+
+    load_sensing(uow)
+    mine = {**POINT, "code": "WY-001", "kind": "危岩", "area_code": "500111001001001", "devices": "",
+            "lon": "105.703", "lat": "29.703", "patrol_frequency": "1d"}
+    assert not rps.import_risk_points(uow, rows(mine, {**POINT, "code": "YL-009", "devices": ""}), SYSTEM).errors
+    [listed] = api.get("/api/risk-points", who="dave")
+    assert (listed["code"], listed["check_due"], listed["last_checked_at"]) == ("WY-001", True, None)
+    api.post("/api/risk-points/YL-009/checks", "dave", {"result": "normal"}, status=404)  # not his grid
+    assert api.post("/api/risk-points/WY-001/checks", "dave", {"result": "abnormal"}, status=422)["field"] == "note"
+    assert api.post("/api/risk-points/WY-001/checks", "dave", {"result": "ok"}, status=422)["field"] == "result"
+    with pytest.raises(Invalid) as bad:
+        rps.record_check(uow, resolve_actor(session_factory(), "dave"), "WY-001", result="ok")
+    assert bad.value.field == "result"
+    api.post("/api/risk-points/WY-001/checks", "frank", {"result": "normal"}, status=403)  # not a grid worker
+
+    patrol = api.post("/api/patrols", "dave", {"point": {"lon": 105.7021, "lat": 29.7021,
+                                                          "at": datetime.now(UTC).isoformat()}}, status=201)
+    done = api.post("/api/risk-points/WY-001/checks", "dave", {"result": "abnormal", "note": "坡面有新裂缝",
+                                                               "lon": 105.703, "lat": 29.703}, status=201)
+    [check] = done["checks"]
+    assert (check["result"], check["note"], check["patrol_id"]) == ("abnormal", "坡面有新裂缝", patrol["id"])
+    assert done["check_due"] is False
+    [listed] = api.get("/api/risk-points", who="dave")
+    assert listed["check_due"] is False and listed["last_checked_at"] is not None
+    assert api.get("/api/risk-points/WY-001", who="bob")["checks"][0]["actor"] == "赵伟(dave)"
+
+
+def test_the_cli_imports_risk_points_from_geojson_and_names_bad_rows(world: World, uow: UnitOfWork, tmp_path: Any,
+                                                                     engine: Any) -> None:
+    from typer.testing import CliRunner
+
+    from shuzhi.entrypoints.cli import app
+
+    load_sensing(uow)
+    url = engine.url.render_as_string(hide_password=False)
+    props = {k: v for k, v in POINT.items() if k not in ("lon", "lat")}
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [105.708, 29.706]}, "properties": props}]}
+    good = tmp_path / "points.geojson"
+    good.write_bytes(orjson.dumps(doc))
+    result = CliRunner().invoke(app, ["import", "risk-points", str(good), "--database-url", url])
+    assert result.exit_code == 0 and "1 created" in result.output, result.output
+    doc["features"][0]["properties"]["grade"] = "特别重大"
+    good.write_bytes(orjson.dumps(doc))
+    result = CliRunner().invoke(app, ["import", "risk-points", str(good), "--database-url", url])
+    assert result.exit_code == 1 and "grade" in result.output
