@@ -34,6 +34,7 @@ from shuzhi.adapters.db.tables_plans import (
 )
 from shuzhi.domain import permissions as perm
 from shuzhi.domain.events import EventAction, EventState, TaskState
+from shuzhi.domain.plan_runs import OPEN_RUN_STATES, RunAction, RunState, StepState, initial_step_state
 from shuzhi.domain.plans import (
     PlanTemplate,
     Role,
@@ -52,6 +53,7 @@ from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
 from shuzhi.services.intake import event_number
 from shuzhi.services.plans.templates import _template_row
+from shuzhi.services.plans.transitions import ensure_run_can, move_plan
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, note
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -59,9 +61,7 @@ from shuzhi.services.unit_of_work import UnitOfWork
 DONE = {TaskState.REPORTED_BACK.value, TaskState.VERIFIED.value}
 #: A predecessor in one of these states went back to the centre: its dependants wait for a re-dispatch.
 BLOCKING = {TaskState.RETURNED.value, TaskState.ESCALATED.value}
-RUN_STATES = ("proposed", "active", "stood_down", "dismissed")
-#: Runs a further trigger of the same template joins instead of starting another.
-OPEN_RUN_STATES = ("proposed", "active")
+RUN_STATES = tuple(st.value for st in RunState)
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -186,7 +186,8 @@ class _Deadlines:
 def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], units: dict[int, tuple[str, str]],
                     actor: Actor, at: datetime, dispatched_by: str) -> None:
     """Create the tasks of ``steps`` with plain bulk INSERTs (a 500-task plan in one statement), link
-    them to their steps and write one timeline line per task."""
+    them to their steps and write one timeline line per task. The steps are dispatched already: created
+    so, or moved by :func:`~shuzhi.services.plans.transitions.move_plan`."""
     if not steps:
         return
     s.flush()  # the dispatch line goes on the timeline before its tasks' lines
@@ -203,7 +204,6 @@ def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], unit
     entries = []
     for st, task_id, row in zip(steps, ids, rows, strict=True):
         st.task_id = task_id
-        st.state = "dispatched"
         st.released_at = at
         code, name = units[st.unit_id]
         entries.append({
@@ -287,6 +287,7 @@ def _register_event(s: Session, tpl: PlanTemplate, areas: Sequence[Area], actor:
 def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Sequence[Area],
            actor: Actor, at: datetime, reason: str | None) -> Activation:
     """Resolve, store the steps and dispatch every step that waits for nobody — one transaction."""
+    ensure_run_can(run, RunAction.START)
     if EventState(event.state) not in (EventState.REGISTERED, EventState.DISPATCHED, EventState.HANDLING):
         raise Conflict(f"a plan can start on a registered, dispatched or handling event; {event.number} is "
                        f"{event.state}", details={"state": event.state})
@@ -295,18 +296,18 @@ def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, ev
         raise Invalid("no unit was found for any task of the plan in the affected areas", field="area_codes",
                       details=problems)
     run.event_id = event.id
-    run.state = "active"
-    run.started_at = at
-    run.started_by = actor.label
     run.problems = problems
     run.affected_areas = [a.code for a in areas]
     s.flush()
-    steps = [_step(run, tpl, sh) for sh in shares]
-    ready = [st for st, sh in zip(steps, shares, strict=True) if not _waits(tpl, sh, shares)]
+    steps = [_step(run, tpl, sh, waits=_waits(tpl, sh, shares)) for sh in shares]
+    ready = [st for st in steps if st.state == StepState.DISPATCHED]
     move_event(s, event, EventAction.DISPATCH, actor, at, reason=reason or f"启动预案：{tpl.name}", payload={
         "plan": tpl.code, "plan_version": row.version, "plan_run": run.id, "tasks": len(ready),
         "waiting": len(steps) - len(ready), "areas": run.affected_areas})
     event.dispatched_at = event.dispatched_at or at
+    # the run's line follows the event's dispatch (what the run did to the event comes first)
+    move_plan(s, event, actor, at, run=run, action=RunAction.START, reason=reason or f"启动预案：{tpl.name}",
+              payload={"plan_version": row.version, "tasks": len(ready), "waiting": len(steps) - len(ready)})
     units = _unit_names(s, {st.unit_id for st in ready})
     _dispatch_steps(s, event, ready, units, actor, at, f"预案:{tpl.code}")
     s.add_all(steps)
@@ -317,13 +318,14 @@ def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, ev
     return Activation(run.id, event.number, run.state, True, len(ready), len(steps) - len(ready))
 
 
-def _step(run: PlanRun, tpl: PlanTemplate, sh: _Share) -> PlanRunStep:
+def _step(run: PlanRun, tpl: PlanTemplate, sh: _Share, *, waits: bool) -> PlanRunStep:
     t = tpl.task(sh.task_key)
     return PlanRunStep(
         run_id=run.id, task_key=t.key, title=t.title, role=str(t.role), part=t.part, sort_order=t.order,
         unit_id=sh.unit.unit_id, unit_path=sh.unit.path, area_code=sh.area_code, after=list(t.after),
         instruction=t.instruction, checklist=list(t.checklist), deadline=str(t.deadline),
-        accept_within=str(t.accept_within) if t.accept_within else None, state="waiting", former_task_ids=[])
+        accept_within=str(t.accept_within) if t.accept_within else None,
+        state=initial_step_state(waits).value, former_task_ids=[])
 
 
 # --- one response per situation --------------------------------------------------------------------
@@ -355,7 +357,8 @@ def _open_run_for(s: Session, row: PlanTemplateRow, paths: Sequence[str], *, war
     writers queue anyway) — so two warnings of one storm arriving together cannot both start a run.
     """
     s.execute(select(PlanTemplateRow.id).where(PlanTemplateRow.id == row.id).with_for_update())
-    runs = s.scalars(select(PlanRun).where(PlanRun.template_id == row.id, PlanRun.state.in_(OPEN_RUN_STATES))
+    open_states = sorted(st.value for st in OPEN_RUN_STATES)
+    runs = s.scalars(select(PlanRun).where(PlanRun.template_id == row.id, PlanRun.state.in_(open_states))
                      .order_by(PlanRun.id)).all()
     if not runs:
         return None
@@ -395,7 +398,7 @@ def _attach(s: Session, tpl: PlanTemplate, run: PlanRun, key: str | None, kind: 
     event = s.get(Event, run.event_id) if run.event_id else None
     if new:
         run.affected_areas = _cover(s, [*run.affected_areas, *(a.code for a in new)])
-        if run.state == "active" and event is not None:
+        if run.state == RunState.ACTIVE and event is not None:
             added, waiting = _extend(s, tpl, run, event, new, actor, at, key)
     _add_trigger(s, run, key, kind, "attached", at, [a.code for a in areas], warning=warning,
                  event_id=trigger_event.id if trigger_event else None, new_areas=[a.code for a in new],
@@ -433,12 +436,16 @@ def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Se
             "task": None, "area": ",".join(a.code for a in areas),
             "message": f"the run's event is {event.state}: no tasks were added for the new areas"}]
         return 0, 0
-    steps = [_step(run, tpl, sh) for sh in shares]
+    steps = [_step(run, tpl, sh, waits=True) for sh in shares]
     ids = [st.task_id for st in existing if st.task_id is not None]
     states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all()) if ids else {}
     pool = [*existing, *steps]
     ready = [st for st in steps
              if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, pool))]
+    for st in ready:
+        # still being created (not yet in the session): whether a new step waits depends on the whole
+        # pool, old steps and new, so it is settled once the pool is known
+        st.state = initial_step_state(waits=False).value
     s.add_all(steps)
     if ready:
         move_event(s, event, EventAction.DISPATCH, actor, at, reason=f"预案响应范围扩大：{tpl.name}", payload={
@@ -459,8 +466,8 @@ def _summary(s: Session, run: PlanRun) -> Activation:
     number = s.scalar(select(Event.number).where(Event.id == run.event_id)) if run.event_id else None
     counts = dict(s.execute(select(PlanRunStep.state, func.count()).where(PlanRunStep.run_id == run.id)
                             .group_by(PlanRunStep.state)).all())
-    return Activation(run.id, number, run.state, False, int(counts.get("dispatched", 0)),
-                      int(counts.get("waiting", 0)))
+    return Activation(run.id, number, run.state, False, int(counts.get(StepState.DISPATCHED.value, 0)),
+                      int(counts.get(StepState.WAITING.value, 0)))
 
 
 def _existing(s: Session, key: str | None) -> Activation | None:
@@ -470,7 +477,8 @@ def _existing(s: Session, key: str | None) -> Activation | None:
 
 def _new_run(row: PlanTemplateRow, tpl: PlanTemplate, key: str | None, kind: str, at: datetime,
              areas: Sequence[str], warning_id: int | None = None, warning_level: str | None = None) -> PlanRun:
-    return PlanRun(template_id=row.id, template_code=tpl.code, template_version=row.version, state="proposed",
+    return PlanRun(template_id=row.id, template_code=tpl.code, template_version=row.version,
+                   state=RunState.PROPOSED.value,
                    trigger_key=key, trigger_kind=kind, warning_id=warning_id, warning_level=warning_level,
                    affected_areas=list(areas), problems=[], proposed_at=at, created_at=at)
 
@@ -601,8 +609,7 @@ def confirm(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: dat
     with uow:
         s = uow.session
         run = _load_run(s, run_id, actor, to_change=True)
-        if run.state != "proposed":
-            raise Conflict(f"plan run {run_id} is {run.state}, not proposed", details={"state": run.state})
+        ensure_run_can(run, RunAction.START)
         row = s.get(PlanTemplateRow, run.template_id)
         assert row is not None
         tpl = validate_template(row.document)

@@ -29,6 +29,7 @@ from shuzhi.adapters.db.tables_plans import (
     PlanTemplateRow,
 )
 from shuzhi.domain.events import TaskAction
+from shuzhi.domain.plan_runs import RunState, StepAction, StepState
 from shuzhi.domain.plans import (
     Confirmation,
     PlanTemplate,
@@ -54,6 +55,7 @@ from shuzhi.services.plans.activation import (
     _warning_text,
 )
 from shuzhi.services.plans.templates import _event_triggers
+from shuzhi.services.plans.transitions import move_plan
 from shuzhi.services.transitions import note
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,7 @@ def _note_resolved(s: Session, change: hooks.WarningChange) -> None:
         f"warning:{change.episode_key}:", autoescape=True))).all()
     for run in runs:
         event = s.get(Event, run.event_id) if run.event_id else None
-        if event is not None and run.state == "active":
+        if event is not None and run.state == RunState.ACTIVE:
             # Standing down stays a person's decision; the board shows the warning has ended.
             note(s, event, SYSTEM, "plan.warning_resolved", change.at,
                  payload={"plan_run": run.id, "warning": change.warning_id})
@@ -211,7 +213,7 @@ def _run_steps_of(s: Session, task: Task, *, waiting_only: bool = False) -> tupl
     s.flush()
     q = select(PlanRunStep).where(PlanRunStep.run_id == step.run_id)
     if waiting_only:
-        q = q.where(PlanRunStep.state == "waiting")
+        q = q.where(PlanRunStep.state == StepState.WAITING.value)
     return step, list(s.scalars(q))
 
 
@@ -222,7 +224,7 @@ def _dependants(step: PlanRunStep, steps: Sequence[PlanRunStep]) -> list[PlanRun
     while frontier:
         cur = frontier.pop(0)
         for st in steps:
-            if (st.state == "waiting" and cur.task_key in st.after and related(cur.unit_path, st.unit_path)
+            if (st.state == StepState.WAITING and cur.task_key in st.after and related(cur.unit_path, st.unit_path)
                     and st not in out):
                 out.append(st)
                 frontier.append(st)
@@ -250,11 +252,10 @@ def _cancel_dependants(s: Session, event: Event, task: Task) -> None:
     unit = _unit_names(s, {step.unit_id}).get(step.unit_id, ("", ""))[1]
     why = _task_reason(s, task, TaskAction.CANCEL.value)
     reason = f"前置任务「{step.title}」（{unit}）已取消" + (f"：{why}" if why else "")
-    for st in doomed:
-        st.state = "cancelled"
-        st.end_reason = reason[:2000]
-    note(s, event, SYSTEM, "plan.cancel_waiting", task.updated_at, reason=reason[:2000], payload={
-        "plan_run": step.run_id, "after_task": task.id, "cancelled": [st.task_key for st in doomed],
+    run = s.get(PlanRun, step.run_id)
+    assert run is not None
+    move_plan(s, event, SYSTEM, task.updated_at, run=run, steps=doomed, step_action=StepAction.CANCEL,
+              reason=reason[:2000], payload={"after_task": task.id, "cancelled": [st.task_key for st in doomed],
         "units": sorted(_unit_names(s, {st.unit_id for st in doomed})[st.unit_id][0] for st in doomed),
         "tasks": len(doomed)})
 
@@ -281,7 +282,7 @@ def _release(s: Session, event: Event, task: Task) -> None:
         return
     _step_of_task, steps = found
     run_id = _step_of_task.run_id
-    waiting = [st for st in steps if st.state == "waiting"]
+    waiting = [st for st in steps if st.state == StepState.WAITING]
     if not waiting:
         return
     ids = [st.task_id for st in steps if st.task_id is not None]
@@ -293,8 +294,8 @@ def _release(s: Session, event: Event, task: Task) -> None:
     run = s.get(PlanRun, run_id)
     assert run is not None
     at = task.updated_at  # the moment of the report-back (move_task stamps it before the hooks run)
-    note(s, event, SYSTEM, "plan.release", at, payload={
-        "plan_run": run_id, "after_task": task.id, "released": [st.task_key for st in ready], "tasks": len(ready)})
+    move_plan(s, event, SYSTEM, at, run=run, steps=ready, step_action=StepAction.RELEASE, payload={
+        "after_task": task.id, "released": [st.task_key for st in ready], "tasks": len(ready)})
     _dispatch_steps(s, event, ready, _unit_names(s, {st.unit_id for st in ready}), SYSTEM, at,
                     f"预案:{run.template_code}")
 
