@@ -63,7 +63,7 @@ def test_the_table_as_the_duty_officer_knows_it() -> None:
 
 
 def test_final_states_allow_nothing_and_open_ones_something() -> None:
-    assert FINAL_RUN_STATES | OPEN_RUN_STATES == set(R) and not FINAL_RUN_STATES & OPEN_RUN_STATES
+    assert set(R) == FINAL_RUN_STATES | OPEN_RUN_STATES and not FINAL_RUN_STATES & OPEN_RUN_STATES
     for state in FINAL_RUN_STATES:
         assert not [a for (s, a) in RUN_TRANSITIONS if s is state]
     for state in OPEN_RUN_STATES:

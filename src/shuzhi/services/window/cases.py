@@ -75,9 +75,6 @@ MODES = ("window", "nearest", "proxy", "dedicated")
 _PHONE = re.compile(r"^1\d{10}$")
 _CREDIT = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
-outbox.TOPICS["service.case_completed"] = "办件办结告知申请人"
-
-
 # --- the applicant is told once ------------------------------------------------------------------
 
 

@@ -226,7 +226,8 @@ export function todayYmd() {
 }
 
 export const stateLabel = (s) => t(`state.${s}`);
-export const actionLabel = (a) => t(`action.${String(a).replace(/^(event|task)\./, "")}`);
+// a timeline action by its full code (event.cancel 作废 and task.cancel 撤销 differ): shuzhi.domain.labels
+export const actionLabel = (a) => t(`action.${a}`);
 
 export function badge(text, cls) { return el("span", { class: `badge ${cls || ""}` }, text); }
 
