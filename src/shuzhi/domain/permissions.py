@@ -1,13 +1,19 @@
 """Roles and permissions as data: which role may do what.
 
 Permissions are checked once, in the service layer (``shuzhi.services.security.authz.require``), never in routes.
-A city may change this table (it is data); the names are stable because services and tests name them.
-What a role may *see* is a separate question, answered by its data scope (``shuzhi.services.security.authz``).
+A city may change this table: :data:`DEFAULT_ROLE_PERMISSIONS` below is the default, and an installation's
+role file (``SHUZHI_ROLE_PERMISSIONS_FILE``, docs/operations.md) replaces or amends a role's set; it is
+checked by :func:`role_table` at start-up, naming every unknown role and permission. The names are
+stable because services and tests name them. What a role may *see* is a separate question, answered by
+its data scope (``shuzhi.services.security.authz``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
 
 
 class Role(StrEnum):
@@ -104,8 +110,13 @@ _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),
 }
 
-ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    role: frozenset(perms | DUTY_DESK_ROLES.get(role.value, set())) for role, perms in _ROLE_PERMISSIONS.items()}
+#: The table an installation starts from.
+DEFAULT_ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = MappingProxyType({
+    role: frozenset(perms | DUTY_DESK_ROLES.get(role.value, set())) for role, perms in _ROLE_PERMISSIONS.items()})
+#: Every permission the product checks (each is granted to some role by default).
+KNOWN_PERMISSIONS: frozenset[str] = frozenset().union(*DEFAULT_ROLE_PERMISSIONS.values())
+#: The table in force: the default, or the installation's (:func:`use_role_table`).
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = dict(DEFAULT_ROLE_PERMISSIONS)
 
 #: Roles whose scope is the whole installation whatever their unit (they watch, they do not act on cases).
 GLOBAL_ROLES = frozenset({Role.ADMINISTRATOR, Role.AUDITOR})
@@ -117,3 +128,65 @@ def permissions_of(role: str | None) -> frozenset[str]:
         return ROLE_PERMISSIONS[Role(role)] if role else frozenset()
     except ValueError:
         return frozenset()
+
+
+class InvalidRoleTable(ValueError):
+    """A role file that names roles or permissions the product does not know; every problem at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def role_table(doc: Mapping[str, Any]) -> dict[Role, frozenset[str]]:
+    """The table an installation's document gives, over the default.
+
+    ``{"roles": {"<role>": [<permission>, …]}}`` replaces a role's whole set;
+    ``{"roles": {"<role>": {"add": […], "remove": […]}}}`` amends the default one. Roles the
+    document does not name keep their default set. Unknown roles and permissions are refused, by name.
+    """
+    problems: list[str] = []
+    extra = sorted(set(doc) - {"roles"})
+    if extra:
+        problems.append(f"unknown top-level key(s) {', '.join(extra)}: the file has one table, 'roles'")
+    roles = doc.get("roles", {})
+    if not isinstance(roles, Mapping):
+        raise InvalidRoleTable([*problems, "'roles' must be a table of role → permissions"])
+    table = dict(DEFAULT_ROLE_PERMISSIONS)
+    for name, spec in roles.items():
+        try:
+            role = Role(name)
+        except ValueError:
+            problems.append(f"unknown role '{name}' (known: {', '.join(r.value for r in Role)})")
+            continue
+        if isinstance(spec, list):
+            wanted, add, remove = _names(spec, f"roles.{name}", problems), set(), set()
+        elif isinstance(spec, Mapping):
+            for key in sorted(set(spec) - {"add", "remove"}):
+                problems.append(f"roles.{name}: unknown key '{key}' (use 'add' and 'remove', or give a list)")
+            wanted = set(table[role])
+            add = _names(spec.get("add", []), f"roles.{name}.add", problems)
+            remove = _names(spec.get("remove", []), f"roles.{name}.remove", problems)
+        else:
+            problems.append(f"roles.{name}: give a list of permissions, or a table with 'add' and 'remove'")
+            continue
+        table[role] = frozenset((wanted | add) - remove)
+    if problems:
+        raise InvalidRoleTable(problems)
+    return table
+
+
+def _names(value: Any, path: str, problems: list[str]) -> set[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{path}: must be a list of permission names")
+        return set()
+    for v in value:
+        if v not in KNOWN_PERMISSIONS:
+            problems.append(f"{path}: unknown permission '{v}'")
+    return {v for v in value if v in KNOWN_PERMISSIONS}
+
+
+def use_role_table(table: Mapping[Role, frozenset[str]]) -> None:
+    """Put a checked table in force (in place: whoever holds :data:`ROLE_PERMISSIONS` sees it)."""
+    ROLE_PERMISSIONS.clear()
+    ROLE_PERMISSIONS.update(table)

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from shuzhi.config import Settings
+from shuzhi.config import Settings, get_settings
 from shuzhi.services import (
     cockpit,
     cockpit_counters,
@@ -45,6 +45,7 @@ from shuzhi.services.ledgers import clocks as ledger_clocks
 from shuzhi.services.notices import hooks as notice_hooks
 from shuzhi.services.plans import triggers as plan_triggers
 from shuzhi.services.scheduler import PeriodicJob, uow_job
+from shuzhi.services.security import role_table
 from shuzhi.services.sensing import readings, warning_checks
 from shuzhi.services.sensing import warnings as sensing_warnings
 from shuzhi.services.window import cases as service_cases
@@ -113,10 +114,13 @@ _done = False
 
 def bootstrap(settings: Settings | None = None) -> None:
     """Wire everything once per process (calling it again adds nothing); ``settings`` are the ones the
-    in-process notice sender uses (the API app's; the worker reads the environment)."""
+    in-process notice sender uses (the API app's; the worker reads the environment), and name the
+    installation's role file, if any (read and checked on every call)."""
     global _done
     if settings is not None:
         notice_hooks.configure(settings)
+    # the installation's role table: an unusable file stops the process here, naming what is wrong
+    role_table.configure((settings or get_settings()).role_permissions_file)
     if _done:
         return
     for name, listener in SESSION_LISTENERS:
