@@ -2,7 +2,7 @@
 
 * Activation hangs a run under an event — the event it was started from, the warning's event, or an
   event registered for the run (numbered, on the timeline) — resolves each template task's role per
-  affected area, and dispatches every task whose predecessors are not in the run at once, in one
+  affected area (:mod:`shuzhi.services.plans.shares`), and dispatches every task whose predecessors are not in the run at once, in one
   transaction, as ordinary tasks of that event (same accept/report-back/verify loop, clocks, urging,
   escalation).  A task with predecessors on its branch of the area tree waits, and is dispatched
   when they have all reported back (:mod:`shuzhi.services.plans.triggers`).
@@ -18,14 +18,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, Unit
 from shuzhi.adapters.db.tables_plans import (
     PlanRun,
     PlanRunStep,
@@ -33,34 +32,35 @@ from shuzhi.adapters.db.tables_plans import (
     PlanTemplateRow,
 )
 from shuzhi.domain import permissions as perm
-from shuzhi.domain.events import EventAction, EventState, TaskState
+from shuzhi.domain.events import EventAction, EventState
 from shuzhi.domain.plan_runs import OPEN_RUN_STATES, RunAction, RunState, StepState, initial_step_state
 from shuzhi.domain.plans import (
     PlanTemplate,
-    Role,
-    checklist_text,
     overlaps,
-    related,
     response_reach,
     validate_template,
 )
-from shuzhi.domain.time_limits import TimeLimit
 from shuzhi.services import hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
-from shuzhi.services.deadlines import default_calendar
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
 from shuzhi.services.intake import event_number
+from shuzhi.services.plans.shares import (
+    DONE,
+    dispatch_steps,
+    new_step,
+    predecessors,
+    resolve,
+    unit_names,
+    waits,
+)
 from shuzhi.services.plans.templates import _template_row
 from shuzhi.services.plans.transitions import ensure_run_can, move_plan
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, note
 from shuzhi.services.unit_of_work import UnitOfWork
 
-DONE = {TaskState.REPORTED_BACK.value, TaskState.VERIFIED.value}
-#: A predecessor in one of these states went back to the centre: its dependants wait for a re-dispatch.
-BLOCKING = {TaskState.RETURNED.value, TaskState.ESCALATED.value}
 RUN_STATES = tuple(st.value for st in RunState)
 
 
@@ -91,137 +91,6 @@ class Activation:
     created: bool
     tasks: int
     waiting: int
-
-
-# --- resolving roles -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Target:
-    unit_id: int
-    code: str
-    path: str
-
-
-@dataclass(frozen=True)
-class _Share:
-    """One unit's share of one template task: a step of the run."""
-
-    task_key: str
-    unit: _Target
-    area_code: str | None
-
-
-def _units_of(s: Session, kind: str, level: str | None, areas: Sequence[Area]) -> dict[str, list[_Target]]:
-    """Units of ``kind`` (and ``level``) sitting in or above each affected area, by area code."""
-    prefixes = [a.path for a in areas]
-    above = sorted({c for a in areas for c in ancestors(a.path)})
-    q = (select(Unit.id, Unit.code, Area.path).join(Area, Area.id == Unit.area_id)
-         .where(Unit.kind == kind, Unit.active.is_(True)))
-    if level is not None:
-        q = q.where(Unit.level == level)
-    from sqlalchemy import or_
-
-    q = q.where(or_(Area.code.in_(above), *[Area.path.startswith(p, autoescape=True) for p in prefixes]))
-    rows = [_Target(r[0], r[1], r[2]) for r in s.execute(q).all()]
-    return {a.code: [u for u in rows if related(u.path, a.path)] for a in areas}
-
-
-def _resolve(s: Session, tpl: PlanTemplate, areas: Sequence[Area]) -> tuple[list[_Share], list[dict[str, Any]]]:
-    shares: list[_Share] = []
-    problems: list[dict[str, Any]] = []
-    cache: dict[str, dict[str, list[_Target]]] = {}
-    kinds = {"town_centre": ("centre", "town"), "district_centre": ("centre", "district"),
-             "village_units": ("village", None), "grid_units": ("grid", None)}
-    for task in tpl.tasks:
-        role: Role = task.role
-        seen: set[int] = set()
-        if role.kind == "unit":
-            row = s.execute(select(Unit.id, Unit.code, Area.path).join(Area, Area.id == Unit.area_id)
-                            .where(Unit.code == role.unit, Unit.active.is_(True))).first()
-            if row is None:
-                problems.append({"task": task.key, "area": None, "message": f"unit {role.unit} is gone or inactive"})
-                continue
-            shares.append(_Share(task.key, _Target(row[0], row[1], row[2]), None))
-            continue
-        if role.kind not in cache:
-            kind, level = kinds[role.kind]
-            cache[role.kind] = _units_of(s, kind, level, areas)
-        for area in areas:
-            found = cache[role.kind].get(area.code, [])
-            if not found:
-                problems.append({"task": task.key, "area": area.code,
-                                 "message": f"no {role.label} for {area.name}"})
-            for unit in found:
-                if unit.unit_id not in seen:
-                    seen.add(unit.unit_id)
-                    shares.append(_Share(task.key, unit, area.code))
-    return shares, problems
-
-
-def _waits(tpl: PlanTemplate, share: _Share, shares: Sequence[_Share]) -> bool:
-    """A share waits when a predecessor task has a share on its branch of the area tree."""
-    after = set(tpl.task(share.task_key).after)
-    return any(o.task_key in after and related(o.unit.path, share.unit.path) for o in shares)
-
-
-# --- dispatching tasks ---------------------------------------------------------------------------
-
-
-class _Deadlines:
-    """Deadlines of one moment, memoised: 500 tasks share a handful of limits."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-        self.memo: dict[str, datetime] = {}
-
-    def __call__(self, text: str | None) -> datetime | None:
-        if not text:
-            return None
-        if text not in self.memo:
-            self.memo[text] = default_calendar().deadline(self.at, TimeLimit.parse(text))
-        return self.memo[text]
-
-
-def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], units: dict[int, tuple[str, str]],
-                    actor: Actor, at: datetime, dispatched_by: str) -> None:
-    """Create the tasks of ``steps`` with plain bulk INSERTs (a 500-task plan in one statement), link
-    them to their steps and write one timeline line per task. The steps are dispatched already: created
-    so, or moved by :func:`~shuzhi.services.plans.transitions.move_plan`."""
-    if not steps:
-        return
-    s.flush()  # the dispatch line goes on the timeline before its tasks' lines
-    due = _Deadlines(at)
-    by_unit = event.owner_unit_id if actor.unit_id is None else actor.unit_id
-    rows: list[dict[str, Any]] = [{
-        "event_id": event.id, "unit_id": st.unit_id, "role": st.part, "state": TaskState.DISPATCHED.value,
-        "dispatched_by_unit_id": by_unit, "dispatched_by": dispatched_by,
-        "instruction": checklist_text(f"【{st.title}】{st.instruction}", st.checklist), "dispatched_at": at,
-        "accept_due_at": due(st.accept_within), "handle_due_at": due(st.deadline), "rework_count": 0,
-        "updated_at": at, "version": 1,
-    } for st in steps]
-    ids = s.execute(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).scalars().all()
-    entries = []
-    for st, task_id, row in zip(steps, ids, rows, strict=True):
-        st.task_id = task_id
-        st.released_at = at
-        code, name = units[st.unit_id]
-        entries.append({
-            "event_id": event.id, "task_id": task_id, "at": at, "actor_id": actor.person_id, "actor": actor.label,
-            "action": "task.create", "from_state": None, "to_state": TaskState.DISPATCHED.value, "reason": None,
-            "payload": {"unit": code, "unit_name": name, "role": st.part, "plan_run": st.run_id,
-                        "plan_task": st.task_key, "limits": {"accept": st.accept_within, "handle": st.deadline},
-                        "accept_due_at": row["accept_due_at"].isoformat() if row["accept_due_at"] else None,
-                        "handle_due_at": row["handle_due_at"].isoformat() if row["handle_due_at"] else None}})
-    s.execute(insert(TimelineEntry), entries)
-    # Reloaded (not just expired): callers hand the event to the API after the session closes.
-    s.refresh(event, ["tasks"])
-
-
-def _unit_names(s: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
-    if not ids:
-        return {}
-    return {r[0]: (r[1], r[2]) for r in s.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(ids)))}
 
 
 # --- activation ----------------------------------------------------------------------------------
@@ -291,7 +160,7 @@ def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, ev
     if EventState(event.state) not in (EventState.REGISTERED, EventState.DISPATCHED, EventState.HANDLING):
         raise Conflict(f"a plan can start on a registered, dispatched or handling event; {event.number} is "
                        f"{event.state}", details={"state": event.state})
-    shares, problems = _resolve(s, tpl, areas)
+    shares, problems = resolve(s, tpl, areas)
     if not shares:
         raise Invalid("no unit was found for any task of the plan in the affected areas", field="area_codes",
                       details=problems)
@@ -299,7 +168,7 @@ def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, ev
     run.problems = problems
     run.affected_areas = [a.code for a in areas]
     s.flush()
-    steps = [_step(run, tpl, sh, waits=_waits(tpl, sh, shares)) for sh in shares]
+    steps = [new_step(run, tpl, sh, waits=waits(tpl, sh, shares)) for sh in shares]
     ready = [st for st in steps if st.state == StepState.DISPATCHED]
     move_event(s, event, EventAction.DISPATCH, actor, at, reason=reason or f"启动预案：{tpl.name}", payload={
         "plan": tpl.code, "plan_version": row.version, "plan_run": run.id, "tasks": len(ready),
@@ -308,24 +177,14 @@ def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, ev
     # the run's line follows the event's dispatch (what the run did to the event comes first)
     move_plan(s, event, actor, at, run=run, action=RunAction.START, reason=reason or f"启动预案：{tpl.name}",
               payload={"plan_version": row.version, "tasks": len(ready), "waiting": len(steps) - len(ready)})
-    units = _unit_names(s, {st.unit_id for st in ready})
-    _dispatch_steps(s, event, ready, units, actor, at, f"预案:{tpl.code}")
+    units = unit_names(s, {st.unit_id for st in ready})
+    dispatch_steps(s, event, ready, units, actor, at, f"预案:{tpl.code}")
     s.add_all(steps)
     s.flush()
     started = hooks.PlanStarted(run.id, tpl.code, tpl.name, event.id, tuple(st.unit_id for st in ready), at)
     for hook in list(hooks.PLAN_HOOKS):
         hook(s, started)
     return Activation(run.id, event.number, run.state, True, len(ready), len(steps) - len(ready))
-
-
-def _step(run: PlanRun, tpl: PlanTemplate, sh: _Share, *, waits: bool) -> PlanRunStep:
-    t = tpl.task(sh.task_key)
-    return PlanRunStep(
-        run_id=run.id, task_key=t.key, title=t.title, role=str(t.role), part=t.part, sort_order=t.order,
-        unit_id=sh.unit.unit_id, unit_path=sh.unit.path, area_code=sh.area_code, after=list(t.after),
-        instruction=t.instruction, checklist=list(t.checklist), deadline=str(t.deadline),
-        accept_within=str(t.accept_within) if t.accept_within else None,
-        state=initial_step_state(waits).value, former_task_ids=[])
 
 
 # --- one response per situation --------------------------------------------------------------------
@@ -425,7 +284,7 @@ def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Se
     branch are all done (or absent), keep the others waiting. Returns (dispatched, waiting)."""
     existing = s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == run.id)).all()
     have = {(st.task_key, st.unit_id) for st in existing}
-    shares, problems = _resolve(s, tpl, areas)
+    shares, problems = resolve(s, tpl, areas)
     shares = [sh for sh in shares if (sh.task_key, sh.unit.unit_id) not in have]
     if problems:
         run.problems = [*(run.problems or []), *problems]
@@ -436,12 +295,12 @@ def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Se
             "task": None, "area": ",".join(a.code for a in areas),
             "message": f"the run's event is {event.state}: no tasks were added for the new areas"}]
         return 0, 0
-    steps = [_step(run, tpl, sh, waits=True) for sh in shares]
+    steps = [new_step(run, tpl, sh, waits=True) for sh in shares]
     ids = [st.task_id for st in existing if st.task_id is not None]
     states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all()) if ids else {}
     pool = [*existing, *steps]
     ready = [st for st in steps
-             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, pool))]
+             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in predecessors(st, pool))]
     for st in ready:
         # still being created (not yet in the session): whether a new step waits depends on the whole
         # pool, old steps and new, so it is settled once the pool is known
@@ -451,15 +310,10 @@ def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Se
         move_event(s, event, EventAction.DISPATCH, actor, at, reason=f"预案响应范围扩大：{tpl.name}", payload={
             "plan": tpl.code, "plan_run": run.id, "trigger": key, "tasks": len(ready),
             "waiting": len(steps) - len(ready), "areas": sorted({a.code for a in areas})})
-        _dispatch_steps(s, event, ready, _unit_names(s, {st.unit_id for st in ready}), actor, at,
+        dispatch_steps(s, event, ready, unit_names(s, {st.unit_id for st in ready}), actor, at,
                         f"预案:{tpl.code}")
     s.flush()
     return len(ready), len(steps) - len(ready)
-
-
-def _predecessors(step: PlanRunStep, steps: Sequence[PlanRunStep]) -> list[PlanRunStep]:
-    """The instances of the step's predecessors on its branch of the area tree."""
-    return [o for o in steps if o is not step and o.task_key in step.after and related(o.unit_path, step.unit_path)]
 
 
 def _summary(s: Session, run: PlanRun) -> Activation:

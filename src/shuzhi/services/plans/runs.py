@@ -30,17 +30,8 @@ from shuzhi.domain.plan_runs import RunAction, RunState, StepAction, StepState
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
-from shuzhi.services.plans.activation import (
-    BLOCKING,
-    DONE,
-    RUN_STATES,
-    Decide,
-    _Command,
-    _dispatch_steps,
-    _load_run,
-    _predecessors,
-    _unit_names,
-)
+from shuzhi.services.plans.activation import RUN_STATES, Decide, _Command, _load_run
+from shuzhi.services.plans.shares import BLOCKING, DONE, dispatch_steps, predecessors, unit_names
 from shuzhi.services.plans.transitions import ensure_run_can, move_plan
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, move_task, sync_event
@@ -184,7 +175,7 @@ def board(uow: UnitOfWork, run_id: int, actor: Actor, *, now: datetime | None = 
         counts: dict[str, int] = {}
         for st, code, name, level, task in rows:
             state = task.state if task is not None else st.state
-            blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in _predecessors(st, steps)
+            blocked_by = [f"{o.task_key}@{unit_codes[o.id]}" for o in predecessors(st, steps)
                           if st.state == StepState.WAITING and o.task_id is not None
                           and task_states.get(o.task_id) in BLOCKING]
             reason = st.end_reason if st.state == StepState.CANCELLED else (
@@ -385,14 +376,14 @@ def redispatch_step(uow: UnitOfWork, run_id: int, step_id: int, cmd: Redispatch,
                 raise Invalid(f"unknown unit '{cmd.unit_code}'", field="unit_code")
             step.unit_id, step.unit_path = found[0], found[1]
         step.former_task_ids = [*(step.former_task_ids or []), old.id]
-        units = _unit_names(s, {step.unit_id})
+        units = unit_names(s, {step.unit_id})
         move_plan(s, event, actor, at, run=run, steps=[step], step_action=StepAction.REDISPATCH, reason=cmd.reason,
                   payload={"plan_task": step.task_key, "replaces_task": old.id, "unit": units[step.unit_id][0]})
         move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason or f"预案任务改派：{step.title}",
                    payload={"plan": run.template_code, "plan_run": run.id, "plan_task": step.task_key,
                             "replaces_task": old.id, "unit": units[step.unit_id][0], "tasks": 1})
         event.dispatched_at = event.dispatched_at or at
-        _dispatch_steps(s, event, [step], units, actor, at, f"预案:{run.template_code}")
+        dispatch_steps(s, event, [step], units, actor, at, f"预案:{run.template_code}")
         sync_event(s, event, actor, at)
         try:
             uow.commit()

@@ -41,19 +41,16 @@ from shuzhi.services import hooks
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.plans.activation import (
-    DONE,
     _add_trigger,
     _attach,
-    _dispatch_steps,
     _new_run,
     _open_run_for,
-    _predecessors,
     _register_event,
     _start,
     _trigger_run,
-    _unit_names,
     _warning_text,
 )
+from shuzhi.services.plans.shares import DONE, dispatch_steps, predecessors, unit_names
 from shuzhi.services.plans.templates import _event_triggers
 from shuzhi.services.plans.transitions import move_plan
 from shuzhi.services.transitions import note
@@ -249,14 +246,14 @@ def _cancel_dependants(s: Session, event: Event, task: Task) -> None:
     doomed = _dependants(step, steps)
     if not doomed:
         return
-    unit = _unit_names(s, {step.unit_id}).get(step.unit_id, ("", ""))[1]
+    unit = unit_names(s, {step.unit_id}).get(step.unit_id, ("", ""))[1]
     why = _task_reason(s, task, TaskAction.CANCEL.value)
     reason = f"前置任务「{step.title}」（{unit}）已取消" + (f"：{why}" if why else "")
     run = s.get(PlanRun, step.run_id)
     assert run is not None
     move_plan(s, event, SYSTEM, task.updated_at, run=run, steps=doomed, step_action=StepAction.CANCEL,
               reason=reason[:2000], payload={"after_task": task.id, "cancelled": [st.task_key for st in doomed],
-        "units": sorted(_unit_names(s, {st.unit_id for st in doomed})[st.unit_id][0] for st in doomed),
+        "units": sorted(unit_names(s, {st.unit_id for st in doomed})[st.unit_id][0] for st in doomed),
         "tasks": len(doomed)})
 
 
@@ -288,7 +285,7 @@ def _release(s: Session, event: Event, task: Task) -> None:
     ids = [st.task_id for st in steps if st.task_id is not None]
     states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all())
     ready = [st for st in waiting
-             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, steps))]
+             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in predecessors(st, steps))]
     if not ready:
         return
     run = s.get(PlanRun, run_id)
@@ -296,6 +293,6 @@ def _release(s: Session, event: Event, task: Task) -> None:
     at = task.updated_at  # the moment of the report-back (move_task stamps it before the hooks run)
     move_plan(s, event, SYSTEM, at, run=run, steps=ready, step_action=StepAction.RELEASE, payload={
         "after_task": task.id, "released": [st.task_key for st in ready], "tasks": len(ready)})
-    _dispatch_steps(s, event, ready, _unit_names(s, {st.unit_id for st in ready}), SYSTEM, at,
+    dispatch_steps(s, event, ready, unit_names(s, {st.unit_id for st in ready}), SYSTEM, at,
                     f"预案:{run.template_code}")
 
