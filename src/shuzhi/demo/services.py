@@ -22,7 +22,7 @@ from shuzhi.demo.district import DemoDistrict
 from shuzhi.demo.services_data import ABBR, BUNDLES, MATTERS, VARIANTS, code_of, matter_code
 from shuzhi.domain.services_catalogue import valid_id_number
 from shuzhi.services import commands as c
-from shuzhi.services import handling
+from shuzhi.services import task_handling
 from shuzhi.services.actors import SYSTEM, Actor, resolve_actor
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -196,8 +196,8 @@ def _one_case(uow: Uow, rng: random.Random, w: ServiceWindow, at: datetime, now:
             done_at = accept_at + (due - t) * rng.uniform(0.2, 1.15)
             if done_at >= now:
                 continue  # still being worked on today
-            handling.accept_task(uow(), number, task_id, c.OptionalReason(), handler, now=accept_at)
-            handling.report_back(uow(), number, task_id, c.ReportBack(result="已办结，结果已送达窗口"), handler,
+            task_handling.accept_task(uow(), number, task_id, c.OptionalReason(), handler, now=accept_at)
+            task_handling.report_back(uow(), number, task_id, c.ReportBack(result="已办结，结果已送达窗口"), handler,
                                  now=done_at)
             stage_end = max(stage_end, done_at)
         t = stage_end

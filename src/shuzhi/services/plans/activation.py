@@ -2,10 +2,11 @@
 
 * Activation hangs a run under an event — the event it was started from, the warning's event, or an
   event registered for the run (numbered, on the timeline) — resolves each template task's role per
-  affected area (:mod:`shuzhi.services.plans.shares`), and dispatches every task whose predecessors are not in the run at once, in one
-  transaction, as ordinary tasks of that event (same accept/report-back/verify loop, clocks, urging,
-  escalation).  A task with predecessors on its branch of the area tree waits, and is dispatched
-  when they have all reported back (:mod:`shuzhi.services.plans.triggers`).
+  affected area (:mod:`shuzhi.services.plans.shares`), and dispatches every task whose predecessors
+  are not in the run at once, in one transaction, as ordinary tasks of that event (same
+  accept/report-back/verify loop, clocks, urging, escalation).  A task with predecessors on its
+  branch of the area tree waits, and is dispatched when they have all reported back
+  (:mod:`shuzhi.services.plans.triggers`).
 * One response per situation: while a run of a template is active (or proposed), a further trigger of
   that template whose reach overlaps the run's joins it (``plan_run_triggers``, ``plan.trigger_added``
   on the run's timeline) and adds tasks only for areas the run did not cover yet
