@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.services import commands as c
 from shuzhi.services import evaluation as ev
+from shuzhi.services import evaluation_schemes, task_handling
 from shuzhi.services import handling as h
-from shuzhi.services import task_handling
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.intake import submit_event
@@ -250,8 +250,8 @@ def test_bad_input_names_the_problem(played: sessionmaker[Session]) -> None:
         with pytest.raises(Invalid) as e:
             ev.figures(UnitOfWork(played), alice, area="500111", period=bad)
         assert e.value.field == "period"
+    writer = alice.__class__(**{**alice.__dict__, "permissions": frozenset({"evaluation.write"})})
     with pytest.raises(Invalid) as e:
-        ev.save_scheme(UnitOfWork(played), alice.__class__(**{**alice.__dict__, "permissions": frozenset(
-            {"evaluation.write"})}), "x", "x", {"items": [{"rate": "closure_rate", "weight": 60, "full_mark_at": 0.9,
-                                                           "zero_at": 0.5}]})
+        evaluation_schemes.save_scheme(UnitOfWork(played), writer, "x", "x", {"items": [
+            {"rate": "closure_rate", "weight": 60, "full_mark_at": 0.9, "zero_at": 0.5}]})
     assert "add up to 60" in e.value.message

@@ -7,7 +7,6 @@ an actor whose scope is below town level, figures are counted directly from the 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -16,8 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, TimelineEntry, Unit
-from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Unit
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import (
     COPY_MEASURES,
@@ -35,12 +33,13 @@ from shuzhi.domain.evaluation import (
     utc,
 )
 from shuzhi.domain.periods import Period, PeriodError, parse_period
-from shuzhi.domain.scoring import DEFAULT_SCHEME, Scheme, SchemeError, parse_scheme, rank
+from shuzhi.domain.scoring import Scheme, rank
 from shuzhi.services.actors import Actor
 from shuzhi.services.deadlines import default_calendar
 from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.evaluation_schemes import active_scheme
 from shuzhi.services.rollups import ROLLUPS, TOWN_CODE_LENGTH, choose_grain, iter_events
-from shuzhi.services.security import audit, authz
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 GROUPS = ("area", "unit", "class", "source", "day")
@@ -301,69 +300,6 @@ def figures(uow: UnitOfWork, actor: Actor, **params: Any) -> dict[str, Any]:
         return out
 
 
-# --- schemes ------------------------------------------------------------------------------------
-
-
-def active_scheme(s: Session) -> tuple[str, Scheme]:
-    row = s.scalar(select(EvaluationScheme).where(EvaluationScheme.active.is_(True)).order_by(EvaluationScheme.id))
-    if row is None:
-        return "default", parse_scheme(DEFAULT_SCHEME)
-    return row.code, parse_scheme(row.document)
-
-
-def _scheme_json(row: EvaluationScheme) -> dict[str, Any]:
-    return {"code": row.code, "name": row.name, "active": row.active, "version": row.version,
-            "document": row.document, "created_by": row.created_by,
-            "updated_at": row.updated_at.isoformat() if row.updated_at else None}
-
-
-def list_schemes(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
-    authz.require(actor, P.EVALUATION_READ)
-    with uow:
-        rows = uow.session.scalars(select(EvaluationScheme).order_by(EvaluationScheme.code)).all()
-        out = [_scheme_json(r) for r in rows]
-        if not any(r.active for r in rows):
-            out.append({"code": "default", "name": "默认评分办法（内置）", "active": True, "version": 0,
-                        "document": DEFAULT_SCHEME, "created_by": "system", "updated_at": None})
-        return out
-
-
-def validate_scheme(document: Any) -> Scheme:
-    try:
-        return parse_scheme(document)
-    except SchemeError as exc:
-        first = next(iter(exc.errors))
-        raise Invalid(f"the scoring scheme is not valid: {exc}", field=f"document.{first}".rstrip("."),
-                      details={"errors": exc.errors}) from None
-
-
-def save_scheme(uow: UnitOfWork, actor: Actor, code: str, name: str, document: dict[str, Any],
-                activate: bool = True) -> dict[str, Any]:
-    """Create or replace a scheme (validated first; nothing is stored when it is rejected)."""
-    authz.require(actor, P.EVALUATION_WRITE)
-    validate_scheme(document)
-    with uow:
-        s = uow.session
-        row = s.scalar(select(EvaluationScheme).where(EvaluationScheme.code == code))
-        before = None if row is None else {"name": row.name, "document": row.document, "active": row.active}
-        if row is None:
-            row = EvaluationScheme(code=code, name=name, document=document, active=False, version=1,
-                                   created_by=actor.label)
-            s.add(row)
-        else:
-            row.name, row.document, row.version = name, document, row.version + 1
-        if activate:
-            for other in s.scalars(select(EvaluationScheme).where(EvaluationScheme.active.is_(True))):
-                other.active = False
-            row.active = True
-        audit.record_change(s, actor, "scoring_scheme.save", f"scoring_scheme:{code}", before,
-                            {"name": row.name, "document": row.document, "active": row.active})
-        s.flush()
-        out = _scheme_json(row)
-        uow.commit()
-        return out
-
-
 # --- scores, colour map, rankings ---------------------------------------------------------------
 
 
@@ -608,82 +544,3 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
                unranked=[{"key": e["key"], "code": e.get("code"), "name": e.get("name")}
                          for e in entries if e["score"] is None])
     return out
-
-
-# --- people -------------------------------------------------------------------------------------
-
-
-def people(uow: UnitOfWork, actor: Actor, *, area: str | None, period: str | None,
-           unit: str | None = None) -> dict[str, Any]:
-    """What each person did in the period, from the timeline (每人工作量): actions by kind."""
-    authz.require(actor, P.EVALUATION_READ)
-    with uow:
-        s = uow.session
-        q = build_query(s, actor, area=area, period=period, unit=unit)
-        paths = _scope_paths(actor, q.area)
-        stmt = (select(TimelineEntry.actor_id, TimelineEntry.action, func.count())
-                .join(Event, Event.id == TimelineEntry.event_id)
-                .where(TimelineEntry.actor_id.is_not(None), TimelineEntry.at >= utc(q.period.start),
-                       TimelineEntry.at < utc(q.period.end + timedelta(days=1)))
-                .group_by(TimelineEntry.actor_id, TimelineEntry.action))
-        if paths is not None:
-            stmt = stmt.where(or_(*[Event.area_path.startswith(p, autoescape=True) for p in paths]))
-        if q.unit is not None:
-            stmt = stmt.where(TimelineEntry.actor_id.in_(select(Person.id).where(Person.unit_id == q.unit.id)))
-        counts: dict[int, dict[str, int]] = defaultdict(dict)
-        for person_id, action, n in s.execute(stmt).all():
-            if person_id is not None:
-                counts[int(person_id)][str(action)] = int(n)
-        found = {p.id: p for p in s.scalars(select(Person).where(Person.id.in_(list(counts))))}
-        rows: list[dict[str, Any]] = []
-        for pid, actions in counts.items():
-            p = found.get(pid)
-            rows.append({"code": p.code if p else str(pid), "name": p.name if p else "",
-                         "unit": p.unit.code if p else None, "role": p.role if p else None,
-                         "total": sum(actions.values()), "actions": dict(sorted(actions.items()))})
-        _with_patrols(s, q, paths, rows)
-        rows.sort(key=lambda r: (-int(r["total"]), str(r["code"])))
-        out = describe(q)
-        out["people"] = rows
-        return out
-
-
-def _with_patrols(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]]) -> None:
-    """Per grid worker, the patrol log's figure (巡查): patrols started in the period, hours and kilometres
-    walked, findings reported on them and findings per patrol; a worker with patrols and no timeline
-    actions still gets a row. Scoped like the rest: the patrol's area lies in the counted paths."""
-    from shuzhi.adapters.db.tables_patrols import Patrol, PatrolFinding
-
-    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
-    found = (select(PatrolFinding.patrol_id, func.count().label("n")).group_by(PatrolFinding.patrol_id)
-             .subquery())
-    stmt = (select(Patrol.person_id, Patrol.started_at, Patrol.ended_at, Patrol.last_at, Patrol.distance_m,
-                   func.coalesce(found.c.n, 0))
-            .outerjoin(found, found.c.patrol_id == Patrol.id)
-            .where(Patrol.started_at >= lo, Patrol.started_at < hi))
-    if paths is not None:
-        stmt = stmt.where(or_(*[Patrol.area_path.startswith(p, autoescape=True) for p in paths]))
-    if q.unit is not None:
-        stmt = stmt.where(Patrol.unit_id == q.unit.id)
-    totals: dict[int, dict[str, float]] = defaultdict(lambda: {"patrols": 0, "seconds": 0.0, "metres": 0.0,
-                                                                "findings": 0})
-    for person_id, started, ended, last, metres, findings in s.execute(stmt).all():
-        t = totals[int(person_id)]
-        t["patrols"] += 1
-        # a running patrol counts up to its last point so far
-        t["seconds"] += max(0.0, ((ended or last or started) - started).total_seconds())
-        t["metres"] += float(metres or 0)
-        t["findings"] += int(findings)
-    if not totals:
-        return
-    by_code = {r["code"]: r for r in rows}
-    for p in s.scalars(select(Person).where(Person.id.in_(list(totals)))):
-        row = by_code.get(p.code)
-        if row is None:
-            row = {"code": p.code, "name": p.name, "unit": p.unit.code, "role": p.role, "total": 0, "actions": {}}
-            rows.append(row)
-        t = totals[p.id]
-        n = int(t["patrols"])
-        row["patrol"] = {"patrols": n, "hours": round(t["seconds"] / 3600, 2), "km": round(t["metres"] / 1000, 3),
-                         "findings": int(t["findings"]),
-                         "findings_per_patrol": round(t["findings"] / n, 2) if n else 0.0}

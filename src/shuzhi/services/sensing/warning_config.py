@@ -33,7 +33,7 @@ from shuzhi.domain import permissions as p
 from shuzhi.domain.conditions import RuleProblem
 from shuzhi.domain.silences import Inhibition, Matcher, Silence, parse_inhibition, parse_matcher
 from shuzhi.domain.thresholds import LEVELS, RuleBook, ThresholdRule, parse_rule
-from shuzhi.services import ttl_cache
+from shuzhi.services import importing, ttl_cache
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.security import audit, authz
@@ -349,23 +349,13 @@ def import_rules(uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *,
     with its path (``$[i].conditions[0].levels.red``) and, for a sheet, its row."""
     authz.require(actor, p.INDICATOR_WRITE)
     at = now or datetime.now(UTC)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB", field="file")
+    importing.check_size(data, MAX_IMPORT_BYTES)
     problems: list[dict[str, Any]] = []
     numbers: list[int] | None = None
     if filename.lower().endswith((".xlsx", ".csv")):
         docs, numbers = _sheet_docs(data, filename, problems)
     else:
-        try:
-            parsed = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Invalid(f"not a JSON file: {exc}", field="file") from None
-        found = parsed.get("rules") if isinstance(parsed, dict) else parsed
-        if not isinstance(found, list):
-            raise Invalid('expected a list of rules or {"rules": [...]}', field="file")
-        if len(found) > MAX_IMPORT_RULES:
-            raise Invalid(f"at most {MAX_IMPORT_RULES} rules per import", field="file")
-        docs = found
+        docs = importing.json_list(data, "rules", limit=MAX_IMPORT_RULES)
     report: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     with uow:
         s = uow.session

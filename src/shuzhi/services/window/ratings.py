@@ -452,7 +452,7 @@ def rating_rates(uow: UnitOfWork, actor: Actor, by: str, *, since: date | None =
         s = uow.session
         facts = rating_facts(s, actor, by, lo, hi)
         names = _names(s, by, set(facts))
-        from shuzhi.services.evaluation import active_scheme
+        from shuzhi.services.evaluation_schemes import active_scheme
 
         items = [i for i in active_scheme(s)[1].items if i.rate in RATING_RATES]
         out = []
