@@ -26,7 +26,7 @@ from shuzhi.services import task_handling
 from shuzhi.services.actors import SYSTEM, Actor, resolve_actor
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.unit_of_work import UnitOfWork
-from shuzhi.services.window import cases, catalogue, ratings
+from shuzhi.services.window import case_views, cases, catalogue, ratings
 
 Uow = Callable[[], UnitOfWork]
 _CHECK = "10X98765432"
@@ -201,7 +201,7 @@ def _one_case(uow: Uow, rng: random.Random, w: ServiceWindow, at: datetime, now:
                                  now=done_at)
             stage_end = max(stage_end, done_at)
         t = stage_end
-    view = cases.get_case(uow(), number, SYSTEM)
+    view = case_views.get_case(uow(), number, SYSTEM)
     if view.state == "awaiting_materials":
         supply_at = t + timedelta(hours=rng.uniform(2, 48))
         if supply_at < now:
@@ -209,7 +209,7 @@ def _one_case(uow: Uow, rng: random.Random, w: ServiceWindow, at: datetime, now:
                 if m["status"] == "deferred":
                     cases.supply_material(uow(), number, m["id"], clerk, now=supply_at)
             t = supply_at
-            view = cases.get_case(uow(), number, SYSTEM)
+            view = case_views.get_case(uow(), number, SYSTEM)
     if view.state != "completed":
         return
     counts["completed"] += 1

@@ -67,7 +67,7 @@ from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.security import audit, authz
 from shuzhi.services.transitions import note
 from shuzhi.services.unit_of_work import UnitOfWork
-from shuzhi.services.window.cases import _case_for
+from shuzhi.services.window.case_views import case_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_LIMIT_DAYS = 15  # 国办发〔2019〕51号: 差评整改反馈 at most 15 working days
@@ -206,7 +206,7 @@ def rate_case(uow: UnitOfWork, number: str, body: dict[str, Any], actor: Actor, 
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        case, event = _case_for(s, number, actor)
+        case, event = case_for(s, number, actor)
         if CaseState(case.state) not in RATEABLE_CASE_STATES:
             raise Conflict(f"case {number} is {case.state}: it can be rated once it is completed")
         window = s.get(ServiceWindow, case.window_id)
