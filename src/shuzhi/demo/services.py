@@ -20,7 +20,7 @@ from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.adapters.db.tables_public_services import ServiceWindow
 from shuzhi.demo.district import DemoDistrict
 from shuzhi.demo.services_data import ABBR, BUNDLES, MATTERS, VARIANTS, code_of, matter_code
-from shuzhi.domain.services_catalogue import valid_id_number
+from shuzhi.domain.service_applications import valid_id_number
 from shuzhi.services import commands as c
 from shuzhi.services import task_handling
 from shuzhi.services.actors import SYSTEM, Actor, resolve_actor

@@ -36,6 +36,13 @@ from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, IllegalTransition, TaskAction, TaskRole, TaskState
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
 from shuzhi.domain.self_rating import check_digest, new_check_code
+from shuzhi.domain.service_applications import (
+    ApplicationPlan,
+    check_answers,
+    plan_application,
+    single_matter_plan,
+    valid_id_number,
+)
 from shuzhi.domain.service_cases import (
     CaseAction,
     CaseState,
@@ -44,17 +51,7 @@ from shuzhi.domain.service_cases import (
     check_checklist,
     next_case_state,
 )
-from shuzhi.domain.services_catalogue import (
-    PLACE_LABELS,
-    ApplicationPlan,
-    MatterGuide,
-    Place,
-    Problem,
-    check_answers,
-    plan_application,
-    single_matter_plan,
-    valid_id_number,
-)
+from shuzhi.domain.services_catalogue import PLACE_LABELS, MatterGuide, Place, Problem
 from shuzhi.domain.time_limits import TimeLimit
 from shuzhi.services import outbox
 from shuzhi.services.actors import SYSTEM, Actor
