@@ -2,6 +2,9 @@
 
 Templates read it as ``t.<key>``; the browser code gets the same dictionary as JSON and reads it with
 ``t("key")``. Keys are English and dotted by page; a new language is a new module of the same shape.
+It is long on purpose: data, one key a line, one dictionary the browser gets whole (split by page it
+would need a loader to put the pages' shared words back together, and a translator would lose the
+one file to work through).
 """
 
 from __future__ import annotations
