@@ -17,7 +17,7 @@ from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, Timelin
 from shuzhi.entrypoints.api.uploads import upload
 from shuzhi.services import attachments, handling, intake, queries, task_handling
 from shuzhi.services import commands as c
-from shuzhi.services.errors import Invalid
+from shuzhi.services.commands import ensure_zoned
 from shuzhi.services.security import personal_data
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -74,10 +74,8 @@ def list_events(
     with_total: bool = False,
 ) -> EventPage:
     """List events with filters (state, class, source, area subtree, unit, time), sorted, by cursor."""
-    for name, value in (("received_from", received_from), ("received_to", received_to),
-                        ("dispatched_from", dispatched_from), ("closed_from", closed_from), ("closed_to", closed_to)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
+    ensure_zoned(received_from=received_from, received_to=received_to, dispatched_from=dispatched_from,
+                 closed_from=closed_from, closed_to=closed_to)
     f = queries.EventFilter(state=state, event_class=event_class, major_class=major_class, source=source,
                             area_code=area_code, unit_code=unit_code, received_from=received_from,
                             received_to=received_to, q=q, dispatched_from=dispatched_from, closed_from=closed_from,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from shuzhi.domain.silences import Inhibition, Matcher, Silence, parse_inhibitio
 from shuzhi.domain.thresholds import LEVELS, RuleBook, ThresholdRule, parse_rule
 from shuzhi.services import importing, ttl_cache
 from shuzhi.services.actors import Actor
+from shuzhi.services.commands import ZonedDatetime
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -427,17 +428,11 @@ class NewSilence(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    starts_at: datetime | None = Field(default=None, description="default: now")
-    ends_at: datetime
+    starts_at: ZonedDatetime | None = Field(default=None, description="default: now")
+    ends_at: ZonedDatetime
     matcher: dict[str, Any] = Field(description='e.g. {"indicators": ["SS-WATER-LEVEL"], "area": "500111001"}')
     comment: str = Field(min_length=1, max_length=2000, description="why, e.g. planned works")
 
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. 2026-06-13T22:30:00+08:00)")
-        return v
 
 
 def _silence_record(row: WarningSilence, now: datetime) -> dict[str, Any]:
