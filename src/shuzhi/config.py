@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     webhook_allowed_networks: list[str] = []
 
     # --- security (docs/operations.md, "Accounts and keys") ---
+    #: The installation's role → permission table (TOML or JSON), over the default in
+    #: ``domain/permissions.py``; checked at start-up (docs/operations.md, "Roles and permissions").
+    role_permissions_file: Path | None = None
     #: The demo: initial passwords need not be changed and cookies may go over plain http.
     demo_mode: bool = False
     #: ``auto``: Secure cookies unless the request is plain http to localhost (or in demo mode).

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from shuzhi.services import commands as c
-from shuzhi.services import handling, intake
+from shuzhi.services import handling, intake, task_handling
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
@@ -106,18 +106,18 @@ def test_approved_extensions_and_suspensions_survive_a_recompute(
     extended, t1 = _dispatched(session_factory)
     suspended, t2 = _dispatched(session_factory)
     for number, task_id in ((extended, t1), (suspended, t2)):
-        handling.accept_task(UnitOfWork(session_factory), number, task_id, c.OptionalReason(), carol,
+        task_handling.accept_task(UnitOfWork(session_factory), number, task_id, c.OptionalReason(), carol,
                              now=MONDAY + timedelta(minutes=5))
     chosen = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
-    handling.request_extension(UnitOfWork(session_factory), extended, t1,
+    task_handling.request_extension(UnitOfWork(session_factory), extended, t1,
                                c.RequestExtension(until=chosen, reason="需协调施工"), carol,
                                now=MONDAY + timedelta(hours=1))
-    handling.decide_extension(UnitOfWork(session_factory), extended, t1, c.DecideExtension(approve=True), alice,
+    task_handling.decide_extension(UnitOfWork(session_factory), extended, t1, c.DecideExtension(approve=True), alice,
                               now=MONDAY + timedelta(hours=2))
     # suspended from Tue 29 Dec 10:00 to Wed 30 Dec 10:00: one working day of clock stopped
-    handling.suspend_task(UnitOfWork(session_factory), suspended, t2, c.WithReason(reason="等待天晴"), alice,
+    task_handling.suspend_task(UnitOfWork(session_factory), suspended, t2, c.WithReason(reason="等待天晴"), alice,
                           now=MONDAY + timedelta(days=1))
-    handling.resume_task(UnitOfWork(session_factory), suspended, t2, c.OptionalReason(), alice,
+    task_handling.resume_task(UnitOfWork(session_factory), suspended, t2, c.OptionalReason(), alice,
                          now=MONDAY + timedelta(days=2))
     assert _due(api, suspended, t2) == datetime(2027, 1, 5, 2, 0, tzinfo=UTC)  # provisional, one day later
 

@@ -19,7 +19,7 @@ from shuzhi.adapters.db.tables import Event, EventClass, Task, TimelineEntry
 from shuzhi.adapters.db.tables_supervision import Notification, SupervisionClock
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.services import commands as c
-from shuzhi.services import evaluation
+from shuzhi.services import evaluation, task_handling
 from shuzhi.services import handling as h
 from shuzhi.services.actors import SYSTEM, resolve_actor
 from shuzhi.services.dispatching import deciding
@@ -74,7 +74,7 @@ def test_a_copy_must_be_read_within_one_working_day_and_is_reminded_then_overdue
     # erin reads hers in time: her clock goes
     with sf() as s:
         erin = resolve_actor(s, "erin")
-    h.read_task(_uow(sf), number, tasks["D500111-SWJ"].id, erin, now=T0 + timedelta(hours=2))
+    task_handling.read_task(_uow(sf), number, tasks["D500111-SWJ"].id, erin, now=T0 + timedelta(hours=2))
     with sf() as s:
         assert {r.task_id for r in s.scalars(select(SupervisionClock))} == {tasks["C500111001"].id}
     r = sweep(lambda: _uow(sf), datetime(2024, 6, 3, 16, 0, tzinfo=SHANGHAI))
@@ -114,9 +114,9 @@ def test_timely_acknowledgement_is_a_unit_figure_in_evaluation(session_factory: 
         bob, erin, grace = (resolve_actor(s, n) for n in ("bob", "erin", "grace"))
     late, on_time = _notice(sf), _notice(sf)
     first, second = _tasks(sf, late), _tasks(sf, on_time)
-    h.read_task(_uow(sf), on_time, second["C500111001"].id, bob, now=T0 + timedelta(hours=1))
-    h.read_task(_uow(sf), on_time, second["D500111-SWJ"].id, erin, now=T0 + timedelta(hours=1))
-    h.read_task(_uow(sf), late, first["C500111001"].id, bob, now=T0 + timedelta(days=2))
+    task_handling.read_task(_uow(sf), on_time, second["C500111001"].id, bob, now=T0 + timedelta(hours=1))
+    task_handling.read_task(_uow(sf), on_time, second["D500111-SWJ"].id, erin, now=T0 + timedelta(hours=1))
+    task_handling.read_task(_uow(sf), late, first["C500111001"].id, bob, now=T0 + timedelta(days=2))
     # erin's first copy is still unread past its deadline
     ranking = evaluation.rankings(_uow(sf), grace, by="unit", area=None, period="2024-06")
     by_code = {r["code"]: r for r in ranking["ranking"]}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.services import commands as c
 from shuzhi.services import evaluation as ev
+from shuzhi.services import evaluation_schemes, task_handling
 from shuzhi.services import handling as h
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.errors import Invalid, NotFound
@@ -56,21 +57,22 @@ def _play(factory: sessionmaker[Session], world: World) -> None:
     e1 = submit(3, 9)
     h.dispatch(uow(), e1, lead("D500111-CGJ"), alice, now=at(3, 9, 30))
     t = task_of(e1, "D500111-CGJ")
-    h.accept_task(uow(), e1, t, ok, carol, now=at(3, 10))
-    h.report_back(uow(), e1, t, c.ReportBack(result="已修复"), carol, now=at(4, 10))
+    task_handling.accept_task(uow(), e1, t, ok, carol, now=at(3, 10))
+    task_handling.report_back(uow(), e1, t, c.ReportBack(result="已修复"), carol, now=at(4, 10))
     h.verify(uow(), e1, c.Verify(passed=True), alice, now=at(4, 11))
     h.close(uow(), e1, ok, alice, now=at(4, 11))
     h.callback(uow(), e1, c.Callback(satisfied=True), alice, now=at(5, 10))
     # E2: misrouted to water, returned, re-dispatched, accepted late, reworked once, closed.
     e2 = submit(3, 14)
     h.dispatch(uow(), e2, lead("D500111-SWJ"), alice, now=at(3, 14))
-    h.return_task(uow(), e2, task_of(e2, "D500111-SWJ"), c.WithReason(reason="非我单位职责"), erin, now=at(3, 15))
+    task_handling.return_task(uow(), e2, task_of(e2, "D500111-SWJ"), c.WithReason(reason="非我单位职责"), erin,
+                              now=at(3, 15))
     h.dispatch(uow(), e2, lead("D500111-CGJ"), alice, now=at(3, 15, 30))
     t = task_of(e2, "D500111-CGJ")
-    h.accept_task(uow(), e2, t, ok, carol, now=at(4, 9))
-    h.report_back(uow(), e2, t, c.ReportBack(result="已处理"), carol, now=at(5, 10))
+    task_handling.accept_task(uow(), e2, t, ok, carol, now=at(4, 9))
+    task_handling.report_back(uow(), e2, t, c.ReportBack(result="已处理"), carol, now=at(5, 10))
     h.verify(uow(), e2, c.Verify(passed=False, reason="未修复"), alice, now=at(5, 11))
-    h.report_back(uow(), e2, t, c.ReportBack(result="已修复"), carol, now=at(6, 10))
+    task_handling.report_back(uow(), e2, t, c.ReportBack(result="已修复"), carol, now=at(6, 10))
     h.verify(uow(), e2, c.Verify(passed=True), alice, now=at(6, 11))
     h.close(uow(), e2, ok, alice, now=at(6, 11))
     # E3: never signed for; overdue by the judging time.
@@ -80,8 +82,8 @@ def _play(factory: sessionmaker[Session], world: World) -> None:
     e4 = submit(5, 9)
     h.dispatch(uow(), e4, lead("D500111-CGJ"), alice, now=at(5, 9))
     t = task_of(e4, "D500111-CGJ")
-    h.accept_task(uow(), e4, t, ok, carol, now=at(5, 9, 30))
-    h.suspend_task(uow(), e4, t, c.WithReason(reason="等待天气"), alice, now=at(5, 10))
+    task_handling.accept_task(uow(), e4, t, ok, carol, now=at(5, 9, 30))
+    task_handling.suspend_task(uow(), e4, t, c.WithReason(reason="等待天气"), alice, now=at(5, 10))
     # E5: a grid worker fixes it on the spot; closed and called back satisfied.
     e5 = submit(6, 10, source="grid_patrol", request_type="report")
     h.self_handle(uow(), e5, c.SelfHandle(result="已现场处置"), dave, now=at(6, 10))
@@ -91,7 +93,7 @@ def _play(factory: sessionmaker[Session], world: World) -> None:
     # E6: notify-only (抄送知悉), read.
     e6 = submit(7, 9, event_class_code="9001", title="停水通知")
     h.notify(uow(), e6, c.Notify(unit_codes=["C500111001"]), alice, now=at(7, 9))
-    h.read_task(uow(), e6, task_of(e6, "C500111001"), bob, now=at(7, 9, 30))
+    task_handling.read_task(uow(), e6, task_of(e6, "C500111001"), bob, now=at(7, 9, 30))
     # E7: cancelled as invalid.
     e7 = submit(7, 10)
     h.cancel(uow(), e7, c.WithReason(reason="无效报件"), alice, now=at(7, 10, 30))
@@ -99,14 +101,14 @@ def _play(factory: sessionmaker[Session], world: World) -> None:
     e8 = submit(3, 9, event_class_code="0201", title="暴露垃圾")
     h.dispatch(uow(), e8, lead("D500111-CGJ"), alice, now=at(3, 9))
     t = task_of(e8, "D500111-CGJ")
-    h.accept_task(uow(), e8, t, ok, carol, now=at(3, 9))
-    h.report_back(uow(), e8, t, c.ReportBack(result="已清运"), carol, now=at(3, 10))
+    task_handling.accept_task(uow(), e8, t, ok, carol, now=at(3, 9))
+    task_handling.report_back(uow(), e8, t, c.ReportBack(result="已清运"), carol, now=at(3, 10))
     h.verify(uow(), e8, c.Verify(passed=True), alice, now=at(3, 10, 30))
     h.close(uow(), e8, ok, alice, now=at(3, 10, 30))
     h.callback(uow(), e8, c.Callback(satisfied=False, comment="仍有垃圾"), alice, now=at(4, 9))
     t = task_of(e8, "D500111-CGJ")
-    h.accept_task(uow(), e8, t, ok, carol, now=at(4, 9, 30))
-    h.report_back(uow(), e8, t, c.ReportBack(result="已清运"), carol, now=at(4, 11))
+    task_handling.accept_task(uow(), e8, t, ok, carol, now=at(4, 9, 30))
+    task_handling.report_back(uow(), e8, t, c.ReportBack(result="已清运"), carol, now=at(4, 11))
     h.verify(uow(), e8, c.Verify(passed=True), alice, now=at(4, 11, 30))
     h.close(uow(), e8, ok, alice, now=at(4, 11, 30))
 
@@ -248,8 +250,8 @@ def test_bad_input_names_the_problem(played: sessionmaker[Session]) -> None:
         with pytest.raises(Invalid) as e:
             ev.figures(UnitOfWork(played), alice, area="500111", period=bad)
         assert e.value.field == "period"
+    writer = alice.__class__(**{**alice.__dict__, "permissions": frozenset({"evaluation.write"})})
     with pytest.raises(Invalid) as e:
-        ev.save_scheme(UnitOfWork(played), alice.__class__(**{**alice.__dict__, "permissions": frozenset(
-            {"evaluation.write"})}), "x", "x", {"items": [{"rate": "closure_rate", "weight": 60, "full_mark_at": 0.9,
-                                                           "zero_at": 0.5}]})
+        evaluation_schemes.save_scheme(UnitOfWork(played), writer, "x", "x", {"items": [
+            {"rate": "closure_rate", "weight": 60, "full_mark_at": 0.9, "zero_at": 0.5}]})
     assert "add up to 60" in e.value.message

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shuzhi.adapters.db.tables import Base
 from shuzhi.services import commands as c
 from shuzhi.services import handling as h
+from shuzhi.services import task_handling
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.intake import submit_event
@@ -71,11 +72,11 @@ def test_incremental_rollups_equal_recount(session_factory: sessionmaker[Session
             if action == "dispatch":
                 h.dispatch(uow(), number, c.Dispatch(units=[c.UnitAssignment(unit_code=UNITS[unit])]), alice, now=now)
             elif action == "accept":
-                h.accept_task(uow(), number, task, c.OptionalReason(), carol, now=now)
+                task_handling.accept_task(uow(), number, task, c.OptionalReason(), carol, now=now)
             elif action == "return":
-                h.return_task(uow(), number, task, c.WithReason(reason="非本单位"), carol, now=now)
+                task_handling.return_task(uow(), number, task, c.WithReason(reason="非本单位"), carol, now=now)
             elif action == "report":
-                h.report_back(uow(), number, task, c.ReportBack(result="done"), carol, now=now)
+                task_handling.report_back(uow(), number, task, c.ReportBack(result="done"), carol, now=now)
             elif action in ("verify_ok", "verify_fail"):
                 h.verify(uow(), number, c.Verify(passed=action == "verify_ok", reason="核查"), alice, now=now)
             elif action == "close":
@@ -83,7 +84,7 @@ def test_incremental_rollups_equal_recount(session_factory: sessionmaker[Session
             elif action in ("callback_ok", "callback_bad"):
                 h.callback(uow(), number, c.Callback(satisfied=action == "callback_ok"), alice, now=now)
             elif action == "suspend":
-                h.suspend_task(uow(), number, task, c.WithReason(reason="等待"), alice, now=now)
+                task_handling.suspend_task(uow(), number, task, c.WithReason(reason="等待"), alice, now=now)
             elif action == "cancel":
                 h.cancel(uow(), number, c.WithReason(reason="无效"), alice, now=now)
         except ServiceError:

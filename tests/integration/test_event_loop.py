@@ -148,7 +148,7 @@ def test_extension_must_be_asked_before_the_deadline(api: Api, world: World) -> 
 
 def test_suspension_stops_the_clock(api: Api, world: World, session_factory) -> None:  # type: ignore[no-untyped-def]
     from shuzhi.services import commands as c
-    from shuzhi.services import handling
+    from shuzhi.services import task_handling
     from shuzhi.services.actors import resolve_actor
     from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -160,10 +160,10 @@ def test_suspension_stops_the_clock(api: Api, world: World, session_factory) -> 
         alice = resolve_actor(uow.session, "alice")
     # a Tuesday morning in an ordinary working week: 09:00 → 11:00 Beijing time is 2 working hours
     start = datetime(2025, 6, 10, 1, 0, tzinfo=UTC)
-    handling.suspend_task(UnitOfWork(session_factory), ev["number"], task["id"], c.WithReason(reason="等待天晴"),
+    task_handling.suspend_task(UnitOfWork(session_factory), ev["number"], task["id"], c.WithReason(reason="等待天晴"),
                           alice, now=start)
     before = datetime.fromisoformat(api.task(api.get(f"/api/events/{ev['number']}"), "D500111-CGJ")["handle_due_at"])
-    handling.resume_task(UnitOfWork(session_factory), ev["number"], task["id"], c.OptionalReason(), alice,
+    task_handling.resume_task(UnitOfWork(session_factory), ev["number"], task["id"], c.OptionalReason(), alice,
                          now=start + timedelta(hours=2))
     after = api.task(api.get(f"/api/events/{ev['number']}"), "D500111-CGJ")
     assert after["state"] == "accepted"

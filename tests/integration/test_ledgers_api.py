@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_ledgers import LedgerItem
-from shuzhi.services import evaluation
+from shuzhi.services import evaluation_schemes
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.ledgers import progress
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -146,7 +146,7 @@ def test_ledger_figures_join_the_rankings_with_weights_in_the_scheme(
         {"rate": "on_time_closure_rate", "weight": 60, "full_mark_at": 0.95, "zero_at": 0.6},
         {"rate": "ledger_report_rate", "weight": 40, "full_mark_at": 1.0, "zero_at": 0.5}],
         "deductions": {"ledger_overdue": 5}}
-    evaluation.save_scheme(uow, admin, "with-ledgers", "含台账", scheme)
+    evaluation_schemes.save_scheme(uow, admin, "with-ledgers", "含台账", scheme)
     today = datetime.now(UTC).strftime("%Y-%m")
     ranking = api.get("/api/evaluation/rankings", params={"period": today, "by": "unit"})
     town = next(r for r in ranking["ranking"] if r["code"] == "C500111001")

@@ -15,6 +15,7 @@ from shuzhi.adapters.db.migrate import upgrade
 from shuzhi.adapters.db.tables import TimelineEntry
 from shuzhi.services import commands as c
 from shuzhi.services import handling as h
+from shuzhi.services import task_handling
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.intake import submit_event
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -35,11 +36,11 @@ def test_closed_at_is_the_moment_the_last_unit_read_it(session_factory: sessionm
     h.notify(uow(), number, c.Notify(unit_codes=["C500111001", "D500111-SWJ"]), alice, now=T0)
     with session_factory() as s:
         tasks = [t.id for t in h.load_event(s, number).tasks]
-    h.read_task(uow(), number, tasks[0], alice, now=T0 + timedelta(minutes=5))
+    task_handling.read_task(uow(), number, tasks[0], alice, now=T0 + timedelta(minutes=5))
     with session_factory() as s:
         event = h.load_event(s, number)
         assert (event.state, event.closed_at) == ("notifying", None)
-    h.read_task(uow(), number, tasks[1], bob, now=T0 + timedelta(minutes=40))
+    task_handling.read_task(uow(), number, tasks[1], bob, now=T0 + timedelta(minutes=40))
     with session_factory() as s:
         event = h.load_event(s, number)
         assert event.state == "closed"

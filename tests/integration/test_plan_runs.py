@@ -345,3 +345,29 @@ def test_the_board_counts_every_task_and_pages_and_filters_them_on_the_server(ap
     # a town's person counts only what he may see
     town = board(api, run["run_id"], who="bob")
     assert town["total_tasks"] == sum(town["counts"].values()) == len(town["tasks"]) < 4
+def test_every_move_of_a_run_and_its_steps_is_on_the_event_s_timeline(api: Api, world: World,
+                                                                       uow: UnitOfWork) -> None:
+    from shuzhi.services.actors import SYSTEM
+
+    plan_templates.save_template(uow, template(), SYSTEM)
+    run = api.post("/api/plans/storm/activate", "alice", {"area_codes": ["500111001"]}, status=201)
+    number = board(api, run["run_id"])["event_number"]
+    done = api.post(f"/api/plan-runs/{run['run_id']}/stand-down", "alice", {"reason": "雨停，解除响应"})
+    waiting = [t["step_id"] for t in done["tasks"] if t["task_id"] is None]
+    lines = {t["action"]: t for t in api.get(f"/api/events/{number}/timeline") if t["action"].startswith("plan.")}
+    assert lines["plan.start"]["payload"]["run"] == {"from": "proposed", "to": "active"}
+    assert lines["plan.start"]["actor"] == lines["plan.stand_down"]["actor"]
+    down = lines["plan.stand_down"]
+    assert down["payload"]["run"] == {"from": "active", "to": "stood_down"} and down["reason"] == "雨停，解除响应"
+    assert down["payload"]["steps"] == {"action": "cancel", "ids": waiting} and waiting
+
+    # a proposal on an event, declined: the event's timeline says who declined it and why
+    plan_templates.save_template(uow, template(code="burst", confirmation="propose", trigger={
+        "kind": "event_class", "classes": ["0301"], "at_least": "urgent"}), SYSTEM)
+    ev = api.submit(event_class_code="0301", title="供水主管爆裂")
+    proposal = api.get(f"/api/events/{ev['number']}/plans")[0]
+    api.post(f"/api/plan-runs/{proposal['id']}/dismiss", "alice", {"reason": "已由供水公司处置"})
+    api.post(f"/api/plan-runs/{proposal['id']}/confirm", "alice", {}, status=409)
+    dismissed = [t for t in api.get(f"/api/events/{ev['number']}/timeline") if t["action"] == "plan.dismiss"]
+    assert len(dismissed) == 1 and dismissed[0]["reason"] == "已由供水公司处置"
+    assert dismissed[0]["payload"]["run"] == {"from": "proposed", "to": "dismissed"}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shuzhi.services import commands as c
-from shuzhi.services import handling, intake
+from shuzhi.services import handling, intake, task_handling
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.conftest import need_service
@@ -34,13 +34,13 @@ def _closed_event(uow: UnitOfWork, session_factory: Any) -> str:
     handling.dispatch(uow, n, c.Dispatch(units=[c.UnitAssignment(unit_code="D500111-SWJ")]), alice, now=m(5))
     task = lambda code: next(t.id for t in handling_event(uow, n).tasks if t.unit.code == code  # noqa: E731
                              and t.state not in ("returned", "cancelled"))
-    handling.return_task(uow, n, task("D500111-SWJ"), c.WithReason(reason="井盖属城管"), erin, now=m(8))
+    task_handling.return_task(uow, n, task("D500111-SWJ"), c.WithReason(reason="井盖属城管"), erin, now=m(8))
     handling.dispatch(uow, n, c.Dispatch(units=[c.UnitAssignment(unit_code="D500111-CGJ")]), alice, now=m(10))
     cgj = task("D500111-CGJ")
-    handling.accept_task(uow, n, cgj, c.OptionalReason(), carol, now=m(50))
-    handling.report_back(uow, n, cgj, c.ReportBack(result="已补装"), carol, now=m(180))
+    task_handling.accept_task(uow, n, cgj, c.OptionalReason(), carol, now=m(50))
+    task_handling.report_back(uow, n, cgj, c.ReportBack(result="已补装"), carol, now=m(180))
     handling.verify(uow, n, c.Verify(passed=False, reason="井盖不平"), alice, now=m(190))
-    handling.report_back(uow, n, cgj, c.ReportBack(result="已调平"), carol, now=m(300))
+    task_handling.report_back(uow, n, cgj, c.ReportBack(result="已调平"), carol, now=m(300))
     handling.verify(uow, n, c.Verify(passed=True), alice, now=m(320))
     handling.close(uow, n, c.OptionalReason(), alice, now=m(330))
     return n

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from shuzhi.services import evaluation
+from shuzhi.services import evaluation_schemes
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.unit_of_work import UnitOfWork
 from tests.factories import World
@@ -50,7 +50,7 @@ def test_a_scheme_weighting_the_good_rating_rate_changes_the_ranking(
 
     with session_factory() as s:
         admin = resolve_actor(s, "admin")
-    evaluation.save_scheme(uow, admin, "with-ratings", "含好差评", {"total": 100, "items": [
+    evaluation_schemes.save_scheme(uow, admin, "with-ratings", "含好差评", {"total": 100, "items": [
         {"rate": "on_time_closure_rate", "weight": 50, "full_mark_at": 0.95, "zero_at": 0.6},
         {"rate": "good_rating_rate", "weight": 30, "full_mark_at": 0.9, "zero_at": 0.5},
         {"rate": "bad_rectification_rate", "weight": 20, "full_mark_at": 1.0, "zero_at": 0.0}]})

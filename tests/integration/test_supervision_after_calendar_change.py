@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shuzhi.adapters.db.tables import Task, TimelineEntry
 from shuzhi.adapters.db.tables_supervision import SupervisionClock, SupervisionStep
 from shuzhi.domain.calendar import SHANGHAI
-from shuzhi.services import calendars, handling, intake
+from shuzhi.services import calendars, handling, intake, task_handling
 from shuzhi.services import commands as c
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.supervision import sweep
@@ -38,7 +38,7 @@ def _accepted(sf: sessionmaker[Session]) -> tuple[str, int]:
     ev = handling.dispatch(UnitOfWork(sf), number, c.Dispatch(units=[c.UnitAssignment(unit_code="D500111-CGJ")]),
                            alice, now=MONDAY)
     task_id = ev.tasks[-1].id
-    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), carol, now=MONDAY)
+    task_handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), carol, now=MONDAY)
     return number, task_id
 
 
@@ -127,7 +127,7 @@ def test_a_deadline_a_person_set_still_starts_a_fresh_set_of_steps(session_facto
     with sf() as s:
         alice, carol = resolve_actor(s, "alice"), resolve_actor(s, "carol")
     at = datetime(2026, 12, 31, 17, tzinfo=SHANGHAI)
-    handling.request_extension(UnitOfWork(sf), number, task_id, c.RequestExtension(
+    task_handling.request_extension(UnitOfWork(sf), number, task_id, c.RequestExtension(
         until=datetime(2027, 1, 8, 18, tzinfo=SHANGHAI), reason="需协调供电部门"), carol, now=at)
-    handling.decide_extension(UnitOfWork(sf), number, task_id, c.DecideExtension(approve=True), alice, now=at)
+    task_handling.decide_extension(UnitOfWork(sf), number, task_id, c.DecideExtension(approve=True), alice, now=at)
     assert [p[0] for p in _clock(sf, task_id).plan][:2] == ["remind_70", "remind_90"]

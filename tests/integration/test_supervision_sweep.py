@@ -23,7 +23,7 @@ from shuzhi.adapters.db.tables_supervision import (
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.time_limits import TimeLimit, Urgency
 from shuzhi.services import commands as c
-from shuzhi.services import handling, scheduler
+from shuzhi.services import handling, scheduler, task_handling
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.intake import submit_event
@@ -71,7 +71,7 @@ def test_every_step_happens_once_on_time_and_is_recorded_everywhere(session_fact
     sf = session_factory
     number, task_id = _dispatched(sf, "D500111-CGJ")
     carol = _actor(sf, "carol")
-    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), carol, now=T0 + timedelta(hours=1))
+    task_handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), carol, now=T0 + timedelta(hours=1))
 
     assert sweep(_uow(sf), T0 + timedelta(hours=2)).steps == 0
     # Thursday 15:30 is 70 % of 5 working days from Monday 10:05 … the step is due a few minutes later
@@ -137,14 +137,14 @@ def test_reporting_back_and_suspension_stop_the_clock(session_factory: sessionma
     n1, t1 = _dispatched(sf, "D500111-CGJ")
     n2, t2 = _dispatched(sf, "D500111-CGJ")
     for n, t in ((n1, t1), (n2, t2)):
-        handling.accept_task(UnitOfWork(sf), n, t, c.OptionalReason(), carol, now=T0 + timedelta(hours=1))
-    handling.report_back(UnitOfWork(sf), n1, t1, c.ReportBack(result="已更换"), carol, now=T0 + timedelta(hours=2))
-    handling.suspend_task(UnitOfWork(sf), n2, t2, c.WithReason(reason="等待天气好转"), alice,
+        task_handling.accept_task(UnitOfWork(sf), n, t, c.OptionalReason(), carol, now=T0 + timedelta(hours=1))
+    task_handling.report_back(UnitOfWork(sf), n1, t1, c.ReportBack(result="已更换"), carol, now=T0 + timedelta(hours=2))
+    task_handling.suspend_task(UnitOfWork(sf), n2, t2, c.WithReason(reason="等待天气好转"), alice,
                           now=T0 + timedelta(hours=2))
     assert _count(sf, SupervisionClock) == 0
     assert sweep(_uow(sf), T0 + timedelta(days=30)).steps == 0
     # resuming restarts the clock with a deadline moved by the suspended time
-    handling.resume_task(UnitOfWork(sf), n2, t2, c.OptionalReason(), alice, now=T0 + timedelta(days=2))
+    task_handling.resume_task(UnitOfWork(sf), n2, t2, c.OptionalReason(), alice, now=T0 + timedelta(days=2))
     assert _count(sf, SupervisionClock, SupervisionClock.task_id == t2) == 1
     assert _count(sf, SupervisionClock, SupervisionClock.task_id == t1) == 0
 
@@ -156,7 +156,7 @@ def test_the_clock_carries_its_task_and_event_and_follows_a_reclassification(
     both classes): the next reminders go out under the new class."""
     sf = session_factory
     number, task_id = _dispatched(sf, "D500111-CGJ")
-    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
+    task_handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
                          now=T0 + timedelta(hours=1))
     cgj, district = world.units["D500111-CGJ"].id, world.units["C500111"].id
     with sf() as s:
@@ -189,7 +189,7 @@ def test_reclassifying_to_a_higher_urgency_brings_the_kept_tasks_deadlines_forwa
     follow the new deadline."""
     sf = session_factory
     number, task_id = _dispatched(sf, "D500111-CGJ")
-    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
+    task_handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
                          now=T0 + timedelta(hours=1))
     with sf() as s:
         before = s.scalar(select(Task.handle_due_at).where(Task.id == task_id))
@@ -216,7 +216,7 @@ def test_a_stale_plan_cannot_repeat_a_step(session_factory: sessionmaker[Session
     """What a retry after a crash or a racing worker would do: the unique key turns it into nothing."""
     sf = session_factory
     number, task_id = _dispatched(sf, "D500111-CGJ")
-    handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
+    task_handling.accept_task(UnitOfWork(sf), number, task_id, c.OptionalReason(), _actor(sf, "carol"),
                          now=T0 + timedelta(hours=1))
     with sf() as s:
         full_plan = s.scalar(select(SupervisionClock.plan).where(SupervisionClock.task_id == task_id))

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from shuzhi.domain import ledger_clocks as lc
 from shuzhi.domain import ledger_import as li
 from shuzhi.domain import ledgers as d
 from shuzhi.domain.calendar import DayTable, WorkingCalendar, YearCalendar
@@ -99,8 +100,8 @@ def test_a_weekly_report_is_due_at_the_close_of_the_last_working_day() -> None:
     holidays = YearCalendar(2026, frozenset({date(2026, 10, d) for d in range(1, 9)}), frozenset())
     cal = WorkingCalendar(day_table=DayTable([holidays]))
     week = Period(PeriodKind.WEEK, date(2026, 9, 28), date(2026, 10, 4))
-    assert d.report_due(cal, week) == datetime(2026, 9, 30, 10, 0, tzinfo=UTC)  # Wednesday 18:00 Beijing
-    steps = d.report_steps(cal, SupervisionRules(), d.report_due(cal, week))
+    assert lc.report_due(cal, week) == datetime(2026, 9, 30, 10, 0, tzinfo=UTC)  # Wednesday 18:00 Beijing
+    steps = lc.report_steps(cal, SupervisionRules(), lc.report_due(cal, week))
     assert [s.step for s in steps] == ["remind", "missing", "urge", "escalate"]
     assert steps[2].due_at.date() == date(2026, 10, 9)  # the first working day after the holiday
 

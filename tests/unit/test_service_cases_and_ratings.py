@@ -23,6 +23,7 @@ from shuzhi.domain.ratings import (
     next_verification_state,
     rates,
 )
+from shuzhi.domain.service_applications import check_answers, plan_application, valid_id_number
 from shuzhi.domain.service_cases import (
     CASE_TRANSITIONS,
     FINAL_CASE_STATES,
@@ -32,15 +33,7 @@ from shuzhi.domain.service_cases import (
     check_checklist,
     next_case_state,
 )
-from shuzhi.domain.services_catalogue import (
-    DocumentInvalid,
-    check_answers,
-    holds,
-    parse_bundle,
-    parse_matter,
-    plan_application,
-    valid_id_number,
-)
+from shuzhi.domain.services_catalogue import DocumentInvalid, holds, parse_bundle, parse_matter
 
 S, A, V, VA = CaseState, CaseAction, VState, VAction
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from shuzhi.domain.scoring import DEFAULT_SCHEME
 from shuzhi.services.actors import SYSTEM
-from shuzhi.services.evaluation import save_scheme
+from shuzhi.services.evaluation_schemes import save_scheme
 from shuzhi.services.rollups import refresh_rollups
 from shuzhi.services.unit_of_work import UnitOfWork
 

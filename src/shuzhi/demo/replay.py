@@ -13,7 +13,7 @@ from typing import Any
 from shuzhi.demo.history import ScriptedEvent, Step
 from shuzhi.domain.events import TaskRole, TaskState
 from shuzhi.services import commands as c
-from shuzhi.services import handling, supervision
+from shuzhi.services import handling, supervision, task_handling
 from shuzhi.services.actors import Actor, resolve_actor
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.intake import submit_event
@@ -135,32 +135,32 @@ class Replayer:
             handling.notify(uow, number, c.Notify(unit_codes=codes), actor, now=at)
         elif a == "read":
             tid = self._task_id(number, step, actor, {TaskState.NOTIFIED})
-            handling.read_task(uow, number, tid, actor, now=at)
+            task_handling.read_task(uow, number, tid, actor, now=at)
         elif a == "accept":
             tid = self._task_id(number, step, actor, {TaskState.DISPATCHED})
-            handling.accept_task(uow, number, tid, c.OptionalReason(), actor, now=at)
+            task_handling.accept_task(uow, number, tid, c.OptionalReason(), actor, now=at)
         elif a == "return":
             tid = self._task_id(number, step, actor, {TaskState.DISPATCHED})
-            handling.return_task(uow, number, tid, c.WithReason(reason=str(p.get("reason", "非本单位职责"))),
+            task_handling.return_task(uow, number, tid, c.WithReason(reason=str(p.get("reason", "非本单位职责"))),
                                  actor, now=at)
         elif a == "request_extension":
             tid = self._task_id(number, step, actor, {TaskState.ACCEPTED})
-            handling.request_extension(uow, number, tid, c.RequestExtension(
+            task_handling.request_extension(uow, number, tid, c.RequestExtension(
                 until=p["until"], reason=str(p.get("reason", "需协调多部门，申请延期"))), actor, now=at)
         elif a in ("approve_extension", "deny_extension"):
             tid = self._task_id(number, step, actor, {TaskState.EXTENSION_REQUESTED})
-            handling.decide_extension(uow, number, tid, c.DecideExtension(
+            task_handling.decide_extension(uow, number, tid, c.DecideExtension(
                 approve=a == "approve_extension", reason=p.get("reason")), actor, now=at)
         elif a == "suspend":
             tid = self._task_id(number, step, actor, {TaskState.ACCEPTED})
-            handling.suspend_task(uow, number, tid, c.WithReason(reason=str(p.get("reason", "等待天气好转"))),
+            task_handling.suspend_task(uow, number, tid, c.WithReason(reason=str(p.get("reason", "等待天气好转"))),
                                   actor, now=at)
         elif a == "resume":
             tid = self._task_id(number, step, actor, {TaskState.SUSPENDED})
-            handling.resume_task(uow, number, tid, c.OptionalReason(reason=p.get("reason")), actor, now=at)
+            task_handling.resume_task(uow, number, tid, c.OptionalReason(reason=p.get("reason")), actor, now=at)
         elif a == "report_back":
             tid = self._task_id(number, step, actor, {TaskState.ACCEPTED})
-            handling.report_back(uow, number, tid, c.ReportBack(result=str(p.get("result", "已处置完毕"))),
+            task_handling.report_back(uow, number, tid, c.ReportBack(result=str(p.get("result", "已处置完毕"))),
                                  actor, now=at)
         elif a == "self_handle":
             handling.self_handle(uow, number, c.SelfHandle(result=str(p.get("result", "已现场处置"))), actor, now=at)

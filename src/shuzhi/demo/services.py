@@ -20,13 +20,13 @@ from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.adapters.db.tables_public_services import ServiceWindow
 from shuzhi.demo.district import DemoDistrict
 from shuzhi.demo.services_data import ABBR, BUNDLES, MATTERS, VARIANTS, code_of, matter_code
-from shuzhi.domain.services_catalogue import valid_id_number
+from shuzhi.domain.service_applications import valid_id_number
 from shuzhi.services import commands as c
-from shuzhi.services import handling
+from shuzhi.services import task_handling
 from shuzhi.services.actors import SYSTEM, Actor, resolve_actor
 from shuzhi.services.errors import ServiceError
 from shuzhi.services.unit_of_work import UnitOfWork
-from shuzhi.services.window import cases, catalogue, ratings
+from shuzhi.services.window import case_views, cases, catalogue, ratings
 
 Uow = Callable[[], UnitOfWork]
 _CHECK = "10X98765432"
@@ -196,12 +196,12 @@ def _one_case(uow: Uow, rng: random.Random, w: ServiceWindow, at: datetime, now:
             done_at = accept_at + (due - t) * rng.uniform(0.2, 1.15)
             if done_at >= now:
                 continue  # still being worked on today
-            handling.accept_task(uow(), number, task_id, c.OptionalReason(), handler, now=accept_at)
-            handling.report_back(uow(), number, task_id, c.ReportBack(result="已办结，结果已送达窗口"), handler,
+            task_handling.accept_task(uow(), number, task_id, c.OptionalReason(), handler, now=accept_at)
+            task_handling.report_back(uow(), number, task_id, c.ReportBack(result="已办结，结果已送达窗口"), handler,
                                  now=done_at)
             stage_end = max(stage_end, done_at)
         t = stage_end
-    view = cases.get_case(uow(), number, SYSTEM)
+    view = case_views.get_case(uow(), number, SYSTEM)
     if view.state == "awaiting_materials":
         supply_at = t + timedelta(hours=rng.uniform(2, 48))
         if supply_at < now:
@@ -209,7 +209,7 @@ def _one_case(uow: Uow, rng: random.Random, w: ServiceWindow, at: datetime, now:
                 if m["status"] == "deferred":
                     cases.supply_material(uow(), number, m["id"], clerk, now=supply_at)
             t = supply_at
-            view = cases.get_case(uow(), number, SYSTEM)
+            view = case_views.get_case(uow(), number, SYSTEM)
     if view.state != "completed":
         return
     counts["completed"] += 1

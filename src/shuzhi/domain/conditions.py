@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import re2
 
+from shuzhi.domain.problems import type_name
 from shuzhi.domain.time_limits import Urgency
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -170,22 +171,6 @@ class Vocabulary:
     areas: Collection[str] | None = None
 
 
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 class _Checker:
     def __init__(self, vocabulary: Vocabulary | None) -> None:
         self.vocabulary = vocabulary or Vocabulary()
@@ -206,7 +191,7 @@ class _Checker:
             return
         if not isinstance(node, dict):
             self.add(path, f"expected an object ({{\"and\": …}}, {{\"or\": …}}, {{\"not\": …}} or a "
-                           f"{{\"field\", \"op\", \"value\"}} leaf), got {_type_name(node)}", "wrong_type")
+                           f"{{\"field\", \"op\", \"value\"}} leaf), got {type_name(node)}", "wrong_type")
             return
         if not node:
             self.add(path, "an empty condition; give a leaf {\"field\", \"op\", \"value\"} or "
@@ -225,7 +210,7 @@ class _Checker:
                 self.node(child, f"{path}.not", depth + 1)
                 return
             if not isinstance(child, list):
-                self.add(f"{path}.{key}", f"'{key}' takes a list of conditions, got {_type_name(child)}",
+                self.add(f"{path}.{key}", f"'{key}' takes a list of conditions, got {type_name(child)}",
                          "wrong_type")
                 return
             if not child:
@@ -263,7 +248,7 @@ class _Checker:
 
     def _list(self, value: object, path: str, what: str, limit: int = MAX_LIST) -> list[Any] | None:
         if not isinstance(value, list):
-            self.add(path, f"expected a list of {what}, got {_type_name(value)}", "wrong_type")
+            self.add(path, f"expected a list of {what}, got {type_name(value)}", "wrong_type")
             return None
         if not value:
             self.add(path, f"the list of {what} is empty", "empty")
@@ -298,17 +283,17 @@ class _Checker:
             items = self._list(value, path, "weekdays", 7)
             for i, d in enumerate(items or []):
                 if isinstance(d, bool) or not isinstance(d, int):
-                    self.add(f"{path}[{i}]", f"a weekday is a whole number 1-7, got {_type_name(d)}",
+                    self.add(f"{path}[{i}]", f"a weekday is a whole number 1-7, got {type_name(d)}",
                              "wrong_type")
                 elif not 1 <= d <= 7:
                     self.add(f"{path}[{i}]", f"a weekday is 1 (Monday) to 7 (Sunday), got {d}",
                              "unknown_value")
         elif spec.type == "bool" and not isinstance(value, bool):
-            self.add(path, f"expected true or false, got {_type_name(value)}", "wrong_type")
+            self.add(path, f"expected true or false, got {type_name(value)}", "wrong_type")
 
     def _code(self, v: object, path: str, known: Collection[str] | None, name: str) -> None:
         if not isinstance(v, str) or not v.strip():
-            self.add(path, f"expected a code (a non-empty string), got {_type_name(v)}", "wrong_type")
+            self.add(path, f"expected a code (a non-empty string), got {type_name(v)}", "wrong_type")
         elif len(v) > MAX_CODE_LENGTH:
             self.add(path, f"a code has at most {MAX_CODE_LENGTH} characters", "bad_value")
         elif known is not None and v not in known:
@@ -317,13 +302,13 @@ class _Checker:
 
     def _choice(self, v: object, path: str, choices: tuple[str, ...], name: str) -> None:
         if not isinstance(v, str):
-            self.add(path, f"expected a string, got {_type_name(v)}", "wrong_type")
+            self.add(path, f"expected a string, got {type_name(v)}", "wrong_type")
         elif v not in choices:
             self.add(path, f"unknown {name} {v!r}; one of: {', '.join(choices)}", "unknown_value")
 
     def _area(self, v: object, path: str) -> None:
         if not isinstance(v, str):
-            self.add(path, f"expected an area code (a string), got {_type_name(v)}", "wrong_type")
+            self.add(path, f"expected an area code (a string), got {type_name(v)}", "wrong_type")
         elif not _AREA_CODE.match(v):
             self.add(path, f"'{v}' is not an area code (6, 9, 12 or 15 digits)", "bad_value")
         elif self.vocabulary.areas is not None and v not in self.vocabulary.areas:
@@ -332,7 +317,7 @@ class _Checker:
     def _text(self, op: str, value: object, path: str) -> None:
         if op == "regex":
             if not isinstance(value, str):
-                self.add(path, f"expected a regular expression (a string), got {_type_name(value)}",
+                self.add(path, f"expected a regular expression (a string), got {type_name(value)}",
                          "wrong_type")
             elif not value:
                 self.add(path, "the regular expression is empty", "empty")
@@ -349,7 +334,7 @@ class _Checker:
         words = self._list(value, path, "words", MAX_WORDS)
         for i, w in enumerate(words or []):
             if not isinstance(w, str):
-                self.add(f"{path}[{i}]", f"expected a word (a string), got {_type_name(w)}", "wrong_type")
+                self.add(f"{path}[{i}]", f"expected a word (a string), got {type_name(w)}", "wrong_type")
             elif not w.strip():
                 self.add(f"{path}[{i}]", "an empty word matches everything", "empty")
             elif len(w) > MAX_WORD_LENGTH:
@@ -357,12 +342,12 @@ class _Checker:
 
     def _time(self, value: object, path: str) -> None:
         if not isinstance(value, list) or len(value) != 2:
-            self.add(path, f"expected [\"HH:MM\", \"HH:MM\"] (start, end), got {_type_name(value)}"
+            self.add(path, f"expected [\"HH:MM\", \"HH:MM\"] (start, end), got {type_name(value)}"
                      + (f" of {len(value)}" if isinstance(value, list) else ""), "wrong_type")
             return
         for i, t in enumerate(value):
             if not isinstance(t, str):
-                self.add(f"{path}[{i}]", f"expected a time \"HH:MM\", got {_type_name(t)}", "wrong_type")
+                self.add(f"{path}[{i}]", f"expected a time \"HH:MM\", got {type_name(t)}", "wrong_type")
             elif not _TIME.match(t):
                 self.add(f"{path}[{i}]", f"'{t}' is not a time of day HH:MM (00:00-23:59)", "bad_time")
         if all(isinstance(t, str) and _TIME.match(t) for t in value) and value[0] == value[1]:

@@ -1,13 +1,19 @@
 """Roles and permissions as data: which role may do what.
 
 Permissions are checked once, in the service layer (``shuzhi.services.security.authz.require``), never in routes.
-A city may change this table (it is data); the names are stable because services and tests name them.
-What a role may *see* is a separate question, answered by its data scope (``shuzhi.services.security.authz``).
+A city may change this table: :data:`DEFAULT_ROLE_PERMISSIONS` below is the default, and an installation's
+role file (``SHUZHI_ROLE_PERMISSIONS_FILE``, docs/operations.md) replaces or amends a role's set; it is
+checked by :func:`role_table` at start-up, naming every unknown role and permission. The names are
+stable because services and tests name them. What a role may *see* is a separate question, answered by
+its data scope (``shuzhi.services.security.authz``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
 
 
 class Role(StrEnum):
@@ -110,18 +116,17 @@ _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 
 #: Who may urge (一键督办) by default. Urging is a centre function, not only a leader's: the duty officers
 #: and dispatchers at the desk press a late unit as part of their shift (issue #18). A city narrows or
-#: widens it with ``SHUZHI_URGE_ROLES`` (applied once at start-up by :func:`configure_urge_roles`).
+#: widens it with ``SHUZHI_URGE_ROLES`` (:func:`configure_urge_roles`), or in its role file.
 URGE_ROLES: frozenset[Role] = frozenset({Role.LEADER, Role.ADMINISTRATOR, Role.DUTY_OFFICER, Role.DISPATCHER})
 
-
-def _table(urge_roles: frozenset[Role]) -> dict[Role, frozenset[str]]:
-    return {role: frozenset(perms | DUTY_DESK_ROLES.get(role.value, set())
-                            | ({EVENT_URGE} if role in urge_roles else set()))
-            for role, perms in _ROLE_PERMISSIONS.items()}
-
-
-ROLE_PERMISSIONS: dict[Role, frozenset[str]] = _table(URGE_ROLES)
-_urge_roles = URGE_ROLES
+#: The table an installation starts from.
+DEFAULT_ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = MappingProxyType({
+    role: frozenset(perms | DUTY_DESK_ROLES.get(role.value, set()) | ({EVENT_URGE} if role in URGE_ROLES else set()))
+    for role, perms in _ROLE_PERMISSIONS.items()})
+#: Every permission the product checks (each is granted to some role by default).
+KNOWN_PERMISSIONS: frozenset[str] = frozenset().union(*DEFAULT_ROLE_PERMISSIONS.values())
+#: The table in force: the default, or the installation's (:func:`use_role_table`).
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = dict(DEFAULT_ROLE_PERMISSIONS)
 
 
 def parse_roles(names: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[Role]:
@@ -136,17 +141,17 @@ def parse_roles(names: list[str] | tuple[str, ...] | frozenset[str]) -> frozense
 
 
 def configure_urge_roles(roles: frozenset[Role]) -> bool:
-    """Give the urge to exactly ``roles`` (the rest of the table is untouched); ``True`` if it changed.
+    """Give the urge to exactly ``roles``, unless they are the default (:data:`URGE_ROLES`): then the table
+    in force (the default, or the installation's role file) decides. ``True`` if the table changed.
 
     The table is updated in place, so every holder of ``ROLE_PERMISSIONS`` sees the same answer."""
-    global _urge_roles
-    if roles == _urge_roles:
+    if roles == URGE_ROLES:
         return False
+    before = dict(ROLE_PERMISSIONS)
     for role in Role:
         perms = ROLE_PERMISSIONS[role] - {EVENT_URGE}
         ROLE_PERMISSIONS[role] = (perms | {EVENT_URGE}) if role in roles else perms
-    _urge_roles = roles
-    return True
+    return before != ROLE_PERMISSIONS
 
 #: Roles whose scope is the whole installation whatever their unit (they watch, they do not act on cases).
 GLOBAL_ROLES = frozenset({Role.ADMINISTRATOR, Role.AUDITOR})
@@ -158,3 +163,65 @@ def permissions_of(role: str | None) -> frozenset[str]:
         return ROLE_PERMISSIONS[Role(role)] if role else frozenset()
     except ValueError:
         return frozenset()
+
+
+class InvalidRoleTable(ValueError):
+    """A role file that names roles or permissions the product does not know; every problem at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def role_table(doc: Mapping[str, Any]) -> dict[Role, frozenset[str]]:
+    """The table an installation's document gives, over the default.
+
+    ``{"roles": {"<role>": [<permission>, …]}}`` replaces a role's whole set;
+    ``{"roles": {"<role>": {"add": […], "remove": […]}}}`` amends the default one. Roles the
+    document does not name keep their default set. Unknown roles and permissions are refused, by name.
+    """
+    problems: list[str] = []
+    extra = sorted(set(doc) - {"roles"})
+    if extra:
+        problems.append(f"unknown top-level key(s) {', '.join(extra)}: the file has one table, 'roles'")
+    roles = doc.get("roles", {})
+    if not isinstance(roles, Mapping):
+        raise InvalidRoleTable([*problems, "'roles' must be a table of role → permissions"])
+    table = dict(DEFAULT_ROLE_PERMISSIONS)
+    for name, spec in roles.items():
+        try:
+            role = Role(name)
+        except ValueError:
+            problems.append(f"unknown role '{name}' (known: {', '.join(r.value for r in Role)})")
+            continue
+        if isinstance(spec, list):
+            wanted, add, remove = _names(spec, f"roles.{name}", problems), set(), set()
+        elif isinstance(spec, Mapping):
+            for key in sorted(set(spec) - {"add", "remove"}):
+                problems.append(f"roles.{name}: unknown key '{key}' (use 'add' and 'remove', or give a list)")
+            wanted = set(table[role])
+            add = _names(spec.get("add", []), f"roles.{name}.add", problems)
+            remove = _names(spec.get("remove", []), f"roles.{name}.remove", problems)
+        else:
+            problems.append(f"roles.{name}: give a list of permissions, or a table with 'add' and 'remove'")
+            continue
+        table[role] = frozenset((wanted | add) - remove)
+    if problems:
+        raise InvalidRoleTable(problems)
+    return table
+
+
+def _names(value: Any, path: str, problems: list[str]) -> set[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{path}: must be a list of permission names")
+        return set()
+    for v in value:
+        if v not in KNOWN_PERMISSIONS:
+            problems.append(f"{path}: unknown permission '{v}'")
+    return {v for v in value if v in KNOWN_PERMISSIONS}
+
+
+def use_role_table(table: Mapping[Role, frozenset[str]]) -> None:
+    """Put a checked table in force (in place: whoever holds :data:`ROLE_PERMISSIONS` sees it)."""
+    ROLE_PERMISSIONS.clear()
+    ROLE_PERMISSIONS.update(table)

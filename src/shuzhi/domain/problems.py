@@ -51,3 +51,20 @@ class ProblemsFound(ValueError):
     def messages(self) -> tuple[str, ...]:
         """Each problem as a sentence (with its line, for a file)."""
         return tuple(str(p) for p in self.problems)
+
+
+def type_name(value: object) -> str:
+    """How a problem names the JSON type it was given instead ("a string", "a list", "null" …)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -42,11 +42,11 @@ from shuzhi.domain.conditions import (
     Predicate,
     RuleProblem,
     _compile,
-    _type_name,
     required_values,
     validate_condition,
 )
 from shuzhi.domain.dispatch import Candidate, responsible_units
+from shuzhi.domain.problems import type_name
 
 # --- targets -------------------------------------------------------------------------------------
 
@@ -105,7 +105,7 @@ def _check_selector(raw: object, path: str, out: list[RuleProblem]) -> None:
         return
     if not isinstance(raw, dict):
         out.append(RuleProblem(path, "expected a unit code or a selector such as {\"kind\": \"grid\"} or "
-                                     f"{{\"responsible\": true, \"level\": \"town\"}}, got {_type_name(raw)}",
+                                     f"{{\"responsible\": true, \"level\": \"town\"}}, got {type_name(raw)}",
                                "wrong_type"))
         return
     for k in sorted(set(raw) - _SELECTOR_KEYS):
@@ -124,7 +124,7 @@ def _check_selector(raw: object, path: str, out: list[RuleProblem]) -> None:
         return
     if "responsible" in raw and not isinstance(responsible, bool):
         out.append(RuleProblem(f"{path}.responsible",
-                               f"expected true or false, got {_type_name(responsible)}", "wrong_type"))
+                               f"expected true or false, got {type_name(responsible)}", "wrong_type"))
     if kind is not None and kind not in UNIT_KINDS:
         out.append(RuleProblem(f"{path}.kind", f"unknown unit kind {kind!r}; one of: {', '.join(UNIT_KINDS)}",
                                "unknown_value"))
@@ -139,7 +139,7 @@ def validate_targets(targets: object, *, path: str = "$.targets") -> list[RulePr
     """Problems of a rule's targets ``{"lead": selector, "assist": [selector, …]}``, with their paths."""
     out: list[RuleProblem] = []
     if not isinstance(targets, dict):
-        return [RuleProblem(path, f"expected {{\"lead\": …, \"assist\": [...]}}, got {_type_name(targets)}",
+        return [RuleProblem(path, f"expected {{\"lead\": …, \"assist\": [...]}}, got {type_name(targets)}",
                             "wrong_type")]
     for k in sorted(set(targets) - {"lead", "assist", "copy"}):
         out.append(RuleProblem(f"{path}.{k}", f"unknown key '{k}'; targets have 'lead', 'assist' and 'copy'",
@@ -150,7 +150,7 @@ def validate_targets(targets: object, *, path: str = "$.targets") -> list[RulePr
         _check_selector(targets["lead"], f"{path}.lead", out)
     assist = targets.get("assist", [])
     if not isinstance(assist, list):
-        out.append(RuleProblem(f"{path}.assist", f"expected a list of selectors, got {_type_name(assist)}",
+        out.append(RuleProblem(f"{path}.assist", f"expected a list of selectors, got {type_name(assist)}",
                                "wrong_type"))
     elif len(assist) > 20:
         out.append(RuleProblem(f"{path}.assist", "at most 20 assisting units", "too_large"))
@@ -159,7 +159,7 @@ def validate_targets(targets: object, *, path: str = "$.targets") -> list[RulePr
             _check_selector(a, f"{path}.assist[{i}]", out)
     copy = targets.get("copy", [])
     if not isinstance(copy, list):
-        out.append(RuleProblem(f"{path}.copy", f"expected a list of selectors, got {_type_name(copy)}",
+        out.append(RuleProblem(f"{path}.copy", f"expected a list of selectors, got {type_name(copy)}",
                                "wrong_type"))
     elif len(copy) > 200:
         out.append(RuleProblem(f"{path}.copy", "at most 200 units copied for information", "too_large"))

@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from shuzhi.domain.conditions import RuleProblem
-from shuzhi.domain.thresholds import _AREA_CODE, _CODE, LEVEL_RANK, LEVELS, _Problems, _type
+from shuzhi.domain.problems import type_name
+from shuzhi.domain.thresholds import _AREA_CODE, _CODE, LEVEL_RANK, LEVELS, _Problems
 
 # --- silences and inhibitions --------------------------------------------------------------------
 
@@ -71,14 +72,14 @@ def parse_matcher(doc: object, path: str = "$") -> tuple[Matcher | None, list[Ru
     """``{"indicators": [...], "series": [...], "area": "500111001", "levels": ["blue"]}``."""
     p = _Problems()
     if not isinstance(doc, dict):
-        p.add(path, f"expected an object, got {_type(doc)}", "wrong_type")
+        p.add(path, f"expected an object, got {type_name(doc)}", "wrong_type")
         return None, p.items
     p.unknown_keys(doc, MATCHER_KEYS, path)
     lists: dict[str, frozenset[str]] = {}
     for key in ("indicators", "series", "levels"):
         raw = doc.get(key, [])
         if not isinstance(raw, list) or not all(isinstance(v, str) and v.strip() for v in raw):
-            p.add(f"{path}.{key}", f"expected a list of codes, got {_type(raw)}", "wrong_type")
+            p.add(f"{path}.{key}", f"expected a list of codes, got {type_name(raw)}", "wrong_type")
             continue
         if len(raw) > 1000:
             p.add(f"{path}.{key}", "at most 1000 entries", "too_large")
@@ -141,7 +142,7 @@ INHIBITION_KEYS = ("code", "name", "source", "target", "min_level", "scope", "en
 def parse_inhibition(doc: object, path: str = "$") -> tuple[Inhibition | None, list[RuleProblem]]:
     p = _Problems()
     if not isinstance(doc, dict):
-        p.add(path, f"expected an object, got {_type(doc)}", "wrong_type")
+        p.add(path, f"expected an object, got {type_name(doc)}", "wrong_type")
         return None, p.items
     p.unknown_keys(doc, INHIBITION_KEYS, path)
     code = doc.get("code")

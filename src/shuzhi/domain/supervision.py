@@ -35,22 +35,6 @@ class StepKind(StrEnum):
     READ_OVERDUE = "read_overdue"  # 抄送逾期未阅
 
 
-#: Timeline actions written by supervision, with the Chinese label the interface shows.
-TIMELINE_ACTIONS: dict[str, str] = {
-    "supervision.remind": "临期提醒",
-    "supervision.overdue": "超期",
-    "supervision.urge": "自动催办",
-    "supervision.yellow_card": "黄牌警告",
-    "supervision.red_card": "红牌通报",
-    "supervision.escalate": "超时未签收上报",
-    "supervision.read_remind": "抄送临期未阅提醒",
-    "supervision.read_overdue": "抄送逾期未阅",
-    "supervision.leader_urge": "领导督办",
-    "task.escalate": "超出能力上报",
-    "event.escalate": "上报上级中心",
-}
-
-
 @dataclass(frozen=True)
 class SupervisionRules:
     """Thresholds, as data. ``remind_at`` are fractions of the allowed time (0 < f < 1, increasing);

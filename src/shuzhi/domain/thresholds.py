@@ -42,6 +42,7 @@ from itertools import pairwise
 from typing import Any
 
 from shuzhi.domain.conditions import RuleProblem
+from shuzhi.domain.problems import type_name
 
 #: Least to most severe; the index is the level's rank.
 LEVELS: tuple[str, ...] = ("blue", "yellow", "orange", "red")
@@ -282,22 +283,6 @@ def _condition_doc(c: Condition) -> dict[str, Any]:
 # --- validation ----------------------------------------------------------------------------------
 
 
-def _type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 class _Problems:
     def __init__(self) -> None:
         self.items: list[RuleProblem] = []
@@ -327,7 +312,7 @@ class _Problems:
 
 def _number(p: _Problems, value: object, path: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        p.add(path, f"expected a number, got {_type(value)}", "wrong_type")
+        p.add(path, f"expected a number, got {type_name(value)}", "wrong_type")
         return None
     if not math.isfinite(value):
         p.add(path, "expected a finite number", "bad_value")
@@ -337,7 +322,7 @@ def _number(p: _Problems, value: object, path: str) -> float | None:
 
 def _parse_condition(p: _Problems, doc: object, path: str) -> Condition | None:
     if not isinstance(doc, dict):
-        p.add(path, f"expected an object with 'kind' and 'levels', got {_type(doc)}", "wrong_type")
+        p.add(path, f"expected an object with 'kind' and 'levels', got {type_name(doc)}", "wrong_type")
         return None
     before = len(p.items)
     kind = doc.get("kind")
@@ -372,7 +357,7 @@ def _parse_condition(p: _Problems, doc: object, path: str) -> Condition | None:
             bounds[LEVEL_RANK[name]] = p.duration(raw, at, positive=True)
         elif op == "outside":
             if not isinstance(raw, list) or len(raw) != 2:
-                p.add(at, f"a band is [low, high], got {_type(raw)}", "wrong_type")
+                p.add(at, f"a band is [low, high], got {type_name(raw)}", "wrong_type")
                 continue
             lo, hi = _number(p, raw[0], f"{at}[0]"), _number(p, raw[1], f"{at}[1]")
             if lo is not None and hi is not None:
@@ -415,7 +400,7 @@ def _show(b: Any) -> str:
 def _parse_action(p: _Problems, doc: object, path: str) -> Action | None:
     if not isinstance(doc, dict):
         p.add(path, f"expected an object such as {{\"mode\": \"handle\", \"event_class\": \"0301\"}}, got "
-              f"{_type(doc)}", "wrong_type")
+              f"{type_name(doc)}", "wrong_type")
         return None
     p.unknown_keys(doc, ("mode", "event_class", "urgency", "dispatch", "copy"), path)
     mode = doc.get("mode")
@@ -425,7 +410,7 @@ def _parse_action(p: _Problems, doc: object, path: str) -> Action | None:
         return None
     cls = doc.get("event_class")
     if cls is not None and (not isinstance(cls, str) or not cls.strip() or len(cls) > 20):
-        p.add(f"{path}.event_class", f"expected an event class code, got {_type(cls)}", "wrong_type")
+        p.add(f"{path}.event_class", f"expected an event class code, got {type_name(cls)}", "wrong_type")
         return None
     if mode != "none" and cls is None:
         p.add(f"{path}.event_class", f"a '{mode}' action needs the event class of the event it opens", "missing")
@@ -437,14 +422,14 @@ def _parse_action(p: _Problems, doc: object, path: str) -> Action | None:
         return None
     dispatch = doc.get("dispatch", False)
     if not isinstance(dispatch, bool):
-        p.add(f"{path}.dispatch", f"expected true or false, got {_type(dispatch)}", "wrong_type")
+        p.add(f"{path}.dispatch", f"expected true or false, got {type_name(dispatch)}", "wrong_type")
         return None
     if dispatch and mode != "handle":
         p.add(f"{path}.dispatch", "only a 'handle' action dispatches", "bad_value")
         return None
     copy = doc.get("copy", [])
     if not isinstance(copy, list) or not all(isinstance(u, str) and u.strip() and len(u) <= 40 for u in copy):
-        p.add(f"{path}.copy", f"expected a list of unit codes, got {_type(copy)}", "wrong_type")
+        p.add(f"{path}.copy", f"expected a list of unit codes, got {type_name(copy)}", "wrong_type")
         return None
     if copy and mode != "notify":
         p.add(f"{path}.copy", "only a 'notify' action copies units", "bad_value")
@@ -462,7 +447,7 @@ def parse_rule(doc: object, path: str = "$") -> tuple[ThresholdRule | None, list
     """A rule document → the rule, or None and every problem with its JSON path (``$.conditions[1].levels.red``)."""
     p = _Problems()
     if not isinstance(doc, dict):
-        p.add(path, f"expected a rule object, got {_type(doc)}", "wrong_type")
+        p.add(path, f"expected a rule object, got {type_name(doc)}", "wrong_type")
         return None, p.items
     p.unknown_keys(doc, RULE_KEYS, path)
     code = doc.get("code")
@@ -495,7 +480,7 @@ def parse_rule(doc: object, path: str = "$") -> tuple[ThresholdRule | None, list
     actions: list[Action] = [NO_ACTION] * len(LEVELS)
     actions_doc = doc.get("actions", {})
     if not isinstance(actions_doc, dict):
-        p.add(f"{path}.actions", f"expected an object keyed by level, got {_type(actions_doc)}", "wrong_type")
+        p.add(f"{path}.actions", f"expected an object keyed by level, got {type_name(actions_doc)}", "wrong_type")
     else:
         for name, a in actions_doc.items():
             if name not in LEVEL_RANK:
@@ -507,7 +492,7 @@ def parse_rule(doc: object, path: str = "$") -> tuple[ThresholdRule | None, list
                 actions[LEVEL_RANK[name]] = act
     enabled = doc.get("enabled", True)
     if not isinstance(enabled, bool):
-        p.add(f"{path}.enabled", f"expected true or false, got {_type(enabled)}", "wrong_type")
+        p.add(f"{path}.enabled", f"expected true or false, got {type_name(enabled)}", "wrong_type")
     if p.items:
         return None, p.items
     assert isinstance(code, str) and isinstance(indicator, str) and for_ is not None and keep is not None

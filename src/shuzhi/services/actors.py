@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.engine import database_key
 from shuzhi.adapters.db.tables import Area, Person, Unit
-from shuzhi.domain.permissions import GLOBAL_ROLES, ROLE_PERMISSIONS, Role, permissions_of
+from shuzhi.domain.permissions import GLOBAL_ROLES, KNOWN_PERMISSIONS, Role, permissions_of
 from shuzhi.services.errors import Invalid
 from shuzhi.services.ttl_cache import TTLCache
 
-ALL_PERMISSIONS: frozenset[str] = frozenset().union(*ROLE_PERMISSIONS.values())
+ALL_PERMISSIONS: frozenset[str] = KNOWN_PERMISSIONS
 
 
 @dataclass(frozen=True)

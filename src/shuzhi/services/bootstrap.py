@@ -47,6 +47,7 @@ from shuzhi.services.ledgers import clocks as ledger_clocks
 from shuzhi.services.notices import hooks as notice_hooks
 from shuzhi.services.plans import triggers as plan_triggers
 from shuzhi.services.scheduler import PeriodicJob, uow_job
+from shuzhi.services.security import role_table
 from shuzhi.services.sensing import readings, warning_checks
 from shuzhi.services.sensing import warnings as sensing_warnings
 from shuzhi.services.window import cases as service_cases
@@ -116,18 +117,22 @@ _done = False
 
 
 def configure_roles(settings: Settings) -> None:
-    """The configurable part of the role table (who may urge); people already resolved are resolved
-    again, so the change holds at once."""
-    if permissions.configure_urge_roles(permissions.parse_roles(settings.urge_roles)):
-        actors.forget_people()
+    """The role table in force: the default or the installation's file (an unusable file stops the
+    process here, naming what is wrong), then who may urge when the installation says so
+    (``SHUZHI_URGE_ROLES``). People already resolved are resolved again, so a change holds at once."""
+    role_table.configure(settings.role_permissions_file)
+    permissions.configure_urge_roles(permissions.parse_roles(settings.urge_roles))
+    actors.forget_people()
 
 
 def bootstrap(settings: Settings | None = None) -> None:
     """Wire everything once per process (calling it again adds nothing); ``settings`` are the ones the
-    in-process notice sender uses (the API app's; the worker reads the environment)."""
+    in-process notice sender uses (the API app's; the worker reads the environment), and name the
+    installation's role file, if any (read and checked on every call)."""
     global _done
     if settings is not None:
         notice_hooks.configure(settings)
+    if settings is not None:
         configure_roles(settings)
     elif not _done:
         configure_roles(get_settings())  # the worker and the CLI: the environment's

@@ -18,13 +18,14 @@ from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.db.tables_plans import PlanRun
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning
 from shuzhi.domain import permissions as p
+from shuzhi.domain.plan_runs import RunState
 from shuzhi.domain.thresholds import Status
 from shuzhi.services.actors import Actor
 from shuzhi.services.security import authz
 
 #: A warning counts as active while it fires (pending is not yet a warning: its ``for`` has not run out).
 ACTIVE_WARNING_STATE = Status.FIRING.value
-RUNNING_PLAN_STATE = "active"
+RUNNING_PLAN_STATE = RunState.ACTIVE.value
 
 
 def active_warnings(s: Session, actor: Actor, now: datetime) -> int | None:

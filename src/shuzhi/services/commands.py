@@ -12,10 +12,31 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shuzhi.domain.events import TaskRole
 from shuzhi.domain.time_limits import Urgency
+from shuzhi.services.errors import Invalid
+
+#: How a moment without its time zone is refused (the same words for a body field and a query parameter).
+ZONE_NEEDED = "give a time zone (e.g. 2024-06-13T08:00:00+08:00)"
+
+
+def _zoned(v: datetime) -> datetime:
+    if v.tzinfo is None:
+        raise ValueError(ZONE_NEEDED)
+    return v
+
+
+#: A moment that names its time zone: a naive one would silently be read in the server's zone.
+ZonedDatetime = Annotated[datetime, AfterValidator(_zoned)]
+
+
+def ensure_zoned(**moments: datetime | None) -> None:
+    """Refuse (422, naming the parameter) a query's moment given without a time zone."""
+    for name, value in moments.items():
+        if value is not None and value.tzinfo is None:
+            raise Invalid(ZONE_NEEDED, field=name)
 
 
 class Source(StrEnum):
@@ -72,7 +93,7 @@ class SubmitEvent(_Command):
     reporter_id_number: str | None = Field(default=None, max_length=30)
     urgency: Urgency | None = None
     external_ref: str | None = Field(default=None, max_length=100)
-    received_at: datetime | None = Field(default=None, description="when the source received it (UTC)")
+    received_at: ZonedDatetime | None = Field(default=None, description="when the source received it (UTC)")
 
     @field_validator("lon", "lat")
     @classmethod
@@ -88,12 +109,6 @@ class SubmitEvent(_Command):
             raise ValueError("not a phone number")
         return v
 
-    @field_validator("received_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. 2024-06-13T08:00:00+08:00)")
-        return v
 
     @model_validator(mode="after")
     def _point_pair(self) -> SubmitEvent:
@@ -115,7 +130,7 @@ class Dispatch(_Command):
     reason: str | None = Field(default=None, max_length=2000)
     expected_version: int | None = None
     #: The dispatcher's own handling deadline for these units (the desk's 办理时限); none: the class's.
-    due_at: datetime | None = None
+    due_at: ZonedDatetime | None = None
 
     @field_validator("units")
     @classmethod
@@ -127,12 +142,6 @@ class Dispatch(_Command):
             raise ValueError("use the notify action for units that only need to know")
         return v
 
-    @field_validator("due_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. 2024-06-13T18:00:00+08:00)")
-        return v
 
 
 class Notify(_Command):
@@ -166,31 +175,19 @@ class ReportBack(_Command):
 
 
 class RequestExtension(_Command):
-    until: datetime
+    until: ZonedDatetime
     reason: Reason
     expected_version: int | None = None
 
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        if v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. 2024-06-13T18:00:00+08:00)")
-        return v
 
 
 class DecideExtension(_Command):
     approve: bool
     reason: str | None = Field(default=None, max_length=2000)
     #: an approval may grant a different date than the one asked for (default: the one asked for)
-    until: datetime | None = None
+    until: ZonedDatetime | None = None
     expected_version: int | None = None
 
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. 2024-06-13T18:00:00+08:00)")
-        return v
 
     @model_validator(mode="after")
     def _until_on_approval(self) -> DecideExtension:

@@ -33,6 +33,7 @@ from shuzhi.adapters.report_files import ReportDoc, Table, to_docx, to_xlsx
 from shuzhi.domain import duty_desk as dd
 from shuzhi.domain.duty import LOCAL, ROLE_LABELS, DutyRole
 from shuzhi.domain.permissions import DUTY_CHECK, DUTY_DESK
+from shuzhi.domain.plan_runs import RunState
 from shuzhi.services import duty_roster
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
@@ -97,7 +98,7 @@ def _items(s: Session, unit: Unit) -> dict[str, Any]:
             [{"id": r.id, "number": r.number, "label": r.title}
              for r in s.execute(select(Event.id, Event.number, Event.title).where(e)
                                 .order_by(Event.id).limit(MAX_ITEMS))])
-    p = and_(PlanRun.state == "active", under)
+    p = and_(PlanRun.state == RunState.ACTIVE.value, under)
     put("plans", select(func.count()).select_from(PlanRun).join(Event, Event.id == PlanRun.event_id).where(p),
         [{"id": r.id, "label": r.template_code, "number": r.number}
          for r in s.execute(select(PlanRun.id, PlanRun.template_code, Event.number)

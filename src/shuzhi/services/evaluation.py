@@ -7,7 +7,6 @@ an actor whose scope is below town level, figures are counted directly from the 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -16,8 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Task, TimelineEntry, Unit
-from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, Unit
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import (
     COPY_MEASURES,
@@ -35,12 +33,13 @@ from shuzhi.domain.evaluation import (
     utc,
 )
 from shuzhi.domain.periods import Period, PeriodError, parse_period
-from shuzhi.domain.scoring import DEFAULT_SCHEME, Scheme, SchemeError, parse_scheme, rank
+from shuzhi.domain.scoring import Scheme, rank
 from shuzhi.services.actors import Actor
 from shuzhi.services.deadlines import default_calendar
 from shuzhi.services.errors import Invalid, NotFound
+from shuzhi.services.evaluation_schemes import active_scheme
 from shuzhi.services.rollups import ROLLUPS, TOWN_CODE_LENGTH, choose_grain, iter_events
-from shuzhi.services.security import audit, authz
+from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 GROUPS = ("area", "unit", "class", "source", "day")
@@ -307,108 +306,6 @@ def figures(uow: UnitOfWork, actor: Actor, **params: Any) -> dict[str, Any]:
         return out
 
 
-# --- schemes ------------------------------------------------------------------------------------
-
-
-def active_scheme(s: Session, area_path: str | None = None) -> tuple[str, Scheme]:
-    """The scheme that scores figures of ``area_path``: the active scheme of the nearest area at or
-    above it, else the installation-wide active one, else the built-in default. A town's scheme thus
-    scores inside the town only; the district's ranking of its towns uses the district's scheme."""
-    rows = s.scalars(select(EvaluationScheme).where(EvaluationScheme.active.is_(True))
-                     .order_by(EvaluationScheme.id)).all()
-    fitting = [r for r in rows if r.area_path is None or (area_path is not None and area_path.startswith(r.area_path))]
-    if not fitting:
-        return "default", parse_scheme(DEFAULT_SCHEME)
-    row = max(fitting, key=lambda r: len(r.area_path or ""))
-    return row.code, parse_scheme(row.document)
-
-
-def _own_path(actor: Actor) -> str | None:
-    return actor.area_paths[0] if actor.area_paths else None
-
-
-def _code_of(path: str | None) -> str | None:
-    return path.rstrip("/").rsplit("/", 1)[-1] if path else None
-
-
-def _scheme_json(row: EvaluationScheme) -> dict[str, Any]:
-    return {"code": row.code, "name": row.name, "active": row.active, "version": row.version,
-            "document": row.document, "created_by": row.created_by, "area_code": _code_of(row.area_path),
-            "updated_at": row.updated_at.isoformat() if row.updated_at else None}
-
-
-def list_schemes(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
-    """The schemes that govern the actor's area: installation-wide, his area's and those above and
-    below it (another town's are not listed)."""
-    authz.require(actor, P.EVALUATION_READ)
-    with uow:
-        rows = uow.session.scalars(select(EvaluationScheme)
-                                   .where(authz.config_read_clause(actor, EvaluationScheme.area_path))
-                                   .order_by(EvaluationScheme.code)).all()
-        out = [_scheme_json(r) for r in rows]
-        if not any(r.active and r.area_path is None for r in rows):
-            out.append({"code": "default", "name": "默认评分办法（内置）", "active": True, "version": 0,
-                        "document": DEFAULT_SCHEME, "created_by": "system", "updated_at": None})
-        return out
-
-
-def validate_scheme(document: Any) -> Scheme:
-    try:
-        return parse_scheme(document)
-    except SchemeError as exc:
-        first = next(iter(exc.errors))
-        raise Invalid(f"the scoring scheme is not valid: {exc}", field=f"document.{first}".rstrip("."),
-                      details={"errors": exc.errors}) from None
-
-
-def _scheme_audit(row: EvaluationScheme) -> dict[str, Any]:
-    return {"name": row.name, "document": row.document, "active": row.active, "area_code": _code_of(row.area_path)}
-
-
-def save_scheme(uow: UnitOfWork, actor: Actor, code: str, name: str, document: dict[str, Any],
-                activate: bool = True, *, area_code: str | None = None) -> dict[str, Any]:
-    """Create or replace a scheme (validated first; nothing is stored when it is rejected).
-
-    A scheme belongs to an area: ``area_code``, else its current one, else the author's own area
-    (installation-wide for an administrator). Only people whose scope covers that area write it (a
-    town's scheme is written at the town or above); activating it replaces the active scheme of
-    that area only."""
-    authz.require(actor, P.EVALUATION_WRITE)
-    validate_scheme(document)
-    with uow:
-        s = uow.session
-        row = s.scalar(select(EvaluationScheme).where(EvaluationScheme.code == code))
-        if row is not None:
-            authz.ensure_config_in_scope(actor, row.area_path, what=f"scoring scheme '{code}'")
-        if area_code:
-            area_path = s.scalar(select(Area.path).where(Area.code == area_code))
-            if area_path is None:
-                raise Invalid(f"unknown area '{area_code}'", field="area_code")
-        elif row is not None:
-            area_path = row.area_path
-        else:
-            area_path = actor.area_paths[0] if actor.area_paths else None
-        authz.ensure_config_area_writable(actor, area_path, "a scoring scheme")
-        before = None if row is None else _scheme_audit(row)
-        if row is None:
-            row = EvaluationScheme(code=code, name=name, document=document, active=False, version=1,
-                                   created_by=actor.label, area_path=area_path)
-            s.add(row)
-        else:
-            row.name, row.document, row.version, row.area_path = name, document, row.version + 1, area_path
-        if activate:
-            same_area = (EvaluationScheme.area_path.is_(None) if area_path is None
-                         else EvaluationScheme.area_path == area_path)
-            for other in s.scalars(select(EvaluationScheme).where(EvaluationScheme.active.is_(True), same_area)):
-                other.active = False
-            row.active = True
-        audit.record_change(s, actor, "scoring_scheme.save", f"scoring_scheme:{code}", before, _scheme_audit(row))
-        s.flush()
-        out = _scheme_json(row)
-        uow.commit()
-        return out
-
-
 # --- scores, colour map, rankings ---------------------------------------------------------------
 
 
@@ -480,7 +377,6 @@ def copy_counts(s: Session, actor: Actor, q: Query, now: datetime | None = None)
     """Per unit, its copies (抄送) whose read deadline falls in the period, judged at ``now`` by
     :func:`shuzhi.domain.evaluation.copy_judgement` (one grouped query, the same rule in SQL): the
     numerator and denominator of the 及时知悉率. Units in the asked area and the actor's scope."""
-    from shuzhi.adapters.db.tables import Task
 
     at = now or datetime.now(UTC)
     lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
@@ -526,7 +422,7 @@ def _with_copies(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]
 def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
     from shuzhi.domain.duty_desk import PRESENCE_MEASURES, presence_rates
 
-    code, scheme = active_scheme(s, q.area.path if q.area is not None else _own_path(actor))
+    code, scheme = active_scheme(s, q.area.path if q.area is not None else authz.own_area_path(actor))
     groups, _, _ = grouped(s, actor, q)
     if q.group_by == "unit":
         groups = _with_ledgers(s, actor, q, groups)
@@ -653,121 +549,3 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
                unranked=[{"key": e["key"], "code": e.get("code"), "name": e.get("name")}
                          for e in entries if e["score"] is None])
     return out
-
-
-# --- people -------------------------------------------------------------------------------------
-
-
-def people(uow: UnitOfWork, actor: Actor, *, area: str | None, period: str | None,
-           unit: str | None = None) -> dict[str, Any]:
-    """What each person did in the period, from the timeline (每人工作量): actions by kind."""
-    authz.require(actor, P.EVALUATION_READ)
-    with uow:
-        s = uow.session
-        q = build_query(s, actor, area=area, period=period, unit=unit)
-        paths = _scope_paths(actor, q.area)
-        stmt = (select(TimelineEntry.actor_id, TimelineEntry.action, func.count())
-                .join(Event, Event.id == TimelineEntry.event_id)
-                .where(TimelineEntry.actor_id.is_not(None), TimelineEntry.at >= utc(q.period.start),
-                       TimelineEntry.at < utc(q.period.end + timedelta(days=1)))
-                .group_by(TimelineEntry.actor_id, TimelineEntry.action))
-        if paths is not None:
-            stmt = stmt.where(or_(*[Event.area_path.startswith(p, autoescape=True) for p in paths]))
-        if q.unit is not None:
-            stmt = stmt.where(TimelineEntry.actor_id.in_(select(Person.id).where(Person.unit_id == q.unit.id)))
-        counts: dict[int, dict[str, int]] = defaultdict(dict)
-        for person_id, action, n in s.execute(stmt).all():
-            if person_id is not None:
-                counts[int(person_id)][str(action)] = int(n)
-        found = {p.id: p for p in s.scalars(select(Person).where(Person.id.in_(list(counts))))}
-        rows: list[dict[str, Any]] = []
-        for pid, actions in counts.items():
-            p = found.get(pid)
-            rows.append({"code": p.code if p else str(pid), "name": p.name if p else "",
-                         "unit": p.unit.code if p else None, "role": p.role if p else None,
-                         "total": sum(actions.values()), "actions": dict(sorted(actions.items()))})
-        _with_patrols(s, q, paths, rows)
-        _with_assigned(s, q, paths, rows)
-        rows.sort(key=lambda r: (-int(r["total"]), str(r["code"])))
-        out = describe(q)
-        out["people"] = rows
-        return out
-
-
-def _with_assigned(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]],
-                   now: datetime | None = None) -> None:
-    """Per named person (事件责任人, issue #20), the tasks he answers for that were dispatched in the
-    period: how many, reported back, on time (reported by the handling deadline), overdue (reported
-    late, or open past it), and the on-time rate over those reported. A task follows its current
-    assignee: one returned to the leader when its person left counts for the leader."""
-    at = now or datetime.now(UTC)
-    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
-    stmt = (select(Task.assignee_id, Task.state, Task.reported_at, Task.handle_due_at)
-            .join(Event, Event.id == Task.event_id)
-            .where(Task.assignee_id.is_not(None), Task.role != "notify", Task.dispatched_at >= lo,
-                   Task.dispatched_at < hi, Task.state.notin_(("cancelled", "returned"))))
-    if paths is not None:
-        stmt = stmt.where(or_(*[Event.area_path.startswith(p, autoescape=True) for p in paths]))
-    if q.unit is not None:
-        stmt = stmt.where(Task.unit_id == q.unit.id)
-    totals: dict[int, dict[str, int]] = defaultdict(lambda: {"tasks": 0, "reported": 0, "on_time": 0, "overdue": 0})
-    for person_id, state, reported, due in s.execute(stmt).all():
-        t = totals[int(person_id or 0)]
-        t["tasks"] += 1
-        if reported is not None:
-            t["reported"] += 1
-            late = due is not None and reported > due
-            t["on_time" if not late else "overdue"] += 1
-        elif due is not None and due < at and state != "escalated":
-            t["overdue"] += 1
-    if not totals:
-        return
-    by_code = {r["code"]: r for r in rows}
-    for p in s.scalars(select(Person).where(Person.id.in_(list(totals)))):
-        row = by_code.get(p.code)
-        if row is None:
-            row = {"code": p.code, "name": p.name, "unit": p.unit.code, "role": p.role, "total": 0, "actions": {}}
-            rows.append(row)
-        t = totals[p.id]
-        row["assigned"] = {**t, "on_time_rate": round(t["on_time"] / t["reported"], 4) if t["reported"] else None}
-
-
-def _with_patrols(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]]) -> None:
-    """Per grid worker, the patrol log's figure (巡查): patrols started in the period, hours and kilometres
-    walked, findings reported on them and findings per patrol; a worker with patrols and no timeline
-    actions still gets a row. Scoped like the rest: the patrol's area lies in the counted paths."""
-    from shuzhi.adapters.db.tables_patrols import Patrol, PatrolFinding
-
-    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
-    found = (select(PatrolFinding.patrol_id, func.count().label("n")).group_by(PatrolFinding.patrol_id)
-             .subquery())
-    stmt = (select(Patrol.person_id, Patrol.started_at, Patrol.ended_at, Patrol.last_at, Patrol.distance_m,
-                   func.coalesce(found.c.n, 0))
-            .outerjoin(found, found.c.patrol_id == Patrol.id)
-            .where(Patrol.started_at >= lo, Patrol.started_at < hi))
-    if paths is not None:
-        stmt = stmt.where(or_(*[Patrol.area_path.startswith(p, autoescape=True) for p in paths]))
-    if q.unit is not None:
-        stmt = stmt.where(Patrol.unit_id == q.unit.id)
-    totals: dict[int, dict[str, float]] = defaultdict(lambda: {"patrols": 0, "seconds": 0.0, "metres": 0.0,
-                                                                "findings": 0})
-    for person_id, started, ended, last, metres, findings in s.execute(stmt).all():
-        t = totals[int(person_id)]
-        t["patrols"] += 1
-        # a running patrol counts up to its last point so far
-        t["seconds"] += max(0.0, ((ended or last or started) - started).total_seconds())
-        t["metres"] += float(metres or 0)
-        t["findings"] += int(findings)
-    if not totals:
-        return
-    by_code = {r["code"]: r for r in rows}
-    for p in s.scalars(select(Person).where(Person.id.in_(list(totals)))):
-        row = by_code.get(p.code)
-        if row is None:
-            row = {"code": p.code, "name": p.name, "unit": p.unit.code, "role": p.role, "total": 0, "actions": {}}
-            rows.append(row)
-        t = totals[p.id]
-        n = int(t["patrols"])
-        row["patrol"] = {"patrols": n, "hours": round(t["seconds"] / 3600, 2), "km": round(t["metres"] / 1000, 3),
-                         "findings": int(t["findings"]),
-                         "findings_per_patrol": round(t["findings"] / n, 2) if n else 0.0}

@@ -7,11 +7,42 @@ never reach the duty officers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from shuzhi.adapters.tabular import ROW
 from shuzhi.services.errors import Invalid
+
+#: Largest rule or template file (a city's dispatch rules, warning rules or plan templates).
+MAX_DOCUMENT_BYTES = 5_000_000
+#: Most rules one file may hold.
+MAX_DOCUMENT_ITEMS = 10_000
+
+
+def check_size(data: bytes, limit: int = MAX_DOCUMENT_BYTES) -> None:
+    if len(data) > limit:
+        raise Invalid(f"the file is larger than {limit // 1_000_000} MB", field="file")
+
+
+def json_document(data: bytes) -> Any:
+    """A JSON file's content (a byte-order mark, as Windows editors write it, is allowed)."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"not a JSON file: {exc}", field="file") from None
+
+
+def json_list(data: bytes, key: str, *, limit: int = MAX_DOCUMENT_ITEMS) -> list[Any]:
+    """The items of a JSON file holding a list, or ``{key: [...]}``; at most ``limit`` of them."""
+    parsed = json_document(data)
+    found = parsed.get(key) if isinstance(parsed, dict) else parsed
+    if not isinstance(found, list):
+        raise Invalid(f'expected a list of {key} or {{"{key}": [...]}}', field="file")
+    if len(found) > limit:
+        raise Invalid(f"at most {limit} {key} per import", field="file")
+    return found
 
 
 @dataclass

@@ -14,18 +14,10 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from shuzhi.adapters.db.tables_supervision import OutboxMessage
+from shuzhi.domain.labels import OUTBOX_TOPICS
 
-#: Topics a subscription may ask for (``*`` = all of them).
-TOPICS: dict[str, str] = {
-    "supervision.remind": "临期提醒",
-    "supervision.overdue": "超期",
-    "supervision.urge": "自动催办",
-    "supervision.yellow_card": "黄牌",
-    "supervision.red_card": "红牌通报",
-    "supervision.accept_timeout": "超时未签收上报",
-    "supervision.leader_urge": "领导督办",
-    "supervision.escalate": "超出能力上报",
-}
+#: Topics a subscription may ask for (``*`` = all of them), with their labels: the one catalogue's.
+TOPICS: dict[str, str] = OUTBOX_TOPICS
 
 
 def emit_many(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -47,6 +47,7 @@ from shuzhi.adapters.db.tables_supervision import (
 from shuzhi.domain import permissions as P
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.events import TaskAction, TaskRole, TaskState
+from shuzhi.domain.labels import SUPERVISION
 from shuzhi.domain.supervision import (
     RUNNING,
     StepKind,
@@ -68,15 +69,17 @@ from shuzhi.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("shuzhi.supervision")
 
+_L = SUPERVISION
+#: Inbox titles: each begins with its step's label in the one catalogue (shuzhi.domain.labels).
 _TITLES: dict[StepKind, str] = {
-    StepKind.REMIND: "临期提醒：{number}（{title}）已用去{pct}%的办理时限",
-    StepKind.OVERDUE: "超期：{number}（{title}）已超过办理时限",
-    StepKind.URGE: "催办：{number}（{title}）已超期，请立即办理并反馈",
-    StepKind.YELLOW_CARD: "黄牌警告：{number}（{title}）超期1个工作日以上",
-    StepKind.RED_CARD: "红牌通报：{number}（{title}）严重超期，已列入通报名单",
-    StepKind.ACCEPT_TIMEOUT: "超时未签收上报：{number}（{title}）",
-    StepKind.READ_REMIND: "抄送待阅提醒：{number}（{title}）临近阅知时限，请及时阅知",
-    StepKind.READ_OVERDUE: "抄送逾期未阅：{number}（{title}）已超过阅知时限",
+    StepKind.REMIND: _L["supervision.remind"] + "：{number}（{title}）已用去{pct}%的办理时限",
+    StepKind.OVERDUE: _L["supervision.overdue"] + "：{number}（{title}）已超过办理时限",
+    StepKind.URGE: _L["supervision.urge"] + "：{number}（{title}）已超期，请立即办理并反馈",
+    StepKind.YELLOW_CARD: _L["supervision.yellow_card"] + "：{number}（{title}）超期1个工作日以上",
+    StepKind.RED_CARD: _L["supervision.red_card"] + "：{number}（{title}）严重超期，已列入通报名单",
+    StepKind.ACCEPT_TIMEOUT: _L["supervision.accept_timeout"] + "：{number}（{title}）",
+    StepKind.READ_REMIND: _L["supervision.read_remind"] + "：{number}（{title}）临近阅知时限，请及时阅知",
+    StepKind.READ_OVERDUE: _L["supervision.read_overdue"] + "：{number}（{title}）已超过阅知时限",
 }
 
 

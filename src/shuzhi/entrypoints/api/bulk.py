@@ -15,7 +15,7 @@ from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.uploads import read_bytes, table_rows, upload
 from shuzhi.services import bulk_events
-from shuzhi.services.errors import Invalid
+from shuzhi.services.commands import ensure_zoned
 from shuzhi.services.queries import EventFilter
 
 router = APIRouter(prefix="/api/bulk/events", tags=["events"])
@@ -68,9 +68,7 @@ def export_events(
     reason: Annotated[str, Query(max_length=500, description="why the data is needed (with reveal)")] = "",
 ) -> Response:
     """Export the events you may see that match the filters; reporters' data masked unless revealed."""
-    for name, value in (("received_from", received_from), ("received_to", received_to)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
+    ensure_zoned(received_from=received_from, received_to=received_to)
     f = EventFilter(state=state, event_class=event_class, source=source, area_code=area_code, unit_code=unit_code,
                     received_from=received_from, received_to=received_to)
     rows = bulk_events.export_events(uow, actor, f, reveal=reveal, reason=reason, ip=client_ip(request))

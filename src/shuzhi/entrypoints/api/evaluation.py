@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from shuzhi.domain import permissions as P
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services import evaluation as ev
-from shuzhi.services import reports
+from shuzhi.services import evaluation_people, evaluation_schemes, reports
 from shuzhi.services.rollups import refresh_rollups
 from shuzhi.services.security import authz
 
@@ -49,7 +49,7 @@ def get_rankings(uow: UowDep, actor: ActorDep, period: str, area: str | None = N
 def get_people(uow: UowDep, actor: ActorDep, period: str, area: str | None = None,
                unit: str | None = None) -> dict[str, Any]:
     """What each person did in the period (timeline actions by kind)."""
-    return ev.people(uow, actor, area=area, period=period, unit=unit)
+    return evaluation_people.people(uow, actor, area=area, period=period, unit=unit)
 
 
 class SchemeIn(BaseModel):
@@ -64,13 +64,14 @@ class SchemeIn(BaseModel):
 @router.get("/api/evaluation/schemes")
 def list_schemes(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     """Scoring schemes; the active one is used for scores, colours and lists."""
-    return ev.list_schemes(uow, actor)
+    return evaluation_schemes.list_schemes(uow, actor)
 
 
 @router.put("/api/evaluation/schemes/{code}")
 def put_scheme(code: str, body: SchemeIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Create or replace a scoring scheme (validated: weights add up, thresholds in order)."""
-    return ev.save_scheme(uow, actor, code, body.name, body.document, body.activate, area_code=body.area_code)
+    return evaluation_schemes.save_scheme(uow, actor, code, body.name, body.document, body.activate,
+                                          area_code=body.area_code)
 
 
 @router.post("/api/evaluation/refresh")

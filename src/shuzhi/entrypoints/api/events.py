@@ -15,9 +15,9 @@ from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, TimelineOut
 from shuzhi.entrypoints.api.uploads import upload
-from shuzhi.services import attachments, handling, intake, queries
+from shuzhi.services import attachments, handling, intake, queries, task_handling
 from shuzhi.services import commands as c
-from shuzhi.services.errors import Invalid
+from shuzhi.services.commands import ensure_zoned
 from shuzhi.services.security import personal_data
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -74,10 +74,8 @@ def list_events(
     with_total: bool = False,
 ) -> EventPage:
     """List events with filters (state, class, source, area subtree, unit, time), sorted, by cursor."""
-    for name, value in (("received_from", received_from), ("received_to", received_to),
-                        ("dispatched_from", dispatched_from), ("closed_from", closed_from), ("closed_to", closed_to)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
+    ensure_zoned(received_from=received_from, received_to=received_to, dispatched_from=dispatched_from,
+                 closed_from=closed_from, closed_to=closed_to)
     f = queries.EventFilter(state=state, event_class=event_class, major_class=major_class, source=source,
                             area_code=area_code, unit_code=unit_code, received_from=received_from,
                             received_to=received_to, q=q, dispatched_from=dispatched_from, closed_from=closed_from,
@@ -181,49 +179,49 @@ def reclassify(ref: Ref, body: c.Reclassify, uow: UowDep, actor: ActorDep) -> Ev
 @router.post("/{ref}/tasks/{task_id}/read", response_model=EventOut)
 def read_task(ref: Ref, task_id: int, uow: UowDep, actor: ActorDep) -> EventOut:
     """Mark a notify-only task read (已阅)."""
-    return EventOut.of(handling.read_task(uow, ref, task_id, actor))
+    return EventOut.of(task_handling.read_task(uow, ref, task_id, actor))
 
 
 @router.post("/{ref}/tasks/{task_id}/accept", response_model=EventOut)
 def accept_task(ref: Ref, task_id: int, body: c.OptionalReason, uow: UowDep, actor: ActorDep) -> EventOut:
     """Sign for a task (签收)."""
-    return EventOut.of(handling.accept_task(uow, ref, task_id, body, actor))
+    return EventOut.of(task_handling.accept_task(uow, ref, task_id, body, actor))
 
 
 @router.post("/{ref}/tasks/{task_id}/return", response_model=EventOut)
 def return_task(ref: Ref, task_id: int, body: c.WithReason, uow: UowDep, actor: ActorDep) -> EventOut:
     """Return a misrouted task with a reason (退单)."""
-    return EventOut.of(handling.return_task(uow, ref, task_id, body, actor))
+    return EventOut.of(task_handling.return_task(uow, ref, task_id, body, actor))
 
 
 @router.post("/{ref}/tasks/{task_id}/extension", response_model=EventOut)
 def request_extension(ref: Ref, task_id: int, body: c.RequestExtension, uow: UowDep, actor: ActorDep) -> EventOut:
     """Ask for an extension before the deadline (延期申请)."""
-    return EventOut.of(handling.request_extension(uow, ref, task_id, body, actor))
+    return EventOut.of(task_handling.request_extension(uow, ref, task_id, body, actor))
 
 
 @router.post("/{ref}/tasks/{task_id}/extension/decision", response_model=EventOut)
 def decide_extension(ref: Ref, task_id: int, body: c.DecideExtension, uow: UowDep, actor: ActorDep) -> EventOut:
     """Approve or deny an extension request (延期审批)."""
-    return EventOut.of(handling.decide_extension(uow, ref, task_id, body, actor))
+    return EventOut.of(task_handling.decide_extension(uow, ref, task_id, body, actor))
 
 
 @router.post("/{ref}/tasks/{task_id}/suspend", response_model=EventOut)
 def suspend_task(ref: Ref, task_id: int, body: c.WithReason, uow: UowDep, actor: ActorDep) -> EventOut:
     """Suspend a task; its clock stops (挂起)."""
-    return EventOut.of(handling.suspend_task(uow, ref, task_id, body, actor))
+    return EventOut.of(task_handling.suspend_task(uow, ref, task_id, body, actor))
 
 
 @router.post("/{ref}/tasks/{task_id}/resume", response_model=EventOut)
 def resume_task(ref: Ref, task_id: int, body: c.OptionalReason, uow: UowDep, actor: ActorDep) -> EventOut:
     """Resume a suspended task; the deadline moves by the suspended working time (恢复)."""
-    return EventOut.of(handling.resume_task(uow, ref, task_id, body, actor))
+    return EventOut.of(task_handling.resume_task(uow, ref, task_id, body, actor))
 
 
 @router.post("/{ref}/tasks/{task_id}/report-back", response_model=EventOut)
 def report_back(ref: Ref, task_id: int, body: c.ReportBack, uow: UowDep, actor: ActorDep) -> EventOut:
     """Report what was done (处置反馈)."""
-    return EventOut.of(handling.report_back(uow, ref, task_id, body, actor))
+    return EventOut.of(task_handling.report_back(uow, ref, task_id, body, actor))
 
 
 class AttachmentOut(BaseModel):

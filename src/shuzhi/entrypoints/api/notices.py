@@ -5,7 +5,6 @@ session: each carries its own credential (an HMAC per notice, the MO key)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,40 +15,16 @@ from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.notices import queries as notices
 from shuzhi.services.notices import sender as notice_sender
+from shuzhi.services.notices.queries import NoticeView
 
 router = APIRouter(prefix="/api", tags=["notices"])
 public_router = APIRouter(tags=["notices"])
 
 
-class NoticeOut(BaseModel):
-    id: int
-    chain_id: int | None
-    step: int
-    kind: str
-    who: str
-    channel: str
-    to: str
-    person_code: str | None
-    person_name: str | None
-    title: str
-    body: str
-    parts: int
-    state: str
-    reason: str | None
-    attempts: int
-    created_at: datetime
-    submitted_at: datetime | None
-    delivered_at: datetime | None
-    last_error: str | None
-    receipts: list[dict[str, Any]]
-    chain_state: str | None = Field(default=None, description="the chain's state: open means it can be acknowledged")
-    number: str | None = Field(default=None, description="the number of the event or warning the chain is about")
-
-
 class EventNoticesOut(BaseModel):
     event: str
     chains: list[dict[str, Any]]
-    notices: list[NoticeOut]
+    notices: list[NoticeView]
 
 
 class SettingIn(BaseModel):
@@ -83,24 +58,21 @@ class PolicyIn(BaseModel):
 def event_notices(ref: str, uow: UowDep, actor: ActorDep) -> EventNoticesOut:
     """Every notice of an event: chains, sends, delivery reports and acknowledgements."""
     got = notices.event_notices(uow, actor, ref)
-    return EventNoticesOut(event=got["event"], chains=got["chains"],
-                           notices=[NoticeOut(**asdict(n)) for n in got["notices"]])
+    return EventNoticesOut(event=got["event"], chains=got["chains"], notices=got["notices"])
 
 
-@router.get("/notices/mine", response_model=list[NoticeOut])
+@router.get("/notices/mine", response_model=list[NoticeView])
 def my_notices(uow: UowDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-               before_id: int | None = None) -> list[NoticeOut]:
+               before_id: int | None = None) -> list[NoticeView]:
     """The notices sent to me, newest first."""
-    return [NoticeOut(**asdict(n)) for n in notices.person_notices(uow, actor, None, limit=limit,
-                                                                    before_id=before_id)]
+    return notices.person_notices(uow, actor, None, limit=limit, before_id=before_id)
 
 
-@router.get("/people/{person_code}/notices", response_model=list[NoticeOut])
-def person_notices(person_code: str, uow: UowDep, actor: ActorDep,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 100, before_id: int | None = None) -> list[NoticeOut]:
+@router.get("/people/{person_code}/notices", response_model=list[NoticeView])
+def person_notices(person_code: str, uow: UowDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                   before_id: int | None = None) -> list[NoticeView]:
     """A person's notices (in one's scope), newest first."""
-    return [NoticeOut(**asdict(n)) for n in notices.person_notices(uow, actor, person_code, limit=limit,
-                                                                    before_id=before_id)]
+    return notices.person_notices(uow, actor, person_code, limit=limit, before_id=before_id)
 
 
 @router.get("/notice-chains/{chain_id}")

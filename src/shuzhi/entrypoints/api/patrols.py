@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.events import _intake_buckets
 from shuzhi.services import patrols
-from shuzhi.services.errors import Invalid
+from shuzhi.services.commands import ensure_zoned
 
 router = APIRouter(tags=["patrols"])
 
@@ -56,9 +56,7 @@ def list_patrols(uow: UowDep, actor: ActorDep, person: str | None = None, since:
                  until: datetime | None = None, running: bool | None = None,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """Patrols, newest first: your own; a town centre's those of its grid workers."""
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
+    ensure_zoned(since=since, until=until)
     return _json(patrols.list_patrols(uow, actor, person=person, since=since, until=until, running=running,
                                       limit=limit))
 

@@ -14,7 +14,7 @@ from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.errors import Invalid
-from shuzhi.services.window import cases, catalogue, ratings, self_rating, whistle
+from shuzhi.services.window import case_views, cases, catalogue, rating_figures, ratings, self_rating, whistle
 
 router = APIRouter(prefix="/api/services", tags=["services"])
 public_router = APIRouter(prefix="/api/public/services", tags=["services"])
@@ -132,7 +132,7 @@ def apply(body: ApplyIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
 @router.get("/cases/{number}")
 def get_case(number: str, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """A case: its departments' shares, materials (容缺 owed), promised date; applicant masked."""
-    return asdict(cases.get_case(uow, number, actor))
+    return asdict(case_views.get_case(uow, number, actor))
 
 
 class SupplyIn(BaseModel):
@@ -234,7 +234,7 @@ def put_settings(body: SettingsIn, uow: UowDep, actor: ActorDep) -> dict[str, An
 def rates(uow: UowDep, actor: ActorDep, by: str = "window", since: date | None = None, until: date | None = None
           ) -> list[dict[str, Any]]:
     """好评率, 差评整改率, on-time rectification per window, department, town or clerk."""
-    return [asdict(r) for r in ratings.rating_rates(uow, actor, by, since=since, until=until)]
+    return [asdict(r) for r in rating_figures.rating_rates(uow, actor, by, since=since, until=until)]
 
 
 @public_router.get("/ratings")

@@ -15,6 +15,7 @@ from shuzhi.adapters.tabular import TableTooLarge, TabularError
 from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_bytes, table_response, table_rows, upload
+from shuzhi.services.commands import ensure_zoned
 from shuzhi.services.errors import Invalid
 from shuzhi.services.sensing import indicators, ingest, readings
 
@@ -123,9 +124,7 @@ def reading_history(uow: UowDep, actor: ActorDep, indicator_code: str, series: s
                     bucket_s: Annotated[int | None, Query(ge=0)] = None,
                     max_points: Annotated[int, Query(ge=10, le=5000)] = 500) -> dict[str, Any]:
     """One series over time; the bucket grows with the range (raw → minutes → hours from the rollups)."""
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
+    ensure_zoned(start=start, end=end)
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=1)
     h = readings.history(uow, actor, indicator_code, series, start, end, bucket_s=bucket_s, max_points=max_points)

@@ -2,9 +2,14 @@
 
 Templates read it as ``t.<key>``; the browser code gets the same dictionary as JSON and reads it with
 ``t("key")``. Keys are English and dotted by page; a new language is a new module of the same shape.
+It is long on purpose: data, one key a line, one dictionary the browser gets whole (split by page it
+would need a loader to put the pages' shared words back together, and a translator would lose the
+one file to work through).
 """
 
 from __future__ import annotations
+
+from shuzhi.domain.labels import TIMELINE_ACTIONS
 
 MESSAGES: dict[str, str] = {
     # --- shell ---
@@ -405,21 +410,6 @@ MESSAGES: dict[str, str] = {
     "users.q": "工号或姓名",
     "users.actions": "操作",
     "users.more": "仅显示前 {n} 位，请按工号、姓名或角色筛选",
-    "action.escalate": "上报",
-    "action.supervision.leader_urge": "领导督办",
-    "action.supervision.remind": "到期提醒",
-    "action.supervision.urge": "催办",
-    "action.supervision.accept_timeout": "签收超时",
-    "action.supervision.overdue": "超期催办",
-    "action.supervision.yellow_card": "黄牌警告",
-    "action.supervision.red_card": "红牌通报",
-    "action.supervision.escalate": "超期上报",
-    "action.plan.stand_down": "解除预案响应",
-    "action.plan.proposed": "提请启动预案",
-    "action.plan.release": "前置完成，派发后续任务",
-    "action.urgency_raise": "提升紧急程度",
-    "action.deadline_recomputed": "时限重算",
-    "action.auto_dispatch_failed": "自动分拨未成功",
     # --- modules not yet installed ---
     "placeholder.warnings": "预警中心：指标预警、分级与静默",
     "placeholder.indicators": "体征指标：板块、跑道、指标树与历史曲线",
@@ -463,42 +453,8 @@ MESSAGES: dict[str, str] = {
     "urgency.normal": "一般",
     "urgency.urgent": "紧急",
     "urgency.critical": "特急",
-    # --- timeline actions ---
-    "action.register": "受理立案",
-    "action.notify": "抄送知悉",
-    "action.dispatch": "派遣",
-    "action.auto_dispatch": "自动分拨",
-    "action.override": "手动改派",
-    "action.accept": "签收",
-    "action.return": "退单",
-    "action.withdraw": "撤回",
-    "action.report_back": "处置反馈",
-    "action.self_handle": "自行处置",
-    "action.verify": "核查通过",
-    "action.rework": "返工",
-    "action.close": "结案",
-    "action.all_read": "全部已阅",
-    "action.read": "已阅",
-    "action.callback_satisfied": "回访满意",
-    "action.callback_dissatisfied": "回访不满意",
-    "action.reclassify": "重新分类",
-    "action.merge": "合并",
-    "action.cancel": "作废",
-    "action.request_extension": "申请延期",
-    "action.approve_extension": "批准延期",
-    "action.deny_extension": "驳回延期",
-    "action.suspend": "挂起",
-    "action.resume": "恢复",
-    "action.urge": "督办",
-    "action.create": "生成任务",
-    "action.deadline_moved": "时限调整",
-    "action.merged_in": "并入重复件",
-    "action.attach": "上传附件",
-    "action.plan.warning_resolved": "触发预警已解除",
-    "action.plan.trigger_added": "新触发并入预案响应",
-    "action.plan.attached": "已并入预案响应",
-    "action.plan.blocked": "预案任务等待改派",
-    "action.plan.cancel_waiting": "预案后续任务随前置任务取消",
+    # --- timeline actions: labelled once, in shuzhi.domain.labels, under their full code ---
+    **{f"action.{code}": label for code, label in TIMELINE_ACTIONS.items()},
     # --- roles ---
     "role.administrator": "系统管理员",
     "role.duty_officer": "值班员",
@@ -658,11 +614,6 @@ MESSAGES: dict[str, str] = {
     "notices.col.channel": "渠道",
     "notices.col.state": "状态",
     "notices.col.receipts": "回执",
-    "action.notice.sent": "通知已发出",
-    "action.notice.dlr": "短信回执",
-    "action.notice.escalated": "通知升级",
-    "action.notice.failed": "通知未送达",
-    "action.notice.acknowledged": "通知已确认",
     # --- ledgers (台账): 按期对账、定期晒账、到期销账 ---
     "nav.ledgers": "台账",
     "ledgers.title": "工作台账",
@@ -1412,8 +1363,6 @@ MESSAGES: dict[str, str] = {
     "cockpit.flows.rate.notify": "及时知悉率：阅知时限内已阅 ÷ 应知悉",
     "cockpit.flows.rate.handle": "按时处置率：处置时限内反馈 ÷ 应处置",
     "cockpit.flows.late": "逾期未完成",
-    "action.supervision.read_remind": "抄送临期未阅提醒",
-    "action.supervision.read_overdue": "抄送逾期未阅",
     # --- phone: the grid worker's phone pages (/m): finding, tasks, verification, patrol log ---
     "nav.phone": "网格员手机端",
     "phone.title": "网格员",

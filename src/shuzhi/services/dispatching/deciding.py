@@ -43,6 +43,7 @@ from shuzhi.services import handling
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, area_by_code
 from shuzhi.services.calendars import calendar_for
+from shuzhi.services.commands import ZonedDatetime
 from shuzhi.services.dispatching.rule_sets import _Command
 from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.security import authz
@@ -59,14 +60,8 @@ class FactsIn(_Command):
     area_code: str | None = Field(default=None, max_length=15)
     title: str = Field(default="", max_length=200)
     description: str = Field(default="", max_length=10_000)
-    received_at: datetime | None = Field(default=None, description="default: now")
+    received_at: ZonedDatetime | None = Field(default=None, description="default: now")
 
-    @field_validator("received_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. 2024-06-13T22:30:00+08:00)")
-        return v
 
 
 class DryRun(_Command):

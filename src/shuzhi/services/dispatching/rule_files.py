@@ -18,6 +18,7 @@ from shuzhi.adapters.tabular import ROW, TabularError, read_table, write_xlsx
 from shuzhi.domain.conditions import validate_condition
 from shuzhi.domain.permissions import RULE_WRITE
 from shuzhi.domain.rules import validate_targets
+from shuzhi.services import importing
 from shuzhi.services.actors import Actor
 from shuzhi.services.dispatching.rule_sets import (
     TABLE_COLUMNS,
@@ -135,23 +136,13 @@ def import_rules(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, *,
     """
     authz.require(actor, RULE_WRITE)
     at = now or datetime.now(UTC)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB", field="file")
+    importing.check_size(data, MAX_IMPORT_BYTES)
     problems: list[dict[str, Any]] = []
     rows: list[int] | None = None
     if filename.lower().endswith((".xlsx", ".csv")):
         docs, rows = _read_table(data, filename, problems)
     else:
-        try:
-            parsed = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Invalid(f"not a JSON file: {exc}", field="file") from None
-        found = parsed.get("rules") if isinstance(parsed, dict) else parsed
-        if not isinstance(found, list):
-            raise Invalid('expected a list of rules or {"rules": [...]}', field="file")
-        docs = found
-        if len(docs) > MAX_IMPORT_RULES:
-            raise Invalid(f"at most {MAX_IMPORT_RULES} rules per import", field="file")
+        docs = importing.json_list(data, "rules", limit=MAX_IMPORT_RULES)
     with uow:
         s = uow.session
         valid: list[NewRule] = []

@@ -25,6 +25,7 @@ from shuzhi.adapters.geo import gcj02_to_wgs84
 from shuzhi.domain import hotline as rules
 from shuzhi.domain.permissions import EVENT_SUBMIT
 from shuzhi.services.actors import Actor
+from shuzhi.services.commands import ZonedDatetime
 from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.geo_index import grid_index
 from shuzhi.services.hotline.models import Loaded, active_model, event_text
@@ -50,7 +51,7 @@ class SuggestRequest(BaseModel):
     reporter_phone: str | None = Field(default=None, max_length=30)
     #: an event already registered (its own number is then not a duplicate of itself)
     exclude: str | None = Field(default=None, max_length=40)
-    received_at: datetime | None = None
+    received_at: ZonedDatetime | None = None
     limit: int = Field(default=5, ge=1, le=20)
 
     @field_validator("text")
@@ -60,12 +61,6 @@ class SuggestRequest(BaseModel):
             raise ValueError("text is empty")
         return v
 
-    @field_validator("received_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. 2024-06-13T09:00:00+08:00)")
-        return v
 
 
 @dataclass(frozen=True)

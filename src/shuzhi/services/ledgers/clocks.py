@@ -36,6 +36,7 @@ from shuzhi.adapters.db.tables_ledgers import (
     LedgerTimelineEntry,
 )
 from shuzhi.adapters.db.tables_supervision import Notification
+from shuzhi.domain import ledger_clocks as lc
 from shuzhi.domain import ledgers as d
 from shuzhi.domain.calendar import SHANGHAI, WorkingCalendar
 from shuzhi.domain.periods import Period, PeriodKind
@@ -58,7 +59,7 @@ def local_day(at: datetime) -> date:
 def limit_due(cal: WorkingCalendar, day: date) -> datetime:
     """An item due "by 30 June" is due at the close of 30 June's office hours (or of the working day
     before, when the 30th is a day off — offices close the books before a holiday, not after)."""
-    return d.report_due(cal, Period(PeriodKind.DAY, day, day))
+    return lc.report_due(cal, Period(PeriodKind.DAY, day, day))
 
 
 def _done(session: Session, item_id: int, kind: str) -> frozenset[tuple[str, datetime]]:
@@ -72,7 +73,7 @@ def ensure_slots(session: Session, item: LedgerItem, ledger: Ledger, cal: Workin
     skipped when less than one working day is left before its due time (nobody owes a report on an item
     given to them an hour before the books close); the next period's slot is owed instead."""
     schedule = d.Schedule(ledger.schedule)
-    period = d.report_period(schedule, local_day(now))
+    period = lc.report_period(schedule, local_day(now))
     if period is None:
         return
     # this period's slot, or a later one (the first period was skipped), is already there
@@ -80,12 +81,12 @@ def ensure_slots(session: Session, item: LedgerItem, ledger: Ledger, cal: Workin
                                                               LedgerReportSlot.period_end >= period.start).limit(1))
     if exists is not None:
         return
-    due = d.report_due(cal, period)
+    due = lc.report_due(cal, period)
     first = session.scalar(select(LedgerReportSlot.id).where(LedgerReportSlot.item_id == item.id).limit(1)) is None
     if first and cal.working_seconds_between(now, due) < cal.limit_seconds(TimeLimit(1, LimitUnit.WORKING_DAYS)):
-        nxt = d.report_period(schedule, period.end + timedelta(days=1))
+        nxt = lc.report_period(schedule, period.end + timedelta(days=1))
         assert nxt is not None
-        period, due = nxt, d.report_due(cal, nxt)
+        period, due = nxt, lc.report_due(cal, nxt)
     session.add(LedgerReportSlot(item_id=item.id, ledger_id=ledger.id, unit_id=item.lead_unit_id,
                                  period=period.label, period_start=period.start, period_end=period.end,
                                  due_at=due, reported_at=None))
@@ -99,7 +100,7 @@ def drop_future_slots(session: Session, item: LedgerItem, now: datetime) -> None
                                                    LedgerReportSlot.due_at > now))
 
 
-def _store(session: Session, item: LedgerItem, kind: str, steps: list[d.Step], now: datetime) -> None:
+def _store(session: Session, item: LedgerItem, kind: str, steps: list[lc.Step], now: datetime) -> None:
     conn = session.connection()
     conn.execute(delete(LedgerClock).where(LedgerClock.item_id == item.id, LedgerClock.kind == kind))
     if steps:
@@ -109,13 +110,13 @@ def _store(session: Session, item: LedgerItem, kind: str, steps: list[d.Step], n
             plan=[[s.step, s.due_at.isoformat(), s.deadline.isoformat()] for s in steps]))
 
 
-def _kept_plan(session: Session, item_id: int, due: datetime) -> list[d.Step] | None:
+def _kept_plan(session: Session, item_id: int, due: datetime) -> list[lc.Step] | None:
     """The stored deadline plan when it is about ``due`` (and the rules have not changed it since)."""
     plan = session.scalar(select(LedgerClock.plan).where(LedgerClock.item_id == item_id,
                                                          LedgerClock.kind == DEADLINE))
     if not plan or any(datetime.fromisoformat(row[2]) != due for row in plan):
         return None
-    return [d.Step(str(st), datetime.fromisoformat(at), datetime.fromisoformat(dl)) for st, at, dl in plan]
+    return [lc.Step(str(st), datetime.fromisoformat(at), datetime.fromisoformat(dl)) for st, at, dl in plan]
 
 
 def sync(session: Session, item: LedgerItem, ledger: Ledger, now: datetime) -> None:
@@ -130,7 +131,7 @@ def sync(session: Session, item: LedgerItem, ledger: Ledger, now: datetime) -> N
     # the thresholds of the lead unit's area (a town's item follows its town's reminders)
     rules = load_rules(session.connection(), session.scalar(
         select(Area.path).join(Unit, Unit.area_id == Area.id).where(Unit.id == item.lead_unit_id)))
-    deadline_steps: list[d.Step] = []
+    deadline_steps: list[lc.Step] = []
     if running and item.time_limit is not None:
         due = limit_due(cal, item.time_limit)
         done = _done(session, item.id, DEADLINE)
@@ -138,31 +139,31 @@ def sync(session: Session, item: LedgerItem, ledger: Ledger, now: datetime) -> N
         if kept is not None:
             # same deadline as planned: the plan stands, less what has happened since (the calendar
             # arithmetic over a time limit months away runs once per deadline, not on every report)
-            deadline_steps = d.pending(kept, done, now)
+            deadline_steps = lc.pending(kept, done, now)
         else:
             start = min(item.created_at, due - timedelta(seconds=1))
-            deadline_steps = d.pending(d.deadline_steps(cal, rules, start, due), done, now)
+            deadline_steps = lc.pending(lc.deadline_steps(cal, rules, start, due), done, now)
     _store(session, item, DEADLINE, deadline_steps, now)
-    report_steps: list[d.Step] = []
+    report_steps: list[lc.Step] = []
     if running and ledger.schedule != d.Schedule.NONE.value:
         ensure_slots(session, item, ledger, cal, now)
         done = _done(session, item.id, REPORT)
         for (due_at,) in session.execute(select(LedgerReportSlot.due_at).where(
                 LedgerReportSlot.item_id == item.id, LedgerReportSlot.reported_at.is_(None))
                 .order_by(LedgerReportSlot.due_at)):
-            report_steps += d.pending(d.report_steps(cal, rules, due_at), done, now)
+            report_steps += lc.pending(lc.report_steps(cal, rules, due_at), done, now)
         if not report_steps:
             # this period is answered: the clock carries on with the next period's report
             last_end = session.scalar(select(LedgerReportSlot.period_end).where(LedgerReportSlot.item_id == item.id)
                                       .order_by(LedgerReportSlot.period_end.desc()).limit(1))
-            nxt = d.report_period(d.Schedule(ledger.schedule), (last_end or local_day(now)) + timedelta(days=1))
+            nxt = lc.report_period(d.Schedule(ledger.schedule), (last_end or local_day(now)) + timedelta(days=1))
             assert nxt is not None
-            due = d.report_due(cal, nxt)
+            due = lc.report_due(cal, nxt)
             session.add(LedgerReportSlot(item_id=item.id, ledger_id=ledger.id, unit_id=item.lead_unit_id,
                                          period=nxt.label, period_start=nxt.start, period_end=nxt.end,
                                          due_at=due, reported_at=None))
             session.flush()
-            report_steps = d.pending(d.report_steps(cal, rules, due), done, now)
+            report_steps = lc.pending(lc.report_steps(cal, rules, due), done, now)
         report_steps.sort(key=lambda s: s.due_at)
     _store(session, item, REPORT, report_steps, now)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,8 +62,10 @@ class NoticeView:
     last_error: str | None
     receipts: list[dict[str, Any]]
     #: The chain's state (open → the page offers to acknowledge) and the event number it is about.
-    chain_state: str | None = None
-    number: str | None = None
+    chain_state: Annotated[str | None, Field(
+        description="the chain's state: open means it can be acknowledged")] = None
+    number: Annotated[str | None, Field(
+        description="the number of the event or warning the chain is about")] = None
 
 
 def _to(n: Notice) -> str:

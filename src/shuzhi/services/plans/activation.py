@@ -2,10 +2,11 @@
 
 * Activation hangs a run under an event — the event it was started from, the warning's event, or an
   event registered for the run (numbered, on the timeline) — resolves each template task's role per
-  affected area, and dispatches every task whose predecessors are not in the run at once, in one
-  transaction, as ordinary tasks of that event (same accept/report-back/verify loop, clocks, urging,
-  escalation).  A task with predecessors on its branch of the area tree waits, and is dispatched
-  when they have all reported back (:mod:`shuzhi.services.plans.triggers`).
+  affected area (:mod:`shuzhi.services.plans.shares`), and dispatches every task whose predecessors
+  are not in the run at once, in one transaction, as ordinary tasks of that event (same
+  accept/report-back/verify loop, clocks, urging, escalation).  A task with predecessors on its
+  branch of the area tree waits, and is dispatched when they have all reported back
+  (:mod:`shuzhi.services.plans.triggers`).
 * One response per situation: while a run of a template is active (or proposed), a further trigger of
   that template whose reach overlaps the run's joins it (``plan_run_triggers``, ``plan.trigger_added``
   on the run's timeline) and adds tasks only for areas the run did not cover yet
@@ -18,14 +19,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, Unit
 from shuzhi.adapters.db.tables_plans import (
     PlanRun,
     PlanRunStep,
@@ -33,36 +33,38 @@ from shuzhi.adapters.db.tables_plans import (
     PlanTemplateRow,
 )
 from shuzhi.domain import permissions as perm
-from shuzhi.domain.events import EventAction, EventState, TaskState
+from shuzhi.domain.events import EventAction, EventState
+from shuzhi.domain.plan_runs import OPEN_RUN_STATES, RunAction, RunState, StepState, initial_step_state
 from shuzhi.domain.plans import (
-    BranchIndex,
     PlanTemplate,
-    Role,
-    checklist_text,
     overlaps,
-    related,
     response_reach,
     validate_template,
 )
-from shuzhi.domain.time_limits import TimeLimit
 from shuzhi.services import hooks
 from shuzhi.services.actors import Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
-from shuzhi.services.deadlines import default_calendar
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
 from shuzhi.services.intake import event_number, scoped_intake_key
+from shuzhi.services.plans.shares import (
+    DONE,
+    dispatch_steps,
+    new_step,
+    predecessors,
+    resolve,
+    share_index,
+    step_index,
+    unit_names,
+    waits,
+)
 from shuzhi.services.plans.templates import _template_row
+from shuzhi.services.plans.transitions import ensure_run_can, move_plan
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, note
 from shuzhi.services.unit_of_work import UnitOfWork
 
-DONE = {TaskState.REPORTED_BACK.value, TaskState.VERIFIED.value}
-#: A predecessor in one of these states went back to the centre: its dependants wait for a re-dispatch.
-BLOCKING = {TaskState.RETURNED.value, TaskState.ESCALATED.value}
-RUN_STATES = ("proposed", "active", "stood_down", "dismissed")
-#: Runs a further trigger of the same template joins instead of starting another.
-OPEN_RUN_STATES = ("proposed", "active")
+RUN_STATES = tuple(st.value for st in RunState)
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -92,136 +94,6 @@ class Activation:
     created: bool
     tasks: int
     waiting: int
-
-
-# --- resolving roles -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Target:
-    unit_id: int
-    code: str
-    path: str
-
-
-@dataclass(frozen=True)
-class _Share:
-    """One unit's share of one template task: a step of the run."""
-
-    task_key: str
-    unit: _Target
-    area_code: str | None
-
-
-def _units_of(s: Session, kind: str, level: str | None, areas: Sequence[Area]) -> dict[str, list[_Target]]:
-    """Units of ``kind`` (and ``level``) sitting in or above each affected area, by area code."""
-    prefixes = [a.path for a in areas]
-    above = sorted({c for a in areas for c in ancestors(a.path)})
-    q = (select(Unit.id, Unit.code, Area.path).join(Area, Area.id == Unit.area_id)
-         .where(Unit.kind == kind, Unit.active.is_(True)))
-    if level is not None:
-        q = q.where(Unit.level == level)
-    from sqlalchemy import or_
-
-    q = q.where(or_(Area.code.in_(above), *[Area.path.startswith(p, autoescape=True) for p in prefixes]))
-    rows = [_Target(r[0], r[1], r[2]) for r in s.execute(q).all()]
-    return {a.code: [u for u in rows if related(u.path, a.path)] for a in areas}
-
-
-def _resolve(s: Session, tpl: PlanTemplate, areas: Sequence[Area]) -> tuple[list[_Share], list[dict[str, Any]]]:
-    shares: list[_Share] = []
-    problems: list[dict[str, Any]] = []
-    cache: dict[str, dict[str, list[_Target]]] = {}
-    kinds = {"town_centre": ("centre", "town"), "district_centre": ("centre", "district"),
-             "village_units": ("village", None), "grid_units": ("grid", None)}
-    for task in tpl.tasks:
-        role: Role = task.role
-        seen: set[int] = set()
-        if role.kind == "unit":
-            row = s.execute(select(Unit.id, Unit.code, Area.path).join(Area, Area.id == Unit.area_id)
-                            .where(Unit.code == role.unit, Unit.active.is_(True))).first()
-            if row is None:
-                problems.append({"task": task.key, "area": None, "message": f"unit {role.unit} is gone or inactive"})
-                continue
-            shares.append(_Share(task.key, _Target(row[0], row[1], row[2]), None))
-            continue
-        if role.kind not in cache:
-            kind, level = kinds[role.kind]
-            cache[role.kind] = _units_of(s, kind, level, areas)
-        for area in areas:
-            found = cache[role.kind].get(area.code, [])
-            if not found:
-                problems.append({"task": task.key, "area": area.code,
-                                 "message": f"no {role.label} for {area.name}"})
-            for unit in found:
-                if unit.unit_id not in seen:
-                    seen.add(unit.unit_id)
-                    shares.append(_Share(task.key, unit, area.code))
-    return shares, problems
-
-
-def _waits(tpl: PlanTemplate, share: _Share, index: BranchIndex[_Share]) -> bool:
-    """A share waits when a predecessor task has a share on its branch of the area tree."""
-    return bool(index.related(tpl.task(share.task_key).after, share.unit.path))
-
-
-# --- dispatching tasks ---------------------------------------------------------------------------
-
-
-class _Deadlines:
-    """Deadlines of one moment, memoised: 500 tasks share a handful of limits."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-        self.memo: dict[str, datetime] = {}
-
-    def __call__(self, text: str | None) -> datetime | None:
-        if not text:
-            return None
-        if text not in self.memo:
-            self.memo[text] = default_calendar().deadline(self.at, TimeLimit.parse(text))
-        return self.memo[text]
-
-
-def _dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], units: dict[int, tuple[str, str]],
-                    actor: Actor, at: datetime, dispatched_by: str) -> None:
-    """Create the tasks of ``steps`` with plain bulk INSERTs (a 500-task plan in one statement), link
-    them to their steps and write one timeline line per task."""
-    if not steps:
-        return
-    s.flush()  # the dispatch line goes on the timeline before its tasks' lines
-    due = _Deadlines(at)
-    by_unit = event.owner_unit_id if actor.unit_id is None else actor.unit_id
-    rows: list[dict[str, Any]] = [{
-        "event_id": event.id, "unit_id": st.unit_id, "role": st.part, "state": TaskState.DISPATCHED.value,
-        "dispatched_by_unit_id": by_unit, "dispatched_by": dispatched_by,
-        "instruction": checklist_text(f"【{st.title}】{st.instruction}", st.checklist), "dispatched_at": at,
-        "accept_due_at": due(st.accept_within), "handle_due_at": due(st.deadline), "rework_count": 0,
-        "updated_at": at, "version": 1,
-    } for st in steps]
-    ids = s.execute(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).scalars().all()
-    entries = []
-    for st, task_id, row in zip(steps, ids, rows, strict=True):
-        st.task_id = task_id
-        st.state = "dispatched"
-        st.released_at = at
-        code, name = units[st.unit_id]
-        entries.append({
-            "event_id": event.id, "task_id": task_id, "at": at, "actor_id": actor.person_id, "actor": actor.label,
-            "action": "task.create", "from_state": None, "to_state": TaskState.DISPATCHED.value, "reason": None,
-            "payload": {"unit": code, "unit_name": name, "role": st.part, "plan_run": st.run_id,
-                        "plan_task": st.task_key, "limits": {"accept": st.accept_within, "handle": st.deadline},
-                        "accept_due_at": row["accept_due_at"].isoformat() if row["accept_due_at"] else None,
-                        "handle_due_at": row["handle_due_at"].isoformat() if row["handle_due_at"] else None}})
-    s.execute(insert(TimelineEntry), entries)
-    # Reloaded (not just expired): callers hand the event to the API after the session closes.
-    s.refresh(event, ["tasks"])
-
-
-def _unit_names(s: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
-    if not ids:
-        return {}
-    return {r[0]: (r[1], r[2]) for r in s.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(ids)))}
 
 
 # --- activation ----------------------------------------------------------------------------------
@@ -287,44 +159,36 @@ def _register_event(s: Session, tpl: PlanTemplate, areas: Sequence[Area], actor:
 def _start(s: Session, row: PlanTemplateRow, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Sequence[Area],
            actor: Actor, at: datetime, reason: str | None) -> Activation:
     """Resolve, store the steps and dispatch every step that waits for nobody — one transaction."""
+    ensure_run_can(run, RunAction.START)
     if EventState(event.state) not in (EventState.REGISTERED, EventState.DISPATCHED, EventState.HANDLING):
         raise Conflict(f"a plan can start on a registered, dispatched or handling event; {event.number} is "
                        f"{event.state}", details={"state": event.state})
-    shares, problems = _resolve(s, tpl, areas)
+    shares, problems = resolve(s, tpl, areas)
     if not shares:
         raise Invalid("no unit was found for any task of the plan in the affected areas", field="area_codes",
                       details=problems)
     run.event_id = event.id
-    run.state = "active"
-    run.started_at = at
-    run.started_by = actor.label
     run.problems = problems
     run.affected_areas = [a.code for a in areas]
     s.flush()
-    steps = [_step(run, tpl, sh) for sh in shares]
-    index = BranchIndex(shares, key=lambda sh: sh.task_key, path=lambda sh: sh.unit.path)
-    ready = [st for st, sh in zip(steps, shares, strict=True) if not _waits(tpl, sh, index)]
+    index = share_index(shares)
+    steps = [new_step(run, tpl, sh, waits=waits(tpl, sh, index)) for sh in shares]
+    ready = [st for st in steps if st.state == StepState.DISPATCHED]
     move_event(s, event, EventAction.DISPATCH, actor, at, reason=reason or f"启动预案：{tpl.name}", payload={
         "plan": tpl.code, "plan_version": row.version, "plan_run": run.id, "tasks": len(ready),
         "waiting": len(steps) - len(ready), "areas": run.affected_areas})
     event.dispatched_at = event.dispatched_at or at
-    units = _unit_names(s, {st.unit_id for st in ready})
-    _dispatch_steps(s, event, ready, units, actor, at, f"预案:{tpl.code}")
+    # the run's line follows the event's dispatch (what the run did to the event comes first)
+    move_plan(s, event, actor, at, run=run, action=RunAction.START, reason=reason or f"启动预案：{tpl.name}",
+              payload={"plan_version": row.version, "tasks": len(ready), "waiting": len(steps) - len(ready)})
+    units = unit_names(s, {st.unit_id for st in ready})
+    dispatch_steps(s, event, ready, units, actor, at, f"预案:{tpl.code}")
     s.add_all(steps)
     s.flush()
     started = hooks.PlanStarted(run.id, tpl.code, tpl.name, event.id, tuple(st.unit_id for st in ready), at)
     for hook in list(hooks.PLAN_HOOKS):
         hook(s, started)
     return Activation(run.id, event.number, run.state, True, len(ready), len(steps) - len(ready))
-
-
-def _step(run: PlanRun, tpl: PlanTemplate, sh: _Share) -> PlanRunStep:
-    t = tpl.task(sh.task_key)
-    return PlanRunStep(
-        run_id=run.id, task_key=t.key, title=t.title, role=str(t.role), part=t.part, sort_order=t.order,
-        unit_id=sh.unit.unit_id, unit_path=sh.unit.path, area_code=sh.area_code, after=list(t.after),
-        instruction=t.instruction, checklist=list(t.checklist), deadline=str(t.deadline),
-        accept_within=str(t.accept_within) if t.accept_within else None, state="waiting", former_task_ids=[])
 
 
 # --- one response per situation --------------------------------------------------------------------
@@ -356,7 +220,8 @@ def _open_run_for(s: Session, row: PlanTemplateRow, paths: Sequence[str], *, war
     writers queue anyway) — so two warnings of one storm arriving together cannot both start a run.
     """
     s.execute(select(PlanTemplateRow.id).where(PlanTemplateRow.id == row.id).with_for_update())
-    runs = s.scalars(select(PlanRun).where(PlanRun.template_id == row.id, PlanRun.state.in_(OPEN_RUN_STATES))
+    open_states = sorted(st.value for st in OPEN_RUN_STATES)
+    runs = s.scalars(select(PlanRun).where(PlanRun.template_id == row.id, PlanRun.state.in_(open_states))
                      .order_by(PlanRun.id)).all()
     if not runs:
         return None
@@ -396,7 +261,7 @@ def _attach(s: Session, tpl: PlanTemplate, run: PlanRun, key: str | None, kind: 
     event = s.get(Event, run.event_id) if run.event_id else None
     if new:
         run.affected_areas = _cover(s, [*run.affected_areas, *(a.code for a in new)])
-        if run.state == "active" and event is not None:
+        if run.state == RunState.ACTIVE and event is not None:
             added, waiting = _extend(s, tpl, run, event, new, actor, at, key)
     _add_trigger(s, run, key, kind, "attached", at, [a.code for a in areas], warning=warning,
                  event_id=trigger_event.id if trigger_event else None, new_areas=[a.code for a in new],
@@ -423,7 +288,7 @@ def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Se
     branch are all done (or absent), keep the others waiting. Returns (dispatched, waiting)."""
     existing = s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == run.id)).all()
     have = {(st.task_key, st.unit_id) for st in existing}
-    shares, problems = _resolve(s, tpl, areas)
+    shares, problems = resolve(s, tpl, areas)
     shares = [sh for sh in shares if (sh.task_key, sh.unit.unit_id) not in have]
     if problems:
         run.problems = [*(run.problems or []), *problems]
@@ -434,38 +299,33 @@ def _extend(s: Session, tpl: PlanTemplate, run: PlanRun, event: Event, areas: Se
             "task": None, "area": ",".join(a.code for a in areas),
             "message": f"the run's event is {event.state}: no tasks were added for the new areas"}]
         return 0, 0
-    steps = [_step(run, tpl, sh) for sh in shares]
+    steps = [new_step(run, tpl, sh, waits=True) for sh in shares]
     ids = [st.task_id for st in existing if st.task_id is not None]
     states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all()) if ids else {}
-    pool = _step_index([*existing, *steps])
+    pool = step_index([*existing, *steps])
     ready = [st for st in steps
-             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, pool))]
+             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in predecessors(st, pool))]
+    for st in ready:
+        # still being created (not yet in the session): whether a new step waits depends on the whole
+        # pool, old steps and new, so it is settled once the pool is known
+        st.state = initial_step_state(waits=False).value
     s.add_all(steps)
     if ready:
         move_event(s, event, EventAction.DISPATCH, actor, at, reason=f"预案响应范围扩大：{tpl.name}", payload={
             "plan": tpl.code, "plan_run": run.id, "trigger": key, "tasks": len(ready),
             "waiting": len(steps) - len(ready), "areas": sorted({a.code for a in areas})})
-        _dispatch_steps(s, event, ready, _unit_names(s, {st.unit_id for st in ready}), actor, at,
+        dispatch_steps(s, event, ready, unit_names(s, {st.unit_id for st in ready}), actor, at,
                         f"预案:{tpl.code}")
     s.flush()
     return len(ready), len(steps) - len(ready)
-
-
-def _step_index(steps: Sequence[PlanRunStep]) -> BranchIndex[PlanRunStep]:
-    return BranchIndex(steps, key=lambda st: st.task_key, path=lambda st: st.unit_path)
-
-
-def _predecessors(step: PlanRunStep, index: BranchIndex[PlanRunStep]) -> list[PlanRunStep]:
-    """The instances of the step's predecessors on its branch of the area tree (domain ``related``)."""
-    return index.related(step.after, step.unit_path, besides=step)
 
 
 def _summary(s: Session, run: PlanRun) -> Activation:
     number = s.scalar(select(Event.number).where(Event.id == run.event_id)) if run.event_id else None
     counts = dict(s.execute(select(PlanRunStep.state, func.count()).where(PlanRunStep.run_id == run.id)
                             .group_by(PlanRunStep.state)).all())
-    return Activation(run.id, number, run.state, False, int(counts.get("dispatched", 0)),
-                      int(counts.get("waiting", 0)))
+    return Activation(run.id, number, run.state, False, int(counts.get(StepState.DISPATCHED.value, 0)),
+                      int(counts.get(StepState.WAITING.value, 0)))
 
 
 def _existing(s: Session, key: str | None) -> Activation | None:
@@ -475,7 +335,8 @@ def _existing(s: Session, key: str | None) -> Activation | None:
 
 def _new_run(row: PlanTemplateRow, tpl: PlanTemplate, key: str | None, kind: str, at: datetime,
              areas: Sequence[str], warning_id: int | None = None, warning_level: str | None = None) -> PlanRun:
-    return PlanRun(template_id=row.id, template_code=tpl.code, template_version=row.version, state="proposed",
+    return PlanRun(template_id=row.id, template_code=tpl.code, template_version=row.version,
+                   state=RunState.PROPOSED.value,
                    trigger_key=key, trigger_kind=kind, warning_id=warning_id, warning_level=warning_level,
                    affected_areas=list(areas), problems=[], proposed_at=at, created_at=at)
 
@@ -624,8 +485,7 @@ def confirm(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: dat
     with uow:
         s = uow.session
         run = _load_run(s, run_id, actor, to_change=True)
-        if run.state != "proposed":
-            raise Conflict(f"plan run {run_id} is {run.state}, not proposed", details={"state": run.state})
+        ensure_run_can(run, RunAction.START)
         row = s.get(PlanTemplateRow, run.template_id)
         assert row is not None
         tpl = validate_template(row.document)

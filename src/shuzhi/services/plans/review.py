@@ -16,6 +16,7 @@ from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
 from shuzhi.adapters.db.tables_plans import PlanRun, PlanTemplateRow, ReviewNote
 from shuzhi.domain import permissions as perm
 from shuzhi.domain import review as rv
+from shuzhi.domain.plan_runs import RunState
 from shuzhi.domain.review import Incident, LateRow, Line, Notes, Review, StageRow, TaskStageRow
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
@@ -105,7 +106,7 @@ def _finished_run(s: Session, run_id: int, actor: Actor) -> tuple[PlanRun, Event
     event = s.get(Event, run.event_id)
     assert event is not None
     authz.ensure_visible(actor, event.area_path, [event.owner_unit_id], what=f"plan run {run_id}")
-    if run.state != "stood_down" and event.state not in CLOSED:
+    if run.state != RunState.STOOD_DOWN and event.state not in CLOSED:
         raise Conflict(f"a review is for a finished run (stood down, or its event closed); run {run_id} is "
                        f"{run.state} and its event {event.state}", details={"state": run.state})
     return run, event
@@ -120,7 +121,7 @@ def review_run(uow: UnitOfWork, run_id: int, actor: Actor) -> Review:
         ids = run_task_ids(s, run.id)
         start = run.started_at or run.created_at
         entries = _entries(s, event.id)
-        until = run.ended_at if run.state == "stood_down" and run.ended_at else _closed_at(event, entries)
+        until = run.ended_at if run.state == RunState.STOOD_DOWN and run.ended_at else _closed_at(event, entries)
         mine = [e for e in entries if e.at >= start and (e.task_id is None or e.task_id in ids)]
         tasks = [t for t in event.tasks if t.id in ids]
         name = s.scalar(select(PlanTemplateRow.name).where(PlanTemplateRow.id == run.template_id)) or run.template_code

@@ -26,22 +26,16 @@ from shuzhi.adapters.db.tables_plans import (
 )
 from shuzhi.domain import permissions as perm
 from shuzhi.domain.events import ACTIVE_TASK_STATES, EventAction, EventState, TaskAction, TaskState
+from shuzhi.domain.plan_runs import RunAction, RunState, StepAction, StepState
 from shuzhi.domain.plans import BranchIndex
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.handling import load_event
-from shuzhi.services.plans.activation import (
-    BLOCKING,
-    DONE,
-    RUN_STATES,
-    Decide,
-    _Command,
-    _dispatch_steps,
-    _load_run,
-    _unit_names,
-)
+from shuzhi.services.plans.activation import RUN_STATES, Decide, _Command, _load_run
+from shuzhi.services.plans.shares import BLOCKING, DONE, dispatch_steps, unit_names
+from shuzhi.services.plans.transitions import ensure_run_can, move_plan
 from shuzhi.services.security import authz
-from shuzhi.services.transitions import move_event, move_task, note, sync_event
+from shuzhi.services.transitions import move_event, move_task, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
 
 # --- commands ------------------------------------------------------------------------------------
@@ -167,9 +161,8 @@ def dismiss(uow: UnitOfWork, run_id: int, cmd: Decide, actor: Actor, *, now: dat
     with uow:
         s = uow.session
         run = _load_run(s, run_id, actor, to_change=True)
-        if run.state != "proposed":
-            raise Conflict(f"plan run {run_id} is {run.state}, not proposed", details={"state": run.state})
-        run.state, run.ended_at, run.end_reason = "dismissed", at, cmd.reason or "值班员未启动"
+        event = s.get(Event, run.event_id) if run.event_id is not None else None
+        move_plan(s, event, actor, at, run=run, action=RunAction.DISMISS, reason=cmd.reason or "值班员未启动")
         uow.commit()
     return board(uow, run_id, actor)
 
@@ -354,28 +347,21 @@ def stand_down(uow: UnitOfWork, run_id: int, cmd: StandDown, actor: Actor, *,
         if cmd.expected_version is not None and cmd.expected_version != run.version:
             raise Conflict(f"the run is at version {run.version}, you had {cmd.expected_version}; reload",
                            field="expected_version")
-        if run.state != "active":
-            raise Conflict(f"plan run {run_id} is {run.state}; only an active run stands down",
-                           details={"state": run.state})
+        ensure_run_can(run, RunAction.STAND_DOWN)
         event = s.get(Event, run.event_id)
         assert event is not None
         steps = s.scalars(select(PlanRunStep).where(PlanRunStep.run_id == run_id)).all()
         ids = {st.task_id for st in steps if st.task_id is not None}
-        # Waiting shares first: cancelling their predecessors below must not cancel them again with
-        # a "predecessor cancelled" reason — the run stood down.
-        for st in steps:
-            if st.state == "waiting":
-                st.state = "cancelled"
-                st.end_reason = cmd.reason
-        cancelled = 0
-        for task in event.tasks:
-            if task.id in ids and TaskState(task.state) in ACTIVE_TASK_STATES and task.state not in DONE:
-                move_task(s, event, task, TaskAction.CANCEL, actor, at, reason=cmd.reason)
-                task.ended_at, task.end_reason = at, cmd.reason
-                cancelled += 1
-        run.state, run.ended_at, run.end_reason = "stood_down", at, cmd.reason
-        note(s, event, actor, "plan.stand_down", at, reason=cmd.reason,
-             payload={"plan_run": run.id, "plan": run.template_code, "cancelled": cancelled})
+        open_tasks = [task for task in event.tasks
+                      if task.id in ids and TaskState(task.state) in ACTIVE_TASK_STATES and task.state not in DONE]
+        # The run and its waiting shares first: cancelling their predecessors below must not cancel
+        # them again with a "predecessor cancelled" reason — the run stood down.
+        move_plan(s, event, actor, at, run=run, action=RunAction.STAND_DOWN,
+                  steps=[st for st in steps if st.state == StepState.WAITING], step_action=StepAction.CANCEL,
+                  reason=cmd.reason, payload={"cancelled": len(open_tasks)})
+        for task in open_tasks:
+            move_task(s, event, task, TaskAction.CANCEL, actor, at, reason=cmd.reason)
+            task.ended_at, task.end_reason = at, cmd.reason
         sync_event(s, event, actor, at, reason=cmd.reason)
         uow.commit()
     return board(uow, run_id, actor, now=at)
@@ -441,7 +427,7 @@ def redispatch_step(uow: UnitOfWork, run_id: int, step_id: int, cmd: Redispatch,
     with uow:
         s = uow.session
         run = _load_run(s, run_id, actor, to_change=True)
-        if run.state != "active":
+        if run.state != RunState.ACTIVE:
             raise Conflict(f"plan run {run_id} is {run.state}; only an active run re-dispatches",
                            details={"state": run.state})
         step = s.get(PlanRunStep, step_id)
@@ -462,12 +448,14 @@ def redispatch_step(uow: UnitOfWork, run_id: int, step_id: int, cmd: Redispatch,
                 raise Invalid(f"unknown unit '{cmd.unit_code}'", field="unit_code")
             step.unit_id, step.unit_path = found[0], found[1]
         step.former_task_ids = [*(step.former_task_ids or []), old.id]
-        units = _unit_names(s, {step.unit_id})
+        units = unit_names(s, {step.unit_id})
+        move_plan(s, event, actor, at, run=run, steps=[step], step_action=StepAction.REDISPATCH, reason=cmd.reason,
+                  payload={"plan_task": step.task_key, "replaces_task": old.id, "unit": units[step.unit_id][0]})
         move_event(s, event, EventAction.DISPATCH, actor, at, reason=cmd.reason or f"预案任务改派：{step.title}",
                    payload={"plan": run.template_code, "plan_run": run.id, "plan_task": step.task_key,
                             "replaces_task": old.id, "unit": units[step.unit_id][0], "tasks": 1})
         event.dispatched_at = event.dispatched_at or at
-        _dispatch_steps(s, event, [step], units, actor, at, f"预案:{run.template_code}")
+        dispatch_steps(s, event, [step], units, actor, at, f"预案:{run.template_code}")
         sync_event(s, event, actor, at)
         try:
             uow.commit()

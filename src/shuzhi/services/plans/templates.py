@@ -37,6 +37,7 @@ from shuzhi.domain.plans import (
     referenced,
     validate_template,
 )
+from shuzhi.services import importing
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.security import audit, authz
@@ -344,16 +345,12 @@ def import_templates(uow: UnitOfWork, data: bytes, filename: str, actor: Actor, 
     """
     authz.require(actor, perm.PLAN_WRITE)
     at = now or datetime.now(UTC)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB", field="file")
+    importing.check_size(data, MAX_IMPORT_BYTES)
     where: dict[tuple[int, str], str] | None = None
     if filename.lower().endswith(".xlsx"):
         docs, where = _docs_from_workbook(data, filename)
     else:
-        try:
-            loaded = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Invalid(f"not a JSON file: {exc}", field="file") from None
+        loaded = importing.json_document(data)
         docs = loaded if isinstance(loaded, list) else [loaded]
     if not docs:
         raise Invalid("the file holds no plan template", field="file")

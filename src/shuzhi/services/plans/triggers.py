@@ -29,6 +29,7 @@ from shuzhi.adapters.db.tables_plans import (
     PlanTemplateRow,
 )
 from shuzhi.domain.events import TaskAction
+from shuzhi.domain.plan_runs import RunState, StepAction, StepState
 from shuzhi.domain.plans import (
     Confirmation,
     PlanTemplate,
@@ -40,22 +41,19 @@ from shuzhi.services import hooks
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.plans.activation import (
-    DONE,
     _add_trigger,
     _attach,
-    _dispatch_steps,
     _new_run,
     _open_run_for,
-    _predecessors,
     _register_event,
     _start,
-    _step_index,
     _trigger_run,
-    _unit_names,
     _warning_text,
     template_reaches,
 )
+from shuzhi.services.plans.shares import DONE, dispatch_steps, predecessors, step_index, unit_names
 from shuzhi.services.plans.templates import _event_triggers
+from shuzhi.services.plans.transitions import move_plan
 from shuzhi.services.transitions import note
 
 log = logging.getLogger(__name__)
@@ -156,7 +154,7 @@ def _note_resolved(s: Session, change: hooks.WarningChange) -> None:
         f"warning:{change.episode_key}:", autoescape=True))).all()
     for run in runs:
         event = s.get(Event, run.event_id) if run.event_id else None
-        if event is not None and run.state == "active":
+        if event is not None and run.state == RunState.ACTIVE:
             # Standing down stays a person's decision; the board shows the warning has ended.
             note(s, event, SYSTEM, "plan.warning_resolved", change.at,
                  payload={"plan_run": run.id, "warning": change.warning_id})
@@ -217,7 +215,7 @@ def _run_steps_of(s: Session, task: Task, *, waiting_only: bool = False) -> tupl
     s.flush()
     q = select(PlanRunStep).where(PlanRunStep.run_id == step.run_id)
     if waiting_only:
-        q = q.where(PlanRunStep.state == "waiting")
+        q = q.where(PlanRunStep.state == StepState.WAITING.value)
     return step, list(s.scalars(q))
 
 
@@ -228,7 +226,7 @@ def _dependants(step: PlanRunStep, steps: Sequence[PlanRunStep]) -> list[PlanRun
     while frontier:
         cur = frontier.pop(0)
         for st in steps:
-            if (st.state == "waiting" and cur.task_key in st.after and related(cur.unit_path, st.unit_path)
+            if (st.state == StepState.WAITING and cur.task_key in st.after and related(cur.unit_path, st.unit_path)
                     and st not in out):
                 out.append(st)
                 frontier.append(st)
@@ -253,15 +251,14 @@ def _cancel_dependants(s: Session, event: Event, task: Task) -> None:
     doomed = _dependants(step, steps)
     if not doomed:
         return
-    unit = _unit_names(s, {step.unit_id}).get(step.unit_id, ("", ""))[1]
+    unit = unit_names(s, {step.unit_id}).get(step.unit_id, ("", ""))[1]
     why = _task_reason(s, task, TaskAction.CANCEL.value)
     reason = f"前置任务「{step.title}」（{unit}）已取消" + (f"：{why}" if why else "")
-    for st in doomed:
-        st.state = "cancelled"
-        st.end_reason = reason[:2000]
-    note(s, event, SYSTEM, "plan.cancel_waiting", task.updated_at, reason=reason[:2000], payload={
-        "plan_run": step.run_id, "after_task": task.id, "cancelled": [st.task_key for st in doomed],
-        "units": sorted(_unit_names(s, {st.unit_id for st in doomed})[st.unit_id][0] for st in doomed),
+    run = s.get(PlanRun, step.run_id)
+    assert run is not None
+    move_plan(s, event, SYSTEM, task.updated_at, run=run, steps=doomed, step_action=StepAction.CANCEL,
+              reason=reason[:2000], payload={"after_task": task.id, "cancelled": [st.task_key for st in doomed],
+        "units": sorted(unit_names(s, {st.unit_id for st in doomed})[st.unit_id][0] for st in doomed),
         "tasks": len(doomed)})
 
 
@@ -287,21 +284,21 @@ def _release(s: Session, event: Event, task: Task) -> None:
         return
     _step_of_task, steps = found
     run_id = _step_of_task.run_id
-    waiting = [st for st in steps if st.state == "waiting"]
+    waiting = [st for st in steps if st.state == StepState.WAITING]
     if not waiting:
         return
     ids = [st.task_id for st in steps if st.task_id is not None]
     states = dict(s.execute(select(Task.id, Task.state).where(Task.id.in_(ids))).all())
-    index = _step_index(steps)
+    index = step_index(steps)
     ready = [st for st in waiting
-             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in _predecessors(st, index))]
+             if all(o.task_id is not None and states.get(o.task_id) in DONE for o in predecessors(st, index))]
     if not ready:
         return
     run = s.get(PlanRun, run_id)
     assert run is not None
     at = task.updated_at  # the moment of the report-back (move_task stamps it before the hooks run)
-    note(s, event, SYSTEM, "plan.release", at, payload={
-        "plan_run": run_id, "after_task": task.id, "released": [st.task_key for st in ready], "tasks": len(ready)})
-    _dispatch_steps(s, event, ready, _unit_names(s, {st.unit_id for st in ready}), SYSTEM, at,
+    move_plan(s, event, SYSTEM, at, run=run, steps=ready, step_action=StepAction.RELEASE, payload={
+        "after_task": task.id, "released": [st.task_key for st in ready], "tasks": len(ready)})
+    dispatch_steps(s, event, ready, unit_names(s, {st.unit_id for st in ready}), SYSTEM, at,
                     f"预案:{run.template_code}")
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables_security import AuditEntry
 from shuzhi.domain.permissions import AUDIT_READ
 from shuzhi.services.actors import Actor
-from shuzhi.services.errors import Invalid
+from shuzhi.services.commands import ensure_zoned
 from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -160,9 +160,7 @@ class AuditFilter:
 def list_entries(uow: UnitOfWork, actor: Actor, f: AuditFilter) -> list[AuditEntry]:
     """Newest first; ``before_id`` pages back. Auditors see the whole installation's log."""
     authz.require(actor, AUDIT_READ)
-    for name, value in (("since", f.since), ("until", f.until)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("give a time zone (e.g. 2024-06-13T00:00:00+08:00)", field=name)
+    ensure_zoned(since=f.since, until=f.until)
     stmt = select(AuditEntry)
     if f.action:
         stmt = stmt.where(AuditEntry.action.startswith(f.action, autoescape=True))

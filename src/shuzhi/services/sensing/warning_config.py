@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,8 +33,9 @@ from shuzhi.domain import permissions as p
 from shuzhi.domain.conditions import RuleProblem
 from shuzhi.domain.silences import Inhibition, Matcher, Silence, parse_inhibition, parse_matcher
 from shuzhi.domain.thresholds import LEVELS, RuleBook, ThresholdRule, parse_rule
-from shuzhi.services import ttl_cache
+from shuzhi.services import importing, ttl_cache
 from shuzhi.services.actors import Actor
+from shuzhi.services.commands import ZonedDatetime
 from shuzhi.services.errors import Conflict, Invalid, NotFound
 from shuzhi.services.security import audit, authz
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -420,23 +421,13 @@ def import_rules(uow: UnitOfWork, actor: Actor, data: bytes, filename: str, *,
     with its path (``$[i].conditions[0].levels.red``) and, for a sheet, its row."""
     authz.require(actor, p.INDICATOR_WRITE)
     at = now or datetime.now(UTC)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB", field="file")
+    importing.check_size(data, MAX_IMPORT_BYTES)
     problems: list[dict[str, Any]] = []
     numbers: list[int] | None = None
     if filename.lower().endswith((".xlsx", ".csv")):
         docs, numbers = _sheet_docs(data, filename, problems)
     else:
-        try:
-            parsed = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Invalid(f"not a JSON file: {exc}", field="file") from None
-        found = parsed.get("rules") if isinstance(parsed, dict) else parsed
-        if not isinstance(found, list):
-            raise Invalid('expected a list of rules or {"rules": [...]}', field="file")
-        if len(found) > MAX_IMPORT_RULES:
-            raise Invalid(f"at most {MAX_IMPORT_RULES} rules per import", field="file")
-        docs = found
+        docs = importing.json_list(data, "rules", limit=MAX_IMPORT_RULES)
     report: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}
     with uow:
         s = uow.session
@@ -515,17 +506,11 @@ class NewSilence(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    starts_at: datetime | None = Field(default=None, description="default: now")
-    ends_at: datetime
+    starts_at: ZonedDatetime | None = Field(default=None, description="default: now")
+    ends_at: ZonedDatetime
     matcher: dict[str, Any] = Field(description='e.g. {"indicators": ["SS-WATER-LEVEL"], "area": "500111001"}')
     comment: str = Field(min_length=1, max_length=2000, description="why, e.g. planned works")
 
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("give a time zone (e.g. 2026-06-13T22:30:00+08:00)")
-        return v
 
 
 def _silence_record(row: WarningSilence, now: datetime, actor: Actor) -> dict[str, Any]:

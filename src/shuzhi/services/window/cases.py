@@ -36,6 +36,13 @@ from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, IllegalTransition, TaskAction, TaskRole, TaskState
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
 from shuzhi.domain.self_rating import check_digest, new_check_code
+from shuzhi.domain.service_applications import (
+    ApplicationPlan,
+    check_answers,
+    plan_application,
+    single_matter_plan,
+    valid_id_number,
+)
 from shuzhi.domain.service_cases import (
     CaseAction,
     CaseState,
@@ -44,28 +51,18 @@ from shuzhi.domain.service_cases import (
     check_checklist,
     next_case_state,
 )
-from shuzhi.domain.services_catalogue import (
-    PLACE_LABELS,
-    ApplicationPlan,
-    MatterGuide,
-    Place,
-    Problem,
-    check_answers,
-    plan_application,
-    single_matter_plan,
-    valid_id_number,
-)
+from shuzhi.domain.services_catalogue import PLACE_LABELS, MatterGuide, Place, Problem
 from shuzhi.domain.time_limits import TimeLimit
 from shuzhi.services import outbox
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_centre
 from shuzhi.services.calendars import calendar_for
-from shuzhi.services.errors import Conflict, Invalid, NotFound
-from shuzhi.services.handling import load_visible_event
+from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.intake import event_number
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
+from shuzhi.services.window.case_views import CaseView, case_for, case_view
 from shuzhi.services.window.catalogue import invalid, load_bundle, load_matters
 
 SOURCE = "service"
@@ -74,9 +71,6 @@ ACCEPT_LIMIT = TimeLimit.parse("4wh")
 MODES = ("window", "nearest", "proxy", "dedicated")
 _PHONE = re.compile(r"^1\d{10}$")
 _CREDIT = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-
-outbox.TOPICS["service.case_completed"] = "办件办结告知申请人"
-
 
 # --- the applicant is told once ------------------------------------------------------------------
 
@@ -482,14 +476,6 @@ def _complete(s: Session, case: ServiceCase, event: Event, at: datetime) -> None
 # --- the window's later steps --------------------------------------------------------------------
 
 
-def _case_for(s: Session, number: str, actor: Actor) -> tuple[ServiceCase, Event]:
-    event = load_visible_event(s, number, actor)  # out of scope reads as missing (404)
-    case = s.scalar(select(ServiceCase).where(ServiceCase.event_id == event.id))
-    if case is None:
-        raise NotFound("case not found")
-    return case, event
-
-
 def supply_material(uow: UnitOfWork, number: str, material_id: int, actor: Actor, *,
                     attachment_id: int | None = None, now: datetime | None = None) -> CaseView:
     """A material accepted under 容缺 is handed in; the last one releases a waiting result."""
@@ -497,7 +483,7 @@ def supply_material(uow: UnitOfWork, number: str, material_id: int, actor: Actor
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        case, event = _case_for(s, number, actor)
+        case, event = case_for(s, number, actor)
         m = s.get(ServiceCaseMaterial, material_id)
         if m is None or m.case_id != case.id:
             raise Invalid(f"material {material_id} is not part of case {number}", field="material_id")
@@ -517,7 +503,7 @@ def supply_material(uow: UnitOfWork, number: str, material_id: int, actor: Actor
             move_case(s, case, event, CaseAction.MATERIALS_SUPPLIED, actor, at, reason="容缺材料已补齐")
             _complete(s, case, event, at)
         uow.commit()
-        return _view(s, case, event)
+        return case_view(s, case, event)
 
 
 def deliver(uow: UnitOfWork, number: str, actor: Actor, *, how: str = "window", now: datetime | None = None
@@ -529,11 +515,11 @@ def deliver(uow: UnitOfWork, number: str, actor: Actor, *, how: str = "window", 
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        case, event = _case_for(s, number, actor)
+        case, event = case_for(s, number, actor)
         move_case(s, case, event, CaseAction.DELIVER, actor, at, payload={"how": how})
         case.delivered_at = at
         uow.commit()
-        return _view(s, case, event)
+        return case_view(s, case, event)
 
 
 def withdraw(uow: UnitOfWork, number: str, reason: str, actor: Actor, *, now: datetime | None = None) -> CaseView:
@@ -544,7 +530,7 @@ def withdraw(uow: UnitOfWork, number: str, reason: str, actor: Actor, *, now: da
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
-        case, event = _case_for(s, number, actor)
+        case, event = case_for(s, number, actor)
         move_case(s, case, event, CaseAction.WITHDRAW, actor, at, reason=reason)
         for t in event.tasks:
             if t.state not in _GONE and t.state not in (TaskState.VERIFIED.value, TaskState.READ.value):
@@ -557,74 +543,4 @@ def withdraw(uow: UnitOfWork, number: str, reason: str, actor: Actor, *, now: da
                                        EventState.REPORTED_BACK):
             move_event(s, event, EventAction.CANCEL, actor, at, reason=f"申请人撤回：{reason}")
         uow.commit()
-        return _view(s, case, event)
-
-
-# --- reading -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseView:
-    number: str
-    title: str
-    state: str
-    event_state: str
-    kind: str
-    mode: str
-    window: str
-    clerk: str
-    applicant: dict[str, str | None]
-    proxy: dict[str, str | None] | None
-    accepted_at: datetime
-    promised_at: datetime
-    completed_at: datetime | None
-    notified_at: datetime | None
-    delivered_at: datetime | None
-    overdue: bool
-    stages: int
-    current_stage: int
-    skipped: list[str]
-    shares: list[dict[str, Any]]
-    materials: list[dict[str, Any]]
-    rated: bool
-
-
-def _view(s: Session, case: ServiceCase, event: Event) -> CaseView:
-    from shuzhi.adapters.db.tables_public_services import ServiceRating
-
-    units = {u.id: u for u in s.scalars(select(Unit).join(ServiceCaseShare, ServiceCaseShare.unit_id == Unit.id)
-                                        .where(ServiceCaseShare.case_id == case.id))}
-    tasks = {t.id: t for t in event.tasks}
-    shares = []
-    for sh in s.scalars(select(ServiceCaseShare).where(ServiceCaseShare.case_id == case.id)
-                        .order_by(ServiceCaseShare.stage, ServiceCaseShare.id)):
-        t = tasks.get(sh.task_id) if sh.task_id else None
-        shares.append({"stage": sh.stage, "department": units[sh.unit_id].name, "unit_code": units[sh.unit_id].code,
-                       "matters": sh.matter_codes, "state": sh.state, "task_id": sh.task_id,
-                       "task_state": t.state if t else None, "handle_due_at": t.handle_due_at if t else None})
-    materials = [{"id": m.id, "matter": m.matter_code, "code": m.material_code, "name": m.name,
-                  "required": m.required, "status": m.status, "due_at": m.due_at, "supplied_at": m.supplied_at}
-                 for m in s.scalars(select(ServiceCaseMaterial).where(ServiceCaseMaterial.case_id == case.id)
-                                    .order_by(ServiceCaseMaterial.id))]
-    window = s.get(ServiceWindow, case.window_id)
-    end = case.completed_at or datetime.now(UTC)
-    proxy = None if case.proxy is None else {"name": mask_name(case.proxy.get("name")),
-                                             "id_number": mask_id_number(case.proxy.get("id_number")),
-                                             "relation": case.proxy.get("relation")}
-    rated = s.scalar(select(ServiceRating.id).where(ServiceRating.case_id == case.id)) is not None
-    return CaseView(case.number, case.title, case.state, event.state, case.kind, case.mode,
-                    window.name if window else "", case.clerk,
-                    {"kind": case.applicant_kind, "name": mask_name(case.applicant_name),
-                     "id_number": mask_id_number(case.applicant_id_number), "phone": mask_phone(case.applicant_phone)},
-                    proxy, case.accepted_at, case.promised_at, case.completed_at, case.notified_at,
-                    case.delivered_at, end > case.promised_at, case.stages, case.current_stage, list(case.skipped),
-                    shares, materials, rated)
-
-
-def get_case(uow: UnitOfWork, number: str, actor: Actor) -> CaseView:
-    """A case with its shares and materials; the applicant masked (reveal goes through the event)."""
-    authz.require(actor, P.EVENT_READ)
-    with uow:
-        s = uow.session
-        case, event = _case_for(s, number, actor)
-        return _view(s, case, event)
+        return case_view(s, case, event)

@@ -147,12 +147,36 @@ const DETAIL_CODES = [
   [/no upper centre|neither owns this event/i, "no_escalation"],
 ];
 
+// The one reading of a refusal's body: [{field, type, message}] — pydantic's list, or the service's one
+// problem (detail and field). Every page reads errors through this.
+export function apiProblems(e) {
+  const b = (e && e.body) || {};
+  if (Array.isArray(b.errors) && b.errors.length) {
+    return b.errors.map((x) => ({ field: x.field || null, type: x.type ? String(x.type) : null,
+      message: String(x.message || b.detail || "") }));
+  }
+  return [{ field: b.field || null, type: null, message: String(b.detail || (e && e.message) || "") }];
+}
+
+// The first of `rules` ([pattern, key, (match) => variables]) whose pattern the message matches: [key, vars].
+export function matchRule(message, rules) {
+  for (const [re, key, vars] of rules) {
+    const m = re.exec(message || "");
+    if (m) return [key, vars ? vars(m) : undefined];
+  }
+  return null;
+}
+
+// A problem's code: its pydantic type, else the rule its English detail matches (error.<code> in the catalogue).
+export function problemCode(p) {
+  if (p.type) return p.type;
+  const found = matchRule(p.message, DETAIL_CODES);
+  return found ? found[0] : null;
+}
+
 export function errorCode(e) {
   if (!(e instanceof ApiError)) return null;
-  const b = e.body || {};
-  if (Array.isArray(b.errors) && b.errors.length && b.errors[0].type) return String(b.errors[0].type);
-  for (const [re, code] of DETAIL_CODES) if (re.test(String(b.detail || ""))) return code;
-  return `status_${e.status}`;
+  return problemCode(apiProblems(e)[0]) || `status_${e.status}`;
 }
 
 // "units[1].unit_code" → 承办单位编码（第 2 项）: the longest path with a catalogue label wins.
@@ -176,9 +200,8 @@ export function apiErrorText(e) {
     if (e instanceof TypeError) return t("common.network_error");
     return String(e && e.message ? e.message : e);
   }
-  const b = e.body || {};
   const code = errorCode(e);
-  const field = (Array.isArray(b.errors) && b.errors.length && b.errors[0].field) || b.field || null;
+  const { field } = apiProblems(e)[0];
   const text = MESSAGES[`error.${code}`] || MESSAGES[`error.status_${e.status}`] || t("error.status_other");
   // who is acting and the version the page read are not fields the person filled in
   return field && !HIDDEN_FIELDS.has(field) ? t("error.with_field", { field: fieldLabel(field), text }) : text;
@@ -226,7 +249,8 @@ export function todayYmd() {
 }
 
 export const stateLabel = (s) => t(`state.${s}`);
-export const actionLabel = (a) => t(`action.${String(a).replace(/^(event|task)\./, "")}`);
+// a timeline action by its full code (event.cancel 作废 and task.cancel 撤销 differ): shuzhi.domain.labels
+export const actionLabel = (a) => t(`action.${a}`);
 
 export function badge(text, cls) { return el("span", { class: `badge ${cls || ""}` }, text); }
 

@@ -1,12 +1,13 @@
 // API errors shown in Chinese next to the field they name.
 //
 // The API answers a refusal with {detail, field, errors?} in English (it is read by other systems too);
-// errorText() in core.js turns 403 / stale 409 into Chinese. Here the field named by the API
-// ("quiet_start", "steps[1].after_minutes", "steps[0].channels[2]") finds its slot in the form — an
-// element with data-error-for="<field>", or the nearest one for a shorter prefix — and the message
-// gets a Chinese text from the rules below; anything not recognised reads 填写有误 (the English
-// stays in the slot's title for whoever debugs it).
-import { ApiError, el, errorText, t } from "./core.js";
+// core.js reads that body (apiProblems) and knows the codes every page shares (error.<code>). Here the
+// field named by the API ("quiet_start", "steps[1].after_minutes", "steps[0].channels[2]") finds its
+// slot in the form — an element with data-error-for="<field>", or the nearest one for a shorter
+// prefix — and the message gets a Chinese text: the notice pages' own rules below first, then the
+// shared codes; anything not recognised reads 填写有误 (the English stays in the slot's title for
+// whoever debugs it).
+import { ApiError, apiProblems, codeText, el, errorText, matchRule, problemCode, t } from "./core.js";
 
 // [pattern on the API's message, message key, (match) => variables]
 const RULES = [
@@ -57,11 +58,10 @@ export function fieldLabel(field) {
 
 export function chineseMessage(message, field, type) {
   if (type && TYPES[type]) return TYPES[type]({ message }, field);
-  for (const [re, key, vars] of RULES) {
-    const m = re.exec(message || "");
-    if (m) return t(key, vars ? vars(m) : undefined);
-  }
-  return t("nu.err.invalid");
+  const found = matchRule(message, RULES);
+  if (found) return t(found[0], found[1]);
+  // a code every page shares (a pydantic type, a stale version …), else 填写有误
+  return codeText(problemCode({ type, message }), t("nu.err.invalid"));
 }
 
 // [{field, text, raw}] for an error from api(): one per field the API named.
@@ -69,9 +69,7 @@ export function apiErrors(e) {
   if (!(e instanceof ApiError)) return [{ field: null, text: errorText(e), raw: String(e) }];
   if (e.status === 403 && !e.body.field) return [{ field: null, text: errorText(e), raw: e.message }];
   if (e.status === 404) return [{ field: e.body.field || null, text: t("nu.err.not_found"), raw: e.message }];
-  const list = Array.isArray(e.body.errors) && e.body.errors.length ? e.body.errors
-    : [{ field: e.body.field || null, message: e.body.detail || e.message }];
-  return list.map((x) => ({ field: x.field || null, text: chineseMessage(x.message, x.field || "", x.type), raw: x.message }));
+  return apiProblems(e).map((p) => ({ field: p.field, text: chineseMessage(p.message, p.field || "", p.type), raw: p.message }));
 }
 
 // One line for a toast or a list: the first error, its field named, in Chinese.
