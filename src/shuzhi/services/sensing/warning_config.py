@@ -27,7 +27,7 @@ from shuzhi.adapters.db.tables_warnings import (
     WarningInhibition,
     WarningSilence,
 )
-from shuzhi.adapters.tabular import ROW, TabularError, read_table, write_xlsx
+from shuzhi.adapters.tabular import ROW, write_xlsx
 from shuzhi.domain import permissions as p
 from shuzhi.domain.conditions import RuleProblem
 from shuzhi.domain.silences import Inhibition, Silence, parse_inhibition, parse_matcher
@@ -370,16 +370,8 @@ def export_rules(uow: UnitOfWork, actor: Actor, fmt: str = "json") -> bytes:
 
 
 def _sheet_docs(data: bytes, filename: str, problems: list[dict[str, Any]]) -> tuple[list[Any], list[int]]:
-    try:
-        rows = read_table(data, filename)
-    except TabularError as exc:
-        raise Invalid(str(exc), field="file") from None
-    missing = [c for c in ("code", "indicator", "conditions") if rows and c not in rows[0]]
-    if missing:
-        raise Invalid(f"the first row must name the columns {', '.join(TABLE_COLUMNS)}; missing: "
-                      f"{', '.join(missing)}", field="file")
-    if len(rows) > MAX_IMPORT_RULES:
-        raise Invalid(f"at most {MAX_IMPORT_RULES} rules per import", field="file")
+    rows = importing.rule_sheet(data, filename, required=("code", "indicator", "conditions"),
+                                columns=TABLE_COLUMNS, limit=MAX_IMPORT_RULES)
     docs: list[Any] = []
     numbers: list[int] = []
     for i, cell in enumerate(rows):
