@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from shuzhi.adapters.db.engine import make_engine, make_session_factory
 from shuzhi.adapters.db.tables_security import AuditEntry, AuthToken
 from shuzhi.entrypoints.cli import app
-from shuzhi.services import supervision
+from shuzhi.services import supervision_rules
 from shuzhi.services.actors import resolve_actor
 from shuzhi.services.security import audit
 from shuzhi.services.security.passwords import set_password
@@ -177,7 +177,7 @@ def test_a_role_with_only_insert_and_select_on_the_audit_log_can_change_configur
     with insert_select_only() as s:
         actor = resolve_actor(s, "admin")
         assert s.execute(text("SELECT current_user")).scalar_one().startswith("shuzhi_app_")
-    supervision.put_rules(uow, {"remind_at": [0.6, 0.85]}, actor)
+    supervision_rules.put_rules(uow, {"remind_at": [0.6, 0.85]}, actor)
     with insert_select_only() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "supervision_rules.put")).one()
         assert entry.details["after"]["remind_at"] == [0.6, 0.85]

@@ -20,6 +20,7 @@ from shuzhi.services.actors import SYSTEM, resolve_actor
 from shuzhi.services.hooks import WARNING_HOOKS, WarningChange
 from shuzhi.services.sensing import warning_checks, warning_records
 from shuzhi.services.sensing import warning_config as wc
+from shuzhi.services.sensing import warning_silences as silences
 from shuzhi.services.sensing import warnings as sensing_warnings
 from shuzhi.services.sensing.ingest import ingest
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -212,7 +213,7 @@ def test_a_silence_holds_back_the_event_until_it_ends(sensed: World, uow: UnitOf
                                                      session_factory: sessionmaker[Session],
                                                      changes: list[WarningChange]) -> None:
     wc.create_rule(uow, SYSTEM, RIVER)
-    silence = wc.create_silence(uow, SYSTEM, wc.NewSilence(
+    silence = silences.create_silence(uow, SYSTEM, silences.NewSilence(
         starts_at=T0, ends_at=T0 + timedelta(hours=1), comment="河道清淤施工",
         matcher={"indicators": ["S2.R1"], "area": "500111001"}), now=T0)
     feed(uow, [(0, 3.1)])
@@ -221,7 +222,7 @@ def test_a_silence_holds_back_the_event_until_it_ends(sensed: World, uow: UnitOf
                                                                 "by_warning": None}
     assert warning.event_id is None and changes == []
     assert warning_checks.check_no_data(uow, T0 + timedelta(minutes=30)).released == 0
-    wc.expire_silence(uow, SYSTEM, silence["id"], now=T0 + timedelta(minutes=40))
+    silences.expire_silence(uow, SYSTEM, silence["id"], now=T0 + timedelta(minutes=40))
     assert warning_checks.check_no_data(uow, T0 + timedelta(minutes=41)).released == 1
     [warning] = warnings_of(session_factory)
     assert warning.suppressed is None and warning.event_id is not None
@@ -233,7 +234,7 @@ def test_an_upstream_outage_inhibits_the_river_gauge_in_its_town(sensed: World, 
     wc.create_rule(uow, SYSTEM, RIVER)
     wc.create_rule(uow, SYSTEM, {"code": "OUT", "indicator": "OUTAGES", "conditions": [
         {"kind": "value", "op": "above", "levels": {"yellow": 1}}]})
-    wc.put_inhibition(uow, SYSTEM, {"code": "POWER-PUMPS", "source": {"indicators": ["OUTAGES"]},
+    silences.put_inhibition(uow, SYSTEM, {"code": "POWER-PUMPS", "source": {"indicators": ["OUTAGES"]},
                                     "target": {"indicators": ["RIVER_LEVEL"]}, "min_level": "yellow"})
     feed(uow, [(0, 2.0)], indicator="OUTAGES", device=None, area="500111001")
     feed(uow, [(1, 3.1)])

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.demo.district import DemoDistrict
 from shuzhi.services.actors import resolve_actor
-from shuzhi.services.sensing.warning_config import import_rules, put_inhibition
+from shuzhi.services.sensing.warning_config import import_rules
+from shuzhi.services.sensing.warning_silences import put_inhibition
 from shuzhi.services.unit_of_work import UnitOfWork
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shuzhi.adapters.tabular import ROW
+from shuzhi.adapters.tabular import ROW, TabularError, read_table
 from shuzhi.services.errors import Invalid
 
 #: Largest rule or template file (a city's dispatch rules, warning rules or plan templates).
@@ -79,6 +79,24 @@ class Rows:
     def error(self, row: Mapping[str, str], column: str | None, message: str) -> None:
         value = row.get(column) if column else None
         self.report.errors.append(RowError(int(row.get(ROW, 0)), column, value, message))
+
+
+def rule_sheet(data: bytes, filename: str, *, required: Iterable[str], columns: Iterable[str],
+               limit: int) -> list[dict[str, str]]:
+    """The rows of a sheet of rules (dispatch rules, threshold rules) from an XLSX or CSV: refused at
+    ``file`` (422) when it cannot be read, lacks a required column (the message names ``columns``, the
+    sheet's full header) or holds more than ``limit`` rules."""
+    try:
+        rows = read_table(data, filename)
+    except TabularError as exc:
+        raise Invalid(str(exc), field="file") from None
+    missing = [c for c in required if rows and c not in rows[0]]
+    if missing:
+        raise Invalid(f"the first row must name the columns {', '.join(columns)}; missing: "
+                      f"{', '.join(missing)}", field="file")
+    if len(rows) > limit:
+        raise Invalid(f"at most {limit} rules per import", field="file")
+    return rows
 
 
 def canonical_rows(rows: Iterable[Mapping[str, str]], aliases: Mapping[str, Iterable[str]],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -19,25 +18,6 @@ from shuzhi.services.duty_roster import ShiftView
 router = APIRouter(prefix="/api/duty", tags=["duty"])
 
 
-class ShiftOut(BaseModel):
-    id: int
-    unit_code: str
-    unit_name: str
-    person_code: str
-    person_name: str
-    role: str
-    role_label: str
-    starts_at: datetime
-    ends_at: datetime
-    note: str
-    source: str
-    version: int
-    updated_by: str
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, v: ShiftView) -> ShiftOut:
-        return cls(**asdict(v))
 
 
 class NewShift(BaseModel):
@@ -58,28 +38,21 @@ class ShiftChange(BaseModel):
     expected_version: int | None = None
 
 
-class OnDutyOut(BaseModel):
-    unit_code: str
-    unit_name: str
-    at: datetime
-    leaders: list[ShiftOut]
-    officers: list[ShiftOut]
 
 
-@router.get("/shifts", response_model=list[ShiftOut])
+@router.get("/shifts", response_model=list[ShiftView])
 def list_shifts(uow: UowDep, actor: ActorDep, unit_code: str | None = None, person_code: str | None = None,
                 start: AwareDatetime | None = None, end: AwareDatetime | None = None,
-                limit: Annotated[int, Query(ge=1, le=duty_roster.MAX_LIST)] = 500) -> list[ShiftOut]:
+                limit: Annotated[int, Query(ge=1, le=duty_roster.MAX_LIST)] = 500) -> list[ShiftView]:
     """Shifts overlapping [start, end) in one's scope, by unit and person."""
-    return [ShiftOut.of(v) for v in duty_roster.list_shifts(uow, actor, unit_code=unit_code,
-                                                             person_code=person_code, start=start, end=end,
-                                                             limit=limit)]
+    return duty_roster.list_shifts(uow, actor, unit_code=unit_code, person_code=person_code, start=start,
+                                   end=end, limit=limit)
 
 
-@router.post("/shifts", status_code=201, response_model=ShiftOut)
-def create_shift(body: NewShift, uow: UowDep, actor: ActorDep) -> ShiftOut:
+@router.post("/shifts", status_code=201, response_model=ShiftView)
+def create_shift(body: NewShift, uow: UowDep, actor: ActorDep) -> ShiftView:
     """Add a shift (nobody on two shifts at once; one leader on duty at a time)."""
-    return ShiftOut.of(duty_roster.create_shift(uow, actor, **body.model_dump()))
+    return duty_roster.create_shift(uow, actor, **body.model_dump())
 
 
 @router.post("/shifts/import", response_model=ImportResult)
@@ -95,11 +68,11 @@ async def import_shifts(file: Annotated[UploadFile, upload(perms.DUTY_WRITE)], r
     return import_result(report, "roster", dry_run)
 
 
-@router.patch("/shifts/{shift_id}", response_model=ShiftOut)
-def update_shift(shift_id: int, body: ShiftChange, uow: UowDep, actor: ActorDep) -> ShiftOut:
+@router.patch("/shifts/{shift_id}", response_model=ShiftView)
+def update_shift(shift_id: int, body: ShiftChange, uow: UowDep, actor: ActorDep) -> ShiftView:
     """Change a shift's person, role, times or note."""
     changes = body.model_dump(exclude={"expected_version"}, exclude_none=True)
-    return ShiftOut.of(duty_roster.update_shift(uow, actor, shift_id, changes, body.expected_version))
+    return duty_roster.update_shift(uow, actor, shift_id, changes, body.expected_version)
 
 
 @router.delete("/shifts/{shift_id}", status_code=204)
@@ -109,13 +82,11 @@ def delete_shift(shift_id: int, uow: UowDep, actor: ActorDep, expected_version: 
     return Response(status_code=204)
 
 
-@router.get("/on-duty", response_model=OnDutyOut)
+@router.get("/on-duty", response_model=duty_roster.OnDutyView)
 def on_duty(uow: UowDep, actor: ActorDep, unit_code: Annotated[str, Query(min_length=1, max_length=40)],
-            at: AwareDatetime | None = None) -> OnDutyOut:
+            at: AwareDatetime | None = None) -> duty_roster.OnDutyView:
     """Who is on duty at a unit now (or at a given moment)."""
-    v = duty_roster.who_is_on_duty(uow, actor, unit_code, at or datetime.now(UTC))
-    return OnDutyOut(unit_code=v.unit_code, unit_name=v.unit_name, at=v.at,
-                     leaders=[ShiftOut.of(s) for s in v.leaders], officers=[ShiftOut.of(s) for s in v.officers])
+    return duty_roster.who_is_on_duty(uow, actor, unit_code, at or datetime.now(UTC))
 
 
 # --- the duty desk: open items, handover (交接班), duty log (值班日志) and daily report, on-post checks -----
@@ -138,27 +109,6 @@ class HandoverDecision(BaseModel):
     expected_version: int | None = None
 
 
-class HandoverOut(BaseModel):
-    id: int
-    unit_code: str
-    unit_name: str
-    from_person_code: str
-    from_person_name: str
-    to_person_code: str
-    to_person_name: str
-    state: str
-    state_label: str
-    items: dict[str, Any]
-    note: str
-    offered_at: datetime
-    confirm_note: str
-    decided_at: datetime | None
-    decided_by: str | None
-    version: int
-
-    @classmethod
-    def of(cls, v: duty_desk.HandoverView) -> HandoverOut:
-        return cls(**asdict(v))
 
 
 class NewLogEntry(BaseModel):
@@ -170,18 +120,6 @@ class NewLogEntry(BaseModel):
     event_number: str | None = Field(default=None, max_length=40)
 
 
-class LogEntryOut(BaseModel):
-    id: int
-    unit_code: str
-    kind: str
-    kind_label: str
-    occurred_at: datetime
-    content: str
-    counterpart: str
-    event_number: str | None
-    person_name: str
-    created_by: str
-    created_at: datetime
 
 
 class NewPresenceCheck(BaseModel):
@@ -190,23 +128,6 @@ class NewPresenceCheck(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-class PresenceCheckOut(BaseModel):
-    id: int
-    unit_code: str
-    unit_name: str
-    by_unit_code: str
-    by_unit_name: str
-    person_code: str | None
-    person_name: str
-    asked_by: str
-    asked_at: datetime
-    due_at: datetime
-    state: str
-    state_label: str
-    on_time: bool | None
-    decided_at: datetime | None
-    decided_by: str | None
-    note: str
 
 
 UnitCode = Annotated[str, Query(min_length=1, max_length=40)]
@@ -218,53 +139,54 @@ def open_items(uow: UowDep, actor: ActorDep, unit_code: UnitCode) -> OpenItemsOu
     return OpenItemsOut(**duty_desk.open_items(uow, actor, unit_code))
 
 
-@router.post("/handovers", status_code=201, response_model=HandoverOut)
-def offer_handover(body: NewHandover, uow: UowDep, actor: ActorDep) -> HandoverOut:
+@router.post("/handovers", status_code=201, response_model=duty_desk.HandoverView)
+def offer_handover(body: NewHandover, uow: UowDep, actor: ActorDep) -> duty_desk.HandoverView:
     """Hand the shift over to the incoming officer, with the open items listed (交班)."""
-    return HandoverOut.of(duty_desk.offer_handover(uow, actor, **body.model_dump()))
+    return duty_desk.offer_handover(uow, actor, **body.model_dump())
 
 
-@router.get("/handovers", response_model=list[HandoverOut])
+@router.get("/handovers", response_model=list[duty_desk.HandoverView])
 def list_handovers(uow: UowDep, actor: ActorDep, unit_code: UnitCode,
-                   limit: Annotated[int, Query(ge=1, le=duty_desk.MAX_LIST)] = 50) -> list[HandoverOut]:
+                   limit: Annotated[int, Query(ge=1, le=duty_desk.MAX_LIST)] = 50) -> list[duty_desk.HandoverView]:
     """A centre's handovers, newest first."""
-    return [HandoverOut.of(v) for v in duty_desk.list_handovers(uow, actor, unit_code, limit)]
+    return duty_desk.list_handovers(uow, actor, unit_code, limit)
 
 
-@router.get("/handovers/{handover_id}", response_model=HandoverOut)
-def get_handover(handover_id: int, uow: UowDep, actor: ActorDep) -> HandoverOut:
+@router.get("/handovers/{handover_id}", response_model=duty_desk.HandoverView)
+def get_handover(handover_id: int, uow: UowDep, actor: ActorDep) -> duty_desk.HandoverView:
     """One handover with the items it listed."""
-    return HandoverOut.of(duty_desk.get_handover(uow, actor, handover_id))
+    return duty_desk.get_handover(uow, actor, handover_id)
 
 
-@router.post("/handovers/{handover_id}/confirm", response_model=HandoverOut)
-def confirm_handover(handover_id: int, body: HandoverDecision, uow: UowDep, actor: ActorDep) -> HandoverOut:
+@router.post("/handovers/{handover_id}/confirm", response_model=duty_desk.HandoverView)
+def confirm_handover(handover_id: int, body: HandoverDecision, uow: UowDep, actor: ActorDep) -> duty_desk.HandoverView:
     """The incoming officer takes over the shift (接班), with a note."""
-    return HandoverOut.of(duty_desk.decide_handover(uow, actor, handover_id, "confirm", note=body.note,
-                                                    expected_version=body.expected_version))
+    return duty_desk.decide_handover(uow, actor, handover_id, "confirm", note=body.note,
+                                     expected_version=body.expected_version)
 
 
-@router.post("/handovers/{handover_id}/withdraw", response_model=HandoverOut)
-def withdraw_handover(handover_id: int, body: HandoverDecision, uow: UowDep, actor: ActorDep) -> HandoverOut:
+@router.post("/handovers/{handover_id}/withdraw", response_model=duty_desk.HandoverView)
+def withdraw_handover(handover_id: int, body: HandoverDecision, uow: UowDep, actor: ActorDep) -> duty_desk.HandoverView:
     """The outgoing officer withdraws a handover not yet confirmed."""
-    return HandoverOut.of(duty_desk.decide_handover(uow, actor, handover_id, "withdraw", note=body.note,
-                                                    expected_version=body.expected_version))
+    return duty_desk.decide_handover(uow, actor, handover_id, "withdraw", note=body.note,
+                                     expected_version=body.expected_version)
 
 
-@router.post("/log", status_code=201, response_model=LogEntryOut)
-def add_log_entry(body: NewLogEntry, uow: UowDep, actor: ActorDep) -> LogEntryOut:
+@router.post("/log", status_code=201, response_model=duty_desk.LogEntryView)
+def add_log_entry(body: NewLogEntry, uow: UowDep, actor: ActorDep) -> duty_desk.LogEntryView:
     """Write a line of the centre's duty log (call, instruction received/given, notable event)."""
-    return LogEntryOut(**asdict(duty_desk.add_log_entry(uow, actor, **body.model_dump())))
+    return duty_desk.add_log_entry(uow, actor, **body.model_dump())
 
 
 def _day(day: date | None) -> date:
     return day or datetime.now(UTC).astimezone(LOCAL).date()
 
 
-@router.get("/log", response_model=list[LogEntryOut])
-def list_log(uow: UowDep, actor: ActorDep, unit_code: UnitCode, day: date | None = None) -> list[LogEntryOut]:
+@router.get("/log", response_model=list[duty_desk.LogEntryView])
+def list_log(uow: UowDep, actor: ActorDep, unit_code: UnitCode,
+             day: date | None = None) -> list[duty_desk.LogEntryView]:
     """A centre's duty log of one day (Asia/Shanghai; default today)."""
-    return [LogEntryOut(**asdict(v)) for v in duty_desk.list_log(uow, actor, unit_code, _day(day))]
+    return duty_desk.list_log(uow, actor, unit_code, _day(day))
 
 
 MEDIA = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -281,24 +203,23 @@ def daily_report(uow: UowDep, actor: ActorDep, unit_code: UnitCode, day: date | 
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.post("/presence-checks", status_code=201, response_model=PresenceCheckOut)
-def ask_presence(body: NewPresenceCheck, uow: UowDep, actor: ActorDep) -> PresenceCheckOut:
+@router.post("/presence-checks", status_code=201, response_model=duty_desk.CheckView)
+def ask_presence(body: NewPresenceCheck, uow: UowDep, actor: ActorDep) -> duty_desk.CheckView:
     """A superior centre asks a lower centre's officer on duty to confirm presence (在岗抽查)."""
-    return PresenceCheckOut(**asdict(duty_desk.ask_presence(uow, actor, **body.model_dump())))
+    return duty_desk.ask_presence(uow, actor, **body.model_dump())
 
 
-@router.get("/presence-checks", response_model=list[PresenceCheckOut])
+@router.get("/presence-checks", response_model=list[duty_desk.CheckView])
 def list_checks(uow: UowDep, actor: ActorDep, unit_code: str | None = None, state: str | None = None,
-                limit: Annotated[int, Query(ge=1, le=duty_desk.MAX_LIST)] = 100) -> list[PresenceCheckOut]:
+                limit: Annotated[int, Query(ge=1, le=duty_desk.MAX_LIST)] = 100) -> list[duty_desk.CheckView]:
     """On-post checks of the centres in one's scope, newest first."""
-    return [PresenceCheckOut(**asdict(v))
-            for v in duty_desk.list_checks(uow, actor, unit_code=unit_code, state=state, limit=limit)]
+    return duty_desk.list_checks(uow, actor, unit_code=unit_code, state=state, limit=limit)
 
 
-@router.post("/presence-checks/{check_id}/confirm", response_model=PresenceCheckOut)
-def confirm_presence(check_id: int, uow: UowDep, actor: ActorDep) -> PresenceCheckOut:
+@router.post("/presence-checks/{check_id}/confirm", response_model=duty_desk.CheckView)
+def confirm_presence(check_id: int, uow: UowDep, actor: ActorDep) -> duty_desk.CheckView:
     """The officer on duty confirms being at the desk."""
-    return PresenceCheckOut(**asdict(duty_desk.confirm_presence(uow, actor, check_id)))
+    return duty_desk.confirm_presence(uow, actor, check_id)
 
 
 @router.get("/people", response_model=list[dict[str, str]])

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.schemas import EventOut
 from shuzhi.services import commands as c
-from shuzhi.services import inbox, supervision, webhooks
+from shuzhi.services import inbox, supervision, supervision_rules, webhooks
 
 router = APIRouter(tags=["supervision"])
 
@@ -60,27 +60,27 @@ def get_rules(uow: UowDep, actor: ActorDep,
               area_code: Annotated[str | None, Query(max_length=20)] = None) -> dict[str, Any]:
     """The supervision thresholds in force for an area (default: your own), and whose they are
     (``area_code``: the area that set them; null: the installation-wide ones or the defaults)."""
-    return supervision.get_rules(uow, actor, area_code)
+    return supervision_rules.get_rules(uow, actor, area_code)
 
 
 @router.get("/api/supervision/rule-sets")
 def list_rule_sets(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     """The thresholds areas set for themselves that concern you: your area's and those below it
     (``editable``), and those above you (read-only)."""
-    return supervision.list_rule_sets(uow, actor)
+    return supervision_rules.list_rule_sets(uow, actor)
 
 
 @router.put("/api/supervision/rules")
 def put_rules(body: dict[str, Any], uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Change the thresholds (reminder fractions, card delays) of an area — ``area_code`` in the body,
     by default your own; only inside your own area. Checked before they are stored."""
-    return supervision.put_rules(uow, body, actor)
+    return supervision_rules.put_rules(uow, body, actor)
 
 
 @router.delete("/api/supervision/rules/{area_code}")
 def delete_rules(area_code: str, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Drop an area's own thresholds: its tasks follow the area above it again. Answers those now in force."""
-    return supervision.delete_rules(uow, area_code, actor)
+    return supervision_rules.delete_rules(uow, area_code, actor)
 
 
 # --- inbox ---

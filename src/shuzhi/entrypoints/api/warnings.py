@@ -13,6 +13,7 @@ from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.sensing import warning_checks, warning_records
 from shuzhi.services.sensing import warning_config as wc
+from shuzhi.services.sensing import warning_silences as silences
 
 router = APIRouter(prefix="/api", tags=["warnings"])
 RuleDoc = Annotated[dict[str, Any], Body(description="a threshold rule document (see docs/warnings.md)")]
@@ -81,38 +82,38 @@ def delete_rule(code: str, uow: UowDep, actor: ActorDep) -> Response:
 @router.get("/warning-silences")
 def list_silences(uow: UowDep, actor: ActorDep, current: bool = True) -> list[dict[str, Any]]:
     """Silences not yet ended (or all with current=false)."""
-    return wc.list_silences(uow, actor, current=current)
+    return silences.list_silences(uow, actor, current=current)
 
 
 @router.post("/warning-silences", status_code=201)
-def create_silence(body: wc.NewSilence, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+def create_silence(body: silences.NewSilence, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Silence matching warnings for a time window (e.g. planned works)."""
-    return wc.create_silence(uow, actor, body)
+    return silences.create_silence(uow, actor, body)
 
 
 @router.delete("/warning-silences/{silence_id}")
 def expire_silence(silence_id: int, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """End a silence now; it is kept for the record."""
-    return wc.expire_silence(uow, actor, silence_id)
+    return silences.expire_silence(uow, actor, silence_id)
 
 
 @router.get("/warning-inhibitions")
 def list_inhibitions(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     """Inhibition rules: which upstream warnings suppress which dependants."""
-    return wc.list_inhibitions(uow, actor)
+    return silences.list_inhibitions(uow, actor)
 
 
 @router.put("/warning-inhibitions/{code}")
 def put_inhibition(code: str, body: Annotated[dict[str, Any], Body()], uow: UowDep, actor: ActorDep
                    ) -> dict[str, Any]:
     """Create or replace an inhibition rule."""
-    return wc.put_inhibition(uow, actor, {**body, "code": code})
+    return silences.put_inhibition(uow, actor, {**body, "code": code})
 
 
 @router.delete("/warning-inhibitions/{code}", status_code=204)
 def delete_inhibition(code: str, uow: UowDep, actor: ActorDep) -> Response:
     """Delete an inhibition rule."""
-    wc.delete_inhibition(uow, actor, code)
+    silences.delete_inhibition(uow, actor, code)
     return Response(status_code=204)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from shuzhi.adapters.db.tables import (
     DispatchRule,
 )
-from shuzhi.adapters.tabular import ROW, TabularError, read_table, write_xlsx
+from shuzhi.adapters.tabular import ROW, write_xlsx
 from shuzhi.domain.conditions import validate_condition
 from shuzhi.domain.permissions import RULE_WRITE
 from shuzhi.domain.rules import validate_targets
@@ -86,16 +86,8 @@ def _cell_json(value: str, path: str, problems: list[dict[str, Any]], row: int) 
 
 def _read_table(data: bytes, filename: str, problems: list[dict[str, Any]]) -> tuple[list[Any], list[int]]:
     """Rule documents from the first sheet of an XLSX (or a CSV), and the sheet row of each."""
-    try:
-        rows = read_table(data, filename)
-    except TabularError as exc:
-        raise Invalid(str(exc), field="file") from None
-    missing = [col for col in ("code", "name", "condition", "targets") if rows and col not in rows[0]]
-    if missing:
-        raise Invalid(f"the first row must name the columns {', '.join(TABLE_COLUMNS)}; missing: "
-                      f"{', '.join(missing)}", field="file")
-    if len(rows) > MAX_IMPORT_RULES:
-        raise Invalid(f"at most {MAX_IMPORT_RULES} rules per import", field="file")
+    rows = importing.rule_sheet(data, filename, required=("code", "name", "condition", "targets"),
+                                columns=TABLE_COLUMNS, limit=MAX_IMPORT_RULES)
     docs: list[Any] = []
     numbers: list[int] = []
     for i, cell in enumerate(rows):

@@ -4,6 +4,7 @@
 // (data-error-for="<path>") at every field; a problem without a slot of its own goes to the nearest
 // shorter path, and at last to the form's general slot (data-error-for="").
 import { ApiError, el, errorText, t } from "./core.js";
+import { clearFieldErrors as clearErrors, slotFor } from "./field_errors.js";
 
 // [pattern on the API's English message, message key, (match) => variables]; the first that matches wins
 const RULES = [
@@ -68,21 +69,7 @@ export function problems(e, prefix = "") {
   return list.map((p) => ({ field: p.field || "", text: chinese(p.message, p.type), raw: p.message }));
 }
 
-function slotFor(root, field) {
-  let f = field;
-  while (f) {
-    const slot = root.querySelector(`[data-error-for="${CSS.escape(f)}"]`);
-    if (slot) return slot;
-    const cut = Math.max(f.lastIndexOf("."), f.lastIndexOf("["));
-    f = cut > 0 ? f.slice(0, cut) : "";
-  }
-  return root.querySelector("[data-error-for='']");
-}
-
-export function clearErrors(root) {
-  for (const s of root.querySelectorAll("[data-error-for]")) { s.textContent = ""; s.removeAttribute("title"); }
-  for (const i of root.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
-}
+export { clearErrors };
 
 // Each problem at its field (several at one field are joined), the first field focused.
 export function showErrors(root, list) {

@@ -79,7 +79,8 @@ export function errorMessage(e) {
   return label ? `${label}：${first.text}` : first.text;
 }
 
-function slotFor(root, field) {
+// The slot of a field's error: the field's own, else its parent's (a.b[2] → a.b → a), else the form's.
+export function slotFor(root, field) {
   let f = field;
   while (f) {
     const slot = root.querySelector(`[data-error-for="${CSS.escape(f)}"]`);
