@@ -182,6 +182,22 @@ BENCHES += (
 )
 
 
+BENCHES += (
+    Bench("vital_signs", "bench_vital_signs.py", (
+        "--grids", "62000", "--indicators", "4700", "--series", "200000", "--stale-share", "0.02",
+        "--warning-share", "0.01", "--risk-points", "20000", "--probes", "200", "--requests", "40", "--loads", "5",
+        "--mbit", "20", "--latency-ms", "40"), "#22", (
+        Figure("vital_signs_after_reading_ms", "a reading through the ingest service (HTTP) until the sector and "
+               "runway states over HTTP show it, as the district's duty officer: 4,700 indicators, 62,000 grids, "
+               "200,000 newest readings, PostgreSQL; p95 of 200 probes", "≤ 1 s"),
+        Figure("vital_signs_get_p95_ms", "the whole tree (GET /api/vital-signs), same data and person; p95", "—"),
+        Figure("vital_signs_sql_statements", "SQL statements of one vital-signs computation", "—"),
+        Figure("risk_map_draw_ms", "the cockpit's risk-point layer of 20,000 points drawn in Chromium, from navigation "
+               "start, network 20 Mbit/s + 40 ms, fresh browser contexts; p95", "≤ 2 s"),
+    )),
+)
+
+
 def by_name(name: str) -> Bench:
     for bench in BENCHES:
         if bench.name == name:

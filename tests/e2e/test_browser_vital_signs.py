@@ -52,6 +52,9 @@ def test_the_risk_points_are_a_layer_of_the_cockpit_map_in_their_state(live: Liv
     page.on("pageerror", lambda e: errors.append(str(e)))
     sign_in(page, live.base, "bob")
     page.wait_for_selector("body[data-risk-points='2']", timeout=5000)
+    # drawn: ECharts finished the layer (bench_vital_signs.py times the map to this marker)
+    page.wait_for_selector("body[data-risk-layer='drawn']", state="attached", timeout=5000)
+    assert page.evaluate("window.__riskLayerDrawnAt") > 0
     assert _map_layer(page) == {"risk": [["YL-001", "warning"], ["YL-002", "normal"]], "areas": 1}
     # the map is rebuilt (another level): the layer comes back with it
     page.locator("[data-level='grid']").click()

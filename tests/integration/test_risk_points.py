@@ -209,3 +209,18 @@ def test_the_cli_imports_risk_points_from_geojson_and_names_bad_rows(world: Worl
     good.write_bytes(orjson.dumps(doc))
     result = CliRunner().invoke(app, ["import", "risk-points", str(good), "--database-url", url])
     assert result.exit_code == 1 and "grade" in result.output
+
+
+def test_the_map_layer_is_gzipped_for_a_browser_that_accepts_it_with_its_own_etag(api: Api, world: World,
+                                                                                  uow: UnitOfWork) -> None:
+    load_sensing(uow)
+    assert not rps.import_risk_points(uow, rows(POINT), SYSTEM).errors
+    plain = api.client.get("/api/risk-points", headers={**api.headers("bob"), "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json()[0]["code"] == "YL-001"
+    packed = api.client.get("/api/risk-points", headers={**api.headers("bob"), "Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["content-encoding"] == "gzip" and "Accept-Encoding" in packed.headers["vary"]
+    assert packed.json() == plain.json(), "the same points, decoded by the client"
+    assert packed.headers["etag"] != plain.headers["etag"], "a cache must not answer one encoding with the other"
+    again = api.client.get("/api/risk-points", headers={**api.headers("bob"), "Accept-Encoding": "gzip",
+                                                         "If-None-Match": packed.headers["etag"]})
+    assert again.status_code == 304

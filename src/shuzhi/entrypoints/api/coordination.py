@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.entrypoints.api.schemas import EventOut
 from shuzhi.services.plans import coordination as co
 
 router = APIRouter(prefix="/api", tags=["coordination"])
-Ref = Annotated[str, "event number (500111-20240613-000123) or id"]
 
 
 @router.post("/events/{ref}/push-down", response_model=EventOut)

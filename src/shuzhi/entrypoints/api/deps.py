@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -34,6 +34,10 @@ async def get_uow(request: Request) -> UnitOfWork:
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+#: An event named in a path: its number or its id, declared once so that /docs says so on every route.
+Ref = Annotated[str, Path(description="the event's number (e.g. 500111-20240613-000123) or its id",
+                          examples=["500111-20240613-000123"])]
 
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/tokens")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="a connected system's key")

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.services import desk
 
 router = APIRouter(tags=["desk"])
@@ -49,7 +49,7 @@ class CountsOut(BaseModel):
 
 
 @router.get("/api/events/{ref}/desk-actions", response_model=DeskActionsOut)
-def desk_actions(ref: str, uow: UowDep, actor: ActorDep) -> DeskActionsOut:
+def desk_actions(ref: Ref, uow: UowDep, actor: ActorDep) -> DeskActionsOut:
     """The desk actions the caller may take on the event now (role, standing, state): what a page offers."""
     return DeskActionsOut(**asdict(desk.desk_actions(uow, ref, actor)))
 

@@ -11,14 +11,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from shuzhi.domain import permissions as perms
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.entrypoints.api.schemas import EventOut
 from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.dispatching import accuracy as dispatch_accuracy_svc
 from shuzhi.services.dispatching import deciding, rule_files, rule_sets
 
 router = APIRouter(prefix="/api", tags=["dispatch"])
-Ref = Annotated[str, "event number (500111-20240613-000123) or id"]
 
 
 class RuleOut(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from shuzhi.adapters.db.tables import Attachment
 from shuzhi.domain import permissions as perms
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.entrypoints.api.schemas import Created, EventOut, EventPage, TimelineOut
 from shuzhi.entrypoints.api.uploads import upload
@@ -21,7 +21,6 @@ from shuzhi.services.commands import ensure_zoned
 from shuzhi.services.security import personal_data
 
 router = APIRouter(prefix="/api/events", tags=["events"])
-Ref = Annotated[str, "event number (500111-20240613-000123) or id"]
 
 
 def _intake_buckets(request: Request) -> TokenBuckets:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.services.errors import Invalid
 from shuzhi.services.hotline import accuracy, analysis, automation, links, models
 from shuzhi.services.hotline.suggest import SuggestRequest, suggest
@@ -68,7 +68,7 @@ def clear_threshold(class_code: str, uow: UowDep, actor: ActorDep) -> Response:
 
 
 @router.post("/api/events/{ref}/model-decision")
-def model_decision(ref: str, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+def model_decision(ref: Ref, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Let the model classify a registered event and the rules dispatch it, if its class's threshold
     allows; the decision (version, score, threshold) is on the timeline either way."""
     return asdict(automation.decide_by_model(uow, ref, actor))
@@ -81,7 +81,7 @@ class RepeatLink(BaseModel):
 
 
 @router.post("/api/events/{ref}/repeat-of")
-def link_repeat(ref: str, body: RepeatLink, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+def link_repeat(ref: Ref, body: RepeatLink, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Link an event as a repeat of an earlier, closed one (same caller or place again after closure)."""
     return asdict(links.link_repeat(uow, ref, body.earlier_number, actor, note=body.note))
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.notices import queries as notices
 from shuzhi.services.notices import sender as notice_sender
@@ -55,7 +55,7 @@ class PolicyIn(BaseModel):
 
 
 @router.get("/events/{ref}/notices", response_model=EventNoticesOut)
-def event_notices(ref: str, uow: UowDep, actor: ActorDep) -> EventNoticesOut:
+def event_notices(ref: Ref, uow: UowDep, actor: ActorDep) -> EventNoticesOut:
     """Every notice of an event: chains, sends, delivery reports and acknowledgements."""
     got = notices.event_notices(uow, actor, ref)
     return EventNoticesOut(event=got["event"], chains=got["chains"], notices=got["notices"])

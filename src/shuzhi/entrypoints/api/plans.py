@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shuzhi.domain import permissions as perms
 from shuzhi.domain.review import Notes, Review
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.errors import Invalid
 from shuzhi.services.plans import activation as plan_activation
@@ -20,7 +20,6 @@ from shuzhi.services.plans import runs as plan_runs
 from shuzhi.services.plans import templates as plan_templates
 
 router = APIRouter(prefix="/api", tags=["plans"])
-Ref = Annotated[str, "event number (500111-20240613-000123) or id"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

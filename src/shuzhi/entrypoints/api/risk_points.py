@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from typing import Annotated, Any, Literal
 
@@ -59,12 +60,20 @@ def list_points(request: Request, uow: UowDep, actor: ActorDep,
     """Risk points in your scope with their state (normal, watch, in_rectification, warning): the map layer.
 
     A cockpit asks again every half minute and mostly nothing changed: the answer carries an ETag, and
-    ``If-None-Match`` gets a 304 without the (20,000-point) body. ``private``: it is cut to your scope."""
+    ``If-None-Match`` gets a 304 without the (20,000-point) body. ``private``: it is cut to your scope.
+    A client that accepts gzip gets the body gzipped (20,000 points: about 4.4 MB of JSON, a tenth of it
+    compressed — seconds less on a wall display's link); each encoding has its own ETag."""
     body = orjson.dumps(risk_points.list_points(uow, actor, kind=kind, state=state, limit=limit))
-    tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+    gzipped = "gzip" in (request.headers.get("accept-encoding") or "").lower()
+    tag = f'"{digest}-gz"' if gzipped else f'"{digest}"'
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
     if tag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
         return Response(status_code=304, headers=headers)
+    if gzipped:
+        # level 5: most of level 9's size at a fraction of its CPU (the layer is asked every half minute)
+        body = gzip.compress(body, compresslevel=5, mtime=0)
+        headers["Content-Encoding"] = "gzip"
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.entrypoints.api.schemas import EventOut
 from shuzhi.services import commands as c
 from shuzhi.services import inbox, supervision, supervision_rules, webhooks
@@ -18,13 +18,13 @@ router = APIRouter(tags=["supervision"])
 
 
 @router.post("/api/events/{ref}/urge", response_model=EventOut)
-def urge(ref: str, body: supervision.UrgeCommand, uow: UowDep, actor: ActorDep) -> EventOut:
+def urge(ref: Ref, body: supervision.UrgeCommand, uow: UowDep, actor: ActorDep) -> EventOut:
     """A leader's one-click urge (督办): an instruction and a new deadline for the open tasks."""
     return EventOut.of(supervision.urge(uow, ref, body, actor))
 
 
 @router.post("/api/events/{ref}/tasks/{task_id}/escalate", response_model=EventOut)
-def escalate(ref: str, task_id: int, body: c.WithReason, uow: UowDep, actor: ActorDep) -> EventOut:
+def escalate(ref: Ref, task_id: int, body: c.WithReason, uow: UowDep, actor: ActorDep) -> EventOut:
     """Declare a task beyond the unit's capacity: it rises to the centre one level up (上报)."""
     return EventOut.of(supervision.escalate_task(uow, ref, task_id, body, actor))
 

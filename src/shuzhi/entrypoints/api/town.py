@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.entrypoints.api.schemas import EventOut
 from shuzhi.services import assignees, town
 
@@ -15,19 +15,19 @@ router = APIRouter(tags=["town"])
 
 
 @router.post("/api/events/{ref}/tasks/{task_id}/assign", response_model=EventOut)
-def assign(ref: str, task_id: int, body: assignees.Assign, uow: UowDep, actor: ActorDep) -> EventOut:
+def assign(ref: Ref, task_id: int, body: assignees.Assign, uow: UowDep, actor: ActorDep) -> EventOut:
     """Assign (or reassign) a unit's task to a named person of the unit (事件责任人)."""
     return EventOut.of(assignees.assign_task(uow, ref, task_id, body, actor))
 
 
 @router.get("/api/events/{ref}/tasks/{task_id}/members")
-def members(ref: str, task_id: int, uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
+def members(ref: Ref, task_id: int, uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     """Whom the task may be assigned to (the holding unit's people and post holders); for its assigners."""
     return [asdict(m) for m in assignees.members(uow, ref, task_id, actor)]
 
 
 @router.post("/api/events/{ref}/tasks/{task_id}/hand-to-board", response_model=EventOut)
-def hand_to_board(ref: str, task_id: int, body: town.HandToBoard, uow: UowDep, actor: ActorDep) -> EventOut:
+def hand_to_board(ref: Ref, task_id: int, body: town.HandToBoard, uow: UowDep, actor: ActorDep) -> EventOut:
     """A board hands its task to a sibling board of the town, with a reason (横向转交)."""
     return EventOut.of(town.hand_to_board(uow, ref, task_id, body, actor))
 

@@ -439,6 +439,14 @@ async function loadRiskPoints() {
     };
     map.__riskLayer = true;
   }
+  // drawn = ECharts has finished rendering the layer (a large layer is drawn progressively, over frames);
+  // the benchmark (bench_vital_signs.py) and the browser tests wait for it
+  const drawn = () => {
+    map.off("finished", drawn);
+    document.body.dataset.riskLayer = "drawn";
+    window.__riskLayerDrawnAt = performance.now();
+  };
+  map.on("finished", drawn);
   map.setOption({ series: [riskSeries()] });
   document.body.dataset.riskPoints = String(riskPoints.length);
 }
