@@ -186,6 +186,9 @@ TASK_TRANSITIONS: dict[tuple[TaskState, TaskAction], TaskState] = {
 FINAL_EVENT_STATES = frozenset({E.CALLED_BACK, E.MERGED, E.CANCELLED})
 OPEN_EVENT_STATES = frozenset(_OPEN_FOR_CHANGES)
 ACTIVE_TASK_STATES = frozenset(_ACTIVE_TASK_STATES)
+#: A task a unit is working on (a copy for information is not): it may still be acted on, assigned,
+#: handed to a board, and it names the event's lead units. The pages read it as ``working``.
+WORKING_TASK_STATES = ACTIVE_TASK_STATES - {TaskState.NOTIFIED}
 #: Task states in which the unit still owes work and the handling clock runs.
 RUNNING_TASK_STATES = frozenset({T.DISPATCHED, T.ACCEPTED, T.EXTENSION_REQUESTED})
 

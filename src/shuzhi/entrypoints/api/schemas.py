@@ -9,8 +9,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shuzhi.adapters.db.tables import Event, Task, TimelineEntry
-from shuzhi.domain.events import EventState, TaskState, allowed_event_actions, allowed_task_actions
+from shuzhi.domain.events import (
+    WORKING_TASK_STATES,
+    EventState,
+    TaskState,
+    allowed_event_actions,
+    allowed_task_actions,
+)
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone, mask_text
+from shuzhi.domain.supervision import RUNNING
 
 
 class TaskOut(BaseModel):
@@ -41,6 +48,10 @@ class TaskOut(BaseModel):
     assignee_code: str | None = None
     assignee_name: str | None = None
     assigned_at: datetime | None = None
+    #: The supervision clock runs on it (domain ``supervision.RUNNING``): the pages need not keep a copy.
+    clock_running: bool = False
+    #: A unit is working on it (domain ``events.WORKING_TASK_STATES``).
+    working: bool = False
 
     @classmethod
     def of(cls, t: Task) -> TaskOut:
@@ -54,6 +65,7 @@ class TaskOut(BaseModel):
             allowed_actions=[a.value for a in allowed_task_actions(TaskState(t.state))],
             assignee_code=who.code if (who := t.assignee_if_loaded) is not None else None,
             assignee_name=who.name if who is not None else None, assigned_at=t.assigned_at,
+            clock_running=TaskState(t.state) in RUNNING, working=TaskState(t.state) in WORKING_TASK_STATES,
         )
 
 

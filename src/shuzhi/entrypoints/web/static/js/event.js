@@ -9,7 +9,6 @@ const number = document.getElementById("event-root").dataset.number;
 const base = `/api/events/${encodeURIComponent(number)}`;
 let who = null;
 let notice = null; // the outcome of the last action worth keeping on screen (a reclassification's re-dispatch)
-const RUNNING = new Set(["dispatched", "accepted", "extension_requested"]);
 
 function kv(list) {
   const dl = clear(document.getElementById("ev-kv"));
@@ -60,16 +59,15 @@ function renderTasks(e) {
       } }, t("inbox.acknowledge")) : null,
       can(who, "task.decide") ? decideActions(number, { ...task, extension_reason: extensionReasons[task.id] }, reload) : null,
       assignAction(task),
-      mine && BOARD_CODE.test(task.unit_code) && LIVE_TASK.has(task.state) && task.role !== "notify" && can(who, "task.handle") ? handToBoard(task) : null));
+      mine && BOARD_CODE.test(task.unit_code) && task.working && task.role !== "notify" && can(who, "task.handle") ? handToBoard(task) : null));
   }
 }
 
 // --- 事件责任人: the unit's leader (or a superior centre) gives the task to a named member -------------
-const LIVE_TASK = new Set(["dispatched", "accepted", "extension_requested", "suspended", "reported_back"]);
 const BOARD_CODE = /^B\d+-[a-z]/; // a town board's unit (domain/town.py board_unit_code)
 
 function assignAction(task) {
-  if (!can(who, "task.assign") || task.role === "notify" || !LIVE_TASK.has(task.state)) return null;
+  if (!can(who, "task.assign") || task.role === "notify" || !task.working) return null;
   const holder = el("div", { class: "assign-box" });
   const open = el("button", { type: "button", class: "btn ghost assign-open", onclick: async () => {
     open.disabled = true;
@@ -365,7 +363,7 @@ async function renderActions(e) {
       overrideForm(e, "unit-codes", (v) => v.split(/[,，、\s]+/).filter(Boolean)));
   }
   if (acts.has("urge")) {
-    const open = e.tasks.filter((k) => RUNNING.has(k.state) && k.role !== "notify");
+    const open = e.tasks.filter((k) => k.clock_running && k.role !== "notify");
     if (open.length) box.append(urgeForm(e, open));
   }
   await coordinationActions(e, box, acts, desk);
@@ -484,8 +482,7 @@ async function coordinationActions(e, box, acts, desk) {
   }
 }
 
-const LIVE = new Set(["dispatched", "accepted", "extension_requested", "suspended", "reported_back"]);
-const leadUnits = (ev) => ev.tasks.filter((k) => k.role === "lead" && LIVE.has(k.state)).map((k) => k.unit_name);
+const leadUnits = (ev) => ev.tasks.filter((k) => k.role === "lead" && k.working).map((k) => k.unit_name);
 
 function reclassifyOutcome(before, after, state) {
   if (!before.length) return t("work.reclassify_none");
