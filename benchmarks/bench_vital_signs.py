@@ -147,17 +147,21 @@ def fill_series(conn: psycopg.Connection[Any], series: int, stale_share: float) 
         WHERE i.level IN ('district', 'town') OR (i.level = 'village' AND a.rn < %(villages)s)
         ON CONFLICT DO NOTHING""", {"stale": stale_share, "villages": villages})
     # the probes: one fresh series each, in distinct grids; the other grid indicators spread over the grids
+    # (the modulus is a scalar, not a column of a_, so that the join is a hash join: with a.n it was a
+    # nested loop of 200,000 series × 62,000 grids)
     conn.execute(common + f"""
         INSERT INTO reading_latest (indicator_id, series_key, area_id, at, value)
         SELECT i.id, a.code, a.id, {at}, round((random() * 70)::numeric, 2)
         FROM i_ i CROSS JOIN generate_series(0, %(each)s - 1) AS s
-        JOIN a_ a ON a.level = 'grid' AND a.rn = (i.rn * 7919 + s * 104729) %% a.n
+        JOIN a_ a ON a.level = 'grid'
+            AND a.rn = (i.rn * 7919 + s * 104729) %% (SELECT count(*) FROM areas WHERE level = 'grid')
         WHERE i.level = 'grid' AND i.rn >= %(probes)s
         ON CONFLICT DO NOTHING""", {"stale": stale_share, "each": grid_each, "probes": PROBES})
     conn.execute(common + """
         INSERT INTO reading_latest (indicator_id, series_key, area_id, at, value)
         SELECT i.id, a.code, a.id, now(), 10.0
-        FROM i_ i JOIN a_ a ON a.level = 'grid' AND a.rn = (i.rn * 3001) %% a.n
+        FROM i_ i JOIN a_ a ON a.level = 'grid'
+            AND a.rn = (i.rn * 3001) %% (SELECT count(*) FROM areas WHERE level = 'grid')
         WHERE i.level = 'grid' AND i.rn < %(probes)s""", {"probes": PROBES})
     return int(conn.execute("SELECT count(*) FROM reading_latest").fetchone()[0])  # type: ignore[index]
 
