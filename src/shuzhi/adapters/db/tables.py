@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     inspect,
     text,
     true,
@@ -371,9 +372,21 @@ class DispatchRuleVersion(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class ChangeStamp(Base):
+    """A token replaced whenever a change to one kind of reference data is committed (written by
+    triggers: ``adapters/db/change_stamps.py`` says why and how)."""
+
+    __tablename__ = "change_stamps"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(40))
+    #: PostgreSQL: the transaction that last replaced the token (once per transaction, at commit).
+    txid: Mapped[int | None] = mapped_column(BigInteger)
+
+
 # Each part of the product keeps its tables in its own module on the same metadata; importing them
 # here means anything that sees ``Base.metadata`` (Alembic, the test schema) sees every table.
 from shuzhi.adapters.db import (  # noqa: E402
+    change_stamps,
     tables_calendar,
     tables_desk,
     tables_duty,
@@ -393,6 +406,7 @@ from shuzhi.adapters.db import (  # noqa: E402
 )
 
 __all__ = [
+    "change_stamps",
     "tables_calendar",
     "tables_desk",
     "tables_duty",
@@ -410,3 +424,7 @@ __all__ = [
     "tables_town",
     "tables_warnings",
 ]
+
+# The change stamps' rows and triggers belong to the schema: a schema made by ``create_all`` (the tests')
+# gets them as a migrated one does (migration 0031).
+event.listen(Base.metadata, "after_create", change_stamps.after_create)

@@ -13,7 +13,6 @@ process (another API worker, an import) is seen by the next decision.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,14 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import (
-    Area,
     DispatchRule,
     DispatchRuleVersion,
     Event,
     EventClass,
     Unit,
-    UnitCoverage,
-    UnitDuty,
 )
 from shuzhi.domain.conditions import EventFacts
 from shuzhi.domain.dispatch import Candidate
@@ -41,9 +37,10 @@ from shuzhi.domain.time_limits import Urgency
 from shuzhi.services import commands as c
 from shuzhi.services import handling
 from shuzhi.services.actors import Actor
-from shuzhi.services.areas_lookup import ancestors, area_by_code
+from shuzhi.services.areas_lookup import area_by_code
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.commands import ZonedDatetime
+from shuzhi.services.dispatching.directory import CompiledDirectory, SqlDirectory, stamps, unit_directory
 from shuzhi.services.dispatching.rule_sets import _Command
 from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.security import authz
@@ -138,13 +135,17 @@ _cache_lock = threading.Lock()
 _cache: dict[str, _Cached] = {}
 
 
-def rule_set(s: Session) -> RuleSet:
-    """The enabled rules, compiled; recompiled only when a rule changed (in any process)."""
+def rule_set(s: Session, stamp: str | None = None) -> RuleSet:
+    """The enabled rules, compiled; recompiled only when a rule changed (in any process).
+
+    ``stamp`` is the database's ``dispatch_rules`` change stamp when the caller has read it (one row
+    read for the rules and the organisation: :func:`decision_inputs`); without it the rule versions
+    table answers: it only grows, so its size, newest id and newest time change with every committed
+    change (the time also tells apart a database restored or emptied and refilled)."""
     url = str(s.get_bind().engine.url)
-    # The versions table only grows, so its size, newest id and newest time change with every
-    # committed change (the time also tells apart a database restored or emptied and refilled).
-    key = tuple(s.execute(select(func.count(DispatchRuleVersion.id), func.max(DispatchRuleVersion.id),
-                                 func.max(DispatchRuleVersion.changed_at))).one())
+    key: tuple[Any, ...] = (stamp,) if stamp is not None else tuple(s.execute(
+        select(func.count(DispatchRuleVersion.id), func.max(DispatchRuleVersion.id),
+               func.max(DispatchRuleVersion.changed_at))).one())
     cached = _cache.get(url)
     if cached is not None and cached.key == key:
         return cached.rules
@@ -161,68 +162,11 @@ def rule_set(s: Session) -> RuleSet:
         return rules
 
 
-class SqlDirectory:
-    """The :class:`shuzhi.domain.rules.UnitDirectory` over the unit tables, memoised for one decision."""
-
-    def __init__(self, session: Session) -> None:
-        self.s = session
-        self._units: dict[str, Candidate | None] = {}
-        self._holders: dict[tuple[str, str], list[Candidate]] = {}
-        self._covering: dict[str, list[Candidate]] = {}
-
-    def unit(self, code: str) -> Candidate | None:
-        if code not in self._units:
-            row = self.s.execute(select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path)
-                                 .join(Area, Area.id == Unit.area_id)
-                                 .where(Unit.code == code, Unit.active.is_(True))).first()
-            self._units[code] = Candidate(*row) if row is not None else None
-        return self._units[code]
-
-    def duty_holders(self, event_class: str, area_path: str) -> Sequence[Candidate]:
-        key = (event_class, area_path)
-        if key not in self._holders:
-            rows = self.s.execute(
-                select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path)
-                .join(UnitDuty, UnitDuty.unit_id == Unit.id)
-                .join(EventClass, EventClass.id == UnitDuty.event_class_id)
-                .join(UnitCoverage, UnitCoverage.unit_id == Unit.id)
-                .join(Area, Area.id == UnitCoverage.area_id)
-                .where(EventClass.code == event_class, Unit.active.is_(True),
-                       Area.code.in_(ancestors(area_path)))
-            ).all()
-            self._holders[key] = [Candidate(*r) for r in rows]
-        return self._holders[key]
-
-    def preload_holders(self, event_classes: Sequence[str], area_path: str) -> None:
-        """Fetch the duty holders of several classes at one place in one query (the desk asks the
-        rules about the model's top classes at once; one round trip instead of one per class)."""
-        wanted = [c for c in dict.fromkeys(event_classes) if (c, area_path) not in self._holders]
-        if not wanted:
-            return
-        found: dict[str, list[Candidate]] = {c: [] for c in wanted}
-        for code, unit_id, unit_code, kind, level, path in self.s.execute(
-                select(EventClass.code, Unit.id, Unit.code, Unit.kind, Unit.level, Area.path)
-                .join(UnitDuty, UnitDuty.unit_id == Unit.id)
-                .join(EventClass, EventClass.id == UnitDuty.event_class_id)
-                .join(UnitCoverage, UnitCoverage.unit_id == Unit.id)
-                .join(Area, Area.id == UnitCoverage.area_id)
-                .where(EventClass.code.in_(wanted), Unit.active.is_(True),
-                       Area.code.in_(ancestors(area_path)))).all():
-            found[code].append(Candidate(unit_id, unit_code, kind, level, path))
-        for code, holders in found.items():
-            self._holders[(code, area_path)] = holders
-
-    def covering(self, area_path: str) -> Sequence[Candidate]:
-        if area_path not in self._covering:
-            codes = ancestors(area_path)
-            covered = select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path).join(
-                UnitCoverage, UnitCoverage.unit_id == Unit.id).join(Area, Area.id == UnitCoverage.area_id)
-            sits = select(Unit.id, Unit.code, Unit.kind, Unit.level, Area.path).join(
-                Area, Area.id == Unit.area_id)
-            found = {Candidate(r[0], r[1], r[2], r[3], r[4]) for q in (covered, sits)
-                     for r in self.s.execute(q.where(Unit.active.is_(True), Area.code.in_(codes))).all()}
-            self._covering[area_path] = sorted(found, key=lambda c: (c.coverage_path, c.code))
-        return self._covering[area_path]
+def decision_inputs(s: Session) -> tuple[RuleSet, CompiledDirectory | SqlDirectory]:
+    """The compiled rules and the unit directory for decisions in ``s``'s transaction: one row read
+    (the change stamps) when nothing changed since this process last compiled them."""
+    found = stamps(s)
+    return rule_set(s, found.get("dispatch_rules")), unit_directory(s, found.get("organisation"))
 
 
 def _working(s: Session, at: datetime, centre_id: int | None) -> bool | None:
@@ -264,7 +208,8 @@ def _facts_from_input(s: Session, f: FactsIn) -> EventFacts:
 
 def decide_for_event(s: Session, event: Event) -> Decision:
     """The decision for a stored event, inside the caller's transaction (used by reclassify too)."""
-    return decide(rule_set(s), facts_of(s, event), SqlDirectory(s))
+    rules, units = decision_inputs(s)
+    return decide(rules, facts_of(s, event), units)
 
 
 def _facts_dict(f: EventFacts) -> dict[str, Any]:
@@ -300,7 +245,8 @@ def dry_run(uow: UnitOfWork, cmd: DryRun, actor: Actor) -> DecisionView:
             facts = _facts_from_input(s, cmd.facts)
         else:
             facts = facts_of(s, handling.load_visible_event(s, cmd.number or "", actor))
-        return _view(s, decide(rule_set(s), facts, SqlDirectory(s)), facts)
+        rules, units = decision_inputs(s)
+        return _view(s, decide(rules, facts, units), facts)
 
 
 def _dispatch_record(d: Decision) -> dict[str, Any]:

@@ -210,7 +210,7 @@ def _units(s: Session, loaded: Loaded, classes: list[tuple[str, float]], area: A
     # imported here: dispatching imports the services this package uses
     from shuzhi.domain.conditions import EventFacts
     from shuzhi.domain.rules import decide
-    from shuzhi.services.dispatching.deciding import SqlDirectory, rule_set
+    from shuzhi.services.dispatching.deciding import decision_inputs
 
     # no place known: the district's rules (the root of the area tree)
     where = area or s.scalar(select(Area).where(Area.parent_id.is_(None)).order_by(Area.id).limit(1))
@@ -218,7 +218,7 @@ def _units(s: Session, loaded: Loaded, classes: list[tuple[str, float]], area: A
     via: dict[str, str] = {}
     names = dict(s.execute(select(EventClass.code, EventClass.major_code).where(
         EventClass.code.in_([c for c, _ in classes]))).all())
-    directory, compiled = SqlDirectory(s), rule_set(s)
+    compiled, directory = decision_inputs(s)
     if where is not None:
         directory.preload_holders([c for c, _ in classes if c in names], where.path)
     for code, _ in classes:

@@ -427,8 +427,11 @@ const riskSeries = () => ({ id: "risk-points", type: "scatter", coordinateSystem
   tooltip: { formatter: (p) => [p.data.risk.name, `${p.data.risk.kind_name} · ${t(`risk.state.${p.data.risk.state}`)}`]
     .map((x) => echarts.format.encodeHTML(x)).join("<br>") },
   data: riskPoints.map((r) => ({ name: r.name, value: [r.lon, r.lat], risk: r, itemStyle: { color: RISK_COLOURS[r.state] } })) });
-async function loadRiskPoints() {
-  try { riskPoints = await get("/api/risk-points"); } catch (e) { return; }
+// the layer is asked for at once with the first screen (prefetched, at low priority) rather than after
+// it is drawn: its 20,000 points are the slowest answer of the page and would otherwise start late
+const fetchRiskPoints = () => get("/api/risk-points", { priority: "low" });
+async function loadRiskPoints(prefetched) {
+  try { riskPoints = await (prefetched || fetchRiskPoints()); } catch (e) { return; }
   const map = state.charts.map;
   if (!map) return;
   if (!map.__riskLayer) {
@@ -450,7 +453,7 @@ async function loadRiskPoints() {
   map.setOption({ series: [riskSeries()] });
   document.body.dataset.riskPoints = String(riskPoints.length);
 }
-function startVitals() { loadVitals(); loadRiskPoints(); setInterval(() => { loadVitals(); loadRiskPoints(); }, 30000); }
+function startVitals(riskP) { loadVitals(); loadRiskPoints(riskP); setInterval(() => { loadVitals(); loadRiskPoints(); }, 30000); }
 
 async function main() {
   // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
@@ -458,6 +461,8 @@ async function main() {
   // their queries do not queue in front of the map's.
   const mapData = fetchMap();
   const summaryP = get("/api/cockpit/summary").then(renderCounters);
+  const riskP = fetchRiskPoints();
+  riskP.catch(() => {}); // a refusal is handled where the layer is drawn
   echartsReady();
   shell();
   await Promise.all([summaryP, loadMap(mapData)]);
@@ -468,7 +473,7 @@ async function main() {
   loadLedgerBoard();
   loadDutyBoard();
   loadFlows();
-  startVitals();
+  startVitals(riskP);
   loadWarningMarkers().catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
   get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});

@@ -36,9 +36,12 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body, { form, signal } = {}) {
+// priority: the Fetch priority hint ("high" | "low" | "auto"): a page can ask early for something big it
+// draws last without its bytes going ahead of the first screen's (Chromium honours it)
+export async function api(method, path, body, { form, signal, priority } = {}) {
   const headers = { Accept: "application/json", ...authHeaders(method) };
   const init = { method, headers, credentials: "same-origin", signal };
+  if (priority) init.priority = priority;
   if (form) init.body = form;
   else if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
   const r = await fetch(path, init);
@@ -51,7 +54,7 @@ export async function api(method, path, body, { form, signal } = {}) {
   return data;
 }
 
-export const get = (path) => api("GET", path);
+export const get = (path, options) => api("GET", path, undefined, options);
 export const post = (path, body) => api("POST", path, body ?? {});
 
 export function goLogin() {
