@@ -63,7 +63,7 @@ def my_duties(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
     return grid_teams.my_items(uow, actor)
 
 
-@router.post("/api/phone/duties/{item_id}/done")
-def do_duty(item_id: int, body: grid_teams.DoItem, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+@router.post("/api/phone/duties/{duty_item_id}/done")
+def do_duty(duty_item_id: int, body: grid_teams.DoItem, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Mark my due item done by a patrol or a visit."""
-    return grid_teams.do_item(uow, actor, item_id, body)
+    return grid_teams.do_item(uow, actor, duty_item_id, body)
