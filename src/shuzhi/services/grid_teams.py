@@ -383,8 +383,9 @@ def import_teams(uow: UnitOfWork, actor: Actor, rows: list[dict[str, Any]]) -> i
     with uow:
         s = uow.session
         roles = {k for k, _ in role_names(s)}
-        units = dict(s.execute(select(Area.code, Unit.id).join(Unit, Unit.area_id == Area.id)
-                               .where(Area.code.in_({r["grid_code"] for r in rows}), Unit.kind == "grid")).all())
+        units = {code: (uid, path) for code, uid, path in s.execute(
+            select(Area.code, Unit.id, Area.path).join(Unit, Unit.area_id == Area.id)
+            .where(Area.code.in_({r["grid_code"] for r in rows}), Unit.kind == "grid")).all()}
         people = dict(s.execute(select(Person.code, Person.id).where(
             Person.code.in_({r["person_code"] for r in rows}), Person.active.is_(True))).all())
         have = set(s.execute(select(GridTeamMember.grid_unit_id, GridTeamMember.person_id, GridTeamMember.role)).all())
@@ -392,13 +393,13 @@ def import_teams(uow: UnitOfWork, actor: Actor, rows: list[dict[str, Any]]) -> i
         leaders = set(s.scalars(select(GridTeamMember.grid_unit_id).where(GridTeamMember.role == d.GRID_LEADER)))
         new = []
         for i, r in enumerate(rows):
-            unit_id, pid, role = units.get(r["grid_code"]), people.get(r["person_code"]), r["role"]
-            if unit_id is None:
-                raise Invalid(f"unknown grid '{r['grid_code']}'", field=f"rows[{i}].grid_code")
+            unit_id, path = units.get(r["grid_code"], (None, ""))
+            pid, role = people.get(r["person_code"]), r["role"]
+            # another town's grid is answered like a missing one
+            if unit_id is None or not authz.path_visible(actor, path) or not _configurable(actor, path):
+                raise NotFound(f"grid {r['grid_code']} not found", field=f"rows[{i}].grid_code")
             if pid is None:
                 raise Invalid(f"'{r['person_code']}' is not an active person", field=f"rows[{i}].person_code")
-            if not authz.path_visible(actor, s.scalar(select(Area.path).where(Area.code == r["grid_code"])) or ""):
-                raise NotFound(f"grid {r['grid_code']} not found", field=f"rows[{i}].grid_code")
             if role not in roles:
                 raise Invalid(f"'{role}' is not one of the city's grid roles", field=f"rows[{i}].role")
             if (unit_id, pid, role) in have:
@@ -419,6 +420,14 @@ def import_teams(uow: UnitOfWork, actor: Actor, rows: list[dict[str, Any]]) -> i
         uow.commit()
     forget_people()
     return len(new)
+
+
+def _configurable(actor: Actor, path: str) -> bool:
+    try:
+        authz.ensure_config_in_scope(actor, path)
+    except authz.Forbidden:
+        return False
+    return True
 
 
 # --- the duty clock -------------------------------------------------------------------------------------
