@@ -157,7 +157,7 @@ def item_state(due: datetime, done_at: datetime | None, now: datetime) -> str:
 
 
 def completion_rate(due: int, on_time: int) -> float | None:
-    """完成率: items done by their due time over items that fell due; None when none fell due."""
+    """完成率: items done by their due time over items settled (done, or fallen due undone); None when none."""
     return round(on_time / due, 4) if due else None
 
 

@@ -563,19 +563,18 @@ def do_item(uow: UnitOfWork, actor: Actor, item_id: int, cmd: DoItem, *,
 
 def duty_counts(s: Session, lo: datetime, hi: datetime, now: datetime, *, by: Literal["person", "grid"],
                 paths: list[str] | None = None, extra: list[Any] | None = None) -> dict[int, dict[str, Any]]:
-    """Per person or per grid team, the items due in [lo, hi) that fell due by ``now``: done on time, done
-    late, overdue (not done); items still open are counted apart (not in the rate): the completion rate
-    (完成率) is on time over fallen due."""
+    """Per person or per grid team, the items due in [lo, hi): ``due`` counts those settled by ``now`` —
+    done (on time or late) or fallen due undone (overdue); ``open`` those neither done nor due yet (not in
+    the rate). The completion rate (完成率) is on time over ``due``."""
     key = DutyItem.person_id if by == "person" else DutyItem.grid_unit_id
+    done = DutyItem.done_at.is_not(None)
     fell_due = DutyItem.due_at <= now
     stmt = (select(key,
-                   func.sum(case((fell_due, 1), else_=0)),
-                   func.sum(case((and_(fell_due, DutyItem.done_at.is_not(None), DutyItem.done_at <= DutyItem.due_at),
-                                  1), else_=0)),
-                   func.sum(case((and_(DutyItem.done_at.is_not(None), DutyItem.done_at > DutyItem.due_at), 1),
-                                 else_=0)),
+                   func.sum(case((or_(done, fell_due), 1), else_=0)),
+                   func.sum(case((and_(done, DutyItem.done_at <= DutyItem.due_at), 1), else_=0)),
+                   func.sum(case((and_(done, DutyItem.done_at > DutyItem.due_at), 1), else_=0)),
                    func.sum(case((and_(fell_due, DutyItem.done_at.is_(None)), 1), else_=0)),
-                   func.sum(case((DutyItem.due_at > now, 1), else_=0)))
+                   func.sum(case((and_(DutyItem.due_at > now, DutyItem.done_at.is_(None)), 1), else_=0)))
             .where(DutyItem.due_at >= lo, DutyItem.due_at < hi).group_by(key))
     if paths is not None:
         stmt = stmt.where(or_(*[DutyItem.area_path.startswith(p, autoescape=True) for p in paths]))
