@@ -241,3 +241,28 @@ def test_a_case_is_assigned_to_the_building_leader_reached_through_the_chain(
     api.request("PUT", f"/api/towns/{TOWN}/grids/{A1}/contacts", "bob", json={"contacts": chain[:2]})
     back = next(t for t in api.get(f"/api/events/{number}", who="bob")["tasks"] if t["id"] == task["id"])
     assert back["assignee_code"] == "lily"
+
+
+def test_evaluation_by_board_and_by_grid_team_has_the_standard_rates_of_units(town: None, api: Api) -> None:
+    api.post(f"/api/towns/{TOWN}/boards", "admin")
+    _duties(api)
+    _team(api, A1, [{"person_code": "dave", "role": "full_time"}])
+    api.get("/api/phone/duties", who="dave")  # today's items
+    safety = "B500111001-safety_law"
+    for unit in (safety, G1):
+        ev = api.submit(who="bob", event_class_code="0201", lon=World.A1[0], lat=World.A1[1])
+        api.post(f"/api/events/{ev['number']}/dispatch", "bob", {"units": [{"unit_code": unit, "role": "lead"}]})
+    api.post("/api/evaluation/refresh", "admin")
+    period = datetime.now(UTC).astimezone().date().isoformat()[:7]
+    boards = api.get("/api/evaluation/figures", who="grace",
+                     params={"period": period, "group_by": "unit", "unit_kind": "board"})
+    assert [g["code"] for g in boards["groups"]] == [safety]
+    assert {"closure_rate", "on_time_closure_rate", "accurate_dispatch_rate"} <= set(boards["groups"][0])
+    teams = api.get("/api/evaluation/figures", who="grace",
+                    params={"period": period, "group_by": "unit", "unit_kind": "grid_team"})
+    assert [g["code"] for g in teams["groups"]] == [G1]
+    assert "closure_rate" in teams["groups"][0] and teams["groups"][0]["duties"]["open"] == 2
+    ranked = api.get("/api/evaluation/rankings", who="grace",
+                     params={"period": period, "by": "unit", "unit_kind": "board"})
+    codes = [e["code"] for e in ranked["ranking"] + ranked["unranked"]]
+    assert codes and all(c.startswith("B500111001-") for c in codes)
