@@ -23,7 +23,8 @@ PHONE = {"bypass_csp": True, "viewport": {"width": 390, "height": 844}, "is_mobi
 def test_a_recurring_patrol_appears_on_the_phone_is_done_and_counts(live: Live, browser: Any) -> None:
     live.call("PUT", "/api/grid-duties", "admin", {"duties": [
         {"role": "full_time", "title": "日常巡查", "frequency": "daily", "place": "主次干道", "done_by": "patrol"},
-        {"role": "full_time", "title": "重点人群走访", "frequency": "weekly", "place": "独居老人", "done_by": "visit"}]})
+        {"role": "full_time", "title": "重点人群走访", "frequency": "weekly", "place": "独居老人",
+         "done_by": "visit"}]})
     live.call("PUT", "/api/towns/500111001/grids/500111001001001/team", "admin",
               {"members": [{"person_code": "dave", "role": "full_time", "primary": True}]})
 

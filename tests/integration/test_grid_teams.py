@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Person, Unit
-from shuzhi.domain import permissions as perms
 from shuzhi.adapters.db.tables_security import AuditEntry
 from shuzhi.adapters.db.tables_town import DutyItem, GridTeamMember
+from shuzhi.domain import permissions as perms
 from shuzhi.services import grid_teams
 from shuzhi.services.actors import forget_people, resolve_actor
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -63,7 +63,7 @@ def _grid(view: dict[str, Any], code: str) -> dict[str, Any]:
 
 def _duties(api: Api) -> list[dict[str, Any]]:
     return api.request("PUT", "/api/grid-duties", "admin", json={"duties": [
-        {"role": "full_time", "title": "日常巡查", "frequency": "daily", "place": "网格内主次干道", "done_by": "patrol"},
+        {"role": "full_time", "title": "日常巡查", "frequency": "daily", "place": "主次干道", "done_by": "patrol"},
         {"role": "full_time", "title": "重点人员走访", "frequency": "weekly", "place": "独居老人", "done_by": "visit"},
         {"role": "part_time", "title": "楼栋巡查", "frequency": "weekly", "done_by": "either"}]})
 
@@ -97,8 +97,8 @@ def test_a_town_names_its_grid_teams_with_roles_and_one_primary_membership(
 
 
 def test_bad_teams_are_refused_at_their_field(town: None, api: Api) -> None:
-    bad = _team(api, A1, [{"person_code": "lily", "role": "grid_leader"}, {"person_code": "dave", "role": "grid_leader"}],
-                status=422)
+    two = [{"person_code": "lily", "role": "grid_leader"}, {"person_code": "dave", "role": "grid_leader"}]
+    bad = _team(api, A1, two, status=422)
     assert bad["field"] == "members[1].role"
     assert _team(api, A1, [{"person_code": "nobody", "role": "full_time"}], status=422)["field"] == \
         "members[0].person_code"
@@ -106,8 +106,8 @@ def test_bad_teams_are_refused_at_their_field(town: None, api: Api) -> None:
     assert _team(api, A1, [], layer="moon", status=422)["field"] == "layer"
     # "1+3" stay in the city's roles
     bad = api.request("PUT", "/api/grid-team-roles", "admin", status=422, json={"roles": [
-        {"key": "full_time", "name": "专职"}, {"key": "part_time", "name": "兼职"}, {"key": "instructor", "name": "指导"},
-        {"key": "volunteer", "name": "志愿者"}]})
+        {"key": "full_time", "name": "专职"}, {"key": "part_time", "name": "兼职"},
+        {"key": "instructor", "name": "指导"}, {"key": "volunteer", "name": "志愿者"}]})
     assert bad["field"] == "roles"
 
 
@@ -164,7 +164,8 @@ def test_due_items_are_made_per_member_done_by_patrol_or_visit_and_counted(
     view = api.get(f"/api/towns/{TOWN}/grids", who="bob")
     assert {(o["person"]["code"], o["title"]) for o in view["overdue"]} >= {("dave", "日常巡查"), ("olga", "楼栋巡查")}
     # evaluation: per person and per grid team, next to the other figures
-    period = f"{(then - timedelta(days=1)).date().isoformat()}..{(datetime.now(UTC) + timedelta(days=8)).date().isoformat()}"
+    first, last = (then - timedelta(days=1)).date(), (datetime.now(UTC) + timedelta(days=8)).date()
+    period = f"{first.isoformat()}..{last.isoformat()}"
     people = {r["code"]: r for r in api.get("/api/evaluation/people", who="grace", params={"period": period})["people"]}
     dave = people["dave"]["duties"]
     assert dave["overdue"] >= 2 and dave["due"] >= 2

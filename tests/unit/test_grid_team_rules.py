@@ -14,7 +14,7 @@ ROLES = {k for k, _ in d.DEFAULT_ROLES} | {"volunteer"}
 def test_the_city_keeps_the_four_of_1_plus_3_and_adds_its_n() -> None:
     keys = [k for k, _ in d.DEFAULT_ROLES]
     assert d.roles_problem([*keys, "volunteer", "courier"]) is None
-    assert d.roles_problem(keys[1:] + ["volunteer"]) == (4, 'the roles of "1+3" stay: grid_leader missing')
+    assert d.roles_problem([*keys[1:], "volunteer"]) == (4, 'the roles of "1+3" stay: grid_leader missing')
     assert d.roles_problem([*keys, "Bad Key"])[0] == 4  # type: ignore[index]
     assert d.roles_problem([*keys, "full_time"]) == (4, "role 'full_time' is named twice")
 

@@ -22,9 +22,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Task, Unit
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.adapters.db.tables_town import AreaContact, BoardPost, GridTeamMember, GridTeamRole, TownBoard
-from shuzhi.domain import grid_teams
+from shuzhi.domain import grid_teams, standing
 from shuzhi.domain import permissions as P
-from shuzhi.domain import standing
 from shuzhi.domain import town as d
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskRole
 from shuzhi.services.actors import Actor

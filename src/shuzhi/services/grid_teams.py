@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Person, Unit
@@ -235,12 +235,10 @@ def grids(uow: UnitOfWork, actor: Actor, town_code: str, *, now: datetime | None
         if area_ids:
             cs = s.execute(select(AreaContact, Person).join(Person, Person.id == AreaContact.person_id)
                            .where(AreaContact.area_id.in_(area_ids)).order_by(AreaContact.sort, AreaContact.id)).all()
-            index = {c.id: i for i, (c, _) in enumerate(cs)}
             for c, p in cs:
                 contacts[c.area_id].append({"id": c.id, "link": c.link, "link_name": dict(d.CHAIN)[c.link],
                                             "place": c.place, "person": {"code": p.code, "name": p.name},
-                                            "parent_id": c.parent_id,
-                                            "_order": index[c.id]})
+                                            "parent_id": c.parent_id})
         figures = _grid_figures(s, unit_ids, at)
         overdue = s.execute(
             select(DutyItem.id, DutyItem.due_at, GridDuty.title, Person.code, Person.name, Unit.code, Unit.name)
@@ -249,9 +247,6 @@ def grids(uow: UnitOfWork, actor: Actor, town_code: str, *, now: datetime | None
             .where(DutyItem.area_path.startswith(town.path, autoescape=True), DutyItem.done_at.is_(None),
                    DutyItem.due_at <= at, DutyItem.due_at > at - OVERDUE_WINDOW)
             .order_by(DutyItem.due_at.desc(), DutyItem.id).limit(200)).all()
-        for lst in contacts.values():
-            for c in lst:
-                c.pop("_order")
         return {
             "town": {"code": town.code, "name": town.name},
             "grids": [{"code": a.code, "name": a.name, "layer": a.layer, "layer_name": d.LAYERS.get(a.layer, a.layer),
@@ -293,8 +288,8 @@ def save_team(uow: UnitOfWork, actor: Actor, town_code: str, grid_code: str, cmd
         grid, unit = _grid(s, town, grid_code)
         people = _people(s, [m.person_code for m in cmd.members], "members[{i}].person_code")
         lines = [d.MemberLine(people[m.person_code].id, m.role, m.primary) for m in cmd.members]
-        if (problem := d.team_problem(lines, {k for k, _ in role_names(s)})) is not None:
-            i, field, text = problem
+        if (bad := d.team_problem(lines, {k for k, _ in role_names(s)})) is not None:
+            i, field, text = bad
             raise Invalid(text, field=f"members[{i}].{field}")
         asked_primary = {people[m.person_code].id for m in cmd.members if m.primary}
         old = s.scalars(select(GridTeamMember).where(GridTeamMember.grid_unit_id == unit.id)
@@ -388,7 +383,8 @@ def import_teams(uow: UnitOfWork, actor: Actor, rows: list[dict[str, Any]]) -> i
             .where(Area.code.in_({r["grid_code"] for r in rows}), Unit.kind == "grid")).all()}
         people = dict(s.execute(select(Person.code, Person.id).where(
             Person.code.in_({r["person_code"] for r in rows}), Person.active.is_(True))).all())
-        have = set(s.execute(select(GridTeamMember.grid_unit_id, GridTeamMember.person_id, GridTeamMember.role)).all())
+        have: set[tuple[int, int, str]] = {(u, p, r) for u, p, r in s.execute(
+            select(GridTeamMember.grid_unit_id, GridTeamMember.person_id, GridTeamMember.role)).all()}
         primary = set(s.scalars(select(GridTeamMember.person_id).where(GridTeamMember.is_primary.is_(True))))
         leaders = set(s.scalars(select(GridTeamMember.grid_unit_id).where(GridTeamMember.role == d.GRID_LEADER)))
         new = []
@@ -415,7 +411,7 @@ def import_teams(uow: UnitOfWork, actor: Actor, rows: list[dict[str, Any]]) -> i
             new.append({"grid_unit_id": unit_id, "person_id": pid, "role": role, "is_primary": is_primary,
                         "sort": i})
         if new:
-            s.execute(GridTeamMember.__table__.insert(), new)
+            s.execute(insert(GridTeamMember), new)
         audit.record(s, actor, "grid.teams_import", "grid_team_members", {"rows": len(rows), "added": len(new)})
         uow.commit()
     forget_people()
@@ -469,7 +465,7 @@ def _generate(s: Session, at: datetime, person_id: int | None = None) -> int:
             new.append({"duty_id": du.id, "person_id": pid, "grid_unit_id": unit_id, "area_path": path,
                         "period_start": p.start, "due_at": p.due, "created_at": at})
     for i in range(0, len(new), 5000):
-        s.execute(DutyItem.__table__.insert(), new[i:i + 5000])
+        s.execute(insert(DutyItem), new[i:i + 5000])
     return len(new)
 
 

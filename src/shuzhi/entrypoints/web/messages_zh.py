@@ -1738,7 +1738,8 @@ MESSAGES.update({
     "town.grid.primary": "主岗",
     "town.grid.chain": "五长制联系链（社区长→网格长→片区长→楼栋长→物业长）",
     "town.grid.layer": "网格图层",
-    "town.grid.duties": "本月履职：应完成 {due} 项，按时完成 {on_time} 项，逾期 {overdue} 项，待办 {open} 项，完成率 {rate}",
+    "town.grid.duties": ("本月履职：应完成 {due} 项，按时完成 {on_time} 项，逾期 {overdue} 项，"
+                         "待办 {open} 项，完成率 {rate}"),
     "town.grid.overdue": "逾期未完成的履职事项",
     "town.grid.no_overdue": "暂无逾期事项",
     "town.grid.o.title": "履职事项",
