@@ -170,6 +170,9 @@ def test_due_items_are_made_per_member_done_by_patrol_or_visit_and_counted(
     dave = people["dave"]["duties"]
     assert dave["overdue"] >= 2 and dave["due"] >= 2
     assert people["dave"]["patrol"]["patrols"] == 1
+    # town B's officer counts none of town A's duty items
+    other = api.get("/api/evaluation/people", who="frank", params={"period": period})["people"]
+    assert not [r for r in other if r.get("duties")]
     with session_factory() as s:
         done_items = s.scalars(select(DutyItem).where(DutyItem.done_at.is_not(None))).all()
         assert len(done_items) == 2
