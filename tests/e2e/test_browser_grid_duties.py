@@ -2,7 +2,8 @@
 team; the city's duty list gives the full-time worker a daily patrol and a weekly visit. On his phone the
 patrol appears under 履职清单; he walks a patrol and marks the item done with it, and records the visit
 with a note (an empty note is refused in Chinese). The town's page shows his team and the month's figures;
-the evaluation page counts his completion next to the other figures.
+the evaluation page counts his completion next to the other figures. The town edits a team and its chain
+of contacts (五长制) on its page; a bad line is named at its field in Chinese.
 """
 
 from __future__ import annotations
@@ -89,5 +90,39 @@ def test_a_recurring_patrol_appears_on_the_phone_is_done_and_counts(live: Live, 
     page.wait_for_selector("#grid-people-body tr[data-person='dave']")
     assert "赵伟" in page.locator("#grid-people-body tr[data-person='dave']").inner_text()
     assert page.locator("#grid-teams-body tr[data-unit='G500111001001001']").count() == 1
+    assert not errors, errors
+    context.close()
+
+
+def test_the_town_edits_a_grid_team_on_its_page_and_bad_lines_are_named_in_chinese(live: Live,
+                                                                                    browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
+    context.add_init_script("window.__shuzhiCountsPollMs = 60000;")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live.base, "admin")
+    page.goto(f"{live.base}/town?town=500111001")
+    page.wait_for_selector("#town-grids[data-ready='1']")
+    card = page.locator("[data-grid='500111001001001']")
+    assert "尚未配备网格队伍" in card.inner_text()
+    card.get_by_role("button", name="编辑").click()
+    members = card.locator("textarea[name=members]")
+    members.fill("宇航员，dave")
+    card.locator("form.grid-edit button[type=submit]").click()
+    error = card.locator("form.grid-edit p.error")
+    page.wait_for_function("[...document.querySelectorAll('form.grid-edit p.error')].some((e) => e.textContent)")
+    assert "网格角色" in error.inner_text() and "第 1 项" in error.inner_text()
+    members.fill("网格长，bob\n专职网格员，dave，主岗")
+    card.locator("select[name=layer]").select_option("governance")
+    card.locator("textarea[name=contacts]").fill("片区长，北片，dave\n楼栋长，3栋，bob，1")
+    card.locator("form.grid-edit button[type=submit]").click()
+    page.wait_for_function("document.querySelector(\"[data-grid='500111001001001'] li[data-person='dave']\") !== null")
+    text = page.locator("[data-grid='500111001001001']").inner_text()
+    assert "网格长" in text and "李波" in text and "楼栋长" in text and "3栋" in text
+    team = next(g for g in live.call("GET", "/api/towns/500111001/grids", "bob")["grids"]
+                if g["code"] == "500111001001001")
+    assert [(m["code"], m["role"]) for m in team["members"]] == [("bob", "grid_leader"), ("dave", "full_time")]
+    assert team["contacts"][1]["parent_id"] == team["contacts"][0]["id"]
     assert not errors, errors
     context.close()
