@@ -37,3 +37,34 @@ def test_every_demo_town_has_four_boards_with_leaders_posts_people_and_duties(
     liaison = next(p for p in safety["posts"] if p["name"] == "网格联络员")
     assert liaison["person"]["code"].startswith(f"grid.{first['key']}")
     assert len(safety["duties"]) == 4 and all(d["title"] for d in safety["duties"])
+
+
+def test_every_demo_grid_has_a_team_with_full_and_part_time_workers_and_due_items(
+        session_factory: sessionmaker[Session]) -> None:
+    from datetime import UTC, datetime
+
+    from shuzhi.adapters.db.tables_town import DutyItem, GridTeamMember
+    from shuzhi.demo.town import seed_grid_teams
+    from shuzhi.services import grid_teams
+
+    district = build_district(1)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(session_factory)
+
+    load_reference_data(uow, district)
+    made = seed_grid_teams(uow, district, datetime.now(UTC))
+    with session_factory() as s:
+        roles = dict(s.execute(select(GridTeamMember.role, func.count()).group_by(GridTeamMember.role)).all())
+        assert roles["full_time"] == len(district.grids) and roles["grid_leader"] == len(district.grids)
+        assert roles["part_time"] >= len(district.grids) * 0.9
+        # a worker serves in his own grid and a neighbour's: one primary membership each
+        primaries = s.execute(select(GridTeamMember.person_id, func.count()).where(GridTeamMember.is_primary.is_(True))
+                              .group_by(GridTeamMember.person_id)).all()
+        assert primaries and all(n == 1 for _, n in primaries)
+        assert s.scalar(select(func.count()).select_from(DutyItem)) == made > 7 * len(district.grids)
+    first = district.towns[0]
+    view = grid_teams.grids(uow(), SYSTEM, first["code"])
+    g = view["grids"][0]
+    assert {m["role"] for m in g["members"]} >= {"grid_leader", "full_time", "part_time"}
+    assert g["duties"]["open"] > 0

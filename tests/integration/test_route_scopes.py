@@ -198,6 +198,11 @@ UNSCOPED.update({
     # the city's board names (一中心四板块): the same for every town, no case data (issue #20)
     ("GET", "/api/town-boards"): Unscoped(REFERENCE + " (the city's board names)"),
     ("PUT", "/api/town-boards"): Unscoped(CONFIG + " (the city's board names)", perms.REFERENCE_WRITE),
+    # the city's grid team roles and duty lists ("1+3+N", "6+1"): the same for every town, no case data
+    ("GET", "/api/grid-team-roles"): Unscoped(REFERENCE + " (the city's grid team roles)"),
+    ("PUT", "/api/grid-team-roles"): Unscoped(CONFIG + " (the city's grid team roles)", perms.REFERENCE_WRITE),
+    ("GET", "/api/grid-duties"): Unscoped(REFERENCE + " (the city's duty lists)"),
+    ("PUT", "/api/grid-duties"): Unscoped(CONFIG + " (the city's duty lists)", perms.REFERENCE_WRITE),
     ("PUT", "/api/services/settings"): Unscoped(CONFIG + " (好差评 limits)", perms.EVALUATION_WRITE),
 })
 
@@ -312,6 +317,8 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  "patrol_id",
                  # the town's structure (issue #20): town B and one of its boards
                  "town_code", "board_key",
+                 # grid teams, 五长制 and duty items (issue #20): town B's grid and a due item of its worker
+                 "grid_code", "duty_item_id",
                  # a risk point of town B
                  "point_code"}
 SCOPED_PARAMS |= {"sub_id", "delivery_id"}  # town B's webhook subscription and one of its deliveries
@@ -322,6 +329,7 @@ MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id"
            "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
            "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999",
            "sub_id": "999999", "delivery_id": "999999", "town_code": "500199999", "board_key": "nosuch",
+           "grid_code": "500199999999999", "duty_item_id": "999999",
            "point_code": "NOPOINT"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
@@ -465,9 +473,26 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     # town B's boards (一中心四板块), made by frank (every permission here, town B's scope)
     boards = api.post("/api/towns/500111002/boards", "frank")
     params |= {"town_code": "500111002", "board_key": boards["boards"][2]["key"]}
+    params |= _town_b_grid_team(api, world)
     params |= {"point_code": _town_b_risk_point(api)}
     return Town(params=params,
                 event_id=ev["id"])
+
+
+def _town_b_grid_team(api: Api, world: World) -> dict[str, str]:
+    """Town B's grid with a unit and a team (frank, full-time), a duty list, and one of frank's due items."""
+    from shuzhi.adapters.db.tables import Unit
+
+    with api.client.app.state.session_factory() as s:
+        s.add(Unit(code="G500111002001001", name="五星社区第1网格", kind="grid", level="grid",
+                   area_id=world.areas["500111002001001"].id, parent_id=world.units["C500111002"].id))
+        s.commit()
+    api.request("PUT", "/api/grid-duties", "admin", json={"duties": [
+        {"role": "full_time", "title": SECRET_TITLE, "frequency": "daily", "done_by": "visit"}]})
+    api.request("PUT", "/api/towns/500111002/grids/500111002001001/team", "frank",
+                json={"members": [{"person_code": "frank", "role": "full_time"}]})
+    item = api.get("/api/phone/duties", who="frank")[0]
+    return {"grid_code": "500111002001001", "duty_item_id": str(item["id"])}
 
 
 def _town_b_config(api: Api) -> dict[str, str]:

@@ -36,7 +36,7 @@ from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
 from shuzhi.demo.sensing import seed_sensing, start_live
 from shuzhi.demo.services import seed_services, service_history_days
-from shuzhi.demo.town import seed_town_boards
+from shuzhi.demo.town import seed_grid_teams, seed_town_boards
 from shuzhi.demo.warnings import seed_warnings
 from shuzhi.services.areas import import_areas
 from shuzhi.services.catalogue import import_event_classes
@@ -103,6 +103,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
 
     load_reference_data(uow, district)
     seed_town_boards(uow, district, seed_value)  # 一中心四板块: boards, their staff, posts and duties
+    seed_grid_teams(uow, district, now)  # 一网格: teams "1+3+N", duty lists "6+1", today's due items
     give_demo_passwords(factory)
     seed_duty(factory, district, now)  # rosters, duty mobiles, escalation policies: notices reach phones
     scripts = build_history(district, history_start(days, now), days, seed_value)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.geo import AreaFeature, parse_area_collection, to_wgs84
 from shuzhi.domain.areas import AreaLevel
+from shuzhi.domain.grid_teams import GOVERNANCE, layer_problem
 from shuzhi.domain.permissions import REFERENCE_WRITE
 from shuzhi.services import geo_index
 from shuzhi.services.actors import SYSTEM, Actor
@@ -160,14 +161,17 @@ class Location:
     reason: str | None = None
 
 
-def locate(uow: UnitOfWork, lon: float, lat: float, crs: str = "wgs84") -> Location:
-    """Point → grid → city…grid chain. A point outside every grid is an answer, not an error."""
+def locate(uow: UnitOfWork, lon: float, lat: float, crs: str = "wgs84", layer: str = GOVERNANCE) -> Location:
+    """Point → grid → city…grid chain. A point outside every grid is an answer, not an error. The grid is
+    the governance grid's unless a special-purpose ``layer`` (the dual grid) is asked for."""
+    if (problem := layer_problem(layer)) is not None:
+        raise Invalid(problem, field="layer")
     try:
         wlon, wlat = to_wgs84(lon, lat, crs)
     except ValueError as exc:
         raise Invalid(str(exc), field="lon") from None
     with uow:
-        code = grid_index(uow.session).locate(wlon, wlat)
+        code = grid_index(uow.session, layer).locate(wlon, wlat)
     if code is None:
         return Location(False, wlon, wlat, None, [], reason="the point is outside every grid")
     grid, chain = get_area(uow, code, with_boundary=False)

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shuzhi.adapters.db.tables import Event, EventClass, Person, Task, Unit
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Task, Unit
 from shuzhi.adapters.db.tables_supervision import Notification
-from shuzhi.adapters.db.tables_town import BoardPost, TownBoard
+from shuzhi.adapters.db.tables_town import AreaContact, BoardPost, GridTeamMember, GridTeamRole, TownBoard
+from shuzhi.domain import grid_teams, standing
 from shuzhi.domain import permissions as P
-from shuzhi.domain import standing
 from shuzhi.domain import town as d
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskRole
 from shuzhi.services.actors import Actor
@@ -45,21 +46,37 @@ class Assign(BaseModel):
 # --- who belongs, who leads ------------------------------------------------------------------------
 
 
+def _contact_clause(unit_id: int) -> Any:
+    """Contacts of the chain (五长制) reached through a grid or village unit: a link in its area's subtree."""
+    unit_area = (select(Area.path).join(Unit, Unit.area_id == Area.id)
+                 .where(Unit.id == unit_id, Unit.kind.in_(("grid", "village"))).scalar_subquery())
+    return AreaContact.area_id.in_(select(Area.id).where(Area.path.startswith(unit_area)))
+
+
 def is_member(s: Session, unit_id: int, person_id: int) -> bool:
-    """An active person of the unit, or the holder of a post on it (a board's post)."""
-    own = s.scalar(select(Person.id).where(Person.id == person_id, Person.active.is_(True),
-                                           Person.unit_id == unit_id))
-    if own is not None:
+    """An active person of the unit, the holder of a post on it (a board's post), one serving in its
+    grid team, or a link of the chain of contacts (五长制) in its grid or village."""
+    active = s.scalar(select(Person.unit_id).where(Person.id == person_id, Person.active.is_(True)))
+    if active is None:
+        return False
+    if active == unit_id:
         return True
-    return bool(s.scalar(select(exists().where(
-        BoardPost.board_unit_id == unit_id, BoardPost.person_id == person_id,
-        select(Person.id).where(Person.id == person_id, Person.active.is_(True)).exists()))))
+    return bool(s.scalar(select(or_(
+        exists().where(BoardPost.board_unit_id == unit_id, BoardPost.person_id == person_id),
+        exists().where(GridTeamMember.grid_unit_id == unit_id, GridTeamMember.person_id == person_id),
+        exists().where(AreaContact.person_id == person_id, _contact_clause(unit_id))))))
 
 
 def board_leader_id(s: Session, unit_id: int) -> int | None:
-    """The active town leader in charge of the board ``unit_id`` (None for a unit that is no board)."""
-    return s.scalar(select(TownBoard.leader_person_id).join(Person, Person.id == TownBoard.leader_person_id)
-                    .where(TownBoard.unit_id == unit_id, Person.active.is_(True)))
+    """The active town leader in charge of the board ``unit_id``, or the active 网格长 of the grid team
+    ``unit_id`` (None for a unit that is neither)."""
+    board = s.scalar(select(TownBoard.leader_person_id).join(Person, Person.id == TownBoard.leader_person_id)
+                     .where(TownBoard.unit_id == unit_id, Person.active.is_(True)))
+    if board is not None:
+        return board
+    return s.scalar(select(GridTeamMember.person_id).join(Person, Person.id == GridTeamMember.person_id)
+                    .where(GridTeamMember.grid_unit_id == unit_id, GridTeamMember.role == grid_teams.GRID_LEADER,
+                           Person.active.is_(True)).limit(1))
 
 
 def unit_leader_ids(s: Session, unit_id: int) -> list[int]:
@@ -249,6 +266,17 @@ def members(uow: UnitOfWork, ref: str, task_id: int, actor: Actor) -> list[Membe
         out: dict[str, Member] = {}
         for post, p in posts:
             out.setdefault(p.code, Member(p.code, p.name, p.role, post))
+        roles = dict(grid_teams.DEFAULT_ROLES) | dict(s.execute(select(GridTeamRole.key, GridTeamRole.name)).all())
+        for role, p in s.execute(select(GridTeamMember.role, Person).join(Person, Person.id == GridTeamMember.person_id)
+                                 .where(GridTeamMember.grid_unit_id == task.unit_id, Person.active.is_(True))
+                                 .order_by(GridTeamMember.sort, GridTeamMember.id)).all():
+            out.setdefault(p.code, Member(p.code, p.name, p.role, roles.get(role, role)))
+        links = dict(grid_teams.CHAIN)
+        for link, place, p in s.execute(select(AreaContact.link, AreaContact.place, Person)
+                                        .join(Person, Person.id == AreaContact.person_id)
+                                        .where(_contact_clause(task.unit_id), Person.active.is_(True))
+                                        .order_by(AreaContact.area_id, AreaContact.sort)).all():
+            out.setdefault(p.code, Member(p.code, p.name, p.role, f"{links.get(link, link)}（{place}）"))
         for p in own:
             out.setdefault(p.code, Member(p.code, p.name, p.role, None))
         return list(out.values())

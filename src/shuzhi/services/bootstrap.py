@@ -33,6 +33,7 @@ from shuzhi.services import (
     cockpit,
     cockpit_counters,
     duty_desk,
+    grid_teams,
     hooks,
     reports,
     rollups,
@@ -105,6 +106,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
                 uow_job(service_ratings.remind_verifications)),
     # on-post checks (在岗抽查) past their time limit are recorded as missed, once each
     PeriodicJob("duty.presence_sweep", timedelta(seconds=30), uow_job(duty_desk.sweep_missed)),
+    # the grid workers' duty lists (履职清单): each member's items of the current day, week and month
+    PeriodicJob("town.duty_items", timedelta(minutes=15), uow_job(grid_teams.generate_due_items)),
 ]
 
 #: Figures other parts add to the cockpit (``services/cockpit.py``).

@@ -110,6 +110,18 @@ def build_query(s: Session, actor: Actor, *, area: str | None, period: str | Non
     return Query(resolve_area(s, actor, area), p, group_by, u, c, source or None, unit_kind)
 
 
+def unit_ids_of_kind(s: Session, kind: str) -> set[int]:
+    """The units of a kind; ``board`` names the town boards (kind ``department`` at town level, issue #20)
+    and ``grid_team`` the grid units with a team."""
+    from shuzhi.adapters.db.tables_town import GridTeamMember, TownBoard
+
+    if kind == "board":
+        return set(s.scalars(select(TownBoard.unit_id)))
+    if kind == "grid_team":
+        return set(s.scalars(select(GridTeamMember.grid_unit_id).distinct()))
+    return set(s.scalars(select(Unit.id).where(Unit.kind == kind)))
+
+
 def _scope_paths(actor: Actor, area: Area | None) -> list[str] | None:
     """The area prefixes to count: the asked area, narrowed to the actor's subtrees inside it."""
     if actor.area_paths is None or (actor.area_paths == () and actor.unit_id is not None):
@@ -164,7 +176,7 @@ def _from_rollups(s: Session, q: Query, paths: list[str] | None) -> dict[Any, di
     if q.unit_kind:
         # Units of a kind are filtered here, not by ``unit_id IN (subquery)``: PostgreSQL turned that into
         # one walk of the month's index entries per unit (43,000 pages instead of 1,300 at 1M events).
-        kinds = set(s.scalars(select(Unit.id).where(Unit.kind == q.unit_kind)))
+        kinds = unit_ids_of_kind(s, q.unit_kind)
     by_unit = kinds is not None and group_col is not t.c.unit_id  # the unit is needed only to filter
     keys = ([t.c.unit_id] if by_unit else []) + ([group_col] if group_col is not None else [])
     stmt = select(*keys, *cols).where(t.c.grain == grain, t.c.day >= q.period.start, t.c.day <= q.period.end)
@@ -206,7 +218,7 @@ def _direct(s: Session, q: Query, paths: list[str] | None) -> dict[Any, dict[str
         where.append(Event.source == q.source)
     kinds: set[int] | None = None
     if q.unit_kind:
-        kinds = set(s.scalars(select(Unit.id).where(Unit.kind == q.unit_kind)))
+        kinds = unit_ids_of_kind(s, q.unit_kind)
     out: dict[Any, dict[str, int]] = {}
     for batch in iter_events(s, and_(*where) if where else None):
         for item in batch:
@@ -294,6 +306,7 @@ def figures(uow: UnitOfWork, actor: Actor, **params: Any) -> dict[str, Any]:
             # the on-post checks (在岗抽查) a centre was asked and answered in time
             groups = _with_presence(s, actor, q, groups)
             groups = _with_copies(s, actor, q, groups)
+            groups = _with_duties(s, actor, q, groups)
         out["groups"] = []
         for g in groups:
             entry = ({k: v for k, v in g.items() if k not in ("counts", "copies", "presence")}
@@ -395,7 +408,7 @@ def copy_counts(s: Session, actor: Actor, q: Query, now: datetime | None = None)
     if q.unit is not None:
         stmt = stmt.where(Task.unit_id == q.unit.id)
     if q.unit_kind:
-        stmt = stmt.where(Unit.kind == q.unit_kind)
+        stmt = stmt.where(Unit.id.in_(unit_ids_of_kind(s, q.unit_kind)))
     if q.event_class is not None or q.source:
         events = select(Event.id)
         if q.event_class is not None:
@@ -410,6 +423,22 @@ def copy_counts(s: Session, actor: Actor, q: Query, now: datetime | None = None)
             out[int(unit_id)] = {"copies_due": a + b + c, "copies_read_on_time": a, "copies_read_late": b,
                                  "copies_unread_late": c}
     return out
+
+
+def _with_duties(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per grid team, its duty list's completion (履职完成率, issue #20) beside the events' figures: the
+    team's items due in the period, done on time, late, overdue; a team with items and no events still
+    gets its row. Counted only for units grouped over all kinds or over grid teams."""
+    from shuzhi.adapters.db.tables_town import DutyItem
+    from shuzhi.services.grid_teams import duty_counts
+
+    if q.unit_kind not in (None, "grid", "grid_team") or q.event_class is not None or q.source:
+        return groups
+    paths = _scope_paths(actor, q.area)
+    extra = [] if q.unit is None else [DutyItem.grid_unit_id == q.unit.id]
+    counts = duty_counts(s, utc(q.period.start), utc(q.period.end + timedelta(days=1)), datetime.now(UTC),
+                         by="grid", paths=paths, extra=extra)
+    return _attach(s, q, groups, {k: v for k, v in counts.items() if v["due"] or v["open"]}, "duties")
 
 
 def _with_copies(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ def people(uow: UnitOfWork, actor: Actor, *, area: str | None, period: str | Non
                          "total": sum(actions.values()), "actions": dict(sorted(actions.items()))})
         _with_patrols(s, q, paths, rows)
         _with_assigned(s, q, paths, rows)
+        _with_duties(s, q, paths, rows)
         rows.sort(key=lambda r: (-int(r["total"]), str(r["code"])))
         out = describe(q)
         out["people"] = rows
@@ -135,3 +136,24 @@ def _with_patrols(s: Session, q: Query, paths: list[str] | None, rows: list[dict
         row["patrol"] = {"patrols": n, "hours": round(t["seconds"] / 3600, 2), "km": round(t["metres"] / 1000, 3),
                          "findings": int(t["findings"]),
                          "findings_per_patrol": round(t["findings"] / n, 2) if n else 0.0}
+
+
+def _with_duties(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]],
+                 now: datetime | None = None) -> None:
+    """Per grid team member, his duty list's completion in the period (履职, issue #20): items due, done on
+    time, late, overdue, still open, and the completion rate (on time over fallen due)."""
+    from shuzhi.adapters.db.tables_town import DutyItem
+    from shuzhi.services.grid_teams import duty_counts
+
+    extra = [] if q.unit is None else [DutyItem.grid_unit_id == q.unit.id]
+    totals = duty_counts(s, utc(q.period.start), utc(q.period.end + timedelta(days=1)), now or datetime.now(UTC),
+                         by="person", paths=paths, extra=extra)
+    if not totals:
+        return
+    by_code = {r["code"]: r for r in rows}
+    for p in s.scalars(select(Person).where(Person.id.in_(list(totals)))):
+        row = by_code.get(p.code)
+        if row is None:
+            row = {"code": p.code, "name": p.name, "unit": p.unit.code, "role": p.role, "total": 0, "actions": {}}
+            rows.append(row)
+        row["duties"] = totals[p.id]

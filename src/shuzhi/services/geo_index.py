@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.engine import database_key
 from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.geo import GridIndex
+from shuzhi.domain.grid_teams import GOVERNANCE
 
 
 @dataclass
@@ -33,8 +34,10 @@ _cache: dict[str, _Cached] = {}
 RECHECK_SECONDS = 2.0
 
 
-def grid_index(session: Session) -> GridIndex:
-    url = database_key(session)
+def grid_index(session: Session, layer: str = GOVERNANCE) -> GridIndex:
+    """The grids of one layer of the dual grid (the governance grid unless asked): a point is located in
+    the governance grid even where a special-purpose grid lies over the same ground."""
+    url = database_key(session) if layer == GOVERNANCE else f"{database_key(session)}#{layer}"
     cached = _cache.get(url)
     if cached is not None and time.monotonic() - cached.checked < RECHECK_SECONDS:
         return cached.index
@@ -49,7 +52,8 @@ def grid_index(session: Session) -> GridIndex:
             cached.checked = time.monotonic()
             return cached.index
         rows = session.execute(
-            select(Area.code, Area.boundary).where(Area.level == "grid", Area.boundary.is_not(None))
+            select(Area.code, Area.boundary).where(Area.level == "grid", Area.layer == layer,
+                                                  Area.boundary.is_not(None))
         ).all()
         index = GridIndex([(code, shape(boundary)) for code, boundary in rows])
         _cache[url] = _Cached(key, index, time.monotonic())

@@ -87,6 +87,9 @@ class Area(Timestamps, Base):
     code: Mapped[str] = mapped_column(String(15), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(10), index=True)
+    #: The dual grid (issue #20): a grid is of the governance layer or a special-purpose one (safety, flood …)
+    #: over the same ground; a point is located in the governance grid (:mod:`shuzhi.domain.grid_teams`).
+    layer: Mapped[str] = mapped_column(String(12), default="governance", server_default="governance")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     #: ``/city/district/town/…/self/`` codes; a subtree is ``path LIKE '<path>%'``.
     path: Mapped[str] = mapped_column(String(100), index=True)

@@ -75,9 +75,11 @@ def areas_geojson(uow: UowDep, _actor: ActorDep, level: str = "town",
 @router.get("/locate", response_model=LocationOut)
 def locate(uow: UowDep, _actor: ActorDep, lon: Annotated[float, Query(ge=-180, le=180)],
            lat: Annotated[float, Query(ge=-90, le=90)],
-           crs: Annotated[str, Query(pattern="^(wgs84|gcj02)$")] = "wgs84") -> LocationOut:
-    """Resolve a point (WGS-84 or GCJ-02) to its grid and the chain city → grid."""
-    loc = areas.locate(uow, lon, lat, crs)
+           crs: Annotated[str, Query(pattern="^(wgs84|gcj02)$")] = "wgs84",
+           layer: Annotated[str, Query(max_length=12)] = "governance") -> LocationOut:
+    """Resolve a point (WGS-84 or GCJ-02) to its grid (the governance grid unless ``layer`` names a
+    special-purpose one) and the chain city → grid."""
+    loc = areas.locate(uow, lon, lat, crs, layer)
     return LocationOut(found=loc.found, lon=loc.lon, lat=loc.lat, grid=_out(loc.grid) if loc.grid else None,
                        chain=[_out(c) for c in loc.chain], reason=loc.reason)
 

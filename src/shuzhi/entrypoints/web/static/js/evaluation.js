@@ -154,13 +154,41 @@ async function loadAssignees(period) {
   }
 }
 
+// 网格队伍与网格员履职 (issue #20): per grid team the standard rates of units beside its duty completion;
+// per grid worker his duty list's completion
+async function loadGridTeams(period) {
+  const teams = clear(document.getElementById("grid-teams-body"));
+  const people = clear(document.getElementById("grid-people-body"));
+  const q = new URLSearchParams({ period, group_by: "unit", unit_kind: "grid_team" });
+  if (state.area) q.set("area", state.area);
+  try {
+    const [fig, ppl] = await Promise.all([get(`/api/evaluation/figures?${q}`),
+      get(`/api/evaluation/people?${new URLSearchParams({ period })}`)]);
+    const groups = fig.groups.filter((g) => g.duties || g.dispatched || g.due);
+    if (!groups.length) teams.append(el("tr", {}, el("td", { colspan: 6 }, t("common.empty"))));
+    for (const g of groups) {
+      const d = g.duties || {};
+      teams.append(el("tr", { "data-unit": g.code }, el("th", { scope: "row" }, g.name), el("td", {}, pct(g.closure_rate)),
+        el("td", {}, pct(g.on_time_closure_rate)), el("td", {}, String(d.due || 0)), el("td", {}, String(d.overdue || 0)),
+        el("td", {}, pct(d.completion_rate))));
+    }
+    const rows = ppl.people.filter((p) => p.duties).sort((a, b) => (a.duties.completion_rate ?? 2) - (b.duties.completion_rate ?? 2));
+    if (!rows.length) people.append(el("tr", {}, el("td", { colspan: 6 }, t("common.empty"))));
+    for (const p of rows) {
+      const d = p.duties;
+      people.append(el("tr", { "data-person": p.code }, el("th", { scope: "row" }, p.name || p.code), el("td", {}, String(d.due)),
+        el("td", {}, String(d.on_time)), el("td", {}, String(d.late)), el("td", {}, String(d.overdue)), el("td", {}, pct(d.completion_rate))));
+    }
+  } catch (e) { teams.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e)))); }
+}
+
 async function refresh() {
   const period = currentPeriod();
   const q = new URLSearchParams(location.search);
   q.set("period", period);
   history.replaceState(null, "", `/evaluation?${q}`);
   await Promise.all([loadMap(period).catch((e) => toast(errorText(e), "error")), loadRankings(period),
-    loadDutyFigures(period, state.area), loadAssignees(period)]);
+    loadDutyFigures(period, state.area), loadAssignees(period), loadGridTeams(period)]);
 }
 
 function setBy(by) {
