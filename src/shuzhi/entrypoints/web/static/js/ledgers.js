@@ -261,8 +261,10 @@ function renderBulletin(b) {
   const box = clear(document.getElementById("l-bulletin-body"));
   const c = b.content;
   box.append(el("h3", {}, b.title), el("p", {}, Object.entries(c.colours).map(([k, n]) => [colourBadge(k), ` ${n} `])));
-  box.append(el("table", { class: "grid-table", id: "l-ranking" }, el("thead", {}, el("tr", {}, [t("ledgers.rank"), t("ledgers.lead_unit"), t("ledgers.score"), t("ledgers.report_rate"), t("ledgers.completion_rate"), t("ledgers.overdue"), t("ledgers.stalled"), t("ledgers.reopened_n"), t("ledgers.vs_previous")].map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, c.ranking.map((r) => el("tr", {}, el("td", {}, r.place), el("td", {}, r.name), el("td", {}, r.score), el("td", {}, pct(r.report_rate)),
+  box.append(el("table", { class: "grid-table", id: "l-ranking" }, el("thead", {}, el("tr", {}, [t("ledgers.rank"), t("ledgers.lead_unit"), t("ledgers.score"), t("ledgers.score_change"), t("ledgers.report_rate"), t("ledgers.completion_rate"), t("ledgers.overdue"), t("ledgers.stalled"), t("ledgers.reopened_n"), t("ledgers.vs_previous")].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, c.ranking.map((r) => el("tr", {}, el("td", {}, r.place), el("td", {}, r.name), el("td", {}, r.score),
+      el("td", {}, r.previous_score === null || r.previous_score === undefined ? "—" : (r.score - r.previous_score >= 0 ? "+" : "") + (r.score - r.previous_score).toFixed(2)),
+      el("td", {}, pct(r.report_rate)),
       el("td", {}, pct(r.completion_rate)), el("td", {}, r.overdue), el("td", {}, r.stalled), el("td", {}, r.reopened),
       el("td", {}, r.previous_place === null ? t("ledgers.new_entry") : String(r.previous_place - r.place)))))));
   if (c.overdue.length) box.append(el("h4", {}, t("ledgers.overdue_items")), el("ul", {}, c.overdue.map((x) => el("li", {}, `${x.number} ${x.title} · ${x.unit} · ${x.time_limit}`))));
