@@ -88,9 +88,9 @@ function fieldRow(label, value) {
 }
 
 async function openItem(id) {
-  const [item, timeline, children, files] = await Promise.all([
+  const [item, timeline, children, files, links] = await Promise.all([
     get(`/api/ledger-items/${id}`), get(`/api/ledger-items/${id}/timeline`), get(`/api/ledger-items/${id}/children`),
-    get(`/api/ledger-items/${id}/attachments`)]);
+    get(`/api/ledger-items/${id}/attachments`), get(`/api/ledger-items/${id}/links`)]);
   const panel = document.getElementById("l-detail");
   panel.hidden = false;
   const box = clear(document.getElementById("l-detail-body"));
@@ -118,6 +118,10 @@ async function openItem(id) {
     box.append(el("h4", {}, t("ledgers.children")), el("ul", { class: "children" }, children.map((c) =>
       el("li", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); openItem(c.id); } }, `${c.number} ${c.title}`),
         ` · ${c.lead_unit_name} · ${c.progress}% · ${stateText(c.state)}`))));
+  }
+  if (links.length) {
+    box.append(el("h4", {}, t("ledgers.from_events.events")), el("ul", { class: "event-links" }, links.map((x) =>
+      el("li", {}, el("a", { href: `/events/${enc(x.event_number)}` }, x.event_number), ` ${x.event_title} · ${t(`state.${x.event_state}`)}`))));
   }
   box.append(el("h4", {}, t("ledgers.timeline")), el("ol", { class: "timeline" }, timeline.map((e) =>
     el("li", {}, `${fmtTime(e.at)} ${e.actor} ${actionText(e.action)}`, e.reason ? `：${e.reason}` : ""))));
@@ -309,6 +313,34 @@ async function main() {
     } catch (err) { toast(errorText(err), "error"); }
   });
   await loadLedgers();
+  const params = new URLSearchParams(location.search);
+  if (params.get("from_events")) fromEvents(params);
+  if (params.get("item")) await openItem(Number(params.get("item")));
+}
+
+// A pattern of events (分析研判's hot spot) made one problem to rectify, linked to every event, in one
+// action: the events come in the address, the runner fills in the "四合一" and picks the ledger above.
+function fromEvents(params) {
+  const numbers = params.get("from_events").split(",").map((n) => n.trim()).filter(Boolean);
+  const panel = document.getElementById("l-from-events");
+  panel.hidden = false;
+  const box = clear(document.getElementById("l-from-events-body"));
+  box.append(el("p", { class: "muted" }, t("ledgers.from_events.hint")),
+    el("p", {}, `${t("ledgers.from_events.events")}：`, numbers.map((n) => [el("a", { href: `/events/${enc(n)}` }, n), " "])));
+  box.append(actionForm(t("ledgers.from_events"), [
+    { name: "title", label: t("ledgers.task"), required: true, value: params.get("title") || "" },
+    { name: "lead_unit", label: t("ledgers.unit"), required: true },
+    { name: "leader", label: t("ledgers.leader") },
+    { name: "time_limit", label: t("ledgers.time_limit") },
+    { name: "finding", label: t("ledgers.finding"), type: "textarea" }], async (f) => {
+    const made = await post(`/api/ledgers/${enc(current.code)}/items/from-events`, {
+      title: f.elements.title.value, lead_unit: f.elements.lead_unit.value.trim(), leader: f.elements.leader.value || null,
+      time_limit: f.elements.time_limit.value || null, finding: f.elements.finding.value || null, event_numbers: numbers });
+    clear(box).append(el("p", { role: "status", id: "l-from-events-done" }, `${t("ledgers.from_events.done")}${made.number} ${made.title}`));
+    offset = 0;
+    await search(false);
+    await openItem(made.id);
+  }, { open: true, cls: "primary" }));
 }
 
 main().catch((e) => toast(errorText(e), "error"));
