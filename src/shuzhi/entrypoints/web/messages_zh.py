@@ -1731,6 +1731,8 @@ MESSAGES.update({
     "eval.report.quarterly": "季度通报",
     "eval.report.half_year": "半年小结",
     "eval.report.annual": "年度考评",
+    "eval.period.half": "半年",
+    "eval.ledger_leaders": "台账责任领导排名（按期对账、按期销账）",
     "ledgers.tl.item.from_events": "由事件规律立项整改",
     "ledgers.from_events": "转为整改问题",
     "ledgers.from_events.hint": "将这些事件作为一个问题立项整改，并关联全部事件",
