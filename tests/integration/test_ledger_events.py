@@ -80,3 +80,21 @@ def test_a_case_arising_from_a_task_shows_on_the_event(api: Api, world: World) -
     assert [(x["number"], x["relation"], x["state"]) for x in shown] == [(task["number"], "arose_from", "open")]
     assert api.get("/api/events/500111-20000101-999999/ledger-items", status=404)["detail"] == \
         "event 500111-20000101-999999 not found"
+
+
+def test_a_published_bulletin_is_read_by_the_units_it_went_to(api: Api, world: World) -> None:
+    """晒账 of a private ledger: town A, with an item in it, reads the published bulletin (not the
+    preview of the whole ledger); town B, with no item, does not even see that the ledger exists."""
+    _problem_list(api)
+    api.post("/api/ledgers/WT2026/items", "alice", {"title": "镇街整改", "lead_unit": "C500111001",
+                                                    "source": "audit", "finding": "台账不全"}, status=201)
+    api.post("/api/ledgers/WT2026/items", "alice", {"title": "部门整改", "lead_unit": "D500111-CGJ",
+                                                    "source": "audit", "finding": "制度缺失"}, status=201)
+    published = api.post("/api/ledgers/WT2026/bulletins", "alice", {"period_kind": "monthly"}, status=201)
+    listed = api.get("/api/ledgers/WT2026/bulletins", who="bob")
+    assert [b["id"] for b in listed] == [published["id"]]
+    read = api.get(f"/api/ledgers/WT2026/bulletins/{published['id']}", who="bob")
+    assert {r["key"] for r in read["content"]["ranking"]} == {"C500111001", "D500111-CGJ"}
+    api.get("/api/ledgers/WT2026/bulletin", who="bob", status=404)  # the live preview is the whole ledger's
+    api.get(f"/api/ledgers/WT2026/bulletins/{published['id']}", who="frank", status=404)
+    api.get("/api/ledgers/WT2026/bulletins", who="frank", status=404)

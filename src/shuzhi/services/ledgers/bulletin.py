@@ -141,11 +141,11 @@ def publish(uow: UnitOfWork, ledger_code: str, actor: Actor, *, period_kind: str
 
 
 def list_bulletins(uow: UnitOfWork, ledger_code: str, actor: Actor) -> list[BulletinView]:
+    """The published bulletins: read by everyone they were published to (晒账) — every unit with an item
+    in the ledger, whatever the ledger's visibility — as by those who see the whole ledger."""
     with uow:
         s = uow.session
         acc = access.load_ledger(s, actor, ledger_code)
-        if not acc.whole:
-            return []
         return [BulletinView(id=b.id, ledger=ledger_code, period_kind=b.period_kind, period=b.period, title=b.title,
                              published_at=b.published_at, published_by=b.published_by, content={})
                 for b in s.scalars(select(LedgerBulletin).where(LedgerBulletin.ledger_id == acc.ledger.id)
@@ -157,7 +157,7 @@ def get_bulletin(uow: UnitOfWork, ledger_code: str, bulletin_id: int, actor: Act
         s = uow.session
         acc = access.load_ledger(s, actor, ledger_code)
         b = s.get(LedgerBulletin, bulletin_id)
-        if b is None or b.ledger_id != acc.ledger.id or not acc.whole:
+        if b is None or b.ledger_id != acc.ledger.id:
             raise NotFound(f"bulletin {bulletin_id} not found")
         return BulletinView(id=b.id, ledger=ledger_code, period_kind=b.period_kind, period=b.period, title=b.title,
                             published_at=b.published_at, published_by=b.published_by, content=dict(b.content))

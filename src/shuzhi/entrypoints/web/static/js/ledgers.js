@@ -45,7 +45,10 @@ async function loadLedgers() {
 async function chooseLedger() {
   current = ledgers.find((l) => l.code === ledgerSelect.value) || null;
   document.getElementById("l-import").hidden = !current || !current.manages;
-  document.getElementById("l-bulletin").hidden = !current || !current.whole;
+  // published bulletins are read by every unit they went to; previewing and publishing need the whole ledger
+  document.getElementById("l-bulletin").hidden = !current;
+  document.getElementById("l-bulletin-form").hidden = !current || !current.whole;
+  clear(document.getElementById("l-bulletin-body"));
   if (!current) { clear(body); body.append(el("tr", {}, el("td", { colspan: 8 }, empty(t("ledgers.none"))))); return; }
   document.getElementById("l-export").href = `/api/ledgers/${enc(current.code)}/export`;
   const field = document.getElementById("l-field");
@@ -55,7 +58,7 @@ async function chooseLedger() {
   for (const name of await get(`/api/ledgers/${enc(current.code)}/leaders`)) leader.append(el("option", { value: name }, name));
   offset = 0;
   await search(false);
-  if (current.whole) await loadBulletins();
+  await loadBulletins();
 }
 
 function progressBar(p) {
