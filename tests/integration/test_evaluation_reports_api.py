@@ -75,6 +75,10 @@ def test_cli_report_writes_three_files(session_factory: sessionmaker[Session], w
     assert sorted(p.suffix for p in tmp_path.glob("weekly-2024-W23.*")) == [".docx", ".html", ".xlsx"]
     bad = CliRunner().invoke(app, ["report", "weekly", "--date", "June", "--database-url", url])
     assert bad.exit_code == 2
+    half = CliRunner().invoke(app, ["report", "half-year", "--date", "2024-06-05", "--area", "500111", "--out",
+                                    str(tmp_path), "--database-url", url])
+    assert half.exit_code == 0, half.output
+    assert sorted(p.suffix for p in tmp_path.glob("half_year-2024-H1.*")) == [".docx", ".html", ".xlsx"]
 
 
 def test_evaluation_api(session_factory: sessionmaker[Session], world: World, api: Api) -> None:
