@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from shuzhi.domain import permissions as P
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.entrypoints.api.uploads import UploadForm, read_bytes, upload_form
 from shuzhi.services.errors import Invalid
 from shuzhi.services.ledgers import board, books, browse, bulletin, event_links, excel, figures, items, progress
@@ -254,7 +254,7 @@ def from_events(code: str, cmd: event_links.FromEventsCommand, uow: UowDep, acto
 
 
 @router.get("/events/{ref}/ledger-items", response_model=list[event_links.EventItem])
-def event_items(ref: str, uow: UowDep, actor: ActorDep) -> list[event_links.EventItem]:
+def event_items(ref: Ref, uow: UowDep, actor: ActorDep) -> list[event_links.EventItem]:
     """The ledger items linked to the event (the task it arose from, the problem it is part of)."""
     return event_links.items_of_event(uow, ref, actor)
 
