@@ -245,6 +245,10 @@ def test_evaluation_shows_the_colour_map_and_downloads_an_xlsx_report(live: Live
     with open(path, "rb") as f:
         book = load_workbook(io.BytesIO(f.read()))
     assert book.sheetnames
+    # the seeds' scored periods: a half-year summary (半年小结) compared with the half year before
+    page.get_by_label("报告类型").select_option("half_year")
+    page.get_by_role("button", name="立即生成").click()
+    page.locator("#reports-body tr[data-report]", has_text="半年小结").first.wait_for()
     assert not errors, errors
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Area, Event, Person, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_desk import CopyList
+from shuzhi.adapters.db.tables_ledgers import LedgerEventLink
 from shuzhi.adapters.db.tables_supervision import SupervisionStep
 from shuzhi.config import Settings
 from shuzhi.demo.runner import seed_demo
@@ -50,6 +51,10 @@ def test_demo_seed_builds_a_district_with_history(session_factory: sessionmaker[
         steps = dict(s.execute(select(SupervisionStep.step, func.count()).group_by(SupervisionStep.step)).all())
         assert {"remind_70", "overdue", "accept_timeout"} <= set(steps), steps
         assert all(at <= now for at in s.scalars(select(SupervisionStep.done_at)))
+        # 台账: the history's hot spot made one problem on the rectification list, linked to its events
+        pattern = s.execute(select(LedgerEventLink.item_id, func.count()).where(LedgerEventLink.relation == "pattern")
+                            .group_by(LedgerEventLink.item_id)).all()
+        assert len(pattern) == 1 and pattern[0][1] >= 2, pattern
     assert events == len(replayer.numbers) and events > 100
     assert {"dispatched", "handling", "closed", "cancelled"} <= set(states), states
     # steps still in the future wait for the live loop; refused steps are few and explained

@@ -250,6 +250,9 @@ def test_analysis_and_the_weekly_report(api: Api, history: dict[str, list[str]])
     assert top["count"] >= 3 and top["wording"] in texts and top["class_code"] in HISTORY
     assert top["towns"] == ["龙岗街道"]
     assert got["hot_spots"][0]["count"] == 24  # all at World.A1
+    # the spot names its events, so that the ledgers can make it one problem to rectify
+    assert len(got["hot_spots"][0]["events"]) == 24 and set(got["hot_spots"][0]["events"]) == {
+        n for ns in history.values() for n in ns}
     docx = api.get(f"/api/hotline/weekly-report?format=docx&day={today}")
     assert docx.content[:2] == b"PK"
     html = api.get(f"/api/hotline/weekly-report?format=html&day={today}").text

@@ -349,6 +349,8 @@ BODIES: dict[tuple[str, str], Any] = {
                                       "targets": {"lead": "C500111001"}},
     ("POST", "/api/events"): {"source": "hotline", "title": "x", "lon": World.A1[0], "lat": World.A1[1]},
     ("POST", "/api/ledger-items/{item_id}/links"): {"event_number": "{ref}", "relation": "arose_from"},
+    ("POST", "/api/ledgers/{code}/items/from-events"): {"title": "积水整治", "lead_unit": "C500111001",
+                                                        "event_numbers": ["{ref}"]},
     ("POST", "/api/events/{ref}/notify"): {"unit_codes": ["C500111001"]},
     ("POST", "/api/copy-lists"): {"name": "x", "unit_codes": ["C500111001"]},
     ("PUT", "/api/copy-lists/{list_id}"): {"name": "x", "unit_codes": ["C500111001"]},

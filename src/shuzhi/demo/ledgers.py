@@ -4,7 +4,9 @@
   down to towns), reconciled monthly — most reports on time, some late or missed, a few stalled;
 * a rectification list from an audit and an inspection (问题清单), closed off with evidence by the
   district centre, one reopened;
-* a year's people's-congress suggestions and CPPCC proposals (建议提案) with replies and satisfaction.
+* a year's people's-congress suggestions and CPPCC proposals (建议提案) with replies and satisfaction;
+* on the rectification list, the history's most frequent kind of case at one place (the evaluation's
+  hot spot) made one problem, linked to every one of its events.
 
 The ledger clocks sweep day by day through the history, so reminders, missing reports, urges and
 escalations land when they fell due.
@@ -20,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shuzhi.adapters.db.tables import Person, Unit
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Unit
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.ledgers import (
     ItemAction,
@@ -34,7 +36,7 @@ from shuzhi.domain.ledgers import (
 from shuzhi.domain.permissions import LEDGER_REPORT, permissions_of
 from shuzhi.services.actors import Actor, resolve_actor
 from shuzhi.services.errors import Conflict, ServiceError
-from shuzhi.services.ledgers import books, clocks, items, progress
+from shuzhi.services.ledgers import books, clocks, event_links, items, progress
 from shuzhi.services.unit_of_work import UnitOfWork
 
 PDF = b"%PDF-1.4\n% demo evidence\n"
@@ -175,7 +177,37 @@ def seed_ledgers(uow: Callable[[], UnitOfWork], now: datetime, seed: int = 1, *,
             later = sd.safely(what, fn) or []
             queue = sorted(queue + [e for e in later if e[0] <= now], key=lambda e: e[0])
         clocks.sweep(uow, day)
+    sd.safely("pattern problem", lambda: _pattern_problem(uow, audit.code, chief, now))
     return sd.failures
+
+
+def _pattern_problem(uow: Callable[[], UnitOfWork], ledger: str, chief: Actor, now: datetime) -> None:
+    """The history's most frequent handled case of one class in one town (the evaluation's hot spot),
+    made one problem to rectify, led by the town's centre and linked to every one of its events."""
+    with uow() as u:
+        s = u.session
+        towns = s.execute(select(Area.path, Area.name, Unit.code).join(Unit, Unit.area_id == Area.id)
+                          .where(Area.level == "town", Unit.kind == "centre")).all()
+        groups: dict[tuple[int, str], list[str]] = {}
+        for class_id, path, number in s.execute(
+                select(Event.event_class_id, Event.area_path, Event.number)
+                .where(Event.mode != "notify", Event.state != "cancelled", Event.area_path.is_not(None),
+                       Event.event_class_id.is_not(None)).order_by(Event.received_at)):
+            town = next((t for t in towns if (path or "").startswith(t.path)), None)
+            if town is not None and class_id is not None:
+                groups.setdefault((int(class_id), str(town.path)), []).append(number)
+        if not groups:
+            return
+        (class_id, town_path), numbers = max(groups.items(), key=lambda kv: (len(kv[1]), kv[0][1]))
+        if len(numbers) < 2:
+            return
+        class_name = s.scalar(select(EventClass.name).where(EventClass.id == class_id)) or ""
+        town = next(t for t in towns if t.path == town_path)
+    limit = (now + timedelta(days=90)).astimezone(SHANGHAI).date().isoformat()
+    event_links.problem_from_events(uow(), ledger, event_links.FromEventsCommand(
+        title=f"{town.name}{class_name}反复发生整治"[:60], lead_unit=town.code, leader=_LEADERS[0], time_limit=limit,
+        source=ProblemSource.SUPERVISION, event_numbers=numbers[:50],
+        note="分析研判热点：同一镇街同类事件反复发生"), chief, now=now)
 
 
 def _create(sd: _Seeder, ledger: str, cmd: items.ItemCommand, chief: Actor, at: datetime, rng: random.Random,

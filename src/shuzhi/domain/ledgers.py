@@ -544,17 +544,14 @@ REPORT_PERIOD_TITLES = {ReportPeriod.MONTHLY: "每月通报", ReportPeriod.QUART
                         ReportPeriod.HALF_YEAR: "半年小结", ReportPeriod.ANNUAL: "年度考评"}
 
 
+#: The scoring window of each report period (a month, quarter, half year or year).
+PERIOD_KIND_OF = {ReportPeriod.MONTHLY: PeriodKind.MONTH, ReportPeriod.QUARTERLY: PeriodKind.QUARTER,
+                  ReportPeriod.HALF_YEAR: PeriodKind.HALF, ReportPeriod.ANNUAL: PeriodKind.YEAR}
+
+
 def period_window(kind: ReportPeriod, day: date) -> Period:
     """The scoring window of a report of ``kind`` containing ``day``: a month, quarter, half year or year."""
-    if kind is ReportPeriod.MONTHLY:
-        return of_kind(PeriodKind.MONTH, day)
-    if kind is ReportPeriod.QUARTERLY:
-        return of_kind(PeriodKind.QUARTER, day)
-    if kind is ReportPeriod.HALF_YEAR:
-        first = day.month <= 6
-        return Period(PeriodKind.RANGE, date(day.year, 1 if first else 7, 1),
-                      date(day.year, 6, 30) if first else date(day.year, 12, 31))
-    return of_kind(PeriodKind.YEAR, day)
+    return of_kind(PERIOD_KIND_OF[kind], day)
 
 
 def previous_window(kind: ReportPeriod, window: Period) -> Period:
@@ -562,6 +559,4 @@ def previous_window(kind: ReportPeriod, window: Period) -> Period:
 
 
 def window_title(kind: ReportPeriod, window: Period) -> str:
-    if kind is ReportPeriod.HALF_YEAR:
-        return f"{window.start.year}年{'上' if window.start.month == 1 else '下'}半年"
     return window.title

@@ -7,6 +7,7 @@ Written as text so that a URL or a command line can carry them:
 ``2024-W24``       an ISO week (Monday to Sunday)
 ``2024-06``        a month
 ``2024-Q2``        a quarter
+``2024-H1``        a half year (上半年 January–June, 下半年 July–December: the seeds' 半年小结)
 ``2024``           a year
 ``2024-06-01..2024-06-20``  any range of days, both ends included
 =================  ==========================================
@@ -32,6 +33,7 @@ class PeriodKind(StrEnum):
     WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
+    HALF = "half"
     YEAR = "year"
     RANGE = "range"
 
@@ -62,6 +64,8 @@ class Period:
             return f"{s.year}-{s.month:02d}"
         if self.kind is PeriodKind.QUARTER:
             return f"{s.year}-Q{(s.month - 1) // 3 + 1}"
+        if self.kind is PeriodKind.HALF:
+            return f"{s.year}-H{1 if s.month <= 6 else 2}"
         if self.kind is PeriodKind.YEAR:
             return str(s.year)
         return f"{s.isoformat()}..{self.end.isoformat()}"
@@ -79,6 +83,8 @@ class Period:
             return f"{s.year}年{s.month}月"
         if self.kind is PeriodKind.QUARTER:
             return f"{s.year}年第{(s.month - 1) // 3 + 1}季度"
+        if self.kind is PeriodKind.HALF:
+            return f"{s.year}年{'上' if s.month <= 6 else '下'}半年"
         if self.kind is PeriodKind.YEAR:
             return f"{s.year}年"
         return f"{s.isoformat()}至{self.end.isoformat()}"
@@ -102,6 +108,10 @@ def of_kind(kind: PeriodKind, day: date) -> Period:
         start = date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
         end = _next_month(_next_month(_next_month(start))) - timedelta(days=1)
         return Period(kind, start, end)
+    if kind is PeriodKind.HALF:
+        if day.month <= 6:
+            return Period(kind, date(day.year, 1, 1), date(day.year, 6, 30))
+        return Period(kind, date(day.year, 7, 1), date(day.year, 12, 31))
     return Period(kind, date(day.year, 1, 1), date(day.year, 12, 31))
 
 
@@ -114,6 +124,7 @@ _FORMS: list[tuple[re.Pattern[str], PeriodKind]] = [
     (re.compile(r"(\d{4})-[Ww](\d{1,2})"), PeriodKind.WEEK),
     (re.compile(r"(\d{4})-(\d{1,2})"), PeriodKind.MONTH),
     (re.compile(r"(\d{4})-[Qq]([1-4])"), PeriodKind.QUARTER),
+    (re.compile(r"(\d{4})-[Hh]([12])"), PeriodKind.HALF),
     (re.compile(r"(\d{4})"), PeriodKind.YEAR),
 ]
 
@@ -148,9 +159,11 @@ def parse_period(text: str) -> Period:
                 return of_kind(kind, date(int(m[1]), int(m[2]), 1))
             if kind is PeriodKind.QUARTER:
                 return of_kind(kind, date(int(m[1]), (int(m[2]) - 1) * 3 + 1, 1))
+            if kind is PeriodKind.HALF:
+                return of_kind(kind, date(int(m[1]), 1 if m[2] == "1" else 7, 1))
             return of_kind(kind, date(int(m[1]), 1, 1))
         except ValueError as exc:
             raise PeriodError(f"{raw!r} is not a valid {kind.value}: {exc}") from None
     raise PeriodError(
-        f"{raw!r} is not a period: use 2024-06-13, 2024-W24, 2024-06, 2024-Q2, 2024 or 2024-06-01..2024-06-20"
+        f"{raw!r} is not a period: use 2024-06-13, 2024-W24, 2024-06, 2024-Q2, 2024-H1, 2024 or 2024-06-01..2024-06-20"
     )

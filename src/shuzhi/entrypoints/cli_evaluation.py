@@ -1,4 +1,4 @@
-"""``shuzhi report daily|weekly|monthly`` and ``shuzhi evaluation refresh``."""
+"""``shuzhi report daily|weekly|monthly|bulletin|quarterly|half-year|annual`` and ``shuzhi evaluation refresh``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-report_app = typer.Typer(help="Generate the centre's reports (日报、周调度、月盘点).", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Generate the centre's reports (日报、周调度、月盘点、每月通报、季度通报、半年小结、年度考评).",
+    no_args_is_help=True)
 evaluation_app = typer.Typer(help="Evaluation roll-ups.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
@@ -73,6 +75,34 @@ def monthly(date: DateOption = None, area: AreaOption = None, out: OutOption = P
             database_url: DbOption = None) -> None:
     """Monthly review (月盘点) of one month (default last month)."""
     _run("monthly", date, area, out, database_url)
+
+
+@report_app.command("bulletin")
+def bulletin(date: DateOption = None, area: AreaOption = None, out: OutOption = Path("."),
+             database_url: DbOption = None) -> None:
+    """Monthly bulletin (每月通报) of one month, compared with the month before (default last month)."""
+    _run("bulletin", date, area, out, database_url)
+
+
+@report_app.command("quarterly")
+def quarterly(date: DateOption = None, area: AreaOption = None, out: OutOption = Path("."),
+              database_url: DbOption = None) -> None:
+    """Quarterly bulletin (季度通报), compared with the quarter before (default last quarter)."""
+    _run("quarterly", date, area, out, database_url)
+
+
+@report_app.command("half-year")
+def half_year(date: DateOption = None, area: AreaOption = None, out: OutOption = Path("."),
+              database_url: DbOption = None) -> None:
+    """Half-year summary (半年小结), compared with the half year before (default the last one)."""
+    _run("half_year", date, area, out, database_url)
+
+
+@report_app.command("annual")
+def annual(date: DateOption = None, area: AreaOption = None, out: OutOption = Path("."),
+           database_url: DbOption = None) -> None:
+    """Annual assessment (年度考评), compared with the year before (default last year)."""
+    _run("annual", date, area, out, database_url)
 
 
 @evaluation_app.command("refresh")

@@ -21,6 +21,7 @@ from shuzhi.domain.evaluation import (
     COPY_MEASURES,
     COPY_RATES,
     LEDGER_MEASURES,
+    LEDGER_RATES,
     MEASURES,
     RATING_MEASURES,
     RATING_RATES,
@@ -546,6 +547,11 @@ def _peer_view(s: Session, actor: Actor) -> tuple[Actor, str | None]:
     return replace(actor, area_paths=(path,) if path else actor.area_paths), parent
 
 
+#: The rates and counts each ranking row also gives for the previous period (its movement, 较上期).
+COMPARED = ("closure_rate", "on_time_closure_rate", "due", "handled_overdue", "reworked", "ledger_report_rate",
+            "ledger_completion_rate", "ledger_overdue", "ledger_reopened")
+
+
 def _key(entry: dict[str, Any]) -> str:
     return str(entry["key"])
 
@@ -558,6 +564,7 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
     now_scores = {_key(e): e["score"] for e in entries if e["score"] is not None}
     prev_scores = {_key(e): e["score"] for e in prev_entries if e["score"] is not None}
     by_key = {_key(e): e for e in entries}
+    before = {_key(e): e for e in prev_entries}
     ranked = []
     for r in rank(now_scores, prev_scores):
         e = by_key[r.key]
@@ -570,7 +577,11 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
                        # 好差评 beside the event figures, when the grouping carries them (unit, area)
                        **{k: e[k] for k in RATING_MEASURES + RATING_RATES if k in e},
                        # 抄送知悉 (unit rankings)
-                       **{k: e[k] for k in COPY_MEASURES + COPY_RATES if k in e}})
+                       **{k: e[k] for k in COPY_MEASURES + COPY_RATES if k in e},
+                       # 台账 (unit rankings): the ledgers' counts and rates beside the events'
+                       **{k: e[k] for k in LEDGER_MEASURES + LEDGER_RATES if k in e},
+                       # the same figures in the previous period, for the comparison (较上期)
+                       "previous": {k: before.get(r.key, {}).get(k) for k in COMPARED if k in e}})
     red = [r for r in ranked if r["score"] >= scheme.red_min][:scheme.red_size]
     black = [r for r in reversed(ranked) if r["score"] <= scheme.black_max][:scheme.black_size]
     out = describe(q)

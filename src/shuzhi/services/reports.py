@@ -1,10 +1,13 @@
-"""The centre's rhythm (日报、周调度、月盘点): daily report, weekly dispatch report, monthly review.
+"""The centre's rhythm (日报、周调度、月盘点): daily report, weekly dispatch report, monthly review; and the
+periods the seeds score in (每月通报、季度通报、半年小结、年度考评, :mod:`shuzhi.domain.report_kinds`),
+each over its own window and compared with the one before: totals, areas, units (events and ledgers)
+and the ledgers' responsible leaders, with their places' and rates' movement.
 
 Each report is built from the evaluation figures of one area (a district by default) for one period,
 rendered as HTML, an Excel workbook and a Word document, and kept (one per kind, period and area;
 generating again replaces it).  :func:`generate_due_reports` is what the worker runs: yesterday's
-daily report, last week's dispatch report (from Monday) and last month's review, for each district,
-each once.
+daily report, last week's dispatch report (from Monday), last month's review and bulletin, and the last
+complete quarter's, half year's and year's reports, for each district, each once.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.db.tables_evaluation import EvaluationReport
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import LABELS, Figures
-from shuzhi.domain.periods import Period, PeriodKind, of_kind
+from shuzhi.domain.periods import Period, of_kind
+from shuzhi.domain.report_kinds import REPORT_KINDS, change_text, compare_totals, movement_text
 from shuzhi.services import evaluation as ev
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.errors import Invalid, NotFound
@@ -29,8 +33,7 @@ from shuzhi.services.rollups import refresh_rollups
 from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
-KINDS = {"daily": (PeriodKind.DAY, "日报"), "weekly": (PeriodKind.WEEK, "周调度报告"),
-         "monthly": (PeriodKind.MONTH, "月度盘点")}
+KINDS = {code: (k.period, k.title) for code, k in REPORT_KINDS.items()}
 _SUMMARY = ["received", "dispatched", "dispatched_accurately", "accepted_on_time", "accepted_late",
             "handled_on_time", "handled_overdue", "due", "deferred", "due_closed", "due_closed_on_time", "closed",
             "reworked", "returned", "self_handled", "called_back", "satisfied"]
@@ -116,8 +119,79 @@ def build(s: Session, actor: Actor, kind: str, period: Period, area: Area) -> rf
                                    [[x["name"], x["counts"]["received"]] for x in sources]))
         doc.charts.append(rf.Chart("事件来源构成", "pie", [x["name"] for x in sources],
                                    {"受理": [x["counts"]["received"] for x in sources]}))
+    if REPORT_KINDS[kind].compared:
+        _compared(s, actor, doc, period, area, f)
     doc.summary.append(f"评分办法：{code}；颜色分档：" + "、".join(f"{b.label}≥{b.min_score:g}" for b in scheme.bands))
     return doc
+
+
+_COMPARED_TOTALS = ["received", "dispatched", "due", "due_closed", "due_closed_on_time", "closed",
+                    "handled_overdue", "reworked", "closure_rate", "on_time_closure_rate", "accurate_dispatch_rate",
+                    "satisfaction_rate"]
+
+
+def _cmp(v: Any, name: str) -> str:
+    return change_text(v, rate=name.endswith("_rate"))
+
+
+def _compared(s: Session, actor: Actor, doc: rf.ReportDoc, period: Period, area: Area, f: dict[str, Any]) -> None:
+    """The scored periods' sections: this window against the previous one — totals, areas, units with
+    their ledger figures, the ledgers' responsible leaders, and the red and black lists."""
+    from shuzhi.services.ledgers.figures import leader_ranking
+
+    prev = period.previous()
+    _, before_total, _ = ev.grouped(s, actor, ev.Query(area, prev))
+    before = Figures(dict(before_total)).as_dict()
+    doc.summary.append(
+        f"与上期（{prev.title}）比较：受理 {f['received']} 件（上期 {before['received']} 件），"
+        f"按期结案率 {_pct(f['on_time_closure_rate'])}（"
+        f"{_cmp(compare_totals(f, before, ['on_time_closure_rate'])[0].change, 'on_time_closure_rate')}）。")
+    doc.tables.append(rf.Table("与上期比较", ["指标", "本期", "上期", "变化"],
+                               [[LABELS[c.name], _fmt(c.name, c.now), _fmt(c.name, c.before), _cmp(c.change, c.name)]
+                                for c in compare_totals(f, before, _COMPARED_TOTALS)]))
+    towns = ev.ranking_of(s, actor, ev.Query(area, period, "area"))["ranking"]
+    doc.tables.append(rf.Table("各下级区域排名（与上期比较）",
+                               ["名次", "区域", "得分", "上期得分", "得分变化", "名次变化", "按期结案率", "较上期"],
+                               [[t["rank"], t["name"], t["score"], _fmt("s", t["previous_score"]),
+                                 _cmp(None if t["previous_score"] is None else t["score"] - t["previous_score"], "s"),
+                                 movement_text(t["rank"], t["previous_rank"]), _pct(t["on_time_closure_rate"]),
+                                 _rate_change(t, "on_time_closure_rate")] for t in towns]))
+    if towns:
+        doc.charts.append(rf.Chart("各下级区域得分：本期与上期", "bar", [t["name"] for t in towns],
+                                   {"本期": [t["score"] or 0.0 for t in towns],
+                                    "上期": [t["previous_score"] or 0.0 for t in towns]}))
+    r = ev.ranking_of(s, actor, ev.Query(area, period, "unit"))
+    doc.tables.append(rf.Table("各单位综合排名（事件与台账，与上期比较）",
+                               ["名次", "单位", "得分", "得分变化", "名次变化", "按期结案率", "较上期", "按期对账率",
+                                "较上期", "按期销账率", "较上期", "台账超期", "台账反弹"],
+                               [[u["rank"], u["name"], u["score"],
+                                 _cmp(None if u["previous_score"] is None else u["score"] - u["previous_score"], "s"),
+                                 movement_text(u["rank"], u["previous_rank"]), _pct(u["on_time_closure_rate"]),
+                                 _rate_change(u, "on_time_closure_rate"), _pct(u.get("ledger_report_rate")),
+                                 _rate_change(u, "ledger_report_rate"), _pct(u.get("ledger_completion_rate")),
+                                 _rate_change(u, "ledger_completion_rate"), u.get("ledger_overdue", 0),
+                                 u.get("ledger_reopened", 0)] for u in r["ranking"]]))
+    leaders = leader_ranking(s, actor, period, prev, area_path=area.path)
+    doc.tables.append(rf.Table("责任领导台账情况（与上期比较）",
+                               ["名次", "责任领导", "得分", "名次变化", "事项", "按期对账率", "较上期", "按期销账率",
+                                "较上期", "超期", "停滞", "反弹"],
+                               [[x.place, x.name, x.score, movement_text(x.place, x.previous_place), x.items,
+                                 _pct(x.report_rate), _cmp(_minus(x.report_rate, x.previous_report_rate), "x_rate"),
+                                 _pct(x.completion_rate),
+                                 _cmp(_minus(x.completion_rate, x.previous_completion_rate), "x_rate"), x.overdue,
+                                 x.stalled, x.reopened] for x in leaders]))
+    doc.tables.append(rf.Table("红榜", ["名次", "单位", "得分"], [[x["rank"], x["name"], x["score"]]
+                                                            for x in r["red_list"]]))
+    doc.tables.append(rf.Table("黑榜", ["名次", "单位", "得分"], [[x["rank"], x["name"], x["score"]]
+                                                            for x in r["black_list"]]))
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _rate_change(row: dict[str, Any], name: str) -> str:
+    return _cmp(_minus(row.get(name), (row.get("previous") or {}).get(name)), name)
 
 
 def ev_tz() -> Any:
@@ -133,7 +207,7 @@ def render(doc: rf.ReportDoc) -> Rendered:
 
 def _period(kind: str, day: date | None, today: date) -> Period:
     if kind not in KINDS:
-        raise Invalid(f"unknown report kind '{kind}'; one of daily, weekly, monthly", field="kind")
+        raise Invalid(f"unknown report kind '{kind}'; one of {', '.join(KINDS)}", field="kind")
     pkind = KINDS[kind][0]
     if day is None:  # the last complete period
         day = today - timedelta(days=1) if kind == "daily" else of_kind(pkind, today).start - timedelta(days=1)

@@ -83,7 +83,8 @@ def refresh(uow: UowDep, actor: ActorDep, full: bool = False) -> dict[str, Any]:
 
 
 class ReportIn(BaseModel):
-    kind: str = Field(description="daily | weekly | monthly")
+    kind: str = Field(description="daily | weekly | monthly | bulletin (每月通报) | quarterly | half_year (半年小结) "
+                      "| annual (年度考评)")
     date: dt.date | None = Field(default=None, description="a day inside the period; default: the last complete one")
     area: str | None = Field(default=None, max_length=15, description="area code; default: your own")
 
@@ -96,7 +97,7 @@ def list_reports(uow: UowDep, actor: ActorDep, kind: str | None = None) -> list[
 
 @router.post("/api/reports", status_code=201)
 def create_report(body: ReportIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
-    """Generate a daily / weekly dispatch / monthly review report now (HTML, .xlsx, .docx)."""
+    """Generate a report now (日报/周调度/月盘点/每月通报/季度/半年小结/年度考评; HTML, .xlsx, .docx)."""
     return reports.generate_report(uow, actor, body.kind, day=body.date, area=body.area)
 
 

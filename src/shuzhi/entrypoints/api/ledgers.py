@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from shuzhi.domain import permissions as P
-from shuzhi.entrypoints.api.deps import ActorDep, UowDep
+from shuzhi.entrypoints.api.deps import ActorDep, Ref, UowDep
 from shuzhi.entrypoints.api.uploads import UploadForm, read_bytes, upload_form
 from shuzhi.services.errors import Invalid
-from shuzhi.services.ledgers import board, books, browse, bulletin, excel, figures, items, progress
+from shuzhi.services.ledgers import board, books, browse, bulletin, event_links, excel, figures, items, progress
 
 router = APIRouter(prefix="/api", tags=["ledgers"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -245,6 +245,18 @@ def link(item_id: int, cmd: progress.LinkCommand, uow: UowDep, actor: ActorDep) 
 def links(item_id: int, uow: UowDep, actor: ActorDep) -> list[progress.LinkView]:
     """The events linked to the item (those in the caller's scope)."""
     return progress.list_links(uow, item_id, actor)
+
+
+@router.post("/ledgers/{code}/items/from-events", status_code=201, response_model=items.ItemView)
+def from_events(code: str, cmd: event_links.FromEventsCommand, uow: UowDep, actor: ActorDep) -> items.ItemView:
+    """A pattern of events (a hot spot) made one problem to rectify, linked to every event, in one action."""
+    return event_links.problem_from_events(uow, code, cmd, actor)
+
+
+@router.get("/events/{ref}/ledger-items", response_model=list[event_links.EventItem])
+def event_items(ref: Ref, uow: UowDep, actor: ActorDep) -> list[event_links.EventItem]:
+    """The ledger items linked to the event (the task it arose from, the problem it is part of)."""
+    return event_links.items_of_event(uow, ref, actor)
 
 
 @router.get("/ledger-figures", response_model=figures.Figures)

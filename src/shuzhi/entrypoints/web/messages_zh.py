@@ -1726,6 +1726,22 @@ MESSAGES.update({
     "cfg.err.colour_twice": "颜色重复",
     "cfg.err.black_above_red": "黑榜分数线高于红榜分数线",
     "cfg.err.one_item": "至少一个评分项",
+    # --- ledgers (#23, ledg2): the seeds' report periods, events ⇄ items, a pattern of events made a problem ---
+    "eval.report.bulletin": "每月通报",
+    "eval.report.quarterly": "季度通报",
+    "eval.report.half_year": "半年小结",
+    "eval.report.annual": "年度考评",
+    "eval.period.half": "半年",
+    "eval.ledger_leaders": "台账责任领导排名（按期对账、按期销账）",
+    "ledgers.tl.item.from_events": "由事件规律立项整改",
+    "ledgers.from_events": "转为整改问题",
+    "ledgers.from_events.hint": "将这些事件作为一个问题立项整改，并关联全部事件",
+    "ledgers.from_events.events": "关联事件",
+    "ledgers.from_events.ledger": "问题清单台账（编码）",
+    "ledgers.from_events.done": "已立项：",
+    "ledgers.score_change": "得分较上期",
+    "event.ledger_items": "关联台账事项",
+    "event.ledger_items.none": "无关联台账事项",
 })
 
 

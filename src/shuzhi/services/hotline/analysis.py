@@ -64,6 +64,8 @@ class HotSpot:
     class_code: str
     class_name: str
     town: str
+    #: the spot's events (their numbers, up to 50): what a ledger's problem item links to (台账)
+    events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ def analyse(uow: UnitOfWork, actor: Actor, *, since: date | None = None, until: 
         lead = Counter(m[4] for m in members).most_common(1)[0][0]
         spots.append(HotSpot(round(sum(m[6] for m in members) / len(members), 5),
                              round(sum(m[7] for m in members) / len(members), 5), len(members), lead,
-                             names.get(lead, lead), town_of(members[0][8])))
+                             names.get(lead, lead), town_of(members[0][8]), tuple(m[1] for m in members[:50])))
     result.hot_spots = sorted(spots, key=lambda h: -h.count)[:15]
     phones = Counter(r[9] for r in rows if r[9])
     result.repeat_callers = sum(1 for n in phones.values() if n > 1)

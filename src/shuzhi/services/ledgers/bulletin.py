@@ -15,6 +15,7 @@ from shuzhi.adapters.db.tables import Unit
 from shuzhi.adapters.db.tables_ledgers import LedgerBulletin, LedgerItem, LedgerItemAssist
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import ledgers as d
+from shuzhi.domain.report_kinds import change_text, movement_text
 from shuzhi.services import outbox
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
@@ -140,11 +141,11 @@ def publish(uow: UnitOfWork, ledger_code: str, actor: Actor, *, period_kind: str
 
 
 def list_bulletins(uow: UnitOfWork, ledger_code: str, actor: Actor) -> list[BulletinView]:
+    """The published bulletins: read by everyone they were published to (晒账) — every unit with an item
+    in the ledger, whatever the ledger's visibility — as by those who see the whole ledger."""
     with uow:
         s = uow.session
         acc = access.load_ledger(s, actor, ledger_code)
-        if not acc.whole:
-            return []
         return [BulletinView(id=b.id, ledger=ledger_code, period_kind=b.period_kind, period=b.period, title=b.title,
                              published_at=b.published_at, published_by=b.published_by, content={})
                 for b in s.scalars(select(LedgerBulletin).where(LedgerBulletin.ledger_id == acc.ledger.id)
@@ -156,7 +157,7 @@ def get_bulletin(uow: UnitOfWork, ledger_code: str, bulletin_id: int, actor: Act
         s = uow.session
         acc = access.load_ledger(s, actor, ledger_code)
         b = s.get(LedgerBulletin, bulletin_id)
-        if b is None or b.ledger_id != acc.ledger.id or not acc.whole:
+        if b is None or b.ledger_id != acc.ledger.id:
             raise NotFound(f"bulletin {bulletin_id} not found")
         return BulletinView(id=b.id, ledger=ledger_code, period_kind=b.period_kind, period=b.period, title=b.title,
                             published_at=b.published_at, published_by=b.published_by, content=dict(b.content))
@@ -173,15 +174,21 @@ def document(b: BulletinView) -> rf.ReportDoc:
                f"（各列出最严重的{LISTED}项）。"]
 
     def move(r: dict[str, Any]) -> str:
-        if r.get("previous_place") is None:
-            return "新上榜"
-        delta = r["previous_place"] - r["place"]
-        return "持平" if delta == 0 else (f"↑{delta}" if delta > 0 else f"↓{-delta}")
+        return movement_text(r["place"], r.get("previous_place"))
+
+    def score_change(r: dict[str, Any]) -> str:
+        return change_text(None if r.get("previous_score") is None else round(r["score"] - r["previous_score"], 2))
+
+    def rate_change(r: dict[str, Any], name: str) -> str:
+        before = r.get(f"previous_{name}")
+        return change_text(None if before is None or r[name] is None else r[name] - before, rate=True)
 
     tables = [
         rf.Table("单位排名（赛马比拼）",
-                 ["名次", "单位", "得分", "按期对账率", "按期销账率", "平均进度", "超期", "停滞", "反弹", "较上期"],
-                 [[r["place"], r["name"], r["score"], _pct(r["report_rate"]), _pct(r["completion_rate"]),
+                 ["名次", "单位", "得分", "得分较上期", "按期对账率", "较上期", "按期销账率", "较上期", "平均进度",
+                  "超期", "停滞", "反弹", "名次较上期"],
+                 [[r["place"], r["name"], r["score"], score_change(r), _pct(r["report_rate"]),
+                   rate_change(r, "report_rate"), _pct(r["completion_rate"]), rate_change(r, "completion_rate"),
                    f"{r['mean_progress']:.0f}%", r["overdue"], r["stalled"], r["reopened"], move(r)] for r in ranking]),
         rf.Table("超期事项", ["编号", "事项", "牵头单位", "责任领导", "完成时限", "超期天数", "进度"],
                  [[x["number"], x["title"], x["unit"], x["leader"], x["time_limit"], x["days_overdue"],

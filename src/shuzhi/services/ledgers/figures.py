@@ -120,6 +120,8 @@ class FigureRow(BaseModel):
     mean_progress: float
     previous_place: int | None = None
     previous_score: float | None = None
+    previous_report_rate: float | None = None
+    previous_completion_rate: float | None = None
 
 
 class Figures(BaseModel):
@@ -133,13 +135,16 @@ class Figures(BaseModel):
 
 def ranked_rows(current: dict[str, d.UnitTally], previous: dict[str, d.UnitTally]) -> list[FigureRow]:
     before = {t.key: (place, t.score()) for place, t in d.rank(previous.values())}
+    earlier = previous.get
     return [FigureRow(place=place, key=t.key, name=t.name, score=t.score(), items=t.items,
                       report_rate=t.report_rate, reports_due=t.reports_due, reports_on_time=t.reports_on_time,
                       completion_rate=t.completion_rate, due_in_period=t.due_in_period,
                       closed_on_time=t.closed_on_time, overdue=t.overdue, stalled=t.stalled, reopened=t.reopened,
                       mean_progress=round(t.mean_progress, 1),
                       previous_place=before.get(t.key, (None, None))[0],
-                      previous_score=before.get(t.key, (None, None))[1])
+                      previous_score=before.get(t.key, (None, None))[1],
+                      previous_report_rate=getattr(earlier(t.key), "report_rate", None),
+                      previous_completion_rate=getattr(earlier(t.key), "completion_rate", None))
             for place, t in d.rank(current.values())]
 
 
@@ -190,16 +195,21 @@ def scoped_ledgers(s: Session, actor: Actor, ledger_code: str | None) -> tuple[l
 
 
 
+def _scope(session: Session, actor: Actor, area_path: str | None) -> tuple[list[Ledger], Any]:
+    """Every active ledger, and the items of them in the actor's scope (within ``area_path`` when given)."""
+    clause = access.own_items_clause(actor)
+    if area_path:
+        clause = and_(clause, LedgerItem.area_path.startswith(area_path, autoescape=True))
+    return list(session.scalars(select(Ledger).where(Ledger.active.is_(True)))), clause
+
+
 def unit_counts(session: Session, actor: Actor, window: Period, *, area_path: str | None = None,
                 now: datetime | None = None) -> dict[int, dict[str, int]]:
     """The ledger figures per lead unit id, as the evaluation's measures (``ledger_*``), for the items of
     every active ledger in the actor's scope (within ``area_path`` when given): what the standard
     rankings and the scoring scheme add to each unit's event figures."""
     at = now or datetime.now(UTC)
-    clause = access.own_items_clause(actor)
-    if area_path:
-        clause = and_(clause, LedgerItem.area_path.startswith(area_path, autoescape=True))
-    books = list(session.scalars(select(Ledger).where(Ledger.active.is_(True))))
+    books, clause = _scope(session, actor, area_path)
     out: dict[int, dict[str, int]] = {}
     for key, t in tallies(session, books, window, at, by="unit_id", item_filter=clause).items():
         out[int(key)] = {"ledger_items": t.items, "ledger_reports_due": t.reports_due,
@@ -207,3 +217,14 @@ def unit_counts(session: Session, actor: Actor, window: Period, *, area_path: st
                          "ledger_closed_on_time": t.closed_on_time, "ledger_overdue": t.overdue,
                          "ledger_stalled": t.stalled, "ledger_reopened": t.reopened}
     return out
+
+
+def leader_ranking(session: Session, actor: Actor, window: Period, previous: Period, *,
+                   area_path: str | None = None, now: datetime | None = None) -> list[FigureRow]:
+    """Per responsible leader (责任领导), every active ledger's figures in the actor's scope (within
+    ``area_path``), ranked, each with its place, score and rates in ``previous``: the leaders' table of
+    the evaluation's period reports (每月通报 / 季度 / 半年小结 / 年度考评)."""
+    at = now or datetime.now(UTC)
+    books, clause = _scope(session, actor, area_path)
+    return ranked_rows(tallies(session, books, window, at, by="leader", item_filter=clause),
+                       tallies(session, books, previous, at, by="leader", item_filter=clause))

@@ -283,7 +283,8 @@ def _set_assists(session: Session, item: LedgerItem, codes: list[str]) -> None:
 
 
 def insert_item(session: Session, ledger: Ledger, cmd: ItemCommand, actor: Actor, at: datetime,
-                parent: LedgerItem | None = None, *, action: str = "item.create") -> LedgerItem:
+                parent: LedgerItem | None = None, *, action: str = "item.create",
+                extra: dict[str, Any] | None = None) -> LedgerItem:
     """Create an item (no permission check: the callers check theirs) and start its clocks."""
     number = (cmd.number or "").strip() or _next_number(session, ledger, parent)
     if session.scalar(select(LedgerItem.id).where(LedgerItem.ledger_id == ledger.id,
@@ -300,7 +301,8 @@ def insert_item(session: Session, ledger: Ledger, cmd: ItemCommand, actor: Actor
     _set_assists(session, item, cmd.assist_units)
     note(session, item, actor, action, at, to_state=item.state,
          payload={"number": item.number, "lead_unit": cmd.lead_unit, "time_limit":
-                  item.time_limit.isoformat() if item.time_limit else None, "parent": parent.id if parent else None})
+                  item.time_limit.isoformat() if item.time_limit else None, "parent": parent.id if parent else None,
+                  **(extra or {})})
     clocks.sync(session, item, ledger, at)
     return item
 

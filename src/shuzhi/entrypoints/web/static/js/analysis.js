@@ -15,7 +15,7 @@ function rows(tableId, items, cells) {
     body.append(el("tr", {}, el("td", { colspan: cols, class: "muted" }, t("analysis.none"))));
     return;
   }
-  for (const it of items) body.append(el("tr", {}, ...cells(it).map((c) => el("td", {}, String(c)))));
+  for (const it of items) body.append(el("tr", {}, ...cells(it).map((c) => el("td", {}, c instanceof Node ? c : String(c)))));
 }
 
 function query() {
@@ -74,7 +74,10 @@ async function refresh() {
   rows("an-rising", a.rising, (x) => [`${x.class_name}（${x.class_code}）`, x.count, x.previous]);
   rows("an-unusual", a.unusual, (x) => [`${x.class_name}（${x.class_code}）`, x.count,
     `${x.low.toFixed(1)}～${x.high.toFixed(1)}（${t("analysis.mean")} ${x.mean.toFixed(1)}）`, t(`analysis.direction.${x.direction}`)]);
-  rows("an-spots", a.hot_spots, (x) => [x.town || t("common.none"), x.class_name, x.count]);
+  // a hot spot's events become one problem to rectify on the ledgers page (台账, in one action)
+  rows("an-spots", a.hot_spots, (x) => [x.town || t("common.none"), x.class_name, x.count,
+    el("a", { class: "btn small", href: `/ledgers?${new URLSearchParams({ from_events: (x.events || []).join(","),
+      title: `${x.town || ""}${x.class_name}反复发生` })}` }, t("ledgers.from_events"))]);
   document.getElementById("an-repeat-callers").textContent = t("analysis.repeat_callers", { n: a.repeat_callers });
   const places = clear(document.getElementById("an-repeat-places"));
   for (const p of a.repeat_places) places.append(el("li", {}, t("analysis.repeat_place", { n: p.earlier })));

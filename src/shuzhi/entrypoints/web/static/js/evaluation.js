@@ -29,6 +29,7 @@ export function periodLabel(kind, ymd) {
   if (kind === "week") return isoWeek(ymd);
   if (kind === "month") return `${y}-${m}`;
   if (kind === "quarter") return `${y}-Q${Math.floor((Number(m) - 1) / 3) + 1}`;
+  if (kind === "half") return `${y}-H${Number(m) <= 6 ? 1 : 2}`;
   return y;
 }
 
@@ -108,17 +109,40 @@ async function loadRankings(period) {
     return;
   }
   document.getElementById("rank-previous").textContent = t("eval.previous", { label: r.previous_period });
-  if (!r.ranking.length) body.append(el("tr", {}, el("td", { colspan: 6 }, t("common.empty"))));
+  if (!r.ranking.length) body.append(el("tr", {}, el("td", { colspan: 8 }, t("common.empty"))));
   for (const x of r.ranking) {
     body.append(el("tr", { "data-code": x.code },
       el("td", {}, x.rank), el("th", { scope: "row" }, x.name),
       el("td", {}, el("span", { class: "swatch", style: `background:${shade(x.colour)}` }), ` ${x.score.toFixed(1)}`),
-      el("td", {}, movement(x)), el("td", {}, pct(x.closure_rate)), el("td", {}, pct(x.on_time_closure_rate))));
+      el("td", {}, movement(x)), el("td", {}, pct(x.closure_rate)), el("td", {}, pct(x.on_time_closure_rate)),
+      // 台账 beside the events (unit rankings carry them; an area ranking has none)
+      el("td", {}, pct(x.ledger_report_rate)), el("td", {}, pct(x.ledger_completion_rate))));
   }
   for (const [id, list] of [["red-list", r.red_list], ["black-list", r.black_list]]) {
     const box = clear(document.getElementById(id));
     if (!list.length) box.append(el("li", { class: "muted" }, t("eval.list_empty")));
     list.forEach((x) => box.append(el("li", {}, `${x.name} `, el("span", { class: "muted" }, x.score.toFixed(1)))));
+  }
+}
+
+// --- 台账: the responsible leaders' ledger figures, ranked, for the scoring window the period falls in ---------
+const LEDGER_KIND = { day: "monthly", week: "monthly", month: "monthly", quarter: "quarterly", half: "half_year", year: "annual" };
+
+async function loadLedgerLeaders() {
+  const body = clear(document.getElementById("ledger-leaders-body"));
+  const q = new URLSearchParams({ by: "leader", period_kind: LEDGER_KIND[document.getElementById("p-kind").value] || "monthly",
+    day: document.getElementById("p-date").value || todayYmd() });
+  let f;
+  try { f = await get(`/api/ledger-figures?${q}`); } catch (e) {
+    body.append(el("tr", {}, el("td", { colspan: 9 }, errorText(e))));
+    return;
+  }
+  document.getElementById("ledger-leaders-period").textContent = `${f.title} · ${t("eval.previous", { label: f.previous_period })}`;
+  if (!f.rows.length) body.append(el("tr", {}, el("td", { colspan: 9 }, t("common.empty"))));
+  for (const x of f.rows) {
+    body.append(el("tr", {}, el("td", {}, x.place), el("th", { scope: "row" }, x.name), el("td", {}, x.score.toFixed(1)),
+      el("td", {}, movement({ rank: x.place, previous_rank: x.previous_place })), el("td", {}, pct(x.report_rate)),
+      el("td", {}, pct(x.completion_rate)), el("td", {}, x.overdue), el("td", {}, x.stalled), el("td", {}, x.reopened)));
   }
 }
 
@@ -188,7 +212,7 @@ async function refresh() {
   q.set("period", period);
   history.replaceState(null, "", `/evaluation?${q}`);
   await Promise.all([loadMap(period).catch((e) => toast(errorText(e), "error")), loadRankings(period),
-    loadDutyFigures(period, state.area), loadAssignees(period), loadGridTeams(period)]);
+    loadDutyFigures(period, state.area), loadAssignees(period), loadGridTeams(period), loadLedgerLeaders()]);
 }
 
 function setBy(by) {
@@ -209,7 +233,7 @@ function setBy(by) {
   document.getElementById("p-date").value = todayYmd();
   const p = params.get("period");
   if (p) {
-    const kind = /^\d{4}-\d{2}-\d{2}$/.test(p) ? "day" : /W/.test(p) ? "week" : /Q/.test(p) ? "quarter" : /^\d{4}-\d{2}$/.test(p) ? "month" : "year";
+    const kind = /^\d{4}-\d{2}-\d{2}$/.test(p) ? "day" : /W/.test(p) ? "week" : /Q/.test(p) ? "quarter" : /H/.test(p) ? "half" : /^\d{4}-\d{2}$/.test(p) ? "month" : "year";
     document.getElementById("p-kind").value = kind;
   }
   document.getElementById("period-form").addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });

@@ -130,6 +130,19 @@ async function renderAttachments() {
   }
 }
 
+// 台账: the ledger items this event belongs to (a task it arose from, a problem its pattern became);
+// shown only when there are some the reader may see
+async function renderLedgerItems() {
+  let found = [];
+  try { found = await get(`${base}/ledger-items`); } catch { found = []; }
+  document.getElementById("ev-ledger-panel").hidden = !found.length;
+  const list = clear(document.getElementById("ev-ledger-items"));
+  for (const x of found) {
+    list.append(el("li", {}, el("a", { href: `/ledgers?ledger=${encodeURIComponent(x.ledger)}&item=${x.item_id}` }, `${x.number} ${x.title}`),
+      ` · ${x.ledger_name} · ${x.lead_unit_name} · ${t(`ledgers.state.${x.state}`)}`));
+  }
+}
+
 async function renderTimeline() {
   const list = clear(document.getElementById("ev-timeline"));
   const lines = await get(`${base}/timeline`);
@@ -510,7 +523,7 @@ async function reload() {
     [t("events.area_name"), e.area_name], [t("event.address"), e.address], [t("event.reporter"), e.reporter_name],
     [t("events.received_at"), fmtTime(e.received_at)]]);
   renderTasks(e);
-  await Promise.all([renderActions(e), renderAttachments(), renderTimeline(), drawMap(e).catch(() => {}),
+  await Promise.all([renderActions(e), renderAttachments(), renderTimeline(), renderLedgerItems(), drawMap(e).catch(() => {}),
     renderEventNotices(number, document.getElementById("ev-notices"))]);
   document.body.dataset.ready = "1";
   document.body.dataset.state = e.state;

@@ -45,7 +45,10 @@ async function loadLedgers() {
 async function chooseLedger() {
   current = ledgers.find((l) => l.code === ledgerSelect.value) || null;
   document.getElementById("l-import").hidden = !current || !current.manages;
-  document.getElementById("l-bulletin").hidden = !current || !current.whole;
+  // published bulletins are read by every unit they went to; previewing and publishing need the whole ledger
+  document.getElementById("l-bulletin").hidden = !current;
+  document.getElementById("l-bulletin-form").hidden = !current || !current.whole;
+  clear(document.getElementById("l-bulletin-body"));
   if (!current) { clear(body); body.append(el("tr", {}, el("td", { colspan: 8 }, empty(t("ledgers.none"))))); return; }
   document.getElementById("l-export").href = `/api/ledgers/${enc(current.code)}/export`;
   const field = document.getElementById("l-field");
@@ -55,7 +58,7 @@ async function chooseLedger() {
   for (const name of await get(`/api/ledgers/${enc(current.code)}/leaders`)) leader.append(el("option", { value: name }, name));
   offset = 0;
   await search(false);
-  if (current.whole) await loadBulletins();
+  await loadBulletins();
 }
 
 function progressBar(p) {
@@ -88,9 +91,9 @@ function fieldRow(label, value) {
 }
 
 async function openItem(id) {
-  const [item, timeline, children, files] = await Promise.all([
+  const [item, timeline, children, files, links] = await Promise.all([
     get(`/api/ledger-items/${id}`), get(`/api/ledger-items/${id}/timeline`), get(`/api/ledger-items/${id}/children`),
-    get(`/api/ledger-items/${id}/attachments`)]);
+    get(`/api/ledger-items/${id}/attachments`), get(`/api/ledger-items/${id}/links`)]);
   const panel = document.getElementById("l-detail");
   panel.hidden = false;
   const box = clear(document.getElementById("l-detail-body"));
@@ -118,6 +121,10 @@ async function openItem(id) {
     box.append(el("h4", {}, t("ledgers.children")), el("ul", { class: "children" }, children.map((c) =>
       el("li", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); openItem(c.id); } }, `${c.number} ${c.title}`),
         ` · ${c.lead_unit_name} · ${c.progress}% · ${stateText(c.state)}`))));
+  }
+  if (links.length) {
+    box.append(el("h4", {}, t("ledgers.from_events.events")), el("ul", { class: "event-links" }, links.map((x) =>
+      el("li", {}, el("a", { href: `/events/${enc(x.event_number)}` }, x.event_number), ` ${x.event_title} · ${t(`state.${x.event_state}`)}`))));
   }
   box.append(el("h4", {}, t("ledgers.timeline")), el("ol", { class: "timeline" }, timeline.map((e) =>
     el("li", {}, `${fmtTime(e.at)} ${e.actor} ${actionText(e.action)}`, e.reason ? `：${e.reason}` : ""))));
@@ -261,8 +268,10 @@ function renderBulletin(b) {
   const box = clear(document.getElementById("l-bulletin-body"));
   const c = b.content;
   box.append(el("h3", {}, b.title), el("p", {}, Object.entries(c.colours).map(([k, n]) => [colourBadge(k), ` ${n} `])));
-  box.append(el("table", { class: "grid-table", id: "l-ranking" }, el("thead", {}, el("tr", {}, [t("ledgers.rank"), t("ledgers.lead_unit"), t("ledgers.score"), t("ledgers.report_rate"), t("ledgers.completion_rate"), t("ledgers.overdue"), t("ledgers.stalled"), t("ledgers.reopened_n"), t("ledgers.vs_previous")].map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, c.ranking.map((r) => el("tr", {}, el("td", {}, r.place), el("td", {}, r.name), el("td", {}, r.score), el("td", {}, pct(r.report_rate)),
+  box.append(el("table", { class: "grid-table", id: "l-ranking" }, el("thead", {}, el("tr", {}, [t("ledgers.rank"), t("ledgers.lead_unit"), t("ledgers.score"), t("ledgers.score_change"), t("ledgers.report_rate"), t("ledgers.completion_rate"), t("ledgers.overdue"), t("ledgers.stalled"), t("ledgers.reopened_n"), t("ledgers.vs_previous")].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, c.ranking.map((r) => el("tr", {}, el("td", {}, r.place), el("td", {}, r.name), el("td", {}, r.score),
+      el("td", {}, r.previous_score === null || r.previous_score === undefined ? "—" : (r.score - r.previous_score >= 0 ? "+" : "") + (r.score - r.previous_score).toFixed(2)),
+      el("td", {}, pct(r.report_rate)),
       el("td", {}, pct(r.completion_rate)), el("td", {}, r.overdue), el("td", {}, r.stalled), el("td", {}, r.reopened),
       el("td", {}, r.previous_place === null ? t("ledgers.new_entry") : String(r.previous_place - r.place)))))));
   if (c.overdue.length) box.append(el("h4", {}, t("ledgers.overdue_items")), el("ul", {}, c.overdue.map((x) => el("li", {}, `${x.number} ${x.title} · ${x.unit} · ${x.time_limit}`))));
@@ -307,6 +316,34 @@ async function main() {
     } catch (err) { toast(errorText(err), "error"); }
   });
   await loadLedgers();
+  const params = new URLSearchParams(location.search);
+  if (params.get("from_events")) fromEvents(params);
+  if (params.get("item")) await openItem(Number(params.get("item")));
+}
+
+// A pattern of events (分析研判's hot spot) made one problem to rectify, linked to every event, in one
+// action: the events come in the address, the runner fills in the "四合一" and picks the ledger above.
+function fromEvents(params) {
+  const numbers = params.get("from_events").split(",").map((n) => n.trim()).filter(Boolean);
+  const panel = document.getElementById("l-from-events");
+  panel.hidden = false;
+  const box = clear(document.getElementById("l-from-events-body"));
+  box.append(el("p", { class: "muted" }, t("ledgers.from_events.hint")),
+    el("p", {}, `${t("ledgers.from_events.events")}：`, numbers.map((n) => [el("a", { href: `/events/${enc(n)}` }, n), " "])));
+  box.append(actionForm(t("ledgers.from_events"), [
+    { name: "title", label: t("ledgers.task"), required: true, value: params.get("title") || "" },
+    { name: "lead_unit", label: t("ledgers.unit"), required: true },
+    { name: "leader", label: t("ledgers.leader") },
+    { name: "time_limit", label: t("ledgers.time_limit") },
+    { name: "finding", label: t("ledgers.finding"), type: "textarea" }], async (f) => {
+    const made = await post(`/api/ledgers/${enc(current.code)}/items/from-events`, {
+      title: f.elements.title.value, lead_unit: f.elements.lead_unit.value.trim(), leader: f.elements.leader.value || null,
+      time_limit: f.elements.time_limit.value || null, finding: f.elements.finding.value || null, event_numbers: numbers });
+    clear(box).append(el("p", { role: "status", id: "l-from-events-done" }, `${t("ledgers.from_events.done")}${made.number} ${made.title}`));
+    offset = 0;
+    await search(false);
+    await openItem(made.id);
+  }, { open: true, cls: "primary" }));
 }
 
 main().catch((e) => toast(errorText(e), "error"));
