@@ -42,6 +42,16 @@ log = logging.getLogger("shuzhi.mqtt")
 PREFIX = "shuzhi/readings"
 
 
+def subscription(prefix: str, group: str = "") -> str:
+    """The topic filter the subscriber subscribes to: ``prefix/#``, or with a group the shared
+    subscription ``$share/{group}/prefix/#`` (a group name may not contain ``/``, ``+`` or ``#``)."""
+    if not group:
+        return prefix + "/#"
+    if any(ch in group for ch in "/+#") or group.startswith("$"):
+        raise ValueError(f"'{group}' is not a shared-subscription group name (no /, +, # or leading $)")
+    return f"$share/{group}/{prefix}/#"
+
+
 def receipt_digest(topic: str, payload: bytes) -> str:
     """What identifies a message across redeliveries: the broker resends topic and payload unchanged
     (the packet id is reused for other messages, so it identifies nothing)."""
@@ -114,9 +124,11 @@ class Subscriber:
                  client_id: str = "shuzhi-ingest", prefix: str = PREFIX, batch_size: int = 5000,
                  batch_wait: float = 0.2, receive_maximum: int = 5000,
                  session_expiry_s: int = 7 * 86400, username: str = "", password: str = "",
-                 tls: bool = False, ca_file: str = "", cert_file: str = "", key_file: str = "") -> None:
+                 tls: bool = False, ca_file: str = "", cert_file: str = "", key_file: str = "",
+                 group: str = "") -> None:
         self.handle = handle
-        self.host, self.port, self.prefix, self.topic = host, port, prefix, prefix + "/#"
+        self.host, self.port, self.prefix, self.group = host, port, prefix, group
+        self.topic = subscription(prefix, group)
         self.batch_size, self.batch_wait = batch_size, batch_wait
         self.generation = 0
         self.connected = threading.Event()
@@ -150,6 +162,9 @@ class Subscriber:
             self.refused = str(reason)
             return
         self.generation += 1
+        if self.group:
+            # a session that once subscribed without the group would get every message a second time
+            client.unsubscribe(subscription(self.prefix))
         client.subscribe(self.topic, qos=1)
         self.connected.set()
         log.info("MQTT connected to %s:%s, subscribed to %s", self.host, self.port, self.topic)
