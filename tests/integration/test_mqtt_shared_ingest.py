@@ -208,6 +208,37 @@ def test_a_member_killed_mid_stream_loses_nothing_and_stores_nothing_twice(group
     assert "exited with -9; starting it again" in group.logs["sup"].read_text() and back
 
 
+def test_a_member_that_leaves_the_group_stores_its_queued_share_and_gets_no_more(group: Group,
+                                                                                  uow: UnitOfWork) -> None:
+    group.start("1")
+    group.start("2")
+    group.procs["2"].send_signal(signal.SIGTERM)  # member 2 is away: the broker queues its share
+    group.procs["2"].wait(60)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4)
+    first = _stream(group.prefix, 60, start)
+    pub = _publisher()
+    for info in [pub.publish(topic, payload, qos=1) for topic, payload in first]:
+        info.wait_for_publish(10)
+    _wait(lambda: count_readings(uow) > 0)
+    time.sleep(1.0)
+    assert count_readings(uow) < _readings_in(first), "member 2's share waits in its session"
+    leaving = subprocess.run([*CLI, *group._args(), "--client-id", f"{group.client_id}-2", "--leave"],
+                             capture_output=True, text=True, timeout=120)
+    assert leaving.returncode == 0, leaving.stdout[-2000:] + leaving.stderr[-2000:]
+    assert re.search(r"stopped: [1-9]\d* stored", leaving.stdout), leaving.stdout[-1000:]
+    _wait(lambda: count_readings(uow) >= _readings_in(first))
+    # the session is gone: everything published now goes to member 1
+    later = _stream(group.prefix, 60, start + timedelta(hours=1))
+    for info in [pub.publish(topic, payload, qos=1) for topic, payload in later]:
+        info.wait_for_publish(10)
+    pub.disconnect()
+    pub.loop_stop()
+    expected = _readings_in(first) + _readings_in(later)
+    _wait(lambda: count_readings(uow) >= expected)
+    group.stop()
+    assert count_readings(uow) == expected
+
+
 def _warnings(sf: sessionmaker[Session]) -> list[IndicatorWarning]:
     with sf() as s:
         return list(s.scalars(select(IndicatorWarning).order_by(IndicatorWarning.id)))

@@ -154,6 +154,8 @@ def ingest_mqtt(
              "(SHUZHI_MQTT_PROCESSES)")] = None,
     session_expiry: Annotated[int, typer.Option(
         help="seconds the broker keeps the session (and queues for it) while the process is away")] = 7 * 86400,
+    leave: Annotated[bool, typer.Option(
+        help="take a member out of its group for good: store what its session holds, then end the session")] = False,
 ) -> None:
     """Subscribe to readings on MQTT (QoS 1, persistent session) and store them in batches until
     SIGTERM or Ctrl-C; a message is acknowledged only once its batch is committed. With ``--group``
@@ -184,6 +186,9 @@ def ingest_mqtt(
         raise typer.Exit(2) from None
     if count < 1:
         err.print("[red]--processes[/red]: at least 1")
+        raise typer.Exit(2)
+    if leave and (count > 1 or not group_name):
+        err.print("[red]--leave[/red]: name the group and the one member's --client-id")
         raise typer.Exit(2)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -220,7 +225,7 @@ def ingest_mqtt(
                      client_id=client_id or s.mqtt_client_id, prefix=prefix or s.mqtt_prefix,
                      batch_size=batch_size, batch_wait=batch_wait, username=s.mqtt_username,
                      password=s.mqtt_password, tls=s.mqtt_tls, ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
-                     key_file=s.mqtt_key_file, group=group_name, session_expiry_s=session_expiry)
+                     key_file=s.mqtt_key_file, group=group_name, session_expiry_s=session_expiry, leave=leave)
     console.print(f"[green]ingest-mqtt[/green] {sub.host}:{sub.port} {sub.topic} as {client_id or s.mqtt_client_id}")
     sub.run(stop)
     console.print(f"stopped: {totals['accepted']} stored, {totals['duplicate']} duplicate, "
