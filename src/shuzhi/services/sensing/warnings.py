@@ -232,14 +232,16 @@ def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
     missing: list[tuple[int, str]] = []
     shared = _shared[0]
     remembered: dict[tuple[int, str], _Series] = {}
+    taken: set[tuple[int, str]] = set()
     for ref, points in groups.items():
         rule = rule_for(ref.indicator_code, ref.area_path)
         if rule is None:
             continue
         k = (ref.indicator_id, ref.series_key)
         todo.append((ref, rule, points))
-        if k in owned or k in remembered:
+        if k in taken:
             continue
+        taken.add(k)
         found = cache.pop(k, None)
         if shared:
             # another process may have evaluated this series since: the stored warning decides
