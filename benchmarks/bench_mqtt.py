@@ -55,7 +55,7 @@ def stored_since(start: datetime, end: datetime) -> int:
 def span(rate: int, seconds: int, devices: int) -> timedelta:
     """How far the readings' times of one run reach: a window of PER_MESSAGE seconds per round over the devices."""
     messages = rate // PER_MESSAGE * seconds
-    return timedelta(seconds=PER_MESSAGE * (-(-messages // devices) + 1))
+    return timedelta(seconds=PER_MESSAGE * (-(-messages // devices) + 2))
 
 
 BROKER_CONF = """listener {port} 127.0.0.1
@@ -170,9 +170,18 @@ def run(args: argparse.Namespace, devices: list[str], seconds: int, broker_port:
         # second `sec` of the run carries readings for a 20-second window of every device in turn
         for m in range(per_second):
             k = sec * per_second + m
-            device = devices[k % len(devices)]
-            window = k // len(devices)
-            base = start + timedelta(seconds=window * PER_MESSAGE)
+            if processes is None:
+                device = devices[k % len(devices)]
+                window = k // len(devices)
+                base = start + timedelta(seconds=window * PER_MESSAGE)
+            else:
+                # each device's messages come in pairs (k = 2j, 2j + 1), which round robin deals to two
+                # members: they hold batches of the same series at once, as in a real stream, so the
+                # per-series row lock is in the measurement (one device after another would give each
+                # member of two its own half of the devices)
+                device = devices[(k // 2) % len(devices)]
+                window = k // (2 * len(devices))
+                base = start + timedelta(seconds=(2 * window + k % 2) * PER_MESSAGE)
             payload = orjson.dumps([{"value": 1.0 + (j % 7), "at": (base + timedelta(seconds=j)).isoformat()}
                                     for j in range(PER_MESSAGE)])
             infos.append(pub.publish(f"{prefix}/BENCH_{device[4:6]}/{device}", payload, qos=1))
