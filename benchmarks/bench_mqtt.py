@@ -10,6 +10,12 @@ localhost:1883 instead); ``shuzhi ingest-mqtt`` as a subprocess with its own cli
 a publisher sending, for each device, messages of 20 one-second readings on ``…/{indicator}/{device}``
 (QoS 1) at the target rate for ``--seconds``; then SIGTERM, which must stop the subscriber cleanly.
 Run: ``.venv/bin/python benchmarks/bench_mqtt.py [--quick] [--rate 6000] [--seconds 60] [--reuse]``.
+
+Scaling out (issue 25): ``--processes 1,2`` runs the same stream once per count through
+``shuzhi ingest-mqtt --processes N`` — N members of one MQTT 5 shared subscription (a group of one for
+N = 1, so the two runs differ only in the count) — and records ``mqtt_shared_readings_per_s_{N}p`` and
+``mqtt_shared_readings_lost_{N}p`` per count; without ``--processes`` the figures above are taken as
+before (one process, a plain subscription).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -38,9 +45,17 @@ from bench_ingest import DB, URL, cpu_seconds, prepare_or_reuse
 PER_MESSAGE = 20
 
 
-def stored_since(start: datetime) -> int:
+def stored_since(start: datetime, end: datetime) -> int:
+    """Readings stored in [start, end): the span one run publishes (the runs of one invocation do not overlap)."""
     with psycopg.connect(URL.replace("+psycopg", "")) as conn:
-        return int(conn.execute("SELECT count(*) FROM readings WHERE at >= %s", (start,)).fetchone()[0])
+        return int(conn.execute("SELECT count(*) FROM readings WHERE at >= %s AND at < %s",
+                                (start, end)).fetchone()[0])
+
+
+def span(rate: int, seconds: int, devices: int) -> timedelta:
+    """How far the readings' times of one run reach: a window of PER_MESSAGE seconds per round over the devices."""
+    messages = rate // PER_MESSAGE * seconds
+    return timedelta(seconds=PER_MESSAGE * (-(-messages // devices) + 2))
 
 
 BROKER_CONF = """listener {port} 127.0.0.1
@@ -79,7 +94,10 @@ def main() -> None:
                     help="port for the benchmark's own Mosquitto")
     ap.add_argument("--shared-broker", action="store_true",
                     help="use the broker on localhost:1883 as it is configured instead of an own one")
+    ap.add_argument("--processes", default="",
+                    help="ingest processes in one shared subscription, a run per count: e.g. 1,2")
     args = ap.parse_args()
+    counts = [int(n) for n in args.processes.split(",") if n.strip()]
     seconds = 10 if args.quick else args.seconds
     devices = prepare_or_reuse(args.reuse)
     print(f"database {DB} ready (threshold rules on every benchmarked indicator)", flush=True)
@@ -88,24 +106,58 @@ def main() -> None:
     broker_port = 1883 if args.shared_broker else args.broker_port
     broker = None if args.shared_broker else own_broker(broker_port, Path(tempfile.mkdtemp(prefix="bench-mqtt-")))
     try:
-        run(args, devices, seconds, broker_port)
+        if not counts:
+            run(args, devices, seconds, broker_port)
+        reach = span(args.rate, seconds, len(devices))
+        for i, n in enumerate(counts):
+            run(args, devices, seconds, broker_port, processes=n,
+                back=timedelta(hours=6) + (i + 1) * (reach + timedelta(hours=1)))
     finally:
         if broker is not None:
             broker.terminate()
             broker.wait(10)
 
 
-def run(args: argparse.Namespace, devices: list[str], seconds: int, broker_port: int) -> None:
+def members(pid: int) -> list[int]:
+    """The subscriber and, for a group, the member processes it keeps."""
+    try:
+        return [pid, *(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    except OSError:
+        return [pid]
+
+
+def run(args: argparse.Namespace, devices: list[str], seconds: int, broker_port: int,
+        processes: int | None = None, back: timedelta = timedelta(hours=6)) -> None:
+    """One run; ``processes`` (a count) runs a shared-subscription group of that many members."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}/shuzhi/readings"
     client_id = f"shuzhi-bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
+    group = [] if processes is None else ["--group", f"bench-{uuid.uuid4().hex[:8]}", "--processes", str(processes),
+                                          "--session-expiry", "600"]
     sub = subprocess.Popen([str(Path(sys.executable).with_name("shuzhi")), "ingest-mqtt", "--client-id", client_id,
                             "--port", str(broker_port),
-                            "--prefix", prefix, "--batch-size", "10000", "--batch-wait", "0.5"], env=env,
+                            "--prefix", prefix, "--batch-size", "10000", "--batch-wait", "0.5", *group], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(6)  # start-up and subscription
-    sub_cpu0 = cpu_seconds([sub.pid])
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(sub.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    # a message published before the subscription exists is dropped by the broker: publish only once every
+    # member has subscribed (a loaded machine can take well over the few seconds start-up takes when quiet)
+    wanted = processes or 1
+    deadline = time.monotonic() + 180
+    while sum("subscribed to" in line for line in lines) < wanted:
+        if time.monotonic() > deadline or sub.poll() is not None:
+            sub.kill()
+            raise SystemExit("the subscriber did not subscribe:\n" + "".join(lines)[-2000:])
+        time.sleep(0.2)
+    time.sleep(1.0)  # the SUBACK follows the log line
+    pids = members(sub.pid)
+    if processes is not None and processes > 1 and len(pids) != processes + 1:
+        sub.kill()
+        raise SystemExit(f"expected {processes} members, found {len(pids) - 1}")
+    sub_cpu0 = cpu_seconds(pids)
+    start = datetime.now(UTC).replace(microsecond=0) - back
+    end = start + span(args.rate, seconds, len(devices))
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
     pub.max_inflight_messages_set(1000)
     pub.connect("localhost", broker_port)
@@ -118,9 +170,18 @@ def run(args: argparse.Namespace, devices: list[str], seconds: int, broker_port:
         # second `sec` of the run carries readings for a 20-second window of every device in turn
         for m in range(per_second):
             k = sec * per_second + m
-            device = devices[k % len(devices)]
-            window = k // len(devices)
-            base = start + timedelta(seconds=window * PER_MESSAGE)
+            if processes is None:
+                device = devices[k % len(devices)]
+                window = k // len(devices)
+                base = start + timedelta(seconds=window * PER_MESSAGE)
+            else:
+                # each device's messages come in pairs (k = 2j, 2j + 1), which round robin deals to two
+                # members: they hold batches of the same series at once, as in a real stream, so the
+                # per-series row lock is in the measurement (one device after another would give each
+                # member of two its own half of the devices)
+                device = devices[(k // 2) % len(devices)]
+                window = k // (2 * len(devices))
+                base = start + timedelta(seconds=(2 * window + k % 2) * PER_MESSAGE)
             payload = orjson.dumps([{"value": 1.0 + (j % 7), "at": (base + timedelta(seconds=j)).isoformat()}
                                     for j in range(PER_MESSAGE)])
             infos.append(pub.publish(f"{prefix}/BENCH_{device[4:6]}/{device}", payload, qos=1))
@@ -134,30 +195,44 @@ def run(args: argparse.Namespace, devices: list[str], seconds: int, broker_port:
     deadline = time.perf_counter() + 120
     stored = 0
     while time.perf_counter() < deadline:
-        stored = stored_since(start)
+        stored = stored_since(start, end)
         if stored >= published:
             break
         time.sleep(0.5)
     done_s = time.perf_counter() - t0
-    sub_cpu = cpu_seconds([sub.pid]) - sub_cpu0
+    sub_cpu = cpu_seconds(pids) - sub_cpu0
     pub.disconnect()
     pub.loop_stop()
     sub.send_signal(signal.SIGTERM)
     try:
-        out, _ = sub.communicate(timeout=60)
+        sub.wait(60)
     except subprocess.TimeoutExpired:
         sub.kill()
-        out, _ = sub.communicate()
-    clean = sub.returncode == 0 and "stopped:" in out
+        sub.wait()
+    reader.join(10)
+    out = "".join(lines)
+    clean = sub.returncode == 0 and out.count("stopped:") == max(1, processes or 1)
     lost = published - stored
     rate = stored / done_s
-    print(out[-600:])
+    print(out[-600 * max(1, processes or 1):])
     load = Path("/proc/loadavg").read_text().split()[0]
     print(f"published {published} in {publish_s:.1f} s, stored {stored} ({lost} lost) in {done_s:.1f} s → "
           f"{rate:.0f} readings/s; clean stop on SIGTERM: {clean}; subscriber CPU {sub_cpu / max(stored, 1) * 1e6:.1f} "
           f"µs/reading; load average {load}")
     volume = {"published": published, "offered_rate": args.rate, "seconds": seconds,
               "readings_per_message": PER_MESSAGE}
+    if processes is not None:
+        volume["ingest_processes"] = processes
+        record(f"mqtt_shared_readings_per_s_{processes}p", round(rate, 1), "readings/s", None, "higher",
+               database=URL, volume=volume, stored=stored, lost=lost, clean_sigterm_stop=clean,
+               subscriber_cpu_us_per_reading=round(sub_cpu / max(stored, 1) * 1e6, 2), load_average_at_end=load,
+               goal=f"MQTT ingest, {processes} process(es) in one shared subscription, evaluation on")
+        record(f"mqtt_shared_readings_lost_{processes}p", lost, "readings", 0, "lower", database=URL, volume=volume,
+               stored=stored)
+        if not clean:
+            print("the group did not stop cleanly on SIGTERM")
+            raise SystemExit(1)
+        return
     record("mqtt_readings_per_s", round(rate, 1), "readings/s", 5000, "higher", database=URL, volume=volume,
            stored=stored, lost=lost, clean_sigterm_stop=clean,
            subscriber_cpu_us_per_reading=round(sub_cpu / max(stored, 1) * 1e6, 2), load_average_at_end=load)

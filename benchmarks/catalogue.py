@@ -78,6 +78,14 @@ BENCHES: tuple[Bench, ...] = (
         Figure("mqtt_readings_per_s", "MQTT ingest through the production subscriber", "≥ 5,000/s"),
         Figure("mqtt_readings_lost", "readings lost", "0"),
     )),
+    Bench("mqtt_shared", "bench_mqtt.py", ("--processes", "1,2", "--rate", "30000", "--seconds", "60"), "#25", (
+        Figure("mqtt_shared_readings_per_s_1p", "MQTT ingest, one process in a shared subscription (the base "
+               "of the curve)", "—"),
+        Figure("mqtt_shared_readings_per_s_2p", "MQTT ingest, two processes sharing the subscription, same "
+               "stream", "—"),
+        Figure("mqtt_shared_readings_lost_1p", "readings lost, one process", "0"),
+        Figure("mqtt_shared_readings_lost_2p", "readings lost, two processes", "0"),
+    ), quick_args=("--quick", "--processes", "1,2", "--rate", "20000")),
     Bench("warning_latency", "bench_warning_latency.py", ("--rate", "20000", "--probes", "1000"), "#4", (
         Figure("warning_latency_p99", "reading published on MQTT → warning → event visible through the API, "
                "p99 of ≥ 1,000 Poisson probes inside ≥ 20,000 readings/s", "≤ 1 s"),

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_client_id: str = "shuzhi-ingest"
     mqtt_prefix: str = "shuzhi/readings"
+    #: Shared-subscription group (``$share/{group}/…``) of several ingest processes; empty = one
+    #: process with a plain subscription. ``mqtt_processes`` members, client ids ``{client_id}-{n}``.
+    mqtt_group: str = ""
+    mqtt_processes: int = 1
     #: The subscriber's own account on the broker (Mosquitto ``password_file``); empty = anonymous.
     mqtt_username: str = ""
     mqtt_password: str = ""

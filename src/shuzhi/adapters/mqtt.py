@@ -42,6 +42,16 @@ log = logging.getLogger("shuzhi.mqtt")
 PREFIX = "shuzhi/readings"
 
 
+def subscription(prefix: str, group: str = "") -> str:
+    """The topic filter the subscriber subscribes to: ``prefix/#``, or with a group the shared
+    subscription ``$share/{group}/prefix/#`` (a group name may not contain ``/``, ``+`` or ``#``)."""
+    if not group:
+        return prefix + "/#"
+    if any(ch in group for ch in "/+#") or group.startswith("$"):
+        raise ValueError(f"'{group}' is not a shared-subscription group name (no /, +, # or leading $)")
+    return f"$share/{group}/{prefix}/#"
+
+
 def receipt_digest(topic: str, payload: bytes) -> str:
     """What identifies a message across redeliveries: the broker resends topic and payload unchanged
     (the packet id is reused for other messages, so it identifies nothing)."""
@@ -114,9 +124,15 @@ class Subscriber:
                  client_id: str = "shuzhi-ingest", prefix: str = PREFIX, batch_size: int = 5000,
                  batch_wait: float = 0.2, receive_maximum: int = 5000,
                  session_expiry_s: int = 7 * 86400, username: str = "", password: str = "",
-                 tls: bool = False, ca_file: str = "", cert_file: str = "", key_file: str = "") -> None:
+                 tls: bool = False, ca_file: str = "", cert_file: str = "", key_file: str = "",
+                 group: str = "", leave: bool = False, leave_idle: float = 3.0) -> None:
         self.handle = handle
-        self.host, self.port, self.prefix, self.topic = host, port, prefix, prefix + "/#"
+        #: Leaving the group for good: take no new share (unsubscribe), store what the session still
+        #: holds, and once nothing has come for ``leave_idle`` seconds end the session.
+        self.leave, self.leave_idle = leave, leave_idle
+        self.last_message = time.monotonic()
+        self.host, self.port, self.prefix, self.group = host, port, prefix, group
+        self.topic = subscription(prefix, group)
         self.batch_size, self.batch_wait = batch_size, batch_wait
         self.generation = 0
         self.connected = threading.Event()
@@ -150,6 +166,16 @@ class Subscriber:
             self.refused = str(reason)
             return
         self.generation += 1
+        self.last_message = time.monotonic()
+        if self.leave:
+            # the session's queued messages still come; the broker deals this member no new ones
+            client.unsubscribe(self.topic)
+            self.connected.set()
+            log.info("MQTT connected to %s:%s, leaving %s", self.host, self.port, self.topic)
+            return
+        if self.group:
+            # a session that once subscribed without the group would get every message a second time
+            client.unsubscribe(subscription(self.prefix))
         client.subscribe(self.topic, qos=1)
         self.connected.set()
         log.info("MQTT connected to %s:%s, subscribed to %s", self.host, self.port, self.topic)
@@ -165,6 +191,7 @@ class Subscriber:
         items = readings_of(msg.topic, bytes(msg.payload), datetime.now(UTC), self.prefix,
                             redelivered=bool(msg.dup))
         self.messages.put(_Message(self.generation, msg.mid, msg.qos, items))
+        self.last_message = time.monotonic()
 
     # --- the batching loop (caller's thread) ---
 
@@ -198,8 +225,16 @@ class Subscriber:
                         continue
                 if stopping and self.messages.empty():
                     break
+                if (self.leave and not pending and self.connected.is_set() and self.messages.empty()
+                        and time.monotonic() - self.last_message > self.leave_idle):
+                    log.info("MQTT session drained; ending it")
+                    break
         finally:
-            self.client.disconnect()
+            props = None
+            if self.leave:
+                props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+                props.SessionExpiryInterval = 0  # the broker forgets the session: no share queues for it
+            self.client.disconnect(properties=props)
             self.client.loop_stop()
 
     def _collect(self, stop: threading.Event) -> list[_Message]:

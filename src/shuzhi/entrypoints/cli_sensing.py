@@ -147,24 +147,69 @@ def ingest_mqtt(
     prefix: Annotated[str | None, typer.Option(help="topic root (SHUZHI_MQTT_PREFIX)")] = None,
     batch_size: Annotated[int, typer.Option(help="readings per transaction at most")] = 5000,
     batch_wait: Annotated[float, typer.Option(help="seconds to gather a batch at most")] = 0.2,
+    group: Annotated[str | None, typer.Option(
+        help="shared-subscription group: several processes share the stream (SHUZHI_MQTT_GROUP)")] = None,
+    processes: Annotated[int | None, typer.Option(
+        help="start and keep this many members of the group, client ids {client-id}-1 … -N "
+             "(SHUZHI_MQTT_PROCESSES)")] = None,
+    session_expiry: Annotated[int, typer.Option(
+        help="seconds the broker keeps the session (and queues for it) while the process is away")] = 7 * 86400,
+    leave: Annotated[bool, typer.Option(
+        help="take a member out of its group for good: store what its session holds, then end the session")] = False,
 ) -> None:
     """Subscribe to readings on MQTT (QoS 1, persistent session) and store them in batches until
-    SIGTERM or Ctrl-C; a message is acknowledged only once its batch is committed."""
+    SIGTERM or Ctrl-C; a message is acknowledged only once its batch is committed. With ``--group``
+    (or ``--processes`` above 1) the process is one member of a shared subscription."""
     import logging
     import signal
     import threading
     from datetime import timedelta
 
-    from shuzhi.adapters.mqtt import Subscriber
+    from shuzhi.adapters.mqtt import Subscriber, subscription
     from shuzhi.config import get_settings
-    from shuzhi.entrypoints.cli import _uow, console
+    from shuzhi.entrypoints.cli import _uow, console, err
     from shuzhi.entrypoints.serving import tune_gc
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.sensing import ingest as svc
+    from shuzhi.services.sensing.warnings import share_series
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    tune_gc()
     s = get_settings()
+    count = processes if processes is not None else s.mqtt_processes
+    group_name = group if group is not None else s.mqtt_group
+    if count > 1 and not group_name:
+        group_name = "shuzhi-ingest"
+    try:
+        subscription(prefix or s.mqtt_prefix, group_name)
+    except ValueError as exc:
+        err.print(f"[red]--group[/red]: {exc}")
+        raise typer.Exit(2) from None
+    if count < 1:
+        err.print("[red]--processes[/red]: at least 1")
+        raise typer.Exit(2)
+    if leave and (count > 1 or not group_name):
+        err.print("[red]--leave[/red]: name the group and the one member's --client-id")
+        raise typer.Exit(2)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if count > 1:
+        from shuzhi.entrypoints.ingest_group import member_ids, run_group
+
+        args = ["--group", group_name, "--batch-size", str(batch_size), "--batch-wait", str(batch_wait),
+                "--session-expiry", str(session_expiry)]
+        for option, value in (("--database-url", database_url), ("--host", host), ("--port", port),
+                              ("--prefix", prefix)):
+            if value is not None:
+                args += [option, str(value)]
+        base = client_id or s.mqtt_client_id
+        console.print(f"[green]ingest-mqtt[/green] group {group_name}: {count} processes "
+                      f"{', '.join(member_ids(base, count))}")
+        raise typer.Exit(run_group(args, base, count, stop))
+    tune_gc()
+    if group_name:
+        # the broker deals messages round robin, not by series: other members see the same series
+        share_series()
     uow = _uow(database_url)
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
 
@@ -180,10 +225,7 @@ def ingest_mqtt(
                      client_id=client_id or s.mqtt_client_id, prefix=prefix or s.mqtt_prefix,
                      batch_size=batch_size, batch_wait=batch_wait, username=s.mqtt_username,
                      password=s.mqtt_password, tls=s.mqtt_tls, ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
-                     key_file=s.mqtt_key_file)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+                     key_file=s.mqtt_key_file, group=group_name, session_expiry_s=session_expiry, leave=leave)
     console.print(f"[green]ingest-mqtt[/green] {sub.host}:{sub.port} {sub.topic} as {client_id or s.mqtt_client_id}")
     sub.run(stop)
     console.print(f"stopped: {totals['accepted']} stored, {totals['duplicate']} duplicate, "

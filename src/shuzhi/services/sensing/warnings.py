@@ -10,6 +10,16 @@ every change is a conditional ``UPDATE … WHERE version = :seen``, and a proces
 behind reloads the series and evaluates the reading again.  If the ingest transaction rolls back,
 the series it touched are forgotten and reloaded next time.
 
+**Shared series** (:func:`share_series`: several ``ingest-mqtt`` processes in one shared
+subscription, whose broker deals messages round robin, not by series): each batch's series are
+restored from their stored open warning, as a restarted process would — the memory of a series is
+kept only while the series has no open warning and no rate condition, where it holds nothing the
+database does not (the reading order aside).  Two transactions never evaluate one series at the same
+time: on PostgreSQL the batch's statement that stores the readings locks each touched series' row of
+``reading_latest`` (in key order) until commit, and this hook runs after it, so the state read here
+includes every other process's committed evaluation of the series (docs/sensing.md, "Several ingest
+processes"); on SQLite the single writer serialises whole batches.
+
 **Announcing** a change (fired, level changed, resolved) — unless a silence or an inhibition holds
 it back — calls ``WARNING_HOOKS`` (plans) and applies the rule's warning → event policy for the new
 level: ``notify`` or ``handle`` opens one event per episode through intake (source
@@ -30,8 +40,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, String, any_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, SessionTransaction
 
 from shuzhi.adapters.db.tables import Event
@@ -93,6 +104,19 @@ class _SeriesCache:
 
 
 _series = _SeriesCache()
+#: Whether other processes evaluate the same series at the same time (see the module docstring).
+_shared = [False]
+
+
+def share_series(shared: bool = True) -> None:
+    """Say that other processes ingest readings of the same series (a shared MQTT subscription):
+    from now on every batch restores its series from the stored warnings instead of trusting this
+    process's memory of them."""
+    _shared[0] = shared
+
+
+def series_shared() -> bool:
+    return _shared[0]
 ttl_cache._ALL.append(_series)  # type: ignore[arg-type]  # cleared with the other caches (tests)
 _indicators: ttl_cache.TTLCache[IndicatorInfo] = ttl_cache.TTLCache(ttl=60)
 
@@ -153,8 +177,16 @@ def _load(s: Session, cache: dict[tuple[int, str], _Series], keys: Sequence[tupl
     by_open = {_open_key(*k): k for k in keys}
     found: dict[tuple[int, str], IndicatorWarning] = {}
     wanted = list(by_open)
-    for i in range(0, len(wanted), 900):
-        for row in s.scalars(select(IndicatorWarning).where(IndicatorWarning.open_key.in_(wanted[i:i + 900]))):
+    if s.get_bind().dialect.name == "postgresql":
+        # one statement with one array parameter, however many series the batch touched
+        chunks = [select(IndicatorWarning).where(
+            IndicatorWarning.open_key == any_(bindparam("keys", wanted, type_=ARRAY(String))))]
+    else:
+        chunks = [select(IndicatorWarning).where(IndicatorWarning.open_key.in_(wanted[i:i + 900]))
+                  for i in range(0, len(wanted), 900)]
+    for stmt in chunks:
+        # a reload after a stale write must see the row as stored now, not as this session first read it
+        for row in s.scalars(stmt.execution_options(populate_existing=True)):
             found[by_open[cast(str, row.open_key)]] = row
     for k in keys:
         cache[k] = _restore(found.get(k))
@@ -198,22 +230,37 @@ def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
     todo: list[tuple[_Where, ThresholdRule, list[tuple[datetime, float]]]] = []
     owned: dict[tuple[int, str], _Series] = {}
     missing: list[tuple[int, str]] = []
+    shared = _shared[0]
+    remembered: dict[tuple[int, str], _Series] = {}
+    taken: set[tuple[int, str]] = set()
     for ref, points in groups.items():
         rule = rule_for(ref.indicator_code, ref.area_path)
         if rule is None:
             continue
         k = (ref.indicator_id, ref.series_key)
         todo.append((ref, rule, points))
-        if k in owned:
+        if k in taken:
             continue
+        taken.add(k)
         found = cache.pop(k, None)
-        if found is None:
+        if shared:
+            # another process may have evaluated this series since: the stored warning decides
+            missing.append(k)
+            if found is not None and not rule.max_window:
+                remembered[k] = found
+        elif found is None:
             missing.append(k)
         else:
             owned[k] = found
     if missing:
         _load(s, owned, missing)
     fresh = set(missing)
+    for k, mem in remembered.items():
+        # no open warning stored and none remembered: the memory holds nothing the database does not,
+        # and it knows the newest reading this process saw (older ones change nothing)
+        if owned[k].warning_id is None and mem.warning_id is None and mem.state.status is Status.INACTIVE:
+            owned[k] = mem
+            fresh.discard(k)
     for where, rule, points in todo:
         k = (where.indicator_id, where.series_key)
         ser = owned[k]
