@@ -126,7 +126,8 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     load_demo_plans(uow())
     seed_warnings(uow, factory, district)
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
-    seed_sibling(uow, district, now, seed_value)  # 铜梁区's few cases: the city level compares two districts
+    # 铜梁区's few cases: the city level compares two districts
+    replayer.numbers.extend(seed_sibling(uow, district, now, seed_value))
     clock(now)
     seed_ledgers(uow, now, seed_value, start_days=min(150, max(30, days * 5)))  # 台账 (docs/ledgers.md)
     seed_services(uow, district, now - timedelta(days=service_history_days(days)), now, seed_value)  # 一窗综办
