@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,7 +52,18 @@ def _rank(column: Any) -> ColumnElement[int]:
     return case({lv: i for i, lv in enumerate(LEVELS)}, value=column, else_=None)
 
 
-def _seconds(later: Any, earlier: Any, dialect: str) -> ColumnElement[float]:
+def _literally_in(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
+    """``column IN ('a', 'b')`` spelled with literals, as the partial indexes' WHERE clauses are
+    (``ix_timeline_moves_up_at``, ``ix_tasks_work_dispatched``): neither engine matches a bound parameter
+    against an index's WHERE clause, and SQLite wants the very same terms."""
+    return column.in_([literal_column(f"'{v}'") for v in values])
+
+
+MOVES_UP = _literally_in(TimelineEntry.action, UP_ACTIONS)
+CARRIES_WORK = _literally_in(Task.role, WORK_ROLES)
+
+
+def _seconds(later: Any, earlier: Any, dialect: str) -> Any:
     if dialect == "postgresql":
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
@@ -100,8 +111,8 @@ def _children_layer(s: Session, area: Area) -> list[dict[str, Any]]:
     key = (str(s.get_bind().engine.url), area.code)
 
     def load() -> list[dict[str, Any]]:
-        rows = s.execute(select(Area.code, Area.name, Area.level, Area.boundary, Area.centroid_lon,
-                                Area.centroid_lat).where(Area.parent_id == area.id).order_by(Area.code)).all()
+        rows: list[Any] = list(s.execute(select(Area.code, Area.name, Area.level, Area.boundary, Area.centroid_lon,
+                                Area.centroid_lat).where(Area.parent_id == area.id).order_by(Area.code)).all())
         if not rows:  # a grid: itself
             rows = [(area.code, area.name, area.level, area.boundary, area.centroid_lon, area.centroid_lat)]
         out = []
@@ -193,7 +204,7 @@ def level_view(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *,
     layer = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": c["geometry"], "properties": {"code": c["code"], "name": c["name"]}}
         for c in children if c["geometry"] is not None]}
-    vitals = None
+    vitals: dict[str, Any] | None = None
     if authz.can(actor, p.INDICATOR_READ):
         from shuzhi.services.sensing.vital_signs import vital_signs
 
@@ -245,7 +256,7 @@ def cross_level(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *, 
             select(giver.level, taker.level, func.count())
             .select_from(Task).join(Event, Event.id == Task.event_id)
             .join(giver, giver.id == Task.dispatched_by_unit_id).join(taker, taker.id == Task.unit_id)
-            .where(under, Task.dispatched_at >= since, Task.role.in_(WORK_ROLES), giver.kind == "centre",
+            .where(under, Task.dispatched_at >= since, CARRIES_WORK, giver.kind == "centre",
                    _rank(giver.level) < _rank(taker.level))
             .group_by(giver.level, taker.level)).all()
         # a task's line: the task's unit hands it up to the unit that dispatched it
@@ -254,12 +265,12 @@ def cross_level(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *, 
             .select_from(TimelineEntry).join(Event, Event.id == TimelineEntry.event_id)
             .join(Task, Task.id == TimelineEntry.task_id)
             .join(taker, taker.id == Task.unit_id).outerjoin(giver, giver.id == Task.dispatched_by_unit_id)
-            .where(under, TimelineEntry.at >= since, TimelineEntry.action.in_(UP_ACTIONS[1:]))
+            .where(under, TimelineEntry.at >= since, MOVES_UP, TimelineEntry.action != "event.escalate")
             .group_by(TimelineEntry.action, taker.level, giver.level)).all()
         # an event's escalation names both centres in its payload
         escalations = s.scalars(
             select(TimelineEntry.payload).join(Event, Event.id == TimelineEntry.event_id)
-            .where(under, TimelineEntry.at >= since, TimelineEntry.action == "event.escalate")).all()
+            .where(under, TimelineEntry.at >= since, MOVES_UP, TimelineEntry.action == "event.escalate")).all()
         codes = {c for pl in escalations for c in ((pl or {}).get("from_unit"), (pl or {}).get("to_unit")) if c}
         unit_levels = dict(s.execute(select(Unit.code, Unit.level).where(Unit.code.in_(codes))).all()) if codes else {}
         waited = s.execute(
@@ -269,7 +280,7 @@ def cross_level(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *, 
                    func.sum(case((Task.state.in_(RUNNING_STATES), 1), else_=0)),
                    func.sum(case((and_(Task.state.in_(RUNNING_STATES), Task.handle_due_at < now), 1), else_=0)))
             .select_from(Task).join(Event, Event.id == Task.event_id).join(taker, taker.id == Task.unit_id)
-            .where(under, Task.dispatched_at >= since, Task.role.in_(WORK_ROLES))
+            .where(under, Task.dispatched_at >= since, CARRIES_WORK)
             .group_by(taker.level)).all()
         owner = aliased(Unit)
         intake = s.execute(
@@ -299,7 +310,8 @@ def cross_level(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *, 
         up[(action, from_level, to_level)] += int(n)
     for pl in escalations:
         pl = pl or {}
-        up[("event.escalate", unit_levels.get(pl.get("from_unit") or ""), unit_levels.get(pl.get("to_unit") or ""))] += 1
+        pair = (unit_levels.get(pl.get("from_unit") or ""), unit_levels.get(pl.get("to_unit") or ""))
+        up[("event.escalate", *pair)] += 1
 
     def hours(seconds: Any) -> float | None:
         return round(float(seconds) / 3600, 2) if seconds is not None else None

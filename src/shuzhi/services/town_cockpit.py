@@ -110,7 +110,7 @@ def town_cockpit(uow: UnitOfWork, actor: Actor, town_code: str, *, coverage_days
     by_village: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     uncovered = []
     for code, name, path, parent_id in grids:
-        vname = villages.get(parent_id, "")
+        vname = villages.get(parent_id, "") if parent_id is not None else ""
         by_village[vname][1] += 1
         hit = [v for k, v in covered.items() if k.startswith(path)]
         if hit:
