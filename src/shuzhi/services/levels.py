@@ -52,7 +52,7 @@ def _rank(column: Any) -> ColumnElement[int]:
     return case({lv: i for i, lv in enumerate(LEVELS)}, value=column, else_=None)
 
 
-def _literally_in(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
+def _literally_in(column: Any, values: tuple[str, ...]) -> Any:
     """``column IN ('a', 'b')`` spelled with literals, as the partial indexes' WHERE clauses are
     (``ix_timeline_moves_up_at``, ``ix_tasks_work_dispatched``): neither engine matches a bound parameter
     against an index's WHERE clause, and SQLite wants the very same terms."""
