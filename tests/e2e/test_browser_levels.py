@@ -50,7 +50,8 @@ def test_the_city_drills_down_to_a_grid_and_back_up_and_a_town_sees_only_its_own
     live.call("POST", "/api/patrols", "dave", {"point": {"lon": 105.702, "lat": 29.702, "at": start}}, status=201)
 
     context, page, errors = _page(browser, live, "mayor")
-    page.goto(f"{live.base}/levels")
+    page.wait_for_selector("body[data-ready='1']")
+    page.get_by_role("link", name="一贯到底").first.click()
     _level(page, "500000")
     assert page.locator("#level-open [data-value]").inner_text() == "4"
     assert page.locator("#crumbs [aria-current='page']").inner_text().startswith("重庆市")
@@ -95,6 +96,12 @@ def test_the_city_drills_down_to_a_grid_and_back_up_and_a_town_sees_only_its_own
     context.close()
 
     context, page, errors = _page(browser, live, "bob")
+    # his cockpit carries the town's own panel, drawn after the first screen
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector("#town-cockpit-panel:not([hidden])")
+    assert page.locator("#town-cockpit-panel tbody tr").count() == 5  # the centre and its four boards
+    assert "50%" in page.locator("#town-cockpit-summary").inner_text()
+    assert page.locator("#town-cockpit-link").get_attribute("href") == "/levels?area=500111001"
     page.goto(f"{live.base}/levels")
     _level(page, "500111001")
     assert page.locator("#level-open [data-value]").inner_text() == "3"

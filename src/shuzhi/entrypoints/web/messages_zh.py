@@ -1781,6 +1781,8 @@ MESSAGES.update({
     "town_cockpit.last_seen": "最后位置",
     "town_cockpit.plans": "运行中的预案",
     "town_cockpit.plans.none": "暂无运行中的预案",
+    "town_cockpit.more": "地图与网格员位置",
+    "town_cockpit.summary": "巡查覆盖 {pct}（近{n}天），网格员在线 {workers} 名，运行中的预案 {plans} 个",
 })
 
 
