@@ -179,7 +179,7 @@ async function loadCross(code) {
     el("h3", {}, t("levels.down")), list(f.down, pair),
     el("h3", {}, t("levels.up_moves")), list(f.up, (r) => `${actionLabel(r.action)}：${r.from_level ? pair(r) : ""}`),
     el("h3", {}, t("levels.waits")),
-    el("table", { class: "levels-waits" },
+    !f.waits.length ? el("p", { class: "muted" }, t("levels.none")) : el("table", { class: "levels-waits" },
       el("thead", {}, el("tr", {}, ["levels.waits.level", "levels.waits.tasks", "levels.waits.accept", "levels.waits.report",
         "levels.waits.open", "levels.waits.overdue"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, f.waits.map((w) => el("tr", { "data-level": w.level }, el("th", { scope: "row" }, levelName(w.level)),
