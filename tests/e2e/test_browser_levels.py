@@ -102,6 +102,7 @@ def test_the_city_drills_down_to_a_grid_and_back_up_and_a_town_sees_only_its_own
     assert page.locator("#town-cockpit-panel tbody tr").count() == 5  # the centre and its four boards
     assert "50%" in page.locator("#town-cockpit-summary").inner_text()
     assert page.locator("#town-cockpit-link").get_attribute("href") == "/levels?area=500111001"
+    assert page.locator("#rank").is_hidden()  # it stands where the ranking of one town stood: no new row
     page.goto(f"{live.base}/levels")
     _level(page, "500111001")
     assert page.locator("#level-open [data-value]").inner_text() == "3"

@@ -1,7 +1,7 @@
 // The town's own cockpit on the cockpit page (issue #20), for the people of one town: its boards' load
 // and overdue work, the grids' patrol coverage, grid workers reporting a position, running plans. Loaded
 // by cockpit.js only after the first screen is drawn, so it adds nothing in front of the map; the map of
-// the town's workers is on /levels?area=<town>.
+// the town's workers is on /levels?area=<town>. It stands where the ranking of towns stood.
 import { clear, el, get, me, t } from "./core.js";
 
 export async function loadTownCockpit() {
@@ -22,5 +22,8 @@ export async function loadTownCockpit() {
       el("thead", {}, el("tr", {}, ["town_cockpit.board", "town_cockpit.open", "town_cockpit.overdue"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, town.boards.map((b) => el("tr", { "data-unit": b.unit_code }, el("th", { scope: "row" }, b.name),
         el("td", { class: "num" }, String(b.open)), el("td", { class: `num${b.overdue ? " overdue" : ""}` }, String(b.overdue)))))));
+  // it takes the place of the ranking (区域在办排行), which for one town is a single line: no new row,
+  // so the first screen's charts keep their size (app.css: .town-cockpit-panel { grid-area: rank })
+  document.getElementById("rank").closest("section").hidden = true;
   panel.hidden = false;
 }
