@@ -56,6 +56,18 @@ def test_demo_seed_builds_a_district_with_history(session_factory: sessionmaker[
                             .group_by(LedgerEventLink.item_id)).all()
         assert len(pattern) == 1 and pattern[0][1] >= 2, pattern
     assert events == len(replayer.numbers) and events > 100
+    # 一贯到底: the city's leader sees two districts, the neighbour lightly populated, and goes down from it
+    from shuzhi.services import levels
+    from shuzhi.services.actors import resolve_actor
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    with session_factory() as s:
+        mayor, tongliang = resolve_actor(s, "leader.city"), resolve_actor(s, "duty.tongliang")
+    city = levels.level_view(UnitOfWork(session_factory), mayor, now=now)
+    opened = {c["code"]: c["open"] for c in city["children"]}
+    assert set(opened) == {"500111", "500151"} and opened["500111"] > opened["500151"] > 0, opened
+    flows = levels.cross_level(UnitOfWork(session_factory), tongliang, "500151", now=now)
+    assert flows["down"] == [{"from_level": "district", "to_level": "town", "count": 3}]
     assert {"dispatched", "handling", "closed", "cancelled"} <= set(states), states
     # steps still in the future wait for the live loop; refused steps are few and explained
     assert all(step.at > now for _, step in pending)

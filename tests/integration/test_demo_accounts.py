@@ -51,6 +51,7 @@ def test_demo_accounts_sign_in_and_see_their_own_scope(session_factory: sessionm
             seen = {e["number"] for e in web.get("/api/events", params={"limit": 500}).json()["items"]}
             expected = {
                 "admin": set(numbers.values()), "auditor": set(numbers.values()),
+                "leader.city": set(numbers.values()),  # the city sees both districts (一贯到底)
                 "duty.district": set(numbers.values()), "leader.district": set(numbers.values()),
                 "dispatcher.district1": set(numbers.values()), "integrator": set(numbers.values()),
                 "duty.longgang": {numbers["grid.longgang01"]}, "dispatcher.longgang": {numbers["grid.longgang01"]},

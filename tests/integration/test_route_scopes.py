@@ -322,6 +322,7 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  # a risk point of town B
                  "point_code"}
 SCOPED_PARAMS |= {"sub_id", "delivery_id"}  # town B's webhook subscription and one of its deliveries
+SCOPED_PARAMS |= {"area_code"}  # 一贯到底: town B's area in the level view (/api/levels/{area_code})
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
            "token_id": "999999", "person_code": "nobody",
@@ -330,7 +331,7 @@ MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id"
            "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999",
            "sub_id": "999999", "delivery_id": "999999", "town_code": "500199999", "board_key": "nosuch",
            "grid_code": "500199999999999", "duty_item_id": "999999",
-           "point_code": "NOPOINT"}
+           "point_code": "NOPOINT", "area_code": "500199999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -477,6 +478,7 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     params |= {"town_code": "500111002", "board_key": boards["boards"][2]["key"]}
     params |= _town_b_grid_team(api, world)
     params |= {"point_code": _town_b_risk_point(api)}
+    params |= {"area_code": "500111002"}  # 一贯到底: town B's level view
     return Town(params=params,
                 event_id=ev["id"])
 

@@ -29,6 +29,10 @@ from shuzhi.demo.catalogue_data import CLASSES, DEPARTMENTS, MAJORS, PROFILES
 
 CENTRE = (105.72, 29.70)
 CITY_CODE, DISTRICT_CODE = "500000", "500111"
+#: A lightly populated neighbour (铜梁区) so that the city level has two districts to compare (一贯到底):
+#: two towns, a few villages and grids, its centres and a handful of people; no departments of its own.
+SIBLING_CODE, SIBLING_NAME = "500151", "铜梁区"
+SIBLING_TOWNS = [("巴川街道", "bachuan"), ("安居镇", "anju")]
 
 # (name, pinyin key for demo accounts, is a street 街道)
 TOWNS: list[tuple[str, str, bool]] = [
@@ -61,6 +65,8 @@ class DemoDistrict:
     grids: list[dict[str, Any]] = field(default_factory=list)
     people: list[dict[str, str]] = field(default_factory=list)
     classes: list[dict[str, Any]] = field(default_factory=list)
+    #: the neighbouring district's grids (code, town, point): kept apart, so Dazu's history is unchanged
+    sibling_grids: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -158,7 +164,8 @@ def mobile_number(rng: random.Random) -> str:
 def build_district(seed: int = 1) -> DemoDistrict:
     rng = random.Random(seed)
     district = _snap(_district_shape(rng))
-    city = _snap(district.buffer(0.05).envelope)
+    sibling = _snap(_sibling_shape(district))
+    city = _snap(district.union(sibling).buffer(0.05).envelope)
     features = [_feature(CITY_CODE, "重庆市", "city", None, city),
                 _feature(DISTRICT_CODE, "大足区", "district", CITY_CODE, district)]
     towns: list[dict[str, Any]] = []
@@ -279,6 +286,10 @@ def build_district(seed: int = 1) -> DemoDistrict:
         person(code, f"G{g['code']}", "grid_worker")
         g["worker"] = code
 
+    # the neighbour comes last, from its own random stream: Dazu's areas, people and history stay as they were
+    sibling_grids = _add_sibling(sibling, features, units, people, town_duties, grid_duties,
+                                 random.Random(seed * 7_919 + 151))
+
     unit_cols = ["code", "name", "kind", "level", "area_code", "parent_code", "duties", "coverage", "phone"]
     class_cols = ["code", "name", "kind", "major_code", "major_name", "default_mode", "default_urgency",
                   "accept_normal", "handle_normal", "accept_urgent", "handle_urgent", "accept_critical",
@@ -289,5 +300,56 @@ def build_district(seed: int = 1) -> DemoDistrict:
         units_csv=_csv(unit_cols, units),
         people_csv=_csv(["code", "name", "phone", "unit_code", "role"], people),
         event_classes_csv=_csv(class_cols, class_rows),
-        towns=towns, villages=villages, grids=grids, people=people, classes=classes,
+        towns=towns, villages=villages, grids=grids, people=people, classes=classes, sibling_grids=sibling_grids,
     )
+
+
+def _sibling_shape(district: BaseGeometry) -> Polygon:
+    """铜梁区, east of Dazu: a plain quadrilateral beside the district's eastern edge, not touching it."""
+    east = district.bounds[2] + 0.02
+    return Polygon([(east, 29.58), (east + 0.22, 29.60), (east + 0.24, 29.84), (east + 0.01, 29.82)])
+
+
+def _add_sibling(shape: BaseGeometry, features: list[dict[str, Any]], units: list[dict[str, Any]],
+                 people: list[dict[str, str]], town_duties: str, grid_duties: str,
+                 rng: random.Random) -> list[dict[str, Any]]:
+    """The neighbouring district: 2 towns × 3 villages × 3 grids, its centres, duty officers and grid workers."""
+    features.append(_feature(SIBLING_CODE, SIBLING_NAME, "district", CITY_CODE, shape))
+    units.append({"code": f"C{SIBLING_CODE}", "name": f"{SIBLING_NAME}城市运行和治理中心", "kind": "centre",
+                  "level": "district", "area_code": SIBLING_CODE, "parent_code": "C500000", "duties": "",
+                  "coverage": "", "phone": "023-45671110"})
+
+    def person(code: str, unit: str, role: str) -> None:
+        people.append({"code": code, "name": person_name(rng), "phone": mobile_number(rng), "unit_code": unit,
+                       "role": role})
+
+    person("leader.tongliang", f"C{SIBLING_CODE}", "leader")
+    person("duty.tongliang", f"C{SIBLING_CODE}", "duty_officer")
+    grids: list[dict[str, Any]] = []
+    town_cells = _tessellate(shape, _points_in(shape, len(SIBLING_TOWNS), rng))
+    for ti, ((name, key), tcell) in enumerate(zip(SIBLING_TOWNS, town_cells, strict=True), start=1):
+        tcode = f"{SIBLING_CODE}{ti:03d}"
+        features.append(_feature(tcode, name, "town", SIBLING_CODE, tcell))
+        units.append({"code": f"C{tcode}", "name": f"{name}城市运行和治理中心", "kind": "centre", "level": "town",
+                      "area_code": tcode, "parent_code": f"C{SIBLING_CODE}", "duties": town_duties,
+                      "coverage": "", "phone": ""})
+        person(f"duty.{key}", f"C{tcode}", "duty_officer")
+        vcells = _tessellate(tcell, _points_in(tcell, 3, rng))
+        for vi, vcell in enumerate(vcells, start=1):
+            vcode = f"{tcode}{vi:03d}"
+            vname = f"{_VILLAGE_HEADS[(ti * 7 + vi) % len(_VILLAGE_HEADS)]}村"
+            features.append(_feature(vcode, vname, "village", tcode, vcell))
+            units.append({"code": f"V{vcode}", "name": f"{vname}村委会", "kind": "village", "level": "village",
+                          "area_code": vcode, "parent_code": f"C{tcode}", "duties": grid_duties, "coverage": "",
+                          "phone": ""})
+            for gi, gcell in enumerate(_tessellate(vcell, _points_in(vcell, 3, rng)), start=1):
+                gcode = f"{vcode}{gi:03d}"
+                features.append(_feature(gcode, f"{name}{vname}第{gi}网格", "grid", vcode, gcell))
+                units.append({"code": f"G{gcode}", "name": f"{vname}第{gi}网格", "kind": "grid", "level": "grid",
+                              "area_code": gcode, "parent_code": f"V{vcode}", "duties": grid_duties,
+                              "coverage": "", "phone": ""})
+                worker = f"grid.{key}{(vi - 1) * 3 + gi:02d}"
+                person(worker, f"G{gcode}", "grid_worker")
+                c = gcell.representative_point()
+                grids.append({"code": gcode, "town": tcode, "point": (c.x, c.y), "worker": worker})
+    return grids

@@ -32,6 +32,7 @@ from shuzhi.demo.duty import seed_duty
 from shuzhi.demo.evaluation import seed_evaluation
 from shuzhi.demo.history import Step, build_history, next_live_event
 from shuzhi.demo.ledgers import seed_ledgers
+from shuzhi.demo.levels import seed_sibling
 from shuzhi.demo.plans import load_demo_plans
 from shuzhi.demo.replay import Replayer
 from shuzhi.demo.sensing import seed_sensing, start_live
@@ -52,6 +53,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 DEMO_ACCOUNTS = [
     ("admin", "administrator 系统管理员"),
+    ("leader.city", "city leader 市领导 (一贯到底: /levels)"),
     ("duty.district", "district duty officer 区中心值班员"),
     ("dispatcher.district1", "district dispatcher 区中心调度员"),
     ("leader.district", "district leader 区领导"),
@@ -125,6 +127,8 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     load_demo_plans(uow())
     seed_warnings(uow, factory, district)
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
+    # 铜梁区's few cases: the city level compares two districts
+    replayer.numbers.extend(seed_sibling(uow, district, now, seed_value))
     clock(now)
     seed_ledgers(uow, now, seed_value, start_days=min(150, max(30, days * 5)))  # 台账 (docs/ledgers.md)
     seed_services(uow, district, now - timedelta(days=service_history_days(days)), now, seed_value)  # 一窗综办

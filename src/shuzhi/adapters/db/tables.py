@@ -230,6 +230,9 @@ class Task(Base):
         # a person's own tasks (指派给我): only assigned tasks are in it
         Index("ix_tasks_assignee_state", "assignee_id", "state", postgresql_where=text("assignee_id IS NOT NULL"),
               sqlite_where=text("assignee_id IS NOT NULL")),
+        # 一贯到底's waits per level: the tasks that carry work (not the copies, ~96 % of the rows) by dispatch time
+        Index("ix_tasks_work_dispatched", "dispatched_at", postgresql_where=text("role IN ('lead', 'assist')"),
+              sqlite_where=text("role IN ('lead', 'assist')")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
@@ -281,6 +284,9 @@ class Task(Base):
         return None if loaded is NO_VALUE else loaded
 
 
+_MOVES_UP = "action IN ('event.escalate', 'task.return', 'task.escalate', 'supervision.escalate')"
+
+
 class TimelineEntry(Base):
     """One immutable line of an event's history: who did what, when, from which state to which, why.
 
@@ -290,7 +296,11 @@ class TimelineEntry(Base):
     """
 
     __tablename__ = "timeline_entries"
-    __table_args__ = (Index("ix_timeline_event_at", "event_id", "id"),)
+    __table_args__ = (
+        Index("ix_timeline_event_at", "event_id", "id"),
+        # 一贯到底's moves up a level by time (services/levels.py): only these few lines are in it
+        Index("ix_timeline_moves_up_at", "at", postgresql_where=text(_MOVES_UP), sqlite_where=text(_MOVES_UP)),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(BigId)
     task_id: Mapped[int | None] = mapped_column(BigId)

@@ -40,6 +40,7 @@ from shuzhi.entrypoints.api import (
     workbench,
 )
 from shuzhi.entrypoints.api import evaluation as evaluation_api
+from shuzhi.entrypoints.api import levels as levels_api  # 一贯到底 and the town cockpit (issues #22, #20)
 from shuzhi.entrypoints.api import warnings as warnings_api
 
 ROUTERS: list[APIRouter] = [
@@ -79,4 +80,5 @@ ROUTERS: list[APIRouter] = [
     ledgers.router,
     public_services.router,
     public_services.public_router,
+    levels_api.router,
 ]

@@ -1810,6 +1810,63 @@ MESSAGES.update({
 })
 
 
+# 一贯到底: three levels in one view (issue #22) and the town's own cockpit (issue #20) — glance_levels
+MESSAGES.update({
+    "nav.levels": "一贯到底",
+    "levels.title": "一贯到底：三级贯通",
+    "levels.crumbs": "所在层级",
+    "levels.up": "返回上级",
+    "levels.totals": "本级总览",
+    "levels.open": "在办事件",
+    "levels.overdue": "超期事件",
+    "levels.received_today": "今日受理",
+    "levels.closed_today": "今日结案",
+    "levels.warnings": "在报预警",
+    "levels.vital": "城市体征",
+    "levels.vital.none": "无指标",
+    "levels.map": "下级地图",
+    "levels.map_hint": "点击下级区域进入；上方路径返回上级",
+    "levels.children": "下级对比",
+    "levels.child": "区域",
+    "levels.go_down": "进入{name}",
+    "levels.events_link": "事件列表",
+    "levels.leaf": "网格为最末一级",
+    "levels.cross": "跨层级流转（近{n}天）",
+    "levels.down": "向下交办",
+    "levels.up_moves": "向上退回与上报",
+    "levels.pair": "{from} → {to}",
+    "levels.waits": "各级等待时长",
+    "levels.waits.level": "承办层级",
+    "levels.waits.tasks": "收到任务",
+    "levels.waits.accept": "平均签收（小时）",
+    "levels.waits.report": "平均反馈（小时）",
+    "levels.waits.open": "在办",
+    "levels.waits.overdue": "超期",
+    "levels.intake": "中心派遣前等待（小时）",
+    "levels.closes": "各级办结",
+    "levels.closes.count": "办结 {n} 件",
+    "levels.none": "暂无",
+    "levels.not_found": "该区域不存在或不在您的权限范围内",
+    "town_cockpit.title": "镇街驾驶舱",
+    "town_cockpit.boards": "板块负荷",
+    "town_cockpit.board": "板块",
+    "town_cockpit.open": "在办任务",
+    "town_cockpit.overdue": "超期",
+    "town_cockpit.assigned": "已指派到人",
+    "town_cockpit.coverage": "网格巡查覆盖（近{n}天）",
+    "town_cockpit.coverage.share": "已巡查 {covered}/{grids} 个网格（{pct}）",
+    "town_cockpit.uncovered": "未巡查网格",
+    "town_cockpit.workers": "网格员位置",
+    "town_cockpit.workers.count": "{n} 名网格员有近一天的位置（共 {total} 名）",
+    "town_cockpit.on_patrol": "巡查中",
+    "town_cockpit.last_seen": "最后位置",
+    "town_cockpit.plans": "运行中的预案",
+    "town_cockpit.plans.none": "暂无运行中的预案",
+    "town_cockpit.more": "地图与网格员位置",
+    "town_cockpit.summary": "巡查覆盖 {pct}（近{n}天），网格员在线 {workers} 名，运行中的预案 {plans} 个",
+})
+
+
 def message(key: str) -> str:
     """The text for ``key``; a missing key shows itself, so a gap is visible rather than blank."""
     return MESSAGES.get(key, key)

@@ -37,6 +37,7 @@ NAV = [
     ("/warnings", "nav.warnings"),
     ("/indicators", "nav.indicators"),
     ("/vital-signs", "nav.vitals"),
+    ("/levels", "nav.levels"),
     ("/plans", "nav.plans"),
     ("/evaluation", "nav.evaluation"),
     ("/analysis", "nav.analysis"),
@@ -160,6 +161,12 @@ def warnings_page(request: Request) -> Response:
 @router.get("/vital-signs", response_class=HTMLResponse)
 def vital_signs_page(request: Request) -> Response:
     return _page(request, "vital_signs.html", "vital-signs")
+
+
+@router.get("/levels", response_class=HTMLResponse)
+def levels_page(request: Request) -> Response:
+    """一贯到底: one level's panels (city → district → town → village → grid), down by a click, up by the breadcrumb."""
+    return _page(request, "levels.html", "levels")
 
 
 @router.get("/indicators", response_class=HTMLResponse)

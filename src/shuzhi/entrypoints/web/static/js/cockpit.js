@@ -473,6 +473,7 @@ async function main() {
   loadLedgerBoard();
   loadDutyBoard();
   loadFlows();
+  import("./cockpit_town.js").then((m) => m.loadTownCockpit()).catch(() => {});  // a town's own panel (#20)
   startVitals(riskP);
   loadWarningMarkers().catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
