@@ -133,6 +133,8 @@ function receipt(r) {
     el("p", {}, r.title, ` · ${r.applicant.name} ${r.applicant.id_number}`),
     el("p", {}, `${t("window.promised")}：${fmtTime(r.promised_at)}（${r.promised_days}个工作日）`),
     el("p", {}, `${t("window.departments")}：${r.departments.map((d) => d.department).join("、")}`),
+    r.check_code ? el("p", {}, `${t("rate.check_code")}：`, el("strong", { class: "check-code", id: "w-receipt-code" }, r.check_code),
+      " ", el("span", { class: "muted small" }, t("rate.receipt_hint", { url: `${location.origin}/rate` }))) : "",
     ...r.deferred.map((d) => el("p", { class: "warn" }, `${t("window.deferred_due")}：${d.matter} · ${d.material} · ${fmtTime(d.due_at)}`)),
     el("label", {}, t("window.scans"), " ", scans)));
   $("w-case-number").value = r.number;
