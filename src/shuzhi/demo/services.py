@@ -40,6 +40,14 @@ def _id_number(rng: random.Random) -> str:
     return out
 
 
+#: 一枚印章管审批: the district's approval bureau, to which the licences (行政许可) were moved — it approves
+#: them on the departments' behalf under its one seal (docs/services.md)
+BUREAU = {"code": "D500111-XZSPJ", "name": "大足区行政审批局", "kind": "department", "level": "district",
+          "area_code": "500111", "parent_code": "C500111", "duties": "", "coverage": "", "phone": "023-43700000"}
+BUREAU_HANDLER = {"code": "handler.xzspj", "name": "审批科经办人", "phone": "13800000000",
+                  "unit_code": BUREAU["code"], "role": "handler"}
+
+
 def matter_documents() -> list[dict[str, Any]]:
     docs = []
     for abbr, rows in MATTERS.items():
@@ -54,7 +62,8 @@ def matter_documents() -> list[dict[str, Any]]:
                     "materials": [{"code": "id", "name": "申请人身份证件", "required": True},
                                   {"code": "form", "name": "申请表", "required": True},
                                   {"code": "proof", "name": "相关证明材料", "required": True, "deferrable": True},
-                                  {"code": "photo", "name": "近期免冠照片", "required": False}]}
+                                  {"code": "photo", "name": "近期免冠照片", "required": False}],
+                    **({"approved_by": BUREAU["code"]} if kind == "licence" else {})}
             docs.append({**base, "code": matter_code(abbr, i), "name": name})
             if variants:
                 for v, word in enumerate(VARIANTS, start=1):
@@ -74,6 +83,11 @@ def bundle_documents() -> list[dict[str, Any]]:
 
 
 def load_catalogue(uow: Uow, district: DemoDistrict) -> None:
+    from shuzhi.services.organisation import import_people, import_units
+
+    units = import_units(uow(), [BUREAU])
+    people = import_people(uow(), [BUREAU_HANDLER])
+    assert not units.errors and not people.errors, (units.errors, people.errors)
     for doc in matter_documents():
         catalogue.save_matter(uow(), doc, SYSTEM)
     for doc in bundle_documents():

@@ -1779,6 +1779,7 @@ MESSAGES.update({
     "whistles.fig.average": "平均分（5分制）",
     "window.seal": "审批盖章单位",
     "window.approval_doc": "电子审批文书",
+    "task_state.escalated": "已上报",  # the call's list shows every task state; this one had no text
 })
 
 

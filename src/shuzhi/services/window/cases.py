@@ -14,10 +14,12 @@ SMS channel subscribes). A material accepted under 容缺 keeps the result back 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +34,7 @@ from shuzhi.adapters.db.tables_public_services import (
     ServiceWindow,
 )
 from shuzhi.adapters.db.tables_supervision import Notification
+from shuzhi.adapters.approval_documents import DOCX_TYPE, ApprovalDecision, decision_docx
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, IllegalTransition, TaskAction, TaskRole, TaskState
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
@@ -415,6 +418,7 @@ def on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
     share = s.scalar(select(ServiceCaseShare).where(ServiceCaseShare.task_id == task.id))
     if share is not None:
         share.state = "done"
+        _seal(s, case, event, task, share)
     live = [t for t in event.tasks if t.role != TaskRole.NOTIFY.value and t.state not in _GONE]
     stage_done = bool(live) and all(t.state in _DONE for t in live)
     owed = _materials_owed(s, case)
@@ -434,6 +438,44 @@ def on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
                   reason="各部门均已办结" + ("，待补齐容缺材料后出证" if decision is CaseAction.WAIT_MATERIALS else ""))
         if decision is CaseAction.TASKS_DONE:
             _complete(s, case, event, at)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _seal(s: Session, case: ServiceCase, event: Event, task: Task, share: ServiceCaseShare) -> None:
+    """一枚印章管审批: the approval bureau reported its share back — the matters it approves on the
+    departments' behalf are approved under its one seal: a ``case.approve`` line on the case's timeline
+    naming the seal's unit, and the electronic decision (准予行政许可决定书, Word) with the case number
+    attached to the case's event."""
+    unit = s.get(Unit, task.unit_id)
+    if unit is None:
+        return
+    guides = load_matters(s, share.matter_codes)
+    approved = [g for g in guides.values() if g.approved_by == unit.code]
+    if not approved:
+        return
+    at = task.updated_at
+    depts = {u.code: u.name for u in s.scalars(select(Unit).where(
+        Unit.code.in_({g.department_code for g in approved})))}
+    local = at.astimezone(SHANGHAI)
+    doc_number = f"{unit.name.removeprefix('重庆市')[:2]}审批〔{local.year}〕{case.number}号"
+    data = decision_docx(ApprovalDecision(
+        doc_number, case.number, case.applicant_name,
+        tuple((g.name, g.legal_basis, depts.get(g.department_code, g.department_code)) for g in approved),
+        task.result or "准予许可", unit.name, local.date()))
+    att = Attachment(event_id=event.id, task_id=task.id, filename=f"准予行政许可决定书-{case.number}.docx",
+                     content_type=DOCX_TYPE, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
+                     uploaded_by=unit.name[:60], created_at=at)
+    s.add(att)
+    s.flush()
+    # the timeline names the seal, not a person: the bureau's one seal stands for the approval
+    seal_name = f"{unit.name}（行政审批专用章）"[:60]
+    seal = Actor(code=seal_name, name=seal_name, unit_id=unit.id)
+    note(s, event, seal, "case.approve", at, task=task, reason=f"准予许可：{'、'.join(g.name for g in approved)}",
+         payload={"seal_unit": unit.code, "seal_unit_name": unit.name, "document_number": doc_number,
+                  "attachment": att.id, "matters": [g.code for g in approved],
+                  "on_behalf_of": sorted({g.department_code for g in approved})})
 
 
 def _finish_tasks(s: Session, event: Event, at: datetime) -> None:

@@ -171,6 +171,9 @@ async function loadCase(number) {
     el("h3", {}, `${c.title} · ${t(`window.state.${c.state}`)}`),
     el("p", { class: "small" }, `${c.applicant.name} ${c.applicant.id_number} · ${t("window.promised")}：${fmtTime(c.promised_at)}`),
     el("ul", {}, ...c.shares.map((s) => el("li", {}, `${s.department}：${s.task_state || s.state}`))),
+    ...(c.approvals || []).map((a) => el("p", { class: "approval", "data-seal": a.seal_unit },
+      `${t("window.seal")}：${a.seal_unit} · ${a.document_number} `,
+      el("a", { href: a.url, download: "" }, t("window.approval_doc")))),
     ...owed.map((m) => el("p", {}, `${m.name}（${t("window.material.deferred")}，${fmtTime(m.due_at)}） `,
       el("button", { class: "btn", type: "button", "data-supply": m.id, onclick: async () => {
         try { await post(`/api/services/cases/${encodeURIComponent(number)}/materials/${m.id}/supply`, {}); toast(t("window.ok")); loadCase(number); } catch (e) { toast(errorText(e), "error"); }
