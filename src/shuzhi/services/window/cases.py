@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.approval_documents import DOCX_TYPE, ApprovalDecision, decision_docx
 from shuzhi.adapters.db.tables import Area, Attachment, Event, Task, Unit
 from shuzhi.adapters.db.tables_public_services import (
     ServiceBundle,
@@ -34,7 +35,6 @@ from shuzhi.adapters.db.tables_public_services import (
     ServiceWindow,
 )
 from shuzhi.adapters.db.tables_supervision import Notification
-from shuzhi.adapters.approval_documents import DOCX_TYPE, ApprovalDecision, decision_docx
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, IllegalTransition, TaskAction, TaskRole, TaskState
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
