@@ -190,3 +190,51 @@ def test_the_officer_follows_an_enterprise_call_and_both_sides_rate_it(live: Liv
     figures = live.call("GET", "/api/services/two-way-figures", "admin")
     assert [(r["key"], r["good_rate"]) for r in figures["departments"]] == [("D500111-CGJ", 1.0)]
     assert [(r["key"], r["average"]) for r in figures["enterprises"]] == [(credit, 4.0)]
+
+
+def test_a_mistaken_bad_rating_is_appealed_and_the_rating_office_upholds_it(live: Live, browser: Any) -> None:
+    from sqlalchemy import select
+
+    from shuzhi.adapters.db.tables import Area, Person, Unit
+    from tests.services_factories import newborn_application
+
+    with live.factory() as s:
+        world = World({a.code: a for a in s.scalars(select(Area))}, {u.code: u for u in s.scalars(select(Unit))},
+                      {p.code: p for p in s.scalars(select(Person))}, {})
+        build_services(s, world, UnitOfWork(live.factory))
+    number = live.call("POST", "/api/services/cases", "bob", newborn_application(), status=201)["number"]
+    for who, unit in (("hana", "D500111-WJW"), ("ivan", "D500111-GAJ"), ("judy", "D500111-YBJ")):
+        ev = live.call("GET", f"/api/events/{number}", who)
+        task = next(t for t in ev["tasks"] if t["unit_code"] == unit)
+        live.call("POST", f"/api/events/{number}/tasks/{task['id']}/accept", who, {})
+        live.call("POST", f"/api/events/{number}/tasks/{task['id']}/report-back", who, {"result": "已办结"})
+    levels = dict.fromkeys(("overall", "efficiency", "service_level", "attitude"), "very_dissatisfied")
+    live.call("POST", f"/api/services/cases/{number}/rating", "bob",
+              {"channel": "window", "levels": levels, "comment": "点错了", "named": False}, status=201)
+    town = browser.new_page()
+    sign_in(town, live.base, "bob")
+    town.goto(f"{live.base}/window")
+    town.wait_for_selector("body[data-ready='1']")
+    for state, action, text in [("open", "call_back", "已回访，申请人称误点"),
+                                ("called_back", "classify_mistaken", "申请人确认误评，录音在案")]:
+        card = town.locator(f"#w-bad article[data-state='{state}']")
+        card.locator("textarea").fill(text)
+        card.locator(f"button[data-action='{action}']").click()
+        town.wait_for_selector(f"#w-bad article[data-state='{state}']", state="detached")
+    appealing = town.locator("#w-bad article[data-state='appealing']")
+    assert "申请人确认误评" in appealing.inner_text()
+    assert appealing.locator("button").count() == 0  # the town does not decide its own appeal
+    town.close()
+    office = browser.new_page()
+    sign_in(office, live.base, "admin")
+    office.goto(f"{live.base}/window")
+    office.wait_for_selector("body[data-ready='1']")
+    card = office.locator("#w-bad article[data-state='appealing']")
+    card.locator("textarea").fill("录音核实，属误评")
+    card.locator("button[data-action='uphold_appeal']").click()
+    office.wait_for_selector("#w-bad article[data-state='rectified']")
+    office.close()
+    [v] = live.call("GET", "/api/services/verifications?open_only=false", "bob")
+    assert (v["classification"], v["appeal_decision"], v["state"]) == ("mistaken", "upheld", "rectified")
+    [rate] = live.call("GET", "/api/services/rates?by=window", "admin")
+    assert (rate["invalid"], rate["bad"]) == (1, 0)  # an upheld appeal takes it out of the rates

@@ -1779,6 +1779,9 @@ MESSAGES.update({
     "whistles.fig.average": "平均分（5分制）",
     "window.seal": "审批盖章单位",
     "window.approval_doc": "电子审批文书",
+    "window.a.uphold_appeal": "申诉成立（不计入评价）",
+    "window.a.reject_appeal": "申诉不成立（整改）",
+    "window.appeal": "申诉理由",
     "task_state.escalated": "已上报",  # the call's list shows every task state; this one had no text
 })
 

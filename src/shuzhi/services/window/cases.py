@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.approval_documents import DOCX_TYPE, ApprovalDecision, decision_docx
 from shuzhi.adapters.db.tables import Area, Attachment, Event, Task, Unit
+from shuzhi.adapters.db.tables_notices import Notice
 from shuzhi.adapters.db.tables_public_services import (
     ServiceBundle,
     ServiceCase,
@@ -35,6 +36,7 @@ from shuzhi.adapters.db.tables_public_services import (
     ServiceWindow,
 )
 from shuzhi.adapters.db.tables_supervision import Notification
+from shuzhi.domain import notices as notice_rules
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, IllegalTransition, TaskAction, TaskRole, TaskState
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
@@ -62,6 +64,7 @@ from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.intake import event_number
+from shuzhi.services.notices.escalation import SMS_MAX_ATTEMPTS, new_code
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -85,9 +88,11 @@ class ApplicantNotifier(Protocol):
 
 
 class OutboxNotifier:
-    """Writes one ``service.case_completed`` outbox message in the case's transaction; an SMS channel
-    subscribes to the topic and looks the phone number up by ``case_id`` (the message itself carries
-    it masked, as every message fanned out to webhooks must)."""
+    """Tells the applicant once, in the completing transaction: an SMS to the applicant's phone queued for
+    the notice sender (``notices``: the Kannel gateway, retries, delivery reports, a failure reported to
+    the window's inbox — the same durable path as the centre's own SMS), and one
+    ``service.case_completed`` outbox message for other channels subscribed by webhook (it carries the
+    phone masked, as every message fanned out to webhooks must; a subscriber looks it up by ``case_id``)."""
 
     def case_completed(self, s: Session, case: ServiceCase, event: Event, text: str, at: datetime) -> None:
         outbox.emit_many(s.connection(), [outbox.message(
@@ -97,6 +102,18 @@ class OutboxNotifier:
                            "phone_masked": mask_phone(case.applicant_phone)},
              "collect_at": case.collect_at},
             event_id=event.id, area_path=event.area_path)])
+        phone = (case.applicant_phone or "").strip()
+        if not _MOBILE.match(phone):
+            return  # a landline cannot take an SMS: the outbox message and the window's inbox remain
+        window = s.get(ServiceWindow, case.window_id)
+        s.add(Notice(event_id=event.id, person_id=None, unit_id=window.unit_id if window else None, who="applicant",
+                     channel="sms", address=phone, kind="service.case_completed", title="办件办结通知",
+                     body=text, parts=notice_rules.sms_parts(text), code=new_code(), state="queued", attempts=0,
+                     max_attempts=SMS_MAX_ATTEMPTS, next_attempt_at=at,
+                     dedup_key=f"service.case_completed:{case.number}:sms:{phone}", created_at=at))
+
+
+_MOBILE = re.compile(r"^1\d{10}$")
 
 
 NOTIFIER: ApplicantNotifier = OutboxNotifier()

@@ -2,7 +2,7 @@
 // the questionnaire, fill the shared form once, check the materials (容缺 where the guide allows),
 // accept with a receipt, upload scans; look a case up, hand the result out, record the rating, and
 // work the 差评 verifications of this point.
-import { api, clear, el, empty, errorText, fmtTime, get, post, shell, t, toast } from "./core.js";
+import { api, can, clear, el, empty, errorText, fmtTime, get, post, shell, t, toast } from "./core.js";
 
 const LEVELS = ["very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"];
 const DIMS = ["overall", "efficiency", "service_level", "attitude"];
@@ -186,7 +186,11 @@ async function loadCase(number) {
 }
 
 const NEXT = { open: ["call_back"], called_back: ["classify_real", "classify_mistaken", "classify_malicious"],
-  rectifying: ["rectify"], rectified: ["reply"], replied: ["close"], appealing: [] };
+  rectifying: ["rectify"], rectified: ["reply"], replied: ["close"],
+  // the rating office (evaluation.write) decides an appeal; the server refuses anyone else (403)
+  appealing: ["uphold_appeal", "reject_appeal"] };
+let who = null;
+const nextActions = (state) => (state === "appealing" && !(who && can(who, "evaluation.write")) ? [] : NEXT[state] || []);
 const FIELD = { call_back: "callback_note", classify_mistaken: "appeal", classify_malicious: "appeal",
   rectify: "rectification", reply: "reply", close: "outcome" };
 
@@ -198,7 +202,7 @@ async function loadBad() {
   for (const v of items) {
     const text = el("textarea", { maxlength: "2000", "aria-label": t("window.text") });
     const ok = el("input", { type: "checkbox", checked: "" });
-    const buttons = (NEXT[v.state] || []).map((a) => el("button", { class: "btn", type: "button", "data-action": a,
+    const buttons = nextActions(v.state).map((a) => el("button", { class: "btn", type: "button", "data-action": a,
       onclick: async () => {
         const payload = { note: text.value.trim(), expected_version: v.version };
         if (FIELD[a]) payload[FIELD[a]] = text.value.trim();
@@ -208,6 +212,7 @@ async function loadBad() {
     box.append(el("article", { class: "card", "data-verification": v.id, "data-state": v.state },
       el("strong", {}, `${v.level_label} · ${v.case || v.window} · ${t(`window.v.${v.state}`)}`),
       el("p", { class: "small" }, v.comment),
+      v.appeal ? el("p", { class: "small", "data-appeal": v.classification }, `${t("window.appeal")}：${v.appeal}`) : "",
       el("p", { class: v.overdue ? "error small" : "muted small" }, `${t("window.due")}：${fmtTime(v.due_at)}`),
       el("label", {}, t("window.text"), text),
       v.state === "replied" ? el("label", {}, ok, ` ${t("window.satisfied")}`) : "", ...buttons));
@@ -215,7 +220,7 @@ async function loadBad() {
 }
 
 (async () => {
-  await shell();
+  who = await shell();
   const windows = await get("/api/services/windows");
   $("w-window").replaceChildren(...windows.map((w) => el("option", { value: w.code, "data-kind": w.kind }, w.name)));
   const syncMode = () => {
