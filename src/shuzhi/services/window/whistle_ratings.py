@@ -179,12 +179,13 @@ def figures(uow: UnitOfWork, actor: Actor, *, since: date | None = None, until: 
         by_ent: dict[int, list[Level]] = defaultdict(list)
         handled = [r for r in rows if r.direction == two_way.Direction.ENTERPRISE.value]
         if handled:
-            w_events = dict(s.execute(select(ServiceWhistle.id, ServiceWhistle.event_id).where(
-                ServiceWhistle.id.in_({r.whistle_id for r in handled}))).tuples().all())
+            ids = {r.whistle_id for r in handled}
+            w_events: dict[int, int] = {w: e for w, e in s.execute(
+                select(ServiceWhistle.id, ServiceWhistle.event_id).where(ServiceWhistle.id.in_(ids)))}
             answered: dict[int, set[int]] = defaultdict(set)
             for ev_id, unit_id in s.execute(select(Task.event_id, Task.unit_id).where(
                     Task.event_id.in_(set(w_events.values())), Task.role == TaskRole.LEAD.value,
-                    Task.state.in_(_ANSWERED))).tuples():
+                    Task.state.in_(_ANSWERED))):
                 answered[ev_id].add(unit_id)
             for r in handled:
                 for u in answered[w_events[r.whistle_id]]:
