@@ -208,13 +208,21 @@ def test_a_mistaken_bad_rating_is_appealed_and_the_rating_office_upholds_it(live
         task = next(t for t in ev["tasks"] if t["unit_code"] == unit)
         live.call("POST", f"/api/events/{number}/tasks/{task['id']}/accept", who, {})
         live.call("POST", f"/api/events/{number}/tasks/{task['id']}/report-back", who, {"result": "已办结"})
-    levels = dict.fromkeys(("overall", "efficiency", "service_level", "attitude"), "very_dissatisfied")
-    live.call("POST", f"/api/services/cases/{number}/rating", "bob",
-              {"channel": "window", "levels": levels, "comment": "点错了", "named": False}, status=201)
     town = browser.new_page()
     sign_in(town, live.base, "bob")
     town.goto(f"{live.base}/window")
     town.wait_for_selector("body[data-ready='1']")
+    # rated at the window's device (评价器), anonymously: the clerk's page records it
+    town.fill("#w-case-number", number)
+    town.click("#w-case-form button")
+    town.wait_for_selector("#w-case-card[data-state='completed']")
+    for dim in ("overall", "efficiency", "service_level", "attitude"):
+        town.check(f"input[name='r-{dim}'][value='very_dissatisfied']")
+    town.fill("#w-rating textarea", "点错了")
+    town.uncheck("#w-rating input[name='named']")
+    town.click("#w-rating button[type=submit]")
+    town.wait_for_selector("#w-bad article[data-state='open']")
+    assert "已评价" in town.inner_text("#w-case-card")
     for state, action, text in [("open", "call_back", "已回访，申请人称误点"),
                                 ("called_back", "classify_mistaken", "申请人确认误评，录音在案")]:
         card = town.locator(f"#w-bad article[data-state='{state}']")
