@@ -294,6 +294,9 @@ SCOPED_ELSEWHERE: dict[tuple[str, str], tuple[str, str]] = {
         ("POST", "/api/services/cases/{number}/materials/{material_id}/supply"))},
     ("POST", "/api/services/visits/{visit_id}/rating"): ("test_services_ratings.py",
                                                          "test_a_case_in_progress_cannot_be_rated_and_a_visit_can_once"),
+    # svc2: 政企双向评价 on an enterprise's call, through the call's one loader (load_visible_event)
+    **{("POST", p): ("test_services_whistle.py", "test_two_way_ratings_are_given_once_each_and_never_changed")
+       for p in ("/api/services/whistles/{number}/rating", "/api/services/whistles/{number}/enterprise-rating")},
     **{(m, p): ("test_services_ratings.py", "test_another_town_cannot_see_a_verification") for m, p in (
         ("GET", "/api/services/verifications/{vid}"), ("POST", "/api/services/verifications/{vid}/{action}"))},
 }

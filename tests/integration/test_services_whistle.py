@@ -60,3 +60,98 @@ def test_bad_calls_are_refused_with_the_field(api: Api, sw: ServicesWorld, chang
                                                                      "credit_code": CREDIT}},
                         headers=api.headers("frank"))
     assert r.status_code == 422 and r.json()["field"] == "credit_code"
+
+
+def _call(api: Api) -> dict[str, object]:
+    api.request("PUT", f"/api/services/enterprises/{CREDIT}", "admin",
+                json={"name": "重庆某精密制造有限公司", "area_code": "500111001", "officer_code": "bob"})
+    return api.post("/api/services/whistles", "bob", {
+        "credit_code": CREDIT, "subject": "厂区外道路积水影响货车进出", "department_codes": ["D500111-CGJ"],
+        "response_days": 3}, status=201)
+
+
+def _answer(api: Api, number: str) -> None:
+    ev = api.get(f"/api/events/{number}", who="carol")
+    task = ev["tasks"][0]
+    api.post(f"/api/events/{number}/tasks/{task['id']}/accept", "carol", {})
+    api.post(f"/api/events/{number}/tasks/{task['id']}/report-back", "carol", {"result": "已疏通排水"})
+
+
+HANDLING = {"overall": "dissatisfied", "response": "satisfied", "effectiveness": "dissatisfied",
+            "attitude": "satisfied"}
+COOPERATION = {"overall": "very_satisfied", "cooperation": "very_satisfied", "materials": "satisfied",
+               "integrity": "very_satisfied"}
+
+
+def test_the_officer_lists_his_calls_with_each_departments_answer(api: Api, sw: ServicesWorld) -> None:
+    out = _call(api)
+    mine = api.get("/api/services/whistles?mine=true", who="bob")
+    assert [(w["number"], w["answered"], w["departments"][0]["department"], w["mine"]) for w in mine] == \
+        [(out["number"], 0, "大足区城市管理局", True)]
+    assert mine[0]["departments"][0]["response_due_at"] is not None and mine[0]["departments"][0]["late"] is False
+    _answer(api, str(out["number"]))
+    after = api.get("/api/services/whistles?mine=true", who="bob")[0]
+    assert after["answered"] == 1 and after["departments"][0]["reported_at"] is not None
+    # another town's officer neither follows nor sees it
+    assert api.get("/api/services/whistles", who="frank") == []
+    assert api.get("/api/services/whistles?mine=true", who="frank") == []
+
+
+def test_two_way_ratings_are_given_once_each_and_never_changed(
+        api: Api, sw: ServicesWorld, session_factory: sessionmaker[Session]) -> None:
+    from shuzhi.adapters.db.tables_public_services import ServiceWhistleRating
+
+    number = str(_call(api)["number"])
+    # before the department has answered, neither side rates
+    r = api.client.post(f"/api/services/whistles/{number}/rating", json={"levels": HANDLING, "comment": "慢"},
+                        headers=api.headers("bob"))
+    assert r.status_code == 409, r.text
+    r = api.client.post(f"/api/services/whistles/{number}/enterprise-rating", json={"levels": COOPERATION},
+                        headers=api.headers("carol"))
+    assert r.status_code == 409, r.text
+    _answer(api, number)
+    # a 差评 must say why; every dimension must be rated
+    r = api.client.post(f"/api/services/whistles/{number}/rating", json={"levels": HANDLING},
+                        headers=api.headers("bob"))
+    assert r.status_code == 422 and r.json()["field"] == "comment"
+    r = api.client.post(f"/api/services/whistles/{number}/rating",
+                        json={"levels": {"overall": "satisfied"}}, headers=api.headers("bob"))
+    assert r.status_code == 422 and r.json()["field"] == "levels.response"
+    got = api.post(f"/api/services/whistles/{number}/rating", "bob",
+                   {"levels": HANDLING, "comment": "积水反复出现，只临时抽排"}, status=201)
+    assert got["grade"] == "bad" and got["direction"] == "enterprise"
+    again = api.client.post(f"/api/services/whistles/{number}/rating",
+                            json={"levels": {**HANDLING, "overall": "satisfied"}}, headers=api.headers("bob"))
+    assert again.status_code == 409
+    coop = api.post(f"/api/services/whistles/{number}/enterprise-rating", "carol", {"levels": COOPERATION},
+                    status=201)
+    assert coop["grade"] == "good" and coop["department"] == "大足区城市管理局"
+    assert api.client.post(f"/api/services/whistles/{number}/enterprise-rating", json={"levels": COOPERATION},
+                           headers=api.headers("carol")).status_code == 409
+    # another town cannot rate it: the same 404 as for no call
+    r = api.client.post(f"/api/services/whistles/{number}/rating", json={"levels": HANDLING, "comment": "x"},
+                        headers=api.headers("frank"))
+    nope = api.client.post("/api/services/whistles/500111-20000101-999999/rating",
+                           json={"levels": HANDLING, "comment": "x"}, headers=api.headers("frank"))
+    assert r.status_code == nope.status_code == 404
+    r = api.client.post(f"/api/services/whistles/{number}/enterprise-rating", json={"levels": COOPERATION},
+                        headers=api.headers("frank"))
+    assert r.status_code == 404
+    assert r.text.replace(number, "N") == nope.text.replace("500111-20000101-999999", "N")
+    with session_factory() as s:
+        row = s.scalars(select(ServiceWhistleRating).where(ServiceWhistleRating.direction == "enterprise")).one()
+        row.level = "very_satisfied"
+        with pytest.raises(ValueError, match="immutable"):
+            s.flush()
+    listed = api.get("/api/services/whistles?mine=true", who="bob")[0]
+    assert listed["enterprise_rating"] == "不满意" and listed["departments"][0]["cooperation"] == "非常满意"
+    actions = [x["action"] for x in api.get(f"/api/events/{number}/timeline", who="bob")]
+    assert "whistle.rated_by_enterprise" in actions and "whistle.rated_enterprise" in actions
+    fig = api.get("/api/services/two-way-figures", who="admin")
+    assert [(d["key"], d["ratings"], d["bad"], d["good_rate"]) for d in fig["departments"]] == \
+        [("D500111-CGJ", 1, 1, 0.0)]
+    assert [(e["key"], e["ratings"], e["good_rate"], e["average"]) for e in fig["enterprises"]] == \
+        [(CREDIT, 1, 1.0, 5.0)]
+    with session_factory() as s:
+        told = s.scalars(select(Notification.title).where(Notification.kind == "service.whistle_bad_rating")).all()
+    assert any(t.startswith("企业差评") for t in told)

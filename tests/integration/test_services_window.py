@@ -149,3 +149,28 @@ def test_another_town_cannot_see_the_case(api: Api, sw: ServicesWorld) -> None:
     # and cannot accept at town A's window
     err = _error(api, newborn_application(), who="frank")
     assert err["field"] == "window_code"
+
+
+def test_the_applicant_is_told_once_by_sms_with_where_to_collect(
+        kannel_live: Any, api: Api, sw: ServicesWorld, session_factory: sessionmaker[Session]) -> None:
+    from shuzhi.adapters.db.tables_notices import Notice
+    from shuzhi.services.notices import sender as notice_sender
+    from tests.integration.live_notices import wait_until
+
+    number = api.post("/api/services/cases", "bob", newborn_application(), status=201)["number"]
+    for who in ("hana", "ivan", "judy"):
+        _work(api, number, who)
+    assert api.get(f"/api/services/cases/{number}", who="bob")["state"] == "completed"
+    with session_factory() as s:
+        [sms] = s.scalars(select(Notice).where(Notice.kind == "service.case_completed")).all()
+        assert (sms.channel, sms.address, sms.state, sms.person_id) == ("sms", "13912345678", "queued", None)
+    uf = lambda: UnitOfWork(session_factory)  # noqa: E731
+    gw = kannel_live.gateways()
+    wait_until(lambda: notice_sender.send_due(uf, sms.next_attempt_at, gw) >= 0
+               and len(kannel_live.kannel.received()) == 1, what="the applicant's SMS at the carrier")
+    [msg] = kannel_live.kannel.received()
+    assert msg.receiver == "13912345678" and number in msg.text and "龙岗街道便民服务中心" in msg.text
+    # told once: delivering the result later sends nothing more
+    api.post(f"/api/services/cases/{number}/deliver", "kelly", {})
+    with session_factory() as s:
+        assert len(s.scalars(select(Notice).where(Notice.kind == "service.case_completed")).all()) == 1

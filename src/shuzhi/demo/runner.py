@@ -132,6 +132,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     clock(now)
     seed_ledgers(uow, now, seed_value, start_days=min(150, max(30, days * 5)))  # 台账 (docs/ledgers.md)
     seed_services(uow, district, now - timedelta(days=service_history_days(days)), now, seed_value)  # 一窗综办
+    give_demo_passwords(factory)  # the approval bureau's handler, added with the service catalogue
     # the evaluation roll-ups and a default scoring scheme over everything above
     seed_evaluation(uow(), now)
     return replayer, pending, district

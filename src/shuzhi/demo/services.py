@@ -40,6 +40,14 @@ def _id_number(rng: random.Random) -> str:
     return out
 
 
+#: 一枚印章管审批: the district's approval bureau, to which the licences (行政许可) were moved — it approves
+#: them on the departments' behalf under its one seal (docs/services.md)
+BUREAU = {"code": "D500111-XZSPJ", "name": "大足区行政审批局", "kind": "department", "level": "district",
+          "area_code": "500111", "parent_code": "C500111", "duties": "", "coverage": "", "phone": "023-43700000"}
+BUREAU_HANDLER = {"code": "handler.xzspj", "name": "审批科经办人", "phone": "13800000000",
+                  "unit_code": BUREAU["code"], "role": "handler"}
+
+
 def matter_documents() -> list[dict[str, Any]]:
     docs = []
     for abbr, rows in MATTERS.items():
@@ -54,7 +62,8 @@ def matter_documents() -> list[dict[str, Any]]:
                     "materials": [{"code": "id", "name": "申请人身份证件", "required": True},
                                   {"code": "form", "name": "申请表", "required": True},
                                   {"code": "proof", "name": "相关证明材料", "required": True, "deferrable": True},
-                                  {"code": "photo", "name": "近期免冠照片", "required": False}]}
+                                  {"code": "photo", "name": "近期免冠照片", "required": False}],
+                    **({"approved_by": BUREAU["code"]} if kind == "licence" else {})}
             docs.append({**base, "code": matter_code(abbr, i), "name": name})
             if variants:
                 for v, word in enumerate(VARIANTS, start=1):
@@ -74,6 +83,11 @@ def bundle_documents() -> list[dict[str, Any]]:
 
 
 def load_catalogue(uow: Uow, district: DemoDistrict) -> None:
+    from shuzhi.services.organisation import import_people, import_units
+
+    units = import_units(uow(), [BUREAU])
+    people = import_people(uow(), [BUREAU_HANDLER])
+    assert not units.errors and not people.errors, (units.errors, people.errors)
     for doc in matter_documents():
         catalogue.save_matter(uow(), doc, SYSTEM)
     for doc in bundle_documents():
@@ -145,6 +159,85 @@ def seed_services(uow: Uow, district: DemoDistrict, start: datetime, now: dateti
                 break
             w = rng.choice(windows) if rng.random() < 0.6 else windows[0]
             _one_case(uow, rng, w, at, now, bundles, singles, actor, clerk_for, counts)
+    counts.update(seed_whistles(uow, district, start, now, rng, actor))
+    return counts
+
+
+#: (name, town index, what it calls about, the departments that answer)
+ENTERPRISES = [
+    ("重庆大足石刻文化旅游发展有限公司", 0, "景区周边停车位不足，旅游旺季交通拥堵", ["JTW", "CGJ"]),
+    ("重庆双桥精密铸造有限公司", 1, "厂区用电负荷增加，申请增容报装", ["GDGS", "JXW"]),
+    ("大足龙水五金制品有限公司", 2, "五金市场周边道路破损影响货车通行", ["JTW", "ZJW"]),
+    ("重庆邮亭鲫鱼餐饮管理有限公司", 3, "门店食品经营许可证延续办理咨询", ["SCJGJ"]),
+    ("重庆宝顶山农业开发有限公司", 4, "农产品冷链仓储用地规划咨询", ["GHZYJ", "NYNCW"]),
+    ("大足高新区智能装备有限公司", 0, "高层次技术人才落户和子女入学", ["RSJ", "JW", "GAJ"]),
+    ("重庆棠香新材料科技有限公司", 1, "企业技术中心认定申报辅导", ["JXW"]),
+    ("重庆万古汽摩配件有限公司", 5, "园区供水压力不足影响生产", ["SWGS", "CGJ"]),
+]
+_CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def seed_whistles(uow: Uow, district: DemoDistrict, start: datetime, now: datetime, rng: random.Random,
+                  actor: Callable[[str], Actor]) -> dict[str, int]:
+    """企业吹哨·部门报到 and 政企双向评价: the enterprises with their officers (the town's duty officer),
+    about a call a week, each department answering on its own clock, and both sides rating."""
+    from shuzhi.services.window import whistle, whistle_ratings
+
+    towns = district.towns
+    ents = []
+    for i, (name, town_i, subject, depts) in enumerate(ENTERPRISES):
+        town = towns[town_i % len(towns)]
+        code = "91500111" + "".join(_CREDIT_ALPHABET[(i * 7 + k * 3) % len(_CREDIT_ALPHABET)] for k in range(10))
+        whistle.save_enterprise(uow(), code, name, town["code"], f"duty.{town['key']}", SYSTEM)
+        ents.append((code, f"duty.{town['key']}", subject, [f"D500111-{d}" for d in depts]))
+    counts = {"whistles": 0, "whistles_answered": 0, "two_way_ratings": 0}
+    day = start
+    while day < now - timedelta(days=1):
+        day += timedelta(days=rng.randint(4, 9))
+        if day.weekday() >= 5:
+            continue
+        at = day.replace(hour=2 + rng.randint(0, 5), minute=rng.randint(0, 59))
+        if at >= now:
+            break
+        code, officer, subject, depts = rng.choice(ents)
+        out = whistle.blow(uow(), code, subject, f"{subject}，请相关部门协调解决。", depts, rng.choice([3, 5]),
+                           actor(officer), now=at)
+        counts["whistles"] += 1
+        ends = []
+        with uow() as u:
+            ev = u.session.scalar(select(Event).where(Event.number == out.number))
+            assert ev is not None
+            tasks = [(x.id, x.unit_id, x.handle_due_at or at + timedelta(days=3)) for x in ev.tasks]
+        for task_id, unit_id, due in tasks:
+            handler = _handler(uow, unit_id)
+            accept_at = at + timedelta(hours=rng.uniform(0.2, 4))
+            done_at = accept_at + (due - at) * rng.uniform(0.2, 1.1)
+            if done_at >= now:
+                continue
+            task_handling.accept_task(uow(), out.number, task_id, c.OptionalReason(), handler, now=accept_at)
+            task_handling.report_back(uow(), out.number, task_id, c.ReportBack(result="已现场对接企业，问题已答复"),
+                                      handler, now=done_at)
+            ends.append(done_at)
+            rated_at = done_at + timedelta(hours=rng.uniform(1, 24))
+            if rated_at < now and rng.random() < 0.8:
+                lv = "very_satisfied" if rng.random() < 0.7 else "satisfied" if rng.random() < 0.9 \
+                    else "basically_satisfied"
+                whistle_ratings.rate_enterprise(uow(), out.number, {"levels": dict.fromkeys(
+                    ("overall", "cooperation", "materials", "integrity"), lv)}, handler, now=rated_at)
+                counts["two_way_ratings"] += 1
+        if len(ends) < len(tasks):
+            continue
+        counts["whistles_answered"] += 1
+        rated_at = max(ends) + timedelta(hours=rng.uniform(2, 48))
+        if rated_at >= now or rng.random() > 0.85:
+            continue
+        r = rng.random()
+        lv = "very_satisfied" if r < 0.75 else "satisfied" if r < 0.93 else "basically_satisfied" if r < 0.97 \
+            else "dissatisfied"
+        whistle_ratings.rate_handling(uow(), out.number, {
+            "levels": dict.fromkeys(("overall", "response", "effectiveness", "attitude"), lv),
+            "comment": "答复了但问题还没有解决" if lv == "dissatisfied" else ""}, actor(officer), now=rated_at)
+        counts["two_way_ratings"] += 1
     return counts
 
 

@@ -125,6 +125,10 @@ _OTHER: Final[dict[str, str]] = {
     "case.reject": "不予受理",
     "case.notify_applicant": "告知申请人",
     "case.rated": "申请人评价",
+    # svc2: 一枚印章管审批 and 政企双向评价
+    "case.approve": "行政审批局审批盖章",
+    "whistle.rated_by_enterprise": "企业评价部门办理",
+    "whistle.rated_enterprise": "部门评价企业",
 }
 
 #: Every action a line of an event's timeline can name, with its label.

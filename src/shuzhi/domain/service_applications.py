@@ -22,7 +22,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 @dataclass(frozen=True)
 class Share:
-    """One department's part of a case in one stage: its matters and the form fields it receives."""
+    """One department's part of a case in one stage: its matters and the form fields it receives.
+
+    ``department_code`` is the unit that acts: the matters' department, or the approval bureau
+    (行政审批局) for the matters it approves on the departments' behalf (一枚印章管审批)."""
 
     department_code: str
     stage: int
@@ -122,7 +125,7 @@ def plan_application(b: Bundle, matters: Mapping[str, MatterGuide], answers: Map
     skipped = tuple(it.matter_code for it in b.items if not holds(it.when, answers))
     groups: dict[tuple[int, str], list[BundleItem]] = {}
     for it in included:
-        groups.setdefault((it.stage, matters[it.matter_code].department_code), []).append(it)
+        groups.setdefault((it.stage, matters[it.matter_code].acting_unit), []).append(it)
     shares = []
     for (stage, dept), its in sorted(groups.items()):
         keys = dict.fromkeys(k for it in its for k in it.fields)
@@ -141,4 +144,4 @@ def plan_application(b: Bundle, matters: Mapping[str, MatterGuide], answers: Map
 
 def single_matter_plan(g: MatterGuide) -> ApplicationPlan:
     """A case for one matter: one share for its department."""
-    return ApplicationPlan((Share(g.department_code, 1, (g.code,), {}, g.promised_days),), (), g.promised_days, 1)
+    return ApplicationPlan((Share(g.acting_unit, 1, (g.code,), {}, g.promised_days),), (), g.promised_days, 1)

@@ -96,6 +96,14 @@ class MatterGuide:
     keywords: str = ""
     #: days a deferred (容缺) material may follow, counted in working days from acceptance
     deferral_days: int = 5
+    #: 一枚印章管审批: the approval bureau (行政审批局) that approves this matter and seals the decision on
+    #: the department's behalf, where the matter's approval power was moved to it; None: the department
+    approved_by: str | None = None
+
+    @property
+    def acting_unit(self) -> str:
+        """The unit whose task the matter is: the approval bureau where it approves, else the department."""
+        return self.approved_by or self.department_code
 
     def material(self, code: str) -> Material | None:
         return next((m for m in self.materials if m.code == code), None)
@@ -152,6 +160,11 @@ def parse_matter(doc: Any, departments: Mapping[str, str] | None = None) -> Matt
     dept = _text(doc, "department_code", "$", problems, limit=40)
     if dept and departments is not None and dept not in departments:
         problems.append(Problem("$.department_code", f"unknown department '{dept}'"))
+    approved_by = _text(doc, "approved_by", "$", problems, required=False, limit=40) or None
+    if approved_by and departments is not None and approved_by not in departments:
+        problems.append(Problem("$.approved_by", f"unknown unit '{approved_by}'"))
+    if approved_by and approved_by == dept:
+        problems.append(Problem("$.approved_by", "the approval bureau approves on another department's behalf"))
     try:
         kind = MatterKind(str(doc.get("kind", "public_service")))
     except ValueError:
@@ -174,7 +187,8 @@ def parse_matter(doc: Any, departments: Mapping[str, str] | None = None) -> Matt
         conditions=_text(doc, "conditions", "$", problems, required=False),
         materials=materials, fee=_text(doc, "fee", "$", problems, required=False, limit=200) or "不收费",
         statutory_days=statutory, promised_days=promised, places=places,
-        keywords=_text(doc, "keywords", "$", problems, required=False, limit=200), deferral_days=deferral)
+        keywords=_text(doc, "keywords", "$", problems, required=False, limit=200), deferral_days=deferral,
+        approved_by=approved_by)
     if problems:
         raise DocumentInvalid(problems)
     return guide
@@ -228,7 +242,8 @@ def matter_to_doc(g: MatterGuide) -> dict[str, Any]:
             "statutory_days": g.statutory_days, "promised_days": g.promised_days,
             "places": [p.value for p in g.places], "keywords": g.keywords, "deferral_days": g.deferral_days,
             "materials": [{"code": m.code, "name": m.name, "required": m.required, "deferrable": m.deferrable,
-                           "note": m.note} for m in g.materials]}
+                           "note": m.note} for m in g.materials],
+            **({"approved_by": g.approved_by} if g.approved_by else {})}
 
 
 # --- bundles ---------------------------------------------------------------------------------------

@@ -273,3 +273,33 @@ class ServiceWhistle(Base):
     officer_person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     response_days: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ServiceWhistleRating(Base):
+    """政企双向评价 of one enterprise call: the enterprise's rating of the handling (``rater_key``
+    ``enterprise``) or one department's rating of the enterprise's cooperation (``unit:<id>``). One per
+    rater and call (the unique key), never changed (the guard below)."""
+
+    __tablename__ = "service_whistle_ratings"
+    __table_args__ = (UniqueConstraint("whistle_id", "rater_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    whistle_id: Mapped[int] = mapped_column(ForeignKey("service_whistles.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(12))  # enterprise|department
+    rater_key: Mapped[str] = mapped_column(String(30))
+    #: the department that rates (direction department); None for the enterprise's rating
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("service_enterprises.id"), index=True)
+    area_path: Mapped[str] = mapped_column(String(100), index=True)
+    level: Mapped[str] = mapped_column(String(20))
+    grade: Mapped[str] = mapped_column(String(8))
+    levels: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: who recorded it (the officer for the enterprise's rating, the department's handler for its own)
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    recorded_by_person_id: Mapped[int | None] = mapped_column(Integer)
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+@event.listens_for(ServiceWhistleRating, "before_update")
+def _whistle_ratings_are_immutable(_mapper: Any, _conn: Any, target: ServiceWhistleRating) -> None:
+    raise ValueError(f"two-way rating {target.id} is immutable (评价结果不得修改)")

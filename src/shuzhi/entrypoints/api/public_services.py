@@ -14,7 +14,16 @@ from shuzhi.entrypoints.api.deps import ActorDep, UowDep, client_ip
 from shuzhi.entrypoints.api.ratelimit import TokenBuckets
 from shuzhi.entrypoints.api.uploads import read_bytes, upload
 from shuzhi.services.errors import Invalid
-from shuzhi.services.window import case_views, cases, catalogue, rating_figures, ratings, self_rating, whistle
+from shuzhi.services.window import (
+    case_views,
+    cases,
+    catalogue,
+    rating_figures,
+    ratings,
+    self_rating,
+    whistle,
+    whistle_ratings,
+)
 
 router = APIRouter(prefix="/api/services", tags=["services"])
 public_router = APIRouter(prefix="/api/public/services", tags=["services"])
@@ -304,3 +313,30 @@ def blow_whistle(body: WhistleIn, uow: UowDep, actor: ActorDep) -> dict[str, Any
     """An enterprise's call: a task per responsible department with the response deadline."""
     return asdict(whistle.blow(uow, body.credit_code, body.subject, body.description, body.department_codes,
                                body.response_days, actor))
+
+
+@router.get("/whistles")
+def list_whistles(uow: UowDep, actor: ActorDep, mine: bool = False, limit: int = 50) -> list[dict[str, Any]]:
+    """Enterprise calls: the officer's own (mine) or those in the actor's area, each department's answer."""
+    return [asdict(w) for w in whistle.list_whistles(uow, actor, mine=mine, limit=limit)]
+
+
+@router.post("/whistles/{number}/rating", status_code=201)
+def rate_whistle_handling(number: str, uow: UowDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]
+                          ) -> dict[str, Any]:
+    """企业评政府: the enterprise's rating of its call's handling (recorded by its officer); once."""
+    return asdict(whistle_ratings.rate_handling(uow, number, body, actor))
+
+
+@router.post("/whistles/{number}/enterprise-rating", status_code=201)
+def rate_whistle_enterprise(number: str, uow: UowDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]
+                            ) -> dict[str, Any]:
+    """部门评企业: a department that answered rates the enterprise's cooperation; once."""
+    return asdict(whistle_ratings.rate_enterprise(uow, number, body, actor))
+
+
+@router.get("/two-way-figures")
+def two_way_figures(uow: UowDep, actor: ActorDep, since: date | None = None, until: date | None = None
+                    ) -> dict[str, Any]:
+    """政企双向评价 per department (enterprises' ratings) and per enterprise (departments' ratings)."""
+    return asdict(whistle_ratings.figures(uow, actor, since=since, until=until))

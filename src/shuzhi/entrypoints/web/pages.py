@@ -45,6 +45,7 @@ NAV = [
     ("/duty", "nav.duty"),
     ("/town", "nav.town"),
     ("/window", "nav.window"),
+    ("/whistles", "nav.whistles"),
     ("/admin", "nav.admin"),
     ("/m", "nav.phone"),
 ]
@@ -231,6 +232,18 @@ def phone_page(request: Request) -> Response:
 def public_ratings_page(request: Request) -> Response:
     """政务服务好差评公开: open to everyone, no sign-in, no personal data."""
     return _page(request, "public_ratings.html", "public")
+
+
+@router.get("/rate", response_class=HTMLResponse)
+def self_rating_page(request: Request) -> Response:
+    """自助评价: the applicant rates a completed case with the receipt's number and check code; no sign-in."""
+    return _page(request, "rate.html", "public")
+
+
+@router.get("/whistles", response_class=HTMLResponse)
+def whistles_page(request: Request) -> Response:
+    """企业吹哨·部门报到: the dedicated officer's enterprise calls, each department's answer and the two-way ratings."""
+    return _page(request, "whistles.html", "whistles")
 
 
 def install(app: FastAPI) -> None:

@@ -3,14 +3,14 @@ applicant masked (revealing goes through the event, audited)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db.tables import Event, Unit
+from shuzhi.adapters.db.tables import Event, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_public_services import (
     ServiceCase,
     ServiceCaseMaterial,
@@ -60,6 +60,8 @@ class CaseView:
     shares: list[dict[str, Any]]
     materials: list[dict[str, Any]]
     rated: bool
+    #: 一枚印章管审批: each approval under the bureau's seal, with its electronic decision (Word)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
 
 
 def case_view(s: Session, case: ServiceCase, event: Event) -> CaseView:
@@ -85,13 +87,19 @@ def case_view(s: Session, case: ServiceCase, event: Event) -> CaseView:
                                              "id_number": mask_id_number(case.proxy.get("id_number")),
                                              "relation": case.proxy.get("relation")}
     rated = s.scalar(select(ServiceRating.id).where(ServiceRating.case_id == case.id)) is not None
+    approvals = [{"seal_unit": e.payload.get("seal_unit_name"), "document_number": e.payload.get("document_number"),
+                  "matters": e.payload.get("matters"), "at": e.at,
+                  "url": f"/api/attachments/{e.payload.get('attachment')}"}
+                 for e in s.scalars(select(TimelineEntry).where(TimelineEntry.event_id == event.id,
+                                                                TimelineEntry.action == "case.approve")
+                                    .order_by(TimelineEntry.id))]
     return CaseView(case.number, case.title, case.state, event.state, case.kind, case.mode,
                     window.name if window else "", case.clerk,
                     {"kind": case.applicant_kind, "name": mask_name(case.applicant_name),
                      "id_number": mask_id_number(case.applicant_id_number), "phone": mask_phone(case.applicant_phone)},
                     proxy, case.accepted_at, case.promised_at, case.completed_at, case.notified_at,
                     case.delivered_at, end > case.promised_at, case.stages, case.current_stage, list(case.skipped),
-                    shares, materials, rated)
+                    shares, materials, rated, approvals)
 
 
 def get_case(uow: UnitOfWork, number: str, actor: Actor) -> CaseView:

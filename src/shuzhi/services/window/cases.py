@@ -14,15 +14,19 @@ SMS channel subscribes). A material accepted under 容缺 keeps the result back 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.approval_documents import DOCX_TYPE, ApprovalDecision, decision_docx
 from shuzhi.adapters.db.tables import Area, Attachment, Event, Task, Unit
+from shuzhi.adapters.db.tables_notices import Notice
 from shuzhi.adapters.db.tables_public_services import (
     ServiceBundle,
     ServiceCase,
@@ -32,6 +36,7 @@ from shuzhi.adapters.db.tables_public_services import (
     ServiceWindow,
 )
 from shuzhi.adapters.db.tables_supervision import Notification
+from shuzhi.domain import notices as notice_rules
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import EventAction, EventState, IllegalTransition, TaskAction, TaskRole, TaskState
 from shuzhi.domain.personal_data import mask_id_number, mask_name, mask_phone
@@ -59,6 +64,7 @@ from shuzhi.services.areas_lookup import ancestors, centre_for, single_district_
 from shuzhi.services.calendars import calendar_for
 from shuzhi.services.errors import Conflict, Invalid
 from shuzhi.services.intake import event_number
+from shuzhi.services.notices.escalation import SMS_MAX_ATTEMPTS, new_code
 from shuzhi.services.security import authz
 from shuzhi.services.transitions import move_event, move_task, note, sync_event
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -82,9 +88,11 @@ class ApplicantNotifier(Protocol):
 
 
 class OutboxNotifier:
-    """Writes one ``service.case_completed`` outbox message in the case's transaction; an SMS channel
-    subscribes to the topic and looks the phone number up by ``case_id`` (the message itself carries
-    it masked, as every message fanned out to webhooks must)."""
+    """Tells the applicant once, in the completing transaction: an SMS to the applicant's phone queued for
+    the notice sender (``notices``: the Kannel gateway, retries, delivery reports, a failure reported to
+    the window's inbox — the same durable path as the centre's own SMS), and one
+    ``service.case_completed`` outbox message for other channels subscribed by webhook (it carries the
+    phone masked, as every message fanned out to webhooks must; a subscriber looks it up by ``case_id``)."""
 
     def case_completed(self, s: Session, case: ServiceCase, event: Event, text: str, at: datetime) -> None:
         outbox.emit_many(s.connection(), [outbox.message(
@@ -94,6 +102,18 @@ class OutboxNotifier:
                            "phone_masked": mask_phone(case.applicant_phone)},
              "collect_at": case.collect_at},
             event_id=event.id, area_path=event.area_path)])
+        phone = (case.applicant_phone or "").strip()
+        if not _MOBILE.match(phone):
+            return  # a landline cannot take an SMS: the outbox message and the window's inbox remain
+        window = s.get(ServiceWindow, case.window_id)
+        s.add(Notice(event_id=event.id, person_id=None, unit_id=window.unit_id if window else None, who="applicant",
+                     channel="sms", address=phone, kind="service.case_completed", title="办件办结通知",
+                     body=text, parts=notice_rules.sms_parts(text), code=new_code(), state="queued", attempts=0,
+                     max_attempts=SMS_MAX_ATTEMPTS, next_attempt_at=at,
+                     dedup_key=f"service.case_completed:{case.number}:sms:{phone}", created_at=at))
+
+
+_MOBILE = re.compile(r"^1\d{10}$")
 
 
 NOTIFIER: ApplicantNotifier = OutboxNotifier()
@@ -415,6 +435,7 @@ def on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
     share = s.scalar(select(ServiceCaseShare).where(ServiceCaseShare.task_id == task.id))
     if share is not None:
         share.state = "done"
+        _seal(s, case, event, task, share)
     live = [t for t in event.tasks if t.role != TaskRole.NOTIFY.value and t.state not in _GONE]
     stage_done = bool(live) and all(t.state in _DONE for t in live)
     owed = _materials_owed(s, case)
@@ -434,6 +455,44 @@ def on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
                   reason="各部门均已办结" + ("，待补齐容缺材料后出证" if decision is CaseAction.WAIT_MATERIALS else ""))
         if decision is CaseAction.TASKS_DONE:
             _complete(s, case, event, at)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _seal(s: Session, case: ServiceCase, event: Event, task: Task, share: ServiceCaseShare) -> None:
+    """一枚印章管审批: the approval bureau reported its share back — the matters it approves on the
+    departments' behalf are approved under its one seal: a ``case.approve`` line on the case's timeline
+    naming the seal's unit, and the electronic decision (准予行政许可决定书, Word) with the case number
+    attached to the case's event."""
+    unit = s.get(Unit, task.unit_id)
+    if unit is None:
+        return
+    guides = load_matters(s, share.matter_codes)
+    approved = [g for g in guides.values() if g.approved_by == unit.code]
+    if not approved:
+        return
+    at = task.updated_at
+    depts = {u.code: u.name for u in s.scalars(select(Unit).where(
+        Unit.code.in_({g.department_code for g in approved})))}
+    local = at.astimezone(SHANGHAI)
+    doc_number = f"{unit.name.removeprefix('重庆市')[:2]}审批〔{local.year}〕{case.number}号"
+    data = decision_docx(ApprovalDecision(
+        doc_number, case.number, case.applicant_name,
+        tuple((g.name, g.legal_basis, depts.get(g.department_code, g.department_code)) for g in approved),
+        task.result or "准予许可", unit.name, local.date()))
+    att = Attachment(event_id=event.id, task_id=task.id, filename=f"准予行政许可决定书-{case.number}.docx",
+                     content_type=DOCX_TYPE, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
+                     uploaded_by=unit.name[:60], created_at=at)
+    s.add(att)
+    s.flush()
+    # the timeline names the seal, not a person: the bureau's one seal stands for the approval
+    seal_name = f"{unit.name}（行政审批专用章）"[:60]
+    seal = Actor(code=seal_name, name=seal_name, unit_id=unit.id)
+    note(s, event, seal, "case.approve", at, task=task, reason=f"准予许可：{'、'.join(g.name for g in approved)}",
+         payload={"seal_unit": unit.code, "seal_unit_name": unit.name, "document_number": doc_number,
+                  "attachment": att.id, "matters": [g.code for g in approved],
+                  "on_behalf_of": sorted({g.department_code for g in approved})})
 
 
 def _finish_tasks(s: Session, event: Event, at: datetime) -> None:

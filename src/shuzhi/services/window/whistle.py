@@ -159,3 +159,103 @@ def on_task_change(s: Session, event: Event, task: Task, action: str) -> None:
                        title=f"部门已报到：{unit.name if unit else ''}"[:200], body=event.title,
                        payload={"unit": unit.code if unit else None}, created_at=task.updated_at))
 
+
+
+# --- the officer's list of calls ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DepartmentAnswer:
+    department_code: str
+    department: str
+    task_state: str
+    response_due_at: datetime | None
+    reported_at: datetime | None
+    #: answered after its response deadline, or still unanswered past it
+    late: bool
+    #: the department's rating of the enterprise's cooperation, if given (level label)
+    cooperation: str | None
+
+
+@dataclass(frozen=True)
+class WhistleView:
+    number: str
+    title: str
+    enterprise: str
+    credit_code: str
+    officer: str
+    mine: bool
+    state: str
+    created_at: datetime
+    response_days: int
+    answered: int
+    departments: list[DepartmentAnswer]
+    #: the enterprise's rating of the handling, if given (level label and grade)
+    enterprise_rating: str | None
+    enterprise_grade: str | None
+    #: what the actor may still do here: record the enterprise's rating (every department has answered),
+    #: rate the enterprise for their own department (it has answered)
+    can_record_enterprise_rating: bool
+    can_rate_enterprise: bool
+
+
+_ANSWERED = {TaskState.REPORTED_BACK.value, TaskState.VERIFIED.value}
+
+
+def list_whistles(uow: UnitOfWork, actor: Actor, *, mine: bool = False, limit: int = 50,
+                  now: datetime | None = None) -> list[WhistleView]:
+    """The enterprise calls the actor follows (``mine``: as their 服务企业专员) or sees in their area, newest
+    first: each department's answer (报到) against its response deadline and the two-way ratings."""
+    from shuzhi.adapters.db.tables_public_services import ServiceWhistleRating
+    from shuzhi.domain.ratings import LEVEL_LABELS, Level
+
+    authz.require(actor, P.EVENT_READ)
+    if not 1 <= limit <= 200:
+        raise Invalid("limit must be between 1 and 200", field="limit")
+    at = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        q = (select(ServiceWhistle, Event, ServiceEnterprise, Person)
+             .join(Event, Event.id == ServiceWhistle.event_id)
+             .join(ServiceEnterprise, ServiceEnterprise.id == ServiceWhistle.enterprise_id)
+             .join(Person, Person.id == ServiceWhistle.officer_person_id))
+        if mine:
+            q = q.where(ServiceWhistle.officer_person_id == actor.person_id)
+        else:
+            officer_of = ServiceWhistle.officer_person_id == actor.person_id if actor.person_id else None
+            scope = authz.event_clause(actor)
+            q = q.where(scope if officer_of is None else (scope | officer_of))
+        rows = s.execute(q.order_by(ServiceWhistle.created_at.desc(), ServiceWhistle.id.desc()).limit(limit)).all()
+        ids = [w.id for w, *_ in rows]
+        ratings = list(s.scalars(select(ServiceWhistleRating).where(ServiceWhistleRating.whistle_id.in_(ids))))\
+            if ids else []
+        tasks = list(s.scalars(select(Task).where(Task.event_id.in_([e.id for _, e, *_ in rows]),
+                                                  Task.role == TaskRole.LEAD.value))) if rows else []
+        units = {u.id: u for u in s.scalars(select(Unit).where(Unit.id.in_({t.unit_id for t in tasks})))} \
+            if tasks else {}
+        out = []
+        for w, ev, ent, officer in rows:
+            mine_r = {r.rater_key: r for r in ratings if r.whistle_id == w.id}
+            answers = []
+            for t in sorted((t for t in tasks if t.event_id == ev.id), key=lambda t: t.id):
+                if t.state == TaskState.CANCELLED.value:
+                    continue
+                u = units[t.unit_id]
+                coop = mine_r.get(f"unit:{u.id}")
+                done = t.state in _ANSWERED
+                reported = t.reported_at if done else None
+                late = t.handle_due_at is not None and ((reported or at) > t.handle_due_at)
+                answers.append(DepartmentAnswer(u.code, u.name, t.state, t.handle_due_at, reported, late,
+                                                LEVEL_LABELS[Level(coop.level)] if coop else None))
+            ent_r = mine_r.get("enterprise")
+            all_answered = bool(answers) and all(a.task_state in _ANSWERED for a in answers)
+            own = [t for t in tasks if t.event_id == ev.id and t.unit_id == actor.unit_id and t.state in _ANSWERED]
+            can_record = (ent_r is None and all_answered and authz.can(actor, P.EVENT_SUBMIT)
+                          and (officer.id == actor.person_id or authz.path_visible(actor, ev.area_path)))
+            can_rate = (bool(own) and f"unit:{actor.unit_id}" not in mine_r and authz.can(actor, P.TASK_HANDLE))
+            out.append(WhistleView(ev.number, ev.title, ent.name, ent.credit_code, officer.name,
+                                   officer.id == actor.person_id, ev.state, w.created_at, w.response_days,
+                                   sum(a.task_state in _ANSWERED for a in answers), answers,
+                                   LEVEL_LABELS[Level(ent_r.level)] if ent_r else None,
+                                   ent_r.grade if ent_r else None, can_record, can_rate))
+        return out

@@ -2,7 +2,7 @@
 // the questionnaire, fill the shared form once, check the materials (容缺 where the guide allows),
 // accept with a receipt, upload scans; look a case up, hand the result out, record the rating, and
 // work the 差评 verifications of this point.
-import { api, clear, el, empty, errorText, fmtTime, get, post, shell, t, toast } from "./core.js";
+import { api, can, clear, el, empty, errorText, fmtTime, get, post, shell, t, toast } from "./core.js";
 
 const LEVELS = ["very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"];
 const DIMS = ["overall", "efficiency", "service_level", "attitude"];
@@ -133,6 +133,8 @@ function receipt(r) {
     el("p", {}, r.title, ` · ${r.applicant.name} ${r.applicant.id_number}`),
     el("p", {}, `${t("window.promised")}：${fmtTime(r.promised_at)}（${r.promised_days}个工作日）`),
     el("p", {}, `${t("window.departments")}：${r.departments.map((d) => d.department).join("、")}`),
+    r.check_code ? el("p", {}, `${t("rate.check_code")}：`, el("strong", { class: "check-code", id: "w-receipt-code" }, r.check_code),
+      " ", el("span", { class: "muted small" }, t("rate.receipt_hint", { url: `${location.origin}/rate` }))) : "",
     ...r.deferred.map((d) => el("p", { class: "warn" }, `${t("window.deferred_due")}：${d.matter} · ${d.material} · ${fmtTime(d.due_at)}`)),
     el("label", {}, t("window.scans"), " ", scans)));
   $("w-case-number").value = r.number;
@@ -169,6 +171,9 @@ async function loadCase(number) {
     el("h3", {}, `${c.title} · ${t(`window.state.${c.state}`)}`),
     el("p", { class: "small" }, `${c.applicant.name} ${c.applicant.id_number} · ${t("window.promised")}：${fmtTime(c.promised_at)}`),
     el("ul", {}, ...c.shares.map((s) => el("li", {}, `${s.department}：${s.task_state || s.state}`))),
+    ...(c.approvals || []).map((a) => el("p", { class: "approval", "data-seal": a.seal_unit },
+      `${t("window.seal")}：${a.seal_unit} · ${a.document_number} `,
+      el("a", { href: a.url, download: "" }, t("window.approval_doc")))),
     ...owed.map((m) => el("p", {}, `${m.name}（${t("window.material.deferred")}，${fmtTime(m.due_at)}） `,
       el("button", { class: "btn", type: "button", "data-supply": m.id, onclick: async () => {
         try { await post(`/api/services/cases/${encodeURIComponent(number)}/materials/${m.id}/supply`, {}); toast(t("window.ok")); loadCase(number); } catch (e) { toast(errorText(e), "error"); }
@@ -181,7 +186,11 @@ async function loadCase(number) {
 }
 
 const NEXT = { open: ["call_back"], called_back: ["classify_real", "classify_mistaken", "classify_malicious"],
-  rectifying: ["rectify"], rectified: ["reply"], replied: ["close"], appealing: [] };
+  rectifying: ["rectify"], rectified: ["reply"], replied: ["close"],
+  // the rating office (evaluation.write) decides an appeal; the server refuses anyone else (403)
+  appealing: ["uphold_appeal", "reject_appeal"] };
+let who = null;
+const nextActions = (state) => (state === "appealing" && !(who && can(who, "evaluation.write")) ? [] : NEXT[state] || []);
 const FIELD = { call_back: "callback_note", classify_mistaken: "appeal", classify_malicious: "appeal",
   rectify: "rectification", reply: "reply", close: "outcome" };
 
@@ -193,7 +202,7 @@ async function loadBad() {
   for (const v of items) {
     const text = el("textarea", { maxlength: "2000", "aria-label": t("window.text") });
     const ok = el("input", { type: "checkbox", checked: "" });
-    const buttons = (NEXT[v.state] || []).map((a) => el("button", { class: "btn", type: "button", "data-action": a,
+    const buttons = nextActions(v.state).map((a) => el("button", { class: "btn", type: "button", "data-action": a,
       onclick: async () => {
         const payload = { note: text.value.trim(), expected_version: v.version };
         if (FIELD[a]) payload[FIELD[a]] = text.value.trim();
@@ -203,6 +212,7 @@ async function loadBad() {
     box.append(el("article", { class: "card", "data-verification": v.id, "data-state": v.state },
       el("strong", {}, `${v.level_label} · ${v.case || v.window} · ${t(`window.v.${v.state}`)}`),
       el("p", { class: "small" }, v.comment),
+      v.appeal ? el("p", { class: "small", "data-appeal": v.classification }, `${t("window.appeal")}：${v.appeal}`) : "",
       el("p", { class: v.overdue ? "error small" : "muted small" }, `${t("window.due")}：${fmtTime(v.due_at)}`),
       el("label", {}, t("window.text"), text),
       v.state === "replied" ? el("label", {}, ok, ` ${t("window.satisfied")}`) : "", ...buttons));
@@ -210,7 +220,7 @@ async function loadBad() {
 }
 
 (async () => {
-  await shell();
+  who = await shell();
   const windows = await get("/api/services/windows");
   $("w-window").replaceChildren(...windows.map((w) => el("option", { value: w.code, "data-kind": w.kind }, w.name)));
   const syncMode = () => {
