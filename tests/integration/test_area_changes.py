@@ -297,3 +297,30 @@ def test_evaluation_lists_the_areas_valid_in_the_period(api: Api, town: World) -
     assert set(_by_area(api, "500111001", before)) == {NORTH, SOUTH}
     now_month = datetime.now(UTC).astimezone(SHANGHAI).strftime("%Y-%m")
     assert "500111001003" in _by_area(api, "500111001", now_month)
+
+
+def test_a_towns_administrator_may_not_change_areas_and_sees_only_his_towns_changes(
+        api: Api, town: World, session_factory: sessionmaker[Session]) -> None:
+    """Administrators see everything; a role file may give ``reference.write`` to a town's person: he is
+    refused (403) and lists only his own town's changes."""
+    from dataclasses import replace
+
+    from shuzhi.services import area_changes
+    from shuzhi.services.actors import resolve_actor
+    from shuzhi.services.errors import ServiceError
+    from shuzhi.services.unit_of_work import UnitOfWork
+
+    with session_factory() as s:
+        bob, frank = resolve_actor(s, "bob"), resolve_actor(s, "frank")
+    assert bob is not None and frank is not None
+    town_a = replace(bob, permissions=bob.permissions | {"reference.write"})
+    town_b = replace(frank, permissions=frank.permissions | {"reference.write"})
+    body = area_changes.ChangeIn(kind="merge", area_codes=[NORTH, SOUTH], name="北山南山社区", reason="撤并")
+    for use in (area_changes.preview, area_changes.apply):
+        with pytest.raises(ServiceError) as refused:
+            use(UnitOfWork(session_factory), body, town_a)
+        assert refused.value.status == 403
+    _change(api, {"kind": "merge", "area_codes": [NORTH, SOUTH], "name": "北山南山社区"})
+    assert [c["kind"] for c in area_changes.history(UnitOfWork(session_factory), town_a)] == ["merge"]
+    assert area_changes.history(UnitOfWork(session_factory), town_b) == []  # not his town
+    api.get("/api/area-changes", who="dave", status=403)
