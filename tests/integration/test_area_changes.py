@@ -252,9 +252,9 @@ def test_the_grid_index_is_swapped_while_lookups_go_on(town: World, session_fact
         for i in range(3000):
             x, y = 106.0 + (i % 60) * 0.001, 29.0 + (i // 60) * 0.001
             code = f"9{i:05d}".rjust(15, "5")
+            square = json_safe(mapping(box(x, y, x + 0.001, y + 0.001)))
             rows.append(Area(code=code, name=f"测试网格{i}", level="grid", parent_id=village.id,
-                             path=f"{village.path}{code}/", boundary=json_safe(mapping(box(x, y, x + 0.001, y + 0.001))),
-                             centroid_lon=x, centroid_lat=y))
+                             path=f"{village.path}{code}/", boundary=square, centroid_lon=x, centroid_lat=y))
         s.add_all(rows)
         s.commit()
     geo_index.forget()

@@ -267,7 +267,7 @@ def _moves(s: Session, plan: Plan) -> dict[str, Any]:
         rule = "successor"
         went = event_to.get(t.event_id)
         if went is not None:
-            new_path = new_paths[went[0]] if went[0] in new_paths else ""
+            new_path = new_paths.get(went[0], "")
             for cand in sorted(plan.successors_of[old_area.code]):
                 if cand in new_unit_code and new_path.startswith(new_paths[cand]):
                     target, rule = cand, went[1]
@@ -424,7 +424,8 @@ def _rehome_tasks(s: Session, plan: Plan, ctx: dict[str, Any], new_units: dict[s
         t.unit_id, t.unit, t.updated_at = new_unit.id, new_unit, at
         note(s, t.event, actor, "task.rehome", at, task=t, reason=plan.reason, payload={
             "change_id": change_id, "kind": plan.kind.value,
-            "from": {"code": old_unit.code, "name": old_unit.name}, "to": {"code": new_unit.code, "name": new_unit.name}})
+            "from": {"code": old_unit.code, "name": old_unit.name},
+            "to": {"code": new_unit.code, "name": new_unit.name}})
 
 
 def _move_people_and_units(s: Session, plan: Plan, ctx: dict[str, Any], new_units: dict[str, Unit],
