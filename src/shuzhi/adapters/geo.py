@@ -263,6 +263,22 @@ def parse_area_collection(
     return good, errors
 
 
+def polygon_of(geojson: Mapping[str, Any]) -> BaseGeometry:
+    """A stored (already validated) Polygon or MultiPolygon, read through numpy: ``shape`` walks every
+    coordinate in Python, which is most of an index build over 62,000 grids."""
+    coords = geojson["coordinates"]
+    if geojson["type"] == "Polygon":
+        return _polygon(coords)
+    if geojson["type"] == "MultiPolygon":
+        return shapely.multipolygons([_polygon(p) for p in coords])
+    return shape(geojson)
+
+
+def _polygon(rings: Any) -> BaseGeometry:
+    holes = [np.asarray(r, dtype=float)[:, :2] for r in rings[1:]]
+    return shapely.polygons(np.asarray(rings[0], dtype=float)[:, :2], holes=holes or None)
+
+
 # --- changing boundaries (issue #20) ---------------------------------------------------------------
 
 
@@ -337,6 +353,10 @@ class GridIndex:
     def __len__(self) -> int:
         return len(self.codes)
 
+    def items(self) -> list[tuple[str, BaseGeometry]]:
+        """Every grid's code and (prepared) polygon: a new index is built from these and the changes."""
+        return list(zip(self.codes, self._geoms.tolist(), strict=True))
+
     def locate(self, lon: float, lat: float) -> str | None:
         """The grid containing the point (border included), or None outside every grid."""
         hits = self._tree.query(Point(lon, lat), predicate="intersects")
@@ -364,6 +384,7 @@ __all__ = [
     "Polygon",
     "gcj02_to_wgs84",
     "parse_area_collection",
+    "polygon_of",
     "reshape_pair",
     "split_by_line",
     "to_wgs84",
