@@ -52,8 +52,9 @@ _cache: dict[str, _Cached] = {}
 #: How long an index is trusted before the area table is asked again whether it changed.
 RECHECK_SECONDS = 2.0
 #: A row stamped by a transaction that began before an index was read but committed after it is older
-#: than the index's newest row, so the next incremental build does not see it; a full build this often
-#: (in the background, like the others) bounds how long such a row can be missed.
+#: than the index's newest row, so the next incremental build does not see it: when the tree changes
+#: and the last full build is older than this, the rebuild is a full one (in the background, like the
+#: others), so such a row is missed at most until the first change after it.
 FULL_BUILD_SECONDS = 600.0
 #: Completed swaps, per database: a test or a benchmark sees that a rebuild happened.
 swaps: dict[str, int] = {}
@@ -121,11 +122,11 @@ def _refresh(session: Session, url: str) -> GridIndex | None:
     """Inside the build lock: swap in a new index if the tree changed since the cached one."""
     old = _cache.get(url)
     key = _key(session, url)
-    due = old is None or time.monotonic() - old.full_at >= FULL_BUILD_SECONDS
-    if old is not None and old.key == key and not due:
+    if old is not None and old.key == key:
         return None
-    index = build(session) if due else build_from(session, old)  # type: ignore[arg-type]
-    _swap(url, key, index, full=due)
+    full = old is None or time.monotonic() - old.full_at >= FULL_BUILD_SECONDS
+    index = build(session) if full or old is None else build_from(session, old)
+    _swap(url, key, index, full=full)
     return index
 
 
