@@ -1733,7 +1733,8 @@ MESSAGES.update({
 MESSAGES.update({
     "nav.area_changes": "区域变更",
     "areas.title": "区域变更（村社撤并、网格调整）",
-    "areas.intro": "先预览：将撤销和新建哪些区域，多少未办结案卷、任务、人员随之转移；确认后才写入。历史不改写：案卷仍计入其发生地的统计。",
+    "areas.intro": ("先预览：将撤销和新建哪些区域，多少未办结案卷、任务、人员随之转移；确认后才写入。"
+                    "历史不改写：案卷仍计入其发生地的统计。"),
     "areas.kind": "变更类型",
     "areas.kind.merge": "合并（村社撤并 / 网格合并）",
     "areas.kind.split": "拆分网格（按新边界线）",
