@@ -151,6 +151,12 @@ def test_a_village_merge_moves_open_work_and_leaves_last_months_figures_unchange
     assert line["payload"]["from"]["code"] == N1 and line["payload"]["to"]["code"] == f"{merged}001"
     assert line["payload"]["rule"] == "geometry"
     assert api.task(moved, f"G{merged}001")["state"] == "dispatched"
+    with session_factory() as s:  # the task's supervision clock now reminds the new grid's unit
+        from shuzhi.adapters.db.tables_supervision import SupervisionClock
+
+        clock = s.get(SupervisionClock, api.task(moved, f"G{merged}001")["id"])
+        new_unit = s.scalars(select(Unit.id).where(Unit.code == f"G{merged}001")).one()
+        assert clock is not None and clock.unit_id == new_unit and f"/{merged}/" in clock.area_path
     [task_line] = _timeline(api, open_grid, "task.rehome")
     assert task_line["payload"]["from"]["code"] == f"G{N1}" and task_line["payload"]["to"]["code"] == f"G{merged}001"
     assert api.task(api.get(f"/api/events/{open_village['number']}"), f"V{merged}")

@@ -22,10 +22,11 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, AreaChange, Event, Person, Task, Unit, UnitCoverage, UnitDuty
+from shuzhi.adapters.db.tables_supervision import SupervisionClock
 from shuzhi.adapters.geo import GridIndex, reshape_pair, split_by_line
 from shuzhi.domain import area_changes as d
 from shuzhi.domain.areas import AreaLevel
@@ -409,6 +410,8 @@ def _rehome_events(s: Session, plan: Plan, ctx: dict[str, Any], created: dict[st
         if ev.origin_area_id is None:
             ev.origin_area_id, ev.origin_area_path = ev.area_id, ev.area_path
         ev.area_id, ev.area_path, ev.area, ev.updated_at = new.id, new.path, new, at
+        # the supervision clocks carry the event's area (their thresholds are the area's)
+        s.execute(update(SupervisionClock).where(SupervisionClock.event_id == ev.id).values(area_path=new.path))
         note(s, ev, actor, "event.rehome", at, reason=plan.reason, payload={
             "change_id": change_id, "kind": plan.kind.value, "rule": rule,
             "from": {"code": old.code if old else None, "name": old.name if old else None},
@@ -422,6 +425,8 @@ def _rehome_tasks(s: Session, plan: Plan, ctx: dict[str, Any], new_units: dict[s
             continue
         old_unit, new_unit = t.unit, new_units[ctx["task_to"][t.id]]
         t.unit_id, t.unit, t.updated_at = new_unit.id, new_unit, at
+        # the task's clock reminds its unit: the successor's from now on
+        s.execute(update(SupervisionClock).where(SupervisionClock.task_id == t.id).values(unit_id=new_unit.id))
         note(s, t.event, actor, "task.rehome", at, task=t, reason=plan.reason, payload={
             "change_id": change_id, "kind": plan.kind.value,
             "from": {"code": old_unit.code, "name": old_unit.name},
