@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 from shapely.geometry import box, mapping
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import finish, record
@@ -77,6 +77,8 @@ def store(url: str, shapes: list[shapely.Geometry]) -> list[tuple[str, shapely.G
                  "centroid_lat": None, "created_at": now, "updated_at": now} for k, (code, g) in enumerate(grids)]
         for start in range(0, len(rows), 2000):
             conn.execute(insert(Area), rows[start:start + 2000])
+        if engine.dialect.name == "postgresql":  # the ids above were given: the sequence goes on after them
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('areas', 'id'), (SELECT max(id) FROM areas))"))
     engine.dispose()
     return grids
 
