@@ -162,6 +162,12 @@ def test_a_village_merge_moves_open_work_and_leaves_last_months_figures_unchange
     assert api.task(api.get(f"/api/events/{open_village['number']}"), f"V{merged}")
     assert api.get(f"/api/events/{no_point['number']}")["area_code"] == merged
     assert _timeline(api, no_point, "event.rehome")[0]["payload"]["rule"] == "successor"
+    # the old grid's list still holds what happened in it (the moved case too); the new grid's the moved one
+    def listed(area: str) -> set[str]:
+        return {e["number"] for e in api.get(f"/api/events?area_code={area}&limit=100", who="grace")["items"]}
+
+    assert {done["number"], open_grid["number"]} <= listed(N1)
+    assert open_grid["number"] in listed(f"{merged}001") and done["number"] not in listed(f"{merged}001")
     # history stays: the closed case keeps its grid and has no re-homing line
     assert api.get(f"/api/events/{done['number']}")["area_code"] == N1
     assert _timeline(api, done, "event.rehome") == []
