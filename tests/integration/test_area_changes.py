@@ -254,9 +254,12 @@ def test_bad_changes_are_refused_at_the_field(api: Api, town: World, session_fac
                     status=422)["field"] == "area_code"
 
 
-def test_the_grid_index_is_swapped_while_lookups_go_on(town: World, session_factory: sessionmaker[Session]) -> None:
-    """Thousands of grids make the rebuild take a while; a lookup loop on another thread is answered
+def test_the_grid_index_is_swapped_while_lookups_go_on(town: World, session_factory: sessionmaker[Session],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of grids make a full rebuild take a while; a lookup loop on another thread is answered
     from the old index all through it, and afterwards from the new one."""
+    monkeypatch.setattr(geo_index, "FULL_BUILD_SECONDS", 0.0)  # every boundary read again: the long case
+    monkeypatch.setattr(geo_index, "RECHECK_SECONDS", 3600.0)  # no background refresh races the timed one
     with session_factory() as s:
         village = s.scalars(select(Area).where(Area.code == "500111002001")).one()
         s.execute(text("SELECT 1"))
