@@ -339,3 +339,24 @@ def test_a_towns_administrator_may_not_change_areas_and_sees_only_his_towns_chan
     assert [c["kind"] for c in area_changes.history(UnitOfWork(session_factory), town_a)] == ["merge"]
     assert area_changes.history(UnitOfWork(session_factory), town_b) == []  # not his town
     api.get("/api/area-changes", who="dave", status=403)
+
+
+def test_a_stale_index_answers_at_once_while_a_thread_builds_the_new_one(
+        town: World, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    geo_index.forget()
+    with session_factory() as s:
+        old = geo_index.grid_index(s)
+        assert old.locate(*World.B1) == "500111002001001"
+        s.execute(update(Area).where(Area.code == "500111002001001").values(valid_to=datetime.now(UTC)))
+        s.commit()
+    monkeypatch.setattr(geo_index, "RECHECK_SECONDS", 0.0)
+    with session_factory() as s:
+        assert geo_index.grid_index(s) is old  # answered from the old index, not after a rebuild
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with session_factory() as s:
+            index = geo_index.grid_index(s)
+        if index is not old:
+            break
+        time.sleep(0.05)
+    assert index is not old and index.locate(*World.B1) is None and index.locate(*World.A1) == N1
