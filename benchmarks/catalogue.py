@@ -206,6 +206,18 @@ BENCHES += (
 )
 
 
+BENCHES += (
+    Bench("area_change", "bench_area_change.py", ("--grids", "62000", "--rounds", "3"), "#20", (
+        Figure("area_reindex_s", "re-indexing 62,000 grids after a boundary change: the point → grid index rebuilt "
+               "beside the one in use (what changed read, a new tree over every grid) and swapped in; the slowest "
+               "of the rounds", "≤ 10 s"),
+        Figure("area_reindex_lookup_max_ms", "lookups served throughout: the longest point → grid lookup of a loop "
+               "running through the change and the rebuilds (none may fail)", "—"),
+        Figure("area_index_full_build_s", "a process's first index of 62,000 grids, every boundary read and parsed",
+               "—"),
+    )),
+)
+
 def by_name(name: str) -> Bench:
     for bench in BENCHES:
         if bench.name == name:

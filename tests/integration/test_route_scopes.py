@@ -268,6 +268,18 @@ UNSCOPED.update({
                                                   perms.RISK_POINT_WRITE),
 })
 
+#: Areas that change (issue #20): a change is made by the district's administrator inside his district
+#: (a town's administrator: 403); the list of changes shows a town's administrator his town's only.
+_AREA_CHANGES = ("test_area_changes.py",
+                 "test_a_towns_administrator_may_not_change_areas_and_sees_only_his_towns_changes")
+AREA_CHANGES = "changes the area tree of the caller's district (a town's administrator is refused, 403)"
+UNSCOPED.update({
+    ("POST", "/api/area-changes/preview"): Unscoped(AREA_CHANGES, perms.REFERENCE_WRITE, _AREA_CHANGES),
+    ("POST", "/api/area-changes"): Unscoped(AREA_CHANGES, perms.REFERENCE_WRITE, _AREA_CHANGES),
+    ("GET", "/api/area-changes"): Unscoped("the changes of the areas in the caller's scope",
+                                           perms.REFERENCE_WRITE, _AREA_CHANGES),
+})
+
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH
 #: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.

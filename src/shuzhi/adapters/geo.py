@@ -263,6 +263,74 @@ def parse_area_collection(
     return good, errors
 
 
+def polygon_of(geojson: Mapping[str, Any]) -> BaseGeometry:
+    """A stored (already validated) Polygon or MultiPolygon, read through numpy: ``shape`` walks every
+    coordinate in Python, which is most of an index build over 62,000 grids."""
+    coords = geojson["coordinates"]
+    if geojson["type"] == "Polygon":
+        return _polygon(coords)
+    if geojson["type"] == "MultiPolygon":
+        return shapely.multipolygons([_polygon(p) for p in coords])
+    return shape(geojson)
+
+
+def _polygon(rings: Any) -> BaseGeometry:
+    holes = [np.asarray(r, dtype=float)[:, :2] for r in rings[1:]]
+    return shapely.polygons(np.asarray(rings[0], dtype=float)[:, :2], holes=holes or None)
+
+
+# --- changing boundaries (issue #20) ---------------------------------------------------------------
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of a geometry collection (a split or a difference may leave slivers of lines)."""
+    if isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon | MultiPolygon)]
+    return shapely.union_all(parts) if parts else Polygon()
+
+
+def split_by_line(geom: BaseGeometry, line: Any) -> tuple[BaseGeometry, BaseGeometry]:
+    """Cut ``geom`` in two along a GeoJSON LineString that crosses it; ValueError says why it cannot.
+
+    The larger part comes first (it keeps the grid's people until the town decides)."""
+    if not isinstance(line, dict) or line.get("type") != "LineString":
+        raise ValueError("the new boundary must be a GeoJSON LineString")
+    coords = line.get("coordinates")
+    if (not isinstance(coords, list) or len(coords) < 2 or not all(
+            isinstance(p, list | tuple) and len(p) >= 2 and all(isinstance(v, int | float) and math.isfinite(v)
+                                                              for v in p[:2]) for p in coords)):
+        raise ValueError("a LineString needs at least two [lon, lat] positions")
+    cut = shape(line)
+    if not cut.is_valid or cut.length == 0:
+        raise ValueError(f"invalid boundary line: {explain_validity(cut)}")
+    from shapely.ops import split
+
+    pieces = [p for p in split(geom, cut).geoms if isinstance(p, Polygon) and p.area > 0]
+    if len(pieces) != 2:
+        raise ValueError(f"the line must cross the grid once, cutting it into 2 parts (got {len(pieces)})")
+    pieces.sort(key=lambda p: -p.area)
+    return pieces[0], pieces[1]
+
+
+def reshape_pair(a: BaseGeometry, b: BaseGeometry, new_a: Any,
+                 tolerance_m: float = 1.0) -> tuple[BaseGeometry, BaseGeometry]:
+    """Move the boundary between neighbours ``a`` and ``b``: ``new_a`` (GeoJSON) is a's new shape and must
+    lie within the two together; b keeps the rest. ValueError says why it cannot."""
+    geom, problems = _geometry(new_a)
+    if geom is None:
+        raise ValueError("; ".join(problems))
+    both = shapely.union_all([a, b])
+    tol = _metres_to_degrees(tolerance_m, both.centroid.y)
+    if not both.buffer(tol).covers(geom):
+        raise ValueError("the new boundary overlaps areas outside the two grids")
+    geom = _polygonal(geom.intersection(both))
+    rest = _polygonal(both.difference(geom))
+    if geom.is_empty or rest.is_empty or rest.area < both.area * 1e-6:
+        raise ValueError("the new boundary leaves one of the two grids empty")
+    return geom, rest
+
+
 # --- the grid index ---------------------------------------------------------------------------------
 
 
@@ -284,6 +352,10 @@ class GridIndex:
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    def items(self) -> list[tuple[str, BaseGeometry]]:
+        """Every grid's code and (prepared) polygon: a new index is built from these and the changes."""
+        return list(zip(self.codes, self._geoms.tolist(), strict=True))
 
     def locate(self, lon: float, lat: float) -> str | None:
         """The grid containing the point (border included), or None outside every grid."""
@@ -312,6 +384,9 @@ __all__ = [
     "Polygon",
     "gcj02_to_wgs84",
     "parse_area_collection",
+    "polygon_of",
+    "reshape_pair",
+    "split_by_line",
     "to_wgs84",
     "wgs84_to_gcj02",
 ]

@@ -26,6 +26,7 @@ from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.tabular import read_table
 from shuzhi.config import Settings
 from shuzhi.demo.accounts import DEMO_PASSWORD, give_demo_passwords
+from shuzhi.demo.areas import seed_village_merge
 from shuzhi.demo.copies import seed_copies, seed_copy_lists
 from shuzhi.demo.district import DemoDistrict, build_district
 from shuzhi.demo.duty import seed_duty
@@ -133,6 +134,8 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     seed_ledgers(uow, now, seed_value, start_days=min(150, max(30, days * 5)))  # 台账 (docs/ledgers.md)
     seed_services(uow, district, now - timedelta(days=service_history_days(days)), now, seed_value)  # 一窗综办
     give_demo_passwords(factory)  # the approval bureau's handler, added with the service catalogue
+    # 村社撤并 a day ago: open work of two villages moves to the merged one, their history stays (#20)
+    seed_village_merge(uow, district, now)
     # the evaluation roll-ups and a default scoring scheme over everything above
     seed_evaluation(uow(), now)
     return replayer, pending, district

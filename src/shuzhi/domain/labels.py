@@ -45,6 +45,8 @@ _EVENT: Final[dict[str, str]] = {
     "event.notify_failed": "预警抄送未成功",
     "event.patrol_finding": "巡查发现",
     "event.urgency_raise": "提升紧急程度",
+    # areas that change (issue #20): an open event re-homed to the successor area
+    "event.rehome": "区域变更，转入新区域",
 }
 
 #: A task's life (:class:`shuzhi.domain.events.TaskAction`) and its clocks.
@@ -68,6 +70,7 @@ _TASK: Final[dict[str, str]] = {
     "task.assign": "指派责任人",
     "task.assignee_return": "责任人离岗，任务退回",
     "task.hand_to_board": "转交其他板块",
+    "task.rehome": "区域变更，转交接续单位",
     "task.deadline_recomputed": "时限重算",
 }
 

@@ -106,6 +106,10 @@ class AreaView:
     centroid: tuple[float, float] | None
     children: int
     boundary: dict[str, Any] | None = None
+    #: validity (issue #20): ``valid_to`` set = a retired version, ``successor`` its named successor
+    valid_from: str | None = None
+    valid_to: str | None = None
+    successor: str | None = None
 
 
 def _view(s: Session, a: Area, with_boundary: bool, children: int | None = None) -> AreaView:
@@ -115,7 +119,10 @@ def _view(s: Session, a: Area, with_boundary: bool, children: int | None = None)
     return AreaView(code=a.code, name=a.name, level=a.level, parent_code=codes[-2] if len(codes) > 1 else None,
                     path=codes, centroid=(a.centroid_lon, a.centroid_lat)
                     if a.centroid_lon is not None and a.centroid_lat is not None else None,
-                    children=children, boundary=a.boundary if with_boundary else None)
+                    children=children, boundary=a.boundary if with_boundary else None,
+                    valid_from=a.valid_from.isoformat() if a.valid_from else None,
+                    valid_to=a.valid_to.isoformat() if a.valid_to else None,
+                    successor=s.scalar(select(Area.code).where(Area.id == a.successor_id)) if a.successor_id else None)
 
 
 def get_area(uow: UnitOfWork, code: str, *, with_boundary: bool = True) -> tuple[AreaView, list[AreaView]]:
@@ -131,12 +138,15 @@ def get_area(uow: UnitOfWork, code: str, *, with_boundary: bool = True) -> tuple
 
 
 def list_areas(uow: UnitOfWork, *, level: str | None = None, parent_code: str | None = None,
-               with_boundary: bool = False, limit: int = 5000) -> list[AreaView]:
+               with_boundary: bool = False, limit: int = 5000, include_retired: bool = False) -> list[AreaView]:
+    """Areas by level and/or parent: the versions valid now, and the retired ones on request."""
     if level is not None and level not in {lv.value for lv in AreaLevel}:
         raise Invalid(f"level must be one of {', '.join(lv.value for lv in AreaLevel)}", field="level")
     with uow:
         s = uow.session
         stmt = select(Area)
+        if not include_retired:
+            stmt = stmt.where(Area.valid_to.is_(None))
         if level:
             stmt = stmt.where(Area.level == level)
         if parent_code:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, Unit
 from shuzhi.domain import permissions as P
+from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.domain.evaluation import (
     COPY_MEASURES,
     COPY_RATES,
@@ -207,12 +208,19 @@ def _from_rollups(s: Session, q: Query, paths: list[str] | None) -> dict[Any, di
     return out
 
 
+def happened_in(path: str) -> ColumnElement[bool]:
+    """Events that happened in the subtree ``path``: a re-homed event (issue #20, areas that change)
+    counts where it happened, not where its open work went."""
+    return or_(and_(Event.origin_area_path.is_(None), Event.area_path.startswith(path, autoescape=True)),
+               Event.origin_area_path.startswith(path, autoescape=True))
+
+
 def _direct(s: Session, q: Query, paths: list[str] | None) -> dict[Any, dict[str, int]]:
     now = datetime.now(UTC)
     clock = WorkingClock(default_calendar())
     where = []
     if paths is not None:
-        where.append(or_(*[Event.area_path.startswith(p, autoescape=True) for p in paths]))
+        where.append(or_(*[happened_in(p) for p in paths]))
     if q.event_class is not None:
         where.append(Event.event_class_id == q.event_class.id)
     if q.source is not None:
@@ -256,9 +264,18 @@ def _children(s: Session, q: Query, actor: Actor) -> list[Area]:
     """Child areas of the asked area that the actor may see (so that a town with no cases still shows)."""
     if q.area is None:
         return []
-    kids = s.scalars(select(Area).where(Area.parent_id == q.area.id).order_by(Area.code)).all()
+    kids = [a for a in s.scalars(select(Area).where(Area.parent_id == q.area.id).order_by(Area.code))
+            if valid_during(a, q.period.start, q.period.end)]
     return [a for a in kids if authz.path_visible(actor, a.path) or (
         actor.area_paths is not None and any(p.startswith(a.path) for p in actor.area_paths))]
+
+
+def valid_during(area: Area, first: date, last: date) -> bool:
+    """Whether an area version was valid on some day from ``first`` to ``last`` (issue #20): last month's
+    villages are the ones before a merge, this month's the merged one from its first day."""
+    starts = area.valid_from.astimezone(SHANGHAI).date() if area.valid_from is not None else None
+    ends = area.valid_to.astimezone(SHANGHAI).date() if area.valid_to is not None else None
+    return (starts is None or starts <= last) and (ends is None or ends > first)
 
 
 def describe(q: Query) -> dict[str, Any]:

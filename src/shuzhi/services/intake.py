@@ -171,7 +171,11 @@ def _locate(session: Session, cmd: SubmitEvent) -> tuple[float | None, float | N
         if grid_code is not None:
             return lon, lat, _place(session, grid_code, "lon")
     if cmd.area_code:
-        return lon, lat, _place(session, cmd.area_code, "area_code")
+        place = _place(session, cmd.area_code, "area_code")
+        if session.scalar(select(Area.valid_to).where(Area.id == place.area_id)) is not None:
+            # a retired version (issue #20, areas that change) takes no new events: name its successor
+            raise Invalid(f"area '{cmd.area_code}' is retired; give its successor", field="area_code")
+        return lon, lat, place
     # A point outside every grid is kept as reported (it may be just over the border); the duty
     # officer places it by hand.
     return lon, lat, None

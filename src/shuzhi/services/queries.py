@@ -78,10 +78,16 @@ def _apply_filter(s: Session, stmt: Select[Any], f: EventFilter) -> Select[Any]:
             classes = classes.where(EventClass.major_code == f.major_class)
         stmt = stmt.where(Event.event_class_id.in_(classes))
     if f.area_code:
-        path = s.scalar(select(Area.path).where(Area.code == f.area_code))
-        if path is None:
+        found = s.execute(select(Area.path, Area.valid_to).where(Area.code == f.area_code)).first()
+        if found is None:
             raise Invalid(f"unknown area '{f.area_code}'", field="area_code")
-        stmt = stmt.where(Event.area_path.startswith(path, autoescape=True))
+        path, retired = found
+        where = Event.area_path.startswith(path, autoescape=True)
+        if retired is not None:
+            # a retired area's list keeps the events that happened in it, also those whose open work an
+            # area change moved on (issue #20); only a retired area is ever an event's origin
+            where = or_(where, Event.origin_area_path.startswith(path, autoescape=True))
+        stmt = stmt.where(where)
     if f.unit_code:
         unit_id = s.scalar(select(Unit.id).where(Unit.code == f.unit_code))
         if unit_id is None:

@@ -94,7 +94,9 @@ class _AreaIndex:
 
 _EVENT_COLS = (Event.id, Event.state, Event.mode, Event.received_at, Event.owner_unit_id, Event.dispatched_at,
                Event.reported_at, Event.closed_at, Event.called_back_at, Event.self_handled, Event.satisfied,
-               Event.rework_count, Event.return_count, Event.area_path, Event.event_class_id, Event.source)
+               Event.rework_count, Event.return_count,
+               # figures go to where the event happened, also after an area change re-homed it (issue #20)
+               func.coalesce(Event.origin_area_path, Event.area_path), Event.event_class_id, Event.source)
 _TASK_COLS = (Task.event_id, Task.id, Task.unit_id, Task.role, Task.state, Task.dispatched_at, Task.accept_due_at,
               Task.handle_due_at, Task.accepted_at, Task.reported_at, Task.ended_at)
 

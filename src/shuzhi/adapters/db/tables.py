@@ -96,6 +96,30 @@ class Area(Timestamps, Base):
     boundary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     centroid_lon: Mapped[float | None] = mapped_column(Float)
     centroid_lat: Mapped[float | None] = mapped_column(Float)
+    #: Validity (issue #20, areas that change): an area version is valid from ``valid_from`` (``None``:
+    #: always was) until ``valid_to`` (``None``: still is). A change retires versions and creates new ones,
+    #: never rewrites one; ``successor_id`` names the version that answers for a retired one (by id
+    #: without a foreign key: areas are never deleted, and SQLite would copy the table to add one).
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    successor_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class AreaChange(Base):
+    """One named change of the area tree (村社撤并, a grid split, a moved boundary): what, why, who, when,
+    and the mapping from each retired version to its successors. Append-only."""
+
+    __tablename__ = "area_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # merge|split|move_boundary
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(60))
+    #: ``{"retired": [codes], "created": [codes], "successors": {old: new}, "moved": {events, tasks, people,
+    #: units}}``
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Unit(Timestamps, Base):
@@ -111,6 +135,9 @@ class Unit(Timestamps, Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     phone: Mapped[str | None] = mapped_column(String(30))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The unit governing an area version lives as long as it (issue #20); ``None``: open-ended.
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     area: Mapped[Area] = relationship(lazy="joined")
 
@@ -185,6 +212,10 @@ class Event(Base):
     #: The lowest area the event was located in (a grid when the point fell in one).
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     area_path: Mapped[str | None] = mapped_column(String(100))
+    #: Where the event happened, kept when an area change re-homes the open event to a successor area
+    #: (``None``: never re-homed, ``area_path`` is where it happened). Figures group by this.
+    origin_area_id: Mapped[int | None] = mapped_column(Integer)
+    origin_area_path: Mapped[str | None] = mapped_column(String(100))
     reporter_name: Mapped[str | None] = mapped_column(String(50))
     reporter_phone: Mapped[str | None] = mapped_column(String(30))
     reporter_id_number: Mapped[str | None] = mapped_column(String(30))

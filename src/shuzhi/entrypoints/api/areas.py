@@ -27,6 +27,9 @@ class AreaOut(BaseModel):
     centroid: tuple[float, float] | None
     children: int
     boundary: dict[str, Any] | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    successor: str | None = None
 
 
 class AreaDetail(AreaOut):
@@ -55,10 +58,10 @@ def _out(v: areas.AreaView) -> AreaOut:
 
 @router.get("", response_model=list[AreaOut])
 def list_areas(uow: UowDep, _actor: ActorDep, level: str | None = None, parent_code: str | None = None,
-               with_boundary: bool = False) -> list[AreaOut]:
-    """Areas by level and/or parent (boundaries on request)."""
+               with_boundary: bool = False, include_retired: bool = False) -> list[AreaOut]:
+    """Areas by level and/or parent (boundaries on request; retired versions on request)."""
     return [_out(v) for v in areas.list_areas(uow, level=level, parent_code=parent_code,
-                                              with_boundary=with_boundary)]
+                                              with_boundary=with_boundary, include_retired=include_retired)]
 
 
 @router.get("/geojson")

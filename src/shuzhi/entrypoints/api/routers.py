@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shuzhi.entrypoints.api import (
+    area_changes,
     areas,
     auth,
     bulk,
@@ -50,6 +51,7 @@ ROUTERS: list[APIRouter] = [
     health.router,
     observability.router,
     areas.router,
+    area_changes.router,  # areas that change (issue #20)
     organisation.router,
     catalogue.router,
     dispatch_rules.router,

@@ -1924,6 +1924,66 @@ MESSAGES.update({
 })
 
 
+# --- areas that change (issue #20, town_areas): 区域变更 — merge, split, move a boundary; preview, apply ---
+MESSAGES.update({
+    "nav.area_changes": "区域变更",
+    "areas.title": "区域变更（村社撤并、网格调整）",
+    "areas.intro": ("先预览：将撤销和新建哪些区域，多少未办结案卷、任务、人员随之转移；确认后才写入。"
+                    "历史不改写：案卷仍计入其发生地的统计。"),
+    "areas.kind": "变更类型",
+    "areas.kind.merge": "合并（村社撤并 / 网格合并）",
+    "areas.kind.split": "拆分网格（按新边界线）",
+    "areas.kind.move_boundary": "调整两个网格的边界",
+    "areas.codes": "涉及区域编码（逗号分隔）",
+    "areas.name": "合并后名称",
+    "areas.names": "拆分后两部分名称（逗号分隔，可不填）",
+    "areas.boundary": "新边界（GeoJSON：拆分填分割线 LineString，调整边界填第一个网格的新范围 Polygon）",
+    "areas.effective_at": "生效时间（不填为现在，最多追溯 7 天）",
+    "areas.reason": "变更原因（如批复文号）",
+    "areas.preview": "预览变更",
+    "areas.apply": "确认变更",
+    "areas.confirm": "确认按预览执行该区域变更？撤销的区域不可恢复为现行区域。",
+    "areas.applied": "区域变更已生效",
+    "areas.retired": "撤销的区域",
+    "areas.created": "新建的区域",
+    "areas.counts": "转移未办结案卷 {events} 件、任务 {tasks} 项、人员 {people} 名、单位 {units} 个",
+    "areas.to_decide": "另有 {n} 名人员需镇街确定去向（暂归拆分后的较大部分）",
+    "areas.moves": "转移明细",
+    "areas.move.event": "案卷",
+    "areas.move.task": "任务",
+    "areas.move.person": "人员",
+    "areas.move.unit": "单位",
+    "areas.rule.geometry": "按坐标落入新网格",
+    "areas.rule.successor": "转入指定接续区域",
+    "areas.rule.decide": "待镇街确定",
+    "areas.history": "已执行的区域变更",
+    "areas.no_history": "尚无区域变更",
+    "areas.col.what": "类别",
+    "areas.col.ref": "编号",
+    "areas.col.from": "原属",
+    "areas.col.to": "转入",
+    "areas.col.rule": "规则",
+    "areas.col.when": "生效时间",
+    "areas.col.by": "操作人",
+    "areas.col.reason": "原因",
+    "areas.err.unknown": "区域编码不存在",
+    "areas.err.retired": "该区域已撤销，不能再变更",
+    "areas.err.levels": "所选区域级别不同",
+    "areas.err.level_kind": "该类变更不适用于此级别的区域",
+    "areas.err.parent": "合并或调整的区域须属于同一上级",
+    "areas.err.count": "区域个数不符合该类变更（合并至少 2 个，拆分 1 个，调整边界 2 个）",
+    "areas.err.backdate": "生效时间最多追溯 7 天",
+    "areas.err.future": "生效时间不能晚于现在",
+    "areas.err.overlap": "新边界超出这两个网格，与其他区域重叠",
+    "areas.err.geometry": "边界几何无效（自相交、未闭合或格式不对）",
+    "areas.err.line": "分割线须穿过该网格一次，把它分成两部分",
+    "areas.err.empty": "新边界使其中一个网格为空",
+    "areas.err.name": "请填写合并后的名称",
+    "areas.err.forbidden": "区域变更须由区县管理员执行",
+    "areas.err.outside": "该区域不在您的辖区内",
+})
+
+
 def message(key: str) -> str:
     """The text for ``key``; a missing key shows itself, so a gap is visible rather than blank."""
     return MESSAGES.get(key, key)

@@ -44,6 +44,7 @@ NAV = [
     ("/ledgers", "nav.ledgers"),
     ("/duty", "nav.duty"),
     ("/town", "nav.town"),
+    ("/area-changes", "nav.area_changes"),
     ("/window", "nav.window"),
     ("/whistles", "nav.whistles"),
     ("/admin", "nav.admin"),
@@ -106,6 +107,12 @@ def inbox_page(request: Request) -> Response:
 def town_page(request: Request) -> Response:
     """镇街架构: a town's centre, boards, leaders in charge, posts and holders, duties (issue #20)."""
     return _page(request, "town.html", "town")
+
+
+@router.get("/area-changes", response_class=HTMLResponse)
+def area_changes_page(request: Request) -> Response:
+    """区域变更: a district administrator previews a merge, split or moved boundary, then applies it (#20)."""
+    return _page(request, "area_changes.html", "area_changes")
 
 
 @router.get("/tasks", response_class=HTMLResponse)

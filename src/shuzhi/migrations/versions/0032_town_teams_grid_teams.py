@@ -109,5 +109,5 @@ def downgrade() -> None:
     op.drop_table('grid_duties')
     op.drop_table('grid_team_members')
     op.drop_table('grid_team_roles')
-    with op.batch_alter_table('areas') as batch:
-        batch.drop_column('layer')
+    # a plain DROP COLUMN (SQLite ≥ 3.35): a batch copy of ``areas`` fails once other tables' rows name it
+    op.drop_column('areas', 'layer')
