@@ -263,6 +263,14 @@ UNSCOPED.update({
                                                   perms.RISK_POINT_WRITE),
 })
 
+#: Collection governance and the online plan (issue #22, glance_gov): the plan is the city's, installation-wide;
+#: GET /api/collection, /api/flood-season and /api/rectifications are collections walked above (series, points
+#: and rectifications cut to the reader's area: test_collection.py, test_rectification.py).
+UNSCOPED.update({
+    ("GET", "/api/collection/plan"): Unscoped(REFERENCE + " (the indicators' online plan, 成熟一批、上线一批)"),
+    ("PUT", "/api/collection/plan"): Unscoped(CONFIG + " (the indicators' online plan)", perms.INDICATOR_WRITE),
+})
+
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH
 #: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.
@@ -315,6 +323,7 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  # a risk point of town B
                  "point_code"}
 SCOPED_PARAMS |= {"sub_id", "delivery_id"}  # town B's webhook subscription and one of its deliveries
+SCOPED_PARAMS |= {"rect_id"}  # a rectification of town B's risk point (issue #22)
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
            "token_id": "999999", "person_code": "nobody",
@@ -322,7 +331,7 @@ MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id"
            "code": "NOLEDGER", "item_id": "999999", "ledger_attachment_id": "999999", "bulletin_id": "999999",
            "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999",
            "sub_id": "999999", "delivery_id": "999999", "town_code": "500199999", "board_key": "nosuch",
-           "point_code": "NOPOINT"}
+           "point_code": "NOPOINT", "rect_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -332,6 +341,7 @@ PATROL_START = datetime.now(UTC) - timedelta(minutes=10)
 
 #: Bodies for routes whose generated body would not pass validation (placeholders: {ref}).
 BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/api/risk-points/{point_code}/rectifications/{rect_id}"): {"action": "cancelled", "note": "x"},
     ("POST", "/api/dispatch/dry-run"): {"number": "{ref}"},
     ("POST", "/api/events/{ref}/merge"): {"master_number": "{ref}", "reason": "重复"},
     ("POST", "/api/events/{ref}/tasks/{task_id}/extension"): {"until": "2099-01-01T00:00:00+08:00",
@@ -466,6 +476,8 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     boards = api.post("/api/towns/500111002/boards", "frank")
     params |= {"town_code": "500111002", "board_key": boards["boards"][2]["key"]}
     params |= {"point_code": _town_b_risk_point(api)}
+    rect = api.post("/api/risk-points/RP-B/rectifications", "frank", {"finding": SECRET_TITLE})
+    params |= {"rect_id": str(rect["id"])}
     return Town(params=params,
                 event_id=ev["id"])
 

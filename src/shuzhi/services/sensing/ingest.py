@@ -91,10 +91,10 @@ class IngestResult:
 
 
 def count_intake(s: Session, cat: Catalogue, rows: Sequence[NewReading], new: Sequence[int],
-                 rejected: Mapping[object, int], now: datetime) -> None:
+                 rejected: Mapping[object, int], now: datetime, doubled: Mapping[int, int] | None = None) -> None:
     """Add the batch to ``indicator_intake_days`` (per indicator, local day of arrival): stored, late
     (:func:`shuzhi.domain.collection.is_late`), duplicate, rejected. One upsert per batch."""
-    if not rows and not rejected:
+    if not rows and not rejected and not doubled:
         return
     freq = {i.id: i.frequency_s for i in cat.indicators.values()}
     late_before: dict[int, datetime] = {}
@@ -116,6 +116,10 @@ def count_intake(s: Session, cat: Catalogue, rows: Sequence[NewReading], new: Se
             c[2] += 1
     for c in counts.values():
         c[4] = c[0] - c[1]
+    for ind_id, n in (doubled or {}).items():
+        c = counts.setdefault(ind_id, [0, 0, 0, 0, 0])
+        c[0] += n
+        c[4] += n
     for code, n in rejected.items():
         ind = cat.indicators.get(code)  # type: ignore[call-overload]
         if ind is not None:
@@ -345,6 +349,7 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
         # keyed by the place object (identity hash: cheaper than hashing a SeriesRef per reading)
         by_place: dict[_Place, list[tuple[datetime, float]]] = {}
         rejected_codes: dict[object, int] = {}
+        doubled: dict[int, int] = {}  # repeated within the batch, per indicator
 
         def reject(index: int, reason: str, column: str | None = None) -> None:
             # rare: counted per named indicator for collection governance (采集治理)
@@ -428,6 +433,7 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
             key = (ind.id, ref.series_key, at)
             if key in seen:
                 result.duplicate += 1
+                doubled[ind.id] = doubled.get(ind.id, 0) + 1
                 continue
             seen.add(key)
             rows.append(NewReading(ind.id, ref.series_key, at, value, area.id))
@@ -439,7 +445,7 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
         new = store(s, rows)
         result.accepted = len(new)
         result.duplicate += len(rows) - len(new)
-        count_intake(s, cat, rows, new, rejected_codes, now)
+        count_intake(s, cat, rows, new, rejected_codes, now, doubled)
         if READING_HOOKS:
             if len(new) < len(rows):  # some were already stored: hand on only the new ones
                 by_place = {}
