@@ -73,7 +73,11 @@ class Quality:
     duplicate: int = 0
 
     def __add__(self, other: Quality) -> Quality:
-        return Quality(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
+        a, b = self, other
+        return Quality(a.indicators + b.indicators, a.expected_series + b.expected_series,
+                       a.reporting_series + b.reporting_series, a.stale_series + b.stale_series,
+                       a.readings + b.readings, a.expected_readings + b.expected_readings, a.late + b.late,
+                       a.rejected + b.rejected, a.duplicate + b.duplicate)
 
     def as_tuple(self) -> tuple[float, ...]:
         return (self.indicators, self.expected_series, self.reporting_series, self.stale_series, self.readings,

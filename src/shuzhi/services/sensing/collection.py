@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from shuzhi.adapters.db.tables import Area, Unit
@@ -255,7 +255,7 @@ def _date(value: Any, field: str) -> date:
         raise Invalid(f"'{value}' is not a date (write 2026-12-31)", field=field) from None
 
 
-def put_plan(uow: UnitOfWork, actor: Actor, items: list[Mapping[str, Any]],
+def put_plan(uow: UnitOfWork, actor: Actor, items: Sequence[Mapping[str, Any]],
              now: datetime | None = None) -> dict[str, Any]:
     """Replace the online plan: ``[{"indicator_code", "batch", "planned_on", "online_on"?}]``. An indicator
     may be planned before it is in the catalogue; ``online_on`` left out keeps the day it was seen online.
@@ -285,9 +285,9 @@ def put_plan(uow: UnitOfWork, actor: Actor, items: list[Mapping[str, Any]],
         existing = {r.indicator_code: r for r in s.scalars(select(IndicatorPlanEntry))}
         before = {c: [r.batch, r.planned_on.isoformat(), r.online_on.isoformat() if r.online_on else None]
                   for c, r in existing.items()}
-        for code, row in existing.items():
+        for code, old in existing.items():
             if code not in parsed:
-                s.delete(row)
+                s.delete(old)
         for code, (batch, planned, online) in parsed.items():
             row = existing.get(code)
             if row is None:
@@ -416,17 +416,17 @@ def lead_unit_counts(s: Session, actor: Actor, lo: datetime, hi: datetime, *, no
         q = col.indicator_quality(expected_series=exp, reporting_series=n_series,
                                   stale_series=n_stale if r.realtime else 0, readings=readings.get(r.id, 0),
                                   frequency_s=r.frequency_s, window_s=period_s)
-        c = out.setdefault(int(r.lead_unit_id), dict.fromkeys(
+        figures = out.setdefault(int(r.lead_unit_id), dict.fromkeys(
             ("runway_indicators", "runway_series_expected", "runway_series_reporting", "runway_series_stale",
              "runway_readings", "runway_readings_expected", "runway_warnings", "runway_warnings_acked_on_time",
              "runway_warnings_closed"), 0))
-        c["runway_indicators"] += 1
-        c["runway_series_expected"] += q.expected_series
-        c["runway_series_reporting"] += q.reporting_series
-        c["runway_series_stale"] += q.stale_series
-        c["runway_readings"] += q.readings
-        c["runway_readings_expected"] += round(q.expected_readings)
-        c["runway_warnings"] += w[0]
-        c["runway_warnings_acked_on_time"] += w[1]
-        c["runway_warnings_closed"] += w[2]
+        figures["runway_indicators"] += 1
+        figures["runway_series_expected"] += q.expected_series
+        figures["runway_series_reporting"] += q.reporting_series
+        figures["runway_series_stale"] += q.stale_series
+        figures["runway_readings"] += q.readings
+        figures["runway_readings_expected"] += round(q.expected_readings)
+        figures["runway_warnings"] += w[0]
+        figures["runway_warnings_acked_on_time"] += w[1]
+        figures["runway_warnings_closed"] += w[2]
     return out

@@ -103,7 +103,7 @@ def flood_season(uow: UnitOfWork, actor: Actor, *, radius_m: float = 3000, kind:
         states = _states(s, None, actor)
         codes = sorted({c for v in wanted.values() for c in v})
         cands = _candidates(s, actor, codes, at, stale_after)
-        firing: dict[tuple[int, str], str] = {}
+        firing: dict[tuple[int, str], str | None] = {}
         for ind_id, key, level in s.execute(
                 select(IndicatorWarning.indicator_id, IndicatorWarning.series_key, IndicatorWarning.level)
                 .join(Indicator, Indicator.id == IndicatorWarning.indicator_id)

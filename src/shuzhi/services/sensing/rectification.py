@@ -207,6 +207,8 @@ def sweep(uow: UnitOfWork, now: datetime | None = None) -> tuple[int, int]:
                    (RiskPointRectification.reminded_at.is_(None)) | (RiskPointRectification.overdue_at.is_(None)))
         ).all()
         for rid, point_id, deadline, reminded_at, overdue_at, unit_id in rows:
+            if deadline is None:
+                continue
             if at >= deadline and overdue_at is None:
                 if _claim(s, rid, "overdue_at", at):
                     _line(s, point_id, at, SYSTEM.label, "overdue",
