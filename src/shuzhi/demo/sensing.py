@@ -460,6 +460,11 @@ def seed_sensing(uow: Callable[[], UnitOfWork], factory: sessionmaker[Session], 
                 _feed(demo, uow, batch, _arrived(batch, now))
                 batch = []
         _feed(demo, uow, batch, _arrived(batch, now))
+    # the last hour at each series' own frequency, so that the sensors are fresh when the demo opens:
+    # only the ones that went silent are stale (and warned of) — not every series replayed two-hourly
+    recent = list(sim.readings(plan.series, max(start, now - timedelta(hours=1)), now, 60))
+    for i in range(0, len(recent), BATCH):
+        _feed(demo, uow, recent[i:i + BATCH], _arrived(recent[i:i + BATCH], now))
     demo.last_tick = now
     return demo
 
