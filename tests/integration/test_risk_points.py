@@ -117,7 +117,7 @@ def test_a_point_follows_its_series_warnings_and_a_rectification_mark(
     done = api.post("/api/risk-points/YL-001/rectification", "alice", {"active": False, "reason": "泵站投用"})
     assert done["state"] == "normal"
     assert [(e["action"], e["reason"], e["actor"][:2]) for e in done["timeline"]] == [
-        ("rectification_started", "加装排水泵", "王丽"), ("rectification_ended", "泵站投用", "王丽")]
+        ("rectification.found", "加装排水泵", "王丽"), ("rectification.cancelled", "泵站投用", "王丽")]
     assert api.get("/api/risk-points?state=bogus", who="bob", status=422)["field"] == "state"
 
 

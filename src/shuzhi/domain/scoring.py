@@ -39,12 +39,15 @@ from shuzhi.domain.evaluation import (
     RATES,
     RATING_MEASURES,
     RATING_RATES,
+    RUNWAY_MEASURES,
+    RUNWAY_RATES,
 )
 
 #: What a scheme may score and count: the event figures, the ledgers' (台账), the service ratings' (好差评),
-#: the on-post checks' (在岗抽查, per unit) and the copies' (抄送知悉, 及时知悉率).
-SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES + PRESENCE_RATES + COPY_RATES
-COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES + PRESENCE_MEASURES + COPY_MEASURES
+#: the on-post checks' (在岗抽查, per unit), the copies' (抄送知悉, 及时知悉率) and the runways' (a lead unit's
+#: data quality and warning handling, issue #22).
+SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES + PRESENCE_RATES + COPY_RATES + RUNWAY_RATES
+COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES + PRESENCE_MEASURES + COPY_MEASURES + RUNWAY_MEASURES
 
 
 class SchemeError(ValueError):

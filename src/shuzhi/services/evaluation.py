@@ -26,12 +26,15 @@ from shuzhi.domain.evaluation import (
     MEASURES,
     RATING_MEASURES,
     RATING_RATES,
+    RUNWAY_MEASURES,
+    RUNWAY_RATES,
     Figures,
     WorkingClock,
     contributions,
     copy_rates,
     ledger_rates,
     rating_rates,
+    runway_rates,
     utc,
 )
 from shuzhi.domain.periods import Period, PeriodError, parse_period
@@ -466,6 +469,18 @@ def _with_copies(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]
     return _attach(s, q, groups, copies, "copies")
 
 
+def _with_runways(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per runway lead unit (跑道建设牵头单位), its evaluable indicators' data quality and warning handling
+    (issue #22); a lead unit with no events still gets its row."""
+    from shuzhi.services.sensing.collection import lead_unit_counts
+
+    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
+    led = lead_unit_counts(s, actor, lo, hi, area_path=q.area.path if q.area is not None else None)
+    if q.unit is not None:
+        led = {k: v for k, v in led.items() if k == q.unit.id}
+    return _attach(s, q, groups, led, "runway")
+
+
 def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
     from shuzhi.domain.duty_desk import PRESENCE_MEASURES, presence_rates
 
@@ -475,6 +490,7 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
         groups = _with_ledgers(s, actor, q, groups)
         groups = _with_presence(s, actor, q, groups)
         groups = _with_copies(s, actor, q, groups)
+        groups = _with_runways(s, actor, q, groups)
     if q.group_by in ("unit", "area"):
         groups = _with_ratings(s, actor, q, groups)
     out = []
@@ -484,18 +500,19 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
         rated = g.get("rated") or dict.fromkeys(RATING_MEASURES, 0)
         presence = g.get("presence") or dict.fromkeys(PRESENCE_MEASURES, 0)
         copied = g.get("copies") or dict.fromkeys(COPY_MEASURES, 0)
-        entry = ({k: v for k, v in g.items() if k not in ("counts", "ledger", "rated", "presence", "copies")}
-                 | f.as_dict())
+        runway = g.get("runway") or dict.fromkeys(RUNWAY_MEASURES, 0)
+        entry = ({k: v for k, v in g.items()
+                  if k not in ("counts", "ledger", "rated", "presence", "copies", "runway")} | f.as_dict())
         if q.group_by == "unit":
             entry |= (ledger | ledger_rates(ledger) | presence | presence_rates(presence) | copied
-                      | copy_rates(copied))
+                      | copy_rates(copied) | runway | runway_rates(runway))
         if q.group_by in ("unit", "area"):
             entry |= rated | rating_rates(rated)
         if (_has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid")
-                or presence.get("presence_checks") or copied.get("copies_due")):
-            card = scheme.score({**f.counts, **ledger, **rated, **presence, **copied},
+                or presence.get("presence_checks") or copied.get("copies_due") or runway.get("runway_indicators")):
+            card = scheme.score({**f.counts, **ledger, **rated, **presence, **copied, **runway},
                                 {**f.rates(), **ledger_rates(ledger), **rating_rates(rated),
-                                 **presence_rates(presence), **copy_rates(copied)})
+                                 **presence_rates(presence), **copy_rates(copied), **runway_rates(runway)})
             entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
                          score_items=card.items, deduction=card.deduction, bonus=card.bonus)
         else:
@@ -598,6 +615,8 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
                        # 台账 (unit rankings): the ledgers' counts and rates beside the events'
                        **{k: e[k] for k in LEDGER_MEASURES + LEDGER_RATES if k in e},
                        # the same figures in the previous period, for the comparison (较上期)
+                       # a runway lead unit's data quality and warning handling (unit rankings, issue #22)
+                       **{k: e[k] for k in RUNWAY_MEASURES + RUNWAY_RATES if k in e},
                        "previous": {k: before.get(r.key, {}).get(k) for k in COMPARED if k in e}})
     red = [r for r in ranked if r["score"] >= scheme.red_min][:scheme.red_size]
     black = [r for r in reversed(ranked) if r["score"] <= scheme.black_max][:scheme.black_size]

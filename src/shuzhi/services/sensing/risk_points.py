@@ -352,6 +352,9 @@ def get_point(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
         states = _states(s, [point.id], actor)
         timeline = s.scalars(select(RiskPointChange).where(RiskPointChange.risk_point_id == point.id)
                              .order_by(RiskPointChange.id)).all()
+        from shuzhi.services.sensing.rectification import of_point
+
+        rectifications = of_point(s, point, datetime.now(UTC))
         checks = s.scalars(select(RiskPointCheck).where(RiskPointCheck.risk_point_id == point.id)
                            .order_by(RiskPointCheck.at.desc(), RiskPointCheck.id.desc()).limit(20)).all()
         return {
@@ -368,28 +371,30 @@ def get_point(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
             "checks": [{"at": c.at, "actor": c.actor, "result": c.result, "note": c.note, "patrol_id": c.patrol_id}
                        for c in checks],
             "check_due": rp.check_due(checks[0].at if checks else None, point.patrol_every_s, datetime.now(UTC)),
+            "rectifications": rectifications,
         }
 
 
 def mark_rectification(uow: UnitOfWork, actor: Actor, code: str, *, active: bool, reason: str,
                        now: datetime | None = None) -> dict[str, Any]:
-    """Start (``active``) or end rectification (整改) on a point in one's scope, with the reason on its timeline."""
+    """The short way into the rectification loop (:mod:`shuzhi.services.sensing.rectification`): ``active``
+    opens one with ``reason`` as its finding; not ``active`` ends the open one — verified when it was
+    reported done, else cancelled — with the reason on the point's timeline."""
+    from shuzhi.services.sensing import rectification
+
     authz.require(actor, p.RISK_POINT_WRITE)
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("give the reason", field="reason")
-    if len(reason) > 2000:
-        raise Invalid("the reason is at most 2000 characters", field="reason")
+    if active:
+        rectification.start(uow, actor, code, finding=reason, now=now)
+        return get_point(uow, actor, code)
     with uow:
         s = uow.session
         point = _point(s, actor, code)
-        if point.rectifying == active:
-            raise Invalid("the point is already under rectification" if active
-                          else "the point is not under rectification", field="active")
-        point.rectifying = active
-        s.add(RiskPointChange(risk_point_id=point.id, at=now or datetime.now(UTC), actor=actor.label,
-                              action="rectification_started" if active else "rectification_ended", reason=reason))
-        uow.commit()
+        open_ = rectification._open_of(s, point.id)
+        if open_ is None:
+            raise Invalid("the point is not under rectification", field="active")
+        rect_id, state = open_.id, open_.state
+    action = "verified" if state == rp.RectState.DONE.value else "cancelled"
+    rectification.step(uow, actor, code, rect_id, action, note=reason, now=now)
     return get_point(uow, actor, code)
 
 

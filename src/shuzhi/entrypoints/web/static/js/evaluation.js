@@ -105,18 +105,22 @@ async function loadRankings(period) {
   if (state.by === "unit" && kind.value) q.set("unit_kind", kind.value);
   let r;
   try { r = await get(`/api/evaluation/rankings?${q}`); } catch (e) {
-    body.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e))));
+    body.append(el("tr", {}, el("td", { colspan: 7 }, errorText(e))));
     return;
   }
   document.getElementById("rank-previous").textContent = t("eval.previous", { label: r.previous_period });
-  if (!r.ranking.length) body.append(el("tr", {}, el("td", { colspan: 8 }, t("common.empty"))));
+  if (!r.ranking.length) body.append(el("tr", {}, el("td", { colspan: 9 }, t("common.empty"))));
   for (const x of r.ranking) {
     body.append(el("tr", { "data-code": x.code },
       el("td", {}, x.rank), el("th", { scope: "row" }, x.name),
       el("td", {}, el("span", { class: "swatch", style: `background:${shade(x.colour)}` }), ` ${x.score.toFixed(1)}`),
       el("td", {}, movement(x)), el("td", {}, pct(x.closure_rate)), el("td", {}, pct(x.on_time_closure_rate)),
       // 台账 beside the events (unit rankings carry them; an area ranking has none)
-      el("td", {}, pct(x.ledger_report_rate)), el("td", {}, pct(x.ledger_completion_rate))));
+      el("td", {}, pct(x.ledger_report_rate)), el("td", {}, pct(x.ledger_completion_rate)),
+      el("td", { class: "eval-data-quality" }, x.runway_indicators
+        ? t("gov.eval.data_quality_cell", { coverage: pct(x.data_coverage_rate), fresh: pct(x.data_freshness_rate), ack: pct(x.warning_ack_on_time_rate) })
+        : t("common.none"))));
+
   }
   for (const [id, list] of [["red-list", r.red_list], ["black-list", r.black_list]]) {
     const box = clear(document.getElementById(id));
