@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db import bulk
 from shuzhi.adapters.db.tables_security import AuditEntry
 from shuzhi.domain.permissions import AUDIT_READ
 from shuzhi.services.actors import Actor
@@ -95,12 +96,12 @@ def record_change(session: Session, actor: Actor, action: str, object: str, befo
 
 
 def record_changes(session: Session, actor: Actor, action: str, changes: Iterable[tuple[str, Any, Any]],
-                   *, at: datetime | None = None, batch: int = 1000) -> int:
+                   *, at: datetime | None = None) -> int:
     """Many :func:`record_change` entries at once (an import of tens of thousands of rows): ``changes`` is
     ``(object, before, after)`` in the order they happened; the unchanged ones are left out as there.
 
     The chain is the one :func:`record` builds, one entry after the other, but computed here under one
-    chain lock and one read of the newest entry, and written in executemany batches of ``batch`` rows.
+    chain lock and one read of the newest entry, and written in one bulk insert (``adapters/db/bulk.py``).
     Returns how many entries were written."""
     at = (at or datetime.now(UTC)).astimezone(UTC)
     label, act, actor_id = actor.label[:100], action[:40], actor.person_id
@@ -122,10 +123,7 @@ def record_changes(session: Session, actor: Actor, action: str, changes: Iterabl
         rows.append({"id": entry_id, "at": at, "actor": label, "actor_id": actor_id, "action": act, "object": obj,
                      "details": details, "ip": None, "prev_hash": prev, "hash": digest})
         prev = digest
-    # executemany (psycopg pipelines it: no round trip a row)
-    conn = session.connection()
-    for i in range(0, len(rows), batch):
-        conn.execute(insert(AuditEntry.__table__), rows[i:i + batch])
+    bulk.insert_rows(session.connection(), AuditEntry.__table__, rows)  # COPY on PostgreSQL
     return len(rows)
 
 

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db import bulk
 from shuzhi.adapters.db.tables import Area, Unit
 from shuzhi.adapters.db.tables_patrols import Patrol
 from shuzhi.adapters.db.tables_sensing import (
@@ -220,7 +221,7 @@ def import_risk_points(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], actor
         return report
 
 
-#: Rows per multi-row INSERT/UPDATE and per ``IN (…)`` list (under SQLite's bound-parameter limit).
+#: Codes per ``IN (…)`` list (under SQLite's bound-parameter limit); ten times as many rows per insert.
 _BATCH = 900
 
 
@@ -228,7 +229,8 @@ def _write(s: Session, actor: Actor, parsed: dict[str, dict[str, Any]], checked:
     """Store the checked points set-based: the stored ones read in ``IN`` batches, new ones inserted and
     changed ones updated in executemany batches, their series replaced in bulk, one audit line per
     created or changed point (:func:`audit.record_changes`). Same outcome as one point at a time."""
-    t, ts = RiskPoint.__table__, RiskPointSeries.__table__
+    t: Any = RiskPoint.__table__
+    ts: Any = RiskPointSeries.__table__
     conn = s.connection()
     keys = list(next(iter(parsed.values()))["fields"]) if parsed else []
     codes = list(parsed)
@@ -267,7 +269,7 @@ def _write(s: Session, actor: Actor, parsed: dict[str, dict[str, Any]], checked:
             continue
         same_fields = all(getattr(old, k) == v for k, v in fields.items())
         if not same_fields:
-            updated.append({"_id": old.id, **fields})
+            updated.append({"id": old.id, **fields})
         if current[old.id] != series:
             reseries[code] = series
         if same_fields and current[old.id] == series:
@@ -275,28 +277,20 @@ def _write(s: Session, actor: Actor, parsed: dict[str, dict[str, Any]], checked:
         else:
             report.updated += 1
     audit.record_changes(s, actor, "risk_point.import", changes)
-    # executemany: psycopg pipelines the statements (one round trip a batch, no wait per row); faster
-    # here than multi-row VALUES, whose long SQL text psycopg parses without its cache
-    for i in range(0, len(created), _BATCH):
-        conn.execute(insert(t), created[i:i + _BATCH])
-    if updated:
-        stmt = update(t).where(t.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys})
-        for i in range(0, len(updated), _BATCH):
-            conn.execute(stmt, updated[i:i + _BATCH])
-    if not reseries:
-        return
+    # the project's bulk writes (adapters/db/bulk.py): on PostgreSQL one INSERT … SELECT FROM unnest(arrays)
+    # or COPY, one UPDATE … FROM unnest; the time stamps are given, as COPY applies no Python default
+    at = datetime.now(UTC)
     id_of = {code: row.id for code, row in existing.items()}
-    new_codes = [x["code"] for x in created if x["code"] in reseries]
-    for i in range(0, len(new_codes), _BATCH):
-        id_of.update({c: pid for pid, c in conn.execute(select(t.c.id, t.c.code)
-                                                          .where(t.c.code.in_(new_codes[i:i + _BATCH])))})
+    for i in range(0, len(created), _BATCH * 10):
+        id_of.update({c: pid for pid, c in bulk.insert_rows(
+            conn, t, [{**x, "created_at": at, "updated_at": at} for x in created[i:i + _BATCH * 10]],
+            returning=("id", "code"))})
+    bulk.update_rows(conn, t, "id", updated, constant={"updated_at": at})
     stale = [id_of[c] for c in reseries if c in existing]
     for i in range(0, len(stale), _BATCH):
         conn.execute(delete(ts).where(ts.c.risk_point_id.in_(stale[i:i + _BATCH])))
-    links = [{"risk_point_id": id_of[c], "indicator_id": ind, "series_key": key}
-             for c, series in reseries.items() for ind, key in sorted(series)]
-    for i in range(0, len(links), _BATCH):
-        conn.execute(insert(ts), links[i:i + _BATCH])
+    bulk.insert_rows(conn, ts, [{"risk_point_id": id_of[c], "indicator_id": ind, "series_key": key}
+                                for c, series in reseries.items() for ind, key in sorted(series)])
 
 
 # --- the map layer and one point ---------------------------------------------------------------------
@@ -355,7 +349,7 @@ def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state
         if actor.area_paths is not None:
             last_stmt = last_stmt.join(RiskPoint, RiskPoint.id == RiskPointCheck.risk_point_id).where(
                 authz.area_clause(actor, RiskPoint.area_path))
-        last: dict[int, datetime] = dict(conn.execute(last_stmt).all())  # type: ignore[arg-type]
+        last: dict[int, datetime] = {pid: at for pid, at in conn.execute(last_stmt)}
     at = now or datetime.now(UTC)
     # the state of a point with open warnings, without and with a rectification mark; the others are
     # normal or in rectification (rp.point_state with no levels and nothing pending)
