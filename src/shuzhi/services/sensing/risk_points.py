@@ -108,9 +108,11 @@ def put_kinds(uow: UnitOfWork, actor: Actor, items: list[Mapping[str, Any]]) -> 
 def _by(s: Session, column: Any, values: Iterable[str]) -> dict[str, Any]:
     wanted = sorted({v for v in values if v})
     out: dict[str, Any] = {}
-    entity = column.class_
+    table: Any = column.class_.__table__
+    conn = s.connection()  # plain Core rows (their columns as attributes): no ORM objects for 20,000 rows
     for i in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
-        out.update({getattr(o, column.key): o for o in s.scalars(select(entity).where(column.in_(wanted[i:i + 900])))})
+        out.update({getattr(o, column.key): o for o in conn.execute(
+            select(table).where(table.c[column.key].in_(wanted[i:i + 900])))})
     return out
 
 
