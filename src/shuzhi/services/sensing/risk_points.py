@@ -342,6 +342,8 @@ def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state
                      .order_by(RiskPoint.code))
         if kind:
             stmt = stmt.where(RiskPoint.kind == kind)
+        if state is None:  # otherwise the state, computed below, filters before the limit
+            stmt = stmt.limit(limit)
         conn = s.connection()  # plain Core rows: no ORM row processing for 20,000 points
         rows = conn.execute(stmt).all()
         states = _states(s, None, actor)
