@@ -43,12 +43,15 @@ def demo(
     history, and serve it. Deterministic for a given seed. ``--scale city`` builds the whole city
     instead (``--days`` defaults to 3 there; docs/operations.md "The city demo")."""
     if scale == "city":
+        from dataclasses import replace
+
         from shuzhi.demo.city import CityShape, run_city_demo
 
-        shape = CityShape(districts=districts, towns_per_district=towns_per_district,
-                          **({"villages_per_town": (villages_per_town, villages_per_town)}
-                             if villages_per_town else {}),
-                          **({"grids_per_village": (grids_per_village,)} if grids_per_village else {}))
+        shape = CityShape(districts=districts, towns_per_district=towns_per_district)
+        if villages_per_town:
+            shape = replace(shape, villages_per_town=(villages_per_town, villages_per_town))
+        if grids_per_village:
+            shape = replace(shape, grids_per_village=(grids_per_village,))
         data_dir.mkdir(parents=True, exist_ok=True)
         url = database_url or f"sqlite:///{(data_dir / f'city-seed{seed}.db').resolve()}"
         run_city_demo(url=url, host=host, port=port, data_dir=data_dir, seed=seed,

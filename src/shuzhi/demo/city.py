@@ -39,8 +39,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.bulk import insert_rows, update_rows
 from shuzhi.adapters.db.sequences import reserve
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Task, TimelineEntry, Unit, UnitCoverage, \
-    UnitDuty
+from shuzhi.adapters.db.tables import (
+    Area,
+    Event,
+    EventClass,
+    Person,
+    Task,
+    TimelineEntry,
+    Unit,
+    UnitCoverage,
+    UnitDuty,
+)
 from shuzhi.adapters.db.tables_security import Credential
 from shuzhi.adapters.tabular import read_table
 from shuzhi.demo.accounts import DEMO_PASSWORD
