@@ -130,3 +130,18 @@ def test_a_generated_case_is_dispatched_by_the_grid_principle_or_duties(
         area_path = s.scalar(select(Event.area_path).where(Event.number == number))
     # the lead unit serves where the case is: its grid unit or a department of its district
     assert area_path is not None and area_path.startswith(lead.area.path)
+
+
+def test_the_command_builds_a_tiny_city_and_reuses_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from shuzhi.main import app
+
+    url = f"sqlite:///{tmp_path / 'city.db'}"
+    args = ["demo", "--scale", "city", "--database-url", url, "--no-serve", "--days", "1", "--events-per-day", "50",
+            "--districts", "1", "--towns-per-district", "2", "--villages-per-town", "1", "--grids-per-village", "2"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "city ready" in first.output and "4 grids" in first.output and "grid.500101001001001" in first.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and "reusing" in again.output
