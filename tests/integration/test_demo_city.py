@@ -145,3 +145,14 @@ def test_the_command_builds_a_tiny_city_and_reuses_it(tmp_path: Path) -> None:
     assert "city ready" in first.output and "4 grids" in first.output and "grid.500101001001001" in first.output
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "reusing" in again.output
+
+
+def test_no_two_towns_of_a_district_share_a_name() -> None:
+    from shuzhi.demo.city import city_tree
+
+    towns = [n for n in city_tree(CityShape(districts=3, towns=80, villages_per_town=(1, 1),
+                                            grids_per_village=(1,)), seed=1) if n.level == "town"]
+    assert len(towns) == 80
+    for d in ("500101", "500102", "500103"):
+        names = [t.name for t in towns if t.parent == d]
+        assert len(names) == len(set(names))

@@ -148,9 +148,11 @@ def city_tree(shape: CityShape, seed: int) -> Iterator[Node]:
         dname = DISTRICT_NAMES[di - 1] if di <= len(DISTRICT_NAMES) else f"第{di}区"
         dpath = f"/{CITY_CODE}/{dcode}/"
         yield Node(dcode, dname, "district", CITY_CODE, dpath, drect)
+        heads = rng.sample(_VILLAGE_HEADS, min(towns, len(_VILLAGE_HEADS)))  # no two towns of a district alike
         for ti, trect in enumerate(split(drect, towns), start=1):
             tcode = f"{dcode}{ti:03d}"
-            tname = f"{rng.choice(_VILLAGE_HEADS)}{'街道' if ti <= max(1, towns // 5) else '镇'}"
+            head = heads[ti - 1] if ti <= len(heads) else f"{heads[(ti - 1) % len(heads)]}{ti}"
+            tname = f"{head}{'街道' if ti <= max(1, towns // 5) else '镇'}"
             tpath = f"{dpath}{tcode}/"
             yield Node(tcode, tname, "town", dcode, tpath, trect)
             for vi, vrect in enumerate(split(trect, rng.randint(*shape.villages_per_town)), start=1):
