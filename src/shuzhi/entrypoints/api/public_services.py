@@ -240,10 +240,12 @@ def put_settings(body: SettingsIn, uow: UowDep, actor: ActorDep) -> dict[str, An
 
 
 @router.get("/rates")
-def rates(uow: UowDep, actor: ActorDep, by: str = "window", since: date | None = None, until: date | None = None
-          ) -> list[dict[str, Any]]:
-    """好评率, 差评整改率, on-time rectification per window, department, town or clerk."""
-    return [asdict(r) for r in rating_figures.rating_rates(uow, actor, by, since=since, until=until)]
+def rates(uow: UowDep, actor: ActorDep, by: str = "window", since: date | None = None, until: date | None = None,
+          period: str | None = None) -> list[dict[str, Any]]:
+    """好评率, 差评整改率, on-time rectification per window, department, town or clerk; over since/until or
+    an evaluation period (``2026-12``, ``2026-W49`` …)."""
+    return [asdict(r) for r in rating_figures.rating_rates(uow, actor, by, since=since, until=until,
+                                                           period=period)]
 
 
 @public_router.get("/ratings")
