@@ -1999,6 +1999,10 @@ MESSAGES.update({
     "eval.svc.good_rate": "好评率",
     "eval.svc.rectification_rate": "差评整改率",
     "eval.svc.on_time_rate": "按期整改率",
+    "cfg.rate.enterprise_good_rate": "企业评价好评率",
+    "cfg.fig.enterprise_ratings": "企业评价数",
+    "cfg.fig.enterprise_ratings_good": "企业好评数",
+    "cfg.fig.enterprise_ratings_bad": "企业差评数",
 })
 
 
