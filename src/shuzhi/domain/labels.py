@@ -132,6 +132,8 @@ _OTHER: Final[dict[str, str]] = {
     "case.approve": "行政审批局审批盖章",
     "whistle.rated_by_enterprise": "企业评价部门办理",
     "whistle.rated_enterprise": "部门评价企业",
+    # svc3: an enterprise's 差评 of the handling is verified like a service 差评
+    "whistle.verification_opened": "企业差评转核实整改",
 }
 
 #: Every action a line of an event's timeline can name, with its label.

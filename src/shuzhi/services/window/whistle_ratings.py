@@ -51,6 +51,8 @@ class TwoWayOut:
     level: str
     level_label: str
     rated_at: datetime
+    #: the verification an enterprise's 差评 of the handling opened (None otherwise)
+    verification_id: int | None = None
 
 
 def _call(s: Session, number: str, actor: Actor) -> tuple[Event, ServiceWhistle]:
@@ -89,16 +91,24 @@ def _store(s: Session, event: Event, w: ServiceWhistle, direction: two_way.Direc
     action = "whistle.rated_by_enterprise" if unit is None else "whistle.rated_enterprise"
     note(s, event, actor, action, at, reason=f"{label}{'：' + checked.comment if checked.comment else ''}"[:2000],
          payload={"rating": r.id, "grade": r.grade, "levels": r.levels, "unit": unit.code if unit else None})
+    verification = None
     if checked.grade is Grade.BAD:
-        if unit is None:  # the enterprise is unhappy: the centre that owns the call answers for it
+        if unit is None:  # the enterprise is unhappy: the centre that owns the call answers for it, and
+            # verifies it like a service 差评 (call back, classify, rectify, reply)
+            from shuzhi.services.window.ratings import open_whistle_verification
+
+            enterprise = s.get(ServiceEnterprise, w.enterprise_id)
+            verification = open_whistle_verification(s, r, event, enterprise.name if enterprise else "", actor, at)
             s.add(Notification(unit_id=event.owner_unit_id, event_id=event.id, kind="service.whistle_bad_rating",
-                               title=f"企业差评：{event.title}"[:200], body=checked.comment,
-                               payload={"rating": r.id}, created_at=at))
+                               title=f"企业差评待核实整改：{event.title}"[:200], body=checked.comment,
+                               payload={"rating": r.id, "verification": verification.id,
+                                        "due_at": verification.due_at.isoformat()}, created_at=at))
         s.add(Notification(person_id=w.officer_person_id, event_id=event.id, kind="service.whistle_bad_rating",
                            title=(f"企业对办理给出差评：{event.title}" if unit is None
                                   else f"{unit.name}对企业的评价为差评")[:200],
                            body=checked.comment, payload={"rating": r.id}, created_at=at))
-    return TwoWayOut(r.id, event.number, direction.value, unit.name if unit else None, r.grade, r.level, label, at)
+    return TwoWayOut(r.id, event.number, direction.value, unit.name if unit else None, r.grade, r.level, label, at,
+                     verification.id if verification else None)
 
 
 def rate_handling(uow: UnitOfWork, number: str, body: dict[str, Any], actor: Actor, *,
