@@ -201,3 +201,13 @@ def test_an_enterprises_bad_rating_is_verified_rectified_and_answered_like_a_ser
         "overall": "satisfied", "response": "satisfied", "effectiveness": "satisfied", "attitude": "satisfied"}},
         status=201)
     assert good["verification_id"] is None
+
+
+def test_the_call_form_lists_only_the_enterprises_in_ones_areas(api: Api, sw: ServicesWorld) -> None:
+    api.request("PUT", f"/api/services/enterprises/{CREDIT}", "admin",
+                json={"name": "重庆某精密制造有限公司", "area_code": "500111001", "officer_code": "bob"})
+    listed = api.get("/api/services/enterprises", who="bob")
+    assert [(e["credit_code"], e["name"], e["area_code"], e["officer_code"]) for e in listed] == \
+        [(CREDIT, "重庆某精密制造有限公司", "500111001", "bob")]
+    # another town's people do not see it (and cannot call for it: the same "unknown enterprise")
+    assert api.get("/api/services/enterprises", who="frank") == []

@@ -302,6 +302,12 @@ def save_enterprise(credit_code: str, body: EnterpriseIn, uow: UowDep, actor: Ac
     return asdict(whistle.save_enterprise(uow, credit_code, body.name, body.area_code, body.officer_code, actor))
 
 
+@router.get("/enterprises")
+def list_enterprises(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """The registered enterprises in the actor's areas (the 企业吹哨 form's list)."""
+    return [asdict(e) for e in whistle.list_enterprises(uow, actor)]
+
+
 class WhistleIn(BaseModel):
     credit_code: str = Field(max_length=30)
     subject: str = Field(max_length=200)

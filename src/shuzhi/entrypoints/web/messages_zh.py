@@ -2003,6 +2003,17 @@ MESSAGES.update({
     "cfg.fig.enterprise_ratings": "企业评价数",
     "cfg.fig.enterprise_ratings_good": "企业好评数",
     "cfg.fig.enterprise_ratings_bad": "企业差评数",
+    "whistles.new": "登记企业吹哨",
+    "whistles.pick_enterprise": "请选择企业",
+    "whistles.subject": "诉求事项",
+    "whistles.description": "诉求说明",
+    "whistles.response_days": "报到时限（工作日）",
+    "whistles.submit": "登记并分送部门",
+    "whistles.created": "已登记企业吹哨 {number}，已分送责任部门",
+    "whistles.err.enterprise": "请从列表中选择企业",
+    "whistles.err.subject": "请填写诉求事项（200字以内）",
+    "whistles.err.departments": "请至少选择一个责任部门，且每个部门只选一次",
+    "whistles.err.days": "报到时限为1至15个工作日",
 })
 
 
