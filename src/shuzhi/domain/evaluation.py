@@ -141,7 +141,8 @@ LABELS.update({
 
 def two_way_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
     """企业评价好评率 = the enterprises' 好评 / their ratings (None when none: a scheme gives the full weight)."""
-    return {"enterprise_good_rate": ratio(counts.get("enterprise_ratings_good", 0), counts.get("enterprise_ratings", 0))}
+    return {"enterprise_good_rate": ratio(counts.get("enterprise_ratings_good", 0),
+                                          counts.get("enterprise_ratings", 0))}
 
 #: 抄送知悉 figures (issue 18): per unit, its copies whose read deadline falls in the period and has passed
 #: (or which were read already). Counted from the copies when a ranking is made, not roll-up columns.

@@ -1992,7 +1992,8 @@ MESSAGES.update({
     "eval.svc.by.department": "部门",
     "eval.svc.by.town": "镇街",
     "eval.svc.by.clerk": "窗口人员",
-    "eval.svc.hint": "好评率 = 好评 / 有效评价；差评整改率 = 已整改答复的差评 / 有效差评；按期整改率 = 按期答复的差评 / 有效差评。申诉成立的差评不计入。",
+    "eval.svc.hint": ("好评率 = 好评 / 有效评价；差评整改率 = 已整改答复的差评 / 有效差评；"
+                      "按期整改率 = 按期答复的差评 / 有效差评。申诉成立的差评不计入。"),
     "eval.svc.ratings": "评价数",
     "eval.svc.good": "好评",
     "eval.svc.bad": "差评",
