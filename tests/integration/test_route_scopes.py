@@ -317,6 +317,9 @@ SCOPED_ELSEWHERE: dict[tuple[str, str], tuple[str, str]] = {
     # svc2: 政企双向评价 on an enterprise's call, through the call's one loader (load_visible_event)
     **{("POST", p): ("test_services_whistle.py", "test_two_way_ratings_are_given_once_each_and_never_changed")
        for p in ("/api/services/whistles/{number}/rating", "/api/services/whistles/{number}/enterprise-rating")},
+    # svc3: the enterprises a person may register a call for, in their areas only
+    ("GET", "/api/services/enterprises"): ("test_services_whistle.py",
+                                           "test_the_call_form_lists_only_the_enterprises_in_ones_areas"),
     **{(m, p): ("test_services_ratings.py", "test_another_town_cannot_see_a_verification") for m, p in (
         ("GET", "/api/services/verifications/{vid}"), ("POST", "/api/services/verifications/{vid}/{action}"))},
 }

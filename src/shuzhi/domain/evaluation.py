@@ -167,6 +167,23 @@ def runway_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
             "warning_close_rate": ratio(counts.get("runway_warnings_closed", 0), counts.get("runway_warnings", 0))}
 
 
+#: 政企双向评价 figures (docs/services.md): how enterprises rated the government's handling of their calls
+#: (企业吹哨), rated in the period — per department (a call's rating counts for each department that
+#: answered it) and per area (the call's). Joined to the rankings and the scoring scheme like 好差评's.
+TWO_WAY_MEASURES: Final[tuple[str, ...]] = ("enterprise_ratings", "enterprise_ratings_good", "enterprise_ratings_bad")
+TWO_WAY_RATES: Final[tuple[str, ...]] = ("enterprise_good_rate",)
+LABELS.update({
+    "enterprise_ratings": "企业评价数", "enterprise_ratings_good": "企业好评数", "enterprise_ratings_bad": "企业差评数",
+    "enterprise_good_rate": "企业评价好评率",
+})
+
+
+def two_way_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
+    """企业评价好评率 = the enterprises' 好评 / their ratings (None when none: a scheme gives the full weight)."""
+    return {"enterprise_good_rate": ratio(counts.get("enterprise_ratings_good", 0),
+                                          counts.get("enterprise_ratings", 0))}
+
+
 #: 抄送知悉 figures (issue 18): per unit, its copies whose read deadline falls in the period and has passed
 #: (or which were read already). Counted from the copies when a ranking is made, not roll-up columns.
 COPY_MEASURES: Final[tuple[str, ...]] = ("copies_due", "copies_read_on_time", "copies_read_late", "copies_unread_late")

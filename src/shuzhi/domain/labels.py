@@ -141,6 +141,8 @@ _OTHER: Final[dict[str, str]] = {
     "rectification.cancelled": "撤销整改",
     "rectification.reminded": "整改即将到期提醒",
     "rectification.overdue": "整改逾期",
+    # svc3: an enterprise's 差评 of the handling is verified like a service 差评
+    "whistle.verification_opened": "企业差评转核实整改",
 }
 
 #: Every action a line of an event's timeline can name, with its label.

@@ -28,6 +28,8 @@ from shuzhi.domain.evaluation import (
     RATING_RATES,
     RUNWAY_MEASURES,
     RUNWAY_RATES,
+    TWO_WAY_MEASURES,
+    TWO_WAY_RATES,
     Figures,
     WorkingClock,
     contributions,
@@ -35,6 +37,7 @@ from shuzhi.domain.evaluation import (
     ledger_rates,
     rating_rates,
     runway_rates,
+    two_way_rates,
     utc,
 )
 from shuzhi.domain.periods import Period, PeriodError, parse_period
@@ -395,6 +398,26 @@ def _with_ratings(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any
     return _attach(s, q, groups, rated, "rated")
 
 
+def _with_two_way(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per department (every unit that answered the call) or per child area (the call's), how enterprises
+    rated the handling of their calls (政企双向评价: 企业评价好评率) in the period; a unit or area with such
+    ratings and no events still gets its row."""
+    from shuzhi.services.window.whistle_ratings import evaluation_counts as two_way_counts
+
+    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
+    if q.group_by == "unit":
+        rated: dict[Any, dict[str, int]] = {
+            int(k): v for k, v in two_way_counts(s, actor, "department", lo, hi).items()}
+        if q.unit is not None:
+            rated = {k: v for k, v in rated.items() if k == q.unit.id}
+    else:
+        area = q.area
+        rated = {k: v for k, v in two_way_counts(s, actor, "area", lo, hi,
+                                                 area_key=lambda p: _child_path(p, area)).items()
+                 if area is None or k.startswith(area.path)}
+    return _attach(s, q, groups, rated, "two_way")
+
+
 def _with_presence(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per centre, the on-post checks (在岗抽查) decided in the period: checks, misses, on-time rate;
     a centre checked with no events still gets its row."""
@@ -493,6 +516,7 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
         groups = _with_runways(s, actor, q, groups)
     if q.group_by in ("unit", "area"):
         groups = _with_ratings(s, actor, q, groups)
+        groups = _with_two_way(s, actor, q, groups)
     out = []
     for g in groups:
         f = Figures(dict(g["counts"]))
@@ -503,16 +527,21 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
         runway = g.get("runway") or dict.fromkeys(RUNWAY_MEASURES, 0)
         entry = ({k: v for k, v in g.items()
                   if k not in ("counts", "ledger", "rated", "presence", "copies", "runway")} | f.as_dict())
+        two = g.get("two_way") or dict.fromkeys(TWO_WAY_MEASURES, 0)
+        entry = ({k: v for k, v in g.items()
+                  if k not in ("counts", "ledger", "rated", "presence", "copies", "two_way")} | f.as_dict())
         if q.group_by == "unit":
             entry |= (ledger | ledger_rates(ledger) | presence | presence_rates(presence) | copied
                       | copy_rates(copied) | runway | runway_rates(runway))
         if q.group_by in ("unit", "area"):
-            entry |= rated | rating_rates(rated)
+            entry |= rated | rating_rates(rated) | two | two_way_rates(two)
         if (_has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid")
-                or presence.get("presence_checks") or copied.get("copies_due") or runway.get("runway_indicators")):
-            card = scheme.score({**f.counts, **ledger, **rated, **presence, **copied, **runway},
+                or presence.get("presence_checks") or copied.get("copies_due") or runway.get("runway_indicators")
+                or two.get("enterprise_ratings")):
+            card = scheme.score({**f.counts, **ledger, **rated, **presence, **copied, **runway, **two},
                                 {**f.rates(), **ledger_rates(ledger), **rating_rates(rated),
-                                 **presence_rates(presence), **copy_rates(copied), **runway_rates(runway)})
+                                 **presence_rates(presence), **copy_rates(copied), **runway_rates(runway),
+                                 **two_way_rates(two)})
             entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
                          score_items=card.items, deduction=card.deduction, bonus=card.bonus)
         else:
@@ -610,6 +639,8 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
                        "score_items": e["score_items"],
                        # 好差评 beside the event figures, when the grouping carries them (unit, area)
                        **{k: e[k] for k in RATING_MEASURES + RATING_RATES if k in e},
+                       # 政企双向评价: how enterprises rated the handling of their calls (unit, area)
+                       **{k: e[k] for k in TWO_WAY_MEASURES + TWO_WAY_RATES if k in e},
                        # 抄送知悉 (unit rankings)
                        **{k: e[k] for k in COPY_MEASURES + COPY_RATES if k in e},
                        # 台账 (unit rankings): the ledgers' counts and rates beside the events'

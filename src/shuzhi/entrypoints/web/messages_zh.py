@@ -2115,6 +2115,40 @@ MESSAGES.update({
 })
 
 
+# --- svc3 (issue #24): 好差评 rates on the evaluation page, 政企双向评价 in the schemes, 企业吹哨 page ---
+MESSAGES.update({
+    "eval.svc.h": "政务服务好差评",
+    "eval.svc.by": "统计口径",
+    "eval.svc.by.window": "窗口",
+    "eval.svc.by.department": "部门",
+    "eval.svc.by.town": "镇街",
+    "eval.svc.by.clerk": "窗口人员",
+    "eval.svc.hint": ("好评率 = 好评 / 有效评价；差评整改率 = 已整改答复的差评 / 有效差评；"
+                      "按期整改率 = 按期答复的差评 / 有效差评。申诉成立的差评不计入。"),
+    "eval.svc.ratings": "评价数",
+    "eval.svc.good": "好评",
+    "eval.svc.bad": "差评",
+    "eval.svc.good_rate": "好评率",
+    "eval.svc.rectification_rate": "差评整改率",
+    "eval.svc.on_time_rate": "按期整改率",
+    "cfg.rate.enterprise_good_rate": "企业评价好评率",
+    "cfg.fig.enterprise_ratings": "企业评价数",
+    "cfg.fig.enterprise_ratings_good": "企业好评数",
+    "cfg.fig.enterprise_ratings_bad": "企业差评数",
+    "whistles.new": "登记企业吹哨",
+    "whistles.pick_enterprise": "请选择企业",
+    "whistles.subject": "诉求事项",
+    "whistles.description": "诉求说明",
+    "whistles.response_days": "报到时限（工作日）",
+    "whistles.submit": "登记并分送部门",
+    "whistles.created": "已登记企业吹哨 {number}，已分送责任部门",
+    "whistles.err.enterprise": "请从列表中选择企业",
+    "whistles.err.subject": "请填写诉求事项（200字以内）",
+    "whistles.err.departments": "请至少选择一个责任部门，且每个部门只选一次",
+    "whistles.err.days": "报到时限为1至15个工作日",
+})
+
+
 def message(key: str) -> str:
     """The text for ``key``; a missing key shows itself, so a gap is visible rather than blank."""
     return MESSAGES.get(key, key)
