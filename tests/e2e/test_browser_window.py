@@ -246,3 +246,35 @@ def test_a_mistaken_bad_rating_is_appealed_and_the_rating_office_upholds_it(live
     assert (v["classification"], v["appeal_decision"], v["state"]) == ("mistaken", "upheld", "rectified")
     [rate] = live.call("GET", "/api/services/rates?by=window", "admin")
     assert (rate["invalid"], rate["bad"]) == (1, 0)  # an upheld appeal takes it out of the rates
+
+
+def test_the_officer_registers_an_enterprise_call_on_the_page(live: Live, browser: Any) -> None:
+    credit = "91500111MA5U000000"
+    live.call("PUT", f"/api/services/enterprises/{credit}", "admin",
+              {"name": "重庆某精密制造有限公司", "area_code": "500111001", "officer_code": "bob"})
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    sign_in(page, live.base, "bob")
+    page.goto(f"{live.base}/whistles")
+    page.wait_for_selector("body[data-ready='1']")
+    # nothing chosen: said in Chinese at the form, nothing sent
+    page.fill("#wh-subject", "厂区外道路积水影响货车进出")
+    page.click("#wh-new button[type=submit]")
+    assert page.inner_text("#wh-new-error") == "请从列表中选择企业"
+    page.select_option("#wh-enterprise", credit)
+    page.click("#wh-new button[type=submit]")
+    assert page.inner_text("#wh-new-error") == "请至少选择一个责任部门，且每个部门只选一次"
+    page.check("#wh-departments input[data-department='D500111-CGJ']")
+    page.check("#wh-departments input[data-department='D500111-SWJ']")
+    page.fill("#wh-days", "5")
+    page.click("#wh-new button[type=submit]")
+    page.wait_for_selector("#wh-new[data-created]")
+    number = page.get_attribute("#wh-new", "data-created")
+    card = page.locator(f"article[data-number='{number}'][data-answered='0/2']")
+    card.wait_for()
+    assert "大足区城市管理局" in card.inner_text() and "大足区水务公司" in card.inner_text()
+    page.close()
+    ev = live.call("GET", f"/api/events/{number}", "bob")
+    assert ev["source"] == "enterprise" and sorted(t["unit_code"] for t in ev["tasks"]) == \
+        ["D500111-CGJ", "D500111-SWJ"]
+    # another town's officer is offered no enterprise of this town
+    assert live.call("GET", "/api/services/enterprises", "frank") == []

@@ -96,3 +96,41 @@ def test_a_demo_storm_turns_the_flood_runway_orange_then_red_and_the_waterloggin
     assert "orange" in worst and "red" in worst and worst.index("orange") < worst.index("red"), colours
     assert "warning" in states, states
     forget_catalogues()
+
+
+def test_the_demo_shows_a_partly_online_plan_stale_series_and_a_rectification_under_way(
+        session_factory: sessionmaker[Session]) -> None:
+    """Issue #22's collection governance in the demo: through the real services."""
+    from shuzhi.adapters.db.tables_warnings import IndicatorWarning
+    from shuzhi.demo.collection import TO_COME, seed_collection
+    from shuzhi.services.sensing import collection, rectification, warning_checks
+
+    forget_catalogues()
+    district = build_district(1)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(session_factory)
+
+    load_reference_data(uow, district)
+    seed_sensing(uow, session_factory, district, NOW - timedelta(hours=12), NOW, 1)
+    seed_collection(uow, session_factory, NOW)
+    gov = collection.governance(uow(), SYSTEM, now=NOW)
+    plan = gov["plan"]
+    assert 0 < plan["online"] < plan["planned"] and plan["overdue"] >= 2
+    assert {b["batch"] for b in plan["batches"]} == {"第一批", "第二批", "第三批"}
+    assert plan["planned"] == len(gov["indicators"]) + len(TO_COME)
+    stale = {s["series_key"] for s in gov["stale_series"]}
+    assert {"GAS_PRESSURE-002", "BRIDGE_STRAIN-001"} <= stale
+    # the replayed history arrives batch by batch as it happened: only a batch's older readings are late
+    assert 0 < gov["totals"]["late"] < gov["totals"]["readings"]
+    # the silent sensors raise no-data warnings through the periodic check
+    warning_checks.check_no_data(uow(), NOW)
+    with session_factory() as s:
+        silent = set(s.scalars(select(IndicatorWarning.series_key).where(IndicatorWarning.state == "firing",
+                                                                         IndicatorWarning.level == "blue")))
+    assert {"GAS_PRESSURE-002", "BRIDGE_STRAIN-001"} <= silent
+    open_ = rectification.list_open(uow(), SYSTEM, now=NOW)
+    assert sorted(r["state"] for r in open_) == ["found", "in_progress"]
+    assert {p["state"] for p in list_points(uow(), SYSTEM, kind="waterlogging") if p["code"] in
+            {r["point_code"] for r in open_}} <= {"in_rectification", "warning"}
+    forget_catalogues()

@@ -10,11 +10,11 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from shuzhi.adapters.db.tables_sensing import LatestReading, Reading, ReadingRollup
+from shuzhi.adapters.db.tables_sensing import Indicator, LatestReading, Reading, ReadingRollup
 from shuzhi.adapters.tabular import write_csv
 from shuzhi.domain.readings import StoredReading
 from shuzhi.entrypoints.cli import app
@@ -240,8 +240,14 @@ def test_history_downsamples_by_range_and_purge_honours_retention(sensing: World
     assert ten.points[5] == {"at": base + timedelta(hours=5), "avg": 5.5, "min": 0.0, "max": 11.0, "count": 12}
     forced = history(uow, SYSTEM, "RIVER_LEVEL", "WL-A", base, base + timedelta(days=10), bucket_s=86400)
     assert [p["count"] for p in forced.points] == [288] * 10
+    kept = purge_expired(uow, base + timedelta(days=15), default_days=10, rollup_days=12)
+    # a traceable indicator (回溯性, the test tree's default) keeps its hourly history for good (issue #22)
+    assert kept.readings == 12 * 24 * 5 and kept.rollups == 0
+    with uow:
+        uow.session.execute(update(Indicator).where(Indicator.code == "RIVER_LEVEL").values(traceable=False))
+        uow.commit()
     done = purge_expired(uow, base + timedelta(days=15), default_days=10, rollup_days=12)
-    assert done.readings == 12 * 24 * 5 and done.rollups == 24 * 3
+    assert done.readings == 0 and done.rollups == 24 * 3
     assert count_readings(uow) == 12 * 24 * 5
     rows = latest(uow, SYSTEM, indicator_code="RIVER_LEVEL")
     assert [(r["series"], r["value"]) for r in rows] == [("WL-A", 11.0)]

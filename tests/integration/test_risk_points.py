@@ -117,7 +117,7 @@ def test_a_point_follows_its_series_warnings_and_a_rectification_mark(
     done = api.post("/api/risk-points/YL-001/rectification", "alice", {"active": False, "reason": "泵站投用"})
     assert done["state"] == "normal"
     assert [(e["action"], e["reason"], e["actor"][:2]) for e in done["timeline"]] == [
-        ("rectification_started", "加装排水泵", "王丽"), ("rectification_ended", "泵站投用", "王丽")]
+        ("rectification.found", "加装排水泵", "王丽"), ("rectification.cancelled", "泵站投用", "王丽")]
     assert api.get("/api/risk-points?state=bogus", who="bob", status=422)["field"] == "state"
 
 
@@ -224,3 +224,102 @@ def test_the_map_layer_is_gzipped_for_a_browser_that_accepts_it_with_its_own_eta
     again = api.client.get("/api/risk-points", headers={**api.headers("bob"), "Accept-Encoding": "gzip",
                                                          "If-None-Match": packed.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_thousands_of_points_are_imported_set_based_with_the_same_points_series_audit_and_states(
+        world: World, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
+    """3,000 points in one file, then again with some changed and some new: every point, its series,
+    one audit line per created or changed point (the chain holds), the map layer's states; a bad row
+    among thousands writes nothing."""
+    from shuzhi.adapters.db.tables import Area
+    from shuzhi.adapters.db.tables_sensing import Indicator, RiskPoint, RiskPointChange, RiskPointSeries
+    from shuzhi.services.security import audit
+
+    load_sensing(uow)
+    wc.create_rule(uow, SYSTEM, {**RIVER, "actions": {}})
+
+    def point(i: int, **changed: str) -> dict[str, str]:
+        return {**POINT, "code": f"BP-{i:05d}", "name": f"风险点{i}", "area_code": ("500111001", "500111002")[i % 2],
+                "responsible_unit_code": ("C500111001", "C500111002")[i % 2], "lon": f"{105.7 + i / 1e5:.5f}",
+                "grade": ("重大", "较大", "一般", "低")[i % 4], "kind": ("易涝点", "geohazard")[i % 2],
+                "devices": "WL-A" if i % 3 == 0 else "", "series": "RIVER_LEVEL@500111001" if i % 5 == 0 else "",
+                "patrol_frequency": "" if i % 7 == 0 else "1d", **changed}
+
+    def stored() -> dict[str, tuple[Any, ...]]:
+        with session_factory() as s:
+            series: dict[int, list[tuple[str, str]]] = {}
+            for pid, ind, key in s.execute(select(RiskPointSeries.risk_point_id, Indicator.code,
+                                                  RiskPointSeries.series_key)
+                                           .join(Indicator, Indicator.id == RiskPointSeries.indicator_id)):
+                series.setdefault(pid, []).append((ind, key))
+            return {code: (name, area, kind, grade, rect, every, sorted(series.get(pid, [])))
+                    for pid, code, name, area, kind, grade, rect, every in s.execute(
+                        select(RiskPoint.id, RiskPoint.code, RiskPoint.name, Area.code, RiskPoint.kind,
+                               RiskPoint.grade, RiskPoint.rectifying, RiskPoint.patrol_every_s)
+                        .join(Area, Area.id == RiskPoint.area_id))}
+
+    def audit_lines() -> list[tuple[str, Any, Any]]:
+        with session_factory() as s:
+            return [(e.object, e.details["before"], e.details["after"]) for e in s.scalars(
+                select(AuditEntry).where(AuditEntry.action == "risk_point.import").order_by(AuditEntry.id))]
+
+    def expected(r: dict[str, str]) -> tuple[Any, ...]:
+        keys = ([("RIVER_LEVEL", "WL-A")] if r["devices"] else []) + \
+            ([("RIVER_LEVEL", "500111001")] if r["series"] else [])
+        return (r["name"], r["area_code"], "waterlogging" if r["kind"] == "易涝点" else "geohazard",
+                {"重大": "major", "较大": "large", "一般": "general", "低": "low"}[r["grade"]], False,
+                86_400 if r["patrol_frequency"] else None, sorted(keys))
+
+    first = [point(i) for i in range(3000)]
+    report = rps.import_risk_points(uow, rows(*first), SYSTEM)
+    assert (report.errors, report.created, report.updated, report.unchanged) == ([], 3000, 0, 0)
+    assert stored() == {r["code"]: expected(r) for r in first}
+    lines = audit_lines()
+    assert [o for o, _, _ in lines] == [f"risk_point:{r['code']}" for r in first], "one line a point, in file order"
+    assert all(b is None for _, b, _ in lines)
+    assert [key for _, key in lines[3][2]["series"]] == ["WL-A"]
+    assert lines[3][2]["grade"] == "low" and lines[3][2]["active"] is True
+
+    # a bad row among thousands: nothing written
+    bad = [*first[:1500], point(1500, grade="特别重大"), *[point(i) for i in range(3000, 4000)]]
+    report = rps.import_risk_points(uow, rows(*bad), SYSTEM)
+    assert [(e.row, e.column) for e in report.errors] == [(1502, "grade")]
+    assert len(stored()) == 3000 and len(audit_lines()) == 3000
+
+    # again: names changed on a tenth, series dropped on others, 100 new; a rectification mark survives
+    rps.mark_rectification(uow, SYSTEM, "BP-00003", active=True, reason="整改")
+    second = [point(i, name=f"改{i}") if i % 10 == 1 else point(i, devices="") if i % 10 == 3 else point(i)
+              for i in range(3100)]
+    report = rps.import_risk_points(uow, rows(*second), SYSTEM)
+    changed_series = [i for i in range(3000) if i % 10 == 3 and i % 3 == 0]
+    assert (report.created, report.updated, report.unchanged) == (100, 300 + len(changed_series),
+                                                                   3000 - 300 - len(changed_series))
+    want = {r["code"]: expected(r) for r in second}
+    want["BP-00003"] = (*want["BP-00003"][:4], True, *want["BP-00003"][5:])
+    assert stored() == want
+    again = audit_lines()[3000:]
+    assert [o for o, _, _ in again] == [f"risk_point:{r['code']}" for i, r in enumerate(second)
+                                        if i >= 3000 or i % 10 == 1 or i in changed_series]
+    by_object = {o: (b, a) for o, b, a in again}
+    before, after = by_object["risk_point:BP-00011"]
+    assert (before["name"], after["name"]) == ("风险点11", "改11")
+    before, after = by_object["risk_point:BP-00003"]
+    assert (len(before["series"]), after["series"]) == (1, [])
+    with session_factory() as s:
+        assert audit.verify_chain(s).ok
+        assert [c.action for c in s.scalars(select(RiskPointChange))] == ["rectification_started"], \
+            "an import writes no timeline line"
+
+    # the map layer: each point's state and check due as the domain rules say
+    ingest(uow, SYSTEM, [reading("RIVER_LEVEL", (NOW - timedelta(minutes=5)).isoformat(), 3.2, device="WL-A")],
+           now=NOW)
+    layer = rps.list_points(uow, SYSTEM, now=NOW)
+    assert [p["code"] for p in layer] == sorted(want)
+    states = {p["code"]: p["state"] for p in layer}
+    watched = {c for c, v in want.items() if ("RIVER_LEVEL", "WL-A") in v[6]}
+    assert {c for c, st in states.items() if st == "warning"} == watched
+    assert {c for c, st in states.items() if st == "in_rectification"} == {"BP-00003"} - watched
+    assert {c for c, st in states.items() if st == "normal"} == set(want) - watched - {"BP-00003"}
+    assert {p["code"] for p in layer if p["check_due"]} == {c for c, v in want.items() if v[5]}
+    assert rps.list_points(uow, SYSTEM, state="warning", limit=10, now=NOW) == \
+        [p for p in layer if p["state"] == "warning"][:10]

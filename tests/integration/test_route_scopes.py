@@ -280,6 +280,14 @@ UNSCOPED.update({
                                            perms.REFERENCE_WRITE, _AREA_CHANGES),
 })
 
+#: Collection governance and the online plan (issue #22, glance_gov): the plan is the city's, installation-wide;
+#: GET /api/collection, /api/flood-season and /api/rectifications are collections walked above (series, points
+#: and rectifications cut to the reader's area: test_collection.py, test_rectification.py).
+UNSCOPED.update({
+    ("GET", "/api/collection/plan"): Unscoped(REFERENCE + " (the indicators' online plan, 成熟一批、上线一批)"),
+    ("PUT", "/api/collection/plan"): Unscoped(CONFIG + " (the indicators' online plan)", perms.INDICATOR_WRITE),
+})
+
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH
 #: /api/users/{person_code} takes a person (SCOPED_PARAMS): bob gets the same 404 for frank as for nobody.
@@ -309,6 +317,9 @@ SCOPED_ELSEWHERE: dict[tuple[str, str], tuple[str, str]] = {
     # svc2: 政企双向评价 on an enterprise's call, through the call's one loader (load_visible_event)
     **{("POST", p): ("test_services_whistle.py", "test_two_way_ratings_are_given_once_each_and_never_changed")
        for p in ("/api/services/whistles/{number}/rating", "/api/services/whistles/{number}/enterprise-rating")},
+    # svc3: the enterprises a person may register a call for, in their areas only
+    ("GET", "/api/services/enterprises"): ("test_services_whistle.py",
+                                           "test_the_call_form_lists_only_the_enterprises_in_ones_areas"),
     **{(m, p): ("test_services_ratings.py", "test_another_town_cannot_see_a_verification") for m, p in (
         ("GET", "/api/services/verifications/{vid}"), ("POST", "/api/services/verifications/{vid}/{action}"))},
 }
@@ -338,6 +349,7 @@ SCOPED_PARAMS = {"ref", "task_id", "attachment_id", "token_id", "person_code",
                  "point_code"}
 SCOPED_PARAMS |= {"sub_id", "delivery_id"}  # town B's webhook subscription and one of its deliveries
 SCOPED_PARAMS |= {"area_code"}  # 一贯到底: town B's area in the level view (/api/levels/{area_code})
+SCOPED_PARAMS |= {"rect_id"}  # a rectification of town B's risk point (issue #22)
 #: A value of the same kind that does not exist, to compare the 404s with.
 MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id": "999999",
            "token_id": "999999", "person_code": "nobody",
@@ -346,7 +358,7 @@ MISSING = {"ref": "500111-20000101-999999", "task_id": "999999", "attachment_id"
            "list_id": "999999", "handover_id": "999999", "check_id": "999999", "patrol_id": "999999",
            "sub_id": "999999", "delivery_id": "999999", "town_code": "500199999", "board_key": "nosuch",
            "grid_code": "500199999999999", "duty_item_id": "999999",
-           "point_code": "NOPOINT", "area_code": "500199999"}
+           "point_code": "NOPOINT", "area_code": "500199999", "rect_id": "999999"}
 
 PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
        + struct.pack(">I", zlib.crc32(b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))))
@@ -356,6 +368,7 @@ PATROL_START = datetime.now(UTC) - timedelta(minutes=10)
 
 #: Bodies for routes whose generated body would not pass validation (placeholders: {ref}).
 BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/api/risk-points/{point_code}/rectifications/{rect_id}"): {"action": "cancelled", "note": "x"},
     ("POST", "/api/dispatch/dry-run"): {"number": "{ref}"},
     ("POST", "/api/events/{ref}/merge"): {"master_number": "{ref}", "reason": "重复"},
     ("POST", "/api/events/{ref}/tasks/{task_id}/extension"): {"until": "2099-01-01T00:00:00+08:00",
@@ -494,6 +507,8 @@ def town_b(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> Town:
     params |= _town_b_grid_team(api, world)
     params |= {"point_code": _town_b_risk_point(api)}
     params |= {"area_code": "500111002"}  # 一贯到底: town B's level view
+    rect = api.post("/api/risk-points/RP-B/rectifications", "frank", {"finding": SECRET_TITLE})
+    params |= {"rect_id": str(rect["id"])}
     return Town(params=params,
                 event_id=ev["id"])
 

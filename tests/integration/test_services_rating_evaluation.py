@@ -70,3 +70,57 @@ def test_a_scheme_weighting_the_good_rating_rate_changes_the_ranking(
         "name": "x", "document": {"items": [{"rate": "good_rating_ratio", "weight": 100,
                                              "full_mark_at": 1, "zero_at": 0}]}})
     assert "good_rating_ratio" in refused["detail"]
+
+
+def _answered_call(api: Api, subject: str, department: str, handler: str) -> str:
+    from tests.integration.test_services_whistle import CREDIT
+
+    api.request("PUT", f"/api/services/enterprises/{CREDIT}", "admin",
+                json={"name": "重庆某精密制造有限公司", "area_code": "500111001", "officer_code": "bob"})
+    number: str = api.post("/api/services/whistles", "bob", {
+        "credit_code": CREDIT, "subject": subject, "department_codes": [department], "response_days": 3},
+        status=201)["number"]
+    task = api.get(f"/api/events/{number}", who=handler)["tasks"][0]
+    api.post(f"/api/events/{number}/tasks/{task['id']}/accept", handler, {})
+    api.post(f"/api/events/{number}/tasks/{task['id']}/report-back", handler, {"result": "已答复企业"})
+    return number
+
+
+def test_a_scheme_weighting_the_enterprises_good_rate_ranks_the_departments_by_it(
+        api: Api, sw: ServicesWorld, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
+    # 政企双向评价: the enterprise rates the city management bureau's answer well, the water company's badly
+    good = _answered_call(api, "厂区外道路积水影响货车进出", "D500111-CGJ", "carol")
+    bad = _answered_call(api, "厂区供水压力不足", "D500111-SWJ", "erin")
+    api.post(f"/api/services/whistles/{good}/rating", "bob", {"levels": {
+        "overall": "very_satisfied", "response": "very_satisfied", "effectiveness": "satisfied",
+        "attitude": "very_satisfied"}}, status=201)
+    api.post(f"/api/services/whistles/{bad}/rating", "bob", {"levels": {
+        "overall": "very_dissatisfied", "response": "dissatisfied", "effectiveness": "very_dissatisfied",
+        "attitude": "satisfied"}, "comment": "三周未解决"}, status=201)
+    # the department rates the enterprise too: that direction is about the enterprise, not the department
+    api.post(f"/api/services/whistles/{bad}/enterprise-rating", "erin", {"levels": {
+        "overall": "very_satisfied", "cooperation": "very_satisfied", "materials": "satisfied",
+        "integrity": "very_satisfied"}}, status=201)
+    before = _scores(api)
+    cgj, swj = before["D500111-CGJ"], before["D500111-SWJ"]
+    assert (cgj["enterprise_ratings"], cgj["enterprise_ratings_good"], cgj["enterprise_good_rate"]) == (1, 1, 1.0)
+    assert (swj["enterprise_ratings"], swj["enterprise_ratings_bad"], swj["enterprise_good_rate"]) == (1, 1, 0.0)
+    assert cgj["score"] == swj["score"]  # the default scheme does not weight them: a tie
+
+    with session_factory() as s:
+        admin = resolve_actor(s, "admin")
+    evaluation_schemes.save_scheme(uow, admin, "with-enterprises", "含政企双向评价", {
+        "total": 100, "items": [
+            {"rate": "on_time_closure_rate", "weight": 60, "full_mark_at": 0.95, "zero_at": 0.6},
+            {"rate": "enterprise_good_rate", "weight": 40, "full_mark_at": 0.9, "zero_at": 0.5}],
+        "deductions": {"enterprise_ratings_bad": 5}})
+    after = _scores(api)
+    cgj, swj = after["D500111-CGJ"], after["D500111-SWJ"]
+    assert cgj["score_items"]["enterprise_good_rate"] == 40.0 and swj["score_items"]["enterprise_good_rate"] == 0.0
+    # 40 points for the rate and the 5-point deduction for the 差评 apart
+    assert cgj["score"] - swj["score"] == 45.0 and cgj["rank"] < swj["rank"]
+    # by area: the calls' town carries both
+    month = datetime.now(UTC).strftime("%Y-%m")
+    areas = api.get("/api/evaluation/rankings", params={"period": month, "by": "area"})["ranking"]
+    town = next(r for r in areas if r["code"] == "500111001")
+    assert (town["enterprise_ratings"], town["enterprise_good_rate"]) == (2, 0.5)

@@ -182,3 +182,27 @@ def test_a_late_verification_is_told_once(api: Api, sw: ServicesWorld, session_f
     assert sorted(kinds) == ["service.bad_rating", "service.bad_rating_overdue", "service.bad_rating_overdue"]
     actions = [line["action"] for line in api.get(f"/api/services/verifications/{vid}", who="bob")["timeline"]]
     assert actions == ["verification.open", "verification.callback_overdue", "verification.overdue"]
+
+
+def test_the_rates_read_an_evaluation_period_as_the_evaluation_page_names_it(api: Api, sw: ServicesWorld) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shuzhi.domain.periods import PeriodKind, of_kind
+
+    number = _completed_case(api)
+    _rate(api, number, GOOD)
+    today = (datetime.now(UTC) + timedelta(hours=8)).date()  # Asia/Shanghai's day
+    month = of_kind(PeriodKind.MONTH, today)
+    [row] = api.get(f"/api/services/rates?by=window&period={month.label}", who="alice")
+    assert (row["ratings"], row["good"], row["good_rate"]) == (1, 1, 1.0)
+    # the month before has nothing rated; a week or a quarter reads as well
+    before = of_kind(PeriodKind.MONTH, month.start - timedelta(days=1))
+    assert api.get(f"/api/services/rates?by=clerk&period={before.label}", who="alice") == []
+    assert len(api.get(f"/api/services/rates?by=town&period={of_kind(PeriodKind.QUARTER, today).label}",
+                       who="alice")) == 1
+    # a period that is not one, or both a period and days, is named field by field
+    r = api.client.get("/api/services/rates?period=2026-13", headers=api.headers("alice"))
+    assert r.status_code == 422 and r.json()["field"] == "period", r.text
+    r = api.client.get(f"/api/services/rates?period={month.label}&since={month.start}",
+                       headers=api.headers("alice"))
+    assert r.status_code == 422 and r.json()["field"] == "period", r.text

@@ -155,3 +155,59 @@ def test_two_way_ratings_are_given_once_each_and_never_changed(
     with session_factory() as s:
         told = s.scalars(select(Notification.title).where(Notification.kind == "service.whistle_bad_rating")).all()
     assert any(t.startswith("企业差评") for t in told)
+
+
+def test_an_enterprises_bad_rating_is_verified_rectified_and_answered_like_a_service_one(
+        api: Api, sw: ServicesWorld) -> None:
+    api.request("PUT", "/api/services/settings", "admin", json={"bad_rating_limit_days": 5,
+                                                                "callback_limit_days": 1})
+    number = str(_call(api)["number"])
+    _answer(api, number)
+    got = api.post(f"/api/services/whistles/{number}/rating", "bob",
+                   {"levels": HANDLING, "comment": "积水反复出现，只临时抽排"}, status=201)
+    vid = got["verification_id"]
+    assert vid is not None
+    # the centre owning the call answers for it, beside the service 差评 on the same list
+    [v] = api.get("/api/services/verifications", who="alice")
+    assert (v["id"], v["kind"], v["state"], v["named"], v["case"], v["rater"]["name"]) == \
+        (vid, "whistle", "open", True, number, "重庆某精密制造有限公司")
+    assert v["due_at"] > v["callback_due_at"] > v["opened_at"]
+    # a known enterprise is called back, always
+    r = api.client.post(f"/api/services/verifications/{vid}/unreachable", json={"callback_note": "无人接听"},
+                        headers=api.headers("alice"))
+    assert r.status_code == 409, r.text
+    for action, body in [("call_back", {"callback_note": "已回访企业负责人"}),
+                         ("classify_real", {"note": "属实：排水管网老化"}),
+                         ("rectify", {"rectification": "更换排水管并纳入汛前排查"}),
+                         ("reply", {"reply": "已向企业说明整改措施"}),
+                         ("close", {"outcome": "企业认可", "rater_satisfied": True})]:
+        v = api.post(f"/api/services/verifications/{vid}/{action}", "alice", body)
+    assert v["state"] == "closed" and v["on_time"] is True
+    assert [line["action"] for line in v["timeline"]] == [
+        "verification.open", "verification.call_back", "verification.classify_real", "verification.rectify",
+        "verification.reply", "verification.close"]
+    actions = [x["action"] for x in api.get(f"/api/events/{number}/timeline", who="bob")]
+    assert actions.index("whistle.rated_by_enterprise") < actions.index("whistle.verification_opened")
+    # another town neither sees nor works it: the same 404 as for none
+    assert api.client.get(f"/api/services/verifications/{vid}", headers=api.headers("frank")).status_code == 404
+    # the service rates are not touched by an enterprise's rating
+    assert api.get("/api/services/rates?by=window", who="alice") == []
+    # a good rating opens nothing
+    api.request("PUT", f"/api/services/enterprises/{CREDIT}", "admin",
+                json={"name": "重庆某精密制造有限公司", "area_code": "500111001", "officer_code": "bob"})
+    second = str(_call(api)["number"])
+    _answer(api, second)
+    good = api.post(f"/api/services/whistles/{second}/rating", "bob", {"levels": {
+        "overall": "satisfied", "response": "satisfied", "effectiveness": "satisfied", "attitude": "satisfied"}},
+        status=201)
+    assert good["verification_id"] is None
+
+
+def test_the_call_form_lists_only_the_enterprises_in_ones_areas(api: Api, sw: ServicesWorld) -> None:
+    api.request("PUT", f"/api/services/enterprises/{CREDIT}", "admin",
+                json={"name": "重庆某精密制造有限公司", "area_code": "500111001", "officer_code": "bob"})
+    listed = api.get("/api/services/enterprises", who="bob")
+    assert [(e["credit_code"], e["name"], e["area_code"], e["officer_code"]) for e in listed] == \
+        [(CREDIT, "重庆某精密制造有限公司", "500111001", "bob")]
+    # another town's people do not see it (and cannot call for it: the same "unknown enterprise")
+    assert api.get("/api/services/enterprises", who="frank") == []

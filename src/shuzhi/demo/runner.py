@@ -27,6 +27,7 @@ from shuzhi.adapters.tabular import read_table
 from shuzhi.config import Settings
 from shuzhi.demo.accounts import DEMO_PASSWORD, give_demo_passwords
 from shuzhi.demo.areas import seed_village_merge
+from shuzhi.demo.collection import seed_collection
 from shuzhi.demo.copies import seed_copies, seed_copy_lists
 from shuzhi.demo.district import DemoDistrict, build_district
 from shuzhi.demo.duty import seed_duty
@@ -130,6 +131,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     seed_sensing(uow, factory, district, history_start(days, now), now, seed_value)
     # 铜梁区's few cases: the city level compares two districts
     replayer.numbers.extend(seed_sibling(uow, district, now, seed_value))
+    seed_collection(uow, factory, now)  # the online plan, partly online; rectifications under way (#22)
     clock(now)
     seed_ledgers(uow, now, seed_value, start_days=min(150, max(30, days * 5)))  # 台账 (docs/ledgers.md)
     seed_services(uow, district, now - timedelta(days=service_history_days(days)), now, seed_value)  # 一窗综办

@@ -158,7 +158,8 @@ def build_plan(district: DemoDistrict) -> SensingPlan:
             "frequency": spec.frequency, "source_system": spec.source, "owner_unit_code": owner, "level": level,
             "areas": ";".join(areas), "realtime": "是" if parse_frequency(spec.frequency) < 86400 else "否",
             "warning": "是", "traceable": "是",
-            "evaluable": "是" if spec.frequency == "1d" or spec.profile == "trend" else "否",
+            # the runways' lead units are scored on these (issue #22): all but the minute-by-minute sensors
+            "evaluable": "是" if parse_frequency(spec.frequency) >= 300 else "否",
             "retention_days": "", "description": "",
         })
         step = parse_frequency(spec.frequency)
@@ -409,6 +410,9 @@ def make_simulator(plan: SensingPlan, seed: int, history_start: datetime, now: d
         # live: a gauge goes silent during the coming storm, a pressure sensor sticks
         Fault("RIVER_LEVEL-008", "gap", now + timedelta(hours=2), now + timedelta(hours=3)),
         Fault("WATER_MAIN_PRESSURE-003", "stuck", now + timedelta(hours=1), now + timedelta(hours=4)),
+        # silent for good (collection governance's stale series and no-data warnings to their owners)
+        Fault("GAS_PRESSURE-002", "gap", now - timedelta(hours=5), now + timedelta(days=3650)),
+        Fault("BRIDGE_STRAIN-001", "gap", now - timedelta(hours=3), now + timedelta(days=3650)),
     ]
     return Simulator(seed, storms, faults, origin=origin, n_towns=len(plan.towns))
 
@@ -453,11 +457,24 @@ def seed_sensing(uow: Callable[[], UnitOfWork], factory: sessionmaker[Session], 
         for item in sim.readings(series, start, now, min_step):
             batch.append(item)
             if len(batch) >= BATCH:
-                _feed(demo, uow, batch, now)
+                _feed(demo, uow, batch, _arrived(batch, now))
                 batch = []
-        _feed(demo, uow, batch, now)
+        _feed(demo, uow, batch, _arrived(batch, now))
+    # the last hour at each series' own frequency, so that the sensors are fresh when the demo opens:
+    # only the ones that went silent are stale (and warned of) — not every series replayed two-hourly
+    recent = list(sim.readings(plan.series, max(start, now - timedelta(hours=1)), now, 60))
+    for i in range(0, len(recent), BATCH):
+        _feed(demo, uow, recent[i:i + BATCH], _arrived(recent[i:i + BATCH], now))
     demo.last_tick = now
     return demo
+
+
+def _arrived(batch: list[dict[str, Any]], now: datetime) -> datetime:
+    """When a replayed batch "arrives": a minute after its newest reading (the history is told as it
+    happened, so collection governance does not count a week of it as late)."""
+    if not batch:
+        return now
+    return min(now, datetime.fromisoformat(str(batch[-1]["at"])) + timedelta(minutes=1))
 
 
 def _feed(demo: SensingDemo, uow: Callable[[], UnitOfWork], batch: list[dict[str, Any]],

@@ -234,10 +234,22 @@ def seed_whistles(uow: Uow, district: DemoDistrict, start: datetime, now: dateti
         r = rng.random()
         lv = "very_satisfied" if r < 0.75 else "satisfied" if r < 0.93 else "basically_satisfied" if r < 0.97 \
             else "dissatisfied"
-        whistle_ratings.rate_handling(uow(), out.number, {
+        rated = whistle_ratings.rate_handling(uow(), out.number, {
             "levels": dict.fromkeys(("overall", "response", "effectiveness", "attitude"), lv),
             "comment": "答复了但问题还没有解决" if lv == "dissatisfied" else ""}, actor(officer), now=rated_at)
         counts["two_way_ratings"] += 1
+        if rated.verification_id is not None:  # an enterprise's 差评 is verified like a service one
+            step = rated_at
+            walk: list[tuple[str, dict[str, Any]]] = [("call_back", {"callback_note": "已回访企业负责人"}),
+                                 ("classify_real", {"note": "经核实属实"}),
+                                 ("rectify", {"rectification": "牵头部门制定整改方案，限期解决"}),
+                                 ("reply", {"reply": "已向企业反馈整改情况"}),
+                                 ("close", {"outcome": "企业认可", "rater_satisfied": True})]
+            for action, text in walk:
+                step = step + timedelta(hours=rng.uniform(2, 40))
+                if step >= now:
+                    break
+                ratings.act(uow(), rated.verification_id, action, text, SYSTEM, now=step)
     return counts
 
 

@@ -128,6 +128,62 @@ def rating_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
             "bad_on_time_rate": ratio(counts.get("ratings_bad_on_time", 0), bad)}
 
 
+#: Runway figures (跑道, issue #22): a runway's lead unit (跑道建设牵头单位) answers for the data of its
+#: *evaluable* indicators (可评价性) — coverage, freshness and completeness of their series — and for the
+#: handling of their warnings (acknowledged within :data:`WARNING_ACK_WITHIN`, ended). Counted from the
+#: readings' summaries and the warnings when a ranking is made, not roll-up columns.
+RUNWAY_MEASURES: Final[tuple[str, ...]] = (
+    "runway_indicators", "runway_series_expected", "runway_series_reporting", "runway_series_stale",
+    "runway_readings", "runway_readings_expected", "runway_warnings", "runway_warnings_acked_on_time",
+    "runway_warnings_closed",
+)
+RUNWAY_RATES: Final[tuple[str, ...]] = (
+    "data_coverage_rate", "data_freshness_rate", "data_completeness_rate", "warning_ack_on_time_rate",
+    "warning_close_rate",
+)
+#: A warning acknowledged this soon after it fired counts as handled on time.
+WARNING_ACK_WITHIN: Final[timedelta] = timedelta(minutes=30)
+LABELS.update({
+    "runway_indicators": "跑道可评价指标数", "runway_series_expected": "应接入序列数",
+    "runway_series_reporting": "已接入序列数", "runway_series_stale": "数据超时序列数",
+    "runway_readings": "收到读数", "runway_readings_expected": "应收读数", "runway_warnings": "跑道预警数",
+    "runway_warnings_acked_on_time": "按时确认预警数", "runway_warnings_closed": "已结束预警数",
+    "data_coverage_rate": "数据覆盖率", "data_freshness_rate": "数据及时率", "data_completeness_rate": "数据完整率",
+    "warning_ack_on_time_rate": "预警按时确认率", "warning_close_rate": "预警结束率",
+})
+
+
+def runway_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
+    """数据覆盖率 = reporting / expected series (at most 1); 数据及时率 = series not stale / reporting;
+    数据完整率 = readings / expected readings (at most 1); 预警按时确认率 and 预警结束率 over the warnings that
+    fired in the period (None when there is nothing to count: a scheme then gives the full weight)."""
+    expected, reporting = counts.get("runway_series_expected", 0), counts.get("runway_series_reporting", 0)
+    complete = ratio(counts.get("runway_readings", 0), counts.get("runway_readings_expected", 0))
+    return {"data_coverage_rate": ratio(min(reporting, expected), expected),
+            "data_freshness_rate": ratio(reporting - counts.get("runway_series_stale", 0), reporting),
+            "data_completeness_rate": None if complete is None else min(1.0, complete),
+            "warning_ack_on_time_rate": ratio(counts.get("runway_warnings_acked_on_time", 0),
+                                              counts.get("runway_warnings", 0)),
+            "warning_close_rate": ratio(counts.get("runway_warnings_closed", 0), counts.get("runway_warnings", 0))}
+
+
+#: 政企双向评价 figures (docs/services.md): how enterprises rated the government's handling of their calls
+#: (企业吹哨), rated in the period — per department (a call's rating counts for each department that
+#: answered it) and per area (the call's). Joined to the rankings and the scoring scheme like 好差评's.
+TWO_WAY_MEASURES: Final[tuple[str, ...]] = ("enterprise_ratings", "enterprise_ratings_good", "enterprise_ratings_bad")
+TWO_WAY_RATES: Final[tuple[str, ...]] = ("enterprise_good_rate",)
+LABELS.update({
+    "enterprise_ratings": "企业评价数", "enterprise_ratings_good": "企业好评数", "enterprise_ratings_bad": "企业差评数",
+    "enterprise_good_rate": "企业评价好评率",
+})
+
+
+def two_way_rates(counts: Mapping[str, int]) -> dict[str, float | None]:
+    """企业评价好评率 = the enterprises' 好评 / their ratings (None when none: a scheme gives the full weight)."""
+    return {"enterprise_good_rate": ratio(counts.get("enterprise_ratings_good", 0),
+                                          counts.get("enterprise_ratings", 0))}
+
+
 #: 抄送知悉 figures (issue 18): per unit, its copies whose read deadline falls in the period and has passed
 #: (or which were read already). Counted from the copies when a ranking is made, not roll-up columns.
 COPY_MEASURES: Final[tuple[str, ...]] = ("copies_due", "copies_read_on_time", "copies_read_late", "copies_unread_late")

@@ -132,6 +132,17 @@ _OTHER: Final[dict[str, str]] = {
     "case.approve": "行政审批局审批盖章",
     "whistle.rated_by_enterprise": "企业评价部门办理",
     "whistle.rated_enterprise": "部门评价企业",
+    # a risk point's rectification loop (issue #22; the point's own timeline, risk_point_changes)
+    "rectification.found": "发现问题，开始整改",
+    "rectification.measures": "制定整改措施",
+    "rectification.done": "报告整改完成",
+    "rectification.verified": "整改验收通过",
+    "rectification.rejected": "整改验收不通过",
+    "rectification.cancelled": "撤销整改",
+    "rectification.reminded": "整改即将到期提醒",
+    "rectification.overdue": "整改逾期",
+    # svc3: an enterprise's 差评 of the handling is verified like a service 差评
+    "whistle.verification_opened": "企业差评转核实整改",
 }
 
 #: Every action a line of an event's timeline can name, with its label.

@@ -49,6 +49,8 @@ class NoticeKind(StrEnum):
     WARNING_ORANGE = "warning.orange"
     PLAN_ACTIVATED = "plan.activated"
     TASK_URGENT = "task.urgent"
+    #: A series went silent (the staleness alarm, issue #22): told to the indicator's owner.
+    WARNING_NO_DATA = "warning.no_data"
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
     "orange-warning": {"name": "橙色预警", "kind": NoticeKind.WARNING_ORANGE.value, "steps": [
         {"after_minutes": 0, "who": ["duty_officer"], "channels": ["sms", "inapp"]},
         {"after_minutes": 30, "who": ["unit_leader"], "channels": ["sms", "inapp"]}]},
+    "no-data-warning": {"name": "数据中断", "kind": NoticeKind.WARNING_NO_DATA.value, "steps": [
+        {"after_minutes": 0, "who": ["unit"], "channels": ["im", "inapp"]},
+        {"after_minutes": 120, "who": ["unit_leader"], "channels": ["sms", "inapp"]}]},
     "plan-activated": {"name": "预案启动", "kind": NoticeKind.PLAN_ACTIVATED.value, "steps": [
         {"after_minutes": 0, "who": ["duty_officer", "unit"], "channels": ["sms", "inapp"]},
         {"after_minutes": 15, "who": ["unit_leader"], "channels": ["sms", "inapp"]}]},
@@ -155,6 +160,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     NoticeKind.WARNING_ORANGE.value: ("橙色预警", "{level}预警{number}：{class_name}，{place}。请{deadline}前核实，"
                                       + _ACK),
     NoticeKind.PLAN_ACTIVATED.value: ("预案启动", "预案启动{number}：{plan}，{place}。请{deadline}前响应，" + _ACK),
+    NoticeKind.WARNING_NO_DATA.value: ("数据中断", "数据中断{number}：{class_name}，{place}超时未上报。"
+                                                   "请{deadline}前恢复，" + _ACK),
     NoticeKind.TASK_URGENT.value: ("紧急任务", "紧急任务{number}：{class_name}，{place}。请{deadline}前处置，" + _ACK),
 }
 ESCALATED_PREFIX = "【升级】"

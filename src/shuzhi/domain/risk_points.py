@@ -85,3 +85,92 @@ def check_due(last_checked: datetime | None, patrol_every_s: int | None, now: da
     if not patrol_every_s:
         return False
     return last_checked is None or now - last_checked >= timedelta(seconds=patrol_every_s)
+
+
+# --- the rectification loop (整改闭环): found → measures → deadline → done → verified -----------------
+
+
+class RectState(StrEnum):
+    FOUND = "found"  # 已发现: the problem is written down, no measures yet
+    IN_PROGRESS = "in_progress"  # 整改中: measures and a deadline (working days) are set
+    DONE = "done"  # 已完成, awaiting verification (待验收)
+    VERIFIED = "verified"  # 已验收销号: closed
+    CANCELLED = "cancelled"  # 已撤销: found to be no problem, or entered by mistake
+
+
+class RectAction(StrEnum):
+    SET_MEASURES = "measures"  # 制定措施 (with the deadline); again while in progress = revise them
+    REPORT_DONE = "done"  # 报告完成
+    VERIFY = "verified"  # 验收通过
+    REJECT = "rejected"  # 验收不通过: back to work, the deadline stands
+    CANCEL = "cancelled"  # 撤销
+
+
+#: The whole life of a rectification, top to bottom; anything else is refused.
+RECT_TRANSITIONS: dict[tuple[RectState, RectAction], RectState] = {
+    (RectState.FOUND, RectAction.SET_MEASURES): RectState.IN_PROGRESS,
+    (RectState.FOUND, RectAction.CANCEL): RectState.CANCELLED,
+    (RectState.IN_PROGRESS, RectAction.SET_MEASURES): RectState.IN_PROGRESS,
+    (RectState.IN_PROGRESS, RectAction.REPORT_DONE): RectState.DONE,
+    (RectState.IN_PROGRESS, RectAction.CANCEL): RectState.CANCELLED,
+    (RectState.DONE, RectAction.VERIFY): RectState.VERIFIED,
+    (RectState.DONE, RectAction.REJECT): RectState.IN_PROGRESS,
+}
+#: States in which the point is "in rectification" on the map.
+RECT_OPEN: frozenset[RectState] = frozenset({RectState.FOUND, RectState.IN_PROGRESS, RectState.DONE})
+#: The timeline action each step writes (``rectification.<what>``; labels in :mod:`shuzhi.domain.labels`).
+RECT_LINES: dict[str, str] = {
+    "found": "rectification.found", **{a.value: f"rectification.{a.value}" for a in RectAction},
+    "reminded": "rectification.reminded", "overdue": "rectification.overdue"}
+#: Longest deadline that may be given, in working days.
+MAX_RECT_WORKING_DAYS = 250
+
+
+class IllegalRectification(ValueError):
+    def __init__(self, state: RectState, action: RectAction) -> None:
+        self.state, self.action = state, action
+        super().__init__(f"a rectification that is {state.value} cannot take '{action.value}'")
+
+
+def next_rect_state(state: RectState, action: RectAction) -> RectState:
+    try:
+        return RECT_TRANSITIONS[(state, action)]
+    except KeyError:
+        raise IllegalRectification(state, action) from None
+
+
+def rect_clock(state: RectState, deadline: datetime | None, soon_until: datetime, now: datetime) -> str | None:
+    """Where an open rectification's clock stands: ``overdue`` (deadline passed, not reported done),
+    ``due_soon`` (the deadline falls before ``soon_until`` — one working day from now on the unit's
+    calendar), or ``running``; None when nothing is counting (no deadline yet, done, closed)."""
+    if state is not RectState.IN_PROGRESS or deadline is None:
+        return None
+    if now >= deadline:
+        return "overdue"
+    if deadline <= soon_until:
+        return "due_soon"
+    return "running"
+
+
+# --- the flood-season view (汛期): the nearest monitoring series of a point -------------------------
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres (haversine, mean Earth radius)."""
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def nearest(lon: float, lat: float, candidates: Iterable[tuple[float, float, object]],
+            radius_m: float) -> tuple[object, float] | None:
+    """The candidate ``(lon, lat, thing)`` nearest to the point within ``radius_m``, with its distance."""
+    best: tuple[object, float] | None = None
+    for clon, clat, thing in candidates:
+        d = distance_m(lon, lat, clon, clat)
+        if d <= radius_m and (best is None or d < best[1]):
+            best = (thing, d)
+    return best

@@ -39,12 +39,20 @@ from shuzhi.domain.evaluation import (
     RATES,
     RATING_MEASURES,
     RATING_RATES,
+    RUNWAY_MEASURES,
+    RUNWAY_RATES,
+    TWO_WAY_MEASURES,
+    TWO_WAY_RATES,
 )
 
 #: What a scheme may score and count: the event figures, the ledgers' (台账), the service ratings' (好差评),
-#: the on-post checks' (在岗抽查, per unit) and the copies' (抄送知悉, 及时知悉率).
-SCORED_RATES = RATES + LEDGER_RATES + RATING_RATES + PRESENCE_RATES + COPY_RATES
-COUNTED = MEASURES + LEDGER_MEASURES + RATING_MEASURES + PRESENCE_MEASURES + COPY_MEASURES
+#: the on-post checks' (在岗抽查, per unit), the copies' (抄送知悉, 及时知悉率), the runways' (a lead unit's
+#: data quality and warning handling, issue #22) and the enterprises' ratings of their calls' handling
+#: (政企双向评价, 企业评价好评率).
+SCORED_RATES = (RATES + LEDGER_RATES + RATING_RATES + PRESENCE_RATES + COPY_RATES + RUNWAY_RATES
+                + TWO_WAY_RATES)
+COUNTED = (MEASURES + LEDGER_MEASURES + RATING_MEASURES + PRESENCE_MEASURES + COPY_MEASURES + RUNWAY_MEASURES
+           + TWO_WAY_MEASURES)
 
 
 class SchemeError(ValueError):

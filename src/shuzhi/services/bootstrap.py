@@ -49,7 +49,7 @@ from shuzhi.services.notices import hooks as notice_hooks
 from shuzhi.services.plans import triggers as plan_triggers
 from shuzhi.services.scheduler import PeriodicJob, uow_job
 from shuzhi.services.security import role_table
-from shuzhi.services.sensing import readings, warning_checks
+from shuzhi.services.sensing import collection, readings, rectification, warning_checks
 from shuzhi.services.sensing import warnings as sensing_warnings
 from shuzhi.services.window import cases as service_cases
 from shuzhi.services.window import ratings as service_ratings
@@ -71,6 +71,8 @@ HOOKS: list[tuple[list[Any], Callable[..., Any]]] = [
     # a red (or orange) warning starts a notice chain; a warning at a plan's level starts the plan
     (hooks.WARNING_HOOKS, notice_hooks.on_warning),
     (hooks.WARNING_HOOKS, plan_triggers.on_warning),
+    # a series gone silent (the staleness alarm) is told to the indicator's owner (issue #22)
+    (hooks.WARNING_HOOKS, collection.on_no_data_warning),
     # a new event: the hotline model's suggestion is recorded; an event of a plan's class starts it
     (hooks.EVENT_HOOKS, hotline_hooks.record_suggestion),
     (hooks.EVENT_HOOKS, plan_triggers.on_event),
@@ -108,6 +110,9 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("duty.presence_sweep", timedelta(seconds=30), uow_job(duty_desk.sweep_missed)),
     # the grid workers' duty lists (履职清单): each member's items of the current day, week and month
     PeriodicJob("town.duty_items", timedelta(minutes=15), uow_job(grid_teams.generate_due_items)),
+    # risk point rectifications: one working day left, deadline passed (issue #22); planned indicators online
+    PeriodicJob("risk_points.rectification_sweep", timedelta(minutes=5), uow_job(rectification.sweep)),
+    PeriodicJob("collection.mark_online", timedelta(minutes=15), uow_job(collection.mark_online)),
 ]
 
 #: Figures other parts add to the cockpit (``services/cockpit.py``).

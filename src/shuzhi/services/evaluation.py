@@ -26,12 +26,18 @@ from shuzhi.domain.evaluation import (
     MEASURES,
     RATING_MEASURES,
     RATING_RATES,
+    RUNWAY_MEASURES,
+    RUNWAY_RATES,
+    TWO_WAY_MEASURES,
+    TWO_WAY_RATES,
     Figures,
     WorkingClock,
     contributions,
     copy_rates,
     ledger_rates,
     rating_rates,
+    runway_rates,
+    two_way_rates,
     utc,
 )
 from shuzhi.domain.periods import Period, PeriodError, parse_period
@@ -392,6 +398,26 @@ def _with_ratings(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any
     return _attach(s, q, groups, rated, "rated")
 
 
+def _with_two_way(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per department (every unit that answered the call) or per child area (the call's), how enterprises
+    rated the handling of their calls (政企双向评价: 企业评价好评率) in the period; a unit or area with such
+    ratings and no events still gets its row."""
+    from shuzhi.services.window.whistle_ratings import evaluation_counts as two_way_counts
+
+    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
+    if q.group_by == "unit":
+        rated: dict[Any, dict[str, int]] = {
+            int(k): v for k, v in two_way_counts(s, actor, "department", lo, hi).items()}
+        if q.unit is not None:
+            rated = {k: v for k, v in rated.items() if k == q.unit.id}
+    else:
+        area = q.area
+        rated = {k: v for k, v in two_way_counts(s, actor, "area", lo, hi,
+                                                 area_key=lambda p: _child_path(p, area)).items()
+                 if area is None or k.startswith(area.path)}
+    return _attach(s, q, groups, rated, "two_way")
+
+
 def _with_presence(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per centre, the on-post checks (在岗抽查) decided in the period: checks, misses, on-time rate;
     a centre checked with no events still gets its row."""
@@ -466,6 +492,18 @@ def _with_copies(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]
     return _attach(s, q, groups, copies, "copies")
 
 
+def _with_runways(s: Session, actor: Actor, q: Query, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per runway lead unit (跑道建设牵头单位), its evaluable indicators' data quality and warning handling
+    (issue #22); a lead unit with no events still gets its row."""
+    from shuzhi.services.sensing.collection import lead_unit_counts
+
+    lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
+    led = lead_unit_counts(s, actor, lo, hi, area_path=q.area.path if q.area is not None else None)
+    if q.unit is not None:
+        led = {k: v for k, v in led.items() if k == q.unit.id}
+    return _attach(s, q, groups, led, "runway")
+
+
 def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[str, Any]]]:
     from shuzhi.domain.duty_desk import PRESENCE_MEASURES, presence_rates
 
@@ -475,8 +513,10 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
         groups = _with_ledgers(s, actor, q, groups)
         groups = _with_presence(s, actor, q, groups)
         groups = _with_copies(s, actor, q, groups)
+        groups = _with_runways(s, actor, q, groups)
     if q.group_by in ("unit", "area"):
         groups = _with_ratings(s, actor, q, groups)
+        groups = _with_two_way(s, actor, q, groups)
     out = []
     for g in groups:
         f = Figures(dict(g["counts"]))
@@ -484,18 +524,24 @@ def scored(s: Session, actor: Actor, q: Query) -> tuple[str, Scheme, list[dict[s
         rated = g.get("rated") or dict.fromkeys(RATING_MEASURES, 0)
         presence = g.get("presence") or dict.fromkeys(PRESENCE_MEASURES, 0)
         copied = g.get("copies") or dict.fromkeys(COPY_MEASURES, 0)
-        entry = ({k: v for k, v in g.items() if k not in ("counts", "ledger", "rated", "presence", "copies")}
-                 | f.as_dict())
+        runway = g.get("runway") or dict.fromkeys(RUNWAY_MEASURES, 0)
+        entry = ({k: v for k, v in g.items()
+                  if k not in ("counts", "ledger", "rated", "presence", "copies", "runway")} | f.as_dict())
+        two = g.get("two_way") or dict.fromkeys(TWO_WAY_MEASURES, 0)
+        entry = ({k: v for k, v in g.items()
+                  if k not in ("counts", "ledger", "rated", "presence", "copies", "two_way")} | f.as_dict())
         if q.group_by == "unit":
             entry |= (ledger | ledger_rates(ledger) | presence | presence_rates(presence) | copied
-                      | copy_rates(copied))
+                      | copy_rates(copied) | runway | runway_rates(runway))
         if q.group_by in ("unit", "area"):
-            entry |= rated | rating_rates(rated)
+            entry |= rated | rating_rates(rated) | two | two_way_rates(two)
         if (_has_activity(g["counts"]) or ledger.get("ledger_items") or rated.get("ratings_valid")
-                or presence.get("presence_checks") or copied.get("copies_due")):
-            card = scheme.score({**f.counts, **ledger, **rated, **presence, **copied},
+                or presence.get("presence_checks") or copied.get("copies_due") or runway.get("runway_indicators")
+                or two.get("enterprise_ratings")):
+            card = scheme.score({**f.counts, **ledger, **rated, **presence, **copied, **runway, **two},
                                 {**f.rates(), **ledger_rates(ledger), **rating_rates(rated),
-                                 **presence_rates(presence), **copy_rates(copied)})
+                                 **presence_rates(presence), **copy_rates(copied), **runway_rates(runway),
+                                 **two_way_rates(two)})
             entry.update(score=card.score, colour=card.band.colour, band=card.band.label,
                          score_items=card.items, deduction=card.deduction, bonus=card.bonus)
         else:
@@ -593,11 +639,15 @@ def ranking_of(s: Session, actor: Actor, q: Query) -> dict[str, Any]:
                        "score_items": e["score_items"],
                        # 好差评 beside the event figures, when the grouping carries them (unit, area)
                        **{k: e[k] for k in RATING_MEASURES + RATING_RATES if k in e},
+                       # 政企双向评价: how enterprises rated the handling of their calls (unit, area)
+                       **{k: e[k] for k in TWO_WAY_MEASURES + TWO_WAY_RATES if k in e},
                        # 抄送知悉 (unit rankings)
                        **{k: e[k] for k in COPY_MEASURES + COPY_RATES if k in e},
                        # 台账 (unit rankings): the ledgers' counts and rates beside the events'
                        **{k: e[k] for k in LEDGER_MEASURES + LEDGER_RATES if k in e},
                        # the same figures in the previous period, for the comparison (较上期)
+                       # a runway lead unit's data quality and warning handling (unit rankings, issue #22)
+                       **{k: e[k] for k in RUNWAY_MEASURES + RUNWAY_RATES if k in e},
                        "previous": {k: before.get(r.key, {}).get(k) for k in COMPARED if k in e}})
     red = [r for r in ranked if r["score"] >= scheme.red_min][:scheme.red_size]
     black = [r for r in reversed(ranked) if r["score"] <= scheme.black_max][:scheme.black_size]

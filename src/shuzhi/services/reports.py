@@ -93,6 +93,14 @@ def build(s: Session, actor: Actor, kind: str, period: Period, area: Area) -> rf
                                    [[u["name"], u["accepted_on_time"], u["accepted_late"], u["handled_on_time"],
                                      u["handled_overdue"], u["returned"], u["reworked"],
                                      _fmt("h", u["avg_handle_work_hours"])] for u in units]))
+        led = [u for u in units if u.get("runway_indicators")]
+        if led:
+            doc.tables.append(rf.Table("跑道牵头单位数据质量与预警处置", [
+                LABELS["runway_indicators"], "单位", LABELS["data_coverage_rate"], LABELS["data_freshness_rate"],
+                LABELS["data_completeness_rate"], LABELS["runway_warnings"], LABELS["warning_ack_on_time_rate"]],
+                [[u["runway_indicators"], u["name"], _pct(u["data_coverage_rate"]), _pct(u["data_freshness_rate"]),
+                  _pct(u["data_completeness_rate"]), u["runway_warnings"], _pct(u["warning_ack_on_time_rate"])]
+                 for u in led]))
         days = ev.grouped(s, actor, ev.Query(area, period, "day"))[0]
         doc.tables.append(rf.Table("每日趋势", ["日期", "受理", "派遣", "结案", "超期处置"],
                                    [[d["key"], d["counts"]["received"], d["counts"]["dispatched"],

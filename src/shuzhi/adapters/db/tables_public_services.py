@@ -191,11 +191,13 @@ def _ratings_are_immutable(_mapper: Any, _conn: Any, target: ServiceRating) -> N
 
 
 class ServiceVerification(Base):
-    """The verification and rectification of one 差评 (差评核实整改)."""
+    """The verification and rectification of one 差评 (差评核实整改): of a service rating (``rating_id``), or
+    of an enterprise's rating of its call's handling (``whistle_rating_id``, 政企双向评价; migration 0037)."""
 
     __tablename__ = "service_verifications"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    rating_id: Mapped[int] = mapped_column(ForeignKey("service_ratings.id"), unique=True)
+    rating_id: Mapped[int | None] = mapped_column(ForeignKey("service_ratings.id"), unique=True)
+    whistle_rating_id: Mapped[int | None] = mapped_column(ForeignKey("service_whistle_ratings.id"), unique=True)
     #: the unit that answers for it: the department of the case's task, or the window's unit
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     area_path: Mapped[str] = mapped_column(String(100), index=True)

@@ -12,10 +12,10 @@ both kept up to date by the ingest statement, so dashboards never scan raw histo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import DDL, JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shuzhi.adapters.db.tables import Base, Timestamps, UTCDateTime, utcnow
@@ -235,3 +235,58 @@ class RiskPointCheck(Base):
 event.listen(Reading.__table__, "after_create",
              DDL("CREATE TABLE IF NOT EXISTS readings_default PARTITION OF readings DEFAULT")  # type: ignore[no-untyped-call]
              .execute_if(dialect="postgresql"))
+
+
+class IndicatorIntakeDay(Base):
+    """Per indicator and local day of arrival: readings received, stored, late, rejected and duplicate
+    (采集治理, :mod:`shuzhi.domain.collection`); one upsert per ingest batch keeps it."""
+
+    __tablename__ = "indicator_intake_days"
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IndicatorPlanEntry(Base):
+    """The online plan (成熟一批、上线一批): an indicator planned to come online in a batch on a day; it is
+    online from ``online_on`` (set when its first reading is seen, or given)."""
+
+    __tablename__ = "indicator_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: By code, not a foreign key: an indicator is planned before it is in the catalogue.
+    indicator_code: Mapped[str] = mapped_column(String(40), unique=True)
+    batch: Mapped[str] = mapped_column(String(60))
+    planned_on: Mapped[date] = mapped_column(Date)
+    online_on: Mapped[date | None] = mapped_column(Date)
+    updated_by: Mapped[str] = mapped_column(String(60), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RiskPointRectification(Timestamps, Base):
+    """One rectification (整改) of a risk point: found → measures and deadline → done → verified
+    (:data:`shuzhi.domain.risk_points.RECT_TRANSITIONS`); every step is a line on the point's timeline."""
+
+    __tablename__ = "risk_point_rectifications"
+    __table_args__ = (Index("ix_risk_point_rectifications_open", "state", "deadline_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    risk_point_id: Mapped[int] = mapped_column(ForeignKey("risk_points.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(12))
+    finding: Mapped[str] = mapped_column(Text)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    found_by: Mapped[str] = mapped_column(String(60))
+    measures: Mapped[str] = mapped_column(Text, default="")
+    #: The deadline counted in working days on the responsible unit's calendar from when measures were set.
+    working_days: Mapped[int | None] = mapped_column(Integer)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_note: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str] = mapped_column(String(60), default="")
+    #: When the reminder (one working day left) and the overdue notice were written: once each per deadline.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -240,10 +240,12 @@ def put_settings(body: SettingsIn, uow: UowDep, actor: ActorDep) -> dict[str, An
 
 
 @router.get("/rates")
-def rates(uow: UowDep, actor: ActorDep, by: str = "window", since: date | None = None, until: date | None = None
-          ) -> list[dict[str, Any]]:
-    """好评率, 差评整改率, on-time rectification per window, department, town or clerk."""
-    return [asdict(r) for r in rating_figures.rating_rates(uow, actor, by, since=since, until=until)]
+def rates(uow: UowDep, actor: ActorDep, by: str = "window", since: date | None = None, until: date | None = None,
+          period: str | None = None) -> list[dict[str, Any]]:
+    """好评率, 差评整改率, on-time rectification per window, department, town or clerk; over since/until or
+    an evaluation period (``2026-12``, ``2026-W49`` …)."""
+    return [asdict(r) for r in rating_figures.rating_rates(uow, actor, by, since=since, until=until,
+                                                           period=period)]
 
 
 @public_router.get("/ratings")
@@ -298,6 +300,12 @@ class EnterpriseIn(BaseModel):
 def save_enterprise(credit_code: str, body: EnterpriseIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Register an enterprise with its dedicated officer (服务企业专员)."""
     return asdict(whistle.save_enterprise(uow, credit_code, body.name, body.area_code, body.officer_code, actor))
+
+
+@router.get("/enterprises")
+def list_enterprises(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """The registered enterprises in the actor's areas (the 企业吹哨 form's list)."""
+    return [asdict(e) for e in whistle.list_enterprises(uow, actor)]
 
 
 class WhistleIn(BaseModel):

@@ -17,7 +17,7 @@ from shuzhi.domain import permissions as perms
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_bytes, upload
 from shuzhi.services.errors import Invalid
-from shuzhi.services.sensing import risk_points
+from shuzhi.services.sensing import rectification, risk_points
 
 router = APIRouter(prefix="/api/risk-points", tags=["risk-points"])
 
@@ -35,6 +35,19 @@ class RectificationIn(BaseModel):
     #: true: rectification starts (整改中); false: it ended.
     active: bool
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class FindingIn(BaseModel):
+    finding: str = Field(min_length=1, max_length=2000)
+
+
+class RectStepIn(BaseModel):
+    #: measures | done | verified | rejected | cancelled
+    action: str = Field(max_length=12)
+    note: str | None = Field(default=None, max_length=2000)
+    measures: str | None = Field(default=None, max_length=2000)
+    working_days: int | None = None
+    version: int | None = None
 
 
 class CheckIn(BaseModel):
@@ -106,7 +119,7 @@ def get_point(point_code: str, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
 
 
 @router.post("/{point_code}/rectification")
-def rectification(point_code: str, body: RectificationIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+def rectification_mark(point_code: str, body: RectificationIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     """Start or end rectification (整改) on the point, with the reason on its timeline."""
     return risk_points.mark_rectification(uow, actor, point_code, active=body.active, reason=body.reason)
 
@@ -116,3 +129,16 @@ def record_check(point_code: str, body: CheckIn, uow: UowDep, actor: ActorDep) -
     """Record a check made on the spot (a grid worker's phone); an abnormal one says what is wrong."""
     return risk_points.record_check(uow, actor, point_code, result=body.result, note=body.note,
                                     lon=body.lon, lat=body.lat)
+
+
+@router.post("/{point_code}/rectifications")
+def start_rectification(point_code: str, body: FindingIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """A problem found at the point: a rectification opens (整改中 on the map) — found → measures → done → verified."""
+    return rectification.start(uow, actor, point_code, finding=body.finding)
+
+
+@router.post("/{point_code}/rectifications/{rect_id}")
+def rectification_step(point_code: str, rect_id: int, body: RectStepIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Move a rectification on: measures with a deadline in working days, done, verified, rejected, cancelled."""
+    return rectification.step(uow, actor, point_code, rect_id, body.action, note=body.note, measures=body.measures,
+                              working_days=body.working_days, expected_version=body.version)

@@ -38,6 +38,9 @@ NAV = [
     ("/indicators", "nav.indicators"),
     ("/vital-signs", "nav.vitals"),
     ("/levels", "nav.levels"),
+    ("/collection", "nav.collection"),
+    ("/risk-points", "nav.risk_points"),
+    ("/flood-season", "nav.flood"),
     ("/plans", "nav.plans"),
     ("/evaluation", "nav.evaluation"),
     ("/analysis", "nav.analysis"),
@@ -175,6 +178,22 @@ def vital_signs_page(request: Request) -> Response:
 def levels_page(request: Request) -> Response:
     """一贯到底: one level's panels (city → district → town → village → grid), down by a click, up by the breadcrumb."""
     return _page(request, "levels.html", "levels")
+@router.get("/collection", response_class=HTMLResponse)
+def collection_page(request: Request) -> Response:
+    """采集治理: coverage, staleness, gaps, late and rejected readings; the online plan (issue #22)."""
+    return _page(request, "collection.html", "collection")
+
+
+@router.get("/risk-points", response_class=HTMLResponse)
+def risk_points_page(request: Request) -> Response:
+    """风险点整改: open rectifications and one point's loop (found → measures → done → verified)."""
+    return _page(request, "risk_points.html", "risk-points")
+
+
+@router.get("/flood-season", response_class=HTMLResponse)
+def flood_season_page(request: Request) -> Response:
+    """汛期: every 易涝点 with the nearest rainfall, river level and water depth."""
+    return _page(request, "flood_season.html", "flood-season")
 
 
 @router.get("/indicators", response_class=HTMLResponse)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area, ChangeStamp, EventClass, Unit, UnitCoverage, UnitDuty
@@ -113,20 +113,23 @@ class CompiledDirectory:
     """The whole organisation in memory: the same answers as :class:`SqlDirectory`, no query.
 
     Indexed by area code, as the SQL matches ``Area.code IN (the place's ancestors)``: a question walks
-    the five or six codes of the place's path, never all units."""
+    the five or six codes of the place's path, never all units. A unit's duties are one integer, a bit
+    per event class: a city has 1.3 million duty rows (every grid team holds the grassroots classes),
+    which as Python objects would take minutes to load and hundreds of megabytes to hold; as one
+    aggregated row and one integer per unit they take seconds and a few megabytes."""
 
-    def __init__(self, covered: Sequence[_Rows], sitting: Sequence[_Rows], duties: dict[int, list[str]]) -> None:
+    def __init__(self, covered: Sequence[_Rows], sitting: Sequence[_Rows], duties: dict[int, int],
+                 class_bits: dict[str, int]) -> None:
         self._by_code: dict[str, Candidate] = {}
         self._covered: dict[str, list[Candidate]] = {}
         self._sitting: dict[str, list[Candidate]] = {}
-        self._holders: dict[tuple[str, str], list[Candidate]] = {}
+        self._duties = duties
+        self._class_bits = class_bits
         for r in sitting:
             self._by_code[r.candidate.code] = r.candidate
             self._sitting.setdefault(r.area_code, []).append(r.candidate)
         for r in covered:
             self._covered.setdefault(r.area_code, []).append(r.candidate)
-            for cls in duties.get(r.candidate.unit_id, ()):
-                self._holders.setdefault((cls, r.area_code), []).append(r.candidate)
 
     @classmethod
     def load(cls, s: Session) -> CompiledDirectory:
@@ -137,17 +140,33 @@ class CompiledDirectory:
             return [_Rows(intern(code), Candidate(uid, ucode, intern(kind), intern(level), intern(path)))
                     for uid, ucode, kind, level, path, code in conn.execute(q.add_columns(Area.code))]
 
-        duties: dict[int, list[str]] = {}
-        for unit_id, code in conn.execute(select(UnitDuty.unit_id, EventClass.code)
-                                       .join(EventClass, EventClass.id == UnitDuty.event_class_id)):
-            duties.setdefault(unit_id, []).append(intern(code))
-        return cls(rows(_covered()), rows(_sitting()), duties)
+        bit_of = {class_id: n for n, class_id in enumerate(conn.execute(select(EventClass.id)
+                                                                         .order_by(EventClass.id)).scalars())}
+        class_bits = {code: 1 << bit_of[class_id]
+                      for class_id, code in conn.execute(select(EventClass.id, EventClass.code))}
+        # one row per unit with its classes, aggregated by the database (not one row per duty)
+        if conn.dialect.name == "postgresql":
+            listed: Any = func.array_agg(UnitDuty.event_class_id)
+        else:
+            listed = func.group_concat(UnitDuty.event_class_id)
+        duties: dict[int, int] = {}
+        for unit_id, ids in conn.execute(select(UnitDuty.unit_id, listed).group_by(UnitDuty.unit_id)):
+            mask = 0
+            for class_id in (ids if isinstance(ids, list) else str(ids).split(",")):
+                mask |= 1 << bit_of[int(class_id)]
+            duties[unit_id] = mask
+        return cls(rows(_covered()), rows(_sitting()), duties, class_bits)
 
     def unit(self, code: str) -> Candidate | None:
         return self._by_code.get(code)
 
     def duty_holders(self, event_class: str, area_path: str) -> Sequence[Candidate]:
-        return [c for code in ancestors(area_path) for c in self._holders.get((event_class, code), ())]
+        bit = self._class_bits.get(event_class, 0)
+        if not bit:
+            return []
+        duties = self._duties
+        return [c for code in ancestors(area_path) for c in self._covered.get(code, ())
+                if duties.get(c.unit_id, 0) & bit]
 
     def preload_holders(self, event_classes: Sequence[str], area_path: str) -> None:
         """Nothing to fetch: everything is here (kept so callers need not know which directory they hold)."""

@@ -344,6 +344,9 @@ def import_indicators(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], actor:
                 s.add_all(IndicatorArea(indicator_id=ind.id, area_id=a) for a in item["areas"])
         s.flush()
         if not dry_run:
+            from shuzhi.services.sensing import warning_config
+
+            warning_config.bump(s)  # real-time and frequency feed the staleness alarm
             uow.commit()
         return report
 

@@ -36,8 +36,10 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.readings_store import NewReading, store
 from shuzhi.adapters.db.tables import Area
-from shuzhi.adapters.db.tables_sensing import Device, Indicator, IndicatorArea, MqttReceipt
+from shuzhi.adapters.db.tables_sensing import Device, Indicator, IndicatorArea, IndicatorIntakeDay, MqttReceipt
 from shuzhi.domain import permissions as p
+from shuzhi.domain.calendar import SHANGHAI
+from shuzhi.domain.collection import LATE_GRACE_S
 from shuzhi.domain.readings import ReadingBatch, Receipt, SeriesRef
 from shuzhi.domain.sensing import ValueType, coerce_value
 from shuzhi.services.actors import Actor
@@ -85,6 +87,60 @@ class IngestResult:
                 "rejections": [{"index": r.index, "field": r.field, "reason": r.reason} for r in self.rejections]}
 
 
+# --- collection governance: what each indicator received, per day -----------------------------------
+
+
+def count_intake(s: Session, cat: Catalogue, rows: Sequence[NewReading], new: Sequence[int],
+                 rejected: Mapping[object, int], now: datetime, doubled: Mapping[int, int] | None = None) -> None:
+    """Add the batch to ``indicator_intake_days`` (per indicator, local day of arrival): stored, late
+    (:func:`shuzhi.domain.collection.is_late`), duplicate, rejected. One upsert per batch."""
+    if not rows and not rejected and not doubled:
+        return
+    freq = {i.id: i.frequency_s for i in cat.indicators.values()}
+    late_before: dict[int, datetime] = {}
+    counts: dict[int, list[int]] = {}  # indicator id → [received, accepted, late, rejected, duplicate]
+    for r in rows:
+        c = counts.get(r.indicator_id)
+        if c is None:
+            c = counts[r.indicator_id] = [0, 0, 0, 0, 0]
+        c[0] += 1
+    for i in new:
+        r = rows[i]
+        c = counts[r.indicator_id]
+        c[1] += 1
+        cut = late_before.get(r.indicator_id)
+        if cut is None:
+            cut = late_before[r.indicator_id] = now - timedelta(
+                seconds=max(freq.get(r.indicator_id, 0), LATE_GRACE_S))
+        if r.at < cut:
+            c[2] += 1
+    for c in counts.values():
+        c[4] = c[0] - c[1]
+    for ind_id, n in (doubled or {}).items():
+        c = counts.setdefault(ind_id, [0, 0, 0, 0, 0])
+        c[0] += n
+        c[4] += n
+    for code, n in rejected.items():
+        ind = cat.indicators.get(code)  # type: ignore[call-overload]
+        if ind is not None:
+            c = counts.setdefault(ind.id, [0, 0, 0, 0, 0])
+            c[0] += n
+            c[3] += n
+    if not counts:
+        return
+    day = now.astimezone(SHANGHAI).date()
+    conn = s.connection()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(IndicatorIntakeDay).values([
+        {"indicator_id": k, "day": day, "received": c[0], "accepted": c[1], "late": c[2], "rejected": c[3],
+         "duplicate": c[4]} for k, c in sorted(counts.items())])
+    t = IndicatorIntakeDay
+    s.execute(stmt.on_conflict_do_update(index_elements=["indicator_id", "day"], set_={
+        "received": t.received + stmt.excluded.received, "accepted": t.accepted + stmt.excluded.accepted,
+        "late": t.late + stmt.excluded.late, "rejected": t.rejected + stmt.excluded.rejected,
+        "duplicate": t.duplicate + stmt.excluded.duplicate}))
+
+
 # --- what readings may name: a snapshot of indicators, areas and devices ---------------------------
 
 
@@ -96,6 +152,7 @@ class _Ind:
     level: str
     roots: tuple[str, ...]
     retention_days: int | None
+    frequency_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +215,10 @@ def _load_catalogue(s: Session) -> Catalogue:
     for ind_id, area_id in s.execute(select(IndicatorArea.indicator_id, IndicatorArea.area_id)):
         roots.setdefault(ind_id, []).append(by_id[area_id].path)
     indicators = {
-        code: _Ind(id_, code, ValueType(vt), level, tuple(roots.get(id_, ())), retention)
-        for id_, code, vt, level, retention in s.execute(
-            select(Indicator.id, Indicator.code, Indicator.value_type, Indicator.level, Indicator.retention_days)
+        code: _Ind(id_, code, ValueType(vt), level, tuple(roots.get(id_, ())), retention, freq)
+        for id_, code, vt, level, retention, freq in s.execute(
+            select(Indicator.id, Indicator.code, Indicator.value_type, Indicator.level, Indicator.retention_days,
+                   Indicator.frequency_s)
             .where(Indicator.active.is_(True)))
     }
     devices = {code: _Dev(code, ind_id, by_id[area_id])
@@ -290,7 +348,17 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
         seen: set[tuple[int, str, datetime]] = set()
         # keyed by the place object (identity hash: cheaper than hashing a SeriesRef per reading)
         by_place: dict[_Place, list[tuple[datetime, float]]] = {}
-        reject = result.reject
+        rejected_codes: dict[object, int] = {}
+        doubled: dict[int, int] = {}  # repeated within the batch, per indicator
+
+        def reject(index: int, reason: str, column: str | None = None) -> None:
+            # rare: counted per named indicator for collection governance (采集治理)
+            result.reject(index, reason, column)
+            item = items[index]
+            code = item.get("indicator") if isinstance(item, Mapping) else None
+            if type(code) is str:
+                rejected_codes[code] = rejected_codes.get(code, 0) + 1
+
         isfinite = math.isfinite
         number = ValueType.NUMBER
         for index, item in enumerate(items):
@@ -365,6 +433,7 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
             key = (ind.id, ref.series_key, at)
             if key in seen:
                 result.duplicate += 1
+                doubled[ind.id] = doubled.get(ind.id, 0) + 1
                 continue
             seen.add(key)
             rows.append(NewReading(ind.id, ref.series_key, at, value, area.id))
@@ -376,6 +445,7 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
         new = store(s, rows)
         result.accepted = len(new)
         result.duplicate += len(rows) - len(new)
+        count_intake(s, cat, rows, new, rejected_codes, now, doubled)
         if READING_HOOKS:
             if len(new) < len(rows):  # some were already stored: hand on only the new ones
                 by_place = {}

@@ -168,8 +168,9 @@ def prepare_partitions(uow: UnitOfWork, now: datetime, *,
 def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT_RETENTION_DAYS,
                   rollup_days: int = DEFAULT_ROLLUP_RETENTION_DAYS) -> Purged:
     """Delete raw readings older than their indicator's retention (``default_days`` when it sets none)
-    and hourly rollups older than ``rollup_days``. Latest values are kept: they are the series' last
-    word. Safe to run from several workers (plain ranged DELETEs, partition drops under a lock timeout).
+    and hourly rollups older than ``rollup_days`` — except a *traceable* indicator's (回溯性), whose hourly
+    history is kept for good. Latest values are kept: they are the series' last word. Safe to run from
+    several workers (plain ranged DELETEs, partition drops under a lock timeout).
 
     On PostgreSQL a day's partition is dropped whole once every indicator's retention has passed for
     it (the longest retention decides), in a transaction of its own that commits at once: the drop
@@ -194,8 +195,11 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
             cut = now - timedelta(days=per_indicator.get(indicator_id, default_days))
             readings += s.execute(delete(Reading).where(  # type: ignore[attr-defined]
                 Reading.indicator_id == indicator_id, Reading.series_key == series, Reading.at < cut)).rowcount or 0
+        # a traceable indicator (回溯性) keeps its full history: its hourly rollups are never purged
+        traceable = select(Indicator.id).where(Indicator.traceable.is_(True))
         rollups = s.execute(delete(ReadingRollup).where(  # type: ignore[attr-defined]
-            ReadingRollup.hour < now - timedelta(days=rollup_days))).rowcount or 0
+            ReadingRollup.hour < now - timedelta(days=rollup_days),
+            ReadingRollup.indicator_id.not_in(traceable))).rowcount or 0
         purge_receipts(s, now)  # MQTT receipts past the redelivery window
         uow.commit()
         return Purged(readings, rollups, days_dropped)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db import bulk
 from shuzhi.adapters.db.tables import Area, Unit
 from shuzhi.adapters.db.tables_patrols import Patrol
 from shuzhi.adapters.db.tables_sensing import (
@@ -107,9 +108,11 @@ def put_kinds(uow: UnitOfWork, actor: Actor, items: list[Mapping[str, Any]]) -> 
 def _by(s: Session, column: Any, values: Iterable[str]) -> dict[str, Any]:
     wanted = sorted({v for v in values if v})
     out: dict[str, Any] = {}
-    entity = column.class_
+    table: Any = column.class_.__table__
+    conn = s.connection()  # plain Core rows (their columns as attributes): no ORM objects for 20,000 rows
     for i in range(0, len(wanted), 900):  # under SQLite's bound-parameter limit
-        out.update({getattr(o, column.key): o for o in s.scalars(select(entity).where(column.in_(wanted[i:i + 900])))})
+        out.update({getattr(o, column.key): o for o in conn.execute(
+            select(table).where(table.c[column.key].in_(wanted[i:i + 900])))})
     return out
 
 
@@ -211,48 +214,85 @@ def import_risk_points(uow: UnitOfWork, rows: Iterable[Mapping[str, str]], actor
         report = checked.report
         if report.errors:
             return report
-        existing = _by(s, RiskPoint.code, parsed)
-        # a point of another's scope is not overwritten through its code (nor is its existence told)
-        for r in checked.items:
-            point = existing.get(r["code"])
-            if point is not None and not authz.path_visible(actor, point.area_path):
-                checked.error(r, "code", f"code '{r['code']}' is taken; choose another")
+        _write(s, actor, parsed, checked, report)
         if report.errors:
             return report
-        current: dict[int, set[tuple[int, str]]] = defaultdict(set)
-        ids = [x.id for x in existing.values()]
-        for i in range(0, len(ids), 900):
-            for pid, ind, key in s.execute(select(RiskPointSeries.risk_point_id, RiskPointSeries.indicator_id,
-                                                  RiskPointSeries.series_key)
-                                           .where(RiskPointSeries.risk_point_id.in_(ids[i:i + 900]))):
-                current[pid].add((ind, key))
-        for code, item in parsed.items():
-            fields, series = item["fields"], item["series"]
-            point = existing.get(code)
-            before = None if point is None else {**{k: getattr(point, k) for k in fields},
-                                                 "series": sorted(current[point.id])}
-            audit.record_change(s, actor, "risk_point.import", f"risk_point:{code}", before,
-                                {**fields, "series": sorted(series)})
-            if point is None:
-                point = RiskPoint(code=code, rectifying=False, **fields)
-                s.add(point)
-                s.flush()
-                report.created += 1
-            else:
-                same = all(getattr(point, k) == v for k, v in fields.items()) and current[point.id] == series
-                for k, v in fields.items():
-                    setattr(point, k, v)
-                if same:
-                    report.unchanged += 1
-                else:
-                    report.updated += 1
-            if current.get(point.id, set()) != series:
-                s.execute(delete(RiskPointSeries).where(RiskPointSeries.risk_point_id == point.id))
-                s.add_all(RiskPointSeries(risk_point_id=point.id, indicator_id=i, series_key=k) for i, k in series)
         s.flush()
         if not dry_run:
             uow.commit()
         return report
+
+
+#: Codes per ``IN (…)`` list (under SQLite's bound-parameter limit); ten times as many rows per insert.
+_BATCH = 900
+
+
+def _write(s: Session, actor: Actor, parsed: dict[str, dict[str, Any]], checked: Any, report: ImportReport) -> None:
+    """Store the checked points set-based: the stored ones read in ``IN`` batches, new ones inserted and
+    changed ones updated in executemany batches, their series replaced in bulk, one audit line per
+    created or changed point (:func:`audit.record_changes`). Same outcome as one point at a time."""
+    t: Any = RiskPoint.__table__
+    ts: Any = RiskPointSeries.__table__
+    conn = s.connection()
+    keys = list(next(iter(parsed.values()))["fields"]) if parsed else []
+    codes = list(parsed)
+    existing: dict[str, Any] = {}
+    for i in range(0, len(codes), _BATCH):
+        for row in conn.execute(select(t.c.id, t.c.code, *(t.c[k] for k in keys))
+                                .where(t.c.code.in_(codes[i:i + _BATCH]))):
+            existing[row.code] = row
+    # a point of another's scope is not overwritten through its code (nor is its existence told)
+    for r in checked.items:
+        point = existing.get(r["code"])
+        if point is not None and not authz.path_visible(actor, point.area_path):
+            checked.error(r, "code", f"code '{r['code']}' is taken; choose another")
+    if report.errors:
+        return
+    current: dict[int, set[tuple[int, str]]] = defaultdict(set)
+    ids = [x.id for x in existing.values()]
+    for i in range(0, len(ids), _BATCH):
+        for pid, ind, key in conn.execute(select(ts.c.risk_point_id, ts.c.indicator_id, ts.c.series_key)
+                                          .where(ts.c.risk_point_id.in_(ids[i:i + _BATCH]))):
+            current[pid].add((ind, key))
+    changes: list[tuple[str, Any, Any]] = []
+    created: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
+    reseries: dict[str, set[tuple[int, str]]] = {}  # code → its new series, where they changed
+    for code, item in parsed.items():
+        fields, series = item["fields"], item["series"]
+        old = existing.get(code)
+        before = None if old is None else {**{k: getattr(old, k) for k in fields}, "series": sorted(current[old.id])}
+        changes.append((f"risk_point:{code}", before, {**fields, "series": sorted(series)}))
+        if old is None:
+            created.append({"code": code, "rectifying": False, **fields})
+            report.created += 1
+            if series:
+                reseries[code] = series
+            continue
+        same_fields = all(getattr(old, k) == v for k, v in fields.items())
+        if not same_fields:
+            updated.append({"id": old.id, **fields})
+        if current[old.id] != series:
+            reseries[code] = series
+        if same_fields and current[old.id] == series:
+            report.unchanged += 1
+        else:
+            report.updated += 1
+    audit.record_changes(s, actor, "risk_point.import", changes)
+    # the project's bulk writes (adapters/db/bulk.py): on PostgreSQL one INSERT … SELECT FROM unnest(arrays)
+    # or COPY, one UPDATE … FROM unnest; the time stamps are given, as COPY applies no Python default
+    at = datetime.now(UTC)
+    id_of = {code: row.id for code, row in existing.items()}
+    for i in range(0, len(created), _BATCH * 10):
+        id_of.update({c: pid for pid, c in bulk.insert_rows(
+            conn, t, [{**x, "created_at": at, "updated_at": at} for x in created[i:i + _BATCH * 10]],
+            returning=("id", "code"))})
+    bulk.update_rows(conn, t, "id", updated, constant={"updated_at": at})
+    stale = [id_of[c] for c in reseries if c in existing]
+    for i in range(0, len(stale), _BATCH):
+        conn.execute(delete(ts).where(ts.c.risk_point_id.in_(stale[i:i + _BATCH])))
+    bulk.insert_rows(conn, ts, [{"risk_point_id": id_of[c], "indicator_id": ind, "series_key": key}
+                                for c, series in reseries.items() for ind, key in sorted(series)])
 
 
 # --- the map layer and one point ---------------------------------------------------------------------
@@ -271,7 +311,7 @@ def _states(s: Session, point_ids: list[int] | None, actor: Actor) -> dict[int, 
         stmt = stmt.join(RiskPoint, RiskPoint.id == RiskPointSeries.risk_point_id).where(
             authz.area_clause(actor, RiskPoint.area_path))
     out: dict[int, tuple[list[str], int]] = {}
-    for pid, state, level, n in s.execute(stmt):
+    for pid, state, level, n in s.connection().execute(stmt):
         levels, pending = out.get(pid, ([], 0))
         if state == "firing" and level:
             levels.append(level)
@@ -302,7 +342,10 @@ def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state
                      .order_by(RiskPoint.code))
         if kind:
             stmt = stmt.where(RiskPoint.kind == kind)
-        rows = s.execute(stmt).all()
+        if state is None:  # otherwise the state, computed below, filters before the limit
+            stmt = stmt.limit(limit)
+        conn = s.connection()  # plain Core rows: no ORM row processing for 20,000 points
+        rows = conn.execute(stmt).all()
         states = _states(s, None, actor)
         names = dict(_kinds(s))
         last_stmt: Any = select(RiskPointCheck.risk_point_id, func.max(RiskPointCheck.at)).group_by(
@@ -310,17 +353,31 @@ def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state
         if actor.area_paths is not None:
             last_stmt = last_stmt.join(RiskPoint, RiskPoint.id == RiskPointCheck.risk_point_id).where(
                 authz.area_clause(actor, RiskPoint.area_path))
-        last = dict(s.execute(last_stmt).all())
+        last: dict[int, datetime] = {pid: at for pid, at in conn.execute(last_stmt)}
     at = now or datetime.now(UTC)
+    # the state of a point with open warnings, without and with a rectification mark; the others are
+    # normal or in rectification (rp.point_state with no levels and nothing pending)
+    warned = {pid: (rp.point_state(levels, pending, False).value, rp.point_state(levels, pending, True).value)
+              for pid, (levels, pending) in states.items()}
+    plain = (rp.point_state((), 0, False).value, rp.point_state((), 0, True).value)
+    # due when never checked or last checked at or before now - interval (rp.check_due), one cut-off an interval
+    cutoffs: dict[int, datetime] = {}
     out = []
-    for r in rows:
-        st = _state(states, r)
+    for pid, code, name, kind_, grade, lon, lat, rectifying, every, area_code in rows:
+        st = warned.get(pid, plain)[1 if rectifying else 0]
         if state is not None and st != state:
             continue
-        out.append({"code": r.code, "name": r.name, "kind": r.kind, "kind_name": names.get(r.kind, r.kind),
-                    "grade": r.grade, "lon": r.lon, "lat": r.lat, "area_code": r.area_code, "state": st,
-                    "last_checked_at": last.get(r.id),
-                    "check_due": rp.check_due(last.get(r.id), r.patrol_every_s, at)})
+        checked_at = last.get(pid)
+        if every:
+            cut = cutoffs.get(every)
+            if cut is None:
+                cut = cutoffs[every] = at - timedelta(seconds=every)
+            due = checked_at is None or checked_at <= cut
+        else:
+            due = False
+        out.append({"code": code, "name": name, "kind": kind_, "kind_name": names.get(kind_, kind_),
+                    "grade": grade, "lon": lon, "lat": lat, "area_code": area_code, "state": st,
+                    "last_checked_at": checked_at, "check_due": due})
         if len(out) >= limit:
             break
     return out
@@ -352,6 +409,9 @@ def get_point(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
         states = _states(s, [point.id], actor)
         timeline = s.scalars(select(RiskPointChange).where(RiskPointChange.risk_point_id == point.id)
                              .order_by(RiskPointChange.id)).all()
+        from shuzhi.services.sensing.rectification import of_point
+
+        rectifications = of_point(s, point, datetime.now(UTC))
         checks = s.scalars(select(RiskPointCheck).where(RiskPointCheck.risk_point_id == point.id)
                            .order_by(RiskPointCheck.at.desc(), RiskPointCheck.id.desc()).limit(20)).all()
         return {
@@ -368,28 +428,30 @@ def get_point(uow: UnitOfWork, actor: Actor, code: str) -> dict[str, Any]:
             "checks": [{"at": c.at, "actor": c.actor, "result": c.result, "note": c.note, "patrol_id": c.patrol_id}
                        for c in checks],
             "check_due": rp.check_due(checks[0].at if checks else None, point.patrol_every_s, datetime.now(UTC)),
+            "rectifications": rectifications,
         }
 
 
 def mark_rectification(uow: UnitOfWork, actor: Actor, code: str, *, active: bool, reason: str,
                        now: datetime | None = None) -> dict[str, Any]:
-    """Start (``active``) or end rectification (整改) on a point in one's scope, with the reason on its timeline."""
+    """The short way into the rectification loop (:mod:`shuzhi.services.sensing.rectification`): ``active``
+    opens one with ``reason`` as its finding; not ``active`` ends the open one — verified when it was
+    reported done, else cancelled — with the reason on the point's timeline."""
+    from shuzhi.services.sensing import rectification
+
     authz.require(actor, p.RISK_POINT_WRITE)
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("give the reason", field="reason")
-    if len(reason) > 2000:
-        raise Invalid("the reason is at most 2000 characters", field="reason")
+    if active:
+        rectification.start(uow, actor, code, finding=reason, now=now)
+        return get_point(uow, actor, code)
     with uow:
         s = uow.session
         point = _point(s, actor, code)
-        if point.rectifying == active:
-            raise Invalid("the point is already under rectification" if active
-                          else "the point is not under rectification", field="active")
-        point.rectifying = active
-        s.add(RiskPointChange(risk_point_id=point.id, at=now or datetime.now(UTC), actor=actor.label,
-                              action="rectification_started" if active else "rectification_ended", reason=reason))
-        uow.commit()
+        open_ = rectification._open_of(s, point.id)
+        if open_ is None:
+            raise Invalid("the point is not under rectification", field="active")
+        rect_id, state = open_.id, open_.state
+    action = "verified" if state == rp.RectState.DONE.value else "cancelled"
+    rectification.step(uow, actor, code, rect_id, action, note=reason, now=now)
     return get_point(uow, actor, code)
 
 

@@ -96,6 +96,9 @@ def put_rule(uow: UnitOfWork, actor: Actor, doc: Any, *, expected_version: int |
         else:
             row.document, row.version, row.updated_by, row.updated_at = doc, row.version + 1, actor.label, at
         audit.record_change(s, actor, "vital_sign_rule.update", "vital_sign_rule", before, doc)
+        from shuzhi.services.sensing import warning_config
+
+        warning_config.bump(s)  # ``stale_after`` is the staleness alarm's too
         uow.commit()
     return get_rule(uow, actor)
 

@@ -8,9 +8,9 @@ inhibition has ended.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Area
@@ -69,15 +69,28 @@ def check_no_data(uow: UnitOfWork, now: datetime | None = None) -> CheckReport:
                                     IndicatorWarning.last_reading_at, IndicatorWarning.last_value)
                              .where(IndicatorWarning.state.in_(OPEN_STATES))).all():
             targets[(row[0], row[2])] = (_Where(*row[:6]), row[6], row[7])
-        silent_kinds = {r.indicator for r in config.rules.all_rules() if r.no_data_conditions}
-        if silent_kinds:
+        # the shortest silence any rule of an indicator grades: only series silent at least that long
+        # (or with an open warning, above) can change, so the others are not read — every real-time
+        # indicator has a no-data condition (the staleness alarm), and most series are not silent
+        shortest: dict[str, timedelta] = {}
+        for r in config.rules.all_rules():
+            for c in r.no_data_conditions:
+                for b in c.bounds:
+                    if b is not None and (r.indicator not in shortest or b < shortest[r.indicator]):
+                        shortest[r.indicator] = b
+        by_gap: dict[timedelta, list[str]] = {}
+        for code, gap in shortest.items():
+            by_gap.setdefault(gap, []).append(code)
+        if by_gap:
             from shuzhi.adapters.db.tables_sensing import Indicator
 
+            silent = or_(*(and_(Indicator.code.in_(codes), LatestReading.at <= now - gap)
+                           for gap, codes in sorted(by_gap.items())))
             for ind_id, code, key, area_code, path, at, value in s.execute(
                 select(LatestReading.indicator_id, Indicator.code, LatestReading.series_key, Area.code, Area.path,
                        LatestReading.at, LatestReading.value)
                 .join(Indicator, Indicator.id == LatestReading.indicator_id)
-                .join(Area, Area.id == LatestReading.area_id).where(Indicator.code.in_(silent_kinds))).all():
+                .join(Area, Area.id == LatestReading.area_id).where(silent)).all():
                 where = _Where(ind_id, code, key, area_code, path, None if key == area_code else key)
                 targets.setdefault((ind_id, key), (where, at, value))
         owned = {k: found for k in targets if (found := cache.pop(k, None)) is not None}

@@ -110,10 +110,25 @@ def load_config(s: Session) -> Config:
         inh, _ = parse_inhibition(irow.document)
         if inh is not None:
             inhibitions.append(inh)
-    config = Config(gen, RuleBook(rules), tuple(silences), tuple(inhibitions))
+    config = Config(gen, RuleBook(_with_staleness(s, rules)), tuple(silences), tuple(inhibitions))
     with _configs.lock:
         _configs.data[url] = config
     return config
+
+
+def _with_staleness(s: Session, rules: list[ThresholdRule]) -> list[ThresholdRule]:
+    """The staleness alarm of real-time indicators (实时性, :func:`shuzhi.domain.collection.with_staleness`):
+    a silence of ``stale_after`` × frequency (the vital-sign rule's) is a no-data warning. An indicator
+    import and a change of the vital-sign rule bump the generation, so this follows them."""
+    from shuzhi.adapters.db.tables_sensing import VitalSignRule
+    from shuzhi.domain import vital_signs as vs
+    from shuzhi.domain.collection import with_staleness
+
+    realtime = dict(s.execute(select(Indicator.code, Indicator.frequency_s)
+                              .where(Indicator.realtime.is_(True), Indicator.active.is_(True))).all())
+    row = s.get(VitalSignRule, 1)
+    vital = (vs.parse_rule(row.document)[0] if row is not None else None) or vs.default_rule()
+    return with_staleness(rules, realtime, vital.stale_after)
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from shuzhi.adapters.db.tables_public_services import (
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import RATING_RATES
 from shuzhi.domain.evaluation import rating_rates as rating_rates_of
+from shuzhi.domain.periods import PeriodError, parse_period
 from shuzhi.domain.ratings import Grade, Rates, RatingFact, VState, counts, rates
 from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid
@@ -60,17 +61,26 @@ def _bounds(since: date | None, until: date | None) -> tuple[datetime | None, da
     return lo, hi
 
 
-def rating_rates(uow: UnitOfWork, actor: Actor, by: str, *, since: date | None = None, until: date | None = None
-                 ) -> list[RateRow]:
+def rating_rates(uow: UnitOfWork, actor: Actor, by: str, *, since: date | None = None, until: date | None = None,
+                 period: str | None = None) -> list[RateRow]:
     """好评率, 差评整改率 and on-time rectification per window, department, town or clerk, over the
-    ratings in the actor's scope rated in [since, until] (local days). A 差评 whose appeal was upheld
-    counts as invalid and leaves the denominators.
+    ratings in the actor's scope rated in [since, until] (local days), or in ``period`` (an evaluation
+    period, ``2026-12``, ``2026-W49``, ``2026-Q4`` …, as the evaluation page names it; not with since/until).
+    A 差评 whose appeal was upheld counts as invalid and leaves the denominators.
 
     When the active scoring scheme weights the rating rates (``good_rating_rate`` …), each row gets the
     points those items give and the rows rank by them; otherwise they rank by 好评率."""
     authz.require(actor, P.EVALUATION_READ)
     if by not in GROUPINGS:
         raise Invalid(f"one of {', '.join(GROUPINGS)}", field="by")
+    if period is not None:
+        if since is not None or until is not None:
+            raise Invalid("give either a period or since/until, not both", field="period")
+        try:
+            p = parse_period(period)
+        except PeriodError as exc:
+            raise Invalid(str(exc), field="period") from None
+        since, until = p.start, p.end
     lo, hi = _bounds(since, until)
     with uow:
         s = uow.session

@@ -25,12 +25,15 @@ from sqlalchemy.orm import Session
 from shuzhi.adapters.db.tables import Event, Unit
 from shuzhi.adapters.db.tables_public_services import (
     ServiceCase,
+    ServiceEnterprise,
     ServiceMatter,
     ServiceRating,
     ServiceSettings,
     ServiceTimeline,
     ServiceVerification,
     ServiceVisit,
+    ServiceWhistle,
+    ServiceWhistleRating,
     ServiceWindow,
 )
 from shuzhi.adapters.db.tables_supervision import Notification
@@ -193,6 +196,29 @@ def _open_verification(s: Session, r: ServiceRating, window: ServiceWindow, acto
     return v
 
 
+def open_whistle_verification(s: Session, r: ServiceWhistleRating, event: Event, enterprise_name: str,
+                              actor: Actor, at: datetime) -> ServiceVerification:
+    """An enterprise's 差评 of its call's handling (政企双向评价) opens a verification like a service 差评:
+    the centre that owns the call answers for it (it routed the call and works with the departments), on
+    the installation's limits and that unit's calendar. The enterprise is known by name, so it is called
+    back always (100 % 回访, no ``unreachable`` exit)."""
+    conf = _settings(s)
+    cal = calendar_for(s, event.owner_unit_id)
+    v = ServiceVerification(
+        whistle_rating_id=r.id, unit_id=event.owner_unit_id, area_path=event.area_path, named=True,
+        state=VState.OPEN.value, opened_at=at, limit_days=conf.bad_rating_limit_days,
+        callback_due_at=cal.deadline(at, TimeLimit.parse(f"{conf.callback_limit_days}wd")),
+        due_at=cal.deadline(at, TimeLimit.parse(f"{conf.bad_rating_limit_days}wd")))
+    s.add(v)
+    s.flush()
+    _log(s, "verification", v.id, actor, "verification.open", at, after=v.state, payload={
+        "whistle_rating": r.id, "call": event.number, "enterprise": enterprise_name, "named": True,
+        "due_at": v.due_at.isoformat(), "callback_due_at": v.callback_due_at.isoformat()})
+    note(s, event, actor, "whistle.verification_opened", at, reason=f"企业差评待核实整改（{enterprise_name}）",
+         payload={"verification": v.id, "due_at": v.due_at.isoformat()})
+    return v
+
+
 def rate_case(uow: UnitOfWork, number: str, body: dict[str, Any], actor: Actor, *, now: datetime | None = None
               ) -> RatingOut:
     """The applicant rates a completed case (at the window's device, or online): once, for good."""
@@ -285,6 +311,8 @@ class VerificationOut:
     outcome: str | None
     version: int
     timeline: list[dict[str, Any]]
+    #: ``service`` (a case's or a visit's 差评) or ``whistle`` (an enterprise's 差评 of its call's handling)
+    kind: str = "service"
 
 
 _TEXT_NEEDED = {VAction.CALL_BACK: "callback_note", VAction.UNREACHABLE: "callback_note",
@@ -362,15 +390,32 @@ def _apply(v: ServiceVerification, a: VAction, text: str | None, satisfied: Any,
         v.outcome, v.rater_satisfied, v.closed_at = text, satisfied, at
 
 
+def _whistle_verification_out(s: Session, v: ServiceVerification, lines: list[dict[str, Any]]) -> VerificationOut:
+    """An enterprise's 差评 of its call: the call's number where a case's would be, the enterprise by name
+    (an enterprise, not a person: nothing to mask)."""
+    wr = s.get(ServiceWhistleRating, v.whistle_rating_id)
+    assert wr is not None
+    w = s.get(ServiceWhistle, wr.whistle_id)
+    ent = s.get(ServiceEnterprise, wr.enterprise_id)
+    event = s.get(Event, w.event_id) if w is not None else None
+    now = datetime.now(UTC)
+    return VerificationOut(
+        v.id, v.state, v.named, wr.grade, LEVEL_LABELS[Level(wr.level)], wr.comment,
+        {"name": ent.name if ent else None, "phone": None}, event.number if event else None, "企业吹哨",
+        v.opened_at, v.callback_due_at, v.due_at,
+        (v.replied_at or now) > v.due_at, v.classification, v.appeal, v.appeal_decision, v.rectification, v.reply,
+        v.replied_at, on_time(v.replied_at, v.due_at) if v.replied_at else None, v.outcome, v.version, lines,
+        kind="whistle")
+
+
 def _verification_out(s: Session, v: ServiceVerification) -> VerificationOut:
+    if v.whistle_rating_id is not None:
+        return _whistle_verification_out(s, v, _lines(s, v))
     r = s.get(ServiceRating, v.rating_id)
     assert r is not None
     case = s.get(ServiceCase, r.case_id) if r.case_id else None
     w = s.get(ServiceWindow, r.window_id)
-    lines = [{"at": t.at, "actor": t.actor, "action": t.action, "from": t.from_state, "to": t.to_state,
-              "reason": t.reason} for t in s.scalars(select(ServiceTimeline).where(
-                  ServiceTimeline.subject == "verification", ServiceTimeline.subject_id == v.id)
-                  .order_by(ServiceTimeline.id))]
+    lines = _lines(s, v)
     now = datetime.now(UTC)
     return VerificationOut(
         v.id, v.state, v.named, r.grade, LEVEL_LABELS[Level(r.level)], r.comment,
@@ -378,6 +423,13 @@ def _verification_out(s: Session, v: ServiceVerification) -> VerificationOut:
         w.name if w else "", v.opened_at, v.callback_due_at, v.due_at,
         (v.replied_at or now) > v.due_at, v.classification, v.appeal, v.appeal_decision, v.rectification, v.reply,
         v.replied_at, on_time(v.replied_at, v.due_at) if v.replied_at else None, v.outcome, v.version, lines)
+
+
+def _lines(s: Session, v: ServiceVerification) -> list[dict[str, Any]]:
+    return [{"at": t.at, "actor": t.actor, "action": t.action, "from": t.from_state, "to": t.to_state,
+             "reason": t.reason} for t in s.scalars(select(ServiceTimeline).where(
+                 ServiceTimeline.subject == "verification", ServiceTimeline.subject_id == v.id)
+                 .order_by(ServiceTimeline.id))]
 
 
 def get_verification(uow: UnitOfWork, vid: int, actor: Actor) -> VerificationOut:

@@ -14,6 +14,7 @@ that answered rates the enterprise's cooperation (``domain/two_way_ratings.py``)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -50,6 +51,8 @@ class TwoWayOut:
     level: str
     level_label: str
     rated_at: datetime
+    #: the verification an enterprise's 差评 of the handling opened (None otherwise)
+    verification_id: int | None = None
 
 
 def _call(s: Session, number: str, actor: Actor) -> tuple[Event, ServiceWhistle]:
@@ -88,16 +91,24 @@ def _store(s: Session, event: Event, w: ServiceWhistle, direction: two_way.Direc
     action = "whistle.rated_by_enterprise" if unit is None else "whistle.rated_enterprise"
     note(s, event, actor, action, at, reason=f"{label}{'：' + checked.comment if checked.comment else ''}"[:2000],
          payload={"rating": r.id, "grade": r.grade, "levels": r.levels, "unit": unit.code if unit else None})
+    verification = None
     if checked.grade is Grade.BAD:
-        if unit is None:  # the enterprise is unhappy: the centre that owns the call answers for it
+        if unit is None:  # the enterprise is unhappy: the centre that owns the call answers for it, and
+            # verifies it like a service 差评 (call back, classify, rectify, reply)
+            from shuzhi.services.window.ratings import open_whistle_verification
+
+            enterprise = s.get(ServiceEnterprise, w.enterprise_id)
+            verification = open_whistle_verification(s, r, event, enterprise.name if enterprise else "", actor, at)
             s.add(Notification(unit_id=event.owner_unit_id, event_id=event.id, kind="service.whistle_bad_rating",
-                               title=f"企业差评：{event.title}"[:200], body=checked.comment,
-                               payload={"rating": r.id}, created_at=at))
+                               title=f"企业差评待核实整改：{event.title}"[:200], body=checked.comment,
+                               payload={"rating": r.id, "verification": verification.id,
+                                        "due_at": verification.due_at.isoformat()}, created_at=at))
         s.add(Notification(person_id=w.officer_person_id, event_id=event.id, kind="service.whistle_bad_rating",
                            title=(f"企业对办理给出差评：{event.title}" if unit is None
                                   else f"{unit.name}对企业的评价为差评")[:200],
                            body=checked.comment, payload={"rating": r.id}, created_at=at))
-    return TwoWayOut(r.id, event.number, direction.value, unit.name if unit else None, r.grade, r.level, label, at)
+    return TwoWayOut(r.id, event.number, direction.value, unit.name if unit else None, r.grade, r.level, label, at,
+                     verification.id if verification else None)
 
 
 def rate_handling(uow: UnitOfWork, number: str, body: dict[str, Any], actor: Actor, *,
@@ -178,18 +189,10 @@ def figures(uow: UnitOfWork, actor: Actor, *, since: date | None = None, until: 
         by_dept: dict[int, list[Level]] = defaultdict(list)
         by_ent: dict[int, list[Level]] = defaultdict(list)
         handled = [r for r in rows if r.direction == two_way.Direction.ENTERPRISE.value]
-        if handled:
-            ids = {r.whistle_id for r in handled}
-            w_events: dict[int, int] = {w: e for w, e in s.execute(
-                select(ServiceWhistle.id, ServiceWhistle.event_id).where(ServiceWhistle.id.in_(ids)))}
-            answered: dict[int, set[int]] = defaultdict(set)
-            for ev_id, unit_id in s.execute(select(Task.event_id, Task.unit_id).where(
-                    Task.event_id.in_(set(w_events.values())), Task.role == TaskRole.LEAD.value,
-                    Task.state.in_(_ANSWERED))):
-                answered[ev_id].add(unit_id)
-            for r in handled:
-                for u in answered[w_events[r.whistle_id]]:
-                    by_dept[u].append(Level(r.level))
+        answering = _answering_units(s, handled)
+        for r in handled:
+            for u in answering[r.whistle_id]:
+                by_dept[u].append(Level(r.level))
         for r in rows:
             if r.direction == two_way.Direction.DEPARTMENT.value:
                 by_ent[r.enterprise_id].append(Level(r.level))
@@ -206,3 +209,50 @@ def figures(uow: UnitOfWork, actor: Actor, *, since: date | None = None, until: 
         enterprises = sorted((row(ents[e].credit_code, ents[e].name, lv) for e, lv in by_ent.items()),
                              key=lambda r: (-(r.good_rate or 0), -r.ratings, r.key))
         return TwoWayFigures(depts, enterprises)
+
+
+def _answering_units(s: Session, handled: list[ServiceWhistleRating]) -> dict[int, set[int]]:
+    """Per call (whistle id) of these ratings, the departments that answered it (lead tasks reported back)."""
+    answered: dict[int, set[int]] = defaultdict(set)
+    if not handled:
+        return answered
+    ids = {r.whistle_id for r in handled}
+    w_events: dict[int, int] = {w: e for w, e in s.execute(
+        select(ServiceWhistle.id, ServiceWhistle.event_id).where(ServiceWhistle.id.in_(ids)))}
+    by_event: dict[int, set[int]] = defaultdict(set)
+    for ev_id, unit_id in s.execute(select(Task.event_id, Task.unit_id).where(
+            Task.event_id.in_(set(w_events.values())), Task.role == TaskRole.LEAD.value,
+            Task.state.in_(_ANSWERED))):
+        by_event[ev_id].add(unit_id)
+    for w, e in w_events.items():
+        answered[w] = by_event[e]
+    return answered
+
+
+def evaluation_counts(s: Session, actor: Actor, by: str, lo: datetime, hi: datetime, *,
+                      area_key: Callable[[str], str] | None = None) -> dict[str, dict[str, int]]:
+    """The two-way measures (``TWO_WAY_MEASURES``: how enterprises rated the handling of their calls) per
+    group key, over the enterprises' ratings in the actor's scope rated in [lo, hi): ``by`` is
+    ``department`` (keys are unit ids as text; a call's rating counts for each department that answered
+    it) or ``area`` (keys from ``area_key`` applied to the call's area path)."""
+    q = select(ServiceWhistleRating).where(
+        authz.area_clause(actor, ServiceWhistleRating.area_path),
+        ServiceWhistleRating.direction == two_way.Direction.ENTERPRISE.value,
+        ServiceWhistleRating.rated_at >= lo, ServiceWhistleRating.rated_at < hi)
+    handled = list(s.scalars(q))
+    levels: dict[str, list[Level]] = defaultdict(list)
+    if by == "department":
+        answering = _answering_units(s, handled)
+        for r in handled:
+            for u in answering[r.whistle_id]:
+                levels[str(u)].append(Level(r.level))
+    elif by == "area" and area_key is not None:
+        for r in handled:
+            levels[area_key(r.area_path)].append(Level(r.level))
+    else:
+        raise ValueError(f"two-way figures are by department or area, not {by!r}")
+    out = {}
+    for k, lv in levels.items():
+        f = two_way.figure(lv)
+        out[k] = {"enterprise_ratings": f.ratings, "enterprise_ratings_good": f.good, "enterprise_ratings_bad": f.bad}
+    return out

@@ -105,18 +105,22 @@ async function loadRankings(period) {
   if (state.by === "unit" && kind.value) q.set("unit_kind", kind.value);
   let r;
   try { r = await get(`/api/evaluation/rankings?${q}`); } catch (e) {
-    body.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e))));
+    body.append(el("tr", {}, el("td", { colspan: 7 }, errorText(e))));
     return;
   }
   document.getElementById("rank-previous").textContent = t("eval.previous", { label: r.previous_period });
-  if (!r.ranking.length) body.append(el("tr", {}, el("td", { colspan: 8 }, t("common.empty"))));
+  if (!r.ranking.length) body.append(el("tr", {}, el("td", { colspan: 9 }, t("common.empty"))));
   for (const x of r.ranking) {
     body.append(el("tr", { "data-code": x.code },
       el("td", {}, x.rank), el("th", { scope: "row" }, x.name),
       el("td", {}, el("span", { class: "swatch", style: `background:${shade(x.colour)}` }), ` ${x.score.toFixed(1)}`),
       el("td", {}, movement(x)), el("td", {}, pct(x.closure_rate)), el("td", {}, pct(x.on_time_closure_rate)),
       // 台账 beside the events (unit rankings carry them; an area ranking has none)
-      el("td", {}, pct(x.ledger_report_rate)), el("td", {}, pct(x.ledger_completion_rate))));
+      el("td", {}, pct(x.ledger_report_rate)), el("td", {}, pct(x.ledger_completion_rate)),
+      el("td", { class: "eval-data-quality" }, x.runway_indicators
+        ? t("gov.eval.data_quality_cell", { coverage: pct(x.data_coverage_rate), fresh: pct(x.data_freshness_rate), ack: pct(x.warning_ack_on_time_rate) })
+        : t("common.none"))));
+
   }
   for (const [id, list] of [["red-list", r.red_list], ["black-list", r.black_list]]) {
     const box = clear(document.getElementById(id));
@@ -206,13 +210,35 @@ async function loadGridTeams(period) {
   } catch (e) { teams.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e)))); }
 }
 
+// 好差评 (issue #24): 好评率, 差评整改率 and on-time rectification per window, department, town or clerk in the
+// period, ranked by the active scheme's rating items when it has them
+let svcRatesSeq = 0; // a period or grouping changed twice quickly: only the last answer is drawn
+async function loadServiceRates(period) {
+  const seq = ++svcRatesSeq;
+  const by = document.getElementById("svc-rates-by").value;
+  let rows;
+  let failed = null;
+  try { rows = await get(`/api/services/rates?${new URLSearchParams({ by, period })}`); } catch (e) { failed = e; }
+  if (seq !== svcRatesSeq) return;
+  const body = clear(document.getElementById("svc-rates-body"));
+  document.getElementById("svc-rates-name").textContent = t(`eval.svc.by.${by}`);
+  if (failed) { body.append(el("tr", {}, el("td", { colspan: 9 }, errorText(failed)))); return; }
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 9 }, t("common.empty"))));
+  rows.forEach((r, i) => body.append(el("tr", { "data-key": r.key, "data-by": by },
+    el("td", {}, String(i + 1)), el("th", { scope: "row" }, r.name), el("td", {}, String(r.ratings)),
+    el("td", {}, String(r.good)), el("td", {}, String(r.bad)), el("td", { "data-rate": "good" }, pct(r.good_rate)),
+    el("td", { "data-rate": "rectification" }, pct(r.rectification_rate)), el("td", { "data-rate": "on_time" }, pct(r.on_time_rate)),
+    el("td", {}, r.score === null ? t("common.none") : r.score.toFixed(1)))));
+  Object.assign(document.getElementById("svc-rates").dataset, { loaded: by, period });
+}
+
 async function refresh() {
   const period = currentPeriod();
   const q = new URLSearchParams(location.search);
   q.set("period", period);
   history.replaceState(null, "", `/evaluation?${q}`);
   await Promise.all([loadMap(period).catch((e) => toast(errorText(e), "error")), loadRankings(period),
-    loadDutyFigures(period, state.area), loadAssignees(period), loadGridTeams(period), loadLedgerLeaders()]);
+    loadDutyFigures(period, state.area), loadAssignees(period), loadGridTeams(period), loadLedgerLeaders(), loadServiceRates(period)]);
 }
 
 function setBy(by) {
@@ -241,6 +267,7 @@ function setBy(by) {
   document.getElementById("by-unit").addEventListener("click", () => setBy("unit"));
   document.getElementById("by-area").addEventListener("click", () => setBy("area"));
   document.getElementById("unit-kind").addEventListener("change", () => loadRankings(currentPeriod()));
+  document.getElementById("svc-rates-by").addEventListener("change", () => loadServiceRates(currentPeriod()));
   document.getElementById("report-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const error = document.getElementById("report-error");

@@ -74,8 +74,42 @@ async function load() {
   await figures();
 }
 
+// 登记企业吹哨: the enterprise from the registered list (in one's areas), the departments it goes to
+const NEW_ERRORS = { credit_code: "whistles.err.enterprise", subject: "whistles.err.subject",
+  department_codes: "whistles.err.departments", response_days: "whistles.err.days" };
+
+async function newCallForm() {
+  const [enterprises, departments] = await Promise.all([get("/api/services/enterprises"), get("/api/units?kind=department")]);
+  $("wh-enterprise").append(...enterprises.map((e) => el("option", { value: e.credit_code }, `${e.name}（${e.officer_name}）`)));
+  $("wh-departments").append(...departments.map((u) => el("label", { class: "inline" },
+    el("input", { type: "checkbox", value: u.code, "data-department": u.code }), ` ${u.name}`)));
+  $("wh-new").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const error = $("wh-new-error");
+    error.textContent = "";
+    const body = { credit_code: $("wh-enterprise").value, subject: $("wh-subject").value.trim(),
+      description: $("wh-description").value.trim(), response_days: Number($("wh-days").value),
+      department_codes: [...$("wh-departments").querySelectorAll("input:checked")].map((i) => i.value) };
+    const local = !body.credit_code ? "credit_code" : !body.subject ? "subject" : !body.department_codes.length ? "department_codes"
+      : !(Number.isInteger(body.response_days) && body.response_days >= 1 && body.response_days <= 15) ? "response_days" : null;
+    if (local) { error.textContent = t(NEW_ERRORS[local]); error.dataset.field = local; return; }
+    try {
+      const out = await post("/api/services/whistles", body);
+      toast(t("whistles.created", { number: out.number }));
+      $("wh-new").reset();
+      $("wh-new").dataset.created = out.number;
+      await load();
+    } catch (e) {
+      const f = e instanceof ApiError && e.body && typeof e.body.field === "string" ? e.body.field.replace(/\[\d+\]$/, "") : null;
+      error.textContent = f && NEW_ERRORS[f] ? t(NEW_ERRORS[f]) : errorText(e);
+      error.dataset.field = f || "";
+    }
+  });
+}
+
 (async () => {
   await shell();
+  await newCallForm();
   $("wh-mine").addEventListener("change", load);
   await load();
   document.body.dataset.ready = "1";
