@@ -307,7 +307,7 @@ def test_thousands_of_points_are_imported_set_based_with_the_same_points_series_
     assert (len(before["series"]), after["series"]) == (1, [])
     with session_factory() as s:
         assert audit.verify_chain(s).ok
-        assert [c.action for c in s.scalars(select(RiskPointChange))] == ["rectification_started"], \
+        assert [c.action for c in s.scalars(select(RiskPointChange))] == ["rectification.found"], \
             "an import writes no timeline line"
 
     # the map layer: each point's state and check due as the domain rules say
