@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -23,6 +25,7 @@ from shuzhi.services import geo_index
 from shuzhi.services.bootstrap import bootstrap
 from shuzhi.services.ttl_cache import clear_all
 from shuzhi.services.unit_of_work import UnitOfWork
+from tests.snapshots import restore_or_build
 
 # Every test runs with the parts wired as in a server process (hooks, session listeners, periodic jobs),
 # whichever test modules were collected.
@@ -167,3 +170,41 @@ def uow(session_factory: sessionmaker[Session]) -> UnitOfWork:
 def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_factory() as s:
         yield s
+
+
+@pytest.fixture
+def demo_district(engine: Engine, session_factory: sessionmaker[Session]) -> Any:
+    """The demo district (seed 1) with its areas, classes, units and people imported through the real
+    importers (``load_reference_data``), as a dozen demo tests start; built once per worker, restored
+    from a snapshot for the others (tests/snapshots.py)."""
+    from shuzhi.demo.district import build_district
+    from shuzhi.demo.runner import load_reference_data
+
+    def build() -> Any:
+        district = build_district(1)
+        load_reference_data(lambda: UnitOfWork(session_factory), district)
+        return district
+
+    return restore_or_build(engine, "demo-reference-1", build)
+
+
+#: The demo's history is replayed up to this moment in the tests (a Wednesday noon in Chongqing).
+DEMO_NOW = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_history(engine: Engine, session_factory: sessionmaker[Session]) -> tuple[Any, list[Any], Any]:
+    """The whole demo as ``shuzhi demo`` seeds it (seed 1, two days of history up to ``DEMO_NOW``): a
+    replayer over this test's database that knows the history's event numbers and failures, the steps
+    still in the future, and the district. Seeded once per worker, restored for the other tests."""
+    from shuzhi.demo.replay import Replayer
+    from shuzhi.demo.runner import seed_demo
+
+    def build() -> Any:
+        replayer, pending, district = seed_demo(session_factory, 1, 2, now=DEMO_NOW)
+        return list(replayer.numbers), list(replayer.failures), pending, district
+
+    numbers, failures, pending, district = restore_or_build(engine, "demo-history-1-2", build)
+    replayer = Replayer(lambda: UnitOfWork(session_factory))
+    replayer.numbers[:], replayer.failures[:] = numbers, failures
+    return replayer, list(pending), district

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import and_, func, or_, select
@@ -14,13 +14,13 @@ from shuzhi.adapters.db.tables_desk import CopyList
 from shuzhi.adapters.db.tables_ledgers import LedgerEventLink
 from shuzhi.adapters.db.tables_supervision import SupervisionStep
 from shuzhi.config import Settings
-from shuzhi.demo.runner import seed_demo
 from shuzhi.entrypoints.api.app import create_app
+from tests.conftest import DEMO_NOW
 
 
-def test_demo_seed_builds_a_district_with_history(session_factory: sessionmaker[Session], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    now = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)  # a Wednesday noon in Chongqing
-    replayer, pending, _ = seed_demo(session_factory, 1, 2, now=now)
+def test_demo_seed_builds_a_district_with_history(demo_history: Any, session_factory: sessionmaker[Session]) -> None:
+    now = DEMO_NOW  # a Wednesday noon in Chongqing
+    replayer, pending, _ = demo_history
     with session_factory() as s:
         grids = s.scalar(select(func.count(Area.id)).where(Area.level == "grid"))
         assert grids is not None and grids >= 2000
@@ -83,12 +83,13 @@ def test_healthz_waits_for_the_data(session_factory: sessionmaker[Session], tmp_
         assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_live_loop_brings_new_events_and_dispatches_them(session_factory: sessionmaker[Session]) -> None:
+def test_live_loop_brings_new_events_and_dispatches_them(demo_history: Any,
+                                                         session_factory: sessionmaker[Session]) -> None:
     import threading
 
     from shuzhi.demo.runner import _live_loop
 
-    replayer, pending, district = seed_demo(session_factory, 1, 1, now=datetime(2025, 6, 11, 4, 0, tzinfo=UTC))
+    replayer, pending, district = demo_history
     before = len(replayer.numbers)
     stop = threading.Event()
     worker = threading.Thread(target=_live_loop, args=(session_factory, replayer, pending, district, 1, stop, 0.05))

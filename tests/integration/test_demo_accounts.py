@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.config import Settings
 from shuzhi.demo.accounts import DEMO_PASSWORD, give_demo_passwords
-from shuzhi.demo.district import build_district
-from shuzhi.demo.runner import DEMO_ACCOUNTS, load_reference_data
+from shuzhi.demo.runner import DEMO_ACCOUNTS
 from shuzhi.domain.permissions import Role
 from shuzhi.entrypoints.api.app import create_app
 from shuzhi.services import commands as c
@@ -20,10 +19,9 @@ from shuzhi.services.intake import submit_event
 from shuzhi.services.unit_of_work import UnitOfWork
 
 
-def test_demo_accounts_sign_in_and_see_their_own_scope(session_factory: sessionmaker[Session],
+def test_demo_accounts_sign_in_and_see_their_own_scope(demo_district: Any, session_factory: sessionmaker[Session],
                                                       tmp_path: Any) -> None:
-    district = build_district(1)
-    load_reference_data(lambda: UnitOfWork(session_factory), district)
+    district = demo_district
     assert give_demo_passwords(session_factory) == len(district.people)
     assert give_demo_passwords(session_factory) == 0  # only people without a password
 

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Area, Event, TimelineEntry
 from shuzhi.demo.areas import merge_pair, seed_village_merge
-from shuzhi.demo.district import build_district
-from shuzhi.demo.runner import load_reference_data
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.services import commands as c
 from shuzhi.services import evaluation, handling, intake
@@ -21,14 +19,13 @@ from shuzhi.services.actors import resolve_actor
 from shuzhi.services.unit_of_work import UnitOfWork
 
 
-def test_the_demo_merge_moves_open_work_and_leaves_last_months_figures_unchanged(
+def test_the_demo_merge_moves_open_work_and_leaves_last_months_figures_unchanged(demo_district: Any,
         session_factory: sessionmaker[Session]) -> None:
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     first, second = merge_pair(district)
     town = first["town"]
     then = datetime.now(UTC) - timedelta(days=35)

@@ -6,6 +6,7 @@ duty and then to the district's (the leader in charge), who replies "1"; the tim
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +16,6 @@ from shuzhi.adapters.db.tables_duty import DutyShift
 from shuzhi.adapters.db.tables_notices import EscalationPolicy, Notice, NoticeChain, NoticeSetting
 from shuzhi.demo.district import build_district
 from shuzhi.demo.duty import FUTURE_DAYS, PAST_DAYS, centre_staff, roster_shifts, seed_duty
-from shuzhi.demo.runner import load_reference_data
 from shuzhi.demo.warnings import seed_warnings
 from shuzhi.domain import duty
 from shuzhi.domain.notices import LOCAL
@@ -57,16 +57,15 @@ def _pump(uow_factory: object, live: Live) -> None:
     notice_sender.send_due(uow_factory, now, live.gateways())  # type: ignore[arg-type]
 
 
-def test_a_red_warning_at_night_in_the_demo_climbs_through_kannel_to_the_leader_in_charge(
+def test_a_red_warning_at_night_in_the_demo_climbs_through_kannel_to_the_leader_in_charge(demo_district: Any,
         kannel_live: Live, session_factory: sessionmaker[Session]) -> None:
     live, now = kannel_live, datetime.now(UTC)
     forget_catalogues()
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     assert seed_duty(session_factory, district, now) > 0
     seed_warnings(uow, session_factory, district)
     town = district.towns[0]

@@ -10,9 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shuzhi.adapters.db.tables import Area, Unit
-from shuzhi.demo.district import build_district
 from shuzhi.demo.plans import TEMPLATES, load_demo_plans
-from shuzhi.demo.runner import load_reference_data
 from shuzhi.services import hooks
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.plans import review
@@ -20,8 +18,7 @@ from shuzhi.services.plans import runs as plan_runs
 from shuzhi.services.unit_of_work import UnitOfWork
 
 
-def test_storm_warning_starts_the_flood_plan_down_to_the_grids(session_factory: Any) -> None:
-    load_reference_data(lambda: UnitOfWork(session_factory), build_district(1))
+def test_storm_warning_starts_the_flood_plan_down_to_the_grids(demo_district: Any, session_factory: Any) -> None:
     report = load_demo_plans(UnitOfWork(session_factory))
     assert sorted(report.created) == sorted(t["code"] for t in TEMPLATES)
     with session_factory() as s:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Unit
 from shuzhi.adapters.db.tables_sensing import Device, Indicator, IndicatorNode, Reading
-from shuzhi.demo.district import build_district
-from shuzhi.demo.runner import load_reference_data
 from shuzhi.demo.sensing import live_tick, seed_sensing
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.sensing.ingest import forget_catalogues
@@ -22,14 +21,14 @@ from shuzhi.services.unit_of_work import UnitOfWork
 NOW = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)
 
 
-def test_demo_sensors_tell_the_storm_through_the_real_services(session_factory: sessionmaker[Session]) -> None:
+def test_demo_sensors_tell_the_storm_through_the_real_services(demo_district: Any,
+                                                               session_factory: sessionmaker[Session]) -> None:
     forget_catalogues()
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     demo = seed_sensing(uow, session_factory, district, NOW - timedelta(days=2, hours=8), NOW, 1)
     with session_factory() as s:
         sectors = s.scalars(select(IndicatorNode.name).where(IndicatorNode.kind == "sector")).all()
@@ -66,18 +65,17 @@ def test_demo_sensors_tell_the_storm_through_the_real_services(session_factory: 
     forget_catalogues()
 
 
-def test_a_demo_storm_turns_the_flood_runway_orange_then_red_and_the_waterlogging_points_to_warning(
+def test_a_demo_storm_turns_the_flood_runway_orange_then_red_and_the_waterlogging_points_to_warning(demo_district: Any,
         session_factory: sessionmaker[Session]) -> None:
     """Issue #22's demo: the live storm (ten minutes after the start) through the real ingest and warnings."""
     from shuzhi.demo.warnings import seed_warnings
 
     forget_catalogues()
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     seed_warnings(uow, session_factory, district)
     demo = seed_sensing(uow, session_factory, district, NOW - timedelta(hours=12), NOW, 1)
 
@@ -98,7 +96,7 @@ def test_a_demo_storm_turns_the_flood_runway_orange_then_red_and_the_waterloggin
     forget_catalogues()
 
 
-def test_the_demo_shows_a_partly_online_plan_stale_series_and_a_rectification_under_way(
+def test_the_demo_shows_a_partly_online_plan_stale_series_and_a_rectification_under_way(demo_district: Any,
         session_factory: sessionmaker[Session]) -> None:
     """Issue #22's collection governance in the demo: through the real services."""
     from shuzhi.adapters.db.tables_warnings import IndicatorWarning
@@ -106,12 +104,11 @@ def test_the_demo_shows_a_partly_online_plan_stale_series_and_a_rectification_un
     from shuzhi.services.sensing import collection, rectification, warning_checks
 
     forget_catalogues()
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     seed_sensing(uow, session_factory, district, NOW - timedelta(hours=12), NOW, 1)
     seed_collection(uow, session_factory, NOW)
     gov = collection.governance(uow(), SYSTEM, now=NOW)

@@ -3,26 +3,25 @@ leader in charge, posts held by named people (a grid worker among them), duty li
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables_town import BoardPost, TownBoard
-from shuzhi.demo.district import build_district
-from shuzhi.demo.runner import load_reference_data
 from shuzhi.demo.town import seed_town_boards
 from shuzhi.services import town
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.unit_of_work import UnitOfWork
 
 
-def test_every_demo_town_has_four_boards_with_leaders_posts_people_and_duties(
+def test_every_demo_town_has_four_boards_with_leaders_posts_people_and_duties(demo_district: Any,
         session_factory: sessionmaker[Session]) -> None:
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     seed_town_boards(uow, district, 1)
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(TownBoard)) == 4 * len(district.towns) == 108
@@ -39,7 +38,7 @@ def test_every_demo_town_has_four_boards_with_leaders_posts_people_and_duties(
     assert len(safety["duties"]) == 4 and all(d["title"] for d in safety["duties"])
 
 
-def test_every_demo_grid_has_a_team_with_full_and_part_time_workers_and_due_items(
+def test_every_demo_grid_has_a_team_with_full_and_part_time_workers_and_due_items(demo_district: Any,
         session_factory: sessionmaker[Session]) -> None:
     from datetime import UTC, datetime
 
@@ -47,12 +46,11 @@ def test_every_demo_grid_has_a_team_with_full_and_part_time_workers_and_due_item
     from shuzhi.demo.town import seed_grid_teams
     from shuzhi.services import grid_teams
 
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     made = seed_grid_teams(uow, district, datetime.now(UTC))
     with session_factory() as s:
         roles = dict(s.execute(select(GridTeamMember.role, func.count()).group_by(GridTeamMember.role)).all())

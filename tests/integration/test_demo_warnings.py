@@ -4,14 +4,13 @@ events that are dispatched, and resolve when the readings recover — all throug
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Event, TimelineEntry
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
-from shuzhi.demo.district import build_district
-from shuzhi.demo.runner import load_reference_data
 from shuzhi.demo.sensing import seed_sensing
 from shuzhi.demo.warnings import seed_warnings
 from shuzhi.services.sensing.ingest import forget_catalogues
@@ -20,15 +19,14 @@ from shuzhi.services.unit_of_work import UnitOfWork
 NOW = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)
 
 
-def test_the_demo_storm_climbs_blue_to_red_opens_dispatched_events_and_resolves(
+def test_the_demo_storm_climbs_blue_to_red_opens_dispatched_events_and_resolves(demo_district: Any,
         session_factory: sessionmaker[Session]) -> None:
     forget_catalogues()
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     seed_warnings(uow, session_factory, district)
     seed_sensing(uow, session_factory, district, NOW - timedelta(days=2, hours=8), NOW, 1)
     with session_factory() as s:

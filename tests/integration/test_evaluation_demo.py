@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from shuzhi.demo.runner import seed_demo
 from shuzhi.services import evaluation as ev
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.rollups import recount, stored
 from shuzhi.services.unit_of_work import UnitOfWork
+from tests.conftest import DEMO_NOW
 
 
-def test_demo_colour_map_of_27_towns(session_factory: sessionmaker[Session]) -> None:
-    now = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)
-    seed_demo(session_factory, 1, 3, now=now)
+def test_demo_colour_map_of_27_towns(demo_history: Any, session_factory: sessionmaker[Session]) -> None:
+    now = DEMO_NOW
     cmap = ev.colour_map(UnitOfWork(session_factory), SYSTEM, area="500111", period="2025-06")
     assert cmap["scheme"] == "default" and len(cmap["items"]) == 27
     # the district-wide notices (copied to its towns) are the district's own row, not a 28th town

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from docx import Document
 from sqlalchemy import select
@@ -16,9 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.tables import Task, Unit
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning
-from shuzhi.demo.district import build_district
 from shuzhi.demo.plans import load_demo_plans
-from shuzhi.demo.runner import load_reference_data
 from shuzhi.demo.sensing import seed_sensing
 from shuzhi.demo.warnings import seed_warnings
 from shuzhi.services.sensing.ingest import forget_catalogues
@@ -29,15 +28,14 @@ NOW = datetime(2025, 6, 11, 4, 0, tzinfo=UTC)
 FLOOD_INDICATORS = ("RIVER_LEVEL", "RAINFALL_1H", "WATERLOGGING_DEPTH")
 
 
-def test_the_demo_storm_starts_one_flood_response_that_reaches_the_grids_and_is_reviewed(
+def test_the_demo_storm_starts_one_flood_response_that_reaches_the_grids_and_is_reviewed(demo_district: Any,
         session_factory: sessionmaker[Session], api: Api) -> None:
     forget_catalogues()
-    district = build_district(1)
+    district = demo_district
 
     def uow() -> UnitOfWork:
         return UnitOfWork(session_factory)
 
-    load_reference_data(uow, district)
     load_demo_plans(uow())
     seed_warnings(uow, session_factory, district)
     seed_sensing(uow, session_factory, district, NOW - timedelta(days=2, hours=8), NOW, 1)
