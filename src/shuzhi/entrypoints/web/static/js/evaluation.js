@@ -172,13 +172,17 @@ async function loadAssignees(period) {
   let out;
   try { out = await get(`/api/evaluation/people?${new URLSearchParams({ period })}`); }
   catch (e) { body.append(el("tr", {}, el("td", { colspan: 7 }, errorText(e)))); return; }
-  const rows = out.people.filter((p) => p.assigned).sort((a, b) => b.assigned.tasks - a.assigned.tasks);
-  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 7 }, t("common.empty"))));
+  const rows = out.people.filter((p) => p.assigned || p.figures)
+    .sort((a, b) => ((b.assigned || {}).tasks || 0) - ((a.assigned || {}).tasks || 0));
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 9 }, t("common.empty"))));
   for (const p of rows) {
-    const a = p.assigned;
+    const a = p.assigned || { tasks: 0, reported: 0, on_time: 0, overdue: 0, on_time_rate: null };
+    const f = p.figures || {};
+    // 结案率/按期结案率: the units' rules, the deciding lead task's person answering for the case
     body.append(el("tr", { "data-person": p.code }, el("th", { scope: "row" }, p.name || p.code), el("td", {}, p.unit || ""),
       el("td", {}, String(a.tasks)), el("td", {}, String(a.reported)), el("td", {}, String(a.on_time)),
-      el("td", {}, String(a.overdue)), el("td", {}, pct(a.on_time_rate))));
+      el("td", {}, String(a.overdue)), el("td", {}, pct(a.on_time_rate)),
+      el("td", { class: "closure" }, pct(f.closure_rate)), el("td", { class: "on-time-closure" }, pct(f.on_time_closure_rate))));
   }
 }
 
@@ -201,11 +205,13 @@ async function loadGridTeams(period) {
         el("td", {}, pct(d.completion_rate))));
     }
     const rows = ppl.people.filter((p) => p.duties).sort((a, b) => (a.duties.completion_rate ?? 2) - (b.duties.completion_rate ?? 2));
-    if (!rows.length) people.append(el("tr", {}, el("td", { colspan: 6 }, t("common.empty"))));
+    if (!rows.length) people.append(el("tr", {}, el("td", { colspan: 8 }, t("common.empty"))));
     for (const p of rows) {
       const d = p.duties;
+      const f = p.figures || {};
       people.append(el("tr", { "data-person": p.code }, el("th", { scope: "row" }, p.name || p.code), el("td", {}, String(d.due)),
-        el("td", {}, String(d.on_time)), el("td", {}, String(d.late)), el("td", {}, String(d.overdue)), el("td", {}, pct(d.completion_rate))));
+        el("td", {}, String(d.on_time)), el("td", {}, String(d.late)), el("td", {}, String(d.overdue)), el("td", {}, pct(d.completion_rate)),
+        el("td", { class: "closure" }, pct(f.closure_rate)), el("td", { class: "on-time-closure" }, pct(f.on_time_closure_rate))));
     }
   } catch (e) { teams.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e)))); }
 }
