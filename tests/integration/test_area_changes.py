@@ -198,9 +198,9 @@ def test_a_merge_re_points_the_configuration_naming_the_retired_areas(
     from shuzhi.adapters.db.tables import DispatchRule, DispatchRuleVersion
     from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
     from shuzhi.adapters.db.tables_plans import PlanTemplateRow
+    from shuzhi.adapters.db.tables_security import AuditEntry
     from shuzhi.adapters.db.tables_sensing import RiskPoint
     from shuzhi.adapters.db.tables_supervision import SupervisionRules
-    from shuzhi.adapters.db.tables_security import AuditEntry
 
     with session_factory() as s:
         paths = {a.code: a.path for a in s.scalars(select(Area))}
@@ -255,7 +255,8 @@ def test_a_merge_re_points_the_configuration_naming_the_retired_areas(
         assert s.get(SupervisionRules, 901).area_path == new[change["successors"][N1]].path  # type: ignore[union-attr]
         schemes = {e.code: e.area_path for e in s.scalars(select(EvaluationScheme))}
         assert schemes["S-NORTH"] == new[merged].path and schemes["S-SOUTH"] == paths[SOUTH]
-        audited = {e.object: e.details for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "area.repoint"))}
+        audited = {e.object: e.details
+                   for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "area.repoint"))}
         assert set(audited) == set(listed) - {"evaluation_scheme:S-SOUTH"}
         assert audited["dispatch_rule:R-NORTH"]["reason"] == "镇政府批复：村社撤并"
         assert audited["risk_point:RP-S1"]["from"] == S1 and audited["risk_point:RP-S1"]["to"] == s1_new

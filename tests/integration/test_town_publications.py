@@ -17,12 +17,15 @@ from shuzhi.services.actors import forget_people
 from tests.factories import World
 from tests.integration.conftest import Api
 
+PUB = "/api/evaluation/publications"
+
 
 def _month(days_back: int = 0) -> str:
     return (datetime.now(UTC) - timedelta(days=days_back)).astimezone(SHANGHAI).strftime("%Y-%m")
 
 
 def _error(api: Api, method: str, path: str, who: str, status: int, **kw: object) -> dict[str, object]:
+    """The refusal's body (its ``field``), asserting the status."""
     r = api.client.request(method, path, headers=api.headers(who), **kw)  # type: ignore[arg-type]
     assert r.status_code == status, r.text
     return dict(r.json())
@@ -81,22 +84,22 @@ def test_the_district_publishes_the_towns_ranking_and_only_then_the_towns_see_it
 
 def test_publishing_is_refused_at_the_field(api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     period = _month()
-    assert _error(api, "POST", "/api/evaluation/publications", "grace", 422,
+    assert _error(api, "POST", PUB, "grace", 422,
                   json={"period": "2024-13"})["field"] == "period"
     future = (datetime.now(UTC) + timedelta(days=70)).astimezone(SHANGHAI).strftime("%Y-%m")
-    assert _error(api, "POST", "/api/evaluation/publications", "grace", 422, json={"period": future})["field"] == "period"
+    assert _error(api, "POST", PUB, "grace", 422, json={"period": future})["field"] == "period"
     # installation-wide: names the district; a town is not one; an unknown area is not found
-    assert _error(api, "POST", "/api/evaluation/publications", "admin", 422, json={"period": period})["field"] == "area"
-    assert _error(api, "POST", "/api/evaluation/publications", "admin", 422,
+    assert _error(api, "POST", PUB, "admin", 422, json={"period": period})["field"] == "area"
+    assert _error(api, "POST", PUB, "admin", 422,
                   json={"period": period, "area": "500111001"})["field"] == "area"
-    assert _error(api, "POST", "/api/evaluation/publications", "admin", 404,
+    assert _error(api, "POST", PUB, "admin", 404,
                   json={"period": period, "area": "599999"})["field"] == "area"
     # a town's duty officer may not; given the permission, he is still no district centre
-    _error(api, "POST", "/api/evaluation/publications", "bob", 403, json={"period": period})
+    _error(api, "POST", PUB, "bob", 403, json={"period": period})
     monkeypatch.setitem(perms.ROLE_PERMISSIONS, perms.Role.DUTY_OFFICER,
                         perms.ROLE_PERMISSIONS[perms.Role.DUTY_OFFICER] | {perms.EVALUATION_PUBLISH})
     forget_people()
-    assert _error(api, "POST", "/api/evaluation/publications", "bob", 403, json={"period": period})["field"] == "area"
+    assert _error(api, "POST", PUB, "bob", 403, json={"period": period})["field"] == "area"
     # once, then 409 on the period (a publication is never changed)
     api.post("/api/evaluation/publications", "admin", {"period": period, "area": "500111"}, status=201)
-    assert _error(api, "POST", "/api/evaluation/publications", "grace", 409, json={"period": period})["field"] == "period"
+    assert _error(api, "POST", PUB, "grace", 409, json={"period": period})["field"] == "period"

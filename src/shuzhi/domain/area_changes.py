@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from shuzhi.domain.areas import AreaLevel
 from shuzhi.domain.events import FINAL_EVENT_STATES, EventState

@@ -131,7 +131,7 @@ def _with_rates(s: Session, q: Query, paths: list[str] | None, rows: list[dict[s
         pick = select(Task.id, Task.assignee_id).where(Task.event_id.in_(ids), Task.assignee_id.is_not(None))
         if q.unit is not None:
             pick = pick.where(Task.unit_id == q.unit.id)
-        assignee_of = {int(t): int(p) for t, p in s.execute(pick).all()}
+        assignee_of = {int(t): int(p) for t, p in s.execute(pick).all() if p is not None}
         for item in batch:
             for c in contributions(credited_to_people(item.snapshot, assignee_of), at, clock):
                 if c.unit_id and q.period.start <= c.day <= q.period.end:
@@ -147,7 +147,11 @@ def _with_rates(s: Session, q: Query, paths: list[str] | None, rows: list[dict[s
         f = totals[p.id]
         rates = f.rates()
         row["figures"] = ({k: f.counts.get(k, 0) for k in PERSON_MEASURES}
-                          | {k: None if rates[k] is None else round(rates[k], 4) for k in PERSON_RATES})
+                          | {k: _rounded(rates[k]) for k in PERSON_RATES})
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)
 
 
 def _with_patrols(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]]) -> None:

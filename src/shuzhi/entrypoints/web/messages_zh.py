@@ -1962,7 +1962,8 @@ MESSAGES.update({
     "areas.applied": "区域变更已生效",
     "areas.retired": "撤销的区域",
     "areas.created": "新建的区域",
-    "areas.counts": "转移未办结案卷 {events} 件、任务 {tasks} 项、人员 {people} 名、单位 {units} 个，改指配置 {configuration} 项",
+    "areas.counts": ("转移未办结案卷 {events} 件、任务 {tasks} 项、人员 {people} 名、单位 {units} 个，"
+                     "改指配置 {configuration} 项"),
     "areas.to_decide": "另有 {n} 名人员需镇街确定去向（暂归拆分后的较大部分）",
     "areas.moves": "转移明细",
     "areas.move.event": "案卷",
