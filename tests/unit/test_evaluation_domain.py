@@ -115,7 +115,8 @@ def test_credited_to_people_counts_the_deciding_tasks_person_by_the_units_rules(
     helper = TaskSnapshot(3, unit_id=8, role="assist", state="verified", dispatched_at=t0 + timedelta(hours=1),
                           handle_due_at=t0 + timedelta(hours=6), reported_at=t0 + timedelta(hours=2))
     ev = EventSnapshot(1, "closed", "handle", t0, owner_unit_id=5, dispatched_at=t0,
-                       reported_at=t0 + timedelta(hours=7), closed_at=t0 + timedelta(hours=8), tasks=(first, deciding, helper))
+                       reported_at=t0 + timedelta(hours=7), closed_at=t0 + timedelta(hours=8),
+                       tasks=(first, deciding, helper))
     clock = WorkingClock(WorkingCalendar())
     cells = contributions(credited_to_people(ev, {1: 101, 2: 102, 3: 103}), t0 + timedelta(days=1), clock)
     by: dict[int, Figures] = {}
