@@ -99,7 +99,8 @@ def test_the_docx_is_the_one_python_docx_cell_api_made() -> None:
 
 
 def test_a_ragged_row_is_drawn_as_python_docx_draws_it() -> None:
-    doc = rf.ReportDoc("题", "副题", tables=[rf.Table("表", ["甲", "乙", "丙"], [["a", "b", "c"], ["短"], ["d", "e", "f"]])])
+    rows: list[list[Any]] = [["a", "b", "c"], ["短"], ["d", "e", "f"]]
+    doc = rf.ReportDoc("题", "副题", tables=[rf.Table("表", ["甲", "乙", "丙"], rows)])
     assert parts(rf.to_docx(doc, [])) == parts(reference_docx(doc, []))
     assert content(rf.to_docx(doc, []))[-1] == [["甲", "乙", "丙"], ["a", "b", "c"], ["短", "", ""], ["d", "e", "f"]]
     too_long = rf.ReportDoc("题", "副题", tables=[rf.Table("表", ["甲"], [["a", "b"]])])

@@ -74,9 +74,37 @@ def _style() -> None:
 
 
 def chart_png(chart: Chart) -> bytes:
-    """One chart as PNG bytes.  Safe to call from several threads at once (the worker and API threads
-    draw reports): each call owns its :class:`~matplotlib.figure.Figure` and Agg canvas; pyplot, whose
-    global figure manager is not thread-safe, is never used."""
+    """One chart as PNG bytes, drawn once for the same data: a bulletin's chart is the same picture
+    in its HTML and its Word file and for every peer who downloads them, and drawing it costs a few
+    hundred milliseconds. The last :data:`CHARTS_KEPT` pictures are kept (:func:`clear_charts`)."""
+    try:
+        return _kept_png(chart.title, chart.kind, tuple(chart.labels),
+                         tuple((name, tuple(values)) for name, values in chart.series.items()),
+                         None if chart.colours is None else tuple(chart.colours))
+    except TypeError:  # a label or value that cannot be a key: drawn, not kept
+        return draw_chart(chart)
+
+
+#: Charts kept drawn (a PNG is some tens of kilobytes).
+CHARTS_KEPT = 64
+
+
+@lru_cache(maxsize=CHARTS_KEPT)
+def _kept_png(title: str, kind: str, labels: tuple[str, ...],
+              series: tuple[tuple[str, tuple[float, ...]], ...], colours: tuple[str, ...] | None) -> bytes:
+    return draw_chart(Chart(title, kind, list(labels), {name: list(values) for name, values in series},
+                            None if colours is None else list(colours)))
+
+
+def clear_charts() -> None:
+    """Forget the charts drawn (a benchmark measuring a fresh bulletin; tests)."""
+    _kept_png.cache_clear()
+
+
+def draw_chart(chart: Chart) -> bytes:
+    """Draw one chart as PNG bytes.  Safe to call from several threads at once (the worker and API
+    threads draw reports): each call owns its :class:`~matplotlib.figure.Figure` and Agg canvas;
+    pyplot, whose global figure manager is not thread-safe, is never used."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

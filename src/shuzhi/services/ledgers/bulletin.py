@@ -21,7 +21,14 @@ from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.ledgers import access
 from shuzhi.services.ledgers.clocks import local_day
-from shuzhi.services.ledgers.figures import parse_day, parse_kind, ranked_rows, tallies, window_bounds
+from shuzhi.services.ledgers.figures import (
+    ITEM_COLUMNS,
+    parse_day,
+    parse_kind,
+    ranked_rows,
+    tallies_of,
+    window_bounds,
+)
 from shuzhi.services.security import audit
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -60,8 +67,11 @@ def build(uow: UnitOfWork, ledger_code: str, actor: Actor, *, period_kind: str =
         if not acc.whole:
             raise NotFound(f"ledger {ledger_code} not found")  # a bulletin shows every unit: the whole ledger only
         ledger = acc.ledger
-        current = tallies(s, [ledger], window, at)
-        previous = tallies(s, [ledger], d.previous_window(kind, window), at)
+        # one read of the items serves the ranking of both periods and the lists
+        items = s.execute(select(*ITEM_COLUMNS, LedgerItem.number, LedgerItem.title)
+                          .where(LedgerItem.ledger_id == ledger.id,
+                                 LedgerItem.state != d.ItemState.CANCELLED.value).order_by(LedgerItem.path)).all()
+        current, previous = tallies_of(s, [ledger], [window, d.previous_window(kind, window)], at, rows=items)
         rows = ranked_rows(current, previous)
         _start, end = window_bounds(window)
         day_end = local_day(min(end, at))
@@ -69,24 +79,21 @@ def build(uow: UnitOfWork, ledger_code: str, actor: Actor, *, period_kind: str =
         units = {u.id: u for u in s.scalars(select(Unit))}
         overdue, stalled = [], []
         colours = {c.value: 0 for c in d.Colour}
-        for it in s.execute(select(LedgerItem.id, LedgerItem.number, LedgerItem.title, LedgerItem.lead_unit_id,
-                                   LedgerItem.leader_name, LedgerItem.time_limit, LedgerItem.progress,
-                                   LedgerItem.state, LedgerItem.created_at, LedgerItem.last_progress_at)
-                            .where(LedgerItem.ledger_id == ledger.id,
-                                   LedgerItem.state != d.ItemState.CANCELLED.value).order_by(LedgerItem.path)):
+        for it in items:
             facts = d.ItemFacts(d.ItemState(it.state), it.time_limit, it.progress, local_day(it.created_at),
                                 local_day(it.last_progress_at) if it.last_progress_at else None)
             c = d.colour(facts, day_end, schedule)
             if c is not None:
                 colours[c.value] += 1
-            if not (d.is_overdue(facts, day_end) or d.is_stalled(facts, day_end, schedule)):
+            is_overdue = d.is_overdue(facts, day_end)
+            if not (is_overdue or d.is_stalled(facts, day_end, schedule)):
                 continue
             line = {"id": it.id, "number": it.number, "title": it.title, "unit": units[it.lead_unit_id].name,
                     "leader": it.leader_name or "", "time_limit": it.time_limit.isoformat() if it.time_limit else "",
                     "progress": it.progress, "state": it.state,
                     "days_overdue": (day_end - it.time_limit).days if it.time_limit else 0,
                     "last_progress": local_day(it.last_progress_at).isoformat() if it.last_progress_at else ""}
-            if d.is_overdue(facts, day_end):
+            if is_overdue:
                 overdue.append(line)
             else:
                 stalled.append(line)
