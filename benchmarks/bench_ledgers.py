@@ -17,7 +17,7 @@ The items are written set-based (not through the services, which would take an h
 20 departments as lead units, 50 typed custom values each, six months of reporting slots (about a
 fifth answered late or never), some reopened. Run: ``.venv/bin/python benchmarks/bench_ledgers.py``
 (``SHUZHI_BENCH_LEDGERS_DB``, default ``bench_ledgers``, is dropped and recreated). ``--quick`` (figures
-to ``results-quick.json``) keeps the goals' volume — 10,000 items take some 15 s to write — and repeats
+to ``results-quick.json``) keeps the goals' volume — 10,000 items written set-based are cheap — and repeats
 less: the figures are about that volume, and 1,000 items said nothing about it.
 """
 
