@@ -206,3 +206,17 @@ def test_the_published_bulletins_files_hold_its_document(varied: books.LedgerRec
     assert parsed.rows == [r for table in cells for r in table]
     with zipfile.ZipFile(io.BytesIO(docx)) as z:
         assert sum(n.startswith("word/media/") for n in z.namelist()) == len(doc.charts)
+
+
+def test_the_lists_name_the_worst_and_count_them_all(varied: books.LedgerRecord, uow: UnitOfWork,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    alice = who(uow, "alice")
+    whole = bulletin.build(uow, "GG2026", alice, period_kind="monthly", day="2026-04-30", now=LATE).content
+    assert len(whole["overdue"]) >= 2 and len(whole["stalled"]) >= 2
+    assert [x["days_overdue"] for x in whole["overdue"]] == sorted((x["days_overdue"] for x in whole["overdue"]),
+                                                                   reverse=True)
+    assert [x["last_progress"] for x in whole["stalled"]] == sorted(x["last_progress"] for x in whole["stalled"])
+    monkeypatch.setattr(bulletin, "LISTED", 1)
+    named = bulletin.build(uow, "GG2026", alice, period_kind="monthly", day="2026-04-30", now=LATE).content
+    assert named["totals"] == whole["totals"] == {"overdue": len(whole["overdue"]), "stalled": len(whole["stalled"])}
+    assert named["overdue"] == whole["overdue"][:1] and named["stalled"] == whole["stalled"][:1]
