@@ -149,6 +149,11 @@ async function loadMap(fetched) {
 }
 
 function onMapClick(p) {
+  const riskCode = riskPointAt(p);
+  if (riskCode) {
+    location.href = `/risk-points?code=${encodeURIComponent(riskCode)}`;
+    return;
+  }
   if (p.componentType === "series" && p.data && p.data.warning) {
     location.href = `/warnings?indicator=${encodeURIComponent(p.data.warning.indicator_code)}`;
     return;
@@ -420,38 +425,72 @@ async function loadVitals() {
 }
 // Risk points (风险点全量落图) as diamonds in their state's colour. loadMap rebuilds the map's option
 // from scratch (notMerge); rather than touch it, the layer is merged back after each such rebuild.
+// The layer comes compact (GET /api/cockpit/risk-layer: parallel arrays of code, kind, state, lon, lat)
+// and is drawn as one large-mode series per state, each fed a flat Float64Array [lon, lat, lon, lat, …]:
+// no object per point, no per-point style, one canvas path per colour. A click opens the point's page.
 const RISK_COLOURS = { normal: "#52c41a", watch: "#ffc53d", in_rectification: "#3aa0ff", warning: "#f5222d" };
-let riskPoints = [];
-const riskSeries = () => ({ id: "risk-points", type: "scatter", coordinateSystem: "geo", symbol: "diamond",
-  symbolSize: riskPoints.length > 2000 ? 5 : 9, large: riskPoints.length > 2000, zlevel: 2,
-  tooltip: { formatter: (p) => [p.data.risk.name, `${p.data.risk.kind_name} · ${t(`risk.state.${p.data.risk.state}`)}`]
-    .map((x) => echarts.format.encodeHTML(x)).join("<br>") },
-  data: riskPoints.map((r) => ({ name: r.name, value: [r.lon, r.lat], risk: r, itemStyle: { color: RISK_COLOURS[r.state] } })) });
+let riskLayer = null; // { layer, byState: [{ state, index: Int32Array, coords: Float64Array }] }
+function splitRiskLayer(layer) {
+  const n = layer.code.length;
+  const counts = layer.states.map(() => 0);
+  for (let i = 0; i < n; i++) counts[layer.state[i]] += 1;
+  const byState = layer.states.map((st, k) => ({ state: st, index: new Int32Array(counts[k]), coords: new Float64Array(counts[k] * 2), n: 0 }));
+  for (let i = 0; i < n; i++) {
+    const g = byState[layer.state[i]];
+    g.index[g.n] = i;
+    g.coords[2 * g.n] = layer.lon[i];
+    g.coords[2 * g.n + 1] = layer.lat[i];
+    g.n += 1;
+  }
+  return { layer, byState };
+}
+function riskTooltip(p) {
+  const g = riskLayer && riskLayer.byState[p.seriesId === undefined ? -1 : Number(p.seriesId.slice(5))];
+  if (!g) return "";
+  const i = g.index[p.dataIndex];
+  const kind = riskLayer.layer.kinds[riskLayer.layer.kind[i]];
+  return [riskLayer.layer.code[i], `${kind ? kind[1] : ""} · ${t(`risk.state.${g.state}`)}`]
+    .map((x) => echarts.format.encodeHTML(x)).join("<br>");
+}
+// warning drawn last, on top: a red diamond is never hidden under a green one
+const riskSeries = () => (riskLayer ? riskLayer.byState : []).map((g, k) => ({
+  id: `risk-${k}`, type: "scatter", coordinateSystem: "geo", symbol: "diamond", name: g.state,
+  // large mode throws on an empty series (ECharts 5.6): a state with no point is a plain empty series
+  symbolSize: riskLayer.layer.code.length > 2000 ? 5 : 9, large: g.n > 0, largeThreshold: 0, progressive: 0,
+  zlevel: 2, z: 2 + k, dimensions: ["lng", "lat"], data: g.coords, itemStyle: { color: RISK_COLOURS[g.state] || "#999" },
+  tooltip: { formatter: riskTooltip } }));
+function riskPointAt(p) {
+  if (!riskLayer || p.componentType !== "series" || !String(p.seriesId || "").startsWith("risk-")) return null;
+  const g = riskLayer.byState[Number(p.seriesId.slice(5))];
+  return g ? riskLayer.layer.code[g.index[p.dataIndex]] : null;
+}
 // the layer is asked for at once with the first screen (prefetched, at low priority) rather than after
 // it is drawn: its 20,000 points are the slowest answer of the page and would otherwise start late
-const fetchRiskPoints = () => get("/api/risk-points", { priority: "low" });
+const fetchRiskPoints = () => get("/api/cockpit/risk-layer", { priority: "low" });
 async function loadRiskPoints(prefetched) {
-  try { riskPoints = await (prefetched || fetchRiskPoints()); } catch (e) { return; }
+  let layer;
+  try { layer = await (prefetched || fetchRiskPoints()); } catch (e) { return; }
+  riskLayer = splitRiskLayer(layer);
   const map = state.charts.map;
   if (!map) return;
   if (!map.__riskLayer) {
     const rebuild = map.setOption.bind(map);
     map.setOption = (option, notMerge, ...rest) => {
       rebuild(option, notMerge, ...rest);
-      if (notMerge === true && riskPoints.length) rebuild({ series: [riskSeries()] });
+      if (notMerge === true && riskLayer && riskLayer.layer.code.length) rebuild({ series: riskSeries() });
     };
     map.__riskLayer = true;
   }
-  // drawn = ECharts has finished rendering the layer (a large layer is drawn progressively, over frames);
-  // the benchmark (bench_vital_signs.py) and the browser tests wait for it
+  // drawn = ECharts has finished rendering the layer; the benchmark (bench_vital_signs.py) and the
+  // browser tests wait for it
   const drawn = () => {
     map.off("finished", drawn);
     document.body.dataset.riskLayer = "drawn";
     window.__riskLayerDrawnAt = performance.now();
   };
   map.on("finished", drawn);
-  map.setOption({ series: [riskSeries()] });
-  document.body.dataset.riskPoints = String(riskPoints.length);
+  map.setOption({ series: riskSeries() });
+  document.body.dataset.riskPoints = String(layer.code.length);
 }
 function startVitals(riskP) { loadVitals(); loadRiskPoints(riskP); setInterval(() => { loadVitals(); loadRiskPoints(); }, 30000); }
 
