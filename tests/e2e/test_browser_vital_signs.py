@@ -184,8 +184,9 @@ def test_the_duty_officer_switches_on_the_flood_season_layer_of_the_cockpit_map(
         const [px, py] = c.convertToPixel({ geoIndex: 0 }, [105.708, 29.706]);
         const r = document.getElementById('map').getBoundingClientRect(); return [r.left + px, r.top + py]; }""")
     page.mouse.move(x, y)
-    page.wait_for_function("() => [...document.querySelectorAll('#map div')].some((d) => d.textContent.includes('河道水位：3.10'))",
-                           timeout=5000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#map div')].some((d) => d.textContent.includes('河道水位：3.10'))",
+        timeout=5000)
     toggle.click()
     assert toggle.get_attribute("aria-pressed") == "false"
     assert page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('map')).getOption().series

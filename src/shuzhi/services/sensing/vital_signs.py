@@ -316,8 +316,9 @@ def area_colours(uow: UnitOfWork, actor: Actor, areas: list[tuple[str, str, str]
         for i in inds:
             firing, pending = w.get(i.id, ({}, 0))
             series, stale = r.get(i.id, (0, 0))
-            in_scope = series or firing or pending or (
-                i.level in MEASURED_LEVELS and MEASURED_LEVELS.index(i.level) >= depth and _meets(here, roots.get(i.id)))
+            in_scope = series or firing or pending or (i.level in MEASURED_LEVELS
+                                                       and MEASURED_LEVELS.index(i.level) >= depth
+                                                       and _meets(here, roots.get(i.id)))
             if not in_scope or i.sub_runway_id not in parent:
                 continue
             leaf[i.sub_runway_id].append(vs.indicator_colour(vs.IndicatorFacts(

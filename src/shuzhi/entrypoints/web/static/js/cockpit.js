@@ -476,8 +476,8 @@ function riskTooltip(p) {
 }
 // warning drawn last, on top: a red diamond is never hidden under a green one. A state of more than
 // 2,000 points (in practice: normal) is drawn in large mode as 3.5 px squares — under 4 px ECharts fills
-// rectangles straight onto the canvas instead of building a diamond path a point, 20,000 points in a
-// tenth of the time (measured in Chromium: ~0.2 s against ~1.5–2 s); the rarer states stay diamonds.
+// rectangles straight onto the canvas instead of building a diamond path a point (20,000 points drew
+// several times faster in Chromium, docs/vital-signs.md); the rarer states stay diamonds.
 // (Large mode throws on an empty series in ECharts 5.6, and progressive: 0 made it slower, not faster.)
 const riskSeries = () => (riskLayer ? riskLayer.byState : []).map((g, k) => ({
   id: `risk-${k}`, type: "scatter", coordinateSystem: "geo", symbol: "diamond", name: g.state,
