@@ -73,6 +73,10 @@ def test_the_risk_points_are_a_layer_of_the_cockpit_map_in_their_state(live: Liv
         const [px, py] = c.convertToPixel({ geoIndex: 0 }, [105.7041, 29.7012]);
         const r = document.getElementById('map').getBoundingClientRect(); return [r.left + px, r.top + py]; }""")
     page.mouse.move(x, y)
+    # the tooltip comes from the compact arrays: code, kind and state
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#map div')].some((d) => d.textContent.includes('YL-002易涝点 · 正常'))",
+        timeout=5000)
     page.mouse.click(x, y)
     page.wait_for_url("**/risk-points?code=YL-002", timeout=5000)
     assert not errors, errors
