@@ -482,7 +482,7 @@ def risk_map(base: str, loads: int, mbit: float, latency_ms: float) -> dict[str,
             out["ready"].append(float(page.evaluate("window.__cockpitReadyAt")))
             out["points"].append(float(page.evaluate("Number(document.body.dataset.riskPoints)")))
             entry = page.evaluate("(() => { const e = performance.getEntriesByType('resource')"
-                                  ".find((x) => x.name.includes('/api/risk-points')); "
+                                  ".find((x) => /\\/api\\/(cockpit\\/risk-layer|risk-points)/.test(x.name)); "
                                   "return e ? [e.responseEnd - e.requestStart, e.responseEnd, e.encodedBodySize] : "
                                   "[0, 0, 0]; })()")
             out["api"].append(float(entry[0]))

@@ -36,17 +36,23 @@ def _sensing(live: Live) -> UnitOfWork:
 
 
 def _map_layer(page: Any) -> Any:
+    """The risk layer as drawn: per state series, its points' [lon, lat] (one large-mode series a state)."""
     return page.evaluate("""() => { const o = echarts.getInstanceByDom(document.getElementById('map')).getOption();
-        const r = o.series.find((x) => x.id === 'risk-points');
-        return { risk: r ? r.data.map((d) => [d.risk.code, d.risk.state]) : null,
-                 areas: o.series.filter((x) => x.type === 'map').length }; }""")
+        const risk = {};
+        for (const x of o.series.filter((x) => String(x.id).startsWith('risk-'))) {
+          const pts = [];
+          for (let i = 0; i < x.data.length; i += 2) pts.push([x.data[i], x.data[i + 1]]);
+          if (pts.length) risk[x.name] = pts;
+        }
+        return { risk, areas: o.series.filter((x) => x.type === 'map').length }; }""")
 
 
 def test_the_risk_points_are_a_layer_of_the_cockpit_map_in_their_state(live: Live, browser: Any) -> None:
     uow = _sensing(live)
     point = {"code": "YL-001", "name": "北山路下穿道", "kind": "易涝点", "grade": "较大", "area_code": "500111001",
              "lon": "105.708", "lat": "29.706", "responsible_unit_code": "C500111001", "devices": "WL-A"}
-    assert not import_risk_points(uow, rows(point, {**point, "code": "YL-002", "devices": ""}), SYSTEM).errors
+    other_point = {**point, "code": "YL-002", "devices": "", "lon": "105.7041", "lat": "29.7012"}
+    assert not import_risk_points(uow, rows(point, other_point), SYSTEM).errors
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -55,12 +61,24 @@ def test_the_risk_points_are_a_layer_of_the_cockpit_map_in_their_state(live: Liv
     # drawn: ECharts finished the layer (bench_vital_signs.py times the map to this marker)
     page.wait_for_selector("body[data-risk-layer='drawn']", state="attached", timeout=5000)
     assert page.evaluate("window.__riskLayerDrawnAt") > 0
-    assert _map_layer(page) == {"risk": [["YL-001", "warning"], ["YL-002", "normal"]], "areas": 1}
+    drawn = {"warning": [[105.708, 29.706]], "normal": [[105.7041, 29.7012]]}
+    assert _map_layer(page) == {"risk": drawn, "areas": 1}
     # the map is rebuilt (another level): the layer comes back with it
     page.locator("[data-level='grid']").click()
     page.locator("[data-level='grid'][aria-pressed='true']").wait_for()
     page.wait_for_timeout(300)
-    assert _map_layer(page)["risk"] == [["YL-001", "warning"], ["YL-002", "normal"]]
+    assert _map_layer(page)["risk"] == drawn
+    # the compact layer holds no name: a click on a diamond opens the point's page, which has them all
+    x, y = page.evaluate("""() => { const c = echarts.getInstanceByDom(document.getElementById('map'));
+        const [px, py] = c.convertToPixel({ geoIndex: 0 }, [105.7041, 29.7012]);
+        const r = document.getElementById('map').getBoundingClientRect(); return [r.left + px, r.top + py]; }""")
+    page.mouse.move(x, y)
+    # the tooltip comes from the compact arrays: code, kind and state
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#map div')].some((d) => d.textContent.includes('YL-002易涝点 · 正常'))",
+        timeout=5000)
+    page.mouse.click(x, y)
+    page.wait_for_url("**/risk-points?code=YL-002", timeout=5000)
     assert not errors, errors
     # town B's map has no layer of town A's points
     other = browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -143,3 +161,43 @@ def test_a_grid_worker_records_a_check_on_a_risk_point_from_the_phone(live: Live
     context.close()
     [check] = live.call("GET", "/api/risk-points/WY-001", "bob")["checks"]
     assert (check["result"], check["note"], check["actor"]) == ("abnormal", "坡面有新裂缝", "赵伟(dave)")
+
+
+def test_the_duty_officer_switches_on_the_flood_season_layer_of_the_cockpit_map(live: Live, browser: Any) -> None:
+    uow = _sensing(live)  # the river gauge WL-A reads 3.1 (orange)
+    point = {"code": "YL-001", "name": "北山路下穿道", "kind": "易涝点", "grade": "较大", "area_code": "500111001",
+             "lon": "105.708", "lat": "29.706", "responsible_unit_code": "C500111001", "devices": "WL-A"}
+    rock = {**point, "code": "WY-001", "name": "危岩一号", "kind": "危岩", "devices": "", "lon": "105.7041"}
+    assert not import_risk_points(uow, rows(point, rock), SYSTEM).errors
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live.base, "bob")
+    page.wait_for_selector("body[data-risk-layer='drawn']", state="attached", timeout=5000)
+    toggle = page.locator("#flood-toggle")
+    assert toggle.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("document.body.dataset.floodPoints") is None, "off until switched on"
+    toggle.click()
+    page.wait_for_selector("body[data-flood-points='1']", state="attached", timeout=5000)
+    assert toggle.get_attribute("aria-pressed") == "true"
+    flood = page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('map')).getOption().series
+        .find((x) => x.id === 'flood').data.map((d) => [d.flood.code, d.flood.state, d.flood.water_level.value])""")
+    assert flood == [["YL-001", "warning", 3.1]], "the 易涝点 only, with its nearest water level"
+    # its tooltip names the figures; a click opens the point's page
+    x, y = page.evaluate("""() => { const c = echarts.getInstanceByDom(document.getElementById('map'));
+        const [px, py] = c.convertToPixel({ geoIndex: 0 }, [105.708, 29.706]);
+        const r = document.getElementById('map').getBoundingClientRect(); return [r.left + px, r.top + py]; }""")
+    page.mouse.move(x, y)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#map div')].some((d) => d.textContent.includes('河道水位：3.10'))",
+        timeout=5000)
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('map')).getOption().series
+        .find((x) => x.id === 'flood').data.length""") == 0
+    toggle.click()
+    page.wait_for_selector("body[data-flood-points='1']", state="attached", timeout=5000)
+    page.mouse.move(x + 1, y)
+    page.mouse.click(x, y)
+    page.wait_for_url("**/risk-points?code=YL-001", timeout=5000)
+    assert not errors, errors

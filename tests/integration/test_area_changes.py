@@ -130,7 +130,8 @@ def test_a_village_merge_moves_open_work_and_leaves_last_months_figures_unchange
 
     body = {"kind": "merge", "area_codes": [NORTH, SOUTH], "name": "北山南山社区"}
     preview = _change(api, body, preview=True)
-    assert preview["counts"] == {"events": 3, "tasks": 2, "people": 5, "units": 5, "people_to_decide": 0}
+    assert preview["counts"] == {"events": 3, "tasks": 2, "people": 5, "units": 5, "people_to_decide": 0,
+                                 "configuration": 0}
     with session_factory() as s:
         assert s.scalar(select(Area).where(Area.code == "500111001003")) is None  # a preview writes nothing
     change = _change(api, body)
@@ -186,6 +187,82 @@ def test_a_village_merge_moves_open_work_and_leaves_last_months_figures_unchange
     # the change is listed with its reason
     [listed] = api.get("/api/area-changes", who="admin")
     assert listed["kind"] == "merge" and listed["reason"] == "镇政府批复：村社撤并"
+
+
+def test_a_merge_re_points_the_configuration_naming_the_retired_areas(
+        api: Api, town: World, session_factory: sessionmaker[Session]) -> None:
+    """A dispatch rule of 北山 naming its first grid in its condition, a risk point in 南山's grid held by
+    南山's committee, a plan template and supervision rules of 北山's grids, and a scoring scheme of each
+    village: all follow the merge, audited; the second village's scheme meets the first one's at the merged
+    village and is left for the district to decide; a rule of another town is untouched."""
+    from shuzhi.adapters.db.tables import DispatchRule, DispatchRuleVersion
+    from shuzhi.adapters.db.tables_evaluation import EvaluationScheme
+    from shuzhi.adapters.db.tables_plans import PlanTemplateRow
+    from shuzhi.adapters.db.tables_security import AuditEntry
+    from shuzhi.adapters.db.tables_sensing import RiskPoint
+    from shuzhi.adapters.db.tables_supervision import SupervisionRules
+
+    with session_factory() as s:
+        paths = {a.code: a.path for a in s.scalars(select(Area))}
+        south_id = s.scalars(select(Area.id).where(Area.code == S1)).one()
+        committee = s.scalars(select(Unit.id).where(Unit.code == f"V{SOUTH}")).one()
+        when = datetime.now(UTC)
+        rule = {"targets": {"units": ["C500111001"]}, "priority": 10, "created_by": "t", "created_at": when,
+                "updated_at": when}
+        s.add_all([
+            DispatchRule(code="R-NORTH", name="北山井盖", area_path=paths[NORTH],
+                         condition={"and": [{"field": "area", "op": "within", "value": [N1]}]}, **rule),
+            DispatchRule(code="R-OTHER", name="别处", area_path=paths["500111002"],
+                         condition={"field": "area", "op": "within", "value": "500111002"}, **rule),
+            RiskPoint(code="RP-S1", name="南山边坡", kind="slope", grade="A", area_id=south_id, area_path=paths[S1],
+                      lon=S1_POINT[0], lat=S1_POINT[1], responsible_unit_id=committee),
+            PlanTemplateRow(code="P-N2", name="北山2网格防汛", trigger_kind="manual", document={}, area_path=paths[N2],
+                            created_by="t", created_at=when, updated_at=when),
+            SupervisionRules(id=901, area_path=paths[N1], rules={}, updated_by="t"),
+            EvaluationScheme(code="S-NORTH", name="北山考评", document={}, area_path=paths[NORTH], active=True,
+                             created_by="t", created_at=when, updated_at=when),
+            EvaluationScheme(code="S-SOUTH", name="南山考评", document={}, area_path=paths[SOUTH], active=True,
+                             created_by="t", created_at=when, updated_at=when)])
+        s.commit()
+    body = {"kind": "merge", "area_codes": [NORTH, SOUTH], "name": "北山南山社区"}
+    preview = _change(api, body, preview=True)
+    listed = {m["ref"]: m for m in preview["moves"] if m["what"] == "config"}
+    assert set(listed) == {"dispatch_rule:R-NORTH", "risk_point:RP-S1", "plan_template:P-N2",
+                           "supervision_rules:901", "evaluation_scheme:S-NORTH", "evaluation_scheme:S-SOUTH"}, listed
+    assert preview["counts"]["configuration"] == 6
+    assert listed["evaluation_scheme:S-SOUTH"]["rule"] == "decide"
+    assert listed["risk_point:RP-S1"]["rule"] == "geometry"
+    with session_factory() as s:  # a preview writes nothing
+        assert s.scalars(select(DispatchRule.area_path).where(DispatchRule.code == "R-NORTH")).one() == paths[NORTH]
+    change = _change(api, body)
+    merged = "500111001003"
+    assert change["counts"]["configuration"] == 6
+    with session_factory() as s:
+        new = {a.code: a for a in s.scalars(select(Area).where(Area.valid_to.is_(None)))}
+        r = s.scalars(select(DispatchRule).where(DispatchRule.code == "R-NORTH")).one()
+        assert r.area_path == new[merged].path and r.version == 2
+        assert r.condition == {"and": [{"field": "area", "op": "within", "value": [f"{merged}001"]}]}
+        [v] = s.scalars(select(DispatchRuleVersion).where(DispatchRuleVersion.rule_code == "R-NORTH")).all()
+        assert v.change == "repoint" and v.changed_by.startswith("周敏")
+        other = s.scalars(select(DispatchRule).where(DispatchRule.code == "R-OTHER")).one()
+        assert other.version == 1 and other.area_path == paths["500111002"]
+        rp = s.scalars(select(RiskPoint).where(RiskPoint.code == "RP-S1")).one()
+        s1_new = change["successors"][S1]
+        assert rp.area_id == new[s1_new].id and rp.area_path == new[s1_new].path
+        assert rp.responsible_unit_id == s.scalars(select(Unit.id).where(Unit.code == f"V{merged}")).one()
+        assert s.scalars(select(PlanTemplateRow.area_path).where(PlanTemplateRow.code == "P-N2")).one() == \
+            new[change["successors"][N2]].path
+        assert s.get(SupervisionRules, 901).area_path == new[change["successors"][N1]].path  # type: ignore[union-attr]
+        schemes = {e.code: e.area_path for e in s.scalars(select(EvaluationScheme))}
+        assert schemes["S-NORTH"] == new[merged].path and schemes["S-SOUTH"] == paths[SOUTH]
+        audited = {e.object: e.details
+                   for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "area.repoint"))}
+        assert set(audited) == set(listed) - {"evaluation_scheme:S-SOUTH"}
+        assert audited["dispatch_rule:R-NORTH"]["reason"] == "镇政府批复：村社撤并"
+        assert audited["risk_point:RP-S1"]["from"] == S1 and audited["risk_point:RP-S1"]["to"] == s1_new
+    # the change's record lists what was re-pointed
+    [row] = api.get("/api/area-changes", who="admin")
+    assert row["counts"]["configuration"] == 6
 
 
 def test_a_split_rehomes_open_events_by_their_point_and_the_rest_to_the_named_successor(

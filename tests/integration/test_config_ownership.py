@@ -151,6 +151,8 @@ def test_a_towns_scoring_scheme_never_scores_another_town_nor_the_districts_rank
     assert api.get("/api/evaluation/colour-map", who="bob", params=params)["scheme"] == "LG"
     assert api.get("/api/evaluation/colour-map", who="frank", params=params)["scheme"] == "default"
     assert api.get("/api/evaluation/colour-map", who="alice", params=params)["scheme"] == "default"
+    # (the towns see their peers' ranking once the district has published it: docs/town.md)
+    api.post("/api/evaluation/publications", "grace", {"period": period}, status=201)
     peers = api.get("/api/evaluation/rankings", who="bob", params={**params, "by": "area", "peers": "true"})
     assert peers["scheme"] == "default", peers
     # the district's own scheme, activated after it, does not switch the town's off

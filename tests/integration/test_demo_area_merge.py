@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shuzhi.adapters.db.tables import Area, Event, TimelineEntry
-from shuzhi.demo.areas import merge_pair, seed_village_merge
+from shuzhi.adapters.db.tables import Area, Event, TimelineEntry, Unit
+from shuzhi.demo.areas import merge_pair, seed_merge_configuration, seed_village_merge
 from shuzhi.domain.calendar import SHANGHAI
 from shuzhi.services import commands as c
 from shuzhi.services import evaluation, handling, intake
@@ -52,6 +52,7 @@ def test_the_demo_merge_moves_open_work_and_leaves_last_months_figures_unchanged
 
     before_town, before_village = figures(town), figures(first["code"])
     assert sum(g["received"] for g in before_village.values()) == 3
+    windows = seed_merge_configuration(uow, district)
     change = seed_village_merge(uow, district, datetime.now(UTC))
     merged = change["successors"][first["code"]]
     assert change["successors"][second["code"]] == merged and change["counts"]["events"] == 3
@@ -65,3 +66,13 @@ def test_the_demo_merge_moves_open_work_and_leaves_last_months_figures_unchanged
             lines = s.scalars(select(TimelineEntry).where(TimelineEntry.event_id == ev.id,
                                                           TimelineEntry.action.in_(["event.rehome", "task.rehome"])))
             assert sorted(e.action for e in lines) == ["event.rehome", "task.rehome"]
+    # the villages' service windows (configuration naming them) now name the merged village and its unit
+    assert change["counts"]["configuration"] == 2
+    assert {m["ref"] for m in change["moves"] if m["what"] == "config"} == {f"service_window:{w}" for w in windows}
+    with session_factory() as s:
+        from shuzhi.adapters.db.tables_public_services import ServiceWindow
+
+        area = s.scalars(select(Area).where(Area.code == merged)).one()
+        for w in s.scalars(select(ServiceWindow).where(ServiceWindow.code.in_(windows))):
+            unit = s.get(Unit, w.unit_id)
+            assert (w.area_id, w.area_path, unit.code if unit else None) == (area.id, area.path, f"V{merged}")

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from shuzhi.adapters.db.tables import Event, Person, Task
+from shuzhi.adapters.db.tables import Area, Event, Person, Task
 from tests.factories import World
 from tests.integration.conftest import Api
 
@@ -180,3 +180,50 @@ def test_the_town_cockpit_shows_boards_coverage_workers_and_plans(api: Api, worl
     api.get("/api/towns/500111/cockpit", who="alice", status=404)  # a district is not a town
     b = api.get(f"/api/towns/{TOWN_B}/cockpit", who="frank")
     assert b["workers"] == [] and b["coverage"]["covered"] == 0 and b["coverage"]["grids"] == 1
+
+
+def test_each_child_has_its_own_vital_signs_colour_by_the_sectors_rule_from_one_set_of_queries(
+        api: Api, world: World, session_factory: sessionmaker[Session], engine: Any) -> None:
+    from sqlalchemy import event
+
+    from shuzhi.services.actors import SYSTEM
+    from shuzhi.services.sensing import warning_config as wc
+    from shuzhi.services.sensing.ingest import ingest
+    from shuzhi.services.sensing.vital_signs import area_colours
+    from shuzhi.services.unit_of_work import UnitOfWork
+    from tests.integration.test_warnings import RIVER
+    from tests.sensing_data import load_sensing, reading
+
+    uow = UnitOfWork(session_factory)
+    load_sensing(uow)
+    wc.create_rule(uow, SYSTEM, {**RIVER, "actions": {}})
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    ingest(uow, SYSTEM, [reading("RIVER_LEVEL", at, 3.1, device="WL-A")])  # orange, in town A
+    district = api.get("/api/levels/500111", who="alice")
+    colours = {c["code"]: c["vital_colour"] for c in district["children"]}
+    assert colours[TOWN_A] == "orange" and colours[TOWN_B] not in (None, "orange", "red")
+    # the same rule as each child's own level view, which narrows the sectors' tree to it
+    for code in (TOWN_A, TOWN_B):
+        assert colours[code] == api.get(f"/api/levels/{code}", who="alice")["vitals"]["colour"]
+    # down to a grid: the grid's own colour is its own view's
+    grid = api.get(f"/api/levels/{GRID_A1}", who="alice")
+    assert grid["children"][0]["vital_colour"] == grid["vitals"]["colour"]
+    # no N+1: one child or both, the same statements
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    with session_factory() as s:
+        paths = dict(s.execute(select(Area.code, Area.path).where(Area.code.in_([TOWN_A, TOWN_B]))).all())
+    towns = [(code, paths[code], "town") for code in (TOWN_A, TOWN_B)]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        one = area_colours(UnitOfWork(session_factory), SYSTEM, towns[:1])
+        n_one = len(seen)
+        seen.clear()
+        both = area_colours(UnitOfWork(session_factory), SYSTEM, towns)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(seen) == n_one <= 10
+    assert one[TOWN_A] == both[TOWN_A] and both[TOWN_A]["colour"] == "orange"

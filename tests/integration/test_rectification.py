@@ -100,6 +100,18 @@ def test_the_deadline_counts_working_days_and_the_sweep_reminds_then_marks_overd
     assert [c["point_code"] for c in rectification.list_open(uow, alice, clock="overdue", now=late)] == ["YL-001"]
     assert [a for a, _ in _lines(session_factory)] == [
         "rectification.found", "rectification.measures", "rectification.reminded", "rectification.overdue"]
+    # both reached the responsible unit through the notices engine (its policies, its channels)
+    from shuzhi.adapters.db.tables_notices import Notice, NoticeChain
+
+    with session_factory() as s:
+        chains = [(c.kind, c.unit_id, c.policy_code) for c in s.scalars(select(NoticeChain).order_by(NoticeChain.id))]
+        notices = {(n.kind, n.channel) for n in s.scalars(select(Notice))}
+        texts = [n.body for n in s.scalars(select(Notice).where(Notice.channel == "inapp").order_by(Notice.id))]
+    unit = world.units["C500111001"].id
+    assert chains == [("rectification.due", unit, "rectification-due"),
+                      ("rectification.overdue", unit, "rectification-overdue")]
+    assert {("rectification.due", "inapp"), ("rectification.overdue", "inapp")} <= notices
+    assert "整改提醒YL-001" in texts[0] and "6月23日" in texts[0] and "整改逾期YL-001" in texts[-1]
     # new measures give a new deadline, and a new reminder when it comes near
     rectification.step(uow, alice, "YL-001", r["id"], "measures", measures="换用加高护栏", working_days=2, now=late)
     assert rectification.list_open(uow, alice, now=late)[0]["clock"] in ("running", "due_soon")

@@ -140,6 +140,28 @@ def test_a_town_sees_only_its_own_points(api: Api, world: World, uow: UnitOfWork
     assert changed.status_code == 200 and changed.json()[0]["state"] == "in_rectification"
 
 
+
+def test_the_cockpit_layer_is_compact_scoped_and_tagged(api: Api, world: World, uow: UnitOfWork) -> None:
+    load_sensing(uow)
+    wc.create_rule(uow, SYSTEM, {**RIVER, "actions": {}})
+    assert not rps.import_risk_points(uow, rows(POINT, {**POINT, "code": "YL-002", "devices": "",
+                                                         "kind": "危岩", "lon": "105.7012345"}), SYSTEM).errors
+    ingest(uow, SYSTEM, [reading("RIVER_LEVEL", (NOW - timedelta(minutes=5)).isoformat(), 3.2, device="WL-A")],
+           now=NOW)
+    layer = api.get("/api/cockpit/risk-layer", who="bob")
+    assert layer["code"] == ["YL-001", "YL-002"] and layer["lon"] == [105.708, 105.70123]
+    assert [layer["states"][i] for i in layer["state"]] == ["warning", "normal"]
+    assert [layer["kinds"][i][1] for i in layer["kind"]] == ["易涝点", "危岩"]
+    assert "name" not in layer and "龙岗街道北山路下穿道" not in str(layer), "names come on click, not with the layer"
+    assert api.get("/api/cockpit/risk-layer", who="frank")["code"] == []
+    assert api.get("/api/cockpit/risk-layer?kind=dangerous_rock", who="bob")["code"] == ["YL-002"]
+    first = api.client.get("/api/cockpit/risk-layer", headers={**api.headers("bob"), "Accept-Encoding": "gzip"})
+    assert first.headers["content-encoding"] == "gzip"
+    again = api.client.get("/api/cockpit/risk-layer", headers={**api.headers("bob"), "Accept-Encoding": "gzip",
+                                                               "If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+
+
 def test_the_kinds_are_data_and_a_kind_in_use_stays(api: Api, world: World, uow: UnitOfWork,
                                                     session_factory: sessionmaker[Session]) -> None:
     assert [k["name"] for k in api.get("/api/risk-points/kinds", who="bob")] == \
@@ -323,3 +345,10 @@ def test_thousands_of_points_are_imported_set_based_with_the_same_points_series_
     assert {p["code"] for p in layer if p["check_due"]} == {c for c, v in want.items() if v[5]}
     assert rps.list_points(uow, SYSTEM, state="warning", limit=10, now=NOW) == \
         [p for p in layer if p["state"] == "warning"][:10]
+    # the cockpit's compact layer draws the same points in the same states, kinds and places
+    compact = rps.map_layer(uow, SYSTEM)
+    assert compact["code"] == [p["code"] for p in layer]
+    assert [compact["states"][i] for i in compact["state"]] == [p["state"] for p in layer]
+    assert [compact["kinds"][i][1] for i in compact["kind"]] == [p["kind_name"] for p in layer]
+    assert compact["lon"] == [round(p["lon"], 5) for p in layer]
+    assert compact["lat"] == [round(p["lat"], 5) for p in layer]

@@ -287,6 +287,15 @@ UNSCOPED.update({
     ("GET", "/api/collection/plan"): Unscoped(REFERENCE + " (the indicators' online plan, 成熟一批、上线一批)"),
     ("PUT", "/api/collection/plan"): Unscoped(CONFIG + " (the indicators' online plan)", perms.INDICATOR_WRITE),
 })
+UNSCOPED.update({
+    # 赛马比拼 (issue #20): a district's published ranking of its towns is read by every town of the district
+    # by design — scores and rates per town, never an event; unpublished periods are 404 (test_town_publications)
+    ("POST", "/api/evaluation/publications"): Unscoped(
+        "the district centre publishes its towns' ranking (403 below the district: test_town_publications)",
+        perms.EVALUATION_PUBLISH),
+    ("GET", "/api/evaluation/publications/{period}"): Unscoped(
+        "the district's published ranking, read by all its towns by design (赛马比拼); scores only"),
+})
 
 #: Scoped by the general rules above, so not listed (uiwork's routes): GET /api/my/decisions and GET/POST
 #: /api/users are collections that bob calls and that must not carry town B's data; PATCH

@@ -225,3 +225,50 @@ def test_a_redo_after_a_dissatisfied_call_back_goes_to_the_person_who_did_the_wo
     redo = api.task(out, CGJ)
     assert redo["id"] != task["id"] and redo["assignee_code"] == "carol"
     assert [t["task_id"] for t in api.get("/api/my/assigned-tasks", who="carol")] == [redo["id"]]
+
+
+def _set_deadline(session_factory: sessionmaker[Session], task_id: int, due: datetime) -> None:
+    from shuzhi.adapters.db.tables import Task
+    with session_factory() as s:
+        task = s.get(Task, task_id)
+        assert task is not None
+        task.handle_due_at = due
+        s.commit()
+
+
+def test_a_persons_closure_rates_follow_the_units_rules(
+        api: Api, cgj: World, session_factory: sessionmaker[Session]) -> None:
+    """carol answers for three cases: one closed by its deadline, one closed after it, one still open
+    past it — 结案率 2/3, 按期结案率 1/3; carl for one closed on time. Every task is the unit's, so the
+    two people's figures add up to city management's own."""
+    now = datetime.now(UTC)
+
+    def case(person: str, due: timedelta, close: bool) -> None:
+        ev, task = _dispatched(api)
+        _assign(api, ev, task, "lily", person)
+        path = f"/api/events/{ev['number']}/tasks/{task['id']}"
+        api.post(f"{path}/accept", person, {})
+        _set_deadline(session_factory, task["id"], now + due)
+        if close:
+            api.post(f"{path}/report-back", person, {"result": "已处理"})
+            api.post(f"/api/events/{ev['number']}/verify", "alice", {"passed": True})
+            api.post(f"/api/events/{ev['number']}/close", "alice", {})
+            assert api.get(f"/api/events/{ev['number']}")["state"] == "closed"
+
+    case("carol", timedelta(minutes=5), True)
+    case("carol", -timedelta(hours=1), True)
+    case("carol", -timedelta(hours=1), False)
+    case("carl", timedelta(minutes=5), True)
+    local = now.astimezone()
+    period = f"{(local - timedelta(days=1)):%Y-%m-%d}..{(local + timedelta(days=1)):%Y-%m-%d}"
+    rows = {r["code"]: r for r in api.get(f"/api/evaluation/people?period={period}", who="grace")["people"]}
+    carol, carl = rows["carol"]["figures"], rows["carl"]["figures"]
+    assert (carol["due"], carol["due_closed"], carol["due_closed_on_time"]) == (3, 2, 1), carol
+    assert carol["closure_rate"] == round(2 / 3, 4) and carol["on_time_closure_rate"] == round(1 / 3, 4)
+    assert carol["handled_on_time"] == 1 and carol["handled_overdue"] == 2 and carol["on_time_handling_rate"] == 0.3333
+    assert (carl["due"], carl["closure_rate"], carl["on_time_closure_rate"]) == (1, 1.0, 1.0), carl
+    assert "figures" not in rows.get("lily", {})
+    api.post("/api/evaluation/refresh", "admin", {})
+    unit = api.get("/api/evaluation/figures", who="grace", params={"period": period, "unit": CGJ})["total"]
+    for k in ("due", "due_closed", "due_closed_on_time", "handled_on_time", "handled_overdue"):
+        assert unit[k] == carol[k] + carl[k], k

@@ -270,6 +270,7 @@ def test_a_department_handler_gets_his_units_figures_not_a_500(api: Api, world: 
 def test_peer_rankings_need_their_own_permission_and_show_scores_only(
         api: Api, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     period = datetime.now(UTC).strftime("%Y-%m")
+    api.post("/api/evaluation/publications", "grace", {"period": period}, status=201)  # 赛马比拼 published
     peers = api.get("/api/evaluation/rankings", who="bob", params={"period": period, "by": "area",
                                                                   "peers": "true"})
     assert peers["area"]["code"] == "500111", peers

@@ -64,3 +64,32 @@ def test_open_work_goes_by_its_point_else_to_the_named_successor() -> None:
 def test_closed_and_final_events_stay_where_they_are() -> None:
     assert {s.value for s in d.REHOMED_EVENT_STATES} == {
         "registered", "notifying", "dispatched", "handling", "reported_back", "verified"}
+
+
+# --- configuration naming a retired area -------------------------------------------------------------
+
+RETIRED = {"/5/51/511/": "513", "/5/51/511/511001/": "513001", "/5/51/512/": "513"}
+NEW_PATHS = {"513": "/5/51/513/", "513001": "/5/51/513/513001/"}
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("/5/51/511/", "/5/51/513/"),
+    ("/5/51/511/511001/", "/5/51/513/513001/"),  # the deepest retired prefix decides
+    ("/5/51/512/512009/", "/5/51/513/512009/"),  # below a retired area without its own successor: the tail stays
+    ("/5/51/514/", None),
+    ("/5/51/5110/", None),  # a prefix of the code is not the area
+])
+def test_a_path_goes_to_its_successor(path: str, expected: str | None) -> None:
+    assert d.repoint_path(path, RETIRED, NEW_PATHS) == expected
+
+
+def test_codes_and_conditions_keep_naming_the_same_ground() -> None:
+    split = {"511001": {"511004", "511003"}, "512": {"513"}}
+    assert d.repoint_codes(["511001", "512", "513", "600"], split) == ["511003", "511004", "513", "600"]
+    tree = {"and": [{"field": "area", "op": "within", "value": "512"},
+                    {"not": {"field": "area", "op": "within", "value": ["511001", "9"]}},
+                    {"field": "event_class", "op": "eq", "value": "512"}]}
+    assert d.repoint_condition(tree, split) == {
+        "and": [{"field": "area", "op": "within", "value": "513"},
+                {"not": {"field": "area", "op": "within", "value": ["511003", "511004", "9"]}},
+                {"field": "event_class", "op": "eq", "value": "512"}]}

@@ -94,3 +94,36 @@ def test_working_clock_equals_the_calendar(a: int, span: int) -> None:
     start = _T0 + timedelta(minutes=a)
     end = start + timedelta(minutes=span)
     assert _CLOCK.between(start, end) == pytest.approx(_CAL.working_seconds_between(start, end))
+
+
+def test_credited_to_people_counts_the_deciding_tasks_person_by_the_units_rules() -> None:
+    from shuzhi.domain.calendar import WorkingCalendar
+    from shuzhi.domain.evaluation import (
+        EventSnapshot,
+        Figures,
+        TaskSnapshot,
+        WorkingClock,
+        contributions,
+        credited_to_people,
+    )
+
+    t0 = datetime(2024, 6, 3, 1, tzinfo=UTC)
+    first = TaskSnapshot(1, unit_id=7, role="lead", state="returned", dispatched_at=t0,
+                         handle_due_at=t0 + timedelta(hours=5))
+    deciding = TaskSnapshot(2, unit_id=7, role="lead", state="verified", dispatched_at=t0 + timedelta(hours=1),
+                            handle_due_at=t0 + timedelta(hours=6), reported_at=t0 + timedelta(hours=7))
+    helper = TaskSnapshot(3, unit_id=8, role="assist", state="verified", dispatched_at=t0 + timedelta(hours=1),
+                          handle_due_at=t0 + timedelta(hours=6), reported_at=t0 + timedelta(hours=2))
+    ev = EventSnapshot(1, "closed", "handle", t0, owner_unit_id=5, dispatched_at=t0,
+                       reported_at=t0 + timedelta(hours=7), closed_at=t0 + timedelta(hours=8),
+                       tasks=(first, deciding, helper))
+    clock = WorkingClock(WorkingCalendar())
+    cells = contributions(credited_to_people(ev, {1: 101, 2: 102, 3: 103}), t0 + timedelta(days=1), clock)
+    by: dict[int, Figures] = {}
+    for c in cells:
+        by.setdefault(c.unit_id, Figures()).add(c.measures)
+    # the owner centre's figures go to nobody (0), the returned task's person gets nothing
+    assert set(by) == {0, 102, 103} and by[0].counts["received"] == 1 and by[0].counts["due"] == 0
+    assert by[102].counts["due"] == 1 and by[102].counts["due_closed"] == 1
+    assert by[102].rates()["closure_rate"] == 1.0 and by[102].rates()["on_time_closure_rate"] == 0.0
+    assert by[103].counts["handled_on_time"] == 1 and by[103].counts["due"] == 0

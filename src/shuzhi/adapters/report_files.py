@@ -74,9 +74,37 @@ def _style() -> None:
 
 
 def chart_png(chart: Chart) -> bytes:
-    """One chart as PNG bytes.  Safe to call from several threads at once (the worker and API threads
-    draw reports): each call owns its :class:`~matplotlib.figure.Figure` and Agg canvas; pyplot, whose
-    global figure manager is not thread-safe, is never used."""
+    """One chart as PNG bytes, drawn once for the same data: a bulletin's chart is the same picture
+    in its HTML and its Word file and for every peer who downloads them, and drawing it costs a few
+    hundred milliseconds. The last :data:`CHARTS_KEPT` pictures are kept (:func:`clear_charts`)."""
+    try:
+        return _kept_png(chart.title, chart.kind, tuple(chart.labels),
+                         tuple((name, tuple(values)) for name, values in chart.series.items()),
+                         None if chart.colours is None else tuple(chart.colours))
+    except TypeError:  # a label or value that cannot be a key: drawn, not kept
+        return draw_chart(chart)
+
+
+#: Charts kept drawn (a PNG is some tens of kilobytes).
+CHARTS_KEPT = 64
+
+
+@lru_cache(maxsize=CHARTS_KEPT)
+def _kept_png(title: str, kind: str, labels: tuple[str, ...],
+              series: tuple[tuple[str, tuple[float, ...]], ...], colours: tuple[str, ...] | None) -> bytes:
+    return draw_chart(Chart(title, kind, list(labels), {name: list(values) for name, values in series},
+                            None if colours is None else list(colours)))
+
+
+def clear_charts() -> None:
+    """Forget the charts drawn (a benchmark measuring a fresh bulletin; tests)."""
+    _kept_png.cache_clear()
+
+
+def draw_chart(chart: Chart) -> bytes:
+    """Draw one chart as PNG bytes.  Safe to call from several threads at once (the worker and API
+    threads draw reports): each call owns its :class:`~matplotlib.figure.Figure` and Agg canvas;
+    pyplot, whose global figure manager is not thread-safe, is never used."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -178,6 +206,44 @@ def to_xlsx(doc: ReportDoc) -> bytes:
     return buf.getvalue()
 
 
+def _fill_rows(table: Any, rows: list[list[Any]]) -> None:
+    """Append the rows to a python-docx table, each cell holding its text in one run — the XML that
+    ``table.add_row().cells[i].text = …`` writes, made directly: python-docx's cell API costs about a
+    millisecond a cell (every ``add_row`` and ``text`` walks the table's children), a bulletin has
+    thousands. One empty row made by python-docx is the template; each row is a deep copy of it with
+    the texts set. Text that python-docx would not store as a single plain ``<w:t>`` (empty, a tab
+    or line break, leading or trailing spaces) goes through python-docx's own run setter, and a row
+    of another length than the header through its cell API, so the document is the same XML."""
+    from copy import deepcopy
+
+    from docx.oxml.ns import qn
+
+    if not rows:
+        return
+    tbl = table._tbl
+    template = table.add_row()._tr
+    tbl.remove(template)
+    for tc in template.tc_lst:
+        tc.p_lst[0].add_r().text = "x"
+    w_r, w_t = qn("w:r"), qn("w:t")
+    width = len(template.tc_lst)
+    for row in rows:
+        if len(row) != width:  # a ragged row: python-docx's way (cells left empty, or its IndexError)
+            cells = table.add_row().cells
+            for i, v in enumerate(row):
+                cells[i].text = _cell(v)
+            continue
+        tr = deepcopy(template)
+        for tc, v in zip(tr.tc_lst, row, strict=True):
+            text = _cell(v)
+            r = tc.p_lst[0].find(w_r)
+            if text and text.strip() == text and "\t" not in text and "\n" not in text and "\r" not in text:
+                r.find(w_t).text = text
+            else:
+                r.text = text
+        tbl.append(tr)
+
+
 def to_docx(doc: ReportDoc, pngs: list[bytes] | None = None) -> bytes:
     from docx import Document
     from docx.oxml.ns import qn
@@ -199,10 +265,7 @@ def to_docx(doc: ReportDoc, pngs: list[bytes] | None = None) -> bytes:
         table.style = "Table Grid"
         for i, col in enumerate(t.columns):
             table.rows[0].cells[i].text = str(col)
-        for row in t.rows:
-            cells = table.add_row().cells
-            for i, v in enumerate(row):
-                cells[i].text = _cell(v)
+        _fill_rows(table, t.rows)
     for chart, png in zip(doc.charts, pngs, strict=True):
         d.add_heading(chart.title, level=2)
         d.add_picture(io.BytesIO(png), width=Cm(16))

@@ -27,6 +27,21 @@ def merged_name(first: dict[str, Any], second: dict[str, Any]) -> str:
     return f"{stem}{second['name']}"[:100]
 
 
+def seed_merge_configuration(uow: Callable[[], UnitOfWork], district: DemoDistrict) -> list[str]:
+    """The two villages' 便民服务站 (a service window of each committee): configuration naming the
+    villages, which the merge re-points to the merged village and its committee (services/area_repoint.py)."""
+    from shuzhi.services.window import catalogue
+
+    with uow() as u:
+        admin = resolve_actor(u.session, "admin")
+    codes = []
+    for v in merge_pair(district):
+        catalogue.save_window(uow(), f"W-{v['code']}", f"{v['name']}便民服务站", "village", f"V{v['code']}",
+                              v["code"], f"{v['name']}便民服务站", admin)
+        codes.append(f"W-{v['code']}")
+    return codes
+
+
 def seed_village_merge(uow: Callable[[], UnitOfWork], district: DemoDistrict, now: datetime) -> dict[str, Any]:
     first, second = merge_pair(district)
     with uow() as u:

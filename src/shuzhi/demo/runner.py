@@ -26,7 +26,7 @@ from shuzhi.adapters.db.tables import Event
 from shuzhi.adapters.tabular import read_table
 from shuzhi.config import Settings
 from shuzhi.demo.accounts import DEMO_PASSWORD, give_demo_passwords
-from shuzhi.demo.areas import seed_village_merge
+from shuzhi.demo.areas import seed_merge_configuration, seed_village_merge
 from shuzhi.demo.collection import seed_collection
 from shuzhi.demo.copies import seed_copies, seed_copy_lists
 from shuzhi.demo.district import DemoDistrict, build_district
@@ -137,6 +137,7 @@ def seed_demo(factory: sessionmaker[Session], seed_value: int, days: int, consol
     seed_services(uow, district, now - timedelta(days=service_history_days(days)), now, seed_value)  # 一窗综办
     give_demo_passwords(factory)  # the approval bureau's handler, added with the service catalogue
     # 村社撤并 a day ago: open work of two villages moves to the merged one, their history stays (#20)
+    seed_merge_configuration(uow, district)  # their 便民服务站, re-pointed by the merge
     seed_village_merge(uow, district, now)
     # the evaluation roll-ups and a default scoring scheme over everything above
     seed_evaluation(uow(), now)

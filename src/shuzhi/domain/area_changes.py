@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from shuzhi.domain.areas import AreaLevel
 from shuzhi.domain.events import FINAL_EVENT_STATES, EventState
@@ -117,3 +118,48 @@ def successor(point_grid: str | None, named: str, new_grids: Iterable[str]) -> t
     if point_grid is not None and point_grid in set(new_grids):
         return point_grid, "geometry"
     return named, "successor"
+
+
+# --- configuration naming a retired area (re-pointed in the change's transaction) -------------------
+
+
+def repoint_path(path: str, retired: Mapping[str, str], new_paths: Mapping[str, str]) -> str | None:
+    """The path configuration at ``path`` takes after the change, or None if no retired area holds it.
+
+    ``retired``: retired path → the code of its named successor; ``new_paths``: new code → its path. The
+    deepest retired prefix decides (a merged village's grid is retired too, with its own successor);
+    anything below it keeps its tail."""
+    best = max((p for p in retired if path.startswith(p)), key=len, default=None)
+    if best is None:
+        return None
+    return new_paths[retired[best]] + path[len(best):]
+
+
+def repoint_codes(codes: Iterable[str], successors_of: Mapping[str, Iterable[str]]) -> list[str]:
+    """A list of area codes naming the same ground after the change: a retired code is replaced by every
+    version its ground went to (both halves of a split grid), in order, without duplicates."""
+    out: list[str] = []
+    for c in codes:
+        for n in (sorted(successors_of[c]) if c in successors_of else [c]):
+            if n not in out:
+                out.append(n)
+    return out
+
+
+def repoint_condition(tree: Any, successors_of: Mapping[str, Iterable[str]]) -> Any:
+    """A dispatch rule's condition (``domain/conditions.py``) with every ``area within`` leaf naming a
+    retired area re-pointed to the ground's new versions (a single code stays a single code when it has
+    one successor); anything else unchanged."""
+    if isinstance(tree, dict):
+        if tree.get("field") == "area" and "value" in tree:
+            value = tree["value"]
+            if isinstance(value, str):
+                codes = repoint_codes([value], successors_of)
+                return {**tree, "value": codes[0] if len(codes) == 1 else codes}
+            if isinstance(value, list):
+                return {**tree, "value": repoint_codes([str(v) for v in value], successors_of)}
+            return tree
+        return {k: repoint_condition(v, successors_of) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [repoint_condition(v, successors_of) for v in tree]
+    return tree

@@ -50,7 +50,7 @@ Figures that depend on a deadline having passed are judged at ``now`` (the time 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
@@ -400,6 +400,27 @@ def contributions(event: EventSnapshot, now: datetime, clock: WorkingClock) -> l
     if event.called_back_at is not None and event.satisfied is not None:
         add(event.called_back_at, responsible, called_back=1, satisfied=int(event.satisfied))
     return _cells(cells)
+
+
+def credited_to_people(event: EventSnapshot, assignee_of: Mapping[int, int]) -> EventSnapshot:
+    """The event with the credit of each task moved from its unit to the person it is assigned to
+    (事件责任人, ``assignee_of``: task id → person id; 0 for a task assigned to nobody) and nothing for the
+    owner centre. :func:`contributions` of it are then the people's figures by the units' very rules:
+    the deciding lead task's person answers for due, closure and on-time closure, as its unit does."""
+    return replace(event, owner_unit_id=None,
+                   tasks=tuple(replace(t, unit_id=assignee_of.get(t.id, 0)) for t in event.tasks))
+
+
+#: The figures of a person (事件责任人): what :func:`contributions` credits to a task's holder and to the
+#: responsible one (dispatch figures are the owner centre's, never a person's).
+PERSON_MEASURES: Final[tuple[str, ...]] = (
+    "accepted_on_time", "accepted_late", "handled_on_time", "handled_overdue", "handled", "reworked", "due",
+    "deferred", "due_closed", "due_closed_on_time", "closed", "called_back", "satisfied",
+)
+PERSON_RATES: Final[tuple[str, ...]] = (
+    "closure_rate", "on_time_closure_rate", "on_time_handling_rate", "accept_on_time_rate", "rework_rate",
+    "satisfaction_rate",
+)
 
 
 def _cells(cells: dict[tuple[date, int], dict[str, int]]) -> list[Contribution]:

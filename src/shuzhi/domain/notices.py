@@ -51,6 +51,10 @@ class NoticeKind(StrEnum):
     TASK_URGENT = "task.urgent"
     #: A series went silent (the staleness alarm, issue #22): told to the indicator's owner.
     WARNING_NO_DATA = "warning.no_data"
+    #: A risk point's rectification has one working day left (即将到期) / passed its deadline (逾期),
+    #: told to the point's responsible unit (issue #22).
+    RECTIFICATION_DUE = "rectification.due"
+    RECTIFICATION_OVERDUE = "rectification.overdue"
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,11 @@ DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
     "no-data-warning": {"name": "数据中断", "kind": NoticeKind.WARNING_NO_DATA.value, "steps": [
         {"after_minutes": 0, "who": ["unit"], "channels": ["im", "inapp"]},
         {"after_minutes": 120, "who": ["unit_leader"], "channels": ["sms", "inapp"]}]},
+    "rectification-due": {"name": "整改即将到期", "kind": NoticeKind.RECTIFICATION_DUE.value, "steps": [
+        {"after_minutes": 0, "who": ["unit"], "channels": ["sms", "im", "inapp"]}]},
+    "rectification-overdue": {"name": "整改逾期", "kind": NoticeKind.RECTIFICATION_OVERDUE.value, "steps": [
+        {"after_minutes": 0, "who": ["unit", "unit_leader"], "channels": ["sms", "im", "inapp"]},
+        {"after_minutes": 240, "who": ["leader_in_charge"], "channels": ["sms", "inapp"]}]},
     "plan-activated": {"name": "预案启动", "kind": NoticeKind.PLAN_ACTIVATED.value, "steps": [
         {"after_minutes": 0, "who": ["duty_officer", "unit"], "channels": ["sms", "inapp"]},
         {"after_minutes": 15, "who": ["unit_leader"], "channels": ["sms", "inapp"]}]},
@@ -162,6 +171,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     NoticeKind.PLAN_ACTIVATED.value: ("预案启动", "预案启动{number}：{plan}，{place}。请{deadline}前响应，" + _ACK),
     NoticeKind.WARNING_NO_DATA.value: ("数据中断", "数据中断{number}：{class_name}，{place}超时未上报。"
                                                    "请{deadline}前恢复，" + _ACK),
+    NoticeKind.RECTIFICATION_DUE.value: ("整改即将到期", "整改提醒{number}：{class_name}，{place}。整改期限{deadline}，"
+                                                         "请按期完成，" + _ACK),
+    NoticeKind.RECTIFICATION_OVERDUE.value: ("整改逾期", "整改逾期{number}：{class_name}，{place}。期限{deadline}已过，"
+                                                       "请尽快完成，" + _ACK),
     NoticeKind.TASK_URGENT.value: ("紧急任务", "紧急任务{number}：{class_name}，{place}。请{deadline}前处置，" + _ACK),
 }
 ESCALATED_PREFIX = "【升级】"

@@ -74,6 +74,7 @@ LEDGER_SIGN_OFF = "ledger.sign_off"
 MODEL_ADMIN = "model.admin"  # hotline text model: train, activate, roll back, automation thresholds
 STAFF_READ = "staff.read"  # the staff directory (names, units, roles; phones masked)
 PEER_COMPARE = "evaluation.peers"  # rankings and red/black lists of peers (赛马比拼, 晒账), not their events
+EVALUATION_PUBLISH = "evaluation.publish"  # a district centre publishes its towns' ranking of a period (赛马比拼)
 # --- the grid worker's phone: patrol log (巡查记录) ---
 PATROL_WRITE = "patrol.write"  # start and stop one's own patrol, record its track, report findings on it
 PATROL_READ = "patrol.read"  # read the patrols of the grid workers in one's area (a town centre's own)
@@ -99,7 +100,7 @@ _DESK = {EVENT_READ, EVENT_SUBMIT, EVENT_DISPATCH, EVENT_VERIFY, TASK_HANDLE, TA
 _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(_DESK | {RULE_WRITE, REFERENCE_WRITE, INDICATOR_WRITE, PLAN_WRITE,
                                            EVALUATION_WRITE, USER_ADMIN, WEBHOOK_ADMIN, API_KEY_ADMIN, NOTICE_ADMIN,
-                                           EVENT_IMPORT, MODEL_ADMIN, RISK_POINT_WRITE}),
+                                           EVENT_IMPORT, MODEL_ADMIN, RISK_POINT_WRITE, EVALUATION_PUBLISH}),
     Role.DUTY_OFFICER: frozenset(_DESK),
     Role.DISPATCHER: frozenset(_DESK | {RULE_WRITE, RISK_POINT_WRITE}),
     Role.HANDLER: frozenset({EVENT_READ, EVENT_SUBMIT, TASK_HANDLE, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
@@ -108,7 +109,7 @@ _ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
                                  PLAN_READ, LEDGER_READ, LEDGER_REPORT, PATROL_WRITE}),
     Role.LEADER: frozenset({EVENT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, PLAN_ACTIVATE,
                             EVALUATION_READ, REPORT_READ, EXPORT, REVIEW_WRITE, STAFF_READ, PEER_COMPARE,
-                            LEDGER_READ, LEDGER_SIGN_OFF, PATROL_READ, TASK_ASSIGN}),
+                            LEDGER_READ, LEDGER_SIGN_OFF, PATROL_READ, TASK_ASSIGN, EVALUATION_PUBLISH}),
     Role.AUDITOR: frozenset({EVENT_READ, AUDIT_READ, RULE_READ, INDICATOR_READ, PLAN_READ, EVALUATION_READ,
                              REPORT_READ, STAFF_READ, LEDGER_READ, PATROL_READ}),
     Role.INTEGRATOR: frozenset({EVENT_READ, EVENT_SUBMIT, READING_SUBMIT, INDICATOR_READ}),

@@ -32,7 +32,7 @@ from shuzhi.domain import area_changes as d
 from shuzhi.domain.areas import AreaLevel
 from shuzhi.domain.events import ACTIVE_TASK_STATES
 from shuzhi.domain.permissions import REFERENCE_WRITE
-from shuzhi.services import geo_index
+from shuzhi.services import area_repoint, geo_index
 from shuzhi.services.actors import Actor, forget_people
 from shuzhi.services.areas import json_safe
 from shuzhi.services.errors import Invalid
@@ -71,7 +71,7 @@ class _New:
 
 @dataclass
 class Move:
-    what: str  # event|task|person|unit
+    what: str  # event|task|person|unit|config (configuration naming a retired area: services/area_repoint.py)
     ref: str
     label: str
     from_code: str
@@ -91,6 +91,7 @@ class Plan:
     #: retired code → every new version its ground went to
     successors_of: dict[str, set[str]]
     moves: list[Move] = field(default_factory=list)
+    repoints: list[area_repoint.Repoint] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         count: dict[str, int] = defaultdict(int)
@@ -106,7 +107,7 @@ class Plan:
                         for n in self.created],
             "successors": dict(self.successor),
             "counts": {"events": count["event"], "tasks": count["task"], "people": count["person"],
-                       "units": count["unit"],
+                       "units": count["unit"], "configuration": count["config"],
                        "people_to_decide": sum(1 for m in self.moves if m.what == "person" and m.rule == "decide")},
             "moves": [m.__dict__ for m in self.moves],
         }
@@ -224,6 +225,13 @@ def _plan(s: Session, cmd: ChangeIn, actor: Actor, now: datetime) -> tuple[Plan,
     created, successor, successors_of, retired = _layout(s, cmd, kind, areas)
     plan = Plan(kind, effective_at, cmd.reason or "", retired, created, successor, successors_of)
     context = _moves(s, plan)
+    ground = area_repoint.Ground(plan.retired, plan.successor, plan.successors_of, _new_paths(s, plan),
+                                 GridIndex([(n.code, n.geometry) for n in plan.created
+                                            if n.level == AreaLevel.GRID.value]),
+                                 context["unit_to"], actor_label=actor.label, at=now)
+    plan.repoints = area_repoint.plan(s, ground)
+    plan.moves += [Move("config", f"{r.kind}:{r.ref}", r.label[:60], r.from_code, r.to_code, r.rule)
+                   for r in plan.repoints]
     return plan, context
 
 
@@ -344,6 +352,7 @@ def apply(uow: UnitOfWork, cmd: ChangeIn, actor: Actor, *, now: datetime | None 
         _rehome_events(s, plan, ctx, created, actor, at, change.id)
         _rehome_tasks(s, plan, ctx, new_units, actor, at, change.id)
         _move_people_and_units(s, plan, ctx, new_units, by_id, created)
+        area_repoint.apply(s, plan.repoints, created, new_units, actor, at, change.id, plan.reason)
         summary = plan.summary()
         summary["change_id"] = change.id
         change.details = {k: summary[k] for k in ("retired", "successors", "counts", "moves")} | {

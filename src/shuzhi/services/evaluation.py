@@ -585,7 +585,9 @@ def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", peers: bool = F
     ``peers``: the ranking among the actor's peers — the areas or units under his area's parent (a town
     sees all the district's towns) — published to the peers as the seeds' 赛马比拼 and 晒账 are. A
     separate, explicit permission (``evaluation.peers``); it widens the *scores* only: the peers'
-    events stay out of sight (every other route still scopes by the actor's own area)."""
+    events stay out of sight (every other route still scopes by the actor's own area). The towns of a
+    district see their ranking among each other only once the district has published the period
+    (``services/evaluation_publications.py``), as it stood then; before, *not found* on ``period``."""
     authz.require(actor, P.EVALUATION_READ)
     if by not in ("area", "unit"):
         raise Invalid("rankings are by 'area' or 'unit'", field="by")
@@ -593,7 +595,13 @@ def rankings(uow: UnitOfWork, actor: Actor, *, by: str = "unit", peers: bool = F
         s = uow.session
         if peers:
             authz.require(actor, P.PEER_COMPARE)
-            actor, params["area"] = _peer_view(s, actor)
+            view, parent = _peer_view(s, actor)
+            if by == "area" and parent is not None and view.area_paths != actor.area_paths and s.scalar(
+                    select(Area.level).where(Area.code == parent)) == "district":
+                from shuzhi.services.evaluation_publications import published_ranking
+
+                return published_ranking(s, actor, parent, params.get("period"))
+            actor, params["area"] = view, parent
         q = build_query(s, actor, group_by=by, **params)
         return ranking_of(s, actor, q)
 

@@ -10,14 +10,24 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.tables import Event, Person, Task, TimelineEntry
 from shuzhi.domain import permissions as P
-from shuzhi.domain.evaluation import utc
+from shuzhi.domain.evaluation import (
+    PERSON_MEASURES,
+    PERSON_RATES,
+    Figures,
+    WorkingClock,
+    contributions,
+    credited_to_people,
+    utc,
+)
 from shuzhi.services.actors import Actor
-from shuzhi.services.evaluation import Query, _scope_paths, build_query, describe
+from shuzhi.services.deadlines import default_calendar
+from shuzhi.services.evaluation import Query, _scope_paths, build_query, describe, happened_in
+from shuzhi.services.rollups import iter_events
 from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -52,6 +62,7 @@ def people(uow: UnitOfWork, actor: Actor, *, area: str | None, period: str | Non
                          "total": sum(actions.values()), "actions": dict(sorted(actions.items()))})
         _with_patrols(s, q, paths, rows)
         _with_assigned(s, q, paths, rows)
+        _with_rates(s, q, paths, rows)
         _with_duties(s, q, paths, rows)
         rows.sort(key=lambda r: (-int(r["total"]), str(r["code"])))
         out = describe(q)
@@ -95,6 +106,52 @@ def _with_assigned(s: Session, q: Query, paths: list[str] | None, rows: list[dic
             rows.append(row)
         t = totals[p.id]
         row["assigned"] = {**t, "on_time_rate": round(t["on_time"] / t["reported"], 4) if t["reported"] else None}
+
+
+def _with_rates(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]],
+                now: datetime | None = None) -> None:
+    """Per named person (事件责任人), the units' standard figures and rates — 结案率, 按期结案率, 按时处置率 … —
+    counted by the units' own rules (:func:`shuzhi.domain.evaluation.contributions`) over the events with
+    a task assigned to someone, each task credited to its person instead of its unit
+    (:func:`~shuzhi.domain.evaluation.credited_to_people`): the person of the deciding lead task answers
+    for the event's due, closure and on-time closure. Counted directly from the events (a person is no
+    roll-up dimension), where they happened (``happened_in``), on the local day of each figure."""
+    at = now or datetime.now(UTC)
+    clock = WorkingClock(default_calendar())
+    hi = utc(q.period.end + timedelta(days=1))
+    assigned = select(Task.event_id).where(Task.assignee_id.is_not(None))
+    if q.unit is not None:
+        assigned = assigned.where(Task.unit_id == q.unit.id)
+    where = [Event.id.in_(assigned), Event.received_at < hi]
+    if paths is not None:
+        where.append(or_(*[happened_in(p) for p in paths]))
+    totals: dict[int, Figures] = {}
+    for batch in iter_events(s, and_(*where)):
+        ids = [item.snapshot.id for item in batch]
+        pick = select(Task.id, Task.assignee_id).where(Task.event_id.in_(ids), Task.assignee_id.is_not(None))
+        if q.unit is not None:
+            pick = pick.where(Task.unit_id == q.unit.id)
+        assignee_of = {int(t): int(p) for t, p in s.execute(pick).all() if p is not None}
+        for item in batch:
+            for c in contributions(credited_to_people(item.snapshot, assignee_of), at, clock):
+                if c.unit_id and q.period.start <= c.day <= q.period.end:
+                    totals.setdefault(c.unit_id, Figures()).add(c.measures)
+    if not totals:
+        return
+    by_code = {r["code"]: r for r in rows}
+    for p in s.scalars(select(Person).where(Person.id.in_(list(totals)))):
+        row = by_code.get(p.code)
+        if row is None:
+            row = {"code": p.code, "name": p.name, "unit": p.unit.code, "role": p.role, "total": 0, "actions": {}}
+            rows.append(row)
+        f = totals[p.id]
+        rates = f.rates()
+        row["figures"] = ({k: f.counts.get(k, 0) for k in PERSON_MEASURES}
+                          | {k: _rounded(rates[k]) for k in PERSON_RATES})
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)
 
 
 def _with_patrols(s: Session, q: Query, paths: list[str] | None, rows: list[dict[str, Any]]) -> None:

@@ -196,11 +196,19 @@ def level_view(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *,
 
     total["warning_level"] = worst(total)
     is_leaf = len(children) == 1 and children[0]["code"] == area.code
+    # each child's own vital-signs colour (the worst of its sectors', as its own level view shows it),
+    # for all children from one set of grouped queries (services/sensing/vital_signs.area_colours)
+    child_vitals: dict[str, dict[str, Any]] = {}
+    if authz.can(actor, p.INDICATOR_READ):
+        from shuzhi.services.sensing.vital_signs import area_colours
+
+        child_vitals = area_colours(uow, actor, [
+            (c["code"], area.path if is_leaf else f"{area.path}{c['code']}/", c["level"]) for c in children], now=now)
     rows = []
     for c in children:
         box = total if is_leaf else per.get(c["code"], blank())
         rows.append({**{k: v for k, v in c.items() if k != "geometry"}, **box, "warning_level": worst(box),
-                     "drillable": not is_leaf})
+                     "vital_colour": (child_vitals.get(c["code"]) or {}).get("colour"), "drillable": not is_leaf})
     layer = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": c["geometry"], "properties": {"code": c["code"], "name": c["name"]}}
         for c in children if c["geometry"] is not None]}

@@ -121,3 +121,25 @@ class EvaluationReport(Base):
     html: Mapped[str] = deferred(mapped_column(Text, nullable=False))
     xlsx: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
     docx: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+
+class EvaluationPublication(Base):
+    """A district's ranking of its towns for a period, published to them (赛马比拼, issue #20): the rows as
+    they stood when published, who published and when. Never changed nor deleted; one per district and
+    period. Until a period is published its ranking stays the district's own."""
+
+    __tablename__ = "evaluation_publications"
+    __table_args__ = (UniqueConstraint("area_id", "period_label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    area_path: Mapped[str] = mapped_column(String(100), index=True)
+    period_label: Mapped[str] = mapped_column(String(30))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    scheme: Mapped[str] = mapped_column(String(40))
+    #: ``{"ranking": [...], "red_list": [...], "black_list": [...], "unranked": [...], "previous_period": …}``
+    ranking: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    published_by: Mapped[str] = mapped_column(String(100))
+    published_by_id: Mapped[int | None] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from shuzhi.domain import permissions as P
 from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.services import evaluation as ev
-from shuzhi.services import evaluation_people, evaluation_schemes, reports
+from shuzhi.services import evaluation_people, evaluation_publications, evaluation_schemes, reports
 from shuzhi.services.rollups import refresh_rollups
 from shuzhi.services.security import authz
 
@@ -43,6 +43,30 @@ def get_rankings(uow: UowDep, actor: ActorDep, period: str, area: str | None = N
     ``peers=true``: the ranking among one's peers (the parent area's towns or units), with the
     ``evaluation.peers`` permission — scores and lists only, never the peers' events."""
     return ev.rankings(uow, actor, by=by, area=area, period=period, unit_kind=unit_kind, peers=peers)
+
+
+class PublicationIn(BaseModel):
+    period: str = Field(min_length=1, max_length=30, description="e.g. 2024-06, 2024-Q2, 2024-W24")
+    area: str | None = Field(default=None, max_length=15, description="the district; by default your own")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/api/evaluation/publications", status_code=201)
+def publish_ranking(body: PublicationIn, uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """Publish the towns' ranking of a period to the district's towns (赛马比拼); kept as it stands, once."""
+    return evaluation_publications.publish(uow, actor, period=body.period, area=body.area, note=body.note)
+
+
+@router.get("/api/evaluation/publications")
+def list_publications(uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+    """The published rankings one may read (one's district's), newest first, and whether one may publish."""
+    return evaluation_publications.list_publications(uow, actor)
+
+
+@router.get("/api/evaluation/publications/{period}")
+def get_publication(period: str, uow: UowDep, actor: ActorDep, area: str | None = None) -> dict[str, Any]:
+    """The published ranking of one's district for a period, as it stood when published; 404 until then."""
+    return evaluation_publications.get_published(uow, actor, period=period, area=area)
 
 
 @router.get("/api/evaluation/people")

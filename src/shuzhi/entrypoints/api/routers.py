@@ -68,6 +68,7 @@ ROUTERS: list[APIRouter] = [
     warnings_api.router,
     vital_signs.router,
     risk_points.router,
+    risk_points.layer_router,
     collection.router,
     supervision.router,
     cockpit.router,

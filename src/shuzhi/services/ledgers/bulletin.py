@@ -21,7 +21,14 @@ from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.ledgers import access
 from shuzhi.services.ledgers.clocks import local_day
-from shuzhi.services.ledgers.figures import parse_day, parse_kind, ranked_rows, tallies, window_bounds
+from shuzhi.services.ledgers.figures import (
+    ITEM_COLUMNS,
+    parse_day,
+    parse_kind,
+    ranked_rows,
+    tallies_of,
+    window_bounds,
+)
 from shuzhi.services.security import audit
 from shuzhi.services.unit_of_work import UnitOfWork
 
@@ -60,41 +67,48 @@ def build(uow: UnitOfWork, ledger_code: str, actor: Actor, *, period_kind: str =
         if not acc.whole:
             raise NotFound(f"ledger {ledger_code} not found")  # a bulletin shows every unit: the whole ledger only
         ledger = acc.ledger
-        current = tallies(s, [ledger], window, at)
-        previous = tallies(s, [ledger], d.previous_window(kind, window), at)
+        # one read of the items serves the ranking of both periods and the lists
+        items = s.execute(select(*ITEM_COLUMNS, LedgerItem.number, LedgerItem.title)
+                          .where(LedgerItem.ledger_id == ledger.id,
+                                 LedgerItem.state != d.ItemState.CANCELLED.value).order_by(LedgerItem.path)).all()
+        current, previous = tallies_of(s, [ledger], [window, d.previous_window(kind, window)], at, rows=items)
         rows = ranked_rows(current, previous)
         _start, end = window_bounds(window)
         day_end = local_day(min(end, at))
         schedule = d.Schedule(ledger.schedule)
         units = {u.id: u for u in s.scalars(select(Unit))}
-        overdue, stalled = [], []
+        overdue_items: list[tuple[int, Any]] = []  # (days overdue, item)
+        stalled_items: list[tuple[str, Any]] = []  # (last report's day, item)
         colours = {c.value: 0 for c in d.Colour}
-        for it in s.execute(select(LedgerItem.id, LedgerItem.number, LedgerItem.title, LedgerItem.lead_unit_id,
-                                   LedgerItem.leader_name, LedgerItem.time_limit, LedgerItem.progress,
-                                   LedgerItem.state, LedgerItem.created_at, LedgerItem.last_progress_at)
-                            .where(LedgerItem.ledger_id == ledger.id,
-                                   LedgerItem.state != d.ItemState.CANCELLED.value).order_by(LedgerItem.path)):
-            facts = d.ItemFacts(d.ItemState(it.state), it.time_limit, it.progress, local_day(it.created_at),
-                                local_day(it.last_progress_at) if it.last_progress_at else None)
+        for it in items:
+            last_on = local_day(it.last_progress_at) if it.last_progress_at else None
+            facts = d.ItemFacts(d.ItemState(it.state), it.time_limit, it.progress, local_day(it.created_at), last_on)
             c = d.colour(facts, day_end, schedule)
             if c is not None:
                 colours[c.value] += 1
-            if not (d.is_overdue(facts, day_end) or d.is_stalled(facts, day_end, schedule)):
-                continue
-            line = {"id": it.id, "number": it.number, "title": it.title, "unit": units[it.lead_unit_id].name,
-                    "leader": it.leader_name or "", "time_limit": it.time_limit.isoformat() if it.time_limit else "",
-                    "progress": it.progress, "state": it.state,
-                    "days_overdue": (day_end - it.time_limit).days if it.time_limit else 0,
-                    "last_progress": local_day(it.last_progress_at).isoformat() if it.last_progress_at else ""}
             if d.is_overdue(facts, day_end):
-                overdue.append(line)
-            else:
-                stalled.append(line)
-        overdue.sort(key=lambda x: -x["days_overdue"])
-        # a bulletin names the worst: the longest overdue and the longest stalled, with the totals
-        totals = {"overdue": len(overdue), "stalled": len(stalled)}
-        stalled.sort(key=lambda x: x["last_progress"] or "")
-        overdue, stalled = overdue[:LISTED], stalled[:LISTED]
+                overdue_items.append(((day_end - it.time_limit).days if it.time_limit else 0, it))
+            elif d.is_stalled(facts, day_end, schedule):
+                stalled_items.append((last_on.isoformat() if last_on else "", it))
+        # a bulletin names the worst: the longest overdue and the longest stalled, with the totals; only
+        # those are written out (thousands may be overdue or stalled at 10,000 items). Stable sorts: equal
+        # keys keep the ledger's order.
+        totals = {"overdue": len(overdue_items), "stalled": len(stalled_items)}
+        overdue_items.sort(key=lambda x: -x[0])
+        stalled_items.sort(key=lambda x: x[0])
+
+        def line(it: Any, days_overdue: int, last_progress: str) -> dict[str, Any]:
+            return {"id": it.id, "number": it.number, "title": it.title, "unit": units[it.lead_unit_id].name,
+                    "leader": it.leader_name or "", "time_limit": it.time_limit.isoformat() if it.time_limit else "",
+                    "progress": it.progress, "state": it.state, "days_overdue": days_overdue,
+                    "last_progress": last_progress}
+
+        def last_progress(it: Any) -> str:
+            return local_day(it.last_progress_at).isoformat() if it.last_progress_at else ""
+
+        overdue = [line(it, days, last_progress(it)) for days, it in overdue_items[:LISTED]]
+        stalled = [line(it, (day_end - it.time_limit).days if it.time_limit else 0, last)
+                   for last, it in stalled_items[:LISTED]]
         title = f"{ledger.name}{d.window_title(kind, window)}{d.REPORT_PERIOD_TITLES[kind]}"
         content = {"ledger": ledger.code, "ledger_name": ledger.name, "window": [window.start.isoformat(),
                                                                                  window.end.isoformat()],

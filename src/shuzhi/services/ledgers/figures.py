@@ -32,26 +32,42 @@ def window_bounds(window: Period) -> tuple[datetime, datetime]:
     return start, end
 
 
+#: The item columns the figures read: an item's custom values (often dozens) are never read here.
+ITEM_COLUMNS = (LedgerItem.id, LedgerItem.ledger_id, LedgerItem.lead_unit_id, LedgerItem.leader_name,
+                LedgerItem.progress, LedgerItem.time_limit, LedgerItem.closed_at, LedgerItem.state,
+                LedgerItem.created_at, LedgerItem.last_progress_at)
+
+
 def tallies(session: Session, ledgers: Sequence[Ledger], window: Period, now: datetime, *,
             by: str = "unit", item_filter: Any = None) -> dict[str, d.UnitTally]:
     """Figures per lead unit (``by="unit"``, keyed by unit code) or per responsible leader (``"leader"``)
     for the ledgers' items, as they stood at the end of ``window`` (or now, if that is earlier)."""
-    start, end = window_bounds(window)
-    upto = min(end, now)
-    day = local_day(upto - timedelta(microseconds=1))
+    return tallies_of(session, ledgers, [window], now, by=by, item_filter=item_filter)[0]
+
+
+def tallies_of(session: Session, ledgers: Sequence[Ledger], windows: Sequence[Period], now: datetime, *,
+               by: str = "unit", item_filter: Any = None, rows: Sequence[Any] | None = None,
+               ) -> list[dict[str, d.UnitTally]]:
+    """:func:`tallies` for several windows (a period and the one before) from one read of the items,
+    the report slots and the reopenings: a bulletin of 10,000 items read them twice before.
+
+    ``rows``: the ledgers' items not cancelled, already read with at least :data:`ITEM_COLUMNS` (the
+    bulletin reads them for its lists); only those created before each window's end are counted."""
+    bounds = [(w, *window_bounds(w)) for w in windows]
+    if not bounds:
+        return []
+    latest = max(min(end, now) for _w, _start, end in bounds)
+    earliest = min(start for _w, start, _end in bounds)
     ids = [lg.id for lg in ledgers]
     schedules = {lg.id: d.Schedule(lg.schedule) for lg in ledgers}
-    # the few columns the figures need: an item's custom values (often dozens) are never read here
-    q = (select(LedgerItem.id, LedgerItem.ledger_id, LedgerItem.lead_unit_id, LedgerItem.leader_name,
-                LedgerItem.progress, LedgerItem.time_limit, LedgerItem.closed_at, LedgerItem.state,
-                LedgerItem.created_at, LedgerItem.last_progress_at)
-         .where(LedgerItem.ledger_id.in_(ids), LedgerItem.state != d.ItemState.CANCELLED.value,
-                LedgerItem.created_at < upto))
-    if item_filter is not None:
-        q = q.where(item_filter)
-    rows = list(session.execute(q))
+    if rows is None:
+        q = (select(*ITEM_COLUMNS)
+             .where(LedgerItem.ledger_id.in_(ids), LedgerItem.state != d.ItemState.CANCELLED.value,
+                    LedgerItem.created_at < latest))
+        if item_filter is not None:
+            q = q.where(item_filter)
+        rows = list(session.execute(q))
     units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_({r.lead_unit_id for r in rows})))}
-    out: dict[str, d.UnitTally] = {}
 
     def key_of(item: Any) -> tuple[str, str] | None:
         if by == "leader":
@@ -59,47 +75,60 @@ def tallies(session: Session, ledgers: Sequence[Ledger], window: Period, now: da
         u = units[item.lead_unit_id]
         return (str(u.id), u.name) if by == "unit_id" else (u.code, u.name)
 
-    by_item: dict[int, d.UnitTally] = {}
-    for it in rows:
-        k = key_of(it)
-        if k is None:
-            continue
-        t = out.setdefault(k[0], d.UnitTally(k[0], k[1]))
-        by_item[it.id] = t
-        t.items += 1
-        t.progress_sum += it.progress
-        closed_day = local_day(it.closed_at) if it.closed_at and it.closed_at < upto else None
-        if it.time_limit is not None and window.start <= it.time_limit <= window.end and it.time_limit <= day:
-            t.due_in_period += 1
-            if closed_day is not None and closed_day <= it.time_limit:
-                t.closed_on_time += 1
-        state = d.ItemState.CLOSED if closed_day is not None else (
-            d.ItemState(it.state) if d.ItemState(it.state) is not d.ItemState.CLOSED else d.ItemState.IN_PROGRESS)
-        facts = d.ItemFacts(state, it.time_limit, it.progress, local_day(it.created_at),
-                            local_day(it.last_progress_at) if it.last_progress_at else None)
-        if d.is_overdue(facts, day):
-            t.overdue += 1
-        if d.is_stalled(facts, day, schedules[it.ledger_id]):
-            t.stalled += 1
-    if not by_item:
-        return out
-    # by ledger and due window (one range scan), kept when the item is one counted above (in scope)
-    for item_id, due_at, reported_at in session.execute(
-            select(LedgerReportSlot.item_id, LedgerReportSlot.due_at, LedgerReportSlot.reported_at)
-            .where(LedgerReportSlot.ledger_id.in_(ids), LedgerReportSlot.due_at >= start,
-                   LedgerReportSlot.due_at < upto)):
-        counted = by_item.get(item_id)
-        if counted is None:
-            continue
-        counted.reports_due += 1
-        if reported_at is not None and reported_at <= due_at:
-            counted.reports_on_time += 1
-    for (item_id,) in session.execute(select(LedgerTimelineEntry.item_id).where(
-            LedgerTimelineEntry.ledger_id.in_(ids), LedgerTimelineEntry.action == "item.reopen",
-            LedgerTimelineEntry.at >= start, LedgerTimelineEntry.at < upto)):
-        if item_id in by_item:
-            by_item[item_id].reopened += 1
-    return out
+    # what does not depend on the window, worked out once per item
+    facts_of = [(it, k, d.ItemState(it.state), local_day(it.created_at),
+                 local_day(it.last_progress_at) if it.last_progress_at else None,
+                 local_day(it.closed_at) if it.closed_at else None)
+                for it in rows if (k := key_of(it)) is not None]
+    slots = session.execute(
+        select(LedgerReportSlot.item_id, LedgerReportSlot.due_at, LedgerReportSlot.reported_at)
+        .where(LedgerReportSlot.ledger_id.in_(ids), LedgerReportSlot.due_at >= earliest,
+               LedgerReportSlot.due_at < latest)).all() if facts_of else []
+    reopenings = session.execute(select(LedgerTimelineEntry.item_id, LedgerTimelineEntry.at).where(
+        LedgerTimelineEntry.ledger_id.in_(ids), LedgerTimelineEntry.action == "item.reopen",
+        LedgerTimelineEntry.at >= earliest, LedgerTimelineEntry.at < latest)).all() if facts_of else []
+    results = []
+    for window, start, end in bounds:
+        upto = min(end, now)
+        day = local_day(upto - timedelta(microseconds=1))
+        out: dict[str, d.UnitTally] = {}
+        by_item: dict[int, d.UnitTally] = {}
+        for it, k, own_state, created_on, last_on, closed_on in facts_of:
+            if it.created_at >= upto:
+                continue
+            t = out.get(k[0])
+            if t is None:
+                t = out[k[0]] = d.UnitTally(k[0], k[1])
+            by_item[it.id] = t
+            t.items += 1
+            t.progress_sum += it.progress
+            closed_day = closed_on if closed_on is not None and it.closed_at < upto else None
+            if it.time_limit is not None and window.start <= it.time_limit <= window.end and it.time_limit <= day:
+                t.due_in_period += 1
+                if closed_day is not None and closed_day <= it.time_limit:
+                    t.closed_on_time += 1
+            state = d.ItemState.CLOSED if closed_day is not None else (
+                own_state if own_state is not d.ItemState.CLOSED else d.ItemState.IN_PROGRESS)
+            facts = d.ItemFacts(state, it.time_limit, it.progress, created_on, last_on)
+            if d.is_overdue(facts, day):
+                t.overdue += 1
+            if d.is_stalled(facts, day, schedules[it.ledger_id]):
+                t.stalled += 1
+        # by ledger and due window (one range scan), kept when the item is one counted above (in scope)
+        for item_id, due_at, reported_at in slots:
+            if not start <= due_at < upto:
+                continue
+            counted = by_item.get(item_id)
+            if counted is None:
+                continue
+            counted.reports_due += 1
+            if reported_at is not None and reported_at <= due_at:
+                counted.reports_on_time += 1
+        for item_id, at in reopenings:
+            if start <= at < upto and item_id in by_item:
+                by_item[item_id].reopened += 1
+        results.append(out)
+    return results
 
 
 class FigureRow(BaseModel):
@@ -179,8 +208,7 @@ def figures(uow: UnitOfWork, actor: Actor, *, period_kind: str, day: str | None 
     with uow:
         s = uow.session
         books, clause = scoped_ledgers(s, actor, ledger_code)
-        current = tallies(s, books, window, at, by=by, item_filter=clause)
-        previous = tallies(s, books, prev, at, by=by, item_filter=clause)
+        current, previous = tallies_of(s, books, [window, prev], at, by=by, item_filter=clause)
         return Figures(period_kind=kind.value, period=window.label, title=d.window_title(kind, window),
                        previous_period=prev.label, by=by, rows=ranked_rows(current, previous))
 
@@ -226,5 +254,4 @@ def leader_ranking(session: Session, actor: Actor, window: Period, previous: Per
     the evaluation's period reports (每月通报 / 季度 / 半年小结 / 年度考评)."""
     at = now or datetime.now(UTC)
     books, clause = _scope(session, actor, area_path)
-    return ranked_rows(tallies(session, books, window, at, by="leader", item_filter=clause),
-                       tallies(session, books, previous, at, by="leader", item_filter=clause))
+    return ranked_rows(*tallies_of(session, books, [window, previous], at, by="leader", item_filter=clause))

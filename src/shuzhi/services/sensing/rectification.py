@@ -11,6 +11,7 @@ is left and the overdue line when it has passed, once each per deadline.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from shuzhi.services.security import authz
 from shuzhi.services.unit_of_work import UnitOfWork
 
 MAX_TEXT = 2000
+log = logging.getLogger(__name__)
 
 
 def _text(value: str | None, field: str, what: str) -> str:
@@ -213,14 +215,44 @@ def sweep(uow: UnitOfWork, now: datetime | None = None) -> tuple[int, int]:
                 if _claim(s, rid, "overdue_at", at):
                     _line(s, point_id, at, SYSTEM.label, "overdue",
                           f"整改期限{deadline.astimezone(SHANGHAI).strftime('%m月%d日%H:%M')}已过，尚未完成")
+                    _tell(s, rid, point_id, unit_id, deadline, at, overdue=True)
                     overdue += 1
             elif (at < deadline and reminded_at is None and deadline <= _soon_until(s, unit_id, at)
                   and _claim(s, rid, "reminded_at", at)):
                 _line(s, point_id, at, SYSTEM.label, "reminded",
                       f"整改将于{deadline.astimezone(SHANGHAI).strftime('%m月%d日%H:%M')}到期")
+                _tell(s, rid, point_id, unit_id, deadline, at, overdue=False)
                 reminded += 1
         uow.commit()
     return reminded, overdue
+
+
+def _tell(s: Session, rid: int, point_id: int, unit_id: int | None, deadline: datetime, at: datetime, *,
+          overdue: bool) -> None:
+    """The reminder and the overdue line reach the responsible unit's phones through the notices engine
+    (docs/notices.md): a chain of kind ``rectification.due`` / ``rectification.overdue`` whose policy (data,
+    editable on /notices/admin) names who and by which channels — by default the unit by SMS, IM and
+    inbox, the overdue one also its leader and, four hours on without acknowledgement, the leader in charge.
+    One chain per rectification, kind and deadline (new measures give a new deadline and a new chain)."""
+    from shuzhi.domain.notices import NoticeKind, local_deadline
+    from shuzhi.services.notices import escalation
+    from shuzhi.services.notices.hooks import settings
+
+    point = s.get(RiskPoint, point_id)
+    if point is None:
+        return
+    unit = s.get(Unit, unit_id) if unit_id is not None else None
+    unit = unit or escalation.centre_for(s, point.area_path)
+    if unit is None:
+        return
+    kind = NoticeKind.RECTIFICATION_OVERDUE if overdue else NoticeKind.RECTIFICATION_DUE
+    place = s.scalar(select(Area.name).where(Area.id == point.area_id)) or ""
+    context = {"number": point.code, "class_name": point.name, "place": place,
+               "deadline_text": local_deadline(deadline)}
+    chain = escalation.start_chain(s, kind=kind.value, subject=f"rectification:{rid}:{deadline.isoformat()}",
+                                   unit=unit, context=context, at=at, base_url=settings().public_base_url)
+    if chain is None:
+        log.warning("no notice policy serves %s: rectification %s is on the point's timeline only", kind.value, rid)
 
 
 def _claim(s: Session, rid: int, column: str, at: datetime) -> bool:

@@ -234,3 +234,108 @@ def vital_signs(uow: UnitOfWork, actor: Actor, *, depth: str = "indicator",
     for node in tree:
         trim(node, 0)
     return {"at": at, "colours": list(vs.COLOURS), "sectors": tree}
+
+
+# --- one colour per area, for many areas at once ---------------------------------------------------
+
+
+def area_colours(uow: UnitOfWork, actor: Actor, areas: list[tuple[str, str, str]], *,
+                 now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """Each area's vital-signs colour — the worst of its sectors', as :func:`vital_signs` gives the reader
+    narrowed to that area — for many areas (a level's children) in one set of queries, not one tree a child.
+
+    ``areas``: (code, path, level), siblings whose paths all start with one parent's. The warnings and the
+    newest readings are grouped by indicator and by the prefix of their area path that is a child's path
+    (one query each per distinct path length: siblings' codes are mostly one length); the tree, the
+    indicators and their areas are read once. Answer: ``{code: {"colour", "sectors": {code: colour}}}``;
+    areas outside the reader's scope get nothing (they are not asked for)."""
+    authz.require(actor, p.INDICATOR_READ)
+    at = now or datetime.now(UTC)
+    visible = [a for a in areas if authz.path_visible(actor, a[1])]
+    if not visible:
+        return {}
+    by_path = {a[1]: a for a in visible}
+    lengths = sorted({len(a[1]) for a in visible})
+    with uow:
+        s = uow.session
+        rule = _rule(s)
+        nodes = s.execute(select(IndicatorNode.id, IndicatorNode.code, IndicatorNode.kind, IndicatorNode.parent_id)
+                          .order_by(IndicatorNode.sort_order, IndicatorNode.code)).all()
+        roots: dict[int, list[str]] = defaultdict(list)
+        for ind_id, path in s.execute(select(IndicatorArea.indicator_id, Area.path)
+                                      .join(Area, Area.id == IndicatorArea.area_id)):
+            roots[ind_id].append(path)
+        inds = s.execute(select(Indicator.id, Indicator.sub_runway_id, Indicator.level, Indicator.realtime)
+                         .where(Indicator.active.is_(True)).order_by(Indicator.code)).all()
+        warnings: dict[str, dict[int, tuple[dict[str, int], int]]] = defaultdict(dict)
+        readings: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
+        frequencies = s.scalars(select(Indicator.frequency_s).distinct()).all()
+        cutoff = case(*[(Indicator.frequency_s == f,
+                         literal(at - timedelta(seconds=f * rule.stale_after), UTCDateTime()))
+                        for f in frequencies], else_=literal(at, UTCDateTime())) if frequencies else None
+        for length in lengths:
+            paths = [a[1] for a in visible if len(a[1]) == length]
+            wp = func.substr(IndicatorWarning.area_path, 1, length)
+            for prefix, ind_id, state, level, n in s.execute(
+                    select(wp, IndicatorWarning.indicator_id, IndicatorWarning.state, IndicatorWarning.level,
+                           func.count())
+                    .where(IndicatorWarning.state.in_(_OPEN), wp.in_(paths),
+                           authz.area_clause(actor, IndicatorWarning.area_path))
+                    .group_by(wp, IndicatorWarning.indicator_id, IndicatorWarning.state, IndicatorWarning.level)):
+                firing, pending = warnings[prefix].get(ind_id, ({}, 0))
+                if state == "firing" and level:
+                    firing[level] = firing.get(level, 0) + int(n)
+                elif state == "pending":
+                    pending += int(n)
+                warnings[prefix][ind_id] = (firing, pending)
+            if cutoff is None:
+                continue
+            rp_ = func.substr(Area.path, 1, length)
+            for prefix, ind_id, n, stale in s.execute(
+                    select(rp_, LatestReading.indicator_id, func.count(),
+                           func.sum(case((LatestReading.at < cutoff, 1), else_=0)))
+                    .join(Indicator, Indicator.id == LatestReading.indicator_id)
+                    .join(Area, Area.id == LatestReading.area_id)
+                    .where(rp_.in_(paths), authz.area_clause(actor, Area.path))
+                    .group_by(rp_, LatestReading.indicator_id)):
+                readings[prefix][ind_id] = (int(n), int(stale or 0))
+
+    parent = {n.id: n.parent_id for n in nodes}
+    kind = {n.id: n.kind for n in nodes}
+    sectors = [n for n in nodes if n.parent_id not in kind]  # the tree's roots, as vital_signs has them
+    children: dict[int, list[int]] = defaultdict(list)
+    for n in nodes:
+        if n.parent_id in kind:
+            children[n.parent_id].append(n.id)
+    out: dict[str, dict[str, Any]] = {}
+    for path, (code, _path, level) in by_path.items():
+        here = narrowed_actor(actor, path)
+        depth = MEASURED_LEVELS.index(level) if level in MEASURED_LEVELS else len(MEASURED_LEVELS)
+        w, r = warnings.get(path, {}), readings.get(path, {})
+        leaf: dict[int, list[str | None]] = defaultdict(list)
+        for i in inds:
+            firing, pending = w.get(i.id, ({}, 0))
+            series, stale = r.get(i.id, (0, 0))
+            in_scope = series or firing or pending or (i.level in MEASURED_LEVELS
+                                                       and MEASURED_LEVELS.index(i.level) >= depth
+                                                       and _meets(here, roots.get(i.id)))
+            if not in_scope or i.sub_runway_id not in parent:
+                continue
+            leaf[i.sub_runway_id].append(vs.indicator_colour(vs.IndicatorFacts(
+                realtime=i.realtime, firing=firing, pending=pending, series=series,
+                stale=stale if i.realtime else 0), rule).colour)
+
+        def colour(node_id: int, leaf: dict[int, list[str | None]] = leaf) -> str | None:
+            return vs.rollup_colour([*leaf.get(node_id, []), *(colour(c) for c in children[node_id])], rule)
+
+        per = {n.code: colour(n.id) for n in sectors}
+        coloured = [c for c in per.values() if c]
+        out[code] = {"colour": max(coloured, key=vs.COLOURS.index) if coloured else None, "sectors": per}
+    return out
+
+
+def narrowed_actor(actor: Actor, path: str) -> Actor:
+    """The reader limited to one area (as the level view narrows him for an area's own vital signs)."""
+    from dataclasses import replace
+
+    return replace(actor, area_paths=(path,), unit_id=None, person_id=None)

@@ -74,7 +74,7 @@ function showPreview(p) {
   const c = p.counts;
   out.append(
     el("p", { class: "area-counts", "data-counts": JSON.stringify(c) },
-      t("areas.counts", { events: c.events, tasks: c.tasks, people: c.people, units: c.units })),
+      t("areas.counts", { events: c.events, tasks: c.tasks, people: c.people, units: c.units, configuration: c.configuration || 0 })),
     c.people_to_decide ? el("p", { class: "warning" }, t("areas.to_decide", { n: c.people_to_decide })) : null,
     el("h3", {}, t("areas.retired")), areaList(p.retired),
     el("h3", {}, t("areas.created")), areaList(p.created),
@@ -82,9 +82,15 @@ function showPreview(p) {
     p.moves.length ? el("table", { class: "table" },
       el("thead", {}, el("tr", {}, ["what", "ref", "from", "to", "rule"].map((k) => el("th", {}, t(`areas.col.${k}`))))),
       el("tbody", {}, p.moves.map((m) => el("tr", {},
-        el("td", {}, t(`areas.move.${m.what}`)), el("td", {}, `${m.ref} ${m.what === "event" ? m.label : ""}`),
+        el("td", {}, t(`areas.move.${m.what}`)), el("td", {}, m.what === "config" ? configRef(m) : `${m.ref} ${m.what === "event" ? m.label : ""}`),
         el("td", {}, m.from_code), el("td", {}, m.to_code || t("common.none")),
         el("td", {}, t(`areas.rule.${m.rule}`)))))) : empty(t("common.none")));
+}
+
+// configuration re-pointed to the successor (分拨规则、风险点、预案 …): its kind in Chinese, its code and name
+function configRef(m) {
+  const [kind, ...ref] = m.ref.split(":");
+  return `${t(`areas.config.${kind}`)} ${ref.join(":")} ${m.label || ""}`.trim();
 }
 
 async function loadHistory() {

@@ -41,8 +41,19 @@ function eventsUrl(params) {
   return `/events?${q}`;
 }
 
+// Each chart follows its own box: panels that appear after the first screen (the sectors' strip, the
+// town's cockpit, duty, flows) change the grid's rows, and a canvas drawn before them would overflow.
 function chart(id) {
-  if (!state.charts[id]) state.charts[id] = echarts.init(document.getElementById(id), null, { renderer: "canvas" });
+  if (!state.charts[id]) {
+    const box = document.getElementById(id);
+    const c = echarts.init(box, null, { renderer: "canvas" });
+    state.charts[id] = c;
+    let pending = 0;
+    new ResizeObserver(() => {
+      cancelAnimationFrame(pending);
+      pending = requestAnimationFrame(() => { if (!c.isDisposed()) c.resize(); });
+    }).observe(box);
+  }
   return state.charts[id];
 }
 
@@ -128,7 +139,8 @@ async function loadMap(fetched) {
     },
     geo: {
       map: mapName, roam: true, nameProperty: "code", layoutCenter: ["50%", "52%"], layoutSize: "95%",
-      label: { show: state.level === "town", color: "#e6f4ff", fontSize: fs(),
+      // names on the map while they can be read: a district's towns, not a city's 1,031
+      label: { show: state.level === "town" && load.length <= 60, color: "#e6f4ff", fontSize: fs(),
         formatter: (p) => state.names[p.name] || "" },
       itemStyle: { areaColor: "#0b3a5e", borderColor: "#4fc3ff", borderWidth: state.level === "town" ? 1 : 0.4 },
       emphasis: { label: { show: true, color: "#fff" }, itemStyle: { areaColor: "#2f9bff" } },
@@ -149,6 +161,11 @@ async function loadMap(fetched) {
 }
 
 function onMapClick(p) {
+  const riskCode = riskPointAt(p) || (p.componentType === "series" && p.data && p.data.flood ? p.data.flood.code : null);
+  if (riskCode) {
+    location.href = `/risk-points?code=${encodeURIComponent(riskCode)}`;
+    return;
+  }
   if (p.componentType === "series" && p.data && p.data.warning) {
     location.href = `/warnings?indicator=${encodeURIComponent(p.data.warning.indicator_code)}`;
     return;
@@ -168,14 +185,24 @@ function onMapClick(p) {
   }
 }
 
+// The load panel: the worst RANK_N areas by open events; with a city's 1,031 towns the rest are found by
+// name (the search box), never listed all at once.
+const RANK_N = 10;
 function renderRank() {
   const list = clear(document.getElementById("rank"));
-  const top = [...state.load].sort((a, b) => b.open - a.open).slice(0, 10);
-  if (!top.length || top[0].open === 0) { list.append(empty()); return; }
-  const max = top[0].open || 1;
+  const more = document.getElementById("rank-more");
+  const needle = (document.getElementById("rank-search").value || "").trim();
+  const sorted = [...state.load].sort((a, b) => b.open - a.open || a.name.localeCompare(b.name));
+  const found = needle ? sorted.filter((a) => a.name.includes(needle) || a.code.startsWith(needle)) : sorted;
+  const top = found.slice(0, RANK_N);
+  more.hidden = needle ? false : state.load.length <= RANK_N;
+  more.textContent = needle ? t("cockpit.rank_found", { n: found.length, shown: top.length })
+    : t("cockpit.rank_more", { n: state.load.length, shown: top.length });
+  if (!top.length || (!needle && top[0].open === 0)) { list.append(empty()); return; }
+  const max = Math.max(1, ...top.map((a) => a.open));
   for (const a of top) {
     list.append(el("li", {}, el("a", { href: eventsUrl({ area_code: a.code, state: OPEN_STATES }) },
-      el("span", { class: "rank-name" }, a.name),
+      el("span", { class: "rank-name", title: a.name }, a.name),
       el("span", { class: "rank-bar", style: `--w:${Math.round((a.open / max) * 100)}%` }),
       el("span", { class: "rank-value" }, String(a.open)))));
   }
@@ -420,40 +447,119 @@ async function loadVitals() {
 }
 // Risk points (风险点全量落图) as diamonds in their state's colour. loadMap rebuilds the map's option
 // from scratch (notMerge); rather than touch it, the layer is merged back after each such rebuild.
+// The layer comes compact (GET /api/cockpit/risk-layer: parallel arrays of code, kind, state, lon, lat)
+// and is drawn as one large-mode series per state, each fed a flat Float64Array [lon, lat, lon, lat, …]:
+// no object per point, no per-point style, one canvas path per colour. A click opens the point's page.
 const RISK_COLOURS = { normal: "#52c41a", watch: "#ffc53d", in_rectification: "#3aa0ff", warning: "#f5222d" };
-let riskPoints = [];
-const riskSeries = () => ({ id: "risk-points", type: "scatter", coordinateSystem: "geo", symbol: "diamond",
-  symbolSize: riskPoints.length > 2000 ? 5 : 9, large: riskPoints.length > 2000, zlevel: 2,
-  tooltip: { formatter: (p) => [p.data.risk.name, `${p.data.risk.kind_name} · ${t(`risk.state.${p.data.risk.state}`)}`]
-    .map((x) => echarts.format.encodeHTML(x)).join("<br>") },
-  data: riskPoints.map((r) => ({ name: r.name, value: [r.lon, r.lat], risk: r, itemStyle: { color: RISK_COLOURS[r.state] } })) });
+let riskLayer = null; // { layer, byState: [{ state, index: Int32Array, coords: Float64Array }] }
+function splitRiskLayer(layer) {
+  const n = layer.code.length;
+  const counts = layer.states.map(() => 0);
+  for (let i = 0; i < n; i++) counts[layer.state[i]] += 1;
+  const byState = layer.states.map((st, k) => ({ state: st, index: new Int32Array(counts[k]), coords: new Float64Array(counts[k] * 2), n: 0 }));
+  for (let i = 0; i < n; i++) {
+    const g = byState[layer.state[i]];
+    g.index[g.n] = i;
+    g.coords[2 * g.n] = layer.lon[i];
+    g.coords[2 * g.n + 1] = layer.lat[i];
+    g.n += 1;
+  }
+  return { layer, byState };
+}
+function riskTooltip(p) {
+  const g = riskLayer && riskLayer.byState[p.seriesId === undefined ? -1 : Number(p.seriesId.slice(5))];
+  if (!g) return "";
+  const i = g.index[p.dataIndex];
+  const kind = riskLayer.layer.kinds[riskLayer.layer.kind[i]];
+  return [riskLayer.layer.code[i], `${kind ? kind[1] : ""} · ${t(`risk.state.${g.state}`)}`]
+    .map((x) => echarts.format.encodeHTML(x)).join("<br>");
+}
+// warning drawn last, on top: a red diamond is never hidden under a green one. A state of more than
+// 2,000 points (in practice: normal) is drawn in large mode as 3.5 px squares — under 4 px ECharts fills
+// rectangles straight onto the canvas instead of building a diamond path a point (20,000 points drew
+// several times faster in Chromium, docs/vital-signs.md); the rarer states stay diamonds.
+// (Large mode throws on an empty series in ECharts 5.6, and progressive: 0 made it slower, not faster.)
+const riskSeries = () => (riskLayer ? riskLayer.byState : []).map((g, k) => ({
+  id: `risk-${k}`, type: "scatter", coordinateSystem: "geo", symbol: "diamond", name: g.state,
+  large: g.n > 2000, symbolSize: g.n > 2000 ? 3.5 : (riskLayer.layer.code.length > 2000 ? 6 : 9),
+  zlevel: 2, z: 2 + k, data: g.coords, itemStyle: { color: RISK_COLOURS[g.state] || "#999" },
+  tooltip: { formatter: riskTooltip } }));
+function riskPointAt(p) {
+  if (!riskLayer || p.componentType !== "series" || !String(p.seriesId || "").startsWith("risk-")) return null;
+  const g = riskLayer.byState[Number(p.seriesId.slice(5))];
+  return g ? riskLayer.layer.code[g.index[p.dataIndex]] : null;
+}
 // the layer is asked for at once with the first screen (prefetched, at low priority) rather than after
 // it is drawn: its 20,000 points are the slowest answer of the page and would otherwise start late
-const fetchRiskPoints = () => get("/api/risk-points", { priority: "low" });
+const fetchRiskPoints = () => get("/api/cockpit/risk-layer", { priority: "low" });
 async function loadRiskPoints(prefetched) {
-  try { riskPoints = await (prefetched || fetchRiskPoints()); } catch (e) { return; }
+  let layer;
+  try { layer = await (prefetched || fetchRiskPoints()); } catch (e) { return; }
+  riskLayer = splitRiskLayer(layer);
   const map = state.charts.map;
   if (!map) return;
   if (!map.__riskLayer) {
     const rebuild = map.setOption.bind(map);
     map.setOption = (option, notMerge, ...rest) => {
       rebuild(option, notMerge, ...rest);
-      if (notMerge === true && riskPoints.length) rebuild({ series: [riskSeries()] });
+      if (notMerge === true && riskLayer && riskLayer.layer.code.length) rebuild({ series: riskSeries() });
+      if (notMerge === true && flood && flood.points.length) rebuild({ series: [floodSeries()] });
     };
     map.__riskLayer = true;
   }
-  // drawn = ECharts has finished rendering the layer (a large layer is drawn progressively, over frames);
-  // the benchmark (bench_vital_signs.py) and the browser tests wait for it
+  // drawn = ECharts has finished rendering the layer; the benchmark (bench_vital_signs.py) and the
+  // browser tests wait for it
   const drawn = () => {
     map.off("finished", drawn);
     document.body.dataset.riskLayer = "drawn";
     window.__riskLayerDrawnAt = performance.now();
   };
   map.on("finished", drawn);
-  map.setOption({ series: [riskSeries()] });
-  document.body.dataset.riskPoints = String(riskPoints.length);
+  map.setOption({ series: riskSeries() });
+  document.body.dataset.riskPoints = String(layer.code.length);
 }
-function startVitals(riskP) { loadVitals(); loadRiskPoints(riskP); setInterval(() => { loadVitals(); loadRiskPoints(); }, 30000); }
+// The flood-season layer (汛期图层, off until the duty officer switches it on): every 易涝点 in scope
+// as a large circle in its state's colour, its nearest rainfall, river level and water depth in the
+// tooltip (GET /api/flood-season, the /flood-season page's figures); a click opens the point's page.
+// Refreshed with the risk layer while on; merged back after each rebuild of the map like it.
+let flood = null; // null: off; else the answer of /api/flood-season
+const floodMeasure = (m, key) => {
+  if (!m) return `${t(`flood.${key}`)}：${t("flood.none")}`;
+  const v = `${Number(m.value).toFixed(2)} ${m.unit || ""}`.trim();
+  return `${t(`flood.${key}`)}：${v}${m.warning_level ? ` ${t(`warning_level.${m.warning_level}`)}${t("flood.warning")}` : ""}`
+    + `${m.stale ? ` ${t("flood.stale")}` : ""} · ${m.via === "attached" ? t("flood.attached") : t("flood.distance", { m: m.distance_m })}`;
+};
+const floodSeries = () => ({ id: "flood", type: "scatter", coordinateSystem: "geo", symbol: "circle", zlevel: 3,
+  symbolSize: 16, itemStyle: { borderColor: "#fff", borderWidth: 2 },
+  data: (flood ? flood.points : []).map((f) => ({ name: f.name, value: [f.lon, f.lat], flood: f,
+    itemStyle: { color: RISK_COLOURS[f.state] || "#999" } })),
+  tooltip: { formatter: (p) => {
+    const f = p.data.flood;
+    return [`${f.name}（${f.code}）`, `${f.area_name || ""} · ${t(`risk.state.${f.state}`)}`,
+      floodMeasure(f.rainfall, "rainfall"), floodMeasure(f.water_level, "water_level"), floodMeasure(f.water_depth, "water_depth")]
+      .map((x) => echarts.format.encodeHTML(x)).join("<br>");
+  } } });
+async function loadFlood() {
+  if (flood === null) return;
+  let got;
+  try { got = await get("/api/flood-season"); } catch (e) { return; }
+  if (flood === null) return; // switched off meanwhile
+  flood = got;
+  const map = state.charts.map;
+  if (!map) return;
+  map.setOption({ series: [floodSeries()] });
+  document.body.dataset.floodPoints = String(got.points.length);
+}
+function toggleFlood() {
+  const button = document.getElementById("flood-toggle");
+  const on = flood === null;
+  button.setAttribute("aria-pressed", String(on));
+  flood = on ? { points: [] } : null;
+  if (on) { loadFlood(); return; }
+  if (state.charts.map) state.charts.map.setOption({ series: [floodSeries()] });
+  delete document.body.dataset.floodPoints;
+}
+function startVitals(riskP) { loadVitals(); loadRiskPoints(riskP); setInterval(() => { loadVitals(); loadRiskPoints(); loadFlood(); }, 30000); }
 
 async function main() {
   // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
@@ -487,6 +593,8 @@ async function main() {
   for (const b of document.querySelectorAll("[data-level]")) {
     b.addEventListener("click", () => { state.level = b.dataset.level; state.within = null; loadMap(); });
   }
+  document.getElementById("flood-toggle").addEventListener("click", toggleFlood);
+  document.getElementById("rank-search").addEventListener("input", renderRank);
   document.getElementById("map-back").addEventListener("click", () => { state.level = "town"; state.within = null; loadMap(); });
   window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
   setInterval(refreshFigures, 30000);

@@ -148,6 +148,9 @@ const DETAIL_CODES = [
   [/copy lists have no units/i, "empty_copy_list"],
   [/time zone/i, "timezone"],
   [/no upper centre|neither owns this event/i, "no_escalation"],
+  [/ranking of [\w-]+ is already published/i, "published_already"],
+  [/is published by the district centre|name a district|name the district/i, "district_publishes"],
+  [/has not begun: nothing to rank/i, "period_not_begun"],
 ];
 
 // The one reading of a refusal's body: [{field, type, message}] — pydantic's list, or the service's one

@@ -129,6 +129,58 @@ async function loadRankings(period) {
   }
 }
 
+// --- 赛马比拼 (issue #20): the towns' ranking of the period as the district published it -------------------
+// The district centre publishes (once per period, kept as it stood); the district's towns read it. Before
+// that the period's ranking of the towns is the district's own: the towns see "not published".
+async function loadPublications(period) {
+  const body = clear(document.getElementById("pub-body"));
+  const status = document.getElementById("pub-status");
+  const list = clear(document.getElementById("pub-list"));
+  let pubs;
+  try { pubs = await get("/api/evaluation/publications"); } catch (e) { status.textContent = errorText(e); return; }
+  document.getElementById("pub-form").hidden = !pubs.can_publish;
+  if (!pubs.items.length) list.append(el("li", { class: "muted" }, t("eval.pub.none")));
+  for (const p of pubs.items) {
+    list.append(el("li", { "data-period": p.period }, t("eval.pub.item", { title: p.period_title || p.period, towns: p.towns,
+      by: p.published_by, at: fmtTime(p.published_at) }), p.note ? el("span", { class: "muted" }, ` ${p.note}`) : ""));
+  }
+  const title = document.getElementById("period-title").textContent || period;
+  let r;
+  try { r = await get(`/api/evaluation/publications/${encodeURIComponent(period)}`); } catch (e) {
+    status.dataset.published = "false";
+    status.textContent = e.status === 404 ? t("eval.pub.not_published", { title }) : errorText(e);
+    return;
+  }
+  status.dataset.published = "true";
+  status.textContent = t("eval.pub.published", { title: r.period.title, at: fmtTime(r.published.published_at), by: r.published.published_by });
+  for (const x of r.ranking) {
+    const own = x.code === r.own;
+    body.append(el("tr", { "data-code": x.code, class: own ? "own" : "", ...(own ? { "aria-current": "true" } : {}) },
+      el("td", {}, x.rank), el("th", { scope: "row" }, own ? `${x.name}（${t("eval.pub.own")}）` : x.name),
+      el("td", {}, el("span", { class: "swatch", style: `background:${shade(x.colour)}` }), ` ${x.score.toFixed(1)}`),
+      el("td", {}, movement(x)), el("td", {}, pct(x.closure_rate)), el("td", {}, pct(x.on_time_closure_rate))));
+  }
+}
+
+async function publishRanking(ev) {
+  ev.preventDefault();
+  const period = currentPeriod();
+  const title = document.getElementById("period-title").textContent || period;
+  const error = document.getElementById("pub-error");
+  error.textContent = "";
+  if (!window.confirm(t("eval.pub.confirm", { title }))) return;
+  const button = document.getElementById("pub-submit");
+  button.disabled = true;
+  try {
+    const body = { period, note: document.getElementById("pub-note").value || null };
+    if (state.area) body.area = state.area; // an installation-wide publisher names the district
+    await post("/api/evaluation/publications", body);
+    toast(t("eval.pub.done", { title }));
+    document.getElementById("pub-note").value = "";
+    await loadPublications(period);
+  } catch (e) { error.textContent = errorText(e); } finally { button.disabled = false; }
+}
+
 // --- 台账: the responsible leaders' ledger figures, ranked, for the scoring window the period falls in ---------
 const LEDGER_KIND = { day: "monthly", week: "monthly", month: "monthly", quarter: "quarterly", half: "half_year", year: "annual" };
 
@@ -172,13 +224,17 @@ async function loadAssignees(period) {
   let out;
   try { out = await get(`/api/evaluation/people?${new URLSearchParams({ period })}`); }
   catch (e) { body.append(el("tr", {}, el("td", { colspan: 7 }, errorText(e)))); return; }
-  const rows = out.people.filter((p) => p.assigned).sort((a, b) => b.assigned.tasks - a.assigned.tasks);
-  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 7 }, t("common.empty"))));
+  const rows = out.people.filter((p) => p.assigned || p.figures)
+    .sort((a, b) => ((b.assigned || {}).tasks || 0) - ((a.assigned || {}).tasks || 0));
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 9 }, t("common.empty"))));
   for (const p of rows) {
-    const a = p.assigned;
+    const a = p.assigned || { tasks: 0, reported: 0, on_time: 0, overdue: 0, on_time_rate: null };
+    const f = p.figures || {};
+    // 结案率/按期结案率: the units' rules, the deciding lead task's person answering for the case
     body.append(el("tr", { "data-person": p.code }, el("th", { scope: "row" }, p.name || p.code), el("td", {}, p.unit || ""),
       el("td", {}, String(a.tasks)), el("td", {}, String(a.reported)), el("td", {}, String(a.on_time)),
-      el("td", {}, String(a.overdue)), el("td", {}, pct(a.on_time_rate))));
+      el("td", {}, String(a.overdue)), el("td", {}, pct(a.on_time_rate)),
+      el("td", { class: "closure" }, pct(f.closure_rate)), el("td", { class: "on-time-closure" }, pct(f.on_time_closure_rate))));
   }
 }
 
@@ -201,11 +257,13 @@ async function loadGridTeams(period) {
         el("td", {}, pct(d.completion_rate))));
     }
     const rows = ppl.people.filter((p) => p.duties).sort((a, b) => (a.duties.completion_rate ?? 2) - (b.duties.completion_rate ?? 2));
-    if (!rows.length) people.append(el("tr", {}, el("td", { colspan: 6 }, t("common.empty"))));
+    if (!rows.length) people.append(el("tr", {}, el("td", { colspan: 8 }, t("common.empty"))));
     for (const p of rows) {
       const d = p.duties;
+      const f = p.figures || {};
       people.append(el("tr", { "data-person": p.code }, el("th", { scope: "row" }, p.name || p.code), el("td", {}, String(d.due)),
-        el("td", {}, String(d.on_time)), el("td", {}, String(d.late)), el("td", {}, String(d.overdue)), el("td", {}, pct(d.completion_rate))));
+        el("td", {}, String(d.on_time)), el("td", {}, String(d.late)), el("td", {}, String(d.overdue)), el("td", {}, pct(d.completion_rate)),
+        el("td", { class: "closure" }, pct(f.closure_rate)), el("td", { class: "on-time-closure" }, pct(f.on_time_closure_rate))));
     }
   } catch (e) { teams.append(el("tr", {}, el("td", { colspan: 6 }, errorText(e)))); }
 }
@@ -239,6 +297,7 @@ async function refresh() {
   history.replaceState(null, "", `/evaluation?${q}`);
   await Promise.all([loadMap(period).catch((e) => toast(errorText(e), "error")), loadRankings(period),
     loadDutyFigures(period, state.area), loadAssignees(period), loadGridTeams(period), loadLedgerLeaders(), loadServiceRates(period)]);
+  await loadPublications(period); // after the map: it names the period in Chinese
 }
 
 function setBy(by) {
@@ -268,6 +327,7 @@ function setBy(by) {
   document.getElementById("by-area").addEventListener("click", () => setBy("area"));
   document.getElementById("unit-kind").addEventListener("change", () => loadRankings(currentPeriod()));
   document.getElementById("svc-rates-by").addEventListener("change", () => loadServiceRates(currentPeriod()));
+  document.getElementById("pub-form").addEventListener("submit", publishRanking);
   document.getElementById("report-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const error = document.getElementById("report-error");

@@ -94,7 +94,7 @@ function renderTotals(data) {
 
 function renderChildren(data) {
   const body = clear(document.getElementById("levels-children"));
-  if (!data.children.length) { body.append(el("tr", {}, el("td", { colspan: "5" }, empty()))); return; }
+  if (!data.children.length) { body.append(el("tr", {}, el("td", { colspan: "6" }, empty()))); return; }
   for (const c of data.children) {
     const name = c.drillable
       ? el("a", { href: `/levels?area=${encodeURIComponent(c.code)}`, "data-code": c.code, class: "level-down",
@@ -105,7 +105,12 @@ function renderChildren(data) {
     body.append(el("tr", { "data-code": c.code },
       el("th", { scope: "row" }, name, " ", el("a", { class: "small", href: eventsUrl({ area_code: c.code, state: OPEN_STATES }) }, t("levels.events_link"))),
       el("td", { class: "num" }, String(c.open)), el("td", { class: "num" }, String(c.overdue)),
-      el("td", { class: "num" }, String(c.received_today)), el("td", {}, firing.length ? firing : "—")));
+      el("td", { class: "num" }, String(c.received_today)), el("td", {}, firing.length ? firing : "—"),
+      // the child's own vital-signs colour (the worst of its sectors'); absent without indicator.read
+      el("td", { class: "level-vital", "data-colour": c.vital_colour || "none" },
+        c.vital_colour === undefined ? "—" : el("span", { class: `vital-sector-name vital-is-${c.vital_colour || "none"}` },
+          el("span", { class: `vital-dot vital-${c.vital_colour || "none"}`, "aria-hidden": "true" }),
+          c.vital_colour ? t(`vitals.colour.${c.vital_colour}`) : t("levels.vital.none")))));
   }
   for (const a of body.querySelectorAll("a.level-down")) {
     a.addEventListener("click", (ev) => { ev.preventDefault(); go(a.dataset.code); });
