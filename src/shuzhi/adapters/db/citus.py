@@ -117,7 +117,8 @@ def _case_keys(conn: Connection) -> list[str]:
     later: list[str] = []
     for name, table, parent, cols, pcols, on_delete in fks:
         conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
-        if table in cases and parent in cases and len(cols) == 1:
+        # a merged event's master may be another district's case: that link is checked by the service only
+        if table in cases and parent in cases and len(cols) == 1 and cols[0] != "master_event_id":
             action = {"c": " ON DELETE CASCADE", "n": " ON DELETE SET NULL (" + cols[0] + ")"}.get(on_delete, "")
             later.append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" FOREIGN KEY ({cols[0]}, district_code) '
                          f'REFERENCES "{parent}" ({pcols[0]}, district_code){action}')
