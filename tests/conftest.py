@@ -98,10 +98,17 @@ def _pg_engine() -> Iterator[Engine | None]:
     with engine.begin() as conn:
         Base.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    # on Citus, dropping distributed tables and distributing new ones in one transaction can deadlock
+    # between the coordinator's connections to the workers: three transactions
+    with engine.begin() as conn:
         Base.metadata.create_all(conn)
-        if CITUS:
-            from shuzhi.adapters.db import citus
+    if CITUS:
+        from shuzhi.adapters.db import citus
 
+        with engine.begin() as conn:
+            # a few shards (production: 48, docs/operations.md): every test empties the tables it wrote,
+            # and each shard of a distributed table is a statement on a worker
+            conn.execute(text("SET LOCAL citus.shard_count = 4"))
             citus.distribute(conn)
     yield engine
     engine.dispose()
@@ -115,7 +122,9 @@ def _empty_postgres(engine: Engine) -> None:
     not checked while emptying (``session_replication_role``), so the order does not matter."""
     # the change stamps keep their rows (their triggers are off while emptying): emptying is a change,
     # so each gets a new token below, and no process keeps the last test's units or rules
-    names = [t.name for t in Base.metadata.sorted_tables if t.name != "change_stamps"]
+    # children first: on Citus the workers check the foreign keys between the case tables whatever the
+    # coordinator's session_replication_role says
+    names = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "change_stamps"]
     probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
     with engine.begin() as conn:
         written = [r[0] for r in conn.exec_driver_sql(probe)]

@@ -43,7 +43,7 @@ def test_the_sensor_stream_is_distributed_by_series_and_co_located(engine: Engin
     layout = {name: (column, coloc) for name, column, coloc in rows}
     assert {n: c for n, (c, _) in layout.items()} == {
         "readings": "series_key", "reading_latest": "series_key", "reading_rollups": "series_key",
-        "mqtt_receipts": "digest"}  # events stay on the coordinator in this step
+        "mqtt_receipts": "digest", "events": "district_code"}  # cases by district: test_citus_cases.py
     assert layout["readings"][1] == layout["reading_latest"][1] == layout["reading_rollups"][1]
     assert workers == 2
     with engine.begin() as conn:  # idempotent: a second `shuzhi init` distributes nothing more

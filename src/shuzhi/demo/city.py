@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.bulk import insert_rows, update_rows
+from shuzhi.adapters.db.districts import of_number
 from shuzhi.adapters.db.sequences import reserve
 from shuzhi.adapters.db.tables import (
     Area,
@@ -422,7 +423,8 @@ def _store_events(s: Session, nodes: list[Node], area_ids: dict[str, int], units
             for k, i in enumerate(idx):
                 events[i]["number"] = f"{prefix}-{first + k:06d}"
         for e in events:
-            e.update({"intake_key": f"city-demo:{e['number']}", "self_handled": False, "rework_count": 0,
+            e.update({"intake_key": f"city-demo:{e['number']}", "district_code": of_number(e["number"]),
+                      "self_handled": False, "rework_count": 0,
                       "return_count": 0})
         conn = s.connection()
         insert_rows(conn, Event.__table__, events)
@@ -434,7 +436,8 @@ def _store_events(s: Session, nodes: list[Node], area_ids: dict[str, int], units
             eid = ids[e["number"]]
             if p["notify"]:
                 for code, read_at in zip(p["copied"], p["reads"], strict=True):
-                    tasks.append({"event_id": eid, "unit_id": units[code], "role": "notify",
+                    tasks.append({"event_id": eid, "district_code": e["district_code"], "unit_id": units[code],
+                                  "role": "notify",
                                   "state": "read" if read_at else "notified", "dispatched_by_unit_id": p["owner"],
                                   "dispatched_by": SYSTEM, "dispatched_at": p["notified_at"], "read_at": read_at,
                                   "ended_at": read_at, "accepted_at": None, "reported_at": None,
@@ -442,7 +445,8 @@ def _store_events(s: Session, nodes: list[Node], area_ids: dict[str, int], units
                                   "updated_at": read_at or p["notified_at"], "version": 2 if read_at else 1})
             elif p["closed_at"] is not None:
                 d_at = p["at"] + timedelta(minutes=10)
-                tasks.append({"event_id": eid, "unit_id": units[p["lead"]], "role": "lead", "state": "verified",
+                tasks.append({"event_id": eid, "district_code": e["district_code"], "unit_id": units[p["lead"]],
+                              "role": "lead", "state": "verified",
                               "dispatched_by_unit_id": p["owner"], "dispatched_by": f"dispatcher.{p['district']}",
                               "dispatched_at": d_at, "read_at": None, "ended_at": p["closed_at"],
                               "accepted_at": d_at + timedelta(minutes=20),
@@ -481,8 +485,9 @@ def _store_events(s: Session, nodes: list[Node], area_ids: dict[str, int], units
                            "accepted", "reported_back", {}),
                           (eid, tid, p["closed_at"], who, "task.verify", "reported_back", "verified", {}),
                           (eid, None, p["closed_at"], who, "event.close", "verified", "closed", {})]
-        insert_rows(conn, TimelineEntry.__table__, lines,
-                    columns=["event_id", "task_id", "at", "actor", "action", "from_state", "to_state", "payload"])
+        district = {ids[e["number"]]: e["district_code"] for e in events}
+        insert_rows(conn, TimelineEntry.__table__, [(line[0], district[line[0]], *line[1:]) for line in lines],
+                    columns=["event_id", "district_code", "task_id", "at", "actor", "action", "from_state", "to_state", "payload"])
         s.commit()
         total += len(events)
         bar.advance(job, len(events))

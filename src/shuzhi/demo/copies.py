@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.sequences import reserve
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import SupervisionClock
@@ -223,7 +224,7 @@ def _store(s: Session, rows: list[dict[str, Any]], district_code: str, now: date
             "state": "closed" if closed else "notifying", "intake_key": f"demo-copy:{r['number']}",
             "owner_unit_id": None, "self_handled": False, "rework_count": 0, "return_count": 0,
             "received_at": r["at"], "dispatched_at": r["notified_at"], "closed_at": closed,
-            "updated_at": closed or r["notified_at"], "version": 2 + len(r["reads"])})
+            "updated_at": closed or r["notified_at"], "version": 2 + len(r["reads"]), "district_code": district_code})
     owner = s.scalar(select(Unit.id).where(Unit.code == f"C{district_code}"))
     for e in events:
         e["owner_unit_id"] = owner
@@ -233,20 +234,21 @@ def _store(s: Session, rows: list[dict[str, Any]], district_code: str, now: date
     for r in rows:
         for (_code, (unit_id, _name)), (_c, read_at) in zip(r["copied"], r["reads"], strict=True):
             tasks.append({
-                "event_id": ids[r["number"]], "unit_id": unit_id, "role": TaskRole.NOTIFY.value,
+                "event_id": ids[r["number"]], "district_code": district_code, "unit_id": unit_id,
+                "role": TaskRole.NOTIFY.value,
                 "state": (TaskState.READ if read_at else TaskState.NOTIFIED).value, "dispatched_by_unit_id": owner,
                 "dispatched_by": system, "dispatched_at": r["notified_at"], "read_due_at": r["due"],
                 "read_at": read_at, "ended_at": read_at, "rework_count": 0, "updated_at": read_at or r["notified_at"],
                 "version": 2 if read_at else 1})
     _insert(s, Task.__table__, tasks)
     task_ids = {(e, u): t for t, e, u in s.execute(
-        select(Task.id, Task.event_id, Task.unit_id).join(Event, Event.id == Task.event_id)
+        select(Task.id, Task.event_id, Task.unit_id).join(Event, same_case(Task))
         .where(Event.intake_key.like("demo-copy:%")))}
     lines: list[dict[str, Any]] = []
 
     def line(event_id: int, task_id: int | None, at: datetime, action: str, before: str | None, after: str | None,
              actor: str, payload: dict[str, Any]) -> None:
-        lines.append({"event_id": event_id, "task_id": task_id, "at": at, "actor_id": None, "actor": actor,
+        lines.append({"event_id": event_id, "district_code": district_code, "task_id": task_id, "at": at, "actor_id": None, "actor": actor,
                       "action": action, "from_state": before, "to_state": after, "reason": None, "payload": payload})
 
     clocks: list[dict[str, Any]] = []
@@ -269,7 +271,7 @@ def _store(s: Session, rows: list[dict[str, Any]], district_code: str, now: date
                                        accept_due_at=None, handle_due_at=None, handle_unit=None,
                                        since=r["notified_at"], read_due_at=r["due"]), rules, cal)
                 if steps:
-                    clocks.append({"task_id": tid, "event_id": eid, "next_due_at": steps[0].due_at,
+                    clocks.append({"task_id": tid, "event_id": eid, "district_code": district_code, "next_due_at": steps[0].due_at,
                                    "plan": plan_to_json(steps), "failures": 0, "updated_at": r["notified_at"],
                                    "unit_id": unit_id, "dispatched_by_unit_id": owner, "event_number": r["number"],
                                    "event_title": r["title"], "area_path": r["area"][1], "event_class_id": r["class"]})

@@ -19,6 +19,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Person, Task, Unit
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.adapters.db.tables_town import AreaContact, BoardPost, GridTeamMember, GridTeamRole, TownBoard
@@ -222,7 +223,7 @@ def my_tasks(uow: UnitOfWork, actor: Actor, *, open_only: bool = True, limit: in
     if not 1 <= limit <= 500:
         raise Invalid("limit must be between 1 and 500", field="limit")
     at = now or datetime.now(UTC)
-    q = (select(Task, Event, Unit, EventClass.name).join(Event, Event.id == Task.event_id)
+    q = (select(Task, Event, Unit, EventClass.name).join(Event, same_case(Task))
          .join(Unit, Unit.id == Task.unit_id).outerjoin(EventClass, EventClass.id == Event.event_class_id)
          .where(Task.assignee_id == actor.person_id))
     if open_only:

@@ -29,6 +29,7 @@ from sqlalchemy import JSON, String, Table, and_, any_, insert, literal, or_, se
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import of_number
 from shuzhi.adapters.db.sequences import reserve
 from shuzhi.adapters.db.tables import Area, Event, EventClass, TimelineEntry, Unit
 from shuzhi.adapters.geo import gcj02_to_wgs84
@@ -286,12 +287,14 @@ def _store_batch(uow: UnitOfWork, actor: Actor, batch: list[tuple[int, str, Subm
             first = reserve(s, prefix, len(rows))
             for i, row in enumerate(rows):
                 row["number"] = f"{prefix}-{first + i:06d}"
+                row["district_code"] = of_number(prefix)
         if prepared:
             _insert_rows(s, _EVENTS, [p[3] for p in prepared])
             ids = {r[0]: r[1] for r in s.execute(select(Event.intake_key, Event.id)
                                                  .where(_keys_in(s, [p[1] for p in prepared])))}
             _insert_rows(s, _TIMELINE, [
-                {"event_id": ids[p[1]], "task_id": None, "at": now, "actor_id": actor.person_id,
+                {"event_id": ids[p[1]], "district_code": p[3]["district_code"], "task_id": None, "at": now,
+                 "actor_id": actor.person_id,
                  "actor": actor.label, "action": "event.register", "from_state": None,
                  "to_state": EventState.REGISTERED.value, "reason": None, "payload": p[4]} for p in prepared])
         uow.commit()

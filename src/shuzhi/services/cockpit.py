@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_sensing import Device, Indicator
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning, WarningLevelChange
@@ -93,7 +94,7 @@ def summary(uow: UnitOfWork, actor: Actor, now: datetime | None = None) -> Summa
         ).where(_scoped(actor), (Event.received_at >= start) | (Event.dispatched_at >= start)
                 | (Event.closed_at >= start) | Event.state.in_(OPEN_STATES))).one()
         overdue = s.scalar(
-            select(func.count(func.distinct(Task.event_id))).join(Event, Event.id == Task.event_id)
+            select(func.count(func.distinct(Task.event_id))).join(Event, same_case(Task))
             .where(Task.state.in_(RUNNING_STATES), Task.handle_due_at < now,
                    authz.area_clause(actor, Event.area_path, Task.unit_id)))
         extra = {name: fn(s, actor, now) for name, fn in EXTRA_COUNTERS.items()}
@@ -255,7 +256,7 @@ def feed(uow: UnitOfWork, actor: Actor, after_id: int | None = None, limit: int 
     stmt = (select(TimelineEntry.id, TimelineEntry.at, TimelineEntry.action, TimelineEntry.actor,
                    TimelineEntry.from_state, TimelineEntry.to_state, Event.number, Event.title, Area.name,
                    Event.urgency)
-            .join(Event, Event.id == TimelineEntry.event_id).outerjoin(Area, Area.id == Event.area_id)
+            .join(Event, same_case(TimelineEntry)).outerjoin(Area, Area.id == Event.area_id)
             .where(_scoped(actor)))
     rows: Any
     with uow:
@@ -394,7 +395,7 @@ def my_tasks(uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[MyTask]:
                Event.number, Event.title, Event.address, Event.state, Event.urgency, EventClass.name)
 
     def base() -> Any:
-        return (select(*columns, Task.read_due_at).join(Event, Event.id == Task.event_id)
+        return (select(*columns, Task.read_due_at).join(Event, same_case(Task))
                 .join(Unit, Unit.id == Task.unit_id).outerjoin(EventClass, EventClass.id == Event.event_class_id))
 
     rows: list[Any]

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Area, Event, Task, Unit
 from shuzhi.adapters.db.tables_supervision import Escalation, Notification
 from shuzhi.domain import permissions as P
@@ -166,7 +167,7 @@ def _down_query(unit_id: int, unread: bool | None) -> Any:
     # a copy is unread until acknowledged (已阅); a task is unread until signed for (签收)
     unread_states = (TaskState.NOTIFIED.value, TaskState.DISPATCHED.value)
     live = [st.value for st in ACTIVE_TASK_STATES] + [TaskState.READ.value]
-    q = select(Task, Event).join(Event, Event.id == Task.event_id).where(Task.unit_id == unit_id)
+    q = select(Task, Event).join(Event, same_case(Task)).where(Task.unit_id == unit_id)
     if unread is True:
         q = q.where(Task.state.in_(unread_states))
     elif unread is False:
@@ -180,8 +181,9 @@ def _up_query(unit_id: int) -> Any:
     # a returned task waits only while its event waits for re-dispatch; so does a task a lower unit
     # escalated to us (上报, beyond its capacity) until we dispatch the event again
     waiting = Event.state == EventState.REGISTERED.value
-    escalated_to_us = exists().where(Escalation.task_id == Task.id, Escalation.to_unit_id == unit_id)
-    return (select(Task, Event).join(Event, Event.id == Task.event_id)
+    escalated_to_us = exists().where(Escalation.task_id == Task.id, Escalation.district_code == Task.district_code,
+                                            Escalation.to_unit_id == unit_id)
+    return (select(Task, Event).join(Event, same_case(Task))
             .where(Task.unit_id != unit_id,
                    or_(and_(Task.dispatched_by_unit_id == unit_id,
                             or_(Task.state.in_(_WAITING_UP[:2]),
@@ -192,7 +194,7 @@ def _up_query(unit_id: int) -> Any:
 def _mine_query(actor: Actor) -> Any:
     if actor.person_id is None:
         raise Invalid("tasks are assigned to a person: sign in as one", field="actor")
-    return (select(Task, Event).join(Event, Event.id == Task.event_id)
+    return (select(Task, Event).join(Event, same_case(Task))
             .where(Task.assignee_id == actor.person_id, Task.state.in_([st.value for st in ACTIVE_TASK_STATES])))
 
 

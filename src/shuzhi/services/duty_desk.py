@@ -23,6 +23,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Area, Event, Person, Task, Unit
 from shuzhi.adapters.db.tables_duty import DutyHandover, DutyLogEntry, DutyShift, PresenceCheck
 from shuzhi.adapters.db.tables_notices import NoticeChain
@@ -110,7 +111,7 @@ def _items(s: Session, unit: Unit) -> dict[str, Any]:
     c = and_(Task.role == "notify", Task.state == "notified", Task.unit_id == unit.id)
     put("copies", select(func.count()).select_from(Task).where(c),
         [{"id": r.id, "number": r.number, "label": r.title}
-         for r in s.execute(select(Task.id, Event.number, Event.title).join(Event, Event.id == Task.event_id)
+         for r in s.execute(select(Task.id, Event.number, Event.title).join(Event, same_case(Task))
                             .where(c).order_by(Task.id).limit(MAX_ITEMS))])
     return out
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Event, Person, Task, TimelineEntry
 from shuzhi.domain import permissions as P
 from shuzhi.domain.evaluation import (
@@ -41,7 +42,7 @@ def people(uow: UnitOfWork, actor: Actor, *, area: str | None, period: str | Non
         q = build_query(s, actor, area=area, period=period, unit=unit)
         paths = _scope_paths(actor, q.area)
         stmt = (select(TimelineEntry.actor_id, TimelineEntry.action, func.count())
-                .join(Event, Event.id == TimelineEntry.event_id)
+                .join(Event, same_case(TimelineEntry))
                 .where(TimelineEntry.actor_id.is_not(None), TimelineEntry.at >= utc(q.period.start),
                        TimelineEntry.at < utc(q.period.end + timedelta(days=1)))
                 .group_by(TimelineEntry.actor_id, TimelineEntry.action))
@@ -79,7 +80,7 @@ def _with_assigned(s: Session, q: Query, paths: list[str] | None, rows: list[dic
     at = now or datetime.now(UTC)
     lo, hi = utc(q.period.start), utc(q.period.end + timedelta(days=1))
     stmt = (select(Task.assignee_id, Task.state, Task.reported_at, Task.handle_due_at)
-            .join(Event, Event.id == Task.event_id)
+            .join(Event, same_case(Task))
             .where(Task.assignee_id.is_not(None), Task.role != "notify", Task.dispatched_at >= lo,
                    Task.dispatched_at < hi, Task.state.notin_(("cancelled", "returned"))))
     if paths is not None:

@@ -304,12 +304,14 @@ def _copy_to(s: Session, event: Event, units: list[Unit], actor: Actor, at: date
     read_due = read_deadlines(s, event.event_class, event.urgency, at, [u.id for u in units], event.area_path)
     # unnest() of one array per column on PostgreSQL: a short statement whatever the number of units
     ids: dict[int, int] = {u_id: t_id for u_id, t_id in bulk.insert_rows(s.connection(), Task.__table__, [{
-        "event_id": event.id, "unit_id": u.id, "role": TaskRole.NOTIFY.value, "state": TaskState.NOTIFIED.value,
+        "event_id": event.id, "district_code": event.district_code, "unit_id": u.id, "role": TaskRole.NOTIFY.value,
+        "state": TaskState.NOTIFIED.value,
         "dispatched_by_unit_id": by, "dispatched_by": actor.label, "dispatched_at": at, "rework_count": 0,
         "updated_at": at, "version": 1, "read_due_at": read_due[u.id],
     } for u in units], returning=("unit_id", "id"))}
     bulk.insert_rows(s.connection(), TimelineEntry.__table__, [{
-        "event_id": event.id, "task_id": ids[u.id], "at": at, "actor_id": actor.person_id, "actor": actor.label,
+        "event_id": event.id, "district_code": event.district_code, "task_id": ids[u.id], "at": at,
+        "actor_id": actor.person_id, "actor": actor.label,
         "action": "task.create", "from_state": None, "to_state": TaskState.NOTIFIED.value, "reason": None,
         "payload": {"unit": u.code, "unit_name": u.name, "role": TaskRole.NOTIFY.value,
                     "accept_due_at": None, "handle_due_at": None, "provisional_years": [],

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import permissions as P
 from shuzhi.services.actors import Actor
@@ -124,7 +125,7 @@ def copies(uow: UnitOfWork, actor: Actor, *, unread: bool = True, before_id: int
                                              Task.state == TaskState.READ.value)
     q = (select(Task.id, Event.number, Event.title, EventClass.name, Event.urgency, Task.dispatched_at,
                 Task.dispatched_by, Task.read_due_at, Task.read_at, Task.version)
-         .join(Event, Event.id == Task.event_id).outerjoin(EventClass, EventClass.id == Event.event_class_id)
+         .join(Event, same_case(Task)).outerjoin(EventClass, EventClass.id == Event.event_class_id)
          .where(mine, which).order_by(Task.id.desc()).limit(limit))
     if before_id is not None:
         q = q.where(Task.id < before_id)

@@ -22,6 +22,7 @@ from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_warnings import IndicatorWarning
 from shuzhi.domain import permissions as p
@@ -150,7 +151,7 @@ def level_view(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *,
         ).where(under, (Event.received_at >= start) | (Event.closed_at >= start) | Event.state.in_(OPEN_STATES))
             .group_by(Event.area_path)).all()
         overdue = s.execute(
-            select(Event.area_path, func.count(func.distinct(Task.event_id))).join(Event, Event.id == Task.event_id)
+            select(Event.area_path, func.count(func.distinct(Task.event_id))).join(Event, same_case(Task))
             .where(Task.state.in_(RUNNING_STATES), Task.handle_due_at < now, under)
             .group_by(Event.area_path)).all()
         warnings: list[Any] = []
@@ -262,7 +263,7 @@ def cross_level(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *, 
         giver, taker = aliased(Unit), aliased(Unit)
         down = s.execute(
             select(giver.level, taker.level, func.count())
-            .select_from(Task).join(Event, Event.id == Task.event_id)
+            .select_from(Task).join(Event, same_case(Task))
             .join(giver, giver.id == Task.dispatched_by_unit_id).join(taker, taker.id == Task.unit_id)
             .where(under, Task.dispatched_at >= since, CARRIES_WORK, giver.kind == "centre",
                    _rank(giver.level) < _rank(taker.level))
@@ -270,14 +271,14 @@ def cross_level(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *, 
         # a task's line: the task's unit hands it up to the unit that dispatched it
         task_up = s.execute(
             select(TimelineEntry.action, taker.level, giver.level, func.count())
-            .select_from(TimelineEntry).join(Event, Event.id == TimelineEntry.event_id)
-            .join(Task, Task.id == TimelineEntry.task_id)
+            .select_from(TimelineEntry).join(Event, same_case(TimelineEntry))
+            .join(Task, and_(Task.id == TimelineEntry.task_id, Task.district_code == TimelineEntry.district_code))
             .join(taker, taker.id == Task.unit_id).outerjoin(giver, giver.id == Task.dispatched_by_unit_id)
             .where(under, TimelineEntry.at >= since, MOVES_UP, TimelineEntry.action != "event.escalate")
             .group_by(TimelineEntry.action, taker.level, giver.level)).all()
         # an event's escalation names both centres in its payload
         escalations = s.scalars(
-            select(TimelineEntry.payload).join(Event, Event.id == TimelineEntry.event_id)
+            select(TimelineEntry.payload).join(Event, same_case(TimelineEntry))
             .where(under, TimelineEntry.at >= since, MOVES_UP, TimelineEntry.action == "event.escalate")).all()
         codes = {c for pl in escalations for c in ((pl or {}).get("from_unit"), (pl or {}).get("to_unit")) if c}
         unit_levels = dict(s.execute(select(Unit.code, Unit.level).where(Unit.code.in_(codes))).all()) if codes else {}
@@ -287,7 +288,7 @@ def cross_level(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *, 
                    func.count(Task.reported_at), func.avg(_seconds(Task.reported_at, Task.dispatched_at, dialect)),
                    func.sum(case((Task.state.in_(RUNNING_STATES), 1), else_=0)),
                    func.sum(case((and_(Task.state.in_(RUNNING_STATES), Task.handle_due_at < now), 1), else_=0)))
-            .select_from(Task).join(Event, Event.id == Task.event_id).join(taker, taker.id == Task.unit_id)
+            .select_from(Task).join(Event, same_case(Task)).join(taker, taker.id == Task.unit_id)
             .where(under, Task.dispatched_at >= since, CARRIES_WORK)
             .group_by(taker.level)).all()
         owner = aliased(Unit)

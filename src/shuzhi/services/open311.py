@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Event, EventClass, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_integration import Open311Request, Open311Service
 from shuzhi.domain import open311 as spec
@@ -413,7 +414,7 @@ def list_updates(uow: UnitOfWork, actor: Actor, start: datetime | None, end: dat
     with uow:
         s = uow.session
         services = {v.event_class_id for v in _services(s)}
-        stmt = (select(TimelineEntry, Event.number).join(Event, Event.id == TimelineEntry.event_id)
+        stmt = (select(TimelineEntry, Event.number).join(Event, same_case(TimelineEntry))
                 .where(Event.event_class_id.in_(services), authz.event_clause(actor),
                        or_(and_(TimelineEntry.action.startswith("event."), TimelineEntry.to_state.is_not(None)),
                            TimelineEntry.action == UPDATE_ACTION)))

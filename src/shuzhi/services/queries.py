@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.domain.events import RUNNING_TASK_STATES
 from shuzhi.domain.permissions import EVENT_READ
@@ -94,7 +95,7 @@ def _apply_filter(s: Session, stmt: Select[Any], f: EventFilter) -> Select[Any]:
             raise Invalid(f"unknown unit '{f.unit_code}'", field="unit_code")
         stmt = stmt.where(or_(
             Event.owner_unit_id == unit_id,
-            exists().where(and_(Task.event_id == Event.id, Task.unit_id == unit_id)),
+            exists().where(and_(same_case(Task), Task.unit_id == unit_id)),
         ))
     if f.received_from:
         stmt = stmt.where(Event.received_at >= f.received_from)
@@ -111,7 +112,7 @@ def _apply_filter(s: Session, stmt: Select[Any], f: EventFilter) -> Select[Any]:
     if f.overdue_at:
         # an event with a task still owing work past its handling deadline (the cockpit's 超期 figure)
         stmt = stmt.where(exists().where(and_(
-            Task.event_id == Event.id, Task.state.in_(sorted(st.value for st in RUNNING_TASK_STATES)),
+            same_case(Task), Task.state.in_(sorted(st.value for st in RUNNING_TASK_STATES)),
             Task.handle_due_at < f.overdue_at)))
     if f.q:
         like = f"%{f.q}%"

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import (
     BigInteger,
     Text,
+    and_,
     any_,
     bindparam,
     cast,
@@ -32,7 +34,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from shuzhi.adapters.db import bulk
+from shuzhi.adapters.db import bulk, citus
+from shuzhi.adapters.db.districts import of_number, same_case
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_supervision import (
     Escalation,
@@ -107,11 +110,48 @@ def _claim_query() -> Any:
             .select_from(SupervisionClock)
             .outerjoin(Unit, Unit.id == SupervisionClock.unit_id)
             # the named person answering for the task, whom its reminders follow (issue #20)
-            .outerjoin(Task, Task.id == SupervisionClock.task_id)
+            .outerjoin(Task, and_(Task.id == SupervisionClock.task_id,
+                                  Task.district_code == SupervisionClock.district_code))
             .outerjoin(EventClass, EventClass.id == SupervisionClock.event_class_id))
 
 
+def _claim_distributed(conn: Connection, where: Any, limit: int) -> list[Any]:
+    """The claim on Citus, where ``FOR UPDATE`` must stay on one shard: the clocks are taken a district
+    at a time (each a single-shard query, joined to their co-located tasks), and the unit's and the class's
+    columns read afterwards from the coordinator's tables (a handful of rows)."""
+    districts = conn.execute(select(SupervisionClock.district_code).where(where)
+                             .group_by(SupervisionClock.district_code)).scalars().all()
+    clocks: list[Any] = []
+    for district in sorted(d for d in districts if d is not None):
+        if len(clocks) >= limit:
+            break
+        q = (select(SupervisionClock.task_id, SupervisionClock.next_due_at,
+                    cast(SupervisionClock.plan, Text).label("plan"), SupervisionClock.failures,
+                    SupervisionClock.event_id, SupervisionClock.unit_id, SupervisionClock.dispatched_by_unit_id,
+                    SupervisionClock.event_number.label("number"), SupervisionClock.event_title.label("title"),
+                    SupervisionClock.area_path, SupervisionClock.event_class_id, Task.assignee_id)
+             .select_from(SupervisionClock)
+             .outerjoin(Task, and_(Task.id == SupervisionClock.task_id,
+                                   Task.district_code == SupervisionClock.district_code))
+             .where(where, SupervisionClock.district_code == district)
+             .order_by(SupervisionClock.next_due_at).limit(limit - len(clocks))
+             .with_for_update(of=SupervisionClock, skip_locked=True))
+        clocks += conn.execute(q).all()
+    if not clocks:
+        return []
+    units = {r[0]: (r[1], r[2]) for r in conn.execute(
+        select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_({c.unit_id for c in clocks})))}
+    classes = dict(conn.execute(select(EventClass.id, EventClass.code).where(
+        EventClass.id.in_({c.event_class_id for c in clocks if c.event_class_id is not None}))).tuples().all())
+    return [SimpleNamespace(**{k: v for k, v in c._mapping.items() if k != "event_class_id"},
+                            unit_code=units.get(c.unit_id, (None, None))[0],
+                            unit_name=units.get(c.unit_id, (None, None))[1],
+                            class_code=classes.get(c.event_class_id)) for c in clocks]
+
+
 def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    if citus.on_citus(conn):
+        return _claim_distributed(conn, SupervisionClock.next_due_at <= now, limit)
     q = _claim_query().where(SupervisionClock.next_due_at <= now).order_by(SupervisionClock.next_due_at).limit(limit)
     if conn.dialect.name == "postgresql":
         # several workers take disjoint batches; a row a handler is changing right now is skipped
@@ -154,8 +194,10 @@ _TOPICS: dict[str, tuple[str, str]] = {
 _TO_CENTRE = frozenset({"overdue", "yellow_card", "red_card", "read_overdue"})
 
 
-_STEP_COLUMNS = ("task_id", "event_id", "unit_id", "step", "deadline", "due_at", "done_at", "area_path")
-_TIMELINE_COLUMNS = ("event_id", "task_id", "at", "actor_id", "actor", "action", "from_state", "to_state", "reason",
+_STEP_COLUMNS = ("task_id", "event_id", "unit_id", "step", "deadline", "due_at", "done_at", "area_path",
+                 "district_code")
+_TIMELINE_COLUMNS = ("event_id", "district_code", "task_id", "at",
+                     "actor_id", "actor", "action", "from_state", "to_state", "reason",
                      "payload")
 _INBOX_COLUMNS = ("person_id", "unit_id", "event_id", "task_id", "kind", "title", "body", "payload", "created_at",
                   "read_at", "read_by")
@@ -179,7 +221,9 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
         plan_rows = orjson.loads(r.plan)
         due, n = take_due(plan_rows, now)
         by_task[r.task_id] = r
-        wanted += [(r.task_id, r.event_id, r.unit_id, st.step, st.deadline, st.due_at, now, r.area_path) for st in due]
+        district = of_number(r.number)
+        wanted += [(r.task_id, r.event_id, r.unit_id, st.step, st.deadline, st.due_at, now, r.area_path, district)
+                   for st in due]
         if n < len(plan_rows):
             # the plan is in due order, so what is left is its tail, stored as it came
             keep.append({"task_id": r.task_id, "next_due_at": datetime.fromisoformat(plan_rows[n][1]),
@@ -188,7 +232,7 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
             drop.append(r.task_id)
     done = bulk.insert_rows(conn, SupervisionStep.__table__, wanted, columns=_STEP_COLUMNS,
                             returning=("task_id", "step", "deadline", "due_at"),
-                            skip_conflicts_on=("task_id", "step", "deadline"))
+                            skip_conflicts_on=("task_id", "step", "deadline", "district_code"))
     timeouts: list[Any] = []
     steps: list[Any] = []
     for row in done:
@@ -233,7 +277,7 @@ def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now:
                   "unit": t.unit_code, "unit_name": t.unit_name}
         more = {**fields, "event_number": t.number, "task_id": task_id}
         event_id = t.event_id
-        timeline.append((event_id, task_id, now, None, system, topic, None, None, title, fields))
+        timeline.append((event_id, of_number(t.number), task_id, now, None, system, topic, None, None, title, fields))
         # a task assigned to a person: his reminders are his, not the whole unit's (事件责任人)
         to_person = t.assignee_id
         inbox.append((to_person, None if to_person else t.unit_id, event_id, task_id, topic, title, title, more, now,
@@ -377,6 +421,8 @@ def _sweep_batches(uow_factory: Any, at: datetime, batch: int, max_batches: int 
 
 
 def _claim_one(conn: Connection, task_id: int) -> list[Any]:
+    if citus.on_citus(conn):
+        return _claim_distributed(conn, SupervisionClock.task_id == task_id, 1)
     q = _claim_query().where(SupervisionClock.task_id == task_id)
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(of=SupervisionClock, skip_locked=True)
@@ -546,7 +592,7 @@ def list_steps(uow: UnitOfWork, actor: Actor, *, steps: Sequence[str] = (), even
         s = uow.session
         q = (select(Event.number, Event.title, SupervisionStep.task_id, Unit.code, Unit.name, SupervisionStep.step,
                     SupervisionStep.deadline, SupervisionStep.done_at)
-             .join(Event, Event.id == SupervisionStep.event_id).join(Unit, Unit.id == SupervisionStep.unit_id)
+             .join(Event, same_case(SupervisionStep)).join(Unit, Unit.id == SupervisionStep.unit_id)
              .where(authz.area_clause(actor, SupervisionStep.area_path, SupervisionStep.unit_id))
              .order_by(SupervisionStep.id.desc()).limit(limit))
         if steps:

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, delete, insert, inspect, literal, select, update
+from sqlalchemy import JSON, Integer, String, delete, insert, inspect, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import of_number
 from shuzhi.adapters.db.tables import Event, EventClass, Task, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import SupervisionClock, SupervisionRules, SupervisionStep
 from shuzhi.domain.events import TaskRole, TaskState
@@ -119,7 +120,8 @@ def sync_many(session: Session, tasks: Sequence[tuple[Task, datetime]]) -> None:
         if steps:
             assert ev is not None  # the task's event: a foreign key
             rows.append(dict(
-                task_id=task.id, event_id=task.event_id, next_due_at=steps[0].due_at, plan=plan_to_json(steps),
+                task_id=task.id, event_id=task.event_id, district_code=of_number(ev.number),
+                next_due_at=steps[0].due_at, plan=plan_to_json(steps),
                 failures=0, updated_at=since, unit_id=task.unit_id,
                 dispatched_by_unit_id=task.dispatched_by_unit_id, event_number=ev.number,
                 event_title=ev.title, area_path=ev.area_path or "", event_class_id=ev.event_class_id))
@@ -220,9 +222,11 @@ def insert_copy_clocks(session: Session, event: Event, tasks: Sequence[tuple[int
             literal(dispatched_at, UTCDateTime()).label("updated_at"), Task.unit_id,
             literal(dispatched_by_unit_id, Integer()).label("dispatched_by_unit_id"),
             literal(event.number).label("event_number"), literal(event.title).label("event_title"),
+            literal(of_number(event.number), String()).label("district_code"),
             literal(event.area_path or "").label("area_path"),
             literal(event.event_class_id, Integer()).label("event_class_id"),
         ).where(*which)
         conn.execute(insert(SupervisionClock).from_select(
             ["task_id", "event_id", "next_due_at", "plan", "failures", "updated_at", "unit_id",
-             "dispatched_by_unit_id", "event_number", "event_title", "area_path", "event_class_id"], source))
+             "dispatched_by_unit_id", "event_number", "event_title", "district_code", "area_path", "event_class_id"],
+            source))

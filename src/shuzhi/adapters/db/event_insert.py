@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import of_number
 from shuzhi.adapters.db.tables import Event, TimelineEntry
 
 #: The columns of a new event the caller gives (with ``number``), in the order of the statement.
@@ -21,7 +22,7 @@ EVENT_COLUMNS = (
     "number", "source", "request_type", "event_class_id", "title", "description", "lon", "lat", "address",
     "area_id", "area_path", "reporter_name", "reporter_phone", "reporter_id_number", "urgency", "mode", "state",
     "external_ref", "intake_key", "owner_unit_id", "self_handled", "rework_count", "return_count",
-    "received_at", "updated_at", "version",
+    "received_at", "updated_at", "version", "district_code",
 )
 #: The columns of its first timeline line (``event_id`` comes from the new event).
 LINE_COLUMNS = ("task_id", "at", "actor_id", "actor", "action", "from_state", "to_state", "reason", "payload")
@@ -32,8 +33,9 @@ WITH ev AS (
     VALUES ({", ".join(f"%(e_{c})s" for c in EVENT_COLUMNS)})
     RETURNING id
 )
-INSERT INTO timeline_entries (event_id, {", ".join(LINE_COLUMNS)})
-SELECT ev.id, {", ".join(f"%(l_{c})s::json" if c == "payload" else f"%(l_{c})s" for c in LINE_COLUMNS)}
+INSERT INTO timeline_entries (event_id, district_code, {", ".join(LINE_COLUMNS)})
+SELECT ev.id, %(e_district_code)s,
+       {", ".join(f"%(l_{c})s::json" if c == "payload" else f"%(l_{c})s" for c in LINE_COLUMNS)}
 FROM ev
 RETURNING event_id
 """
@@ -46,10 +48,11 @@ _INSERT_TIMELINE = insert(_TIMELINE)
 
 def insert_event(session: Session, event: dict[str, Any], line: dict[str, Any]) -> int:
     """Insert ``event`` and ``line`` as its first timeline line; the new event's id. Times must be
-    aware (they are stored as UTC)."""
+    aware (they are stored as UTC). Both rows get the district code the number starts with."""
+    event = {**event, "district_code": of_number(event["number"])}
     if session.get_bind().dialect.name != "postgresql":
         event_id = session.execute(_INSERT_EVENT, event).scalar_one()
-        session.execute(_INSERT_TIMELINE, {**line, "event_id": event_id})
+        session.execute(_INSERT_TIMELINE, {**line, "event_id": event_id, "district_code": event["district_code"]})
         return int(event_id)
     params: dict[str, Any] = {f"e_{c}": event[c] for c in EVENT_COLUMNS}
     for c in LINE_COLUMNS:

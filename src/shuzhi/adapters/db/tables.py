@@ -198,8 +198,14 @@ class Event(Base):
         Index("ix_events_state_received", "state", "received_at"),
         Index("ix_events_area_path", "area_path"),
         Index("ix_events_received_id", "received_at", "id"),
+        # a district centre's cases by time: on Citus the district is one shard
+        Index("ix_events_district_received", "district_code", "received_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: The district (GB/T 2260, 6 digits) the case belongs to: the first part of its number. On Citus the
+    #: distribution column of the case tables (``adapters/db/citus.py``); filled at insert
+    #: (``adapters/db/districts.py``).
+    district_code: Mapped[str | None] = mapped_column(String(12))
     number: Mapped[str] = mapped_column(String(40), unique=True)
     source: Mapped[str] = mapped_column(String(20), index=True)
     request_type: Mapped[str | None] = mapped_column(String(10))
@@ -268,6 +274,8 @@ class Task(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    #: Its event's district (the distribution column on Citus, ``adapters/db/citus.py``).
+    district_code: Mapped[str | None] = mapped_column(String(12))
     role: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(20))
     dispatched_by_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
@@ -335,6 +343,8 @@ class TimelineEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(BigId)
     task_id: Mapped[int | None] = mapped_column(BigId)
+    #: Its event's district (the distribution column on Citus, ``adapters/db/citus.py``).
+    district_code: Mapped[str | None] = mapped_column(String(12))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(60))
@@ -350,6 +360,8 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    #: Its event's district (the distribution column on Citus, ``adapters/db/citus.py``).
+    district_code: Mapped[str | None] = mapped_column(String(12))
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
@@ -431,6 +443,7 @@ class ChangeStamp(Base):
 # here means anything that sees ``Base.metadata`` (Alembic, the test schema) sees every table.
 from shuzhi.adapters.db import (  # noqa: E402
     change_stamps,
+    districts,
     tables_calendar,
     tables_desk,
     tables_duty,
@@ -451,6 +464,7 @@ from shuzhi.adapters.db import (  # noqa: E402
 
 __all__ = [
     "change_stamps",
+    "districts",
     "tables_calendar",
     "tables_desk",
     "tables_duty",

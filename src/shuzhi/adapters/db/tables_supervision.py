@@ -32,6 +32,8 @@ class SupervisionClock(Base):
     task_id: Mapped[int] = mapped_column(BigRef, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True,
                                          autoincrement=False)
     event_id: Mapped[int] = mapped_column(BigRef)
+    #: Its event's district (the distribution column on Citus, ``adapters/db/citus.py``).
+    district_code: Mapped[str | None] = mapped_column(String(12))
     next_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     plan: Mapped[list[Any]] = mapped_column(JSON)
     #: Consecutive failures of this row; each pushes ``next_due_at`` further out (no crash loop).
@@ -60,7 +62,9 @@ class SupervisionStep(Base):
 
     __tablename__ = "supervision_steps"
     __table_args__ = (
-        UniqueConstraint("task_id", "step", "deadline", name="uq_supervision_steps_task_step_deadline"),
+        # with the district: on Citus every unique key holds the distribution column (adapters/db/citus.py)
+        UniqueConstraint("task_id", "step", "deadline", "district_code",
+                         name="uq_supervision_steps_task_step_deadline"),
         Index("ix_supervision_steps_step_done", "step", "done_at"),
         Index("ix_supervision_steps_event", "event_id"),
     )
@@ -68,6 +72,8 @@ class SupervisionStep(Base):
     #: By id, without a foreign key, like every append-only record (see ``TimelineEntry``).
     task_id: Mapped[int] = mapped_column(BigRef)
     event_id: Mapped[int] = mapped_column(BigRef)
+    #: Its event's district (the distribution column on Citus, ``adapters/db/citus.py``).
+    district_code: Mapped[str | None] = mapped_column(String(12))
     unit_id: Mapped[int] = mapped_column(Integer)
     step: Mapped[str] = mapped_column(String(20))
     #: The deadline this step is about (the accept or handle deadline it was computed from).
@@ -98,6 +104,8 @@ class Urge(Base):
     __tablename__ = "urges"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(BigRef, ForeignKey("events.id"), index=True)
+        #: Its event's district (the distribution column on Citus, ``adapters/db/citus.py``).
+    district_code: Mapped[str | None] = mapped_column(String(12))
     by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     by: Mapped[str] = mapped_column(String(60))
     instruction: Mapped[str] = mapped_column(Text)
@@ -113,6 +121,8 @@ class Escalation(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(BigRef, ForeignKey("events.id"), index=True)
     task_id: Mapped[int] = mapped_column(BigRef, ForeignKey("tasks.id"))
+    #: Its event's district (the distribution column on Citus, ``adapters/db/citus.py``).
+    district_code: Mapped[str | None] = mapped_column(String(12))
     kind: Mapped[str] = mapped_column(String(20))  # accept_timeout|beyond_capacity
     from_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))

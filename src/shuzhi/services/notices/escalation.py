@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import district_of_event
 from shuzhi.adapters.db.tables import Person, Task, TimelineEntry, Unit
 from shuzhi.adapters.db.tables_notices import (
     EscalationPolicy,
@@ -306,7 +307,8 @@ def _timeline(s: Session, event_id: int | None, at: datetime, action: str, reaso
     """A line on the event's timeline (an insert: the event row is not loaded or locked)."""
     if event_id is None:
         return
-    s.execute(insert(TimelineEntry).values(event_id=event_id, task_id=None, at=at, actor_id=actor.person_id,
+    s.execute(insert(TimelineEntry).values(event_id=event_id, district_code=district_of_event(s, event_id),
+                                           task_id=None, at=at, actor_id=actor.person_id,
                                            actor=actor.label, action=action, from_state=None, to_state=None,
                                            reason=reason, payload=payload))
 

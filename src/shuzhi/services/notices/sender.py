@@ -31,6 +31,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters import im_robots
+from shuzhi.adapters.db.districts import districts_of_events
 from shuzhi.adapters.db.tables import Person, TimelineEntry
 from shuzhi.adapters.db.tables_notices import Notice, NoticeChain, NoticeReceipt, NoticeRobot
 from shuzhi.adapters.db.tables_supervision import Notification
@@ -194,7 +195,9 @@ def _record_all(s: Session, claimed: list[_Claimed], outcomes: list[_Outcome], n
         # one query for the names and one executemany for the timeline lines, not two round trips a notice
         ids = {c.person_id for c, _ in accepted if c.person_id}
         names = dict(s.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all()) if ids else {}
-        lines = [{"event_id": c.event_id, "task_id": None, "at": now, "actor_id": SYSTEM.person_id,
+        districts = districts_of_events(s, {c.event_id for c, _ in accepted if c.event_id is not None})
+        lines = [{"event_id": c.event_id, "district_code": districts.get(c.event_id), "task_id": None,
+                  "at": now, "actor_id": SYSTEM.person_id,
                   "actor": SYSTEM.label, "action": "notice.sent", "from_state": None, "to_state": None,
                   "reason": f"{_where(c)}已发出：{names.get(c.person_id, '') if c.person_id else '单位'}（{_to(c)}）",
                   "payload": {"notice": c.id, "channel": c.channel, "attempt": c.attempts}}

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Event, Task, Unit
 from shuzhi.domain import permissions as perm
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskAction, TaskRole, TaskState
@@ -222,7 +223,7 @@ def view(uow: UnitOfWork, which: str, actor: Actor, unit_code: str | None = None
             return [Item(e.number, e.title, e.state, None, None, None, None, None, e.dispatched_at, None)
                     for e in events]
         giver, taker = aliased(Unit), aliased(Unit)
-        q = (select(Task, Event, giver, taker).join(Event, Event.id == Task.event_id)
+        q = (select(Task, Event, giver, taker).join(Event, same_case(Task))
              .join(taker, taker.id == Task.unit_id).outerjoin(giver, giver.id == Task.dispatched_by_unit_id)
              .where(scope))
         if which == "from_above":

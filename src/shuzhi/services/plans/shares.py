@@ -139,7 +139,8 @@ def dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], units
     due = _Deadlines(at)
     by_unit = event.owner_unit_id if actor.unit_id is None else actor.unit_id
     rows: list[dict[str, Any]] = [{
-        "event_id": event.id, "unit_id": st.unit_id, "role": st.part, "state": TaskState.DISPATCHED.value,
+        "event_id": event.id, "district_code": event.district_code, "unit_id": st.unit_id, "role": st.part,
+        "state": TaskState.DISPATCHED.value,
         "dispatched_by_unit_id": by_unit, "dispatched_by": dispatched_by,
         "instruction": checklist_text(f"【{st.title}】{st.instruction}", st.checklist), "dispatched_at": at,
         "accept_due_at": due(st.accept_within), "handle_due_at": due(st.deadline), "rework_count": 0,
@@ -152,7 +153,8 @@ def dispatch_steps(s: Session, event: Event, steps: Sequence[PlanRunStep], units
         st.released_at = at
         code, name = units[st.unit_id]
         entries.append({
-            "event_id": event.id, "task_id": task_id, "at": at, "actor_id": actor.person_id, "actor": actor.label,
+            "event_id": event.id, "district_code": event.district_code, "task_id": task_id, "at": at,
+            "actor_id": actor.person_id, "actor": actor.label,
             "action": "task.create", "from_state": None, "to_state": TaskState.DISPATCHED.value, "reason": None,
             "payload": {"unit": code, "unit_name": name, "role": st.part, "plan_run": st.run_id,
                         "plan_task": st.task_key, "limits": {"accept": st.accept_within, "handle": st.deadline},

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.domain import standing
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskState
@@ -101,7 +102,7 @@ def event_clause(actor: Actor) -> ColumnElement[bool]:
     if actor.person_id is not None:
         # a task assigned to him by name (事件责任人), e.g. a board's post holder sitting in another unit
         mine = or_(mine, Task.assignee_id == actor.person_id)
-    return or_(base, exists().where(and_(Task.event_id == Event.id, mine)))
+    return or_(base, exists().where(and_(same_case(Task), mine)))
 
 
 def ensure_event_visible(actor: Actor, event: Event) -> None:
