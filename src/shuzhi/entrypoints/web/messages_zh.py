@@ -1793,7 +1793,6 @@ MESSAGES.update({
     "field.patrol_id": "巡查记录",
     "field.note": "走访情况",
     "field.roles": "网格角色",
-    "field.duties": "履职清单",
     "eval.duties": "履职完成率",
     "eval.grid_teams": "网格队伍考评（结案率、按期结案率与履职完成率）",
     "eval.grid_people": "网格员履职",

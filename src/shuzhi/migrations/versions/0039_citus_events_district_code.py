@@ -3,8 +3,8 @@ steps, urges, escalations), filled from the event number; an index of a district
 supervision steps' unique key holds the district. On Citus ``adapters/db/citus.py`` then distributes
 these tables by it (nothing Citus-only here: the same file runs on SQLite and PostgreSQL).
 
-Revision ID: 0041
-Revises: 0037
+Revision ID: 0039
+Revises: 0038
 Create Date: 2026-12-07 15:40:00.000000
 
 """
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0041'
-down_revision = '0037'
+revision = '0039'
+down_revision = '0038'
 branch_labels = None
 depends_on = None
 
