@@ -42,7 +42,7 @@ def test_the_district_publishes_and_a_town_sees_the_ranking(live: Live, browser:
     # publishing twice is refused, in Chinese
     page.once("dialog", lambda d: d.accept())
     page.click("#pub-submit")
-    page.wait_for_function("document.getElementById('pub-error').textContent.includes('已发布')")
+    page.locator("#pub-error", has_text="已发布").wait_for()
 
     town.reload()
     town.wait_for_selector("#pub-status[data-published='true']")

@@ -239,10 +239,13 @@ def test_cli_evaluate_without_a_model_names_the_version(tmp_path: Path, engine: 
 
 
 def test_analysis_and_the_weekly_report(api: Api, history: dict[str, list[str]]) -> None:
-    from datetime import date
+    from datetime import UTC, datetime
+
+    from shuzhi.domain.calendar import SHANGHAI
 
     _train(api)
-    today = date.today().isoformat()
+    # the analysis' days are Chongqing's: between 16:00 and 24:00 UTC today there is already tomorrow
+    today = datetime.now(UTC).astimezone(SHANGHAI).date().isoformat()
     got = api.get(f"/api/hotline/analysis?since={today}&until={today}")
     assert got["reports"] == 24
     top = got["topics"][0]

@@ -13,9 +13,12 @@ function clockText(r) {
 }
 
 async function loadOpen() {
-  const body = clear($("rect-open").tBodies[0]);
+  // the table is emptied once the answer is here, so that it never stands empty while the list reloads
   let rows;
-  try { rows = await get("/api/rectifications"); } catch (e) { body.append(el("tr", {}, el("td", { colspan: 4 }, errorText(e)))); return; }
+  try { rows = await get("/api/rectifications"); } catch (e) {
+    clear($("rect-open").tBodies[0]).append(el("tr", {}, el("td", { colspan: 4 }, errorText(e)))); return;
+  }
+  const body = clear($("rect-open").tBodies[0]);
   if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 4 }, t("rect.none_open"))));
   for (const r of rows) {
     body.append(el("tr", { "data-code": r.point_code, "data-clock": r.clock || "" },
