@@ -66,7 +66,7 @@ from _results import finish, record  # noqa: E402
 
 DB = os.environ.get("SHUZHI_BENCH_VITAL_SIGNS_DB", "bench_vital_signs")
 SEED = 22
-LAYOUT = 2  # bump when the generated tree, series, warnings or points change shape (rebuilds the database)
+LAYOUT = 3  # bump when the generated tree, series, warnings or points change shape (rebuilds the database)
 DUTY = "duty.district"
 PASSWORD = "bench-password-123"
 PROBES = 20  # probe indicators (grid level, one series each, no warning of their own at the start)
@@ -157,11 +157,13 @@ def fill_series(conn: psycopg.Connection[Any], series: int, stale_share: float) 
             AND a.rn = (i.rn * 7919 + s * 104729) %% (SELECT count(*) FROM areas WHERE level = 'grid')
         WHERE i.level = 'grid' AND i.rn >= %(probes)s
         ON CONFLICT DO NOTHING""", {"stale": stale_share, "each": grid_each, "probes": PROBES})
-    conn.execute(common + """
+    # the probes go through the ingest service, which accepts a reading only in the indicator's listed areas
+    # (the district 500111): their grids are the district's, not its thin neighbour's (500151, since #22)
+    conn.execute(common + """, g AS (SELECT id, code, row_number() OVER (ORDER BY id) - 1 AS rn FROM areas
+                                   WHERE level = 'grid' AND path LIKE '/500000/500111/%%')
         INSERT INTO reading_latest (indicator_id, series_key, area_id, at, value)
         SELECT i.id, a.code, a.id, now(), 10.0
-        FROM i_ i JOIN a_ a ON a.level = 'grid'
-            AND a.rn = (i.rn * 3001) %% (SELECT count(*) FROM areas WHERE level = 'grid')
+        FROM i_ i JOIN g a ON a.rn = (i.rn * 3001) %% (SELECT count(*) FROM g)
         WHERE i.level = 'grid' AND i.rn < %(probes)s""", {"probes": PROBES})
     return int(conn.execute("SELECT count(*) FROM reading_latest").fetchone()[0])  # type: ignore[index]
 
