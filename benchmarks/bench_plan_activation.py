@@ -121,7 +121,9 @@ def city_wide(args: argparse.Namespace) -> None:
     engine = make_engine(url_for(CITY_DB))
     factory = make_session_factory(engine)
     with factory() as s:
-        departments = sorted(s.scalars(select(Unit.code).where(Unit.kind == "department")))
+        # the district's departments (a town's boards are departments too, and have their own tasks below)
+        departments = sorted(s.scalars(select(Unit.code).where(Unit.kind == "department",
+                                                               Unit.level == "district")))
         towns = s.query(Unit.id).filter(Unit.kind == "centre", Unit.level == "town").count()
     doc = template(args.city_tasks_per_town, departments)
     doc["code"] = f"city-{args.city_tasks_per_town}"
@@ -184,7 +186,9 @@ def main() -> None:
     if args.prepare_only:
         return
     with factory() as s:
-        departments = sorted(s.scalars(select(Unit.code).where(Unit.kind == "department")))
+        # the district's departments (a town's boards are departments too, and have their own tasks below)
+        departments = sorted(s.scalars(select(Unit.code).where(Unit.kind == "department",
+                                                               Unit.level == "district")))
         towns = s.query(Unit.id).filter(Unit.kind == "centre", Unit.level == "town").count()
     town_tasks = 3 if args.quick else 17
     doc = template(town_tasks, departments)

@@ -44,8 +44,10 @@ class TableTooLarge(TabularError):
 MAX_ROWS = 100_000
 #: An XLSX is a ZIP: a few kilobytes can inflate to gigabytes (a "zip bomb"). Each part (sheet, shared
 #: strings) may be at most this large once uncompressed, and all parts together at most MAX_XLSX_TOTAL.
-MAX_XLSX_PART = 64 * 1024 * 1024
-MAX_XLSX_TOTAL = 128 * 1024 * 1024
+#: A sheet of MAX_ROWS events as the export writes them is ~84 MB of XML (about 840 bytes a row), so the
+#: limits leave room for the largest list an import accepts, and no more than a few times that.
+MAX_XLSX_PART = 192 * 1024 * 1024
+MAX_XLSX_TOTAL = 256 * 1024 * 1024
 
 
 def check_xlsx_parts(data: bytes, max_part: int | None = None, max_total: int | None = None) -> None:
