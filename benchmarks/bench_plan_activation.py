@@ -105,7 +105,7 @@ def city_wide(args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
     from shuzhi.adapters.db.engine import make_engine, make_session_factory
-    from shuzhi.adapters.db.tables import Unit
+    from shuzhi.adapters.db.tables import Area, Unit
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.plans import activation as plan_activation
     from shuzhi.services.plans import runs as plan_runs
@@ -124,7 +124,9 @@ def city_wide(args: argparse.Namespace) -> None:
         # the district's departments (a town's boards are departments too, and have their own tasks below)
         departments = sorted(s.scalars(select(Unit.code).where(Unit.kind == "department",
                                                                Unit.level == "district")))
-        towns = s.query(Unit.id).filter(Unit.kind == "centre", Unit.level == "town").count()
+        # the towns of the district the plan is started in (the demo has a thin neighbour since #22)
+        towns = s.query(Unit.id).join(Area, Area.id == Unit.area_id).filter(
+            Unit.kind == "centre", Unit.level == "town", Area.path.like("/500000/500111/%")).count()
     doc = template(args.city_tasks_per_town, departments)
     doc["code"] = f"city-{args.city_tasks_per_town}"
     plan_templates.save_template(UnitOfWork(factory), doc, SYSTEM)
@@ -175,7 +177,7 @@ def main() -> None:
         args.city_towns, args.city_tasks_per_town = 100, 3
     from sqlalchemy import select
 
-    from shuzhi.adapters.db.tables import Unit
+    from shuzhi.adapters.db.tables import Area, Unit
     from shuzhi.services.actors import SYSTEM
     from shuzhi.services.plans import activation as plan_activation
     from shuzhi.services.plans import runs as plan_runs
@@ -189,7 +191,9 @@ def main() -> None:
         # the district's departments (a town's boards are departments too, and have their own tasks below)
         departments = sorted(s.scalars(select(Unit.code).where(Unit.kind == "department",
                                                                Unit.level == "district")))
-        towns = s.query(Unit.id).filter(Unit.kind == "centre", Unit.level == "town").count()
+        # the towns of the district the plan is started in (the demo has a thin neighbour since #22)
+        towns = s.query(Unit.id).join(Area, Area.id == Unit.area_id).filter(
+            Unit.kind == "centre", Unit.level == "town", Area.path.like("/500000/500111/%")).count()
     town_tasks = 3 if args.quick else 17
     doc = template(town_tasks, departments)
     plan_templates.save_template(UnitOfWork(factory), doc, SYSTEM)
