@@ -75,7 +75,7 @@ def _connect(db: str) -> psycopg.Connection:
 
 # Red cards are left out: with the yellow card not on record for the task, the sweep wrote no step for a
 # plan whose head is a red card (seen in a smoke run, not investigated further).
-MIX = ("remind", "overdue", "urge", "yellow_card")
+MIX = ("remind_70", "overdue", "urge", "yellow_card")  # step names as domain/supervision.py plans them
 
 
 def _plans(now: datetime) -> dict[str, object]:
@@ -199,7 +199,7 @@ def _history(conn: psycopg.Connection, first_after: int, events: int, now: datet
     """, {"lo": lo, "hi": hi, "now": now})
     conn.execute(f"""
         INSERT INTO supervision_steps (task_id, event_id, unit_id, step, deadline, due_at, done_at, area_path)
-        SELECT g, g, 10 + g %% {DEPARTMENTS}, (ARRAY['remind','overdue'])[k], {at}, {at}, {at}, {_grid_path("g")}
+        SELECT g, g, 10 + g %% {DEPARTMENTS}, (ARRAY['remind_70','overdue'])[k], {at}, {at}, {at}, {_grid_path("g")}
         FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g, generate_series(1, {HISTORY["supervision_steps"]}) k
     """, {"lo": lo, "hi": hi, "now": now})
     conn.execute(f"""
