@@ -10,6 +10,8 @@ built itself. SQLite: a copy of the file, through sqlite3's online backup. Postg
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
@@ -55,7 +57,9 @@ def _sqlite_path(engine: Engine) -> str:
 
 def _take_sqlite(engine: Engine, value: Any) -> Snapshot:
     # a file beside nothing else of the test's (the test's own directory is removed after it)
-    path = Path(tempfile.mkdtemp(prefix="shuzhi-snapshot-")) / "snapshot.db"
+    folder = tempfile.mkdtemp(prefix="shuzhi-snapshot-")
+    atexit.register(shutil.rmtree, folder, True)  # a demo's history is ~100 MB: not left behind in /tmp
+    path = Path(folder) / "snapshot.db"
     with sqlite3.connect(_sqlite_path(engine)) as source, sqlite3.connect(path) as copy:
         source.backup(copy)
     return Snapshot({"": str(path).encode()}, {}, value)
