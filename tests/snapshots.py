@@ -58,7 +58,7 @@ def _sqlite_path(engine: Engine) -> str:
 def _take_sqlite(engine: Engine, value: Any) -> Snapshot:
     # a file beside nothing else of the test's (the test's own directory is removed after it)
     folder = tempfile.mkdtemp(prefix="shuzhi-snapshot-")
-    atexit.register(shutil.rmtree, folder, True)  # a demo's history is ~100 MB: not left behind in /tmp
+    atexit.register(shutil.rmtree, folder, True)  # a demo's history is ~45 MB: not left behind in /tmp
     path = Path(folder) / "snapshot.db"
     with sqlite3.connect(_sqlite_path(engine)) as source, sqlite3.connect(path) as copy:
         source.backup(copy)
