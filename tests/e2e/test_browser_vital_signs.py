@@ -154,6 +154,10 @@ def test_a_grid_worker_records_a_check_on_a_risk_point_from_the_phone(live: Live
     item.locator("form button[type='submit']").click()
     assert item.locator(".ph-error").inner_text() == "请填写异常情况"
     item.locator("textarea").fill("坡面有新裂缝")
+    # the list drawn again (the tab clicked once more) keeps the open form and what was written in it
+    page.locator(".ph-tabs button[data-tab='patrol']").click()
+    page.wait_for_selector("#risk-list[data-ready='1']")
+    assert item.locator("textarea").input_value() == "坡面有新裂缝"
     item.locator("form button[type='submit']").click()
     page.locator("#risk-list li[data-code='WY-001']", has_text="上次检查").wait_for()
     assert "上次检查" in page.locator("#risk-list li[data-code='WY-001']").inner_text()
