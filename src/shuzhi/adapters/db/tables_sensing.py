@@ -103,11 +103,24 @@ class Reading(Base):
     area_id: Mapped[int] = mapped_column(Integer)
 
 
+#: ``fillfactor`` of the tables every batch of readings updates (PostgreSQL): room on each page for a
+#: new version of every row on it, so that updates stay HOT between vacuums.
+CHURN_FILLFACTOR = 50
+
+
 class LatestReading(Base):
-    """The newest reading of each series (an out-of-order reading never replaces a newer one)."""
+    """The newest reading of each series (an out-of-order reading never replaces a newer one).
+
+    Every batch updates the row of each series it names: on PostgreSQL the pages are left half empty
+    (``fillfactor``, :data:`CHURN_FILLFACTOR`) so that the new version goes on the same page (a HOT
+    update, no new index entry) and the old ones are pruned as the page is read. Packed full, every
+    update wrote a new index entry and the unique check walked the dead versions: with autovacuum off,
+    the upsert of a batch of 5,000 readings of 2,134 series took ~300 ms after 400,000 readings, ~30 ms
+    with room on the page (issue #16, reading → warning → event; a loaded machine).
+    """
 
     __tablename__ = "reading_latest"
-    __table_args__ = (Index("ix_reading_latest_area", "area_id"),)
+    __table_args__ = (Index("ix_reading_latest_area", "area_id"), {"postgresql_with": {"fillfactor": CHURN_FILLFACTOR}})
     indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
     area_id: Mapped[int] = mapped_column(Integer)
@@ -116,10 +129,12 @@ class LatestReading(Base):
 
 
 class ReadingRollup(Base):
-    """Hourly summary of a series: exact because only newly stored readings are added to it."""
+    """Hourly summary of a series: exact because only newly stored readings are added to it. The
+    current hour's row is updated by every batch naming the series: pages half empty on PostgreSQL, as
+    :class:`LatestReading`'s (past hours' pages stay half empty too: the table is twice as large)."""
 
     __tablename__ = "reading_rollups"
-    __table_args__ = (Index("ix_reading_rollups_hour", "hour"),)
+    __table_args__ = (Index("ix_reading_rollups_hour", "hour"), {"postgresql_with": {"fillfactor": CHURN_FILLFACTOR}})
     indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
