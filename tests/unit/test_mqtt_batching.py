@@ -30,15 +30,15 @@ def test_messages_that_waited_during_the_previous_batch_go_at_once() -> None:
 
 
 def test_a_batch_waits_batch_wait_after_its_first_message_for_more() -> None:
-    sub = _sub(batch_wait=0.3)
+    sub = _sub(batch_wait=0.6)
     stop = threading.Event()
-    sub.messages.put(_message(time.monotonic() - 0.2))  # came 0.2 s ago: 0.1 s left to gather
-    threading.Timer(0.05, lambda: sub.messages.put(_message(time.monotonic()))).start()
     started = time.monotonic()
+    sub.messages.put(_message(started - 0.4))  # came 0.4 s ago: 0.2 s left to gather
+    threading.Timer(0.05, lambda: sub.messages.put(_message(time.monotonic()))).start()
     batch = sub._collect(stop)
     took = time.monotonic() - started
     assert len(batch) == 2
-    assert 0.06 < took < 0.25
+    assert 0.19 < took < 0.5  # gathering began 0.2 s before the deadline, not a whole batch_wait (0.6 s)
 
 
 def test_a_full_batch_goes_without_waiting_and_leaves_the_rest_queued() -> None:
