@@ -103,7 +103,7 @@ class Reading(Base):
     area_id: Mapped[int] = mapped_column(Integer)
 
 
-#: ``fillfactor`` of the tables every batch of readings updates (PostgreSQL): room on each page for a
+#: ``fillfactor`` of ``reading_latest`` (PostgreSQL), updated by every batch: room on each page for a
 #: new version of every row on it, so that updates stay HOT between vacuums.
 CHURN_FILLFACTOR = 50
 
@@ -113,10 +113,12 @@ class LatestReading(Base):
 
     Every batch updates the row of each series it names: on PostgreSQL the pages are left half empty
     (``fillfactor``, :data:`CHURN_FILLFACTOR`) so that the new version goes on the same page (a HOT
-    update, no new index entry) and the old ones are pruned as the page is read. Packed full, every
-    update wrote a new index entry and the unique check walked the dead versions: with autovacuum off,
-    the upsert of a batch of 5,000 readings of 2,134 series took ~300 ms after 400,000 readings, ~30 ms
-    with room on the page (issue #16, reading → warning → event; a loaded machine).
+    update, no new index entry) and the previous one is pruned as the page is read: 2,134 series
+    upserted 600 times stay in 272 kB (index 176 kB), all updates HOT; packed full, about a quarter
+    were HOT and it grew to 4.4 MB (index 936 kB). Pruning needs the xmin horizon to move: while any
+    session of the *cluster* holds a transaction open (PostgreSQL re-computes the per-database horizon
+    only when the cluster-wide one moves), dead versions pile up either way and the upsert slows with
+    them (issue #16, reading → warning → event; docs/sensing.md).
     """
 
     __tablename__ = "reading_latest"
@@ -129,12 +131,12 @@ class LatestReading(Base):
 
 
 class ReadingRollup(Base):
-    """Hourly summary of a series: exact because only newly stored readings are added to it. The
-    current hour's row is updated by every batch naming the series: pages half empty on PostgreSQL, as
-    :class:`LatestReading`'s (past hours' pages stay half empty too: the table is twice as large)."""
+    """Hourly summary of a series: exact because only newly stored readings are added to it. (Its pages
+    stay packed: the table keeps years of hours and only the current one is updated; with the horizon
+    free, pruning bounds the current hour's churn — see :class:`LatestReading`.)"""
 
     __tablename__ = "reading_rollups"
-    __table_args__ = (Index("ix_reading_rollups_hour", "hour"), {"postgresql_with": {"fillfactor": CHURN_FILLFACTOR}})
+    __table_args__ = (Index("ix_reading_rollups_hour", "hour"),)
     indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)

@@ -1,6 +1,6 @@
-"""Half-empty pages for the two tables every batch of readings updates (``reading_latest``,
-``reading_rollups``), so that their updates stay HOT between vacuums (PostgreSQL only; see
-``LatestReading`` in ``adapters/db/tables_sensing.py``). It applies to pages written from now on;
+"""Half-empty pages for ``reading_latest``, whose rows every batch of readings updates, so that the
+updates stay HOT between vacuums (PostgreSQL only; see ``LatestReading`` in
+``adapters/db/tables_sensing.py``). It applies to pages written from now on;
 ``VACUUM FULL reading_latest`` applies it to all of them.
 
 Revision ID: 0042
@@ -18,7 +18,7 @@ down_revision = '0039'
 branch_labels = None
 depends_on = None
 
-TABLES = ('reading_latest', 'reading_rollups')
+TABLES = ('reading_latest',)
 
 
 def upgrade() -> None:
