@@ -16,6 +16,14 @@ times (``--probe-rate`` per second), and a watcher asks ``GET /api/events?source
 ``--poll-ms`` as the district's duty officer. A probe's latency runs from its publish to the first
 answer that lists its event, so it includes up to one polling interval.
 Run: ``.venv/bin/python benchmarks/bench_warning_latency.py [--rate 20000] [--probes 1000] [--quick]``.
+
+``--trace FILE`` (not for the figure) runs the subscriber through ``benchmarks/_trace_ingest.py`` and
+prints where each probe's time went: publish → received by the subscriber → handed to ingest (of which
+gathering the batch) → readings stored → evaluated (warnings, the event, its dispatch, notices) →
+committed → seen in the API, p50/p90/p99. The run also samples the oldest open transaction of the
+cluster (any database): while one is held, dead row versions of ``reading_latest`` and
+``reading_rollups`` are not pruned and each batch's upsert slows as the run goes on (recorded as
+``oldest_open_transaction_s``).
 """
 
 from __future__ import annotations
@@ -206,6 +214,26 @@ class Watcher(threading.Thread):
             self.stop.wait(self.poll)
 
 
+class HorizonWatch(threading.Thread):
+    """The oldest transaction holding back the cluster's xmin horizon, sampled every 2 s: while any
+    session of the cluster (any database) keeps a transaction open, PostgreSQL prunes no newer dead row
+    versions, and the rows every batch updates (``reading_latest``, ``reading_rollups``) pile them up —
+    each batch's upsert then walks them and slows down as the run goes on."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.oldest_s = 0.0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            while not self.stop.wait(2.0):
+                row = conn.execute("SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM "
+                                   "pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
+                                   ).fetchone()
+                self.oldest_s = max(self.oldest_s, float(row[0] or 0) if row else 0.0)
+
+
 def _wait_http(base: str, server: subprocess.Popen[bytes]) -> None:
     for _ in range(600):
         if server.poll() is not None:
@@ -341,6 +369,8 @@ def main() -> None:
         time.sleep(3)  # the subscriber's start-up and subscription
         watcher = Watcher(base, _token(), args.poll_ms / 1000)
         watcher.start()
+        horizon = HorizonWatch()
+        horizon.start()
         pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-probe-{uuid.uuid4().hex[:8]}")
         pub.connect("127.0.0.1", args.broker_port)
         pub.loop_start()
@@ -367,6 +397,7 @@ def main() -> None:
             time.sleep(0.2)
         watcher.stop.set()
         watcher.join(10)
+        horizon.stop.set()
         memory = {"ingest": tree_rss_mb(sub.pid), "api": tree_rss_mb(api.pid)}
         pub.loop_stop()
     finally:
@@ -389,7 +420,7 @@ def main() -> None:
     states = {s: list(watcher.states.values()).count(s) for s in set(watcher.states.values())}
     print(f"{len(latencies)} probes; p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms; background {background:,.0f} readings/s on MQTT; "
-          f"event states seen {states}")
+          f"event states seen {states}; oldest open transaction in the cluster {horizon.oldest_s:.0f} s")
     if args.trace:
         stages(args.trace, watcher, warm)
         return
@@ -397,7 +428,8 @@ def main() -> None:
            volume={"probes": len(latencies), "probe_arrivals": f"Poisson, {args.probe_rate:g}/s",
                    "background_readings_per_s": round(background), "background_offered_per_s": args.rate,
                    "path": "MQTT → shuzhi ingest-mqtt (default batching) → API", "poll_ms": args.poll_ms},
-           p50_s=round(p50, 3), max_s=round(latencies[-1], 3), not_visible=len(missing), event_states=states,
+           p50_s=round(p50, 3), max_s=round(latencies[-1], 3), oldest_open_transaction_s=round(horizon.oldest_s),
+           not_visible=len(missing), event_states=states,
            memory_ingest_mb=memory["ingest"].get("largest_peak_mb"),
            memory_api_mb=memory["api"].get("largest_peak_mb"))
 
