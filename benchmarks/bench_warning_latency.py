@@ -16,6 +16,14 @@ times (``--probe-rate`` per second), and a watcher asks ``GET /api/events?source
 ``--poll-ms`` as the district's duty officer. A probe's latency runs from its publish to the first
 answer that lists its event, so it includes up to one polling interval.
 Run: ``.venv/bin/python benchmarks/bench_warning_latency.py [--rate 20000] [--probes 1000] [--quick]``.
+
+``--trace FILE`` (not for the figure) runs the subscriber through ``benchmarks/_trace_ingest.py`` and
+prints where each probe's time went: publish → received by the subscriber → handed to ingest (of which
+gathering the batch) → readings stored → evaluated (warnings, the event, its dispatch, notices) →
+committed → seen in the API, p50/p90/p99. The run also samples the oldest open transaction of the
+cluster (any database): while one is held, dead row versions of ``reading_latest`` and
+``reading_rollups`` are not pruned and each batch's upsert slows as the run goes on (recorded as
+``oldest_open_transaction_s``).
 """
 
 from __future__ import annotations
@@ -177,25 +185,53 @@ class Watcher(threading.Thread):
         self.pending: dict[str, float] = {}
         self.seen: dict[str, float] = {}
         self.states: dict[str, str] = {}
+        self.published_wall: dict[str, float] = {}
+        self.seen_wall: dict[str, float] = {}
+        self.asks: list[float] = []
         self.lock, self.stop = threading.Lock(), threading.Event()
 
     def expect(self, grid: str, published: float) -> None:
         with self.lock:
             self.pending[grid] = published
+            self.published_wall[grid] = time.time()
 
     def run(self) -> None:
         while not self.stop.is_set():
+            asked = time.perf_counter()
             r = self.client.get("/api/events", params={"source": "sensor_warning", "sort": "-received_at",
                                                          "limit": 200})
             now = time.perf_counter()
+            wall = time.time()
+            self.asks.append(now - asked)
             if r.status_code == 200:
                 with self.lock:
                     for item in r.json()["items"]:
                         grid = item.get("area_code")
                         if grid in self.pending:
                             self.seen[grid] = now - self.pending.pop(grid)
+                            self.seen_wall[grid] = wall
                             self.states[grid] = item.get("state", "")
             self.stop.wait(self.poll)
+
+
+class HorizonWatch(threading.Thread):
+    """The oldest transaction holding back the cluster's xmin horizon, sampled every 2 s: while any
+    session of the cluster (any database) keeps a transaction open, PostgreSQL prunes no newer dead row
+    versions, and the rows every batch updates (``reading_latest``, ``reading_rollups``) pile them up —
+    each batch's upsert then walks them and slows down as the run goes on."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.oldest_s = 0.0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            while not self.stop.wait(2.0):
+                row = conn.execute("SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0) FROM "
+                                   "pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
+                                   ).fetchone()
+                self.oldest_s = max(self.oldest_s, float(row[0] or 0) if row else 0.0)
 
 
 def _wait_http(base: str, server: subprocess.Popen[bytes]) -> None:
@@ -216,6 +252,65 @@ def _publish_probe(pub: object, prefix: str, grid: str) -> None:
     pub.publish(f"{prefix}/PROBE_LEVEL/{grid}", payload, qos=1)  # type: ignore[attr-defined]
 
 
+def _pct(values: list[float]) -> str:
+    if not values:
+        return "-"
+    v = sorted(values)
+    return (f"p50 {statistics.median(v) * 1000:7.0f}  p90 {v[int(len(v) * 0.9)] * 1000:7.0f}  "
+            f"p99 {v[min(len(v) - 1, int(len(v) * 0.99))] * 1000:7.0f}  max {v[-1] * 1000:7.0f} ms")
+
+
+def stages(path: str, watcher: Watcher, warm: str) -> None:
+    """Where each probe's time went, from the subscriber's trace and the watcher's times."""
+    recv: dict[str, float] = {}
+    batch_of: dict[str, dict[str, float]] = {}
+    event: dict[str, dict[str, float]] = {}
+    batches = []
+    for line in Path(path).read_bytes().splitlines():
+        row = orjson.loads(line)
+        if row["k"] == "recv":
+            recv.setdefault(row["grid"], row["t"])
+        elif row["k"] == "batch":
+            batches.append(row)
+            for grid in row.get("probes", ()):
+                batch_of.setdefault(grid, row)
+        elif row["k"] == "event":
+            event.setdefault(row["grid"], row)
+    cols: dict[str, list[float]] = {k: [] for k in (
+        "publish → received", "received → batch handed to ingest", "  of which: gathering the batch",
+        "batch: readings stored", "batch: evaluated (warnings, event, dispatch)",
+        "  of which: event registered → dispatched", "batch: commit", "committed → seen in the API",
+        "total (publish → seen)")}
+    for grid, seen in watcher.seen_wall.items():
+        if grid == warm or grid not in recv or grid not in batch_of:
+            continue
+        pub, b = watcher.published_wall[grid], batch_of[grid]
+        cols["publish → received"].append(recv[grid] - pub)
+        cols["received → batch handed to ingest"].append(b["start"] - recv[grid])
+        cols["  of which: gathering the batch"].append(b["start"] - max(b["collect"], recv[grid]))
+        cols["batch: readings stored"].append(b["stored"] - b["start"])
+        cols["batch: evaluated (warnings, event, dispatch)"].append(b["hooked"] - b["stored"])
+        if grid in event and "dispatched" in event[grid]:
+            cols["  of which: event registered → dispatched"].append(
+                event[grid]["dispatched"] - event[grid]["registered"])
+        cols["batch: commit"].append(b["committed"] - b["hooked"])
+        cols["committed → seen in the API"].append(seen - b["committed"])
+        cols["total (publish → seen)"].append(seen - pub)
+    print(f"stages of {len(cols['total (publish → seen)'])} probes (wall clock):")
+    for name, values in cols.items():
+        print(f"  {name:46s} {_pct(values)}")
+    print(f"  {'the watcher GET /api/events':46s} {_pct(watcher.asks)}")
+    timed = [b for b in batches if "committed" in b]
+    if timed:
+        print(f"{len(timed)} batches: readings p50 {statistics.median(b['n'] for b in timed):.0f}, "
+              f"max {max(b['n'] for b in timed)}; queued messages at hand-over p50 "
+              f"{statistics.median(b['queued'] for b in timed):.0f}, max {max(b['queued'] for b in timed)}")
+        print(f"  {'batch: gathering':46s} {_pct([b['start'] - b['collect'] for b in timed])}")
+        print(f"  {'batch: ingest → committed':46s} {_pct([b['committed'] - b['start'] for b in timed])}")
+        print(f"  {'batch: readings stored':46s} {_pct([b['stored'] - b['start'] for b in timed])}")
+        print(f"  {'batch: evaluated':46s} {_pct([b['hooked'] - b['stored'] for b in timed])}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--rate", type=int, default=20_000, help="background readings per second on MQTT")
@@ -226,6 +321,9 @@ def main() -> None:
     ap.add_argument("--broker-port", type=int, default=int(os.environ.get("SHUZHI_BENCH_MQTT_PORT", "18831")))
     ap.add_argument("--quick", action="store_true", help="2,000 readings/s, 30 probes at 3/s")
     ap.add_argument("--reuse", action="store_true", help="(kept for old commands: reuse follows the fingerprint)")
+    ap.add_argument("--trace", metavar="FILE", help=(
+        "run the subscriber through benchmarks/_trace_ingest.py and print where each probe's time went "
+        "(stage timestamps as JSON lines in FILE); not for the published figure"))
     ap.add_argument("--prepare-only", action="store_true", help="build the database and stop")
     args = ap.parse_args()
     if args.quick:
@@ -250,7 +348,12 @@ def main() -> None:
     prefix = f"bench-{uuid.uuid4().hex[:8]}/shuzhi/readings"
     env = {**os.environ, "SHUZHI_DATABASE_URL": URL}
     # the production subscriber with its default batching (no --batch-size / --batch-wait)
-    sub = subprocess.Popen([str(Path(sys.executable).with_name("shuzhi")), "ingest-mqtt", "--client-id",
+    command = [str(Path(sys.executable).with_name("shuzhi"))]
+    if args.trace:
+        Path(args.trace).unlink(missing_ok=True)
+        env["SHUZHI_TRACE_FILE"] = args.trace
+        command = [sys.executable, str(Path(__file__).with_name("_trace_ingest.py"))]
+    sub = subprocess.Popen([*command, "ingest-mqtt", "--client-id",
                             f"bench-{uuid.uuid4().hex[:8]}", "--port", str(args.broker_port), "--prefix", prefix],
                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = _free_port()
@@ -266,6 +369,8 @@ def main() -> None:
         time.sleep(3)  # the subscriber's start-up and subscription
         watcher = Watcher(base, _token(), args.poll_ms / 1000)
         watcher.start()
+        horizon = HorizonWatch()
+        horizon.start()
         pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-probe-{uuid.uuid4().hex[:8]}")
         pub.connect("127.0.0.1", args.broker_port)
         pub.loop_start()
@@ -292,6 +397,7 @@ def main() -> None:
             time.sleep(0.2)
         watcher.stop.set()
         watcher.join(10)
+        horizon.stop.set()
         memory = {"ingest": tree_rss_mb(sub.pid), "api": tree_rss_mb(api.pid)}
         pub.loop_stop()
     finally:
@@ -314,12 +420,16 @@ def main() -> None:
     states = {s: list(watcher.states.values()).count(s) for s in set(watcher.states.values())}
     print(f"{len(latencies)} probes; p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms; background {background:,.0f} readings/s on MQTT; "
-          f"event states seen {states}")
+          f"event states seen {states}; oldest open transaction in the cluster {horizon.oldest_s:.0f} s")
+    if args.trace:
+        stages(args.trace, watcher, warm)
+        return
     record("warning_latency_p99", round(p99, 3), "s", 1.0, "lower", database=URL,
            volume={"probes": len(latencies), "probe_arrivals": f"Poisson, {args.probe_rate:g}/s",
                    "background_readings_per_s": round(background), "background_offered_per_s": args.rate,
                    "path": "MQTT → shuzhi ingest-mqtt (default batching) → API", "poll_ms": args.poll_ms},
-           p50_s=round(p50, 3), max_s=round(latencies[-1], 3), not_visible=len(missing), event_states=states,
+           p50_s=round(p50, 3), max_s=round(latencies[-1], 3), oldest_open_transaction_s=round(horizon.oldest_s),
+           not_visible=len(missing), event_states=states,
            memory_ingest_mb=memory["ingest"].get("largest_peak_mb"),
            memory_api_mb=memory["api"].get("largest_peak_mb"))
 

@@ -107,6 +107,8 @@ class _Message:
     mid: int
     qos: int
     items: list[Any]
+    #: When it arrived (``time.monotonic()``): a batch is flushed ``batch_wait`` after its first message came.
+    arrived: float = 0.0
 
 
 BatchHandler = Callable[[list[Any]], Any]
@@ -190,8 +192,9 @@ class Subscriber:
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         items = readings_of(msg.topic, bytes(msg.payload), datetime.now(UTC), self.prefix,
                             redelivered=bool(msg.dup))
-        self.messages.put(_Message(self.generation, msg.mid, msg.qos, items))
-        self.last_message = time.monotonic()
+        now = time.monotonic()
+        self.messages.put(_Message(self.generation, msg.mid, msg.qos, items, now))
+        self.last_message = now
 
     # --- the batching loop (caller's thread) ---
 
@@ -238,19 +241,26 @@ class Subscriber:
             self.client.loop_stop()
 
     def _collect(self, stop: threading.Event) -> list[_Message]:
+        """The next batch: at most ``batch_size`` readings, flushed ``batch_wait`` after its *first message
+        arrived* — not after gathering began. Messages that queued up while the previous batch was being
+        stored have waited already: once the first of them is ``batch_wait`` old, what is queued is taken
+        without waiting and the batch goes at once, so a reading waits for at most one gathering interval
+        (plus the batch ahead of it), however busy the stream. With nothing queued it returns an empty
+        batch after ``batch_wait`` (so the caller can look at ``stop``)."""
         out: list[_Message] = []
         readings = 0
         deadline = time.monotonic() + self.batch_wait
+        get = self.messages.get
         while readings < self.batch_size:
             timeout = deadline - time.monotonic()
-            if timeout <= 0:
-                break
             try:
-                msg = self.messages.get(timeout=min(timeout, 0.05))
+                msg = self.messages.get_nowait() if timeout <= 0 else get(timeout=min(timeout, 0.05))
             except queue.Empty:
-                if stop.is_set():
+                if timeout <= 0 or stop.is_set():
                     break
                 continue
+            if not out:
+                deadline = msg.arrived + self.batch_wait
             out.append(msg)
             readings += len(msg.items)
         return out

@@ -103,11 +103,26 @@ class Reading(Base):
     area_id: Mapped[int] = mapped_column(Integer)
 
 
+#: ``fillfactor`` of ``reading_latest`` (PostgreSQL), updated by every batch: room on each page for a
+#: new version of every row on it, so that updates stay HOT between vacuums.
+CHURN_FILLFACTOR = 50
+
+
 class LatestReading(Base):
-    """The newest reading of each series (an out-of-order reading never replaces a newer one)."""
+    """The newest reading of each series (an out-of-order reading never replaces a newer one).
+
+    Every batch updates the row of each series it names: on PostgreSQL the pages are left half empty
+    (``fillfactor``, :data:`CHURN_FILLFACTOR`) so that the new version goes on the same page (a HOT
+    update, no new index entry) and the previous one is pruned as the page is read: 2,134 series
+    upserted 600 times stay in 272 kB (index 176 kB), all updates HOT; packed full, about a quarter
+    were HOT and it grew to 4.4 MB (index 936 kB). Pruning needs the xmin horizon to move: while any
+    session of the *cluster* holds a transaction open (PostgreSQL re-computes the per-database horizon
+    only when the cluster-wide one moves), dead versions pile up either way and the upsert slows with
+    them (issue #16, reading → warning → event; docs/sensing.md).
+    """
 
     __tablename__ = "reading_latest"
-    __table_args__ = (Index("ix_reading_latest_area", "area_id"),)
+    __table_args__ = (Index("ix_reading_latest_area", "area_id"), {"postgresql_with": {"fillfactor": CHURN_FILLFACTOR}})
     indicator_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_key: Mapped[str] = mapped_column(String(60), primary_key=True)
     area_id: Mapped[int] = mapped_column(Integer)
@@ -116,7 +131,9 @@ class LatestReading(Base):
 
 
 class ReadingRollup(Base):
-    """Hourly summary of a series: exact because only newly stored readings are added to it."""
+    """Hourly summary of a series: exact because only newly stored readings are added to it. (Its pages
+    stay packed: the table keeps years of hours and only the current one is updated; with the horizon
+    free, pruning bounds the current hour's churn — see :class:`LatestReading`.)"""
 
     __tablename__ = "reading_rollups"
     __table_args__ = (Index("ix_reading_rollups_hour", "hour"),)
