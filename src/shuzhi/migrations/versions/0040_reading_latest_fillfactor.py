@@ -3,7 +3,7 @@ updates stay HOT between vacuums (PostgreSQL only; see ``LatestReading`` in
 ``adapters/db/tables_sensing.py``). It applies to pages written from now on;
 ``VACUUM FULL reading_latest`` applies it to all of them.
 
-Revision ID: 0042
+Revision ID: 0040
 Revises: 0039
 Create Date: 2026-12-07 18:00:00.000000
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0042'
+revision = '0040'
 down_revision = '0039'
 branch_labels = None
 depends_on = None
