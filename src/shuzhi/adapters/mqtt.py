@@ -159,6 +159,7 @@ class Subscriber:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     # --- paho callbacks (network thread) ---
 
@@ -180,7 +181,17 @@ class Subscriber:
             client.unsubscribe(subscription(self.prefix))
         client.subscribe(self.topic, qos=1)
         self.connected.set()
-        log.info("MQTT connected to %s:%s, subscribed to %s", self.host, self.port, self.topic)
+        log.info("MQTT connected to %s:%s, subscribing to %s", self.host, self.port, self.topic)
+
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[Any],
+                      _props: Any) -> None:
+        # Said on the broker's SUBACK, not when SUBSCRIBE is sent: only from then on does a shared
+        # subscription deal this member messages (an operator, and the tests, wait for this line).
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.error("MQTT subscription to %s refused: %s", self.topic, ", ".join(refused))
+        else:
+            log.info("MQTT subscribed to %s", self.topic)
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         self.connected.clear()
