@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.adapters.db.engine import database_key
+
+log = logging.getLogger(__name__)
+
+#: ``session.info`` key of the work that follows a commit (:func:`after_commit`).
+_AFTER_COMMIT = "shuzhi.after_commit"
 
 #: Set by :func:`shuzhi.services.bootstrap.bootstrap`. Before it, a transaction would run without the
 #: session listeners and hooks (a task's supervision clock not kept in step, no plan started by a
@@ -59,8 +66,27 @@ class UnitOfWork:
         self._session = None
 
     def commit(self) -> None:
-        self.session.commit()
+        """Commit; then run what :func:`after_commit` queued, each in a transaction of its own."""
+        s = self.session
+        s.commit()
+        follow: list[Callable[[UnitOfWork], None]] = s.info.pop(_AFTER_COMMIT, [])
+        for work in follow:
+            try:
+                work(UnitOfWork(self._factory))
+            except Exception:
+                # what was committed stands; the follow-up has a durable fallback (see after_commit)
+                log.exception("work after a commit failed; its fallback job will do it")
 
     def flush(self) -> None:
         self.session.flush()
 
+
+
+def after_commit(s: Session, work: Callable[[UnitOfWork], None]) -> None:
+    """Queue ``work`` to run right after this session's transaction commits, in a new unit of work.
+
+    For a step that must not lengthen the transaction that made it due (a red warning's first
+    notices after the readings that raised it), and that is already durable when it is queued: a row
+    the worker's periodic job would also pick up. If the process stops between the commit and the
+    work, or the work fails, that job does it moments later; a rollback drops the queue."""
+    s.info.setdefault(_AFTER_COMMIT, []).append(work)

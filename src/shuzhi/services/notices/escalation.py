@@ -22,7 +22,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -41,7 +41,7 @@ from shuzhi.adapters.db.tables_notices import (
 from shuzhi.adapters.db.tables_supervision import Notification
 from shuzhi.domain import notices as rules
 from shuzhi.domain.notices import Channel, Who
-from shuzhi.services import duty_roster
+from shuzhi.services import duty_roster, unit_of_work
 from shuzhi.services.actors import SYSTEM, Actor
 from shuzhi.services.notices import warning_link
 from shuzhi.services.unit_of_work import UnitOfWork
@@ -149,11 +149,17 @@ def centre_for(s: Session, area_path: str) -> Unit | None:
 
 
 def start_chain(s: Session, *, kind: str, subject: str, unit: Unit, context: dict[str, Any], at: datetime,
-                event_id: int | None = None, base_url: str = "") -> NoticeChain | None:
+                event_id: int | None = None, base_url: str = "", after_commit: bool = False) -> NoticeChain | None:
     """Start the escalation the kind's policy describes and write its first step's notices.
 
     A chain of the same kind and subject started within the de-dup window is not started again
-    (a storm of the same warning is one chain). Returns ``None`` when no policy serves the kind."""
+    (a storm of the same warning is one chain). Returns ``None`` when no policy serves the kind.
+
+    With ``after_commit`` the chain is stored with its first step due now and the step runs right
+    after the caller's commit, in a transaction of its own (:func:`run_started`): for the readings'
+    path, where the notices' recipients and messages (tens of statements) would otherwise hold up
+    every reading of the batch and the event the warning opened. The chain row commits with the
+    warning, so if the process stops before the step the worker's ``notices.escalate`` job runs it."""
     policy = policy_for(s, kind, at)
     if policy is None:
         return None
@@ -169,8 +175,36 @@ def start_chain(s: Session, *, kind: str, subject: str, unit: Unit, context: dic
                         step_index=0, next_step_at=None, started_at=at)
     s.add(chain)
     s.flush()
+    if after_commit:
+        chain.next_step_at = at
+        ids = [chain.id]
+        unit_of_work.after_commit(s, lambda uow: run_started(uow, ids, base_url=base_url))
+        return chain
     run_step(s, chain, unit, at, base_url=base_url)
     return chain
+
+
+def run_started(uow: UnitOfWork, chain_ids: list[int], *, base_url: str = "",
+                now: datetime | None = None) -> int:
+    """The first step of chains :func:`start_chain` left due (``after_commit``), now; a chain the
+    worker already stepped (its step index moved on) or holds (``SKIP LOCKED``) is left to it, so no
+    step runs twice. Returns how many chains were stepped."""
+    now = now or datetime.now(UTC)
+    with uow:
+        s = uow.session
+        q = select(NoticeChain).where(NoticeChain.id.in_(chain_ids), NoticeChain.state == "open",
+                                      NoticeChain.step_index == 0)
+        if s.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        chains = list(s.scalars(q))
+        for chain in chains:
+            unit = s.get(Unit, chain.unit_id)
+            if unit is None:
+                chain.state, chain.next_step_at = "cancelled", None
+                continue
+            run_step(s, chain, unit, chain.next_step_at or now, base_url=base_url)
+        uow.commit()
+    return len(chains)
 
 
 def run_step(s: Session, chain: NoticeChain, unit: Unit, at: datetime, *, base_url: str = "") -> int:

@@ -58,7 +58,11 @@ def _event_facts(s: Session, event_id: int | None) -> dict[str, Any]:
 
 
 def on_warning(s: Session, change: hooks.WarningChange) -> None:
-    """A warning fired at, or rose to, a level with a policy: start the chain for the responsible centre."""
+    """A warning fired at, or rose to, a level with a policy: start the chain for the responsible centre.
+
+    Its first notices are written right after the readings' transaction commits (``after_commit``),
+    not inside it: the warning and its event are visible without waiting for them, and the chain row,
+    committed with the warning, is the worker's to step if this process stops first."""
     kind = LEVEL_KINDS.get(change.level or "")
     if kind is None or change.payload.get("change") not in ("fired", "raised"):
         return
@@ -79,7 +83,7 @@ def on_warning(s: Session, change: hooks.WarningChange) -> None:
     # one chain per series within the de-dup window: a flapping sensor is one notice, not a storm
     escalation.start_chain(s, kind=kind, subject=f"warning:{change.indicator_code}:{change.series_key}", unit=unit,
                            context=context, at=change.at, event_id=change.event_id,
-                           base_url=settings().public_base_url)
+                           base_url=settings().public_base_url, after_commit=True)
 
 
 def on_plan_started(s: Session, started: hooks.PlanStarted) -> None:
