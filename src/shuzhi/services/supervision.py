@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import (
     BigInteger,
     Text,
-    and_,
     any_,
     bindparam,
     cast,
@@ -99,25 +98,24 @@ class SweepResult:
 
 def _claim_query() -> Any:
     """The clock with everything the sweep writes about its task, in one row: the clock carries the
-    task's and the event's columns, so only the small unit and class tables are joined."""
+    task's and the event's columns (its assignee too), so only the small unit and class tables are joined."""
     # the plan as text, parsed by orjson: the JSON column's own decoder costs several times more
     return (select(SupervisionClock.task_id, SupervisionClock.next_due_at,
                    cast(SupervisionClock.plan, Text).label("plan"), SupervisionClock.failures,
                    SupervisionClock.event_id, SupervisionClock.unit_id, SupervisionClock.dispatched_by_unit_id,
                    SupervisionClock.event_number.label("number"), SupervisionClock.event_title.label("title"),
                    SupervisionClock.area_path, Unit.code.label("unit_code"), Unit.name.label("unit_name"),
-                   EventClass.code.label("class_code"), Task.assignee_id)
+                   EventClass.code.label("class_code"),
+                   # the named person answering for the task, whom its reminders follow (issue #20)
+                   SupervisionClock.assignee_id)
             .select_from(SupervisionClock)
             .outerjoin(Unit, Unit.id == SupervisionClock.unit_id)
-            # the named person answering for the task, whom its reminders follow (issue #20)
-            .outerjoin(Task, and_(Task.id == SupervisionClock.task_id,
-                                  Task.district_code == SupervisionClock.district_code))
             .outerjoin(EventClass, EventClass.id == SupervisionClock.event_class_id))
 
 
 def _claim_distributed(conn: Connection, where: Any, limit: int) -> list[Any]:
     """The claim on Citus, where ``FOR UPDATE`` must stay on one shard: the clocks are taken a district
-    at a time (each a single-shard query, joined to their co-located tasks), and the unit's and the class's
+    at a time (each a single-shard query of the clocks alone), and the unit's and the class's
     columns read afterwards from the coordinator's tables (a handful of rows)."""
     districts = conn.execute(select(SupervisionClock.district_code).where(where)
                              .group_by(SupervisionClock.district_code)).scalars().all()
@@ -129,10 +127,7 @@ def _claim_distributed(conn: Connection, where: Any, limit: int) -> list[Any]:
                     cast(SupervisionClock.plan, Text).label("plan"), SupervisionClock.failures,
                     SupervisionClock.event_id, SupervisionClock.unit_id, SupervisionClock.dispatched_by_unit_id,
                     SupervisionClock.event_number.label("number"), SupervisionClock.event_title.label("title"),
-                    SupervisionClock.area_path, SupervisionClock.event_class_id, Task.assignee_id)
-             .select_from(SupervisionClock)
-             .outerjoin(Task, and_(Task.id == SupervisionClock.task_id,
-                                   Task.district_code == SupervisionClock.district_code))
+                    SupervisionClock.area_path, SupervisionClock.event_class_id, SupervisionClock.assignee_id)
              .where(where, SupervisionClock.district_code == district)
              .order_by(SupervisionClock.next_due_at).limit(limit - len(clocks))
              .with_for_update(of=SupervisionClock, skip_locked=True))
