@@ -20,6 +20,7 @@ import orjson
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import (
     BigInteger,
+    Integer,
     Text,
     any_,
     bindparam,
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db import bulk, citus
 from shuzhi.adapters.db.districts import of_number, same_case
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import (
     Escalation,
     Notification,
@@ -52,8 +53,8 @@ from shuzhi.domain.supervision import (
     RUNNING,
     StepKind,
     UnitRef,
+    due_head,
     escalation_target,
-    take_due,
 )
 from shuzhi.services import commands as c
 from shuzhi.services import outbox
@@ -144,13 +145,20 @@ def _claim_distributed(conn: Connection, where: Any, limit: int) -> list[Any]:
                             class_code=classes.get(c.event_class_id)) for c in clocks]
 
 
+def _claim_batch() -> Any:
+    """The claim of a batch on one PostgreSQL: the first ``batch`` due rows that no one else holds."""
+    return (_claim_query().where(SupervisionClock.next_due_at <= bindparam("due_by", type_=UTCDateTime()))
+            .order_by(SupervisionClock.next_due_at).limit(bindparam("batch", type_=Integer()))
+            .with_for_update(of=SupervisionClock, skip_locked=True))
+
+
 def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
     if citus.on_citus(conn):
         return _claim_distributed(conn, SupervisionClock.next_due_at <= now, limit)
-    q = _claim_query().where(SupervisionClock.next_due_at <= now).order_by(SupervisionClock.next_due_at).limit(limit)
     if conn.dialect.name == "postgresql":
         # several workers take disjoint batches; a row a handler is changing right now is skipped
-        return list(conn.execute(q.with_for_update(of=SupervisionClock, skip_locked=True)).all())
+        return bulk.select_rows(conn, "supervision.claim", _claim_batch, {"due_by": now, "batch": limit})
+    q = _claim_query().where(SupervisionClock.next_due_at <= now).order_by(SupervisionClock.next_due_at).limit(limit)
     rows = list(conn.execute(q).all())
     if not rows:
         return rows
@@ -203,7 +211,8 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
              session: Session | None = None) -> None:
     """Carry out the due steps of the claimed clocks: a handful of statements per batch, whatever its size.
 
-    The due steps come from the pure rule :func:`take_due` over the claimed rows; the steps are
+    The due steps come from the pure rule :func:`~shuzhi.domain.supervision.take_due` (as
+    :func:`~shuzhi.domain.supervision.due_head`'s tuples) over the claimed rows; the steps are
     recorded with ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (the unique key decides what is new),
     and only what is new goes to the timeline, the inboxes and the outbox (COPY on PostgreSQL). Rows
     are built as tuples in column order, not as a dict each: with 10,000 due rows, the sweeping
@@ -212,19 +221,22 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
     keep: list[dict[str, Any]] = []
     drop: list[int] = []
     by_task: dict[int, Any] = {}
+    loads, fromiso = orjson.loads, datetime.fromisoformat
     for r in claimed:
-        plan_rows = orjson.loads(r.plan)
-        due, n = take_due(plan_rows, now)
-        by_task[r.task_id] = r
-        district = of_number(r.number)
-        wanted += [(r.task_id, r.event_id, r.unit_id, st.step, st.deadline, st.due_at, now, r.area_path, district)
-                   for st in due]
+        plan_rows = loads(r.plan)
+        due = due_head(plan_rows, now)
+        task_id = r.task_id
+        by_task[task_id] = r
+        if due:
+            head = (task_id, r.event_id, r.unit_id)
+            tail = (now, r.area_path, of_number(r.number))
+            wanted += [(*head, step, deadline, due_at, *tail) for step, due_at, deadline in due]
+        n = len(due)
         if n < len(plan_rows):
             # the plan is in due order, so what is left is its tail, stored as it came
-            keep.append({"task_id": r.task_id, "next_due_at": datetime.fromisoformat(plan_rows[n][1]),
-                         "plan": plan_rows[n:]})
+            keep.append({"task_id": task_id, "next_due_at": fromiso(plan_rows[n][1]), "plan": plan_rows[n:]})
         else:
-            drop.append(r.task_id)
+            drop.append(task_id)
     done = bulk.insert_rows(conn, SupervisionStep.__table__, wanted, columns=_STEP_COLUMNS,
                             returning=("task_id", "step", "deadline", "due_at"),
                             skip_conflicts_on=("task_id", "step", "deadline", "district_code"))
@@ -248,11 +260,19 @@ def _aware(d: datetime) -> datetime:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d
 
 
-def _topic_title(step: str, number: str, title: str) -> tuple[str, str]:
-    if step.startswith("remind_"):
-        return "supervision.remind", _TITLES[StepKind.REMIND].format(number=number, title=title[:60], pct=step[7:])
-    topic, template = _TOPICS[step]
-    return topic, template.format(number=number, title=title[:60], pct="")
+_STEP_TEXT: dict[str, tuple[str, str, str]] = {}
+
+
+def _step_text(step: str) -> tuple[str, str, str]:
+    """(topic, title template, percentage) of a step, worked out once per step name."""
+    text = _STEP_TEXT.get(step)
+    if text is None:
+        if step.startswith("remind_"):
+            text = ("supervision.remind", _TITLES[StepKind.REMIND], step[7:])
+        else:
+            text = (*_TOPICS[step], "")
+        _STEP_TEXT[step] = text
+    return text
 
 
 def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now: datetime) -> None:
@@ -265,21 +285,25 @@ def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now:
     messages: list[tuple[Any, ...]] = []
     at_iso = now.isoformat()
     system = SYSTEM.label
+    texts = _STEP_TEXT
     for task_id, step, deadline, due_at in done:
         t = by_task[task_id]
-        topic, title = _topic_title(step, t.number, t.title)
+        number = t.number
+        topic, template, pct = texts.get(step) or _step_text(step)
+        title = template.format(number=number, title=t.title[:60], pct=pct)
         fields = {"step": step, "due_at": _aware(due_at).isoformat(), "deadline": _aware(deadline).isoformat(),
                   "unit": t.unit_code, "unit_name": t.unit_name}
-        more = {**fields, "event_number": t.number, "task_id": task_id}
-        event_id = t.event_id
-        timeline.append((event_id, of_number(t.number), task_id, now, None, system, topic, None, None, title, fields))
+        more = {**fields, "event_number": number, "task_id": task_id}
+        event_id, unit_id = t.event_id, t.unit_id
+        timeline.append((event_id, of_number(number), task_id, now, None, system, topic, None, None, title, fields))
         # a task assigned to a person: his reminders are his, not the whole unit's (事件责任人)
         to_person = t.assignee_id
-        inbox.append((to_person, None if to_person else t.unit_id, event_id, task_id, topic, title, title, more, now,
+        inbox.append((to_person, None if to_person else unit_id, event_id, task_id, topic, title, title, more, now,
                       None, None))
-        if step in _TO_CENTRE and t.dispatched_by_unit_id is not None and t.dispatched_by_unit_id != t.unit_id:
-            inbox.append((None, t.dispatched_by_unit_id, event_id, task_id, topic, title, title, more, now, None,
-                          None))
+        if step in _TO_CENTRE:
+            by_unit = t.dispatched_by_unit_id
+            if by_unit is not None and by_unit != unit_id:
+                inbox.append((None, by_unit, event_id, task_id, topic, title, title, more, now, None, None))
         messages.append((topic, event_id, t.area_path, t.class_code, {"topic": topic, "at": at_iso, **more}, now,
                          False))
     bulk.insert_rows(conn, TimelineEntry.__table__, timeline, columns=_TIMELINE_COLUMNS)
