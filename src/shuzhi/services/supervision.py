@@ -221,6 +221,7 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
     keep: list[dict[str, Any]] = []
     drop: list[int] = []
     by_task: dict[int, Any] = {}
+    districts: dict[int, str | None] = {}
     loads, fromiso = orjson.loads, datetime.fromisoformat
     for r in claimed:
         plan_rows = loads(r.plan)
@@ -229,7 +230,8 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
         by_task[task_id] = r
         if due:
             head = (task_id, r.event_id, r.unit_id)
-            tail = (now, r.area_path, of_number(r.number))
+            district = districts[task_id] = of_number(r.number)
+            tail = (now, r.area_path, district)
             wanted += [(*head, step, deadline, due_at, *tail) for step, due_at, deadline in due]
         n = len(due)
         if n < len(plan_rows):
@@ -246,7 +248,7 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
         result.steps += 1
         result.by_step[row[1]] = result.by_step.get(row[1], 0) + 1
         (timeouts if row[1] == _ACCEPT_TIMEOUT else steps).append(row)
-    _record(conn, steps, by_task, now)
+    _record(conn, steps, by_task, districts, now)
     if keep:
         bulk.update_rows(conn, SupervisionClock.__table__, "task_id", keep,
                          constant={"failures": 0, "last_error": None, "updated_at": now})
@@ -275,7 +277,8 @@ def _step_text(step: str) -> tuple[str, str, str]:
     return text
 
 
-def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now: datetime) -> None:
+def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], districts: dict[int, str | None],
+            now: datetime) -> None:
     """Timeline, inboxes and outbox for the new steps: three bulk writes (COPY on PostgreSQL) built
     from the claimed rows, with no second look-up of the tasks and events."""
     if not done:
@@ -291,11 +294,14 @@ def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now:
         number = t.number
         topic, template, pct = texts.get(step) or _step_text(step)
         title = template.format(number=number, title=t.title[:60], pct=pct)
-        fields = {"step": step, "due_at": _aware(due_at).isoformat(), "deadline": _aware(deadline).isoformat(),
+        # times come back aware from PostgreSQL, naive from SQLite (UTC, see UTCDateTime)
+        if due_at.tzinfo is None:
+            due_at, deadline = due_at.replace(tzinfo=UTC), deadline.replace(tzinfo=UTC)
+        fields = {"step": step, "due_at": due_at.isoformat(), "deadline": deadline.isoformat(),
                   "unit": t.unit_code, "unit_name": t.unit_name}
         more = {**fields, "event_number": number, "task_id": task_id}
         event_id, unit_id = t.event_id, t.unit_id
-        timeline.append((event_id, of_number(number), task_id, now, None, system, topic, None, None, title, fields))
+        timeline.append((event_id, districts[task_id], task_id, now, None, system, topic, None, None, title, fields))
         # a task assigned to a person: his reminders are his, not the whole unit's (事件责任人)
         to_person = t.assignee_id
         inbox.append((to_person, None if to_person else unit_id, event_id, task_id, topic, title, title, more, now,
