@@ -28,7 +28,10 @@ class SupervisionClock(Base):
     __tablename__ = "supervision_clocks"
     # Room on every page (fill factor 80): a sweep's update of a due clock writes the new row version
     # next to the old one, so it dirties the page its claim already locked and not a second one.
-    __table_args__ = (Index("ix_supervision_clocks_next_due", "next_due_at"), {"postgresql_with": {"fillfactor": 80}})
+    # (due time, task): the sweep's claims go through the due clocks in this order, each starting after
+    # the last clock the one before took (services/supervision.py, _Keyset)
+    __table_args__ = (Index("ix_supervision_clocks_next_due", "next_due_at", "task_id"),
+                      {"postgresql_with": {"fillfactor": 80}})
     task_id: Mapped[int] = mapped_column(BigRef, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True,
                                          autoincrement=False)
     event_id: Mapped[int] = mapped_column(BigRef)
