@@ -167,7 +167,7 @@ def select_rows(conn: Connection, key: str, build: Callable[[], Any], params: di
 
     with _raw(conn).cursor(row_factory=namedtuple_row) as cur:
         cur.execute(sql, params)
-        return cur.fetchall()
+        return list(cur.fetchall())
 
 
 def as_utc(value: datetime) -> datetime:
