@@ -137,6 +137,22 @@ def test_reminders_and_a_leaders_urge_go_to_the_assigned_person(
     assert [k for k, person, unit in rows if unit == cgj_id] == []
 
 
+def test_reassigning_an_accepted_task_sends_its_next_reminders_to_the_new_person(
+        api: Api, cgj: World, session_factory: sessionmaker[Session]) -> None:
+    # the clock exists before the assignment and is not planned again: the sweep must still find the person
+    ev, task = _dispatched(api)
+    api.post(f"/api/events/{ev['number']}/tasks/{task['id']}/accept", "carl", {})
+    _assign(api, ev, task, "lily", "carol")
+    _assign(api, ev, task, "lily", "carl")
+    sweep(lambda: UnitOfWork(session_factory), datetime.now(UTC) + timedelta(days=30))
+    with session_factory() as s:
+        rows = s.execute(select(Notification.kind, Notification.person_id, Notification.unit_id)
+                         .where(Notification.task_id == task["id"], Notification.kind.like("supervision.%"))).all()
+        carl = s.scalars(select(Person.id).where(Person.code == "carl")).one()
+    assert rows and {person for _k, person, _u in rows if person is not None} == {carl}, rows
+    assert [k for k, person, unit in rows if unit == world_unit_id(session_factory, CGJ)] == []
+
+
 def world_unit_id(session_factory: sessionmaker[Session], code: str) -> int:
     with session_factory() as s:
         return int(s.scalars(select(Unit.id).where(Unit.code == code)).one())

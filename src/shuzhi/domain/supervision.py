@@ -116,6 +116,7 @@ def rules_for(rule_sets: Iterable[tuple[str | None, SupervisionRules]], area_pat
 _STEP_NAMES = frozenset(k.value for k in StepKind)
 _REMIND = StepKind.REMIND.value
 _REMIND_PREFIX = _REMIND + "_"
+_ACCEPT_TIMEOUT = StepKind.ACCEPT_TIMEOUT.value
 
 
 def remind_step(fraction: float) -> str:
@@ -281,15 +282,26 @@ def take_due(plan_rows: Sequence[Sequence[str]], now: datetime) -> tuple[list[Pl
     small. An accept timeout ends the head: when it escalates, the task leaves the unit and the steps
     after it no longer apply (they stay in the plan; if the task stays, the next sweep takes them).
     """
-    due: list[PlannedStep] = []
+    due = [PlannedStep(step, at, deadline) for step, at, deadline in due_head(plan_rows, now)]
+    return due, len(due)
+
+
+def due_head(plan_rows: Sequence[Sequence[str]], now: datetime) -> list[tuple[str, datetime, datetime]]:
+    """:func:`take_due` as plain ``(step, due_at, deadline)`` tuples, for the sweep's 10,000 rows a batch
+    (a frozen dataclass per step costs more than the rest of the rule); step names are checked the same."""
+    due: list[tuple[str, datetime, datetime]] = []
+    fromiso = datetime.fromisoformat
     for step, due_at, deadline in plan_rows:
-        at = datetime.fromisoformat(due_at)
+        at = fromiso(due_at)
         if at > now:
             break
-        due.append(PlannedStep(str(step), at, datetime.fromisoformat(deadline)))
-        if step == StepKind.ACCEPT_TIMEOUT.value:
+        name = str(step)
+        if (_REMIND if name.startswith(_REMIND_PREFIX) else name) not in _STEP_NAMES:
+            raise ValueError(f"{name!r} is not a supervision step")
+        due.append((name, at, fromiso(deadline)))
+        if name == _ACCEPT_TIMEOUT:
             break
-    return due, len(due)
+    return due
 
 
 def plan_to_json(steps: Sequence[PlannedStep]) -> list[list[str]]:

@@ -10,6 +10,7 @@ whole batch back and another worker takes it; a retry meets the unique key and d
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,14 +21,15 @@ import orjson
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import (
     BigInteger,
+    Integer,
     Text,
-    and_,
     any_,
     bindparam,
     cast,
     delete,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -36,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db import bulk, citus
 from shuzhi.adapters.db.districts import of_number, same_case
-from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit
+from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UTCDateTime
 from shuzhi.adapters.db.tables_supervision import (
     Escalation,
     Notification,
@@ -53,8 +55,8 @@ from shuzhi.domain.supervision import (
     RUNNING,
     StepKind,
     UnitRef,
+    due_head,
     escalation_target,
-    take_due,
 )
 from shuzhi.services import commands as c
 from shuzhi.services import outbox
@@ -99,25 +101,24 @@ class SweepResult:
 
 def _claim_query() -> Any:
     """The clock with everything the sweep writes about its task, in one row: the clock carries the
-    task's and the event's columns, so only the small unit and class tables are joined."""
+    task's and the event's columns (its assignee too), so only the small unit and class tables are joined."""
     # the plan as text, parsed by orjson: the JSON column's own decoder costs several times more
     return (select(SupervisionClock.task_id, SupervisionClock.next_due_at,
                    cast(SupervisionClock.plan, Text).label("plan"), SupervisionClock.failures,
                    SupervisionClock.event_id, SupervisionClock.unit_id, SupervisionClock.dispatched_by_unit_id,
                    SupervisionClock.event_number.label("number"), SupervisionClock.event_title.label("title"),
                    SupervisionClock.area_path, Unit.code.label("unit_code"), Unit.name.label("unit_name"),
-                   EventClass.code.label("class_code"), Task.assignee_id)
+                   EventClass.code.label("class_code"),
+                   # the named person answering for the task, whom its reminders follow (issue #20)
+                   SupervisionClock.assignee_id)
             .select_from(SupervisionClock)
             .outerjoin(Unit, Unit.id == SupervisionClock.unit_id)
-            # the named person answering for the task, whom its reminders follow (issue #20)
-            .outerjoin(Task, and_(Task.id == SupervisionClock.task_id,
-                                  Task.district_code == SupervisionClock.district_code))
             .outerjoin(EventClass, EventClass.id == SupervisionClock.event_class_id))
 
 
 def _claim_distributed(conn: Connection, where: Any, limit: int) -> list[Any]:
     """The claim on Citus, where ``FOR UPDATE`` must stay on one shard: the clocks are taken a district
-    at a time (each a single-shard query, joined to their co-located tasks), and the unit's and the class's
+    at a time (each a single-shard query of the clocks alone), and the unit's and the class's
     columns read afterwards from the coordinator's tables (a handful of rows)."""
     districts = conn.execute(select(SupervisionClock.district_code).where(where)
                              .group_by(SupervisionClock.district_code)).scalars().all()
@@ -129,10 +130,7 @@ def _claim_distributed(conn: Connection, where: Any, limit: int) -> list[Any]:
                     cast(SupervisionClock.plan, Text).label("plan"), SupervisionClock.failures,
                     SupervisionClock.event_id, SupervisionClock.unit_id, SupervisionClock.dispatched_by_unit_id,
                     SupervisionClock.event_number.label("number"), SupervisionClock.event_title.label("title"),
-                    SupervisionClock.area_path, SupervisionClock.event_class_id, Task.assignee_id)
-             .select_from(SupervisionClock)
-             .outerjoin(Task, and_(Task.id == SupervisionClock.task_id,
-                                   Task.district_code == SupervisionClock.district_code))
+                    SupervisionClock.area_path, SupervisionClock.event_class_id, SupervisionClock.assignee_id)
              .where(where, SupervisionClock.district_code == district)
              .order_by(SupervisionClock.next_due_at).limit(limit - len(clocks))
              .with_for_update(of=SupervisionClock, skip_locked=True))
@@ -149,13 +147,53 @@ def _claim_distributed(conn: Connection, where: Any, limit: int) -> list[Any]:
                             class_code=classes.get(c.event_class_id)) for c in clocks]
 
 
-def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
+def _claim_batch() -> Any:
+    """The claim of a batch on one PostgreSQL: the first ``batch`` due rows after ``(after_due, after_id)``
+    that no one else holds, in the order of the clocks' index (due time, task)."""
+    key = tuple_(SupervisionClock.next_due_at, SupervisionClock.task_id)
+    return (_claim_query().where(SupervisionClock.next_due_at <= bindparam("due_by", type_=UTCDateTime()),
+                                 key > tuple_(bindparam("after_due", type_=UTCDateTime()),
+                                              bindparam("after_id", type_=BigInteger())))
+            .order_by(SupervisionClock.next_due_at, SupervisionClock.task_id)
+            .limit(bindparam("batch", type_=Integer()))
+            .with_for_update(of=SupervisionClock, skip_locked=True))
+
+
+class _Keyset:
+    """How far one sweep's claims have gone through the due clocks, shared by its connections.
+
+    A clock a batch has carried out keeps its old entry in the index of due times until vacuum (the
+    entry of a row version still visible to someone); a claim that started from the top again would
+    visit every one of them — the tenth batch of 1,000 nine thousand dead rows. So each claim starts
+    after the last clock any claim of this sweep took. What it passes over was claimed in this sweep or
+    held by someone else (``SKIP LOCKED``, as before): the next sweep takes those, as it takes the steps
+    left due behind an accept timeout."""
+
+    FIRST = (datetime(1, 1, 1, tzinfo=UTC), -1)
+
+    def __init__(self) -> None:
+        self.after: tuple[datetime, int] = self.FIRST
+        self._lock = threading.Lock()
+
+    def passed(self, rows: Sequence[Any]) -> None:
+        if rows:
+            last = (rows[-1].next_due_at, rows[-1].task_id)
+            with self._lock:
+                self.after = max(self.after, last)
+
+
+def _claim(conn: Connection, now: datetime, limit: int, keyset: _Keyset | None = None) -> list[Any]:
     if citus.on_citus(conn):
         return _claim_distributed(conn, SupervisionClock.next_due_at <= now, limit)
-    q = _claim_query().where(SupervisionClock.next_due_at <= now).order_by(SupervisionClock.next_due_at).limit(limit)
     if conn.dialect.name == "postgresql":
         # several workers take disjoint batches; a row a handler is changing right now is skipped
-        return list(conn.execute(q.with_for_update(of=SupervisionClock, skip_locked=True)).all())
+        after_due, after_id = keyset.after if keyset is not None else _Keyset.FIRST
+        rows = bulk.select_rows(conn, "supervision.claim", _claim_batch,
+                                {"due_by": now, "after_due": after_due, "after_id": after_id, "batch": limit})
+        if keyset is not None:
+            keyset.passed(rows)
+        return rows
+    q = _claim_query().where(SupervisionClock.next_due_at <= now).order_by(SupervisionClock.next_due_at).limit(limit)
     rows = list(conn.execute(q).all())
     if not rows:
         return rows
@@ -208,7 +246,8 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
              session: Session | None = None) -> None:
     """Carry out the due steps of the claimed clocks: a handful of statements per batch, whatever its size.
 
-    The due steps come from the pure rule :func:`take_due` over the claimed rows; the steps are
+    The due steps come from the pure rule :func:`~shuzhi.domain.supervision.take_due` (as
+    :func:`~shuzhi.domain.supervision.due_head`'s tuples) over the claimed rows; the steps are
     recorded with ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (the unique key decides what is new),
     and only what is new goes to the timeline, the inboxes and the outbox (COPY on PostgreSQL). Rows
     are built as tuples in column order, not as a dict each: with 10,000 due rows, the sweeping
@@ -217,19 +256,24 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
     keep: list[dict[str, Any]] = []
     drop: list[int] = []
     by_task: dict[int, Any] = {}
+    districts: dict[int, str | None] = {}
+    loads, fromiso = orjson.loads, datetime.fromisoformat
     for r in claimed:
-        plan_rows = orjson.loads(r.plan)
-        due, n = take_due(plan_rows, now)
-        by_task[r.task_id] = r
-        district = of_number(r.number)
-        wanted += [(r.task_id, r.event_id, r.unit_id, st.step, st.deadline, st.due_at, now, r.area_path, district)
-                   for st in due]
+        plan_rows = loads(r.plan)
+        due = due_head(plan_rows, now)
+        task_id = r.task_id
+        by_task[task_id] = r
+        if due:
+            head = (task_id, r.event_id, r.unit_id)
+            district = districts[task_id] = of_number(r.number)
+            tail = (now, r.area_path, district)
+            wanted += [(*head, step, deadline, due_at, *tail) for step, due_at, deadline in due]
+        n = len(due)
         if n < len(plan_rows):
             # the plan is in due order, so what is left is its tail, stored as it came
-            keep.append({"task_id": r.task_id, "next_due_at": datetime.fromisoformat(plan_rows[n][1]),
-                         "plan": plan_rows[n:]})
+            keep.append({"task_id": task_id, "next_due_at": fromiso(plan_rows[n][1]), "plan": plan_rows[n:]})
         else:
-            drop.append(r.task_id)
+            drop.append(task_id)
     done = bulk.insert_rows(conn, SupervisionStep.__table__, wanted, columns=_STEP_COLUMNS,
                             returning=("task_id", "step", "deadline", "due_at"),
                             skip_conflicts_on=("task_id", "step", "deadline", "district_code"))
@@ -239,7 +283,7 @@ def _process(conn: Connection, claimed: Sequence[Any], now: datetime, result: Sw
         result.steps += 1
         result.by_step[row[1]] = result.by_step.get(row[1], 0) + 1
         (timeouts if row[1] == _ACCEPT_TIMEOUT else steps).append(row)
-    _record(conn, steps, by_task, now)
+    _record(conn, steps, by_task, districts, now)
     if keep:
         bulk.update_rows(conn, SupervisionClock.__table__, "task_id", keep,
                          constant={"failures": 0, "last_error": None, "updated_at": now})
@@ -253,14 +297,23 @@ def _aware(d: datetime) -> datetime:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d
 
 
-def _topic_title(step: str, number: str, title: str) -> tuple[str, str]:
-    if step.startswith("remind_"):
-        return "supervision.remind", _TITLES[StepKind.REMIND].format(number=number, title=title[:60], pct=step[7:])
-    topic, template = _TOPICS[step]
-    return topic, template.format(number=number, title=title[:60], pct="")
+_STEP_TEXT: dict[str, tuple[str, str, str]] = {}
 
 
-def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now: datetime) -> None:
+def _step_text(step: str) -> tuple[str, str, str]:
+    """(topic, title template, percentage) of a step, worked out once per step name."""
+    text = _STEP_TEXT.get(step)
+    if text is None:
+        if step.startswith("remind_"):
+            text = ("supervision.remind", _TITLES[StepKind.REMIND], step[7:])
+        else:
+            text = (*_TOPICS[step], "")
+        _STEP_TEXT[step] = text
+    return text
+
+
+def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], districts: dict[int, str | None],
+            now: datetime) -> None:
     """Timeline, inboxes and outbox for the new steps: three bulk writes (COPY on PostgreSQL) built
     from the claimed rows, with no second look-up of the tasks and events."""
     if not done:
@@ -270,21 +323,28 @@ def _record(conn: Connection, done: Sequence[Any], by_task: dict[int, Any], now:
     messages: list[tuple[Any, ...]] = []
     at_iso = now.isoformat()
     system = SYSTEM.label
+    texts = _STEP_TEXT
     for task_id, step, deadline, due_at in done:
         t = by_task[task_id]
-        topic, title = _topic_title(step, t.number, t.title)
-        fields = {"step": step, "due_at": _aware(due_at).isoformat(), "deadline": _aware(deadline).isoformat(),
+        number = t.number
+        topic, template, pct = texts.get(step) or _step_text(step)
+        title = template.format(number=number, title=t.title[:60], pct=pct)
+        # times come back aware from PostgreSQL, naive from SQLite (UTC, see UTCDateTime)
+        if due_at.tzinfo is None:
+            due_at, deadline = due_at.replace(tzinfo=UTC), deadline.replace(tzinfo=UTC)
+        fields = {"step": step, "due_at": due_at.isoformat(), "deadline": deadline.isoformat(),
                   "unit": t.unit_code, "unit_name": t.unit_name}
-        more = {**fields, "event_number": t.number, "task_id": task_id}
-        event_id = t.event_id
-        timeline.append((event_id, of_number(t.number), task_id, now, None, system, topic, None, None, title, fields))
+        more = {**fields, "event_number": number, "task_id": task_id}
+        event_id, unit_id = t.event_id, t.unit_id
+        timeline.append((event_id, districts[task_id], task_id, now, None, system, topic, None, None, title, fields))
         # a task assigned to a person: his reminders are his, not the whole unit's (事件责任人)
         to_person = t.assignee_id
-        inbox.append((to_person, None if to_person else t.unit_id, event_id, task_id, topic, title, title, more, now,
+        inbox.append((to_person, None if to_person else unit_id, event_id, task_id, topic, title, title, more, now,
                       None, None))
-        if step in _TO_CENTRE and t.dispatched_by_unit_id is not None and t.dispatched_by_unit_id != t.unit_id:
-            inbox.append((None, t.dispatched_by_unit_id, event_id, task_id, topic, title, title, more, now, None,
-                          None))
+        if step in _TO_CENTRE:
+            by_unit = t.dispatched_by_unit_id
+            if by_unit is not None and by_unit != unit_id:
+                inbox.append((None, by_unit, event_id, task_id, topic, title, title, more, now, None, None))
         messages.append((topic, event_id, t.area_path, t.class_code, {"topic": topic, "at": at_iso, **more}, now,
                          False))
     bulk.insert_rows(conn, TimelineEntry.__table__, timeline, columns=_TIMELINE_COLUMNS)
@@ -368,12 +428,14 @@ def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_b
     one batch's writes with the next one's reads.
     """
     at = now or datetime.now(UTC)
+    keyset = _Keyset()
     if connections <= 1:
-        return _sweep_batches(uow_factory, at, batch, max_batches)
+        return _sweep_batches(uow_factory, at, batch, max_batches, keyset)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="sweep") as pool:
-        parts = list(pool.map(lambda _i: _sweep_batches(uow_factory, at, batch, max_batches), range(connections)))
+        parts = list(pool.map(lambda _i: _sweep_batches(uow_factory, at, batch, max_batches, keyset),
+                              range(connections)))
     result = SweepResult()
     for part in parts:
         result.add(part)
@@ -382,7 +444,8 @@ def sweep(uow_factory: Any, now: datetime | None = None, batch: int = 500, max_b
     return result
 
 
-def _sweep_batches(uow_factory: Any, at: datetime, batch: int, max_batches: int | None) -> SweepResult:
+def _sweep_batches(uow_factory: Any, at: datetime, batch: int, max_batches: int | None,
+                   keyset: _Keyset) -> SweepResult:
     result = SweepResult()
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -390,7 +453,7 @@ def _sweep_batches(uow_factory: Any, at: datetime, batch: int, max_batches: int 
         bad: list[Any] = []
         with uow_factory() as uow:
             conn = uow.session.connection()
-            claimed = _claim(conn, at, batch)
+            claimed = _claim(conn, at, batch, keyset)
             if not claimed:
                 break
             result.claimed += len(claimed)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, delete, insert, inspect, literal, select, update
+from sqlalchemy import JSON, Integer, String, bindparam, delete, insert, inspect, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,8 @@ from shuzhi.services.ttl_cache import TTLCache
 _rules: TTLCache[tuple[tuple[str | None, Rules], ...]] = TTLCache(ttl=30)
 _WATCHED = ("state", "accept_due_at", "handle_due_at", "dispatched_at", "unit_id", "dispatched_by_unit_id",
             "read_due_at")
+#: The task's column a clock carries besides those it is planned from (see ``SupervisionClock``).
+_ASSIGNEE = ("assignee_id",)
 #: The event's columns a clock carries (see ``SupervisionClock``).
 _EVENT_WATCHED = ("number", "title", "area_path", "event_class_id")
 
@@ -124,7 +126,8 @@ def sync_many(session: Session, tasks: Sequence[tuple[Task, datetime]]) -> None:
                 next_due_at=steps[0].due_at, plan=plan_to_json(steps),
                 failures=0, updated_at=since, unit_id=task.unit_id,
                 dispatched_by_unit_id=task.dispatched_by_unit_id, event_number=ev.number,
-                event_title=ev.title, area_path=ev.area_path or "", event_class_id=ev.event_class_id))
+                event_title=ev.title, area_path=ev.area_path or "", event_class_id=ev.event_class_id,
+                assignee_id=task.assignee_id))
     conn.execute(delete(SupervisionClock).where(SupervisionClock.task_id.in_(ids)))
     if rows:
         conn.execute(insert(SupervisionClock), rows)
@@ -148,9 +151,20 @@ def _sync_event(session: Session, ev: Event) -> None:
         event_number=ev.number, event_title=ev.title, area_path=ev.area_path or "", event_class_id=ev.event_class_id))
 
 
+def _sync_assignees(session: Session, tasks: Sequence[Task]) -> None:
+    """The person each task is (re)assigned to, on its clock: his reminders follow him (the plan is the same)."""
+    session.connection().execute(
+        update(SupervisionClock).where(SupervisionClock.task_id == bindparam("t_id"))
+        .values(assignee_id=bindparam("t_assignee")),
+        [{"t_id": t.id, "t_assignee": t.assignee_id} for t in tasks])
+
+
 def after_flush(session: Session, _context: Any) -> None:
     for ev in [o for o in session.dirty if isinstance(o, Event) and _changed(o, _EVENT_WATCHED)]:
         _sync_event(session, ev)
+    reassigned = [o for o in session.dirty if isinstance(o, Task) and _changed(o, _ASSIGNEE)]
+    if reassigned:
+        _sync_assignees(session, reassigned)
     new = [o for o in session.new if isinstance(o, Task)]
     dirty = [o for o in session.dirty if isinstance(o, Task) and _changed(o, _WATCHED)]
     if not new and not dirty:
@@ -224,9 +238,10 @@ def insert_copy_clocks(session: Session, event: Event, tasks: Sequence[tuple[int
             literal(event.number).label("event_number"), literal(event.title).label("event_title"),
             literal(of_number(event.number), String()).label("district_code"),
             literal(event.area_path or "").label("area_path"),
-            literal(event.event_class_id, Integer()).label("event_class_id"),
+            literal(event.event_class_id, Integer()).label("event_class_id"), Task.assignee_id,
         ).where(*which)
         conn.execute(insert(SupervisionClock).from_select(
             ["task_id", "event_id", "next_due_at", "plan", "failures", "updated_at", "unit_id",
-             "dispatched_by_unit_id", "event_number", "event_title", "district_code", "area_path", "event_class_id"],
+             "dispatched_by_unit_id", "event_number", "event_title", "district_code", "area_path", "event_class_id",
+             "assignee_id"],
             source))
