@@ -5,7 +5,7 @@ clocks' index of due times holds the task too: each claim of a sweep starts afte
 before took, instead of walking again over the index entries of the clocks already carried out.
 
 Revision ID: 0041
-Revises: 0039
+Revises: 0040
 Create Date: 2026-12-07 18:10:00.000000
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0041'
-down_revision = '0039'
+down_revision = '0040'
 branch_labels = None
 depends_on = None
 
