@@ -186,3 +186,36 @@ def test_acknowledging_the_warning_on_its_page_stops_its_chain(
 
 def _id(s: Session, code: str) -> int | None:
     return s.scalar(select(Person.id).where(Person.code == code))
+
+
+class _StopsAfterCommit(UnitOfWork):
+    """The process stops right after the readings' transaction commits: what would follow never runs."""
+
+    def commit(self) -> None:
+        self.session.commit()
+
+
+def test_a_warning_s_first_notices_lost_to_a_stop_after_the_commit_are_written_by_the_worker_once(
+        world: World, session_factory: sessionmaker[Session]) -> None:
+    now = datetime.now(UTC)
+    uow_factory = lambda: UnitOfWork(session_factory)  # noqa: E731
+    _staff(session_factory, world, now)
+    load_sensing(uow_factory())
+    wc.create_rule(uow_factory(), SYSTEM, RIVER)
+    stopped = _StopsAfterCommit(session_factory)
+    assert ingest(stopped, SYSTEM, [reading("RIVER_LEVEL", now.isoformat(), 3.8, device="WL-A")],
+                  now=now).accepted == 1
+    with session_factory() as s:
+        chain = s.scalars(select(NoticeChain)).one()
+    # the warning, its event and its chain committed; the first step is due, nothing written yet
+    assert (chain.state, chain.step_index, chain.next_step_at is not None) == ("open", 0, True)
+    assert chain.event_id is not None and not _notices(session_factory)
+    # the worker's job steps it
+    assert escalation.run_due_steps(uow_factory, datetime.now(UTC), base_url="http://x") == 1
+    written = len(_notices(session_factory))
+    assert written > 0
+    # the hand-off arriving late finds it stepped and writes nothing twice
+    assert escalation.run_started(uow_factory(), [chain.id]) == 0
+    assert len(_notices(session_factory)) == written
+    with session_factory() as s:
+        assert s.scalars(select(NoticeChain.step_index)).one() == 1
