@@ -163,3 +163,21 @@ def test_pages_render_in_chinese_from_the_catalogue(api: Api, world: World) -> N
     # an event number in the URL is escaped into the page, never markup
     r = api.client.get("/events/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
     assert "<img src=x" not in r.text and "&lt;img src=x onerror=alert(1)&gt;" in r.text
+
+
+def test_scripts_and_styles_are_gzipped_for_a_browser_that_accepts_it(api: Api, world: World) -> None:
+    plain = api.client.get("/static/js/cockpit.js", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    raw = api.client.get("/static/js/cockpit.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    packed = raw.headers
+    assert packed["content-encoding"] == "gzip" and "Accept-Encoding" in packed["vary"]
+    assert packed["content-type"] == plain.headers["content-type"]
+    assert int(packed["content-length"]) < int(plain.headers["content-length"]) / 2
+    assert raw.content == plain.content, "the same script, decoded by the client"
+    assert packed["etag"] != plain.headers["etag"], "a cache must not answer one encoding with the other"
+    again = api.client.get("/static/js/cockpit.js",
+                           headers={"Accept-Encoding": "gzip", "If-None-Match": packed["etag"]})
+    assert again.status_code == 304
+    ranged = api.client.get("/static/js/cockpit.js", headers={"Accept-Encoding": "gzip", "Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and "content-encoding" not in ranged.headers
+    assert api.client.get("/static/js/nope.js", headers={"Accept-Encoding": "gzip"}).status_code == 404

@@ -162,6 +162,56 @@ def test_the_cockpit_layer_is_compact_scoped_and_tagged(api: Api, world: World, 
     assert again.status_code == 304
 
 
+def test_the_kept_layer_follows_every_change_of_warnings_marks_points_kinds_and_the_database(
+        api: Api, world: World, uow: UnitOfWork, session_factory: sessionmaker[Session]) -> None:
+    """The layer is kept between requests (its register under the risk points' change stamp, its
+    encodings under its version): each change shows at the next request, whoever made it."""
+    from sqlalchemy import text
+
+    load_sensing(uow)
+    wc.create_rule(uow, SYSTEM, {**RIVER, "actions": {}})
+    assert not rps.import_risk_points(uow, rows(POINT, {**POINT, "code": "YL-002", "devices": "",
+                                                         "lon": "105.7041"}), SYSTEM).errors
+    gz = {"Accept-Encoding": "gzip"}
+
+    def layer(who: str = "bob") -> tuple[str, dict[str, Any]]:
+        r = api.client.get("/api/cockpit/risk-layer", headers={**api.headers(who), **gz})
+        assert r.status_code == 200, r.text
+        got = r.json()
+        return r.headers["etag"], dict(zip(got["code"], ([got["states"][i] for i in got["state"]]), strict=True))
+
+    tag, first = layer()
+    assert first == {"YL-001": "normal", "YL-002": "normal"}
+    assert layer() == (tag, first), "the same layer, the same version"
+    again = api.client.get("/api/cockpit/risk-layer", headers={**api.headers("bob"), **gz, "If-None-Match": tag})
+    assert again.status_code == 304
+    assert layer("frank")[1] == {}, "another scope, its own layer from the same register"
+
+    # a warning of a watched series (no change to the register): the point turns at once
+    ingest(uow, SYSTEM, [reading("RIVER_LEVEL", (NOW - timedelta(minutes=5)).isoformat(), 3.2, device="WL-A")],
+           now=NOW)
+    tag2, got = layer()
+    assert got == {"YL-001": "warning", "YL-002": "normal"} and tag2 != tag
+    changed = api.client.get("/api/cockpit/risk-layer", headers={**api.headers("bob"), **gz, "If-None-Match": tag})
+    assert changed.status_code == 200
+    # a rectification mark
+    api.post("/api/risk-points/YL-002/rectification", "alice", {"active": True, "reason": "加固"})
+    assert layer()[1] == {"YL-001": "warning", "YL-002": "in_rectification"}
+    # a re-import moving a point to town B
+    assert not rps.import_risk_points(uow, rows({**POINT, "code": "YL-002", "devices": "", "area_code": "500111002",
+                                                 "responsible_unit_code": "C500111002"}), SYSTEM).errors
+    assert layer()[1] == {"YL-001": "warning"}
+    assert layer("frank")[1] == {"YL-002": "in_rectification"}
+    # a kind renamed
+    api.request("PUT", "/api/risk-points/kinds", "admin", json={"kinds": [{"code": "waterlogging", "name": "积水点"}]})
+    assert api.get("/api/cockpit/risk-layer", who="bob")["kinds"] == [["waterlogging", "积水点"]]
+    # an operator's statement in the database, past the services
+    with session_factory() as s:
+        s.execute(text("UPDATE risk_points SET active = false WHERE code = 'YL-001'"))
+        s.commit()
+    assert layer()[1] == {}
+
+
 def test_the_kinds_are_data_and_a_kind_in_use_stays(api: Api, world: World, uow: UnitOfWork,
                                                     session_factory: sessionmaker[Session]) -> None:
     assert [k["name"] for k in api.get("/api/risk-points/kinds", who="bob")] == \

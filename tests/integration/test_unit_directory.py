@@ -70,7 +70,7 @@ def test_a_committed_change_replaces_the_stamp_and_a_rollback_does_not(session_f
                                                                       world: World) -> None:
     with session_factory() as s:
         before = stamps(s)
-        assert set(before) == {"organisation", "dispatch_rules"}
+        assert set(before) == {"organisation", "dispatch_rules", "risk_points"}
         s.execute(update(Unit).where(Unit.code == "D500111-SWJ").values(active=False))
         s.rollback()
         assert stamps(s) == before
@@ -80,6 +80,7 @@ def test_a_committed_change_replaces_the_stamp_and_a_rollback_does_not(session_f
         after = stamps(s)
         assert after["organisation"] != before["organisation"]
         assert after["dispatch_rules"] == before["dispatch_rules"]  # rules untouched
+        assert after["risk_points"] == before["risk_points"]  # and the risk points
         s.add(DispatchRuleVersion(rule_code="R-X", version=1, change="create", snapshot={}, changed_by="t"))
         s.commit()
         assert stamps(s)["dispatch_rules"] != after["dispatch_rules"]

@@ -30,10 +30,14 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-#: Each stamp and the tables whose changes replace it.
+#: Each stamp and the tables whose changes replace it. ``risk_points`` (migration 0040): the register
+#: the cockpit's risk layer draws — its points (position, kind, rectification mark, scope), their
+#: watching series and the kinds; the warnings that colour them are not watched (they change with
+#: readings; the layer reads the few open ones at each request, ``services/sensing/risk_points.py``).
 WATCHED: dict[str, tuple[str, ...]] = {
     "organisation": ("areas", "units", "unit_coverage", "unit_duties", "event_classes"),
     "dispatch_rules": ("dispatch_rule_versions",),
+    "risk_points": ("risk_points", "risk_point_series", "risk_point_kinds"),
 }
 
 _PG_FUNCTION = """
@@ -47,9 +51,10 @@ END $$
 """
 
 
-def _pg(conn: Connection) -> None:
+def _pg(conn: Connection, names: tuple[str, ...]) -> None:
     conn.exec_driver_sql(_PG_FUNCTION)
-    for stamp, tables in WATCHED.items():
+    for stamp in names:
+        tables = WATCHED[stamp]
         for table in tables:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS stamp_{table} ON {table}")
             conn.exec_driver_sql(
@@ -61,34 +66,40 @@ def _pg(conn: Connection) -> None:
                 f"FOR EACH STATEMENT EXECUTE FUNCTION shuzhi_replace_stamp('{stamp}')")
 
 
-def _sqlite(conn: Connection) -> None:
-    for stamp, tables in WATCHED.items():
-        for table in tables:
+def _sqlite(conn: Connection, names: tuple[str, ...]) -> None:
+    for stamp in names:
+        for table in WATCHED[stamp]:
             for op in ("INSERT", "UPDATE", "DELETE"):
                 conn.exec_driver_sql(
                     f"CREATE TRIGGER IF NOT EXISTS stamp_{table}_{op.lower()} AFTER {op} ON {table} BEGIN "
                     f"UPDATE change_stamps SET token = lower(hex(randomblob(16))) WHERE name = '{stamp}'; END")
 
 
-def install(conn: Connection) -> None:
-    """The stamps' rows and triggers (idempotent): from migration 0031 and after ``create_all``."""
-    for name in WATCHED:
+def install(conn: Connection, names: tuple[str, ...] | None = None) -> None:
+    """The stamps' rows and triggers (idempotent), all of them or the ``names`` given: after ``create_all``,
+    and from the migration that brought each (0031: organisation, dispatch rules; 0040: risk points)."""
+    names = tuple(WATCHED) if names is None else names
+    for name in names:
         conn.execute(text("INSERT INTO change_stamps (name, token) VALUES (:n, :t) ON CONFLICT (name) DO NOTHING"),
                      {"n": name, "t": secrets.token_hex(16)})
-    (_pg if conn.dialect.name == "postgresql" else _sqlite)(conn)
+    (_pg if conn.dialect.name == "postgresql" else _sqlite)(conn, names)
 
 
-def uninstall(conn: Connection) -> None:
-    """What :func:`install` made, for the migration's downgrade (the table is the migration's)."""
-    for tables in WATCHED.values():
-        for table in tables:
+def uninstall(conn: Connection, names: tuple[str, ...] | None = None) -> None:
+    """What :func:`install` made (all of it, or the ``names`` given), for the migrations' downgrades
+    (the table is migration 0031's)."""
+    names = tuple(WATCHED) if names is None else names
+    for name in names:
+        conn.execute(text("DELETE FROM change_stamps WHERE name = :n"), {"n": name})
+        for table in WATCHED[name]:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS stamp_{table} ON {table}")
                 conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS stamp_truncate_{table} ON {table}")
             else:
                 for op in ("insert", "update", "delete"):
                     conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS stamp_{table}_{op}")
-    if conn.dialect.name == "postgresql":
+    left = conn.execute(text("SELECT count(*) FROM change_stamps")).scalar()
+    if conn.dialect.name == "postgresql" and not left:  # the triggers' function goes with the last stamp
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS shuzhi_replace_stamp()")
 
 

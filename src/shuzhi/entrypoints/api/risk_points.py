@@ -18,6 +18,7 @@ from shuzhi.entrypoints.api.deps import ActorDep, UowDep
 from shuzhi.entrypoints.api.uploads import ImportResult, import_result, read_bytes, upload
 from shuzhi.services.errors import Invalid
 from shuzhi.services.sensing import rectification, risk_points
+from shuzhi.services.ttl_cache import TTLCache
 
 router = APIRouter(prefix="/api/risk-points", tags=["risk-points"])
 
@@ -98,14 +99,36 @@ def tagged_json(request: Request, body: bytes) -> Response:
 layer_router = APIRouter(prefix="/api/cockpit", tags=["risk-points"])
 
 
+#: The layer's encodings by (version, gzipped): every cockpit of a scope asks for the same layer.
+_encoded: TTLCache[bytes] = TTLCache(ttl=600, maxsize=32)
+
+
 @layer_router.get("/risk-layer", response_model=None)
 def risk_layer(request: Request, uow: UowDep, actor: ActorDep,
                kind: Annotated[str | None, Query(max_length=30)] = None) -> Response:
     """The cockpit map's risk-point layer, compact: parallel arrays of code, kind, state, lon and lat.
 
     Only what the map draws (20,000 points: about a tenth of ``GET /api/risk-points``' JSON); a click
-    fetches the point's details (``GET /api/risk-points/{code}``). ETag and gzip as that route."""
-    return tagged_json(request, orjson.dumps(risk_points.map_layer(uow, actor, kind=kind)))
+    fetches the point's details (``GET /api/risk-points/{code}``). ETag and gzip as that route; the ETag
+    is the layer's version (``risk_points.map_layer_versioned``), so an unchanged layer is a 304 without
+    being encoded, and a layer encoded once is sent as it is to every cockpit that asks for it."""
+    layer = risk_points.map_layer_versioned(uow, actor, kind=kind)
+    if layer.version is None:
+        return tagged_json(request, orjson.dumps(layer.data))
+    gzipped = "gzip" in (request.headers.get("accept-encoding") or "").lower()
+    tag = f'"{layer.version}-gz"' if gzipped else f'"{layer.version}"'
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    if tag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers=headers)
+
+    def encode() -> bytes:
+        body = orjson.dumps(layer.data)
+        return gzip.compress(body, compresslevel=5, mtime=0) if gzipped else body
+
+    body = _encoded.get((layer.version, gzipped), encode) or encode()
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/kinds")

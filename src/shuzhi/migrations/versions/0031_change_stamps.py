@@ -28,9 +28,9 @@ def upgrade() -> None:
     sa.Column('txid', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_change_stamps'))
     )
-    change_stamps.install(op.get_bind())
+    change_stamps.install(op.get_bind(), ('organisation', 'dispatch_rules'))
 
 
 def downgrade() -> None:
-    change_stamps.uninstall(op.get_bind())
+    change_stamps.uninstall(op.get_bind(), ('organisation', 'dispatch_rules'))
     op.drop_table('change_stamps')

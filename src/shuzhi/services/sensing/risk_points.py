@@ -3,14 +3,17 @@ the map layer with each point's state, one point with its series and timeline, a
 
 A point's state (:func:`shuzhi.domain.risk_points.point_state`) comes from the open warnings of the
 series attached to it: one grouped query joins ``risk_point_series`` to ``warnings`` on
-(indicator, series key), whatever the number of points. Everything is scoped by the point's area
-path; a point outside the reader's scope is *not found*.
+(indicator, series key), whatever the number of points (the cockpit's layer keeps the register in
+memory under its change stamp and matches the open warnings to it: :func:`map_layer_versioned`).
+Everything is scoped by the point's area path; a point outside the reader's scope is *not found*.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +21,7 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db import bulk
-from shuzhi.adapters.db.tables import Area, Unit
+from shuzhi.adapters.db.tables import Area, ChangeStamp, Unit
 from shuzhi.adapters.db.tables_patrols import Patrol
 from shuzhi.adapters.db.tables_sensing import (
     Device,
@@ -38,6 +41,7 @@ from shuzhi.services.actors import Actor
 from shuzhi.services.errors import Invalid, NotFound
 from shuzhi.services.importing import ImportReport, canonical_rows, split_list
 from shuzhi.services.security import audit, authz
+from shuzhi.services.ttl_cache import TTLCache
 from shuzhi.services.unit_of_work import UnitOfWork
 
 COLUMNS = ["code", "name", "kind", "grade", "area_code", "lon", "lat", "responsible_unit_code",
@@ -385,44 +389,161 @@ def list_points(uow: UnitOfWork, actor: Actor, *, kind: str | None = None, state
 
 #: The states in the order of the map layer's state indices (``map_layer``).
 LAYER_STATES = tuple(x.value for x in rp.PointState)
+_STATE_INDEX = {st: i for i, st in enumerate(LAYER_STATES)}
+#: A point with no open warning: normal, or in rectification when marked (rp.point_state, no levels).
+_PLAIN = (_STATE_INDEX[rp.point_state((), 0, False).value], _STATE_INDEX[rp.point_state((), 0, True).value])
+
+
+@dataclass(frozen=True)
+class _Register:
+    """Every active point as the layer draws it, in code order (all scopes), the kinds listed, and the
+    points each watching series watches (by index)."""
+
+    ids: list[int]
+    codes: list[str]
+    kinds: list[str]
+    lon: list[float]
+    lat: list[float]
+    rectifying: list[bool]
+    paths: list[str]
+    kinds_listed: list[tuple[str, str]]
+    watching: dict[tuple[int, str], list[int]]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The map layer and its version: the same version is the same layer (the API's ETag, its encodings'
+    cache key); None when the database has no risk points' stamp (nothing is kept, every read is fresh)."""
+
+    version: str | None
+    data: dict[str, Any]
+
+
+#: The register under the stamp it was read under, per database. The ``risk_points`` change stamp
+#: (adapters/db/change_stamps.py) is replaced at the commit of any change to the points, their series
+#: or the kinds — by any writer, as triggers write it —, so one row read tells whether it is still the
+#: register. A day's TTL only bounds the memory held for a database nobody asks about.
+_registers: TTLCache[tuple[str, _Register]] = TTLCache(ttl=86_400, maxsize=8)
+#: A scope's points (indices into the register, in code order, and as a set) by (database, stamp, scope,
+#: kind, limit).
+_selections: TTLCache[tuple[list[int], frozenset[int]]] = TTLCache(ttl=3_600, maxsize=256)
+#: Built layers by version (database, stamp, scope, kind, limit and the states of its warned points).
+_layers: TTLCache[Layer] = TTLCache(ttl=600, maxsize=64)
+
+
+def _read_register(s: Session) -> _Register:
+    conn = s.connection()  # plain Core rows: no ORM row processing for 20,000 points
+    rows = conn.execute(select(RiskPoint.id, RiskPoint.code, RiskPoint.kind, RiskPoint.lon, RiskPoint.lat,
+                               RiskPoint.rectifying, RiskPoint.area_path)
+                        .where(RiskPoint.active.is_(True)).order_by(RiskPoint.code)).all()
+    at = {r[0]: i for i, r in enumerate(rows)}
+    watching: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for pid, ind, key in conn.execute(select(RiskPointSeries.risk_point_id, RiskPointSeries.indicator_id,
+                                             RiskPointSeries.series_key)).all():
+        if pid in at:
+            watching[(ind, key)].append(at[pid])
+    return _Register(ids=[r[0] for r in rows], codes=[r[1] for r in rows], kinds=[r[2] for r in rows],
+                     lon=[round(r[3], 5) for r in rows], lat=[round(r[4], 5) for r in rows],
+                     rectifying=[bool(r[5]) for r in rows], paths=[r[6] for r in rows], kinds_listed=_kinds(s),
+                     watching=dict(watching))
+
+
+def _register(s: Session, database: str, stamp: str) -> _Register:
+    """The register read under ``stamp`` (read first in ``s``'s transaction: the register is then at
+    least as new as the stamp it is filed under; newer only costs one read more)."""
+    held = _registers.peek(database)
+    if held is not None and held[0] == stamp:
+        return held[1]
+    built = _read_register(s)
+    _registers.clear_key(database)
+    _registers.get(database, lambda: (stamp, built))
+    return built
+
+
+def _warned(s: Session, reg: _Register) -> dict[int, tuple[list[str], int]]:
+    """Per point (register index) with open warnings on its series: their firing levels and how many are
+    pending — :func:`_states`' answer, from the open warnings alone (a few thousand rows, indexed by
+    state) matched to the register's series in memory rather than joined to every watching series."""
+    out: dict[int, tuple[list[str], int]] = {}
+    rows = s.connection().execute(
+        select(IndicatorWarning.indicator_id, IndicatorWarning.series_key, IndicatorWarning.state,
+               IndicatorWarning.level).where(IndicatorWarning.state.in_(("pending", "firing")))).all()
+    for ind, key, state, level in rows:
+        for i in reg.watching.get((ind, key), ()):
+            levels, pending = out.get(i, ([], 0))
+            if state == "firing" and level:
+                levels.append(level)
+            elif state == "pending":
+                pending += 1
+            out[i] = (levels, pending)
+    return out
+
+
+def _layer_of(reg: _Register, picked: list[int], states: Mapping[int, int]) -> dict[str, Any]:
+    """The compact layer of the register's points at ``picked`` (indices, in code order); ``states``: the
+    state index of those with open warnings."""
+    kinds_ = list(reg.kinds_listed)
+    kind_index = {c: i for i, (c, _n) in enumerate(kinds_)}
+    for i in picked:  # a kind no longer listed still draws, named by its code
+        k = reg.kinds[i]
+        if k not in kind_index:
+            kind_index[k] = len(kinds_)
+            kinds_.append((k, k))
+    rect = reg.rectifying
+    return {"states": list(LAYER_STATES), "kinds": [[c, n] for c, n in kinds_],
+            "code": [reg.codes[i] for i in picked], "kind": [kind_index[reg.kinds[i]] for i in picked],
+            "state": [states[i] if i in states else _PLAIN[1 if rect[i] else 0] for i in picked],
+            "lon": [reg.lon[i] for i in picked], "lat": [reg.lat[i] for i in picked]}
 
 
 def map_layer(uow: UnitOfWork, actor: Actor, *, kind: str | None = None,
               limit: int = 50_000) -> dict[str, Any]:
-    """The cockpit's risk-point layer, compact: what the map draws and nothing more, as columns.
+    """The cockpit's risk-point layer, compact: what the map draws and nothing more, as columns
+    (:func:`map_layer_versioned`'s data)."""
+    return map_layer_versioned(uow, actor, kind=kind, limit=limit).data
+
+
+def map_layer_versioned(uow: UnitOfWork, actor: Actor, *, kind: str | None = None,
+                        limit: int = 50_000) -> Layer:
+    """The cockpit's risk-point layer, compact: what the map draws and nothing more, as columns, with
+    its version.
 
     20,000 points as objects (name, kind name, area, last check …) were 4.4 MB of JSON that the server
     built and gzipped and the browser parsed into as many objects before ECharts saw one; the map needs
     a position, a state and a key to fetch the rest on click. ``code``, ``kind`` (index into ``kinds``),
     ``state`` (index into ``states``) and ``lon``/``lat`` (rounded to 1e-5°, about a metre) are parallel
-    arrays in code order. No area join and no last-check query: the details page has them."""
+    arrays in code order. No area join and no last-check query: the details page has them.
+
+    Kept, not rebuilt at each request (issue #22: the layer was a large part of the server's time at
+    each cockpit load): the register — every active point's code, kind, position, rectification mark,
+    area path and watching series — is read once per change of the ``risk_points`` change stamp and cut
+    to the reader's scope in memory; what changes with readings, the open warnings, is read at every
+    request (one indexed query) and matched to the points' series; a layer already built for the same
+    register, scope, kind and states is handed back as it is."""
     authz.require(actor, p.INDICATOR_READ)
+    scope = None if actor.area_paths is None else tuple(sorted(actor.area_paths))
     with uow:
         s = uow.session
-        stmt: Any = (select(RiskPoint.id, RiskPoint.code, RiskPoint.kind, RiskPoint.lon, RiskPoint.lat,
-                            RiskPoint.rectifying)
-                     .where(RiskPoint.active.is_(True), authz.area_clause(actor, RiskPoint.area_path))
-                     .order_by(RiskPoint.code).limit(limit))
-        if kind:
-            stmt = stmt.where(RiskPoint.kind == kind)
-        conn = s.connection()
-        rows = conn.execute(stmt).all()
-        states = _states(s, None, actor)
-        kinds_ = _kinds(s)
-    index = {st: i for i, st in enumerate(LAYER_STATES)}
-    plain = (index[rp.point_state((), 0, False).value], index[rp.point_state((), 0, True).value])
-    warned = {pid: (index[rp.point_state(levels, pending, False).value],
-                    index[rp.point_state(levels, pending, True).value])
-              for pid, (levels, pending) in states.items()}
-    kind_index = {c: i for i, (c, _n) in enumerate(kinds_)}
-    for _pid, _code, k, *_rest in rows:  # a kind no longer listed still draws, named by its code
-        if k not in kind_index:
-            kind_index[k] = len(kinds_)
-            kinds_.append((k, k))
-    return {"states": list(LAYER_STATES), "kinds": [[c, n] for c, n in kinds_],
-            "code": [r[1] for r in rows], "kind": [kind_index[r[2]] for r in rows],
-            "state": [warned.get(r[0], plain)[1 if r[5] else 0] for r in rows],
-            "lon": [round(r[3], 5) for r in rows], "lat": [round(r[4], 5) for r in rows]}
+        stamp = s.scalar(select(ChangeStamp.token).where(ChangeStamp.name == "risk_points"))
+        reg = _register(s, uow.database, stamp) if stamp is not None else _read_register(s)
+        open_ = _warned(s, reg)
+
+    def select_() -> tuple[list[int], frozenset[int]]:
+        paths, kinds_ = reg.paths, reg.kinds
+        found = [i for i in range(len(reg.ids))
+                 if (kind is None or kinds_[i] == kind) and (scope is None or paths[i].startswith(scope))][:limit]
+        return found, frozenset(found)
+
+    where = (uow.database, stamp, scope, kind, limit)
+    picked, inside = (_selections.get(where, select_) if stamp is not None else None) or select_()
+    rect = reg.rectifying
+    states = {i: _STATE_INDEX[rp.point_state(levels, pending, rect[i]).value]
+              for i, (levels, pending) in open_.items() if i in inside}
+    if stamp is None:
+        return Layer(None, _layer_of(reg, picked, states))
+    version = hashlib.blake2b(repr((where, sorted(states.items()))).encode(), digest_size=12).hexdigest()
+    return _layers.get(version, lambda: Layer(version, _layer_of(reg, picked, states))) or \
+        Layer(version, _layer_of(reg, picked, states))
 
 
 def _point(s: Session, actor: Actor, code: str) -> RiskPoint:

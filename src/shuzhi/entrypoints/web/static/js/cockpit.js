@@ -27,8 +27,9 @@ function warningPoints() {
 const warningSeries = () => ({ id: "warnings", type: "scatter", coordinateSystem: "geo", symbol: "triangle",
   symbolSize: 14, data: warningPoints(), zlevel: 3 });
 
-async function loadWarningMarkers() {
+async function loadWarningMarkers(gate) {
   state.warningMarkers = await get("/api/cockpit/warning-markers");
+  await gate;
   if (state.charts.map) state.charts.map.setOption({ series: [warningSeries()] });
 }
 
@@ -361,9 +362,10 @@ function scheduleRefresh(delay = 800) {
 // The ledgers' five-colour state (台账五色): the sum as a bar, then one line per ledger. Hidden for
 // people who may not read ledgers (the API answers 403).
 const LEDGER_COLOURS = ["red", "orange", "yellow", "green", "blue"];
-async function loadLedgerBoard() {
+async function loadLedgerBoard(gate) {
   let b;
   try { b = await get("/api/ledger-board"); } catch (e) { return; }
+  await gate;
   const panel = document.getElementById("ledger-panel");
   const box = clear(document.getElementById("ledger-board"));
   panel.hidden = false;
@@ -375,12 +377,13 @@ async function loadLedgerBoard() {
 }
 
 // Who is on duty now at one's own centre (带班领导, 值班员); hidden where one's unit keeps no roster.
-async function loadDutyBoard() {
+async function loadDutyBoard(gate) {
   let who, now;
   try {
     who = await me();
     now = await get(`/api/duty/on-duty?unit_code=${encodeURIComponent(who.unitCode)}`);
   } catch (e) { return; }
+  await gate;
   const names = (shifts) => shifts.map((s) => s.person_name).join("、");
   const box = clear(document.getElementById("duty-board"));
   document.getElementById("duty-panel").hidden = false;
@@ -402,9 +405,10 @@ async function refreshFigures() {
 
 // The two flows (抄送知悉 vs 流转处置): how many events went each way over the last 30 days, and how
 // timely each was — copies read by their read deadline (及时知悉率) vs tasks reported back by theirs.
-async function loadFlows() {
+async function loadFlows(gate) {
   let f;
   try { f = await get("/api/cockpit/flows?days=30"); } catch (e) { return; }
+  await gate;
   const panel = document.getElementById("flows-panel");
   const box = clear(document.getElementById("flows"));
   panel.hidden = false;
@@ -428,9 +432,10 @@ async function loadFlows() {
 // glance (issue #22): the sectors' vital signs in five colours (城市体征), each linking to its branch of
 // the tree; refreshed with the other figures' cadence. Hidden when the tree is empty or unreadable.
 const VITAL_LABELS = ["green", "blue", "yellow", "orange", "red"];
-async function loadVitals() {
+async function loadVitals(gate) {
   let v;
   try { v = await get("/api/vital-signs?depth=sector"); } catch (e) { return; }
+  await gate;
   const panel = document.getElementById("vitals-panel");
   const shown = panel.hidden;
   panel.hidden = !v.sectors.length;
@@ -489,9 +494,10 @@ function riskPointAt(p) {
   const g = riskLayer.byState[Number(p.seriesId.slice(5))];
   return g ? riskLayer.layer.code[g.index[p.dataIndex]] : null;
 }
-// the layer is asked for at once with the first screen (prefetched, at low priority) rather than after
-// it is drawn: its 20,000 points are the slowest answer of the page and would otherwise start late
-const fetchRiskPoints = () => get("/api/cockpit/risk-layer", { priority: "low" });
+// the layer is asked for at once with the first screen (prefetched) rather than after it is drawn: its
+// 20,000 points are the biggest answer of the page and would otherwise start late. Resolves once
+// ECharts has drawn it (or at once when there is nothing to draw).
+const fetchRiskPoints = () => get("/api/cockpit/risk-layer");
 async function loadRiskPoints(prefetched) {
   let layer;
   try { layer = await (prefetched || fetchRiskPoints()); } catch (e) { return; }
@@ -509,14 +515,18 @@ async function loadRiskPoints(prefetched) {
   }
   // drawn = ECharts has finished rendering the layer; the benchmark (bench_vital_signs.py) and the
   // browser tests wait for it
-  const drawn = () => {
-    map.off("finished", drawn);
-    document.body.dataset.riskLayer = "drawn";
-    window.__riskLayerDrawnAt = performance.now();
-  };
-  map.on("finished", drawn);
+  const done = new Promise((resolve) => {
+    const drawn = () => {
+      map.off("finished", drawn);
+      document.body.dataset.riskLayer = "drawn";
+      window.__riskLayerDrawnAt = performance.now();
+      resolve();
+    };
+    map.on("finished", drawn);
+  });
   map.setOption({ series: riskSeries() });
   document.body.dataset.riskPoints = String(layer.code.length);
+  return done;
 }
 // The flood-season layer (汛期图层, off until the duty officer switches it on): every 易涝点 in scope
 // as a large circle in its state's colour, its nearest rainfall, river level and water depth in the
@@ -559,7 +569,7 @@ function toggleFlood() {
   if (state.charts.map) state.charts.map.setOption({ series: [floodSeries()] });
   delete document.body.dataset.floodPoints;
 }
-function startVitals(riskP) { loadVitals(); loadRiskPoints(riskP); setInterval(() => { loadVitals(); loadRiskPoints(); loadFlood(); }, 30000); }
+function startVitals(gate) { loadVitals(gate); setInterval(() => { loadVitals(); loadRiskPoints(); loadFlood(); }, 30000); }
 
 async function main() {
   // What the first screen needs (counters, map, markers) is asked for at once, while ECharts is still
@@ -575,13 +585,19 @@ async function main() {
   // what a wall display needs first is drawn; the benchmark and the browser tests wait for this
   document.body.dataset.ready = "1";
   window.__cockpitReadyAt = performance.now();
-  get("/api/cockpit/breakdowns?days=14").then(renderBreakdowns).catch(() => {});
-  loadLedgerBoard();
-  loadDutyBoard();
-  loadFlows();
+  // then the risk layer, before anything else: the panels below are asked for now, but drawn once the
+  // layer is (or after 1.5 s at most) — each appearing panel changes the grid's rows, so the map is
+  // resized and drawn again with its 20,000 points, and their charts and DOM would share the frames
+  // the layer is drawn in; the warning triangles are a new option of the map, drawn again as well
+  const layerDrawn = loadRiskPoints(riskP);
+  const gate = Promise.race([layerDrawn, new Promise((resolve) => { setTimeout(resolve, 1500); })]);
+  get("/api/cockpit/breakdowns?days=14").then(async (b) => { await gate; renderBreakdowns(b); }).catch(() => {});
+  loadLedgerBoard(gate);
+  loadDutyBoard(gate);
+  loadFlows(gate);
   import("./cockpit_town.js").then((m) => m.loadTownCockpit()).catch(() => {});  // a town's own panel (#20)
-  startVitals(riskP);
-  loadWarningMarkers().catch(() => {});
+  startVitals(gate);
+  loadWarningMarkers(gate).catch(() => {});
   const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
   get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});
   const status = document.getElementById("feed-status");
