@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-#: Each stamp and the tables whose changes replace it. ``risk_points`` (migration 0040): the register
+#: Each stamp and the tables whose changes replace it. ``risk_points`` (migration 0042): the register
 #: the cockpit's risk layer draws — its points (position, kind, rectification mark, scope), their
 #: watching series and the kinds; the warnings that colour them are not watched (they change with
 #: readings; the layer reads the few open ones at each request, ``services/sensing/risk_points.py``).
@@ -77,7 +77,7 @@ def _sqlite(conn: Connection, names: tuple[str, ...]) -> None:
 
 def install(conn: Connection, names: tuple[str, ...] | None = None) -> None:
     """The stamps' rows and triggers (idempotent), all of them or the ``names`` given: after ``create_all``,
-    and from the migration that brought each (0031: organisation, dispatch rules; 0040: risk points)."""
+    and from the migration that brought each (0031: organisation, dispatch rules; 0042: risk points)."""
     names = tuple(WATCHED) if names is None else names
     for name in names:
         conn.execute(text("INSERT INTO change_stamps (name, token) VALUES (:n, :t) ON CONFLICT (name) DO NOTHING"),

@@ -2,8 +2,8 @@
 points, their watching series or the kinds is committed, so that a process can keep the cockpit's risk
 layer (20,000 points) read and encoded and check it with one row read per request
 
-Revision ID: 0040
-Revises: 0039
+Revision ID: 0042
+Revises: 0041
 Create Date: 2026-12-07 18:10:00.000000
 
 """
@@ -14,8 +14,8 @@ from alembic import op
 
 from shuzhi.adapters.db import change_stamps
 
-revision = '0040'
-down_revision = '0039'
+revision = '0042'
+down_revision = '0041'
 branch_labels = None
 depends_on = None
 
