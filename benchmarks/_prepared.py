@@ -75,6 +75,20 @@ def _ancestor(schema: object, head: str) -> bool:
     return any(rev.revision == schema for rev in script.walk_revisions("base", head))
 
 
+def _upgrade(db_url: str, built_at: str) -> None:
+    from alembic import command
+
+    from shuzhi.adapters.db.migrate import alembic_config, upgrade
+
+    url = db_url if "+psycopg" in db_url else db_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    with psycopg.connect(_plain(db_url)) as conn:
+        versioned = conn.execute("SELECT to_regclass('alembic_version')").fetchone()
+    if not (versioned and versioned[0]):
+        # built by create_all from the models as they were at that revision: record it as such first
+        command.stamp(alembic_config(url), built_at)
+    upgrade(url)
+
+
 def _upgradeable(found: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     """The same benchmark, volume and seed, built at a revision below the wanted head."""
     if "schema" not in wanted:
@@ -96,11 +110,9 @@ def matches(admin_url: str, db_url: str, wanted: Mapping[str, Any]) -> bool:
         return True
     if found is None or not _upgradeable(found, wanted):
         return False
-    from shuzhi.adapters.db.migrate import upgrade
-
     print(f"{_db_name(db_url)}: prepared at schema {found['schema']}; upgrading it to {wanted['schema']} "
           f"with the project's migrations", flush=True)
-    upgrade(db_url)
+    _upgrade(db_url, str(found["schema"]))
     mark(admin_url, db_url, {**wanted, UPGRADED: found.get(UPGRADED) or found["schema"]})
     return True
 
