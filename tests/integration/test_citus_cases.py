@@ -79,6 +79,10 @@ def test_the_organisation_catalogues_rules_and_calendars_are_reference_tables(en
     assert placements == 3  # both workers and the coordinator
     assert {"events → units", "events → areas", "events → event_classes", "tasks → units",
             "tasks → events"} <= fks
+    with engine.begin() as conn:  # a layout from before the reference tables: distribute() puts it back
+        conn.execute(text("ALTER TABLE tasks DROP CONSTRAINT fk_tasks_unit_id_units"))
+        assert citus.distribute(conn).distributed == ()
+        assert conn.execute(text("SELECT 1 FROM pg_constraint WHERE conname = 'fk_tasks_unit_id_units'")).scalar()
 
 
 def test_a_change_to_a_reference_table_replaces_its_stamp_once_from_the_coordinator(world: World,

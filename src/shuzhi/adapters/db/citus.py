@@ -48,6 +48,7 @@ from sqlalchemy import Connection, text
 
 from shuzhi.adapters.db import change_stamps
 from shuzhi.adapters.db.districts import CASE_TABLES
+from shuzhi.adapters.db.tables import Base
 
 #: The case tables, distributed by ``district_code`` and co-located with ``events`` (in this order).
 CASES: tuple[str, ...] = CASE_TABLES
@@ -129,10 +130,31 @@ def distribute(conn: Connection) -> Distribution:
         done.append(table)
     for sql in composite:
         conn.execute(text(sql))
+    _reference_keys(conn)
     workers = conn.execute(text(
         "SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND groupid > 0")).scalar() or 0
     before = (have & set(DISTRIBUTED)) | (reference & set(REFERENCE))
     return Distribution(tuple(done), tuple(sorted(before)), int(workers))
+
+
+def _reference_keys(conn: Connection) -> None:
+    """The case tables' foreign keys to the reference tables, as the models declare them, where missing
+    (dropped while the case tables were made distributable, or by a layout older than the reference
+    tables): a distributed table may reference a reference table, and each worker checks it."""
+    present = set(conn.execute(text(
+        "SELECT conrelid::regclass::text || '.' || conname FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid::regclass::text = ANY(:c)"), {"c": list(CASES)}).scalars())
+    for table in CASES:
+        for fk in Base.metadata.tables[table].foreign_key_constraints:
+            parent = fk.referred_table.name
+            cols = [c.name for c in fk.columns]
+            name = f"fk_{table}_{cols[0]}_{parent}"  # the models' naming convention
+            if parent not in REFERENCE or f"{table}.{name}" in present:
+                continue
+            pcols = [e.column.name for e in fk.elements]
+            action = f" ON DELETE {fk.ondelete}" if fk.ondelete else ""
+            conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" FOREIGN KEY ({", ".join(cols)}) '
+                              f'REFERENCES "{parent}" ({", ".join(pcols)}){action}'))
 
 
 def _drop_local_references(conn: Connection) -> None:
@@ -176,11 +198,7 @@ def _case_keys(conn: Connection) -> list[str]:
     for name, table, parent, cols, pcols, on_delete in fks:
         conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
         # a merged event's master may be another district's case: that link is checked by the service only
-        if table in cases and parent in REFERENCE:  # distributed → reference: allowed, checked on each worker
-            action = {"c": " ON DELETE CASCADE", "n": " ON DELETE SET NULL"}.get(on_delete, "")
-            later.append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" FOREIGN KEY ({", ".join(cols)}) '
-                         f'REFERENCES "{parent}" ({", ".join(pcols)}){action}')
-        elif table in cases and parent in cases and len(cols) == 1 and cols[0] != "master_event_id":
+        if table in cases and parent in cases and len(cols) == 1 and cols[0] != "master_event_id":
             action = {"c": " ON DELETE CASCADE", "n": " ON DELETE SET NULL (" + cols[0] + ")"}.get(on_delete, "")
             later.append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" FOREIGN KEY ({cols[0]}, district_code) '
                          f'REFERENCES "{parent}" ({pcols[0]}, district_code){action}')
