@@ -97,6 +97,15 @@ def on_citus(conn: Connection) -> bool:
     return _ON_CITUS[key]
 
 
+def one_connection_per_node(conn: Connection) -> None:
+    """On Citus, this transaction's statements over several shards run over one connection per node
+    (``citus.multi_shard_modify_mode = sequential``), for the few transactions that read or change cases
+    across districts and then change a reference table (an area change: the cases' paths, then the areas):
+    Citus refuses that write after a parallel statement. Call it first in the transaction; elsewhere a no-op."""
+    if on_citus(conn):
+        conn.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+
+
 def distribute(conn: Connection) -> Distribution:
     """Make the tables of :data:`REFERENCE` reference tables and distribute those of :data:`DISTRIBUTED`
     (their rows move to the workers), the ones not done yet. The caller commits."""
@@ -119,7 +128,7 @@ def distribute(conn: Connection) -> Distribution:
     for table in REFERENCE:
         if table in reference:
             continue
-        # a local table with a foreign key to it becomes a "Citus local table" (still on the coordinator)
+        # no coordinator table references it any more (_drop_local_references): none is pulled into Citus
         conn.execute(text("SELECT create_reference_table(:t)"), {"t": table})
         done.append(table)
     for table, (column, colocate) in DISTRIBUTED.items():
@@ -220,4 +229,5 @@ def _case_keys(conn: Connection) -> list[str]:
     return later
 
 
-__all__ = ["CASES", "DISTRIBUTED", "REFERENCE", "Distribution", "distribute", "is_citus", "on_citus"]
+__all__ = ["CASES", "DISTRIBUTED", "REFERENCE", "Distribution", "distribute", "is_citus", "on_citus",
+           "one_connection_per_node"]
