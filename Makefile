@@ -53,15 +53,21 @@ test-postgres: setup
 test: lint test-sqlite test-postgres test-citus
 
 # The Citus suite (#25): the sensor stream (by series) and the cases (by district) distributed over a local
-# cluster of two workers, and the tests of readings, MQTT, warnings, the closed loop, write scopes, the sweep
-# and evaluation's roll-ups run against it with the same answers as on one PostgreSQL.
+# cluster of two workers, the organisation, classes, rules and calendars as reference tables, and the tests
+# of readings, MQTT, warnings, the closed loop, write scopes, the sweep, evaluation's roll-ups, the screens a
+# centre reads (cockpit, levels, desk and inbox, duty desk, event list) and area changes run against it with
+# the same answers as on one PostgreSQL: a query that cannot run distributed fails here.
 # Runs where the cluster can be started (Citus installed); skipped with a notice elsewhere, a failure in CI.
 CITUS_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:9700/test_citus
 CITUS_TESTS = tests/integration/test_citus_layout.py tests/integration/test_readings_ingest.py \
 	tests/integration/test_readings_partitions.py tests/integration/test_mqtt_ingest.py \
 	tests/integration/test_warnings.py tests/integration/test_citus_cases.py tests/integration/test_event_loop.py \
 	tests/integration/test_write_scopes.py tests/integration/test_supervision_sweep.py \
-	tests/integration/test_evaluation_rollups.py
+	tests/integration/test_evaluation_rollups.py tests/integration/test_cockpit_api.py \
+	tests/integration/test_cockpit_warnings.py tests/integration/test_levels.py \
+	tests/integration/test_desk_actions_and_inbox.py tests/integration/test_desk_copies.py \
+	tests/integration/test_urge_escalate_inbox.py tests/integration/test_duty_desk.py \
+	tests/integration/test_event_lists.py tests/integration/test_area_changes.py
 test-citus: setup
 	@if scripts/citus_cluster.sh up; then \
 		SHUZHI_TEST_CITUS=1 SHUZHI_TEST_DATABASE_URL="$(CITUS_TEST_URL)" $(BIN)/python -m pytest -q $(CITUS_TESTS); \

@@ -127,6 +127,9 @@ def _empty_postgres(engine: Engine) -> None:
     names = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "change_stamps"]
     probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
     with engine.begin() as conn:
+        if CITUS:  # a transaction that writes a reference table (or a local table with a foreign key to one)
+            # after reading or writing a distributed table's shards in parallel is refused: one connection per node
+            conn.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
         written = [r[0] for r in conn.exec_driver_sql(probe)]
         if written:
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica; "

@@ -60,3 +60,62 @@ def test_one_case_walks_the_closed_loop_on_one_worker(api: Api, world: World, en
             assert len(where) == 1, (table, counts)  # the case's rows of each table on one shard …
             held |= where
         assert len(held) == 1  # … and all of them on one worker
+
+
+def test_the_organisation_catalogues_rules_and_calendars_are_reference_tables(engine: Engine) -> None:
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(text(
+            "SELECT logicalrelid::regclass::text, partmethod::text || repmodel::text FROM pg_dist_partition "
+            "WHERE partmethod = 'n'")).all())  # not hash-distributed: reference (or "Citus local") tables
+        placements = conn.execute(text(
+            "SELECT count(DISTINCT nodeport) FROM citus_shards WHERE table_name = 'units'::regclass")).scalar()
+        # the case tables' foreign keys to them are back (distributed → reference, checked on each worker)
+        fks = set(conn.execute(text(
+            "SELECT conrelid::regclass::text || ' → ' || confrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid::regclass::text = ANY(:c)"), {"c": list(citus.CASES)}).scalars())
+    # n: not partitioned, t: replicated to every node; and no coordinator table became a "Citus local
+    # table" for a foreign key to one of them (citus._drop_local_references says why)
+    assert kinds == {t: "nt" for t in citus.REFERENCE}
+    assert placements == 3  # both workers and the coordinator
+    assert {"events → units", "events → areas", "events → event_classes", "tasks → units",
+            "tasks → events"} <= fks
+    with engine.begin() as conn:  # a layout from before the reference tables: distribute() puts it back
+        conn.execute(text("ALTER TABLE tasks DROP CONSTRAINT fk_tasks_unit_id_units"))
+        assert citus.distribute(conn).distributed == ()
+        assert conn.execute(text("SELECT 1 FROM pg_constraint WHERE conname = 'fk_tasks_unit_id_units'")).scalar()
+
+
+def test_a_change_to_a_reference_table_replaces_its_stamp_once_from_the_coordinator(world: World,
+                                                                                      engine: Engine) -> None:
+    def token() -> str:
+        with engine.connect() as conn:
+            return str(conn.execute(text("SELECT token FROM change_stamps WHERE name = 'organisation'")).scalar())
+
+    before = token()
+    with engine.begin() as conn:  # as an operator's psql would: no application code in the way
+        conn.execute(text("UPDATE units SET name = name || '' WHERE code = 'D500111-CGJ'"))
+        conn.execute(text("UPDATE areas SET name = name WHERE code = '500111001'"))
+        assert token() == before  # replaced at commit, not before
+    after = token()
+    assert after != before
+    with engine.begin() as conn:  # a table no stamp watches
+        conn.execute(text("INSERT INTO calendar_years (year, holidays, makeup_workdays, source, entered_by, "
+                          "entered_at) VALUES (2030, '[]', '[]', '', 'test', now())"))
+    assert token() == after
+
+
+def test_a_join_of_cases_with_the_organisation_runs_on_the_workers_without_pulling_tables(
+        api: Api, world: World, engine: Engine) -> None:
+    ev = api.submit(reporter_name="张三", reporter_phone="13912345678", address="龙岗街道北山路12号")
+    api.post(f"/api/events/{ev['number']}/dispatch", "alice", {"units": [{"unit_code": "D500111-CGJ", "role": "lead"}]})
+    query = ("SELECT a.code, u.level, count(*) FROM tasks t "
+             "JOIN events e ON e.id = t.event_id AND e.district_code = t.district_code "
+             "JOIN units u ON u.id = t.unit_id JOIN areas a ON a.id = e.area_id "
+             "LEFT JOIN event_classes c ON c.id = e.event_class_id GROUP BY a.code, u.level")
+    with engine.connect() as conn:
+        plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + query).scalars())
+        rows = conn.exec_driver_sql(query).all()
+    # no recursive planning: no subplan whose result is shipped to the workers, every join on the worker
+    assert "Distributed Subplan" not in plan and "intermediate_result" not in plan, plan
+    assert "areas_" in plan and "units_" in plan  # the workers' own copies
+    assert [(lvl, n) for _code, lvl, n in rows] == [("district", 1)]

@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db import citus
 from shuzhi.adapters.db.tables import Area, AreaChange, Event, Person, Task, Unit, UnitCoverage, UnitDuty
 from shuzhi.adapters.db.tables_supervision import SupervisionClock
 from shuzhi.adapters.geo import GridIndex, reshape_pair, split_by_line
@@ -338,6 +339,8 @@ def apply(uow: UnitOfWork, cmd: ChangeIn, actor: Actor, *, now: datetime | None 
     at = now or datetime.now(UTC)
     with uow:
         s = uow.session
+        # the cases' paths change across districts, then the areas (reference tables on Citus)
+        citus.one_connection_per_node(s.connection())
         plan, ctx = _plan(s, cmd, actor, at)
         change = AreaChange(kind=plan.kind.value, effective_at=plan.effective_at, reason=plan.reason,
                             actor_id=actor.person_id, actor=actor.label, details={}, created_at=at)

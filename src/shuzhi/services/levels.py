@@ -305,7 +305,7 @@ def cross_level(uow: UnitOfWork, actor: Actor, area_code: str | None = None, *, 
         per_event = (
             select(Event.id.label("event_id"), Event.event_class_id.label("class_id"), done_rank.label("rank"))
             .select_from(Event).outerjoin(owner, owner.id == Event.owner_unit_id)
-            .outerjoin(lead, and_(lead.event_id == Event.id, lead.role == "lead", lead.reported_at.is_not(None)))
+            .outerjoin(lead, and_(same_case(lead), lead.role == "lead", lead.reported_at.is_not(None)))
             .outerjoin(worker, worker.id == lead.unit_id)
             .where(under, Event.closed_at >= since, Event.mode == "handle")
             .group_by(Event.id, Event.event_class_id).subquery())

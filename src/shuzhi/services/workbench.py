@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Event, EventClass, Task, TimelineEntry, Unit
 from shuzhi.domain import permissions as P
 from shuzhi.domain.events import TaskState
@@ -49,7 +50,7 @@ def pending_decisions(uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[P
         rows: Any = s.execute(
             select(t.id, t.state, t.version, Unit.code, Unit.name, t.handle_due_at,
                    t.extension_requested_until, Event.number, Event.title, Event.urgency, EventClass.name)
-            .join(Event, Event.id == t.event_id).join(Unit, Unit.id == t.unit_id)
+            .join(Event, same_case(t)).join(Unit, Unit.id == t.unit_id)
             .outerjoin(EventClass, EventClass.id == Event.event_class_id)
             .where(t.state == TaskState.EXTENSION_REQUESTED.value, authz.event_clause(actor))
             .order_by(t.handle_due_at.is_(None), t.handle_due_at, t.id).limit(limit)).all()

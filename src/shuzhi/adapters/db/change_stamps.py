@@ -17,6 +17,11 @@ import, the demo builder, an operator's ``psql`` — not only the ORM's flushes:
   first, the data after; newer data under an older token only causes one rebuild more).
   ``TRUNCATE`` has a statement trigger of its own.
 * **SQLite**: a plain trigger per row and statement kind; SQLite has one writer at a time.
+* **Citus**: the watched tables are reference tables (``citus.py``), and a change to one runs on each of
+  its placements — every worker's and the coordinator's — and so do the triggers. The function returns at
+  once on a worker (``citus_is_coordinator()``): the coordinator's placement stamps the change, once, in the
+  writer's transaction, in ``change_stamps`` (a plain table on the coordinator). Citus asks for
+  ``citus.enable_unsafe_triggers`` to make such triggers; it is set for the statements that do.
 
 A token is random, not a counter: a database emptied and rebuilt (tests, a restored backup) can never
 hand a process a token it has cached for other data. A database without the rows (older than
@@ -42,7 +47,7 @@ WATCHED: dict[str, tuple[str, ...]] = {
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION shuzhi_replace_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+BEGIN{citus}
   UPDATE change_stamps
      SET token = md5(random()::text || clock_timestamp()::text), txid = txid_current()
    WHERE name = TG_ARGV[0] AND txid IS DISTINCT FROM txid_current();
@@ -51,8 +56,26 @@ END $$
 """
 
 
+#: On Citus the watched tables are reference tables: a row's change runs on every placement (each worker's
+#: and the coordinator's), and so does the trigger. Only the coordinator's replaces the stamp, in its own
+#: ``change_stamps`` (a table local to the coordinator, where every statement of the application goes). A
+#: coordinator not yet in the cluster's metadata (before ``citus_set_coordinator_host``) says it is not
+#: one, but has no nodes at all: there the tables are still its own, and it stamps.
+_CITUS_GUARD = """
+  IF NOT citus_is_coordinator() AND EXISTS (SELECT 1 FROM pg_dist_node) THEN RETURN NULL; END IF;"""
+
+
+def _is_citus(conn: Connection) -> bool:
+    return conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).scalar() is not None
+
+
 def _pg(conn: Connection, names: tuple[str, ...]) -> None:
-    conn.exec_driver_sql(_PG_FUNCTION)
+    citus = _is_citus(conn)
+    if citus:
+        # Citus refuses triggers on distributed and reference tables unless told that their functions are
+        # safe where they run (on the shards' nodes): ours writes only on the coordinator (_CITUS_GUARD)
+        conn.exec_driver_sql("SET LOCAL citus.enable_unsafe_triggers = on")
+    conn.exec_driver_sql(_PG_FUNCTION.format(citus=_CITUS_GUARD if citus else ""))
     for stamp in names:
         tables = WATCHED[stamp]
         for table in tables:
@@ -88,6 +111,8 @@ def install(conn: Connection, names: tuple[str, ...] | None = None) -> None:
 def uninstall(conn: Connection, names: tuple[str, ...] | None = None) -> None:
     """What :func:`install` made (all of it, or the ``names`` given), for the migrations' downgrades
     (the table is migration 0031's)."""
+    if conn.dialect.name == "postgresql" and _is_citus(conn):
+        conn.exec_driver_sql("SET LOCAL citus.enable_unsafe_triggers = on")
     names = tuple(WATCHED) if names is None else names
     for name in names:
         conn.execute(text("DELETE FROM change_stamps WHERE name = :n"), {"n": name})

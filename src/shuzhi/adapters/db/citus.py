@@ -1,8 +1,8 @@
 """Distributed PostgreSQL (Citus): which tables are spread over the workers, and by what.
 
-Step one of a city on Citus (issue #25) distributes what outgrows one PostgreSQL first: the sensor
-stream. 13.6 million devices at one reading per five minutes are ~45,000 readings a second, ~4 billion
-rows a day; events are ~100,000 a district a year. So:
+A city on Citus (issue #25) distributes what outgrows one PostgreSQL: the sensor stream and the cases.
+13.6 million devices at one reading per five minutes are ~45,000 readings a second, ~4 billion rows a
+day; events are ~100,000 a district a year. So:
 
 * ``readings`` (partitioned by day, ``readings_partitions.py``), ``reading_latest`` and
   ``reading_rollups`` are distributed by ``series_key`` and co-located: a series' raw rows, its latest
@@ -17,16 +17,27 @@ rows a day; events are ~100,000 a district a year. So:
   every primary and unique key of a distributed table to hold the distribution column: here (Citus only)
   each key of those tables gets ``district_code`` appended (``events (id, district_code)``, the number,
   the intake key …) and the foreign keys between them become composite (``tasks (event_id,
-  district_code) → events (id, district_code)``). Foreign keys between a case table and a table that
-  stays on the coordinator (areas, units, classes, people; the ledgers', plans' … links to events) are
-  dropped on Citus: a distributed table cannot reference a local one nor be referenced by one. The ids
-  stay ``bigserial``: values come from the coordinator's sequences (every write goes through it).
-* Everything else stays on the coordinator as it is on one PostgreSQL: the organisation, rules and
-  calendars (reference tables next: their change-stamp triggers must first stop writing a local table),
-  the warnings, plans, ledgers, notices.
+  district_code) → events (id, district_code)``). Their foreign keys to the reference tables are kept
+  (distributed → reference is allowed, each worker checks it); those between a case table and a table
+  that stays on the coordinator (the ledgers', plans', warnings' … links to events) are dropped on Citus: a
+  distributed table cannot reference a local one nor be referenced by one. The ids stay ``bigserial``:
+  values come from the coordinator's sequences (every write goes through it).
+* The reference tables (:data:`REFERENCE`: the organisation — areas, units, people, their coverage,
+  duties and office hours —, the event classes, the dispatch and supervision rules, the escalation
+  policies, the calendar) are copied whole to every worker and to the coordinator: they are small, change
+  a few times a day and nearly every case query joins them, so those joins run on each worker with its
+  own copy. Their change-stamp triggers (``change_stamps.py``) fire on every placement; the function Citus
+  runs them with acts on the coordinator's only (``citus_is_coordinator()``), where ``change_stamps``
+  lives, so a change is stamped once, at the writer's commit. Citus accepts triggers on a reference table
+  only with ``citus.enable_unsafe_triggers`` (set for the statements that make them); the coordinator must
+  be in the cluster's metadata (``citus_set_coordinator_host``) to hold a placement.
+* Everything else stays on the coordinator as a plain table, as on one PostgreSQL: the warnings, plans,
+  ledgers, duty desk, notices, public services, users, ``change_stamps``. Their foreign keys to the
+  reference tables are dropped on Citus (:func:`_drop_local_references` says why: Citus would make them
+  "Citus local tables", which a transaction may no longer write after a parallel read of the cases).
 
 The same migrations build the schema on SQLite, PostgreSQL and a Citus coordinator (local tables);
-:func:`distribute` then turns the tables above into distributed ones, and is idempotent.
+:func:`distribute` then turns the tables above into reference and distributed ones, and is idempotent.
 """
 
 from __future__ import annotations
@@ -35,10 +46,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from shuzhi.adapters.db import change_stamps
 from shuzhi.adapters.db.districts import CASE_TABLES
+from shuzhi.adapters.db.tables import Base
 
 #: The case tables, distributed by ``district_code`` and co-located with ``events`` (in this order).
 CASES: tuple[str, ...] = CASE_TABLES
+
+#: The reference tables (a full copy on every node), parents before children: the organisation, the
+#: catalogues, the rules and the calendars that the case tables' queries join with.
+REFERENCE: tuple[str, ...] = (
+    "areas", "units", "people", "event_classes", "unit_coverage", "unit_duties", "office_hours",
+    "dispatch_rules", "dispatch_rule_versions", "supervision_rules", "escalation_policies", "calendar_years")
 
 #: table → (distribution column, table it is co-located with, or None)
 DISTRIBUTED: dict[str, tuple[str, str | None]] = {
@@ -52,7 +71,7 @@ DISTRIBUTED: dict[str, tuple[str, str | None]] = {
 
 @dataclass(frozen=True)
 class Distribution:
-    distributed: tuple[str, ...]  # this call
+    distributed: tuple[str, ...]  # this call: distributed and reference tables
     already: tuple[str, ...]
     workers: int
 
@@ -78,15 +97,40 @@ def on_citus(conn: Connection) -> bool:
     return _ON_CITUS[key]
 
 
+def one_connection_per_node(conn: Connection) -> None:
+    """On Citus, this transaction's statements over several shards run over one connection per node
+    (``citus.multi_shard_modify_mode = sequential``), for the few transactions that read or change cases
+    across districts and then change a reference table (an area change: the cases' paths, then the areas):
+    Citus refuses that write after a parallel statement. Call it first in the transaction; elsewhere a no-op."""
+    if on_citus(conn):
+        conn.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+
+
 def distribute(conn: Connection) -> Distribution:
-    """Distribute the tables of :data:`DISTRIBUTED` that are not distributed yet (their rows move to the
-    workers). The caller commits."""
+    """Make the tables of :data:`REFERENCE` reference tables and distribute those of :data:`DISTRIBUTED`
+    (their rows move to the workers), the ones not done yet. The caller commits."""
     if not is_citus(conn):
         raise RuntimeError("not a Citus coordinator: CREATE EXTENSION citus and add the workers first")
-    have = set(conn.execute(text(
-        "SELECT logicalrelid::regclass::text FROM pg_dist_partition")).scalars())
+    if conn.execute(text("SELECT 1 FROM pg_dist_node WHERE groupid = 0")).scalar() is None:
+        # the change stamps' triggers replace a stamp on the coordinator's copy of a reference table only
+        raise RuntimeError("the coordinator is not in the cluster's metadata: "
+                           "SELECT citus_set_coordinator_host('<host>', <port>) first")
+    rows = conn.execute(text(
+        "SELECT logicalrelid::regclass::text, partmethod, repmodel FROM pg_dist_partition")).all()
+    have = {t for t, method, _ in rows if method == "h"}
+    reference = {t for t, method, model in rows if method == "n" and model == "t"}
     done: list[str] = []
     composite = _case_keys(conn) if "events" not in have else []
+    # reference tables carry the change stamps' triggers (change_stamps.py): replaced by the version that
+    # acts on the coordinator only, which Citus accepts on a reference table once told it is safe
+    change_stamps.install(conn)
+    _drop_local_references(conn)
+    for table in REFERENCE:
+        if table in reference:
+            continue
+        # no coordinator table references it any more (_drop_local_references): none is pulled into Citus
+        conn.execute(text("SELECT create_reference_table(:t)"), {"t": table})
+        done.append(table)
     for table, (column, colocate) in DISTRIBUTED.items():
         if table in have:
             continue
@@ -95,9 +139,54 @@ def distribute(conn: Connection) -> Distribution:
         done.append(table)
     for sql in composite:
         conn.execute(text(sql))
+    _reference_keys(conn)
     workers = conn.execute(text(
         "SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND groupid > 0")).scalar() or 0
-    return Distribution(tuple(done), tuple(sorted(have & set(DISTRIBUTED))), int(workers))
+    before = (have & set(DISTRIBUTED)) | (reference & set(REFERENCE))
+    return Distribution(tuple(done), tuple(sorted(before)), int(workers))
+
+
+def _reference_keys(conn: Connection) -> None:
+    """The case tables' foreign keys to the reference tables, as the models declare them, where missing
+    (dropped while the case tables were made distributable, or by a layout older than the reference
+    tables): a distributed table may reference a reference table, and each worker checks it."""
+    present = set(conn.execute(text(
+        "SELECT conrelid::regclass::text || '.' || conname FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid::regclass::text = ANY(:c)"), {"c": list(CASES)}).scalars())
+    for table in CASES:
+        for fk in Base.metadata.tables[table].foreign_key_constraints:
+            parent = fk.referred_table.name
+            cols = [c.name for c in fk.columns]
+            name = f"fk_{table}_{cols[0]}_{parent}"  # the models' naming convention
+            if parent not in REFERENCE or f"{table}.{name}" in present:
+                continue
+            pcols = [e.column.name for e in fk.elements]
+            action = f" ON DELETE {fk.ondelete}" if fk.ondelete else ""
+            conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" FOREIGN KEY ({", ".join(cols)}) '
+                              f'REFERENCES "{parent}" ({", ".join(pcols)}){action}'))
+
+
+def _drop_local_references(conn: Connection) -> None:
+    """Drop the foreign keys from the coordinator's own tables (warnings, ledgers, plans, duty, services …)
+    to the reference tables, and put back as plain tables any that Citus has turned into "Citus local
+    tables" for such a key (it does so for a key made after :func:`distribute`, e.g. by a migration).
+
+    Why not keep them: Citus keeps such a key by adding the table to its metadata, and a transaction that
+    has read or written a distributed table over several shards in parallel may then no longer write that
+    table (``cannot modify table … because there was a parallel operation on a distributed table``), as
+    warnings' evaluation does (the series' latest values, then the warning). Running every transaction in
+    ``citus.multi_shard_modify_mode = sequential`` would cost the city-wide reads their parallelism. The
+    services check those references, as they do the case tables' links to the coordinator's tables."""
+    fks = conn.execute(text(
+        "SELECT conname, conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+        "AND confrelid::regclass::text = ANY(:r) AND NOT conrelid::regclass::text = ANY(:keep)"),
+        {"r": list(REFERENCE), "keep": [*REFERENCE, *DISTRIBUTED]}).all()
+    for name, table in fks:
+        conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
+    for table in conn.execute(text(
+            "SELECT logicalrelid::regclass::text FROM pg_dist_partition "
+            "WHERE partmethod = 'n' AND repmodel = 's' AND autoconverted")).scalars():
+        conn.execute(text("SELECT undistribute_table(:t)"), {"t": table})
 
 
 def _case_keys(conn: Connection) -> list[str]:
@@ -140,4 +229,5 @@ def _case_keys(conn: Connection) -> list[str]:
     return later
 
 
-__all__ = ["CASES", "DISTRIBUTED", "Distribution", "distribute", "is_citus", "on_citus"]
+__all__ = ["CASES", "DISTRIBUTED", "REFERENCE", "Distribution", "distribute", "is_citus", "on_citus",
+           "one_connection_per_node"]
