@@ -589,6 +589,10 @@ async function main() {
   // layer is (or after 1.5 s at most) — each appearing panel changes the grid's rows, so the map is
   // resized and drawn again with its 20,000 points, and their charts and DOM would share the frames
   // the layer is drawn in; the warning triangles are a new option of the map, drawn again as well
+  // the controls that need no chart of their own answer from the start: the risk layer can be drawn
+  // (and a hand on the flood switch) before the live feed below has answered
+  document.getElementById("flood-toggle").addEventListener("click", toggleFlood);
+  document.getElementById("rank-search").addEventListener("input", renderRank);
   const layerDrawn = loadRiskPoints(riskP);
   const gate = Promise.race([layerDrawn, new Promise((resolve) => { setTimeout(resolve, 1500); })]);
   get("/api/cockpit/breakdowns?days=14").then(async (b) => { await gate; renderBreakdowns(b); }).catch(() => {});
@@ -609,8 +613,6 @@ async function main() {
   for (const b of document.querySelectorAll("[data-level]")) {
     b.addEventListener("click", () => { state.level = b.dataset.level; state.within = null; loadMap(); });
   }
-  document.getElementById("flood-toggle").addEventListener("click", toggleFlood);
-  document.getElementById("rank-search").addEventListener("input", renderRank);
   document.getElementById("map-back").addEventListener("click", () => { state.level = "town"; state.within = null; loadMap(); });
   window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
   setInterval(refreshFigures, 30000);
