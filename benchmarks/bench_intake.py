@@ -322,6 +322,7 @@ async def _sql_baseline(rows: list[dict[str, Any]], connections: int) -> tuple[f
     first timeline entry in one statement (``adapters.db.event_insert``), committed: one intake's writes."""
     from datetime import UTC, datetime
 
+    from shuzhi.adapters.db.districts import of_number
     from shuzhi.adapters.db.event_insert import _PG_SQL, EVENT_COLUMNS, LINE_COLUMNS
     from shuzhi.adapters.db.sequences import _NUMBERS_SQL, format_number
     from shuzhi.services.intake import number_prefix
@@ -346,8 +347,10 @@ async def _sql_baseline(rows: list[dict[str, Any]], connections: int) -> tuple[f
                 value = (await cur.fetchone())[0]  # type: ignore[index]
             finally:
                 draws.put_nowait(d)
-            event = {**row["event"], "number": format_number(prefix, int(value)), "received_at": now,
-                     "updated_at": now}
+            number = format_number(prefix, int(value))
+            # both rows carry the district the number starts with, as adapters.db.event_insert writes them
+            event = {**row["event"], "number": number, "received_at": now, "updated_at": now,
+                     "district_code": of_number(number)}
             params = {f"e_{c}": event[c] for c in EVENT_COLUMNS}
             params.update({f"l_{c}": (now if c == "at" else row["line"][c]) for c in LINE_COLUMNS})
             await conn.execute(_PG_SQL, params)
