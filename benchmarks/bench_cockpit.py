@@ -144,6 +144,10 @@ def build_db(url: str, grids: int, events: int, seed: int = 8, days: int = 180) 
     with make_session_factory(engine)() as session:
         set_password(session, "bench.leader", PASSWORD, must_change=False)
         session.commit()
+    if engine.dialect.name == "postgresql":
+        # planner statistics, as autovacuum would have them on a database in service (it is off here)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
 
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 
-from shuzhi.adapters.db.districts import same_case
 from shuzhi.adapters.db.tables import Event, Task
 from shuzhi.domain import standing
 from shuzhi.domain.events import ACTIVE_TASK_STATES, TaskState
@@ -102,7 +101,11 @@ def event_clause(actor: Actor) -> ColumnElement[bool]:
     if actor.person_id is not None:
         # a task assigned to him by name (事件责任人), e.g. a board's post holder sitting in another unit
         mine = or_(mine, Task.assignee_id == actor.person_id)
-    return or_(base, exists().where(and_(same_case(Task), mine)))
+    # An uncorrelated IN, not a correlated EXISTS: under the OR PostgreSQL cannot turn EXISTS into a
+    # semi-join and probed the tasks once per event (466 ms of the cockpit's counters over 500,000
+    # events); the IN list is built once and hashed. Event ids are unique across districts (one
+    # sequence), so the district need not be matched as well.
+    return or_(base, Event.id.in_(select(Task.event_id).where(mine)))
 
 
 def ensure_event_visible(actor: Actor, event: Event) -> None:
