@@ -69,7 +69,7 @@ class UnitOfWork:
         """Commit; then run what :func:`after_commit` queued, each in a transaction of its own."""
         s = self.session
         s.commit()
-        follow: list[Callable[[UnitOfWork], None]] = s.info.pop(_AFTER_COMMIT, [])
+        follow: list[Callable[[UnitOfWork], object]] = s.info.pop(_AFTER_COMMIT, [])
         for work in follow:
             try:
                 work(UnitOfWork(self._factory))
@@ -82,7 +82,7 @@ class UnitOfWork:
 
 
 
-def after_commit(s: Session, work: Callable[[UnitOfWork], None]) -> None:
+def after_commit(s: Session, work: Callable[[UnitOfWork], object]) -> None:
     """Queue ``work`` to run right after this session's transaction commits, in a new unit of work.
 
     For a step that must not lengthen the transaction that made it due (a red warning's first
