@@ -90,7 +90,8 @@ def test_a_copy_must_be_read_within_one_working_day_and_is_reminded_then_overdue
         assert sorted(kinds) == sorted([(town_a, "supervision.read_remind"), (town_a, "supervision.read_overdue"),
                                         (alice_unit, "supervision.read_overdue")])
         steps = s.scalars(select(TimelineEntry.action).where(TimelineEntry.task_id == tasks["C500111001"].id,
-                                                             TimelineEntry.action.like("supervision.%"))).all()
+                                                             TimelineEntry.action.like("supervision.%"))
+                              .order_by(TimelineEntry.at, TimelineEntry.id)).all()
         assert steps == ["supervision.read_remind", "supervision.read_overdue"]
         assert s.scalar(select(SupervisionClock).where(SupervisionClock.task_id == tasks["C500111001"].id)) is None
 
