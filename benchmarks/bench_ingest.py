@@ -5,8 +5,9 @@ parallel ``COPY`` (as many connections as the load) of the same rows into a tabl
 key. ``--devices-each`` sets the series (20 indicators × devices; the published run: 200,000 series),
 each batch holds at most one reading per series with jittered timestamps, and 10 % of the series change
 state every round (they cross the blue band and back, so warnings fire and resolve); ``--prefill``
-stores that many readings first (the table is not partitioned today: ``volume`` says so); ``--seconds``
-sustains the load for that long instead of sending ``--readings``.
+stores that many readings first, five minutes apart per series, in the daily partitions of ``readings``
+(migration 0026; ``volume`` records the layout as read from the catalogue); ``--seconds`` sustains the
+load for that long instead of sending ``--readings``.
 
 Setup: a dedicated database (``SHUZHI_BENCH_SENSING_DB``, default ``bench_sensing``) with a district of
 50 towns, 20 indicators with 100 devices each (2,000 series) imported through the real importers, and
@@ -332,24 +333,69 @@ def raw_copy(items: list[list[dict[str, object]]], connections: int) -> tuple[fl
     return n / elapsed, cpu / n * 1e6
 
 
+PREFILL_STEP_S = 300  # one reading per series every five minutes, as a city's devices report
+PREFILL_TICKS_PER_STATEMENT = 10
+
+
 def prefill(rows: int, devices: list[str], before: datetime) -> int:
-    """Store ``rows`` readings of the same series ahead of the run (history older than ``before``), by
-    set-based SQL; returns the readings stored."""
-    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
+    """Store ``rows`` readings of the same series ahead of the run, as history older than ``before``:
+    every series one reading each :data:`PREFILL_STEP_S` seconds going back (200,000 series × 500
+    readings = 100 M rows over 42 hours), so the rows spread over the daily partitions a real
+    installation has. The days' partitions are made first (``readings_partitions.create_days``), so no
+    row lands in the default partition. Set-based SQL, a few rounds a statement, with progress; returns
+    the readings stored."""
+    from shuzhi.adapters.db import readings_partitions
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+
+    pg = URL.replace("+psycopg", "")
+    with psycopg.connect(pg, autocommit=True) as conn:
         have = int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])  # type: ignore[index]
-        if rows > have:
+    missing = rows - have
+    if missing <= 0:
+        return have
+    n = len(devices)
+    first_tick = have // n  # rounds already stored (a top-up continues further back)
+    ticks = -(-missing // n)
+    oldest = before - timedelta(seconds=PREFILL_STEP_S * (first_tick + ticks))
+    engine = make_engine(URL)
+    with make_session_factory(engine)() as s:
+        day, days = oldest.date(), []
+        while day <= before.date():
+            days.append(day)
+            day += timedelta(days=1)
+        made = readings_partitions.create_days(s, days)
+        s.commit()
+    engine.dispose()
+    print(f"prefill: {missing:,} readings over {ticks} rounds of {n:,} series, {oldest:%Y-%m-%d %H:%M} → "
+          f"{before:%Y-%m-%d %H:%M}; partitions made {len(made.created)}, skipped {len(made.skipped)}", flush=True)
+    t0 = time.perf_counter()
+    with psycopg.connect(pg, autocommit=True) as conn:
+        for tick in range(first_tick, first_tick + ticks, PREFILL_TICKS_PER_STATEMENT):
+            last = min(tick + PREFILL_TICKS_PER_STATEMENT, first_tick + ticks)
             conn.execute(
                 """
-                WITH d AS (SELECT code, area_id, indicator_id,
-                                  row_number() OVER (ORDER BY code) - 1 AS rn, count(*) OVER () AS n
-                           FROM devices)
+                WITH d AS (SELECT code, area_id, indicator_id FROM devices)
                 INSERT INTO readings (indicator_id, series_key, at, value, area_id)
-                SELECT d.indicator_id, d.code, %s::timestamptz - ((s / d.n + 1) || ' seconds')::interval,
-                       1.0 + (s %% 997) / 100.0, d.area_id
-                FROM generate_series(0, %s - 1) AS s JOIN d ON d.rn = s %% d.n
-                """, (before, rows - have))
-            conn.execute("VACUUM ANALYZE readings")
+                SELECT d.indicator_id, d.code, %s::timestamptz - ((t + 1) * %s || ' seconds')::interval,
+                       1.0 + ((t * 7 + length(d.code)) %% 997) / 100.0, d.area_id
+                FROM generate_series(%s, %s) AS t CROSS JOIN d
+                """, (before, PREFILL_STEP_S, tick, last - 1))
+            done = (last - first_tick) * n
+            rate = done / (time.perf_counter() - t0)
+            print(f"  prefill {done:,}/{ticks * n:,} readings ({rate:,.0f}/s)", flush=True)
+        conn.execute("VACUUM ANALYZE readings")
         return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])  # type: ignore[index]
+
+
+def readings_partitioning() -> dict[str, object]:
+    """How ``readings`` is laid out, read from the catalogue (for the record's volume): partitioned or
+    not, its partitions, and how many rows sit in the default partition."""
+    with psycopg.connect(URL.replace("+psycopg", "")) as conn:
+        kind = conn.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass('readings')").fetchone()
+        parts = conn.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass('readings')").fetchone()
+        default = conn.execute("SELECT count(*) FROM readings_default").fetchone() if kind and kind[0] == "p" else None
+    return {"partitioned": bool(kind and kind[0] == "p"), "partitions": int(parts[0]) if parts else 0,
+            "rows_in_default_partition": int(default[0]) if default else None}
 
 
 def _free_port() -> int:
@@ -477,7 +523,7 @@ def main() -> None:
     print(f"raw COPY of the same rows {copy_rate:,.0f} rows/s (PostgreSQL CPU {copy_cpu:.2f} µs/row); "
           f"ratio {rate / copy_rate:.3f}")
     volume = {"readings": total, "series": len(devices), "batch": BATCH, "threshold_rules": INDICATORS,
-              "readings_stored_before": stored_before, "partitioned": False, "sustained_s": round(elapsed),
+              "readings_stored_before": stored_before, **readings_partitioning(), "sustained_s": round(elapsed),
               "series_changing_state_per_round": "10 %", "api_workers": args.workers,
               "connections": args.connections, "copy_baseline_rows": sum(len(b) for b in items)}
     record("ingest_http_readings_per_s", round(rate, 1), "readings/s", 50_000, "higher", database=URL, volume=volume,
