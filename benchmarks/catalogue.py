@@ -74,6 +74,13 @@ BENCHES: tuple[Bench, ...] = (
         Figure("ingest_http_vs_raw_copy_ratio", "… ÷ a parallel COPY of the same rows in the same run", "≥ 0.3"),
         Figure("ingest_http_cpu_us_per_reading", "CPU per reading: server + PostgreSQL", "—"),
     )),
+    # after "ingest": it measures the readings that benchmark stored
+    Bench("storage", "bench_storage.py", ("--events-per-day", "10000", "--days", "10"), "#25", (
+        Figure("storage_bytes_per_event", "bytes on disk per stored event with its tasks, timeline and indexes, "
+               "the city generator's mix (~98 % notify-only), PostgreSQL", "—"),
+        Figure("storage_bytes_per_reading", "bytes on disk per stored reading with indexes, ≥ 100 M readings in "
+               "daily partitions", "—"),
+    )),
     Bench("mqtt", "bench_mqtt.py", ("--rate", "6000", "--seconds", "60"), "#4", (
         Figure("mqtt_readings_per_s", "MQTT ingest through the production subscriber", "≥ 5,000/s"),
         Figure("mqtt_readings_lost", "readings lost", "0"),

@@ -6,7 +6,9 @@ Only the text between marker comments is replaced; the prose around them stays h
   (from ``results.json``) or marked as not measured with the record yet;
 - ``<!-- bench:bench NAME -->`` … ``<!-- /bench:bench -->``: the figures of one benchmark, with provenance;
 - ``<!-- bench:quick -->`` … ``<!-- /bench:quick -->``: smoke runs (``results-quick.json``), never figures;
-- ``<!-- bench:legacy -->`` … ``<!-- /bench:legacy -->``: entries from before the record (``results-legacy.json``).
+- ``<!-- bench:legacy -->`` … ``<!-- /bench:legacy -->``: entries from before the record (``results-legacy.json``);
+- ``<!-- bench:capacity -->`` … ``<!-- /bench:capacity -->`` (in ``docs/operations.md``): the capacity plan
+  for Chongqing, computed from the record by ``capacity.py``.
 
 ``render_docs.py --check`` exits 1 when the docs differ from what the record gives (for CI).
 """
@@ -23,9 +25,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _results import LEGACY_RESULTS, QUICK_RESULTS, RESULTS  # noqa: E402
+from capacity import plan  # noqa: E402
 from catalogue import BENCHES, Bench  # noqa: E402
 
 DOC = HERE.parent / "docs" / "benchmarks.md"
+DOCS = (DOC, HERE.parent / "docs" / "operations.md")
 BLOCK = re.compile(r"(<!-- bench:(\w+)(?: ([\w-]+))? -->\n)(.*?)(<!-- /bench:\2 -->)", re.S)
 STATUS = {"met": "met", "missed": "**missed**", "noise": "noise (not met)", "no target": "—"}
 
@@ -139,6 +143,8 @@ def render(text: str, results: Mapping[str, Any], quick: Mapping[str, Any], lega
             return quick_block(quick)
         if kind == "legacy":
             return legacy_block(legacy)
+        if kind == "capacity":
+            return plan(results)
         if kind == "bench" and arg in benches:
             return bench_block(benches[arg], results)
         raise ValueError(f"unknown marker bench:{kind} {arg or ''}".strip())
@@ -151,16 +157,21 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    text = DOC.read_text(encoding="utf-8")
-    new = render(text, _load(RESULTS), _load(QUICK_RESULTS), _load(LEGACY_RESULTS))
-    if "--check" in argv:
-        if new != text:
-            print("docs/benchmarks.md is not what the record gives: run make bench-docs", file=sys.stderr)
-            return 1
-        return 0
-    if new != text:
-        DOC.write_text(new, encoding="utf-8")
-        print("docs/benchmarks.md: tables regenerated from the record")
+    records = _load(RESULTS), _load(QUICK_RESULTS), _load(LEGACY_RESULTS)
+    stale = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        new = render(text, *records)
+        if new == text:
+            continue
+        if "--check" in argv:
+            stale.append(doc.name)
+        else:
+            doc.write_text(new, encoding="utf-8")
+            print(f"docs/{doc.name}: regenerated from the record")
+    if stale:
+        print(f"{', '.join(stale)} not what the record gives: run make bench-docs", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -175,3 +175,29 @@ def test_every_catalogue_script_exists_and_published_docs_match_the_record() -> 
     for bench in BENCHES:
         assert (BENCH / bench.script).exists(), bench.script
     assert render_docs.main(["--check"]) == 0
+
+
+def test_the_capacity_plan_multiplies_the_record_by_the_city_and_names_what_is_missing() -> None:
+    import capacity
+
+    demand = capacity.Demand(devices=3_000_000, reading_interval_s=300, district_events=1_670, district_days=167,
+                             districts=10, peak_factor=10, utilisation=0.5, raw_reading_days=10, node_cores=16,
+                             node_disk_tb=4.0)
+    ingest = {**_entry("ingest_http_cpu_us_per_reading", 40.0, "no target"), "server": 30.0, "postgresql": 10.0}
+    results = {"ingest_http_cpu_us_per_reading": ingest,
+               "storage_bytes_per_reading": _entry("storage_bytes_per_reading", 100.0, "no target"),
+               "intake_http_cpu_ms_per_event": _entry("intake_http_cpu_ms_per_event", 5.0, "no target"),
+               # a quick run is never a figure: the plan leaves it out
+               "storage_bytes_per_event": _entry("storage_bytes_per_event", 4000.0, "no target", "quick")}
+    out = capacity.plan(results, demand)
+    # 3 M devices / 300 s = 10,000 readings/s; the database's 10 µs each = 0.1 cores, ÷ 50 % = 0.2 cores;
+    # over HTTP the API's 30 µs = 0.3 cores, ÷ 50 % = 0.6 cores
+    assert "**10,000 readings/s**" in out and "= 0.1 cores" in out and "**0.2 cores** (1 worker node(s))" in out
+    assert "**0.6 cores**" in out
+    # 10,000/s × 86,400 s × 100 B = 86.4 GB a day = 0.09 TB; × 10 days = 0.9 TB (rounded from 0.864)
+    assert "**0.9 TB**" in out and "(1 node(s) of disk)" in out
+    # 10 events a day × 10 districts = 100 a day; peak 100/86,400 × 10 = 0.0116/s
+    assert "**100 events a day**" in out
+    missing = out.split("Not in the record yet")[1]
+    assert "`storage_bytes_per_event`" in missing and "`mqtt_shared_readings_per_s_1p`" in missing
+    assert "`ingest_http_cpu_us_per_reading`" not in missing
