@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     #: retention when an indicator sets none, hourly-rollup retention, largest HTTP batch body.
     reading_max_future_s: int = 300
     reading_retention_days: int = 400
+    #: Citus only: raw readings older than this many days are compressed (columnar day partitions,
+    #: append-only), and ingest refuses readings that old; 0 = never (docs/sensing.md, "Retention").
+    reading_compress_after_days: int = 0
     rollup_retention_days: int = 1830
     max_reading_batch_bytes: int = 64 * 1024 * 1024
     #: MQTT ingest (``shuzhi ingest-mqtt``): broker, fixed client id (persistent session), topic root.

@@ -17,28 +17,40 @@ from shuzhi.adapters.db.engine import make_engine
 from shuzhi.adapters.db.migrate import alembic_config, upgrade
 from shuzhi.services.actors import SYSTEM
 from shuzhi.services.sensing.ingest import forget_catalogues, ingest
-from shuzhi.services.sensing.readings import count_readings, history, prepare_partitions, purge_expired
+from shuzhi.services.sensing.readings import (
+    compress_horizon_days,
+    count_readings,
+    history,
+    prepare_partitions,
+    purge_expired,
+)
 from shuzhi.services.unit_of_work import UnitOfWork
-from tests.conftest import PG_URL
+from tests.conftest import CITUS, PG_URL
 from tests.factories import World
 from tests.integration.test_migrations import _fresh_url
 from tests.sensing_data import load_sensing
 
 pg_only = pytest.mark.skipif(not PG_URL, reason="partitions are PostgreSQL's (SQLite keeps one table)")
+citus_only = pytest.mark.skipif(not CITUS, reason="columnar day partitions are Citus's (citus_columnar)")
 
 NOW = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def sensing(world: World, uow: UnitOfWork, engine: Engine) -> Iterator[World]:
-    if PG_URL:  # the test database keeps its tables between tests, and day partitions are tables
-        with engine.begin() as conn:
-            for name in _days(engine):
-                conn.execute(text(f'DROP TABLE "{name}"'))
+    _drop_days(engine)
     forget_catalogues()
     load_sensing(uow)
     yield world
     forget_catalogues()
+    _drop_days(engine)  # before the world empties its tables: a columnar day takes no DELETE
+
+
+def _drop_days(engine: Engine) -> None:
+    if PG_URL:  # the test database keeps its tables between tests, and day partitions are tables
+        with engine.begin() as conn:
+            for name in _days(engine):
+                conn.execute(text(f'DROP TABLE "{name}"'))
 
 
 def _river(day: datetime, n: int, every_min: int = 60) -> list[dict[str, object]]:
@@ -54,6 +66,14 @@ def _homes(engine: Engine) -> dict[str, int]:
             partition = re.sub(r"^(readings_(?:p\d{8}|default))_\d+$", r"\1", name)
             out[partition] = out.get(partition, 0) + count
     return out
+
+
+def _methods(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(text(
+            "SELECT c.relname, a.amname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_am a ON a.oid = c.relam WHERE i.inhparent = 'readings'::regclass "
+            "AND c.relname <> 'readings_default'")).all())
 
 
 def _days(engine: Engine) -> list[str]:
@@ -152,3 +172,68 @@ def test_the_migration_moves_stored_readings_into_their_day_partitions_and_back(
         assert (kind, values) == ("r", [1.5, 2.5])
     finally:
         engine.dispose()
+
+
+def test_a_day_is_compressed_only_after_every_shorter_retention_is_done_with_it() -> None:
+    assert compress_horizon_days(7, [400, 400], 400) == 7
+    # a 30-day indicator still deletes in days up to 30 days old (and the day after its own): 32
+    assert compress_horizon_days(7, [400, 30, 90], 400) == 92
+    assert compress_horizon_days(120, [400, 30, 90], 400) == 120
+    assert compress_horizon_days(0, [400], 400) == 0
+
+
+def test_ingest_refuses_readings_older_than_the_compressed_history_by_name(sensing: World, uow: UnitOfWork) -> None:
+    prepare_partitions(uow, NOW - timedelta(days=9), days_ahead=9)
+    done = ingest(uow, SYSTEM, _river(NOW - timedelta(days=8), 3) + _river(NOW - timedelta(hours=2), 2), now=NOW,
+                  compress_after_days=7)
+    assert (done.accepted, done.rejected) == (2, 3)
+    assert {(r.index, r.field) for r in done.rejections} == {(0, "at"), (1, "at"), (2, "at")}
+    assert "older than 7 days" in done.rejections[0].reason and "compressed" in done.rejections[0].reason
+
+
+@pg_only
+def test_on_postgresql_without_citus_nothing_is_compressed(sensing: World, uow: UnitOfWork, engine: Engine) -> None:
+    if CITUS:
+        pytest.skip("plain PostgreSQL's behaviour")
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    prepare_partitions(uow, start, days_ahead=9)
+    ingest(uow, SYSTEM, _river(start, 24 * 10), now=start + timedelta(days=10))
+    done = purge_expired(uow, NOW, default_days=400, compress_after_days=3)
+    assert (done.days_compressed, done.readings) == (0, 0)
+    assert set(_methods(engine).values()) == {"heap"}
+
+
+@citus_only
+def test_on_citus_old_days_turn_columnar_read_as_before_and_a_shortened_retention_turns_them_back(
+        sensing: World, uow: UnitOfWork, engine: Engine) -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    prepare_partitions(uow, start, days_ahead=9)  # 1–10 March
+    ingest(uow, SYSTEM, _river(start, 24 * 10), now=start + timedelta(days=10))  # hourly, 1–10 March
+    # at 10 March 06:00, compress after 3 days: 1–6 March are wholly older than 7 March 00:00 … 06:00
+    done = purge_expired(uow, NOW, default_days=400, compress_after_days=3)
+    assert (done.days_compressed, done.readings, done.days_dropped) == (6, 0, 0)
+    methods = _methods(engine)
+    assert [d for d, m in sorted(methods.items()) if m == "columnar"] == [
+        f"readings_p202603{d:02d}" for d in range(1, 7)]
+    assert methods["readings_p20260307"] == "heap"
+    # read as before, across compressed and plain days
+    points = history(uow, SYSTEM, "RIVER_LEVEL", "WL-A", datetime(2026, 3, 6, 22, tzinfo=UTC),
+                     datetime(2026, 3, 7, 2, tzinfo=UTC)).points
+    assert [p["value"] for p in points] == [142.0, 143.0, 144.0, 145.0]  # 22:00 to 01:00, the end excluded
+    # a second run finds nothing more to do; ingest keeps writing the recent days (ON CONFLICT on heap)
+    assert purge_expired(uow, NOW, default_days=400, compress_after_days=3).days_compressed == 0
+    again = ingest(uow, SYSTEM, _river(NOW - timedelta(hours=3), 2), now=NOW, compress_after_days=3)
+    assert (again.accepted + again.duplicate, again.rejected) == (2, 0)
+    # the river's retention shortened to 4 days: its rows before 6 March 06:00 (all columnar) must go, so
+    # the six days holding them turn back to heap and lose them; 7 March, heap all along, keeps its rows
+    with uow:
+        uow.session.execute(text("UPDATE indicators SET retention_days = 4 WHERE code = 'RIVER_LEVEL'"))
+        uow.commit()
+    done = purge_expired(uow, NOW, default_days=400, compress_after_days=3)
+    assert done.days_decompressed == 6 and done.readings == 5 * 24 + 6
+    assert count_readings(uow) == 240 - done.readings
+    # the horizon is now 4 + 2 days: only 1–3 March (emptied) are compressed again; 6 March keeps heap
+    assert done.days_compressed == 3
+    methods = _methods(engine)
+    assert [d for d, m in sorted(methods.items()) if m == "columnar"] == [
+        f"readings_p202603{d:02d}" for d in range(1, 4)]

@@ -124,7 +124,8 @@ def ingest(path: FileArg, database_url: DbOption = None,
     for start in range(0, len(items), batch):
         part = svc.ingest(_uow(database_url), SYSTEM, items[start:start + batch],
                           max_future=timedelta(seconds=settings.reading_max_future_s),
-                          default_retention_days=settings.reading_retention_days)
+                          default_retention_days=settings.reading_retention_days,
+                          compress_after_days=settings.reading_compress_after_days)
         totals.received += part.received
         totals.accepted += part.accepted
         totals.duplicate += part.duplicate
@@ -215,7 +216,8 @@ def ingest_mqtt(
 
     def handle(items: list[object]) -> None:
         result = svc.ingest(uow, SYSTEM, items, max_future=timedelta(seconds=s.reading_max_future_s),
-                            default_retention_days=s.reading_retention_days)
+                            default_retention_days=s.reading_retention_days,
+                            compress_after_days=s.reading_compress_after_days)
         for k in totals:
             totals[k] += getattr(result, k)
         for r in result.rejections[:10]:
@@ -244,10 +246,11 @@ def purge_readings(database_url: DbOption = None) -> None:
     s = get_settings()
     now = datetime.now(UTC)
     done = purge_expired(_uow(database_url), now, default_days=s.reading_retention_days,
-                         rollup_days=s.rollup_retention_days)
+                         rollup_days=s.rollup_retention_days, compress_after_days=s.reading_compress_after_days)
     made = prepare_partitions(_uow(database_url), now)
     console.print(f"purged {done.readings} readings ({done.days_dropped} whole days) and {done.rollups} hourly "
-                  f"rollups; {len(made.created)} day partitions made")
+                  f"rollups; {len(made.created)} day partitions made; {done.days_compressed} days compressed, "
+                  f"{done.days_decompressed} turned back to heap")
 
 
 def mqtt_acl(path: Path, database_url: DbOption = None,

@@ -91,7 +91,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     # a silent sensor is itself a warning (no-data rules), checked every minute
     PeriodicJob("warnings.check_no_data", timedelta(minutes=1), uow_job(warning_checks.check_no_data)),
     # raw readings and hourly roll-ups past their retention
-    PeriodicJob("readings.purge_expired", timedelta(hours=1), uow_job(readings.purge_expired)),
+    PeriodicJob("readings.purge_expired", timedelta(hours=1), uow_job(readings.purge_expired_as_configured)),
     # the day partitions of raw readings (PostgreSQL), made a week ahead
     PeriodicJob("readings.prepare_partitions", timedelta(hours=1), uow_job(readings.prepare_partitions)),
     # evaluation figures stay exact incrementally; the daily/weekly/monthly reports are made once each

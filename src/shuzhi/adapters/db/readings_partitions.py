@@ -13,6 +13,11 @@ are created by ``CREATE TABLE … (LIKE readings)`` then ``ATTACH PARTITION``, w
 EXCLUSIVE`` and stall ingest). Every DDL statement runs with a short ``lock_timeout``: if ingest holds
 the default partition, the day is simply tried again at the next round.
 
+On Citus, a day partition older than a set age can be turned **columnar** (``citus_columnar``: compressed
+by column, read as before). A columnar table is append-only — no ``DELETE``, no ``ON CONFLICT`` — so
+ingest refuses readings that old (``services/sensing/ingest.py``) and a columnar day that must still lose
+rows (a retention shortened after it was compressed) is turned back into a heap table first.
+
 SQLite has no partitions: every function here is a no-op on it (a district on SQLite is small).
 """
 
@@ -109,6 +114,44 @@ def create_days(session: Session, days: list[date]) -> Prepared:
     return Prepared(tuple(created), tuple(skipped))
 
 
+def columnar_ready(session: Session) -> bool:
+    """True on a Citus coordinator with the columnar access method (the ``citus_columnar`` extension,
+    created here if the server has it: Citus ships it, and creating it needs no restart)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    if session.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).scalar() is None:
+        return False
+    if session.execute(text("SELECT 1 FROM pg_am WHERE amname = 'columnar'")).scalar() is None:
+        if session.execute(text(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'citus_columnar'")).scalar() is None:
+            return False
+        session.execute(text("CREATE EXTENSION IF NOT EXISTS citus_columnar"))
+    return True
+
+
+def access_methods(session: Session) -> dict[date, str]:
+    """Each day partition's table access method (``heap`` or ``columnar``)."""
+    rows = session.execute(text(
+        "SELECT c.relname, a.amname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_am a ON a.oid = c.relam WHERE i.inhparent = to_regclass(:t)"), {"t": PARENT}).all()
+    out: dict[date, str] = {}
+    for name, am in rows:
+        m = _NAME.match(name)
+        if m:
+            out[datetime.strptime(m.group(1), "%Y%m%d").date()] = am
+    return out
+
+
+def set_access_method(session: Session, day: date, method: str) -> None:
+    """Rewrite one day partition as ``heap`` or ``columnar`` (Citus's ``alter_table_set_access_method``:
+    a new table, the rows moved, the old dropped, on every shard). Locks that day's partition until commit;
+    the caller commits promptly."""
+    if method not in ("heap", "columnar"):
+        raise ValueError(f"unknown access method {method!r}")
+    session.execute(text("SELECT alter_table_set_access_method(:t, :m)"),
+                    {"t": partition_name(day), "m": method})
+
+
 def drop_days_before(session: Session, cutoff: date) -> int:
     """Drop the day partitions wholly before ``cutoff`` (a day's partition ends at the next midnight, so
     day < cutoff means every row in it is older than ``cutoff``); returns how many rows they held. The
@@ -123,5 +166,6 @@ def drop_days_before(session: Session, cutoff: date) -> int:
     return dropped
 
 
-__all__ = ["DEFAULT_PARTITION", "PARENT", "Prepared", "create_days", "day_partitions", "drop_days_before",
-           "include_name", "is_partition", "partition_name", "partitioned"]
+__all__ = ["DEFAULT_PARTITION", "PARENT", "Prepared", "access_methods", "columnar_ready",
+           "create_days", "day_partitions", "drop_days_before", "include_name", "is_partition", "partition_name",
+           "partitioned", "set_access_method"]

@@ -105,7 +105,8 @@ async def submit_readings(request: Request, uow: UowDep, actor: ActorDep) -> Res
     def run() -> dict[str, Any]:
         items = ingest.parse_csv_batch(bytes(body)) if is_csv else ingest.parse_json_batch(bytes(body))
         result = ingest.ingest(uow, actor, items, max_future=timedelta(seconds=settings.reading_max_future_s),
-                               default_retention_days=settings.reading_retention_days)
+                               default_retention_days=settings.reading_retention_days,
+                               compress_after_days=settings.reading_compress_after_days)
         return result.as_dict()
 
     return Response(orjson.dumps(await run_in_threadpool(run)), media_type="application/json")

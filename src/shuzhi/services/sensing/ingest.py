@@ -315,7 +315,8 @@ def parse_csv_batch(body: bytes) -> list[Any]:
 
 
 def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime | None = None,
-           max_future: timedelta = MAX_FUTURE, default_retention_days: int = DEFAULT_RETENTION_DAYS) -> IngestResult:
+           max_future: timedelta = MAX_FUTURE, default_retention_days: int = DEFAULT_RETENTION_DAYS,
+           compress_after_days: int = 0) -> IngestResult:
     """Check, store and hand on a batch of readings (see the module docstring for the rules).
 
     Each item is a mapping ``{"indicator", "at", "value", and "device" or "area" or "series"}``
@@ -332,6 +333,8 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
         raise Invalid(f"at most {MAX_BATCH} readings per batch (got {len(items)})", field="body")
     now = now or datetime.now(UTC)
     latest_allowed = now + max_future
+    # compressed (columnar) days take no ON CONFLICT insert: readings that old are refused one by one
+    frozen = now - timedelta(days=compress_after_days) if compress_after_days > 0 else None
     result = IngestResult(received=len(items))
     with uow:
         s = uow.session
@@ -421,6 +424,10 @@ def ingest(uow: UnitOfWork, actor: Actor, items: Sequence[Any], *, now: datetime
                 cutoff = cutoffs[ind.id] = now - timedelta(days=ind.retention_days or default_retention_days)
             if at < cutoff:
                 reject(index, "time is older than the indicator's retention", "at")
+                continue
+            if frozen is not None and at < frozen:
+                reject(index, f"time is older than {compress_after_days} days: history that old is compressed "
+                       "and takes no more readings", "at")
                 continue
             # -- the value
             value = get("value")

@@ -9,15 +9,16 @@ million readings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db import readings_partitions as partitions
 from shuzhi.adapters.db.tables import Area
 from shuzhi.adapters.db.tables_sensing import Indicator, LatestReading, Reading, ReadingRollup
+from shuzhi.config import get_settings
 from shuzhi.domain import permissions as p
 from shuzhi.domain.sensing import bucket_start, choose_bucket
 from shuzhi.services.actors import Actor
@@ -145,10 +146,17 @@ class Purged:
     rollups: int
     #: Whole days dropped on PostgreSQL (their rows are counted in ``readings``).
     days_dropped: int = 0
+    #: Days turned columnar (Citus, ``compress_after_days``), and turned back to heap because a shortened
+    #: retention still had rows to delete in them.
+    days_compressed: int = 0
+    days_decompressed: int = 0
 
 
 #: Day partitions are kept ready this many days ahead (the hourly job has a week to make them).
 PARTITION_DAYS_AHEAD = 7
+#: A day is compressed only once every shorter retention has finished with it: its last rows expire
+#: over the day after the retention's own day, and the job runs hourly — two days clear both.
+COMPRESS_MARGIN_DAYS = 2
 
 
 def prepare_partitions(uow: UnitOfWork, now: datetime, *,
@@ -165,8 +173,70 @@ def prepare_partitions(uow: UnitOfWork, now: datetime, *,
         return done
 
 
+def compress_horizon_days(compress_after_days: int, retentions: list[int], longest: int) -> int:
+    """The age in days past which a day partition may be compressed: ``compress_after_days``, pushed back
+    until every retention shorter than the longest has deleted its rows there (a columnar table takes no
+    ``DELETE``) — the longest retention itself removes whole days."""
+    shorter = [r for r in retentions if r < longest]
+    return max(compress_after_days, (max(shorter) + COMPRESS_MARGIN_DAYS) if shorter else 0)
+
+
+def _outside_columnar(methods: dict[date, str]) -> list[Any]:
+    """Conditions on ``Reading.at`` that keep a ranged DELETE off the columnar day partitions (they take
+    none; partition pruning then never opens them): one ``at < start OR at >= end`` per run of columnar days."""
+    days = sorted(d for d, am in methods.items() if am == "columnar")
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] == day:
+            runs[-1] = (runs[-1][0], day + timedelta(days=1))
+        else:
+            runs.append((day, day + timedelta(days=1)))
+    midnight = datetime.min.time()
+    return [or_(Reading.at < datetime.combine(lo, midnight, UTC), Reading.at >= datetime.combine(hi, midnight, UTC))
+            for lo, hi in runs]
+
+
+def _decompress_shortened(uow: UnitOfWork, now: datetime, shorter: dict[int, int]) -> int:
+    """Turn back to heap each columnar day still holding rows that a retention shorter than the longest
+    must delete: it happens when a retention was shortened after the day was compressed. Each in a
+    transaction of its own (the rewrite locks the day). Returns how many."""
+    done = 0
+    by_retention: dict[int, list[int]] = {}
+    for indicator_id, days in shorter.items():
+        by_retention.setdefault(days, []).append(indicator_id)
+    with uow:
+        s = uow.session
+        columnar = [d for d, am in sorted(partitions.access_methods(s).items()) if am == "columnar"]
+    for day in columnar:
+        start = datetime.combine(day, datetime.min.time(), UTC)
+        with uow:
+            s = uow.session
+            expired = s.execute(select(Reading.indicator_id).where(
+                Reading.at >= start, Reading.at < start + timedelta(days=1),
+                or_(*[and_(Reading.indicator_id.in_(ids), Reading.at < now - timedelta(days=r))
+                      for r, ids in by_retention.items()])).limit(1)).first()
+            if expired is None:
+                continue
+            partitions.set_access_method(s, day, "heap")
+            uow.commit()
+            done += 1
+    return done
+
+
+def _compress(uow: UnitOfWork, now: datetime, horizon_days: int) -> int:
+    """Turn columnar each heap day partition wholly older than ``horizon_days``, a transaction each."""
+    cutoff = (now - timedelta(days=horizon_days)).astimezone(UTC).date()
+    with uow:
+        days = [d for d, am in sorted(partitions.access_methods(uow.session).items()) if am == "heap" and d < cutoff]
+    for day in days:
+        with uow:
+            partitions.set_access_method(uow.session, day, "columnar")
+            uow.commit()
+    return len(days)
+
+
 def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT_RETENTION_DAYS,
-                  rollup_days: int = DEFAULT_ROLLUP_RETENTION_DAYS) -> Purged:
+                  rollup_days: int = DEFAULT_ROLLUP_RETENTION_DAYS, compress_after_days: int = 0) -> Purged:
     """Delete raw readings older than their indicator's retention (``default_days`` when it sets none)
     and hourly rollups older than ``rollup_days`` — except a *traceable* indicator's (回溯性), whose hourly
     history is kept for good. Latest values are kept: they are the series' last word. Safe to run from
@@ -175,26 +245,41 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
     On PostgreSQL a day's partition is dropped whole once every indicator's retention has passed for
     it (the longest retention decides), in a transaction of its own that commits at once: the drop
     locks ``readings`` until commit. Shorter retentions and the default partition are then trimmed
-    by the ranged deletes, as on SQLite."""
+    by the ranged deletes, as on SQLite.
+
+    On Citus with ``compress_after_days`` > 0, day partitions older than :func:`compress_horizon_days`
+    are then turned columnar (compressed, append-only): the ranged deletes keep off them, and a columnar
+    day that a since-shortened retention must still trim is turned back to heap first."""
     with uow:
         s = uow.session
         per_indicator: dict[int, int] = {i: d for i, d in s.execute(
             select(Indicator.id, Indicator.retention_days).where(Indicator.retention_days.isnot(None))) if d}
+        longest = max([default_days, *per_indicator.values()])
         days_dropped = dropped_rows = 0
-        if partitions.partitioned(s):
-            longest = max([default_days, *per_indicator.values()])
+        is_partitioned = partitions.partitioned(s)
+        columnar = is_partitioned and compress_after_days > 0 and partitions.columnar_ready(s)
+        if is_partitioned:
             before = len(partitions.day_partitions(s))
             dropped_rows = partitions.drop_days_before(s, (now - timedelta(days=longest)).astimezone(UTC).date())
             days_dropped = before - len(partitions.day_partitions(s))
             uow.commit()
+    shorter = {i: r for i, r in per_indicator.items() if r < longest}
+    if default_days < longest:
+        # indicators without a retention of their own keep the default, shorter than some indicator's
+        with uow:
+            for (i,) in uow.session.execute(select(Indicator.id).where(Indicator.retention_days.is_(None))):
+                shorter[i] = default_days
+    decompressed = _decompress_shortened(uow, now, shorter) if columnar and shorter else 0
     with uow:
         s = uow.session
         readings = dropped_rows
+        off_columnar = _outside_columnar(partitions.access_methods(s)) if columnar else []
         # One ranged DELETE per series: the primary key (indicator, series, time) serves each one.
         for indicator_id, series in s.execute(select(LatestReading.indicator_id, LatestReading.series_key)).all():
             cut = now - timedelta(days=per_indicator.get(indicator_id, default_days))
             readings += s.execute(delete(Reading).where(  # type: ignore[attr-defined]
-                Reading.indicator_id == indicator_id, Reading.series_key == series, Reading.at < cut)).rowcount or 0
+                Reading.indicator_id == indicator_id, Reading.series_key == series, Reading.at < cut,
+                *off_columnar)).rowcount or 0
         # a traceable indicator (回溯性) keeps its full history: its hourly rollups are never purged
         traceable = select(Indicator.id).where(Indicator.traceable.is_(True))
         rollups = s.execute(delete(ReadingRollup).where(  # type: ignore[attr-defined]
@@ -202,7 +287,20 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
             ReadingRollup.indicator_id.not_in(traceable))).rowcount or 0
         purge_receipts(s, now)  # MQTT receipts past the redelivery window
         uow.commit()
-        return Purged(readings, rollups, days_dropped)
+    compressed = 0
+    if columnar:
+        horizon = compress_horizon_days(compress_after_days, [default_days, *per_indicator.values()], longest)
+        compressed = _compress(uow, now, horizon)
+    return Purged(readings, rollups, days_dropped, compressed, decompressed)
+
+
+def purge_expired_as_configured(uow: UnitOfWork, now: datetime) -> Purged:
+    """:func:`purge_expired` with the installation's settings (``SHUZHI_READING_RETENTION_DAYS``,
+    ``SHUZHI_ROLLUP_RETENTION_DAYS``, ``SHUZHI_READING_COMPRESS_AFTER_DAYS``): the worker's hourly job."""
+    settings = get_settings()
+    return purge_expired(uow, now, default_days=settings.reading_retention_days,
+                         rollup_days=settings.rollup_retention_days,
+                         compress_after_days=settings.reading_compress_after_days)
 
 
 def count_readings(uow: UnitOfWork, *, indicator_code: str | None = None) -> int:
@@ -214,4 +312,5 @@ def count_readings(uow: UnitOfWork, *, indicator_code: str | None = None) -> int
         return uow.session.scalar(q) or 0
 
 
-__all__ = ["History", "Purged", "count_readings", "history", "latest", "prepare_partitions", "purge_expired"]
+__all__ = ["History", "Purged", "compress_horizon_days", "count_readings", "history", "latest", "prepare_partitions",
+           "purge_expired", "purge_expired_as_configured"]
