@@ -376,9 +376,9 @@ def prefill(rows: int, devices: list[str], before: datetime) -> int:
                 """
                 WITH d AS (SELECT code, area_id, indicator_id FROM devices)
                 INSERT INTO readings (indicator_id, series_key, at, value, area_id)
-                SELECT d.indicator_id, d.code, %s::timestamptz - ((t + 1) * %s || ' seconds')::interval,
+                SELECT d.indicator_id, d.code, %s::timestamptz - make_interval(secs => (t + 1) * %s::int),
                        1.0 + ((t * 7 + length(d.code)) %% 997) / 100.0, d.area_id
-                FROM generate_series(%s, %s) AS t CROSS JOIN d
+                FROM generate_series(%s::int, %s::int) AS t CROSS JOIN d
                 """, (before, PREFILL_STEP_S, tick, last - 1))
             done = (last - first_tick) * n
             rate = done / (time.perf_counter() - t0)
