@@ -128,13 +128,16 @@ def test_purge_drops_whole_days_past_the_longest_retention_and_trims_the_rest_by
     ingest(uow, SYSTEM, _river(start, 24 * 10), now=start + timedelta(days=10))  # hourly, 1–10 March
     ingest(uow, SYSTEM, _river(start - timedelta(days=3), 24), now=start)  # 26 Feb, in the default partition
     assert count_readings(uow) == 264
-    # retention 5 days at 10 March 06:00: 1–4 March and 26 Feb are wholly expired, 5 March until 06:00
+    # retention 5 days at 10 March 06:00: 1–4 March and 26 Feb are wholly expired; 5 March (expired until
+    # 06:00) goes whole tomorrow: the longest retention is kept by the day, one statement, not per series
     done = purge_expired(uow, NOW, default_days=5)
     assert done.days_dropped == 4
     assert _days(engine) == [f"readings_p202603{d:02d}" for d in range(5, 11)]
-    assert done.readings == 4 * 24 + 24 + 6
+    assert done.readings == 4 * 24 + 24
     assert count_readings(uow) == 264 - done.readings
-    assert _homes(engine).get("readings_default") is None and _homes(engine)["readings_p20260305"] == 18
+    assert _homes(engine).get("readings_default") is None and _homes(engine)["readings_p20260305"] == 24
+    tomorrow = purge_expired(uow, NOW + timedelta(days=1), default_days=5)
+    assert (tomorrow.days_dropped, tomorrow.readings) == (1, 24)
 
 
 @pg_only
@@ -147,8 +150,8 @@ def test_an_indicator_keeping_readings_longer_keeps_its_days(sensing: World, uow
         uow.session.execute(text("UPDATE indicators SET retention_days = 7 WHERE code = 'RIVER_LEVEL'"))
         uow.commit()
     done = purge_expired(uow, NOW, default_days=5)
-    # the longest retention (7 days) decides which days go whole: 1 and 2 March; 3 March until 06:00
-    assert done.days_dropped == 2 and done.readings == 2 * 24 + 6
+    # the longest retention (7 days) decides which days go whole: 1 and 2 March (3 March tomorrow)
+    assert done.days_dropped == 2 and done.readings == 2 * 24
     assert _days(engine)[0] == "readings_p20260303"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db import readings_partitions as partitions
@@ -244,8 +244,9 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
 
     On PostgreSQL a day's partition is dropped whole once every indicator's retention has passed for
     it (the longest retention decides), in a transaction of its own that commits at once: the drop
-    locks ``readings`` until commit. Shorter retentions and the default partition are then trimmed
-    by the ranged deletes, as on SQLite.
+    locks ``readings`` until commit. The longest retention is thus kept by the day (a reading goes with
+    its day, at most a day after its time); shorter retentions and the default partition are then
+    trimmed by ranged deletes, as on SQLite, where every retention is trimmed so.
 
     On Citus with ``compress_after_days`` > 0, day partitions older than :func:`compress_horizon_days`
     are then turned columnar (compressed, append-only): the ranged deletes keep off them, and a columnar
@@ -274,8 +275,18 @@ def purge_expired(uow: UnitOfWork, now: datetime, *, default_days: int = DEFAULT
         s = uow.session
         readings = dropped_rows
         off_columnar = _outside_columnar(partitions.access_methods(s)) if columnar else []
+        series_q = select(LatestReading.indicator_id, LatestReading.series_key)
+        if is_partitioned:
+            # The longest retention expires whole days (dropped above): what is left of it older than
+            # its cut lies in the default partition — one statement — and in the day the cut falls in,
+            # which goes whole tomorrow (retention by the day, as partitioned stores keep it). Only the
+            # shorter retentions are trimmed series by series: a city has a million series, and a
+            # statement for each of them every hour would be the job's whole hour.
+            readings += s.execute(text(f"DELETE FROM {partitions.DEFAULT_PARTITION} WHERE at < :cut"),
+                                  {"cut": now - timedelta(days=longest)}).rowcount or 0  # type: ignore[attr-defined]
+            series_q = series_q.where(LatestReading.indicator_id.in_(list(shorter) or [-1]))
         # One ranged DELETE per series: the primary key (indicator, series, time) serves each one.
-        for indicator_id, series in s.execute(select(LatestReading.indicator_id, LatestReading.series_key)).all():
+        for indicator_id, series in s.execute(series_q).all():
             cut = now - timedelta(days=per_indicator.get(indicator_id, default_days))
             readings += s.execute(delete(Reading).where(  # type: ignore[attr-defined]
                 Reading.indicator_id == indicator_id, Reading.series_key == series, Reading.at < cut,
