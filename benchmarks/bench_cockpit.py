@@ -351,7 +351,7 @@ def _serve(url: str, tmp: str) -> tuple[subprocess.Popen[bytes], str]:
             f"host='127.0.0.1', port={port}, log_level='warning')")
     server = subprocess.Popen([sys.executable, "-c", code])
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine imports slowly
     while True:
         try:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
