@@ -9,6 +9,13 @@ reported too. The server is ``uvicorn`` in a subprocess over a SQLite file fille
 2,000 grids (jittered Voronoi cells, irregular), 100,000 events over 180 days (≈ 8 % still open), a
 timeline line per event and tasks for open ones.
 
+City mode (``--scale city``, issue #25): the city demo's generator (``demo/city.py``) builds the city
+into PostgreSQL (41 districts, 1,031 towns, ~63,000 grids, ``--events-per-day`` × ``--city-days``
+events); the city's leader's first screen with every panel filled (the map: 41 districts), then a
+district's and a town's cockpit opened (the page a click on the map leads to), and the district's
+grid layer switched on, each timed on the same throttled network. ``--districts`` and
+``--towns-per-district`` make a smaller city for a quick run.
+
 Run: ``.venv/bin/python benchmarks/bench_cockpit.py`` (``--quick``: 200 grids, 5,000 events).
 Preparing the database takes minutes and may run under load; measuring takes seconds:
 ``--prepare-only`` builds it and stops, ``--reuse`` measures against the file a previous run left
@@ -227,6 +234,186 @@ def measure(base: str, runs: int, mbit: float = 20.0, latency_ms: float = 40.0) 
     return out
 
 
+def _open_timed(page: Any, url: str) -> tuple[float, float]:
+    """Navigate to a cockpit page; (ms to its first screen, ms to every panel filled) from navigation start."""
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    deadline = time.monotonic() + 120
+    while not page.evaluate(f"{PANELS}.every(p => performance.getEntriesByType('resource')"
+                            ".some(e => e.name.includes(p) && e.responseEnd > 0))"):
+        assert time.monotonic() < deadline, "the cockpit's panels were not all answered within 120 s"
+        time.sleep(0.05)
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    ready = float(page.evaluate("window.__cockpitReadyAt"))
+    filled = float(page.evaluate(
+        f"Math.max(window.__cockpitReadyAt, ...performance.getEntriesByType('resource')"
+        f".filter(e => {PANELS}.some(p => e.name.includes(p))).map(e => e.responseEnd))"))
+    return ready, filled
+
+
+def measure_city(base: str, runs: int, district: str, town: str, mbit: float = 20.0,
+                 latency_ms: float = 40.0) -> dict[str, list[float]]:
+    """Per run, in a fresh context on the throttled network: the city's cockpit (first screen, every
+    panel filled), then a district's and a town's cockpit (``/?area=…``, where a click on the map
+    leads: the browser's caches are warm as they would be after the click), then the district's grid
+    layer switched on (ms from the click to the map drawn)."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, list[float]] = {k: [] for k in ("city_ready", "city_filled", "district_ready", "district_filled",
+                                                  "town_ready", "town_filled", "grid_layer", "kb")}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
+        for _ in range(runs):
+            context = browser.new_context(viewport={"width": 1920, "height": 1080})
+            signed_in = context.request.post(f"{base}/api/auth/login", data={"code": CITY_LEADER, "password": PASSWORD})
+            assert signed_in.ok, signed_in.text()
+            page = context.new_page()
+            if mbit > 0:
+                cdp = context.new_cdp_session(page)
+                cdp.send("Network.enable")
+                cdp.send("Network.emulateNetworkConditions", {
+                    "offline": False, "latency": latency_ms,
+                    "downloadThroughput": mbit * 1e6 / 8, "uploadThroughput": mbit * 1e6 / 8})
+            ready, filled = _open_timed(page, f"{base}/")
+            assert page.evaluate("document.body.dataset.cockpitLevel") == "city"
+            out["city_ready"].append(ready)
+            out["city_filled"].append(filled)
+            out["kb"].append(sum(page.evaluate("[...performance.getEntriesByType('resource')].filter(e => e.startTime"
+                                               " < window.__cockpitReadyAt).map(e => e.encodedBodySize)")) / 1024)
+            for name, code in (("district", district), ("town", town)):
+                ready, filled = _open_timed(page, f"{base}/?area={code}")
+                assert page.evaluate("document.body.dataset.cockpitArea") == code
+                out[f"{name}_ready"].append(ready)
+                out[f"{name}_filled"].append(filled)
+            page.goto(f"{base}/?area={district}")
+            page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+            started = float(page.evaluate("performance.now()"))
+            page.locator("[data-level='grid']").click()
+            page.wait_for_selector(f"body[data-map-drawn='grid:{district}']", state="attached", timeout=120_000)
+            out["grid_layer"].append(float(page.evaluate("window.__mapDrawnAt")) - started)
+            context.close()
+        browser.close()
+    return out
+
+
+#: The city's leader of the city demo (demo/city.py), given the bench's password after the build.
+CITY_LEADER = "leader.city"
+
+
+def prepare_city(args: argparse.Namespace) -> str:
+    """The city demo's city in PostgreSQL (reused when its fingerprint matches); returns its URL."""
+    from _prepared import explain, fingerprint, mark, matches
+    from shuzhi.demo.city import CityShape, build_city
+
+    admin = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
+    db = os.environ.get("SHUZHI_BENCH_COCKPIT_CITY_PG_DB", "bench_cockpit_city")
+    url = f"postgresql+psycopg://postgres@localhost/{db}"
+    fp = fingerprint("cockpit-city", districts=args.districts, towns_per_district=args.towns_per_district,
+                     events_per_day=args.events_per_day, days=args.city_days, seed=1)
+    print(explain(admin, url, fp), flush=True)
+    if matches(admin, url, fp):
+        return url
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db}"')
+    from rich.console import Console
+
+    from shuzhi.adapters.db.engine import make_session_factory
+    from shuzhi.services.security.passwords import set_password
+
+    t0 = time.perf_counter()
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    shape = (CityShape(districts=args.districts, towns_per_district=args.towns_per_district)
+             if args.towns_per_district else CityShape(districts=args.districts))
+    report = build_city(factory, shape=shape, seed=1, days=args.city_days, events_per_day=args.events_per_day,
+                        console=Console())
+    with factory() as session:
+        set_password(session, CITY_LEADER, PASSWORD, must_change=False)
+        session.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
+    mark(admin, url, fp)
+    print(f"city database {db} built in {time.perf_counter() - t0:.0f} s: {report.counts}; steps "
+          + ", ".join(f"{k} {v:.0f} s" for k, v in report.seconds.items()), flush=True)
+    return url
+
+
+def _serve(url: str, tmp: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    code = ("import uvicorn; from shuzhi.config import Settings; "
+            "from shuzhi.entrypoints.api.app import create_app; "
+            f"uvicorn.run(create_app(settings=Settings(database_url={url!r}, data_dir={tmp!r})), "
+            f"host='127.0.0.1', port={port}, log_level='warning')")
+    server = subprocess.Popen([sys.executable, "-c", code])
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180  # a loaded machine imports slowly
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.2)
+
+
+def main_city(args: argparse.Namespace) -> None:
+    from sqlalchemy import func, select
+
+    url = prepare_city(args)
+    if args.prepare_only:
+        return
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        events = int(conn.scalar(select(func.count()).select_from(Event.__table__)) or 0)
+        areas = dict(conn.execute(select(Area.level, func.count()).group_by(Area.level)).all())
+        # the district with the most towns' events and its busiest town: the heaviest views
+        district = conn.scalar(select(Event.district_code).group_by(Event.district_code)
+                               .order_by(func.count().desc(), Event.district_code).limit(1))
+        town = conn.scalar(select(Area.code).where(Area.level == "town", Area.code.startswith(district))
+                           .order_by(Area.code).limit(1))
+    engine.dispose()
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    with tempfile.TemporaryDirectory() as tmp:
+        server, base = _serve(url, tmp)
+        try:
+            got = measure_city(base, args.runs + 1, str(district), str(town), args.mbit, args.latency_ms)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    med = {k: statistics.median(v[1:]) for k, v in got.items()}
+    print(f"city cockpit over {events:,} events ({areas}): first run city filled {got['city_filled'][0]:.0f} ms; "
+          + "; ".join(f"{k} {[round(x) for x in v[1:]]} (median {med[k]:.0f})" for k, v in got.items())
+          + f"; loadavg {' '.join(load)}")
+    network = f"{args.mbit:g} Mbit/s, +{args.latency_ms:g} ms" if args.mbit > 0 else "not throttled"
+    volume = {"events_stored": events, "districts": areas.get("district"), "towns": areas.get("town"),
+              "grids": areas.get("grid"), "runs": args.runs, "scale": "city", "engine": "postgresql",
+              "generator": f"demo/city.py --events-per-day {args.events_per_day} --days {args.city_days}",
+              "network": network}
+    record("cockpit_city_interactive_ms", round(med["city_filled"], 0), "ms", 2000, "lower", database=url,
+           samples=[round(x) for x in got["city_filled"][1:]], volume=volume,
+           first_screen_median_ms=round(med["city_ready"], 0), first_run_ms=round(got["city_filled"][0], 0),
+           kb_before_ready=round(med["kb"]),
+           ready="every panel filled (breakdowns, warning markers, live feed, warnings) after the first screen "
+                 "(map of the districts and summary drawn), a fresh browser context each run")
+    record("cockpit_city_open_district_ms", round(med["district_filled"], 0), "ms", 2000, "lower", database=url,
+           samples=[round(x) for x in got["district_filled"][1:]], volume={**volume, "district": district},
+           first_screen_median_ms=round(med["district_ready"], 0),
+           ready="/?area=<district> (where a click on the city's map leads), every panel filled")
+    record("cockpit_city_open_town_ms", round(med["town_filled"], 0), "ms", 2000, "lower", database=url,
+           samples=[round(x) for x in got["town_filled"][1:]], volume={**volume, "town": town},
+           first_screen_median_ms=round(med["town_ready"], 0),
+           ready="/?area=<town>, every panel filled")
+    record("cockpit_city_grid_layer_ms", round(med["grid_layer"], 0), "ms", 2000, "lower", database=url,
+           samples=[round(x) for x in got["grid_layer"][1:]], volume={**volume, "district": district},
+           ready="the district's grid layer switched on: click to the map drawn")
+
+
 def db_path(grids: int, events: int) -> Path:
     given = os.environ.get("SHUZHI_BENCH_COCKPIT_DB")
     default = Path(__file__).resolve().parent.parent / "var/bench" / f"cockpit-{grids}-{events}.db"
@@ -245,7 +432,19 @@ def main() -> None:
     parser.add_argument("--engine", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--reuse", action="store_true", help="(SQLite) measure against the file a previous run built")
     parser.add_argument("--prepare-only", action="store_true", help="build the database and stop")
+    parser.add_argument("--scale", choices=("district", "city"), default="district",
+                        help="city: the city demo's generator into PostgreSQL, the city leader's cockpit drilled")
+    parser.add_argument("--districts", type=int, default=41, help="(city) districts")
+    parser.add_argument("--towns-per-district", type=int, default=None,
+                        help="(city) towns each (default: 1,031 in all)")
+    parser.add_argument("--events-per-day", type=int, default=30_000, help="(city) events a day")
+    parser.add_argument("--city-days", type=int, default=170, help="(city) days of events")
     args = parser.parse_args()
+    if args.scale == "city":
+        if args.quick:
+            args.districts, args.towns_per_district, args.events_per_day, args.city_days = 4, 3, 5_000, 2
+        main_city(args)
+        return
     grids, events, days = (200, 5_000, 180) if args.quick else (args.grids, args.events, args.days)
     path = db_path(grids, events).resolve()
     url = f"sqlite:///{path}"

@@ -63,9 +63,10 @@ def test_the_risk_points_are_a_layer_of_the_cockpit_map_in_their_state(live: Liv
     assert page.evaluate("window.__riskLayerDrawnAt") > 0
     drawn = {"warning": [[105.708, 29.706]], "normal": [[105.7041, 29.7012]]}
     assert _map_layer(page) == {"risk": drawn, "areas": 1}
-    # the map is rebuilt (another level): the layer comes back with it
-    page.locator("[data-level='grid']").click()
-    page.locator("[data-level='grid'][aria-pressed='true']").wait_for()
+    # the map is rebuilt (a town's cockpit offers its grids only, drawn again on a click): the layer
+    # comes back with it
+    page.locator("[data-level='auto']").click()
+    page.locator("[data-level='auto'][aria-pressed='true']").wait_for()
     page.wait_for_timeout(300)
     assert _map_layer(page)["risk"] == drawn
     # the compact layer holds no name: a click on a diamond opens the point's page, which has them all

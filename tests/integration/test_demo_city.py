@@ -156,3 +156,17 @@ def test_no_two_towns_of_a_district_share_a_name() -> None:
     for d in ("500101", "500102", "500103"):
         names = [t.name for t in towns if t.parent == d]
         assert len(names) == len(set(names))
+
+
+def test_a_city_server_compiles_the_organisation_before_the_first_decision(
+        city: dict[str, int], session_factory: sessionmaker[Session]) -> None:
+    from shuzhi.services.dispatching import directory
+    from shuzhi.services.dispatching.deciding import warm
+
+    directory._compiled.clear()
+    warm(UnitOfWork(session_factory))
+    with session_factory() as s:
+        url = str(s.get_bind().engine.url)
+    held = directory._compiled.peek(url)
+    assert held is not None
+    assert held[1].unit("C500000") is not None

@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from shuzhi.adapters.db.bulk import insert_rows, update_rows
+from shuzhi.adapters.db.bulk import create_indexes, drop_secondary_indexes, insert_rows, next_ids, update_rows
 from shuzhi.adapters.db.districts import of_number
 from shuzhi.adapters.db.sequences import reserve
 from shuzhi.adapters.db.tables import (
@@ -369,134 +369,163 @@ def _store_events(s: Session, nodes: list[Node], area_ids: dict[str, int], units
     depts = list(DEPARTMENTS)
     job = bar.add_task("事件 events", total=days * per_day)
     total = 0
-    for day in range(days):
-        day_end = now - timedelta(days=days - 1 - day)
-        batch = []
-        for _ in range(per_day):
-            at = day_end - timedelta(seconds=rng.uniform(60, 86_400))
-            batch.append((at, rng.choice(districts), rng.random() < NOTIFY_SHARE))
-        batch.sort(key=lambda b: b[0])
-        events: list[dict[str, Any]] = []
-        plans: list[dict[str, Any]] = []
-        numbers: dict[str, list[int]] = {}
-        for at, d, notify in batch:
-            numbers.setdefault(number_prefix(d.code, at), []).append(len(plans))
-            owner = units[f"C{d.code}"]
-            if notify:
-                towns = rng.sample(towns_of[d.code], min(len(towns_of[d.code]), rng.randint(1, 6)))
-                copied = [f"C{t.code}" for t in towns] + [f"D{d.code}-{rng.choice(depts)}"]
-                area = towns[0] if len(towns) == 1 else d
-                notified_at = at + timedelta(minutes=rng.uniform(3, 40))
-                reads = [notified_at + timedelta(hours=rng.uniform(0.2, 20)) if rng.random() < 0.97 else None
-                         for _ in copied]
-                reads = [r if r is not None and r < now else None for r in reads]
-                closed = max(reads) if all(r is not None for r in reads) else None  # type: ignore[type-var]
-                plans.append({"notify": True, "copied": copied, "reads": reads, "notified_at": notified_at,
-                              "at": at, "owner": owner, "district": d.code})
-                events.append({"source": "legacy_system", "event_class_id": rng.choice(notify_classes),
-                               "title": f"{d.name}工作通报", "description": "请各单位知悉并做好相关工作。",
-                               "lon": None, "lat": None, "area_id": area_ids[area.code], "area_path": area.path,
-                               "urgency": "normal", "mode": "notify", "state": "closed" if closed else "notifying",
-                               "owner_unit_id": owner, "received_at": at, "dispatched_at": notified_at,
-                               "closed_at": closed, "updated_at": closed or notified_at, "version": 2 + len(copied)})
-            else:
-                g = rng.choice(grids_of[d.code])
-                cls, dept, who = rng.choice(handle_classes)
-                lead = f"G{g.code}" if who == "grid" else f"D{d.code}-{dept}"
-                open_ = at > now - timedelta(hours=24)
-                closed_at = None if open_ else at + timedelta(hours=rng.uniform(2, 30))
-                if closed_at is not None and closed_at > now:
-                    closed_at = None
-                    open_ = True
-                lon, lat = centre(g.rect)
-                plans.append({"notify": False, "lead": lead, "at": at, "closed_at": closed_at, "owner": owner,
-                              "district": d.code})
-                events.append({"source": rng.choice(("hotline", "app", "grid")), "event_class_id": cls,
-                               "title": "群众反映问题", "description": "网格内发现问题，请处置。", "lon": lon,
-                               "lat": lat, "area_id": area_ids[g.code], "area_path": g.path, "urgency": "normal",
-                               "mode": "handle", "state": "registered" if open_ else "closed",
-                               "owner_unit_id": owner, "received_at": at,
-                               "dispatched_at": None if open_ else at + timedelta(minutes=10),
-                               "closed_at": closed_at, "updated_at": closed_at or at, "version": 1 if open_ else 6})
-        for prefix, idx in sorted(numbers.items()):
-            first = reserve(s, prefix, len(idx))
-            for k, i in enumerate(idx):
-                events[i]["number"] = f"{prefix}-{first + k:06d}"
-        for e in events:
-            e.update({"intake_key": f"city-demo:{e['number']}", "district_code": of_number(e["number"]),
-                      "self_handled": False, "rework_count": 0,
-                      "return_count": 0})
-        conn = s.connection()
-        insert_rows(conn, Event.__table__, events)
-        ids = dict(s.execute(select(Event.number, Event.id).where(
-            Event.received_at >= day_end - timedelta(days=1, minutes=1), Event.received_at <= day_end,
-            Event.intake_key.like("city-demo:%"))).all())
-        tasks = []
-        for e, p in zip(events, plans, strict=True):
-            eid = ids[e["number"]]
-            if p["notify"]:
-                for code, read_at in zip(p["copied"], p["reads"], strict=True):
-                    tasks.append({"event_id": eid, "district_code": e["district_code"], "unit_id": units[code],
-                                  "role": "notify",
-                                  "state": "read" if read_at else "notified", "dispatched_by_unit_id": p["owner"],
-                                  "dispatched_by": SYSTEM, "dispatched_at": p["notified_at"], "read_at": read_at,
-                                  "ended_at": read_at, "accepted_at": None, "reported_at": None,
-                                  "verified_at": None, "rework_count": 0,
-                                  "updated_at": read_at or p["notified_at"], "version": 2 if read_at else 1})
-            elif p["closed_at"] is not None:
-                d_at = p["at"] + timedelta(minutes=10)
-                tasks.append({"event_id": eid, "district_code": e["district_code"], "unit_id": units[p["lead"]],
-                              "role": "lead", "state": "verified",
-                              "dispatched_by_unit_id": p["owner"], "dispatched_by": f"dispatcher.{p['district']}",
-                              "dispatched_at": d_at, "read_at": None, "ended_at": p["closed_at"],
-                              "accepted_at": d_at + timedelta(minutes=20),
-                              "reported_at": p["closed_at"] - timedelta(minutes=30),
-                              "verified_at": p["closed_at"], "rework_count": 0, "updated_at": p["closed_at"],
-                              "version": 4})
-        insert_rows(conn, Task.__table__, tasks)
-        # this day's events were numbered last: their tasks are those of events from its first id on
-        task_ids = {(e, u): t for t, e, u in s.execute(select(Task.id, Task.event_id, Task.unit_id).where(
-            Task.event_id >= min(ids.values())))}
-        lines: list[tuple[Any, ...]] = []
-        for e, p in zip(events, plans, strict=True):
-            eid = ids[e["number"]]
-            lines.append((eid, None, p["at"], SYSTEM, "event.register", None, "registered",
-                          {"source": e["source"], "owner": f"C{p['district']}"}))
-            if p["notify"]:
-                lines.append((eid, None, p["notified_at"], SYSTEM, "event.notify", "registered", "notifying",
-                              {"units": p["copied"], "copy_lists": []}))
-                for code, read_at in zip(p["copied"], p["reads"], strict=True):
-                    tid = task_ids[(eid, units[code])]
-                    lines.append((eid, tid, p["notified_at"], SYSTEM, "task.create", None, "notified",
-                                  {"unit": code, "role": "notify"}))
-                    if read_at is not None:
-                        lines.append((eid, tid, read_at, f"{code}值班员", "task.read", "notified", "read",
-                                      {"unit": code, "role": "notify"}))
-                if e["closed_at"] is not None:
-                    lines.append((eid, None, e["closed_at"], SYSTEM, "event.all_read", "notifying", "closed", {}))
-            elif p["closed_at"] is not None:
-                tid = task_ids[(eid, units[p["lead"]])]
-                who, d_at = f"dispatcher.{p['district']}", p["at"] + timedelta(minutes=10)
-                lines += [(eid, None, d_at, who, "event.dispatch", "registered", "dispatched", {"lead": p["lead"]}),
-                          (eid, tid, d_at, who, "task.create", None, "dispatched", {"unit": p["lead"], "role": "lead"}),
-                          (eid, tid, d_at + timedelta(minutes=20), p["lead"], "task.accept", "dispatched", "accepted",
-                           {}),
-                          (eid, tid, p["closed_at"] - timedelta(minutes=30), p["lead"], "task.report_back",
-                           "accepted", "reported_back", {}),
-                          (eid, tid, p["closed_at"], who, "task.verify", "reported_back", "verified", {}),
-                          (eid, None, p["closed_at"], who, "event.close", "verified", "closed", {})]
-        district = {ids[e["number"]]: e["district_code"] for e in events}
-        insert_rows(conn, TimelineEntry.__table__, [(line[0], district[line[0]], *line[1:]) for line in lines],
-                    columns=["event_id", "district_code", "task_id", "at", "actor", "action", "from_state", "to_state", "payload"])
+    # PostgreSQL, tables still empty: ids drawn from the sequences (nothing read back), and the indexes
+    # no constraint needs built once at the end rather than kept up row by row (a 5 M-event city's
+    # indexes outgrow memory, and then every row costs a random read per index)
+    pg = s.get_bind().dialect.name == "postgresql"
+    deferred: list[str] = []
+    if pg and s.scalar(select(Event.id).limit(1)) is None:
+        deferred = drop_secondary_indexes(s.connection(), [Event.__table__, Task.__table__, TimelineEntry.__table__])
         s.commit()
-        total += len(events)
-        bar.advance(job, len(events))
+    try:
+        for day in range(days):
+            day_end = now - timedelta(days=days - 1 - day)
+            batch = []
+            for _ in range(per_day):
+                at = day_end - timedelta(seconds=rng.uniform(60, 86_400))
+                batch.append((at, rng.choice(districts), rng.random() < NOTIFY_SHARE))
+            batch.sort(key=lambda b: b[0])
+            events: list[dict[str, Any]] = []
+            plans: list[dict[str, Any]] = []
+            numbers: dict[str, list[int]] = {}
+            for at, d, notify in batch:
+                numbers.setdefault(number_prefix(d.code, at), []).append(len(plans))
+                owner = units[f"C{d.code}"]
+                if notify:
+                    towns = rng.sample(towns_of[d.code], min(len(towns_of[d.code]), rng.randint(1, 6)))
+                    copied = [f"C{t.code}" for t in towns] + [f"D{d.code}-{rng.choice(depts)}"]
+                    area = towns[0] if len(towns) == 1 else d
+                    notified_at = at + timedelta(minutes=rng.uniform(3, 40))
+                    reads = [notified_at + timedelta(hours=rng.uniform(0.2, 20)) if rng.random() < 0.97 else None
+                             for _ in copied]
+                    reads = [r if r is not None and r < now else None for r in reads]
+                    closed = max(reads) if all(r is not None for r in reads) else None  # type: ignore[type-var]
+                    plans.append({"notify": True, "copied": copied, "reads": reads, "notified_at": notified_at,
+                                  "at": at, "owner": owner, "district": d.code})
+                    events.append({"source": "legacy_system", "event_class_id": rng.choice(notify_classes),
+                                   "title": f"{d.name}工作通报", "description": "请各单位知悉并做好相关工作。",
+                                   "lon": None, "lat": None, "area_id": area_ids[area.code], "area_path": area.path,
+                                   "urgency": "normal", "mode": "notify", "state": "closed" if closed else "notifying",
+                                   "owner_unit_id": owner, "received_at": at, "dispatched_at": notified_at,
+                                   "closed_at": closed, "updated_at": closed or notified_at, "version": 2 + len(copied)})
+                else:
+                    g = rng.choice(grids_of[d.code])
+                    cls, dept, who = rng.choice(handle_classes)
+                    lead = f"G{g.code}" if who == "grid" else f"D{d.code}-{dept}"
+                    open_ = at > now - timedelta(hours=24)
+                    closed_at = None if open_ else at + timedelta(hours=rng.uniform(2, 30))
+                    if closed_at is not None and closed_at > now:
+                        closed_at = None
+                        open_ = True
+                    lon, lat = centre(g.rect)
+                    plans.append({"notify": False, "lead": lead, "at": at, "closed_at": closed_at, "owner": owner,
+                                  "district": d.code})
+                    events.append({"source": rng.choice(("hotline", "app", "grid")), "event_class_id": cls,
+                                   "title": "群众反映问题", "description": "网格内发现问题，请处置。", "lon": lon,
+                                   "lat": lat, "area_id": area_ids[g.code], "area_path": g.path, "urgency": "normal",
+                                   "mode": "handle", "state": "registered" if open_ else "closed",
+                                   "owner_unit_id": owner, "received_at": at,
+                                   "dispatched_at": None if open_ else at + timedelta(minutes=10),
+                                   "closed_at": closed_at, "updated_at": closed_at or at, "version": 1 if open_ else 6})
+            for prefix, idx in sorted(numbers.items()):
+                first = reserve(s, prefix, len(idx))
+                for k, i in enumerate(idx):
+                    events[i]["number"] = f"{prefix}-{first + k:06d}"
+            for e in events:
+                e.update({"intake_key": f"city-demo:{e['number']}", "district_code": of_number(e["number"]),
+                          "self_handled": False, "rework_count": 0,
+                          "return_count": 0})
+            conn = s.connection()
+            if pg:
+                for e, new_id in zip(events, next_ids(conn, Event.__table__, len(events)), strict=True):
+                    e["id"] = new_id
+            insert_rows(conn, Event.__table__, events)
+            if pg:
+                ids = {e["number"]: e["id"] for e in events}
+            else:
+                ids = dict(s.execute(select(Event.number, Event.id).where(
+                    Event.received_at >= day_end - timedelta(days=1, minutes=1), Event.received_at <= day_end,
+                    Event.intake_key.like("city-demo:%"))).all())
+            tasks = []
+            for e, p in zip(events, plans, strict=True):
+                eid = ids[e["number"]]
+                if p["notify"]:
+                    for code, read_at in zip(p["copied"], p["reads"], strict=True):
+                        tasks.append({"event_id": eid, "district_code": e["district_code"], "unit_id": units[code],
+                                      "role": "notify",
+                                      "state": "read" if read_at else "notified", "dispatched_by_unit_id": p["owner"],
+                                      "dispatched_by": SYSTEM, "dispatched_at": p["notified_at"], "read_at": read_at,
+                                      "ended_at": read_at, "accepted_at": None, "reported_at": None,
+                                      "verified_at": None, "rework_count": 0,
+                                      "updated_at": read_at or p["notified_at"], "version": 2 if read_at else 1})
+                elif p["closed_at"] is not None:
+                    d_at = p["at"] + timedelta(minutes=10)
+                    tasks.append({"event_id": eid, "district_code": e["district_code"], "unit_id": units[p["lead"]],
+                                  "role": "lead", "state": "verified",
+                                  "dispatched_by_unit_id": p["owner"], "dispatched_by": f"dispatcher.{p['district']}",
+                                  "dispatched_at": d_at, "read_at": None, "ended_at": p["closed_at"],
+                                  "accepted_at": d_at + timedelta(minutes=20),
+                                  "reported_at": p["closed_at"] - timedelta(minutes=30),
+                                  "verified_at": p["closed_at"], "rework_count": 0, "updated_at": p["closed_at"],
+                                  "version": 4})
+            if pg:
+                for t, new_id in zip(tasks, next_ids(conn, Task.__table__, len(tasks)), strict=True):
+                    t["id"] = new_id
+            insert_rows(conn, Task.__table__, tasks)
+            if pg:
+                task_ids = {(t["event_id"], t["unit_id"]): t["id"] for t in tasks}
+            else:
+                # this day's events were numbered last: their tasks are those of events from its first id on
+                task_ids = {(e, u): t for t, e, u in s.execute(select(Task.id, Task.event_id, Task.unit_id).where(
+                    Task.event_id >= min(ids.values())))}
+            lines: list[tuple[Any, ...]] = []
+            for e, p in zip(events, plans, strict=True):
+                eid = ids[e["number"]]
+                lines.append((eid, None, p["at"], SYSTEM, "event.register", None, "registered",
+                              {"source": e["source"], "owner": f"C{p['district']}"}))
+                if p["notify"]:
+                    lines.append((eid, None, p["notified_at"], SYSTEM, "event.notify", "registered", "notifying",
+                                  {"units": p["copied"], "copy_lists": []}))
+                    for code, read_at in zip(p["copied"], p["reads"], strict=True):
+                        tid = task_ids[(eid, units[code])]
+                        lines.append((eid, tid, p["notified_at"], SYSTEM, "task.create", None, "notified",
+                                      {"unit": code, "role": "notify"}))
+                        if read_at is not None:
+                            lines.append((eid, tid, read_at, f"{code}值班员", "task.read", "notified", "read",
+                                          {"unit": code, "role": "notify"}))
+                    if e["closed_at"] is not None:
+                        lines.append((eid, None, e["closed_at"], SYSTEM, "event.all_read", "notifying", "closed", {}))
+                elif p["closed_at"] is not None:
+                    tid = task_ids[(eid, units[p["lead"]])]
+                    who, d_at = f"dispatcher.{p['district']}", p["at"] + timedelta(minutes=10)
+                    lines += [(eid, None, d_at, who, "event.dispatch", "registered", "dispatched", {"lead": p["lead"]}),
+                              (eid, tid, d_at, who, "task.create", None, "dispatched", {"unit": p["lead"], "role": "lead"}),
+                              (eid, tid, d_at + timedelta(minutes=20), p["lead"], "task.accept", "dispatched", "accepted",
+                               {}),
+                              (eid, tid, p["closed_at"] - timedelta(minutes=30), p["lead"], "task.report_back",
+                               "accepted", "reported_back", {}),
+                              (eid, tid, p["closed_at"], who, "task.verify", "reported_back", "verified", {}),
+                              (eid, None, p["closed_at"], who, "event.close", "verified", "closed", {})]
+            district = {ids[e["number"]]: e["district_code"] for e in events}
+            insert_rows(conn, TimelineEntry.__table__, [(line[0], district[line[0]], *line[1:]) for line in lines],
+                        columns=["event_id", "district_code", "task_id", "at", "actor", "action", "from_state", "to_state", "payload"])
+            s.commit()
+            total += len(events)
+            bar.advance(job, len(events))
+    finally:
+        if deferred:
+            s.rollback()
+            job = bar.add_task("索引 indexes", total=len(deferred))
+            create_indexes(s.connection(), deferred)
+            s.commit()
+            bar.advance(job, len(deferred))
     return total
 
 
 def run_city_demo(*, url: str, host: str, port: int, data_dir: Any, seed: int, days: int, events_per_day: int,
                   shape: CityShape, serve: bool, console: Console) -> CityReport | None:
     """Migrate ``url``, build the city into it unless it holds one, then serve it (no live loop)."""
+    import threading
     import time
 
     from sqlalchemy import func
@@ -525,11 +554,15 @@ def run_city_demo(*, url: str, host: str, port: int, data_dir: Any, seed: int, d
 
         from shuzhi.config import Settings
         from shuzhi.entrypoints.api.app import create_app
+        from shuzhi.services.dispatching.deciding import warm
         from shuzhi.services.scheduler import start_in_thread
 
         settings = Settings(data_dir=data_dir, database_url=url, demo_mode=True)
         app = create_app(factory, settings)
         start_in_thread(factory)
+        # the first dispatch decision would compile the whole organisation (tens of seconds at city
+        # scale): built in the background while the server starts
+        threading.Thread(target=warm, args=(UnitOfWork(factory),), name="warm-directory", daemon=True).start()
         console.print(f"\n[bold]数治 shuzhi city demo[/bold] — http://{host}:{port}/levels")
         uvicorn.run(app, host=host, port=port, log_level="warning")
     return report

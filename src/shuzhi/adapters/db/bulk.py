@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, bindparam, insert, update
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, bindparam, insert, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
@@ -174,3 +174,37 @@ def as_utc(value: datetime) -> datetime:
     from datetime import UTC
 
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def next_ids(conn: Connection, table: Any, n: int) -> list[int]:
+    """``n`` ids drawn from ``table``'s id sequence (PostgreSQL): rows written by COPY with their ids
+    set need no query to read them back for the rows that point at them."""
+    seq = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
+    return list(conn.scalars(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": seq, "n": n}))
+
+
+def drop_secondary_indexes(conn: Connection, tables: Sequence[Any]) -> list[str]:
+    """PostgreSQL: drop the indexes of ``tables`` that no constraint needs (primary keys and unique
+    constraints stay) and return their definitions, to be created again by :func:`create_indexes` once a
+    bulk load into empty tables is done: one index build over the loaded rows is several times cheaper
+    than keeping ten indexes up to date row by row, and stays so when the indexes outgrow memory.
+    Elsewhere: nothing (SQLite keeps its indexes)."""
+    if conn.dialect.name != "postgresql":
+        return []
+    rows = conn.execute(text(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = ANY(CAST(:tables AS regclass[])) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1"),
+        {"tables": [t.name for t in tables]}).all()
+    for name, _definition in rows:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    return [definition for _name, definition in rows]
+
+
+def create_indexes(conn: Connection, definitions: Sequence[str]) -> None:
+    """Create the indexes :func:`drop_secondary_indexes` dropped (their ``CREATE INDEX`` statements)."""
+    if definitions:
+        # a sort in memory per index instead of on disk (the session's setting only)
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    for definition in definitions:
+        conn.exec_driver_sql(definition)

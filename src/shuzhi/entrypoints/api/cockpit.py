@@ -22,12 +22,14 @@ from shuzhi.services.security import live_sessions
 from shuzhi.services.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/api", tags=["cockpit"])
+#: One area of the reader's scope whose cockpit the page shows (a click on the map); absent: all of it.
+AreaQ = Annotated[str | None, Query(max_length=15)]
 
 
 @router.get("/cockpit/summary")
-def get_summary(uow: UowDep, actor: ActorDep) -> dict[str, Any]:
+def get_summary(uow: UowDep, actor: ActorDep, area: AreaQ = None) -> dict[str, Any]:
     """Today's counters in your scope (received, dispatched, closed, open, overdue …); absent parts are null."""
-    s = cockpit.summary(uow, actor)
+    s = cockpit.summary(uow, cockpit.within(uow, actor, area))
     out = asdict(s)
     out.update(out.pop("extra"))
     out.setdefault("warnings_active", None)
@@ -35,45 +37,53 @@ def get_summary(uow: UowDep, actor: ActorDep) -> dict[str, Any]:
     return out
 
 
+@router.get("/cockpit/focus")
+def get_focus(uow: UowDep, actor: ActorDep, area: AreaQ = None) -> dict[str, Any]:
+    """The area the cockpit shows (yours unless ``area``), the level its map draws and the breadcrumb."""
+    return asdict(cockpit.focus(uow, actor, area))
+
+
 @router.get("/cockpit/area-load")
 def get_area_load(uow: UowDep, actor: ActorDep, level: str = "town",
                   parent_code: Annotated[str | None, Query(max_length=15)] = None) -> list[dict[str, Any]]:
-    """Open events per town, village or grid in your scope (the map's colours)."""
+    """Open events per district, town, village or grid in your scope (the map's colours); ``level=auto``:
+    the level below ``parent_code`` (else your own area)."""
     return [asdict(a) for a in cockpit.area_load(uow, actor, level=level, parent_code=parent_code)]
 
 
 @router.get("/cockpit/markers")
-def get_markers(uow: UowDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=2000)] = 300
-                ) -> list[dict[str, Any]]:
+def get_markers(uow: UowDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=2000)] = 300,
+                area: AreaQ = None) -> list[dict[str, Any]]:
     """The most recent open events with a point (the map's markers)."""
-    return [asdict(m) for m in cockpit.markers(uow, actor, limit=limit)]
+    return [asdict(m) for m in cockpit.markers(uow, cockpit.within(uow, actor, area), limit=limit)]
 
 
 @router.get("/cockpit/breakdowns")
-def get_breakdowns(uow: UowDep, actor: ActorDep, days: int = 14) -> dict[str, Any]:
+def get_breakdowns(uow: UowDep, actor: ActorDep, days: int = 14, area: AreaQ = None) -> dict[str, Any]:
     """Received and closed per day, open events by state, major class and source (the key panels)."""
-    return asdict(cockpit.breakdowns(uow, actor, days=days))
+    return asdict(cockpit.breakdowns(uow, cockpit.within(uow, actor, area), days=days))
 
 
 @router.get("/live/feed")
 def get_feed(uow: UowDep, actor: ActorDep, after_id: int | None = None,
-             limit: Annotated[int, Query(ge=1, le=200)] = 30) -> list[dict[str, Any]]:
+             limit: Annotated[int, Query(ge=1, le=200)] = 30, area: AreaQ = None) -> list[dict[str, Any]]:
     """Timeline lines of events in your scope: the newest, or those after ``after_id``."""
-    return [asdict(i) for i in cockpit.feed(uow, actor, after_id=after_id, limit=limit)]
+    return [asdict(i) for i in cockpit.feed(uow, cockpit.within(uow, actor, area), after_id=after_id, limit=limit)]
 
 
 @router.get("/cockpit/warning-markers")
-def get_warning_markers(uow: UowDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=2000)] = 500
-                        ) -> list[dict[str, Any]]:
+def get_warning_markers(uow: UowDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+                        area: AreaQ = None) -> list[dict[str, Any]]:
     """Firing warnings in your scope with a point (the device's, else the area's centre), for the map."""
-    return [asdict(m) for m in cockpit.warning_markers(uow, actor, limit=limit)]
+    return [asdict(m) for m in cockpit.warning_markers(uow, cockpit.within(uow, actor, area), limit=limit)]
 
 
 @router.get("/live/warnings")
 def get_warning_feed(uow: UowDep, actor: ActorDep, after_id: int | None = None,
-                     limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[dict[str, Any]]:
+                     limit: Annotated[int, Query(ge=1, le=200)] = 20, area: AreaQ = None) -> list[dict[str, Any]]:
     """Warnings in your scope that fired, changed level or ended: the newest, or those after ``after_id``."""
-    return [asdict(i) for i in cockpit.warning_feed(uow, actor, after_id=after_id, limit=limit)]
+    return [asdict(i) for i in cockpit.warning_feed(uow, cockpit.within(uow, actor, area), after_id=after_id,
+                                                    limit=limit)]
 
 
 def _sse(kind: str, data: Any, ident: int | None = None) -> str:
@@ -88,6 +98,7 @@ async def live_stream(
     after_warning: Annotated[int | None, Query(ge=0)] = None,
     poll: Annotated[float, Query(ge=0.2, le=10)] = 1.0,
     timeout: Annotated[float, Query(ge=1, le=3600)] = 600,
+    area: AreaQ = None,
 ) -> StreamingResponse:
     """Server-Sent Events: every new timeline line in your scope as ``event: timeline``, and every warning
     that fires, changes level or ends in your scope as ``event: warning``, within ``poll`` s.
@@ -98,14 +109,17 @@ async def live_stream(
     ``timeout`` s; the client reconnects.
     """
     factory = request.app.state.session_factory
+    # the stream of one area's cockpit carries that area's lines only (404 outside the reader's scope);
+    # the credential checks below still look at the person, not the narrowed view
+    viewer = await run_in_threadpool(cockpit.within, UnitOfWork(factory), actor, area)
     last = request.headers.get("last-event-id")
     cursor = after_id if after_id is not None else (int(last) if last and last.isdigit() else None)
 
     def poll_once(after: int | None) -> list[cockpit.FeedItem]:
-        return cockpit.feed(UnitOfWork(factory), actor, after_id=after, limit=100)
+        return cockpit.feed(UnitOfWork(factory), viewer, after_id=after, limit=100)
 
     def poll_warnings(after: int) -> list[cockpit.WarningFeedItem]:
-        return cockpit.warning_feed(UnitOfWork(factory), actor, after_id=after, limit=100)
+        return cockpit.warning_feed(UnitOfWork(factory), viewer, after_id=after, limit=100)
 
     if cursor is None:
         # start from "now": the page loads the recent lines through /live/feed
@@ -175,10 +189,11 @@ def get_my_copies(uow: UowDep, actor: ActorDep, unread: bool = True,
 
 
 @router.get("/cockpit/flows")
-def get_flows(uow: UowDep, actor: ActorDep, days: Annotated[int, Query(ge=1, le=366)] = 30) -> dict[str, Any]:
+def get_flows(uow: UowDep, actor: ActorDep, days: Annotated[int, Query(ge=1, le=366)] = 30,
+              area: AreaQ = None) -> dict[str, Any]:
     """The two flows in your scope over the last days: copied for information (抄送知悉: count, read,
     read on time) vs routed for handling (流转处置: count, closed, handled on time)."""
-    return asdict(cockpit.flows(uow, actor, days=days))
+    return asdict(cockpit.flows(uow, cockpit.within(uow, actor, area), days=days))
 
 
 @router.get("/my/verifications")
@@ -190,7 +205,8 @@ def get_to_verify(uow: UowDep, actor: ActorDep) -> list[dict[str, Any]]:
 @router.get("/cockpit/map-layer", response_model=None)
 def get_map_layer(request: Request, uow: UowDep, actor: ActorDep, level: str = "town",
                   within: Annotated[str | None, Query(max_length=15)] = None) -> Response:
-    """Simplified boundaries of one level (optionally within one area) in your scope, as GeoJSON.
+    """Simplified boundaries of one level (optionally within one area) in your scope, as GeoJSON;
+    ``level=auto``: the level below ``within`` (else your own area).
 
     Boundaries change only on an area import, so the answer carries an ETag: a page that comes back
     sends ``If-None-Match`` and gets a 304 with no body instead of the layer again. ``private``: the

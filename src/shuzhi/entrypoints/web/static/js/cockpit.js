@@ -13,7 +13,12 @@ const PALETTE = ["#2ee6d6", "#3aa0ff", "#ffc53d", "#ff7a45", "#f5222d", "#9254de
 // chart text follows the page's font size, which grows with the screen (a wall shows bigger text)
 const fs = () => Math.round(parseFloat(getComputedStyle(document.body).fontSize) * 0.8);
 
-const state = { level: "town", within: null, load: [], names: {}, charts: {}, feedIds: new Set(), warningMarkers: [] };
+// The area whose cockpit this is (/?area=<code>, a click on the map): every figure of the page is that
+// area's (the server narrows the scope, and answers 404 outside the reader's); none: the reader's own.
+const AREA = new URLSearchParams(location.search).get("area") || null;
+const areaQ = (sep = "&") => (AREA ? `${sep}area=${encodeURIComponent(AREA)}` : "");
+// level "auto": the level below the area (a city's districts, a district's towns, a town's grids)
+const state = { level: "auto", within: AREA, focus: null, load: [], names: {}, charts: {}, feedIds: new Set(), warningMarkers: [] };
 const LEVEL_COLOURS = { blue: "#3aa0ff", yellow: "#fadb14", orange: "#fa8c16", red: "#f5222d" };
 
 // Firing warnings as triangles in their level's colour (fetched after the first screen is drawn).
@@ -28,13 +33,15 @@ const warningSeries = () => ({ id: "warnings", type: "scatter", coordinateSystem
   symbolSize: 14, data: warningPoints(), zlevel: 3 });
 
 async function loadWarningMarkers(gate) {
-  state.warningMarkers = await get("/api/cockpit/warning-markers");
+  state.warningMarkers = await get(`/api/cockpit/warning-markers${areaQ("?")}`);
   await gate;
   if (state.charts.map) state.charts.map.setOption({ series: [warningSeries()] });
 }
 
 function eventsUrl(params) {
   const q = new URLSearchParams();
+  // an area's cockpit links to that area's events
+  if (AREA && !("area_code" in params)) q.set("area_code", AREA);
   for (const [k, v] of Object.entries(params)) {
     if (Array.isArray(v)) v.forEach((x) => q.append(k, x));
     else if (v !== undefined && v !== null && v !== "") q.set(k, v);
@@ -97,12 +104,37 @@ function fetchMap() {
   return Promise.all([
     get(`/api/cockpit/map-layer?level=${state.level}${q}`),
     get(`/api/cockpit/area-load?level=${state.level}${loadQ}`),
-    get("/api/cockpit/markers?limit=300"),
+    get(`/api/cockpit/markers?limit=300${areaQ()}`),
+    state.focus ? Promise.resolve(state.focus) : get(`/api/cockpit/focus${areaQ("?")}`),
   ]);
 }
 
+// The breadcrumb of the area shown (重庆市 › 大足区 › 龙岗街道): the areas above the reader's scope are
+// plain text, the others open their own cockpit; the title says which area and what the map shows.
+function renderFocus(f) {
+  state.focus = f;
+  const childLevel = state.level === "auto" ? f.child_level : state.level;
+  document.getElementById("map-title").textContent = f.name
+    ? t("cockpit.map_of", { name: f.name, level: t(`cockpit.level.${childLevel}`) }) : t("cockpit.map");
+  const nav = clear(document.getElementById("cockpit-crumbs"));
+  f.crumbs.forEach((c, i) => {
+    if (i) nav.append(el("span", { class: "crumb-sep", "aria-hidden": "true" }, "›"));
+    const last = i === f.crumbs.length - 1;
+    nav.append(last ? el("span", { "aria-current": "page", "data-code": c.code }, c.name)
+      : c.visible ? el("a", { href: `/?area=${encodeURIComponent(c.code)}`, "data-code": c.code }, c.name)
+        : el("span", { class: "muted", "data-code": c.code }, c.name));
+  });
+  const auto = document.querySelector("[data-level='auto']");
+  auto.textContent = t(`cockpit.level.${f.child_level}`);
+  // every grid of a city at once is 60,000 shapes: the grid layer is a district's or a town's
+  document.querySelector("[data-level='grid']").hidden = f.child_level === "grid" || f.level === "city";
+  document.body.dataset.cockpitArea = f.code || "";
+  document.body.dataset.cockpitLevel = f.level || "";
+}
+
 async function loadMap(fetched) {
-  const [layer, load, markers] = await (fetched || fetchMap());
+  const [layer, load, markers, focus] = await (fetched || fetchMap());
+  renderFocus(focus);
   await echartsReady();
   state.load = load;
   state.names = Object.fromEntries(load.map((a) => [a.code, a.name]));
@@ -140,10 +172,10 @@ async function loadMap(fetched) {
     },
     geo: {
       map: mapName, roam: true, nameProperty: "code", layoutCenter: ["50%", "52%"], layoutSize: "95%",
-      // names on the map while they can be read: a district's towns, not a city's 1,031
-      label: { show: state.level === "town" && load.length <= 60, color: "#e6f4ff", fontSize: fs(),
+      // names on the map while they can be read: a city's districts or a district's towns, not 1,031
+      label: { show: load.length <= 60, color: "#e6f4ff", fontSize: fs(),
         formatter: (p) => state.names[p.name] || "" },
-      itemStyle: { areaColor: "#0b3a5e", borderColor: "#4fc3ff", borderWidth: state.level === "town" ? 1 : 0.4 },
+      itemStyle: { areaColor: "#0b3a5e", borderColor: "#4fc3ff", borderWidth: load.length <= 60 ? 1 : 0.4 },
       emphasis: { label: { show: true, color: "#fff" }, itemStyle: { areaColor: "#2f9bff" } },
       select: { disabled: true },
     },
@@ -156,9 +188,14 @@ async function loadMap(fetched) {
       warningSeries(),
     ],
   }, true);
-  document.getElementById("map-back").hidden = !state.within;
+  const back = document.getElementById("map-back");
+  back.hidden = !focus.up;
+  if (focus.up) back.href = `/?area=${encodeURIComponent(focus.up)}`;
   for (const b of document.querySelectorAll("[data-level]")) b.setAttribute("aria-pressed", String(b.dataset.level === state.level));
   renderRank();
+  // which layer the map shows, once drawn (bench_cockpit.py times the grid layer's opening to this)
+  document.body.dataset.mapDrawn = `${state.level}:${state.within || ""}`;
+  window.__mapDrawnAt = performance.now();
 }
 
 function onMapClick(p) {
@@ -177,13 +214,10 @@ function onMapClick(p) {
   }
   const code = p.name;
   if (!code) return;
-  if (state.level === "town" && !state.within) {
-    state.level = "grid";
-    state.within = code;
-    loadMap();
-  } else {
-    location.href = eventsUrl({ area_code: code, state: OPEN_STATES });
-  }
+  // an area opens its own cockpit (a page of its own: the address names it, the browser's back works);
+  // a grid's cockpit shows the grid itself, whose click lists its open events
+  if (code === state.focus?.code) location.href = eventsUrl({ area_code: code, state: OPEN_STATES });
+  else location.href = `/?area=${encodeURIComponent(code)}`;
 }
 
 // The load panel: the worst RANK_N areas by open events; with a city's 1,031 towns the rest are found by
@@ -202,7 +236,9 @@ function renderRank() {
   if (!top.length || (!needle && top[0].open === 0)) { list.append(empty()); return; }
   const max = Math.max(1, ...top.map((a) => a.open));
   for (const a of top) {
-    list.append(el("li", {}, el("a", { href: eventsUrl({ area_code: a.code, state: OPEN_STATES }) },
+    const href = a.code === state.focus?.code ? eventsUrl({ area_code: a.code, state: OPEN_STATES })
+      : `/?area=${encodeURIComponent(a.code)}`;
+    list.append(el("li", { "data-code": a.code }, el("a", { href },
       el("span", { class: "rank-name", title: a.name }, a.name),
       el("span", { class: "rank-bar", style: `--w:${Math.round((a.open / max) * 100)}%` }),
       el("span", { class: "rank-value" }, String(a.open)))));
@@ -395,10 +431,10 @@ async function loadDutyBoard(gate) {
 
 async function refreshFigures() {
   try {
-    const [s, b] = await Promise.all([get("/api/cockpit/summary"), get("/api/cockpit/breakdowns?days=14")]);
+    const [s, b] = await Promise.all([get(`/api/cockpit/summary${areaQ("?")}`), get(`/api/cockpit/breakdowns?days=14${areaQ()}`)]);
     renderCounters(s);
     renderBreakdowns(b);
-    state.warningMarkers = await get("/api/cockpit/warning-markers");
+    state.warningMarkers = await get(`/api/cockpit/warning-markers${areaQ("?")}`);
     await loadMap();
   } catch (e) { /* the next tick tries again */ }
 }
@@ -407,7 +443,7 @@ async function refreshFigures() {
 // timely each was — copies read by their read deadline (及时知悉率) vs tasks reported back by theirs.
 async function loadFlows(gate) {
   let f;
-  try { f = await get("/api/cockpit/flows?days=30"); } catch (e) { return; }
+  try { f = await get(`/api/cockpit/flows?days=30${areaQ()}`); } catch (e) { return; }
   await gate;
   const panel = document.getElementById("flows-panel");
   const box = clear(document.getElementById("flows"));
@@ -576,12 +612,24 @@ async function main() {
   // loading; the panels and the feed are asked for only once it is drawn, so that on a busy server
   // their queries do not queue in front of the map's.
   const mapData = fetchMap();
-  const summaryP = get("/api/cockpit/summary").then(renderCounters);
+  const summaryP = get(`/api/cockpit/summary${areaQ("?")}`).then(renderCounters);
   const riskP = fetchRiskPoints();
   riskP.catch(() => {}); // a refusal is handled where the layer is drawn
   echartsReady();
   shell();
-  await Promise.all([summaryP, loadMap(mapData)]);
+  try {
+    await Promise.all([summaryP, loadMap(mapData)]);
+  } catch (e) {
+    // an area outside the reader's scope (or none such): say so where the map would be, and stop —
+    // the server answers nothing of it anyway (404)
+    if (AREA && e.status === 404) {
+      clear(document.getElementById("map")).append(el("p", { class: "error", role: "alert", id: "cockpit-error" },
+        t("cockpit.not_found"), " ", el("a", { href: "/" }, t("cockpit.own_area"))));
+      document.body.dataset.cockpitError = "404";
+      return;
+    }
+    throw e;
+  }
   // what a wall display needs first is drawn; the benchmark and the browser tests wait for this
   document.body.dataset.ready = "1";
   window.__cockpitReadyAt = performance.now();
@@ -595,25 +643,25 @@ async function main() {
   document.getElementById("rank-search").addEventListener("input", renderRank);
   const layerDrawn = loadRiskPoints(riskP);
   const gate = Promise.race([layerDrawn, new Promise((resolve) => { setTimeout(resolve, 1500); })]);
-  get("/api/cockpit/breakdowns?days=14").then(async (b) => { await gate; renderBreakdowns(b); }).catch(() => {});
+  get(`/api/cockpit/breakdowns?days=14${areaQ()}`).then(async (b) => { await gate; renderBreakdowns(b); }).catch(() => {});
   loadLedgerBoard(gate);
   loadDutyBoard(gate);
   loadFlows(gate);
-  import("./cockpit_town.js").then((m) => m.loadTownCockpit()).catch(() => {});  // a town's own panel (#20)
+  // a town's own panel (#20): a town's people's, or the town's a leader above opened
+  import("./cockpit_town.js").then((m) => m.loadTownCockpit(state.focus?.level === "town" ? state.focus.code : null)).catch(() => {});
   startVitals(gate);
   loadWarningMarkers(gate).catch(() => {});
-  const items = await get("/api/live/feed?limit=40").then((got) => { addFeed(got, false); return got; });
-  get("/api/live/warnings?limit=20").then((changes) => addWarnings(changes, false)).catch(() => {});
+  const items = await get(`/api/live/feed?limit=40${areaQ()}`).then((got) => { addFeed(got, false); return got; });
+  get(`/api/live/warnings?limit=20${areaQ()}`).then((changes) => addWarnings(changes, false)).catch(() => {});
   const status = document.getElementById("feed-status");
   openStream(items.length ? items[items.length - 1].id : null, (item) => { addFeed([item], true); scheduleRefresh(); },
     (up) => { status.textContent = up ? t("cockpit.feed_live") : t("cockpit.feed_offline"); status.className = `badge ${up ? "live" : "off"}`; },
-    (change) => { addWarnings([change], true); scheduleRefresh(); });
+    (change) => { addWarnings([change], true); scheduleRefresh(); }, AREA);
   await echartsReady();
   chart("map").on("click", onMapClick);
   for (const b of document.querySelectorAll("[data-level]")) {
-    b.addEventListener("click", () => { state.level = b.dataset.level; state.within = null; loadMap(); });
+    b.addEventListener("click", () => { state.level = b.dataset.level; state.within = state.focus?.code || AREA; loadMap(); });
   }
-  document.getElementById("map-back").addEventListener("click", () => { state.level = "town"; state.within = null; loadMap(); });
   window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
   setInterval(refreshFigures, 30000);
 }

@@ -4,13 +4,17 @@
 // the town's workers is on /levels?area=<town>. It stands where the ranking of towns stood.
 import { clear, el, get, me, t } from "./core.js";
 
-export async function loadTownCockpit() {
-  const who = await me();
-  // the scope lists its areas (and "unit:<code>" for the unit's own tasks elsewhere)
-  const codes = (who.scopeCodes || []).filter((c) => /^\d+$/.test(c));
-  if (codes.length !== 1 || codes[0].length !== 9) return;  // a town's code has 9 digits (domain/areas.py)
+export async function loadTownCockpit(townCode = null) {
+  let code = townCode;
+  if (!code) {
+    const who = await me();
+    // the scope lists its areas (and "unit:<code>" for the unit's own tasks elsewhere)
+    const codes = (who.scopeCodes || []).filter((c) => /^\d+$/.test(c));
+    if (codes.length !== 1 || codes[0].length !== 9) return;  // a town's code has 9 digits (domain/areas.py)
+    code = codes[0];
+  }
   let town;
-  try { town = await get(`/api/towns/${encodeURIComponent(codes[0])}/cockpit`); } catch (e) { return; }
+  try { town = await get(`/api/towns/${encodeURIComponent(code)}/cockpit`); } catch (e) { return; }
   const panel = document.getElementById("town-cockpit-panel");
   document.getElementById("town-cockpit-link").href = `/levels?area=${encodeURIComponent(town.town.code)}`;
   const c = town.coverage;

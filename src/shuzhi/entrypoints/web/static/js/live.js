@@ -3,7 +3,7 @@
 import { authHeaders } from "./core.js";
 
 // onWarning (optional) gets each warning that fires, changes level or ends (``event: warning``).
-export function openStream(afterId, onItem, onStatus, onWarning) {
+export function openStream(afterId, onItem, onStatus, onWarning, area = null) {
   let last = afterId;
   let lastWarning = null;
   let stopped = false;
@@ -16,6 +16,7 @@ export function openStream(afterId, onItem, onStatus, onWarning) {
         const q = new URLSearchParams();
         if (last != null) q.set("after_id", last);
         if (lastWarning != null) q.set("after_warning", lastWarning);
+        if (area) q.set("area", area);  // an area's cockpit: that area's lines only
         const r = await fetch(`/api/live/stream?${q}`, {
           headers: { Accept: "text/event-stream", ...authHeaders("GET") }, credentials: "same-origin",
           signal: controller.signal,
