@@ -8,6 +8,8 @@ Each entry carries what is needed to reproduce it and to judge it (issue #16):
   when the script started and when the figure was taken, and ``conditions``: ``quiet`` or ``under load``;
 - ``python`` (implementation and version);
 - ``database``: engine, server version and every setting whose ``pg_settings.source`` is not ``default``;
+  on a Citus coordinator the engine is ``citus`` and ``citus`` holds the cluster (``_citus.provenance``:
+  Citus version, workers, shards per distributed table, reference tables);
 - ``command``: the command line as run, and ``mode``: ``full`` or ``quick``;
 - ``volume``: the data the figure ran on (events stored, series, grids …);
 - ``samples``: min / median / max (and the values) over the repeats; ``value`` is the figure itself;
@@ -141,7 +143,8 @@ def python_info() -> dict[str, str]:
 
 
 def database_info(url: str | None) -> dict[str, Any]:
-    """Engine, server version and the non-default settings (``pg_settings.source <> 'default'``)."""
+    """Engine, server version and the non-default settings (``pg_settings.source <> 'default'``); on a Citus
+    coordinator, engine ``citus`` and the cluster it distributes over."""
     if not url:
         return {"engine": "none"}
     if url in _DB_CACHE:
@@ -160,11 +163,16 @@ def database_info(url: str | None) -> dict[str, Any]:
                 "SELECT name, setting, unit, source FROM pg_settings WHERE source <> 'default' ORDER BY name"
             ).fetchall()
             database = conn.execute("SELECT current_database()").fetchone()
+            from _citus import provenance  # beside this module
+
+            cluster = provenance(conn)
         info = {
-            "engine": "postgresql", "version": version[0] if version else "unknown",
+            "engine": "postgresql" if cluster is None else "citus", "version": version[0] if version else "unknown",
             "database": database[0] if database else None,
             "settings": {n: {"setting": s, "unit": u, "source": src} for n, s, u, src in rows},
         }
+        if cluster is not None:
+            info["citus"] = cluster
     _DB_CACHE[url] = info
     return info
 

@@ -45,6 +45,7 @@ from _results import finish, record
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 DB = os.environ.get("SHUZHI_BENCH_SENSING_DB", "bench_sensing")
 URL = f"postgresql+psycopg://postgres@localhost/{DB}"
+CITUS = False  # use_citus(): the database on the local Citus cluster (bench_mqtt.py --citus)
 INDICATORS, TOWNS = 20, 50
 DEVICES_EACH = 100  # per indicator; main() sets it from --devices-each
 BATCH = 20_000
@@ -96,13 +97,27 @@ def reset_readings() -> None:
         conn.execute("VACUUM ANALYZE readings")
 
 
+def use_citus() -> None:
+    """Prepare and measure on the local Citus cluster (``_citus.py``): the same database name on its
+    coordinator; :func:`prepare` lays it out with ``distribute()`` (readings by series, 48 shards)."""
+    import _citus
+
+    global ADMIN_URL, URL, CITUS
+    _citus.ensure_cluster()
+    ADMIN_URL, URL, CITUS = _citus.ADMIN_URL, _citus.url(DB), True
+
+
 def prepare_or_reuse(reuse: bool = True) -> list[str]:
     """The sensing database, reused (emptied of readings) while its fingerprint matches, else rebuilt."""
+    import _citus
     from _prepared import explain, fingerprint, mark, matches
 
-    fp = fingerprint("sensing", indicators=INDICATORS, devices_each=DEVICES_EACH, towns=TOWNS, codes=2)
+    fp = fingerprint("sensing", indicators=INDICATORS, devices_each=DEVICES_EACH, towns=TOWNS, codes=2,
+                     **({"citus_shards": _citus.SHARDS} if CITUS else {}))
     print(explain(ADMIN_URL, URL, fp), flush=True)
     if matches(ADMIN_URL, URL, fp) and prepared():
+        if CITUS:  # a database the migrations brought to the head may have tables to lay out
+            _citus.distribute(URL)
         reset_readings()
         return device_codes()
     codes = prepare()
@@ -120,10 +135,16 @@ def prepare() -> list[str]:
     from shuzhi.services.sensing.indicators import import_devices, import_indicators
     from shuzhi.services.unit_of_work import UnitOfWork
 
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    upgrade(URL)
+    if CITUS:
+        import _citus
+
+        # on every node with the extension, the migrations; laid out once the sensing world is in (below)
+        _citus.lay_out(DB, distributed=False)
+    else:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {DB}")
+        upgrade(URL)
     with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("INSERT INTO areas (code, name, level, path, created_at, updated_at) VALUES "
                      "('500111', '大足区', 'district', '/500111/', now(), now())")
@@ -149,6 +170,10 @@ def prepare() -> list[str]:
     for i in range(INDICATORS):
         warning_config.create_rule(UnitOfWork(factory), SYSTEM, bench_rule(f"BENCH_{i:02d}"))
     factory.kw["bind"].dispose()
+    if CITUS:
+        import _citus
+
+        _citus.distribute(URL)
     return [d["code"] for d in devices]
 
 

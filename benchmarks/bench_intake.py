@@ -22,6 +22,16 @@ district imported through the real importers, ``--events`` events each with its 
 filled by set-based SQL; reused while its fingerprint (schema head, events, seed) matches.
 Run: ``.venv/bin/python benchmarks/bench_intake.py [--events 1000000] [--requests 6000] [--rounds 3]``;
 ``--prepare-only`` builds the database and stops; ``--quick`` is a smoke run (20,000 events, 600 requests, 1 round).
+
+On Citus (issue #25): ``--citus`` takes the same measurement on the local Citus cluster (``_citus.py``: the
+database on the coordinator and both workers, the project's migrations, the history filled into the
+coordinator's tables and then distributed by ``adapters.db.citus.distribute()``, 48 shards a table) and
+records every figure with a ``_citus`` suffix beside the one-machine one. The demo district is one district:
+its cases share one ``district_code``, so every intake is a single-shard transaction on one worker, sent
+through the coordinator (the number drawn from the coordinator's ``event_sequences``). The CPU per request
+then counts the backends of the benchmark database on the coordinator and on the workers. The SQL
+baseline writes the event and its first line as two single-shard statements there, as
+``adapters.db.event_insert`` does on Citus.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _citus
 from _prepared import explain, fingerprint, mark, matches
 from _results import finish, record, tree_rss_mb
 
@@ -51,6 +62,19 @@ ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@loca
 DB = os.environ.get("SHUZHI_BENCH_DB", "shuzhi_bench")
 URL = f"postgresql+psycopg://postgres@localhost/{DB}"
 HERE = Path(__file__).resolve().parent
+CITUS = False  # --citus: ADMIN_URL and URL name the local Citus cluster's coordinator (use_citus)
+
+
+def use_citus() -> None:
+    """Measure on the local Citus cluster: the same database name, on its coordinator."""
+    global ADMIN_URL, URL, CITUS
+    _citus.ensure_cluster()
+    ADMIN_URL, URL, CITUS = _citus.ADMIN_URL, _citus.url(DB), True
+
+
+def _name(figure: str) -> str:
+    """The record's name of a figure: with the ``_citus`` suffix when measured on Citus."""
+    return _citus.name(figure) if CITUS else figure
 
 
 def prepare(stored_events: int) -> list[tuple[float, float, str]]:
@@ -61,11 +85,17 @@ def prepare(stored_events: int) -> list[tuple[float, float, str]]:
     from shuzhi.demo.runner import load_reference_data
     from shuzhi.services.unit_of_work import UnitOfWork
 
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
+    if CITUS:
+        # on every node, with the extension; the project's migrations build the schema, as `shuzhi init`
+        # does on a coordinator; the tables stay the coordinator's until the history is in (below)
+        _citus.lay_out(DB, distributed=False)
+    else:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {DB}")
     engine = make_engine(URL)
-    Base.metadata.create_all(engine)
+    if not CITUS:
+        Base.metadata.create_all(engine)
     district = build_district(1)
     factory = make_session_factory(engine)
     load_reference_data(lambda: UnitOfWork(factory), district)
@@ -75,6 +105,7 @@ def prepare(stored_events: int) -> list[tuple[float, float, str]]:
         grids = conn.execute("SELECT id, path, centroid_lon, centroid_lat FROM areas WHERE level='grid'").fetchall()
         owner = conn.execute("SELECT id FROM units WHERE kind='centre' AND level='district'").fetchone()[0]
         classes = [r[0] for r in conn.execute("SELECT code FROM event_classes WHERE default_mode='handle'")]
+        district = conn.execute("SELECT code FROM areas WHERE level='district'").fetchone()[0]
         # One set-based statement: history as a real district would have it, spread over two years.
         conn.execute(
             """
@@ -83,23 +114,27 @@ def prepare(stored_events: int) -> list[tuple[float, float, str]]:
                         FROM areas WHERE level = 'grid')
             INSERT INTO events (number, source, title, description, lon, lat, area_id, area_path, urgency, mode,
                                 state, owner_unit_id, self_handled, rework_count, return_count, received_at,
-                                updated_at, version)
+                                updated_at, version, district_code)
             SELECT '500111-H-' || lpad(g::text, 8, '0'), 'hotline', '历史事件 ' || g, '', a.centroid_lon,
                    a.centroid_lat, a.id, a.path, 'normal', 'handle',
                    (ARRAY['called_back','closed','handling','registered'])[1 + g %% 4], %s, false, 0, 0,
-                   now() - (g || ' minutes')::interval, now(), 1
+                   now() - (g || ' minutes')::interval, now(), 1, %s
             FROM generate_series(1, %s) AS g JOIN g_ a ON a.rn = g %% %s
             """,
-            (owner, stored_events, len(grids)),
+            (owner, district, stored_events, len(grids)),
         )
         # each stored event has its first timeline entry, as intake writes it
         conn.execute(
             """
             INSERT INTO timeline_entries (event_id, task_id, at, actor_id, actor, action, from_state, to_state,
-                                          reason, payload)
-            SELECT id, NULL, received_at, NULL, 'bench', 'event.register', NULL, 'registered', NULL, '{}'::json
+                                          reason, payload, district_code)
+            SELECT id, NULL, received_at, NULL, 'bench', 'event.register', NULL, 'registered', NULL, '{}'::json,
+                   district_code
             FROM events
             """)
+    if CITUS:  # the rows move from the coordinator's tables to the shards
+        _citus.distribute(URL)
+    with psycopg.connect(URL.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("ANALYZE")
     print(f"filled {stored_events} events and their timeline entries in {time.perf_counter() - t0:.0f} s")
     rng = random.Random(7)
@@ -316,6 +351,20 @@ def _baseline_rows(points: list[tuple[float, float, str]], n: int, tag: str) -> 
     return rows
 
 
+def _citus_statements() -> tuple[str, str]:
+    from shuzhi.adapters.db.event_insert import EVENT_COLUMNS, LINE_COLUMNS
+
+    event = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+             f"VALUES ({', '.join(f'%(e_{c})s' for c in EVENT_COLUMNS)}) RETURNING id")
+    line = (f"INSERT INTO timeline_entries (event_id, district_code, {', '.join(LINE_COLUMNS)}) "
+            f"VALUES (%(event_id)s, %(e_district_code)s, "
+            f"{', '.join(f'%(l_{c})s::json' if c == 'payload' else f'%(l_{c})s' for c in LINE_COLUMNS)})")
+    return event, line
+
+
+_CITUS_EVENT, _CITUS_LINE = _citus_statements()
+
+
 async def _sql_baseline(rows: list[dict[str, Any]], connections: int) -> tuple[float, list[float]]:
     """The rows by plain SQL from ``connections`` connections: the number drawn on one of four autocommit
     connections (``synchronous_commit`` off, as ``adapters.db.sequences.draw``), then the event and its
@@ -353,7 +402,12 @@ async def _sql_baseline(rows: list[dict[str, Any]], connections: int) -> tuple[f
                      "district_code": of_number(number)}
             params = {f"e_{c}": event[c] for c in EVENT_COLUMNS}
             params.update({f"l_{c}": (now if c == "at" else row["line"][c]) for c in LINE_COLUMNS})
-            await conn.execute(_PG_SQL, params)
+            if CITUS:  # two single-shard statements, as adapters.db.event_insert writes them on Citus
+                cur = await conn.execute(_CITUS_EVENT, params)
+                params["event_id"] = (await cur.fetchone())[0]  # type: ignore[index]
+                await conn.execute(_CITUS_LINE, params)
+            else:
+                await conn.execute(_PG_SQL, params)
             await conn.commit()
             latencies.append(time.perf_counter() - t0)
 
@@ -448,7 +502,10 @@ def _measure(variant: str, tokens: list[str], points: list[tuple[float, float, s
          "--log-level", "warning", "--no-access-log",
          # as `shuzhi serve` does: on a busy host a worker takes longer than uvicorn's 5 s to start,
          # and the supervisor would kill it mid-run (dropping the benchmark's connections)
-         "--timeout-worker-healthcheck", "120"], env=env)
+         "--timeout-worker-healthcheck", "120",
+         # the open loop's spare connections may idle longer than uvicorn's 5 s at a low rate (a loaded
+         # machine, Citus): a connection the server closed under the client is no measurement
+         "--timeout-keep-alive", "120"], env=env)
     try:
         _wait_for(port, server)
         asyncio.run(_load(port, _bodies(points, 400, f"warm-{tag}"), args.connections, credentials))
@@ -500,12 +557,19 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="(kept for old commands: reuse follows the fingerprint)")
     ap.add_argument("--prepare-only", action="store_true", help="build the database, measure nothing")
     ap.add_argument("--quick", action="store_true", help="smoke run: 20,000 events, 600 requests, 1 round")
+    ap.add_argument("--citus", action="store_true", help="on the local Citus cluster (figures named …_citus)")
     args = ap.parse_args()
     if args.quick:
         args.events, args.requests, args.rounds = 20_000, 600, 1
-    fp = fingerprint("intake", events=args.events, seed=1)
+    if args.citus:
+        use_citus()
+    # the history carries its district code, as intake writes it (on Citus: the shard it sits in)
+    fp = fingerprint("intake", events=args.events, seed=1, district_code=True,
+                     **({"citus_shards": _citus.SHARDS} if CITUS else {}))
     print(explain(ADMIN_URL, URL, fp), flush=True)
     if matches(ADMIN_URL, URL, fp):
+        if CITUS:  # a database the migrations brought to the head may have tables to lay out
+            _citus.distribute(URL)
         points = reuse()
     else:
         points = prepare(args.events)
@@ -555,36 +619,38 @@ def main() -> None:
           f"open loop at {0.8 * peak:.0f}/s: p99 {open_run.p99_ms:.0f} ms")
     volume = {"events_stored": stored, "timeline_entries_stored": lines, "tasks_stored": 0, "clocks_stored": 0,
               "grids": len(points), "requests_per_round": args.requests, "rounds": args.rounds,
-              "connections": args.connections, "tokens": len(tokens), "api_workers": args.workers, "seed": 1}
+              "connections": args.connections, "tokens": len(tokens), "api_workers": args.workers, "seed": 1,
+              "districts": 1}
     loads = [r.load_average for r in checked_runs + unchecked_runs]
-    record("intake_http_events_per_s", rate, "events/s", 500, "higher", samples=rates, database=URL, volume=volume,
+    record(_name("intake_http_events_per_s"), rate, "events/s", 500, "higher", samples=rates, database=URL,
+           volume=volume,
            p50_ms=_median(checked_runs, "p50_ms"), p99_closed_loop_ms=_median(checked_runs, "p99_ms"),
            credential="bearer token per connection", idempotency_keys=True, rate_limiter="production setting",
            load_average=[min(loads), max(loads)])
     ratios = [c.events_per_s / b for c, b in zip(checked_runs, baseline, strict=True)]
-    record("intake_http_vs_sql_baseline_ratio", round(rate / sql_rate, 3), "ratio", 0.5, "higher",
+    record(_name("intake_http_vs_sql_baseline_ratio"), round(rate / sql_rate, 3), "ratio", 0.5, "higher",
            samples=[round(x, 3) for x in ratios], database=URL, volume=volume,
            ratio={"numerator": {"label": "HTTP intake", "value": rate, "unit": "events/s"},
                   "denominator": {"label": "plain SQL, same rows and connections", "value": round(sql_rate, 1),
                                   "unit": "rows/s"}},
            baseline_rows_per_s=[round(x, 1) for x in baseline])
-    record("intake_http_p99_open_loop_ms", open_run.p99_ms, "ms", None, "lower", database=URL, volume=volume,
+    record(_name("intake_http_p99_open_loop_ms"), open_run.p99_ms, "ms", None, "lower", database=URL, volume=volume,
            offered_rate=round(0.8 * peak, 1), peak_rate=peak, achieved_rate=open_run.events_per_s,
            p50_ms=open_run.p50_ms, arrivals="Poisson")
-    record("intake_http_cpu_ms_per_event", round(_median(checked_runs, "server_cpu_ms")
+    record(_name("intake_http_cpu_ms_per_event"), round(_median(checked_runs, "server_cpu_ms")
                                                  + _median(checked_runs, "pg_cpu_ms"), 3),
            "ms CPU/event", None, "lower", database=URL, volume=volume,
            samples=[round(r.server_cpu_ms + r.pg_cpu_ms, 3) for r in checked_runs],
            api_ms=_median(checked_runs, "server_cpu_ms"), postgresql_ms=_median(checked_runs, "pg_cpu_ms"),
            client_ms=_median(checked_runs, "client_cpu_ms"),
            note="API processes + PostgreSQL backends, per request; independent of other load")
-    record("intake_security_overhead_pct", round(rate_overhead, 1), "%", 10, "lower", kind="overhead",
+    record(_name("intake_security_overhead_pct"), round(rate_overhead, 1), "%", 10, "lower", kind="overhead",
            samples=[o["rate_pct"] for o in overheads], database=URL, volume=volume,
            ratio={"numerator": {"label": "with checks", "value": rate, "unit": "events/s"},
                   "denominator": {"label": "without checks", "value": base, "unit": "events/s"}},
            api_cpu_overhead_pct=round(cpu_overhead, 1), per_round=overheads,
            runs={k: [asdict(x) for x in v] for k, v in runs.items()})
-    record("memory_api_worker_intake_mb", memory.get("largest_peak_mb") or 0.0, "MB", 400, "lower", database=URL,
+    record(_name("memory_api_worker_intake_mb"), memory.get("largest_peak_mb") or 0.0, "MB", 400, "lower", database=URL,
            volume={**volume, "scale": "district"}, processes=memory.get("processes"),
            note="peak resident memory (VmHWM) of the largest API worker after a checked round")
 

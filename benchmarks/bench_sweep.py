@@ -27,6 +27,13 @@ measures against the databases a previous run prepared (each measurement first r
 due rows and empties what a sweep writes, so runs can repeat); ``--prepare-only`` seeds and stops.
 Besides wall-clock time every measurement records the CPU seconds of the sweeping process, the
 statements it sent and the time PostgreSQL spent per statement kind (``--profile`` adds cProfile).
+
+On Citus (issue #25): ``--citus`` prepares the same databases on the local Citus cluster (``_citus.py``: on
+the coordinator and both workers, the project's migrations, the rows seeded into the coordinator's tables
+and then distributed by ``adapters.db.citus.distribute()``, 48 shards a table) and records the figures with
+a ``_citus`` suffix. The district is one district: its clocks share one ``district_code`` and the claim
+(``supervision._claim_distributed``) takes them from one shard. The backends' CPU counted there is the
+coordinator's only (the workers' backends serve the intake processes too and are not told apart).
 """
 
 from __future__ import annotations
@@ -46,21 +53,32 @@ from typing import Any
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _citus
 from _prepared import explain, fingerprint, mark, matches
 from _results import finish, record
 
 ADMIN_URL = os.environ.get("SHUZHI_BENCH_ADMIN_URL", "postgresql://postgres@localhost/postgres")
 DB_BASE = os.environ.get("SHUZHI_BENCH_SWEEP_DB", "bench_sweep")
+CITUS = False  # --citus: the databases on the local Citus cluster's coordinator
+#: The district every case row carries (``district_code``, as the product writes it since migration 0039).
+DISTRICT = "500111"
 
 
 def db_url(db: str) -> str:
-    return f"postgresql+psycopg://postgres@localhost/{db}"
+    return _citus.url(db) if CITUS else f"postgresql+psycopg://postgres@localhost/{db}"
+
+
+def _name(figure: str) -> str:
+    return _citus.name(figure) if CITUS else figure
 
 
 def fresh_schema(db: str) -> None:
     from shuzhi.adapters.db.engine import make_engine
     from shuzhi.adapters.db.tables import Base
 
+    if CITUS:  # on every node, the project's migrations; distributed once the rows are in (prepare)
+        _citus.lay_out(db, distributed=False)
+        return
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {db}")
@@ -163,11 +181,11 @@ def prepare(db: str, open_tasks: int, now: datetime, history_events: int = 0) ->
         conn.execute(f"""
             INSERT INTO supervision_clocks (task_id, event_id, next_due_at, plan, failures, updated_at, unit_id,
                                             dispatched_by_unit_id, event_number, event_title, area_path,
-                                            event_class_id)
+                                            event_class_id, district_code)
             SELECT g, g, %(later_next)s, %(later_plan)s::json, 0, now(), 10 + g %% {DEPARTMENTS},
-                   1000 + 1 + g %% {TOWNS}, 'B-' || g, '井盖破损 ' || g, {_grid_path("g")}, 1
+                   1000 + 1 + g %% {TOWNS}, 'B-' || g, '井盖破损 ' || g, {_grid_path("g")}, 1, %(district)s
             FROM generate_series(1, %(n)s) g
-        """, {"n": open_tasks, **plans})
+        """, {"n": open_tasks, "district": DISTRICT, **plans})
         if history_events:
             _history(conn, open_tasks, history_events, now)
         marks = {table: int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])  # type: ignore[index]
@@ -179,6 +197,8 @@ def prepare(db: str, open_tasks: int, now: datetime, history_events: int = 0) ->
                      {"n": open_tasks, **plans,
                       "mix": json.dumps([[k, d.isoformat(), pl] for k, d, pl in plans["mix"]]),  # type: ignore[attr-defined]
                       "history": json.dumps({"events": history_events, "marks": marks})})
+        if CITUS:  # the case rows move from the coordinator's tables to the shards
+            _citus.distribute(db_url(db))
         conn.execute("VACUUM ANALYZE")
     print(f"{db}: seeded {open_tasks:,} open tasks and {history_events:,} past events' history in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
@@ -191,17 +211,19 @@ def _history(conn: psycopg.Connection, first_after: int, events: int, now: datet
     at = "(%(now)s::timestamptz - ((g %% 525600) || ' minutes')::interval)"
     conn.execute(f"""
         INSERT INTO timeline_entries (event_id, task_id, at, actor_id, actor, action, from_state, to_state, reason,
-                                      payload)
+                                      payload, district_code)
         SELECT g, g, {at}, NULL, 'duty.district',
                (ARRAY['event.register','task.dispatch','task.accept','supervision.remind','task.report',
-                      'event.close'])[k], NULL, NULL, NULL, '{{}}'::json
+                      'event.close'])[k], NULL, NULL, NULL, '{{}}'::json, %(district)s
         FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g, generate_series(1, {HISTORY["timeline_entries"]}) k
-    """, {"lo": lo, "hi": hi, "now": now})
+    """, {"lo": lo, "hi": hi, "now": now, "district": DISTRICT})
     conn.execute(f"""
-        INSERT INTO supervision_steps (task_id, event_id, unit_id, step, deadline, due_at, done_at, area_path)
-        SELECT g, g, 10 + g %% {DEPARTMENTS}, (ARRAY['remind_70','overdue'])[k], {at}, {at}, {at}, {_grid_path("g")}
+        INSERT INTO supervision_steps (task_id, event_id, unit_id, step, deadline, due_at, done_at, area_path,
+                                       district_code)
+        SELECT g, g, 10 + g %% {DEPARTMENTS}, (ARRAY['remind_70','overdue'])[k], {at}, {at}, {at}, {_grid_path("g")},
+               %(district)s
         FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) g, generate_series(1, {HISTORY["supervision_steps"]}) k
-    """, {"lo": lo, "hi": hi, "now": now})
+    """, {"lo": lo, "hi": hi, "now": now, "district": DISTRICT})
     conn.execute(f"""
         INSERT INTO notifications (person_id, unit_id, event_id, task_id, kind, title, body, payload, created_at,
                                    read_at, read_by)
@@ -258,19 +280,19 @@ def _seed_tasks(conn: psycopg.Connection, open_tasks: int) -> None:
     conn.execute(f"""
             INSERT INTO events (id, number, source, event_class_id, title, description, area_id, area_path, urgency,
                                 mode, state, owner_unit_id, self_handled, rework_count, return_count, received_at,
-                                updated_at, version)
+                                updated_at, version, district_code)
             SELECT g, 'B-' || g, 'hotline', 1, '井盖破损 ' || g, '',
                    100000 + (1 + g %% 30) * 1000 + 1 + g %% 40, {_grid_path('g')}, 'normal',
-                   'handle', 'handling', 1, false, 0, 0, now(), now(), 1
+                   'handle', 'handling', 1, false, 0, 0, now(), now(), 1, %(district)s
             FROM generate_series(1, %(n)s) g
-        """, {"n": open_tasks})
+        """, {"n": open_tasks, "district": DISTRICT})
     conn.execute("""
             INSERT INTO tasks (id, event_id, unit_id, role, state, dispatched_by_unit_id, dispatched_at,
-                               handle_due_at, rework_count, updated_at, version)
+                               handle_due_at, rework_count, updated_at, version, district_code)
             SELECT g, g, 10 + g %% 40, 'lead', 'accepted', 1000 + 1 + g %% 30, now(), now() + interval '7 days',
-                   0, now(), 1
+                   0, now(), 1, %(district)s
             FROM generate_series(1, %(n)s) g
-        """, {"n": open_tasks})
+        """, {"n": open_tasks, "district": DISTRICT})
     conn.execute("SET session_replication_role = DEFAULT")
     conn.execute("SELECT setval(pg_get_serial_sequence('events', 'id'), %s)", (open_tasks,))
     conn.execute("SELECT setval(pg_get_serial_sequence('tasks', 'id'), %s)", (open_tasks,))
@@ -456,7 +478,12 @@ def main() -> None:
     parser.add_argument("--history-events", type=int, default=1_000_000,
                         help="past events whose year of history fills the append-only tables (big database)")
     parser.add_argument("--intake", type=int, default=1, help="processes registering events during the sweeps")
+    parser.add_argument("--citus", action="store_true", help="on the local Citus cluster (figures named …_citus)")
     args = parser.parse_args()
+    if args.citus:
+        global ADMIN_URL, CITUS
+        _citus.ensure_cluster()
+        ADMIN_URL, CITUS = _citus.ADMIN_URL, True
     if args.quick:
         args.history_events = 20_000
     (small_db, small), (big_db, big) = _databases(args.quick)
@@ -465,9 +492,12 @@ def main() -> None:
     for db, n in ((small_db, small), (big_db, big)):
         # reused while its fingerprint (schema head, volume) matches; --reuse is kept for old commands
         history = args.history_events * n // big
-        fp = fingerprint("sweep", open_tasks=n, history_events=history, towns=TOWNS, mix=list(MIX))
+        fp = fingerprint("sweep", open_tasks=n, history_events=history, towns=TOWNS, mix=list(MIX),
+                         district_code=DISTRICT, **({"citus_shards": _citus.SHARDS} if CITUS else {}))
         print(explain(ADMIN_URL, db_url(db), fp), flush=True)
         m = meta(db) if matches(ADMIN_URL, db_url(db), fp) else None
+        if m is not None and CITUS:  # a database the migrations brought to the head may have tables to lay out
+            _citus.distribute(db_url(db))
         if m is None or m["open_tasks"] != n:
             prepare(db, n, now, history)
             m = meta(db)
@@ -520,16 +550,18 @@ def main() -> None:
               "due_mix": [k for k, _d, _p in metas[big_db]["mix"]], "towns": TOWNS, "departments": DEPARTMENTS,
               "intake_processes": args.intake, "intake_events_per_s": round(intake_rate, 1),
               "repeats": args.repeat}
-    record(f"sweep_{big // 1000}k_open_1pct_due_s", round(fig["elapsed"], 3), "s", 1.0, "lower",
+    record(_name(f"sweep_{big // 1000}k_open_1pct_due_s"), round(fig["elapsed"], 3), "s", 1.0, "lower",
            samples=[round(x, 3) for x in fig["all"]], database=db_url(big_db), volume=volume,
            per_due_row_us=round(fig["elapsed"] / (big // 100) * 1e6, 1), client_cpu_s=round(fig["cpu"], 3),
            server_cpu_s=round(fig["server_cpu"], 3),
+           server_cpu_scope="the coordinator's backends of the sweep (workers not counted)" if CITUS
+           else "the sweep's PostgreSQL backends",
            cpu_per_due_row_us=round((fig["cpu"] + fig["server_cpu"]) / (big // 100) * 1e6, 1),
            statements=sum(n for _k, n, _t in fig["statements"]),
            small_open_1pct_s=round(small_run["elapsed"], 3), ratio_10x_open_10x_due=round(due_ratio, 2),
            # the sweeping process is what `shuzhi worker` runs: its peak resident memory over every sweep
            memory_sweeper_peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
-    record("sweep_cost_open_x10_same_due_ratio", round(same_due_ratio, 2), "ratio", None, "lower",
+    record(_name("sweep_cost_open_x10_same_due_ratio"), round(same_due_ratio, 2), "ratio", None, "lower",
            database=db_url(big_db), volume={**volume, "due": small // 100, "open_tasks_small": small},
            ratio={"numerator": {"label": f"{small // 100:,} due among {big:,} open",
                                 "value": round(same_due["elapsed"], 3), "unit": "s"},

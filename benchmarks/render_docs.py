@@ -10,6 +10,9 @@ Only the text between marker comments is replaced; the prose around them stays h
 - ``<!-- bench:capacity -->`` … ``<!-- /bench:capacity -->`` (in ``docs/operations.md``): the capacity plan
   for Chongqing, computed from the record by ``capacity.py``.
 
+A figure taken on the local Citus cluster (``NAME_citus``, catalogue ``on_citus``) is listed right after its
+one-machine figure in the summary, and its benchmark's table follows the one-machine table in that block.
+
 ``render_docs.py --check`` exits 1 when the docs differ from what the record gives (for CI).
 """
 
@@ -26,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _results import LEGACY_RESULTS, QUICK_RESULTS, RESULTS  # noqa: E402
 from capacity import plan  # noqa: E402
-from catalogue import BENCHES, Bench  # noqa: E402
+from catalogue import BENCHES, CITUS, Bench, Figure, citus_twin  # noqa: E402
 
 DOC = HERE.parent / "docs" / "benchmarks.md"
 DOCS = (DOC, HERE.parent / "docs" / "operations.md")
@@ -73,28 +76,55 @@ def _where(e: Mapping[str, Any]) -> str:
     m = e.get("machine") or {}
     db = e.get("database") or {}
     dbtxt = db.get("engine", "—") if db.get("engine") != "postgresql" else f"PostgreSQL {db.get('version', '?')}"
+    if db.get("engine") == "citus":
+        c = db.get("citus") or {}
+        dbtxt = (f"Citus {c.get('version', '?')} on PostgreSQL {db.get('version', '?')}, {c.get('workers', '?')} "
+                 f"workers, {c.get('shard_count', '?')} shards a table")
     commit = str(e.get("commit", "?"))[:8] + ("+dirty" if e.get("dirty") else "")
     return (f"{e.get('date', '?')[:16].replace('T', ' ')} UTC, `{commit}`, {m.get('cores', '?')} × "
             f"{m.get('cpu_model', '?')}, {fmt(m.get('memory_mb'))} MB, {m.get('conditions', '?')} "
             f"(load {fmt((m.get('load_average_start') or [None])[0])}), {dbtxt}")
 
 
+_ALL_NAMES = {f.name for b in BENCHES for f in b.figures}
+
+
+def _side_by_side() -> list[tuple[Bench, Figure]]:
+    """Every (benchmark, figure) of the catalogue, each Citus figure right after its one-machine one."""
+    twins = {f.name: (b, f) for b in BENCHES if b.name.endswith(CITUS) for f in b.figures}
+    out: list[tuple[Bench, Figure]] = []
+    for bench in BENCHES:
+        for f in bench.figures:
+            if f.name in twins and f.name[: -len(CITUS)] in _ALL_NAMES:
+                continue  # listed beside its one-machine figure
+            out.append((bench, f))
+            if f.name + CITUS in twins:
+                out.append(twins[f.name + CITUS])
+    return out
+
+
 def summary(results: Mapping[str, Any]) -> str:
     rows = ["| issue | figure | measured | min / median / max | target | status | volume |",
             "|---|---|---|---|---|---|---|"]
-    for bench in BENCHES:
-        for f in bench.figures:
-            e = results.get(f.name)
-            if e is None:
-                rows.append(f"| {bench.issue} | {f.goal} (`{f.name}`) | not measured with the record yet | — | "
-                            f"{f.target} | — | — |")
-            else:
-                rows.append(f"| {bench.issue} | {f.goal} (`{f.name}`) | {_measured(e)} | {_spread(e)} | {f.target} | "
-                            f"{STATUS.get(e['status'], e['status'])} | {_volume(e)} |")
+    for bench, f in _side_by_side():
+        e = results.get(f.name)
+        if e is None:
+            rows.append(f"| {bench.issue} | {f.goal} (`{f.name}`) | not measured with the record yet | — | "
+                        f"{f.target} | — | — |")
+        else:
+            rows.append(f"| {bench.issue} | {f.goal} (`{f.name}`) | {_measured(e)} | {_spread(e)} | {f.target} | "
+                        f"{STATUS.get(e['status'], e['status'])} | {_volume(e)} |")
     return "\n".join(rows) + "\n"
 
 
 def bench_block(bench: Bench, results: Mapping[str, Any]) -> str:
+    twin = citus_twin(bench)
+    if twin is None:
+        return _bench_table(bench, results)
+    return _bench_table(bench, results) + "\nOn the local Citus cluster:\n\n" + _bench_table(twin, results)
+
+
+def _bench_table(bench: Bench, results: Mapping[str, Any]) -> str:
     rows = [f"Command: `make bench-one NAME={bench.name}` (`python benchmarks/{bench.script} {' '.join(bench.args)}`). "
             f"What it measures and how: the docstring of `benchmarks/{bench.script}`.",
             "", "| figure | measured | min / median / max | target | status | taken |", "|---|---|---|---|---|---|"]

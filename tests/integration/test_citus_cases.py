@@ -119,3 +119,29 @@ def test_a_join_of_cases_with_the_organisation_runs_on_the_workers_without_pulli
     assert "Distributed Subplan" not in plan and "intermediate_result" not in plan, plan
     assert "areas_" in plan and "units_" in plan  # the workers' own copies
     assert [(lvl, n) for _code, lvl, n in rows] == [("district", 1)]
+
+
+
+def test_an_intake_runs_on_the_one_shard_of_its_district(api: Api, world: World, engine: Engine) -> None:
+    """Intake is the hot path of a city (events/s): none of its statements may go to every shard of a case
+    table. Citus is told to refuse a multi-shard statement for the request. Found by
+    ``benchmarks/bench_intake.py --citus``: the hotline model's hook read the new event by id alone (48
+    shards, ~70 ms of the database's CPU per intake); it names the district now. (Reading a case back
+    still loads its tasks by event id alone, on every shard: the mappers' identity lacks the district.)"""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from shuzhi.services.handling import load_event
+
+    def single_shard_only(conn: object) -> None:
+        conn.exec_driver_sql("SET LOCAL citus.multi_task_query_log_level = 'error'")  # type: ignore[attr-defined]
+
+    body = {"source": "hotline", "request_type": "complain", "event_class_code": "0101", "title": "井盖破损",
+            "lon": World.A1[0], "lat": World.A1[1]}
+    event.listen(engine, "begin", single_shard_only)
+    try:
+        number = api.post("/api/events", "alice", body, status=201)["number"]
+    finally:
+        event.remove(engine, "begin", single_shard_only)
+    with Session(engine) as s:  # found by its number, which names the district's shard first
+        assert load_event(s, number).district_code == "500111"

@@ -70,3 +70,62 @@ def test_a_series_raw_rows_latest_value_and_rollups_sit_on_one_worker(sensing: W
     points = history(uow, SYSTEM, "RIVER_LEVEL", "500111001", now - timedelta(minutes=30),
                      now + timedelta(minutes=1)).points
     assert [p["value"] for p in points] == [30.0, 25.0, 20.0, 15.0, 10.0, 5.0, 0.0]
+
+
+def test_a_database_that_already_holds_its_organisation_is_laid_out_with_its_rows(engine: Engine) -> None:
+    """``shuzhi init`` on a coordinator whose organisation was imported before the layout (a district
+    moving to Citus, a benchmark filling its tables first): the rows move to the reference tables' and the
+    shards' placements, and the change stamps still work. Found by ``benchmarks/bench_intake.py --citus``:
+    the stamps' deferred trigger, copied with the rows to each placement, made Citus refuse the layout
+    ("cannot ALTER TABLE "areas_…" because it has pending trigger events")."""
+    import psycopg
+
+    from shuzhi.adapters.db.engine import make_engine
+    from shuzhi.adapters.db.tables import Base
+    from tests.conftest import _citus_database
+
+    url = engine.url.set(database=f"{engine.url.database}_filled")
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    base = plain.rsplit("/", 1)[0]
+
+    def drop_everywhere() -> None:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            nodes = conn.execute("SELECT nodename, nodeport FROM pg_dist_node").fetchall()
+        for host, port in nodes:
+            with psycopg.connect(f"postgresql://postgres@{host}:{port}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+    drop_everywhere()
+    _citus_database(base, str(url.database))
+    filled = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with filled.begin() as conn:
+            Base.metadata.create_all(conn)
+        with filled.begin() as conn:
+            conn.execute(text("INSERT INTO areas (code, name, level, path, created_at, updated_at) VALUES "
+                              "('500111', '大足区', 'district', '/500111/', now(), now())"))
+            conn.execute(text("INSERT INTO units (code, name, kind, level, area_id, active, created_at, updated_at) "
+                              "SELECT 'C500111', '区中心', 'centre', 'district', id, true, now(), now() FROM areas"))
+            conn.execute(text("INSERT INTO events (number, source, title, description, area_path, urgency, mode, "
+                              "state, self_handled, rework_count, return_count, received_at, updated_at, version, "
+                              "district_code) VALUES ('500111-20260310-000001', 'hotline', '井盖', '', '/500111/', "
+                              "'normal', 'handle', 'registered', false, 0, 0, now(), now(), 1, '500111')"))
+        with filled.begin() as conn:
+            conn.execute(text("SET LOCAL citus.shard_count = 4"))
+            done = citus.distribute(conn)
+        assert {"areas", "units", "events"} <= set(done.distributed)
+        with filled.connect() as conn:
+            kinds = dict(conn.execute(text(
+                "SELECT logicalrelid::regclass::text, partmethod FROM pg_dist_partition "
+                "WHERE logicalrelid::regclass::text IN ('areas', 'units', 'events')")).all())
+            assert kinds == {"areas": "n", "units": "n", "events": "h"}
+            assert conn.execute(text("SELECT count(*) FROM units JOIN areas ON areas.id = units.area_id")).scalar() == 1
+            assert conn.execute(text("SELECT district_code FROM events")).scalar() == "500111"
+            before = conn.execute(text("SELECT token FROM change_stamps WHERE name = 'organisation'")).scalar()
+        with filled.begin() as conn:  # the stamps' triggers are back on the reference table
+            conn.execute(text("UPDATE units SET name = '区治理中心'"))
+        with filled.connect() as conn:
+            assert conn.execute(text("SELECT token FROM change_stamps WHERE name = 'organisation'")).scalar() != before
+    finally:
+        filled.dispose()
+        drop_everywhere()

@@ -50,9 +50,9 @@ def test_an_entry_carries_its_provenance(record_files: tuple[Path, Path], monkey
     assert m["cpu_model"] and m["cores"] >= 1 and m["memory_mb"] > 0
     assert m["conditions"] in ("quiet", "under load")
     assert entry["python"]["version"].startswith("3.")
-    assert entry["database"]["engine"] in ("postgresql", "sqlite")
+    assert entry["database"]["engine"] in ("postgresql", "sqlite", "citus")
     assert entry["database"]["version"]
-    if entry["database"]["engine"] == "postgresql":
+    if entry["database"]["engine"] != "sqlite":
         # pg_settings rows whose source is not 'default': at least the server's own configuration file
         assert entry["database"]["settings"]
         assert all(s["source"] != "default" for s in entry["database"]["settings"].values())
@@ -164,6 +164,20 @@ def test_the_renderer_fills_the_tables_and_keeps_the_prose() -> None:
     assert "Before the record: not reproducible." in out and "11.2 µs" in out
     # rendering is idempotent: a second pass changes nothing
     assert render_docs.render(out, results, quick, legacy) == out
+
+
+def test_a_figure_on_citus_is_listed_beside_its_one_machine_figure() -> None:
+    one, citus = "intake_http_events_per_s", "intake_http_events_per_s_citus"
+    e = _entry(citus, 120.0, "missed")
+    e["database"] = {"engine": "citus", "version": "15.20", "citus": {"version": "13.2.2", "workers": 2,
+                                                                        "shard_count": 48}}
+    out = render_docs.render(DOC.replace("bench dispatch", "bench intake"), {one: _entry(one, 300.0, "missed"),
+                                                                              citus: e}, {}, {})
+    lines = out.splitlines()
+    at = next(i for i, x in enumerate(lines) if f"(`{one}`)" in x)
+    assert f"(`{citus}`)" in lines[at + 1] and "≥ 500 events/s" in lines[at + 1]
+    assert "On the local Citus cluster:" in out and "make bench-one NAME=intake_citus" in out
+    assert "Citus 13.2.2 on PostgreSQL 15.20, 2 workers, 48 shards a table" in out
 
 
 def test_the_renderer_refuses_an_unknown_marker() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from shuzhi.adapters.db import bulk
+from shuzhi.adapters.db.districts import of_number
 from shuzhi.adapters.db.tables import Area, Event, EventClass, Task, TimelineEntry, Unit, UnitCoverage, UnitDuty
 from shuzhi.domain import standing
 from shuzhi.domain.dispatch import Candidate
@@ -54,7 +55,11 @@ def load_event(session: Session, ref: str | int) -> Event:
         # '²'.isdigit() is true but int() refuses it; ids beyond BIGINT would make the database refuse
         event = session.get(Event, int(ref)) if int(ref) < 2**63 else None
     else:
-        event = session.scalar(select(Event).where(Event.number == ref))
+        # the number starts with the district: on Citus the lookup goes to that district's one shard
+        # instead of every shard of events; a number that does not (an imported one) is looked up alone
+        event = session.scalar(select(Event).where(Event.number == ref, Event.district_code == of_number(ref)))
+        if event is None:
+            event = session.scalar(select(Event).where(Event.number == ref))
     if event is None:
         raise NotFound(f"event {ref} not found")
     return event
@@ -542,7 +547,7 @@ def reclassify(uow: UnitOfWork, ref: str, cmd: c.Reclassify, actor: Actor, *, no
         changes.append(hooks.EventChange(
             event_id=event.id, event_class_code=new_class.code, urgency=(cmd.urgency or event.urgency),
             previous_class_code=old, previous_urgency=event.urgency, area_path=event.area_path, at=at,
-            change="reclassified"))
+            change="reclassified", district_code=event.district_code))
         before_urgency = event.urgency
         if cmd.urgency is not None:
             event.urgency = cmd.urgency.value

@@ -50,6 +50,9 @@ class EventChange:
     area_path: str | None
     at: datetime
     change: str  # registered | reclassified
+    #: The event's district (``district_code``): a hook that reads the event names it too, so that on
+    #: Citus the read goes to the one shard the case sits in instead of every shard of ``events``.
+    district_code: str | None = None
 
 
 @dataclass(frozen=True)

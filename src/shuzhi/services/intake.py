@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.districts import of_number
 from shuzhi.adapters.db.engine import database_key
 from shuzhi.adapters.db.event_insert import insert_event
 from shuzhi.adapters.db.sequences import draw, format_number, next_value
@@ -244,7 +245,8 @@ def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
     event_id = insert_event(s, row, first_line)
     change = hooks.EventChange(event_id=event_id, event_class_code=cmd.event_class_code, urgency=urgency.value,
                                previous_class_code=None, previous_urgency=None,
-                               area_path=place.path if place else None, at=now, change="registered")
+                               area_path=place.path if place else None, at=now, change="registered",
+                               district_code=of_number(number))
     for hook in hooks.EVENT_HOOKS:
         hook(s, change)
     return Submitted(event_id, number, True)

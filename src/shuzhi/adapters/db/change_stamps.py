@@ -108,6 +108,15 @@ def install(conn: Connection, names: tuple[str, ...] | None = None) -> None:
     (_pg if conn.dialect.name == "postgresql" else _sqlite)(conn, names)
 
 
+def drop_triggers(conn: Connection, tables: list[str]) -> None:
+    """Remove the stamps' triggers from those of ``tables`` that are watched (PostgreSQL), keeping the
+    stamps' rows: ``citus.distribute`` does so while it makes the tables reference tables, then
+    :func:`install` puts them back."""
+    for table in (t for t in tables if any(t in watched for watched in WATCHED.values())):
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS stamp_{table} ON {table}")
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS stamp_truncate_{table} ON {table}")
+
+
 def uninstall(conn: Connection, names: tuple[str, ...] | None = None) -> None:
     """What :func:`install` made (all of it, or the ``names`` given), for the migrations' downgrades
     (the table is migration 0031's)."""

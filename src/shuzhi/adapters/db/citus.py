@@ -121,16 +121,21 @@ def distribute(conn: Connection) -> Distribution:
     reference = {t for t, method, model in rows if method == "n" and model == "t"}
     done: list[str] = []
     composite = _case_keys(conn) if "events" not in have else []
-    # reference tables carry the change stamps' triggers (change_stamps.py): replaced by the version that
-    # acts on the coordinator only, which Citus accepts on a reference table once told it is safe
-    change_stamps.install(conn)
     _drop_local_references(conn)
+    # the change stamps' triggers (change_stamps.py) go before a table becomes a reference table and come
+    # back after: Citus copies the rows a table already holds (an organisation imported before the
+    # layout) into each placement, where the deferred trigger would queue an event per row and the
+    # placement's next ALTER TABLE fail ("cannot ALTER TABLE … because it has pending trigger events")
+    change_stamps.drop_triggers(conn, [t for t in REFERENCE if t not in reference])
     for table in REFERENCE:
         if table in reference:
             continue
         # no coordinator table references it any more (_drop_local_references): none is pulled into Citus
         conn.execute(text("SELECT create_reference_table(:t)"), {"t": table})
         done.append(table)
+    # back on every table they watch, in the version that acts on the coordinator only, which Citus
+    # accepts on a reference table once told it is safe
+    change_stamps.install(conn)
     for table, (column, colocate) in DISTRIBUTED.items():
         if table in have:
             continue

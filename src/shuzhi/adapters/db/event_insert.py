@@ -2,7 +2,11 @@
 
 Intake is the hottest write path. On PostgreSQL both rows go in one data-modifying CTE sent as plain
 SQL (no statement to compile; psycopg prepares it after a few uses): one round trip instead of two,
-and no ORM bookkeeping. SQLite (no data-modifying CTEs) gets two Core statements built once.
+and no ORM bookkeeping. SQLite (no data-modifying CTEs) gets two Core statements built once, and so does
+Citus: there the CTE is not routed to the case's shard but planned as an ``INSERT … SELECT`` pulled to
+the coordinator (the event inserted on the worker, its id brought back as an intermediate result, then
+the timeline line sent again: several round trips and intermediate results per intake); two
+single-shard statements in the one transaction go to the one worker.
 The number is drawn beforehand (:func:`shuzhi.adapters.db.sequences.draw`).
 """
 
@@ -14,6 +18,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from shuzhi.adapters.db.citus import on_citus
 from shuzhi.adapters.db.districts import of_number
 from shuzhi.adapters.db.tables import Event, TimelineEntry
 
@@ -50,7 +55,7 @@ def insert_event(session: Session, event: dict[str, Any], line: dict[str, Any]) 
     """Insert ``event`` and ``line`` as its first timeline line; the new event's id. Times must be
     aware (they are stored as UTC). Both rows get the district code the number starts with."""
     event = {**event, "district_code": of_number(event["number"])}
-    if session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql" or on_citus(session.connection()):
         event_id = session.execute(_INSERT_EVENT, event).scalar_one()
         session.execute(_INSERT_TIMELINE, {**line, "event_id": event_id, "district_code": event["district_code"]})
         return int(event_id)

@@ -30,7 +30,10 @@ AUTOMATED_SOURCES = frozenset({"hotline", "citizen_platform", "online_app"})
 def record_suggestion(s: Session, change: hooks.EventChange) -> None:
     if change.change != "registered":
         return
-    row = s.execute(select(Event.source, Event.title, Event.description).where(Event.id == change.event_id)).first()
+    q = select(Event.source, Event.title, Event.description).where(Event.id == change.event_id)
+    if change.district_code is not None:  # on Citus: the case's one shard, not every shard of events
+        q = q.where(Event.district_code == change.district_code)
+    row = s.execute(q).first()
     if row is None or row[0] not in WORDED_SOURCES:
         return
     text = models.event_text(row[1], row[2])

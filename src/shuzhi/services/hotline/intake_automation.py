@@ -50,7 +50,8 @@ def act_at_intake(s: Session, event_id: int, model_version: int, class_code: str
         event.event_class_id, event.event_class = chosen.id, chosen
         change = hooks.EventChange(event_id=event.id, event_class_code=class_code, urgency=event.urgency,
                                    previous_class_code=None, previous_urgency=event.urgency,
-                                   area_path=event.area_path, at=at, change="reclassified")
+                                   area_path=event.area_path, at=at, change="reclassified",
+                                   district_code=event.district_code)
         for hook in hooks.EVENT_HOOKS:
             hook(s, change)
     note(s, event, SYSTEM, "model.decide", at, from_state=event.state, to_state=event.state,
