@@ -17,7 +17,9 @@ A script's ``--citus`` flag points it here instead of the one PostgreSQL on loca
 
 Figures taken here carry a ``_citus`` suffix (:func:`name`) and sit beside the one-machine ones in
 ``catalogue.py``. The coordinator's URL and the shard count come from ``SHUZHI_BENCH_CITUS_URL``
-(``postgresql://postgres@127.0.0.1:9700``) and ``SHUZHI_BENCH_CITUS_SHARDS``.
+(``postgresql://postgres@127.0.0.1:9700``) and ``SHUZHI_BENCH_CITUS_SHARDS``. ``SHUZHI_BENCH_CITUS_WORKERS=1``
+lays the bench database out over the first worker only (the base of a curve by workers, 1 → 2); its
+figures are named ``…_citus_1w``.
 """
 
 from __future__ import annotations
@@ -37,11 +39,19 @@ ADMIN_URL = f"{BASE}/postgres"
 #: Shards per distributed table: the production setting (docs/operations.md), not the test suite's 4.
 SHARDS = int(os.environ.get("SHUZHI_BENCH_CITUS_SHARDS", "48"))
 SUFFIX = "_citus"
+#: Workers the bench database is laid out over (None: every worker of the cluster).
+WORKERS = int(os.environ["SHUZHI_BENCH_CITUS_WORKERS"]) if os.environ.get("SHUZHI_BENCH_CITUS_WORKERS") else None
 
 
 def name(figure: str) -> str:
-    """The record's name of a figure taken on Citus: the one-machine name with :data:`SUFFIX`."""
-    return figure + SUFFIX
+    """The record's name of a figure taken on Citus: the one-machine name with :data:`SUFFIX` (and the
+    worker count when it is not every worker's)."""
+    return figure + SUFFIX + (f"_{WORKERS}w" if WORKERS is not None else "")
+
+
+def fingerprint() -> dict[str, Any]:
+    """What a prepared database on Citus adds to its fingerprint: its shards and workers."""
+    return {"citus_shards": SHARDS, "citus_workers": WORKERS or "all"}
 
 
 def url(database: str) -> str:
@@ -90,11 +100,11 @@ def create_database(database: str) -> str:
         with psycopg.connect(f"postgresql://postgres@{host}:{port}/{database}", autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
     coordinator = next((h, p) for h, p, g in cluster if g == 0)
+    workers = [(h, p) for h, p, g in cluster if g != 0][:WORKERS]
     with psycopg.connect(f"{BASE}/{database}", autocommit=True) as conn:
         conn.execute("SELECT citus_set_coordinator_host(%s, %s)", coordinator)
-        for host, port, group in cluster:
-            if group != 0:
-                conn.execute("SELECT citus_add_node(%s, %s)", (host, port))
+        for host, port in workers:
+            conn.execute("SELECT citus_add_node(%s, %s)", (host, port))
     return url(database)
 
 

@@ -113,7 +113,7 @@ def prepare_or_reuse(reuse: bool = True) -> list[str]:
     from _prepared import explain, fingerprint, mark, matches
 
     fp = fingerprint("sensing", indicators=INDICATORS, devices_each=DEVICES_EACH, towns=TOWNS, codes=2,
-                     **({"citus_shards": _citus.SHARDS} if CITUS else {}))
+                     **(_citus.fingerprint() if CITUS else {}))
     print(explain(ADMIN_URL, URL, fp), flush=True)
     if matches(ADMIN_URL, URL, fp) and prepared():
         if CITUS:  # a database the migrations brought to the head may have tables to lay out

@@ -565,7 +565,7 @@ def main() -> None:
         use_citus()
     # the history carries its district code, as intake writes it (on Citus: the shard it sits in)
     fp = fingerprint("intake", events=args.events, seed=1, district_code=True,
-                     **({"citus_shards": _citus.SHARDS} if CITUS else {}))
+                     **(_citus.fingerprint() if CITUS else {}))
     print(explain(ADMIN_URL, URL, fp), flush=True)
     if matches(ADMIN_URL, URL, fp):
         if CITUS:  # a database the migrations brought to the head may have tables to lay out

@@ -493,7 +493,7 @@ def main() -> None:
         # reused while its fingerprint (schema head, volume) matches; --reuse is kept for old commands
         history = args.history_events * n // big
         fp = fingerprint("sweep", open_tasks=n, history_events=history, towns=TOWNS, mix=list(MIX),
-                         district_code=DISTRICT, **({"citus_shards": _citus.SHARDS} if CITUS else {}))
+                         district_code=DISTRICT, **(_citus.fingerprint() if CITUS else {}))
         print(explain(ADMIN_URL, db_url(db), fp), flush=True)
         m = meta(db) if matches(ADMIN_URL, db_url(db), fp) else None
         if m is not None and CITUS:  # a database the migrations brought to the head may have tables to lay out
