@@ -73,8 +73,7 @@ def ensure_cluster() -> None:
     if _answers():
         return
     print("citus: the coordinator does not answer; starting the local cluster", flush=True)
-    subprocess.run([str(ROOT / "scripts" / "citus_cluster.sh"), "up"], check=True)
-    if not _answers():
+    if subprocess.run([str(ROOT / "scripts" / "citus_cluster.sh"), "up"], check=False).returncode or not _answers():
         raise SystemExit(f"citus: no coordinator with workers at {BASE} (scripts/citus_cluster.sh up)")
 
 
