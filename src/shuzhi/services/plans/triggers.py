@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shuzhi.adapters.db.engine import database_key
@@ -132,7 +132,7 @@ def on_warning(s: Session, change: hooks.WarningChange) -> None:
     if change.level is None:
         _note_resolved(s, change)
         return
-    matching = [(r, t) for r, t in _trigger_templates(s, TriggerKind.WARNING)
+    matching = [(r, t) for r, t in _warning_templates(s)
                 if t.trigger.matches_warning(change.indicator_lineage, change.level)]
     if not matching:
         return
@@ -147,11 +147,37 @@ def on_warning(s: Session, change: hooks.WarningChange) -> None:
         _auto(s, row, tpl, f"warning:{change.episode_key}:{tpl.code}", "warning", [area], event, change.at, change)
 
 
+_WARNING_TEMPLATES = "shuzhi.plans.warning_templates"
+
+
+def _warning_templates(s: Session) -> list[tuple[PlanTemplateRow, PlanTemplate]]:
+    """The enabled warning-triggered templates, read once per transaction: a batch of readings can
+    change thousands of warnings, and each asked the database for the same (usually empty) list."""
+    txn = s.get_transaction()
+    held = s.info.get(_WARNING_TEMPLATES)
+    if held is not None and txn is not None and held[0] is txn:
+        return held[1]  # type: ignore[no-any-return]
+    found = _trigger_templates(s, TriggerKind.WARNING)
+    s.info[_WARNING_TEMPLATES] = (txn, found)
+    return found
+
+
+# The runs an episode's warning triggered or joined: their ids by one Core statement built once (the
+# prefix is a parameter, escaped as ``startswith(..., autoescape=True)`` escapes it) — almost always
+# none, and a warning that resolves must not pay for loading ORM objects to learn that.
+_runs, _triggers = PlanRun.__table__.c, PlanRunTrigger.__table__.c
+_EPISODE_RUN_IDS = select(_runs.id).where(
+    _runs.id.in_(select(_triggers.run_id).where(_triggers.trigger_key.like(bindparam("prefix"), escape="/")))
+    | _runs.trigger_key.like(bindparam("prefix"), escape="/"))
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
 def _note_resolved(s: Session, change: hooks.WarningChange) -> None:
-    ids = s.scalars(select(PlanRunTrigger.run_id).where(
-        PlanRunTrigger.trigger_key.startswith(f"warning:{change.episode_key}:", autoescape=True))).all()
-    runs = s.scalars(select(PlanRun).where(PlanRun.id.in_(ids) | PlanRun.trigger_key.startswith(
-        f"warning:{change.episode_key}:", autoescape=True))).all()
+    ids = s.scalars(_EPISODE_RUN_IDS, {"prefix": _like_prefix(f"warning:{change.episode_key}:")}).all()
+    runs = s.scalars(select(PlanRun).where(PlanRun.id.in_(ids)).order_by(PlanRun.id)).all() if ids else ()
     for run in runs:
         event = s.get(Event, run.event_id) if run.event_id else None
         if event is not None and run.state == RunState.ACTIVE:

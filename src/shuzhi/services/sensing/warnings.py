@@ -35,12 +35,12 @@ acknowledging warnings :mod:`shuzhi.services.sensing.warning_records`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, String, any_, bindparam, insert, select, update
+from sqlalchemy import CursorResult, String, Table, any_, bindparam, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, SessionTransaction
@@ -261,46 +261,99 @@ def evaluate_readings(s: Session, readings: Sequence[StoredReading]) -> None:
         if owned[k].warning_id is None and mem.warning_id is None and mem.state.status is Status.INACTIVE:
             owned[k] = mem
             fresh.discard(k)
-    for where, rule, points in todo:
-        k = (where.indicator_id, where.series_key)
-        ser = owned[k]
-        if rule.max_window and k in fresh:
-            fresh.discard(k)
-            _preload_history(s, ser, rule, k, points[0][0])
-        for i in range(observe_quiet_run(ser.state, rule, points), len(points)):
-            at, value = points[i]
-            if observe_quiet(ser.state, rule, at, value):
-                continue
-            transitions = observe_reading(ser.state, rule, at, value)
-            if not transitions:
-                continue
-            try:
-                _apply(s, ser, rule, where, transitions, value, config)
-            except _Stale:
-                # Another process moved this warning: start again from the stored state.
-                _load(s, owned, [k])
-                ser = owned[k]
+    s.info[_CHANGES_KEY] = []
+    try:
+        for where, rule, points in todo:
+            k = (where.indicator_id, where.series_key)
+            ser = owned[k]
+            if rule.max_window and k in fresh:
+                fresh.discard(k)
+                _preload_history(s, ser, rule, k, points[0][0])
+            for i in range(observe_quiet_run(ser.state, rule, points), len(points)):
+                at, value = points[i]
+                if observe_quiet(ser.state, rule, at, value):
+                    continue
                 transitions = observe_reading(ser.state, rule, at, value)
-                if transitions:
+                if not transitions:
+                    continue
+                try:
                     _apply(s, ser, rule, where, transitions, value, config)
+                except _Stale:
+                    # Another process moved this warning: start again from the stored state.
+                    _load(s, owned, [k])
+                    ser = owned[k]
+                    transitions = observe_reading(ser.state, rule, at, value)
+                    if transitions:
+                        _apply(s, ser, rule, where, transitions, value, config)
+        _flush_changes(s)
+    finally:
+        s.info.pop(_CHANGES_KEY, None)  # an error leaves nothing pending for the session's next transaction
     _touch(s, owned)
     cache.update(owned)
 
 
+_WARNINGS = cast(Table, IndicatorWarning.__table__)
+_CHANGES = cast(Table, WarningLevelChange.__table__)
+#: Statements built once and executed with parameters: a statement built per call with ``.values()``
+#: (its cache key computed over every value) cost milliseconds per warning change, and a batch where
+#: many series cross a level changes thousands of warnings.
+_statements: dict[str, Any] = {}
+#: Pending ``warning_changes`` rows of a session, written together (:func:`_flush_changes`).
+_CHANGES_KEY = "shuzhi.warnings.changes"
+
+
+def _statement(name: str, build: Callable[[], Any]) -> Any:
+    found = _statements.get(name)
+    if found is None:
+        found = _statements[name] = build()
+    return found
+
+
+def _params(values: dict[str, Any]) -> dict[str, Any]:
+    # ``.values(suppressed=None)`` stores SQL NULL, a parameter None would store JSON 'null'
+    if "suppressed" in values and values["suppressed"] is None:
+        return {**values, "suppressed": null()}
+    return values
+
+
 def _insert(s: Session, values: dict[str, Any]) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: None when the series already has an open warning."""
-    ins = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = ins(IndicatorWarning).values(values).on_conflict_do_nothing().returning(IndicatorWarning.id)
-    return s.execute(stmt).scalar_one_or_none()
+    dialect = s.get_bind().dialect.name
+
+    def build() -> Any:
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        return ins(_WARNINGS).on_conflict_do_nothing().returning(_WARNINGS.c.id)
+
+    return s.execute(_statement(f"insert:{dialect}", build), _params(values)).scalar_one_or_none()
 
 
 def _update(s: Session, ser: _Series, values: dict[str, Any]) -> None:
-    changed = cast(CursorResult[Any], s.execute(
-        update(IndicatorWarning).where(IndicatorWarning.id == ser.warning_id, IndicatorWarning.version == ser.version)
-        .values(**values, version=ser.version + 1).execution_options(synchronize_session=False))).rowcount
+    stmt = _statement("update", lambda: update(_WARNINGS).where(
+        _WARNINGS.c.id == bindparam("w_id"), _WARNINGS.c.version == bindparam("w_version")))
+    changed = cast(CursorResult[Any], s.execute(stmt, {**_params(values), "version": ser.version + 1,
+                                                       "w_id": ser.warning_id, "w_version": ser.version})).rowcount
     if changed != 1:
         raise _Stale()
     ser.version += 1
+
+
+def _record_change(s: Session, row: dict[str, Any]) -> None:
+    """A ``warning_changes`` row: written at once, or — while :func:`evaluate_readings` grades a batch —
+    with the batch's others by :func:`_flush_changes`."""
+    pending = s.info.get(_CHANGES_KEY)
+    if pending is not None:
+        pending.append(row)
+    else:
+        s.execute(_statement("changes", lambda: insert(_CHANGES)), [row])
+
+
+def _flush_changes(s: Session) -> None:
+    """Write the pending ``warning_changes`` rows (one statement), in the order they were made — before
+    anything else writes one, so their ids keep the order of the changes."""
+    pending = s.info.get(_CHANGES_KEY)
+    if pending:
+        s.execute(_statement("changes", lambda: insert(_CHANGES)), pending)
+        pending.clear()
 
 
 def _facts(s: Session, where: _Where, rank: int) -> WarningFacts:
@@ -382,9 +435,9 @@ def _apply(s: Session, ser: _Series, rule: ThresholdRule, where: _Where, transit
         else:
             _update(s, ser, values)
         ser.suppressed = values.get("suppressed", ser.suppressed)
-        s.execute(insert(WarningLevelChange).values(
-            warning_id=ser.warning_id, at=at, change=t.change.value, from_level=level_name(t.previous_level),
-            to_level=level, value=value, actor=SYSTEM.label, payload=payload))
+        _record_change(s, {"warning_id": ser.warning_id, "at": at, "change": t.change.value,
+                           "from_level": level_name(t.previous_level), "to_level": level, "value": value,
+                           "actor": SYSTEM.label, "payload": payload})
         if announce:
             ser.notified = True
             _announce(s, ser, rule, where, t, value)
@@ -481,6 +534,7 @@ def _event_on_rise(s: Session, ser: _Series, rule: ThresholdRule, where: _Where,
             existing = register_event(s, cmd, SYSTEM, t.at, intake_key=key).id
         except ServiceError as exc:
             # An event class or area that vanished since the rule was saved: the warning stands and says why.
+            _flush_changes(s)
             s.execute(insert(WarningLevelChange).values(
                 warning_id=ser.warning_id, at=t.at, change="event_failed", from_level=None,
                 to_level=level_name(t.level), value=value, actor=SYSTEM.label, payload={"reason": exc.message}))
