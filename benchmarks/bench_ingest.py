@@ -412,6 +412,23 @@ def prefill(rows: int, devices: list[str], before: datetime) -> int:
         return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])  # type: ignore[index]
 
 
+def run_days(start: datetime) -> None:
+    """The day partitions the measured readings land in (from ``start``, a day back, to tomorrow), made as
+    the worker's hourly job makes them, so that the run writes where production writes and not into the
+    default partition."""
+    from shuzhi.adapters.db import readings_partitions
+    from shuzhi.adapters.db.engine import make_engine, make_session_factory
+
+    engine = make_engine(URL)
+    with make_session_factory(engine)() as s:
+        if readings_partitions.partitioned(s):
+            today = datetime.now(UTC).date()
+            readings_partitions.create_days(s, [start.date() + timedelta(days=n)
+                                                for n in range((today - start.date()).days + 2)])
+            s.commit()
+    engine.dispose()
+
+
 def readings_partitioning() -> dict[str, object]:
     """How ``readings`` is laid out, read from the catalogue (for the record's volume): partitioned or
     not, its partitions, and how many rows sit in the default partition."""
@@ -487,6 +504,7 @@ def main() -> None:
     devices = prepare_or_reuse()
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     stored_before = prefill(args.prefill, devices, start - timedelta(days=3)) if args.prefill else 0
+    run_days(start)
     print(f"database {DB} ready in {time.perf_counter() - t0:.0f} s ({len(devices):,} series, "
           f"{stored_before:,} readings stored)", flush=True)
     if args.prepare_only:
