@@ -1,9 +1,10 @@
 """The API as it was before sign-in, for the side-by-side intake benchmark only.
 
 The acting person is named by the old ``X-Actor`` header (resolved and cached as before, and taken
-from the cache without a threadpool hop exactly as a cached bearer token is, so that the comparison
-measures the checks and not a dependency's hop), and the permission checks (``authz.require``,
-``authz.require_source``) do nothing. Never served outside ``benchmarks/bench_intake.py``.
+from the cache without a threadpool hop exactly as a cached bearer token is, by the intake route's
+direct way as the checked variant's, so that the comparison measures the checks and not a handler),
+and the permission checks (``authz.require``, ``authz.require_source``) do nothing. Never served
+outside ``benchmarks/bench_intake.py``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ async def _x_actor(request: Request) -> Actor:
 def create_app() -> FastAPI:
     authz.require = _no_check  # type: ignore[assignment]
     authz.require_source = _no_check  # type: ignore[assignment]
-    app = real_create_app()
-    app.dependency_overrides[deps.get_actor] = _x_actor
-    return app
+    # The intake route's direct way (entrypoints/api/events.py) resolves the actor through
+    # ``deps.actor_of``: replaced there, both variants take that way. A dependency override would send
+    # every request to FastAPI's generic handler instead, and the comparison would measure that handler.
+    deps.actor_of = _x_actor
+    return real_create_app()

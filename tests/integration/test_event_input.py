@@ -135,3 +135,69 @@ def test_attachments_check_type_and_content(api: Api, world: World) -> None:
                            headers=api.headers("alice"))
     assert fake.status_code == 422 and "content" in fake.json()["detail"]
     assert len(api.get(url)) == 1
+
+
+def test_the_intakes_direct_way_answers_as_fastapi_does(api: Api, world: World, session_factory,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The intake route serves a well-formed request without FastAPI's dependency solving
+    (``entrypoints/api/events.py``, ``_IntakeRoute``): every other request answers exactly as FastAPI's
+    own handler does, which the route uses whenever dependencies are overridden."""
+    from shuzhi.entrypoints.api import deps
+
+    direct_calls: list[int] = []
+    real_actor_of = deps.actor_of
+
+    async def counted_actor_of(request):  # type: ignore[no-untyped-def]
+        direct_calls.append(1)
+        return await real_actor_of(request)
+
+    monkeypatch.setattr(deps, "actor_of", counted_actor_of)
+    good = {"source": "hotline", "event_class_code": "0101", "title": "井盖", "lon": World.A1[0], "lat": World.A1[1]}
+    auth = api.headers("alice")
+    json_type = {"Content-Type": "application/json"}
+    cases: list[tuple[bytes, dict[str, str]]] = [
+        (b"{not json", {**auth, **json_type}),
+        (b"{not json", json_type),  # unsigned and malformed: the body is read first
+        (b"", {**auth, **json_type}),
+        (b"[1, 2]", {**auth, **json_type}),
+        (_encoded({**good, "title": ""}), {**auth, **json_type}),
+        (_encoded({**good, "unexpected": 1}), {**auth, **json_type}),
+        (_encoded(good), {**auth, "Content-Type": "text/plain"}),
+        (_encoded(good), {**auth, **json_type, "Idempotency-Key": "k" * 101}),
+        (_encoded(good), json_type),
+        (_encoded(good), {"Authorization": "Basic abc", **json_type}),
+        (_encoded(good), {**auth, **json_type, "Idempotency-Key": "same"}),
+        (_encoded(good), {**auth, "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": "same"}),
+    ]
+
+    def answers() -> list[tuple[int, object]]:
+        out: list[tuple[int, object]] = []
+        for content, headers in cases:
+            r = api.client.post("/api/events", content=content, headers=headers)
+            out.append((r.status_code, r.json()))
+        return out
+
+    # the first pass registers the keyed event (201, then 200), the second finds it (200, 200)
+    direct = answers()
+    assert direct_calls, "a well-formed request took the direct way"
+    assert [s for s, _ in direct][-2:] == [201, 200]
+    api.client.app.dependency_overrides[_nothing] = _nothing  # any override: FastAPI's handler throughout
+    try:
+        direct_calls.clear()
+        standard = answers()
+    finally:
+        api.client.app.dependency_overrides.clear()
+    assert not direct_calls
+    direct[-2] = (200, {**direct[-2][1], "created": False})  # type: ignore[dict-item]
+    assert standard == direct
+    assert _counts(session_factory)[0] == 1
+
+
+def _nothing() -> None:
+    return None
+
+
+def _encoded(body: dict) -> bytes:
+    import json
+
+    return json.dumps(body, ensure_ascii=False).encode()

@@ -53,6 +53,11 @@ class EventChange:
     #: The event's district (``district_code``): a hook that reads the event names it too, so that on
     #: Citus the read goes to the one shard the case sits in instead of every shard of ``events``.
     district_code: str | None = None
+    #: What was reported, given on registration (the intake has it in hand), so that a hook reading the
+    #: report need not read back the row just written; ``None`` when not given.
+    source: str | None = None
+    title: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,8 @@ def register_event(s: Session, cmd: SubmitEvent, actor: Actor, now: datetime, *,
     change = hooks.EventChange(event_id=event_id, event_class_code=cmd.event_class_code, urgency=urgency.value,
                                previous_class_code=None, previous_urgency=None,
                                area_path=place.path if place else None, at=now, change="registered",
-                               district_code=of_number(number))
+                               district_code=of_number(number), source=cmd.source.value, title=cmd.title,
+                               description=cmd.description)
     for hook in hooks.EVENT_HOOKS:
         hook(s, change)
     return Submitted(event_id, number, True)

@@ -102,4 +102,10 @@ async def get_actor(
     return actor
 
 
+async def actor_of(request: Request) -> Actor:
+    """:func:`get_actor` for a handler that reads the credentials itself, as FastAPI would read them
+    for the dependency (the intake's direct way, ``entrypoints/api/events.py``)."""
+    return await get_actor(request, await _bearer(request), await _api_key(request), await _cookie(request))
+
+
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -30,10 +30,14 @@ AUTOMATED_SOURCES = frozenset({"hotline", "citizen_platform", "online_app"})
 def record_suggestion(s: Session, change: hooks.EventChange) -> None:
     if change.change != "registered":
         return
-    q = select(Event.source, Event.title, Event.description).where(Event.id == change.event_id)
-    if change.district_code is not None:  # on Citus: the case's one shard, not every shard of events
-        q = q.where(Event.district_code == change.district_code)
-    row = s.execute(q).first()
+    if change.source is not None:  # the intake gave what was reported: no need to read it back
+        row: tuple[str, str | None, str | None] | None = (change.source, change.title, change.description)
+    else:
+        q = select(Event.source, Event.title, Event.description).where(Event.id == change.event_id)
+        if change.district_code is not None:  # on Citus: the case's one shard, not every shard of events
+            q = q.where(Event.district_code == change.district_code)
+        found = s.execute(q).first()
+        row = (found[0], found[1], found[2]) if found is not None else None
     if row is None or row[0] not in WORDED_SOURCES:
         return
     text = models.event_text(row[1], row[2])
