@@ -88,6 +88,8 @@ def test_a_rectification_goes_from_found_to_verified_in_the_browser(live: Live, 
     page.fill("#rect-finding", "排水口被淤泥堵塞")
     page.locator("#rect-start button[type='submit']").click()
     page.locator("#rect-point-state[data-state='in_rectification']").wait_for()
+    # the open list reloads after the point's own panel: wait for its row, then check it is there once
+    page.locator("#rect-open tr[data-code='YL-001']").wait_for()
     assert page.locator("#rect-open tr[data-code='YL-001']").count() == 1
     # the flood-season view shows it in rectification
     flood = browser.new_page()
