@@ -112,10 +112,13 @@ def per_reading() -> tuple[float, dict[str, Any]]:
             raise SystemExit(f"{SENSING_DB} holds no readings: run `make bench-one NAME=ingest` first, or this "
                              "script without --no-prepare (it prefills them)")
         series = _count(conn, "reading_latest")
+        devices = _count(conn, "devices")  # a series each
         side = {t: _size(conn, t) for t in ("reading_latest", "reading_rollups")}
+    # the latest values and roll-ups are per series; emptied between the ingest benchmark's runs, they
+    # say nothing then
+    per_series = {t: round(b / series, 1) for t, b in side.items()} if series else None
     return size / readings, {"readings": readings, "partitions": len(parts), "bytes_total": size,
-                             "series": series, "per_series_bytes": {t: round(b / max(series, 1), 1)
-                                                                     for t, b in side.items()}}
+                             "series": devices, "per_series_bytes": per_series}
 
 
 def ensure_sensing() -> None:
